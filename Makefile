@@ -1,0 +1,53 @@
+# openjpki — a thin front over CMake.  `make run` and `make test` are the
+# README's two commands: both install missing Debian packages first.
+BUILD      ?= build
+BUILD_ASAN ?= build-asan
+BUILD_FUZZ ?= build-fuzz
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+CTEST_ARGS ?=
+
+.PHONY: all build deps run demo test test-unit test-asan fuzz bench clean format
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	@bash scripts/walkthrough.sh $(BUILD)/cmd/jpki var/walkthrough
+
+demo: build
+	@JPKI_DEMO_NONINTERACTIVE=1 bash scripts/walkthrough.sh $(BUILD)/cmd/jpki var/demo
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+test-unit: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L unit $(CTEST_ARGS)
+
+# Unit tests and fuzz-corpus replays under ASan + UBSan (CI runs this too).
+test-asan: deps
+	cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DJPKI_SANITIZE=ON
+	cmake --build $(BUILD_ASAN) -j $(JOBS)
+	cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		ctest --output-on-failure -j $(JOBS) -L unit $(CTEST_ARGS)
+
+fuzz: deps
+	CC=clang cmake -S . -B $(BUILD_FUZZ) -DCMAKE_BUILD_TYPE=Debug -DJPKI_FUZZ=ON -DJPKI_SANITIZE=ON
+	cmake --build $(BUILD_FUZZ) -j $(JOBS)
+	@echo "fuzzers are in $(BUILD_FUZZ)/tests (e.g. $(BUILD_FUZZ)/tests/fuzz_apdu tests/fuzz/corpus/fuzz_apdu)"
+
+bench: build
+	@bash bench/run.sh $(BUILD)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

@@ -1,0 +1,41 @@
+/* jpki CLI: shared plumbing of the subcommands (options, output, clock). */
+#ifndef JPKI_CLI_H
+#define JPKI_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "openjpki/error.h"
+
+typedef struct cli_ctx {
+	const char *dir;   /* CA directory (--dir, $JPKI_DIR, default var/ca) */
+	bool json;         /* --json: one JSON object on stdout */
+	bool now_fixed;    /* --now given (tests only; refused by production) */
+	time_t now;        /* the clock, read once here in cmd/ */
+} cli_ctx;
+
+/* A subcommand family: argv[0] is its name ("ca", "resident", ...). */
+typedef int (*cli_fn)(cli_ctx *ctx, int argc, char **argv);
+
+/* Print "jpki: <msg>" on stderr (or {"error":...} with --json) and return
+ * the exit code for rc: 1 for refusals and bad input, 2 for usage, 3 for
+ * internal failures. */
+int cli_error(const cli_ctx *ctx, int rc, const jpki_err *err);
+int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* JSON string escaping onto f. */
+void cli_json_str(FILE *f, const char *s);
+
+int cmd_ca(cli_ctx *ctx, int argc, char **argv);
+int cmd_muni(cli_ctx *ctx, int argc, char **argv);
+int cmd_resident(cli_ctx *ctx, int argc, char **argv);
+int cmd_issue(cli_ctx *ctx, int argc, char **argv);
+int cmd_revoke(cli_ctx *ctx, int argc, char **argv);
+int cmd_crl(cli_ctx *ctx, int argc, char **argv);
+int cmd_ocsp(cli_ctx *ctx, int argc, char **argv);
+int cmd_show(cli_ctx *ctx, int argc, char **argv);
+int cmd_rules(cli_ctx *ctx, int argc, char **argv);
+int cmd_audit(cli_ctx *ctx, int argc, char **argv);
+int cmd_card(cli_ctx *ctx, int argc, char **argv);
+
+#endif

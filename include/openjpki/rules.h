@@ -1,0 +1,138 @@
+/* openjpki — the law as pure functions (公的個人認証法 and its practice).
+ *
+ * Nothing here reads a clock, a file or a database: "today" is an argument,
+ * always a JST calendar date.  Each rule cites its source beside its code in
+ * src/rules/.  Decisions taken where the sources are silent are written in
+ * docs/decisions.md. */
+#ifndef OPENJPKI_RULES_H
+#define OPENJPKI_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "openjpki/date.h"
+#include "openjpki/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum jpki_cert_kind {
+	JPKI_CERT_SIGN = 1, /* 署名用電子証明書 */
+	JPKI_CERT_AUTH = 2, /* 利用者証明用電子証明書 */
+} jpki_cert_kind;
+
+/* "sign" / "auth" */
+const char *jpki_cert_kind_name(jpki_cert_kind k);
+
+/* Age in whole years on `today` as Japanese law counts it (年齢計算ニ関スル
+ * 法律, 民法第143条): a year is completed at the end of the day before the
+ * birthday, so the age goes up on the birthday itself; someone born on 29
+ * February goes up on 1 March in common years. */
+int rules_age(jpki_date birth, jpki_date today);
+
+/* The n-th birthday strictly after `after` (n >= 1).  A 29 February
+ * birthday falls on 28 February in common years (docs/decisions.md). */
+jpki_date rules_nth_birthday_after(jpki_date birth, jpki_date after, int n);
+
+typedef struct jpki_person {
+	jpki_date birth;
+	bool adult_ward; /* 成年被後見人 */
+} jpki_person;
+
+/* May a certificate of `kind` be issued to `p` on `today`?  0, or
+ * JPKI_ERR_INELIGIBLE with the reason (under 15, adult ward). */
+int rules_eligible(jpki_cert_kind kind, const jpki_person *p, jpki_date today,
+		   jpki_err *err);
+
+/* Last valid day of a My Number Card issued on `issued` to someone born
+ * `birth`: the 10th birthday after issue when 18 or older on that day,
+ * otherwise the 5th. */
+jpki_date rules_card_expiry(jpki_date birth, jpki_date issued);
+
+typedef struct jpki_validity_in {
+	jpki_date birth;
+	jpki_date issued;      /* day of issue (today) */
+	jpki_date card_expiry; /* last valid day of the card holding the key */
+	/* Renewal: set `renewal` and the current certificate's last day. */
+	bool renewal;
+	jpki_date current_expiry;
+	/* Signature certificate only: the authentication certificate on the
+	 * same card caps it.  Set has_auth_expiry and its last day. */
+	bool has_auth_expiry;
+	jpki_date auth_expiry;
+} jpki_validity_in;
+
+typedef enum jpki_validity_cap {
+	JPKI_CAP_BIRTHDAY = 0, /* the 5th (or 6th) birthday */
+	JPKI_CAP_CARD = 1,     /* the card expires first */
+	JPKI_CAP_AUTH = 2,     /* the authentication certificate expires first */
+} jpki_validity_cap;
+
+typedef struct jpki_validity {
+	jpki_date last_day;        /* notAfter is 23:59:59 JST of this day */
+	int birthday_n;            /* 5 or 6 */
+	jpki_validity_cap capped_by;
+} jpki_validity;
+
+/* Validity of a new certificate.  JPKI_ERR_INVAL for impossible input
+ * (issue before birth, card already expired). */
+int rules_cert_validity(jpki_cert_kind kind, const jpki_validity_in *in,
+			jpki_validity *out, jpki_err *err);
+
+/* First day renewal may be applied for: 3 months before the last valid day
+ * (the same day number, or the month's last day when it has none). */
+jpki_date rules_renewal_opens(jpki_date expiry);
+/* 0 when a certificate expiring on `expiry` may be renewed on `today`
+ * (from rules_renewal_opens on, and any time after expiry), else
+ * JPKI_ERR_WINDOW with the first allowed day in the message. */
+int rules_renewal_allowed(jpki_date expiry, jpki_date today, jpki_err *err);
+
+/* 有効期限通知書: due when `today` lies between 3 months and 2 months before
+ * `expiry` (both ends included). */
+bool rules_notice_due(jpki_date expiry, jpki_date today);
+
+typedef enum jpki_pin_kind {
+	JPKI_PIN_SIGN = 1,     /* 署名用電子証明書パスワード: 6-16 A-Z0-9, both */
+	JPKI_PIN_AUTH = 2,     /* 利用者証明用電子証明書暗証番号: 4 digits */
+	JPKI_PIN_CARDINFO = 3, /* 券面事項入力補助用暗証番号: 4 digits */
+} jpki_pin_kind;
+
+#define JPKI_PIN_MAX 16
+
+/* Check and normalise a PIN: lower case is upper-cased for the signature
+ * PIN.  out gets the normalised PIN (cap >= JPKI_PIN_MAX + 1).  0 or
+ * JPKI_ERR_PIN_FORMAT with the rule broken. */
+int rules_pin_check(jpki_pin_kind kind, const char *pin, char *out, size_t cap,
+		    jpki_err *err);
+/* Retry limit: 5 for the signature PIN, 3 for the others. */
+int rules_pin_retries(jpki_pin_kind kind);
+
+typedef enum jpki_fee_event {
+	JPKI_FEE_ISSUE = 1,        /* 新規発行 */
+	JPKI_FEE_RENEWAL = 2,      /* 更新 */
+	JPKI_FEE_CARD_REISSUE = 3, /* 再交付 (lost or broken card) */
+} jpki_fee_event;
+
+typedef struct jpki_fee {
+	int cert_yen; /* 電子証明書発行手数料 */
+	int card_yen; /* カード再交付手数料 */
+} jpki_fee;
+
+jpki_fee rules_fee(jpki_fee_event ev);
+
+/* Era-coded birth date "EYYYYMMDD" (era 1 明治, 2 大正, 3 昭和, 4 平成,
+ * 5 令和; YYYYMMDD Gregorian) into out[10].  JPKI_ERR_INVAL before 明治. */
+int rules_era_date(jpki_date birth, char out[10], jpki_err *err);
+/* Inverse: parse "EYYYYMMDD", checking that the era matches the date. */
+int rules_era_date_parse(const char *s, jpki_date *out, int *era,
+			 jpki_err *err);
+/* "明治" .. "令和" for era 1..5, else NULL. */
+const char *rules_era_name(int era);
+/* Japanese-era year of a date (令和7年 -> 7); 0 before 明治. */
+int rules_era_year(jpki_date d, int *era);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

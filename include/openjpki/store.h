@@ -1,0 +1,176 @@
+/* openjpki — persistence behind one interface.
+ *
+ * store_open() picks a backend from the location: a file path or
+ * "sqlite:PATH" opens SQLite (WAL mode); "postgresql://..." is reserved for
+ * the libpq backend (a later issue).  Callers never see SQL.  A store handle
+ * is used by one thread at a time; open one handle per thread (SQLite WAL
+ * lets them run side by side).  Schema migrations are versioned and run by
+ * store_open(); a newer schema than the code knows is refused. */
+#ifndef OPENJPKI_STORE_H
+#define OPENJPKI_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "openjpki/date.h"
+#include "openjpki/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct store store;
+
+int store_open(const char *location, store **out, jpki_err *err);
+void store_close(store *s);
+/* Schema version of the open store. */
+int store_schema_version(store *s);
+
+/* Transactions nest by counting: only the outermost commit writes. */
+int store_begin(store *s, jpki_err *err);
+int store_commit(store *s, jpki_err *err);
+void store_rollback(store *s);
+
+/* Key/value settings of the CA (profile, sequence counters, CRL numbers). */
+int store_meta_get(store *s, const char *key, char *val, size_t cap,
+		   jpki_err *err); /* JPKI_ERR_NOT_FOUND when unset */
+int store_meta_set(store *s, const char *key, const char *val, jpki_err *err);
+/* Atomically add `delta` to an integer setting (starting from 0) and return
+ * the new value: CRL numbers, CN sequence numbers. */
+int store_meta_incr(store *s, const char *key, int64_t delta, int64_t *out,
+		    jpki_err *err);
+
+/* 市区町村: the issuing municipality, its CRL partition. */
+typedef struct store_muni {
+	char code[8];        /* 全国地方公共団体コード, 6 digits with check digit */
+	char pref_roman[64]; /* "Tokyo-to" */
+	char city_roman[64]; /* "Chiyoda-ku" */
+	char pref[64];       /* "東京都" */
+	char city[64];       /* "千代田区" */
+} store_muni;
+
+int store_muni_put(store *s, const store_muni *m, jpki_err *err); /* upsert */
+int store_muni_get(store *s, const char *code, store_muni *out, jpki_err *err);
+typedef int (*store_muni_fn)(void *ctx, const store_muni *m);
+int store_muni_each(store *s, store_muni_fn fn, void *ctx, jpki_err *err);
+
+/* 住民基本台帳 record, as much of it as the service needs. */
+typedef enum store_resident_status {
+	STORE_RESIDENT_LIVING = 0,  /* 記録中 */
+	STORE_RESIDENT_REMOVED = 1, /* 消除 (death, emigration) */
+} store_resident_status;
+
+typedef struct store_resident {
+	int64_t id;           /* assigned by store_resident_add */
+	char ext_id[32];      /* 住民票コード or the municipality's own key; unique */
+	char name[256];       /* 氏名 UTF-8 */
+	char kana[256];       /* フリガナ */
+	char address[512];    /* 住所 UTF-8 */
+	jpki_date birth;
+	int sex;              /* 1 男, 2 女 */
+	char muni_code[8];
+	bool adult_ward;      /* 成年被後見人 */
+	store_resident_status status;
+	time_t updated_at;
+} store_resident;
+
+int store_resident_add(store *s, store_resident *r, jpki_err *err); /* sets r->id */
+int store_resident_update(store *s, const store_resident *r, jpki_err *err);
+int store_resident_get(store *s, int64_t id, store_resident *out, jpki_err *err);
+int store_resident_get_ext(store *s, const char *ext_id, store_resident *out,
+			   jpki_err *err);
+typedef int (*store_resident_fn)(void *ctx, const store_resident *r);
+/* Residents whose name, kana or ext_id contains `q` (all when q is ""),
+ * at most `limit`, ordered by id. */
+int store_resident_search(store *s, const char *q, int limit,
+			  store_resident_fn fn, void *ctx, jpki_err *err);
+
+/* My Number Card, as far as it caps certificate validity. */
+typedef enum store_card_status {
+	STORE_CARD_ACTIVE = 0,
+	STORE_CARD_LOST = 1,
+	STORE_CARD_RETIRED = 2, /* reissued, returned, expired */
+} store_card_status;
+
+typedef struct store_card {
+	char serial[40];
+	int64_t resident_id;
+	jpki_date issued;
+	jpki_date expiry;
+	store_card_status status;
+} store_card;
+
+int store_card_put(store *s, const store_card *c, jpki_err *err); /* upsert */
+int store_card_get(store *s, const char *serial, store_card *out, jpki_err *err);
+
+/* Certificates.  `serial` is upper-case hex of the DER INTEGER content. */
+typedef enum store_cert_status {
+	STORE_CERT_VALID = 0,
+	STORE_CERT_REVOKED = 1, /* includes hold: reason certificateHold */
+} store_cert_status;
+
+#define STORE_SERIAL_HEX_MAX 41
+typedef struct store_cert {
+	char serial[STORE_SERIAL_HEX_MAX];
+	int kind; /* jpki_cert_kind; 0 for a root */
+	int64_t resident_id; /* 0 for a root */
+	char card_serial[40];
+	char muni_code[8];
+	char subject[256]; /* one-line subject for display */
+	time_t not_before;
+	time_t not_after;
+	store_cert_status status;
+	int reason;       /* jpki_reason when revoked */
+	time_t revoked_at;
+	uint8_t *der;     /* owned by the store_cert after get; free with store_cert_clear */
+	size_t der_len;
+} store_cert;
+
+/* Insert a certificate record; JPKI_ERR_CONFLICT if the serial exists. */
+int store_cert_put(store *s, const store_cert *c, jpki_err *err);
+/* Fetch by serial (with DER).  Free with store_cert_clear(). */
+int store_cert_get(store *s, const char *serial, store_cert *out, jpki_err *err);
+void store_cert_clear(store_cert *c);
+/* Mark revoked; JPKI_ERR_STATE if already revoked, unless `from_hold` and
+ * the current reason is certificateHold (hold -> final revocation). */
+int store_cert_revoke(store *s, const char *serial, int reason, time_t at,
+		      bool from_hold, jpki_err *err);
+typedef int (*store_cert_fn)(void *ctx, const store_cert *c);
+/* Certificates of a resident (no DER), newest first. */
+int store_cert_by_resident(store *s, int64_t resident_id, store_cert_fn fn,
+			   void *ctx, jpki_err *err);
+/* Revoked certificates of `kind` issued by municipality `muni_code` (all
+ * municipalities when NULL) whose notAfter is >= `not_after_from` (expired
+ * ones drop off the CRL), ordered by serial, no DER. */
+int store_cert_revoked(store *s, int kind, const char *muni_code,
+		       time_t not_after_from, store_cert_fn fn, void *ctx,
+		       jpki_err *err);
+/* Valid certificates expiring between two days (JST, inclusive). */
+int store_cert_expiring(store *s, jpki_date from, jpki_date to,
+			store_cert_fn fn, void *ctx, jpki_err *err);
+
+/* Append-only audit log, hash-chained: each record stores SHA-256 over the
+ * previous record's hash and its own fields. */
+typedef struct store_audit {
+	int64_t seq;
+	time_t at;
+	char actor[64];
+	char action[64];
+	char detail[1024];
+	char prev_hash[65];
+	char hash[65];
+} store_audit;
+
+int store_audit_append(store *s, time_t at, const char *actor,
+		       const char *action, const char *detail, jpki_err *err);
+typedef int (*store_audit_fn)(void *ctx, const store_audit *a);
+int store_audit_each(store *s, store_audit_fn fn, void *ctx, jpki_err *err);
+/* Recompute the chain; JPKI_ERR_INTEGRITY naming the first bad record. */
+int store_audit_verify(store *s, int64_t *records, jpki_err *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

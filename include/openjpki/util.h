@@ -1,0 +1,42 @@
+/* openjpki — small shared helpers: atomic files, randomness, hex. */
+#ifndef OPENJPKI_UTIL_H
+#define OPENJPKI_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "openjpki/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Write data to path atomically: a temporary file in the same directory,
+ * fsync, rename, fsync of the directory.  The file gets `mode`. */
+int jpki_file_write_atomic(const char *path, const void *data, size_t len,
+			   mode_t mode, jpki_err *err);
+/* Read a whole file of at most max bytes.  *out is malloc'ed (caller frees
+ * with free(); use jpki_file_free_secret for key material). */
+int jpki_file_read(const char *path, size_t max, uint8_t **out,
+		   size_t *out_len, jpki_err *err);
+/* OPENSSL_cleanse then free. NULL is fine. */
+void jpki_free_secret(void *p, size_t len);
+/* mkdir -p with mode for each created component. */
+int jpki_mkdirs(const char *path, mode_t mode, jpki_err *err);
+/* Cryptographically random bytes (OpenSSL RAND_bytes). */
+int jpki_random(void *dst, size_t n, jpki_err *err);
+/* Upper-case hex of n bytes into out (2n+1 bytes). */
+void jpki_hex(const uint8_t *src, size_t n, char *out);
+/* Parse hex (either case, even length) into dst of cap bytes. */
+int jpki_unhex(const char *s, uint8_t *dst, size_t cap, size_t *out_len,
+	       jpki_err *err);
+/* Constant-time comparison: 0 when equal. */
+int jpki_ct_memcmp(const void *a, const void *b, size_t n);
+/* Bounded string copy that always terminates; JPKI_ERR_RANGE if truncated. */
+int jpki_strlcpy(char *dst, const char *src, size_t cap);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

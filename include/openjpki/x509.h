@@ -1,0 +1,217 @@
+/* openjpki — the J-LIS certificate profiles, CRLs and OCSP encodings.
+ *
+ * Builders produce unsigned OpenSSL objects with every field of the profile
+ * filled in; x509_*_lint() checks an object against the profile and the
+ * caller (ca/) signs only what the lint accepted.  Nothing here stores or
+ * reads a clock: times are arguments. */
+#ifndef OPENJPKI_X509_H
+#define OPENJPKI_X509_H
+
+#include <openssl/ocsp.h>
+#include <openssl/x509.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "openjpki/date.h"
+#include "openjpki/error.h"
+#include "openjpki/rules.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum jpki_profile {
+	JPKI_PROFILE_TEST = 0,       /* O=JPKI-TEST, policies ...8.5.1.0.x */
+	JPKI_PROFILE_PRODUCTION = 1, /* O=JPKI, policies as J-LIS issues */
+} jpki_profile;
+
+const char *jpki_profile_name(jpki_profile p); /* "test" / "production" */
+int jpki_profile_parse(const char *s, jpki_profile *out);
+
+/* OIDs (dotted) of the profile.  Registered once with OBJ_create by
+ * x509_init(); call it before anything else here (idempotent, thread-safe). */
+#define JPKI_OID_POLICY_SIGN "1.2.392.200149.8.5.1.1.20"
+#define JPKI_OID_POLICY_AUTH "1.2.392.200149.8.5.1.3.30"
+#define JPKI_OID_POLICY_SIGN_TEST "1.2.392.200149.8.5.1.0.20"
+#define JPKI_OID_POLICY_AUTH_TEST "1.2.392.200149.8.5.1.0.30"
+#define JPKI_OID_NAME "1.2.392.200149.8.5.5.1"
+#define JPKI_OID_NAME_SUBST "1.2.392.200149.8.5.5.2"
+#define JPKI_OID_SEX "1.2.392.200149.8.5.5.3"
+#define JPKI_OID_BIRTH "1.2.392.200149.8.5.5.4"
+#define JPKI_OID_ADDRESS "1.2.392.200149.8.5.5.5"
+#define JPKI_OID_ADDRESS_SUBST "1.2.392.200149.8.5.5.6"
+int x509_init(jpki_err *err);
+
+/* Root (self-signed CA) certificate of one hierarchy: subject = issuer =
+ * C=JP, O=JPKI|JPKI-TEST, OU=JPKI for digital signature|JPKI for user
+ * authentication, OU=Japan Agency for Local Authority Information Systems;
+ * extensions as on the real J-LIS roots (keyUsage critical keyCertSign +
+ * cRLSign, SAN DirName in Japanese, basicConstraints critical CA:TRUE,
+ * CRLDP DirName = own DN, SKI).  notAfter is 23:59:59 JST of the day
+ * before the 10th anniversary of notBefore's JST date.  *out is unsigned;
+ * caller frees with X509_free(). */
+int x509_root_build(jpki_profile prof, jpki_cert_kind kind, EVP_PKEY *pub,
+		    const uint8_t *serial, size_t serial_len, time_t not_before,
+		    X509 **out, jpki_err *err);
+
+/* The hierarchy's DN (the root's subject = every leaf's issuer). */
+int x509_root_name(jpki_profile prof, jpki_cert_kind kind, X509_NAME **out,
+		   jpki_err *err);
+
+/* Basic-4 data as carried in the signature certificate's subjectAltName.
+ * Strings are UTF-8, NUL-terminated.  The substitute fields are empty when
+ * the original fits JIS X 0208/0212. */
+#define JPKI_B4_NAME_MAX 384
+#define JPKI_B4_ADDR_MAX 768
+typedef struct jpki_basic4 {
+	char name[JPKI_B4_NAME_MAX];          /* 氏名 (.5.5.1) */
+	char name_subst[JPKI_B4_NAME_MAX];    /* 氏名代替文字 (.5.5.2) */
+	char sex[4];                          /* 男女の別 "1" 男 / "2" 女 / "3" (.5.5.3) */
+	char birth[16];                       /* 生年月日 "EYYYYMMDD" (.5.5.4) */
+	char address[JPKI_B4_ADDR_MAX];       /* 住所 (.5.5.5) */
+	char address_subst[JPKI_B4_ADDR_MAX]; /* 住所代替文字 (.5.5.6) */
+} jpki_basic4;
+
+/* What the issuing municipality contributes to a signature certificate. */
+typedef struct jpki_issuer_site {
+	char pref_roman[64]; /* subject L= and CRLDP OU=, e.g. "Tokyo-to" */
+	char city_roman[64]; /* subject L= and CRLDP CN=, e.g. "Chiyoda-ku" */
+	char window_id[10];  /* 9-character 受付窓口識別記号 */
+} jpki_issuer_site;
+
+/* Inputs of a resident's data before substitution: the builder computes the
+ * substitute fields itself with x509_substitute(). */
+typedef struct jpki_sign_subject {
+	const char *name;    /* UTF-8 氏名, e.g. "山田　太郎" */
+	const char *address; /* UTF-8 住所 */
+	int sex;             /* 1 男, 2 女 */
+	jpki_date birth;
+	time_t requested;    /* 発行要求作成日時 (goes into the CN, JST) */
+	unsigned sequence;   /* 0..99999, the CN's 5-digit sequence number */
+	const jpki_issuer_site *site;
+} jpki_sign_subject;
+
+/* Compute the substitute-character string for a UTF-8 value: characters
+ * that exist in JIS X 0208 or JIS X 0212 (decided by glibc iconv, EUC-JP)
+ * are kept; any other character is replaced per docs/decisions.md and the
+ * substitute string is non-empty.  out_cap >= 4 * strlen(in) + 1.
+ * *needed is set to true when a substitution happened. */
+int x509_substitute(const char *in, char *out, size_t out_cap, bool *needed,
+		    jpki_err *err);
+
+/* 署名用電子証明書, unsigned: issuer = the hierarchy DN; subject C=JP,
+ * L=pref, L=city, CN=YYYYMMDDhhmmss+sequence(5)+window(9); keyUsage
+ * critical digitalSignature+nonRepudiation; certificatePolicies critical
+ * with CPS qualifier; SAN otherNames .5.5.1-.6; CRLDP DirName of the
+ * municipality's partition; AKI = issuer SKI; SKI. */
+int x509_sign_cert_build(jpki_profile prof, X509 *issuer,
+			 const jpki_sign_subject *subj, EVP_PKEY *pub,
+			 const uint8_t *serial, size_t serial_len,
+			 time_t not_before, time_t not_after, X509 **out,
+			 jpki_err *err);
+
+/* 利用者証明用電子証明書, unsigned: subject C=JP, CN=opaque_id only;
+ * keyUsage critical digitalSignature; policy ...8.5.1.3.30 (test: .0.30);
+ * CRLDP DirName of the hierarchy's partition for `site`; AKI; SKI. */
+int x509_auth_cert_build(jpki_profile prof, X509 *issuer,
+			 const char *opaque_id, const jpki_issuer_site *site,
+			 EVP_PKEY *pub, const uint8_t *serial,
+			 size_t serial_len, time_t not_before,
+			 time_t not_after, X509 **out, jpki_err *err);
+
+/* The CRL distribution point DirName of a municipality partition:
+ * C=JP, O=JPKI|JPKI-TEST, OU=<hierarchy OU>, OU=CRL Distribution Points,
+ * OU=<pref_roman>, CN=<city_roman> CRLDP. */
+int x509_crldp_name(jpki_profile prof, jpki_cert_kind kind,
+		    const jpki_issuer_site *site, X509_NAME **out,
+		    jpki_err *err);
+
+/* Lints run before every signature.  They check the profile (extensions,
+ * criticality, policy of `prof`, DN shape), RSA key >= 2048 bits with
+ * e=65537, field lengths, notBefore < notAfter, notAfter at 14:59:59Z.
+ * JPKI_ERR_LINT (or JPKI_ERR_KEY) with the first problem found. */
+int x509_lint_root(jpki_profile prof, jpki_cert_kind kind, X509 *cert,
+		   jpki_err *err);
+int x509_lint_leaf(jpki_profile prof, jpki_cert_kind kind, X509 *cert,
+		   jpki_err *err);
+/* Key acceptable for a JPKI certificate: RSA, >= 2048 bits, e = 65537. */
+int x509_check_key(EVP_PKEY *pub, jpki_err *err);
+
+/* Read the basic-4 data from any signature certificate (ours or a real
+ * J-LIS one): otherName values as UTF8String or OCTET STRING.
+ * JPKI_ERR_NOT_FOUND when the certificate has no basic-4 SAN. */
+int x509_basic4_decode(X509 *cert, jpki_basic4 *out, jpki_err *err);
+
+/* Which hierarchy and profile a certificate belongs to, from its policy or
+ * (for roots) its DN.  JPKI_ERR_NOT_FOUND when neither. */
+int x509_classify(X509 *cert, jpki_cert_kind *kind, jpki_profile *prof,
+		  bool *is_root, jpki_err *err);
+
+/* CRL reason codes used by J-LIS (RFC 5280 CRLReason values). */
+typedef enum jpki_reason {
+	JPKI_REASON_UNSPECIFIED = 0,
+	JPKI_REASON_KEY_COMPROMISE = 1,
+	JPKI_REASON_CA_COMPROMISE = 2,
+	JPKI_REASON_AFFILIATION_CHANGED = 3,
+	JPKI_REASON_SUPERSEDED = 4,
+	JPKI_REASON_CESSATION = 5,
+	JPKI_REASON_CERTIFICATE_HOLD = 6,
+} jpki_reason;
+const char *jpki_reason_name(jpki_reason r); /* RFC 5280 names */
+int jpki_reason_parse(const char *s, jpki_reason *out);
+
+typedef struct jpki_crl_entry {
+	const uint8_t *serial;
+	size_t serial_len;
+	time_t revoked_at;
+	jpki_reason reason;
+} jpki_crl_entry;
+
+/* An unsigned v2 CRL: issuer = issuer's subject, thisUpdate, nextUpdate,
+ * cRLNumber, AKI, and for a partition CRL an issuingDistributionPoint
+ * naming `partition` (NULL for the ARL / whole-hierarchy CRL, which then
+ * carries IDP onlyContainsCACerts when `arl` is true).  Entries carry
+ * reasonCode (omitted for unspecified). */
+int x509_crl_build(X509 *issuer, const X509_NAME *partition, bool arl,
+		   const jpki_crl_entry *entries, size_t n, time_t this_update,
+		   time_t next_update, uint64_t crl_number, X509_CRL **out,
+		   jpki_err *err);
+
+/* OCSP.  A parsed request: up to JPKI_OCSP_MAX_IDS CertIDs and the nonce. */
+#define JPKI_OCSP_MAX_IDS 8
+#define JPKI_OCSP_MAX_REQ 4096
+typedef struct jpki_ocsp_status {
+	int status; /* V_OCSP_CERTSTATUS_GOOD / _REVOKED / _UNKNOWN */
+	time_t revoked_at;
+	jpki_reason reason;
+} jpki_ocsp_status;
+
+/* Answer status for one CertID; the callback looks the serial up (and must
+ * answer UNKNOWN when the issuer hash does not match `issuer`). */
+typedef int (*jpki_ocsp_lookup_fn)(void *ctx, const uint8_t *serial,
+				   size_t serial_len, jpki_ocsp_status *st,
+				   jpki_err *err);
+
+/* Parse a DER OCSPRequest (at most JPKI_OCSP_MAX_REQ bytes, trailing data
+ * rejected), look every CertID up, and build and sign a BasicOCSPResponse
+ * with responder `signer` (the root itself: J-LIS has no delegated
+ * responder in the sources) and `key`.  CertIDs whose issuer name/key
+ * hashes do not match `issuer` get UNKNOWN.  The nonce is copied back.
+ * *out is the DER OCSPResponse (malloc'ed, caller frees); on a malformed
+ * request the DER is a malformedRequest response and rc is 0. */
+int x509_ocsp_respond(const uint8_t *req, size_t req_len, X509 *issuer,
+		      EVP_PKEY *key, jpki_ocsp_lookup_fn lookup, void *ctx,
+		      time_t now, time_t next_update, uint8_t **out,
+		      size_t *out_len, jpki_err *err);
+
+/* DER helpers: *out malloc'ed, caller frees with free(). */
+int x509_to_der(X509 *c, uint8_t **out, size_t *out_len, jpki_err *err);
+int x509_from_der(const uint8_t *p, size_t len, X509 **out, jpki_err *err);
+/* Read a certificate from PEM or DER bytes. */
+int x509_from_bytes(const uint8_t *p, size_t len, X509 **out, jpki_err *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

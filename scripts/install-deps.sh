@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Install the Debian 12 packages openjpki needs, only those missing.
+# Runs as root (CI, containers) or through sudo.
+set -euo pipefail
+
+pkgs=(
+  build-essential cmake pkg-config clang libclang-rt-14-dev
+  libssl-dev openssl libsqlite3-dev sqlite3 libcmocka-dev
+  libjansson-dev libmicrohttpd-dev libpq-dev libpcsclite-dev
+  gnutls-bin pcscd vsmartcard-vpcd opensc opensc-pkcs11 pcsc-tools
+  xxd procps
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  SUDO=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,231 @@
+/* Atomic files, randomness, hex: see include/openjpki/util.h. */
+#include "openjpki/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int jpki_strlcpy(char *dst, const char *src, size_t cap)
+{
+	if (cap == 0)
+		return JPKI_ERR_RANGE;
+	size_t n = strlen(src);
+	if (n >= cap) {
+		memcpy(dst, src, cap - 1);
+		dst[cap - 1] = '\0';
+		return JPKI_ERR_RANGE;
+	}
+	memcpy(dst, src, n + 1);
+	return 0;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+int jpki_file_write_atomic(const char *path, const void *data, size_t len,
+			   mode_t mode, jpki_err *err)
+{
+	char tmp[PATH_MAX];
+	char dir[PATH_MAX];
+	int fd = -1, dfd = -1, rc = 0;
+	unsigned char rnd[6];
+	char rhex[13];
+
+	if (jpki_random(rnd, sizeof(rnd), err) != 0)
+		return JPKI_ERR_CRYPTO;
+	jpki_hex(rnd, sizeof(rnd), rhex);
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp-%s", path, rhex) >=
+	    sizeof(tmp))
+		return jpki_fail(err, JPKI_ERR_RANGE, "path too long: %s", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (fd < 0) {
+		rc = jpki_fail(err, JPKI_ERR_IO, "cannot create %s: %s", tmp,
+			       strerror(errno));
+		goto out;
+	}
+	if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 ||
+	    fsync(fd) != 0) {
+		rc = jpki_fail(err, JPKI_ERR_IO, "cannot write %s: %s", tmp,
+			       strerror(errno));
+		goto out;
+	}
+	if (close(fd) != 0) {
+		fd = -1;
+		rc = jpki_fail(err, JPKI_ERR_IO, "cannot close %s: %s", tmp,
+			       strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) != 0) {
+		rc = jpki_fail(err, JPKI_ERR_IO, "cannot rename %s to %s: %s",
+			       tmp, path, strerror(errno));
+		goto out;
+	}
+	jpki_strlcpy(dir, path, sizeof(dir));
+	char *slash = strrchr(dir, '/');
+	if (slash == NULL)
+		jpki_strlcpy(dir, ".", sizeof(dir));
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0)
+		(void)fsync(dfd);
+	return 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rc != 0)
+		unlink(tmp);
+	if (dfd >= 0)
+		close(dfd);
+	return rc;
+}
+
+int jpki_file_read(const char *path, size_t max, uint8_t **out,
+		   size_t *out_len, jpki_err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return jpki_fail(err, errno == ENOENT ? JPKI_ERR_NOT_FOUND
+						     : JPKI_ERR_IO,
+				 "cannot open %s: %s", path, strerror(errno));
+	struct stat st;
+	uint8_t *buf = NULL;
+	int rc = 0;
+	if (fstat(fd, &st) != 0) {
+		rc = jpki_fail(err, JPKI_ERR_IO, "cannot stat %s: %s", path,
+			       strerror(errno));
+		goto out;
+	}
+	if (st.st_size < 0 || (uint64_t)st.st_size > max) {
+		rc = jpki_fail(err, JPKI_ERR_RANGE,
+			       "%s is larger than %zu bytes", path, max);
+		goto out;
+	}
+	size_t len = (size_t)st.st_size;
+	buf = malloc(len + 1);
+	if (buf == NULL) {
+		rc = jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	size_t got = 0;
+	while (got < len) {
+		ssize_t r = read(fd, buf + got, len - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			rc = jpki_fail(err, JPKI_ERR_IO, "cannot read %s", path);
+			goto out;
+		}
+		got += (size_t)r;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	*out_len = len;
+	buf = NULL; /* transferred */
+out:
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+void jpki_free_secret(void *p, size_t len)
+{
+	if (p == NULL)
+		return;
+	OPENSSL_cleanse(p, len);
+	free(p);
+}
+
+int jpki_mkdirs(const char *path, mode_t mode, jpki_err *err)
+{
+	char tmp[PATH_MAX];
+	if (jpki_strlcpy(tmp, path, sizeof(tmp)) != 0)
+		return jpki_fail(err, JPKI_ERR_RANGE, "path too long");
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, mode) != 0 && errno != EEXIST)
+			return jpki_fail(err, JPKI_ERR_IO, "cannot create %s: %s",
+					 tmp, strerror(errno));
+		*p = '/';
+	}
+	if (mkdir(tmp, mode) != 0 && errno != EEXIST)
+		return jpki_fail(err, JPKI_ERR_IO, "cannot create %s: %s", tmp,
+				 strerror(errno));
+	return 0;
+}
+
+int jpki_random(void *dst, size_t n, jpki_err *err)
+{
+	if (n > INT_MAX || RAND_bytes(dst, (int)n) != 1)
+		return jpki_fail(err, JPKI_ERR_CRYPTO, "RAND_bytes failed");
+	return 0;
+}
+
+void jpki_hex(const uint8_t *src, size_t n, char *out)
+{
+	static const char hx[] = "0123456789ABCDEF";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = hx[src[i] >> 4];
+		out[2 * i + 1] = hx[src[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int jpki_unhex(const char *s, uint8_t *dst, size_t cap, size_t *out_len,
+	       jpki_err *err)
+{
+	size_t n = strlen(s);
+	if (n % 2 != 0)
+		return jpki_fail(err, JPKI_ERR_PARSE, "odd-length hex string");
+	if (n / 2 > cap)
+		return jpki_fail(err, JPKI_ERR_RANGE, "hex string too long");
+	for (size_t i = 0; i < n / 2; i++) {
+		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return jpki_fail(err, JPKI_ERR_PARSE,
+					 "not a hex digit in \"%.40s\"", s);
+		dst[i] = (uint8_t)(hi << 4 | lo);
+	}
+	*out_len = n / 2;
+	return 0;
+}
+
+int jpki_ct_memcmp(const void *a, const void *b, size_t n)
+{
+	return CRYPTO_memcmp(a, b, n) == 0 ? 0 : 1;
+}
