@@ -39,3 +39,26 @@ int cmd_audit(cli_ctx *ctx, int argc, char **argv);
 int cmd_card(cli_ctx *ctx, int argc, char **argv);
 
 #endif
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "openjpki/ca.h"
+
+/* Open the CA in ctx->dir and apply the clock policy. */
+int cli_open_ca(cli_ctx *ctx, jpki_ca **out, jpki_err *err);
+/* Print a JSON object on stdout (and free it). */
+void cli_print_json(json_t *obj);
+/* Read a public key (PEM SubjectPublicKeyInfo, or a certificate / private
+ * key, whose public half is taken) from a file. */
+int cli_read_pubkey(const char *path, EVP_PKEY **out, jpki_err *err);
+/* Read a certificate (PEM or DER). */
+int cli_read_cert(const char *path, X509 **out, jpki_err *err);
+/* Write a certificate as PEM, atomically. */
+int cli_write_cert(const char *path, X509 *cert, jpki_err *err);
+/* JSON description of a certificate (subject, serial, validity, kind,
+ * basic-4 for a signature certificate). */
+json_t *cli_cert_json(X509 *cert);
+/* Whether argv has --help / -h; prints `help` if so. */
+int cli_want_help(int argc, char **argv, const char *help);

@@ -15,7 +15,17 @@ static const struct {
 	cli_fn fn;
 	const char *help;
 } commands[] = {
+	{"ca", cmd_ca, "set up a CA (both J-LIS hierarchies) or show it"},
+	{"muni", cmd_muni, "record an issuing municipality (市区町村)"},
+	{"resident", cmd_resident, "add, change, remove residents (住民基本台帳); cards"},
+	{"issue", cmd_issue, "issue certificates for a resident's card keys"},
+	{"revoke", cmd_revoke, "revoke or hold a certificate"},
+	{"crl", cmd_crl, "produce a CRL (per municipality, full) or the ARL"},
+	{"ocsp", cmd_ocsp, "answer a DER OCSP request"},
+	{"show", cmd_show, "show a certificate and its basic-4 data"},
+	{"audit", cmd_audit, "verify or list the hash-chained audit log"},
 	{"rules", cmd_rules, "evaluate the law: eligibility, validity, PINs, fees"},
+	{"card", cmd_card, "the virtual My Number Card: create, personalize, PINs, read, sign, serve"},
 };
 
 static void usage(FILE *f)

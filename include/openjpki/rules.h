@@ -22,7 +22,7 @@ typedef enum jpki_cert_kind {
 	JPKI_CERT_AUTH = 2, /* 利用者証明用電子証明書 */
 } jpki_cert_kind;
 
-/* "sign" / "auth" */
+/* "sign" / "auth" ("unknown" for any other value) */
 const char *jpki_cert_kind_name(jpki_cert_kind k);
 
 /* Age in whole years on `today` as Japanese law counts it (年齢計算ニ関スル
@@ -30,6 +30,10 @@ const char *jpki_cert_kind_name(jpki_cert_kind k);
  * birthday, so the age goes up on the birthday itself; someone born on 29
  * February goes up on 1 March in common years. */
 int rules_age(jpki_date birth, jpki_date today);
+
+/* The first day on which rules_age() is `age`: the birthday, or 1 March
+ * in a common year for someone born on 29 February (民法第143条第2項). */
+jpki_date rules_age_from(jpki_date birth, int age);
 
 /* The n-th birthday strictly after `after` (n >= 1).  A 29 February
  * birthday falls on 28 February in common years (docs/decisions.md). */
@@ -47,7 +51,7 @@ int rules_eligible(jpki_cert_kind kind, const jpki_person *p, jpki_date today,
 
 /* Last valid day of a My Number Card issued on `issued` to someone born
  * `birth`: the 10th birthday after issue when 18 or older on that day,
- * otherwise the 5th. */
+ * otherwise the 5th.  Cards issued before 2022-04-01 (成年年齢 20) use 20. */
 jpki_date rules_card_expiry(jpki_date birth, jpki_date issued);
 
 typedef struct jpki_validity_in {
@@ -76,7 +80,10 @@ typedef struct jpki_validity {
 } jpki_validity;
 
 /* Validity of a new certificate.  JPKI_ERR_INVAL for impossible input
- * (issue before birth, card already expired). */
+ * (issue before birth, card or authentication certificate already expired,
+ * has_auth_expiry for an authentication certificate); a renewal before
+ * rules_renewal_opens(current_expiry) gets rules_renewal_allowed's
+ * JPKI_ERR_WINDOW.  Ties between caps go to the birthday, then the card. */
 int rules_cert_validity(jpki_cert_kind kind, const jpki_validity_in *in,
 			jpki_validity *out, jpki_err *err);
 
@@ -101,11 +108,13 @@ typedef enum jpki_pin_kind {
 #define JPKI_PIN_MAX 16
 
 /* Check and normalise a PIN: lower case is upper-cased for the signature
- * PIN.  out gets the normalised PIN (cap >= JPKI_PIN_MAX + 1).  0 or
- * JPKI_ERR_PIN_FORMAT with the rule broken. */
+ * PIN.  out gets the normalised PIN (cap >= JPKI_PIN_MAX + 1), or is NULL
+ * to check only.  0 or JPKI_ERR_PIN_FORMAT with the rule broken (the PIN
+ * itself is never put in the message). */
 int rules_pin_check(jpki_pin_kind kind, const char *pin, char *out, size_t cap,
 		    jpki_err *err);
-/* Retry limit: 5 for the signature PIN, 3 for the others. */
+/* Retry limit: 5 for the signature PIN, 3 for the others; JPKI_ERR_INVAL
+ * for an unknown kind. */
 int rules_pin_retries(jpki_pin_kind kind);
 
 typedef enum jpki_fee_event {
@@ -119,6 +128,7 @@ typedef struct jpki_fee {
 	int card_yen; /* カード再交付手数料 */
 } jpki_fee;
 
+/* Both fields -1 for an unknown event. */
 jpki_fee rules_fee(jpki_fee_event ev);
 
 /* Era-coded birth date "EYYYYMMDD" (era 1 明治, 2 大正, 3 昭和, 4 平成,

@@ -5,7 +5,13 @@
  * the libpq backend (a later issue).  Callers never see SQL.  A store handle
  * is used by one thread at a time; open one handle per thread (SQLite WAL
  * lets them run side by side).  Schema migrations are versioned and run by
- * store_open(); a newer schema than the code knows is refused. */
+ * store_open(); a newer schema than the code knows is refused.
+ *
+ * Strings go in and out through fixed struct fields; a value that does not
+ * fit is JPKI_ERR_RANGE, never truncated.  A missing row is
+ * JPKI_ERR_NOT_FOUND naming the key.  Iterators call fn once per row; a
+ * non-zero return stops the iteration and is returned as is.  fn may read
+ * through the same handle but must not write through it. */
 #ifndef OPENJPKI_STORE_H
 #define OPENJPKI_STORE_H
 
@@ -23,22 +29,42 @@ extern "C" {
 
 typedef struct store store;
 
+/* location: "PATH" (taken literally) or "sqlite:PATH[?OPTIONS]" with
+ * OPTIONS "k=v&k=v":
+ *   sync=full|normal|extra  PRAGMA synchronous (default full: a committed
+ *                           transaction survives power loss; normal keeps
+ *                           it across a process crash only)
+ *   busy_timeout=MS         wait for other writers (default 5000)
+ * A new database file is created with mode 0600.  Other schemes are
+ * JPKI_ERR_INVAL.  Caller closes with store_close(). */
 int store_open(const char *location, store **out, jpki_err *err);
 void store_close(store *s);
 /* Schema version of the open store. */
 int store_schema_version(store *s);
 
-/* Transactions nest by counting: only the outermost commit writes. */
+/* Transactions nest by counting: only the outermost commit writes.  A
+ * transaction takes the write lock when it starts.  A write operation that
+ * fails inside a transaction, or an inner store_rollback(), leaves the
+ * transaction to be rolled back: further operations and commits then fail
+ * with JPKI_ERR_STATE.  Every store_begin() is matched by one successful
+ * store_commit() or by one store_rollback(); a failed commit still needs
+ * its store_rollback() (`if (commit fails) rollback` is always right).
+ * Write operations outside a transaction commit alone. */
 int store_begin(store *s, jpki_err *err);
 int store_commit(store *s, jpki_err *err);
 void store_rollback(store *s);
 
-/* Key/value settings of the CA (profile, sequence counters, CRL numbers). */
+/* Key/value settings of the CA (profile, sequence counters, CRL numbers).
+ * Keys are 1..STORE_META_KEY_MAX-1 bytes, values up to STORE_META_VALUE_MAX-1
+ * bytes; a value that does not fit `cap` (with its NUL) is JPKI_ERR_RANGE. */
+#define STORE_META_KEY_MAX 128
+#define STORE_META_VALUE_MAX 65536
 int store_meta_get(store *s, const char *key, char *val, size_t cap,
 		   jpki_err *err); /* JPKI_ERR_NOT_FOUND when unset */
 int store_meta_set(store *s, const char *key, const char *val, jpki_err *err);
 /* Atomically add `delta` to an integer setting (starting from 0) and return
- * the new value: CRL numbers, CN sequence numbers. */
+ * the new value: CRL numbers, CN sequence numbers.  JPKI_ERR_STATE if the
+ * setting holds something else, JPKI_ERR_RANGE on int64 overflow. */
 int store_meta_incr(store *s, const char *key, int64_t delta, int64_t *out,
 		    jpki_err *err);
 
@@ -128,13 +154,22 @@ typedef struct store_cert {
 	size_t der_len;
 } store_cert;
 
-/* Insert a certificate record; JPKI_ERR_CONFLICT if the serial exists. */
+/* Insert a certificate record; JPKI_ERR_CONFLICT if the serial exists,
+ * JPKI_ERR_NOT_FOUND if resident_id, card_serial or muni_code (when set:
+ * non-zero, non-empty) name a row the store does not have.  DER is
+ * 1..STORE_DER_MAX bytes. */
+#define STORE_DER_MAX (64 * 1024)
 int store_cert_put(store *s, const store_cert *c, jpki_err *err);
 /* Fetch by serial (with DER).  Free with store_cert_clear(). */
 int store_cert_get(store *s, const char *serial, store_cert *out, jpki_err *err);
 void store_cert_clear(store_cert *c);
-/* Mark revoked; JPKI_ERR_STATE if already revoked, unless `from_hold` and
- * the current reason is certificateHold (hold -> final revocation). */
+/* Mark revoked; JPKI_ERR_NOT_FOUND for an unknown serial, JPKI_ERR_STATE if
+ * already revoked, unless `from_hold` and the current reason is
+ * certificateHold (hold -> final revocation).  `reason` is an RFC 5280
+ * CRLReason other than 7 (unassigned) and 8 (removeFromCRL), else
+ * JPKI_ERR_INVAL.  The final revocation keeps the hold's revoked_at: the
+ * certificate has been unusable since then, and a later date would let
+ * signatures made after the hold look valid. */
 int store_cert_revoke(store *s, const char *serial, int reason, time_t at,
 		      bool from_hold, jpki_err *err);
 typedef int (*store_cert_fn)(void *ctx, const store_cert *c);
@@ -167,7 +202,10 @@ int store_audit_append(store *s, time_t at, const char *actor,
 		       const char *action, const char *detail, jpki_err *err);
 typedef int (*store_audit_fn)(void *ctx, const store_audit *a);
 int store_audit_each(store *s, store_audit_fn fn, void *ctx, jpki_err *err);
-/* Recompute the chain; JPKI_ERR_INTEGRITY naming the first bad record. */
+/* Recompute the chain; JPKI_ERR_INTEGRITY naming the first bad record.
+ * On success *records (may be NULL) is the number of records checked.  The
+ * chain shows altered, inserted, removed or reordered records; removing
+ * records from the end shows only against a count or hash kept elsewhere. */
 int store_audit_verify(store *s, int64_t *records, jpki_err *err);
 
 #ifdef __cplusplus

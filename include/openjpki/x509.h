@@ -43,6 +43,17 @@ int jpki_profile_parse(const char *s, jpki_profile *out);
 #define JPKI_OID_ADDRESS_SUBST "1.2.392.200149.8.5.5.6"
 int x509_init(jpki_err *err);
 
+/* CPS qualifier URI of the certificatePolicies extension.  Production: the
+ * value used in synthetic fixtures (real value unverified, spec §1.2);
+ * test: a reserved .invalid name, never a J-LIS address. */
+#define JPKI_CPS_URI "http://www.jpki.go.jp/cps.html"
+#define JPKI_CPS_URI_TEST "http://cps.jpki-test.invalid/cps.html"
+
+/* Serial numbers passed to the builders below are big-endian magnitudes:
+ * leading zero octets are ignored, the value must be non-zero and encode
+ * in at most 20 octets (RFC 5280 4.1.2.2), i.e. at most 20 significant
+ * octets with the top bit of the first one clear, else JPKI_ERR_INVAL. */
+
 /* Root (self-signed CA) certificate of one hierarchy: subject = issuer =
  * C=JP, O=JPKI|JPKI-TEST, OU=JPKI for digital signature|JPKI for user
  * authentication, OU=Japan Agency for Local Authority Information Systems;
@@ -96,7 +107,10 @@ typedef struct jpki_sign_subject {
  * that exist in JIS X 0208 or JIS X 0212 (decided by glibc iconv, EUC-JP)
  * are kept; any other character is replaced per docs/decisions.md and the
  * substitute string is non-empty.  out_cap >= 4 * strlen(in) + 1.
- * *needed is set to true when a substitution happened. */
+ * *needed is set to true when a substitution happened; when none was
+ * needed *needed is false and out is "" (the certificate's substitute field
+ * is then empty).  JPKI_ERR_INVAL for malformed UTF-8 or control
+ * characters, JPKI_ERR_RANGE when out_cap is too small. */
 int x509_substitute(const char *in, char *out, size_t out_cap, bool *needed,
 		    jpki_err *err);
 
@@ -158,7 +172,9 @@ typedef enum jpki_reason {
 	JPKI_REASON_CESSATION = 5,
 	JPKI_REASON_CERTIFICATE_HOLD = 6,
 } jpki_reason;
-const char *jpki_reason_name(jpki_reason r); /* RFC 5280 names */
+/* RFC 5280 names ("keyCompromise"), NULL for a value outside the enum;
+ * jpki_profile_name likewise gives NULL for an invalid profile. */
+const char *jpki_reason_name(jpki_reason r);
 int jpki_reason_parse(const char *s, jpki_reason *out);
 
 typedef struct jpki_crl_entry {
@@ -172,7 +188,10 @@ typedef struct jpki_crl_entry {
  * cRLNumber, AKI, and for a partition CRL an issuingDistributionPoint
  * naming `partition` (NULL for the ARL / whole-hierarchy CRL, which then
  * carries IDP onlyContainsCACerts when `arl` is true).  Entries carry
- * reasonCode (omitted for unspecified). */
+ * reasonCode (omitted for unspecified).  The ARL's IDP also names the
+ * root's own DN, its cRLDistributionPoints.  At most JPKI_CRL_MAX_ENTRIES
+ * entries (JPKI_ERR_RANGE). */
+#define JPKI_CRL_MAX_ENTRIES 16777216
 int x509_crl_build(X509 *issuer, const X509_NAME *partition, bool arl,
 		   const jpki_crl_entry *entries, size_t n, time_t this_update,
 		   time_t next_update, uint64_t crl_number, X509_CRL **out,
@@ -187,8 +206,12 @@ typedef struct jpki_ocsp_status {
 	jpki_reason reason;
 } jpki_ocsp_status;
 
-/* Answer status for one CertID; the callback looks the serial up (and must
- * answer UNKNOWN when the issuer hash does not match `issuer`). */
+/* Answer status for one CertID.  The callback is called only for CertIDs
+ * whose SHA-1 or SHA-256 issuer name and key hashes match `issuer` (others
+ * are answered UNKNOWN without it); `serial` is the minimal big-endian
+ * magnitude (no leading zero octets), at most 20 octets.  It returns 0
+ * with *st filled in (reason only for REVOKED), or a negative jpki_rc,
+ * which aborts the response. */
 typedef int (*jpki_ocsp_lookup_fn)(void *ctx, const uint8_t *serial,
 				   size_t serial_len, jpki_ocsp_status *st,
 				   jpki_err *err);
@@ -199,16 +222,26 @@ typedef int (*jpki_ocsp_lookup_fn)(void *ctx, const uint8_t *serial,
  * responder in the sources) and `key`.  CertIDs whose issuer name/key
  * hashes do not match `issuer` get UNKNOWN.  The nonce is copied back.
  * *out is the DER OCSPResponse (malloc'ed, caller frees); on a malformed
- * request the DER is a malformedRequest response and rc is 0. */
+ * request the DER is a malformedRequest response and rc is 0.  A nonce
+ * outside 1..32 octets (RFC 8954) is malformed too.  producedAt and
+ * thisUpdate are `now`.  When lookup fails its rc is returned and *out is
+ * untouched: answer with x509_ocsp_error(INTERNALERROR) then. */
 int x509_ocsp_respond(const uint8_t *req, size_t req_len, X509 *issuer,
 		      EVP_PKEY *key, jpki_ocsp_lookup_fn lookup, void *ctx,
 		      time_t now, time_t next_update, uint8_t **out,
 		      size_t *out_len, jpki_err *err);
 
+/* A DER OCSPResponse without body for an error status:
+ * OCSP_RESPONSE_STATUS_MALFORMEDREQUEST, _INTERNALERROR, _TRYLATER,
+ * _SIGREQUIRED or _UNAUTHORIZED.  *out malloc'ed, caller frees. */
+int x509_ocsp_error(int status, uint8_t **out, size_t *out_len,
+		    jpki_err *err);
+
 /* DER helpers: *out malloc'ed, caller frees with free(). */
 int x509_to_der(X509 *c, uint8_t **out, size_t *out_len, jpki_err *err);
 int x509_from_der(const uint8_t *p, size_t len, X509 **out, jpki_err *err);
-/* Read a certificate from PEM or DER bytes. */
+/* Read a certificate from PEM or DER bytes (at most 64 KiB of DER; PEM may
+ * be preceded and followed by white space only). */
 int x509_from_bytes(const uint8_t *p, size_t len, X509 **out, jpki_err *err);
 
 #ifdef __cplusplus

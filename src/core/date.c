@@ -136,8 +136,11 @@ int jpki_date_parse(const char *s, jpki_date *out)
 
 void jpki_date_format(jpki_date d, char out[11])
 {
-	snprintf(out, 11, "%04d-%02d-%02d", d.y % 10000, d.m % 100,
-		 d.d % 100);
+	char tmp[48];
+	snprintf(tmp, sizeof(tmp), "%04u-%02u-%02u", (unsigned)d.y % 10000u,
+		 (unsigned)d.m % 100u, (unsigned)d.d % 100u);
+	memcpy(out, tmp, 10);
+	out[10] = '\0';
 }
 
 int jpki_time_parse(const char *s, time_t *out)
@@ -177,7 +180,11 @@ void jpki_time_format(time_t t, char out[21])
 	int64_t days = floor_div((int64_t)t, 86400);
 	int64_t sec = (int64_t)t - days * 86400;
 	jpki_date d = jpki_days_to_date(days);
-	snprintf(out, 21, "%04d-%02d-%02dT%02d:%02d:%02dZ", d.y % 10000,
-		 d.m % 100, d.d % 100, (int)(sec / 3600),
-		 (int)(sec / 60 % 60), (int)(sec % 60));
+	char tmp[64];
+	snprintf(tmp, sizeof(tmp), "%04u-%02u-%02uT%02u:%02u:%02uZ",
+		 (unsigned)d.y % 10000u, (unsigned)d.m % 100u,
+		 (unsigned)d.d % 100u, (unsigned)(sec / 3600) % 100u,
+		 (unsigned)(sec / 60 % 60), (unsigned)(sec % 60));
+	memcpy(out, tmp, 20);
+	out[20] = '\0';
 }

@@ -83,8 +83,18 @@ int jpki_wrap(jpki_err *err, int code, const char *fmt, ...)
 	va_end(ap);
 	memcpy(old, err->msg, sizeof(old));
 	old[sizeof(old) - 1] = '\0';
-	snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix,
-		 old[0] ? old : jpki_strerror(err->code));
+	const char *parts[3] = {prefix, ": ",
+				old[0] ? old : jpki_strerror(err->code)};
+	size_t n = 0;
+	/* concatenate, truncating at the buffer's end */
+	for (int i = 0; i < 3; i++) {
+		size_t len = strlen(parts[i]);
+		if (len > sizeof(err->msg) - 1 - n)
+			len = sizeof(err->msg) - 1 - n;
+		memcpy(err->msg + n, parts[i], len);
+		n += len;
+	}
+	err->msg[n] = '\0';
 	return err->code;
 }
 

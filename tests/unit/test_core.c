@@ -17,7 +17,7 @@
 static void test_days_roundtrip(void **state)
 {
 	(void)state;
-	for (int64_t z = -800000; z < 800000; z += 17) {
+	for (int64_t z = -719162; z <= 2932896; z += 37) { /* 0001-01-01 .. 9999-12-31 */
 		jpki_date d = jpki_days_to_date(z);
 		assert_true(jpki_date_valid(d));
 		assert_int_equal(jpki_date_to_days(d), z);

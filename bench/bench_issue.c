@@ -1,0 +1,187 @@
+/* bench_issue: certificate pairs (署名用 + 利用者証明用) issued per second by
+ * the CA core, store commit included, against the RSA-2048 signing limit
+ * of these cores measured in the same run (`openssl speed -multi N`).
+ * A pair costs two RSA signatures, so the ceiling is signs/s ÷ 2.
+ *
+ * usage: bench_issue [--seconds S] [--threads N] [--sync full|normal] */
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "openjpki/ca.h"
+#include "openjpki/util.h"
+
+#define MAX_THREADS 8
+#define NKEYS 4
+
+typedef struct worker {
+	char dir[256];
+	char store[300];
+	int64_t first, count; /* resident id range */
+	double seconds;
+	EVP_PKEY *keys[NKEYS];
+	long issued;
+	int rc;
+	jpki_err err;
+} worker;
+
+static void *work(void *arg)
+{
+	worker *w = arg;
+	jpki_ca *ca = NULL;
+	if ((w->rc = ca_open(w->dir, w->store, &ca, &w->err)) != 0)
+		return NULL;
+	time_t now = time(NULL);
+	double end = bench_now() + w->seconds;
+	for (int64_t i = 0; i < w->count && bench_now() < end; i++) {
+		char card[40];
+		snprintf(card, sizeof(card), "C%lld", (long long)(w->first + i));
+		ca_issue_req req = {.resident_id = w->first + i,
+				    .card_serial = card,
+				    .sign_pub = w->keys[i % NKEYS],
+				    .auth_pub = w->keys[(i + 1) % NKEYS],
+				    .now = now};
+		ca_issued out;
+		if ((w->rc = ca_issue(ca, &req, &out, &w->err)) != 0)
+			break;
+		ca_issued_free(&out);
+		w->issued++;
+	}
+	ca_close(ca);
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	double seconds = 5;
+	int threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	const char *sync = "full";
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
+			seconds = atof(argv[++i]);
+		else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
+			threads = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--sync") == 0 && i + 1 < argc)
+			sync = argv[++i];
+		else {
+			fprintf(stderr, "usage: bench_issue [--seconds S] [--threads N] "
+					"[--sync full|normal]\n");
+			return 2;
+		}
+	}
+	if (threads < 1 || threads > MAX_THREADS)
+		threads = 2;
+	char dir[] = "/tmp/jpki-bench-issue-XXXXXX";
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	char cadir[300], store_loc[400];
+	snprintf(cadir, sizeof(cadir), "%s/ca", dir);
+	snprintf(store_loc, sizeof(store_loc), "sqlite:%s/ca/jpki.db?sync=%s", dir, sync);
+	jpki_err err = {0};
+	time_t now = time(NULL);
+	ca_init_opts o = {.profile = JPKI_PROFILE_TEST, .now = now, .store = store_loc};
+	if (ca_init(cadir, &o, &err) != 0) {
+		fprintf(stderr, "bench_issue: %s\n", err.msg);
+		return 1;
+	}
+	/* residents and cards, enough for the run */
+	const int64_t per_thread = (int64_t)(seconds * 2500) + 100;
+	jpki_ca *ca = NULL;
+	if (ca_open(cadir, store_loc, &ca, &err) != 0) {
+		fprintf(stderr, "bench_issue: %s\n", err.msg);
+		return 1;
+	}
+	store *st = ca_store(ca);
+	store_muni m = {"131016", "Tokyo-to", "Chiyoda-ku", "東京都", "千代田区"};
+	if (store_begin(st, &err) != 0 || store_muni_put(st, &m, &err) != 0)
+		goto fail;
+	for (int64_t i = 0; i < per_thread * threads; i++) {
+		store_resident r;
+		memset(&r, 0, sizeof(r));
+		snprintf(r.ext_id, sizeof(r.ext_id), "R%lld", (long long)i);
+		jpki_strlcpy(r.name, "山田　太郎", sizeof(r.name));
+		jpki_strlcpy(r.kana, "ヤマダ　タロウ", sizeof(r.kana));
+		jpki_strlcpy(r.address, "東京都千代田区外神田１丁目２番３号", sizeof(r.address));
+		r.birth = (jpki_date){1950 + (int)(i % 50), 1 + (int)(i % 12), 1 + (int)(i % 28)};
+		r.sex = 1 + (int)(i % 2);
+		jpki_strlcpy(r.muni_code, "131016", sizeof(r.muni_code));
+		r.updated_at = now;
+		if (store_resident_add(st, &r, &err) != 0)
+			goto fail;
+		store_card c;
+		memset(&c, 0, sizeof(c));
+		snprintf(c.serial, sizeof(c.serial), "C%lld", (long long)r.id);
+		c.resident_id = r.id;
+		c.issued = jpki_date_of(now);
+		c.expiry = rules_card_expiry(r.birth, c.issued);
+		if (store_card_put(st, &c, &err) != 0)
+			goto fail;
+	}
+	if (store_commit(st, &err) != 0)
+		goto fail;
+	ca_close(ca);
+	ca = NULL;
+
+	printf("measuring the limit: openssl speed -multi %d rsa2048 ...\n", threads);
+	fflush(stdout);
+	double limit_sign = bench_openssl_rsa2048(threads, 3, NULL);
+	double limit_sign1 = bench_openssl_rsa2048(1, 2, NULL);
+
+	worker w[MAX_THREADS];
+	pthread_t tid[MAX_THREADS];
+	memset(w, 0, sizeof(w));
+	printf("issuing pairs for %.0f s on %d threads (store sync=%s) ...\n", seconds,
+	       threads, sync);
+	fflush(stdout);
+	for (int t = 0; t < threads; t++) {
+		jpki_strlcpy(w[t].dir, cadir, sizeof(w[t].dir));
+		jpki_strlcpy(w[t].store, store_loc, sizeof(w[t].store));
+		w[t].first = 1 + t * per_thread;
+		w[t].count = per_thread;
+		w[t].seconds = seconds;
+		for (int k = 0; k < NKEYS; k++)
+			w[t].keys[k] = EVP_RSA_gen(2048);
+	}
+	double t0 = bench_now();
+	for (int t = 0; t < threads; t++)
+		pthread_create(&tid[t], NULL, work, &w[t]);
+	long total = 0;
+	int failed = 0;
+	for (int t = 0; t < threads; t++) {
+		pthread_join(tid[t], NULL);
+		total += w[t].issued;
+		if (w[t].rc != 0) {
+			fprintf(stderr, "bench_issue: thread %d: %s\n", t, w[t].err.msg);
+			failed = 1;
+		}
+		for (int k = 0; k < NKEYS; k++)
+			EVP_PKEY_free(w[t].keys[k]);
+	}
+	double el = bench_now() - t0;
+	double pairs = (double)total / el;
+	double ceiling = limit_sign / 2;
+	printf("openssl speed -multi %d rsa2048: %.0f sign/s (1 process: %.0f)\n",
+	       threads, limit_sign, limit_sign1);
+	printf("ceiling (sign/s ÷ 2):           %.0f pairs/s\n", ceiling);
+	printf("CA core, store commit included:  %.0f pairs/s (%ld pairs in %.2f s)\n",
+	       pairs, total, el);
+	printf("ratio:                           %.2f (target >= 0.80)\n",
+	       ceiling > 0 ? pairs / ceiling : 0);
+	printf("{\"bench\":\"issue\",\"threads\":%d,\"sync\":\"%s\",\"pairs_per_s\":%.1f,"
+	       "\"openssl_sign_per_s\":%.1f,\"ceiling_pairs_per_s\":%.1f,\"ratio\":%.3f}\n",
+	       threads, sync, pairs, limit_sign, ceiling, ceiling > 0 ? pairs / ceiling : 0);
+	char cmd[400];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "bench_issue: could not remove %s\n", dir);
+	return failed;
+fail:
+	fprintf(stderr, "bench_issue: %s\n", err.msg);
+	ca_close(ca);
+	return 1;
+}

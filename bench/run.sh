@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# make bench: every benchmark program, bounded in time, loopback only.
+set -euo pipefail
+B=${1:-build}/bench
+for b in "$B"/bench_*; do
+  [ -x "$b" ] || continue
+  echo "== $(basename "$b")"
+  "$b"
+done

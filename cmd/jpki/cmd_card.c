@@ -1,0 +1,1734 @@
+/* jpki card: the virtual My Number Card -- create, personalise at the
+ * counter, PINs, certificates, signatures, and serving it to pcscd.
+ *
+ * Every command but create and serve works on a card image (CARD path,
+ * in this process) or on a card in a PC/SC reader (--reader NAME|auto),
+ * through the same host code (card_client_*, card_term_*). */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "openjpki/card.h"
+#include "openjpki/transport.h"
+#include "openjpki/util.h"
+
+#define PIN_LINE_MAX 64
+#define TKEY_META_PREFIX "card/tkey/"
+#define TOKEN_EF_LEN 160
+
+static const char card_help[] =
+    "usage: jpki card COMMAND [ARGS]   (`jpki card COMMAND --help`)\n\n"
+    "The virtual My Number Card (JPKI AP + 券面事項入力補助AP) in an image\n"
+    "file, or any card in a PC/SC reader (--reader NAME, --reader auto).\n\n"
+    "  create       a blank card image (its terminal key goes to the CA)\n"
+    "  personalize  at the counter: keys on the card, certificates, PINs\n"
+    "  show         token, certificates and PIN tries (no PIN needed)\n"
+    "  pin-status   tries left of the three PINs\n"
+    "  change-pin   change the sign, auth or cardinfo PIN\n"
+    "  read-cert    copy a certificate off the card (sign needs its PIN)\n"
+    "  sign         SHA-256 + PKCS#1 v1.5 signature with a card key\n"
+    "  serve        connect a card image to pcscd's vpcd reader\n\n"
+    "PINs: --pin VALUE, --pin-file FILE (first line; '-' = standard input),\n"
+    "or, when neither is given, a line of standard input (not echoed).\n";
+
+/* ------------------------------------------------------------------ */
+/* Reaching the card                                                   */
+
+typedef struct card_conn {
+	jpki_inproc *ip;
+	jpki_pcsc *pc;
+	jpki_link link;
+	const char *image; /* NULL with a reader */
+} card_conn;
+
+static int conn_open(const char *image, const char *reader, card_conn *c,
+		     jpki_err *err)
+{
+	int rc;
+	memset(c, 0, sizeof(*c));
+	if (reader != NULL) {
+		if ((rc = transport_pcsc_open(reader, &c->pc, err)) != 0)
+			return rc;
+		c->link = transport_pcsc_link(c->pc);
+		return 0;
+	}
+	if ((rc = transport_inproc_open(image, &c->ip, err)) != 0)
+		return rc;
+	c->image = image;
+	c->link = transport_inproc_link(c->ip);
+	return 0;
+}
+
+/* Add what PC/SC said to a transport failure (the transmit function
+ * itself only returns a code). */
+static int conn_fail(const card_conn *c, int rc, jpki_err *err)
+{
+	if (rc == JPKI_ERR_TRANSPORT && c->pc != NULL && err != NULL &&
+	    transport_pcsc_error(c->pc)[0] != '\0') {
+		char was[JPKI_ERR_MSG_MAX];
+		jpki_strlcpy(was, err->msg, sizeof(was));
+		jpki_fail(err, rc, "%s: %s", was, transport_pcsc_error(c->pc));
+	}
+	return rc;
+}
+
+static void conn_close(card_conn *c)
+{
+	/* the image is on disk already; a power-off drops verified PINs and
+	 * the terminal authentication all the same */
+	if (c->ip != NULL)
+		transport_inproc_power(c->ip, JPKI_CARD_POWER_OFF);
+	transport_inproc_close(c->ip);
+	transport_pcsc_close(c->pc);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Exactly one of CARD (the positional argument) and --reader. */
+static int target_args(const char *cmd, int argc, char **argv, int first,
+		       const char *reader, const char **image)
+{
+	int rest = argc - first;
+	if (reader != NULL && rest == 0) {
+		*image = NULL;
+		return 0;
+	}
+	if (reader == NULL && rest == 1) {
+		*image = argv[first];
+		return 0;
+	}
+	return cli_usage_error("card %s: give one card image or --reader "
+			       "NAME|auto",
+			       cmd);
+}
+
+/* ------------------------------------------------------------------ */
+/* PINs                                                                */
+
+typedef struct pin_opt {
+	char *value;	  /* in argv: scrubbed once copied */
+	const char *file; /* "-" = standard input */
+} pin_opt;
+
+/* One line from fd, unbuffered (several PINs may be piped one per line
+ * to one process). */
+static int read_line_fd(int fd, char *buf, size_t cap, const char *what,
+			jpki_err *err)
+{
+	size_t n = 0;
+	for (;;) {
+		char ch;
+		ssize_t r = read(fd, &ch, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return jpki_fail(err, JPKI_ERR_IO, "reading %s: %s",
+					 what, strerror(errno));
+		if (r == 0) {
+			if (n == 0)
+				return jpki_fail(err, JPKI_ERR_INVAL,
+						 "no %s on standard input",
+						 what);
+			break;
+		}
+		if (ch == '\n')
+			break;
+		if (n + 1 >= cap) {
+			OPENSSL_cleanse(buf, cap);
+			return jpki_fail(err, JPKI_ERR_PIN_FORMAT,
+					 "%s: line too long", what);
+		}
+		buf[n++] = ch;
+	}
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
+	buf[n] = '\0';
+	return 0;
+}
+
+/* A line of standard input; on a terminal with a prompt and no echo. */
+static int ask_line(const char *what, char *buf, size_t cap, jpki_err *err)
+{
+	struct termios old, quiet;
+	bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0;
+	if (tty) {
+		fprintf(stderr, "%s: ", what);
+		fflush(stderr);
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	}
+	int rc = read_line_fd(STDIN_FILENO, buf, cap, what, err);
+	if (tty) {
+		(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	return rc;
+}
+
+/* The PIN of `o` into buf (cap >= PIN_LINE_MAX): its value, the first
+ * line of its file, or a line of standard input (file "-", or nothing
+ * given and `ask`).  *given false (buf "") when nothing was given and
+ * !ask. */
+static int pin_take(pin_opt *o, const char *what, bool ask, char *buf,
+		    size_t cap, bool *given, jpki_err *err)
+{
+	int rc = 0;
+	buf[0] = '\0';
+	*given = true;
+	if (o->value != NULL) {
+		size_t n = strlen(o->value);
+		if (n + 1 > cap)
+			return jpki_fail(err, JPKI_ERR_PIN_FORMAT,
+					 "%s: too long", what);
+		memcpy(buf, o->value, n + 1);
+		/* keep it out of /proc/PID/cmdline from now on */
+		OPENSSL_cleanse(o->value, n);
+		return 0;
+	}
+	if (o->file != NULL && strcmp(o->file, "-") != 0) {
+		uint8_t *data = NULL;
+		size_t len = 0;
+		if ((rc = jpki_file_read(o->file, 4096, &data, &len, err)) != 0)
+			return rc;
+		size_t n = 0;
+		while (n < len && data[n] != '\n' && data[n] != '\r')
+			n++;
+		if (n == 0 || n + 1 > cap)
+			rc = jpki_fail(err, JPKI_ERR_PIN_FORMAT,
+				       "%s: %s holds no PIN on its first line",
+				       what, o->file);
+		else {
+			memcpy(buf, data, n);
+			buf[n] = '\0';
+		}
+		jpki_free_secret(data, len);
+		return rc;
+	}
+	if (o->file == NULL && !ask) {
+		*given = false;
+		return 0;
+	}
+	return ask_line(what, buf, cap, err);
+}
+
+/* Check the format before anything reaches the card (a malformed PIN
+ * would cost a try for nothing) and normalise (sign PIN upper-cased).
+ * `what` (may be NULL) prefixes the message: "new PIN: ...". */
+static int pin_norm(jpki_pin_kind kind, const char *what, char *buf,
+		    jpki_err *err)
+{
+	char norm[JPKI_PIN_MAX + 1];
+	int rc = rules_pin_check(kind, buf, norm, sizeof(norm), err);
+	if (rc == 0) {
+		memcpy(buf, norm, strlen(norm) + 1);
+	} else if (err != NULL) {
+		char msg[JPKI_ERR_MSG_MAX];
+		jpki_strlcpy(msg, err->msg, sizeof(msg));
+		jpki_fail(err, rc, "%s%s%s (not sent to the card)",
+			  what ? what : "", what ? ": " : "", msg);
+	}
+	OPENSSL_cleanse(norm, sizeof(norm));
+	return rc;
+}
+
+typedef struct pin_info {
+	const char *name;
+	const char *label;
+	jpki_card_pin pin;
+	jpki_card_ap ap;
+	jpki_pin_kind kind;
+} pin_info;
+
+static const pin_info pin_table[] = {
+    {"auth", "authentication PIN (利用者証明用電子証明書暗証番号)",
+     JPKI_CPIN_AUTH, JPKI_AP_JPKI, JPKI_PIN_AUTH},
+    {"sign", "signature PIN (署名用電子証明書暗証番号)", JPKI_CPIN_SIGN,
+     JPKI_AP_JPKI, JPKI_PIN_SIGN},
+    {"cardinfo", "card-information PIN (券面事項入力補助用暗証番号)",
+     JPKI_CPIN_CARDINFO, JPKI_AP_CARDINFO, JPKI_PIN_CARDINFO},
+};
+
+static const pin_info *pin_by_name(const char *s)
+{
+	for (size_t i = 0; i < sizeof(pin_table) / sizeof(pin_table[0]); i++)
+		if (strcmp(pin_table[i].name, s) == 0)
+			return &pin_table[i];
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* What the card says about itself                                     */
+
+typedef struct token_info {
+	char label[33];
+	char manufacturer[33];
+	char model[17];
+	char serial[17];
+} token_info;
+
+static void field(const uint8_t *p, size_t n, char *out)
+{
+	size_t len = n;
+	while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == 0))
+		len--;
+	for (size_t i = 0; i < len; i++)
+		out[i] = p[i] >= 0x20 && p[i] < 0x7F ? (char)p[i] : '?';
+	out[len] = '\0';
+}
+
+/* EF 0006 (CK_TOKEN_INFO, spec §3.2.1); the JPKI AP must be selected. */
+static int read_token(const jpki_link *l, token_info *t, jpki_err *err)
+{
+	uint8_t *ef = NULL;
+	size_t len = 0;
+	int rc = card_client_read_ef(l, 0x0006, TOKEN_EF_LEN, &ef, &len, err);
+	if (rc != 0)
+		return jpki_wrap(err, rc, "token information (EF 0006)");
+	if (len < 96) {
+		free(ef);
+		return jpki_fail(err, JPKI_ERR_PARSE,
+				 "token information (EF 0006) is %zu bytes, "
+				 "expected 160",
+				 len);
+	}
+	field(ef, 32, t->label);
+	field(ef + 32, 32, t->manufacturer);
+	field(ef + 64, 16, t->model);
+	field(ef + 80, 16, t->serial);
+	free(ef);
+	if (t->serial[0] == '\0')
+		return jpki_fail(err, JPKI_ERR_PARSE,
+				 "token information (EF 0006) has no serial");
+	return 0;
+}
+
+/* EF 0008: 8F for each certificate the card holds. */
+static int read_presence(const jpki_link *l, bool *sign, bool *auth,
+			 jpki_err *err)
+{
+	uint8_t *ef = NULL;
+	size_t len = 0;
+	int rc = card_client_read_ef(l, 0x0008, 16, &ef, &len, err);
+	if (rc != 0)
+		return jpki_wrap(err, rc, "certificate presence (EF 0008)");
+	*sign = len >= 1 && ef[0] == 0x8F;
+	*auth = len >= 2 && ef[1] == 0x8F;
+	free(ef);
+	return 0;
+}
+
+/* The signature key and certificate exist only where EF 0008 says so:
+ * say that instead of burning a try on a PIN that was never set. */
+static int need_sign_cert(const jpki_link *l, jpki_err *err)
+{
+	bool sign = false, auth = false;
+	int rc = read_presence(l, &sign, &auth, err);
+	if (rc == 0 && !sign)
+		rc = jpki_fail(err, JPKI_ERR_NOT_FOUND,
+			       "the card holds no signature certificate (EF "
+			       "0008): under 15, adult ward, or declined");
+	return rc;
+}
+
+typedef struct pin_state {
+	int left[3];
+	int max[3];
+} pin_state;
+
+/* Tries left of the three PINs by empty VERIFY (nothing is verified). */
+static int read_pins(const jpki_link *l, pin_state *ps, jpki_err *err)
+{
+	jpki_card_ap cur = 0;
+	int rc;
+	for (size_t i = 0; i < 3; i++) {
+		const pin_info *p = &pin_table[i];
+		if (p->ap != cur) {
+			if ((rc = card_client_select(l, p->ap, err)) != 0)
+				return rc;
+			cur = p->ap;
+		}
+		if ((rc = card_client_retries(l, p->pin, &ps->left[i], err)) !=
+		    0)
+			return rc;
+		ps->max[i] = rules_pin_retries(p->kind);
+	}
+	return card_client_select(l, JPKI_AP_JPKI, err);
+}
+
+/* A PIN at 0 tries is blocked -- or was never set: a blank card, or the
+ * signature PIN of a card without a signature certificate. */
+static const char *pin_note(const pin_state *ps, size_t i, bool personalised,
+			    bool has_sign)
+{
+	if (ps->left[i] != 0)
+		return "";
+	if (!personalised || (pin_table[i].pin == JPKI_CPIN_SIGN && !has_sign))
+		return " (not set)";
+	return " (blocked)";
+}
+
+static json_t *pins_json(const pin_state *ps, bool personalised, bool has_sign)
+{
+	json_t *o = json_object();
+	for (size_t i = 0; i < 3; i++) {
+		json_t *p = json_object();
+		const char *note = pin_note(ps, i, personalised, has_sign);
+		json_object_set_new(p, "tries_left", json_integer(ps->left[i]));
+		json_object_set_new(p, "max", json_integer(ps->max[i]));
+		json_object_set_new(p, "set",
+				    json_boolean(strcmp(note, " (not set)")));
+		json_object_set_new(
+		    p, "blocked",
+		    json_boolean(strcmp(note, " (blocked)") == 0));
+		json_object_set_new(o, pin_table[i].name, p);
+	}
+	return o;
+}
+
+static void pins_text(const pin_state *ps, bool personalised, bool has_sign)
+{
+	for (size_t i = 0; i < 3; i++)
+		printf("  %-9s %d/%d tries left%s\n", pin_table[i].name,
+		       ps->left[i], ps->max[i],
+		       pin_note(ps, i, personalised, has_sign));
+}
+
+static const struct {
+	const char *name;
+	jpki_card_cert which;
+	const char *label;
+} cert_table[] = {
+    {"auth", JPKI_CCERT_AUTH, "authentication certificate (利用者証明用)"},
+    {"auth-ca", JPKI_CCERT_AUTH_CA, "its CA (authentication root)"},
+    {"sign", JPKI_CCERT_SIGN, "signature certificate (署名用)"},
+    {"sign-ca", JPKI_CCERT_SIGN_CA, "its CA (signature root)"},
+};
+
+static int cert_by_name(const char *s, jpki_card_cert *out)
+{
+	for (size_t i = 0; i < sizeof(cert_table) / sizeof(cert_table[0]); i++)
+		if (strcmp(cert_table[i].name, s) == 0) {
+			*out = cert_table[i].which;
+			return 0;
+		}
+	return cli_usage_error("certificate: sign, auth, sign-ca or auth-ca, "
+			       "not %s",
+			       s);
+}
+
+/* Read and parse a certificate EF; *cert NULL when the EF is empty. */
+static int read_cert(const jpki_link *l, jpki_card_cert which, X509 **cert,
+		     jpki_err *err)
+{
+	uint8_t *der = NULL;
+	size_t len = 0;
+	int rc = card_client_read_cert(l, which, &der, &len, err);
+	*cert = NULL;
+	if (rc == JPKI_ERR_NOT_FOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	rc = x509_from_bytes(der, len, cert, err);
+	free(der);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* create                                                              */
+
+static const char create_help[] =
+    "usage: jpki card create --out CARD.img [--serial SERIAL]\n\n"
+    "Make a blank card (no keys, no certificates, PINs unset) in a new image\n"
+    "file (mode 0600).  SERIAL: up to 16 printable characters (default 16\n"
+    "random hex digits).  The card's terminal key -- needed to personalise it\n"
+    "-- is recorded in the CA's store when --dir holds a CA, otherwise in\n"
+    "CARD.img.tkey (mode 0600); see docs/card.md, Terminal key custody.\n";
+
+static int tkey_meta_key(const char *serial, char *key, size_t cap)
+{
+	int n = snprintf(key, cap, TKEY_META_PREFIX "%s", serial);
+	return n < 0 || (size_t)n >= cap ? JPKI_ERR_RANGE : 0;
+}
+
+/* Record the terminal key of a new card with the CA, with an audit
+ * record, in one transaction. */
+static int tkey_to_store(cli_ctx *ctx, jpki_ca *ca, const char *serial,
+			 const char *hex, jpki_err *err)
+{
+	store *st = ca_store(ca);
+	char key[STORE_META_KEY_MAX], old[8], detail[128];
+	int rc;
+	if (tkey_meta_key(serial, key, sizeof(key)) != 0)
+		return jpki_fail(err, JPKI_ERR_RANGE, "serial too long");
+	rc = store_meta_get(st, key, old, sizeof(old), err);
+	if (rc == 0 || rc == JPKI_ERR_RANGE)
+		return jpki_fail(err, JPKI_ERR_EXISTS,
+				 "the CA already holds a card with serial %s",
+				 serial);
+	if (rc != JPKI_ERR_NOT_FOUND)
+		return rc;
+	snprintf(detail, sizeof(detail), "card %s: terminal key recorded",
+		 serial);
+	if ((rc = store_begin(st, err)) != 0)
+		return rc;
+	if ((rc = store_meta_set(st, key, hex, err)) != 0 ||
+	    (rc = store_audit_append(st, ctx->now, "cli", "card.create", detail,
+				     err)) != 0) {
+		store_rollback(st);
+		return rc;
+	}
+	return store_commit(st, err);
+}
+
+static int card_create_cmd(cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"out", required_argument, NULL, 'o'},
+	    {"serial", required_argument, NULL, 's'},
+	    {NULL, 0, NULL, 0}};
+	const char *out = NULL;
+	jpki_card_params params;
+	uint8_t tkey[JPKI_CARD_TKEY_LEN];
+	char hex[2 * JPKI_CARD_TKEY_LEN + 2];
+	char tpath[PATH_MAX] = "";
+	jpki_card *card = NULL;
+	jpki_ca *ca = NULL;
+	jpki_err err = {0};
+	int c, rc;
+	if (cli_want_help(argc, argv, create_help))
+		return 0;
+	memset(&params, 0, sizeof(params));
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o': out = optarg; break;
+		case 's': params.serial = optarg; break;
+		default: return 2;
+		}
+	}
+	if (out == NULL || optind != argc)
+		return cli_usage_error(
+		    "card create: --out CARD.img is required");
+	if (access(out, F_OK) == 0)
+		return cli_usage_error("card create: %s already exists", out);
+	params.made = ctx->now;
+	rc = cli_open_ca(ctx, &ca, &err);
+	if (rc == JPKI_ERR_NOT_FOUND) {
+		ca = NULL; /* no CA here: the key goes beside the image */
+		jpki_err_clear(&err);
+	} else if (rc != 0) {
+		goto out;
+	}
+	if ((rc = card_create(&params, &card, tkey, &err)) != 0)
+		goto out;
+	jpki_hex(tkey, sizeof(tkey), hex);
+	/* the key is kept before the card exists: a card whose key was
+	 * lost could never be personalised */
+	if (ca != NULL) {
+		rc = tkey_to_store(ctx, ca, card_serial(card), hex, &err);
+	} else {
+		snprintf(tpath, sizeof(tpath), "%s.tkey", out);
+		size_t n = strlen(hex);
+		hex[n] = '\n';
+		rc = jpki_file_write_atomic(tpath, hex, n + 1, 0600, &err);
+		hex[n] = '\0';
+	}
+	if (rc != 0 || (rc = card_save(card, out, &err)) != 0)
+		goto out;
+	if (ctx->json) {
+		json_t *o = json_object();
+		json_object_set_new(o, "ok", json_true());
+		json_object_set_new(o, "serial",
+				    json_string(card_serial(card)));
+		json_object_set_new(o, "file", json_string(out));
+		json_object_set_new(o, "tkey",
+				    json_string(ca ? "store" : "file"));
+		if (tpath[0])
+			json_object_set_new(o, "tkey_file", json_string(tpath));
+		cli_print_json(o);
+	} else {
+		printf("created blank card %s in %s\n", card_serial(card), out);
+		if (ca != NULL)
+			printf("terminal key recorded in the CA store (%s)\n",
+			       ctx->dir);
+		else
+			printf("terminal key written to %s (mode 0600; no CA "
+			       "in %s)\n",
+			       tpath, ctx->dir);
+	}
+out:
+	OPENSSL_cleanse(tkey, sizeof(tkey));
+	OPENSSL_cleanse(hex, sizeof(hex));
+	card_free(card);
+	ca_close(ca);
+	return rc == 0 ? 0 : cli_error(ctx, rc, &err);
+}
+
+/* ------------------------------------------------------------------ */
+/* personalize                                                         */
+
+static const char perso_help[] =
+    "usage: jpki card personalize (CARD.img | --reader NAME|auto)\n"
+    "         --resident RID --auth-pin PIN [--sign-pin PIN | --no-sign]\n"
+    "         [--cardinfo-pin PIN] [--my-number 12DIGITS] [--tkey-file "
+    "FILE]\n\n"
+    "The counter's work for a resident's new card: terminal authentication\n"
+    "with the card's terminal key (the CA store, CARD.img.tkey or\n"
+    "--tkey-file), the card recorded in the store (expiry by the law), key\n"
+    "pairs generated on the card, certificates issued for them and written\n"
+    "with both roots, EF 0008, the PINs the citizen chose, and with\n"
+    "--my-number the 券面事項入力補助AP data from the resident record.\n"
+    "No signature certificate under 15 or for an adult ward (成年被後見人):\n"
+    "the card then holds the authentication certificate only.  --no-sign:\n"
+    "the citizen does not want one.  --cardinfo-pin defaults to the\n"
+    "authentication PIN.  Each PIN also as --X-pin-file FILE ('-' = stdin).\n"
+    "Interrupted?  Run the same command again: certificates already issued\n"
+    "for this card's keys are reused, the rest is rewritten.\n";
+
+/* Newest valid certificate of each kind the resident holds on `serial`. */
+typedef struct on_card {
+	char serial[3][STORE_SERIAL_HEX_MAX];
+	const char *card;
+} on_card;
+
+static int collect_on_card(void *vctx, const store_cert *c)
+{
+	on_card *oc = vctx;
+	if ((c->kind == JPKI_CERT_SIGN || c->kind == JPKI_CERT_AUTH) &&
+	    c->status == STORE_CERT_VALID && oc->serial[c->kind][0] == '\0' &&
+	    strcmp(c->card_serial, oc->card) == 0)
+		jpki_strlcpy(oc->serial[c->kind], c->serial,
+			     STORE_SERIAL_HEX_MAX);
+	return 0;
+}
+
+/* The key pair for `kind`: reuse the card's key when the store already
+ * holds a valid certificate for it on this card (a retried
+ * personalisation), else generate a new one.  *cert gets the reused
+ * certificate; *pub the public key to certify (NULL when reused). */
+static int prepare_key(jpki_ca *ca, const jpki_link *l, jpki_card_key key,
+		       const char *cert_serial, X509 **cert, EVP_PKEY **pub,
+		       jpki_err *err)
+{
+	store_cert sc;
+	EVP_PKEY *have = NULL;
+	X509 *x = NULL;
+	int rc;
+	*cert = NULL;
+	*pub = NULL;
+	if (cert_serial[0] == '\0')
+		return card_term_generate_key(l, key, pub, err);
+	memset(&sc, 0, sizeof(sc));
+	if ((rc = store_cert_get(ca_store(ca), cert_serial, &sc, err)) != 0 ||
+	    (rc = x509_from_bytes(sc.der, sc.der_len, &x, err)) != 0)
+		goto out;
+	rc = card_term_read_pubkey(l, key, &have, err);
+	if (rc == 0 && EVP_PKEY_eq(have, X509_get0_pubkey(x)) != 1)
+		rc = JPKI_ERR_NOT_FOUND;
+	if (rc == JPKI_ERR_NOT_FOUND) {
+		rc = jpki_fail(err, JPKI_ERR_STATE,
+			       "certificate %s was issued for this card but "
+			       "the card no longer holds its key; revoke it "
+			       "(jpki revoke %s --reason unspecified) and run "
+			       "personalize again",
+			       cert_serial, cert_serial);
+		goto out;
+	}
+	if (rc != 0)
+		goto out;
+	*cert = x;
+	x = NULL; /* transferred */
+out:
+	X509_free(x);
+	EVP_PKEY_free(have);
+	store_cert_clear(&sc);
+	return rc;
+}
+
+static int write_cert(const jpki_link *l, jpki_card_cert which, X509 *cert,
+		      jpki_err *err)
+{
+	unsigned char *der = NULL;
+	int len = cert != NULL ? i2d_X509(cert, &der) : 0;
+	if (cert != NULL && len <= 0)
+		return jpki_fail(err, JPKI_ERR_CRYPTO, "encoding certificate");
+	int rc = card_term_write_cert(l, which, der, (size_t)len, err);
+	OPENSSL_free(der);
+	return rc;
+}
+
+/* What personalisation did, for the output. */
+typedef struct perso_out {
+	char serial[JPKI_CARD_SERIAL_LEN + 1];
+	X509 *cert[3];
+	bool reused[3];
+	const char *no_sign_why; /* NULL when a signature cert is on the card */
+	char no_sign_msg[JPKI_ERR_MSG_MAX];
+	bool cardinfo;
+} perso_out;
+
+static json_t *perso_json(const perso_out *po, int64_t rid)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "ok", json_true());
+	json_object_set_new(o, "serial", json_string(po->serial));
+	json_object_set_new(o, "resident", json_integer((json_int_t)rid));
+	for (int k = JPKI_CERT_SIGN; k <= JPKI_CERT_AUTH; k++) {
+		const char *name = k == JPKI_CERT_SIGN ? "sign" : "auth";
+		if (po->cert[k] == NULL) {
+			json_object_set_new(o, name, json_null());
+			continue;
+		}
+		json_t *c = cli_cert_json(po->cert[k]);
+		json_object_set_new(c, "reused", json_boolean(po->reused[k]));
+		json_object_set_new(o, name, c);
+	}
+	if (po->no_sign_why != NULL)
+		json_object_set_new(o, "no_sign_reason",
+				    json_string(po->no_sign_why));
+	json_object_set_new(o, "cardinfo", json_boolean(po->cardinfo));
+	return o;
+}
+
+static int read_tkey(const char *path, uint8_t tkey[JPKI_CARD_TKEY_LEN],
+		     jpki_err *err)
+{
+	uint8_t *data = NULL;
+	size_t len = 0, got = 0;
+	char hex[2 * JPKI_CARD_TKEY_LEN + 1];
+	int rc = jpki_file_read(path, 256, &data, &len, err);
+	if (rc != 0)
+		return rc;
+	while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r' ||
+			   data[len - 1] == ' '))
+		len--;
+	if (len != 2 * JPKI_CARD_TKEY_LEN) {
+		rc = jpki_fail(err, JPKI_ERR_PARSE,
+			       "%s: expected %d hex digits (the terminal key)",
+			       path, 2 * JPKI_CARD_TKEY_LEN);
+	} else {
+		memcpy(hex, data, len);
+		hex[len] = '\0';
+		rc = jpki_unhex(hex, tkey, JPKI_CARD_TKEY_LEN, &got, err);
+		if (rc == 0 && got != JPKI_CARD_TKEY_LEN)
+			rc = jpki_fail(err, JPKI_ERR_PARSE,
+				       "%s: not a terminal key", path);
+	}
+	OPENSSL_cleanse(hex, sizeof(hex));
+	jpki_free_secret(data, len);
+	return rc;
+}
+
+/* The terminal key of card `serial`: --tkey-file, the CA store, or the
+ * file beside the image, in this order. */
+static int find_tkey(jpki_ca *ca, const char *serial, const char *tkey_file,
+		     const char *image, uint8_t tkey[JPKI_CARD_TKEY_LEN],
+		     jpki_err *err)
+{
+	char key[STORE_META_KEY_MAX], hex[2 * JPKI_CARD_TKEY_LEN + 8];
+	char path[PATH_MAX];
+	size_t got = 0;
+	int rc;
+	if (tkey_file != NULL)
+		return read_tkey(tkey_file, tkey, err);
+	if (tkey_meta_key(serial, key, sizeof(key)) != 0)
+		return jpki_fail(err, JPKI_ERR_RANGE, "serial too long");
+	rc = store_meta_get(ca_store(ca), key, hex, sizeof(hex), err);
+	if (rc == 0) {
+		rc = jpki_unhex(hex, tkey, JPKI_CARD_TKEY_LEN, &got, err);
+		OPENSSL_cleanse(hex, sizeof(hex));
+		if (rc == 0 && got != JPKI_CARD_TKEY_LEN)
+			rc = jpki_fail(err, JPKI_ERR_INTEGRITY,
+				       "terminal key of card %s in the store "
+				       "is damaged",
+				       serial);
+		return rc;
+	}
+	if (rc != JPKI_ERR_NOT_FOUND)
+		return rc;
+	if (image != NULL) {
+		snprintf(path, sizeof(path), "%s.tkey", image);
+		if (access(path, F_OK) == 0)
+			return read_tkey(path, tkey, err);
+	}
+	return jpki_fail(err, JPKI_ERR_NOT_FOUND,
+			 "no terminal key for card %s: not in the CA store "
+			 "and no CARD.img.tkey beside the image; give "
+			 "--tkey-file",
+			 serial);
+}
+
+/* Record the card for the resident (kept as is on a retry). */
+static int record_card(cli_ctx *ctx, jpki_ca *ca, const store_resident *r,
+		       const char *serial, jpki_err *err)
+{
+	store_card sc;
+	memset(&sc, 0, sizeof(sc));
+	int rc = store_card_get(ca_store(ca), serial, &sc, err);
+	if (rc == 0) {
+		if (sc.resident_id != r->id)
+			return jpki_fail(err, JPKI_ERR_STATE,
+					 "card %s is recorded for resident "
+					 "%lld, not %lld",
+					 serial, (long long)sc.resident_id,
+					 (long long)r->id);
+		if (sc.status != STORE_CARD_ACTIVE)
+			return jpki_fail(err, JPKI_ERR_STATE,
+					 "card %s is no longer active (lost or "
+					 "retired)",
+					 serial);
+		return 0;
+	}
+	if (rc != JPKI_ERR_NOT_FOUND)
+		return rc;
+	jpki_err_clear(err);
+	memset(&sc, 0, sizeof(sc));
+	if (jpki_strlcpy(sc.serial, serial, sizeof(sc.serial)) != 0)
+		return jpki_fail(err, JPKI_ERR_RANGE, "serial too long");
+	sc.resident_id = r->id;
+	sc.issued = jpki_date_of(ctx->now);
+	sc.expiry = rules_card_expiry(r->birth, sc.issued);
+	sc.status = STORE_CARD_ACTIVE;
+	return store_card_put(ca_store(ca), &sc, err);
+}
+
+typedef struct perso_args {
+	int64_t rid;
+	pin_opt auth, sign, cardinfo;
+	bool no_sign;
+	const char *my_number;
+	const char *tkey_file;
+	const char *image;
+	const char *reader;
+} perso_args;
+
+static int personalize(cli_ctx *ctx, perso_args *a, perso_out *po,
+		       jpki_err *err)
+{
+	char auth_pin[PIN_LINE_MAX], sign_pin[PIN_LINE_MAX],
+	    info_pin[PIN_LINE_MAX];
+	uint8_t tkey[JPKI_CARD_TKEY_LEN];
+	EVP_PKEY *pub[3] = {NULL, NULL, NULL};
+	jpki_ca *ca = NULL;
+	card_conn conn;
+	store_resident r;
+	token_info tok;
+	ca_issued res;
+	on_card oc;
+	bool given = false, want_sign;
+	const char *step = "checking the request";
+	int rc;
+	memset(&conn, 0, sizeof(conn));
+	memset(&res, 0, sizeof(res));
+	memset(&oc, 0, sizeof(oc));
+	sign_pin[0] = info_pin[0] = '\0';
+
+	/* 1. everything that needs no card and changes nothing */
+	if ((rc = pin_take(&a->auth, "authentication PIN", false, auth_pin,
+			   sizeof(auth_pin), &given, err)) != 0)
+		goto out;
+	if (!given) {
+		rc = jpki_fail(err, JPKI_ERR_INVAL,
+			       "--auth-pin (or --auth-pin-file) is required");
+		goto out;
+	}
+	if ((rc = pin_norm(JPKI_PIN_AUTH, NULL, auth_pin, err)) != 0 ||
+	    (rc = pin_take(&a->sign, "signature PIN", false, sign_pin,
+			   sizeof(sign_pin), &given, err)) != 0 ||
+	    (rc = pin_take(&a->cardinfo, "card-information PIN", false,
+			   info_pin, sizeof(info_pin), &given, err)) != 0)
+		goto out;
+	if (!given)
+		memcpy(info_pin, auth_pin, sizeof(info_pin));
+	if ((rc = pin_norm(JPKI_PIN_CARDINFO, NULL, info_pin, err)) != 0)
+		goto out;
+	if ((rc = cli_open_ca(ctx, &ca, err)) != 0)
+		goto out;
+	if ((rc = store_resident_get(ca_store(ca), a->rid, &r, err)) != 0)
+		goto out;
+	if (r.status != STORE_RESIDENT_LIVING) {
+		rc = jpki_fail(err, JPKI_ERR_STATE,
+			       "resident %lld has been removed from the "
+			       "register (住民票消除)",
+			       (long long)a->rid);
+		goto out;
+	}
+	jpki_person person = {r.birth, r.adult_ward};
+	jpki_err why = {0};
+	want_sign = false;
+	if (a->no_sign) {
+		po->no_sign_why = "declined by the citizen (--no-sign)";
+	} else if (rules_eligible(JPKI_CERT_SIGN, &person,
+				  jpki_date_of(ctx->now), &why) != 0) {
+		jpki_strlcpy(po->no_sign_msg, why.msg, sizeof(po->no_sign_msg));
+		po->no_sign_why = po->no_sign_msg;
+	} else {
+		want_sign = true;
+	}
+	if (want_sign && sign_pin[0] == '\0') {
+		rc = jpki_fail(err, JPKI_ERR_INVAL,
+			       "the resident may hold a signature certificate: "
+			       "give --sign-pin (or --no-sign if the citizen "
+			       "does not want one)");
+		goto out;
+	}
+	if (want_sign &&
+	    (rc = pin_norm(JPKI_PIN_SIGN, NULL, sign_pin, err)) != 0)
+		goto out;
+	if (a->my_number != NULL &&
+	    (strlen(a->my_number) != JPKI_CARD_MYNUMBER_LEN ||
+	     strspn(a->my_number, "0123456789") != JPKI_CARD_MYNUMBER_LEN)) {
+		rc = jpki_fail(err, JPKI_ERR_INVAL,
+			       "--my-number: 12 digits (個人番号)");
+		goto out;
+	}
+
+	/* 2. the card: who it is, and the counter's key for it */
+	step = "opening the card";
+	if ((rc = conn_open(a->image, a->reader, &conn, err)) != 0)
+		goto out;
+	step = "reading the card";
+	if ((rc = card_client_select(&conn.link, JPKI_AP_JPKI, err)) != 0 ||
+	    (rc = read_token(&conn.link, &tok, err)) != 0)
+		goto out;
+	jpki_strlcpy(po->serial, tok.serial, sizeof(po->serial));
+	step = "terminal authentication";
+	if ((rc = find_tkey(ca, tok.serial, a->tkey_file, a->image, tkey,
+			    err)) != 0 ||
+	    (rc = card_term_auth(&conn.link, tkey, err)) != 0)
+		goto out;
+
+	/* 3. the store: the card, then certificates for its keys */
+	step = "recording the card";
+	if ((rc = record_card(ctx, ca, &r, tok.serial, err)) != 0)
+		goto out;
+	step = "checking the certificates on record";
+	oc.card = tok.serial;
+	if ((rc = store_cert_by_resident(ca_store(ca), r.id, collect_on_card,
+					 &oc, err)) != 0)
+		goto out;
+	if (!want_sign && oc.serial[JPKI_CERT_SIGN][0] != '\0') {
+		rc = jpki_fail(err, JPKI_ERR_STATE,
+			       "the card holds a valid signature certificate "
+			       "(serial %s); revoke it first (jpki revoke %s "
+			       "--reason cessationOfOperation)",
+			       oc.serial[JPKI_CERT_SIGN],
+			       oc.serial[JPKI_CERT_SIGN]);
+		goto out;
+	}
+	step = "generating the keys on the card";
+	if ((rc = prepare_key(
+		 ca, &conn.link, JPKI_KEY_AUTH, oc.serial[JPKI_CERT_AUTH],
+		 &po->cert[JPKI_CERT_AUTH], &pub[JPKI_CERT_AUTH], err)) != 0)
+		goto out;
+	if (want_sign && (rc = prepare_key(ca, &conn.link, JPKI_KEY_SIGN,
+					   oc.serial[JPKI_CERT_SIGN],
+					   &po->cert[JPKI_CERT_SIGN],
+					   &pub[JPKI_CERT_SIGN], err)) != 0)
+		goto out;
+	po->reused[JPKI_CERT_AUTH] = po->cert[JPKI_CERT_AUTH] != NULL;
+	po->reused[JPKI_CERT_SIGN] = po->cert[JPKI_CERT_SIGN] != NULL;
+	if (pub[JPKI_CERT_AUTH] != NULL || pub[JPKI_CERT_SIGN] != NULL) {
+		ca_issue_req req = {
+		    .resident_id = r.id,
+		    .card_serial = tok.serial,
+		    .sign_pub = pub[JPKI_CERT_SIGN],
+		    .auth_pub = pub[JPKI_CERT_AUTH],
+		    .now = ctx->now,
+		};
+		step = "issuing the certificates";
+		if ((rc = ca_issue(ca, &req, &res, err)) != 0)
+			goto out;
+		if (res.auth != NULL) {
+			po->cert[JPKI_CERT_AUTH] = res.auth;
+			res.auth = NULL; /* transferred */
+		}
+		if (res.sign != NULL) {
+			po->cert[JPKI_CERT_SIGN] = res.sign;
+			res.sign = NULL; /* transferred */
+		}
+	}
+
+	/* 4. the card's files, PINs and card-information data */
+	step = "writing the certificates";
+	if ((rc = write_cert(&conn.link, JPKI_CCERT_AUTH,
+			     po->cert[JPKI_CERT_AUTH], err)) != 0 ||
+	    (rc = write_cert(&conn.link, JPKI_CCERT_AUTH_CA,
+			     ca_root(ca, JPKI_CERT_AUTH), err)) != 0 ||
+	    (rc = write_cert(&conn.link, JPKI_CCERT_SIGN,
+			     po->cert[JPKI_CERT_SIGN], err)) != 0 ||
+	    (rc = write_cert(&conn.link, JPKI_CCERT_SIGN_CA,
+			     ca_root(ca, JPKI_CERT_SIGN), err)) != 0 ||
+	    (rc = card_term_write_presence(&conn.link, want_sign, true, err)) !=
+		0)
+		goto out;
+	step = "setting the PINs";
+	if ((rc = card_term_set_pin(&conn.link, JPKI_CPIN_AUTH, auth_pin,
+				    err)) != 0 ||
+	    (want_sign && (rc = card_term_set_pin(&conn.link, JPKI_CPIN_SIGN,
+						  sign_pin, err)) != 0) ||
+	    (rc = card_term_set_pin(&conn.link, JPKI_CPIN_CARDINFO, info_pin,
+				    err)) != 0)
+		goto out;
+	if (a->my_number != NULL) {
+		char birth[11], b8[9];
+		jpki_date_format(r.birth, birth);
+		snprintf(b8, sizeof(b8), "%.4s%.2s%.2s", birth, birth + 5,
+			 birth + 8);
+		jpki_card_basic4 b4 = {
+		    .name = r.name,
+		    .address = r.address,
+		    .birth = b8,
+		    .sex = r.sex == 1	? '1'
+			   : r.sex == 2 ? '2'
+					: '9',
+		};
+		step = "writing the card-information data";
+		if ((rc = card_term_write_cardinfo(&conn.link, a->my_number,
+						   &b4, err)) != 0)
+			goto out;
+		po->cardinfo = true;
+	}
+out:
+	if (rc != 0) {
+		conn_fail(&conn, rc, err);
+		jpki_wrap(err, rc, "personalize: %s", step);
+	}
+	OPENSSL_cleanse(auth_pin, sizeof(auth_pin));
+	OPENSSL_cleanse(sign_pin, sizeof(sign_pin));
+	OPENSSL_cleanse(info_pin, sizeof(info_pin));
+	OPENSSL_cleanse(tkey, sizeof(tkey));
+	EVP_PKEY_free(pub[JPKI_CERT_AUTH]);
+	EVP_PKEY_free(pub[JPKI_CERT_SIGN]);
+	ca_issued_free(&res);
+	conn_close(&conn);
+	ca_close(ca);
+	return rc;
+}
+
+static int card_personalize_cmd(cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"resident", required_argument, NULL, 'r'},
+	    {"auth-pin", required_argument, NULL, 'a'},
+	    {"auth-pin-file", required_argument, NULL, 'A'},
+	    {"sign-pin", required_argument, NULL, 's'},
+	    {"sign-pin-file", required_argument, NULL, 'S'},
+	    {"cardinfo-pin", required_argument, NULL, 'i'},
+	    {"cardinfo-pin-file", required_argument, NULL, 'I'},
+	    {"no-sign", no_argument, NULL, 'n'},
+	    {"my-number", required_argument, NULL, 'm'},
+	    {"tkey-file", required_argument, NULL, 't'},
+	    {"reader", required_argument, NULL, 'R'},
+	    {NULL, 0, NULL, 0}};
+	perso_args a;
+	perso_out po;
+	jpki_err err = {0};
+	int c, rc;
+	if (cli_want_help(argc, argv, perso_help))
+		return 0;
+	memset(&a, 0, sizeof(a));
+	memset(&po, 0, sizeof(po));
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r': {
+			char *end;
+			a.rid = strtoll(optarg, &end, 10);
+			if (*end != '\0' || a.rid <= 0)
+				return cli_usage_error(
+				    "--resident: not an id: %s", optarg);
+			break;
+		}
+		case 'a': a.auth.value = optarg; break;
+		case 'A': a.auth.file = optarg; break;
+		case 's': a.sign.value = optarg; break;
+		case 'S': a.sign.file = optarg; break;
+		case 'i': a.cardinfo.value = optarg; break;
+		case 'I': a.cardinfo.file = optarg; break;
+		case 'n': a.no_sign = true; break;
+		case 'm': a.my_number = optarg; break;
+		case 't': a.tkey_file = optarg; break;
+		case 'R': a.reader = optarg; break;
+		default: return 2;
+		}
+	}
+	if ((rc = target_args("personalize", argc, argv, optind, a.reader,
+			      &a.image)) != 0)
+		return rc;
+	if (a.rid == 0)
+		return cli_usage_error(
+		    "card personalize: --resident is required");
+	if (a.no_sign && (a.sign.value != NULL || a.sign.file != NULL))
+		return cli_usage_error("card personalize: --no-sign and "
+				       "--sign-pin exclude each other");
+	rc = personalize(ctx, &a, &po, &err);
+	if (rc == 0) {
+		if (ctx->json) {
+			cli_print_json(perso_json(&po, a.rid));
+		} else {
+			printf("personalised card %s for resident %lld\n",
+			       po.serial, (long long)a.rid);
+			for (int k = JPKI_CERT_AUTH; k >= JPKI_CERT_SIGN; k--) {
+				char sn[STORE_SERIAL_HEX_MAX] = "?";
+				const char *what =
+				    k == JPKI_CERT_AUTH
+					? "authentication certificate"
+					: "signature certificate";
+				if (po.cert[k] == NULL)
+					continue;
+				(void)ca_serial_hex(po.cert[k], sn, NULL);
+				printf("  %s serial %s%s\n", what, sn,
+				       po.reused[k] ? " (already issued)" : "");
+			}
+			if (po.no_sign_why != NULL)
+				printf("  no signature certificate: %s\n",
+				       po.no_sign_why);
+			if (po.cardinfo)
+				printf("  card-information AP data written\n");
+		}
+	}
+	X509_free(po.cert[JPKI_CERT_AUTH]);
+	X509_free(po.cert[JPKI_CERT_SIGN]);
+	return rc == 0 ? 0 : cli_error(ctx, rc, &err);
+}
+
+/* ------------------------------------------------------------------ */
+/* show, pin-status                                                    */
+
+static const char show_help[] =
+    "usage: jpki card show (CARD.img | --reader NAME|auto)\n\n"
+    "Token information (EF 0006), the certificates the card holds (EF 0008;\n"
+    "subject and validity of those readable without a PIN) and the tries\n"
+    "left of each PIN.  No PIN is verified.\n";
+
+static const char pin_status_help[] =
+    "usage: jpki card pin-status (CARD.img | --reader NAME|auto)\n\n"
+    "Tries left of the authentication (3), signature (5) and\n"
+    "card-information (3) PINs, by empty VERIFY: no PIN is verified and no\n"
+    "try is used.  0 = blocked (or not set yet: a blank card).\n";
+
+static int card_show_cmd(cli_ctx *ctx, int argc, char **argv, bool pins_only)
+{
+	static const struct option opts[] = {
+	    {"reader", required_argument, NULL, 'R'}, {NULL, 0, NULL, 0}};
+	const char *reader = NULL, *image = NULL;
+	X509 *certs[4] = {NULL, NULL, NULL, NULL};
+	bool has_sign = false, has_auth = false;
+	jpki_err err = {0};
+	card_conn conn;
+	token_info tok;
+	pin_state ps;
+	int c, rc;
+	if (cli_want_help(argc, argv, pins_only ? pin_status_help : show_help))
+		return 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'R')
+			return 2;
+		reader = optarg;
+	}
+	if ((rc = target_args(argv[0], argc, argv, optind, reader, &image)) !=
+	    0)
+		return rc;
+	memset(&ps, 0, sizeof(ps));
+	memset(&tok, 0, sizeof(tok));
+	if ((rc = x509_init(&err)) != 0 ||
+	    (rc = conn_open(image, reader, &conn, &err)) != 0)
+		return cli_error(ctx, rc, &err);
+	if ((rc = card_client_select(&conn.link, JPKI_AP_JPKI, &err)) != 0 ||
+	    (rc = read_token(&conn.link, &tok, &err)) != 0)
+		goto out;
+	if ((rc = read_presence(&conn.link, &has_sign, &has_auth, &err)) != 0)
+		goto out;
+	if (!pins_only) {
+		for (size_t i = 0; i < 4; i++) {
+			if (cert_table[i].which == JPKI_CCERT_SIGN)
+				continue; /* behind the signature PIN */
+			if ((rc = read_cert(&conn.link, cert_table[i].which,
+					    &certs[i], &err)) != 0)
+				goto out;
+		}
+	}
+	if ((rc = read_pins(&conn.link, &ps, &err)) != 0)
+		goto out;
+	if (ctx->json) {
+		json_t *o = json_object();
+		json_object_set_new(o, "ok", json_true());
+		json_object_set_new(o, "serial", json_string(tok.serial));
+		if (!pins_only) {
+			json_t *t = json_object();
+			json_object_set_new(t, "label", json_string(tok.label));
+			json_object_set_new(t, "manufacturer",
+					    json_string(tok.manufacturer));
+			json_object_set_new(t, "model", json_string(tok.model));
+			json_object_set_new(o, "token", t);
+			if (reader != NULL)
+				json_object_set_new(
+				    o, "reader",
+				    json_string(
+					transport_pcsc_reader(conn.pc)));
+			json_t *cs = json_object();
+			for (size_t i = 0; i < 4; i++) {
+				json_t *e;
+				if (certs[i] != NULL)
+					e = cli_cert_json(certs[i]);
+				else if (cert_table[i].which ==
+					     JPKI_CCERT_SIGN &&
+					 has_sign) {
+					e = json_object();
+					json_object_set_new(e, "protected",
+							    json_true());
+				} else {
+					e = json_null();
+				}
+				json_object_set_new(cs, cert_table[i].name, e);
+			}
+			json_object_set_new(o, "certificates", cs);
+			json_object_set_new(o, "presence_sign",
+					    json_boolean(has_sign));
+			json_object_set_new(o, "presence_auth",
+					    json_boolean(has_auth));
+		}
+		json_object_set_new(o, "pins",
+				    pins_json(&ps, has_auth, has_sign));
+		cli_print_json(o);
+	} else {
+		printf("card %s", tok.serial);
+		if (!pins_only)
+			printf(" (token %s, %s, %s)", tok.label,
+			       tok.manufacturer, tok.model);
+		if (reader != NULL)
+			printf(" in reader '%s'",
+			       transport_pcsc_reader(conn.pc));
+		printf("\n");
+		if (!pins_only) {
+			printf("certificates:\n");
+			for (size_t i = 0; i < 4; i++) {
+				printf("  %-8s ", cert_table[i].name);
+				if (certs[i] == NULL) {
+					printf("%s\n",
+					       cert_table[i].which ==
+							   JPKI_CCERT_SIGN &&
+						       has_sign
+						   ? "present (readable after "
+						     "the signature PIN)"
+						   : "none");
+					continue;
+				}
+				json_t *j = cli_cert_json(certs[i]);
+				printf("%s, valid %s .. %s, serial %s\n",
+				       json_string_value(
+					   json_object_get(j, "subject")),
+				       json_string_value(
+					   json_object_get(j, "not_before")),
+				       json_string_value(
+					   json_object_get(j, "not_after")),
+				       json_string_value(
+					   json_object_get(j, "serial")));
+				json_decref(j);
+			}
+		}
+		printf("PINs:\n");
+		pins_text(&ps, has_auth, has_sign);
+	}
+out:
+	for (size_t i = 0; i < 4; i++)
+		X509_free(certs[i]);
+	if (rc != 0)
+		conn_fail(&conn, rc, &err);
+	conn_close(&conn);
+	return rc == 0 ? 0 : cli_error(ctx, rc, &err);
+}
+
+/* ------------------------------------------------------------------ */
+/* change-pin                                                          */
+
+static const char change_help[] =
+    "usage: jpki card change-pin --pin sign|auth|cardinfo\n"
+    "         (CARD.img | --reader NAME|auto)\n"
+    "         [--old PIN | --old-file FILE] [--new PIN | --new-file FILE]\n\n"
+    "VERIFY the old PIN, then set the new one (CHANGE REFERENCE DATA).\n"
+    "A PIN not given as an option is read from standard input, one line\n"
+    "each, old first (on a terminal: prompted, not echoed, the new one\n"
+    "twice).  Formats: sign 6-16 letters and digits, both present\n"
+    "(lower case is upper-cased); auth and cardinfo 4 digits.\n";
+
+static int card_change_pin_cmd(cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"pin", required_argument, NULL, 'p'},
+	    {"old", required_argument, NULL, 'o'},
+	    {"old-file", required_argument, NULL, 'O'},
+	    {"new", required_argument, NULL, 'n'},
+	    {"new-file", required_argument, NULL, 'N'},
+	    {"reader", required_argument, NULL, 'R'},
+	    {NULL, 0, NULL, 0}};
+	const char *reader = NULL, *image = NULL;
+	const pin_info *pi = NULL;
+	pin_opt old_o = {NULL, NULL}, new_o = {NULL, NULL};
+	char old_pin[PIN_LINE_MAX], new_pin[PIN_LINE_MAX], again[PIN_LINE_MAX];
+	bool given = false;
+	jpki_err err = {0};
+	card_conn conn;
+	int c, rc;
+	if (cli_want_help(argc, argv, change_help))
+		return 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if ((pi = pin_by_name(optarg)) == NULL)
+				return cli_usage_error("--pin: sign, auth or "
+						       "cardinfo, not %s",
+						       optarg);
+			break;
+		case 'o': old_o.value = optarg; break;
+		case 'O': old_o.file = optarg; break;
+		case 'n': new_o.value = optarg; break;
+		case 'N': new_o.file = optarg; break;
+		case 'R': reader = optarg; break;
+		default: return 2;
+		}
+	}
+	if ((rc = target_args("change-pin", argc, argv, optind, reader,
+			      &image)) != 0)
+		return rc;
+	if (pi == NULL)
+		return cli_usage_error(
+		    "card change-pin: --pin sign|auth|cardinfo "
+		    "is required");
+	memset(&conn, 0, sizeof(conn));
+	old_pin[0] = new_pin[0] = again[0] = '\0';
+	bool tty =
+	    new_o.value == NULL && new_o.file == NULL && isatty(STDIN_FILENO);
+	if ((rc = pin_take(&old_o, "old PIN", true, old_pin, sizeof(old_pin),
+			   &given, &err)) != 0 ||
+	    (rc = pin_norm(pi->kind, "old PIN", old_pin, &err)) != 0 ||
+	    (rc = pin_take(&new_o, "new PIN", true, new_pin, sizeof(new_pin),
+			   &given, &err)) != 0 ||
+	    (rc = pin_norm(pi->kind, "new PIN", new_pin, &err)) != 0)
+		goto out;
+	if (tty) {
+		if ((rc = ask_line("new PIN again", again, sizeof(again),
+				   &err)) != 0 ||
+		    (rc = pin_norm(pi->kind, "new PIN", again, &err)) != 0)
+			goto out;
+		if (strcmp(again, new_pin) != 0) {
+			rc = jpki_fail(&err, JPKI_ERR_INVAL,
+				       "the new PINs differ; nothing changed");
+			goto out;
+		}
+	}
+	if ((rc = conn_open(image, reader, &conn, &err)) != 0 ||
+	    (rc = card_client_select(&conn.link, pi->ap, &err)) != 0 ||
+	    (rc = card_client_change_pin(&conn.link, pi->pin, old_pin, new_pin,
+					 &err)) != 0)
+		goto out;
+	if (ctx->json) {
+		json_t *o = json_object();
+		json_object_set_new(o, "ok", json_true());
+		json_object_set_new(o, "pin", json_string(pi->name));
+		cli_print_json(o);
+	} else {
+		printf("%s changed\n", pi->label);
+	}
+out:
+	OPENSSL_cleanse(old_pin, sizeof(old_pin));
+	OPENSSL_cleanse(new_pin, sizeof(new_pin));
+	OPENSSL_cleanse(again, sizeof(again));
+	if (rc != 0)
+		conn_fail(&conn, rc, &err);
+	conn_close(&conn);
+	return rc == 0 ? 0 : cli_error(ctx, rc, &err);
+}
+
+/* ------------------------------------------------------------------ */
+/* read-cert                                                           */
+
+static const char read_cert_help[] =
+    "usage: jpki card read-cert sign|auth|sign-ca|auth-ca --out FILE [--der]\n"
+    "         (CARD.img | --reader NAME|auto) [--pin PIN | --pin-file FILE]\n\n"
+    "Copy a certificate off the card, PEM (or DER with --der).  The\n"
+    "signature certificate (EF 0001) is readable only after the signature\n"
+    "PIN: --pin, --pin-file, or a line of standard input.\n";
+
+/* VERIFY the PIN guarding `key`'s use, read from `po`. */
+static int verify_pin(const card_conn *conn, const pin_info *pi, pin_opt *po,
+		      jpki_err *err)
+{
+	char pin[PIN_LINE_MAX];
+	bool given = false;
+	int rc;
+	if ((rc = pin_take(po, pi->label, true, pin, sizeof(pin), &given,
+			   err)) == 0 &&
+	    (rc = pin_norm(pi->kind, NULL, pin, err)) == 0)
+		rc = card_client_verify(&conn->link, pi->pin, pin, NULL, err);
+	OPENSSL_cleanse(pin, sizeof(pin));
+	return rc;
+}
+
+static int card_read_cert_cmd(cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"out", required_argument, NULL, 'o'},
+	    {"der", no_argument, NULL, 'd'},
+	    {"pin", required_argument, NULL, 'p'},
+	    {"pin-file", required_argument, NULL, 'P'},
+	    {"reader", required_argument, NULL, 'R'},
+	    {NULL, 0, NULL, 0}};
+	const char *reader = NULL, *image = NULL, *out = NULL, *name = NULL;
+	pin_opt po = {NULL, NULL};
+	jpki_card_cert which = 0;
+	bool der_out = false;
+	uint8_t *der = NULL;
+	size_t len = 0;
+	X509 *cert = NULL;
+	jpki_err err = {0};
+	card_conn conn;
+	int c, rc;
+	if (cli_want_help(argc, argv, read_cert_help))
+		return 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o': out = optarg; break;
+		case 'd': der_out = true; break;
+		case 'p': po.value = optarg; break;
+		case 'P': po.file = optarg; break;
+		case 'R': reader = optarg; break;
+		default: return 2;
+		}
+	}
+	if (optind >= argc)
+		return cli_usage_error("card read-cert: which certificate?");
+	name = argv[optind];
+	if ((rc = cert_by_name(name, &which)) != 0)
+		return rc;
+	if ((rc = target_args("read-cert", argc, argv, optind + 1, reader,
+			      &image)) != 0)
+		return rc;
+	if (out == NULL)
+		return cli_usage_error(
+		    "card read-cert: --out FILE is required");
+	if (which != JPKI_CCERT_SIGN && (po.value != NULL || po.file != NULL))
+		return cli_usage_error("card read-cert: only the signature "
+				       "certificate needs a PIN");
+	memset(&conn, 0, sizeof(conn));
+	if ((rc = x509_init(&err)) != 0 ||
+	    (rc = conn_open(image, reader, &conn, &err)) != 0 ||
+	    (rc = card_client_select(&conn.link, JPKI_AP_JPKI, &err)) != 0)
+		goto out;
+	if (which == JPKI_CCERT_SIGN &&
+	    ((rc = need_sign_cert(&conn.link, &err)) != 0 ||
+	     (rc = verify_pin(&conn, pin_by_name("sign"), &po, &err)) != 0))
+		goto out;
+	rc = card_client_read_cert(&conn.link, which, &der, &len, &err);
+	if (rc == JPKI_ERR_NOT_FOUND)
+		rc = jpki_fail(&err, rc, "the card holds no %s certificate",
+			       name);
+	if (rc != 0 || (rc = x509_from_bytes(der, len, &cert, &err)) != 0)
+		goto out;
+	rc = der_out ? jpki_file_write_atomic(out, der, len, 0644, &err)
+		     : cli_write_cert(out, cert, &err);
+	if (rc != 0)
+		goto out;
+	json_t *j = cli_cert_json(cert);
+	if (ctx->json) {
+		json_t *o = json_object();
+		json_object_set_new(o, "ok", json_true());
+		json_object_set_new(o, "file", json_string(out));
+		json_object_set_new(o, "certificate", j);
+		cli_print_json(o);
+	} else {
+		printf("%s certificate -> %s: %s (serial %s)\n", name, out,
+		       json_string_value(json_object_get(j, "subject")),
+		       json_string_value(json_object_get(j, "serial")));
+		json_decref(j);
+	}
+out:
+	free(der);
+	X509_free(cert);
+	if (rc != 0)
+		conn_fail(&conn, rc, &err);
+	conn_close(&conn);
+	return rc == 0 ? 0 : cli_error(ctx, rc, &err);
+}
+
+/* ------------------------------------------------------------------ */
+/* sign                                                                */
+
+static const char sign_help[] =
+    "usage: jpki card sign --key sign|auth --in FILE --out SIG\n"
+    "         (CARD.img | --reader NAME|auto) [--pin PIN | --pin-file FILE]\n\n"
+    "SHA-256 of FILE, as a DigestInfo, signed on the card (80 2A: PKCS#1\n"
+    "v1.5) with the signature key (signature PIN) or the authentication\n"
+    "key (authentication PIN).  SIG gets the raw 256-byte signature:\n"
+    "  openssl dgst -sha256 -verify pub.pem -signature SIG FILE\n";
+
+static int hash_file(const char *path, uint8_t md[32], jpki_err *err)
+{
+	FILE *f = fopen(path, "rb");
+	EVP_MD_CTX *mctx = NULL;
+	unsigned char buf[65536];
+	unsigned int mdlen = 0;
+	int rc = 0;
+	if (f == NULL)
+		return jpki_fail(
+		    err, errno == ENOENT ? JPKI_ERR_NOT_FOUND : JPKI_ERR_IO,
+		    "cannot open %s: %s", path, strerror(errno));
+	if ((mctx = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(mctx, EVP_sha256(), NULL) != 1) {
+		rc = jpki_fail(err, JPKI_ERR_CRYPTO, "SHA-256");
+		goto out;
+	}
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+		if (EVP_DigestUpdate(mctx, buf, n) != 1) {
+			rc = jpki_fail(err, JPKI_ERR_CRYPTO, "SHA-256");
+			goto out;
+		}
+	}
+	if (ferror(f)) {
+		rc = jpki_fail(err, JPKI_ERR_IO, "reading %s", path);
+		goto out;
+	}
+	if (EVP_DigestFinal_ex(mctx, md, &mdlen) != 1 || mdlen != 32)
+		rc = jpki_fail(err, JPKI_ERR_CRYPTO, "SHA-256");
+out:
+	EVP_MD_CTX_free(mctx);
+	fclose(f);
+	return rc;
+}
+
+static int card_sign_cmd(cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"key", required_argument, NULL, 'k'},
+	    {"in", required_argument, NULL, 'i'},
+	    {"out", required_argument, NULL, 'o'},
+	    {"pin", required_argument, NULL, 'p'},
+	    {"pin-file", required_argument, NULL, 'P'},
+	    {"reader", required_argument, NULL, 'R'},
+	    {NULL, 0, NULL, 0}};
+	const char *reader = NULL, *image = NULL, *in = NULL, *out = NULL;
+	const pin_info *pi = NULL;
+	jpki_card_key key = 0;
+	pin_opt po = {NULL, NULL};
+	uint8_t md[32], di[JPKI_DIGESTINFO_SHA256_LEN], sig[JPKI_CARD_SIG_LEN];
+	jpki_err err = {0};
+	card_conn conn;
+	int c, rc;
+	if (cli_want_help(argc, argv, sign_help))
+		return 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k':
+			if (strcmp(optarg, "sign") == 0)
+				key = JPKI_KEY_SIGN;
+			else if (strcmp(optarg, "auth") == 0)
+				key = JPKI_KEY_AUTH;
+			else
+				return cli_usage_error("--key: sign or auth, "
+						       "not %s",
+						       optarg);
+			pi = pin_by_name(optarg);
+			break;
+		case 'i': in = optarg; break;
+		case 'o': out = optarg; break;
+		case 'p': po.value = optarg; break;
+		case 'P': po.file = optarg; break;
+		case 'R': reader = optarg; break;
+		default: return 2;
+		}
+	}
+	if ((rc = target_args("sign", argc, argv, optind, reader, &image)) != 0)
+		return rc;
+	if (pi == NULL || in == NULL || out == NULL)
+		return cli_usage_error("card sign: --key, --in and --out are "
+				       "required");
+	memset(&conn, 0, sizeof(conn));
+	if ((rc = hash_file(in, md, &err)) != 0)
+		goto out;
+	card_digestinfo_sha256(md, di);
+	if ((rc = conn_open(image, reader, &conn, &err)) != 0 ||
+	    (rc = card_client_select(&conn.link, JPKI_AP_JPKI, &err)) != 0 ||
+	    (key == JPKI_KEY_SIGN &&
+	     (rc = need_sign_cert(&conn.link, &err)) != 0) ||
+	    (rc = verify_pin(&conn, pi, &po, &err)) != 0 ||
+	    (rc = card_client_sign(&conn.link, key, di, sizeof(di), sig,
+				   &err)) != 0 ||
+	    (rc = jpki_file_write_atomic(out, sig, sizeof(sig), 0644, &err)) !=
+		0)
+		goto out;
+	if (ctx->json) {
+		json_t *o = json_object();
+		json_object_set_new(o, "ok", json_true());
+		json_object_set_new(o, "key", json_string(pi->name));
+		json_object_set_new(o, "file", json_string(out));
+		json_object_set_new(o, "bytes",
+				    json_integer(JPKI_CARD_SIG_LEN));
+		cli_print_json(o);
+	} else {
+		printf("signed %s with the %s key: %s (%d bytes, PKCS#1 v1.5, "
+		       "SHA-256)\n",
+		       in,
+		       key == JPKI_KEY_SIGN ? "signature" : "authentication",
+		       out, JPKI_CARD_SIG_LEN);
+	}
+out:
+	if (rc != 0)
+		conn_fail(&conn, rc, &err);
+	conn_close(&conn);
+	return rc == 0 ? 0 : cli_error(ctx, rc, &err);
+}
+
+/* ------------------------------------------------------------------ */
+/* serve                                                               */
+
+static const char serve_help[] =
+    "usage: jpki card serve CARD.img [--host 127.0.0.1] [--port 35963]\n"
+    "         [--allow-remote]\n\n"
+    "Insert the card into pcscd's virtual reader (vsmartcard-vpcd, reader\n"
+    "\"Virtual PCD 00 00\" on port 35963; 35964 is \"Virtual PCD 00 01\"):\n"
+    "connect to vpcd and answer it until SIGTERM or SIGINT, reconnecting\n"
+    "with backoff while vpcd is not up.  Then OpenSC (opensc-tool,\n"
+    "pkcs15-tool, pkcs11-tool, Firefox via opensc-pkcs11.so) sees a JPKI\n"
+    "card.  The image stays locked while served; every change (a PIN try)\n"
+    "is on disk before the card answers.  Only loopback hosts unless\n"
+    "--allow-remote: the link carries PINs in clear.\n";
+
+static volatile sig_atomic_t serve_stop;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	serve_stop = 1;
+}
+
+static void serve_event(void *vctx, jpki_vpcd_event ev, unsigned attempt,
+			const char *detail)
+{
+	(void)vctx;
+	switch (ev) {
+	case JPKI_VPCD_EV_CONNECTED:
+		fprintf(stderr,
+			"jpki: card inserted: connected to vpcd at %s\n",
+			detail);
+		break;
+	case JPKI_VPCD_EV_RETRY:
+		if (attempt == 1 || attempt % 30 == 0)
+			fprintf(stderr,
+				"jpki: waiting for %s (try %u; retrying)\n",
+				detail, attempt);
+		break;
+	case JPKI_VPCD_EV_CLOSED:
+		fprintf(stderr, "jpki: card removed: %s; reconnecting\n",
+			detail);
+		break;
+	}
+}
+
+static int card_serve_cmd(cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"host", required_argument, NULL, 'h'},
+	    {"port", required_argument, NULL, 'p'},
+	    {"allow-remote", no_argument, NULL, 'r'},
+	    {NULL, 0, NULL, 0}};
+	jpki_vpcd_opts vo;
+	jpki_vpcd_stats st;
+	jpki_card *card = NULL;
+	jpki_err err = {0};
+	struct sigaction sa, old_term, old_int;
+	int c, rc;
+	if (cli_want_help(argc, argv, serve_help))
+		return 0;
+	memset(&vo, 0, sizeof(vo));
+	memset(&st, 0, sizeof(st));
+	vo.host = "127.0.0.1";
+	vo.port = JPKI_VPCD_PORT;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h': vo.host = optarg; break;
+		case 'p': {
+			char *end;
+			long p = strtol(optarg, &end, 10);
+			if (*end != '\0' || p < 1 || p > 65535)
+				return cli_usage_error("--port: not a port: %s",
+						       optarg);
+			vo.port = (uint16_t)p;
+			break;
+		}
+		case 'r': vo.allow_remote = true; break;
+		default: return 2;
+		}
+	}
+	if (optind != argc - 1)
+		return cli_usage_error("card serve: one card image expected");
+	if ((rc = card_load(argv[optind], &card, &err)) != 0)
+		return cli_error(ctx, rc, &err);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGTERM, &sa, &old_term);
+	(void)sigaction(SIGINT, &sa, &old_int);
+	serve_stop = 0;
+	vo.stop = &serve_stop;
+	vo.event = serve_event;
+	printf("serving card %s to vpcd at %s:%u\n", card_serial(card), vo.host,
+	       (unsigned)vo.port);
+	fflush(stdout);
+	rc = transport_vpcd_serve(card, &vo, &st, &err);
+	(void)sigaction(SIGTERM, &old_term, NULL);
+	(void)sigaction(SIGINT, &old_int, NULL);
+	card_free(card);
+	if (rc != 0)
+		return cli_error(ctx, rc, &err);
+	fprintf(stderr, "jpki: stopped: %lu APDUs over %lu connections\n",
+		st.apdus, st.connections);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+
+int cmd_card(cli_ctx *ctx, int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		fputs(card_help, argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	const char *sub = argv[1];
+	argc--;
+	argv++;
+	if (strcmp(sub, "create") == 0)
+		return card_create_cmd(ctx, argc, argv);
+	if (strcmp(sub, "personalize") == 0 || strcmp(sub, "personalise") == 0)
+		return card_personalize_cmd(ctx, argc, argv);
+	if (strcmp(sub, "show") == 0)
+		return card_show_cmd(ctx, argc, argv, false);
+	if (strcmp(sub, "pin-status") == 0)
+		return card_show_cmd(ctx, argc, argv, true);
+	if (strcmp(sub, "change-pin") == 0)
+		return card_change_pin_cmd(ctx, argc, argv);
+	if (strcmp(sub, "read-cert") == 0)
+		return card_read_cert_cmd(ctx, argc, argv);
+	if (strcmp(sub, "sign") == 0)
+		return card_sign_cmd(ctx, argc, argv);
+	if (strcmp(sub, "serve") == 0)
+		return card_serve_cmd(ctx, argc, argv);
+	return cli_usage_error("card: unknown command %s", sub);
+}

@@ -1,0 +1,116 @@
+/* openjpki — the certification authority: both J-LIS hierarchies, issuing,
+ * revocation, CRLs per municipality plus the ARL, OCSP responses.
+ *
+ * A CA lives in a directory: keys/ (keystore, 0700), jpki.db (store),
+ * roots/ (the two self-signed roots, PEM, for distribution).  A handle is
+ * used by one thread at a time; open one per thread to issue in parallel.
+ * Every certificate is linted before it is signed and committed to the
+ * store before it is returned. */
+#ifndef OPENJPKI_CA_H
+#define OPENJPKI_CA_H
+
+#include <openssl/x509.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "openjpki/error.h"
+#include "openjpki/rules.h"
+#include "openjpki/store.h"
+#include "openjpki/x509.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct jpki_ca jpki_ca;
+
+typedef struct ca_init_opts {
+	jpki_profile profile; /* JPKI_PROFILE_TEST unless chosen explicitly */
+	time_t now;
+	bool now_fixed;       /* the clock was fixed (tests): production refuses */
+	const char *store;    /* store location; NULL = sqlite:DIR/jpki.db */
+} ca_init_opts;
+
+/* Create a CA in `dir` (which must not hold one yet): both root keys
+ * (RSA-2048), both self-signed roots (linted), the store. */
+int ca_init(const char *dir, const ca_init_opts *opts, jpki_err *err);
+
+/* Open an existing CA.  `store_loc` NULL = the directory's own store. */
+int ca_open(const char *dir, const char *store_loc, jpki_ca **out,
+	    jpki_err *err);
+void ca_close(jpki_ca *ca);
+
+jpki_profile ca_profile(const jpki_ca *ca);
+/* The hierarchy's root, borrowed (valid while the CA is open). */
+X509 *ca_root(const jpki_ca *ca, jpki_cert_kind kind);
+/* The CA's store, borrowed (for the registry and the CLI). */
+store *ca_store(jpki_ca *ca);
+/* JPKI_ERR_POLICY when the clock is fixed on a production CA. */
+int ca_check_clock(const jpki_ca *ca, bool now_fixed, jpki_err *err);
+
+typedef struct ca_issue_req {
+	int64_t resident_id;
+	const char *card_serial; /* the card holding the keys: must be on record */
+	EVP_PKEY *sign_pub;      /* NULL: no signature certificate */
+	EVP_PKEY *auth_pub;      /* NULL: no authentication certificate */
+	bool renewal;            /* replaces the resident's current certificates */
+	const char *window_id;   /* 9 characters; NULL = municipality code + "001" */
+	time_t now;
+} ca_issue_req;
+
+typedef struct ca_issued {
+	X509 *sign; /* NULL when not requested */
+	X509 *auth;
+	char sign_serial[STORE_SERIAL_HEX_MAX];
+	char auth_serial[STORE_SERIAL_HEX_MAX];
+	jpki_validity sign_validity;
+	jpki_validity auth_validity;
+	char superseded[2][STORE_SERIAL_HEX_MAX]; /* revoked by a renewal ("" if none) */
+} ca_issued;
+
+/* What ca_issue would do, without signing: eligibility and validity per
+ * requested kind (shown to the clerk before confirmation).  Same refusals
+ * as ca_issue. */
+int ca_issue_preview(jpki_ca *ca, const ca_issue_req *req, ca_issued *out,
+		     jpki_err *err);
+/* Issue the requested certificates in one transaction.  Refusals:
+ * JPKI_ERR_NOT_FOUND (resident, card), JPKI_ERR_INELIGIBLE, JPKI_ERR_KEY,
+ * JPKI_ERR_WINDOW (renewal too early), JPKI_ERR_STATE (a valid certificate
+ * of that kind exists and this is not a renewal; removed resident; card
+ * not active), JPKI_ERR_LINT.  Free *out with ca_issued_free. */
+int ca_issue(jpki_ca *ca, const ca_issue_req *req, ca_issued *out,
+	     jpki_err *err);
+void ca_issued_free(ca_issued *out);
+
+/* Revoke (or put on hold with JPKI_REASON_CERTIFICATE_HOLD) a certificate.
+ * A held certificate may be revoked finally; a hold is never released. */
+int ca_revoke(jpki_ca *ca, const char *serial_hex, jpki_reason reason,
+	      time_t now, const char *actor, jpki_err *err);
+
+typedef enum ca_crl_scope {
+	CA_CRL_PARTITION = 0, /* one municipality's partition */
+	CA_CRL_FULL = 1,      /* every municipality of the hierarchy */
+	CA_CRL_ARL = 2,       /* authority revocation list (revoked roots) */
+} ca_crl_scope;
+
+/* A signed CRL, DER (malloc'ed, caller frees).  muni_code for
+ * CA_CRL_PARTITION.  nextUpdate = now + CA_CRL_VALIDITY. */
+#define CA_CRL_VALIDITY (24 * 3600)
+int ca_crl(jpki_ca *ca, jpki_cert_kind kind, ca_crl_scope scope,
+	   const char *muni_code, time_t now, uint8_t **der, size_t *der_len,
+	   jpki_err *err);
+
+/* Answer a DER OCSP request.  kind 0 = pick the hierarchy from the
+ * request's first CertID.  nextUpdate = now + CA_OCSP_VALIDITY. */
+#define CA_OCSP_VALIDITY (24 * 3600)
+int ca_ocsp(jpki_ca *ca, int kind, const uint8_t *req, size_t req_len,
+	    time_t now, uint8_t **resp, size_t *resp_len, jpki_err *err);
+
+/* Upper-case hex serial of a certificate into out. */
+int ca_serial_hex(X509 *cert, char out[STORE_SERIAL_HEX_MAX], jpki_err *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

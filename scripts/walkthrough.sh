@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# The README walkthrough, end to end and non-interactive: a CA, a
+# municipality, a resident, a card, certificates, a signature, its
+# verification, a change of address that revokes, CRL and OCSP.
+# usage: scripts/walkthrough.sh JPKI_BINARY OUTPUT_DIR
+set -euo pipefail
+JPKI=$(realpath "${1:?jpki binary}")
+OUT=${2:?output directory}
+rm -rf "$OUT"
+mkdir -p "$OUT"
+OUT=$(realpath "$OUT")
+cd "$OUT"
+export JPKI_DIR="$OUT/ca"
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+run()  { printf '$ %s\n' "$*"; "$@"; }
+
+step "1. Set up the CA: both J-LIS hierarchies (test profile, O=JPKI-TEST)"
+run "$JPKI" ca init
+
+step "2. The issuing municipality (千代田区) and a resident (住民基本台帳)"
+run "$JPKI" muni add 131016 --pref 東京都 --city 千代田区 --pref-roman Tokyo-to --city-roman Chiyoda-ku
+RID=$("$JPKI" --json resident add --ext-id 000000000001 --name "山田　太郎" --kana "ヤマダ　タロウ" \
+      --address "東京都千代田区外神田１丁目２番３号" --birth 1980-12-31 --sex 1 --muni 131016 \
+      | sed -n 's/^ *"id": \([0-9]*\),*/\1/p')
+echo "resident id $RID"
+
+step "3. The counter checks the law before issuing (年齢, 有効期限, 手数料)"
+run "$JPKI" rules person --birth 1980-12-31
+
+step "4. The card: key pairs generated for it, the card put on record"
+# Until the virtual card (jpki card) personalises itself, the two key
+# pairs stand in for the card's on-chip keys.
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out sign.key 2>/dev/null
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out auth.key 2>/dev/null
+openssl pkey -in sign.key -pubout -out sign.pub
+openssl pkey -in auth.key -pubout -out auth.pub
+run "$JPKI" resident card "$RID" --serial CARD0001
+
+step "5. Issue both certificates (署名用 and 利用者証明用)"
+run "$JPKI" issue --resident "$RID" --card CARD0001 --sign-key sign.pub --auth-key auth.pub --out-dir certs
+run "$JPKI" show certs/sign.pem
+
+step "6. Independent check: openssl verifies each against its own root only"
+run openssl verify -CAfile ca/roots/sign-root.pem certs/sign.pem
+run openssl verify -CAfile ca/roots/auth-root.pem certs/auth.pem
+if openssl verify -CAfile ca/roots/auth-root.pem certs/sign.pem >/dev/null 2>&1; then
+  echo "UNEXPECTED: signature certificate verified under the authentication root" >&2; exit 1
+fi
+echo "signature certificate under the authentication root: refused (as it must be)"
+
+step "7. Sign a document with the signature key and verify it (CMS)"
+echo "確定申告書 2026 — e-Tax filing" > document.txt
+run openssl cms -sign -binary -in document.txt -signer certs/sign.pem -inkey sign.key -md sha256 -outform DER -out document.p7s -nodetach
+run openssl cms -verify -binary -inform DER -in document.p7s -CAfile ca/roots/sign-root.pem -purpose any -out /dev/null
+
+step "8. A move (住所変更) revokes the signature certificate only"
+run "$JPKI" resident change "$RID" --address "東京都千代田区神田駿河台１丁目１番"
+
+step "9. Revocation is published: the municipality's CRL and OCSP"
+run "$JPKI" crl --kind sign --muni 131016 --out chiyoda-sign.crl
+run openssl crl -inform DER -in chiyoda-sign.crl -CAfile ca/roots/sign-root.pem -noout -text | head -30
+openssl ocsp -issuer ca/roots/sign-root.pem -cert certs/sign.pem -reqout sign-ocsp.req -no_nonce 2>/dev/null
+run "$JPKI" ocsp --req sign-ocsp.req --out sign-ocsp.resp
+run openssl ocsp -respin sign-ocsp.resp -no_nonce -issuer ca/roots/sign-root.pem -CAfile ca/roots/sign-root.pem -cert certs/sign.pem
+openssl ocsp -issuer ca/roots/auth-root.pem -cert certs/auth.pem -reqout auth-ocsp.req 2>/dev/null
+run "$JPKI" ocsp --req auth-ocsp.req --out auth-ocsp.resp
+run openssl ocsp -respin auth-ocsp.resp -no_nonce -issuer ca/roots/auth-root.pem -CAfile ca/roots/auth-root.pem -cert certs/auth.pem
+
+step "10. The law refuses: no signature certificate for a child under 15"
+KID=$("$JPKI" --json resident add --ext-id 000000000002 --name "山田　花子" --kana "ヤマダ　ハナコ" \
+      --address "東京都千代田区外神田１丁目２番３号" --birth 2015-04-01 --sex 2 --muni 131016 \
+      | sed -n 's/^ *"id": \([0-9]*\),*/\1/p')
+"$JPKI" resident card "$KID" --serial CARD0002 >/dev/null
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out kid.key 2>/dev/null
+openssl pkey -in kid.key -pubout -out kid.pub
+printf '$ jpki issue --resident %s --card CARD0002 --sign-key kid.pub\n' "$KID"
+if "$JPKI" issue --resident "$KID" --card CARD0002 --sign-key kid.pub; then
+  echo "UNEXPECTED: issued a signature certificate to a child" >&2; exit 1
+fi
+run "$JPKI" issue --resident "$KID" --card CARD0002 --auth-key kid.pub --out-dir certs-kid
+
+step "11. Every step is in the hash-chained audit log"
+run "$JPKI" audit verify
+
+printf '\nAll outputs are in %s\n' "$OUT"

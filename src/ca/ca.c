@@ -1,0 +1,313 @@
+/* CA set-up and opening: roots, keys, store. */
+#include <errno.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ca_internal.h"
+#include "openjpki/util.h"
+
+const char *ca_key_label(jpki_cert_kind kind)
+{
+	return kind == JPKI_CERT_SIGN ? "sign-root" : "auth-root";
+}
+
+int ca_serial_hex(X509 *cert, char out[STORE_SERIAL_HEX_MAX], jpki_err *err)
+{
+	const ASN1_INTEGER *sn = X509_get0_serialNumber(cert);
+	BIGNUM *bn = ASN1_INTEGER_to_BN(sn, NULL);
+	if (bn == NULL)
+		return jpki_fail(err, JPKI_ERR_CRYPTO, "reading serial number");
+	int rc = 0;
+	char *hex = BN_bn2hex(bn);
+	if (hex == NULL) {
+		rc = jpki_fail(err, JPKI_ERR_CRYPTO, "formatting serial number");
+		goto out;
+	}
+	if (hex[0] == '-' ||
+	    jpki_strlcpy(out, hex, STORE_SERIAL_HEX_MAX) != 0)
+		rc = jpki_fail(err, JPKI_ERR_RANGE,
+			       "serial number negative or over 20 octets");
+out:
+	OPENSSL_free(hex);
+	BN_free(bn);
+	return rc;
+}
+
+int ca_new_serial(uint8_t out[CA_SERIAL_BYTES], jpki_err *err)
+{
+	/* RFC 5280 §4.1.2.2: positive, at most 20 octets; 127 random bits
+	 * (CA/B Forum asks for at least 64) make serials unpredictable.
+	 * Uniqueness is enforced by the store's primary key. */
+	int rc = jpki_random(out, CA_SERIAL_BYTES, err);
+	if (rc != 0)
+		return rc;
+	out[0] = (uint8_t)((out[0] & 0x7f) | 0x40); /* positive, full length */
+	return 0;
+}
+
+int ca_sign_cert(jpki_ca *ca, jpki_cert_kind kind, bool root, X509 *cert,
+		 EVP_PKEY *key, jpki_err *err)
+{
+	int rc = root ? x509_lint_root(ca->profile, kind, cert, err)
+		      : x509_lint_leaf(ca->profile, kind, cert, err);
+	if (rc != 0)
+		return rc;
+	if (X509_sign(cert, key, EVP_sha256()) <= 0)
+		return jpki_fail(err, JPKI_ERR_CRYPTO, "signing certificate");
+	return 0;
+}
+
+int ca_record(jpki_ca *ca, X509 *cert, int kind, int64_t resident_id,
+	      const char *card_serial, const char *muni_code, jpki_err *err)
+{
+	store_cert c;
+	memset(&c, 0, sizeof(c));
+	int rc = ca_serial_hex(cert, c.serial, err);
+	if (rc != 0)
+		return rc;
+	c.kind = kind;
+	c.resident_id = resident_id;
+	if (card_serial != NULL)
+		jpki_strlcpy(c.card_serial, card_serial, sizeof(c.card_serial));
+	if (muni_code != NULL)
+		jpki_strlcpy(c.muni_code, muni_code, sizeof(c.muni_code));
+	X509_NAME_oneline(X509_get_subject_name(cert), c.subject,
+			  sizeof(c.subject));
+	struct tm tm;
+	if (ASN1_TIME_to_tm(X509_get0_notBefore(cert), &tm) != 1)
+		return jpki_fail(err, JPKI_ERR_CRYPTO, "bad notBefore");
+	c.not_before = timegm(&tm);
+	if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) != 1)
+		return jpki_fail(err, JPKI_ERR_CRYPTO, "bad notAfter");
+	c.not_after = timegm(&tm);
+	c.status = STORE_CERT_VALID;
+	uint8_t *der = NULL;
+	size_t der_len = 0;
+	rc = x509_to_der(cert, &der, &der_len, err);
+	if (rc != 0)
+		return rc;
+	c.der = der;
+	c.der_len = der_len;
+	rc = store_cert_put(ca->st, &c, err);
+	free(der);
+	return rc;
+}
+
+static int write_root_pem(const char *dir, jpki_cert_kind kind, X509 *cert,
+			  jpki_err *err)
+{
+	char path[PATH_MAX];
+	BIO *mem = BIO_new(BIO_s_mem());
+	int rc = 0;
+	if (mem == NULL || PEM_write_bio_X509(mem, cert) != 1) {
+		rc = jpki_fail(err, JPKI_ERR_CRYPTO, "encoding root");
+		goto out;
+	}
+	char *p = NULL;
+	long len = BIO_get_mem_data(mem, &p);
+	snprintf(path, sizeof(path), "%s/roots/%s.pem", dir,
+		 ca_key_label(kind));
+	rc = jpki_file_write_atomic(path, p, (size_t)len, 0644, err);
+out:
+	BIO_free(mem);
+	return rc;
+}
+
+static int make_root(jpki_ca *ca, jpki_cert_kind kind, time_t now,
+		     jpki_err *err)
+{
+	EVP_PKEY *key = NULL;
+	X509 *cert = NULL;
+	uint8_t serial[CA_SERIAL_BYTES];
+	int rc = keystore_generate(ca->ks, ca_key_label(kind), 2048, &key, err);
+	if (rc != 0)
+		goto out;
+	if ((rc = ca_new_serial(serial, err)) != 0 ||
+	    (rc = x509_root_build(ca->profile, kind, key, serial,
+				  sizeof(serial), now, &cert, err)) != 0 ||
+	    (rc = ca_sign_cert(ca, kind, true, cert, key, err)) != 0 ||
+	    (rc = ca_record(ca, cert, CA_ROOT_KIND_BASE + (int)kind, 0, NULL,
+			    NULL, err)) != 0 ||
+	    (rc = write_root_pem(ca->dir, kind, cert, err)) != 0)
+		goto out;
+	char sn[STORE_SERIAL_HEX_MAX];
+	char key_name[32];
+	if ((rc = ca_serial_hex(cert, sn, err)) != 0)
+		goto out;
+	snprintf(key_name, sizeof(key_name), "root/%s", jpki_cert_kind_name(kind));
+	rc = store_meta_set(ca->st, key_name, sn, err);
+out:
+	X509_free(cert);
+	EVP_PKEY_free(key);
+	return rc;
+}
+
+static int default_store(const char *dir, char *out, size_t cap, jpki_err *err)
+{
+	if ((size_t)snprintf(out, cap, "sqlite:%s/jpki.db", dir) >= cap)
+		return jpki_fail(err, JPKI_ERR_RANGE, "CA path too long");
+	return 0;
+}
+
+static int open_parts(jpki_ca *ca, const char *dir, const char *store_loc,
+		      jpki_err *err)
+{
+	char loc[PATH_MAX + 16];
+	char keys[PATH_MAX + 8];
+	int rc;
+	if (jpki_strlcpy(ca->dir, dir, sizeof(ca->dir)) != 0)
+		return jpki_fail(err, JPKI_ERR_RANGE, "CA path too long");
+	if (store_loc == NULL) {
+		if ((rc = default_store(dir, loc, sizeof(loc), err)) != 0)
+			return rc;
+		store_loc = loc;
+	}
+	snprintf(keys, sizeof(keys), "%s/keys", dir);
+	if ((rc = store_open(store_loc, &ca->st, err)) != 0)
+		return rc;
+	return keystore_open(keys, &ca->ks, err);
+}
+
+void ca_close(jpki_ca *ca)
+{
+	if (ca == NULL)
+		return;
+	for (int i = 0; i < 3; i++) {
+		X509_free(ca->root[i]);
+		EVP_PKEY_free(ca->key[i]);
+	}
+	store_close(ca->st);
+	keystore_close(ca->ks);
+	free(ca);
+}
+
+int ca_init(const char *dir, const ca_init_opts *opts, jpki_err *err)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	jpki_ca *ca = NULL;
+	int rc;
+	if (opts->profile == JPKI_PROFILE_PRODUCTION && opts->now_fixed)
+		return jpki_fail(err, JPKI_ERR_POLICY,
+				 "a production CA refuses a fixed clock (--now)");
+	if ((rc = x509_init(err)) != 0)
+		return rc;
+	snprintf(path, sizeof(path), "%s/jpki.db", dir);
+	if (stat(path, &st) == 0)
+		return jpki_fail(err, JPKI_ERR_EXISTS,
+				 "a CA already exists in %s", dir);
+	snprintf(path, sizeof(path), "%s/roots", dir);
+	if ((rc = jpki_mkdirs(path, 0755, err)) != 0)
+		return rc;
+	ca = calloc(1, sizeof(*ca));
+	if (ca == NULL)
+		return jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
+	ca->profile = opts->profile;
+	if ((rc = open_parts(ca, dir, opts->store, err)) != 0)
+		goto out;
+	if ((rc = store_begin(ca->st, err)) != 0)
+		goto out;
+	if ((rc = store_meta_set(ca->st, "profile",
+				 jpki_profile_name(opts->profile), err)) != 0 ||
+	    (rc = make_root(ca, JPKI_CERT_SIGN, opts->now, err)) != 0 ||
+	    (rc = make_root(ca, JPKI_CERT_AUTH, opts->now, err)) != 0 ||
+	    (rc = store_audit_append(ca->st, opts->now, "ca", "ca.init",
+				     jpki_profile_name(opts->profile), err)) != 0 ||
+	    (rc = store_commit(ca->st, err)) != 0) {
+		store_rollback(ca->st);
+		goto out;
+	}
+out:
+	ca_close(ca);
+	return rc;
+}
+
+static int load_root(jpki_ca *ca, jpki_cert_kind kind, jpki_err *err)
+{
+	char key_name[32], sn[STORE_SERIAL_HEX_MAX];
+	store_cert c;
+	memset(&c, 0, sizeof(c));
+	snprintf(key_name, sizeof(key_name), "root/%s", jpki_cert_kind_name(kind));
+	int rc = store_meta_get(ca->st, key_name, sn, sizeof(sn), err);
+	if (rc != 0)
+		return jpki_wrap(err, rc, "CA in %s has no %s root", ca->dir,
+				 jpki_cert_kind_name(kind));
+	if ((rc = store_cert_get(ca->st, sn, &c, err)) != 0)
+		return rc;
+	rc = x509_from_der(c.der, c.der_len, &ca->root[kind], err);
+	store_cert_clear(&c);
+	if (rc != 0)
+		return rc;
+	if ((rc = keystore_load(ca->ks, ca_key_label(kind), &ca->key[kind],
+				err)) != 0)
+		return rc;
+	if (X509_check_private_key(ca->root[kind], ca->key[kind]) != 1)
+		return jpki_fail(err, JPKI_ERR_KEY,
+				 "the %s root key does not match its certificate",
+				 jpki_cert_kind_name(kind));
+	return 0;
+}
+
+int ca_open(const char *dir, const char *store_loc, jpki_ca **out,
+	    jpki_err *err)
+{
+	char path[PATH_MAX], prof[32];
+	struct stat st;
+	jpki_ca *ca = NULL;
+	int rc;
+	if ((rc = x509_init(err)) != 0)
+		return rc;
+	snprintf(path, sizeof(path), "%s/keys", dir);
+	if (stat(path, &st) != 0)
+		return jpki_fail(err, JPKI_ERR_NOT_FOUND,
+				 "no CA in %s (create one with `jpki ca init`)",
+				 dir);
+	ca = calloc(1, sizeof(*ca));
+	if (ca == NULL)
+		return jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
+	if ((rc = open_parts(ca, dir, store_loc, err)) != 0)
+		goto out;
+	if ((rc = store_meta_get(ca->st, "profile", prof, sizeof(prof), err)) != 0 ||
+	    (rc = jpki_profile_parse(prof, &ca->profile)) != 0) {
+		rc = jpki_fail(err, JPKI_ERR_STATE, "CA in %s has no valid profile",
+			       dir);
+		goto out;
+	}
+	if ((rc = load_root(ca, JPKI_CERT_SIGN, err)) != 0 ||
+	    (rc = load_root(ca, JPKI_CERT_AUTH, err)) != 0)
+		goto out;
+	*out = ca;
+	ca = NULL; /* transferred */
+out:
+	ca_close(ca);
+	return rc;
+}
+
+jpki_profile ca_profile(const jpki_ca *ca)
+{
+	return ca->profile;
+}
+
+X509 *ca_root(const jpki_ca *ca, jpki_cert_kind kind)
+{
+	return kind == JPKI_CERT_SIGN || kind == JPKI_CERT_AUTH ? ca->root[kind]
+								: NULL;
+}
+
+store *ca_store(jpki_ca *ca)
+{
+	return ca->st;
+}
+
+int ca_check_clock(const jpki_ca *ca, bool now_fixed, jpki_err *err)
+{
+	if (now_fixed && ca->profile == JPKI_PROFILE_PRODUCTION)
+		return jpki_fail(err, JPKI_ERR_POLICY,
+				 "a production CA refuses a fixed clock (--now)");
+	return 0;
+}

@@ -1,0 +1,1257 @@
+/* The SQLite backend: one connection per handle, WAL, foreign keys on,
+ * write transactions BEGIN IMMEDIATE (so two handles never deadlock upgrading
+ * a read lock), every statement prepared once per handle and reused.
+ *
+ * The DML is the same in PostgreSQL except for placeholders ("?1" becomes
+ * "$1") and the "for update" reads, which add FOR UPDATE there. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store_impl.h"
+
+#ifndef SQLITE_OPEN_EXRESCODE /* before 3.37: set by a call instead */
+#define SQLITE_OPEN_EXRESCODE 0
+#endif
+
+#define DEFAULT_BUSY_MS 5000
+#define MAX_BUSY_MS 600000
+
+enum stmt_id {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_META_GET,
+	ST_META_SET,
+	ST_MUNI_PUT,
+	ST_MUNI_GET,
+	ST_MUNI_EACH,
+	ST_RES_ADD,
+	ST_RES_UPDATE,
+	ST_RES_GET,
+	ST_RES_GET_EXT,
+	ST_RES_SEARCH,
+	ST_CARD_PUT,
+	ST_CARD_GET,
+	ST_CERT_PUT,
+	ST_CERT_GET,
+	ST_CERT_STATE,
+	ST_CERT_REVOKE,
+	ST_CERT_BY_RES,
+	ST_CERT_REVOKED_ALL,
+	ST_CERT_REVOKED_MUNI,
+	ST_CERT_EXPIRING,
+	ST_AUDIT_HEAD,
+	ST_AUDIT_ADD,
+	ST_AUDIT_EACH,
+	ST_COUNT
+};
+
+#define RES_COLS                                                               \
+	"id, ext_id, name, kana, address, birth, sex, muni_code, adult_ward, " \
+	"status, updated_at"
+#define CERT_COLS                                                              \
+	"serial, kind, resident_id, card_serial, muni_code, subject, "         \
+	"not_before, not_after, status, reason, revoked_at"
+#define AUDIT_COLS "seq, at, actor, action, detail, prev_hash, hash"
+
+static const char *const stmt_sql[ST_COUNT] = {
+    [ST_BEGIN] = "BEGIN IMMEDIATE", /* PG: BEGIN */
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+    [ST_META_SET] = "INSERT INTO meta (key, value) VALUES (?1, ?2)"
+		    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    [ST_MUNI_PUT] = "INSERT INTO municipalities"
+		    " (code, pref_roman, city_roman, pref, city)"
+		    " VALUES (?1, ?2, ?3, ?4, ?5)"
+		    " ON CONFLICT (code) DO UPDATE SET"
+		    " pref_roman = excluded.pref_roman,"
+		    " city_roman = excluded.city_roman,"
+		    " pref = excluded.pref, city = excluded.city",
+    [ST_MUNI_GET] = "SELECT code, pref_roman, city_roman, pref, city"
+		    " FROM municipalities WHERE code = ?1",
+    [ST_MUNI_EACH] = "SELECT code, pref_roman, city_roman, pref, city"
+		     " FROM municipalities ORDER BY code",
+    [ST_RES_ADD] = "INSERT INTO residents (ext_id, name, kana, address,"
+		   " birth, sex, muni_code, adult_ward, status, updated_at)"
+		   " VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+		   " RETURNING id",
+    [ST_RES_UPDATE] = "UPDATE residents SET ext_id = ?2, name = ?3,"
+		      " kana = ?4, address = ?5, birth = ?6, sex = ?7,"
+		      " muni_code = ?8, adult_ward = ?9, status = ?10,"
+		      " updated_at = ?11 WHERE id = ?1",
+    [ST_RES_GET] = "SELECT " RES_COLS " FROM residents WHERE id = ?1",
+    [ST_RES_GET_EXT] = "SELECT " RES_COLS " FROM residents WHERE ext_id = ?1",
+    /* Substring match; PG: strpos() instead of instr(). */
+    [ST_RES_SEARCH] = "SELECT " RES_COLS " FROM residents"
+		      " WHERE ?1 = '' OR instr(name, ?1) > 0"
+		      " OR instr(kana, ?1) > 0 OR instr(ext_id, ?1) > 0"
+		      " ORDER BY id LIMIT ?2",
+    [ST_CARD_PUT] = "INSERT INTO cards"
+		    " (serial, resident_id, issued, expiry, status)"
+		    " VALUES (?1, ?2, ?3, ?4, ?5)"
+		    " ON CONFLICT (serial) DO UPDATE SET"
+		    " resident_id = excluded.resident_id,"
+		    " issued = excluded.issued, expiry = excluded.expiry,"
+		    " status = excluded.status",
+    [ST_CARD_GET] = "SELECT serial, resident_id, issued, expiry, status"
+		    " FROM cards WHERE serial = ?1",
+    [ST_CERT_PUT] = "INSERT INTO certificates (" CERT_COLS ", der)"
+		    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+		    " ?11, ?12)",
+    [ST_CERT_GET] = "SELECT " CERT_COLS ", der"
+		    " FROM certificates WHERE serial = ?1",
+    [ST_CERT_STATE] = "SELECT status, reason, revoked_at"
+		      " FROM certificates WHERE serial = ?1",
+    [ST_CERT_REVOKE] = "UPDATE certificates SET status = 1, reason = ?2,"
+		       " revoked_at = ?3 WHERE serial = ?1",
+    [ST_CERT_BY_RES] = "SELECT " CERT_COLS " FROM certificates"
+		       " WHERE resident_id = ?1"
+		       " ORDER BY not_before DESC, serial DESC",
+    [ST_CERT_REVOKED_ALL] = "SELECT " CERT_COLS " FROM certificates"
+			    " WHERE kind = ?1 AND status = 1"
+			    " AND not_after >= ?2 ORDER BY serial",
+    [ST_CERT_REVOKED_MUNI] = "SELECT " CERT_COLS " FROM certificates"
+			     " WHERE kind = ?1 AND muni_code = ?3"
+			     " AND status = 1 AND not_after >= ?2"
+			     " ORDER BY serial",
+    [ST_CERT_EXPIRING] = "SELECT " CERT_COLS " FROM certificates"
+			 " WHERE status = 0"
+			 " AND not_after BETWEEN ?1 AND ?2"
+			 " ORDER BY not_after, serial",
+    [ST_AUDIT_HEAD] = "SELECT seq, hash FROM audit"
+		      " ORDER BY seq DESC LIMIT 1",
+    [ST_AUDIT_ADD] = "INSERT INTO audit (" AUDIT_COLS ")"
+		     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_AUDIT_EACH] = "SELECT " AUDIT_COLS " FROM audit ORDER BY seq",
+};
+
+struct sq {
+	sqlite3 *db;
+	sqlite3_stmt *st[ST_COUNT]; /* prepared on first use */
+	char *path;
+};
+
+/* ---- errors and statements ---------------------------------------------- */
+
+static int code_of(int rc)
+{
+	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY ||
+	    rc == SQLITE_CONSTRAINT_UNIQUE)
+		return JPKI_ERR_CONFLICT;
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED: return JPKI_ERR_CONFLICT;
+	case SQLITE_NOMEM: return JPKI_ERR_NOMEM;
+	case SQLITE_IOERR:
+	case SQLITE_FULL:
+	case SQLITE_CANTOPEN:
+	case SQLITE_PERM:
+	case SQLITE_READONLY: return JPKI_ERR_IO;
+	default: return JPKI_ERR_STORE;
+	}
+}
+
+/* "<what>: <SQLite's message>" with the code mapped from rc. */
+static int db_fail(struct sq *q, int rc, jpki_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int db_fail(struct sq *q, int rc, jpki_err *err, const char *fmt, ...)
+{
+	char what[160];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	const char *msg = q->db != NULL && sqlite3_errcode(q->db) == rc
+			      ? sqlite3_errmsg(q->db)
+			      : sqlite3_errstr(rc);
+	return jpki_fail(err, code_of(rc), "%s: %s", what, msg);
+}
+
+/* The cached statement, or a fresh one while the cached one is iterating
+ * (a callback that reads through the same handle). */
+static int stmt_get(struct sq *q, enum stmt_id id, sqlite3_stmt **out,
+		    jpki_err *err)
+{
+	sqlite3_stmt *st = q->st[id], *fresh = NULL;
+	if (st != NULL && !sqlite3_stmt_busy(st)) {
+		*out = st;
+		return 0;
+	}
+	int rc = sqlite3_prepare_v3(q->db, stmt_sql[id], -1,
+				    st == NULL ? SQLITE_PREPARE_PERSISTENT : 0,
+				    &fresh, NULL);
+	if (rc != SQLITE_OK)
+		return db_fail(q, rc, err, "preparing a statement");
+	if (st == NULL)
+		q->st[id] = fresh;
+	*out = fresh;
+	return 0;
+}
+
+static void stmt_put(struct sq *q, enum stmt_id id, sqlite3_stmt *st)
+{
+	if (st == NULL)
+		return;
+	if (st != q->st[id]) {
+		sqlite3_finalize(st);
+		return;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+static int bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	return sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+}
+
+/* "" is stored as NULL (no parent row). */
+static int bind_text_opt(sqlite3_stmt *st, int i, const char *v)
+{
+	return v[0] == '\0' ? sqlite3_bind_null(st, i) : bind_text(st, i, v);
+}
+
+static int bind_int_opt(sqlite3_stmt *st, int i, int64_t v)
+{
+	return v == 0 ? sqlite3_bind_null(st, i) : sqlite3_bind_int64(st, i, v);
+}
+
+static int bind_date(sqlite3_stmt *st, int i, jpki_date d)
+{
+	char buf[11];
+	jpki_date_format(d, buf);
+	return sqlite3_bind_text(st, i, buf, -1, SQLITE_TRANSIENT);
+}
+
+static int col_text(sqlite3_stmt *st, int i, char *dst, size_t cap,
+		    const char *what, jpki_err *err)
+{
+	const unsigned char *p = sqlite3_column_text(st, i);
+	size_t n = (size_t)sqlite3_column_bytes(st, i);
+	if (p == NULL && sqlite3_column_type(st, i) != SQLITE_NULL)
+		return jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
+	return store_copy_text(dst, cap, p, n, what, err);
+}
+
+static int col_date(sqlite3_stmt *st, int i, jpki_date *d, const char *what,
+		    jpki_err *err)
+{
+	const char *p = (const char *)sqlite3_column_text(st, i);
+	if (p == NULL || jpki_date_parse(p, d) != 0)
+		return jpki_fail(err, JPKI_ERR_INTEGRITY,
+				 "stored %s is not a date", what);
+	return 0;
+}
+
+/* Run a statement that returns no rows. */
+static int step_done(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* 1 if `sql` (one placeholder: txt, or num when txt is NULL) has a row. */
+static int has_row(struct sq *q, const char *sql, const char *txt, int64_t num)
+{
+	sqlite3_stmt *st = NULL;
+	int found = 0;
+	if (sqlite3_prepare_v2(q->db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    (txt != NULL ? bind_text(st, 1, txt)
+			 : sqlite3_bind_int64(st, 1, num)) == SQLITE_OK)
+		found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return found;
+}
+
+/* ---- open, close, transactions ------------------------------------------ */
+
+static int parse_opts(const char *opts, int *sync, int *busy_ms, jpki_err *err)
+{
+	while (opts != NULL && *opts != '\0') {
+		const char *end = strchr(opts, '&');
+		size_t len = end != NULL ? (size_t)(end - opts) : strlen(opts);
+		const char *eq = memchr(opts, '=', len);
+		size_t klen = eq != NULL ? (size_t)(eq - opts) : len;
+		const char *v = eq != NULL ? eq + 1 : "";
+		size_t vlen = eq != NULL ? len - klen - 1 : 0;
+		if (klen == 4 && memcmp(opts, "sync", 4) == 0) {
+			if (vlen == 4 && memcmp(v, "full", 4) == 0)
+				*sync = 2;
+			else if (vlen == 6 && memcmp(v, "normal", 6) == 0)
+				*sync = 1;
+			else if (vlen == 5 && memcmp(v, "extra", 5) == 0)
+				*sync = 3;
+			else
+				return jpki_fail(err, JPKI_ERR_INVAL,
+						 "store option sync=%.*s: use "
+						 "full, normal or extra",
+						 (int)(vlen > 32 ? 32 : vlen),
+						 v);
+		} else if (klen == 12 &&
+			   memcmp(opts, "busy_timeout", 12) == 0) {
+			long ms = 0;
+			size_t i = 0;
+			for (; i < vlen && v[i] >= '0' && v[i] <= '9'; i++)
+				if ((ms = ms * 10 + (v[i] - '0')) > MAX_BUSY_MS)
+					break;
+			if (vlen == 0 || i != vlen || ms > MAX_BUSY_MS)
+				return jpki_fail(err, JPKI_ERR_INVAL,
+						 "store option busy_timeout "
+						 "must be 0..%d milliseconds",
+						 MAX_BUSY_MS);
+			*busy_ms = (int)ms;
+		} else {
+			return jpki_fail(err, JPKI_ERR_INVAL,
+					 "unknown store option \"%.*s\"",
+					 (int)(klen > 32 ? 32 : klen), opts);
+		}
+		opts = end != NULL ? end + 1 : NULL;
+	}
+	return 0;
+}
+
+/* Create a missing database file as 0600 before SQLite opens it: SQLite
+ * would create it 0644 (less the umask), and gives the -wal and -shm files
+ * the database file's mode. */
+static int create_file(const char *path, jpki_err *err)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+		      0600);
+	if (fd >= 0) {
+		int rc = fchmod(fd, 0600) == 0 ? 0 : errno;
+		close(fd);
+		if (rc != 0)
+			return jpki_fail(err, JPKI_ERR_IO,
+					 "cannot set mode of store %s: %s",
+					 path, strerror(rc));
+		return 0;
+	}
+	if (errno == EEXIST)
+		return 0;
+	return jpki_fail(err, JPKI_ERR_IO, "cannot create store %s: %s", path,
+			 strerror(errno));
+}
+
+static void sq_close(void *impl)
+{
+	struct sq *q = impl;
+	if (q == NULL)
+		return;
+	for (size_t i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(q->st[i]);
+	sqlite3_close_v2(q->db);
+	free(q->path);
+	free(q);
+}
+
+static int pragma(struct sq *q, const char *sql, const char *want,
+		  jpki_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(q->db, sql, -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+			rc = SQLITE_OK;
+	}
+	if (rc != SQLITE_OK) {
+		if (rc == SQLITE_NOTADB)
+			rc = jpki_fail(err, JPKI_ERR_STORE,
+				       "%s is not an SQLite database", q->path);
+		else
+			rc = db_fail(q, rc, err, "opening store %s", q->path);
+		goto out;
+	}
+	const char *got = (const char *)sqlite3_column_text(st, 0);
+	if (want != NULL && (got == NULL || strcmp(got, want) != 0))
+		rc = jpki_fail(err, JPKI_ERR_STORE,
+			       "store %s: \"%s\" gave \"%s\", not \"%s\"",
+			       q->path, sql, got != NULL ? got : "", want);
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int sq_open(const char *path, const char *opts, void **impl,
+		   jpki_err *err)
+{
+	static const char *const sync_sql[] = {
+	    NULL, "PRAGMA synchronous = NORMAL", "PRAGMA synchronous = FULL",
+	    "PRAGMA synchronous = EXTRA"};
+	struct sq *q = NULL;
+	int sync = 2, busy_ms = DEFAULT_BUSY_MS, fk = 0, rc;
+
+	if ((rc = parse_opts(opts, &sync, &busy_ms, err)) != 0 ||
+	    (rc = create_file(path, err)) != 0)
+		return rc;
+	if ((q = calloc(1, sizeof(*q))) == NULL ||
+	    (q->path = strdup(path)) == NULL) {
+		rc = jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	/* No SQLITE_OPEN_CREATE: create_file() made it.  A handle serves one
+	 * thread at a time, so SQLite's own mutex is not needed. */
+	rc = sqlite3_open_v2(path, &q->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+				 SQLITE_OPEN_EXRESCODE,
+			     NULL);
+	if (rc != SQLITE_OK) {
+		rc = db_fail(q, rc, err, "cannot open store %s", path);
+		goto out;
+	}
+	sqlite3_extended_result_codes(q->db, 1);
+	sqlite3_busy_timeout(q->db, busy_ms);
+	/* Refuse schema tricks from a planted database file. */
+	sqlite3_db_config(q->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	sqlite3_db_config(q->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	sqlite3_db_config(q->db, SQLITE_DBCONFIG_ENABLE_FKEY, 1, &fk);
+	if (fk != 1) {
+		rc = jpki_fail(err, JPKI_ERR_STORE,
+			       "store %s: SQLite has no foreign keys", path);
+		goto out;
+	}
+	if ((rc = pragma(q, "PRAGMA journal_mode = WAL", "wal", err)) != 0 ||
+	    (rc = pragma(q, sync_sql[sync], NULL, err)) != 0)
+		goto out;
+	*impl = q;
+	q = NULL; /* transferred */
+out:
+	sq_close(q);
+	return rc;
+}
+
+static int run(struct sq *q, enum stmt_id id, const char *what, jpki_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = stmt_get(q, id, &st, err);
+	if (rc != 0)
+		return rc;
+	if ((rc = step_done(st)) != SQLITE_OK)
+		rc = db_fail(q, rc, err, "%s", what);
+	stmt_put(q, id, st);
+	return rc;
+}
+
+static int sq_begin(void *impl, jpki_err *err)
+{
+	return run(impl, ST_BEGIN, "starting a store transaction", err);
+}
+
+static int sq_commit(void *impl, jpki_err *err)
+{
+	return run(impl, ST_COMMIT, "committing to the store", err);
+}
+
+static void sq_rollback(void *impl)
+{
+	struct sq *q = impl;
+	if (!sqlite3_get_autocommit(q->db))
+		(void)run(q, ST_ROLLBACK, "rolling back", NULL);
+}
+
+static int sq_exec(void *impl, const char *sql, jpki_err *err)
+{
+	struct sq *q = impl;
+	int rc = sqlite3_exec(q->db, sql, NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return db_fail(q, rc, err, "store %s", q->path);
+	return 0;
+}
+
+static int sq_schema_current(void *impl, int *version, jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	int rc = sq_exec(q,
+			 "CREATE TABLE IF NOT EXISTS schema_version ("
+			 " version INTEGER PRIMARY KEY,"
+			 " name TEXT NOT NULL)",
+			 err);
+	if (rc != 0)
+		return rc;
+	rc = sqlite3_prepare_v2(q->db,
+				"SELECT COALESCE(MAX(version), 0)"
+				" FROM schema_version",
+				-1, &st, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		sqlite3_int64 v = sqlite3_column_int64(st, 0);
+		if (v < 0 || v > INT_MAX)
+			rc = jpki_fail(err, JPKI_ERR_SCHEMA,
+				       "store %s: schema version %lld is not "
+				       "valid",
+				       q->path, (long long)v);
+		else
+			*version = (int)v;
+		if (rc == SQLITE_ROW)
+			rc = 0;
+	} else {
+		rc = db_fail(q, rc, err, "reading schema version of %s",
+			     q->path);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int sq_schema_record(void *impl, int version, const char *name,
+			    jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(q->db,
+				    "INSERT INTO schema_version (version, name)"
+				    " VALUES (?1, ?2)",
+				    -1, &st, NULL);
+	if (rc == SQLITE_OK &&
+	    (rc = sqlite3_bind_int(st, 1, version)) == SQLITE_OK &&
+	    (rc = bind_text(st, 2, name)) == SQLITE_OK)
+		rc = step_done(st);
+	if (rc != SQLITE_OK)
+		rc =
+		    db_fail(q, rc, err, "recording schema version %d", version);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* ---- meta --------------------------------------------------------------- */
+
+static int sq_meta_get(void *impl, const char *key, char *val, size_t cap,
+		       jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	int rc = stmt_get(q, ST_META_GET, &st, err);
+	if (rc != 0)
+		return rc;
+	if ((rc = bind_text(st, 1, key)) != SQLITE_OK ||
+	    (rc = sqlite3_step(st)) != SQLITE_ROW) {
+		if (rc == SQLITE_DONE)
+			rc = jpki_fail(err, JPKI_ERR_NOT_FOUND,
+				       "setting %s is not set", key);
+		else
+			rc = db_fail(q, rc, err, "reading setting %s", key);
+		goto out;
+	}
+	const unsigned char *p = sqlite3_column_text(st, 0);
+	size_t n = (size_t)sqlite3_column_bytes(st, 0);
+	if (n >= cap) {
+		rc = jpki_fail(err, JPKI_ERR_RANGE,
+			       "setting %s is %zu bytes; the buffer holds %zu",
+			       key, n, cap - 1);
+		goto out;
+	}
+	rc = store_copy_text(val, cap, p, n, "setting", err);
+out:
+	stmt_put(q, ST_META_GET, st);
+	return rc;
+}
+
+static int sq_meta_set(void *impl, const char *key, const char *val,
+		       jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	int rc = stmt_get(q, ST_META_SET, &st, err);
+	if (rc != 0)
+		return rc;
+	if ((rc = bind_text(st, 1, key)) != SQLITE_OK ||
+	    (rc = bind_text(st, 2, val)) != SQLITE_OK ||
+	    (rc = step_done(st)) != SQLITE_OK)
+		rc = db_fail(q, rc, err, "writing setting %s", key);
+	stmt_put(q, ST_META_SET, st);
+	return rc;
+}
+
+/* ---- municipalities ----------------------------------------------------- */
+
+static int read_muni(sqlite3_stmt *st, store_muni *m, jpki_err *err)
+{
+	int rc;
+	memset(m, 0, sizeof(*m));
+	if ((rc = col_text(st, 0, m->code, sizeof(m->code), "municipality code",
+			   err)) != 0 ||
+	    (rc = col_text(st, 1, m->pref_roman, sizeof(m->pref_roman),
+			   "prefecture (roman)", err)) != 0 ||
+	    (rc = col_text(st, 2, m->city_roman, sizeof(m->city_roman),
+			   "city (roman)", err)) != 0 ||
+	    (rc = col_text(st, 3, m->pref, sizeof(m->pref), "prefecture",
+			   err)) != 0 ||
+	    (rc = col_text(st, 4, m->city, sizeof(m->city), "city", err)) != 0)
+		return rc;
+	return 0;
+}
+
+static int sq_muni_put(void *impl, const store_muni *m, jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	int rc = stmt_get(q, ST_MUNI_PUT, &st, err);
+	if (rc != 0)
+		return rc;
+	if ((rc = bind_text(st, 1, m->code)) != SQLITE_OK ||
+	    (rc = bind_text(st, 2, m->pref_roman)) != SQLITE_OK ||
+	    (rc = bind_text(st, 3, m->city_roman)) != SQLITE_OK ||
+	    (rc = bind_text(st, 4, m->pref)) != SQLITE_OK ||
+	    (rc = bind_text(st, 5, m->city)) != SQLITE_OK ||
+	    (rc = step_done(st)) != SQLITE_OK)
+		rc = db_fail(q, rc, err, "writing municipality %s", m->code);
+	stmt_put(q, ST_MUNI_PUT, st);
+	return rc;
+}
+
+static int sq_muni_get(void *impl, const char *code, store_muni *out,
+		       jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	store_muni m;
+	int rc = stmt_get(q, ST_MUNI_GET, &st, err);
+	if (rc != 0)
+		return rc;
+	if ((rc = bind_text(st, 1, code)) != SQLITE_OK ||
+	    (rc = sqlite3_step(st)) != SQLITE_ROW) {
+		if (rc == SQLITE_DONE)
+			rc = jpki_fail(err, JPKI_ERR_NOT_FOUND,
+				       "municipality %s not found", code);
+		else
+			rc = db_fail(q, rc, err, "reading municipality %s",
+				     code);
+		goto out;
+	}
+	if ((rc = read_muni(st, &m, err)) == 0)
+		*out = m;
+out:
+	stmt_put(q, ST_MUNI_GET, st);
+	return rc;
+}
+
+static int sq_muni_each(void *impl, store_muni_fn fn, void *ctx, jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	store_muni m;
+	int rc = stmt_get(q, ST_MUNI_EACH, &st, err), s;
+	if (rc != 0)
+		return rc;
+	while ((s = sqlite3_step(st)) == SQLITE_ROW)
+		if ((rc = read_muni(st, &m, err)) != 0 ||
+		    (rc = fn(ctx, &m)) != 0)
+			goto out;
+	if (s != SQLITE_DONE)
+		rc = db_fail(q, s, err, "listing municipalities");
+out:
+	stmt_put(q, ST_MUNI_EACH, st);
+	return rc;
+}
+
+/* ---- residents ---------------------------------------------------------- */
+
+static int bind_resident(sqlite3_stmt *st, const store_resident *r)
+{
+	int rc;
+	if ((rc = bind_text(st, 2, r->ext_id)) != SQLITE_OK ||
+	    (rc = bind_text(st, 3, r->name)) != SQLITE_OK ||
+	    (rc = bind_text(st, 4, r->kana)) != SQLITE_OK ||
+	    (rc = bind_text(st, 5, r->address)) != SQLITE_OK ||
+	    (rc = bind_date(st, 6, r->birth)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int(st, 7, r->sex)) != SQLITE_OK ||
+	    (rc = bind_text(st, 8, r->muni_code)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int(st, 9, r->adult_ward ? 1 : 0)) !=
+		SQLITE_OK ||
+	    (rc = sqlite3_bind_int(st, 10, (int)r->status)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 11, (sqlite3_int64)r->updated_at)) !=
+		SQLITE_OK)
+		return rc;
+	return SQLITE_OK;
+}
+
+/* Constraint failures of a resident write, named. */
+static int resident_fail(struct sq *q, int rc, const store_resident *r,
+			 jpki_err *err)
+{
+	if (rc == SQLITE_CONSTRAINT_UNIQUE)
+		return jpki_fail(err, JPKI_ERR_EXISTS,
+				 "a resident with ext_id %s already exists",
+				 r->ext_id);
+	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+		return jpki_fail(err, JPKI_ERR_NOT_FOUND,
+				 "resident %s: municipality %s not found",
+				 r->ext_id, r->muni_code);
+	return db_fail(q, rc, err, "writing resident %s", r->ext_id);
+}
+
+static int read_resident(sqlite3_stmt *st, store_resident *r, jpki_err *err)
+{
+	int rc;
+	memset(r, 0, sizeof(*r));
+	r->id = sqlite3_column_int64(st, 0);
+	if ((rc = col_text(st, 1, r->ext_id, sizeof(r->ext_id),
+			   "resident ext_id", err)) != 0 ||
+	    (rc = col_text(st, 2, r->name, sizeof(r->name), "resident name",
+			   err)) != 0 ||
+	    (rc = col_text(st, 3, r->kana, sizeof(r->kana), "resident kana",
+			   err)) != 0 ||
+	    (rc = col_text(st, 4, r->address, sizeof(r->address),
+			   "resident address", err)) != 0 ||
+	    (rc = col_date(st, 5, &r->birth, "resident birth date", err)) !=
+		0 ||
+	    (rc = col_text(st, 7, r->muni_code, sizeof(r->muni_code),
+			   "resident municipality code", err)) != 0)
+		return rc;
+	r->sex = sqlite3_column_int(st, 6);
+	r->adult_ward = sqlite3_column_int(st, 8) != 0;
+	r->status = (store_resident_status)sqlite3_column_int(st, 9);
+	r->updated_at = (time_t)sqlite3_column_int64(st, 10);
+	return 0;
+}
+
+static int sq_resident_add(void *impl, const store_resident *r, int64_t *id,
+			   jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	int rc = stmt_get(q, ST_RES_ADD, &st, err);
+	if (rc != 0)
+		return rc;
+	if ((rc = bind_resident(st, r)) != SQLITE_OK ||
+	    (rc = sqlite3_step(st)) != SQLITE_ROW) {
+		rc = resident_fail(q, rc, r, err);
+		goto out;
+	}
+	int64_t v = sqlite3_column_int64(st, 0);
+	if ((rc = step_done(st)) != SQLITE_OK) {
+		rc = resident_fail(q, rc, r, err);
+		goto out;
+	}
+	*id = v;
+out:
+	stmt_put(q, ST_RES_ADD, st);
+	return rc;
+}
+
+static int sq_resident_update(void *impl, const store_resident *r,
+			      jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	int rc = stmt_get(q, ST_RES_UPDATE, &st, err);
+	if (rc != 0)
+		return rc;
+	if ((rc = sqlite3_bind_int64(st, 1, r->id)) != SQLITE_OK ||
+	    (rc = bind_resident(st, r)) != SQLITE_OK ||
+	    (rc = step_done(st)) != SQLITE_OK)
+		rc = resident_fail(q, rc, r, err);
+	else if (sqlite3_changes(q->db) == 0)
+		rc = jpki_fail(err, JPKI_ERR_NOT_FOUND,
+			       "resident %lld not found", (long long)r->id);
+	stmt_put(q, ST_RES_UPDATE, st);
+	return rc;
+}
+
+/* One resident by the statement's single key, already bound. */
+static int resident_one(struct sq *q, enum stmt_id id, sqlite3_stmt *st,
+			int bound, const char *key, store_resident *out,
+			jpki_err *err)
+{
+	store_resident r;
+	int rc = bound;
+	if (rc != SQLITE_OK || (rc = sqlite3_step(st)) != SQLITE_ROW) {
+		if (rc == SQLITE_DONE)
+			rc = jpki_fail(err, JPKI_ERR_NOT_FOUND,
+				       "resident %s not found", key);
+		else
+			rc = db_fail(q, rc, err, "reading resident %s", key);
+		goto out;
+	}
+	if ((rc = read_resident(st, &r, err)) == 0)
+		*out = r;
+out:
+	stmt_put(q, id, st);
+	return rc;
+}
+
+static int sq_resident_get(void *impl, int64_t id, store_resident *out,
+			   jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	char key[24];
+	int rc = stmt_get(q, ST_RES_GET, &st, err);
+	if (rc != 0)
+		return rc;
+	snprintf(key, sizeof(key), "%lld", (long long)id);
+	return resident_one(q, ST_RES_GET, st, sqlite3_bind_int64(st, 1, id),
+			    key, out, err);
+}
+
+static int sq_resident_get_ext(void *impl, const char *ext_id,
+			       store_resident *out, jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	char key[48];
+	int rc = stmt_get(q, ST_RES_GET_EXT, &st, err);
+	if (rc != 0)
+		return rc;
+	snprintf(key, sizeof(key), "with ext_id %s", ext_id);
+	return resident_one(q, ST_RES_GET_EXT, st, bind_text(st, 1, ext_id),
+			    key, out, err);
+}
+
+static int sq_resident_search(void *impl, const char *q_text, int limit,
+			      store_resident_fn fn, void *ctx, jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	store_resident r;
+	int rc = stmt_get(q, ST_RES_SEARCH, &st, err), s;
+	if (rc != 0)
+		return rc;
+	if ((s = bind_text(st, 1, q_text)) != SQLITE_OK ||
+	    (s = sqlite3_bind_int(st, 2, limit)) != SQLITE_OK) {
+		rc = db_fail(q, s, err, "searching residents");
+		goto out;
+	}
+	while ((s = sqlite3_step(st)) == SQLITE_ROW)
+		if ((rc = read_resident(st, &r, err)) != 0 ||
+		    (rc = fn(ctx, &r)) != 0)
+			goto out;
+	if (s != SQLITE_DONE)
+		rc = db_fail(q, s, err, "searching residents");
+out:
+	stmt_put(q, ST_RES_SEARCH, st);
+	return rc;
+}
+
+/* ---- cards -------------------------------------------------------------- */
+
+static int sq_card_put(void *impl, const store_card *c, jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	int rc = stmt_get(q, ST_CARD_PUT, &st, err);
+	if (rc != 0)
+		return rc;
+	if ((rc = bind_text(st, 1, c->serial)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 2, c->resident_id)) != SQLITE_OK ||
+	    (rc = bind_date(st, 3, c->issued)) != SQLITE_OK ||
+	    (rc = bind_date(st, 4, c->expiry)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int(st, 5, (int)c->status)) != SQLITE_OK ||
+	    (rc = step_done(st)) != SQLITE_OK) {
+		if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+			rc = jpki_fail(err, JPKI_ERR_NOT_FOUND,
+				       "card %s: resident %lld not found",
+				       c->serial, (long long)c->resident_id);
+		else
+			rc = db_fail(q, rc, err, "writing card %s", c->serial);
+	}
+	stmt_put(q, ST_CARD_PUT, st);
+	return rc;
+}
+
+static int sq_card_get(void *impl, const char *serial, store_card *out,
+		       jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	store_card c;
+	int rc = stmt_get(q, ST_CARD_GET, &st, err);
+	if (rc != 0)
+		return rc;
+	if ((rc = bind_text(st, 1, serial)) != SQLITE_OK ||
+	    (rc = sqlite3_step(st)) != SQLITE_ROW) {
+		if (rc == SQLITE_DONE)
+			rc = jpki_fail(err, JPKI_ERR_NOT_FOUND,
+				       "card %s not found", serial);
+		else
+			rc = db_fail(q, rc, err, "reading card %s", serial);
+		goto out;
+	}
+	memset(&c, 0, sizeof(c));
+	if ((rc = col_text(st, 0, c.serial, sizeof(c.serial), "card serial",
+			   err)) != 0 ||
+	    (rc = col_date(st, 2, &c.issued, "card issue date", err)) != 0 ||
+	    (rc = col_date(st, 3, &c.expiry, "card expiry date", err)) != 0)
+		goto out;
+	c.resident_id = sqlite3_column_int64(st, 1);
+	c.status = (store_card_status)sqlite3_column_int(st, 4);
+	*out = c;
+out:
+	stmt_put(q, ST_CARD_GET, st);
+	return rc;
+}
+
+/* ---- certificates ------------------------------------------------------- */
+
+/* CERT_COLS into *c; der left NULL. */
+static int read_cert(sqlite3_stmt *st, store_cert *c, jpki_err *err)
+{
+	int rc;
+	memset(c, 0, sizeof(*c));
+	if ((rc = col_text(st, 0, c->serial, sizeof(c->serial),
+			   "certificate serial", err)) != 0 ||
+	    (rc = col_text(st, 3, c->card_serial, sizeof(c->card_serial),
+			   "certificate card serial", err)) != 0 ||
+	    (rc = col_text(st, 4, c->muni_code, sizeof(c->muni_code),
+			   "certificate municipality code", err)) != 0 ||
+	    (rc = col_text(st, 5, c->subject, sizeof(c->subject),
+			   "certificate subject", err)) != 0)
+		return rc;
+	c->kind = sqlite3_column_int(st, 1);
+	c->resident_id = sqlite3_column_int64(st, 2);
+	c->not_before = (time_t)sqlite3_column_int64(st, 6);
+	c->not_after = (time_t)sqlite3_column_int64(st, 7);
+	c->status = (store_cert_status)sqlite3_column_int(st, 8);
+	c->reason = sqlite3_column_int(st, 9);
+	c->revoked_at = (time_t)sqlite3_column_int64(st, 10);
+	return 0;
+}
+
+/* Which parent row a certificate's foreign key misses. */
+static int cert_fk_fail(struct sq *q, const store_cert *c, jpki_err *err)
+{
+	if (c->resident_id != 0 &&
+	    !has_row(q, "SELECT 1 FROM residents WHERE id = ?1", NULL,
+		     c->resident_id))
+		return jpki_fail(err, JPKI_ERR_NOT_FOUND,
+				 "certificate %s: resident %lld not found",
+				 c->serial, (long long)c->resident_id);
+	if (c->card_serial[0] != '\0' &&
+	    !has_row(q, "SELECT 1 FROM cards WHERE serial = ?1", c->card_serial,
+		     0))
+		return jpki_fail(err, JPKI_ERR_NOT_FOUND,
+				 "certificate %s: card %s not found", c->serial,
+				 c->card_serial);
+	return jpki_fail(err, JPKI_ERR_NOT_FOUND,
+			 "certificate %s: municipality %s not found", c->serial,
+			 c->muni_code);
+}
+
+static int sq_cert_put(void *impl, const store_cert *c, jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	bool revoked = c->status == STORE_CERT_REVOKED;
+	int rc = stmt_get(q, ST_CERT_PUT, &st, err);
+	if (rc != 0)
+		return rc;
+	if ((rc = bind_text(st, 1, c->serial)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int(st, 2, c->kind)) != SQLITE_OK ||
+	    (rc = bind_int_opt(st, 3, c->resident_id)) != SQLITE_OK ||
+	    (rc = bind_text_opt(st, 4, c->card_serial)) != SQLITE_OK ||
+	    (rc = bind_text_opt(st, 5, c->muni_code)) != SQLITE_OK ||
+	    (rc = bind_text(st, 6, c->subject)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 7, (sqlite3_int64)c->not_before)) !=
+		SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 8, (sqlite3_int64)c->not_after)) !=
+		SQLITE_OK ||
+	    (rc = sqlite3_bind_int(st, 9, revoked ? 1 : 0)) != SQLITE_OK ||
+	    (rc = revoked ? sqlite3_bind_int(st, 10, c->reason)
+			  : sqlite3_bind_null(st, 10)) != SQLITE_OK ||
+	    (rc = revoked
+		      ? sqlite3_bind_int64(st, 11, (sqlite3_int64)c->revoked_at)
+		      : sqlite3_bind_null(st, 11)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_blob(st, 12, c->der, (int)c->der_len,
+				    SQLITE_STATIC)) != SQLITE_OK ||
+	    (rc = step_done(st)) != SQLITE_OK) {
+		if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+			rc = jpki_fail(err, JPKI_ERR_CONFLICT,
+				       "certificate serial %s already exists",
+				       c->serial);
+		else if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+			rc = cert_fk_fail(q, c, err);
+		else
+			rc = db_fail(q, rc, err, "writing certificate %s",
+				     c->serial);
+	}
+	stmt_put(q, ST_CERT_PUT, st);
+	return rc;
+}
+
+static int sq_cert_get(void *impl, const char *serial, store_cert *out,
+		       jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	store_cert c;
+	int rc = stmt_get(q, ST_CERT_GET, &st, err);
+	if (rc != 0)
+		return rc;
+	if ((rc = bind_text(st, 1, serial)) != SQLITE_OK ||
+	    (rc = sqlite3_step(st)) != SQLITE_ROW) {
+		if (rc == SQLITE_DONE)
+			rc = jpki_fail(err, JPKI_ERR_NOT_FOUND,
+				       "certificate %s not found", serial);
+		else
+			rc = db_fail(q, rc, err, "reading certificate %s",
+				     serial);
+		goto out;
+	}
+	if ((rc = read_cert(st, &c, err)) != 0)
+		goto out;
+	const void *der = sqlite3_column_blob(st, 11);
+	size_t len = (size_t)sqlite3_column_bytes(st, 11);
+	if (der == NULL || len == 0 || len > STORE_DER_MAX) {
+		rc = jpki_fail(err, JPKI_ERR_INTEGRITY,
+			       "stored DER of certificate %s is %zu bytes",
+			       serial, len);
+		goto out;
+	}
+	if ((c.der = malloc(len)) == NULL) {
+		rc = jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	memcpy(c.der, der, len);
+	c.der_len = len;
+	*out = c; /* der transferred */
+out:
+	stmt_put(q, ST_CERT_GET, st);
+	return rc;
+}
+
+static int sq_cert_state(void *impl, const char *serial,
+			 store_cert_status *status, int *reason,
+			 time_t *revoked_at, jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	int rc = stmt_get(q, ST_CERT_STATE, &st, err);
+	if (rc != 0)
+		return rc;
+	if ((rc = bind_text(st, 1, serial)) != SQLITE_OK ||
+	    (rc = sqlite3_step(st)) != SQLITE_ROW) {
+		if (rc == SQLITE_DONE)
+			rc = jpki_fail(err, JPKI_ERR_NOT_FOUND,
+				       "certificate %s not found", serial);
+		else
+			rc = db_fail(q, rc, err, "reading certificate %s",
+				     serial);
+		goto out;
+	}
+	rc = 0;
+	*status = (store_cert_status)sqlite3_column_int(st, 0);
+	*reason = sqlite3_column_int(st, 1);
+	*revoked_at = (time_t)sqlite3_column_int64(st, 2);
+out:
+	stmt_put(q, ST_CERT_STATE, st);
+	return rc;
+}
+
+static int sq_cert_set_revoked(void *impl, const char *serial, int reason,
+			       time_t at, jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	int rc = stmt_get(q, ST_CERT_REVOKE, &st, err);
+	if (rc != 0)
+		return rc;
+	if ((rc = bind_text(st, 1, serial)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int(st, 2, reason)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 3, (sqlite3_int64)at)) != SQLITE_OK ||
+	    (rc = step_done(st)) != SQLITE_OK)
+		rc = db_fail(q, rc, err, "revoking certificate %s", serial);
+	else if (sqlite3_changes(q->db) == 0)
+		rc = jpki_fail(err, JPKI_ERR_NOT_FOUND,
+			       "certificate %s not found", serial);
+	stmt_put(q, ST_CERT_REVOKE, st);
+	return rc;
+}
+
+/* Step a bound certificate listing, calling fn per row. */
+static int cert_list(struct sq *q, enum stmt_id id, sqlite3_stmt *st, int bound,
+		     store_cert_fn fn, void *ctx, jpki_err *err)
+{
+	store_cert c;
+	int rc = 0, s = bound;
+	if (s == SQLITE_OK) {
+		while ((s = sqlite3_step(st)) == SQLITE_ROW)
+			if ((rc = read_cert(st, &c, err)) != 0 ||
+			    (rc = fn(ctx, &c)) != 0)
+				goto out;
+	}
+	if (s != SQLITE_DONE)
+		rc = db_fail(q, s, err, "listing certificates");
+out:
+	stmt_put(q, id, st);
+	return rc;
+}
+
+static int sq_cert_by_resident(void *impl, int64_t resident_id,
+			       store_cert_fn fn, void *ctx, jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	int rc = stmt_get(q, ST_CERT_BY_RES, &st, err);
+	if (rc != 0)
+		return rc;
+	return cert_list(q, ST_CERT_BY_RES, st,
+			 sqlite3_bind_int64(st, 1, resident_id), fn, ctx, err);
+}
+
+static int sq_cert_revoked(void *impl, int kind, const char *muni_code,
+			   time_t not_after_from, store_cert_fn fn, void *ctx,
+			   jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	enum stmt_id id =
+	    muni_code != NULL ? ST_CERT_REVOKED_MUNI : ST_CERT_REVOKED_ALL;
+	int rc = stmt_get(q, id, &st, err), b;
+	if (rc != 0)
+		return rc;
+	if ((b = sqlite3_bind_int(st, 1, kind)) == SQLITE_OK &&
+	    (b = sqlite3_bind_int64(st, 2, (sqlite3_int64)not_after_from)) ==
+		SQLITE_OK &&
+	    muni_code != NULL)
+		b = bind_text(st, 3, muni_code);
+	return cert_list(q, id, st, b, fn, ctx, err);
+}
+
+static int sq_cert_expiring(void *impl, time_t from, time_t to,
+			    store_cert_fn fn, void *ctx, jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	int rc = stmt_get(q, ST_CERT_EXPIRING, &st, err), b;
+	if (rc != 0)
+		return rc;
+	if ((b = sqlite3_bind_int64(st, 1, (sqlite3_int64)from)) == SQLITE_OK)
+		b = sqlite3_bind_int64(st, 2, (sqlite3_int64)to);
+	return cert_list(q, ST_CERT_EXPIRING, st, b, fn, ctx, err);
+}
+
+/* ---- audit -------------------------------------------------------------- */
+
+static int sq_audit_head(void *impl, int64_t *seq, char hash[65], jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	int rc = stmt_get(q, ST_AUDIT_HEAD, &st, err);
+	if (rc != 0)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		*seq = 0;
+		hash[0] = '\0';
+		rc = 0;
+	} else if (rc == SQLITE_ROW) {
+		char h[65];
+		if ((rc = col_text(st, 1, h, sizeof(h), "audit hash", err)) ==
+		    0) {
+			*seq = sqlite3_column_int64(st, 0);
+			memcpy(hash, h, sizeof(h));
+		}
+	} else {
+		rc = db_fail(q, rc, err, "reading the audit log");
+	}
+	stmt_put(q, ST_AUDIT_HEAD, st);
+	return rc;
+}
+
+static int sq_audit_insert(void *impl, const store_audit *a, jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	int rc = stmt_get(q, ST_AUDIT_ADD, &st, err);
+	if (rc != 0)
+		return rc;
+	if ((rc = sqlite3_bind_int64(st, 1, a->seq)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 2, (sqlite3_int64)a->at)) !=
+		SQLITE_OK ||
+	    (rc = bind_text(st, 3, a->actor)) != SQLITE_OK ||
+	    (rc = bind_text(st, 4, a->action)) != SQLITE_OK ||
+	    (rc = bind_text(st, 5, a->detail)) != SQLITE_OK ||
+	    (rc = bind_text(st, 6, a->prev_hash)) != SQLITE_OK ||
+	    (rc = bind_text(st, 7, a->hash)) != SQLITE_OK ||
+	    (rc = step_done(st)) != SQLITE_OK)
+		rc = db_fail(q, rc, err, "appending audit record %lld",
+			     (long long)a->seq);
+	stmt_put(q, ST_AUDIT_ADD, st);
+	return rc;
+}
+
+static int read_audit(sqlite3_stmt *st, store_audit *a, jpki_err *err)
+{
+	int rc;
+	memset(a, 0, sizeof(*a));
+	a->seq = sqlite3_column_int64(st, 0);
+	a->at = (time_t)sqlite3_column_int64(st, 1);
+	if ((rc = col_text(st, 2, a->actor, sizeof(a->actor), "audit actor",
+			   err)) != 0 ||
+	    (rc = col_text(st, 3, a->action, sizeof(a->action), "audit action",
+			   err)) != 0 ||
+	    (rc = col_text(st, 4, a->detail, sizeof(a->detail), "audit detail",
+			   err)) != 0 ||
+	    (rc = col_text(st, 5, a->prev_hash, sizeof(a->prev_hash),
+			   "audit prev_hash", err)) != 0 ||
+	    (rc = col_text(st, 6, a->hash, sizeof(a->hash), "audit hash",
+			   err)) != 0)
+		return jpki_wrap(err, rc, "audit record %lld",
+				 (long long)a->seq);
+	return 0;
+}
+
+static int sq_audit_each(void *impl, store_audit_fn fn, void *ctx,
+			 jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	store_audit a;
+	int rc = stmt_get(q, ST_AUDIT_EACH, &st, err), s;
+	if (rc != 0)
+		return rc;
+	while ((s = sqlite3_step(st)) == SQLITE_ROW)
+		if ((rc = read_audit(st, &a, err)) != 0 ||
+		    (rc = fn(ctx, &a)) != 0)
+			goto out;
+	if (s != SQLITE_DONE)
+		rc = db_fail(q, s, err, "reading the audit log");
+out:
+	stmt_put(q, ST_AUDIT_EACH, st);
+	return rc;
+}
+
+const struct store_backend store_sqlite_backend = {
+    .name = "sqlite",
+    .migrations = store_sqlite_migrations,
+    .open = sq_open,
+    .close = sq_close,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .schema_current = sq_schema_current,
+    .exec = sq_exec,
+    .schema_record = sq_schema_record,
+    .meta_get = sq_meta_get,
+    /* BEGIN IMMEDIATE holds the write lock: a plain read is stable. */
+    .meta_get_for_update = sq_meta_get,
+    .meta_set = sq_meta_set,
+    .muni_put = sq_muni_put,
+    .muni_get = sq_muni_get,
+    .muni_each = sq_muni_each,
+    .resident_add = sq_resident_add,
+    .resident_update = sq_resident_update,
+    .resident_get = sq_resident_get,
+    .resident_get_ext = sq_resident_get_ext,
+    .resident_search = sq_resident_search,
+    .card_put = sq_card_put,
+    .card_get = sq_card_get,
+    .cert_put = sq_cert_put,
+    .cert_get = sq_cert_get,
+    .cert_state_for_update = sq_cert_state,
+    .cert_set_revoked = sq_cert_set_revoked,
+    .cert_by_resident = sq_cert_by_resident,
+    .cert_revoked = sq_cert_revoked,
+    .cert_expiring = sq_cert_expiring,
+    .audit_head_for_update = sq_audit_head,
+    .audit_insert = sq_audit_insert,
+    .audit_each = sq_audit_each,
+};

@@ -1,0 +1,146 @@
+/* openjpki store — the contract between the backend-neutral front
+ * (store.c) and a backend (sqlite.c; a libpq backend follows).
+ *
+ * The front owns everything that must behave the same on every backend:
+ * argument checks and limits, transaction nesting, the revocation state
+ * machine, the audit hash chain and the migration runner.  A backend only
+ * moves rows.  Its operations:
+ *
+ * - return 0 or a negative jpki_rc with a message in err, and leave output
+ *   parameters untouched on failure;
+ * - are called with arguments the front has already checked (non-NULL
+ *   pointers, strings that fit the struct fields, valid dates, upper-case
+ *   hex serials);
+ * - map a missing row to JPKI_ERR_NOT_FOUND naming the key, a duplicate
+ *   key to JPKI_ERR_CONFLICT (JPKI_ERR_EXISTS for a resident's ext_id), a
+ *   reference to a missing parent row to JPKI_ERR_NOT_FOUND naming the
+ *   parent, a column value that does not fit its struct field to
+ *   JPKI_ERR_RANGE, and any other database failure to JPKI_ERR_STORE;
+ * - when iterating, call fn once per row and stop as soon as fn returns
+ *   non-zero, returning that value (err untouched);
+ * - are only called by the front between begin and commit/rollback when
+ *   they write.  The `*_for_update` reads are called inside a write
+ *   transaction and must keep what they read stable until it ends (SQLite:
+ *   BEGIN IMMEDIATE already serialises writers; PostgreSQL: SELECT ... FOR
+ *   UPDATE, or an advisory lock for the audit head). */
+#ifndef OPENJPKI_STORE_IMPL_H
+#define OPENJPKI_STORE_IMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "openjpki/error.h"
+#include "openjpki/store.h"
+
+/* One schema migration: statements run in order inside the migration
+ * transaction, then recorded in schema_version. */
+struct store_migration {
+	int version; /* 1, 2, 3, ... without gaps */
+	const char *name;
+	const char *const *sql; /* NULL-terminated */
+};
+
+/* SQLite schema history (schema.c), ending with {0, NULL, NULL}. */
+extern const struct store_migration store_sqlite_migrations[];
+
+struct store_backend {
+	const char *name;
+	const struct store_migration *migrations; /* ends with version 0 */
+
+	/* Open `path` with backend options `opts` ("k=v&k=v", or NULL). */
+	int (*open)(const char *path, const char *opts, void **impl,
+		    jpki_err *err);
+	/* Release everything; an open transaction is rolled back.  NULL ok. */
+	void (*close)(void *impl);
+
+	/* Start a write transaction (waits for other writers up to the busy
+	 * timeout, then JPKI_ERR_CONFLICT). */
+	int (*begin)(void *impl, jpki_err *err);
+	/* Make the transaction durable.  On failure the caller rolls back. */
+	int (*commit)(void *impl, jpki_err *err);
+	/* Abandon the transaction; harmless when none is open. */
+	void (*rollback)(void *impl);
+
+	/* Migrations, inside a write transaction: create schema_version if
+	 * missing and report the highest version recorded (0 for a new
+	 * store); run one statement; record a version as applied. */
+	int (*schema_current)(void *impl, int *version, jpki_err *err);
+	int (*exec)(void *impl, const char *sql, jpki_err *err);
+	int (*schema_record)(void *impl, int version, const char *name,
+			     jpki_err *err);
+
+	int (*meta_get)(void *impl, const char *key, char *val, size_t cap,
+			jpki_err *err);
+	int (*meta_get_for_update)(void *impl, const char *key, char *val,
+				   size_t cap, jpki_err *err);
+	int (*meta_set)(void *impl, const char *key, const char *val,
+			jpki_err *err);
+
+	int (*muni_put)(void *impl, const store_muni *m, jpki_err *err);
+	int (*muni_get)(void *impl, const char *code, store_muni *out,
+			jpki_err *err);
+	int (*muni_each)(void *impl, store_muni_fn fn, void *ctx,
+			 jpki_err *err);
+
+	/* Insert (r->id ignored) and report the assigned id. */
+	int (*resident_add)(void *impl, const store_resident *r, int64_t *id,
+			    jpki_err *err);
+	int (*resident_update)(void *impl, const store_resident *r,
+			       jpki_err *err);
+	int (*resident_get)(void *impl, int64_t id, store_resident *out,
+			    jpki_err *err);
+	int (*resident_get_ext)(void *impl, const char *ext_id,
+				store_resident *out, jpki_err *err);
+	/* q == "" matches every resident; limit >= 1. */
+	int (*resident_search)(void *impl, const char *q, int limit,
+			       store_resident_fn fn, void *ctx, jpki_err *err);
+
+	int (*card_put)(void *impl, const store_card *c, jpki_err *err);
+	int (*card_get)(void *impl, const char *serial, store_card *out,
+			jpki_err *err);
+
+	/* resident_id 0, card_serial "" and muni_code "" mean "none" (roots)
+	 * and are stored as NULL; the reverse on the way out. */
+	int (*cert_put)(void *impl, const store_cert *c, jpki_err *err);
+	/* out->der is malloc'ed. */
+	int (*cert_get)(void *impl, const char *serial, store_cert *out,
+			jpki_err *err);
+	int (*cert_state_for_update)(void *impl, const char *serial,
+				     store_cert_status *status, int *reason,
+				     time_t *revoked_at, jpki_err *err);
+	/* Set status REVOKED with reason and revoked_at. */
+	int (*cert_set_revoked)(void *impl, const char *serial, int reason,
+				time_t at, jpki_err *err);
+	/* The listings pass certificates without DER (der NULL). */
+	int (*cert_by_resident)(void *impl, int64_t resident_id,
+				store_cert_fn fn, void *ctx, jpki_err *err);
+	/* muni_code NULL: every municipality. */
+	int (*cert_revoked)(void *impl, int kind, const char *muni_code,
+			    time_t not_after_from, store_cert_fn fn, void *ctx,
+			    jpki_err *err);
+	/* Valid certificates with from <= not_after <= to. */
+	int (*cert_expiring)(void *impl, time_t from, time_t to,
+			     store_cert_fn fn, void *ctx, jpki_err *err);
+
+	/* Last record's seq and hash; seq 0 when the log is empty. */
+	int (*audit_head_for_update)(void *impl, int64_t *seq, char hash[65],
+				     jpki_err *err);
+	int (*audit_insert)(void *impl, const store_audit *a, jpki_err *err);
+	/* Every record in seq order. */
+	int (*audit_each)(void *impl, store_audit_fn fn, void *ctx,
+			  jpki_err *err);
+};
+
+extern const struct store_backend store_sqlite_backend;
+
+/* Helpers the backends share (store.c). */
+
+/* Copy a column value of `len` bytes (src may be NULL: "") into a field of
+ * `cap` bytes; JPKI_ERR_RANGE naming `what` when it does not fit or holds a
+ * NUL byte. */
+int store_copy_text(char *dst, size_t cap, const void *src, size_t len,
+		    const char *what, jpki_err *err);
+
+#endif

@@ -1,0 +1,115 @@
+/* openjpki x509/ — helpers shared by the files of this module only. */
+#ifndef OPENJPKI_X509_INT_H
+#define OPENJPKI_X509_INT_H
+
+#include <openssl/x509v3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "openjpki/x509.h"
+
+/* RFC 5280 Appendix A upper bounds. */
+#define X509I_UB_COMMON_NAME 64
+#define X509I_UB_LOCALITY_NAME 128
+#define X509I_UB_ORG_UNIT_NAME 64
+/* RFC 5280 4.1.2.2: serialNumber at most 20 octets. */
+#define X509I_SERIAL_MAX 20
+
+/* Basic-4 otherName slots in SAN order (.5.5.1 .. .5.5.6). */
+enum {
+	X509I_B4_NAME = 0,
+	X509I_B4_NAME_SUBST,
+	X509I_B4_SEX,
+	X509I_B4_BIRTH,
+	X509I_B4_ADDRESS,
+	X509I_B4_ADDRESS_SUBST,
+	X509I_B4_COUNT
+};
+#define X509I_B4_ALL ((1u << X509I_B4_COUNT) - 1u)
+/* name, sex, birth and address: the four a reader insists on. */
+#define X509I_B4_REQUIRED                                                      \
+	((1u << X509I_B4_NAME) | (1u << X509I_B4_SEX) |                        \
+	 (1u << X509I_B4_BIRTH) | (1u << X509I_B4_ADDRESS))
+
+/* oids.c: a new ASN1_OBJECT for a dotted OID (caller frees), and equality
+ * of an object with a dotted OID. */
+ASN1_OBJECT *x509i_obj(const char *dotted);
+bool x509i_obj_is(const ASN1_OBJECT *o, const char *dotted);
+/* The dotted OID of the basic-4 slot i (0..5). */
+const char *x509i_b4_oid(int slot);
+/* Policy OID of a profile and hierarchy, NULL when either is invalid. */
+const char *x509i_policy_oid(jpki_profile prof, jpki_cert_kind kind);
+/* CPS URI of a profile. */
+const char *x509i_cps_uri(jpki_profile prof);
+
+/* names.c */
+bool x509i_profile_ok(jpki_profile prof);
+bool x509i_kind_ok(jpki_cert_kind kind);
+const char *x509i_profile_o(jpki_profile prof); /* "JPKI" / "JPKI-TEST" */
+const char *x509i_kind_ou(jpki_cert_kind kind); /* "JPKI for ..." */
+extern const char x509i_jlis_ou[];		/* "Japan Agency ..." */
+extern const char x509i_crldp_ou[];		/* "CRL Distribution Points" */
+extern const char x509i_crldp_cn_suffix[];	/* " CRLDP" */
+/* Append one single-valued RDN; the value's bytes go in as `type`
+ * (V_ASN1_PRINTABLESTRING or V_ASN1_UTF8STRING) exactly. */
+int x509i_name_add(X509_NAME *n, int nid, int type, const char *val,
+		   jpki_err *err);
+/* Exact equality of two names by DER (string types included). */
+bool x509i_name_der_eq(const X509_NAME *a, const X509_NAME *b);
+/* The root's subjectAltName DirName (Japanese). */
+int x509i_root_altname(jpki_profile prof, jpki_cert_kind kind, X509_NAME **out,
+		       jpki_err *err);
+/* Checks on the romanised site strings and the window id. */
+int x509i_site_check(const jpki_issuer_site *site, bool need_window,
+		     jpki_err *err);
+/* Printable ASCII (0x20..0x7e) of min..max bytes, no spaces if !space. */
+bool x509i_ascii_ok(const char *s, size_t min, size_t max, bool space);
+
+/* keyUsage bit numbers (RFC 5280 4.2.1.3) as a mask of 1 << bit. */
+#define X509I_KU_DIGSIG (1 << 0)
+#define X509I_KU_NONREP (1 << 1)
+#define X509I_KU_CERTSIGN (1 << 5)
+#define X509I_KU_CRLSIGN (1 << 6)
+
+/* ext.c: builders of the extensions every profile shares, appended to x
+ * in call order. */
+int x509i_add_key_usage(X509 *x, int bits, jpki_err *err);
+int x509i_add_policy(X509 *x, jpki_profile prof, jpki_cert_kind kind,
+		     jpki_err *err);
+int x509i_add_crldp(X509 *x, const X509_NAME *dp, jpki_err *err);
+int x509i_add_ski(X509 *x, jpki_err *err);
+int x509i_add_aki(X509 *x, X509 *issuer, jpki_err *err);
+/* SHA-1 of the subjectPublicKey BIT STRING (RFC 5280 4.2.1.2 method 1). */
+int x509i_key_id(X509 *x, unsigned char out[20], jpki_err *err);
+
+/* cert.c: an unsigned v3 certificate with serial, validity, issuer DN and
+ * key set; the leaf builders check `issuer` is the hierarchy's root. */
+int x509i_cert_new(const uint8_t *serial, size_t serial_len, time_t nb,
+		   time_t na, EVP_PKEY *pub, X509 **out, jpki_err *err);
+int x509i_leaf_issuer(jpki_profile prof, jpki_cert_kind kind, X509 *issuer,
+		      jpki_err *err);
+/* ASN1_INTEGER from a big-endian magnitude (leading zeros ignored),
+ * refused when zero or over 20 octets once DER-encoded. */
+int x509i_serial(const uint8_t *serial, size_t serial_len, ASN1_INTEGER **out,
+		 jpki_err *err);
+/* ASN1_TIME to time_t (UTC). */
+int x509i_time_get(const ASN1_TIME *t, time_t *out);
+/* notAfter of a root whose notBefore is nb. */
+time_t x509i_root_not_after(time_t nb);
+
+/* basic4.c */
+int x509i_add_basic4_san(X509 *x, const jpki_basic4 *b4, jpki_err *err);
+/* Read the basic-4 otherNames of gens into out.  *seen and *utf8 get a
+ * bit per slot present / present as UTF8String; *foreign counts names
+ * that are not basic-4 otherNames.  JPKI_ERR_NOT_FOUND when none. */
+int x509i_basic4_read(const GENERAL_NAMES *gens, jpki_basic4 *out,
+		      unsigned *seen, unsigned *utf8, int *foreign,
+		      jpki_err *err);
+
+/* substitute.c: strict UTF-8 (no overlongs, surrogates, NUL or C0/DEL
+ * controls) of len bytes. */
+bool x509i_utf8_ok(const unsigned char *s, size_t len);
+
+#endif

@@ -1,0 +1,397 @@
+/* store: certificates — records, revocation states, CRL and expiry
+ * listings. */
+#include "store_fixture.h"
+
+#define T0 ((time_t)1900000000) /* some notAfter */
+
+static void test_cert_roundtrip(void **state)
+{
+	struct fx *f = *state;
+	jpki_err e = {0, ""};
+	store_cert c = fx_cert("01AB", 1, f->resident, T0), got;
+	uint8_t der[1200];
+	for (size_t i = 0; i < sizeof(der); i++)
+		der[i] = (uint8_t)(i * 13 + 1);
+	c.der = der;
+	c.der_len = sizeof(der);
+	assert_int_equal(store_cert_put(f->s, &c, &e), 0);
+	assert_int_equal(store_cert_get(f->s, "01AB", &got, &e), 0);
+	assert_string_equal(got.serial, "01AB");
+	assert_int_equal(got.kind, 1);
+	assert_int_equal(got.resident_id, f->resident);
+	assert_string_equal(got.card_serial, "CARD1");
+	assert_string_equal(got.muni_code, "131016");
+	assert_string_equal(got.subject, "/C=JP/CN=01AB");
+	assert_int_equal(got.not_before, c.not_before);
+	assert_int_equal(got.not_after, T0);
+	assert_int_equal(got.status, STORE_CERT_VALID);
+	assert_int_equal(got.reason, 0);
+	assert_int_equal(got.revoked_at, 0);
+	assert_int_equal(got.der_len, sizeof(der));
+	assert_memory_equal(got.der, der, sizeof(der));
+	store_cert_clear(&got);
+	assert_null(got.der);
+	store_cert_clear(&got); /* twice is fine */
+
+	/* A root: no resident, card or municipality. */
+	store_cert root = fx_cert("7F00", 11, 0, T0);
+	root.card_serial[0] = '\0';
+	root.muni_code[0] = '\0';
+	assert_int_equal(store_cert_put(f->s, &root, &e), 0);
+	assert_int_equal(store_cert_get(f->s, "7F00", &got, &e), 0);
+	assert_int_equal(got.resident_id, 0);
+	assert_string_equal(got.card_serial, "");
+	assert_string_equal(got.muni_code, "");
+	store_cert_clear(&got);
+
+	/* Inserted already revoked (an import). */
+	store_cert rv = fx_cert("7F01", 1, f->resident, T0);
+	rv.status = STORE_CERT_REVOKED;
+	rv.reason = 4;
+	rv.revoked_at = T0 - 100;
+	assert_int_equal(store_cert_put(f->s, &rv, &e), 0);
+	assert_int_equal(store_cert_get(f->s, "7F01", &got, &e), 0);
+	assert_int_equal(got.status, STORE_CERT_REVOKED);
+	assert_int_equal(got.reason, 4);
+	assert_int_equal(got.revoked_at, T0 - 100);
+	store_cert_clear(&got);
+}
+
+static void test_cert_errors(void **state)
+{
+	struct fx *f = *state;
+	jpki_err e = {0, ""};
+	store_cert c = fx_cert("01AB", 1, f->resident, T0), got;
+	assert_int_equal(store_cert_put(f->s, &c, &e), 0);
+	expect_err(store_cert_put(f->s, &c, &e), &e, JPKI_ERR_CONFLICT,
+		   "certificate serial 01AB already exists");
+
+	memset(&got, 0x5a, sizeof(got));
+	expect_err(store_cert_get(f->s, "0A0B", &got, &e), &e,
+		   JPKI_ERR_NOT_FOUND, "certificate 0A0B not found");
+	assert_int_equal((unsigned char)got.serial[0], 0x5a);
+	expect_err(store_cert_get(f->s, "01ab", &got, &e), &e, JPKI_ERR_INVAL,
+		   "certificate serial \"01ab\" is not upper-case hex");
+	expect_err(store_cert_get(f->s, "1AB", &got, &e), &e, JPKI_ERR_INVAL,
+		   "certificate serial \"1AB\" has an odd number of hex "
+		   "digits");
+	expect_err(store_cert_get(f->s, "", &got, &e), &e, JPKI_ERR_INVAL,
+		   "certificate serial is empty");
+	expect_err(store_cert_get(f->s, NULL, &got, &e), &e, JPKI_ERR_INVAL,
+		   "certificate serial is missing");
+	expect_err(
+	    store_cert_get(f->s, "00112233445566778899AABBCCDDEEFF0011223344",
+			   &got, &e),
+	    &e, JPKI_ERR_RANGE, "certificate serial is longer than 40 bytes");
+
+	c = fx_cert("02", 1, 999, T0);
+	expect_err(store_cert_put(f->s, &c, &e), &e, JPKI_ERR_NOT_FOUND,
+		   "certificate 02: resident 999 not found");
+	c = fx_cert("02", 1, f->resident, T0);
+	snprintf(c.card_serial, sizeof(c.card_serial), "NOCARD");
+	expect_err(store_cert_put(f->s, &c, &e), &e, JPKI_ERR_NOT_FOUND,
+		   "certificate 02: card NOCARD not found");
+	c = fx_cert("02", 1, f->resident, T0);
+	snprintf(c.muni_code, sizeof(c.muni_code), "999999");
+	expect_err(store_cert_put(f->s, &c, &e), &e, JPKI_ERR_NOT_FOUND,
+		   "certificate 02: municipality 999999 not found");
+	snprintf(c.muni_code, sizeof(c.muni_code), "ABC");
+	expect_err(store_cert_put(f->s, &c, &e), &e, JPKI_ERR_INVAL,
+		   "municipality code \"ABC\" is not six digits");
+
+	c = fx_cert("02", 1, f->resident, T0);
+	c.der = NULL;
+	expect_err(store_cert_put(f->s, &c, &e), &e, JPKI_ERR_INVAL,
+		   "certificate 02: no DER");
+	c.der = (uint8_t *)"x";
+	c.der_len = STORE_DER_MAX + 1;
+	expect_err(store_cert_put(f->s, &c, &e), &e, JPKI_ERR_RANGE,
+		   "certificate 02: DER is 65537 bytes, more than 65536");
+	c = fx_cert("02", 1, f->resident, T0);
+	memset(c.subject, 'S', sizeof(c.subject));
+	expect_err(store_cert_put(f->s, &c, &e), &e, JPKI_ERR_RANGE,
+		   "certificate subject is longer than 255 bytes");
+	c = fx_cert("02", 1, f->resident, T0);
+	c.not_before = T0 + 1;
+	expect_err(store_cert_put(f->s, &c, &e), &e, JPKI_ERR_INVAL,
+		   "certificate 02: notAfter is before notBefore");
+	c = fx_cert("02", -1, f->resident, T0);
+	expect_err(store_cert_put(f->s, &c, &e), &e, JPKI_ERR_INVAL,
+		   "certificate 02: kind -1 is out of range");
+	c = fx_cert("02", 1, -5, T0);
+	expect_err(store_cert_put(f->s, &c, &e), &e, JPKI_ERR_INVAL,
+		   "certificate 02: resident id -5 is negative");
+	c = fx_cert("02", 1, f->resident, T0);
+	c.reason = 1;
+	expect_err(store_cert_put(f->s, &c, &e), &e, JPKI_ERR_INVAL,
+		   "certificate 02: valid but has a revocation reason or date");
+	c.status = (store_cert_status)5;
+	expect_err(store_cert_put(f->s, &c, &e), &e, JPKI_ERR_INVAL,
+		   "certificate 02: status 5 is unknown");
+	c.status = STORE_CERT_REVOKED;
+	c.reason = 8;
+	expect_err(store_cert_put(f->s, &c, &e), &e, JPKI_ERR_INVAL,
+		   "revocation reason 8 is not allowed");
+	expect_err(store_cert_put(f->s, NULL, &e), &e, JPKI_ERR_INVAL,
+		   "no certificate");
+	/* Nothing of the refused ones was stored. */
+	assert_int_equal(store_cert_get(f->s, "02", &got, &e),
+			 JPKI_ERR_NOT_FOUND);
+}
+
+static void test_revoke(void **state)
+{
+	struct fx *f = *state;
+	jpki_err e = {0, ""};
+	store_cert c = fx_cert("10", 1, f->resident, T0), got;
+	assert_int_equal(store_cert_put(f->s, &c, &e), 0);
+	c = fx_cert("11", 2, f->resident, T0);
+	assert_int_equal(store_cert_put(f->s, &c, &e), 0);
+
+	/* Plain revocation, then again. */
+	assert_int_equal(store_cert_revoke(f->s, "10", 3, T0 - 1000, false, &e),
+			 0);
+	assert_int_equal(store_cert_get(f->s, "10", &got, &e), 0);
+	assert_int_equal(got.status, STORE_CERT_REVOKED);
+	assert_int_equal(got.reason, 3);
+	assert_int_equal(got.revoked_at, T0 - 1000);
+	store_cert_clear(&got);
+	expect_err(store_cert_revoke(f->s, "10", 1, T0, false, &e), &e,
+		   JPKI_ERR_STATE,
+		   "certificate 10 is already revoked "
+		   "(reason 3)");
+	expect_err(store_cert_revoke(f->s, "10", 1, T0, true, &e), &e,
+		   JPKI_ERR_STATE, "already revoked (reason 3)");
+	expect_err(store_cert_revoke(f->s, "99", 1, T0, false, &e), &e,
+		   JPKI_ERR_NOT_FOUND, "certificate 99 not found");
+	expect_err(store_cert_revoke(f->s, "11", 7, T0, false, &e), &e,
+		   JPKI_ERR_INVAL, "revocation reason 7 is not allowed");
+	expect_err(store_cert_revoke(f->s, "11", -1, T0, false, &e), &e,
+		   JPKI_ERR_INVAL, "revocation reason -1 is not allowed");
+
+	/* Hold (lost card), then the final revocation keeps the hold's
+	 * date. */
+	assert_int_equal(store_cert_revoke(f->s, "11", 6, T0 - 500, false, &e),
+			 0);
+	expect_err(store_cert_revoke(f->s, "11", 1, T0 - 100, false, &e), &e,
+		   JPKI_ERR_STATE,
+		   "certificate 11 is already revoked "
+		   "(reason 6)");
+	expect_err(store_cert_revoke(f->s, "11", 6, T0 - 100, true, &e), &e,
+		   JPKI_ERR_STATE, "certificate 11 is already on hold");
+	assert_int_equal(store_cert_revoke(f->s, "11", 1, T0 - 100, true, &e),
+			 0);
+	assert_int_equal(store_cert_get(f->s, "11", &got, &e), 0);
+	assert_int_equal(got.reason, 1);
+	assert_int_equal(got.revoked_at, T0 - 500);
+	store_cert_clear(&got);
+	/* And now it is final. */
+	expect_err(store_cert_revoke(f->s, "11", 4, T0, true, &e), &e,
+		   JPKI_ERR_STATE, "already revoked (reason 1)");
+}
+
+struct list {
+	int n;
+	char serial[16][STORE_SERIAL_HEX_MAX];
+	int stop_at;
+};
+
+static int collect(void *ctx, const store_cert *c)
+{
+	struct list *l = ctx;
+	assert_null(c->der);
+	snprintf(l->serial[l->n], sizeof(l->serial[0]), "%s", c->serial);
+	l->n++;
+	return l->n == l->stop_at ? 99 : 0;
+}
+
+static void test_revoked_listing(void **state)
+{
+	struct fx *f = *state;
+	jpki_err e = {0, ""};
+	store_muni m = fx_muni("271004", "大阪市");
+	assert_int_equal(store_muni_put(f->s, &m, &e), 0);
+	static const struct {
+		const char *serial;
+		int kind;
+		const char *muni;
+		time_t not_after;
+		bool revoke;
+	} certs[] = {
+	    {"30", 1, "131016", T0, true},
+	    {"20", 1, "131016", T0 + 10, true},
+	    {"21", 1, "131016", T0 - 1, true}, /* expired: drops off */
+	    {"22", 1, "131016", T0, false},    /* valid */
+	    {"23", 2, "131016", T0, true},     /* other kind */
+	    {"24", 1, "271004", T0, true},     /* other municipality */
+	    {"0A", 1, "271004", T0 + 5, true},
+	};
+	for (size_t i = 0; i < sizeof(certs) / sizeof(certs[0]); i++) {
+		store_cert c = fx_cert(certs[i].serial, certs[i].kind,
+				       f->resident, certs[i].not_after);
+		snprintf(c.muni_code, sizeof(c.muni_code), "%s", certs[i].muni);
+		assert_int_equal(store_cert_put(f->s, &c, &e), 0);
+		if (certs[i].revoke)
+			assert_int_equal(store_cert_revoke(f->s, c.serial, 1,
+							   T0 - 9999, false,
+							   &e),
+					 0);
+	}
+	struct list l = {0};
+	assert_int_equal(
+	    store_cert_revoked(f->s, 1, "131016", T0, collect, &l, &e), 0);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.serial[0], "20");
+	assert_string_equal(l.serial[1], "30");
+
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(store_cert_revoked(f->s, 1, NULL, T0, collect, &l, &e),
+			 0);
+	assert_int_equal(l.n, 4);
+	assert_string_equal(l.serial[0], "0A");
+	assert_string_equal(l.serial[1], "20");
+	assert_string_equal(l.serial[2], "24");
+	assert_string_equal(l.serial[3], "30");
+
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(
+	    store_cert_revoked(f->s, 1, "131016", 0, collect, &l, &e), 0);
+	assert_int_equal(l.n, 3); /* with the expired one */
+
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(store_cert_revoked(f->s, 2, NULL, T0, collect, &l, &e),
+			 0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.serial[0], "23");
+
+	memset(&l, 0, sizeof(l));
+	l.stop_at = 2;
+	assert_int_equal(store_cert_revoked(f->s, 1, NULL, T0, collect, &l, &e),
+			 99);
+	assert_int_equal(l.n, 2);
+
+	expect_err(store_cert_revoked(f->s, 1, "13", T0, collect, &l, &e), &e,
+		   JPKI_ERR_INVAL,
+		   "municipality code \"13\" is not six digits");
+	expect_err(store_cert_revoked(f->s, 1, NULL, T0, NULL, NULL, &e), &e,
+		   JPKI_ERR_INVAL, "no callback");
+
+	/* A resident's certificates, newest first. */
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(
+	    store_cert_by_resident(f->s, f->resident, collect, &l, &e), 0);
+	assert_int_equal(l.n, 7);
+	assert_string_equal(l.serial[0], "20"); /* latest notBefore */
+}
+
+struct nested {
+	store *s;
+	int n;
+};
+
+/* Re-enters the same listing from its own callback. */
+static int nested_inner(void *ctx, const store_cert *c)
+{
+	(void)c;
+	struct nested *nx = ctx;
+	nx->n++;
+	return 0;
+}
+
+static int nested_outer(void *ctx, const store_cert *c)
+{
+	struct nested *nx = ctx;
+	store_cert full;
+	jpki_err e = {0, ""};
+	assert_int_equal(store_cert_get(nx->s, c->serial, &full, &e), 0);
+	assert_non_null(full.der);
+	store_cert_clear(&full);
+	return store_cert_by_resident(nx->s, c->resident_id, nested_inner, nx,
+				      &e);
+}
+
+static void test_listing_reentrant(void **state)
+{
+	struct fx *f = *state;
+	jpki_err e = {0, ""};
+	store_cert c = fx_cert("40", 1, f->resident, T0);
+	assert_int_equal(store_cert_put(f->s, &c, &e), 0);
+	c = fx_cert("41", 2, f->resident, T0);
+	assert_int_equal(store_cert_put(f->s, &c, &e), 0);
+	struct nested nx = {f->s, 0};
+	assert_int_equal(
+	    store_cert_by_resident(f->s, f->resident, nested_outer, &nx, &e),
+	    0);
+	assert_int_equal(nx.n, 4);
+}
+
+static void test_expiring(void **state)
+{
+	struct fx *f = *state;
+	jpki_err e = {0, ""};
+	jpki_date from = {2030, 3, 1}, to = {2030, 3, 31};
+	static const struct {
+		const char *serial;
+		int days;   /* from `from` */
+		int offset; /* seconds from that day's 23:59:59 JST */
+		bool revoke;
+	} certs[] = {
+	    {"50", -1, 0, false},     /* 28 Feb 23:59:59 JST: before */
+	    {"51", 0, -86399, false}, /* 1 Mar 00:00:00 JST: first second */
+	    {"52", 10, 0, false},
+	    {"53", 30, 0, false}, /* 31 Mar 23:59:59 JST: last second */
+	    {"54", 30, 1, false}, /* 1 Apr 00:00:00 JST: after */
+	    {"55", 5, 0, true},	  /* revoked: no notice */
+	};
+	for (size_t i = 0; i < sizeof(certs) / sizeof(certs[0]); i++) {
+		time_t na =
+		    jpki_date_end(jpki_date_add_days(from, certs[i].days)) +
+		    certs[i].offset;
+		store_cert c = fx_cert(certs[i].serial, 1, f->resident, na);
+		assert_int_equal(store_cert_put(f->s, &c, &e), 0);
+		if (certs[i].revoke)
+			assert_int_equal(store_cert_revoke(f->s, c.serial, 5,
+							   na - 86400, false,
+							   &e),
+					 0);
+	}
+	struct list l = {0};
+	assert_int_equal(store_cert_expiring(f->s, from, to, collect, &l, &e),
+			 0);
+	assert_int_equal(l.n, 3);
+	assert_string_equal(l.serial[0], "51");
+	assert_string_equal(l.serial[1], "52");
+	assert_string_equal(l.serial[2], "53");
+	/* One day. */
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(store_cert_expiring(f->s, from, from, collect, &l, &e),
+			 0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.serial[0], "51");
+	expect_err(store_cert_expiring(f->s, (jpki_date){2030, 2, 30}, to,
+				       collect, &l, &e),
+		   &e, JPKI_ERR_INVAL,
+		   "first day 2030-02-30 is not a valid date");
+	expect_err(store_cert_expiring(f->s, from, (jpki_date){0, 1, 1},
+				       collect, &l, &e),
+		   &e, JPKI_ERR_INVAL,
+		   "last day 0000-01-01 is not a valid date");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_cert_roundtrip, fx_setup,
+					    fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_cert_errors, fx_setup,
+					    fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_revoke, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_revoked_listing, fx_setup,
+					    fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_listing_reentrant, fx_setup,
+					    fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_expiring, fx_setup,
+					    fx_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,80 @@
+/* store: two threads, one handle each, writing the same file at once. */
+#include <pthread.h>
+
+#include "store_fixture.h"
+
+#define TX_PER_THREAD 200
+
+struct worker {
+	const struct fx *f;
+	int64_t resident;
+	int id;
+	int failures;
+	jpki_err e;
+};
+
+/* The issuance pattern: a certificate, a sequence number, an audit record,
+ * one transaction. */
+static void *work(void *arg)
+{
+	struct worker *w = arg;
+	store *s = NULL;
+	if (store_open(w->f->path, &s, &w->e) != 0) {
+		w->failures++;
+		return NULL;
+	}
+	for (int i = 0; i < TX_PER_THREAD; i++) {
+		char serial[STORE_SERIAL_HEX_MAX];
+		int64_t seq = 0;
+		snprintf(serial, sizeof(serial), "%02X%06X", w->id, i);
+		store_cert c = fx_cert(serial, 1, w->resident, 1900000000);
+		if (store_begin(s, &w->e) != 0 ||
+		    store_cert_put(s, &c, &w->e) != 0 ||
+		    store_meta_incr(s, "seq/sign", 1, &seq, &w->e) != 0 ||
+		    store_audit_append(s, 1700000000 + i, "ca", "cert.issue",
+				       serial, &w->e) != 0 ||
+		    store_commit(s, &w->e) != 0) {
+			store_rollback(s);
+			w->failures++;
+		}
+	}
+	store_close(s);
+	return NULL;
+}
+
+static void test_two_writers(void **state)
+{
+	struct fx *f = *state;
+	jpki_err e = {0, ""};
+	struct worker w[2];
+	pthread_t t[2];
+	for (int i = 0; i < 2; i++) {
+		memset(&w[i], 0, sizeof(w[i]));
+		w[i].f = f;
+		w[i].resident = f->resident;
+		w[i].id = i + 1;
+		assert_int_equal(pthread_create(&t[i], NULL, work, &w[i]), 0);
+	}
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		if (w[i].failures != 0)
+			print_error("worker %d: %s\n", i, w[i].e.msg);
+		assert_int_equal(w[i].failures, 0);
+	}
+	int64_t n = 0;
+	assert_int_equal(store_meta_incr(f->s, "seq/sign", 0, &n, &e), 0);
+	assert_int_equal(n, 2 * TX_PER_THREAD);
+	assert_int_equal(store_audit_verify(f->s, &n, &e), 0);
+	assert_int_equal(n, 2 * TX_PER_THREAD);
+	assert_int_equal(fx_raw_int(f, "SELECT count(*) FROM certificates"),
+			 2 * TX_PER_THREAD);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_two_writers, fx_setup,
+					    fx_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
