@@ -172,7 +172,7 @@ int cmd_muni(cli_ctx *ctx, int argc, char **argv)
 				       "required, in A-Z a-z 0-9 '-' (e.g. Chiyoda-ku)");
 	if ((rc = cli_open_ca(ctx, &ca, &err)) != 0)
 		return cli_error(ctx, rc, &err);
-	rc = store_muni_put(ca_store(ca), &m, &err);
+	rc = registry_muni_put(ca, &m, ctx->now, "cli", &err);
 	ca_close(ca);
 	if (rc != 0)
 		return cli_error(ctx, rc, &err);
@@ -348,9 +348,7 @@ int cmd_resident(cli_ctx *ctx, int argc, char **argv)
 		r.updated_at = ctx->now;
 		if ((rc = cli_open_ca(ctx, &ca, &err)) != 0)
 			return cli_error(ctx, rc, &err);
-		store_muni m;
-		if ((rc = store_muni_get(ca_store(ca), r.muni_code, &m, &err)) != 0 ||
-		    (rc = store_resident_add(ca_store(ca), &r, &err)) != 0) {
+		if ((rc = registry_resident_add(ca, &r, ctx->now, "cli", &err)) != 0) {
 			ca_close(ca);
 			return cli_error(ctx, rc, &err);
 		}
@@ -445,9 +443,8 @@ int cmd_resident(cli_ctx *ctx, int argc, char **argv)
 			return cli_usage_error("resident card: --serial is required");
 		}
 		card.resident_id = id;
-		card.expiry = rules_card_expiry(r.birth, card.issued);
 		card.status = STORE_CARD_ACTIVE;
-		if ((rc = store_card_put(ca_store(ca), &card, &err)) != 0)
+		if ((rc = registry_card_record(ca, &card, ctx->now, "cli", &err)) != 0)
 			goto fail;
 		char a[11], b[11];
 		jpki_date_format(card.issued, a);

@@ -48,7 +48,6 @@ typedef struct card_conn {
 	jpki_inproc *ip;
 	jpki_pcsc *pc;
 	jpki_link link;
-	const char *image; /* NULL with a reader */
 } card_conn;
 
 static int conn_open(const char *image, const char *reader, card_conn *c,
@@ -64,7 +63,6 @@ static int conn_open(const char *image, const char *reader, card_conn *c,
 	}
 	if ((rc = transport_inproc_open(image, &c->ip, err)) != 0)
 		return rc;
-	c->image = image;
 	c->link = transport_inproc_link(c->ip);
 	return 0;
 }
@@ -82,12 +80,9 @@ static int conn_fail(const card_conn *c, int rc, jpki_err *err)
 	return rc;
 }
 
+/* The image is on disk already; a reader's card is reset on close. */
 static void conn_close(card_conn *c)
 {
-	/* the image is on disk already; a power-off drops verified PINs and
-	 * the terminal authentication all the same */
-	if (c->ip != NULL)
-		transport_inproc_power(c->ip, JPKI_CARD_POWER_OFF);
 	transport_inproc_close(c->ip);
 	transport_pcsc_close(c->pc);
 	memset(c, 0, sizeof(*c));
@@ -704,11 +699,12 @@ static int read_tkey(const char *path, uint8_t tkey[JPKI_CARD_TKEY_LEN],
 		     jpki_err *err)
 {
 	uint8_t *data = NULL;
-	size_t len = 0, got = 0;
+	size_t size = 0, len, got = 0;
 	char hex[2 * JPKI_CARD_TKEY_LEN + 1];
-	int rc = jpki_file_read(path, 256, &data, &len, err);
+	int rc = jpki_file_read(path, 256, &data, &size, err);
 	if (rc != 0)
 		return rc;
+	len = size;
 	while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r' ||
 			   data[len - 1] == ' '))
 		len--;
@@ -725,7 +721,7 @@ static int read_tkey(const char *path, uint8_t tkey[JPKI_CARD_TKEY_LEN],
 				       "%s: not a terminal key", path);
 	}
 	OPENSSL_cleanse(hex, sizeof(hex));
-	jpki_free_secret(data, len);
+	jpki_free_secret(data, size);
 	return rc;
 }
 
@@ -999,6 +995,19 @@ static int personalize(cli_ctx *ctx, perso_args *a, perso_out *po,
 			goto out;
 		po->cardinfo = true;
 	}
+	/* the counter's record of what it did to the card (PINs set, keys) */
+	char detail[160];
+	snprintf(detail, sizeof(detail),
+		 "card %s for resident %lld: auth %s, sign %s, PINs set%s",
+		 tok.serial, (long long)r.id,
+		 po->reused[JPKI_CERT_AUTH] ? "reused" : "new key",
+		 !want_sign		      ? "none"
+		 : po->reused[JPKI_CERT_SIGN] ? "reused"
+					      : "new key",
+		 po->cardinfo ? ", card-information data written" : "");
+	step = "writing the audit record";
+	rc = store_audit_append(ca_store(ca), ctx->now, "cli",
+				"card.personalize", detail, err);
 out:
 	if (rc != 0) {
 		conn_fail(&conn, rc, err);

@@ -83,6 +83,15 @@ int ca_issue(jpki_ca *ca, const ca_issue_req *req, ca_issued *out,
 	     jpki_err *err);
 void ca_issued_free(ca_issued *out);
 
+/* Issue several requests with one store commit (group commit, for the
+ * service and bulk issuance).  Each request succeeds or fails on its own:
+ * rcs[i] and errs[i] tell; outs[i] is filled when rcs[i] == 0 (free each
+ * with ca_issued_free).  Returns nonzero only when the transaction itself
+ * failed, and then nothing of the batch was issued. */
+#define CA_BATCH_MAX 256
+int ca_issue_batch(jpki_ca *ca, const ca_issue_req *reqs, size_t n,
+		   ca_issued *outs, int *rcs, jpki_err *errs, jpki_err *err);
+
 /* Revoke (or put on hold with JPKI_REASON_CERTIFICATE_HOLD) a certificate.
  * A held certificate may be revoked finally; a hold is never released. */
 int ca_revoke(jpki_ca *ca, const char *serial_hex, jpki_reason reason,

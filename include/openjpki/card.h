@@ -36,11 +36,12 @@ extern "C" {
 /* ------------------------------------------------------------------ */
 /* Constants                                                          */
 
-#define JPKI_CARD_TKEY_LEN 32   /* terminal key (HMAC-SHA256 key) */
+#define JPKI_CARD_TKEY_LEN 32	/* terminal key (HMAC-SHA256 key) */
 #define JPKI_CARD_SERIAL_LEN 16 /* ASCII, as in EF 0006 serialNumber */
 #define JPKI_CARD_ATR_MAX 33
-#define JPKI_CARD_CHALLENGE_LEN 16 /* GET CHALLENGE length for terminal auth */
-#define JPKI_CARD_SIG_LEN 256      /* RSA-2048 */
+/* GET CHALLENGE length that arms terminal authentication */
+#define JPKI_CARD_CHALLENGE_LEN 16
+#define JPKI_CARD_SIG_LEN 256 /* RSA-2048 */
 #define JPKI_CARD_DIGESTINFO_MAX 245
 #define JPKI_CARD_CERT_MAX 8192 /* largest certificate an EF holds */
 /* Largest command / response APDU card_apdu() handles (extended length). */
@@ -65,14 +66,16 @@ enum {
 
 typedef enum jpki_card_power {
 	JPKI_CARD_POWER_OFF = 0, /* vpcd 00 */
-	JPKI_CARD_POWER_ON = 1,  /* vpcd 01 */
-	JPKI_CARD_RESET = 2,     /* vpcd 02 */
+	JPKI_CARD_POWER_ON = 1,	 /* vpcd 01 */
+	JPKI_CARD_RESET = 2,	 /* vpcd 02 */
 } jpki_card_power;
 
 /* Applications (P1 of the proprietary PUT DATA, card_client_select). */
 typedef enum jpki_card_ap {
-	JPKI_AP_JPKI = 1,     /* 公的個人認証AP D3 92 F0 00 26 01 00 00 00 01 */
-	JPKI_AP_CARDINFO = 2, /* 券面事項入力補助AP D3 92 10 00 31 00 01 01 04 08 */
+	/* 公的個人認証AP, D3 92 F0 00 26 01 00 00 00 01 */
+	JPKI_AP_JPKI = 1,
+	/* 券面事項入力補助AP, D3 92 10 00 31 00 01 01 04 08 */
+	JPKI_AP_CARDINFO = 2,
 } jpki_card_ap;
 
 /* The two key pairs of the JPKI AP (key EF FIDs). */
@@ -83,16 +86,16 @@ typedef enum jpki_card_key {
 
 /* PIN EFs (low byte of the FID; CARDINFO lives in the 券面事項入力補助AP). */
 typedef enum jpki_card_pin {
-	JPKI_CPIN_AUTH = 0x18,     /* 4 digits, 3 tries */
-	JPKI_CPIN_SIGN = 0x1B,     /* 6-16 [A-Z0-9] mixed, 5 tries */
+	JPKI_CPIN_AUTH = 0x18,	   /* 4 digits, 3 tries */
+	JPKI_CPIN_SIGN = 0x1B,	   /* 6-16 [A-Z0-9] mixed, 5 tries */
 	JPKI_CPIN_CARDINFO = 0x11, /* 4 digits, 3 tries */
 } jpki_card_pin;
 
 /* Certificate EFs of the JPKI AP. */
 typedef enum jpki_card_cert {
-	JPKI_CCERT_SIGN = 0x01,    /* EF 0001, readable after PIN 001B */
+	JPKI_CCERT_SIGN = 0x01,	   /* EF 0001, readable after PIN 001B */
 	JPKI_CCERT_SIGN_CA = 0x02, /* EF 0002 */
-	JPKI_CCERT_AUTH = 0x0A,    /* EF 000A */
+	JPKI_CCERT_AUTH = 0x0A,	   /* EF 000A */
 	JPKI_CCERT_AUTH_CA = 0x0B, /* EF 000B */
 } jpki_card_cert;
 
@@ -211,8 +214,8 @@ int card_client_verify(const jpki_link *l, jpki_card_pin pin, const char *value,
 
 /* SELECT the PIN EF and send an empty VERIFY: remaining tries (0 =
  * blocked). */
-int card_client_retries(const jpki_link *l, jpki_card_pin pin,
-			int *tries_left, jpki_err *err);
+int card_client_retries(const jpki_link *l, jpki_card_pin pin, int *tries_left,
+			jpki_err *err);
 
 /* VERIFY `old` then CHANGE REFERENCE DATA (00 24 01 80) to `new_pin`. */
 int card_client_change_pin(const jpki_link *l, jpki_card_pin pin,
@@ -247,7 +250,7 @@ typedef struct jpki_card_basic4 {
 	const char *name;    /* 氏名, UTF-8, 1..255 bytes */
 	const char *address; /* 住所, UTF-8, 1..255 bytes */
 	const char *birth;   /* 生年月日 "YYYYMMDD" */
-	char sex;            /* ISO 5218: '1' male, '2' female, '9' n/a */
+	char sex;	     /* ISO 5218: '1' male, '2' female, '9' n/a */
 } jpki_card_basic4;
 
 /* After VERIFY of the 券面事項入力補助 PIN: the 12-digit My Number (EF
@@ -274,8 +277,8 @@ int card_term_auth(const jpki_link *l, const uint8_t tkey[JPKI_CARD_TKEY_LEN],
 int card_term_generate_key(const jpki_link *l, jpki_card_key key,
 			   EVP_PKEY **pub, jpki_err *err);
 /* Public key of an existing key pair (JPKI_ERR_NOT_FOUND if none). */
-int card_term_read_pubkey(const jpki_link *l, jpki_card_key key,
-			  EVP_PKEY **pub, jpki_err *err);
+int card_term_read_pubkey(const jpki_link *l, jpki_card_key key, EVP_PKEY **pub,
+			  jpki_err *err);
 
 /* Set (or reset, at the counter) a PIN: checked and normalised with
  * rules_pin_check(); the retry counter returns to its maximum. */
@@ -289,8 +292,8 @@ int card_term_write_cert(const jpki_link *l, jpki_card_cert which,
 
 /* EF 0008: 8F 8F 00 with both certificates, 00 8F 00 without the
  * signature certificate (holders under 15). */
-int card_term_write_presence(const jpki_link *l, bool sign_cert,
-			     bool auth_cert, jpki_err *err);
+int card_term_write_presence(const jpki_link *l, bool sign_cert, bool auth_cert,
+			     jpki_err *err);
 
 /* 券面事項入力補助AP: My Number (12 digits) and the basic-4 items. */
 int card_term_write_cardinfo(const jpki_link *l, const char *my_number,

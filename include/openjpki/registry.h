@@ -14,6 +14,17 @@
 extern "C" {
 #endif
 
+/* Record a municipality (upsert), a new resident (sets r->id) or a card
+ * (upsert; its expiry from rules_card_expiry when c->expiry is unset), each
+ * with its audit record in the same transaction.  The resident's
+ * municipality must be on record. */
+int registry_muni_put(jpki_ca *ca, const store_muni *m, time_t now,
+		      const char *actor, jpki_err *err);
+int registry_resident_add(jpki_ca *ca, store_resident *r, time_t now,
+			  const char *actor, jpki_err *err);
+int registry_card_record(jpki_ca *ca, store_card *c, time_t now,
+			 const char *actor, jpki_err *err);
+
 /* What a change did, for the clerk and the audit log. */
 typedef struct registry_change_result {
 	int revoked;                              /* how many certificates */

@@ -279,70 +279,144 @@ static int plan_still_holds(jpki_ca *ca, const plan *p, jpki_err *err)
 	return 0;
 }
 
-/* Issuing runs in two phases.  Planning, building, linting and the RSA
- * signatures happen outside any write transaction, so that handles on
- * other threads sign in parallel; the write transaction then re-checks
- * the plan, records the certificates, revokes superseded ones and appends
- * the audit record.  A certificate is handed out only after that commit;
- * one whose commit fails is discarded, never seen outside. */
-int ca_issue(jpki_ca *ca, const ca_issue_req *req, ca_issued *out,
-	     jpki_err *err)
+/* Phase 1 of issuing, outside any write transaction so that handles on
+ * other threads sign in parallel: plan, build, lint, sign. */
+static int prepare(jpki_ca *ca, const ca_issue_req *req, plan *p,
+		   ca_issued *res, jpki_err *err)
 {
-	plan p;
-	ca_issued res;
+	int rc;
+	memset(res, 0, sizeof(*res));
+	if ((rc = make_plan(ca, req, p, err)) != 0)
+		return rc;
+	if (p->want[JPKI_CERT_AUTH] &&
+	    (rc = issue_one(ca, req, p, JPKI_CERT_AUTH, req->auth_pub, &res->auth,
+			    res->auth_serial, err)) != 0)
+		goto fail;
+	if (p->want[JPKI_CERT_SIGN] &&
+	    (rc = issue_one(ca, req, p, JPKI_CERT_SIGN, req->sign_pub, &res->sign,
+			    res->sign_serial, err)) != 0)
+		goto fail;
+	res->sign_validity = p->v[JPKI_CERT_SIGN];
+	res->auth_validity = p->v[JPKI_CERT_AUTH];
+	return 0;
+fail:
+	ca_issued_free(res);
+	return rc;
+}
+
+/* Phase 2, inside the write transaction: re-check the plan, record the
+ * certificates, revoke the superseded ones, append the audit record. */
+static int record(jpki_ca *ca, const ca_issue_req *req, const plan *p,
+		  ca_issued *res, jpki_err *err)
+{
 	char detail[256];
 	int rc;
-	memset(&res, 0, sizeof(res));
-	if ((rc = make_plan(ca, req, &p, err)) != 0)
+	if ((rc = plan_still_holds(ca, p, err)) != 0 ||
+	    (res->auth && (rc = ca_record(ca, res->auth, JPKI_CERT_AUTH, p->res.id,
+					  req->card_serial, p->muni.code, err)) != 0) ||
+	    (res->sign && (rc = ca_record(ca, res->sign, JPKI_CERT_SIGN, p->res.id,
+					  req->card_serial, p->muni.code, err)) != 0))
 		return rc;
-	if (p.want[JPKI_CERT_AUTH] &&
-	    (rc = issue_one(ca, req, &p, JPKI_CERT_AUTH, req->auth_pub, &res.auth,
-			    res.auth_serial, err)) != 0)
-		goto out;
-	if (p.want[JPKI_CERT_SIGN] &&
-	    (rc = issue_one(ca, req, &p, JPKI_CERT_SIGN, req->sign_pub, &res.sign,
-			    res.sign_serial, err)) != 0)
-		goto out;
-	if ((rc = store_begin(ca->st, err)) != 0)
-		goto out;
-	if ((rc = plan_still_holds(ca, &p, err)) != 0 ||
-	    (res.auth && (rc = ca_record(ca, res.auth, JPKI_CERT_AUTH, p.res.id,
-					 req->card_serial, p.muni.code, err)) != 0) ||
-	    (res.sign && (rc = ca_record(ca, res.sign, JPKI_CERT_SIGN, p.res.id,
-					 req->card_serial, p.muni.code, err)) != 0))
-		goto fail;
 	if (req->renewal) {
 		/* 宇治市: renewal revokes the old certificate (superseded) */
 		int n = 0;
 		for (int k = JPKI_CERT_SIGN; k <= JPKI_CERT_AUTH; k++) {
-			if (!p.want[k])
+			if (!p->want[k])
 				continue;
-			if ((rc = store_cert_revoke(ca->st, p.cur.serial[k],
+			if ((rc = store_cert_revoke(ca->st, p->cur.serial[k],
 						    JPKI_REASON_SUPERSEDED,
 						    req->now, false, err)) != 0)
-				goto fail;
-			jpki_strlcpy(res.superseded[n++], p.cur.serial[k],
+				return rc;
+			jpki_strlcpy(res->superseded[n++], p->cur.serial[k],
 				     STORE_SERIAL_HEX_MAX);
 		}
 	}
 	snprintf(detail, sizeof(detail),
 		 "resident=%lld card=%s sign=%s auth=%s renewal=%d",
-		 (long long)p.res.id, req->card_serial,
-		 res.sign_serial[0] ? res.sign_serial : "-",
-		 res.auth_serial[0] ? res.auth_serial : "-", req->renewal ? 1 : 0);
-	if ((rc = store_audit_append(ca->st, req->now, "ca", "cert.issue", detail,
-				     err)) != 0 ||
-	    (rc = store_commit(ca->st, err)) != 0)
+		 (long long)p->res.id, req->card_serial,
+		 res->sign_serial[0] ? res->sign_serial : "-",
+		 res->auth_serial[0] ? res->auth_serial : "-",
+		 req->renewal ? 1 : 0);
+	return store_audit_append(ca->st, req->now, "ca", "cert.issue", detail,
+				  err);
+}
+
+/* Issuing runs in two phases (prepare, then record in one transaction).
+ * A certificate is handed out only after the commit; one whose commit
+ * fails is discarded, never seen outside.  A batch shares one commit
+ * (group commit): the fsync is paid once for all of its requests. */
+int ca_issue_batch(jpki_ca *ca, const ca_issue_req *reqs, size_t n,
+		   ca_issued *outs, int *rcs, jpki_err *errs, jpki_err *err)
+{
+	plan *plans = NULL;
+	int rc = 0;
+	if (n == 0)
+		return 0;
+	if (n > CA_BATCH_MAX)
+		return jpki_fail(err, JPKI_ERR_RANGE,
+				 "at most %d requests per batch", CA_BATCH_MAX);
+	plans = calloc(n, sizeof(*plans));
+	if (plans == NULL)
+		return jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
+	size_t ready = 0;
+	for (size_t i = 0; i < n; i++) {
+		jpki_err_clear(&errs[i]);
+		rcs[i] = prepare(ca, &reqs[i], &plans[i], &outs[i], &errs[i]);
+		if (rcs[i] == 0)
+			ready++;
+	}
+	if (ready == 0)
+		goto out;
+	if ((rc = store_begin(ca->st, err)) != 0)
 		goto fail;
-	res.sign_validity = p.v[JPKI_CERT_SIGN];
-	res.auth_validity = p.v[JPKI_CERT_AUTH];
-	*out = res;
-	return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (rcs[i] != 0)
+			continue;
+		if ((rc = record(ca, &reqs[i], &plans[i], &outs[i], &errs[i])) != 0) {
+			if (rc != JPKI_ERR_CONFLICT) {
+				/* a store failure spoils the whole transaction */
+				if (err != NULL)
+					*err = errs[i];
+				goto fail;
+			}
+			rcs[i] = rc;
+			ca_issued_free(&outs[i]);
+		}
+	}
+	if ((rc = store_commit(ca->st, err)) != 0)
+		goto fail;
+	goto out;
 fail:
 	store_rollback(ca->st);
+	for (size_t i = 0; i < n; i++) {
+		if (rcs[i] == 0) {
+			rcs[i] = rc;
+			if (err != NULL)
+				errs[i] = *err;
+		}
+		ca_issued_free(&outs[i]);
+	}
 out:
-	ca_issued_free(&res);
+	free(plans);
 	return rc;
+}
+
+int ca_issue(jpki_ca *ca, const ca_issue_req *req, ca_issued *out,
+	     jpki_err *err)
+{
+	ca_issued res;
+	jpki_err e1 = {0};
+	int r1 = 0;
+	int rc = ca_issue_batch(ca, req, 1, &res, &r1, &e1, err);
+	if (rc != 0)
+		return rc;
+	if (r1 != 0) {
+		if (err != NULL)
+			*err = e1;
+		return r1;
+	}
+	*out = res;
+	return 0;
 }
 
 void ca_issued_free(ca_issued *out)

@@ -12,19 +12,19 @@ static const uint8_t aid_cardinfo[] = {0xD3, 0x92, 0x10, 0x00, 0x31,
 				       0x00, 0x01, 0x01, 0x04, 0x08};
 
 static const card_ef efs[] = {
-	{CARD_AP_JPKI, 0x0001, EF_DATA, JPKI_CPIN_SIGN},
-	{CARD_AP_JPKI, 0x0002, EF_DATA, 0},
-	{CARD_AP_JPKI, 0x0006, EF_DATA, 0},
-	{CARD_AP_JPKI, 0x0008, EF_DATA, 0},
-	{CARD_AP_JPKI, 0x000A, EF_DATA, 0},
-	{CARD_AP_JPKI, 0x000B, EF_DATA, 0},
-	{CARD_AP_JPKI, 0x0017, EF_KEY, JPKI_CPIN_AUTH},
-	{CARD_AP_JPKI, 0x0018, EF_PIN, 0},
-	{CARD_AP_JPKI, 0x001A, EF_KEY, JPKI_CPIN_SIGN},
-	{CARD_AP_JPKI, 0x001B, EF_PIN, 0},
-	{CARD_AP_CARDINFO, 0x0001, EF_DATA, JPKI_CPIN_CARDINFO},
-	{CARD_AP_CARDINFO, 0x0002, EF_DATA, JPKI_CPIN_CARDINFO},
-	{CARD_AP_CARDINFO, 0x0011, EF_PIN, 0},
+    {CARD_AP_JPKI, 0x0001, EF_DATA, JPKI_CPIN_SIGN},
+    {CARD_AP_JPKI, 0x0002, EF_DATA, 0},
+    {CARD_AP_JPKI, 0x0006, EF_DATA, 0},
+    {CARD_AP_JPKI, 0x0008, EF_DATA, 0},
+    {CARD_AP_JPKI, 0x000A, EF_DATA, 0},
+    {CARD_AP_JPKI, 0x000B, EF_DATA, 0},
+    {CARD_AP_JPKI, 0x0017, EF_KEY, JPKI_CPIN_AUTH},
+    {CARD_AP_JPKI, 0x0018, EF_PIN, 0},
+    {CARD_AP_JPKI, 0x001A, EF_KEY, JPKI_CPIN_SIGN},
+    {CARD_AP_JPKI, 0x001B, EF_PIN, 0},
+    {CARD_AP_CARDINFO, 0x0001, EF_DATA, JPKI_CPIN_CARDINFO},
+    {CARD_AP_CARDINFO, 0x0002, EF_DATA, JPKI_CPIN_CARDINFO},
+    {CARD_AP_CARDINFO, 0x0011, EF_PIN, 0},
 };
 
 /* ISO 7816-3 §12.1: case 1 (header only), 2 (Le), 3 (Lc data), 4 (Lc data
@@ -160,8 +160,8 @@ card_blob *card_data_of(jpki_card *card, int ap, uint16_t fid)
 	return NULL;
 }
 
-static bool data_present(jpki_card *card, const card_ef *ef,
-			 const uint8_t **p, size_t *n)
+static bool data_present(jpki_card *card, const card_ef *ef, const uint8_t **p,
+			 size_t *n)
 {
 	if (ef->ap == CARD_AP_JPKI && ef->fid == 0x0006) {
 		*p = card->token;
@@ -297,8 +297,8 @@ uint16_t card_read_binary(jpki_card *card, const card_cmd *c, card_rsp *rsp)
 }
 
 /* CLA 00: the ISO commands. */
-static uint16_t dispatch_iso(jpki_card *card, const card_cmd *c,
-			     card_rsp *rsp, bool chal_valid)
+static uint16_t dispatch_iso(jpki_card *card, const card_cmd *c, card_rsp *rsp,
+			     bool chal_valid)
 {
 	switch (c->ins) {
 	case 0xA4: return card_select(card, c);
@@ -312,8 +312,7 @@ static uint16_t dispatch_iso(jpki_card *card, const card_cmd *c,
 }
 
 /* CLA 80: the JPKI signature command and personalisation. */
-static uint16_t dispatch_prop(jpki_card *card, const card_cmd *c,
-			      card_rsp *rsp)
+static uint16_t dispatch_prop(jpki_card *card, const card_cmd *c, card_rsp *rsp)
 {
 	switch (c->ins) {
 	case 0x2A: return card_sign(card, c, rsp);
@@ -341,7 +340,8 @@ int card_apdu(jpki_card *card, const uint8_t *cmd, size_t cmd_len,
 	rsp.buf = resp;
 	rsp.cap = resp_cap - 2;
 	rsp.len = 0;
-	if (cmd_len > JPKI_CARD_CMD_MAX || card_cmd_parse(cmd, cmd_len, &c) != 0)
+	if (cmd_len > JPKI_CARD_CMD_MAX ||
+	    card_cmd_parse(cmd, cmd_len, &c) != 0)
 		sw = SW_WRONG_LENGTH;
 	else if (c.cla == 0x00)
 		sw = dispatch_iso(card, &c, &rsp, chal_valid);

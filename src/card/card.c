@@ -26,11 +26,11 @@ int card_alloc(jpki_card **out, jpki_err *err)
 	c->lock_fd = -1;
 	c->tauth_left = CARD_TAUTH_TRIES;
 	c->pin_auth.max = c->pin_auth.left =
-		(uint8_t)rules_pin_retries(JPKI_PIN_AUTH);
+	    (uint8_t)rules_pin_retries(JPKI_PIN_AUTH);
 	c->pin_sign.max = c->pin_sign.left =
-		(uint8_t)rules_pin_retries(JPKI_PIN_SIGN);
+	    (uint8_t)rules_pin_retries(JPKI_PIN_SIGN);
 	c->pin_cardinfo.max = c->pin_cardinfo.left =
-		(uint8_t)rules_pin_retries(JPKI_PIN_CARDINFO);
+	    (uint8_t)rules_pin_retries(JPKI_PIN_CARDINFO);
 	*out = c;
 	return 0;
 }
@@ -108,13 +108,16 @@ void card_token_build(uint8_t token[CARD_TOKEN_LEN], const char *serial,
 		      time_t made)
 {
 	static const uint32_t ulongs[10] = {
-		0,          /* maxSessionCount: CK_EFFECTIVELY_INFINITE */
-		0xFFFFFFFF, /* sessionCount: unavailable */
-		0,          /* maxRwSessionCount */
-		0xFFFFFFFF, /* rwSessionCount */
-		JPKI_PIN_MAX, /* maxPinLen */
-		4,          /* minPinLen */
-		0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF, /* memory */
+	    0,		  /* maxSessionCount: CK_EFFECTIVELY_INFINITE */
+	    0xFFFFFFFF,	  /* sessionCount: unavailable */
+	    0,		  /* maxRwSessionCount */
+	    0xFFFFFFFF,	  /* rwSessionCount */
+	    JPKI_PIN_MAX, /* maxPinLen */
+	    4,		  /* minPinLen */
+	    0xFFFFFFFF,
+	    0xFFFFFFFF,
+	    0xFFFFFFFF,
+	    0xFFFFFFFF, /* memory */
 	};
 	pad_field(token, 32, "JPKIAPICCTOKEN2");
 	pad_field(token + 32, 32, "openjpki");
@@ -159,8 +162,8 @@ int card_create(const jpki_card_params *params, jpki_card **out,
 	if (params == NULL)
 		params = &def;
 	if ((params->options & ~JPKI_CARD_OPT_ALL) != 0)
-		return jpki_fail(err, JPKI_ERR_INVAL, "unknown card options %#x",
-				 params->options);
+		return jpki_fail(err, JPKI_ERR_INVAL,
+				 "unknown card options %#x", params->options);
 	if (params->atr_len > JPKI_CARD_ATR_MAX)
 		return jpki_fail(err, JPKI_ERR_RANGE,
 				 "ATR longer than %d bytes", JPKI_CARD_ATR_MAX);
@@ -401,8 +404,8 @@ int card_set_options(jpki_card *card, unsigned options, jpki_err *err)
 	if (card == NULL)
 		return jpki_fail(err, JPKI_ERR_INVAL, "no card");
 	if ((options & ~JPKI_CARD_OPT_ALL) != 0)
-		return jpki_fail(err, JPKI_ERR_INVAL, "unknown card options %#x",
-				 options);
+		return jpki_fail(err, JPKI_ERR_INVAL,
+				 "unknown card options %#x", options);
 	unsigned old = card->options;
 	card->options = options;
 	int rc = card_persist(card, err);

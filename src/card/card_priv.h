@@ -17,7 +17,7 @@
 #define SW_WARN_RETRIES 0x63C0 /* | tries left */
 #define SW_MEMORY_FAILURE 0x6581
 #define SW_WRONG_LENGTH 0x6700
-#define SW_CLA_FUNC 0x6800     /* logical channel not supported */
+#define SW_CLA_FUNC 0x6800 /* logical channel not supported */
 #define SW_SM_UNSUPPORTED 0x6882
 #define SW_INCOMPATIBLE_FILE 0x6981
 #define SW_SECURITY 0x6982
@@ -45,8 +45,11 @@
 #define CARD_RSA_BITS 2048
 
 /* Which application is current (0 = none). */
-enum { CARD_AP_NONE = 0, CARD_AP_JPKI = JPKI_AP_JPKI,
-       CARD_AP_CARDINFO = JPKI_AP_CARDINFO };
+enum {
+	CARD_AP_NONE = 0,
+	CARD_AP_JPKI = JPKI_AP_JPKI,
+	CARD_AP_CARDINFO = JPKI_AP_CARDINFO
+};
 
 typedef struct card_blob {
 	uint8_t *p; /* NULL = absent */
@@ -62,7 +65,7 @@ typedef struct card_pin {
 } card_pin;
 
 typedef struct card_key {
-	EVP_PKEY *pkey;     /* NULL = not generated yet */
+	EVP_PKEY *pkey;	    /* NULL = not generated yet */
 	EVP_PKEY_CTX *sctx; /* signing context, initialised once */
 } card_key;
 
@@ -87,7 +90,7 @@ struct jpki_card {
 	size_t atr_len;
 	uint8_t tkey[JPKI_CARD_TKEY_LEN];
 	uint8_t tauth_left;
-	uint8_t token[CARD_TOKEN_LEN];       /* EF 0006 */
+	uint8_t token[CARD_TOKEN_LEN];	     /* EF 0006 */
 	uint8_t presence[CARD_PRESENCE_LEN]; /* EF 0008 */
 	card_blob cert_sign, cert_sign_ca, cert_auth, cert_auth_ca;
 	card_key key_auth, key_sign;
@@ -121,10 +124,10 @@ typedef struct card_rsp {
 typedef struct card_cmd {
 	uint8_t cla, ins, p1, p2;
 	const uint8_t *data;
-	size_t lc;   /* 0 = no command data */
-	size_t le;   /* 1..65536 when has_le */
+	size_t lc; /* 0 = no command data */
+	size_t le; /* 1..65536 when has_le */
 	bool has_le;
-	bool ext;    /* extended length encoding */
+	bool ext; /* extended length encoding */
 } card_cmd;
 
 /* card.c */

@@ -88,8 +88,8 @@ int card_host_sw_fail(uint16_t sw, const char *what, jpki_err *err)
 				 what);
 	case 0x6A82:
 	case 0x6A88:
-		return jpki_fail(err, JPKI_ERR_NOT_FOUND, "%s: not found (%04X)",
-				 what, sw);
+		return jpki_fail(err, JPKI_ERR_NOT_FOUND,
+				 "%s: not found (%04X)", what, sw);
 	default:
 		return jpki_fail(err, JPKI_ERR_CARD, "%s: card answered %04X",
 				 what, sw);
@@ -135,8 +135,8 @@ static int select_ef(const jpki_link *l, uint16_t fid, jpki_err *err)
 {
 	uint8_t cmd[8], resp[258];
 	uint8_t f[2] = {(uint8_t)(fid >> 8), (uint8_t)fid};
-	size_t n = card_host_build(cmd, sizeof(cmd), 0x00, 0xA4, 0x02, 0x0C, f,
-				   2, -1);
+	size_t n =
+	    card_host_build(cmd, sizeof(cmd), 0x00, 0xA4, 0x02, 0x0C, f, 2, -1);
 	char what[32];
 	snprintf(what, sizeof(what), "SELECT EF %04X", fid);
 	return simple(l, cmd, n, resp, sizeof(resp), NULL, what, err);
@@ -209,8 +209,8 @@ int card_client_verify(const jpki_link *l, jpki_card_pin pin, const char *value,
 	return card_host_sw_fail(sw, pin_name(pin), err);
 }
 
-int card_client_retries(const jpki_link *l, jpki_card_pin pin,
-			int *tries_left, jpki_err *err)
+int card_client_retries(const jpki_link *l, jpki_card_pin pin, int *tries_left,
+			jpki_err *err)
 {
 	uint8_t cmd[4], resp[258];
 	size_t dl;
@@ -288,9 +288,9 @@ static int read_range(const jpki_link *l, size_t off, uint8_t *dst, size_t len,
 		if (rc != 0)
 			return rc;
 		if (got == 0 || got > want)
-			return jpki_fail(err, JPKI_ERR_CARD,
-					 "READ BINARY answered %zu of %zu bytes",
-					 got, want);
+			return jpki_fail(
+			    err, JPKI_ERR_CARD,
+			    "READ BINARY answered %zu of %zu bytes", got, want);
 		memcpy(dst, resp, got);
 		dst += got;
 		off += got;
@@ -323,7 +323,8 @@ int card_client_read_cert(const jpki_link *l, jpki_card_cert which,
 	total = ((size_t)hdr[2] << 8 | hdr[3]) + 4;
 	if (total > JPKI_CARD_CERT_MAX)
 		return jpki_fail(err, JPKI_ERR_RANGE,
-				 "certificate of %zu bytes is too large", total);
+				 "certificate of %zu bytes is too large",
+				 total);
 	if ((buf = malloc(total)) == NULL)
 		return jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
 	if ((rc = read_range(l, 0, buf, total, err)) != 0) {
@@ -400,8 +401,9 @@ int card_client_sign(const jpki_link *l, jpki_card_key key,
 	cn = card_host_build(cmd, sizeof(cmd), 0x80, 0x2A, 0x00, 0x80,
 			     digestinfo, n, 256);
 	if ((rc = simple(l, cmd, cn, resp, sizeof(resp), &got,
-			 key == JPKI_KEY_AUTH ? "sign with the authentication key"
-					      : "sign with the signature key",
+			 key == JPKI_KEY_AUTH
+			     ? "sign with the authentication key"
+			     : "sign with the signature key",
 			 err)) != 0)
 		return rc;
 	if (got != JPKI_CARD_SIG_LEN)
@@ -414,10 +416,9 @@ int card_client_sign(const jpki_link *l, jpki_card_key key,
 void card_digestinfo_sha256(const uint8_t hash[32],
 			    uint8_t out[JPKI_DIGESTINFO_SHA256_LEN])
 {
-	static const uint8_t prefix[19] = {0x30, 0x31, 0x30, 0x0D, 0x06,
-					   0x09, 0x60, 0x86, 0x48, 0x01,
-					   0x65, 0x03, 0x04, 0x02, 0x01,
-					   0x05, 0x00, 0x04, 0x20};
+	static const uint8_t prefix[19] = {
+	    0x30, 0x31, 0x30, 0x0D, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
+	    0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20};
 	memcpy(out, prefix, sizeof(prefix));
 	memcpy(out + sizeof(prefix), hash, 32);
 }

@@ -77,8 +77,9 @@ int card_check_cert(const uint8_t *der, size_t len, EVP_PKEY *key,
 	if (key != NULL) {
 		EVP_PKEY *pub = X509_get0_pubkey(x);
 		if (pub == NULL || EVP_PKEY_eq(pub, key) != 1) {
-			rc = jpki_fail(err, JPKI_ERR_KEY,
-				       "certificate is not for this card's key");
+			rc =
+			    jpki_fail(err, JPKI_ERR_KEY,
+				      "certificate is not for this card's key");
 			goto out;
 		}
 	}
@@ -196,29 +197,31 @@ int card_check_basic4_ef(const uint8_t *p, size_t len, jpki_err *err)
 {
 	card_basic4_view v;
 	if (card_basic4_parse(p, len, &v) != 0)
-		return jpki_fail(err, JPKI_ERR_PARSE,
-				 "basic-4 EF must be FF 20 { DF 21 (8) DF 22 "
-				 "name DF 23 address DF 24 YYYYMMDD DF 25 sex }");
+		return jpki_fail(
+		    err, JPKI_ERR_PARSE,
+		    "basic-4 EF must be FF 20 { DF 21 (8) DF 22 "
+		    "name DF 23 address DF 24 YYYYMMDD DF 25 sex }");
 	return 0;
 }
 
 int card_check_pin_value(jpki_pin_kind kind, const uint8_t *p, size_t len,
 			 jpki_err *err)
 {
-	char s[JPKI_PIN_MAX + 1], norm[JPKI_PIN_MAX + 1];
-	int rc;
+	char s[JPKI_PIN_MAX + 1], norm[JPKI_PIN_MAX + 1] = {0};
+	int rc = 0;
 	if (len == 0 || len > JPKI_PIN_MAX)
 		return jpki_fail(err, JPKI_ERR_PIN_FORMAT,
 				 "PIN must be 1..%d characters", JPKI_PIN_MAX);
+	if (memchr(p, 0, len) != NULL)
+		return jpki_fail(err, JPKI_ERR_PIN_FORMAT, "PIN contains NUL");
 	memcpy(s, p, len);
 	s[len] = '\0';
-	if (memchr(p, 0, len) != NULL)
-		rc = jpki_fail(err, JPKI_ERR_PIN_FORMAT, "PIN contains NUL");
-	else if ((rc = rules_pin_check(kind, s, norm, sizeof(norm), err)) ==
-		 0 &&
-		 strcmp(norm, s) != 0)
+	if ((rc = rules_pin_check(kind, s, norm, sizeof(norm), err)) != 0)
+		goto out;
+	if (strcmp(norm, s) != 0)
 		rc = jpki_fail(err, JPKI_ERR_PIN_FORMAT,
 			       "PIN is not in its normal form (upper case)");
+out:
 	OPENSSL_cleanse(s, sizeof(s));
 	OPENSSL_cleanse(norm, sizeof(norm));
 	return rc;
@@ -301,8 +304,8 @@ int card_image(const jpki_card *card, uint8_t **out, size_t *out_len,
 	    (r = rec(&w, T_TKEY, card->tkey, sizeof(card->tkey))) != 0 ||
 	    (r = rec(&w, T_TAUTH, &card->tauth_left, 1)) != 0 ||
 	    (r = rec(&w, T_TOKEN, card->token, sizeof(card->token))) != 0 ||
-	    (r = rec(&w, T_PRESENCE, card->presence,
-		     sizeof(card->presence))) != 0 ||
+	    (r = rec(&w, T_PRESENCE, card->presence, sizeof(card->presence))) !=
+		0 ||
 	    (r = rec_blob(&w, T_CERT_SIGN, &card->cert_sign)) != 0 ||
 	    (r = rec_blob(&w, T_CERT_SIGN_CA, &card->cert_sign_ca)) != 0 ||
 	    (r = rec_blob(&w, T_CERT_AUTH, &card->cert_auth)) != 0 ||
@@ -452,8 +455,10 @@ static int load_record(jpki_card *c, uint16_t tag, const uint8_t *v, size_t n,
 	case T_KEY_SIGN: return load_key(&c->key_sign, v, n, err);
 	case T_PIN_CARDINFO:
 		return load_pin(&c->pin_cardinfo, JPKI_PIN_CARDINFO, v, n, err);
-	case T_PIN_AUTH: return load_pin(&c->pin_auth, JPKI_PIN_AUTH, v, n, err);
-	case T_PIN_SIGN: return load_pin(&c->pin_sign, JPKI_PIN_SIGN, v, n, err);
+	case T_PIN_AUTH:
+		return load_pin(&c->pin_auth, JPKI_PIN_AUTH, v, n, err);
+	case T_PIN_SIGN:
+		return load_pin(&c->pin_sign, JPKI_PIN_SIGN, v, n, err);
 	case T_MYNUMBER:
 		if (card_check_mynumber_ef(v, n, err) != 0)
 			return JPKI_ERR_PARSE;
@@ -471,16 +476,14 @@ static int load_record(jpki_card *c, uint16_t tag, const uint8_t *v, size_t n,
 			 tag);
 }
 
-static int check_cert_rec(const card_blob *b, const card_key *k,
-			  jpki_err *err)
+static int check_cert_rec(const card_blob *b, const card_key *k, jpki_err *err)
 {
 	if (b->p == NULL)
 		return 0;
 	if (k != NULL && k->pkey == NULL)
 		return jpki_fail(err, JPKI_ERR_PARSE,
 				 "certificate without its key");
-	if (card_check_cert(b->p, b->len, k != NULL ? k->pkey : NULL, err) !=
-	    0)
+	if (card_check_cert(b->p, b->len, k != NULL ? k->pkey : NULL, err) != 0)
 		return bad_content(err, "stored certificate");
 	return 0;
 }
@@ -500,10 +503,9 @@ static int check_consistent(const jpki_card *c, jpki_err *err)
 int card_image_parse(const uint8_t *img, size_t len, jpki_card **out,
 		     jpki_err *err)
 {
-	static const uint16_t required[] = {T_SERIAL, T_OPTIONS, T_ATR,
-					    T_TKEY,   T_TAUTH,   T_TOKEN,
-					    T_PRESENCE, T_PIN_CARDINFO,
-					    T_PIN_AUTH, T_PIN_SIGN};
+	static const uint16_t required[] = {
+	    T_SERIAL, T_OPTIONS,  T_ATR,	  T_TKEY,     T_TAUTH,
+	    T_TOKEN,  T_PRESENCE, T_PIN_CARDINFO, T_PIN_AUTH, T_PIN_SIGN};
 	jpki_rbuf b;
 	uint8_t m[8], digest[DIGEST_LEN];
 	uint16_t version, tag, prev = 0;

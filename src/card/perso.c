@@ -123,7 +123,8 @@ uint16_t card_perso_generate(jpki_card *card, const card_cmd *c)
 		ERR_clear_error();
 		return SW_UNKNOWN;
 	}
-	if (card_check_key(pk, NULL) != 0 || card_key_set(&fresh, pk, NULL) != 0) {
+	if (card_check_key(pk, NULL) != 0 ||
+	    card_key_set(&fresh, pk, NULL) != 0) {
 		EVP_PKEY_free(pk);
 		ERR_clear_error();
 		return SW_UNKNOWN;
@@ -281,11 +282,11 @@ uint16_t card_perso_put_data(jpki_card *card, const card_cmd *c)
 	if (c->p1 == JPKI_AP_JPKI) {
 		switch (c->p2) {
 		case JPKI_CCERT_SIGN:
-			return put_cert(card, &card->cert_sign,
-					&card->key_sign, c);
+			return put_cert(card, &card->cert_sign, &card->key_sign,
+					c);
 		case JPKI_CCERT_AUTH:
-			return put_cert(card, &card->cert_auth,
-					&card->key_auth, c);
+			return put_cert(card, &card->cert_auth, &card->key_auth,
+					c);
 		case JPKI_CCERT_SIGN_CA:
 			return put_cert(card, &card->cert_sign_ca, NULL, c);
 		case JPKI_CCERT_AUTH_CA:

@@ -60,8 +60,8 @@ uint16_t card_verify(jpki_card *card, const card_cmd *c)
 		if (pin->len == 0 || pin->left == 0)
 			return (card->options &
 				JPKI_CARD_OPT_BLOCKED_EMPTY_6984)
-				       ? SW_REF_UNUSABLE
-				       : SW_WARN_RETRIES;
+				   ? SW_REF_UNUSABLE
+				   : SW_WARN_RETRIES;
 		if (pin->verified &&
 		    (card->options & JPKI_CARD_OPT_ISO_EMPTY_VERIFY))
 			return SW_OK;

@@ -48,7 +48,7 @@ int card_term_auth(const jpki_link *l, const uint8_t tkey[JPKI_CARD_TKEY_LEN],
 		   jpki_err *err)
 {
 	uint8_t cmd[4 + 1 + 32], resp[64], chal[JPKI_CARD_CHALLENGE_LEN],
-		mac[32];
+	    mac[32];
 	size_t n, got = 0;
 	uint16_t sw;
 	int rc;
@@ -92,8 +92,8 @@ static bool key_known(jpki_card_key key)
 	return key == JPKI_KEY_AUTH || key == JPKI_KEY_SIGN;
 }
 
-int card_term_read_pubkey(const jpki_link *l, jpki_card_key key,
-			  EVP_PKEY **pub, jpki_err *err)
+int card_term_read_pubkey(const jpki_link *l, jpki_card_key key, EVP_PKEY **pub,
+			  jpki_err *err)
 {
 	uint8_t cmd[8], *resp = NULL;
 	size_t n, got = 0;
@@ -156,8 +156,8 @@ static int put_data_sw(const jpki_link *l, uint8_t ap, uint8_t obj,
 	if (n == 0)
 		rc = jpki_fail(err, JPKI_ERR_RANGE, "%s: too large", what);
 	else
-		rc = expect_ok_sw(l, cmd, n, resp, sizeof(resp), NULL, what,
-				  sw, err);
+		rc = expect_ok_sw(l, cmd, n, resp, sizeof(resp), NULL, what, sw,
+				  err);
 	OPENSSL_cleanse(cmd, cap);
 	free(cmd);
 	return rc;
@@ -220,11 +220,10 @@ int card_term_write_cert(const jpki_link *l, jpki_card_cert which,
 	return rc;
 }
 
-int card_term_write_presence(const jpki_link *l, bool sign_cert,
-			     bool auth_cert, jpki_err *err)
+int card_term_write_presence(const jpki_link *l, bool sign_cert, bool auth_cert,
+			     jpki_err *err)
 {
-	uint8_t v[3] = {sign_cert ? 0x8F : 0x00, auth_cert ? 0x8F : 0x00,
-			0x00};
+	uint8_t v[3] = {sign_cert ? 0x8F : 0x00, auth_cert ? 0x8F : 0x00, 0x00};
 	return put_data(l, JPKI_AP_JPKI, 0x08, v, sizeof(v), "write EF 0008",
 			err);
 }
@@ -263,8 +262,7 @@ static int build_basic4(const jpki_card_basic4 *b4, uint8_t *out, size_t cap,
 	if (nl == 0 || nl > 255 || al == 0 || al > 255)
 		return jpki_fail(err, JPKI_ERR_RANGE,
 				 "name and address must be 1..255 bytes");
-	if (strlen(b4->birth) != 8 ||
-	    strspn(b4->birth, "0123456789") != 8)
+	if (strlen(b4->birth) != 8 || strspn(b4->birth, "0123456789") != 8)
 		return jpki_fail(err, JPKI_ERR_INVAL,
 				 "birth date must be YYYYMMDD");
 	if (b4->sex != '1' && b4->sex != '2' && b4->sex != '9')
@@ -331,11 +329,13 @@ int card_term_write_cardinfo(const jpki_link *l, const char *my_number,
 	if (b4 != NULL &&
 	    (rc = build_basic4(b4, ef, sizeof(ef), &len, err)) != 0)
 		return rc;
-	if (my_number != NULL &&
-	    (rc = put_data(l, JPKI_AP_CARDINFO, 0x01,
-			   (const uint8_t *)my_number, JPKI_CARD_MYNUMBER_LEN,
-			   "write My Number", err)) != 0)
-		goto out;
+	if (my_number != NULL) {
+		rc = put_data(l, JPKI_AP_CARDINFO, 0x01,
+			      (const uint8_t *)my_number,
+			      JPKI_CARD_MYNUMBER_LEN, "write My Number", err);
+		if (rc != 0)
+			goto out;
+	}
 	if (b4 != NULL)
 		rc = put_data(l, JPKI_AP_CARDINFO, 0x02, ef, len,
 			      "write basic-4", err);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -138,7 +139,30 @@ struct sq {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_COUNT]; /* prepared on first use */
 	char *path;
+	int busy_ms;
+	struct timespec busy_since;
 };
+
+/* Busy handler: wait for another writer in short steps.  SQLite's own
+ * sqlite3_busy_timeout() sleeps 1, 2, 5 ... up to 100 ms at a time, far
+ * longer than a write transaction of ours lasts (well under a
+ * millisecond), which made threads issuing in parallel idle instead of
+ * signing.  20 us steps at first, then 200 us, up to busy_ms in all. */
+static int busy_wait(void *arg, int count)
+{
+	struct sq *q = arg;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (count == 0)
+		q->busy_since = now;
+	long long ms = (long long)(now.tv_sec - q->busy_since.tv_sec) * 1000 +
+		       (now.tv_nsec - q->busy_since.tv_nsec) / 1000000;
+	if (ms >= q->busy_ms)
+		return 0;
+	struct timespec d = {0, count < 50 ? 20000 : 200000};
+	nanosleep(&d, NULL);
+	return 1;
+}
 
 /* ---- errors and statements ---------------------------------------------- */
 
@@ -409,7 +433,8 @@ static int sq_open(const char *path, const char *opts, void **impl,
 		goto out;
 	}
 	sqlite3_extended_result_codes(q->db, 1);
-	sqlite3_busy_timeout(q->db, busy_ms);
+	q->busy_ms = busy_ms;
+	sqlite3_busy_handler(q->db, busy_wait, q);
 	/* Refuse schema tricks from a planted database file. */
 	sqlite3_db_config(q->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
 	sqlite3_db_config(q->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);

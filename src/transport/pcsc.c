@@ -25,6 +25,7 @@ struct jpki_pcsc {
 	bool have_ctx;
 	bool connected;
 	bool in_tx;
+	bool failed; /* a transmit failed: the card may be gone */
 	char *reader;
 	char last_error[JPKI_ERR_MSG_MAX];
 };
@@ -224,6 +225,7 @@ static int xmit(jpki_pcsc *t, const uint8_t *cmd, size_t n, uint8_t *resp,
 		snprintf(t->last_error, sizeof(t->last_error),
 			 "SCardTransmit on '%s': %s (0x%08lX)", t->reader, why,
 			 (unsigned long)r);
+		t->failed = true;
 		return JPKI_ERR_TRANSPORT;
 	}
 	if (len < 2 || len > cap) {
@@ -318,8 +320,12 @@ void transport_pcsc_close(jpki_pcsc *t)
 		return;
 	if (t->in_tx)
 		(void)SCardEndTransaction(t->h, SCARD_LEAVE_CARD);
+	/* After a failed transmit the card is likely gone: pcscd 1.9.9
+	 * then fails the reset and leaves the reader marked empty even
+	 * when a card comes back, so leave it as it is. */
 	if (t->connected)
-		(void)SCardDisconnect(t->h, SCARD_RESET_CARD);
+		(void)SCardDisconnect(t->h, t->failed ? SCARD_LEAVE_CARD
+						      : SCARD_RESET_CARD);
 	if (t->have_ctx)
 		(void)SCardReleaseContext(t->ctx);
 	free(t->reader);

@@ -95,7 +95,8 @@ static int init(void)
 		return -1;
 	EVP_PKEY *ka = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
 	EVP_PKEY *ks = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
-	if (ka == NULL || ks == NULL || card_key_set(&c->key_auth, ka, NULL) != 0 ||
+	if (ka == NULL || ks == NULL ||
+	    card_key_set(&c->key_auth, ka, NULL) != 0 ||
 	    card_key_set(&c->key_sign, ks, NULL) != 0)
 		abort();
 	if ((der = self_signed(ka, "fuzz auth", &n)) == NULL ||

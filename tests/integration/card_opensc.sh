@@ -111,19 +111,21 @@ grep -q "auth *3/3" <<<"$(J card pin-status card.img)" && ok "pin-status 3/3 aft
 for i in 1 2 3; do
   R=$(J --json resident add --ext-id K$i --name "中断　$i" --kana チュウダン --address "東京都清瀬市" --birth 1990-0$i-15 --sex 2 --muni 132217 | rid)
   J card create --out k$i.img >/dev/null
-  J card personalize k$i.img --resident "$R" --auth-pin 1234 --sign-pin ABC123 >/dev/null 2>&1 &
+  # not through J(): a function in the background is a subshell, and
+  # its PID is not jpki's
+  "$JPKI" --now "$NOW" card personalize k$i.img --resident "$R" --auth-pin 1234 --sign-pin ABC123 >/dev/null 2>&1 &
   BG_PID=$!
   sleep "0.$((i * 2))"
   kill -KILL "$BG_PID" 2>/dev/null || true
   wait "$BG_PID" 2>/dev/null || true
   BG_PID=""
-  if J card personalize k$i.img --resident "$R" --auth-pin 1234 --sign-pin ABC123 >/dev/null &&
-     J card sign k$i.img --key sign --pin ABC123 --in data --out k.sig >/dev/null &&
-     J card read-cert sign k$i.img --pin ABC123 --out k.pem >/dev/null &&
-     openssl x509 -in k.pem -pubkey -noout > kpub.pem &&
-     openssl dgst -sha256 -verify kpub.pem -signature k.sig data >/dev/null; then
+  if { J card personalize k$i.img --resident "$R" --auth-pin 1234 --sign-pin ABC123 &&
+       J card sign k$i.img --key sign --pin ABC123 --in data --out k.sig &&
+       J card read-cert sign k$i.img --pin ABC123 --out k.pem &&
+       openssl x509 -in k.pem -pubkey -noout > kpub.pem &&
+       openssl dgst -sha256 -verify kpub.pem -signature k.sig data; } > retry.out 2>&1; then
     ok "personalize killed after 0.$((i * 2)) s, rerun completes it"
-  else bad "personalize retry $i"; fi
+  else bad "personalize retry $i: $(cat retry.out)"; fi
 done
 
 # corrupt and truncated images: refused, the file left as it was
@@ -139,7 +141,11 @@ done
 expect_fail "not a loopback address" J card serve card.img --host 10.1.2.3
 
 # ------------------------------------------------------------------
-# pcscd + vpcd
+# pcscd + vpcd.  pcscd is one per machine (/run/pcscd): runs of this test
+# from other build trees wait for each other here.
+exec 9> /tmp/openjpki-card-opensc.lock
+echo "# waiting for other runs of this test to release pcscd"
+flock -w 240 9 || { bad "another run of this test held pcscd for 240 s"; exit 1; }
 if [ -e /run/pcscd/pcscd.comm ] && { [ ! -s /run/pcscd/pcscd.pid ] || kill -0 "$(cat /run/pcscd/pcscd.pid)" 2>/dev/null; }; then
   echo "# using the pcscd already running on this machine"
   VPORT=35963
@@ -153,7 +159,7 @@ else
   [ -n "$VPORT" ] || { echo "not ok - no free port pair for vpcd"; exit 1; }
   mkdir -p rc
   printf 'FRIENDLYNAME "Virtual PCD"\nDEVICENAME   /dev/null:%d\nLIBPATH      /usr/lib/pcsc/drivers/serial/libifdvpcd.so\nCHANNELID    0x%X\n' "$VPORT" "$VPORT" > rc/vpcd
-  pcscd -f -a -c "$T/rc" > pcscd.log 2>&1 &
+  pcscd -f -a -c "$T/rc" > pcscd.log 2>&1 9>&- &
   PCSCD_PID=$!
   echo "# started pcscd (PID $PCSCD_PID), vpcd on port $VPORT"
 fi
@@ -171,11 +177,11 @@ wait_for "pcscd to list '$READER'" has_reader || { bad "pcscd reader"; exit 1; }
 has_card && { bad "'$READER' already holds a card: another virtual card is connected"; exit 1; }
 
 start_serve() {
-  "$JPKI" card serve card.img --port "$VPORT" >> serve.out 2>> serve.err &
+  "$JPKI" card serve card.img --port "$VPORT" >> serve.out 2>> serve.err 9>&- &
   SERVE_PID=$!
   wait_for "the card in '$READER'" has_card
 }
-start_serve || { bad "serve: card never appeared"; exit 1; }
+start_serve || { bad "serve: the card never appeared in '$READER' (is vpcd on port $VPORT?)"; exit 1; }
 grep -q "serving card OJ-TEST-0001 to vpcd at 127.0.0.1:$VPORT" serve.out && ok "serve announces itself" || bad "serve.out: $(cat serve.out)"
 
 # OpenSC: ATR, driver, PKCS#15 objects
@@ -225,7 +231,7 @@ sign_left() { J card pin-status --reader "$READER" | awk '$1 == "sign" { split($
 for mode in persisted immediate; do
   before=$(sign_left)
   ino=$(stat -c %i card.img)
-  J card read-cert sign --reader "$READER" --pin WRONG9 --out x.pem > verify.out 2>&1 &
+  "$JPKI" card read-cert sign --reader "$READER" --pin WRONG9 --out x.pem > verify.out 2>&1 &
   BG_PID=$!
   if [ $mode = persisted ]; then
     # the image is replaced once the decremented counter is on disk

@@ -17,9 +17,9 @@ static tc_fixture *fx;
 #define VERIFY_ABC123 "00 20 00 80 06 41 42 43 31 32 33"
 #define VERIFY_5678 "00 20 00 80 04 35 36 37 38"
 /* 80 2A 00 80 33 <DigestInfo(SHA-256("abc"))> 00 */
-#define SIGN_ABC                                                           \
-	"80 2A 00 80 33 30 31 30 0D 06 09 60 86 48 01 65 03 04 02 01 05 "  \
-	"00 04 20 BA 78 16 BF 8F 01 CF EA 41 41 40 DE 5D AE 22 23 B0 03 "  \
+#define SIGN_ABC                                                               \
+	"80 2A 00 80 33 30 31 30 0D 06 09 60 86 48 01 65 03 04 02 01 05 "      \
+	"00 04 20 BA 78 16 BF 8F 01 CF EA 41 41 40 DE 5D AE 22 23 B0 03 "      \
 	"61 A3 96 17 7A 9C B4 10 FF 61 F2 00 15 AD 00"
 
 static int setup(void **state)
@@ -40,20 +40,20 @@ static int teardown(void **state)
 static void test_probe_list(void **state)
 {
 	static const char *probes[] = {
-		"00 A4 04 00 07 62 76 01 FF 00 00 00",
-		"00 A4 04 00 06 A0 00 00 00 01 01",
-		"00 A4 04 00 0B E8 2B 06 01 04 01 81 C3 1F 02 01 00",
-		"00 A4 04 0C 0F D2 33 00 00 00 45 73 74 45 49 44 20 76 33 35",
-		"00 A4 04 00 09 A0 00 00 03 08 00 00 10 00 00",
-		"00 A4 04 0C 07 A0 00 00 01 16 DB 00 00",
-		"00 A4 04 0C 07 A0 00 00 00 79 10 00 00",
-		"00 A4 04 0C 07 A0 00 00 00 79 01 0F 00",
-		"00 A4 04 00 0C F2 76 A2 88 BC FB A6 9D 34 F3 10 01",
-		"00 A4 04 00 09 A0 00 00 03 97 42 54 46 59 00",
-		"00 A4 04 00 06 D2 76 00 01 24 01 00",
-		/* 券面事項確認AP and 住基AP are not on this card */
-		"00 A4 04 0C 0A D3 92 10 00 31 00 01 01 04 02",
-		"00 A4 04 0C 0A D3 92 10 00 31 00 01 01 01 00",
+	    "00 A4 04 00 07 62 76 01 FF 00 00 00",
+	    "00 A4 04 00 06 A0 00 00 00 01 01",
+	    "00 A4 04 00 0B E8 2B 06 01 04 01 81 C3 1F 02 01 00",
+	    "00 A4 04 0C 0F D2 33 00 00 00 45 73 74 45 49 44 20 76 33 35",
+	    "00 A4 04 00 09 A0 00 00 03 08 00 00 10 00 00",
+	    "00 A4 04 0C 07 A0 00 00 01 16 DB 00 00",
+	    "00 A4 04 0C 07 A0 00 00 00 79 10 00 00",
+	    "00 A4 04 0C 07 A0 00 00 00 79 01 0F 00",
+	    "00 A4 04 00 0C F2 76 A2 88 BC FB A6 9D 34 F3 10 01",
+	    "00 A4 04 00 09 A0 00 00 03 97 42 54 46 59 00",
+	    "00 A4 04 00 06 D2 76 00 01 24 01 00",
+	    /* 券面事項確認AP and 住基AP are not on this card */
+	    "00 A4 04 0C 0A D3 92 10 00 31 00 01 01 04 02",
+	    "00 A4 04 0C 0A D3 92 10 00 31 00 01 01 01 00",
 	};
 	(void)state;
 	jpki_card *card = tc_card(fx);
@@ -97,10 +97,8 @@ static void test_blocked(void **state)
 	tc_expect(card, VERIFY_EMPTY, "63 C0");
 	tc_expect(card, "00 24 01 80 04 31 31 31 31", "69 84");
 	/* the switch for cards that answer 69 84 to the query */
-	assert_int_equal(card_set_options(card,
-					  JPKI_CARD_OPT_BLOCKED_EMPTY_6984,
-					  NULL),
-			 0);
+	assert_int_equal(
+	    card_set_options(card, JPKI_CARD_OPT_BLOCKED_EMPTY_6984, NULL), 0);
 	tc_expect(card, VERIFY_EMPTY, "69 84");
 	/* the sign PIN is independent, and blocks after 5 */
 	tc_expect(card, SEL("00 1B"), "90 00");
@@ -199,9 +197,8 @@ static void verify_sig(EVP_PKEY *pub, const uint8_t *sig, size_t n)
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	assert_true(EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pub) ==
 		    1);
-	assert_int_equal(EVP_DigestVerify(md, sig, n,
-					  (const unsigned char *)"abc", 3),
-			 1);
+	assert_int_equal(
+	    EVP_DigestVerify(md, sig, n, (const unsigned char *)"abc", 3), 1);
 	EVP_MD_CTX_free(md);
 }
 
@@ -429,9 +426,8 @@ static void test_verify_paths(void **state)
 	tc_expect(card, "00 20 00 98 04 31 32 33 34", "90 00");
 	/* switch: ISO answer 90 00 to the query when verified */
 	tc_expect(card, "00 20 00 98", "63 C3");
-	assert_int_equal(card_set_options(card, JPKI_CARD_OPT_ISO_EMPTY_VERIFY,
-					  NULL),
-			 0);
+	assert_int_equal(
+	    card_set_options(card, JPKI_CARD_OPT_ISO_EMPTY_VERIFY, NULL), 0);
 	tc_expect(card, "00 20 00 98", "90 00");
 	tc_expect(card, "00 20 00 9B", "63 C5");
 	card_free(card);
@@ -495,8 +491,7 @@ static void test_cardinfo(void **state)
 	assert_int_equal(card_client_read_mynumber(&l, num, &err), 0);
 	assert_string_equal(num, TC_MYNUMBER);
 	assert_int_equal(
-		card_client_read_basic4(&l, &name, &addr, birth, &sex, &err),
-		0);
+	    card_client_read_basic4(&l, &name, &addr, birth, &sex, &err), 0);
 	assert_string_equal(name, "山田 太郎");
 	assert_string_equal(addr, "東京都千代田区霞が関2-1-2");
 	assert_string_equal(birth, "19800401");
@@ -525,10 +520,8 @@ static void test_reselect(void **state)
 	tc_expect(card, SEL_JPKI, "90 00");
 	tc_expect(card, SEL("00 17"), "90 00");
 	assert_int_equal(tc_sw(card, SIGN_ABC), 0x9000);
-	assert_int_equal(card_set_options(card,
-					  JPKI_CARD_OPT_CLEAR_ON_RESELECT,
-					  NULL),
-			 0);
+	assert_int_equal(
+	    card_set_options(card, JPKI_CARD_OPT_CLEAR_ON_RESELECT, NULL), 0);
 	assert_int_equal(card_options(card), JPKI_CARD_OPT_CLEAR_ON_RESELECT);
 	tc_expect(card, SEL_JPKI, "90 00");
 	tc_expect(card, SEL("00 17"), "90 00");
@@ -660,9 +653,8 @@ static void test_perso_guard(void **state)
 	assert_int_equal(EVP_PKEY_eq(pk, fx->sign_pub), 1);
 	EVP_PKEY_free(pk);
 	/* erase the sign certificate (as for a holder under 15) */
-	assert_int_equal(card_term_write_cert(&l, JPKI_CCERT_SIGN, NULL, 0,
-					      &err),
-			 0);
+	assert_int_equal(
+	    card_term_write_cert(&l, JPKI_CCERT_SIGN, NULL, 0, &err), 0);
 	assert_int_equal(card_term_write_presence(&l, false, true, &err), 0);
 	tc_expect(card, SEL_JPKI, "90 00");
 	tc_expect(card, SEL("00 01"), "6A 82");
@@ -747,7 +739,7 @@ static void test_api_misuse(void **state)
 	uint8_t *big = calloc(1, JPKI_CARD_CMD_MAX + 1);
 	assert_non_null(big);
 	assert_int_equal(
-		card_apdu(card, big, JPKI_CARD_CMD_MAX + 1, resp, 16, &rlen), 0);
+	    card_apdu(card, big, JPKI_CARD_CMD_MAX + 1, resp, 16, &rlen), 0);
 	assert_int_equal(rlen, 2);
 	assert_int_equal(resp[0], 0x67);
 	free(big);
@@ -759,25 +751,25 @@ static void test_api_misuse(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_probe_list),
-		cmocka_unit_test(test_empty_verify),
-		cmocka_unit_test(test_blocked),
-		cmocka_unit_test(test_read_cert),
-		cmocka_unit_test(test_sign_cert_guard),
-		cmocka_unit_test(test_sign),
-		cmocka_unit_test(test_sign_errors),
-		cmocka_unit_test(test_power),
-		cmocka_unit_test(test_unknown),
-		cmocka_unit_test(test_select),
-		cmocka_unit_test(test_token_info),
-		cmocka_unit_test(test_verify_paths),
-		cmocka_unit_test(test_change_pin),
-		cmocka_unit_test(test_cardinfo),
-		cmocka_unit_test(test_reselect),
-		cmocka_unit_test(test_challenge_and_term_auth),
-		cmocka_unit_test(test_perso_guard),
-		cmocka_unit_test(test_blank_card),
-		cmocka_unit_test(test_api_misuse),
+	    cmocka_unit_test(test_probe_list),
+	    cmocka_unit_test(test_empty_verify),
+	    cmocka_unit_test(test_blocked),
+	    cmocka_unit_test(test_read_cert),
+	    cmocka_unit_test(test_sign_cert_guard),
+	    cmocka_unit_test(test_sign),
+	    cmocka_unit_test(test_sign_errors),
+	    cmocka_unit_test(test_power),
+	    cmocka_unit_test(test_unknown),
+	    cmocka_unit_test(test_select),
+	    cmocka_unit_test(test_token_info),
+	    cmocka_unit_test(test_verify_paths),
+	    cmocka_unit_test(test_change_pin),
+	    cmocka_unit_test(test_cardinfo),
+	    cmocka_unit_test(test_reselect),
+	    cmocka_unit_test(test_challenge_and_term_auth),
+	    cmocka_unit_test(test_perso_guard),
+	    cmocka_unit_test(test_blank_card),
+	    cmocka_unit_test(test_api_misuse),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -15,7 +16,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <setjmp.h>
 #include <cmocka.h>
 
 #include "card/card_priv.h"
@@ -143,9 +143,8 @@ static inline void tc_make_ca(const char *cn, EVP_PKEY **key, X509 **cert)
 /* A leaf for pub signed by the CA.  target > 0: grow a comment
  * extension until the DER is exactly that long (trace replays compare
  * response lengths). */
-static inline uint8_t *tc_make_leaf(EVP_PKEY *pub, EVP_PKEY *ca_key,
-				    X509 *ca, const char *cn, size_t target,
-				    size_t *len)
+static inline uint8_t *tc_make_leaf(EVP_PKEY *pub, EVP_PKEY *ca_key, X509 *ca,
+				    const char *cn, size_t target, size_t *len)
 {
 	char pad[2048];
 	memset(pad, 'X', sizeof(pad));
@@ -251,11 +250,9 @@ static inline tc_fixture *tc_issue(size_t auth_cert_len, const uint8_t *ca_der,
 	if (card_term_auth(&l, f->tkey, &err) != 0)
 		fail_msg("term auth: %s", err.msg);
 	assert_int_equal(
-		card_term_generate_key(&l, JPKI_KEY_AUTH, &f->auth_pub, &err),
-		0);
+	    card_term_generate_key(&l, JPKI_KEY_AUTH, &f->auth_pub, &err), 0);
 	assert_int_equal(
-		card_term_generate_key(&l, JPKI_KEY_SIGN, &f->sign_pub, &err),
-		0);
+	    card_term_generate_key(&l, JPKI_KEY_SIGN, &f->sign_pub, &err), 0);
 	f->auth_cert = tc_make_leaf(f->auth_pub, ca_key, ca, "auth ",
 				    auth_cert_len, &f->auth_cert_len);
 	f->sign_cert = tc_make_leaf(f->sign_pub, ca_key, ca, "sign ", 0,

@@ -78,8 +78,8 @@ static void refused(const uint8_t *img, size_t n, int code, const char *msg)
 	char path[512];
 	int rc = card_load_mem(img, n, &card, &err);
 	if (rc != code)
-		fail_msg("%s: load gave %d (%s), expected %d", msg, rc,
-			 err.msg, code);
+		fail_msg("%s: load gave %d (%s), expected %d", msg, rc, err.msg,
+			 code);
 	assert_null(card);
 	path_of(path, sizeof(path), "bad.img");
 	write_file(path, img, n);
@@ -172,7 +172,7 @@ static void test_inconsistent(void **state)
 	refused(img, n, JPKI_ERR_PARSE, "record length for its tag");
 	/* records swapped: options (0002) before serial (0001) */
 	memcpy(img, fx->image, n);
-	assert_int_equal(img[19], 16);       /* serial record: 6 + 16 */
+	assert_int_equal(img[19], 16);	       /* serial record: 6 + 16 */
 	assert_int_equal(img[14 + 22 + 1], 2); /* then options: 6 + 4 */
 	memcpy(img + 14, fx->image + 36, 10);
 	memcpy(img + 24, fx->image + 14, 22);
@@ -267,9 +267,8 @@ static void test_save_load_lock(void **state)
 	card_free(card);
 	assert_int_equal(card_load(path, &card, &err), 0);
 	/* every persistent change reaches the file */
-	assert_int_equal(card_set_options(card, JPKI_CARD_OPT_ISO_EMPTY_VERIFY,
-					  &err),
-			 0);
+	assert_int_equal(
+	    card_set_options(card, JPKI_CARD_OPT_ISO_EMPTY_VERIFY, &err), 0);
 	card_free(card);
 	assert_int_equal(card_load(path, &card, &err), 0);
 	assert_int_equal(card_options(card), JPKI_CARD_OPT_ISO_EMPTY_VERIFY);
@@ -304,9 +303,9 @@ static void test_inproc_persists(void **state)
 	jpki_link l = transport_inproc_link(t);
 	assert_non_null(transport_inproc_card(t));
 	assert_int_equal(card_client_select(&l, JPKI_AP_JPKI, &err), 0);
-	assert_int_equal(card_client_verify(&l, JPKI_CPIN_AUTH, "0000", &left,
-					    &err),
-			 JPKI_ERR_PIN_WRONG);
+	assert_int_equal(
+	    card_client_verify(&l, JPKI_CPIN_AUTH, "0000", &left, &err),
+	    JPKI_ERR_PIN_WRONG);
 	assert_int_equal(left, 2);
 	/* another process sees the card in use */
 	jpki_inproc *t2 = NULL;
@@ -321,9 +320,9 @@ static void test_inproc_persists(void **state)
 	assert_int_equal(card_client_retries(&l, JPKI_CPIN_AUTH, &left, &err),
 			 0);
 	assert_int_equal(left, 2);
-	assert_int_equal(card_client_verify(&l, JPKI_CPIN_AUTH, TC_AUTH_PIN,
-					    &left, &err),
-			 0);
+	assert_int_equal(
+	    card_client_verify(&l, JPKI_CPIN_AUTH, TC_AUTH_PIN, &left, &err),
+	    0);
 	assert_int_equal(left, 3);
 	transport_inproc_close(t);
 	assert_int_equal(transport_inproc_open(path, &t, &err), 0);
@@ -352,9 +351,9 @@ static void crash_child(const char *path, const char *verify_hex)
 	jpki_err err = {0};
 	uint8_t cmd[64], resp[64];
 	size_t rlen;
-	static const uint8_t sel_ap[] = {0x00, 0xA4, 0x04, 0x0C, 0x0A, 0xD3,
-					 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00,
-					 0x00, 0x00, 0x01};
+	static const uint8_t sel_ap[] = {0x00, 0xA4, 0x04, 0x0C, 0x0A,
+					 0xD3, 0x92, 0xF0, 0x00, 0x26,
+					 0x01, 0x00, 0x00, 0x00, 0x01};
 	static const uint8_t sel_pin[] = {0x00, 0xA4, 0x02, 0x0C,
 					  0x02, 0x00, 0x18};
 	if (card_load(path, &card, &err) != 0)
@@ -390,8 +389,8 @@ static int retries_on_disk(const char *path)
 static void test_pull_the_plug(void **state)
 {
 	static const char *verifies[] = {
-		"00 20 00 80 04 30 30 30 30", /* wrong */
-		"00 20 00 80 04 31 32 33 34", /* right: still paid first */
+	    "00 20 00 80 04 30 30 30 30", /* wrong */
+	    "00 20 00 80 04 31 32 33 34", /* right: still paid first */
 	};
 	(void)state;
 	char path[512];
@@ -451,9 +450,9 @@ static void test_persist_failure(void **state)
 			 JPKI_ERR_CARD);
 	assert_int_equal(card_term_write_presence(&l, false, false, &err),
 			 JPKI_ERR_CARD);
-	assert_int_equal(card_term_write_cert(&l, JPKI_CCERT_SIGN, NULL, 0,
-					      &err),
-			 JPKI_ERR_CARD);
+	assert_int_equal(
+	    card_term_write_cert(&l, JPKI_CCERT_SIGN, NULL, 0, &err),
+	    JPKI_ERR_CARD);
 	EVP_PKEY *pk = NULL;
 	assert_int_equal(card_term_generate_key(&l, JPKI_KEY_AUTH, &pk, &err),
 			 JPKI_ERR_CARD);
@@ -475,13 +474,13 @@ static void test_persist_failure(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_round_trip),
-		cmocka_unit_test(test_foreign_truncated_corrupt),
-		cmocka_unit_test(test_inconsistent),
-		cmocka_unit_test(test_save_load_lock),
-		cmocka_unit_test(test_inproc_persists),
-		cmocka_unit_test(test_pull_the_plug),
-		cmocka_unit_test(test_persist_failure),
+	    cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_foreign_truncated_corrupt),
+	    cmocka_unit_test(test_inconsistent),
+	    cmocka_unit_test(test_save_load_lock),
+	    cmocka_unit_test(test_inproc_persists),
+	    cmocka_unit_test(test_pull_the_plug),
+	    cmocka_unit_test(test_persist_failure),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -89,9 +89,9 @@ static void test_issue_and_use(void **state)
 			 JPKI_ERR_PIN_FORMAT);
 	assert_int_equal(card_term_auth(&l, tkey, &err), 0);
 	assert_int_equal(
-		card_term_generate_key(&l, JPKI_KEY_AUTH, &auth_pub, &err), 0);
+	    card_term_generate_key(&l, JPKI_KEY_AUTH, &auth_pub, &err), 0);
 	assert_int_equal(
-		card_term_generate_key(&l, JPKI_KEY_SIGN, &sign_pub, &err), 0);
+	    card_term_generate_key(&l, JPKI_KEY_SIGN, &sign_pub, &err), 0);
 	assert_int_not_equal(EVP_PKEY_eq(auth_pub, sign_pub), 1);
 	tc_make_ca("openjpki issue test CA", &ca_key, &ca);
 	auth_der = tc_make_leaf(auth_pub, ca_key, ca, "auth", 0, &auth_len);
@@ -116,52 +116,50 @@ static void test_issue_and_use(void **state)
 	assert_int_equal(transport_inproc_open(path, &t, &err), 0);
 	l = transport_inproc_link(t);
 	assert_int_equal(card_client_select(&l, JPKI_AP_JPKI, &err), 0);
-	assert_int_equal(card_client_read_cert(&l, JPKI_CCERT_AUTH, &got,
-					       &got_len, &err),
-			 0);
+	assert_int_equal(
+	    card_client_read_cert(&l, JPKI_CCERT_AUTH, &got, &got_len, &err),
+	    0);
 	assert_int_equal(got_len, auth_len);
 	assert_memory_equal(got, auth_der, auth_len);
 	free(got);
 	/* the chain checks out with the CA read from the card */
-	assert_int_equal(card_client_read_cert(&l, JPKI_CCERT_AUTH_CA, &got,
-					       &got_len, &err),
-			 0);
+	assert_int_equal(
+	    card_client_read_cert(&l, JPKI_CCERT_AUTH_CA, &got, &got_len, &err),
+	    0);
 	X509 *rca = parse(got, got_len), *leaf = parse(auth_der, auth_len);
 	assert_int_equal(X509_verify(leaf, X509_get0_pubkey(rca)), 1);
 	X509_free(rca);
 	X509_free(leaf);
 	free(got);
 	got = NULL;
-	assert_int_equal(card_client_read_cert(&l, JPKI_CCERT_SIGN, &got,
-					       &got_len, &err),
-			 JPKI_ERR_AUTH);
+	assert_int_equal(
+	    card_client_read_cert(&l, JPKI_CCERT_SIGN, &got, &got_len, &err),
+	    JPKI_ERR_AUTH);
 	assert_null(got);
 	/* auth key */
 	uint8_t di[JPKI_DIGESTINFO_SHA256_LEN] = {0}, sig[256];
-	assert_int_equal(card_client_sign(&l, JPKI_KEY_AUTH, di, sizeof(di),
-					  sig, &err),
-			 JPKI_ERR_AUTH);
-	assert_int_equal(card_client_verify(&l, JPKI_CPIN_AUTH, "1357", &left,
-					    &err),
-			 JPKI_ERR_PIN_WRONG);
+	assert_int_equal(
+	    card_client_sign(&l, JPKI_KEY_AUTH, di, sizeof(di), sig, &err),
+	    JPKI_ERR_AUTH);
+	assert_int_equal(
+	    card_client_verify(&l, JPKI_CPIN_AUTH, "1357", &left, &err),
+	    JPKI_ERR_PIN_WRONG);
 	assert_int_equal(left, 2);
-	assert_int_equal(card_client_verify(&l, JPKI_CPIN_AUTH, "2468", &left,
-					    &err),
-			 0);
+	assert_int_equal(
+	    card_client_verify(&l, JPKI_CPIN_AUTH, "2468", &left, &err), 0);
 	assert_int_equal(left, 3);
 	sign_and_check(&l, JPKI_KEY_AUTH, auth_der, auth_len);
 	/* sign key, password typed in lower case is refused as sent */
-	assert_int_equal(card_client_verify(&l, JPKI_CPIN_SIGN, "pass2025",
-					    &left, &err),
-			 JPKI_ERR_PIN_WRONG);
+	assert_int_equal(
+	    card_client_verify(&l, JPKI_CPIN_SIGN, "pass2025", &left, &err),
+	    JPKI_ERR_PIN_WRONG);
 	assert_int_equal(left, 4);
-	assert_int_equal(card_client_verify(&l, JPKI_CPIN_SIGN, "PASS2025",
-					    &left, &err),
-			 0);
+	assert_int_equal(
+	    card_client_verify(&l, JPKI_CPIN_SIGN, "PASS2025", &left, &err), 0);
 	assert_int_equal(left, 5);
-	assert_int_equal(card_client_read_cert(&l, JPKI_CCERT_SIGN, &got,
-					       &got_len, &err),
-			 0);
+	assert_int_equal(
+	    card_client_read_cert(&l, JPKI_CCERT_SIGN, &got, &got_len, &err),
+	    0);
 	assert_memory_equal(got, sign_der, sign_len);
 	free(got);
 	sign_and_check(&l, JPKI_KEY_SIGN, sign_der, sign_len);
@@ -172,25 +170,25 @@ static void test_issue_and_use(void **state)
 	transport_inproc_power(t, JPKI_CARD_POWER_OFF);
 	transport_inproc_power(t, JPKI_CARD_POWER_ON);
 	assert_int_equal(card_client_select(&l, JPKI_AP_JPKI, &err), 0);
-	assert_int_equal(card_client_verify(&l, JPKI_CPIN_SIGN, "NEWPASS99",
-					    &left, &err),
-			 0);
-	assert_int_equal(card_client_change_pin(&l, JPKI_CPIN_AUTH, "2468",
-						"12345", &err),
-			 JPKI_ERR_PIN_FORMAT);
+	assert_int_equal(
+	    card_client_verify(&l, JPKI_CPIN_SIGN, "NEWPASS99", &left, &err),
+	    0);
+	assert_int_equal(
+	    card_client_change_pin(&l, JPKI_CPIN_AUTH, "2468", "12345", &err),
+	    JPKI_ERR_PIN_FORMAT);
 	/* the blocked path through the client */
 	for (int i = 2; i >= 1; i--) {
-		assert_int_equal(card_client_verify(&l, JPKI_CPIN_AUTH, "0000",
-						    &left, &err),
-				 JPKI_ERR_PIN_WRONG);
+		assert_int_equal(
+		    card_client_verify(&l, JPKI_CPIN_AUTH, "0000", &left, &err),
+		    JPKI_ERR_PIN_WRONG);
 		assert_int_equal(left, i);
 	}
-	assert_int_equal(card_client_verify(&l, JPKI_CPIN_AUTH, "0000", &left,
-					    &err),
-			 JPKI_ERR_PIN_BLOCKED);
-	assert_int_equal(card_client_verify(&l, JPKI_CPIN_AUTH, "2468", &left,
-					    &err),
-			 JPKI_ERR_PIN_BLOCKED);
+	assert_int_equal(
+	    card_client_verify(&l, JPKI_CPIN_AUTH, "0000", &left, &err),
+	    JPKI_ERR_PIN_BLOCKED);
+	assert_int_equal(
+	    card_client_verify(&l, JPKI_CPIN_AUTH, "2468", &left, &err),
+	    JPKI_ERR_PIN_BLOCKED);
 	assert_int_equal(card_client_retries(&l, JPKI_CPIN_AUTH, &left, &err),
 			 0);
 	assert_int_equal(left, 0);
@@ -207,21 +205,20 @@ static void test_issue_and_use(void **state)
 	assert_int_not_equal(EVP_PKEY_eq(pk, auth_pub), 1);
 	assert_int_equal(card_client_select(&l, JPKI_AP_JPKI, &err), 0);
 	got = NULL;
-	assert_int_equal(card_client_read_cert(&l, JPKI_CCERT_AUTH, &got,
-					       &got_len, &err),
-			 JPKI_ERR_NOT_FOUND);
+	assert_int_equal(
+	    card_client_read_cert(&l, JPKI_CCERT_AUTH, &got, &got_len, &err),
+	    JPKI_ERR_NOT_FOUND);
 	uint8_t *pres = NULL;
 	size_t pres_len = 0;
-	assert_int_equal(card_client_read_ef(&l, 0x0008, 16, &pres, &pres_len,
-					     &err),
-			 0);
+	assert_int_equal(
+	    card_client_read_ef(&l, 0x0008, 16, &pres, &pres_len, &err), 0);
 	assert_int_equal(pres_len, 3);
 	assert_memory_equal(pres, "\x8F\x00\x00", 3);
 	free(pres);
 	/* the old certificate does not fit the new key */
-	assert_int_equal(card_term_write_cert(&l, JPKI_CCERT_AUTH, auth_der,
-					      auth_len, &err),
-			 JPKI_ERR_KEY);
+	assert_int_equal(
+	    card_term_write_cert(&l, JPKI_CCERT_AUTH, auth_der, auth_len, &err),
+	    JPKI_ERR_KEY);
 	transport_inproc_close(t);
 
 	EVP_PKEY_free(pk);
@@ -257,27 +254,25 @@ static void test_under_15(void **state)
 	jpki_link l = transport_inproc_link(t);
 	assert_int_equal(card_term_auth(&l, tkey, &err), 0);
 	assert_int_equal(
-		card_term_generate_key(&l, JPKI_KEY_AUTH, &auth_pub, &err), 0);
+	    card_term_generate_key(&l, JPKI_KEY_AUTH, &auth_pub, &err), 0);
 	tc_make_ca("openjpki under-15 CA", &ca_key, &ca);
 	auth_der = tc_make_leaf(auth_pub, ca_key, ca, "child", 0, &auth_len);
 	ca_der = tc_der(ca, &ca_len);
 	jpki_card_basic4 b4 = {"鈴木 花子", "大阪府大阪市北区中之島1-3-20",
 			       "20150615", '2'};
-	assert_int_equal(card_term_write_cert(&l, JPKI_CCERT_AUTH, auth_der,
-					      auth_len, &err),
-			 0);
-	assert_int_equal(card_term_write_cert(&l, JPKI_CCERT_AUTH_CA, ca_der,
-					      ca_len, &err),
-			 0);
+	assert_int_equal(
+	    card_term_write_cert(&l, JPKI_CCERT_AUTH, auth_der, auth_len, &err),
+	    0);
+	assert_int_equal(
+	    card_term_write_cert(&l, JPKI_CCERT_AUTH_CA, ca_der, ca_len, &err),
+	    0);
 	assert_int_equal(card_term_write_presence(&l, false, true, &err), 0);
 	assert_int_equal(card_term_set_pin(&l, JPKI_CPIN_AUTH, "1111", &err),
 			 0);
-	assert_int_equal(card_term_set_pin(&l, JPKI_CPIN_CARDINFO, "2222",
-					   &err),
-			 0);
-	assert_int_equal(card_term_write_cardinfo(&l, "000000000019", &b4,
-						  &err),
-			 0);
+	assert_int_equal(
+	    card_term_set_pin(&l, JPKI_CPIN_CARDINFO, "2222", &err), 0);
+	assert_int_equal(
+	    card_term_write_cardinfo(&l, "000000000019", &b4, &err), 0);
 	assert_int_equal(card_term_write_cardinfo(&l, "12345", NULL, &err),
 			 JPKI_ERR_INVAL);
 	assert_int_equal(card_term_write_cardinfo(&l, NULL, NULL, &err),
@@ -287,33 +282,30 @@ static void test_under_15(void **state)
 	assert_int_equal(transport_inproc_open(path, &t, &err), 0);
 	l = transport_inproc_link(t);
 	assert_int_equal(card_client_select(&l, JPKI_AP_JPKI, &err), 0);
-	assert_int_equal(card_client_read_cert(&l, JPKI_CCERT_SIGN, &got,
-					       &got_len, &err),
-			 JPKI_ERR_NOT_FOUND);
-	assert_int_equal(card_client_read_cert(&l, JPKI_CCERT_SIGN_CA, &got,
-					       &got_len, &err),
-			 JPKI_ERR_NOT_FOUND);
+	assert_int_equal(
+	    card_client_read_cert(&l, JPKI_CCERT_SIGN, &got, &got_len, &err),
+	    JPKI_ERR_NOT_FOUND);
+	assert_int_equal(
+	    card_client_read_cert(&l, JPKI_CCERT_SIGN_CA, &got, &got_len, &err),
+	    JPKI_ERR_NOT_FOUND);
 	/* no sign PIN was set: the query reports it unusable */
 	assert_int_equal(card_client_retries(&l, JPKI_CPIN_SIGN, &left, &err),
 			 0);
 	assert_int_equal(left, 0);
-	assert_int_equal(card_client_verify(&l, JPKI_CPIN_AUTH, "1111", &left,
-					    &err),
-			 0);
+	assert_int_equal(
+	    card_client_verify(&l, JPKI_CPIN_AUTH, "1111", &left, &err), 0);
 	sign_and_check(&l, JPKI_KEY_AUTH, auth_der, auth_len);
 	/* the 券面事項入力補助AP */
 	char num[13], birth[9], sex, *name = NULL, *addr = NULL;
 	assert_int_equal(card_client_select(&l, JPKI_AP_CARDINFO, &err), 0);
 	assert_int_equal(card_client_read_mynumber(&l, num, &err),
 			 JPKI_ERR_AUTH);
-	assert_int_equal(card_client_verify(&l, JPKI_CPIN_CARDINFO, "2222",
-					    &left, &err),
-			 0);
+	assert_int_equal(
+	    card_client_verify(&l, JPKI_CPIN_CARDINFO, "2222", &left, &err), 0);
 	assert_int_equal(card_client_read_mynumber(&l, num, &err), 0);
 	assert_string_equal(num, "000000000019");
 	assert_int_equal(
-		card_client_read_basic4(&l, &name, &addr, birth, &sex, &err),
-		0);
+	    card_client_read_basic4(&l, &name, &addr, birth, &sex, &err), 0);
 	assert_string_equal(name, "鈴木 花子");
 	assert_string_equal(addr, "大阪府大阪市北区中之島1-3-20");
 	assert_string_equal(birth, "20150615");
@@ -331,8 +323,8 @@ static void test_under_15(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_issue_and_use),
-		cmocka_unit_test(test_under_15),
+	    cmocka_unit_test(test_issue_and_use),
+	    cmocka_unit_test(test_under_15),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

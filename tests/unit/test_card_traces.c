@@ -1,11 +1,11 @@
 /* Replays the recorded OpenSC 0.23 sessions of
- * ../shared/spec/traces (every .log) against the card engine.  The card is
- * issued with the traces' PINs (1234 / ABC123), the traces' CA
- * certificates byte for byte, and an authentication certificate of the
- * traces' length for its own key; then every response must equal the
- * recorded one byte for byte, except the authentication certificate's
- * body and the signatures (other key): those must match in length and
- * status word, and the signatures must verify. */
+ * ../shared/spec/traces (the six .log files) against the card engine.  The card
+ * is issued with the traces' PINs (1234 / ABC123), the traces' CA certificates
+ * byte for byte, and an authentication certificate of the traces' length for
+ * its own key; then every response must equal the recorded one byte for byte,
+ * except the authentication certificate's body and the signatures (other key):
+ * those must match in length and status word, and the signatures must verify.
+ */
 #include "test_card_common.h"
 
 #include <openssl/rsa.h>
@@ -23,9 +23,9 @@ static ef_img ef_000a, ef_000b, ef_0002;
 static char trace_dir[1024];
 
 static const char *traces[] = {
-	"01_opensc-tool_n.log",        "02_pkcs15-tool_D.log",
-	"03_pkcs11_auth_sign_sha256.log", "04_pkcs11_sign_key_sha256.log",
-	"05_pkcs11_wrong_pin.log",     "06_pkcs11_reset_counter.log",
+    "01_opensc-tool_n.log",	      "02_pkcs15-tool_D.log",
+    "03_pkcs11_auth_sign_sha256.log", "04_pkcs11_sign_key_sha256.log",
+    "05_pkcs11_wrong_pin.log",	      "06_pkcs11_reset_counter.log",
 };
 
 static FILE *open_trace(const char *name)
@@ -89,10 +89,10 @@ static int setup(void **state)
 	snprintf(trace_dir, sizeof(trace_dir), "%s/spec/traces", shared);
 	collect_efs();
 	/* the recorded EFs are whole DER certificates */
-	assert_int_equal(ef_000a.len, (size_t)(ef_000a.data[2] << 8 |
-					       ef_000a.data[3]) + 4);
-	assert_int_equal(ef_000b.len, (size_t)(ef_000b.data[2] << 8 |
-					       ef_000b.data[3]) + 4);
+	assert_int_equal(ef_000a.len,
+			 (size_t)(ef_000a.data[2] << 8 | ef_000a.data[3]) + 4);
+	assert_int_equal(ef_000b.len,
+			 (size_t)(ef_000b.data[2] << 8 | ef_000b.data[3]) + 4);
 	assert_int_equal(ef_0002.len, ef_000b.len);
 	assert_memory_equal(ef_0002.data, ef_000b.data, ef_000b.len);
 	fx = tc_issue(ef_000a.len, ef_000b.data, ef_000b.len);
@@ -136,9 +136,9 @@ static void replay(jpki_card *card, const char *name, int *exchanges)
 		}
 		if (line[0] == '>') {
 			cn = tc_unhex(line + 2, cmd, sizeof(cmd));
-			assert_int_equal(card_apdu(card, cmd, cn, resp,
-						   sizeof(resp), &rlen),
-					 0);
+			assert_int_equal(
+			    card_apdu(card, cmd, cn, resp, sizeof(resp), &rlen),
+			    0);
 			if (cmd[1] == 0xA4 && cmd[2] == 0x02 && cn == 7)
 				cur_ef = (uint16_t)(cmd[5] << 8 | cmd[6]);
 			else if (cmd[1] == 0xA4)
@@ -167,10 +167,10 @@ static void replay(jpki_card *card, const char *name, int *exchanges)
 					  cmd + 5, cmd[4], resp, rlen - 2);
 			else
 				assert_memory_equal(
-					resp,
-					fx->auth_cert +
-						((size_t)cmd[2] << 8 | cmd[3]),
-					rlen - 2);
+				    resp,
+				    fx->auth_cert +
+					((size_t)cmd[2] << 8 | cmd[3]),
+				    rlen - 2);
 			continue;
 		}
 		if (rlen != wn || memcmp(resp, want, wn) != 0)
@@ -203,10 +203,8 @@ static void test_replay_clear_on_reselect(void **state)
 		skip();
 	jpki_card *card = tc_card(fx);
 	int n = 0;
-	assert_int_equal(card_set_options(card,
-					  JPKI_CARD_OPT_CLEAR_ON_RESELECT,
-					  NULL),
-			 0);
+	assert_int_equal(
+	    card_set_options(card, JPKI_CARD_OPT_CLEAR_ON_RESELECT, NULL), 0);
 	for (size_t i = 0; i < sizeof(traces) / sizeof(traces[0]); i++)
 		replay(card, traces[i], &n);
 	card_free(card);
@@ -215,8 +213,8 @@ static void test_replay_clear_on_reselect(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_replay_all),
-		cmocka_unit_test(test_replay_clear_on_reselect),
+	    cmocka_unit_test(test_replay_all),
+	    cmocka_unit_test(test_replay_clear_on_reselect),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

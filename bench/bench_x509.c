@@ -1,0 +1,206 @@
+/* bench_x509: the cost of building and linting one leaf certificate of
+ * each kind (署名用, 利用者証明用) against the RSA-2048 signature that
+ * follows it, all measured in the same run on one core.  Target:
+ * (build + lint) / sign <= 0.15.
+ *
+ * usage: bench_x509 [--seconds S]   (S per measurement, default 0.5) */
+#include <openssl/evp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "openjpki/x509.h"
+
+#define NKEYS 4
+
+static const jpki_issuer_site site = {"Tokyo-to", "Chiyoda-ku", "131016001"};
+static const uint8_t serial[16] = {0x4f, 0x01, 0x02, 0x03, 0x04, 0x05,
+				   0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b,
+				   0x0c, 0x0d, 0x0e, 0x0f};
+
+typedef struct env {
+	jpki_profile prof;
+	X509 *root[3]; /* by jpki_cert_kind */
+	EVP_PKEY *root_key;
+	EVP_PKEY *keys[NKEYS];
+	time_t now;
+	time_t not_after;
+} env;
+
+static void die(const char *what, const jpki_err *err)
+{
+	fprintf(stderr, "bench_x509: %s: %s\n", what,
+		err != NULL ? err->msg : "failed");
+	exit(1);
+}
+
+static X509 *build(env *e, jpki_cert_kind kind, long i)
+{
+	X509 *x = NULL;
+	jpki_err err = {0};
+	int rc;
+	if (kind == JPKI_CERT_SIGN) {
+		jpki_sign_subject s = {
+		    .name = "山田　太郎",
+		    .address = "東京都千代田区外神田１丁目２番３号",
+		    .sex = 1 + (int)(i & 1),
+		    .birth = {1950 + (int)(i % 50), 1 + (int)(i % 12),
+			      1 + (int)(i % 28)},
+		    .requested = e->now,
+		    .sequence = (unsigned)(i % 100000),
+		    .site = &site,
+		};
+		rc = x509_sign_cert_build(e->prof, e->root[kind], &s,
+					  e->keys[i % NKEYS], serial,
+					  sizeof(serial), e->now, e->not_after,
+					  &x, &err);
+	} else {
+		char id[32];
+		snprintf(id, sizeof(id), "Q7ZK0P3M2A13101%07ldA", i % 10000000);
+		rc = x509_auth_cert_build(e->prof, e->root[kind], id, &site,
+					  e->keys[i % NKEYS], serial,
+					  sizeof(serial), e->now, e->not_after,
+					  &x, &err);
+	}
+	if (rc != 0)
+		die("build", &err);
+	return x;
+}
+
+/* ns per certificate of each step, over `seconds` of repeated runs. */
+typedef struct cost {
+	double build, lint, sign;
+} cost;
+
+static cost measure(env *e, jpki_cert_kind kind, double seconds)
+{
+	cost c = {0, 0, 0};
+	double tb = 0, tl = 0, ts = 0;
+	long n = 0;
+	jpki_err err = {0};
+	double end = bench_now() + seconds;
+	for (; bench_now() < end; n++) {
+		double t0 = bench_now();
+		X509 *x = build(e, kind, n);
+		double t1 = bench_now();
+		if (x509_lint_leaf(e->prof, kind, x, &err) != 0)
+			die("lint", &err);
+		double t2 = bench_now();
+		if (X509_sign(x, e->root_key, EVP_sha256()) <= 0)
+			die("sign", NULL);
+		double t3 = bench_now();
+		tb += t1 - t0;
+		tl += t2 - t1;
+		ts += t3 - t2;
+		X509_free(x);
+	}
+	if (n > 0) {
+		c.build = tb / (double)n * 1e9;
+		c.lint = tl / (double)n * 1e9;
+		c.sign = ts / (double)n * 1e9;
+	}
+	return c;
+}
+
+/* Build + lint only, many times: the steady-state cost without the
+ * cache effects of the signature in between. */
+static cost measure_nosign(env *e, jpki_cert_kind kind, double seconds)
+{
+	cost c = {0, 0, 0};
+	double tb = 0, tl = 0;
+	long n = 0;
+	jpki_err err = {0};
+	double end = bench_now() + seconds;
+	for (; bench_now() < end; n++) {
+		double t0 = bench_now();
+		X509 *x = build(e, kind, n);
+		double t1 = bench_now();
+		if (x509_lint_leaf(e->prof, kind, x, &err) != 0)
+			die("lint", &err);
+		double t2 = bench_now();
+		tb += t1 - t0;
+		tl += t2 - t1;
+		X509_free(x);
+	}
+	if (n > 0) {
+		c.build = tb / (double)n * 1e9;
+		c.lint = tl / (double)n * 1e9;
+	}
+	return c;
+}
+
+int main(int argc, char **argv)
+{
+	double seconds = 0.5;
+	env e;
+	jpki_err err = {0};
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
+			seconds = atof(argv[++i]);
+		else {
+			fprintf(stderr, "usage: bench_x509 [--seconds S]\n");
+			return 2;
+		}
+	}
+	if (seconds <= 0 || seconds > 1.5)
+		seconds = 0.5;
+	memset(&e, 0, sizeof(e));
+	e.prof = JPKI_PROFILE_TEST;
+	e.now = time(NULL);
+	e.not_after = jpki_date_end(jpki_date_add_days(jpki_date_of(e.now),
+						       365 * 5));
+	if (x509_init(&err) != 0)
+		die("init", &err);
+	if ((e.root_key = EVP_RSA_gen(2048)) == NULL)
+		die("key", NULL);
+	for (int k = 0; k < NKEYS; k++)
+		if ((e.keys[k] = EVP_RSA_gen(2048)) == NULL)
+			die("key", NULL);
+	for (int k = JPKI_CERT_SIGN; k <= JPKI_CERT_AUTH; k++) {
+		if (x509_root_build(e.prof, (jpki_cert_kind)k, e.root_key,
+				    serial, sizeof(serial), e.now, &e.root[k],
+				    &err) != 0)
+			die("root", &err);
+		if (X509_sign(e.root[k], e.root_key, EVP_sha256()) <= 0)
+			die("root sign", NULL);
+	}
+	/* warm-up */
+	(void)measure(&e, JPKI_CERT_SIGN, 0.05);
+	(void)measure(&e, JPKI_CERT_AUTH, 0.05);
+
+	cost cs = measure(&e, JPKI_CERT_SIGN, seconds);
+	cost ca = measure(&e, JPKI_CERT_AUTH, seconds);
+	cost ns = measure_nosign(&e, JPKI_CERT_SIGN, seconds);
+	cost na = measure_nosign(&e, JPKI_CERT_AUTH, seconds);
+	double rs = (cs.build + cs.lint) / cs.sign;
+	double ra = (ca.build + ca.lint) / ca.sign;
+
+	printf("per certificate, one core, profile %s:\n",
+	       jpki_profile_name(e.prof));
+	printf("                 build ns   lint ns   sign ns  (build+lint)/"
+	       "sign\n");
+	printf("signature cert %9.0f %9.0f %9.0f   %.3f\n", cs.build, cs.lint,
+	       cs.sign, rs);
+	printf("auth cert      %9.0f %9.0f %9.0f   %.3f\n", ca.build, ca.lint,
+	       ca.sign, ra);
+	printf("without signing in between: sign %.0f + %.0f ns, auth %.0f + "
+	       "%.0f ns\n",
+	       ns.build, ns.lint, na.build, na.lint);
+	printf("target: (build+lint)/sign <= 0.15 and build+lint <= 50000 "
+	       "ns\n");
+	printf("{\"bench\":\"x509\",\"profile\":\"%s\","
+	       "\"sign_build_ns\":%.0f,\"sign_lint_ns\":%.0f,"
+	       "\"sign_sign_ns\":%.0f,\"sign_ratio\":%.3f,"
+	       "\"auth_build_ns\":%.0f,\"auth_lint_ns\":%.0f,"
+	       "\"auth_sign_ns\":%.0f,\"auth_ratio\":%.3f}\n",
+	       jpki_profile_name(e.prof), cs.build, cs.lint, cs.sign, rs,
+	       ca.build, ca.lint, ca.sign, ra);
+	for (int k = 0; k < 3; k++)
+		X509_free(e.root[k]);
+	for (int k = 0; k < NKEYS; k++)
+		EVP_PKEY_free(e.keys[k]);
+	EVP_PKEY_free(e.root_key);
+	return 0;
+}
