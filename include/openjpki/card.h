@@ -102,6 +102,7 @@ typedef enum jpki_card_cert {
 /* ------------------------------------------------------------------ */
 /* Card side                                                          */
 
+/* One card; not thread-safe (one APDU at a time, as on a real card). */
 typedef struct jpki_card jpki_card;
 
 typedef struct jpki_card_params {
