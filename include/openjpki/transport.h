@@ -97,13 +97,13 @@ void transport_pcsc_close(jpki_pcsc *t);
 
 typedef enum jpki_vpcd_event {
 	JPKI_VPCD_EV_CONNECTED = 1, /* detail: "host:port" */
-	JPKI_VPCD_EV_RETRY = 2,     /* connect failed; detail: why */
+	JPKI_VPCD_EV_RETRY = 2,	    /* connect failed; detail: why */
 	JPKI_VPCD_EV_CLOSED = 3,    /* connection ended; detail: why */
 } jpki_vpcd_event;
 
 typedef struct jpki_vpcd_opts {
 	const char *host;  /* NULL = "127.0.0.1" */
-	uint16_t port;     /* 0 = JPKI_VPCD_PORT */
+	uint16_t port;	   /* 0 = JPKI_VPCD_PORT */
 	bool allow_remote; /* default: only loopback addresses */
 	/* Largest frame accepted from vpcd; 0 = JPKI_VPCD_FRAME_MAX.  A
 	 * larger (or empty) frame drops the connection. */

@@ -89,8 +89,10 @@ int jpki_file_write_atomic(const char *path, const void *data, size_t len,
 	else
 		*slash = '\0';
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0)
+	if (dfd >= 0) {
 		(void)fsync(dfd);
+		close(dfd);
+	}
 	return 0;
 out:
 	if (fd >= 0)

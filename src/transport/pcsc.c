@@ -82,6 +82,9 @@ static int list_readers(SCARDCONTEXT ctx, reader_list *rl, jpki_err *err)
 		st[rl->n].dwCurrentState = SCARD_STATE_UNAWARE;
 		rl->n++;
 	}
+	if (rl->n == 0)
+		return jpki_fail(err, JPKI_ERR_NOT_FOUND,
+				 "pcscd has no smart-card reader");
 	r = SCardGetStatusChange(ctx, 0, st, (DWORD)rl->n);
 	if (r != SCARD_S_SUCCESS && r != SCARD_E_TIMEOUT)
 		return pcsc_fail(err, JPKI_ERR_TRANSPORT,

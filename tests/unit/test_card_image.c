@@ -4,6 +4,7 @@
  * decremented retry counter is on disk before the PIN is compared. */
 #include "test_card_common.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <openssl/sha.h>
 #include <signal.h>
@@ -338,6 +339,40 @@ static void test_inproc_persists(void **state)
 			 JPKI_ERR_NOT_FOUND);
 }
 
+static int count_fds(void)
+{
+	int n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* A long-running card (the vpcd bridge) persists thousands of times: no
+ * descriptor may leak per write. */
+static void test_persist_no_fd_leak(void **state)
+{
+	(void)state;
+	char path[512];
+	jpki_card *card = NULL;
+	jpki_err err = {0};
+	path_of(path, sizeof(path), "fds.img");
+	save_fixture(path);
+	assert_int_equal(card_load(path, &card, &err), 0);
+	card_power(card, JPKI_CARD_POWER_ON);
+	tc_expect(card, SEL_JPKI, "90 00");
+	tc_expect(card, "00 A4 02 0C 02 00 18", "90 00");
+	int before = count_fds();
+	for (int i = 0; i < 20; i++)
+		tc_expect(card, "00 20 00 80 04 31 32 33 34", "90 00");
+	assert_int_equal(count_fds(), before);
+	card_free(card);
+}
+
 static void die_after_persist(void *ctx)
 {
 	(void)ctx;
@@ -479,6 +514,7 @@ int main(void)
 	    cmocka_unit_test(test_inconsistent),
 	    cmocka_unit_test(test_save_load_lock),
 	    cmocka_unit_test(test_inproc_persists),
+	    cmocka_unit_test(test_persist_no_fd_leak),
 	    cmocka_unit_test(test_pull_the_plug),
 	    cmocka_unit_test(test_persist_failure),
 	};
