@@ -28,17 +28,15 @@ echo "resident id $RID"
 step "3. The counter checks the law before issuing (年齢, 有効期限, 手数料)"
 run "$JPKI" rules person --birth 1980-12-31
 
-step "4. The card: key pairs generated for it, the card put on record"
-# Until the virtual card (jpki card) personalises itself, the two key
-# pairs stand in for the card's on-chip keys.
-openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out sign.key 2>/dev/null
-openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out auth.key 2>/dev/null
-openssl pkey -in sign.key -pubout -out sign.pub
-openssl pkey -in auth.key -pubout -out auth.pub
-run "$JPKI" resident card "$RID" --serial CARD0001
+step "4. The card (マイナンバーカード): a virtual card, keys generated on it"
+run "$JPKI" card create --out yamada.card
 
-step "5. Issue both certificates (署名用 and 利用者証明用)"
-run "$JPKI" issue --resident "$RID" --card CARD0001 --sign-key sign.pub --auth-key auth.pub --out-dir certs
+step "5. At the counter: the citizen sets the PINs, both certificates are issued onto the card"
+run "$JPKI" card personalize yamada.card --resident "$RID" --auth-pin 1234 --sign-pin ABC123 --my-number 123456789018
+run "$JPKI" card show yamada.card
+mkdir -p certs
+run "$JPKI" card read-cert sign yamada.card --pin ABC123 --out certs/sign.pem
+run "$JPKI" card read-cert auth yamada.card --out certs/auth.pem
 run "$JPKI" show certs/sign.pem
 
 step "6. Independent check: openssl verifies each against its own root only"
@@ -49,10 +47,11 @@ if openssl verify -CAfile ca/roots/auth-root.pem certs/sign.pem >/dev/null 2>&1;
 fi
 echo "signature certificate under the authentication root: refused (as it must be)"
 
-step "7. Sign a document with the signature key and verify it (CMS)"
+step "7. The card signs a document (署名用 key, after its PIN); the signature verifies"
 echo "確定申告書 2026 — e-Tax filing" > document.txt
-run openssl cms -sign -binary -in document.txt -signer certs/sign.pem -inkey sign.key -md sha256 -outform DER -out document.p7s -nodetach
-run openssl cms -verify -binary -inform DER -in document.p7s -CAfile ca/roots/sign-root.pem -purpose any -out /dev/null
+run "$JPKI" card sign yamada.card --key sign --pin ABC123 --in document.txt --out document.sig
+openssl x509 -in certs/sign.pem -pubkey -noout > sign.pub
+run openssl dgst -sha256 -verify sign.pub -signature document.sig document.txt
 
 step "8. A move (住所変更) revokes the signature certificate only"
 run "$JPKI" resident change "$RID" --address "東京都千代田区神田駿河台１丁目１番"
@@ -71,14 +70,10 @@ step "10. The law refuses: no signature certificate for a child under 15"
 KID=$("$JPKI" --json resident add --ext-id 000000000002 --name "山田　花子" --kana "ヤマダ　ハナコ" \
       --address "東京都千代田区外神田１丁目２番３号" --birth 2015-04-01 --sex 2 --muni 131016 \
       | sed -n 's/^ *"id": \([0-9]*\),*/\1/p')
-"$JPKI" resident card "$KID" --serial CARD0002 >/dev/null
-openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out kid.key 2>/dev/null
-openssl pkey -in kid.key -pubout -out kid.pub
-printf '$ jpki issue --resident %s --card CARD0002 --sign-key kid.pub\n' "$KID"
-if "$JPKI" issue --resident "$KID" --card CARD0002 --sign-key kid.pub; then
-  echo "UNEXPECTED: issued a signature certificate to a child" >&2; exit 1
-fi
-run "$JPKI" issue --resident "$KID" --card CARD0002 --auth-key kid.pub --out-dir certs-kid
+run "$JPKI" rules person --birth 2015-04-01
+"$JPKI" card create --out hanako.card >/dev/null
+run "$JPKI" card personalize hanako.card --resident "$KID" --auth-pin 5678
+run "$JPKI" card show hanako.card
 
 step "11. Every step is in the hash-chained audit log"
 run "$JPKI" audit verify
