@@ -4,6 +4,7 @@
  * with a UTF8String value in what we issue.  Real cards also carry OCTET
  * STRING values (Hitachi's parser accepts both, spec §1.2), so the reader
  * takes either and checks the bytes are well-formed UTF-8. */
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 #include <stddef.h>
@@ -33,77 +34,96 @@ static size_t slot_field(int slot, size_t *cap)
 	return f[slot].off;
 }
 
-static int add_other(GENERAL_NAMES *gens, int slot, const char *val,
-		     jpki_err *err)
-{
-	GENERAL_NAME *gn = NULL;
-	ASN1_OBJECT *oid = NULL;
-	ASN1_TYPE *v = NULL;
-	ASN1_UTF8STRING *u = NULL;
-	int rc = 0;
-	if ((gn = GENERAL_NAME_new()) == NULL ||
-	    (oid = x509i_obj(x509i_b4_oid(slot))) == NULL ||
-	    (v = ASN1_TYPE_new()) == NULL ||
-	    (u = ASN1_UTF8STRING_new()) == NULL ||
-	    !ASN1_STRING_set(u, val, (int)strlen(val))) {
-		rc = jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	ASN1_TYPE_set(v, V_ASN1_UTF8STRING, u);
-	u = NULL; /* transferred */
-	if (!GENERAL_NAME_set0_othername(gn, oid, v)) {
-		rc = jpki_fail(err, JPKI_ERR_CRYPTO, "otherName");
-		goto out;
-	}
-	oid = NULL; /* transferred */
-	v = NULL;   /* transferred */
-	if (!sk_GENERAL_NAME_push(gens, gn)) {
-		rc = jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	gn = NULL; /* transferred */
-out:
-	ASN1_UTF8STRING_free(u);
-	ASN1_TYPE_free(v);
-	ASN1_OBJECT_free(oid);
-	GENERAL_NAME_free(gn);
-	return rc;
-}
-
 int x509i_add_basic4_san(X509 *x, const jpki_basic4 *b4, jpki_err *err)
 {
-	GENERAL_NAMES *gens = NULL;
-	int rc = 0;
-	if ((gens = GENERAL_NAMES_new()) == NULL) {
-		rc = jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
-		goto out;
-	}
+	const x509i_tables *t = NULL;
+	uint8_t buf[2 * JPKI_B4_NAME_MAX + 2 * JPKI_B4_ADDR_MAX + 512];
+	const uint8_t *der = NULL;
+	size_t len = 0;
+	x509i_dw w;
+	int rc;
+	if ((rc = x509i_tables_get(&t, err)) != 0)
+		return rc;
 	/* all six, in OID order, empty substitutes included: Hitachi's
-	 * parser expects exactly six values (docs/decisions.md) */
-	for (int i = 0; i < X509I_B4_COUNT; i++) {
+	 * parser expects exactly six values (docs/decisions.md).
+	 *   GeneralName otherName [0] { type-id OID, value [0] EXPLICIT
+	 *   UTF8String } -- written last slot first */
+	x509i_dw_init(&w, buf, sizeof(buf));
+	for (int i = X509I_B4_COUNT - 1; i >= 0; i--) {
 		size_t cap;
 		const char *val = (const char *)b4 + slot_field(i, &cap);
-		if (strnlen(val, cap) >= cap) {
-			rc = jpki_fail(err, JPKI_ERR_RANGE,
-				       "%s is not terminated", slot_names[i]);
-			goto out;
-		}
-		if ((rc = add_other(gens, i, val, err)) != 0)
-			goto out;
+		size_t vlen = strnlen(val, cap);
+		size_t mark = w.len;
+		if (vlen >= cap)
+			return jpki_fail(err, JPKI_ERR_RANGE,
+					 "%s is not terminated", slot_names[i]);
+		x509i_dw_tlv(&w, X509I_TAG_UTF8, val, vlen);
+		x509i_dw_wrap(&w, X509I_TAG_CTX0_CONS, mark);
+		x509i_dw_tlv(&w, X509I_TAG_OID, t->b4[i].der, t->b4[i].len);
+		x509i_dw_wrap(&w, X509I_TAG_CTX0_CONS, mark);
 	}
-	if (X509_add1_ext_i2d(x, NID_subject_alt_name, gens, 0,
-			      X509V3_ADD_DEFAULT) != 1)
-		rc = jpki_fail(err, JPKI_ERR_CRYPTO, "adding subjectAltName");
+	x509i_dw_wrap(&w, X509I_TAG_SEQ, 0);
+	if ((der = x509i_dw_data(&w, &len)) == NULL)
+		return jpki_fail(err, JPKI_ERR_RANGE,
+				 "subjectAltName too long");
+	return x509i_add_ext_der(x, NID_subject_alt_name, false, der, len, err);
+}
+
+int x509i_basic4_parse(const uint8_t *der, size_t len, jpki_basic4 *out)
+{
+	const x509i_tables *t = NULL;
+	jpki_basic4 b;
+	jpki_rbuf r;
+	jpki_rbuf seq;
+	int rc = JPKI_ERR_PARSE;
+	if (x509i_tables_get(&t, NULL) != 0)
+		return JPKI_ERR_CRYPTO;
+	memset(&b, 0, sizeof(b));
+	jpki_rbuf_init(&r, der, len);
+	if (x509i_tlv(&r, X509I_TAG_SEQ, &seq) != 0 || jpki_rbuf_end(&r) != 0)
+		goto out;
+	for (int i = 0; i < X509I_B4_COUNT; i++) {
+		jpki_rbuf on;
+		jpki_rbuf oid;
+		jpki_rbuf ex;
+		jpki_rbuf val;
+		size_t cap;
+		char *dst = (char *)&b + slot_field(i, &cap);
+		if (x509i_tlv(&seq, X509I_TAG_CTX0_CONS, &on) != 0 ||
+		    x509i_tlv(&on, X509I_TAG_OID, &oid) != 0 ||
+		    oid.len != t->b4[i].len ||
+		    memcmp(oid.p, t->b4[i].der, oid.len) != 0 ||
+		    x509i_tlv(&on, X509I_TAG_CTX0_CONS, &ex) != 0 ||
+		    jpki_rbuf_end(&on) != 0 ||
+		    x509i_tlv(&ex, X509I_TAG_UTF8, &val) != 0 ||
+		    jpki_rbuf_end(&ex) != 0 || val.len >= cap ||
+		    !x509i_utf8_ok(val.p, val.len))
+			goto out;
+		if (val.len > 0)
+			memcpy(dst, val.p, val.len);
+		dst[val.len] = '\0';
+	}
+	if (jpki_rbuf_end(&seq) != 0)
+		goto out;
+	*out = b;
+	rc = 0;
 out:
-	GENERAL_NAMES_free(gens);
+	OPENSSL_cleanse(&b, sizeof(b));
 	return rc;
 }
 
 static int slot_of(const ASN1_OBJECT *o)
 {
-	for (int i = 0; i < X509I_B4_COUNT; i++)
-		if (x509i_obj_is(o, x509i_b4_oid(i)))
+	const x509i_tables *t = NULL;
+	int len = o != NULL ? OBJ_length(o) : 0;
+	bool fast = x509i_tables_get(&t, NULL) == 0;
+	for (int i = 0; i < X509I_B4_COUNT; i++) {
+		if (fast ? (size_t)len == t->b4[i].len &&
+			       memcmp(OBJ_get0_data(o), t->b4[i].der,
+				      t->b4[i].len) == 0
+			 : x509i_obj_is(o, x509i_b4_oid(i)))
 			return i;
+	}
 	return -1;
 }
 

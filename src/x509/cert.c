@@ -1,17 +1,15 @@
 /* The parts every certificate of the profile shares: v3, a positive serial
  * of at most 20 octets, the validity, and a key x509_check_key accepts. */
-#include <openssl/bn.h>
 #include <openssl/x509.h>
 #include <string.h>
 
 #include "x509_int.h"
 
-int x509i_serial(const uint8_t *serial, size_t serial_len, ASN1_INTEGER **out,
-		 jpki_err *err)
+/* The significant octets of a serial number, refused as RFC 5280
+ * 4.1.2.2 says. */
+static int serial_octets(const uint8_t *serial, size_t serial_len,
+			 const uint8_t **sig, size_t *sig_len, jpki_err *err)
 {
-	BIGNUM *bn = NULL;
-	ASN1_INTEGER *ai = NULL;
-	int rc;
 	if (serial == NULL && serial_len != 0)
 		return jpki_fail(err, JPKI_ERR_INVAL, "no serial number");
 	while (serial_len > 0 && serial[0] == 0) {
@@ -27,39 +25,49 @@ int x509i_serial(const uint8_t *serial, size_t serial_len, ASN1_INTEGER **out,
 		return jpki_fail(err, JPKI_ERR_INVAL,
 				 "serial number over 20 octets "
 				 "(RFC 5280 4.1.2.2)");
-	if ((bn = BN_bin2bn(serial, (int)serial_len, NULL)) == NULL ||
-	    (ai = BN_to_ASN1_INTEGER(bn, NULL)) == NULL) {
-		rc = jpki_fail(err, JPKI_ERR_CRYPTO, "serial number");
-		goto out;
+	*sig = serial;
+	*sig_len = serial_len;
+	return 0;
+}
+
+int x509i_serial(const uint8_t *serial, size_t serial_len, ASN1_INTEGER **out,
+		 jpki_err *err)
+{
+	const uint8_t *sig = NULL;
+	size_t sig_len = 0;
+	ASN1_INTEGER *ai = NULL;
+	int rc = serial_octets(serial, serial_len, &sig, &sig_len, err);
+	if (rc != 0)
+		return rc;
+	/* an ASN1_INTEGER holds the magnitude; i2d adds the sign octet */
+	if ((ai = ASN1_INTEGER_new()) == NULL ||
+	    !ASN1_STRING_set(ai, sig, (int)sig_len)) {
+		ASN1_INTEGER_free(ai);
+		return jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
 	}
 	*out = ai;
-	rc = 0;
-out:
-	BN_free(bn);
-	return rc;
+	return 0;
 }
 
 int x509i_cert_new(const uint8_t *serial, size_t serial_len, time_t nb,
 		   time_t na, EVP_PKEY *pub, X509 **out, jpki_err *err)
 {
 	X509 *x = NULL;
-	ASN1_INTEGER *sn = NULL;
+	const uint8_t *sig = NULL;
+	size_t sig_len = 0;
 	int rc;
 	if (nb >= na)
 		return jpki_fail(err, JPKI_ERR_INVAL,
 				 "notBefore must be before notAfter");
-	if ((rc = x509_check_key(pub, err)) != 0 ||
-	    (rc = x509i_serial(serial, serial_len, &sn, err)) != 0)
+	if ((x = X509_new()) == NULL)
+		return jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
+	if ((rc = x509i_set_pubkey(x, pub, err)) != 0 ||
+	    (rc = serial_octets(serial, serial_len, &sig, &sig_len, err)) != 0)
 		goto out;
-	if ((x = X509_new()) == NULL) {
-		rc = jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
-		goto out;
-	}
 	if (!X509_set_version(x, X509_VERSION_3) ||
-	    !X509_set_serialNumber(x, sn) ||
+	    !ASN1_STRING_set(X509_get_serialNumber(x), sig, (int)sig_len) ||
 	    ASN1_TIME_set(X509_getm_notBefore(x), nb) == NULL ||
-	    ASN1_TIME_set(X509_getm_notAfter(x), na) == NULL ||
-	    !X509_set_pubkey(x, pub)) {
+	    ASN1_TIME_set(X509_getm_notAfter(x), na) == NULL) {
 		rc = jpki_fail(err, JPKI_ERR_CRYPTO, "building a certificate");
 		goto out;
 	}
@@ -67,26 +75,20 @@ int x509i_cert_new(const uint8_t *serial, size_t serial_len, time_t nb,
 	x = NULL; /* transferred */
 	rc = 0;
 out:
-	ASN1_INTEGER_free(sn);
 	X509_free(x);
 	return rc;
 }
 
-int x509i_leaf_issuer(jpki_profile prof, jpki_cert_kind kind, X509 *issuer,
-		      jpki_err *err)
+int x509i_leaf_issuer(const x509i_hier *h, X509 *issuer, jpki_err *err)
 {
-	X509_NAME *root = NULL;
-	int rc;
 	if (issuer == NULL)
 		return jpki_fail(err, JPKI_ERR_INVAL, "no issuer certificate");
-	if ((rc = x509_root_name(prof, kind, &root, err)) != 0)
-		return rc;
-	if (!x509i_name_der_eq(X509_get_subject_name(issuer), root))
-		rc = jpki_fail(
+	if (!x509i_name_is(X509_get_subject_name(issuer), h->root_dn,
+			   h->root_dn_len))
+		return jpki_fail(
 		    err, JPKI_ERR_INVAL, "issuer is not the %s %s root",
-		    jpki_profile_name(prof), jpki_cert_kind_name(kind));
-	X509_NAME_free(root);
-	return rc;
+		    jpki_profile_name(h->prof), jpki_cert_kind_name(h->kind));
+	return 0;
 }
 
 int x509i_time_get(const ASN1_TIME *t, time_t *out)

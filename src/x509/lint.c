@@ -1,7 +1,15 @@
 /* Profile lints, run by ca/ before every signature: a certificate is
  * signed only when it is exactly what the profile says (spec §1; RFC 5280).
  * The first problem found is reported with JPKI_ERR_LINT (JPKI_ERR_KEY for
- * the key), naming the rule it breaks. */
+ * the key), naming the rule it breaks.
+ *
+ * Leaf extensions are checked by their bytes: each must be exactly the DER
+ * the profile gives for the values the certificate carries (the constant
+ * ones as tables.c encoded them with OpenSSL, the others re-encoded from
+ * the values read out of the certificate itself).  Only when a value
+ * differs do the structural checks below run, to say what is wrong; they
+ * refuse everything they refused before, and the byte comparison refuses
+ * non-DER encodings besides. */
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 #include <string.h>
@@ -68,15 +76,11 @@ static size_t utf8_chars(const unsigned char *s, size_t len)
 	return n;
 }
 
+/* The key as the certificate's bytes carry it, whatever EVP_PKEY object
+ * the builder attached. */
 static int lint_key(X509 *cert, jpki_err *err)
 {
-	EVP_PKEY *pub = X509_get0_pubkey(cert);
-	if (pub == NULL) {
-		ERR_clear_error();
-		return jpki_fail(err, JPKI_ERR_KEY,
-				 "unreadable subjectPublicKeyInfo");
-	}
-	return x509_check_key(pub, err);
+	return x509i_check_spki(cert, err);
 }
 
 static int lint_serial(X509 *cert, jpki_err *err)
@@ -154,8 +158,13 @@ static int lint_validity(X509 *cert, bool root, jpki_err *err)
 	return 0;
 }
 
+#define EXT_RULES_MAX 8
+
+/* Checks the set, order and criticality of the extensions and points
+ * found[j] at the one rules[j] names. */
 static int lint_ext_set(X509 *cert, const struct ext_rule *rules, size_t n,
-			bool ordered, bool auth, jpki_err *err)
+			bool ordered, bool auth,
+			X509_EXTENSION *found[EXT_RULES_MAX], jpki_err *err)
 {
 	unsigned seen = 0;
 	size_t pos = 0;
@@ -189,6 +198,7 @@ static int lint_ext_set(X509 *cert, const struct ext_rule *rules, size_t n,
 				    rules[j].critical ? "" : "not ",
 				    rules[j].ref);
 		seen |= 1u << j;
+		found[j] = ext;
 		pos++;
 	}
 	for (size_t j = 0; j < n; j++)
@@ -196,6 +206,40 @@ static int lint_ext_set(X509 *cert, const struct ext_rule *rules, size_t n,
 			return LINT("missing %s extension (%s)",
 				    ext_name(rules[j].nid), rules[j].ref);
 	return 0;
+}
+
+/* The extension lint_ext_set found for nid. */
+static X509_EXTENSION *ext_of(const struct ext_rule *rules, size_t n,
+			      X509_EXTENSION *const found[EXT_RULES_MAX],
+			      int nid)
+{
+	for (size_t j = 0; j < n; j++)
+		if (rules[j].nid == nid)
+			return found[j];
+	return NULL;
+}
+
+static bool value_is(X509_EXTENSION *ext, const uint8_t *der, size_t len)
+{
+	const ASN1_OCTET_STRING *v = X509_EXTENSION_get_data(ext);
+	return ASN1_STRING_length(v) >= 0 &&
+	       (size_t)ASN1_STRING_length(v) == len &&
+	       memcmp(ASN1_STRING_get0_data(v), der, len) == 0;
+}
+
+static void value_of(X509_EXTENSION *ext, jpki_rbuf *r)
+{
+	const ASN1_OCTET_STRING *v = X509_EXTENSION_get_data(ext);
+	int len = ASN1_STRING_length(v);
+	jpki_rbuf_init(r, ASN1_STRING_get0_data(v), len > 0 ? (size_t)len : 0);
+}
+
+/* The structural checks found nothing: what is left is the encoding. */
+static int not_der(const char *what, jpki_err *err)
+{
+	return LINT("%s is not encoded as the profile's DER (X.690 section "
+		    "10)",
+		    what);
 }
 
 static int lint_key_usage(X509 *cert, int bits, const char *want, jpki_err *err)
@@ -217,7 +261,25 @@ static int lint_key_usage(X509 *cert, int bits, const char *want, jpki_err *err)
 	return rc;
 }
 
-static int lint_ski(X509 *cert, jpki_err *err)
+/* A leaf's keyUsage: the tables' encoding of exactly those bits. */
+static int lint_leaf_key_usage(const x509i_hier *h, X509 *cert,
+			       X509_EXTENSION *ext, jpki_err *err)
+{
+	bool sign = h->kind == JPKI_CERT_SIGN;
+	int rc;
+	if (ASN1_STRING_cmp(X509_EXTENSION_get_data(ext),
+			    X509_EXTENSION_get_data(h->ku)) == 0)
+		return 0;
+	if ((rc = lint_key_usage(
+		 cert,
+		 sign ? X509I_KU_DIGSIG | X509I_KU_NONREP : X509I_KU_DIGSIG,
+		 sign ? "digitalSignature, nonRepudiation" : "digitalSignature",
+		 err)) != 0)
+		return rc;
+	return not_der("keyUsage", err);
+}
+
+static int lint_ski_slow(X509 *cert, jpki_err *err)
 {
 	ASN1_OCTET_STRING *ski =
 	    X509_get_ext_d2i(cert, NID_subject_key_identifier, NULL, NULL);
@@ -236,7 +298,18 @@ static int lint_ski(X509 *cert, jpki_err *err)
 	return rc;
 }
 
-static int lint_aki(X509 *cert, jpki_err *err)
+static int lint_ski(X509 *cert, X509_EXTENSION *ext, jpki_err *err)
+{
+	uint8_t der[22] = {X509I_TAG_OCTETS, 20};
+	int rc = x509i_key_id(cert, der + 2, err);
+	if (rc != 0 || value_is(ext, der, sizeof(der)))
+		return rc;
+	if ((rc = lint_ski_slow(cert, err)) != 0)
+		return rc;
+	return not_der("subjectKeyIdentifier", err);
+}
+
+static int lint_aki_slow(X509 *cert, jpki_err *err)
 {
 	AUTHORITY_KEYID *akid =
 	    X509_get_ext_d2i(cert, NID_authority_key_identifier, NULL, NULL);
@@ -251,6 +324,23 @@ static int lint_aki(X509 *cert, jpki_err *err)
 			  "identifier only (RFC 5280 4.2.1.1)");
 	AUTHORITY_KEYID_free(akid);
 	return rc;
+}
+
+static int lint_aki(X509 *cert, X509_EXTENSION *ext, jpki_err *err)
+{
+	/* SEQUENCE { keyIdentifier [0] non-empty }, nothing else */
+	jpki_rbuf r;
+	jpki_rbuf seq;
+	jpki_rbuf id;
+	int rc;
+	value_of(ext, &r);
+	if (x509i_tlv(&r, X509I_TAG_SEQ, &seq) == 0 && jpki_rbuf_end(&r) == 0 &&
+	    x509i_tlv(&seq, X509I_TAG_CTX0, &id) == 0 && id.len > 0 &&
+	    jpki_rbuf_end(&seq) == 0)
+		return 0;
+	if ((rc = lint_aki_slow(cert, err)) != 0)
+		return rc;
+	return not_der("authorityKeyIdentifier", err);
 }
 
 /* The one fullName DirName of the only distribution point. */
@@ -304,8 +394,9 @@ static bool entry_text(const X509_NAME *n, int i, int nid, int type, char *buf,
  * C, O, OU=<hierarchy>, OU=CRL Distribution Points, OU=<pref>, CN=<city>
  * CRLDP.  For the signature certificate pref and city are the subject's
  * L values; for the authentication certificate they are read back. */
-static int lint_leaf_crldp(jpki_profile prof, jpki_cert_kind kind, X509 *cert,
-			   const jpki_issuer_site *subj_site, jpki_err *err)
+static int lint_leaf_crldp_slow(jpki_profile prof, jpki_cert_kind kind,
+				X509 *cert, const jpki_issuer_site *subj_site,
+				jpki_err *err)
 {
 	X509_NAME *dp = NULL;
 	X509_NAME *want = NULL;
@@ -353,6 +444,81 @@ out:
 	return rc;
 }
 
+/* The value of the single-valued RDN r as a string of at most cap-1
+ * bytes (UTF8String, as the partition names are written). */
+static bool rdn_text(jpki_rbuf *r, char *buf, size_t cap)
+{
+	jpki_rbuf seq;
+	jpki_rbuf oid;
+	jpki_rbuf v;
+	if (x509i_tlv(r, X509I_TAG_SEQ, &seq) != 0 ||
+	    x509i_tlv(&seq, X509I_TAG_OID, &oid) != 0 ||
+	    x509i_tlv(&seq, X509I_TAG_UTF8, &v) != 0 || v.len >= cap ||
+	    memchr(v.p, '\0', v.len) != NULL)
+		return false;
+	memcpy(buf, v.p, v.len);
+	buf[v.len] = '\0';
+	return true;
+}
+
+/* pref and city as a partition DirName written by x509i_crldp_der holds
+ * them.  Nothing else is checked: the caller compares the whole value
+ * with the encoding of the name they give. */
+static bool crldp_site(X509_EXTENSION *ext, jpki_issuer_site *site)
+{
+	jpki_rbuf r;
+	jpki_rbuf t[6];
+	jpki_rbuf rdn[6];
+	char cn[X509I_UB_COMMON_NAME + 1];
+	size_t sfx = strlen(x509i_crldp_cn_suffix);
+	int n = 0;
+	value_of(ext, &r);
+	if (x509i_tlv(&r, X509I_TAG_SEQ, &t[0]) != 0 ||
+	    x509i_tlv(&t[0], X509I_TAG_SEQ, &t[1]) != 0 ||
+	    x509i_tlv(&t[1], X509I_TAG_CTX0_CONS, &t[2]) != 0 ||
+	    x509i_tlv(&t[2], X509I_TAG_CTX0_CONS, &t[3]) != 0 ||
+	    x509i_tlv(&t[3], X509I_TAG_CTX4_CONS, &t[4]) != 0 ||
+	    x509i_tlv(&t[4], X509I_TAG_SEQ, &t[5]) != 0)
+		return false;
+	while (jpki_rbuf_left(&t[5]) > 0) {
+		if (n == 6 || x509i_tlv(&t[5], X509I_TAG_SET, &rdn[n]) != 0)
+			return false;
+		n++;
+	}
+	if (n != 6 ||
+	    !rdn_text(&rdn[4], site->pref_roman, sizeof(site->pref_roman)) ||
+	    !rdn_text(&rdn[5], cn, sizeof(cn)) || strlen(cn) <= sfx ||
+	    strlen(cn) - sfx >= sizeof(site->city_roman) ||
+	    strcmp(cn + strlen(cn) - sfx, x509i_crldp_cn_suffix) != 0)
+		return false;
+	memcpy(site->city_roman, cn, strlen(cn) - sfx);
+	site->city_roman[strlen(cn) - sfx] = '\0';
+	return true;
+}
+
+static int lint_leaf_crldp(const x509i_hier *h, X509 *cert, X509_EXTENSION *ext,
+			   const jpki_issuer_site *subj_site, jpki_err *err)
+{
+	jpki_issuer_site site;
+	uint8_t buf[X509I_CRLDP_DER_MAX];
+	const uint8_t *der = NULL;
+	size_t len = 0;
+	int rc;
+	memset(&site, 0, sizeof(site));
+	if (subj_site != NULL)
+		site = *subj_site;
+	if ((subj_site != NULL || crldp_site(ext, &site)) &&
+	    x509i_site_check(&site, false, NULL) == 0 &&
+	    x509i_crldp_der(h, &site, buf, sizeof(buf), &der, &len, NULL) ==
+		0 &&
+	    value_is(ext, der, len))
+		return 0;
+	if ((rc = lint_leaf_crldp_slow(h->prof, h->kind, cert, subj_site,
+				       err)) != 0)
+		return rc;
+	return not_der("cRLDistributionPoints", err);
+}
+
 static int lint_policy(jpki_profile prof, jpki_cert_kind kind, X509 *cert,
 		       jpki_err *err)
 {
@@ -393,6 +559,18 @@ out:
 	return rc;
 }
 
+static int lint_leaf_policy(const x509i_hier *h, X509 *cert,
+			    X509_EXTENSION *ext, jpki_err *err)
+{
+	int rc;
+	if (ASN1_STRING_cmp(X509_EXTENSION_get_data(ext),
+			    X509_EXTENSION_get_data(h->cp)) == 0)
+		return 0;
+	if ((rc = lint_policy(h->prof, h->kind, cert, err)) != 0)
+		return rc;
+	return not_der("certificatePolicies", err);
+}
+
 static int lint_substitute(const char *val, const char *subst, const char *what,
 			   jpki_err *err)
 {
@@ -406,17 +584,38 @@ static int lint_substitute(const char *val, const char *subst, const char *what,
 	return 0;
 }
 
-static int lint_basic4(X509 *cert, jpki_err *err)
+/* What the six values must be (spec 1.2). */
+static int lint_basic4_values(const jpki_basic4 *b, jpki_err *err)
+{
+	jpki_date birth;
+	int era = 0;
+	int rc;
+	if (b->name[0] == '\0' || b->address[0] == '\0')
+		return LINT("subjectAltName name and address must not be "
+			    "empty");
+	if (strcmp(b->sex, "1") != 0 && strcmp(b->sex, "2") != 0)
+		return LINT("subjectAltName sex must be \"1\" or \"2\"");
+	if (rules_era_date_parse(b->birth, &birth, &era, NULL) != 0)
+		return LINT("subjectAltName date of birth \"%s\" is not "
+			    "EYYYYMMDD",
+			    b->birth);
+	if ((rc = lint_substitute(b->name, b->name_subst, "name", err)) != 0 ||
+	    (rc = lint_substitute(b->address, b->address_subst, "address",
+				  err)) != 0)
+		return rc;
+	return 0;
+}
+
+static int lint_basic4_slow(X509 *cert, jpki_err *err)
 {
 	GENERAL_NAMES *gens =
 	    X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
 	jpki_basic4 b;
-	jpki_date birth;
 	unsigned seen = 0;
 	unsigned utf8 = 0;
 	int foreign = 0;
-	int era = 0;
 	int rc;
+	memset(&b, 0, sizeof(b));
 	if (gens == NULL) {
 		ERR_clear_error();
 		return LINT("malformed subjectAltName");
@@ -431,28 +630,29 @@ static int lint_basic4(X509 *cert, jpki_err *err)
 			  "otherNames as UTF8String (spec 1.2)");
 		goto out;
 	}
-	if (b.name[0] == '\0' || b.address[0] == '\0') {
-		rc = LINT("subjectAltName name and address must not be empty");
-		goto out;
-	}
-	if (strcmp(b.sex, "1") != 0 && strcmp(b.sex, "2") != 0) {
-		rc = LINT("subjectAltName sex must be \"1\" or \"2\"");
-		goto out;
-	}
-	if (rules_era_date_parse(b.birth, &birth, &era, NULL) != 0) {
-		rc = LINT("subjectAltName date of birth \"%s\" is not "
-			  "EYYYYMMDD",
-			  b.birth);
-		goto out;
-	}
-	if ((rc = lint_substitute(b.name, b.name_subst, "name", err)) != 0 ||
-	    (rc = lint_substitute(b.address, b.address_subst, "address",
-				  err)) != 0)
-		goto out;
+	rc = lint_basic4_values(&b, err);
 out:
 	OPENSSL_cleanse(&b, sizeof(b));
 	GENERAL_NAMES_free(gens);
 	return rc;
+}
+
+static int lint_basic4(X509 *cert, X509_EXTENSION *ext, jpki_err *err)
+{
+	jpki_rbuf r;
+	jpki_basic4 b;
+	int rc;
+	value_of(ext, &r);
+	if (x509i_basic4_parse(r.p, r.len, &b) == 0) {
+		rc = lint_basic4_values(&b, err);
+		OPENSSL_cleanse(&b, sizeof(b));
+		return rc;
+	}
+	if ((rc = lint_basic4_slow(cert, err)) != 0)
+		return rc;
+	/* Hitachi's parser expects exactly six values (docs/decisions.md) */
+	return LINT("subjectAltName must be the six basic-4 otherNames in OID "
+		    "order as UTF8String, DER-encoded (spec 1.2)");
 }
 
 /* CN=YYYYMMDDhhmmss (JST) + 5-digit sequence + 9-character window id. */
@@ -597,6 +797,7 @@ int x509_lint_root(jpki_profile prof, jpki_cert_kind kind, X509 *cert,
 		   jpki_err *err)
 {
 	X509_NAME *dn = NULL;
+	X509_EXTENSION *found[EXT_RULES_MAX] = {NULL};
 	int rc;
 	if (cert == NULL || !x509i_profile_ok(prof) || !x509i_kind_ok(kind))
 		return jpki_fail(err, JPKI_ERR_INVAL, "lint: bad argument");
@@ -612,12 +813,12 @@ int x509_lint_root(jpki_profile prof, jpki_cert_kind kind, X509 *cert,
 	}
 	if ((rc = lint_ext_set(cert, root_exts,
 			       sizeof(root_exts) / sizeof(root_exts[0]), true,
-			       false, err)) != 0 ||
+			       false, found, err)) != 0 ||
 	    (rc = lint_key_usage(cert, X509I_KU_CERTSIGN | X509I_KU_CRLSIGN,
 				 "keyCertSign, cRLSign", err)) != 0 ||
 	    (rc = lint_root_altname(prof, kind, cert, err)) != 0 ||
 	    (rc = lint_root_bc_dp(cert, dn, err)) != 0 ||
-	    (rc = lint_ski(cert, err)) != 0)
+	    (rc = lint_ski_slow(cert, err)) != 0)
 		goto out;
 out:
 	X509_NAME_free(dn);
@@ -627,45 +828,43 @@ out:
 int x509_lint_leaf(jpki_profile prof, jpki_cert_kind kind, X509 *cert,
 		   jpki_err *err)
 {
-	X509_NAME *root = NULL;
+	const x509i_hier *h = NULL;
+	X509_EXTENSION *found[EXT_RULES_MAX] = {NULL};
 	jpki_issuer_site site;
 	bool sign = kind == JPKI_CERT_SIGN;
+	const struct ext_rule *rules = sign ? sign_exts : auth_exts;
+	size_t n = sign ? sizeof(sign_exts) / sizeof(sign_exts[0])
+			: sizeof(auth_exts) / sizeof(auth_exts[0]);
 	int rc;
 	if (cert == NULL || !x509i_profile_ok(prof) || !x509i_kind_ok(kind))
 		return jpki_fail(err, JPKI_ERR_INVAL, "lint: bad argument");
 	memset(&site, 0, sizeof(site));
-	if ((rc = lint_common(cert, false, err)) != 0 ||
-	    (rc = x509_root_name(prof, kind, &root, err)) != 0)
-		goto out;
-	if (!x509i_name_der_eq(X509_get_issuer_name(cert), root)) {
-		rc = LINT("issuer must be the %s %s root DN",
-			  jpki_profile_name(prof), jpki_cert_kind_name(kind));
-		goto out;
-	}
-	if ((rc = lint_subject(kind, cert, &site, err)) != 0)
-		goto out;
-	if (sign)
-		rc = lint_ext_set(cert, sign_exts,
-				  sizeof(sign_exts) / sizeof(sign_exts[0]),
-				  false, false, err);
-	else
-		rc = lint_ext_set(cert, auth_exts,
-				  sizeof(auth_exts) / sizeof(auth_exts[0]),
-				  false, true, err);
-	if (rc != 0)
-		goto out;
-	if ((rc = lint_key_usage(
-		 cert,
-		 sign ? X509I_KU_DIGSIG | X509I_KU_NONREP : X509I_KU_DIGSIG,
-		 sign ? "digitalSignature, nonRepudiation" : "digitalSignature",
-		 err)) != 0 ||
-	    (rc = lint_policy(prof, kind, cert, err)) != 0 ||
-	    (sign && (rc = lint_basic4(cert, err)) != 0) ||
-	    (rc = lint_leaf_crldp(prof, kind, cert, sign ? &site : NULL,
-				  err)) != 0 ||
-	    (rc = lint_aki(cert, err)) != 0 || (rc = lint_ski(cert, err)) != 0)
-		goto out;
-out:
-	X509_NAME_free(root);
-	return rc;
+	if ((rc = x509i_hier_get(prof, kind, &h, err)) != 0 ||
+	    (rc = lint_common(cert, false, err)) != 0)
+		return rc;
+	if (!x509i_name_is(X509_get_issuer_name(cert), h->root_dn,
+			   h->root_dn_len))
+		return LINT("issuer must be the %s %s root DN",
+			    jpki_profile_name(prof), jpki_cert_kind_name(kind));
+	if ((rc = lint_subject(kind, cert, &site, err)) != 0 ||
+	    (rc = lint_ext_set(cert, rules, n, false, !sign, found, err)) != 0)
+		return rc;
+	X509_EXTENSION *ku = ext_of(rules, n, found, NID_key_usage);
+	X509_EXTENSION *cp = ext_of(rules, n, found, NID_certificate_policies);
+	X509_EXTENSION *san = ext_of(rules, n, found, NID_subject_alt_name);
+	X509_EXTENSION *dp =
+	    ext_of(rules, n, found, NID_crl_distribution_points);
+	X509_EXTENSION *aki =
+	    ext_of(rules, n, found, NID_authority_key_identifier);
+	X509_EXTENSION *ski =
+	    ext_of(rules, n, found, NID_subject_key_identifier);
+	if ((rc = lint_leaf_key_usage(h, cert, ku, err)) != 0 ||
+	    (rc = lint_leaf_policy(h, cert, cp, err)) != 0 ||
+	    (sign && (rc = lint_basic4(cert, san, err)) != 0) ||
+	    (rc = lint_leaf_crldp(h, cert, dp, sign ? &site : NULL, err)) !=
+		0 ||
+	    (rc = lint_aki(cert, aki, err)) != 0 ||
+	    (rc = lint_ski(cert, ski, err)) != 0)
+		return rc;
+	return 0;
 }

@@ -14,9 +14,9 @@ int x509_auth_cert_build(jpki_profile prof, X509 *issuer, const char *opaque_id,
 			 time_t not_before, time_t not_after, X509 **out,
 			 jpki_err *err)
 {
+	const x509i_hier *h = NULL;
 	X509 *x = NULL;
 	X509_NAME *dn = NULL;
-	X509_NAME *dp = NULL;
 	int rc;
 	if (out == NULL)
 		return jpki_fail(err, JPKI_ERR_INVAL, "no output");
@@ -26,36 +26,31 @@ int x509_auth_cert_build(jpki_profile prof, X509 *issuer, const char *opaque_id,
 				 "opaque id must be 1-%d printable ASCII "
 				 "characters without spaces",
 				 X509I_UB_COMMON_NAME);
-	if ((rc = x509i_leaf_issuer(prof, JPKI_CERT_AUTH, issuer, err)) != 0 ||
-	    (rc = x509_crldp_name(prof, JPKI_CERT_AUTH, site, &dp, err)) != 0 ||
+	if ((rc = x509i_hier_get(prof, JPKI_CERT_AUTH, &h, err)) != 0 ||
+	    (rc = x509i_leaf_issuer(h, issuer, err)) != 0 ||
+	    (rc = x509i_site_check(site, false, err)) != 0 ||
 	    (rc = x509i_cert_new(serial, serial_len, not_before, not_after, pub,
 				 &x, err)) != 0)
 		goto out;
-	if ((dn = X509_NAME_new()) == NULL) {
-		rc = jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
-		goto out;
-	}
+	dn = X509_get_subject_name(x);
 	if ((rc = x509i_name_add(dn, NID_countryName, V_ASN1_PRINTABLESTRING,
 				 "JP", err)) != 0 ||
 	    (rc = x509i_name_add(dn, NID_commonName, V_ASN1_UTF8STRING,
 				 opaque_id, err)) != 0)
 		goto out;
-	if (!X509_set_subject_name(x, dn) ||
-	    !X509_set_issuer_name(x, X509_get_subject_name(issuer))) {
+	if (!X509_set_issuer_name(x, X509_get_subject_name(issuer))) {
 		rc = jpki_fail(err, JPKI_ERR_CRYPTO, "setting names");
 		goto out;
 	}
-	if ((rc = x509i_add_key_usage(x, X509I_KU_DIGSIG, err)) != 0 ||
-	    (rc = x509i_add_policy(x, prof, JPKI_CERT_AUTH, err)) != 0 ||
-	    (rc = x509i_add_crldp(x, dp, err)) != 0 ||
+	if ((rc = x509i_add_ext_copy(x, h->ku, err)) != 0 ||
+	    (rc = x509i_add_ext_copy(x, h->cp, err)) != 0 ||
+	    (rc = x509i_add_leaf_crldp(x, h, site, err)) != 0 ||
 	    (rc = x509i_add_aki(x, issuer, err)) != 0 ||
 	    (rc = x509i_add_ski(x, err)) != 0)
 		goto out;
 	*out = x;
 	x = NULL; /* transferred */
 out:
-	X509_NAME_free(dn);
-	X509_NAME_free(dp);
 	X509_free(x);
 	return rc;
 }

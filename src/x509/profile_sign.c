@@ -75,27 +75,26 @@ int x509_sign_cert_build(jpki_profile prof, X509 *issuer,
 			 time_t not_before, time_t not_after, X509 **out,
 			 jpki_err *err)
 {
+	const x509i_hier *h = NULL;
 	X509 *x = NULL;
 	X509_NAME *dn = NULL;
-	X509_NAME *dp = NULL;
 	jpki_basic4 b4;
 	char cn[64];
 	int rc;
+	memset(&b4, 0, sizeof(b4));
 	if (out == NULL || subj == NULL)
 		return jpki_fail(err, JPKI_ERR_INVAL, "no subject or output");
-	if ((rc = x509i_site_check(subj->site, true, err)) != 0 ||
-	    (rc = x509i_leaf_issuer(prof, JPKI_CERT_SIGN, issuer, err)) != 0 ||
+	if ((rc = x509i_hier_get(prof, JPKI_CERT_SIGN, &h, err)) != 0 ||
+	    (rc = x509i_site_check(subj->site, true, err)) != 0 ||
+	    (rc = x509i_leaf_issuer(h, issuer, err)) != 0 ||
 	    (rc = make_cn(subj, cn, sizeof(cn), err)) != 0 ||
 	    (rc = make_basic4(subj, &b4, err)) != 0 ||
-	    (rc = x509_crldp_name(prof, JPKI_CERT_SIGN, subj->site, &dp,
-				  err)) != 0 ||
 	    (rc = x509i_cert_new(serial, serial_len, not_before, not_after, pub,
 				 &x, err)) != 0)
 		goto out;
-	if ((dn = X509_NAME_new()) == NULL) {
-		rc = jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
-		goto out;
-	}
+	/* entries go straight into the certificate's own name: building a
+	 * separate one and setting it would copy it once more */
+	dn = X509_get_subject_name(x);
 	if ((rc = x509i_name_add(dn, NID_countryName, V_ASN1_PRINTABLESTRING,
 				 "JP", err)) != 0 ||
 	    (rc = x509i_name_add(dn, NID_localityName, V_ASN1_UTF8STRING,
@@ -105,16 +104,14 @@ int x509_sign_cert_build(jpki_profile prof, X509 *issuer,
 	    (rc = x509i_name_add(dn, NID_commonName, V_ASN1_UTF8STRING, cn,
 				 err)) != 0)
 		goto out;
-	if (!X509_set_subject_name(x, dn) ||
-	    !X509_set_issuer_name(x, X509_get_subject_name(issuer))) {
+	if (!X509_set_issuer_name(x, X509_get_subject_name(issuer))) {
 		rc = jpki_fail(err, JPKI_ERR_CRYPTO, "setting names");
 		goto out;
 	}
-	if ((rc = x509i_add_key_usage(x, X509I_KU_DIGSIG | X509I_KU_NONREP,
-				      err)) != 0 ||
-	    (rc = x509i_add_policy(x, prof, JPKI_CERT_SIGN, err)) != 0 ||
+	if ((rc = x509i_add_ext_copy(x, h->ku, err)) != 0 ||
+	    (rc = x509i_add_ext_copy(x, h->cp, err)) != 0 ||
 	    (rc = x509i_add_basic4_san(x, &b4, err)) != 0 ||
-	    (rc = x509i_add_crldp(x, dp, err)) != 0 ||
+	    (rc = x509i_add_leaf_crldp(x, h, subj->site, err)) != 0 ||
 	    (rc = x509i_add_aki(x, issuer, err)) != 0 ||
 	    (rc = x509i_add_ski(x, err)) != 0)
 		goto out;
@@ -122,8 +119,6 @@ int x509_sign_cert_build(jpki_profile prof, X509 *issuer,
 	x = NULL; /* transferred */
 out:
 	OPENSSL_cleanse(&b4, sizeof(b4));
-	X509_NAME_free(dn);
-	X509_NAME_free(dp);
 	X509_free(x);
 	return rc;
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "openjpki/buf.h"
 #include "openjpki/x509.h"
 
 /* RFC 5280 Appendix A upper bounds. */
@@ -73,23 +74,110 @@ bool x509i_ascii_ok(const char *s, size_t min, size_t max, bool space);
 #define X509I_KU_CERTSIGN (1 << 5)
 #define X509I_KU_CRLSIGN (1 << 6)
 
-/* ext.c: builders of the extensions every profile shares, appended to x
- * in call order. */
+/* tlv.c: DER.  The writer fills a caller's buffer from its end, so that
+ * each header goes in front of the content it counts once that is known;
+ * running out of room is remembered and reported by x509i_dw_data().  The
+ * reader takes one TLV with a one-octet tag and a DER length (definite,
+ * minimal); on failure it leaves the cursor where it was. */
+#define X509I_TAG_INT 0x02
+#define X509I_TAG_OCTETS 0x04
+#define X509I_TAG_OID 0x06
+#define X509I_TAG_UTF8 0x0c
+#define X509I_TAG_SEQ 0x30
+#define X509I_TAG_SET 0x31
+#define X509I_TAG_CTX0 0x80	 /* [0] primitive */
+#define X509I_TAG_CTX0_CONS 0xa0 /* [0] constructed */
+#define X509I_TAG_CTX4_CONS 0xa4 /* [4] constructed */
+typedef struct x509i_dw {
+	uint8_t *buf;
+	size_t cap;
+	size_t len; /* the encoding is buf[cap - len .. cap) */
+	bool over;
+} x509i_dw;
+void x509i_dw_init(x509i_dw *w, uint8_t *buf, size_t cap);
+void x509i_dw_put(x509i_dw *w, const void *p, size_t n);
+/* Tag and length in front of everything written since w->len was mark. */
+void x509i_dw_wrap(x509i_dw *w, uint8_t tag, size_t mark);
+void x509i_dw_tlv(x509i_dw *w, uint8_t tag, const void *p, size_t n);
+/* One single-valued RDN: SET { SEQUENCE { type, value } }. */
+void x509i_dw_rdn(x509i_dw *w, const uint8_t *oid, size_t oid_len,
+		  uint8_t str_tag, const char *val, size_t val_len);
+/* The encoding, or NULL when it did not fit. */
+const uint8_t *x509i_dw_data(const x509i_dw *w, size_t *len);
+int x509i_tlv(jpki_rbuf *r, uint8_t tag, jpki_rbuf *content);
+
+/* tables.c: what every leaf of a hierarchy shares, built once per
+ * process (CRYPTO_THREAD_run_once) and never written again, so that any
+ * number of issuing threads read it without a lock.  OpenSSL objects in
+ * it are only ever read: X509_add_ext() copies an extension by encoding
+ * it, and a fetched EVP_MD may be used by many threads at once. */
+#define X509I_DN_DER_MAX 256
+#define X509I_OID_MAX 16
+typedef struct x509i_oid {
+	uint8_t der[X509I_OID_MAX]; /* content octets */
+	size_t len;
+} x509i_oid;
+typedef struct x509i_hier {
+	jpki_profile prof;
+	jpki_cert_kind kind;
+	uint8_t root_dn[X509I_DN_DER_MAX]; /* the root DN = leaves' issuer */
+	size_t root_dn_len;
+	/* C, O, OU=<hierarchy>, OU=CRL Distribution Points: the RDNs every
+	 * partition DirName starts with */
+	uint8_t dp_rdns[X509I_DN_DER_MAX];
+	size_t dp_rdns_len;
+	X509_EXTENSION *ku; /* keyUsage of the leaves, critical */
+	X509_EXTENSION *cp; /* certificatePolicies + CPS, critical */
+} x509i_hier;
+typedef struct x509i_tables {
+	x509i_hier h[2][3]; /* [jpki_profile][jpki_cert_kind] */
+	EVP_MD *sha1;	    /* fetched once: key identifiers */
+	x509i_oid b4[X509I_B4_COUNT];
+	x509i_oid at_cn; /* id-at-commonName */
+	x509i_oid at_ou; /* id-at-organizationalUnitName */
+} x509i_tables;
+int x509i_tables_get(const x509i_tables **out, jpki_err *err);
+/* The tables of one hierarchy; JPKI_ERR_INVAL for a bad profile or kind. */
+int x509i_hier_get(jpki_profile prof, jpki_cert_kind kind,
+		   const x509i_hier **out, jpki_err *err);
+/* Whether a name's DER is exactly der[0..len). */
+bool x509i_name_is(const X509_NAME *n, const uint8_t *der, size_t len);
+
+/* ext.c: extension builders, appended to x in call order. */
+int x509i_key_usage_ext(int bits, X509_EXTENSION **out, jpki_err *err);
+int x509i_policy_ext(jpki_profile prof, jpki_cert_kind kind,
+		     X509_EXTENSION **out, jpki_err *err);
 int x509i_add_key_usage(X509 *x, int bits, jpki_err *err);
-int x509i_add_policy(X509 *x, jpki_profile prof, jpki_cert_kind kind,
-		     jpki_err *err);
+/* Append a copy of ext (one of the tables'). */
+int x509i_add_ext_copy(X509 *x, X509_EXTENSION *ext, jpki_err *err);
+/* Append an extension whose value is the DER der[0..len). */
+int x509i_add_ext_der(X509 *x, int nid, bool critical, const uint8_t *der,
+		      size_t len, jpki_err *err);
 int x509i_add_crldp(X509 *x, const X509_NAME *dp, jpki_err *err);
+/* cRLDistributionPoints value naming the partition of `site` (pref_roman
+ * and city_roman used, already checked) in hierarchy h. */
+#define X509I_CRLDP_DER_MAX 512
+int x509i_crldp_der(const x509i_hier *h, const jpki_issuer_site *site,
+		    uint8_t *buf, size_t cap, const uint8_t **der, size_t *len,
+		    jpki_err *err);
+int x509i_add_leaf_crldp(X509 *x, const x509i_hier *h,
+			 const jpki_issuer_site *site, jpki_err *err);
 int x509i_add_ski(X509 *x, jpki_err *err);
 int x509i_add_aki(X509 *x, X509 *issuer, jpki_err *err);
 /* SHA-1 of the subjectPublicKey BIT STRING (RFC 5280 4.2.1.2 method 1). */
 int x509i_key_id(X509 *x, unsigned char out[20], jpki_err *err);
 
+/* key.c: set x's key to pub after x509_check_key's checks, without
+ * OpenSSL's encoder round trip where that can be avoided; and the lint's
+ * check of the SubjectPublicKeyInfo bytes a certificate carries. */
+int x509i_set_pubkey(X509 *x, EVP_PKEY *pub, jpki_err *err);
+int x509i_check_spki(X509 *cert, jpki_err *err);
+
 /* cert.c: an unsigned v3 certificate with serial, validity, issuer DN and
  * key set; the leaf builders check `issuer` is the hierarchy's root. */
 int x509i_cert_new(const uint8_t *serial, size_t serial_len, time_t nb,
 		   time_t na, EVP_PKEY *pub, X509 **out, jpki_err *err);
-int x509i_leaf_issuer(jpki_profile prof, jpki_cert_kind kind, X509 *issuer,
-		      jpki_err *err);
+int x509i_leaf_issuer(const x509i_hier *h, X509 *issuer, jpki_err *err);
 /* ASN1_INTEGER from a big-endian magnitude (leading zeros ignored),
  * refused when zero or over 20 octets once DER-encoded. */
 int x509i_serial(const uint8_t *serial, size_t serial_len, ASN1_INTEGER **out,
@@ -101,6 +189,11 @@ time_t x509i_root_not_after(time_t nb);
 
 /* basic4.c */
 int x509i_add_basic4_san(X509 *x, const jpki_basic4 *b4, jpki_err *err);
+/* The SAN value as x509i_add_basic4_san writes it, read back strictly:
+ * exactly the six otherNames in OID order, UTF8String values of
+ * well-formed UTF-8 within the fields' sizes, DER.  JPKI_ERR_PARSE for
+ * anything else (x509i_basic4_read then says what). */
+int x509i_basic4_parse(const uint8_t *der, size_t len, jpki_basic4 *out);
 /* Read the basic-4 otherNames of gens into out.  *seen and *utf8 get a
  * bit per slot present / present as UTF8String; *foreign counts names
  * that are not basic-4 otherNames.  JPKI_ERR_NOT_FOUND when none. */
