@@ -9,6 +9,7 @@ pkgs=(
   libjansson-dev libmicrohttpd-dev libpq-dev libpcsclite-dev
   gnutls-bin pcscd vsmartcard-vpcd opensc opensc-pkcs11 pcsc-tools
   xxd procps
+  curl jq wrk nginx-light iproute2 util-linux
 )
 
 missing=()
@@ -17,6 +18,11 @@ for p in "${pkgs[@]}"; do
     missing+=("$p")
   fi
 done
+# Node.js runs pkijs, an independent CMS verifier (tests/interop); a node
+# installed some other way (nvm, NodeSource) is fine, else Debian's.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  missing+=(nodejs npm)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "install-deps: installing ${missing[*]}" >&2

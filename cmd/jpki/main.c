@@ -26,6 +26,8 @@ static const struct {
 	{"audit", cmd_audit, "verify or list the hash-chained audit log"},
 	{"rules", cmd_rules, "evaluate the law: eligibility, validity, PINs, fees"},
 	{"card", cmd_card, "the virtual My Number Card: create, personalize, PINs, read, sign, serve"},
+	{"sign", cmd_sign, "sign a document as CMS with the card's signature key (or a key file)"},
+	{"verify", cmd_verify, "verify a signed document (CMS): chain, revocation, basic-4"},
 };
 
 static void usage(FILE *f)

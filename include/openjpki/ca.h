@@ -56,6 +56,7 @@ typedef struct ca_issue_req {
 	EVP_PKEY *auth_pub;      /* NULL: no authentication certificate */
 	bool renewal;            /* replaces the resident's current certificates */
 	const char *window_id;   /* 9 characters; NULL = municipality code + "001" */
+	const char *actor;       /* who asked, for the audit log; NULL = "ca" */
 	time_t now;
 } ca_issue_req;
 

@@ -337,8 +337,9 @@ static int record(jpki_ca *ca, const ca_issue_req *req, const plan *p,
 		 res->sign_serial[0] ? res->sign_serial : "-",
 		 res->auth_serial[0] ? res->auth_serial : "-",
 		 req->renewal ? 1 : 0);
-	return store_audit_append(ca->st, req->now, "ca", "cert.issue", detail,
-				  err);
+	return store_audit_append(ca->st, req->now,
+				  req->actor != NULL ? req->actor : "ca",
+				  "cert.issue", detail, err);
 }
 
 /* Issuing runs in two phases (prepare, then record in one transaction).

@@ -1,0 +1,313 @@
+/* bench_verify: signed documents (CMS) verified per second by the relying
+ * party -- document signature, certificate chain, profile and revocation
+ * (a cached CRL, or given OCSP responses) -- against the RSA-2048 verify
+ * rate of `openssl speed` measured in the same run on one core.
+ *
+ * A document costs two RSA verifications (the CMS signature and the
+ * certificate's signature), so the ceiling is verify/s ÷ 2; the target is
+ * at least half of it.  The certificate's signature and its revocation are
+ * checked once per certificate (cached by its hash), so verified
+ * documents should go well past the ceiling.  Plain CMS_verify() per
+ * document (chain rebuilt every time, no revocation) is printed for
+ * comparison.
+ *
+ * usage: bench_verify [--seconds S] [--signers K]   (S per measurement) */
+#include <openssl/cms.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ocsp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "openjpki/validation.h"
+#include "openjpki/x509.h"
+
+#define NDOCS 256
+#define MAX_SIGNERS 16
+#define CRL_ENTRIES 1000
+
+static const jpki_issuer_site site = {"Tokyo-to", "Kiyose-shi", "132217001"};
+
+typedef struct env {
+	EVP_PKEY *root_key;
+	X509 *root;
+	int k;
+	EVP_PKEY *keys[MAX_SIGNERS];
+	X509 *leaves[MAX_SIGNERS];
+	uint8_t *docs[NDOCS];
+	size_t doc_len[NDOCS];
+	uint8_t *ocsp[MAX_SIGNERS];
+	size_t ocsp_len[MAX_SIGNERS];
+	char crl_path[64];
+	time_t now;
+} env;
+
+static int die(const char *what, const jpki_err *err)
+{
+	fprintf(stderr, "bench_verify: %s: %s\n", what,
+		err != NULL ? err->msg : "failed");
+	ERR_print_errors_fp(stderr);
+	exit(1);
+}
+
+static X509 *leaf(env *e, int i)
+{
+	X509 *x = NULL;
+	jpki_err err = {0};
+	uint8_t sn[2] = {0x40, (uint8_t)i};
+	jpki_date today = jpki_date_of(e->now);
+	jpki_sign_subject s = {.name = "山田　太郎",
+			       .address = "東京都清瀬市上清戸１丁目",
+			       .sex = 1,
+			       .birth = {1980, 12, 31},
+			       .requested = e->now,
+			       .sequence = (unsigned)i,
+			       .site = &site};
+	if (x509_sign_cert_build(JPKI_PROFILE_TEST, e->root, &s, e->keys[i], sn,
+				 2, e->now - 86400,
+				 jpki_date_end(jpki_date_add_days(today, 365)),
+				 &x, &err) != 0 ||
+	    X509_sign(x, e->root_key, EVP_sha256()) <= 0)
+		die("leaf", &err);
+	return x;
+}
+
+static int good(void *ctx, const uint8_t *serial, size_t len,
+		jpki_ocsp_status *st, jpki_err *err)
+{
+	(void)ctx;
+	(void)serial;
+	(void)len;
+	(void)err;
+	memset(st, 0, sizeof(*st));
+	st->status = V_OCSP_CERTSTATUS_GOOD;
+	return 0;
+}
+
+static void setup(env *e)
+{
+	jpki_err err = {0};
+	const uint8_t one = 1;
+	e->now = time(NULL);
+	if (x509_init(&err) != 0 || (e->root_key = EVP_RSA_gen(2048)) == NULL ||
+	    x509_root_build(JPKI_PROFILE_TEST, JPKI_CERT_SIGN, e->root_key,
+			    &one, 1, e->now - 30 * 86400, &e->root,
+			    &err) != 0 ||
+	    X509_sign(e->root, e->root_key, EVP_sha256()) <= 0)
+		die("root", &err);
+	for (int i = 0; i < e->k; i++) {
+		if ((e->keys[i] = EVP_RSA_gen(2048)) == NULL)
+			die("keygen", NULL);
+		e->leaves[i] = leaf(e, i);
+	}
+	/* documents, round-robin over the signers */
+	for (int d = 0; d < NDOCS; d++) {
+		char text[96];
+		int n = snprintf(text, sizeof(text),
+				 "申込書 %d: 本人確認のための電子署名\n", d);
+		BIO *in = BIO_new_mem_buf(text, n);
+		CMS_ContentInfo *ci =
+		    CMS_sign(e->leaves[d % e->k], e->keys[d % e->k], NULL, in,
+			     CMS_BINARY | CMS_NOSMIMECAP);
+		unsigned char *der = NULL;
+		int len = ci ? i2d_CMS_ContentInfo(ci, &der) : -1;
+		if (len <= 0)
+			die("CMS_sign", NULL);
+		e->docs[d] = malloc((size_t)len);
+		memcpy(e->docs[d], der, (size_t)len);
+		e->doc_len[d] = (size_t)len;
+		OPENSSL_free(der);
+		CMS_ContentInfo_free(ci);
+		BIO_free(in);
+	}
+	/* a partition CRL with other people's revocations */
+	static uint8_t sns[CRL_ENTRIES][3];
+	static jpki_crl_entry ents[CRL_ENTRIES];
+	for (int i = 0; i < CRL_ENTRIES; i++) {
+		sns[i][0] = 0x50;
+		sns[i][1] = (uint8_t)(i >> 8);
+		sns[i][2] = (uint8_t)i;
+		ents[i] = (jpki_crl_entry){sns[i], 3, e->now - 3600,
+					   JPKI_REASON_AFFILIATION_CHANGED};
+	}
+	X509_NAME *part = NULL;
+	X509_CRL *crl = NULL;
+	unsigned char *der = NULL;
+	if (x509_crldp_name(JPKI_PROFILE_TEST, JPKI_CERT_SIGN, &site, &part,
+			    &err) != 0 ||
+	    x509_crl_build(e->root, part, false, ents, CRL_ENTRIES, e->now - 60,
+			   e->now + 86400, 1, &crl, &err) != 0 ||
+	    X509_CRL_sign(crl, e->root_key, EVP_sha256()) <= 0)
+		die("CRL", &err);
+	int len = i2d_X509_CRL(crl, &der);
+	snprintf(e->crl_path, sizeof(e->crl_path),
+		 "/tmp/jpki-bench-crl-XXXXXX");
+	int fd = mkstemp(e->crl_path);
+	if (fd < 0 || write(fd, der, (size_t)len) != len)
+		die("CRL file", NULL);
+	close(fd);
+	OPENSSL_free(der);
+	X509_CRL_free(crl);
+	X509_NAME_free(part);
+	/* an OCSP response per signer */
+	for (int i = 0; i < e->k; i++) {
+		OCSP_REQUEST *rq = OCSP_REQUEST_new();
+		unsigned char *q = NULL;
+		OCSP_request_add0_id(
+		    rq, OCSP_cert_to_id(EVP_sha1(), e->leaves[i], e->root));
+		int qlen = i2d_OCSP_REQUEST(rq, &q);
+		if (x509_ocsp_respond(q, (size_t)qlen, e->root, e->root_key,
+				      good, NULL, e->now - 60, e->now + 86400,
+				      &e->ocsp[i], &e->ocsp_len[i], &err) != 0)
+			die("OCSP", &err);
+		OPENSSL_free(q);
+		OCSP_REQUEST_free(rq);
+	}
+}
+
+static jpki_validator *validator(env *e, bool crl)
+{
+	jpki_validator *v = NULL;
+	jpki_err err = {0};
+	if (val_new(&v, &err) != 0 || val_add_root(v, e->root, &err) != 0)
+		die("validator", &err);
+	if (crl && val_map_crl(v, "*", e->crl_path, &err) != 0)
+		die("CRL map", &err);
+	for (int i = 0; !crl && i < e->k; i++)
+		if (val_add_ocsp_response(v, e->ocsp[i], e->ocsp_len[i], &err))
+			die("OCSP response", &err);
+	return v;
+}
+
+/* Documents verified per second by val_cms; every one must be valid. */
+static double run_ours(env *e, bool crl, double seconds, val_stats *st)
+{
+	jpki_validator *v = validator(e, crl);
+	val_opts o = {e->now, e->now, VAL_PURPOSE_SIGN};
+	val_result r;
+	jpki_err err = {0};
+	long n = 0;
+	double t0 = bench_now(), t;
+	do {
+		for (int i = 0; i < 64; i++, n++) {
+			int d = (int)(n % NDOCS);
+			if (val_cms(v, e->docs[d], e->doc_len[d], NULL, 0, &o,
+				    &r, &err) != 0)
+				die("val_cms", &err);
+			if (r.fails != 0) {
+				fprintf(stderr, "document %d refused: %s\n", d,
+					r.msgs[0].text);
+				exit(1);
+			}
+			val_result_clear(&r);
+		}
+		t = bench_now() - t0;
+	} while (t < seconds);
+	val_get_stats(v, st);
+	val_free(v);
+	return (double)n / t;
+}
+
+/* Plain CMS_verify per document: the chain is built and its signature
+ * checked every time; no revocation. */
+static double run_cms_verify(env *e, double seconds)
+{
+	X509_STORE *store = X509_STORE_new();
+	long n = 0;
+	double t0 = bench_now(), t;
+	if (store == NULL || !X509_STORE_add_cert(store, e->root))
+		die("X509_STORE", NULL);
+	do {
+		for (int i = 0; i < 64; i++, n++) {
+			int d = (int)(n % NDOCS);
+			const unsigned char *p = e->docs[d];
+			CMS_ContentInfo *ci =
+			    d2i_CMS_ContentInfo(NULL, &p, (long)e->doc_len[d]);
+			if (ci == NULL || CMS_verify(ci, NULL, store, NULL,
+						     NULL, CMS_BINARY) != 1)
+				die("CMS_verify", NULL);
+			CMS_ContentInfo_free(ci);
+		}
+		t = bench_now() - t0;
+	} while (t < seconds);
+	X509_STORE_free(store);
+	return (double)n / t;
+}
+
+int main(int argc, char **argv)
+{
+	double seconds = 2;
+	env e;
+	memset(&e, 0, sizeof(e));
+	e.k = 4;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
+			seconds = atof(argv[++i]);
+		else if (strcmp(argv[i], "--signers") == 0 && i + 1 < argc)
+			e.k = atoi(argv[++i]);
+		else {
+			fprintf(stderr, "usage: bench_verify [--seconds S] "
+					"[--signers K]\n");
+			return 2;
+		}
+	}
+	if (seconds <= 0 || seconds > 5)
+		seconds = 2;
+	if (e.k < 1 || e.k > MAX_SIGNERS)
+		e.k = 4;
+	printf("setting up: root, %d signers, %d documents, CRL of %d "
+	       "entries ...\n",
+	       e.k, NDOCS, CRL_ENTRIES);
+	fflush(stdout);
+	setup(&e);
+	printf("measuring the limit: openssl speed rsa2048 (1 process) ...\n");
+	fflush(stdout);
+	double ossl_verify = 0;
+	double ossl_sign = bench_openssl_rsa2048(1, 2, &ossl_verify);
+	val_stats sc, so;
+	double crl = run_ours(&e, true, seconds, &sc);
+	double ocsp = run_ours(&e, false, seconds, &so);
+	double plain = run_cms_verify(&e, seconds);
+	double ceiling = ossl_verify / 2;
+	double ratio = ceiling > 0 ? crl / ceiling : 0;
+	printf("openssl speed rsa2048:        %.0f sign/s, %.0f verify/s\n",
+	       ossl_sign, ossl_verify);
+	printf("ceiling (verify/s ÷ 2):       %.0f documents/s\n", ceiling);
+	printf("val_cms, CRL (cached):        %.0f documents/s (%.2f × "
+	       "ceiling; %lu certificate checks, %lu CRL load(s) for %lu "
+	       "documents)\n",
+	       crl, ratio, sc.certs_checked, sc.crl_loads, sc.documents);
+	printf("val_cms, OCSP responses:      %.0f documents/s (%.2f × "
+	       "ceiling; %lu certificate checks)\n",
+	       ocsp, ceiling > 0 ? ocsp / ceiling : 0, so.certs_checked);
+	printf("plain CMS_verify (no revocation): %.0f documents/s (%.2f × "
+	       "ceiling)\n",
+	       plain, ceiling > 0 ? plain / ceiling : 0);
+	printf("target: val_cms ≥ 0.5 × ceiling: %s\n",
+	       ratio >= 0.5 ? "met" : "NOT met");
+	printf(
+	    "{\"bench\":\"verify\",\"signers\":%d,\"docs_per_s_crl\":%.1f,"
+	    "\"docs_per_s_ocsp\":%.1f,\"cms_verify_per_s\":%.1f,"
+	    "\"openssl_verify_per_s\":%.1f,\"ceiling_docs_per_s\":%.1f,"
+	    "\"ratio_crl\":%.3f,\"ratio_ocsp\":%.3f,\"ratio_cms_verify\":%.3f,"
+	    "\"cert_checks\":%lu,\"crl_loads\":%lu,\"target\":0.5,"
+	    "\"met\":%s}\n",
+	    e.k, crl, ocsp, plain, ossl_verify, ceiling, ratio,
+	    ceiling > 0 ? ocsp / ceiling : 0, ceiling > 0 ? plain / ceiling : 0,
+	    sc.certs_checked, sc.crl_loads, ratio >= 0.5 ? "true" : "false");
+	unlink(e.crl_path);
+	for (int i = 0; i < e.k; i++) {
+		EVP_PKEY_free(e.keys[i]);
+		X509_free(e.leaves[i]);
+		free(e.ocsp[i]);
+	}
+	for (int d = 0; d < NDOCS; d++)
+		free(e.docs[d]);
+	X509_free(e.root);
+	EVP_PKEY_free(e.root_key);
+	return 0;
+}

@@ -1,0 +1,426 @@
+/* jpki sign: a CMS SignedData (RFC 5652) made with the card's signature
+ * key after its PIN -- or with a software key, for tests and to show
+ * interoperability.  SHA-256, signingTime, the signer's certificate
+ * included; detached unless --attached. */
+/* pem.h first: cms.h declares the CMS PEM functions only after it */
+#include <openssl/pem.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <openssl/cms.h>
+#include <openssl/err.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "card_pkey.h"
+#include "cli.h"
+#include "openjpki/card.h"
+#include "openjpki/transport.h"
+#include "openjpki/util.h"
+#include "openjpki/validation.h"
+
+#define PIN_LINE_MAX 64
+#define KEY_FILE_MAX (64u * 1024)
+/* attached content must leave room for the CMS around it, so that our
+ * own verifier (VAL_CMS_MAX) accepts the result */
+#define ATTACHED_MAX (VAL_CMS_MAX - 64u * 1024)
+
+static const char sign_help[] =
+    "usage: jpki sign --in FILE [--out FILE.p7s] [--attached] [--pem]\n"
+    "         (CARD.img | --card CARD.img | --reader NAME|auto)\n"
+    "         [--pin PIN | --pin-file FILE]\n"
+    "       jpki sign --in FILE --key KEY.pem --cert CERT.pem [...]\n\n"
+    "Sign FILE as a CMS SignedData (RFC 5652): SHA-256, RSA PKCS#1 v1.5,\n"
+    "signed attributes contentType, messageDigest and signingTime, the\n"
+    "signer's certificate included.  Detached (the .p7s holds no content)\n"
+    "unless --attached.  Output DER (default FILE.p7s) or PEM with --pem.\n\n"
+    "With a card (an image file, or a card in a PC/SC reader) the\n"
+    "signature certificate is read off the card and the card signs a\n"
+    "DigestInfo with its signature key (80 2A 00 80) after the signature\n"
+    "PIN (署名用電子証明書暗証番号): --pin, --pin-file (first line; '-' =\n"
+    "standard input), or a line of standard input.  --key/--cert sign with\n"
+    "a software key instead.  The clock (signingTime) is --now if given.\n";
+
+/* A line of standard input; on a terminal with a prompt and no echo. */
+static int ask_pin(char *buf, size_t cap, jpki_err *err)
+{
+	struct termios old, quiet;
+	bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0;
+	size_t n = 0;
+	int rc = 0;
+	if (tty) {
+		fputs("signature PIN (署名用電子証明書暗証番号): ", stderr);
+		fflush(stderr);
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	}
+	for (;;) {
+		char ch;
+		ssize_t r = read(STDIN_FILENO, &ch, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = jpki_fail(err, JPKI_ERR_IO, "reading the PIN: %s",
+				       strerror(errno));
+			break;
+		}
+		if (r == 0 || ch == '\n')
+			break;
+		if (n + 1 >= cap) {
+			rc = jpki_fail(err, JPKI_ERR_PIN_FORMAT,
+				       "PIN line too long");
+			break;
+		}
+		buf[n++] = ch;
+	}
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
+	buf[n] = '\0';
+	if (tty) {
+		(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	if (rc == 0 && n == 0)
+		rc = jpki_fail(err, JPKI_ERR_PIN_FORMAT, "no PIN given");
+	return rc;
+}
+
+/* The signature PIN from --pin (scrubbed from argv), --pin-file or
+ * standard input, checked and normalised before it reaches the card (a
+ * malformed PIN would cost a try for nothing). */
+static int take_pin(char *value, const char *file, char out[PIN_LINE_MAX],
+		    jpki_err *err)
+{
+	char norm[JPKI_PIN_MAX + 1];
+	int rc = 0;
+	out[0] = '\0';
+	if (value != NULL) {
+		if (jpki_strlcpy(out, value, PIN_LINE_MAX) != 0)
+			rc =
+			    jpki_fail(err, JPKI_ERR_PIN_FORMAT, "PIN too long");
+		/* keep it out of /proc/PID/cmdline from now on */
+		OPENSSL_cleanse(value, strlen(value));
+	} else if (file != NULL && strcmp(file, "-") != 0) {
+		uint8_t *data = NULL;
+		size_t len = 0, n = 0;
+		if ((rc = jpki_file_read(file, 4096, &data, &len, err)) != 0)
+			return rc;
+		while (n < len && data[n] != '\n' && data[n] != '\r')
+			n++;
+		if (n == 0 || n >= PIN_LINE_MAX) {
+			rc = jpki_fail(err, JPKI_ERR_PIN_FORMAT,
+				       "%s holds no PIN on its first line",
+				       file);
+		} else {
+			memcpy(out, data, n);
+			out[n] = '\0';
+		}
+		jpki_free_secret(data, len);
+	} else {
+		rc = ask_pin(out, PIN_LINE_MAX, err);
+	}
+	if (rc == 0 && (rc = rules_pin_check(JPKI_PIN_SIGN, out, norm,
+					     sizeof(norm), err)) == 0)
+		memcpy(out, norm, strlen(norm) + 1);
+	else if (rc == JPKI_ERR_PIN_FORMAT)
+		jpki_wrap(err, rc, "signature PIN (not sent to the card)");
+	OPENSSL_cleanse(norm, sizeof(norm));
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* The card                                                            */
+
+typedef struct card_conn {
+	jpki_inproc *ip;
+	jpki_pcsc *pc;
+	jpki_link link;
+} card_conn;
+
+static int conn_open(const char *image, const char *reader, card_conn *c,
+		     jpki_err *err)
+{
+	int rc;
+	memset(c, 0, sizeof(*c));
+	if (reader != NULL) {
+		if ((rc = transport_pcsc_open(reader, &c->pc, err)) != 0)
+			return rc;
+		c->link = transport_pcsc_link(c->pc);
+		return 0;
+	}
+	if ((rc = transport_inproc_open(image, &c->ip, err)) != 0)
+		return rc;
+	c->link = transport_inproc_link(c->ip);
+	return 0;
+}
+
+static void conn_close(card_conn *c)
+{
+	/* a power-off drops the verified PIN (PC/SC: reset on close) */
+	if (c->ip != NULL)
+		transport_inproc_power(c->ip, JPKI_CARD_POWER_OFF);
+	transport_inproc_close(c->ip);
+	transport_pcsc_close(c->pc);
+	memset(c, 0, sizeof(*c));
+}
+
+/* SELECT the JPKI AP, VERIFY the signature PIN, read the signature
+ * certificate (readable only after that PIN, spec §1.2). */
+static int card_unlock(card_conn *c, char *pin_value, const char *pin_file,
+		       X509 **cert, jpki_err *err)
+{
+	char pin[PIN_LINE_MAX];
+	uint8_t *der = NULL;
+	size_t len = 0;
+	int tries = -1;
+	int rc;
+	if ((rc = card_client_select(&c->link, JPKI_AP_JPKI, err)) != 0 ||
+	    (rc = take_pin(pin_value, pin_file, pin, err)) != 0)
+		goto out;
+	rc = card_client_verify(&c->link, JPKI_CPIN_SIGN, pin, &tries, err);
+	if (rc == JPKI_ERR_PIN_WRONG)
+		rc = jpki_fail(err, rc,
+			       "wrong signature PIN: %d tries left before it "
+			       "blocks",
+			       tries);
+	else if (rc == JPKI_ERR_PIN_BLOCKED)
+		rc = jpki_fail(err, rc,
+			       "the signature PIN is blocked: reset it at the "
+			       "municipal counter");
+	if (rc != 0)
+		goto out;
+	rc = card_client_read_cert(&c->link, JPKI_CCERT_SIGN, &der, &len, err);
+	if (rc == JPKI_ERR_NOT_FOUND)
+		rc = jpki_fail(err, rc,
+			       "the card holds no signature certificate "
+			       "(署名用電子証明書)");
+	if (rc == 0)
+		rc = x509_from_der(der, len, cert, err);
+out:
+	OPENSSL_cleanse(pin, sizeof(pin));
+	free(der);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* CMS                                                                 */
+
+static int read_key(const char *path, EVP_PKEY **out, jpki_err *err)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	BIO *b = NULL;
+	int rc = jpki_file_read(path, KEY_FILE_MAX, &buf, &len, err);
+	if (rc != 0)
+		return rc;
+	if ((b = BIO_new_mem_buf(buf, (int)len)) == NULL ||
+	    (*out = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL)) == NULL) {
+		ERR_clear_error();
+		rc = jpki_fail(err, JPKI_ERR_PARSE,
+			       "%s: no PEM private key (unencrypted)", path);
+	}
+	BIO_free(b);
+	jpki_free_secret(buf, len);
+	return rc;
+}
+
+/* Sign `in` into a DER or PEM CMS at *out (malloc'ed). */
+static int make_cms(const char *in, X509 *cert, EVP_PKEY *key, time_t now,
+		    bool attached, bool pem, uint8_t **out, size_t *out_len,
+		    jpki_err *err)
+{
+	unsigned flags = CMS_BINARY | CMS_PARTIAL | CMS_NOSMIMECAP |
+			 (attached ? 0 : CMS_DETACHED);
+	CMS_ContentInfo *cms = NULL;
+	CMS_SignerInfo *si = NULL;
+	ASN1_TIME *t = NULL;
+	BIO *data = NULL, *mem = NULL;
+	struct stat st;
+	int rc = 0;
+	if (stat(in, &st) != 0)
+		return jpki_fail(err, JPKI_ERR_NOT_FOUND, "cannot open %s: %s",
+				 in, strerror(errno));
+	if (attached && (size_t)st.st_size > ATTACHED_MAX)
+		return jpki_fail(err, JPKI_ERR_RANGE,
+				 "%s: over %u bytes; sign it detached", in,
+				 ATTACHED_MAX);
+	if ((data = BIO_new_file(in, "rb")) == NULL) {
+		rc = jpki_fail(err, JPKI_ERR_IO, "cannot open %s", in);
+		goto out;
+	}
+	/* RFC 5652 5.4: signed attributes contentType and messageDigest
+	 * (added by CMS_final), signingTime from our clock */
+	if ((cms = CMS_sign(NULL, NULL, NULL, NULL, flags)) == NULL ||
+	    (si = CMS_add1_signer(cms, cert, key, EVP_sha256(), flags)) ==
+		NULL ||
+	    (t = ASN1_TIME_set(NULL, now)) == NULL ||
+	    !CMS_signed_add1_attr_by_NID(si, NID_pkcs9_signingTime, t->type, t,
+					 -1)) {
+		rc = jpki_fail(err, JPKI_ERR_CRYPTO, "preparing the CMS");
+		goto out;
+	}
+	if (!CMS_final(cms, data, NULL, flags)) {
+		rc = jpki_fail(err, JPKI_ERR_CRYPTO, "signing");
+		goto out;
+	}
+	/* what the card (or key) returned must verify before it leaves */
+	if (CMS_SignerInfo_verify(si) != 1) {
+		rc = jpki_fail(err, JPKI_ERR_CRYPTO,
+			       "the signature does not verify with the "
+			       "certificate's key");
+		goto out;
+	}
+	if ((mem = BIO_new(BIO_s_mem())) == NULL ||
+	    !(pem ? PEM_write_bio_CMS(mem, cms) : i2d_CMS_bio(mem, cms))) {
+		rc = jpki_fail(err, JPKI_ERR_CRYPTO, "encoding the CMS");
+		goto out;
+	}
+	char *p = NULL;
+	long len = BIO_get_mem_data(mem, &p);
+	if (len <= 0 || (*out = malloc((size_t)len)) == NULL) {
+		rc = jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	memcpy(*out, p, (size_t)len);
+	*out_len = (size_t)len;
+out:
+	BIO_free(mem);
+	ASN1_TIME_free(t);
+	CMS_ContentInfo_free(cms);
+	BIO_free(data);
+	return rc;
+}
+
+int cmd_sign(cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"in", required_argument, NULL, 'i'},
+	    {"out", required_argument, NULL, 'o'},
+	    {"attached", no_argument, NULL, 'a'},
+	    {"pem", no_argument, NULL, 'm'},
+	    {"card", required_argument, NULL, 'c'},
+	    {"reader", required_argument, NULL, 'R'},
+	    {"pin", required_argument, NULL, 'p'},
+	    {"pin-file", required_argument, NULL, 'P'},
+	    {"key", required_argument, NULL, 'k'},
+	    {"cert", required_argument, NULL, 'C'},
+	    {NULL, 0, NULL, 0}};
+	const char *in = NULL, *image = NULL, *reader = NULL, *pin_file = NULL;
+	const char *key_path = NULL, *cert_path = NULL;
+	char *pin = NULL, outbuf[PATH_MAX];
+	const char *out = NULL;
+	bool attached = false, pem = false;
+	card_conn conn;
+	card_pkey *cp = NULL;
+	EVP_PKEY *key = NULL, *soft = NULL;
+	X509 *cert = NULL;
+	uint8_t *cms = NULL;
+	size_t cms_len = 0;
+	jpki_err err = {0};
+	int c, rc;
+	memset(&conn, 0, sizeof(conn));
+	if (cli_want_help(argc, argv, sign_help))
+		return 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i': in = optarg; break;
+		case 'o': out = optarg; break;
+		case 'a': attached = true; break;
+		case 'm': pem = true; break;
+		case 'c': image = optarg; break;
+		case 'R': reader = optarg; break;
+		case 'p': pin = optarg; break;
+		case 'P': pin_file = optarg; break;
+		case 'k': key_path = optarg; break;
+		case 'C': cert_path = optarg; break;
+		default: return 2;
+		}
+	}
+	if (optind < argc) {
+		if (image != NULL || optind + 1 < argc)
+			return cli_usage_error("sign: one card image expected");
+		image = argv[optind];
+	}
+	if (in == NULL)
+		return cli_usage_error("sign: --in FILE is required");
+	if ((key_path != NULL) != (cert_path != NULL))
+		return cli_usage_error("sign: --key and --cert go together");
+	if ((key_path != NULL) + (image != NULL) + (reader != NULL) != 1)
+		return cli_usage_error(
+		    "sign: give one of CARD.img, --reader or "
+		    "--key/--cert");
+	if (key_path != NULL && (pin != NULL || pin_file != NULL))
+		return cli_usage_error("sign: a software key takes no PIN");
+	if (out == NULL) {
+		if ((size_t)snprintf(outbuf, sizeof(outbuf), "%s.p7s", in) >=
+		    sizeof(outbuf))
+			return cli_usage_error("sign: --in path too long");
+		out = outbuf;
+	}
+	if ((rc = x509_init(&err)) != 0)
+		goto out;
+	if (key_path != NULL) {
+		if ((rc = read_key(key_path, &soft, &err)) != 0 ||
+		    (rc = cli_read_cert(cert_path, &cert, &err)) != 0)
+			goto out;
+		if (X509_check_private_key(cert, soft) != 1) {
+			ERR_clear_error();
+			rc = jpki_fail(&err, JPKI_ERR_KEY,
+				       "%s is not the key of %s", key_path,
+				       cert_path);
+			goto out;
+		}
+		key = soft;
+	} else {
+		if ((rc = conn_open(image, reader, &conn, &err)) != 0 ||
+		    (rc = card_unlock(&conn, pin, pin_file, &cert, &err)) !=
+			0 ||
+		    (rc = card_pkey_new(&conn.link, JPKI_KEY_SIGN, cert, &cp,
+					&key, &err)) != 0)
+			goto out;
+	}
+	rc = make_cms(in, cert, key, ctx->now, attached, pem, &cms, &cms_len,
+		      &err);
+	if (rc != 0 && card_pkey_error(cp, NULL) != 0)
+		rc = card_pkey_error(cp, &err); /* what the card said */
+	if (rc != 0 ||
+	    (rc = jpki_file_write_atomic(out, cms, cms_len, 0644, &err)) != 0)
+		goto out;
+	if (ctx->json) {
+		json_t *o = json_object();
+		char t[21];
+		jpki_time_format(ctx->now, t);
+		json_object_set_new(o, "ok", json_true());
+		json_object_set_new(o, "file", json_string(out));
+		json_object_set_new(o, "attached", json_boolean(attached));
+		json_object_set_new(o, "format",
+				    json_string(pem ? "PEM" : "DER"));
+		json_object_set_new(o, "bytes",
+				    json_integer((json_int_t)cms_len));
+		json_object_set_new(o, "signing_time", json_string(t));
+		json_object_set_new(
+		    o, "key", json_string(cp != NULL ? "card" : "software"));
+		json_object_set_new(o, "signer", cli_cert_json(cert));
+		cli_print_json(o);
+	} else {
+		printf("signed %s -> %s (CMS SignedData, %s, %s, %zu bytes, "
+		       "%s key)\n",
+		       in, out, attached ? "attached" : "detached",
+		       pem ? "PEM" : "DER", cms_len,
+		       cp != NULL ? "card signature" : "software");
+	}
+out:
+	free(cms);
+	card_pkey_free(cp);
+	EVP_PKEY_free(soft);
+	X509_free(cert);
+	conn_close(&conn);
+	return rc == 0 ? 0 : cli_error(ctx, rc, &err);
+}

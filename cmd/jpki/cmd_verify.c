@@ -1,0 +1,445 @@
+/* jpki verify: the relying party's check of a signed document (CMS), and
+ * what an eKYC relying party reads from it: 氏名, 住所, 生年月日 (Gregorian
+ * and era), 性別. */
+/* pem.h first: cms.h declares the CMS PEM functions only after it */
+#include <openssl/pem.h>
+
+#include <getopt.h>
+#include <openssl/cms.h>
+#include <openssl/err.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "openjpki/util.h"
+#include "openjpki/validation.h"
+
+#define CONTENT_MAX (256u << 20)
+#define DOC_FILE_MAX (2u * VAL_CMS_MAX) /* room for PEM's base64 */
+
+static const char verify_help[] =
+    "usage: jpki verify DOC.p7s [--content FILE] [--roots FILE|DIR ...]\n"
+    "         [--crl-map DIRNAME=PATH|URL ...] [--ocsp URL]\n"
+    "         [--ocsp-response FILE ...] [--at TIME] [--purpose sign|auth]\n"
+    "         [--timeout S] [--skew S]\n\n"
+    "Verify a CMS SignedData (DER or PEM; detached: give --content): the\n"
+    "signature, the signer's certificate under a trusted root (chosen by\n"
+    "key: several generations share one DN), the profile (keyUsage, policy\n"
+    "of the hierarchy), validity at --at (default now), and revocation: the\n"
+    "CRL of the certificate's partition (its CRL distribution point\n"
+    "DirName, mapped with --crl-map; \"*\" maps every partition), else an\n"
+    "OCSP response (--ocsp-response) or responder (--ocsp, with a nonce).\n"
+    "For a signature certificate it prints the basic-4 data (基本4情報).\n"
+    "Exit 0 only when everything holds; every reason it does not is\n"
+    "listed.\n\n"
+    "--roots     trusted roots (PEM/DER files or directories); default\n"
+    "            the CA directory's roots/\n"
+    "--crl-map   DIRNAME=LOCATION, DirName in RFC 2253 order or /C=JP/..\n"
+    "            form; the location is a file or an http:// URL\n"
+    "--at TIME   judge the certificate at this instant (YYYY-MM-DD or\n"
+    "            YYYY-MM-DDTHH:MM:SSZ); CRL/OCSP freshness uses the clock\n"
+    "--purpose   sign (documents, default) or auth (log-in certificate)\n";
+
+typedef struct verify_args {
+	const char *doc, *content, *ocsp_url, *at;
+	const char *roots[16], *maps[64], *resps[64];
+	size_t n_roots, n_maps, n_resps;
+	val_purpose purpose;
+	int timeout, skew;
+} verify_args;
+
+/* The document as DER: PEM ("CMS" or "PKCS7" label) is decoded. */
+static int read_doc(const char *path, uint8_t **out, size_t *out_len,
+		    jpki_err *err)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc = jpki_file_read(path, DOC_FILE_MAX, &buf, &len, err);
+	if (rc != 0)
+		return rc;
+	size_t off = 0;
+	while (off < len && (buf[off] == ' ' || buf[off] == '\n' ||
+			     buf[off] == '\r' || buf[off] == '\t'))
+		off++;
+	if (len - off < 11 || memcmp(buf + off, "-----BEGIN ", 11) != 0) {
+		*out = buf;
+		*out_len = len;
+		return 0;
+	}
+	BIO *b = BIO_new_mem_buf(buf, (int)len);
+	CMS_ContentInfo *ci = b ? PEM_read_bio_CMS(b, NULL, NULL, NULL) : NULL;
+	unsigned char *der = NULL;
+	int dlen = ci ? i2d_CMS_ContentInfo(ci, &der) : -1;
+	if (dlen <= 0 || (*out = malloc((size_t)dlen)) == NULL) {
+		rc = jpki_fail(err, JPKI_ERR_PARSE, "%s: malformed PEM CMS",
+			       path);
+	} else {
+		memcpy(*out, der, (size_t)dlen);
+		*out_len = (size_t)dlen;
+	}
+	ERR_clear_error();
+	OPENSSL_free(der);
+	CMS_ContentInfo_free(ci);
+	BIO_free(b);
+	free(buf);
+	return rc;
+}
+
+static int setup(cli_ctx *ctx, const verify_args *a, jpki_validator *v,
+		 jpki_err *err)
+{
+	char def[4096];
+	struct stat st;
+	int rc;
+	if ((rc = val_set_limits(v, a->skew, 0, a->timeout, err)) != 0)
+		return rc;
+	for (size_t i = 0; i < a->n_roots; i++)
+		if ((rc = val_load_roots(v, a->roots[i], NULL, err)) != 0)
+			return rc;
+	if (a->n_roots == 0) {
+		snprintf(def, sizeof(def), "%s/roots", ctx->dir);
+		if (stat(def, &st) != 0)
+			return jpki_fail(err, JPKI_ERR_NOT_FOUND,
+					 "no trusted roots: give --roots (no "
+					 "%s)",
+					 def);
+		if ((rc = val_load_roots(v, def, NULL, err)) != 0)
+			return rc;
+	}
+	for (size_t i = 0; i < a->n_maps; i++)
+		if ((rc = val_map_crl_spec(v, a->maps[i], err)) != 0)
+			return rc;
+	if (a->ocsp_url != NULL &&
+	    (rc = val_set_ocsp_url(v, a->ocsp_url, err)) != 0)
+		return rc;
+	for (size_t i = 0; i < a->n_resps; i++) {
+		uint8_t *der = NULL;
+		size_t len = 0;
+		if ((rc = jpki_file_read(a->resps[i], VAL_OCSP_RESP_MAX, &der,
+					 &len, err)) != 0)
+			return rc;
+		rc = val_add_ocsp_response(v, der, len, err);
+		free(der);
+		if (rc != 0)
+			return jpki_wrap(err, rc, "%s", a->resps[i]);
+	}
+	return 0;
+}
+
+static const char *sex_label(const char *s)
+{
+	return strcmp(s, "1") == 0 ? "男" : strcmp(s, "2") == 0 ? "女" : "";
+}
+
+/* "昭和55年12月31日" (元年 for the first year). */
+static void era_text(const val_result *r, char *out, size_t cap)
+{
+	const char *era = rules_era_name(r->birth_era);
+	if (!r->has_birth || era == NULL) {
+		snprintf(out, cap, "?");
+		return;
+	}
+	if (r->birth_era_year == 1)
+		snprintf(out, cap, "%s元年%d月%d日", era, r->birth.m,
+			 r->birth.d);
+	else
+		snprintf(out, cap, "%s%d年%d月%d日", era, r->birth_era_year,
+			 r->birth.m, r->birth.d);
+}
+
+static const char *rev_name(val_rev_status s)
+{
+	static const char *names[] = {"not-checked", "good", "revoked",
+				      "unknown"};
+	return (unsigned)s < 4 ? names[s] : "?";
+}
+
+static void root_desc(X509 *root, char *out, size_t cap)
+{
+	const ASN1_OCTET_STRING *ski = X509_get0_subject_key_id(root);
+	char hex[41] = "none", nb[32] = "?";
+	struct tm tm;
+	if (ski != NULL && ASN1_STRING_length(ski) <= 20)
+		jpki_hex(ASN1_STRING_get0_data(ski),
+			 (size_t)ASN1_STRING_length(ski), hex);
+	if (ASN1_TIME_to_tm(X509_get0_notBefore(root), &tm) == 1)
+		snprintf(nb, sizeof(nb), "%04d-%02d-%02d", tm.tm_year + 1900,
+			 tm.tm_mon + 1, tm.tm_mday);
+	snprintf(out, cap, "root from %s, SKI %s", nb, hex);
+}
+
+static json_t *result_json(const val_result *r)
+{
+	json_t *o = json_object();
+	json_t *fails = json_array(), *msgs = json_array();
+	char t[21], buf[600];
+	json_object_set_new(o, "ok", json_boolean(r->fails == 0));
+	json_object_set_new(o, "valid", json_boolean(r->fails == 0));
+	for (unsigned b = 1; b & VAL_FAIL_ALL; b <<= 1)
+		if (r->fails & b)
+			json_array_append_new(
+			    fails, json_string(val_fail_name((val_fail)b)));
+	for (size_t i = 0; i < r->n_msgs; i++) {
+		json_t *m = json_object();
+		json_object_set_new(
+		    m, "reason", json_string(val_fail_name(r->msgs[i].what)));
+		json_object_set_new(m, "message", json_string(r->msgs[i].text));
+		json_array_append_new(msgs, m);
+	}
+	json_object_set_new(o, "failures", fails);
+	json_object_set_new(o, "messages", msgs);
+	json_object_set_new(o, "attached", json_boolean(r->attached));
+	if (r->has_signing_time) {
+		jpki_time_format(r->signing_time, t);
+		json_object_set_new(o, "signing_time", json_string(t));
+	}
+	if (r->cert != NULL)
+		json_object_set_new(o, "signer", cli_cert_json(r->cert));
+	if (r->root != NULL) {
+		json_t *root = cli_cert_json(r->root);
+		root_desc(r->root, buf, sizeof(buf));
+		json_object_set_new(root, "generation", json_string(buf));
+		json_object_set_new(o, "root", root);
+	}
+	json_t *rev = json_object();
+	json_object_set_new(rev, "status", json_string(rev_name(r->rev)));
+	if (r->rev_source != VAL_SRC_NONE) {
+		json_object_set_new(
+		    rev, "source",
+		    json_string(r->rev_source == VAL_SRC_CRL ? "crl" : "ocsp"));
+		json_object_set_new(rev, "where", json_string(r->rev_where));
+		json_object_set_new(rev, "cached", json_boolean(r->rev_cached));
+		jpki_time_format(r->rev_this_update, t);
+		json_object_set_new(rev, "this_update", json_string(t));
+		jpki_time_format(r->rev_next_update, t);
+		json_object_set_new(rev, "next_update", json_string(t));
+	}
+	if (r->rev == VAL_REV_REVOKED) {
+		jpki_time_format(r->revoked_at, t);
+		json_object_set_new(rev, "revoked_at", json_string(t));
+		json_object_set_new(rev, "reason",
+				    json_string(jpki_reason_name(r->reason)));
+	}
+	json_object_set_new(o, "revocation", rev);
+	if (r->has_basic4) {
+		json_t *p = json_object();
+		json_object_set_new(p, "name", json_string(r->basic4.name));
+		json_object_set_new(p, "name_substitute",
+				    json_string(r->basic4.name_subst));
+		json_object_set_new(p, "address",
+				    json_string(r->basic4.address));
+		json_object_set_new(p, "address_substitute",
+				    json_string(r->basic4.address_subst));
+		json_object_set_new(p, "sex", json_string(r->basic4.sex));
+		json_object_set_new(p, "sex_label",
+				    json_string(sex_label(r->basic4.sex)));
+		json_object_set_new(p, "birth_era_coded",
+				    json_string(r->basic4.birth));
+		if (r->has_birth) {
+			char d[11];
+			jpki_date_format(r->birth, d);
+			json_object_set_new(p, "birth", json_string(d));
+			json_object_set_new(
+			    p, "birth_era",
+			    json_string(rules_era_name(r->birth_era)));
+			json_object_set_new(p, "birth_era_year",
+					    json_integer(r->birth_era_year));
+			era_text(r, buf, sizeof(buf));
+			json_object_set_new(p, "birth_japanese",
+					    json_string(buf));
+		}
+		json_object_set_new(o, "basic4", p);
+	}
+	return o;
+}
+
+static void result_text(const val_result *r)
+{
+	char t[21], buf[600];
+	json_t *j = r->cert != NULL ? cli_cert_json(r->cert) : NULL;
+	printf("%s\n", r->fails == 0 ? "VALID signature" : "INVALID signature");
+	for (size_t i = 0; i < r->n_msgs; i++)
+		printf("  - %s: %s\n", val_fail_name(r->msgs[i].what),
+		       r->msgs[i].text);
+	if (r->cert != NULL)
+		printf("document:   %s\n",
+		       r->attached ? "content attached" : "detached content");
+	if (r->has_signing_time) {
+		jpki_time_format(r->signing_time, t);
+		printf("signed at:  %s (the signer's claim)\n", t);
+	}
+	if (j != NULL) {
+		const char *kind =
+		    json_string_value(json_object_get(j, "kind"));
+		printf(
+		    "signer:     %s, serial %s\n",
+		    kind == NULL ? "not a JPKI certificate"
+		    : strcmp(kind, "sign") == 0
+			? "署名用電子証明書 (signature certificate)"
+			: "利用者証明用電子証明書 (authentication certificate)",
+		    json_string_value(json_object_get(j, "serial")));
+		printf("  subject:  %s\n",
+		       json_string_value(json_object_get(j, "subject")));
+		printf("  valid:    %s .. %s\n",
+		       json_string_value(json_object_get(j, "not_before")),
+		       json_string_value(json_object_get(j, "not_after")));
+		json_decref(j);
+	}
+	if (r->root != NULL) {
+		root_desc(r->root, buf, sizeof(buf));
+		printf("  issuer:   trusted %s\n", buf);
+	}
+	printf("revocation: %s", rev_name(r->rev));
+	if (r->rev == VAL_REV_REVOKED) {
+		jpki_time_format(r->revoked_at, t);
+		printf(" at %s (%s)", t, jpki_reason_name(r->reason));
+	}
+	if (r->rev_source != VAL_SRC_NONE) {
+		jpki_time_format(r->rev_next_update, t);
+		printf(" -- %s %s, next update %s",
+		       r->rev_source == VAL_SRC_CRL ? "CRL" : "OCSP",
+		       r->rev_where, t);
+	}
+	printf("\n");
+	if (r->has_basic4) {
+		era_text(r, buf, sizeof(buf));
+		printf("basic-4 (基本4情報):\n");
+		printf("  氏名 name:     %s\n", r->basic4.name);
+		if (r->basic4.name_subst[0])
+			printf("  氏名代替文字:  %s\n", r->basic4.name_subst);
+		printf("  住所 address:  %s\n", r->basic4.address);
+		if (r->basic4.address_subst[0])
+			printf("  住所代替文字:  %s\n",
+			       r->basic4.address_subst);
+		if (r->has_birth) {
+			char d[11];
+			jpki_date_format(r->birth, d);
+			printf("  生年月日 birth: %s (%s)\n", d, buf);
+		} else {
+			printf("  生年月日 birth: %s\n", r->basic4.birth);
+		}
+		printf("  性別 sex:      %s %s\n", r->basic4.sex,
+		       sex_label(r->basic4.sex));
+	}
+}
+
+static int parse_args(int argc, char **argv, verify_args *a)
+{
+	static const struct option opts[] = {
+	    {"content", required_argument, NULL, 'c'},
+	    {"roots", required_argument, NULL, 'r'},
+	    {"crl-map", required_argument, NULL, 'm'},
+	    {"ocsp", required_argument, NULL, 'o'},
+	    {"ocsp-response", required_argument, NULL, 'O'},
+	    {"at", required_argument, NULL, 'a'},
+	    {"purpose", required_argument, NULL, 'p'},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"skew", required_argument, NULL, 's'},
+	    {NULL, 0, NULL, 0}};
+	int c;
+	memset(a, 0, sizeof(*a));
+	a->purpose = VAL_PURPOSE_SIGN;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': a->content = optarg; break;
+		case 'r':
+			if (a->n_roots ==
+			    sizeof(a->roots) / sizeof(a->roots[0]))
+				return cli_usage_error("--roots: too many");
+			a->roots[a->n_roots++] = optarg;
+			break;
+		case 'm':
+			if (a->n_maps == sizeof(a->maps) / sizeof(a->maps[0]))
+				return cli_usage_error("--crl-map: too many");
+			a->maps[a->n_maps++] = optarg;
+			break;
+		case 'o': a->ocsp_url = optarg; break;
+		case 'O':
+			if (a->n_resps ==
+			    sizeof(a->resps) / sizeof(a->resps[0]))
+				return cli_usage_error(
+				    "--ocsp-response: too many");
+			a->resps[a->n_resps++] = optarg;
+			break;
+		case 'a': a->at = optarg; break;
+		case 'p':
+			if (strcmp(optarg, "sign") == 0)
+				a->purpose = VAL_PURPOSE_SIGN;
+			else if (strcmp(optarg, "auth") == 0)
+				a->purpose = VAL_PURPOSE_AUTH;
+			else
+				return cli_usage_error(
+				    "--purpose: sign or auth, not %s", optarg);
+			break;
+		case 't':
+		case 's': {
+			char *end;
+			long n = strtol(optarg, &end, 10);
+			if (*end != '\0' || n < 1 || n > 3600)
+				return cli_usage_error("--%s: 1-3600 seconds",
+						       c == 't' ? "timeout"
+								: "skew");
+			if (c == 't')
+				a->timeout = (int)n;
+			else
+				a->skew = (int)n;
+			break;
+		}
+		default: return 2;
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage_error(
+		    "verify: one document (DOC.p7s) expected");
+	a->doc = argv[optind];
+	return 0;
+}
+
+int cmd_verify(cli_ctx *ctx, int argc, char **argv)
+{
+	verify_args a;
+	jpki_validator *v = NULL;
+	uint8_t *doc = NULL, *content = NULL;
+	size_t doc_len = 0, content_len = 0;
+	val_result res;
+	jpki_err err = {0};
+	val_opts o = {ctx->now, ctx->now, VAL_PURPOSE_SIGN};
+	int rc, verdict = 1;
+	memset(&res, 0, sizeof(res));
+	if (cli_want_help(argc, argv, verify_help))
+		return 0;
+	if ((rc = parse_args(argc, argv, &a)) != 0)
+		return rc;
+	if (a.at != NULL && jpki_time_parse(a.at, &o.at) != 0)
+		return cli_usage_error("--at: not a time: %s", a.at);
+	o.purpose = a.purpose;
+	if ((rc = val_new(&v, &err)) != 0 ||
+	    (rc = setup(ctx, &a, v, &err)) != 0 ||
+	    (rc = read_doc(a.doc, &doc, &doc_len, &err)) != 0)
+		goto out;
+	if (a.content != NULL &&
+	    (rc = jpki_file_read(a.content, CONTENT_MAX, &content, &content_len,
+				 &err)) != 0)
+		goto out;
+	/* an empty file is content too: never pass NULL for it */
+	static const uint8_t empty[1] = {0};
+	if ((rc =
+		 val_cms(v, doc, doc_len,
+			 a.content != NULL ? (content ? content : empty) : NULL,
+			 content_len, &o, &res, &err)) != 0)
+		goto out;
+	if (ctx->json)
+		cli_print_json(result_json(&res));
+	else
+		result_text(&res);
+	verdict = res.fails == 0 ? 0 : 1;
+out:
+	val_result_clear(&res);
+	val_free(v);
+	free(doc);
+	free(content);
+	return rc != 0 ? cli_error(ctx, rc, &err) : verdict;
+}

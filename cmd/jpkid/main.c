@@ -1,0 +1,147 @@
+/* jpkid: the service (docs/design.md, "jpkid").  Parses flags, raises the
+ * descriptor limit, starts the server, waits for SIGINT/SIGTERM, stops. */
+#include <getopt.h>
+#include <openssl/crypto.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "openjpki/server.h"
+
+static const char usage[] =
+    "usage: jpkid --dir DIR [--store LOCATION] [--listen ADDR:PORT]\n"
+    "             [--threads N] [--workers N] [--queue N] [--deadline-ms MS]\n"
+    "             [--issue-batch N] [--ocsp-cache-max N] [--max-age S]\n"
+    "             [--insecure-cookies]\n\n"
+    "The JPKI service: OCSP (POST /ocsp, GET /ocsp/{base64}), CRLs\n"
+    "(/crl/sign/{muni}.crl, /crl/auth/{muni}.crl, /crl/{sign,auth}/full.crl,\n"
+    "/arl/{sign,auth}.crl), the counter's API (/api/v1/...), /healthz and\n"
+    "/metrics.  Listens on 127.0.0.1:8080 unless told otherwise (port 0: any\n"
+    "free port, printed on start).  A test-profile CA is created in DIR when\n"
+    "it holds none; the first operator \"admin\" (ca-admin) gets the password\n"
+    "in $JPKID_ADMIN_PASSWORD, or a random one printed once.\n"
+    "--threads N       HTTP threads (default: the number of CPUs)\n"
+    "--workers N       worker threads per class (default 2; issuance: 1)\n"
+    "--queue N         requests queued per class before 503 (default per "
+    "class)\n"
+    "--deadline-ms MS  a queued request older than this gets 503\n"
+    "--issue-batch N   issuance requests per group commit (default 32)\n";
+
+static int num(const char *opt, const char *v, int lo, int hi, int *out)
+{
+	char *end = NULL;
+	long n = strtol(v, &end, 10);
+	if (end == v || *end != '\0' || n < lo || n > hi) {
+		fprintf(stderr, "jpkid: %s: a number from %d to %d, not %s\n",
+			opt, lo, hi, v);
+		return 2;
+	}
+	*out = (int)n;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"dir", required_argument, NULL, 'd'},
+	    {"store", required_argument, NULL, 's'},
+	    {"listen", required_argument, NULL, 'l'},
+	    {"threads", required_argument, NULL, 't'},
+	    {"workers", required_argument, NULL, 'w'},
+	    {"queue", required_argument, NULL, 'q'},
+	    {"deadline-ms", required_argument, NULL, 'D'},
+	    {"issue-batch", required_argument, NULL, 'b'},
+	    {"ocsp-cache-max", required_argument, NULL, 'o'},
+	    {"max-age", required_argument, NULL, 'm'},
+	    {"insecure-cookies", no_argument, NULL, 'i'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0}};
+	server_config cfg;
+	char created[SERVER_PASSWORD_MAX + 1];
+	jpki_err err = {0};
+	server *srv = NULL;
+	sigset_t set;
+	int c, sig = 0, rc = 0;
+	memset(&cfg, 0, sizeof(cfg));
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': cfg.dir = optarg; break;
+		case 's': cfg.store = optarg; break;
+		case 'l': cfg.listen = optarg; break;
+		case 't':
+			rc = num("--threads", optarg, 1, 256, &cfg.threads);
+			break;
+		case 'w':
+			rc = num("--workers", optarg, 1, 64, &cfg.workers);
+			break;
+		case 'q':
+			rc = num("--queue", optarg, 1, 65536, &cfg.queue);
+			break;
+		case 'D':
+			rc = num("--deadline-ms", optarg, 1, 600000,
+				 &cfg.deadline_ms);
+			break;
+		case 'b':
+			rc = num("--issue-batch", optarg, 1, 256,
+				 &cfg.issue_batch);
+			break;
+		case 'o':
+			rc = num("--ocsp-cache-max", optarg, 1, 100000000,
+				 &cfg.ocsp_cache_max);
+			break;
+		case 'm':
+			rc = num("--max-age", optarg, 1, 86400,
+				 &cfg.ocsp_max_age);
+			break;
+		case 'i': cfg.insecure_cookies = true; break;
+		case 'h': fputs(usage, stdout); return 0;
+		default: fputs(usage, stderr); return 2;
+		}
+		if (rc != 0)
+			return rc;
+	}
+	if (cfg.dir == NULL || optind != argc) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	cfg.admin_password = getenv("JPKID_ADMIN_PASSWORD");
+	/* one descriptor per connection: take what the hard limit allows */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	/* every thread the server starts inherits this mask: the signals
+	 * are taken here, by sigwait, and nowhere else */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (server_start(&cfg, &srv, created, sizeof(created), &err) != 0) {
+		fprintf(stderr, "jpkid: %s\n", jpki_err_msg(&err, err.code));
+		return 1;
+	}
+	if (created[0] != '\0')
+		printf("jpkid: created operator \"admin\" (ca-admin) with "
+		       "password %s -- shown once, change it\n",
+		       created);
+	OPENSSL_cleanse(created, sizeof(created));
+	char host[64] = "127.0.0.1";
+	const char *colon = cfg.listen ? strrchr(cfg.listen, ':') : NULL;
+	if (colon != NULL && colon > cfg.listen &&
+	    (size_t)(colon - cfg.listen) < sizeof(host)) {
+		memcpy(host, cfg.listen, (size_t)(colon - cfg.listen));
+		host[colon - cfg.listen] = '\0';
+	}
+	printf("jpkid: listening on http://%s:%u\n", host, server_port(srv));
+	fflush(stdout);
+	if (sigwait(&set, &sig) != 0)
+		sig = 0;
+	fprintf(stderr, "jpkid: signal %d, stopping\n", sig);
+	server_stop(srv);
+	return 0;
+}

@@ -1,0 +1,63 @@
+/* openjpki — jpkid, the service: revocation publishing (OCSP, CRLs, ARL),
+ * the counter's JSON API (residents, cards, issuance, revocation),
+ * operators with roles, admission control and metrics.
+ *
+ * The server runs libmicrohttpd's own threads (a pool, epoll) for HTTP and
+ * one small pool of worker threads per admission class for the work that
+ * touches the store or signs; each worker opens its own CA handle.  What
+ * is served from memory (pre-signed OCSP responses, CRLs, /healthz,
+ * /metrics) is answered on the HTTP threads and never queues.  Work that
+ * would queue beyond a class's capacity is refused at once with 503 and
+ * Retry-After.  docs/design.md ("jpkid") describes the whole. */
+#ifndef OPENJPKI_SERVER_H
+#define OPENJPKI_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "openjpki/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct server server;
+
+typedef struct server_config {
+	const char *dir;    /* CA directory; a test-profile CA is created there
+			     * when it holds none */
+	const char *store;  /* store location; NULL = DIR/jpki.db */
+	const char *listen; /* "ADDR:PORT" (IPv4); NULL = 127.0.0.1:8080;
+			     * port 0 picks a free one (server_port) */
+	int threads;	    /* HTTP threads; 0 = number of CPUs */
+	int workers;	    /* worker threads per class; 0 = 2 */
+	int queue;	 /* queued requests per class; 0 = per-class default */
+	int deadline_ms; /* deadline of a queued request; 0 = per class */
+	int issue_batch; /* requests per ca_issue_batch; 0 = 32 */
+	int ocsp_cache_max;    /* pre-signed OCSP responses kept; 0 = 200000 */
+	int ocsp_max_age;      /* Cache-Control max-age cap, s; 0 = 3600 */
+	bool insecure_cookies; /* no Secure flag off loopback (behind a TLS
+				* terminating proxy that rewrites it) */
+	/* First start without operators: the password of "admin" (ca-admin).
+	 * NULL = a random one, handed back by server_start. */
+	const char *admin_password;
+} server_config;
+
+/* Open (or create) the CA, create the first operator if there is none,
+ * start the HTTP daemon, the workers and the refresher.  When a random
+ * admin password was generated it is written to created_password (a
+ * NUL-terminated string, cap >= 64; "" otherwise): print it once.  Caller
+ * stops with server_stop(). */
+#define SERVER_PASSWORD_MAX 128
+int server_start(const server_config *cfg, server **out, char *created_password,
+		 size_t cap, jpki_err *err);
+/* The TCP port actually bound. */
+unsigned server_port(const server *s);
+/* Stop accepting, answer what is queued, join every thread, free.  NULL
+ * is fine. */
+void server_stop(server *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

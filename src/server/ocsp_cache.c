@@ -1,0 +1,454 @@
+/* Pre-signed OCSP responses in memory (RFC 5019 §2.2, §6.2).
+ *
+ * Entries are keyed by the CertID bytes a client sends (so SHA-1 and
+ * SHA-256 CertIDs of one certificate are separate entries) and sharded by
+ * serial number, so that every variant of one certificate lives under one
+ * lock.  Each entry holds a reference-counted MHD_Response with its
+ * headers already set: the hot path is a hash lookup and
+ * MHD_queue_response under the shard's mutex.  Replacing or dropping an
+ * entry only drops the cache's reference; connections still sending the
+ * old bytes keep theirs.
+ *
+ * A status change must never be overwritten by a response signed from the
+ * old status: a drop bumps the shard's generation, and an install whose
+ * signer read the store under an older generation is refused. */
+#include <openssl/ocsp.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "openjpki/util.h"
+#include "server_int.h"
+
+#define SHARDS 64
+
+typedef struct entry {
+	struct entry *next;
+	uint64_t hash;
+	int kind;
+	int status, reason;
+	time_t this_update, next_update, refresh_at;
+	struct MHD_Response *resp;
+	char etag[40];
+	uint8_t serial[20];
+	uint8_t serial_len;
+	uint16_t key_len;
+	uint8_t key[SRV_OCSP_KEY_MAX];
+} entry;
+
+typedef struct shard {
+	pthread_mutex_t mu;
+	entry **b;
+	size_t nb, n;
+	uint64_t gen;
+} shard;
+
+struct srv_ocsp_cache {
+	shard sh[SHARDS];
+	uint64_t seed;
+	size_t max;
+	int max_age;
+	atomic_size_t n;
+};
+
+static uint64_t hash(uint64_t seed, const uint8_t *p, size_t n)
+{
+	/* FNV-1a, seeded: keys only enter the table for certificates we
+	 * issued, so attackers choose lookups, not chains */
+	uint64_t h = 14695981039346656037ULL ^ seed;
+	for (size_t i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= 1099511628211ULL;
+	}
+	return h ^ (h >> 29);
+}
+
+static shard *shard_of(srv_ocsp_cache *c, const uint8_t *serial, size_t n)
+{
+	return &c->sh[hash(c->seed, serial, n) % SHARDS];
+}
+
+int srv_ocsp_cache_new(size_t max, int max_age, srv_ocsp_cache **out)
+{
+	srv_ocsp_cache *c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return JPKI_ERR_NOMEM;
+	if (RAND_bytes((unsigned char *)&c->seed, sizeof(c->seed)) != 1) {
+		free(c);
+		return JPKI_ERR_CRYPTO;
+	}
+	c->max = max;
+	c->max_age = max_age;
+	for (int i = 0; i < SHARDS; i++) {
+		pthread_mutex_init(&c->sh[i].mu, NULL);
+		c->sh[i].nb = 64;
+		c->sh[i].b = calloc(c->sh[i].nb, sizeof(entry *));
+		if (c->sh[i].b == NULL) {
+			srv_ocsp_cache_free(c);
+			return JPKI_ERR_NOMEM;
+		}
+	}
+	*out = c;
+	return 0;
+}
+
+static void entry_free(entry *e)
+{
+	if (e == NULL)
+		return;
+	if (e->resp != NULL)
+		MHD_destroy_response(e->resp);
+	free(e);
+}
+
+void srv_ocsp_cache_free(srv_ocsp_cache *c)
+{
+	if (c == NULL)
+		return;
+	for (int i = 0; i < SHARDS; i++) {
+		shard *s = &c->sh[i];
+		for (size_t j = 0; s->b != NULL && j < s->nb; j++) {
+			entry *e = s->b[j];
+			while (e != NULL) {
+				entry *nx = e->next;
+				entry_free(e);
+				e = nx;
+			}
+		}
+		free(s->b);
+		pthread_mutex_destroy(&s->mu);
+	}
+	free(c);
+}
+
+size_t srv_ocsp_cache_size(srv_ocsp_cache *c)
+{
+	return atomic_load_explicit(&c->n, memory_order_relaxed);
+}
+
+static entry *find(shard *s, uint64_t h, const uint8_t *key, size_t len)
+{
+	for (entry *e = s->b[h % s->nb]; e != NULL; e = e->next)
+		if (e->hash == h && e->key_len == len &&
+		    memcmp(e->key, key, len) == 0)
+			return e;
+	return NULL;
+}
+
+static bool etag_matches(const char *inm, const char *etag)
+{
+	return inm != NULL && etag[0] != '\0' &&
+	       (strcmp(inm, "*") == 0 || strstr(inm, etag) != NULL);
+}
+
+static int not_modified(struct MHD_Connection *conn, const char *etag,
+			int *status)
+{
+	struct MHD_Response *r =
+	    MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+	if (r == NULL)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
+	int ret = MHD_queue_response(conn, MHD_HTTP_NOT_MODIFIED, r);
+	MHD_destroy_response(r);
+	*status = MHD_HTTP_NOT_MODIFIED;
+	return ret;
+}
+
+int srv_ocsp_cache_serve(srv_ocsp_cache *c, const uint8_t *serial,
+			 size_t serial_len, const uint8_t *key, size_t key_len,
+			 struct MHD_Connection *conn, const char *if_none_match,
+			 int *status)
+{
+	shard *s = shard_of(c, serial, serial_len);
+	uint64_t h = hash(c->seed, key, key_len);
+	char etag[40];
+	pthread_mutex_lock(&s->mu);
+	entry *e = find(s, h, key, key_len);
+	if (e == NULL) {
+		pthread_mutex_unlock(&s->mu);
+		return -1;
+	}
+	if (etag_matches(if_none_match, e->etag)) {
+		memcpy(etag, e->etag, sizeof(etag));
+		pthread_mutex_unlock(&s->mu);
+		return not_modified(conn, etag, status);
+	}
+	/* MHD takes its own reference under the response's lock */
+	int ret = MHD_queue_response(conn, MHD_HTTP_OK, e->resp);
+	pthread_mutex_unlock(&s->mu);
+	*status = MHD_HTTP_OK;
+	return ret;
+}
+
+uint64_t srv_ocsp_cache_capture(srv_ocsp_cache *c, const uint8_t *serial,
+				size_t serial_len)
+{
+	shard *s = shard_of(c, serial, serial_len);
+	pthread_mutex_lock(&s->mu);
+	uint64_t g = s->gen;
+	pthread_mutex_unlock(&s->mu);
+	return g;
+}
+
+static void grow(shard *s)
+{
+	size_t nb = s->nb * 2;
+	entry **b = calloc(nb, sizeof(*b));
+	if (b == NULL)
+		return; /* keep the longer chains */
+	for (size_t i = 0; i < s->nb; i++) {
+		entry *e = s->b[i];
+		while (e != NULL) {
+			entry *nx = e->next;
+			e->next = b[e->hash % nb];
+			b[e->hash % nb] = e;
+			e = nx;
+		}
+	}
+	free(s->b);
+	s->b = b;
+	s->nb = nb;
+}
+
+int srv_ocsp_cache_install(srv_ocsp_cache *c, int kind, const uint8_t *key,
+			   size_t key_len, const uint8_t *serial,
+			   size_t serial_len, const uint8_t *der, size_t len,
+			   uint64_t captured, time_t now)
+{
+	srv_ocsp_info info;
+	entry *ne = NULL, *old_resp_holder = NULL;
+	struct MHD_Response *old = NULL;
+	int rc = 0;
+	if (key_len == 0 || key_len > SRV_OCSP_KEY_MAX || serial_len == 0 ||
+	    serial_len > 20)
+		return JPKI_ERR_INVAL;
+	if ((rc = srv_ocsp_info_of(der, len, &info)) != 0)
+		return rc;
+	if (info.status == V_OCSP_CERTSTATUS_UNKNOWN)
+		return 0; /* never cached: anyone can ask about anything */
+	if ((ne = calloc(1, sizeof(*ne))) == NULL)
+		return JPKI_ERR_NOMEM;
+	ne->resp = srv_ocsp_response(der, len, &info, false, c->max_age, now,
+				     ne->etag, sizeof(ne->etag));
+	if (ne->resp == NULL) {
+		free(ne);
+		return JPKI_ERR_NOMEM;
+	}
+	ne->hash = hash(c->seed, key, key_len);
+	ne->kind = kind;
+	ne->status = info.status;
+	ne->reason = info.reason;
+	ne->this_update = info.this_update;
+	ne->next_update = info.next_update;
+	ne->refresh_at =
+	    info.this_update + (info.next_update - info.this_update) / 2;
+	memcpy(ne->serial, serial, serial_len);
+	ne->serial_len = (uint8_t)serial_len;
+	memcpy(ne->key, key, key_len);
+	ne->key_len = (uint16_t)key_len;
+	shard *s = shard_of(c, serial, serial_len);
+	pthread_mutex_lock(&s->mu);
+	entry *e = find(s, ne->hash, key, key_len);
+	if (s->gen != captured) {
+		old_resp_holder = ne; /* signed from a stale status */
+	} else if (e != NULL) {
+		/* keep the node, swap what it serves */
+		old = e->resp;
+		e->resp = ne->resp;
+		ne->resp = NULL;
+		memcpy(e->etag, ne->etag, sizeof(e->etag));
+		e->status = ne->status;
+		e->reason = ne->reason;
+		e->this_update = ne->this_update;
+		e->next_update = ne->next_update;
+		e->refresh_at = ne->refresh_at;
+		old_resp_holder = ne;
+	} else if (atomic_load(&c->n) >= c->max) {
+		old_resp_holder = ne;
+	} else {
+		if (s->n >= s->nb)
+			grow(s);
+		ne->next = s->b[ne->hash % s->nb];
+		s->b[ne->hash % s->nb] = ne;
+		s->n++;
+		atomic_fetch_add(&c->n, 1);
+	}
+	pthread_mutex_unlock(&s->mu);
+	entry_free(old_resp_holder);
+	if (old != NULL)
+		MHD_destroy_response(old);
+	return rc;
+}
+
+void srv_ocsp_cache_drop(srv_ocsp_cache *c, const uint8_t *serial,
+			 size_t serial_len)
+{
+	shard *s = shard_of(c, serial, serial_len);
+	entry *gone = NULL;
+	pthread_mutex_lock(&s->mu);
+	s->gen++;
+	for (size_t i = 0; i < s->nb; i++) {
+		entry **pp = &s->b[i];
+		while (*pp != NULL) {
+			entry *e = *pp;
+			if (e->serial_len == serial_len &&
+			    memcmp(e->serial, serial, serial_len) == 0) {
+				*pp = e->next;
+				e->next = gone;
+				gone = e;
+				s->n--;
+				atomic_fetch_sub(&c->n, 1);
+			} else {
+				pp = &e->next;
+			}
+		}
+	}
+	pthread_mutex_unlock(&s->mu);
+	while (gone != NULL) {
+		entry *nx = gone->next;
+		entry_free(gone);
+		gone = nx;
+	}
+}
+
+int srv_ocsp_cache_status(srv_ocsp_cache *c, const uint8_t *serial,
+			  size_t serial_len, int *status, int *reason)
+{
+	shard *s = shard_of(c, serial, serial_len);
+	int rc = JPKI_ERR_NOT_FOUND;
+	pthread_mutex_lock(&s->mu);
+	for (size_t i = 0; i < s->nb && rc != 0; i++)
+		for (entry *e = s->b[i]; e != NULL; e = e->next)
+			if (e->serial_len == serial_len &&
+			    memcmp(e->serial, serial, serial_len) == 0) {
+				*status = e->status;
+				*reason = e->reason;
+				rc = 0;
+				break;
+			}
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+size_t srv_ocsp_cache_due(srv_ocsp_cache *c, time_t now, srv_ocsp_due *out,
+			  size_t max)
+{
+	size_t n = 0;
+	for (int i = 0; i < SHARDS && n < max; i++) {
+		shard *s = &c->sh[i];
+		pthread_mutex_lock(&s->mu);
+		for (size_t j = 0; j < s->nb && n < max; j++)
+			for (entry *e = s->b[j]; e != NULL && n < max;
+			     e = e->next) {
+				if (e->refresh_at > now)
+					continue;
+				out[n].kind = e->kind;
+				memcpy(out[n].key, e->key, e->key_len);
+				out[n].key_len = e->key_len;
+				memcpy(out[n].serial, e->serial, e->serial_len);
+				out[n].serial_len = e->serial_len;
+				n++;
+			}
+		pthread_mutex_unlock(&s->mu);
+	}
+	return n;
+}
+
+static time_t asn1_time(const ASN1_GENERALIZEDTIME *t)
+{
+	struct tm tm;
+	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+		return 0;
+	return timegm(&tm);
+}
+
+int srv_ocsp_info_of(const uint8_t *der, size_t len, srv_ocsp_info *info)
+{
+	const unsigned char *p = der;
+	OCSP_RESPONSE *resp = NULL;
+	OCSP_BASICRESP *bs = NULL;
+	int rc = JPKI_ERR_PARSE;
+	memset(info, 0, sizeof(*info));
+	if (len == 0 || len > 65536)
+		return rc;
+	resp = d2i_OCSP_RESPONSE(NULL, &p, (long)len);
+	if (resp == NULL || p != der + len ||
+	    OCSP_response_status(resp) != OCSP_RESPONSE_STATUS_SUCCESSFUL ||
+	    (bs = OCSP_response_get1_basic(resp)) == NULL ||
+	    OCSP_resp_count(bs) != 1)
+		goto out;
+	ASN1_GENERALIZEDTIME *rev = NULL, *thisupd = NULL, *nextupd = NULL;
+	int reason = -1;
+	int st = OCSP_single_get0_status(OCSP_resp_get0(bs, 0), &reason, &rev,
+					 &thisupd, &nextupd);
+	if (st < 0 || thisupd == NULL || nextupd == NULL)
+		goto out;
+	info->status = st;
+	info->reason = reason < 0 ? 0 : reason;
+	info->this_update = asn1_time(thisupd);
+	info->next_update = asn1_time(nextupd);
+	if (info->next_update > info->this_update)
+		rc = 0;
+out:
+	OCSP_BASICRESP_free(bs);
+	OCSP_RESPONSE_free(resp);
+	return rc;
+}
+
+struct MHD_Response *srv_ocsp_response(const uint8_t *der, size_t len,
+				       const srv_ocsp_info *info, bool nonce,
+				       int max_age, time_t now, char *etag,
+				       size_t etag_cap)
+{
+	uint8_t *copy = malloc(len);
+	char v[128], d1[32], d2[32];
+	if (copy == NULL)
+		return NULL;
+	memcpy(copy, der, len);
+	struct MHD_Response *r =
+	    MHD_create_response_from_buffer(len, copy, MHD_RESPMEM_MUST_FREE);
+	if (r == NULL) {
+		free(copy);
+		return NULL;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+				"application/ocsp-response");
+	if (nonce || info == NULL) {
+		/* a nonce answers one request only: never cached */
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
+					"no-cache, no-store, max-age=0");
+		if (etag != NULL && etag_cap > 0)
+			etag[0] = '\0';
+		return r;
+	}
+	/* RFC 5019 §6.2: max-age below nextUpdate; the entry is re-signed
+	 * at the middle of its validity, so max-age counts from there */
+	time_t refresh =
+	    info->this_update + (info->next_update - info->this_update) / 2;
+	long age = (long)(refresh - now);
+	if (age > max_age)
+		age = max_age;
+	if (age < 0)
+		age = 0;
+	snprintf(v, sizeof(v),
+		 "max-age=%ld, public, no-transform, "
+		 "must-revalidate",
+		 age);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, v);
+	srv_http_date(info->this_update, d1);
+	srv_http_date(info->next_update, d2);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_LAST_MODIFIED, d1);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_EXPIRES, d2);
+	if (etag != NULL && etag_cap >= 36) {
+		uint8_t md[SHA256_DIGEST_LENGTH];
+		char hex[33];
+		SHA256(der, len, md);
+		jpki_hex(md, 16, hex);
+		snprintf(etag, etag_cap, "\"%s\"", hex);
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
+	}
+	return r;
+}

@@ -1,0 +1,490 @@
+/* Publishing revocation: pre-signed OCSP responses and CRLs, kept fresh.
+ *
+ * A change made through the API is published by the worker that made it,
+ * right after its commit: the certificate's cached OCSP responses are
+ * dropped and re-signed and its CRLs regenerated before the API answers.
+ * The refresher thread does the rest: it pre-signs new certificates and
+ * everything on record at start-up, re-signs responses and CRLs at the
+ * middle of their validity (long before nextUpdate), generates CRLs for
+ * municipalities recorded elsewhere, and every few seconds compares the
+ * store's revocations with what is published, so that a change made by
+ * another process (the CLI, another node) is published too. */
+#include <openssl/ocsp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "openjpki/util.h"
+#include "server_int.h"
+
+#define PUB_QUEUE_MAX 4096
+#define PRESIGN_PER_TICK 200 /* signatures per second of warm-up */
+#define DUE_PER_PASS 1000
+#define SYNC_EVERY 10
+#define MUNI_EVERY 60
+#define SYNC_MAX 1024 /* republished per sync pass */
+
+static int serial_bytes(const char *hex, uint8_t out[20], size_t *len)
+{
+	uint8_t buf[21];
+	size_t n = 0;
+	if (jpki_unhex(hex, buf, sizeof(buf), &n, NULL) != 0 || n == 0)
+		return JPKI_ERR_INVAL;
+	size_t i = 0;
+	while (i + 1 < n && buf[i] == 0)
+		i++;
+	if (n - i > 20)
+		return JPKI_ERR_RANGE;
+	memcpy(out, buf + i, n - i);
+	*len = n - i;
+	return 0;
+}
+
+/* Sign the response for one CertID (the cache key) and install it. */
+static int presign_key(server *s, jpki_ca *ca, int kind, const uint8_t *key,
+		       size_t key_len, const uint8_t *serial, size_t serial_len,
+		       time_t now)
+{
+	uint8_t req[SRV_OCSP_KEY_MAX + 32];
+	uint8_t *der = NULL;
+	size_t req_len = 0, len = 0;
+	int rc;
+	if ((rc = srv_ocsp_wrap(key, key_len, req, sizeof(req), &req_len)) != 0)
+		return rc;
+	/* the generation is taken before the store is read */
+	uint64_t gen = srv_ocsp_cache_capture(s->ocsp, serial, serial_len);
+	if ((rc = ca_ocsp(ca, kind, req, req_len, now, &der, &len, NULL)) != 0)
+		return rc;
+	rc = srv_ocsp_cache_install(s->ocsp, kind, key, key_len, serial,
+				    serial_len, der, len, gen, now);
+	free(der);
+	if (rc == 0)
+		atomic_fetch_add_explicit(&s->m.ocsp_presigned, 1,
+					  memory_order_relaxed);
+	return rc;
+}
+
+int srv_presign(server *s, jpki_ca *ca, int kind, const char *serial_hex,
+		time_t now)
+{
+	uint8_t serial[20], key[SRV_OCSP_KEY_MAX];
+	size_t serial_len = 0;
+	ASN1_INTEGER *sn = NULL;
+	OCSP_CERTID *id = NULL;
+	int rc;
+	if (kind != JPKI_CERT_SIGN && kind != JPKI_CERT_AUTH)
+		return JPKI_ERR_INVAL;
+	if ((rc = serial_bytes(serial_hex, serial, &serial_len)) != 0)
+		return rc;
+	/* the CertID RFC 5019 clients send: SHA-1, parameters NULL */
+	X509 *root = s->root_cert[kind];
+	if ((sn = ASN1_INTEGER_new()) == NULL ||
+	    !ASN1_STRING_set(sn, serial, (int)serial_len) ||
+	    (id = OCSP_cert_id_new(EVP_sha1(), X509_get_subject_name(root),
+				   X509_get0_pubkey_bitstr(root), sn)) ==
+		NULL) {
+		rc = JPKI_ERR_CRYPTO;
+		goto out;
+	}
+	int n = i2d_OCSP_CERTID(id, NULL);
+	unsigned char *p = key;
+	if (n <= 0 || (size_t)n > sizeof(key) || i2d_OCSP_CERTID(id, &p) != n) {
+		rc = JPKI_ERR_CRYPTO;
+		goto out;
+	}
+	rc = presign_key(s, ca, kind, key, (size_t)n, serial, serial_len, now);
+out:
+	OCSP_CERTID_free(id);
+	ASN1_INTEGER_free(sn);
+	return rc;
+}
+
+int srv_crl_make(server *s, jpki_ca *ca, int kind, int scope, const char *muni,
+		 time_t now)
+{
+	char key[48];
+	uint8_t *der = NULL;
+	size_t len = 0;
+	int rc;
+	const char *kn = jpki_cert_kind_name((jpki_cert_kind)kind);
+	if (scope == CA_CRL_PARTITION)
+		snprintf(key, sizeof(key), "crl/%s/%s", kn, muni);
+	else if (scope == CA_CRL_FULL)
+		snprintf(key, sizeof(key), "crl/%s/full", kn);
+	else
+		snprintf(key, sizeof(key), "arl/%s", kn);
+	if ((rc = ca_crl(ca, (jpki_cert_kind)kind, (ca_crl_scope)scope,
+			 scope == CA_CRL_PARTITION ? muni : NULL, now, &der,
+			 &len, NULL)) != 0)
+		return rc;
+	rc = srv_crl_cache_install(s->crl, key, kind, scope, muni, der, len,
+				   now);
+	free(der);
+	if (rc == 0)
+		atomic_fetch_add_explicit(&s->m.crl_generated, 1,
+					  memory_order_relaxed);
+	return rc;
+}
+
+void srv_publish_revoked(srv_worker *w, const char *serial_hex)
+{
+	store_cert c;
+	uint8_t serial[20];
+	size_t serial_len = 0;
+	time_t now = time(NULL);
+	memset(&c, 0, sizeof(c));
+	if (store_cert_get(ca_store(w->ca), serial_hex, &c, NULL) != 0)
+		return;
+	if (c.kind == JPKI_CERT_SIGN || c.kind == JPKI_CERT_AUTH) {
+		if (serial_bytes(c.serial, serial, &serial_len) == 0) {
+			srv_ocsp_cache_drop(w->s->ocsp, serial, serial_len);
+			srv_presign(w->s, w->ca, c.kind, c.serial, now);
+		}
+		if (c.muni_code[0] != '\0')
+			srv_crl_make(w->s, w->ca, c.kind, CA_CRL_PARTITION,
+				     c.muni_code, now);
+		srv_crl_make(w->s, w->ca, c.kind, CA_CRL_FULL, NULL, now);
+	} else if (c.kind == 10 + JPKI_CERT_SIGN ||
+		   c.kind == 10 + JPKI_CERT_AUTH) {
+		srv_crl_make(w->s, w->ca, c.kind - 10, CA_CRL_ARL, NULL, now);
+	}
+	store_cert_clear(&c);
+}
+
+void srv_publish_muni(srv_worker *w, const char *muni)
+{
+	time_t now = time(NULL);
+	for (int k = JPKI_CERT_SIGN; k <= JPKI_CERT_AUTH; k++)
+		srv_crl_make(w->s, w->ca, k, CA_CRL_PARTITION, muni, now);
+}
+
+void srv_publish_issued(server *s, const char *serial_hex, int kind)
+{
+	pthread_mutex_lock(&s->pub_mu);
+	if (s->pub_q_len < s->pub_q_cap) {
+		jpki_strlcpy(s->pub_q[s->pub_q_len].serial, serial_hex,
+			     STORE_SERIAL_HEX_MAX);
+		s->pub_q[s->pub_q_len].kind = kind;
+		s->pub_q_len++;
+		pthread_cond_signal(&s->pub_cv);
+	}
+	/* a full queue only delays: the first request signs it live */
+	pthread_mutex_unlock(&s->pub_mu);
+}
+
+/* ---- the refresher ---- */
+
+typedef struct warm_item {
+	char serial[STORE_SERIAL_HEX_MAX];
+	int kind;
+} warm_item;
+
+typedef struct warm_list {
+	warm_item *v;
+	size_t n, cap, next;
+} warm_list;
+
+static int warm_add(void *ctx, const store_cert *c)
+{
+	warm_list *l = ctx;
+	if (c->kind != JPKI_CERT_SIGN && c->kind != JPKI_CERT_AUTH)
+		return 0;
+	if (l->n == l->cap)
+		return 1; /* as many as the cache holds */
+	jpki_strlcpy(l->v[l->n].serial, c->serial, STORE_SERIAL_HEX_MAX);
+	l->v[l->n].kind = c->kind;
+	l->n++;
+	return 0;
+}
+
+static void warm_collect(server *s, jpki_ca *ca, warm_list *l, size_t max)
+{
+	time_t now = time(NULL);
+	jpki_date today = jpki_date_of(now), end = {9999, 12, 31};
+	l->cap = max;
+	l->v = calloc(max > 0 ? max : 1, sizeof(*l->v));
+	if (l->v == NULL) {
+		l->cap = 0;
+		return;
+	}
+	store_cert_expiring(ca_store(ca), today, end, warm_add, l, NULL);
+	for (int k = JPKI_CERT_SIGN; k <= JPKI_CERT_AUTH; k++)
+		store_cert_revoked(ca_store(ca), k, NULL, now, warm_add, l,
+				   NULL);
+	(void)s;
+}
+
+/* What the store says is revoked, per published file. */
+typedef struct fp_acc {
+	srv_crl_ref *v; /* key, fp */
+	size_t n, cap;
+	int kind;
+	server *s;
+	char (*republish)[STORE_SERIAL_HEX_MAX];
+	int *republish_kind;
+	size_t nrep;
+} fp_acc;
+
+static srv_crl_ref *fp_slot(fp_acc *a, const char *key)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->v[i].key, key) == 0)
+			return &a->v[i];
+	if (a->n == a->cap)
+		return NULL;
+	srv_crl_ref *r = &a->v[a->n++];
+	memset(r, 0, sizeof(*r));
+	jpki_strlcpy(r->key, key, sizeof(r->key));
+	return r;
+}
+
+static int fp_visit(void *ctx, const store_cert *c)
+{
+	fp_acc *a = ctx;
+	uint8_t serial[20];
+	size_t len = 0;
+	char key[48];
+	if (serial_bytes(c->serial, serial, &len) != 0)
+		return 0;
+	const char *kn = jpki_cert_kind_name((jpki_cert_kind)a->kind);
+	if (c->kind == a->kind) {
+		snprintf(key, sizeof(key), "crl/%s/%s", kn, c->muni_code);
+		srv_crl_ref *r = fp_slot(a, key);
+		if (r != NULL)
+			srv_crl_fp_add(&r->fp_count, &r->fp_xor, serial, len,
+				       c->reason);
+		snprintf(key, sizeof(key), "crl/%s/full", kn);
+		if ((r = fp_slot(a, key)) != NULL)
+			srv_crl_fp_add(&r->fp_count, &r->fp_xor, serial, len,
+				       c->reason);
+		int st = 0, reason = 0;
+		if (srv_ocsp_cache_status(a->s->ocsp, serial, len, &st,
+					  &reason) == 0 &&
+		    (st != V_OCSP_CERTSTATUS_REVOKED || reason != c->reason) &&
+		    a->nrep < SYNC_MAX) {
+			jpki_strlcpy(a->republish[a->nrep], c->serial,
+				     STORE_SERIAL_HEX_MAX);
+			a->republish_kind[a->nrep++] = c->kind;
+		}
+	} else {
+		snprintf(key, sizeof(key), "arl/%s", kn);
+		srv_crl_ref *r = fp_slot(a, key);
+		if (r != NULL)
+			srv_crl_fp_add(&r->fp_count, &r->fp_xor, serial, len,
+				       c->reason);
+	}
+	return 0;
+}
+
+/* Compare the store's revocations with the published ones; republish
+ * what differs. */
+static void sync_revocations(server *s, jpki_ca *ca, time_t now)
+{
+	enum { MAXREF = 16384 };
+	fp_acc a;
+	srv_crl_ref *have = NULL;
+	memset(&a, 0, sizeof(a));
+	a.s = s;
+	a.cap = MAXREF;
+	a.v = calloc(MAXREF, sizeof(*a.v));
+	have = calloc(MAXREF, sizeof(*have));
+	a.republish = calloc(SYNC_MAX, sizeof(*a.republish));
+	a.republish_kind = calloc(SYNC_MAX, sizeof(int));
+	if (a.v == NULL || have == NULL || a.republish == NULL ||
+	    a.republish_kind == NULL)
+		goto out;
+	for (int k = JPKI_CERT_SIGN; k <= JPKI_CERT_AUTH; k++) {
+		a.kind = k;
+		if (store_cert_revoked(ca_store(ca), k, NULL, now, fp_visit, &a,
+				       NULL) != 0 ||
+		    store_cert_revoked(ca_store(ca), 10 + k, NULL, now,
+				       fp_visit, &a, NULL) != 0)
+			goto out;
+	}
+	for (size_t i = 0; i < a.nrep; i++) {
+		uint8_t serial[20];
+		size_t len = 0;
+		if (serial_bytes(a.republish[i], serial, &len) != 0)
+			continue;
+		srv_ocsp_cache_drop(s->ocsp, serial, len);
+		srv_presign(s, ca, a.republish_kind[i], a.republish[i], now);
+	}
+	size_t n = srv_crl_cache_list(s->crl, now, false, have, MAXREF);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t cnt = 0, x = 0;
+		for (size_t j = 0; j < a.n; j++)
+			if (strcmp(a.v[j].key, have[i].key) == 0) {
+				cnt = a.v[j].fp_count;
+				x = a.v[j].fp_xor;
+				break;
+			}
+		if (cnt != have[i].fp_count || x != have[i].fp_xor)
+			srv_crl_make(s, ca, have[i].kind, have[i].scope,
+				     have[i].muni, now);
+	}
+out:
+	free(a.v);
+	free(have);
+	free(a.republish);
+	free(a.republish_kind);
+}
+
+typedef struct muni_ctx {
+	server *s;
+	jpki_ca *ca;
+	time_t now;
+} muni_ctx;
+
+static int ensure_muni(void *vctx, const store_muni *m)
+{
+	muni_ctx *c = vctx;
+	char key[48];
+	for (int k = JPKI_CERT_SIGN; k <= JPKI_CERT_AUTH; k++) {
+		snprintf(key, sizeof(key), "crl/%s/%s",
+			 jpki_cert_kind_name((jpki_cert_kind)k), m->code);
+		if (!srv_crl_cache_has(c->s->crl, key))
+			srv_crl_make(c->s, c->ca, k, CA_CRL_PARTITION, m->code,
+				     c->now);
+	}
+	return 0;
+}
+
+static void ensure_crls(server *s, jpki_ca *ca, time_t now)
+{
+	muni_ctx mc = {s, ca, now};
+	char key[48];
+	for (int k = JPKI_CERT_SIGN; k <= JPKI_CERT_AUTH; k++) {
+		const char *kn = jpki_cert_kind_name((jpki_cert_kind)k);
+		snprintf(key, sizeof(key), "crl/%s/full", kn);
+		if (!srv_crl_cache_has(s->crl, key))
+			srv_crl_make(s, ca, k, CA_CRL_FULL, NULL, now);
+		snprintf(key, sizeof(key), "arl/%s", kn);
+		if (!srv_crl_cache_has(s->crl, key))
+			srv_crl_make(s, ca, k, CA_CRL_ARL, NULL, now);
+	}
+	store_muni_each(ca_store(ca), ensure_muni, &mc, NULL);
+}
+
+static void refresh_due(server *s, jpki_ca *ca, time_t now)
+{
+	enum { MAXDUE = 256 };
+	srv_crl_ref due[MAXDUE];
+	size_t n = srv_crl_cache_list(s->crl, now, true, due, MAXDUE);
+	for (size_t i = 0; i < n; i++)
+		srv_crl_make(s, ca, due[i].kind, due[i].scope, due[i].muni,
+			     now);
+	srv_ocsp_due *od = calloc(DUE_PER_PASS, sizeof(*od));
+	if (od == NULL)
+		return;
+	n = srv_ocsp_cache_due(s->ocsp, now, od, DUE_PER_PASS);
+	for (size_t i = 0; i < n; i++)
+		presign_key(s, ca, od[i].kind, od[i].key, od[i].key_len,
+			    od[i].serial, od[i].serial_len, now);
+	free(od);
+}
+
+static void *refresher_main(void *arg)
+{
+	server *s = arg;
+	jpki_ca *ca = s->pub_w.ca;
+	warm_list warm;
+	warm_item *batch = calloc(PRESIGN_PER_TICK, sizeof(*batch));
+	time_t next_sync = 0, next_muni = 0, next_due = 0;
+	bool warmed = false;
+	memset(&warm, 0, sizeof(warm));
+	for (;;) {
+		size_t nb = 0;
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 1;
+		pthread_mutex_lock(&s->pub_mu);
+		if (!s->pub_stop && s->pub_q_len == 0)
+			pthread_cond_timedwait(&s->pub_cv, &s->pub_mu, &until);
+		bool stop = s->pub_stop;
+		while (batch != NULL && s->pub_q_len > 0 &&
+		       nb < PRESIGN_PER_TICK) {
+			s->pub_q_len--;
+			jpki_strlcpy(batch[nb].serial,
+				     s->pub_q[s->pub_q_len].serial,
+				     STORE_SERIAL_HEX_MAX);
+			batch[nb++].kind = s->pub_q[s->pub_q_len].kind;
+		}
+		pthread_mutex_unlock(&s->pub_mu);
+		if (stop)
+			break;
+		time_t now = time(NULL);
+		for (size_t i = 0; i < nb; i++)
+			srv_presign(s, ca, batch[i].kind, batch[i].serial, now);
+		if (now >= next_muni) {
+			ensure_crls(s, ca, now);
+			next_muni = now + MUNI_EVERY;
+		}
+		if (now >= next_sync) {
+			sync_revocations(s, ca, now);
+			next_sync = now + SYNC_EVERY;
+		}
+		if (now >= next_due) {
+			refresh_due(s, ca, now);
+			next_due = now + SYNC_EVERY;
+		}
+		if (!warmed) {
+			if (warm.v == NULL)
+				warm_collect(s, ca, &warm, s->ocsp_max);
+			for (int i = 0;
+			     i < PRESIGN_PER_TICK && warm.next < warm.n;
+			     i++, warm.next++)
+				srv_presign(s, ca, warm.v[warm.next].kind,
+					    warm.v[warm.next].serial, now);
+			if (warm.next >= warm.n) {
+				warmed = true;
+				free(warm.v);
+				warm.v = NULL;
+			}
+		}
+	}
+	free(warm.v);
+	free(batch);
+	return NULL;
+}
+
+int srv_publish_start(server *s, jpki_err *err)
+{
+	int rc;
+	pthread_mutex_init(&s->pub_mu, NULL);
+	pthread_cond_init(&s->pub_cv, NULL);
+	s->pub_q_cap = PUB_QUEUE_MAX;
+	if ((s->pub_q = calloc(s->pub_q_cap, sizeof(*s->pub_q))) == NULL)
+		return jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
+	s->pub_w.s = s;
+	s->pub_w.cls = -1;
+	if ((rc = srv_open_ca(s, &s->pub_w.ca, err)) != 0)
+		return rc;
+	/* the first CRLs before the doors open: a relying party never sees
+	 * a 404 for a partition that exists */
+	ensure_crls(s, s->pub_w.ca, time(NULL));
+	if (pthread_create(&s->pub_th, NULL, refresher_main, s) != 0)
+		return jpki_fail(err, JPKI_ERR_NOMEM,
+				 "cannot start the refresher thread");
+	s->pub_started = true;
+	return 0;
+}
+
+void srv_publish_stop(server *s)
+{
+	if (s->pub_q == NULL)
+		return;
+	if (s->pub_started) {
+		pthread_mutex_lock(&s->pub_mu);
+		s->pub_stop = true;
+		pthread_cond_broadcast(&s->pub_cv);
+		pthread_mutex_unlock(&s->pub_mu);
+		pthread_join(s->pub_th, NULL);
+		s->pub_started = false;
+	}
+	ca_close(s->pub_w.ca);
+	s->pub_w.ca = NULL;
+	free(s->pub_q);
+	s->pub_q = NULL;
+	pthread_cond_destroy(&s->pub_cv);
+	pthread_mutex_destroy(&s->pub_mu);
+}

@@ -1,0 +1,203 @@
+/* Answers: JSON bodies, errors mapped from jpki_rc at the edge, 503 with
+ * Retry-After, HTTP dates, base64. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server_int.h"
+
+double srv_now_mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static struct MHD_Response *json_response(json_t *body)
+{
+	char *txt = json_dumps(body, JSON_COMPACT);
+	if (txt == NULL)
+		return NULL;
+	size_t len = strlen(txt);
+	/* one trailing newline for people reading with curl */
+	char *buf = realloc(txt, len + 2);
+	if (buf == NULL) {
+		free(txt);
+		return NULL;
+	}
+	buf[len] = '\n';
+	buf[len + 1] = '\0';
+	struct MHD_Response *resp = MHD_create_response_from_buffer(
+	    len + 1, buf, MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(buf);
+		return NULL;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+				"application/json");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+				"no-store");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	return resp;
+}
+
+void srv_reply_json(srv_req *r, int status, json_t *body)
+{
+	if (r->resp != NULL)
+		MHD_destroy_response(r->resp);
+	r->resp = body != NULL ? json_response(body) : NULL;
+	r->status = r->resp != NULL ? status : MHD_HTTP_INTERNAL_SERVER_ERROR;
+	json_decref(body);
+}
+
+void srv_reply_error(srv_req *r, int status, const char *code, const char *fmt,
+		     ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_t *o =
+	    json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg);
+	srv_reply_json(r, status, o);
+	if (r->resp != NULL && status == MHD_HTTP_SERVICE_UNAVAILABLE)
+		MHD_add_response_header(r->resp, MHD_HTTP_HEADER_RETRY_AFTER,
+					"1");
+}
+
+int srv_status_of_rc(int rc)
+{
+	switch (rc) {
+	case JPKI_OK: return MHD_HTTP_OK;
+	case JPKI_ERR_INVAL:
+	case JPKI_ERR_PARSE:
+	case JPKI_ERR_RANGE:
+	case JPKI_ERR_PIN_FORMAT: return MHD_HTTP_BAD_REQUEST;
+	case JPKI_ERR_AUTH: return MHD_HTTP_UNAUTHORIZED;
+	case JPKI_ERR_NOT_FOUND: return MHD_HTTP_NOT_FOUND;
+	case JPKI_ERR_EXISTS:
+	case JPKI_ERR_CONFLICT:
+	case JPKI_ERR_STATE:
+	case JPKI_ERR_REVOKED: return MHD_HTTP_CONFLICT;
+	case JPKI_ERR_INELIGIBLE:
+	case JPKI_ERR_WINDOW:
+	case JPKI_ERR_KEY:
+	case JPKI_ERR_LINT:
+	case JPKI_ERR_POLICY: return MHD_HTTP_UNPROCESSABLE_CONTENT;
+	case JPKI_ERR_STORE: return MHD_HTTP_SERVICE_UNAVAILABLE; /* busy */
+	default: return MHD_HTTP_INTERNAL_SERVER_ERROR;
+	}
+}
+
+void srv_reply_rc(srv_req *r, int rc, const jpki_err *err)
+{
+	const char *code = jpki_strerror(rc);
+	srv_reply_error(r, srv_status_of_rc(rc), code, "%s",
+			jpki_err_msg(err, rc));
+}
+
+struct MHD_Response *srv_busy_response(const char *why)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer(
+	    strlen(why), (void *)why, MHD_RESPMEM_PERSISTENT);
+	if (resp == NULL)
+		return NULL;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+				"text/plain");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+				"no-store");
+	return resp;
+}
+
+/* RFC 7231 §7.1.1.1 IMF-fixdate, computed without gmtime. */
+void srv_http_date(time_t t, char out[32])
+{
+	static const char *const wd[] = {"Thu", "Fri", "Sat", "Sun",
+					 "Mon", "Tue", "Wed"};
+	static const char *const mo[] = {"Jan", "Feb", "Mar", "Apr",
+					 "May", "Jun", "Jul", "Aug",
+					 "Sep", "Oct", "Nov", "Dec"};
+	int64_t days = (int64_t)t / 86400;
+	int64_t secs = (int64_t)t % 86400;
+	if (secs < 0) {
+		secs += 86400;
+		days--;
+	}
+	jpki_date d = jpki_days_to_date(days);
+	int w = (int)(((days % 7) + 7) % 7);
+	snprintf(out, 32, "%s, %02d %s %04d %02d:%02d:%02d GMT", wd[w], d.d,
+		 mo[(d.m - 1) % 12], d.y, (int)(secs / 3600),
+		 (int)(secs / 60 % 60), (int)(secs % 60));
+}
+
+static int b64_val(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+' || c == '-')
+		return 62;
+	if (c == '/' || c == '_')
+		return 63;
+	return -1;
+}
+
+int srv_b64_decode(const char *in, size_t in_len, uint8_t *out, size_t cap,
+		   size_t *out_len)
+{
+	size_t n = in_len, o = 0;
+	while (n > 0 && in[n - 1] == '=')
+		n--;
+	if (in_len - n > 2 || n % 4 == 1)
+		return JPKI_ERR_PARSE;
+	if ((in_len - n) != 0 && in_len % 4 != 0)
+		return JPKI_ERR_PARSE;
+	uint32_t acc = 0;
+	int bits = 0;
+	for (size_t i = 0; i < n; i++) {
+		int v = b64_val((unsigned char)in[i]);
+		if (v < 0)
+			return JPKI_ERR_PARSE;
+		acc = (acc << 6) | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o == cap)
+				return JPKI_ERR_RANGE;
+			out[o++] = (uint8_t)(acc >> bits);
+		}
+	}
+	/* leftover bits must be zero (canonical encoding) */
+	if (bits > 0 && (acc & ((1u << bits) - 1)) != 0)
+		return JPKI_ERR_PARSE;
+	*out_len = o;
+	return 0;
+}
+
+int srv_b64_encode(const uint8_t *in, size_t len, char *out, size_t cap)
+{
+	static const char tab[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t need = (len + 2) / 3 * 4 + 1, o = 0;
+	if (need > cap)
+		return JPKI_ERR_RANGE;
+	for (size_t i = 0; i < len; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16;
+		if (i + 1 < len)
+			v |= (uint32_t)in[i + 1] << 8;
+		if (i + 2 < len)
+			v |= in[i + 2];
+		out[o++] = tab[(v >> 18) & 63];
+		out[o++] = tab[(v >> 12) & 63];
+		out[o++] = i + 1 < len ? tab[(v >> 6) & 63] : '=';
+		out[o++] = i + 2 < len ? tab[v & 63] : '=';
+	}
+	out[o] = '\0';
+	return 0;
+}

@@ -1,0 +1,681 @@
+/* jpkid: the HTTP daemon, its routes, and start/stop.
+ *
+ * libmicrohttpd runs a pool of threads, each with its own epoll loop.
+ * What memory can answer (cached OCSP responses and CRLs, /healthz,
+ * /metrics, refusals) is answered on those threads at once.  Everything
+ * else is handed to an admission class (admission.c): the connection is
+ * suspended while a worker runs the request, and resumed with its answer. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/ocsp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "openjpki/util.h"
+#include "server_int.h"
+
+#define COOKIE_NAME "jpkid_session"
+
+/* con_cls of a GET answered from memory between its two calls */
+static char fast_marker;
+
+int srv_open_ca(server *s, jpki_ca **out, jpki_err *err)
+{
+	return ca_open(s->dir, s->has_store ? s->store_loc : NULL, out, err);
+}
+
+static int method_of(const char *m)
+{
+	if (strcmp(m, "GET") == 0)
+		return M_GET;
+	if (strcmp(m, "POST") == 0)
+		return M_POST;
+	if (strcmp(m, "PATCH") == 0)
+		return M_PATCH;
+	if (strcmp(m, "DELETE") == 0)
+		return M_DELETE;
+	if (strcmp(m, "HEAD") == 0)
+		return M_HEAD;
+	return M_OTHER;
+}
+
+/* Queue r->resp (or a 500 when building it failed) and count it. */
+static enum MHD_Result send_req(server *s, srv_req *r, bool refused)
+{
+	if (r->resp == NULL) {
+		srv_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
+				"out of memory");
+		if (r->resp == NULL)
+			return MHD_NO;
+	}
+	enum MHD_Result ret =
+	    MHD_queue_response(r->conn, (unsigned)r->status, r->resp);
+	MHD_destroy_response(r->resp);
+	r->resp = NULL;
+	if (!r->counted) {
+		r->counted = true;
+		srv_metrics_done(
+		    s, r->route, r->cls, r->status, srv_now_mono() - r->t0,
+		    refused || r->status == MHD_HTTP_SERVICE_UNAVAILABLE);
+	}
+	return ret;
+}
+
+static enum MHD_Result refuse_busy(server *s, srv_req *r)
+{
+	srv_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "busy",
+			"the %s queue is full; try again shortly",
+			srv_class_name(r->cls));
+	return send_req(s, r, true);
+}
+
+static enum MHD_Result fixed(server *s, struct MHD_Connection *conn, int route,
+			     double t0, int status, struct MHD_Response *resp)
+{
+	if (resp == NULL)
+		return MHD_NO;
+	enum MHD_Result ret = MHD_queue_response(conn, (unsigned)status, resp);
+	srv_metrics_done(s, route, CLS_INLINE, status, srv_now_mono() - t0,
+			 false);
+	return ret;
+}
+
+static enum MHD_Result text(server *s, struct MHD_Connection *conn, int route,
+			    double t0, int status, const char *msg)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(
+	    strlen(msg), (void *)msg, MHD_RESPMEM_PERSISTENT);
+	if (r == NULL)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain");
+	enum MHD_Result ret = fixed(s, conn, route, t0, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* ---- OCSP ---- */
+
+static srv_req *req_new(server *s, struct MHD_Connection *conn, double t0,
+			int method)
+{
+	srv_req *r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return NULL;
+	r->s = s;
+	r->conn = conn;
+	r->t0 = t0;
+	r->method = method;
+	r->cls = CLS_INLINE;
+	return r;
+}
+
+/* Answer a complete OCSP request held in r->body: from the cache, with a
+ * fixed error, or through the live class. */
+static enum MHD_Result ocsp_dispatch(server *s, srv_req *r)
+{
+	srv_ocsp_parsed p;
+	int status = 0;
+	r->route = R_OCSP;
+	if (r->body.len == 0) {
+		r->counted = true;
+		return fixed(s, r->conn, R_OCSP, r->t0, MHD_HTTP_OK,
+			     s->r_malformed);
+	}
+	if (srv_ocsp_parse(r->body.p, r->body.len, s->roots, &p) == 0 &&
+	    p.simple) {
+		if (p.kind == 0) {
+			/* RFC 5019 §2.2.3: not a certificate of ours */
+			r->counted = true;
+			return fixed(s, r->conn, R_OCSP, r->t0, MHD_HTTP_OK,
+				     s->r_unauthorized);
+		}
+		const char *inm = MHD_lookup_connection_value(
+		    r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
+		int ret = srv_ocsp_cache_serve(s->ocsp, p.serial, p.serial_len,
+					       r->body.p + p.key_off, p.key_len,
+					       r->conn, inm, &status);
+		if (ret >= 0) {
+			atomic_fetch_add_explicit(&s->m.ocsp_hits, 1,
+						  memory_order_relaxed);
+			r->counted = true;
+			srv_metrics_done(s, R_OCSP, CLS_INLINE, status,
+					 srv_now_mono() - r->t0, false);
+			return (enum MHD_Result)ret;
+		}
+		atomic_fetch_add_explicit(&s->m.ocsp_misses, 1,
+					  memory_order_relaxed);
+		r->ocsp_simple = true;
+		r->ocsp_kind = p.kind;
+		memcpy(r->ocsp_serial, p.serial, p.serial_len);
+		r->ocsp_serial_len = p.serial_len;
+		r->ocsp_key_off = p.key_off;
+		r->ocsp_key_len = p.key_len;
+	}
+	r->cls = CLS_OCSP;
+	r->fn = srv_ocsp_live;
+	if (!srv_admit(s, r))
+		return refuse_busy(s, r);
+	return MHD_YES;
+}
+
+/* GET /ocsp/{base64 DER}, RFC 6960 A.1 (URL-decoded by MHD already;
+ * %XX left in by a client that encoded twice is decoded here). */
+static enum MHD_Result ocsp_get(server *s, struct MHD_Connection *conn,
+				const char *arg, double t0, void **con_cls)
+{
+	char buf[2 * JPKI_OCSP_MAX_REQ];
+	uint8_t der[JPKI_OCSP_MAX_REQ];
+	size_t n = 0, len = 0;
+	for (const char *p = arg; *p != '\0'; p++) {
+		if (n + 1 >= sizeof(buf))
+			return fixed(s, conn, R_OCSP, t0, MHD_HTTP_OK,
+				     s->r_malformed);
+		char c = *p;
+		if (c == '%' && p[1] != '\0' && p[2] != '\0') {
+			char hx[3] = {p[1], p[2], 0};
+			uint8_t v;
+			size_t vl;
+			if (jpki_unhex(hx, &v, 1, &vl, NULL) != 0)
+				return fixed(s, conn, R_OCSP, t0, MHD_HTTP_OK,
+					     s->r_malformed);
+			c = (char)v;
+			p += 2;
+		}
+		if (c == '\r' || c == '\n' || c == ' ')
+			continue;
+		buf[n++] = c;
+	}
+	if (srv_b64_decode(buf, n, der, sizeof(der), &len) != 0)
+		return fixed(s, conn, R_OCSP, t0, MHD_HTTP_OK, s->r_malformed);
+	srv_req *r = req_new(s, conn, t0, M_GET);
+	if (r == NULL)
+		return MHD_NO;
+	*con_cls = r;
+	jpki_wbuf_init(&r->body, JPKI_OCSP_MAX_REQ);
+	if (jpki_wbuf_put(&r->body, der, len) != 0)
+		return MHD_NO;
+	return ocsp_dispatch(s, r);
+}
+
+/* ---- CRL ---- */
+
+static enum MHD_Result crl_get(server *s, struct MHD_Connection *conn,
+			       const char *url, double t0)
+{
+	char key[48];
+	size_t n = strlen(url);
+	int status = 0;
+	/* "/crl/sign/132217.crl" -> "crl/sign/132217" */
+	if (n < 6 || n - 5 >= sizeof(key) || strcmp(url + n - 4, ".crl") != 0)
+		return text(s, conn, R_CRL, t0, MHD_HTTP_NOT_FOUND,
+			    "no such CRL\n");
+	memcpy(key, url + 1, n - 5);
+	key[n - 5] = '\0';
+	for (char *p = key; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		      *p == '/'))
+			return text(s, conn, R_CRL, t0, MHD_HTTP_NOT_FOUND,
+				    "no such CRL\n");
+	const char *inm = MHD_lookup_connection_value(
+	    conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
+	int ret = srv_crl_cache_serve(s->crl, key, conn, inm, &status);
+	if (ret < 0)
+		return text(s, conn, R_CRL, t0, MHD_HTTP_NOT_FOUND,
+			    "no such CRL\n");
+	srv_metrics_done(s, R_CRL, CLS_INLINE, status, srv_now_mono() - t0,
+			 false);
+	return (enum MHD_Result)ret;
+}
+
+/* ---- the API's entry checks ---- */
+
+static bool is_json_body(struct MHD_Connection *conn)
+{
+	const char *ct = MHD_lookup_connection_value(
+	    conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	if (ct == NULL)
+		return false;
+	size_t n = strlen("application/json");
+	return strncasecmp(ct, "application/json", n) == 0 &&
+	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/* A body is coming: a length above zero, or chunks. */
+static bool has_body(struct MHD_Connection *conn)
+{
+	const char *cl = MHD_lookup_connection_value(
+	    conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *te = MHD_lookup_connection_value(
+	    conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	return te != NULL || (cl != NULL && strcmp(cl, "0") != 0);
+}
+
+static bool body_too_big(struct MHD_Connection *conn, size_t max)
+{
+	const char *cl = MHD_lookup_connection_value(
+	    conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl == NULL)
+		return false;
+	char *end = NULL;
+	unsigned long long v = strtoull(cl, &end, 10);
+	return end == cl || *end != '\0' || v > max;
+}
+
+static enum MHD_Result api_begin(server *s, srv_req *r, const char *url)
+{
+	bool csrf = false;
+	int min = srv_api_route(r, url, &csrf);
+	if (min == -1) {
+		srv_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found",
+				"no such resource");
+		return send_req(s, r, false);
+	}
+	if (min == -2) {
+		srv_reply_error(r, MHD_HTTP_METHOD_NOT_ALLOWED,
+				"method_not_allowed",
+				"method not allowed on this resource");
+		return send_req(s, r, false);
+	}
+	if (min > ROLE_NONE) {
+		const char *sid = MHD_lookup_connection_value(
+		    r->conn, MHD_COOKIE_KIND, COOKIE_NAME);
+		const char *tok = MHD_lookup_connection_value(
+		    r->conn, MHD_HEADER_KIND, "X-CSRF-Token");
+		int rc = srv_session_get(s->sess, sid, csrf, tok, time(NULL), r,
+					 NULL, NULL);
+		if (rc == JPKI_ERR_AUTH) {
+			srv_reply_error(r, MHD_HTTP_UNAUTHORIZED,
+					"unauthenticated",
+					"log in first (POST /api/v1/session)");
+			return send_req(s, r, false);
+		}
+		if (rc != 0) {
+			srv_reply_error(r, MHD_HTTP_FORBIDDEN, "csrf",
+					"X-CSRF-Token missing or wrong");
+			return send_req(s, r, false);
+		}
+		if (r->role < min) {
+			srv_reply_error(r, MHD_HTTP_FORBIDDEN, "forbidden",
+					"this needs the %s role (you are %s)",
+					srv_role_name(min),
+					srv_role_name(r->role));
+			return send_req(s, r, false);
+		}
+	}
+	if (r->method == M_POST || r->method == M_PATCH) {
+		if (has_body(r->conn) && !is_json_body(r->conn)) {
+			srv_reply_error(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+					"unsupported_media_type",
+					"the body must be application/json");
+			return send_req(s, r, false);
+		}
+	}
+	if (body_too_big(r->conn, r->body_max)) {
+		srv_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
+				"the body is limited to %zu bytes",
+				r->body_max);
+		return send_req(s, r, false);
+	}
+	if (r->cls < CLS_N && !srv_class_has_room(s, r->cls)) {
+		atomic_fetch_add_explicit(&s->m.rejected[r->cls], 1,
+					  memory_order_relaxed);
+		return refuse_busy(s, r);
+	}
+	jpki_wbuf_init(&r->body, r->body_max);
+	return MHD_YES;
+}
+
+static enum MHD_Result api_dispatch(server *s, srv_req *r)
+{
+	if (r->cls >= CLS_N) {
+		srv_api_inline_run(r);
+		return send_req(s, r, false);
+	}
+	if (!srv_admit(s, r))
+		return refuse_busy(s, r);
+	return MHD_YES;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
+				  const char *url, const char *method,
+				  const char *version, const char *upload_data,
+				  size_t *upload_size, void **con_cls)
+{
+	server *s = cls;
+	srv_req *r = *con_cls;
+	(void)version;
+	if (r == NULL && strcmp(method, "GET") == 0 &&
+	    (strncmp(url, "/ocsp/", 6) == 0 || strncmp(url, "/crl/", 5) == 0 ||
+	     strncmp(url, "/arl/", 5) == 0 || strcmp(url, "/healthz") == 0 ||
+	     strcmp(url, "/metrics") == 0)) {
+		/* answered on the next call, when MHD has the whole request:
+		 * an answer queued on the first call closes the connection */
+		*con_cls = &fast_marker;
+		return MHD_YES;
+	}
+	if (r == (srv_req *)&fast_marker) {
+		double t0 = srv_now_mono();
+		int m = M_GET;
+		*con_cls = NULL;
+		if (*upload_size != 0) {
+			*upload_size = 0; /* a GET body means nothing */
+			*con_cls = &fast_marker;
+			return MHD_YES;
+		}
+		/* memory answers first: no allocation on these paths */
+		if (m == M_GET && strncmp(url, "/ocsp/", 6) == 0)
+			return ocsp_get(s, conn, url + 6, t0, con_cls);
+		if (m == M_GET && (strncmp(url, "/crl/", 5) == 0 ||
+				   strncmp(url, "/arl/", 5) == 0))
+			return crl_get(s, conn, url, t0);
+		if (m == M_GET && strcmp(url, "/healthz") == 0)
+			return text(s, conn, R_HEALTHZ, t0, MHD_HTTP_OK,
+				    "ok\n");
+		if (m == M_GET && strcmp(url, "/metrics") == 0) {
+			char *txt = NULL;
+			size_t len = 0;
+			if (srv_metrics_render(s, &txt, &len) != 0)
+				return MHD_NO;
+			struct MHD_Response *resp =
+			    MHD_create_response_from_buffer(
+				len, txt, MHD_RESPMEM_MUST_FREE);
+			if (resp == NULL) {
+				free(txt);
+				return MHD_NO;
+			}
+			MHD_add_response_header(resp,
+						MHD_HTTP_HEADER_CONTENT_TYPE,
+						"text/plain; version=0.0.4");
+			enum MHD_Result ret =
+			    fixed(s, conn, R_METRICS, t0, MHD_HTTP_OK, resp);
+			MHD_destroy_response(resp);
+			return ret;
+		}
+		return MHD_NO;
+	}
+	if (r == NULL) {
+		double t0 = srv_now_mono();
+		int m = method_of(method);
+		if ((r = req_new(s, conn, t0, m)) == NULL)
+			return MHD_NO;
+		*con_cls = r;
+		if (strcmp(url, "/ocsp") == 0) {
+			r->route = R_OCSP;
+			if (m != M_POST) {
+				srv_reply_error(r, MHD_HTTP_METHOD_NOT_ALLOWED,
+						"method_not_allowed",
+						"POST an OCSP request, or GET "
+						"/ocsp/{base64}");
+				return send_req(s, r, false);
+			}
+			r->body_max = JPKI_OCSP_MAX_REQ;
+			if (body_too_big(conn, r->body_max)) {
+				srv_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE,
+						"too_large",
+						"OCSP requests are limited to "
+						"%d bytes",
+						JPKI_OCSP_MAX_REQ);
+				return send_req(s, r, false);
+			}
+			jpki_wbuf_init(&r->body, r->body_max);
+			return MHD_YES;
+		}
+		if (strncmp(url, "/api/v1/", 8) == 0)
+			return api_begin(s, r, url + 8);
+		srv_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found",
+				"no such resource");
+		return send_req(s, r, false);
+	}
+	if (r->done)
+		return send_req(s, r, false);
+	if (r->queued)
+		return MHD_YES; /* resumed only when done */
+	if (*upload_size != 0) {
+		if (!r->too_big &&
+		    jpki_wbuf_put(&r->body, upload_data, *upload_size) != 0)
+			r->too_big = true;
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (r->too_big) {
+		srv_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
+				"the body is limited to %zu bytes",
+				r->body_max);
+		return send_req(s, r, false);
+	}
+	if (r->route == R_OCSP)
+		return ocsp_dispatch(s, r);
+	return api_dispatch(s, r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	srv_req *r = *con_cls;
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (r == NULL || r == (srv_req *)&fast_marker)
+		return;
+	if (r->resp != NULL)
+		MHD_destroy_response(r->resp);
+	jpki_wbuf_free(&r->body);
+	free(r);
+	*con_cls = NULL;
+}
+
+/* ---- start and stop ---- */
+
+static int parse_listen(const char *s, struct sockaddr_in *sa, jpki_err *err)
+{
+	char host[64];
+	const char *colon = strrchr(s, ':');
+	memset(sa, 0, sizeof(*sa));
+	sa->sin_family = AF_INET;
+	if (colon == NULL || (size_t)(colon - s) >= sizeof(host))
+		return jpki_fail(err, JPKI_ERR_INVAL,
+				 "--listen: ADDR:PORT (IPv4), not %s", s);
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = '\0';
+	char *end = NULL;
+	long port = strtol(colon + 1, &end, 10);
+	if (*(colon + 1) == '\0' || *end != '\0' || port < 0 || port > 65535 ||
+	    inet_pton(AF_INET, host, &sa->sin_addr) != 1)
+		return jpki_fail(err, JPKI_ERR_INVAL,
+				 "--listen: ADDR:PORT (IPv4), not %s", s);
+	sa->sin_port = htons((uint16_t)port);
+	return 0;
+}
+
+static struct MHD_Response *ocsp_error_response(int status)
+{
+	uint8_t *der = NULL;
+	size_t len = 0;
+	if (x509_ocsp_error(status, &der, &len, NULL) != 0)
+		return NULL;
+	struct MHD_Response *r =
+	    srv_ocsp_response(der, len, NULL, true, 0, 0, NULL, 0);
+	free(der);
+	return r;
+}
+
+/* The CA (created when absent), its roots, the first operator. */
+static int prepare_ca(server *s, const server_config *cfg, char *created,
+		      size_t cap, jpki_err *err)
+{
+	jpki_ca *ca = NULL;
+	time_t now = time(NULL);
+	bool any = false;
+	int rc = srv_open_ca(s, &ca, err);
+	if (rc == JPKI_ERR_NOT_FOUND) {
+		ca_init_opts o = {.profile = JPKI_PROFILE_TEST,
+				  .now = now,
+				  .store = s->has_store ? s->store_loc : NULL};
+		if ((rc = jpki_mkdirs(s->dir, 0700, err)) != 0 ||
+		    (rc = ca_init(s->dir, &o, err)) != 0)
+			return rc;
+		rc = srv_open_ca(s, &ca, err);
+	}
+	if (rc != 0)
+		return rc;
+	for (int k = JPKI_CERT_SIGN; k <= JPKI_CERT_AUTH; k++) {
+		s->root_cert[k] = X509_dup(ca_root(ca, (jpki_cert_kind)k));
+		if (s->root_cert[k] == NULL) {
+			rc = jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		if ((rc = srv_issuer_hashes_of(s->root_cert[k], &s->roots[k],
+					       err)) != 0)
+			goto out;
+	}
+	if ((rc = srv_operator_any(ca, &any, err)) != 0 || any)
+		goto out;
+	char pw[SERVER_PASSWORD_MAX + 1];
+	if (cfg->admin_password != NULL) {
+		if (jpki_strlcpy(pw, cfg->admin_password, sizeof(pw)) != 0) {
+			rc = jpki_fail(err, JPKI_ERR_RANGE,
+				       "admin password too long");
+			goto out;
+		}
+	} else {
+		uint8_t rnd[18];
+		if ((rc = jpki_random(rnd, sizeof(rnd), err)) != 0)
+			goto out;
+		srv_b64_encode(rnd, sizeof(rnd), pw, sizeof(pw));
+		for (char *p = pw; *p; p++)
+			*p = *p == '+' ? '-' : *p == '/' ? '_' : *p;
+		if (created == NULL || jpki_strlcpy(created, pw, cap) != 0) {
+			rc = jpki_fail(err, JPKI_ERR_RANGE,
+				       "no room to hand the admin password "
+				       "back");
+			goto out;
+		}
+	}
+	rc = srv_operator_create(ca, "admin", ROLE_CA_ADMIN, pw, "jpkid", now,
+				 err);
+	OPENSSL_cleanse(pw, sizeof(pw));
+	if (rc != 0)
+		jpki_wrap(err, rc, "creating the first operator");
+out:
+	ca_close(ca);
+	return rc;
+}
+
+static unsigned connection_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < 512)
+		return 256;
+	rlim_t n = rl.rlim_cur - 256;
+	return n > 16384 ? 16384 : (unsigned)n;
+}
+
+int server_start(const server_config *cfg, server **out, char *created_password,
+		 size_t cap, jpki_err *err)
+{
+	struct sockaddr_in sa;
+	server *s = NULL;
+	int rc;
+	if (created_password != NULL && cap > 0)
+		created_password[0] = '\0';
+	if (cfg->dir == NULL)
+		return jpki_fail(err, JPKI_ERR_INVAL, "no CA directory");
+	if ((rc = parse_listen(cfg->listen ? cfg->listen : "127.0.0.1:8080",
+			       &sa, err)) != 0)
+		return rc;
+	if ((rc = x509_init(err)) != 0)
+		return rc;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
+	s->started = time(NULL);
+	if (jpki_strlcpy(s->dir, cfg->dir, sizeof(s->dir)) != 0 ||
+	    (cfg->store != NULL && jpki_strlcpy(s->store_loc, cfg->store,
+						sizeof(s->store_loc)) != 0)) {
+		rc = jpki_fail(err, JPKI_ERR_RANGE, "path too long");
+		goto out;
+	}
+	s->has_store = cfg->store != NULL;
+	s->ocsp_max_age = cfg->ocsp_max_age > 0 ? cfg->ocsp_max_age : 3600;
+	s->ocsp_max =
+	    cfg->ocsp_cache_max > 0 ? (size_t)cfg->ocsp_cache_max : 200000;
+	s->threads = cfg->threads > 0 ? cfg->threads
+				      : (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (s->threads < 1 || s->threads > 256)
+		s->threads = s->threads < 1 ? 1 : 256;
+	bool loopback = (ntohl(sa.sin_addr.s_addr) >> 24) == 127;
+	s->secure_cookies = !loopback && !cfg->insecure_cookies;
+	if ((rc = prepare_ca(s, cfg, created_password, cap, err)) != 0)
+		goto out;
+	if (srv_ocsp_cache_new(s->ocsp_max, s->ocsp_max_age, &s->ocsp) != 0 ||
+	    srv_crl_cache_new(s->ocsp_max_age, &s->crl) != 0 ||
+	    srv_sessions_new(&s->sess) != 0 ||
+	    (s->preview_key = EVP_RSA_gen(2048)) == NULL ||
+	    (s->r_malformed = ocsp_error_response(
+		 OCSP_RESPONSE_STATUS_MALFORMEDREQUEST)) == NULL ||
+	    (s->r_unauthorized = ocsp_error_response(
+		 OCSP_RESPONSE_STATUS_UNAUTHORIZED)) == NULL) {
+		rc = jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = srv_classes_start(s, cfg, err)) != 0 ||
+	    (rc = srv_publish_start(s, err)) != 0)
+		goto out;
+	s->mhd = MHD_start_daemon(
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+		MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO,
+	    0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
+	    (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
+	    (unsigned)s->threads, MHD_OPTION_CONNECTION_LIMIT,
+	    connection_limit(), MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+	    MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+	if (s->mhd == NULL) {
+		rc = jpki_fail(err, JPKI_ERR_IO,
+			       "cannot listen on %s (in use, or not an "
+			       "address of this host)",
+			       cfg->listen ? cfg->listen : "127.0.0.1:8080");
+		goto out;
+	}
+	const union MHD_DaemonInfo *di =
+	    MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	s->port = di != NULL ? di->port : ntohs(sa.sin_port);
+	*out = s;
+	s = NULL; /* transferred */
+out:
+	server_stop(s);
+	return rc;
+}
+
+unsigned server_port(const server *s)
+{
+	return s->port;
+}
+
+void server_stop(server *s)
+{
+	if (s == NULL)
+		return;
+	/* workers answer what is queued and resume their connections, so
+	 * that no connection is left suspended when MHD stops */
+	srv_classes_stop(s);
+	srv_publish_stop(s);
+	if (s->mhd != NULL)
+		MHD_stop_daemon(s->mhd);
+	srv_classes_free(s);
+	srv_ocsp_cache_free(s->ocsp);
+	srv_crl_cache_free(s->crl);
+	srv_sessions_free(s->sess);
+	if (s->r_malformed != NULL)
+		MHD_destroy_response(s->r_malformed);
+	if (s->r_unauthorized != NULL)
+		MHD_destroy_response(s->r_unauthorized);
+	EVP_PKEY_free(s->preview_key);
+	for (int k = 0; k < 3; k++)
+		X509_free(s->root_cert[k]);
+	free(s);
+}

@@ -1,0 +1,435 @@
+/* server/ internals shared by its files. */
+#ifndef JPKI_SERVER_INT_H
+#define JPKI_SERVER_INT_H
+
+#include <jansson.h>
+#include <limits.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "openjpki/buf.h"
+#include "openjpki/ca.h"
+#include "openjpki/server.h"
+
+/* ---- routes (metrics labels) ---- */
+enum srv_route {
+	R_OTHER = 0,
+	R_HEALTHZ,
+	R_METRICS,
+	R_OCSP,
+	R_CRL,
+	R_SESSION,
+	R_OPERATORS,
+	R_MUNIS,
+	R_RESIDENTS,
+	R_CARDS,
+	R_CHALLENGE,
+	R_ISSUE,
+	R_PREVIEW,
+	R_CERTS,
+	R_AUDIT,
+	R_N
+};
+const char *srv_route_name(int route);
+
+/* ---- admission classes ---- */
+enum srv_class_id {
+	CLS_OCSP = 0, /* live OCSP signing: nonce requests and cache misses */
+	CLS_AUTH,     /* log-in: scrypt is deliberately expensive */
+	CLS_READ,     /* API reads, issuance preview */
+	CLS_WRITE,    /* API mutations other than issuance */
+	CLS_ISSUE,    /* issuance, grouped into ca_issue_batch */
+	CLS_N,
+	CLS_INLINE = CLS_N, /* answered on the HTTP thread from memory */
+	CLS_ALL
+};
+const char *srv_class_name(int cls);
+
+/* ---- roles ---- */
+enum srv_role {
+	ROLE_NONE = 0,
+	ROLE_CLERK = 1,
+	ROLE_SUPERVISOR = 2,
+	ROLE_CA_ADMIN = 3,
+};
+const char *srv_role_name(int role);
+int srv_role_parse(const char *s);
+
+enum srv_method { M_GET = 1, M_POST, M_PATCH, M_DELETE, M_HEAD, M_OTHER };
+
+typedef struct server server;
+typedef struct srv_req srv_req;
+typedef struct srv_worker srv_worker;
+typedef void (*srv_handler)(srv_worker *w, srv_req *r);
+
+#define SRV_SID_LEN 32
+#define SRV_ARG_MAX 128
+
+/* One HTTP request (MHD's con_cls).  Owned by the HTTP thread except
+ * while queued: from srv_admit() until the worker resumes the connection
+ * it belongs to the worker alone. */
+struct srv_req {
+	server *s;
+	struct MHD_Connection *conn;
+	int route;
+	int cls;
+	int method;
+	double t0;
+	srv_handler fn;
+	char arg[SRV_ARG_MAX];	/* path argument (id, serial, name) */
+	char arg2[SRV_ARG_MAX]; /* query "q" */
+	int limit;		/* query "limit" */
+	/* the operator, copied from the session at admission */
+	bool authed;
+	int role;
+	char actor[64];
+	uint8_t sid[SRV_SID_LEN];
+	/* body, at most body_max bytes */
+	jpki_wbuf body;
+	size_t body_max;
+	bool too_big;
+	/* queue */
+	bool queued;
+	double deadline;
+	srv_req *next;
+	/* answer */
+	int status;
+	struct MHD_Response *resp;
+	bool done;
+	bool counted;  /* metrics recorded */
+	int ocsp_kind; /* OCSP: issuer of a simple request, 0 otherwise */
+	bool ocsp_simple;
+	uint8_t ocsp_serial[20];
+	size_t ocsp_serial_len;
+	size_t ocsp_key_off, ocsp_key_len; /* CertID inside body */
+};
+
+/* ---- workers and admission (admission.c) ---- */
+struct srv_worker {
+	server *s;
+	int cls;
+	jpki_ca *ca;
+	pthread_t th;
+	bool started;
+};
+
+typedef struct srv_class {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	srv_req **ring;
+	size_t cap, head, len;
+	int nworkers;
+	srv_worker *w;
+	int deadline_ms;
+	int batch; /* requests popped at once (issuance) */
+	bool stopping;
+	bool init;
+} srv_class;
+
+/* Start every class's workers, each with its own CA handle. */
+int srv_classes_start(server *s, const server_config *cfg, jpki_err *err);
+/* Answer everything queued with 503, join the workers (the queues stay
+ * readable for /metrics until srv_classes_free). */
+void srv_classes_stop(server *s);
+void srv_classes_free(server *s);
+/* Queue r in its class and suspend its connection.  false when the class
+ * is full or stopping: the caller answers 503 at once. */
+bool srv_admit(server *s, srv_req *r);
+/* Whether the class would accept one more now (an early, cheap refusal
+ * before the body is read). */
+bool srv_class_has_room(server *s, int cls);
+size_t srv_class_len(server *s, int cls);
+size_t srv_class_cap(server *s, int cls);
+
+/* ---- metrics (metrics.c) ---- */
+#define SRV_HIST_BUCKETS 14
+typedef struct srv_metrics {
+	atomic_ulong req[R_N][17];
+	atomic_ulong admitted[CLS_N], rejected[CLS_N], expired[CLS_N];
+	atomic_ulong hist[CLS_ALL][SRV_HIST_BUCKETS + 1];
+	atomic_ulong hist_sum_us[CLS_ALL];
+	atomic_ulong ocsp_hits, ocsp_misses, ocsp_live, ocsp_presigned;
+	atomic_ulong crl_generated, batches, batched;
+} srv_metrics;
+
+/* Count one answered request: route/status, and its latency in the
+ * class's histogram unless it was refused by admission control. */
+void srv_metrics_done(server *s, int route, int cls, int status, double seconds,
+		      bool rejected);
+/* Prometheus text exposition; *out malloc'ed. */
+int srv_metrics_render(server *s, char **out, size_t *len);
+
+/* ---- OCSP (ocsp_req.c, ocsp_cache.c) ---- */
+#define SRV_OCSP_KEY_MAX 160
+typedef struct srv_ocsp_parsed {
+	bool simple; /* one CertID, no extensions, no signature */
+	int kind;    /* issuer matched: JPKI_CERT_SIGN/AUTH; 0 = not ours */
+	size_t key_off, key_len; /* CertID TLV inside the request */
+	uint8_t serial[20];
+	size_t serial_len; /* minimal magnitude, no leading zeros */
+} srv_ocsp_parsed;
+
+/* Issuer name/key hashes of both roots, SHA-1 and SHA-256. */
+typedef struct srv_issuer_hashes {
+	uint8_t name1[20], key1[20], name256[32], key256[32];
+} srv_issuer_hashes;
+int srv_issuer_hashes_of(X509 *root, srv_issuer_hashes *h, jpki_err *err);
+
+/* Fast structural read of an OCSPRequest: only the simple RFC 5019 shape
+ * is recognised; 0 when it is that shape (p->simple), JPKI_ERR_PARSE when
+ * the bytes are not DER of the expected outline (then the slow path
+ * decides, with OpenSSL's parser). */
+int srv_ocsp_parse(const uint8_t *req, size_t len,
+		   const srv_issuer_hashes roots[3], srv_ocsp_parsed *p);
+/* DER OCSPRequest with the one CertID `certid` (for pre-signing). */
+int srv_ocsp_wrap(const uint8_t *certid, size_t len, uint8_t *out, size_t cap,
+		  size_t *out_len);
+
+typedef struct srv_ocsp_cache srv_ocsp_cache;
+int srv_ocsp_cache_new(size_t max, int max_age, srv_ocsp_cache **out);
+void srv_ocsp_cache_free(srv_ocsp_cache *c);
+size_t srv_ocsp_cache_size(srv_ocsp_cache *c);
+/* Queue the cached answer for key on conn: MHD_YES/NO, or -1 on a miss. */
+int srv_ocsp_cache_serve(srv_ocsp_cache *c, const uint8_t *serial,
+			 size_t serial_len, const uint8_t *key, size_t key_len,
+			 struct MHD_Connection *conn, const char *if_none_match,
+			 int *status);
+/* Generation of the serial's shard: take it before reading the status
+ * from the store, pass it to install, which refuses when the serial was
+ * dropped meanwhile. */
+uint64_t srv_ocsp_cache_capture(srv_ocsp_cache *c, const uint8_t *serial,
+				size_t serial_len);
+/* Install a signed response (DER OCSPResponse, one SingleResponse). */
+int srv_ocsp_cache_install(srv_ocsp_cache *c, int kind, const uint8_t *key,
+			   size_t key_len, const uint8_t *serial,
+			   size_t serial_len, const uint8_t *der, size_t len,
+			   uint64_t captured, time_t now);
+void srv_ocsp_cache_drop(srv_ocsp_cache *c, const uint8_t *serial,
+			 size_t serial_len);
+/* Cached status of any variant of a serial: 0 and the status and reason, or
+ * JPKI_ERR_NOT_FOUND. */
+int srv_ocsp_cache_status(srv_ocsp_cache *c, const uint8_t *serial,
+			  size_t serial_len, int *status, int *reason);
+typedef struct srv_ocsp_due {
+	int kind;
+	uint8_t key[SRV_OCSP_KEY_MAX];
+	size_t key_len;
+	uint8_t serial[20];
+	size_t serial_len;
+} srv_ocsp_due;
+/* Up to max entries whose refresh time has come. */
+size_t srv_ocsp_cache_due(srv_ocsp_cache *c, time_t now, srv_ocsp_due *out,
+			  size_t max);
+
+/* Response headers of a signed OCSP response (RFC 5019 §6.2): parse the
+ * one SingleResponse for its times and status. */
+typedef struct srv_ocsp_info {
+	int status, reason;
+	time_t this_update, next_update;
+} srv_ocsp_info;
+int srv_ocsp_info_of(const uint8_t *der, size_t len, srv_ocsp_info *info);
+/* Build an MHD response for DER bytes (copied) with the OCSP headers;
+ * nonce = no caching. */
+struct MHD_Response *srv_ocsp_response(const uint8_t *der, size_t len,
+				       const srv_ocsp_info *info, bool nonce,
+				       int max_age, time_t now, char *etag,
+				       size_t etag_cap);
+
+/* ---- CRL cache (crl_cache.c) ---- */
+typedef struct srv_crl_cache srv_crl_cache;
+int srv_crl_cache_new(int max_age, srv_crl_cache **out);
+void srv_crl_cache_free(srv_crl_cache *c);
+size_t srv_crl_cache_size(srv_crl_cache *c);
+/* key: "crl/sign/132217", "crl/auth/full", "arl/sign". */
+int srv_crl_cache_serve(srv_crl_cache *c, const char *key,
+			struct MHD_Connection *conn, const char *if_none_match,
+			int *status);
+/* Install DER; refused (0, nothing done) when the cached CRL has a higher
+ * or equal cRLNumber. */
+int srv_crl_cache_install(srv_crl_cache *c, const char *key, int kind,
+			  int scope, const char *muni, const uint8_t *der,
+			  size_t len, time_t now);
+typedef struct srv_crl_ref {
+	char key[48];
+	int kind, scope;
+	char muni[8];
+	uint64_t fp_count, fp_xor;
+} srv_crl_ref;
+/* Every cached CRL (refs), or those due for refresh when due_only. */
+size_t srv_crl_cache_list(srv_crl_cache *c, time_t now, bool due_only,
+			  srv_crl_ref *out, size_t max);
+bool srv_crl_cache_has(srv_crl_cache *c, const char *key);
+/* Fingerprint of a set of revoked serials as the cache computes it. */
+void srv_crl_fp_add(uint64_t *count, uint64_t *x, const uint8_t *serial,
+		    size_t len, int reason);
+
+/* ---- publishing (publish.c): refresher thread and post-change hooks ---- */
+int srv_publish_start(server *s, jpki_err *err);
+void srv_publish_stop(server *s);
+/* After a commit that revoked `serial_hex` (through any handle): drop and
+ * re-sign its OCSP responses, regenerate its CRLs. */
+void srv_publish_revoked(srv_worker *w, const char *serial_hex);
+/* After a commit that issued certificates: pre-sign in the background. */
+void srv_publish_issued(server *s, const char *serial_hex, int kind);
+/* After a municipality was recorded: generate its CRLs. */
+void srv_publish_muni(srv_worker *w, const char *muni);
+/* Sign and cache the SHA-1 CertID response of one certificate. */
+int srv_presign(server *s, jpki_ca *ca, int kind, const char *serial_hex,
+		time_t now);
+/* Generate and install one CRL. */
+int srv_crl_make(server *s, jpki_ca *ca, int kind, int scope, const char *muni,
+		 time_t now);
+
+/* ---- operators and sessions (operators.c, session.c) ---- */
+#define SRV_OP_NAME_MAX 32
+int srv_operator_check_name(const char *name);
+/* Create an operator in the store (JPKI_ERR_EXISTS if taken), audited. */
+int srv_operator_create(jpki_ca *ca, const char *name, int role,
+			const char *password, const char *actor, time_t now,
+			jpki_err *err);
+/* 0 and *role when name/password match; JPKI_ERR_AUTH otherwise (the
+ * same work is done for an unknown name). */
+int srv_operator_verify(jpki_ca *ca, const char *name, const char *password,
+			int *role, jpki_err *err);
+/* Whether any operator exists. */
+int srv_operator_any(jpki_ca *ca, bool *any, jpki_err *err);
+int srv_operator_list(jpki_ca *ca, json_t **out, jpki_err *err);
+int srv_operator_set_password(jpki_ca *ca, const char *name,
+			      const char *password, const char *actor,
+			      time_t now, jpki_err *err);
+
+typedef struct srv_sessions srv_sessions;
+int srv_sessions_new(srv_sessions **out);
+void srv_sessions_free(srv_sessions *t);
+size_t srv_sessions_count(srv_sessions *t);
+/* New session: sid and csrf (hex, 65 bytes each). */
+int srv_session_create(srv_sessions *t, const char *name, int role, time_t now,
+		       char sid_hex[65], char csrf_hex[65], time_t *expires);
+/* Look up the session of a cookie value; csrf (may be NULL) is checked
+ * when check_csrf.  0, JPKI_ERR_AUTH (no or expired session) or
+ * JPKI_ERR_POLICY (CSRF token missing or wrong). */
+int srv_session_get(srv_sessions *t, const char *sid_hex, bool check_csrf,
+		    const char *csrf, time_t now, srv_req *r, char csrf_out[65],
+		    time_t *expires);
+void srv_session_end(srv_sessions *t, const uint8_t sid[SRV_SID_LEN]);
+/* Issuance challenges bound to a session, single use. */
+#define SRV_CHALLENGE_TTL 300
+int srv_challenge_new(srv_sessions *t, const uint8_t sid[SRV_SID_LEN],
+		      time_t now, char out_b64[64]);
+int srv_challenge_take(srv_sessions *t, const uint8_t sid[SRV_SID_LEN],
+		       const char *b64, time_t now);
+
+/* ---- the server ---- */
+struct server {
+	char dir[PATH_MAX];
+	char store_loc[PATH_MAX + 16];
+	bool has_store;
+	struct MHD_Daemon *mhd;
+	unsigned port;
+	bool secure_cookies;
+	int threads;
+	int ocsp_max_age;
+	size_t ocsp_max;
+	srv_class cls[CLS_N];
+	srv_metrics m;
+	srv_ocsp_cache *ocsp;
+	srv_crl_cache *crl;
+	srv_sessions *sess;
+	srv_issuer_hashes roots[3];
+	X509 *root_cert[3];
+	EVP_PKEY *preview_key; /* stands in for a key not given to preview */
+	struct MHD_Response *r_malformed, *r_unauthorized;
+	/* refresher */
+	pthread_t pub_th;
+	bool pub_started;
+	pthread_mutex_t pub_mu;
+	pthread_cond_t pub_cv;
+	bool pub_stop;
+	struct {
+		char serial[STORE_SERIAL_HEX_MAX];
+		int kind;
+	} * pub_q;
+	size_t pub_q_len, pub_q_cap;
+	srv_worker pub_w;
+	time_t started;
+};
+
+/* Open a CA handle for a worker. */
+int srv_open_ca(server *s, jpki_ca **out, jpki_err *err);
+
+/* ---- replies (reply.c) ---- */
+double srv_now_mono(void);
+/* The answer of a request: a JSON body (stolen). */
+void srv_reply_json(srv_req *r, int status, json_t *body);
+void srv_reply_error(srv_req *r, int status, const char *code, const char *fmt,
+		     ...) __attribute__((format(printf, 4, 5)));
+/* Map a jpki_rc to an HTTP status and answer with its message. */
+void srv_reply_rc(srv_req *r, int rc, const jpki_err *err);
+int srv_status_of_rc(int rc);
+/* 503 with Retry-After. */
+struct MHD_Response *srv_busy_response(const char *why);
+void srv_http_date(time_t t, char out[32]);
+/* Strict base64 (standard or URL alphabet, padding optional): *out_len
+ * bytes into out (cap). */
+int srv_b64_decode(const char *in, size_t in_len, uint8_t *out, size_t cap,
+		   size_t *out_len);
+/* Standard base64 with padding, NUL-terminated, into out (cap). */
+int srv_b64_encode(const uint8_t *in, size_t len, char *out, size_t cap);
+
+/* ---- JSON bodies (json.c) ---- */
+enum srv_jtype { JT_STRING, JT_INT, JT_BOOL, JT_OBJECT };
+typedef struct srv_jfield {
+	const char *name;
+	int type;
+	bool required;
+	size_t max; /* strings: byte length limit */
+} srv_jfield;
+/* Parse r->body as one JSON object and check it against the fields:
+ * unknown fields, wrong types, missing required ones and over-long
+ * strings are refused (400 answered, NULL returned). */
+json_t *srv_json_body(srv_req *r, const srv_jfield *f, size_t n);
+/* Check a nested object the same way; message into msg. */
+int srv_json_check(json_t *o, const char *where, const srv_jfield *f, size_t n,
+		   char *msg, size_t cap);
+const char *srv_jstr(json_t *o, const char *key); /* NULL when absent */
+
+/* ---- API (api_*.c) ---- */
+/* Route an /api/v1 request: sets r->route, r->cls, r->fn, r->body_max,
+ * r->arg; returns the minimum role (ROLE_NONE for log-in) and whether a
+ * CSRF token is required, or -1 (404) / -2 (405). */
+int srv_api_route(srv_req *r, const char *url, bool *csrf);
+/* The API handlers that need no store (session, challenge): they run on
+ * the HTTP thread (r->cls == CLS_INLINE). */
+void srv_api_inline_run(srv_req *r);
+/* Issuance: a batch of queued requests. */
+void srv_api_issue_batch(srv_worker *w, srv_req **reqs, size_t n);
+
+void api_login(srv_worker *w, srv_req *r);
+void api_operators_get(srv_worker *w, srv_req *r);
+void api_operators_post(srv_worker *w, srv_req *r);
+void api_operator_password(srv_worker *w, srv_req *r);
+void api_munis_get(srv_worker *w, srv_req *r);
+void api_munis_post(srv_worker *w, srv_req *r);
+void api_residents_search(srv_worker *w, srv_req *r);
+void api_residents_post(srv_worker *w, srv_req *r);
+void api_resident_get(srv_worker *w, srv_req *r);
+void api_resident_patch(srv_worker *w, srv_req *r);
+void api_resident_remove(srv_worker *w, srv_req *r);
+void api_cards_post(srv_worker *w, srv_req *r);
+void api_cert_get(srv_worker *w, srv_req *r);
+void api_cert_revoke(srv_worker *w, srv_req *r);
+void api_issue_preview(srv_worker *w, srv_req *r);
+void api_audit_verify(srv_worker *w, srv_req *r);
+/* OCSP live signing (ocsp_live.c). */
+void srv_ocsp_live(srv_worker *w, srv_req *r);
+
+json_t *srv_resident_json(const store_resident *res);
+/* PEM text of a DER certificate, as a JSON string. */
+json_t *srv_cert_pem(const uint8_t *der, size_t len);
+json_t *srv_cert_json(const store_cert *c);
+
+#endif
