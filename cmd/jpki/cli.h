@@ -37,6 +37,8 @@ int cmd_show(cli_ctx *ctx, int argc, char **argv);
 int cmd_rules(cli_ctx *ctx, int argc, char **argv);
 int cmd_audit(cli_ctx *ctx, int argc, char **argv);
 int cmd_card(cli_ctx *ctx, int argc, char **argv);
+int cmd_application(cli_ctx *ctx, int argc, char **argv);
+int cmd_notices(cli_ctx *ctx, int argc, char **argv);
 int cmd_sign(cli_ctx *ctx, int argc, char **argv);
 int cmd_verify(cli_ctx *ctx, int argc, char **argv);
 

@@ -25,6 +25,8 @@ static const struct {
 	{"show", cmd_show, "show a certificate and its basic-4 data"},
 	{"audit", cmd_audit, "verify or list the hash-chained audit log"},
 	{"rules", cmd_rules, "evaluate the law: eligibility, validity, PINs, fees"},
+	{"application", cmd_application, "the counter's applications: documents, proxies, cards, issue"},
+	{"notices", cmd_notices, "expiry notices (有効期限通知書): letters and the mail-room list"},
 	{"card", cmd_card, "the virtual My Number Card: create, personalize, PINs, read, sign, serve"},
 	{"sign", cmd_sign, "sign a document as CMS with the card's signature key (or a key file)"},
 	{"verify", cmd_verify, "verify a signed document (CMS): chain, revocation, basic-4"},

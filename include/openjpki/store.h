@@ -208,6 +208,132 @@ int store_audit_each(store *s, store_audit_fn fn, void *ctx, jpki_err *err);
  * records from the end shows only against a count or hash kept elsewhere. */
 int store_audit_verify(store *s, int64_t *records, jpki_err *err);
 
+/* ==== Counter applications (registry/) ==================================
+ * The store keeps applications, the documents shown, their state history
+ * and the expiry notices sent; registry/ owns the rules and the state
+ * machine (registry.h).  Enumerations live here because the schema checks
+ * them. */
+
+typedef enum store_app_kind {
+	STORE_APP_NEW_CARD = 1,  /* 交付申請: card and certificates */
+	STORE_APP_ISSUE = 2,     /* 後日発行: certificates on a held card */
+	STORE_APP_RENEWAL = 3,   /* 更新 */
+	STORE_APP_REISSUE = 4,   /* 再交付: new card after loss or damage */
+	STORE_APP_REVOKE = 5,    /* 失効申請 at the holder's request */
+	STORE_APP_PIN_RESET = 6, /* 暗証番号の初期化・再設定 */
+	STORE_APP_LOSS = 7,      /* 紛失届: certificates put on hold */
+	STORE_APP_FOUND = 8,     /* 発見届: held certificates revoked, reissued */
+} store_app_kind;
+
+/* States below STORE_APP_COMPLETED are open. */
+typedef enum store_app_state {
+	STORE_APP_RECEIVED = 0,         /* 受付 */
+	STORE_APP_INQUIRY_SENT = 1,     /* 照会書兼回答書 mailed to the holder */
+	STORE_APP_INQUIRY_ANSWERED = 2, /* 回答書 brought back */
+	STORE_APP_APPROVED = 3,         /* identity and documents checked */
+	STORE_APP_CARD_ORDERED = 4,     /* card applied for (J-LIS produces it) */
+	STORE_APP_CARD_PRODUCED = 5,
+	STORE_APP_CARD_READY = 6,       /* at the counter */
+	STORE_APP_COMPLETED = 7,        /* issued / revoked / held / reset */
+	STORE_APP_REJECTED = 8,
+	STORE_APP_CANCELLED = 9,
+} store_app_state;
+
+typedef enum store_app_applicant {
+	STORE_APPLICANT_SELF = 1,  /* 本人 */
+	STORE_APPLICANT_PROXY = 2, /* 任意代理人 */
+	STORE_APPLICANT_LEGAL = 3, /* 法定代理人 */
+} store_app_applicant;
+
+/* certs: bit (1 << jpki_cert_kind) shifted down by one: 1 sign, 2 auth. */
+#define STORE_APP_CERT_SIGN 1
+#define STORE_APP_CERT_AUTH 2
+/* pins (PIN reset): 1 signature, 2 authentication, 4 券面事項入力補助. */
+#define STORE_APP_PIN_SIGN 1
+#define STORE_APP_PIN_AUTH 2
+#define STORE_APP_PIN_CARDINFO 4
+
+typedef struct store_app {
+	int64_t id; /* assigned by store_app_add */
+	int64_t resident_id;
+	store_app_kind kind;
+	store_app_state state;
+	store_app_applicant applicant;
+	char agent_name[256];     /* 代理人氏名; "" for the holder */
+	int certs;                /* STORE_APP_CERT_* */
+	int pins;                 /* STORE_APP_PIN_* */
+	char card_serial[40];     /* the held card concerned; "" none */
+	char new_card_serial[40]; /* the card produced for it; "" none yet */
+	jpki_date inquiry_sent;   /* {0,0,0}: none */
+	jpki_date inquiry_answered;
+	char note[512];           /* clerk's note, rejection reason */
+	time_t opened_at;
+	time_t updated_at;
+} store_app;
+
+/* Insert (a->id ignored, then set).  JPKI_ERR_CONFLICT when the resident
+ * already has an open application of that kind; JPKI_ERR_NOT_FOUND for an
+ * unknown resident or card. */
+int store_app_add(store *s, store_app *a, jpki_err *err);
+int store_app_update(store *s, const store_app *a, jpki_err *err);
+int store_app_get(store *s, int64_t id, store_app *out, jpki_err *err);
+typedef int (*store_app_fn)(void *ctx, const store_app *a);
+/* Applications of a resident (every resident when resident_id is 0), only
+ * the open ones when open_only, at most limit (>= 1), newest first. */
+int store_app_list(store *s, int64_t resident_id, bool open_only, int limit,
+		   store_app_fn fn, void *ctx, jpki_err *err);
+
+typedef enum store_doc_role {
+	STORE_DOC_HOLDER = 1, /* the card holder's own document */
+	STORE_DOC_AGENT = 2,  /* the representative's */
+} store_doc_role;
+
+typedef struct store_app_doc {
+	int64_t app_id;
+	int seq;           /* assigned by store_app_doc_add: 1, 2, ... */
+	store_doc_role role;
+	char type[32];     /* registry document type name */
+	char number[64];   /* the document's number, never an image */
+	jpki_date expiry;  /* {0,0,0}: the document has none */
+	time_t added_at;
+} store_app_doc;
+
+int store_app_doc_add(store *s, store_app_doc *d, jpki_err *err); /* sets seq */
+typedef int (*store_app_doc_fn)(void *ctx, const store_app_doc *d);
+int store_app_doc_each(store *s, int64_t app_id, store_app_doc_fn fn,
+		       void *ctx, jpki_err *err);
+
+/* State history of an application (append-only). */
+typedef struct store_app_event {
+	int64_t app_id;
+	int seq; /* assigned by store_app_event_add */
+	time_t at;
+	char actor[64];
+	char event[32];
+	store_app_state from_state;
+	store_app_state to_state;
+	char detail[512];
+} store_app_event;
+
+int store_app_event_add(store *s, store_app_event *e, jpki_err *err);
+typedef int (*store_app_event_fn)(void *ctx, const store_app_event *e);
+int store_app_event_each(store *s, int64_t app_id, store_app_event_fn fn,
+			 void *ctx, jpki_err *err);
+
+/* 有効期限通知書 sent: one per certificate.  store_notice_add is
+ * JPKI_ERR_CONFLICT when that certificate's notice was already sent. */
+typedef struct store_notice {
+	char cert_serial[STORE_SERIAL_HEX_MAX];
+	int64_t resident_id;
+	jpki_date expiry;
+	char batch[32];
+	time_t sent_at;
+} store_notice;
+
+int store_notice_add(store *s, const store_notice *n, jpki_err *err);
+int store_notice_get(store *s, const char *cert_serial, store_notice *out,
+		     jpki_err *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -52,6 +52,16 @@ enum stmt_id {
 	ST_AUDIT_HEAD,
 	ST_AUDIT_ADD,
 	ST_AUDIT_EACH,
+	ST_APP_ADD,
+	ST_APP_UPDATE,
+	ST_APP_GET,
+	ST_APP_LIST,
+	ST_DOC_ADD,
+	ST_DOC_EACH,
+	ST_EVENT_ADD,
+	ST_EVENT_EACH,
+	ST_NOTICE_ADD,
+	ST_NOTICE_GET,
 	ST_COUNT
 };
 
@@ -62,6 +72,12 @@ enum stmt_id {
 	"serial, kind, resident_id, card_serial, muni_code, subject, "         \
 	"not_before, not_after, status, reason, revoked_at"
 #define AUDIT_COLS "seq, at, actor, action, detail, prev_hash, hash"
+#define APP_COLS                                                               \
+	"id, resident_id, kind, state, applicant, agent_name, certs, pins, "   \
+	"card_serial, new_card_serial, inquiry_sent, inquiry_answered, note, " \
+	"opened_at, updated_at"
+#define DOC_COLS "app_id, seq, role, type, number, expiry, added_at"
+#define EVENT_COLS "app_id, seq, at, actor, event, from_state, to_state, detail"
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE", /* PG: BEGIN */
@@ -133,6 +149,40 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_AUDIT_ADD] = "INSERT INTO audit (" AUDIT_COLS ")"
 		     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [ST_AUDIT_EACH] = "SELECT " AUDIT_COLS " FROM audit ORDER BY seq",
+    [ST_APP_ADD] = "INSERT INTO applications (resident_id, kind, state,"
+		   " applicant, agent_name, certs, pins, card_serial,"
+		   " new_card_serial, inquiry_sent, inquiry_answered, note,"
+		   " opened_at, updated_at)"
+		   " VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+		   " ?13, ?14, ?15) RETURNING id",
+    [ST_APP_UPDATE] = "UPDATE applications SET resident_id = ?2,"
+		      " kind = ?3, state = ?4, applicant = ?5,"
+		      " agent_name = ?6, certs = ?7, pins = ?8,"
+		      " card_serial = ?9, new_card_serial = ?10,"
+		      " inquiry_sent = ?11, inquiry_answered = ?12,"
+		      " note = ?13, opened_at = ?14, updated_at = ?15"
+		      " WHERE id = ?1",
+    [ST_APP_GET] = "SELECT " APP_COLS " FROM applications WHERE id = ?1",
+    [ST_APP_LIST] = "SELECT " APP_COLS " FROM applications"
+		    " WHERE (?1 = 0 OR resident_id = ?1)"
+		    " AND (?2 = 0 OR state < 7) ORDER BY id DESC LIMIT ?3",
+    [ST_DOC_ADD] = "INSERT INTO application_documents (" DOC_COLS ")"
+		   " VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1"
+		   " FROM application_documents WHERE app_id = ?1),"
+		   " ?2, ?3, ?4, ?5, ?6) RETURNING seq",
+    [ST_DOC_EACH] = "SELECT " DOC_COLS " FROM application_documents"
+		    " WHERE app_id = ?1 ORDER BY seq",
+    [ST_EVENT_ADD] = "INSERT INTO application_events (" EVENT_COLS ")"
+		     " VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1"
+		     " FROM application_events WHERE app_id = ?1),"
+		     " ?2, ?3, ?4, ?5, ?6, ?7) RETURNING seq",
+    [ST_EVENT_EACH] = "SELECT " EVENT_COLS " FROM application_events"
+		      " WHERE app_id = ?1 ORDER BY seq",
+    [ST_NOTICE_ADD] = "INSERT INTO notices"
+		      " (cert_serial, resident_id, expiry, batch, sent_at)"
+		      " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_NOTICE_GET] = "SELECT cert_serial, resident_id, expiry, batch,"
+		      " sent_at FROM notices WHERE cert_serial = ?1",
 };
 
 struct sq {
@@ -1244,6 +1294,396 @@ out:
 	return rc;
 }
 
+/* ---- counter applications ----------------------------------------------- */
+
+/* {0,0,0} is stored as NULL. */
+static int bind_date_opt(sqlite3_stmt *st, int i, jpki_date d)
+{
+	if (d.y == 0 && d.m == 0 && d.d == 0)
+		return sqlite3_bind_null(st, i);
+	return bind_date(st, i, d);
+}
+
+static int col_date_opt(sqlite3_stmt *st, int i, jpki_date *d, const char *what,
+			jpki_err *err)
+{
+	if (sqlite3_column_type(st, i) == SQLITE_NULL) {
+		memset(d, 0, sizeof(*d));
+		return 0;
+	}
+	return col_date(st, i, d, what, err);
+}
+
+static int bind_app(sqlite3_stmt *st, const store_app *a)
+{
+	int rc;
+	if ((rc = sqlite3_bind_int64(st, 2, a->resident_id)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int(st, 3, (int)a->kind)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int(st, 4, (int)a->state)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int(st, 5, (int)a->applicant)) != SQLITE_OK ||
+	    (rc = bind_text(st, 6, a->agent_name)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int(st, 7, a->certs)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int(st, 8, a->pins)) != SQLITE_OK ||
+	    (rc = bind_text_opt(st, 9, a->card_serial)) != SQLITE_OK ||
+	    (rc = bind_text_opt(st, 10, a->new_card_serial)) != SQLITE_OK ||
+	    (rc = bind_date_opt(st, 11, a->inquiry_sent)) != SQLITE_OK ||
+	    (rc = bind_date_opt(st, 12, a->inquiry_answered)) != SQLITE_OK ||
+	    (rc = bind_text(st, 13, a->note)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 14, (sqlite3_int64)a->opened_at)) !=
+		SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 15, (sqlite3_int64)a->updated_at)) !=
+		SQLITE_OK)
+		return rc;
+	return SQLITE_OK;
+}
+
+static int app_fail(struct sq *q, int rc, const store_app *a, jpki_err *err)
+{
+	if (rc == SQLITE_CONSTRAINT_UNIQUE)
+		return jpki_fail(
+		    err, JPKI_ERR_CONFLICT,
+		    "resident %lld already has an open application "
+		    "of kind %d",
+		    (long long)a->resident_id, (int)a->kind);
+	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+		return jpki_fail(err, JPKI_ERR_NOT_FOUND,
+				 "application for resident %lld: resident or "
+				 "card %s not found",
+				 (long long)a->resident_id, a->card_serial);
+	return db_fail(q, rc, err, "writing application %lld of resident %lld",
+		       (long long)a->id, (long long)a->resident_id);
+}
+
+static int read_app(sqlite3_stmt *st, store_app *a, jpki_err *err)
+{
+	int rc;
+	memset(a, 0, sizeof(*a));
+	a->id = sqlite3_column_int64(st, 0);
+	if ((rc = col_text(st, 5, a->agent_name, sizeof(a->agent_name),
+			   "agent name", err)) != 0 ||
+	    (rc = col_text(st, 8, a->card_serial, sizeof(a->card_serial),
+			   "application card serial", err)) != 0 ||
+	    (rc =
+		 col_text(st, 9, a->new_card_serial, sizeof(a->new_card_serial),
+			  "application new card serial", err)) != 0 ||
+	    (rc = col_date_opt(st, 10, &a->inquiry_sent, "inquiry sent date",
+			       err)) != 0 ||
+	    (rc = col_date_opt(st, 11, &a->inquiry_answered,
+			       "inquiry answer date", err)) != 0 ||
+	    (rc = col_text(st, 12, a->note, sizeof(a->note), "application note",
+			   err)) != 0)
+		return jpki_wrap(err, rc, "application %lld", (long long)a->id);
+	a->resident_id = sqlite3_column_int64(st, 1);
+	a->kind = (store_app_kind)sqlite3_column_int(st, 2);
+	a->state = (store_app_state)sqlite3_column_int(st, 3);
+	a->applicant = (store_app_applicant)sqlite3_column_int(st, 4);
+	a->certs = sqlite3_column_int(st, 6);
+	a->pins = sqlite3_column_int(st, 7);
+	a->opened_at = (time_t)sqlite3_column_int64(st, 13);
+	a->updated_at = (time_t)sqlite3_column_int64(st, 14);
+	return 0;
+}
+
+static int sq_app_add(void *impl, const store_app *a, int64_t *id,
+		      jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	int rc = stmt_get(q, ST_APP_ADD, &st, err);
+	if (rc != 0)
+		return rc;
+	if ((rc = bind_app(st, a)) != SQLITE_OK ||
+	    (rc = sqlite3_step(st)) != SQLITE_ROW) {
+		rc = app_fail(q, rc, a, err);
+		goto out;
+	}
+	int64_t v = sqlite3_column_int64(st, 0);
+	if ((rc = step_done(st)) != SQLITE_OK) {
+		rc = app_fail(q, rc, a, err);
+		goto out;
+	}
+	*id = v;
+out:
+	stmt_put(q, ST_APP_ADD, st);
+	return rc;
+}
+
+static int sq_app_update(void *impl, const store_app *a, jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	int rc = stmt_get(q, ST_APP_UPDATE, &st, err);
+	if (rc != 0)
+		return rc;
+	if ((rc = sqlite3_bind_int64(st, 1, a->id)) != SQLITE_OK ||
+	    (rc = bind_app(st, a)) != SQLITE_OK ||
+	    (rc = step_done(st)) != SQLITE_OK)
+		rc = app_fail(q, rc, a, err);
+	else if (sqlite3_changes(q->db) == 0)
+		rc = jpki_fail(err, JPKI_ERR_NOT_FOUND,
+			       "application %lld not found", (long long)a->id);
+	stmt_put(q, ST_APP_UPDATE, st);
+	return rc;
+}
+
+static int sq_app_get(void *impl, int64_t id, store_app *out, jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	store_app a;
+	int rc = stmt_get(q, ST_APP_GET, &st, err);
+	if (rc != 0)
+		return rc;
+	if ((rc = sqlite3_bind_int64(st, 1, id)) != SQLITE_OK ||
+	    (rc = sqlite3_step(st)) != SQLITE_ROW) {
+		if (rc == SQLITE_DONE)
+			rc = jpki_fail(err, JPKI_ERR_NOT_FOUND,
+				       "application %lld not found",
+				       (long long)id);
+		else
+			rc = db_fail(q, rc, err, "reading application %lld",
+				     (long long)id);
+		goto out;
+	}
+	if ((rc = read_app(st, &a, err)) == 0)
+		*out = a;
+out:
+	stmt_put(q, ST_APP_GET, st);
+	return rc;
+}
+
+static int sq_app_list(void *impl, int64_t resident_id, bool open_only,
+		       int limit, store_app_fn fn, void *ctx, jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	store_app a;
+	int rc = stmt_get(q, ST_APP_LIST, &st, err), s;
+	if (rc != 0)
+		return rc;
+	if ((s = sqlite3_bind_int64(st, 1, resident_id)) != SQLITE_OK ||
+	    (s = sqlite3_bind_int(st, 2, open_only ? 1 : 0)) != SQLITE_OK ||
+	    (s = sqlite3_bind_int(st, 3, limit)) != SQLITE_OK) {
+		rc = db_fail(q, s, err, "listing applications");
+		goto out;
+	}
+	while ((s = sqlite3_step(st)) == SQLITE_ROW)
+		if ((rc = read_app(st, &a, err)) != 0 ||
+		    (rc = fn(ctx, &a)) != 0)
+			goto out;
+	if (s != SQLITE_DONE)
+		rc = db_fail(q, s, err, "listing applications");
+out:
+	stmt_put(q, ST_APP_LIST, st);
+	return rc;
+}
+
+/* Run an INSERT ... RETURNING seq that is already bound. */
+static int insert_seq(struct sq *q, enum stmt_id id, sqlite3_stmt *st,
+		      int bound, int64_t app_id, const char *what, int *seq,
+		      jpki_err *err)
+{
+	int rc = bound;
+	if (rc != SQLITE_OK || (rc = sqlite3_step(st)) != SQLITE_ROW) {
+		if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+			rc = jpki_fail(err, JPKI_ERR_NOT_FOUND,
+				       "%s: application %lld not found", what,
+				       (long long)app_id);
+		else
+			rc = db_fail(q, rc, err,
+				     "writing %s of application %lld", what,
+				     (long long)app_id);
+		goto out;
+	}
+	int v = sqlite3_column_int(st, 0);
+	if ((rc = step_done(st)) != SQLITE_OK) {
+		rc = db_fail(q, rc, err, "writing %s of application %lld", what,
+			     (long long)app_id);
+		goto out;
+	}
+	*seq = v;
+out:
+	stmt_put(q, id, st);
+	return rc;
+}
+
+static int sq_app_doc_add(void *impl, const store_app_doc *d, int *seq,
+			  jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	int rc = stmt_get(q, ST_DOC_ADD, &st, err), b;
+	if (rc != 0)
+		return rc;
+	if ((b = sqlite3_bind_int64(st, 1, d->app_id)) == SQLITE_OK &&
+	    (b = sqlite3_bind_int(st, 2, (int)d->role)) == SQLITE_OK &&
+	    (b = bind_text(st, 3, d->type)) == SQLITE_OK &&
+	    (b = bind_text(st, 4, d->number)) == SQLITE_OK &&
+	    (b = bind_date_opt(st, 5, d->expiry)) == SQLITE_OK)
+		b = sqlite3_bind_int64(st, 6, (sqlite3_int64)d->added_at);
+	return insert_seq(q, ST_DOC_ADD, st, b, d->app_id, "document", seq,
+			  err);
+}
+
+static int sq_app_doc_each(void *impl, int64_t app_id, store_app_doc_fn fn,
+			   void *ctx, jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	store_app_doc d;
+	int rc = stmt_get(q, ST_DOC_EACH, &st, err), s;
+	if (rc != 0)
+		return rc;
+	if ((s = sqlite3_bind_int64(st, 1, app_id)) != SQLITE_OK)
+		goto done;
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&d, 0, sizeof(d));
+		d.app_id = sqlite3_column_int64(st, 0);
+		d.seq = sqlite3_column_int(st, 1);
+		d.role = (store_doc_role)sqlite3_column_int(st, 2);
+		d.added_at = (time_t)sqlite3_column_int64(st, 6);
+		if ((rc = col_text(st, 3, d.type, sizeof(d.type),
+				   "document type", err)) != 0 ||
+		    (rc = col_text(st, 4, d.number, sizeof(d.number),
+				   "document number", err)) != 0 ||
+		    (rc = col_date_opt(st, 5, &d.expiry, "document expiry",
+				       err)) != 0 ||
+		    (rc = fn(ctx, &d)) != 0)
+			goto out;
+	}
+done:
+	if (s != SQLITE_DONE)
+		rc = db_fail(q, s, err, "listing documents of application %lld",
+			     (long long)app_id);
+out:
+	stmt_put(q, ST_DOC_EACH, st);
+	return rc;
+}
+
+static int sq_app_event_add(void *impl, const store_app_event *e, int *seq,
+			    jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	int rc = stmt_get(q, ST_EVENT_ADD, &st, err), b;
+	if (rc != 0)
+		return rc;
+	if ((b = sqlite3_bind_int64(st, 1, e->app_id)) == SQLITE_OK &&
+	    (b = sqlite3_bind_int64(st, 2, (sqlite3_int64)e->at)) ==
+		SQLITE_OK &&
+	    (b = bind_text(st, 3, e->actor)) == SQLITE_OK &&
+	    (b = bind_text(st, 4, e->event)) == SQLITE_OK &&
+	    (b = sqlite3_bind_int(st, 5, (int)e->from_state)) == SQLITE_OK &&
+	    (b = sqlite3_bind_int(st, 6, (int)e->to_state)) == SQLITE_OK)
+		b = bind_text(st, 7, e->detail);
+	return insert_seq(q, ST_EVENT_ADD, st, b, e->app_id, "event", seq, err);
+}
+
+static int sq_app_event_each(void *impl, int64_t app_id, store_app_event_fn fn,
+			     void *ctx, jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	store_app_event e;
+	int rc = stmt_get(q, ST_EVENT_EACH, &st, err), s;
+	if (rc != 0)
+		return rc;
+	if ((s = sqlite3_bind_int64(st, 1, app_id)) != SQLITE_OK)
+		goto done;
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&e, 0, sizeof(e));
+		e.app_id = sqlite3_column_int64(st, 0);
+		e.seq = sqlite3_column_int(st, 1);
+		e.at = (time_t)sqlite3_column_int64(st, 2);
+		e.from_state = (store_app_state)sqlite3_column_int(st, 5);
+		e.to_state = (store_app_state)sqlite3_column_int(st, 6);
+		if ((rc = col_text(st, 3, e.actor, sizeof(e.actor),
+				   "event actor", err)) != 0 ||
+		    (rc = col_text(st, 4, e.event, sizeof(e.event),
+				   "event name", err)) != 0 ||
+		    (rc = col_text(st, 7, e.detail, sizeof(e.detail),
+				   "event detail", err)) != 0 ||
+		    (rc = fn(ctx, &e)) != 0)
+			goto out;
+	}
+done:
+	if (s != SQLITE_DONE)
+		rc = db_fail(q, s, err, "listing history of application %lld",
+			     (long long)app_id);
+out:
+	stmt_put(q, ST_EVENT_EACH, st);
+	return rc;
+}
+
+static int sq_notice_add(void *impl, const store_notice *n, jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	int rc = stmt_get(q, ST_NOTICE_ADD, &st, err);
+	if (rc != 0)
+		return rc;
+	if ((rc = bind_text(st, 1, n->cert_serial)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 2, n->resident_id)) != SQLITE_OK ||
+	    (rc = bind_date(st, 3, n->expiry)) != SQLITE_OK ||
+	    (rc = bind_text(st, 4, n->batch)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 5, (sqlite3_int64)n->sent_at)) !=
+		SQLITE_OK ||
+	    (rc = step_done(st)) != SQLITE_OK) {
+		if (rc == SQLITE_CONSTRAINT_PRIMARYKEY ||
+		    rc == SQLITE_CONSTRAINT_UNIQUE)
+			rc = jpki_fail(err, JPKI_ERR_CONFLICT,
+				       "the expiry notice for certificate %s "
+				       "was already sent",
+				       n->cert_serial);
+		else if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+			rc = jpki_fail(
+			    err, JPKI_ERR_NOT_FOUND,
+			    "notice: certificate %s or resident %lld "
+			    "not found",
+			    n->cert_serial, (long long)n->resident_id);
+		else
+			rc = db_fail(q, rc, err, "recording notice for %s",
+				     n->cert_serial);
+	}
+	stmt_put(q, ST_NOTICE_ADD, st);
+	return rc;
+}
+
+static int sq_notice_get(void *impl, const char *cert_serial, store_notice *out,
+			 jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	store_notice n;
+	int rc = stmt_get(q, ST_NOTICE_GET, &st, err);
+	if (rc != 0)
+		return rc;
+	if ((rc = bind_text(st, 1, cert_serial)) != SQLITE_OK ||
+	    (rc = sqlite3_step(st)) != SQLITE_ROW) {
+		if (rc == SQLITE_DONE)
+			rc = jpki_fail(err, JPKI_ERR_NOT_FOUND,
+				       "no notice sent for certificate %s",
+				       cert_serial);
+		else
+			rc = db_fail(q, rc, err, "reading notice for %s",
+				     cert_serial);
+		goto out;
+	}
+	memset(&n, 0, sizeof(n));
+	n.resident_id = sqlite3_column_int64(st, 1);
+	n.sent_at = (time_t)sqlite3_column_int64(st, 4);
+	if ((rc = col_text(st, 0, n.cert_serial, sizeof(n.cert_serial),
+			   "notice serial", err)) != 0 ||
+	    (rc = col_date(st, 2, &n.expiry, "notice expiry", err)) != 0 ||
+	    (rc = col_text(st, 3, n.batch, sizeof(n.batch), "notice batch",
+			   err)) != 0)
+		goto out;
+	*out = n;
+out:
+	stmt_put(q, ST_NOTICE_GET, st);
+	return rc;
+}
+
 const struct store_backend store_sqlite_backend = {
     .name = "sqlite",
     .migrations = store_sqlite_migrations,
@@ -1279,4 +1719,14 @@ const struct store_backend store_sqlite_backend = {
     .audit_head_for_update = sq_audit_head,
     .audit_insert = sq_audit_insert,
     .audit_each = sq_audit_each,
+    .app_add = sq_app_add,
+    .app_update = sq_app_update,
+    .app_get = sq_app_get,
+    .app_list = sq_app_list,
+    .app_doc_add = sq_app_doc_add,
+    .app_doc_each = sq_app_doc_each,
+    .app_event_add = sq_app_event_add,
+    .app_event_each = sq_app_event_each,
+    .notice_add = sq_notice_add,
+    .notice_get = sq_notice_get,
 };

@@ -934,3 +934,190 @@ int store_audit_verify(store *s, int64_t *records, jpki_err *err)
 		*records = v.last;
 	return 0;
 }
+
+/* ---- counter applications ----------------------------------------------- */
+
+static bool date_unset(jpki_date d)
+{
+	return d.y == 0 && d.m == 0 && d.d == 0;
+}
+
+static int check_opt_date(const char *what, jpki_date d, jpki_err *err)
+{
+	return date_unset(d) ? 0 : check_date(what, d, err);
+}
+
+static int check_app(const store_app *a, jpki_err *err)
+{
+	int rc;
+	if (a == NULL)
+		return jpki_fail(err, JPKI_ERR_INVAL, "no application");
+	if ((rc = CHECK_FIELD("agent name", a, agent_name, false, err)) != 0 ||
+	    (rc = CHECK_FIELD("card serial", a, card_serial, false, err)) !=
+		0 ||
+	    (rc = CHECK_FIELD("new card serial", a, new_card_serial, false,
+			      err)) != 0 ||
+	    (rc = CHECK_FIELD("application note", a, note, false, err)) != 0 ||
+	    (rc = check_opt_date("inquiry sent date", a->inquiry_sent, err)) !=
+		0 ||
+	    (rc = check_opt_date("inquiry answer date", a->inquiry_answered,
+				 err)) != 0)
+		return rc;
+	if (a->resident_id <= 0)
+		return jpki_fail(err, JPKI_ERR_INVAL,
+				 "application has no resident");
+	if (a->kind < STORE_APP_NEW_CARD || a->kind > STORE_APP_FOUND)
+		return jpki_fail(err, JPKI_ERR_INVAL,
+				 "application kind %d is unknown",
+				 (int)a->kind);
+	if (a->state < STORE_APP_RECEIVED || a->state > STORE_APP_CANCELLED)
+		return jpki_fail(err, JPKI_ERR_INVAL,
+				 "application state %d is unknown",
+				 (int)a->state);
+	if (a->applicant < STORE_APPLICANT_SELF ||
+	    a->applicant > STORE_APPLICANT_LEGAL)
+		return jpki_fail(err, JPKI_ERR_INVAL,
+				 "applicant type %d is unknown",
+				 (int)a->applicant);
+	if (a->certs < 0 || a->certs > 3 || a->pins < 0 || a->pins > 7)
+		return jpki_fail(
+		    err, JPKI_ERR_INVAL,
+		    "application certificate or PIN set is invalid");
+	return 0;
+}
+
+int store_app_add(store *s, store_app *a, jpki_err *err)
+{
+	int64_t id = 0;
+	int rc;
+	if ((rc = usable(s, err)) != 0 || (rc = check_app(a, err)) != 0 ||
+	    (rc = store_begin(s, err)) != 0)
+		return rc;
+	if ((rc = tx_leave(s, s->ops->app_add(s->impl, a, &id, err), err)) != 0)
+		return rc;
+	a->id = id;
+	return 0;
+}
+
+int store_app_update(store *s, const store_app *a, jpki_err *err)
+{
+	int rc;
+	if ((rc = usable(s, err)) != 0 || (rc = check_app(a, err)) != 0)
+		return rc;
+	if (a->id <= 0)
+		return jpki_fail(err, JPKI_ERR_INVAL, "application has no id");
+	if ((rc = store_begin(s, err)) != 0)
+		return rc;
+	return tx_leave(s, s->ops->app_update(s->impl, a, err), err);
+}
+
+int store_app_get(store *s, int64_t id, store_app *out, jpki_err *err)
+{
+	int rc;
+	if ((rc = usable(s, err)) != 0 || (rc = check_out(out, err)) != 0)
+		return rc;
+	return s->ops->app_get(s->impl, id, out, err);
+}
+
+int store_app_list(store *s, int64_t resident_id, bool open_only, int limit,
+		   store_app_fn fn, void *ctx, jpki_err *err)
+{
+	int rc;
+	if ((rc = usable(s, err)) != 0 || (rc = check_fn(fn != NULL, err)) != 0)
+		return rc;
+	if (limit < 1 || resident_id < 0)
+		return jpki_fail(err, JPKI_ERR_INVAL,
+				 "application listing needs a limit >= 1");
+	return s->ops->app_list(s->impl, resident_id, open_only, limit, fn, ctx,
+				err);
+}
+
+int store_app_doc_add(store *s, store_app_doc *d, jpki_err *err)
+{
+	int seq = 0, rc;
+	if ((rc = usable(s, err)) != 0)
+		return rc;
+	if (d == NULL)
+		return jpki_fail(err, JPKI_ERR_INVAL, "no document");
+	if ((rc = CHECK_FIELD("document type", d, type, true, err)) != 0 ||
+	    (rc = CHECK_FIELD("document number", d, number, true, err)) != 0 ||
+	    (rc = check_opt_date("document expiry date", d->expiry, err)) != 0)
+		return rc;
+	if (d->role != STORE_DOC_HOLDER && d->role != STORE_DOC_AGENT)
+		return jpki_fail(err, JPKI_ERR_INVAL,
+				 "document role %d is unknown", (int)d->role);
+	if ((rc = store_begin(s, err)) != 0)
+		return rc;
+	if ((rc = tx_leave(s, s->ops->app_doc_add(s->impl, d, &seq, err),
+			   err)) != 0)
+		return rc;
+	d->seq = seq;
+	return 0;
+}
+
+int store_app_doc_each(store *s, int64_t app_id, store_app_doc_fn fn, void *ctx,
+		       jpki_err *err)
+{
+	int rc;
+	if ((rc = usable(s, err)) != 0 || (rc = check_fn(fn != NULL, err)) != 0)
+		return rc;
+	return s->ops->app_doc_each(s->impl, app_id, fn, ctx, err);
+}
+
+int store_app_event_add(store *s, store_app_event *e, jpki_err *err)
+{
+	int seq = 0, rc;
+	if ((rc = usable(s, err)) != 0)
+		return rc;
+	if (e == NULL)
+		return jpki_fail(err, JPKI_ERR_INVAL, "no application event");
+	if ((rc = CHECK_FIELD("event actor", e, actor, true, err)) != 0 ||
+	    (rc = CHECK_FIELD("event name", e, event, true, err)) != 0 ||
+	    (rc = CHECK_FIELD("event detail", e, detail, false, err)) != 0)
+		return rc;
+	if ((rc = store_begin(s, err)) != 0)
+		return rc;
+	if ((rc = tx_leave(s, s->ops->app_event_add(s->impl, e, &seq, err),
+			   err)) != 0)
+		return rc;
+	e->seq = seq;
+	return 0;
+}
+
+int store_app_event_each(store *s, int64_t app_id, store_app_event_fn fn,
+			 void *ctx, jpki_err *err)
+{
+	int rc;
+	if ((rc = usable(s, err)) != 0 || (rc = check_fn(fn != NULL, err)) != 0)
+		return rc;
+	return s->ops->app_event_each(s->impl, app_id, fn, ctx, err);
+}
+
+int store_notice_add(store *s, const store_notice *n, jpki_err *err)
+{
+	int rc;
+	if ((rc = usable(s, err)) != 0)
+		return rc;
+	if (n == NULL)
+		return jpki_fail(err, JPKI_ERR_INVAL, "no notice");
+	if ((rc = check_serial(n->cert_serial, err)) != 0 ||
+	    (rc = check_date("notice expiry date", n->expiry, err)) != 0 ||
+	    (rc = CHECK_FIELD("notice batch", n, batch, true, err)) != 0)
+		return rc;
+	if (n->resident_id <= 0)
+		return jpki_fail(err, JPKI_ERR_INVAL, "notice has no resident");
+	if ((rc = store_begin(s, err)) != 0)
+		return rc;
+	return tx_leave(s, s->ops->notice_add(s->impl, n, err), err);
+}
+
+int store_notice_get(store *s, const char *cert_serial, store_notice *out,
+		     jpki_err *err)
+{
+	int rc;
+	if ((rc = usable(s, err)) != 0 ||
+	    (rc = check_serial(cert_serial, err)) != 0 ||
+	    (rc = check_out(out, err)) != 0)
+		return rc;
+	return s->ops->notice_get(s->impl, cert_serial, out, err);
+}

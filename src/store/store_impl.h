@@ -131,6 +131,26 @@ struct store_backend {
 	/* Every record in seq order. */
 	int (*audit_each)(void *impl, store_audit_fn fn, void *ctx,
 			  jpki_err *err);
+	/* Counter applications.  app_add inserts (a->id ignored) and reports
+	 * the id; doc_add and event_add assign seq as the application's
+	 * last + 1 and report it.  app_list: resident_id 0 = every resident. */
+	int (*app_add)(void *impl, const store_app *a, int64_t *id,
+		       jpki_err *err);
+	int (*app_update)(void *impl, const store_app *a, jpki_err *err);
+	int (*app_get)(void *impl, int64_t id, store_app *out, jpki_err *err);
+	int (*app_list)(void *impl, int64_t resident_id, bool open_only,
+			int limit, store_app_fn fn, void *ctx, jpki_err *err);
+	int (*app_doc_add)(void *impl, const store_app_doc *d, int *seq,
+			   jpki_err *err);
+	int (*app_doc_each)(void *impl, int64_t app_id, store_app_doc_fn fn,
+			    void *ctx, jpki_err *err);
+	int (*app_event_add)(void *impl, const store_app_event *e, int *seq,
+			     jpki_err *err);
+	int (*app_event_each)(void *impl, int64_t app_id,
+			      store_app_event_fn fn, void *ctx, jpki_err *err);
+	int (*notice_add)(void *impl, const store_notice *n, jpki_err *err);
+	int (*notice_get)(void *impl, const char *cert_serial,
+			  store_notice *out, jpki_err *err);
 };
 
 extern const struct store_backend store_sqlite_backend;

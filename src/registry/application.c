@@ -1,0 +1,1036 @@
+/* Counter applications: the state machine (one transition table), opening,
+ * preview, approval, completion by kind, rejection.  Every transition is
+ * written with its history record and its audit record in one store
+ * transaction. */
+#include <stdio.h>
+#include <string.h>
+
+#include "openjpki/util.h"
+#include "reg_int.h"
+
+/* ---- names -------------------------------------------------------------- */
+
+static const char *const kind_names[] = {
+    [STORE_APP_NEW_CARD] = "new-card", [STORE_APP_ISSUE] = "issue",
+    [STORE_APP_RENEWAL] = "renewal",   [STORE_APP_REISSUE] = "reissue",
+    [STORE_APP_REVOKE] = "revoke",     [STORE_APP_PIN_RESET] = "pin-reset",
+    [STORE_APP_LOSS] = "loss",	       [STORE_APP_FOUND] = "found",
+};
+
+static const char *const state_names[] = {
+    [STORE_APP_RECEIVED] = "received",
+    [STORE_APP_INQUIRY_SENT] = "inquiry_sent",
+    [STORE_APP_INQUIRY_ANSWERED] = "inquiry_answered",
+    [STORE_APP_APPROVED] = "approved",
+    [STORE_APP_CARD_ORDERED] = "card_ordered",
+    [STORE_APP_CARD_PRODUCED] = "card_produced",
+    [STORE_APP_CARD_READY] = "card_ready",
+    [STORE_APP_COMPLETED] = "completed",
+    [STORE_APP_REJECTED] = "rejected",
+    [STORE_APP_CANCELLED] = "cancelled",
+};
+
+static const char *const applicant_names[] = {
+    [STORE_APPLICANT_SELF] = "self",
+    [STORE_APPLICANT_PROXY] = "proxy",
+    [STORE_APPLICANT_LEGAL] = "legal",
+};
+
+static const char *const role_names[] = {
+    [STORE_DOC_HOLDER] = "holder",
+    [STORE_DOC_AGENT] = "agent",
+};
+
+#define NAMES_N(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+static const char *name_of(const char *const *names, int n, int v)
+{
+	return v >= 0 && v < n && names[v] != NULL ? names[v] : "unknown";
+}
+
+static int parse_name(const char *const *names, int n, const char *s,
+		      const char *what, int *out, jpki_err *err)
+{
+	for (int i = 0; s != NULL && i < n; i++)
+		if (names[i] != NULL && strcmp(names[i], s) == 0) {
+			*out = i;
+			return 0;
+		}
+	char list[160] = "";
+	size_t len = 0;
+	for (int i = 0; i < n && len < sizeof(list); i++)
+		if (names[i] != NULL)
+			len +=
+			    (size_t)snprintf(list + len, sizeof(list) - len,
+					     "%s%s", len ? ", " : "", names[i]);
+	return jpki_fail(err, JPKI_ERR_INVAL, "unknown %s \"%s\" (one of: %s)",
+			 what, s != NULL ? s : "", list);
+}
+
+const char *registry_app_kind_name(store_app_kind k)
+{
+	return name_of(kind_names, NAMES_N(kind_names), (int)k);
+}
+
+const char *registry_app_state_name(store_app_state s)
+{
+	return name_of(state_names, NAMES_N(state_names), (int)s);
+}
+
+const char *registry_applicant_name(store_app_applicant a)
+{
+	return name_of(applicant_names, NAMES_N(applicant_names), (int)a);
+}
+
+const char *registry_doc_role_name(store_doc_role r)
+{
+	return name_of(role_names, NAMES_N(role_names), (int)r);
+}
+
+int registry_app_kind_parse(const char *s, store_app_kind *out, jpki_err *err)
+{
+	int v = 0;
+	int rc = parse_name(kind_names, NAMES_N(kind_names), s,
+			    "application kind", &v, err);
+	if (rc == 0)
+		*out = (store_app_kind)v;
+	return rc;
+}
+
+int registry_applicant_parse(const char *s, store_app_applicant *out,
+			     jpki_err *err)
+{
+	int v = 0;
+	int rc = parse_name(applicant_names, NAMES_N(applicant_names), s,
+			    "applicant", &v, err);
+	if (rc == 0)
+		*out = (store_app_applicant)v;
+	return rc;
+}
+
+int registry_doc_role_parse(const char *s, store_doc_role *out, jpki_err *err)
+{
+	int v = 0;
+	int rc = parse_name(role_names, NAMES_N(role_names), s, "document role",
+			    &v, err);
+	if (rc == 0)
+		*out = (store_doc_role)v;
+	return rc;
+}
+
+/* ---- the transition table ----------------------------------------------- */
+
+#define K(k) (1u << (k))
+#define CARD_KINDS (K(STORE_APP_NEW_CARD) | K(STORE_APP_REISSUE))
+#define ALL_KINDS 0x1FEu
+#define HELD_KINDS (ALL_KINDS & ~CARD_KINDS)
+#define ANY_OPEN (-1)
+
+static const struct transition {
+	const char *event;
+	int from; /* store_app_state, or ANY_OPEN */
+	store_app_state to;
+	unsigned kinds; /* K(store_app_kind) */
+} transitions[] = {
+    {"send_inquiry", STORE_APP_RECEIVED, STORE_APP_INQUIRY_SENT, ALL_KINDS},
+    {"answer_inquiry", STORE_APP_INQUIRY_SENT, STORE_APP_INQUIRY_ANSWERED,
+     ALL_KINDS},
+    {"approve", STORE_APP_RECEIVED, STORE_APP_APPROVED, HELD_KINDS},
+    {"approve", STORE_APP_INQUIRY_ANSWERED, STORE_APP_APPROVED, HELD_KINDS},
+    {"approve", STORE_APP_RECEIVED, STORE_APP_CARD_ORDERED, CARD_KINDS},
+    {"approve", STORE_APP_INQUIRY_ANSWERED, STORE_APP_CARD_ORDERED, CARD_KINDS},
+    {"card_produced", STORE_APP_CARD_ORDERED, STORE_APP_CARD_PRODUCED,
+     CARD_KINDS},
+    {"card_ready", STORE_APP_CARD_PRODUCED, STORE_APP_CARD_READY, CARD_KINDS},
+    {"complete", STORE_APP_APPROVED, STORE_APP_COMPLETED, HELD_KINDS},
+    {"complete", STORE_APP_CARD_READY, STORE_APP_COMPLETED, CARD_KINDS},
+    {"reject", ANY_OPEN, STORE_APP_REJECTED, ALL_KINDS},
+    {"cancel", ANY_OPEN, STORE_APP_CANCELLED, ALL_KINDS},
+};
+
+static const struct transition *find_transition(const store_app *a,
+						const char *event)
+{
+	for (size_t i = 0; i < sizeof(transitions) / sizeof(transitions[0]);
+	     i++) {
+		const struct transition *t = &transitions[i];
+		if (strcmp(t->event, event) != 0 || !(t->kinds & K(a->kind)))
+			continue;
+		if (t->from == (int)a->state ||
+		    (t->from == ANY_OPEN && a->state < STORE_APP_COMPLETED))
+			return t;
+	}
+	return NULL;
+}
+
+static int check_transition(const store_app *a, const char *event,
+			    jpki_err *err)
+{
+	if (find_transition(a, event) != NULL)
+		return 0;
+	return jpki_fail(err, JPKI_ERR_STATE,
+			 "application %lld (%s) is %s: %s is not allowed now",
+			 (long long)a->id, registry_app_kind_name(a->kind),
+			 registry_app_state_name(a->state), event);
+}
+
+static int record(store *st, store_app *a, const char *event,
+		  store_app_state from, time_t now, const char *actor,
+		  const char *detail, jpki_err *err)
+{
+	store_app_event e;
+	char audit[1024];
+	int rc;
+	memset(&e, 0, sizeof(e));
+	e.app_id = a->id;
+	e.at = now;
+	jpki_strlcpy(e.actor, REG_ACTOR(actor), sizeof(e.actor));
+	jpki_strlcpy(e.event, event, sizeof(e.event));
+	e.from_state = from;
+	e.to_state = a->state;
+	if (detail != NULL)
+		jpki_strlcpy(e.detail, detail, sizeof(e.detail));
+	snprintf(audit, sizeof(audit),
+		 "app=%lld resident=%lld kind=%s from=%s to=%s%s%s",
+		 (long long)a->id, (long long)a->resident_id,
+		 registry_app_kind_name(a->kind), registry_app_state_name(from),
+		 registry_app_state_name(a->state), e.detail[0] ? " " : "",
+		 e.detail);
+	char action[64];
+	snprintf(action, sizeof(action), "application.%s", event);
+	if ((rc = store_app_event_add(st, &e, err)) != 0 ||
+	    (rc = store_audit_append(st, now, REG_ACTOR(actor), action, audit,
+				     err)) != 0)
+		return rc;
+	return 0;
+}
+
+int reg_app_move(store *st, store_app *a, const char *event, time_t now,
+		 const char *actor, const char *detail, jpki_err *err)
+{
+	const struct transition *t = find_transition(a, event);
+	if (t == NULL)
+		return check_transition(a, event, err);
+	store_app_state from = a->state;
+	a->state = t->to;
+	a->updated_at = now;
+	int rc = store_app_update(st, a, err);
+	if (rc != 0)
+		return rc;
+	return record(st, a, event, from, now, actor, detail, err);
+}
+
+int reg_app_note(store *st, store_app *a, const char *event, time_t now,
+		 const char *actor, const char *detail, jpki_err *err)
+{
+	a->updated_at = now;
+	int rc = store_app_update(st, a, err);
+	if (rc != 0)
+		return rc;
+	return record(st, a, event, a->state, now, actor, detail, err);
+}
+
+int reg_app_load_open(store *st, int64_t id, store_app *out, jpki_err *err)
+{
+	store_app a;
+	int rc = store_app_get(st, id, &a, err);
+	if (rc != 0)
+		return rc;
+	if (a.state >= STORE_APP_COMPLETED)
+		return jpki_fail(
+		    err, JPKI_ERR_STATE, "application %lld is %s: it is closed",
+		    (long long)id, registry_app_state_name(a.state));
+	*out = a;
+	return 0;
+}
+
+/* ---- what the resident holds -------------------------------------------- */
+
+typedef struct holdings {
+	const char *card; /* held certificates of this card only (NULL: any) */
+	bool valid[3];	  /* newest status-valid certificate per kind */
+	char serial[3][STORE_SERIAL_HEX_MAX];
+	char card_of[3][40];
+	jpki_date last_day[3];
+	int n_hold;
+	int hold_kind[4];
+	char hold[4][STORE_SERIAL_HEX_MAX];
+} holdings;
+
+static int collect(void *ctx, const store_cert *c)
+{
+	holdings *h = ctx;
+	if (c->kind != JPKI_CERT_SIGN && c->kind != JPKI_CERT_AUTH)
+		return 0;
+	if (c->status == STORE_CERT_VALID) {
+		if (!h->valid[c->kind]) {
+			h->valid[c->kind] = true;
+			jpki_strlcpy(h->serial[c->kind], c->serial,
+				     STORE_SERIAL_HEX_MAX);
+			jpki_strlcpy(h->card_of[c->kind], c->card_serial,
+				     sizeof(h->card_of[0]));
+			h->last_day[c->kind] = jpki_date_of(c->not_after);
+		}
+		return 0;
+	}
+	if (c->reason == JPKI_REASON_CERTIFICATE_HOLD && h->n_hold < 4 &&
+	    (h->card == NULL || strcmp(h->card, c->card_serial) == 0)) {
+		h->hold_kind[h->n_hold] = c->kind;
+		jpki_strlcpy(h->hold[h->n_hold++], c->serial,
+			     STORE_SERIAL_HEX_MAX);
+	}
+	return 0;
+}
+
+static int holdings_of(store *st, int64_t rid, const char *card, holdings *out,
+		       jpki_err *err)
+{
+	holdings h;
+	memset(&h, 0, sizeof(h));
+	h.card = card != NULL && card[0] != '\0' ? card : NULL;
+	int rc = store_cert_by_resident(st, rid, collect, &h, err);
+	if (rc != 0)
+		return rc;
+	*out = h;
+	return 0;
+}
+
+static bool on_card(const holdings *h, int kind)
+{
+	return h->valid[kind] &&
+	       (h->card == NULL || strcmp(h->card_of[kind], h->card) == 0);
+}
+
+static int bit(int kind)
+{
+	return kind == JPKI_CERT_SIGN ? STORE_APP_CERT_SIGN
+				      : STORE_APP_CERT_AUTH;
+}
+
+static const char *kind_ja(int kind)
+{
+	return kind == JPKI_CERT_SIGN
+		   ? "signature certificate (署名用電子証明書)"
+		   : "authentication certificate (利用者証明用電子証明書)";
+}
+
+static bool issues(store_app_kind k)
+{
+	return k == STORE_APP_NEW_CARD || k == STORE_APP_ISSUE ||
+	       k == STORE_APP_RENEWAL || k == STORE_APP_REISSUE ||
+	       k == STORE_APP_FOUND;
+}
+
+/* Certificates the completion would revoke (or hold, for a loss). */
+typedef struct affected {
+	int n;
+	char serial[4][STORE_SERIAL_HEX_MAX];
+	bool from_hold[4];
+} affected;
+
+static void affect(affected *af, const char *serial, bool held)
+{
+	if (af->n < 4) {
+		jpki_strlcpy(af->serial[af->n], serial, STORE_SERIAL_HEX_MAX);
+		af->from_hold[af->n++] = held;
+	}
+}
+
+static void affected_of(const store_app *a, const holdings *h, affected *af)
+{
+	memset(af, 0, sizeof(*af));
+	for (int k = JPKI_CERT_SIGN; k <= JPKI_CERT_AUTH; k++) {
+		bool mine = a->kind != STORE_APP_REVOKE || (a->certs & bit(k));
+		switch (a->kind) {
+		case STORE_APP_REVOKE:
+		case STORE_APP_REISSUE:
+		case STORE_APP_LOSS:
+			if (mine && on_card(h, k))
+				affect(af, h->serial[k], false);
+			break;
+		default: break;
+		}
+	}
+	if (a->kind == STORE_APP_REVOKE || a->kind == STORE_APP_REISSUE ||
+	    a->kind == STORE_APP_FOUND)
+		for (int i = 0; i < h->n_hold; i++)
+			if (a->kind != STORE_APP_REVOKE ||
+			    (a->certs & bit(h->hold_kind[i])))
+				affect(af, h->hold[i], true);
+}
+
+/* ---- opening ------------------------------------------------------------ */
+
+typedef struct open_ctx {
+	store_app_kind kind;
+	int64_t found;
+	store_app_state state;
+} open_ctx;
+
+static int find_open(void *vctx, const store_app *a)
+{
+	open_ctx *o = vctx;
+	if (a->kind == o->kind && o->found == 0) {
+		o->found = a->id;
+		o->state = a->state;
+	}
+	return 0;
+}
+
+/* Per-kind checks of a new application against the resident's card and
+ * certificates; may fill in a->certs (0 = what the holder has). */
+static int check_request(store *st, store_app *a, const store_resident *r,
+			 jpki_date today, jpki_err *err)
+{
+	store_card card;
+	holdings h;
+	int rc;
+	if (a->kind == STORE_APP_NEW_CARD) {
+		if (a->card_serial[0] != '\0')
+			return jpki_fail(err, JPKI_ERR_INVAL,
+					 "a new card application names no "
+					 "held card");
+	} else {
+		if (a->card_serial[0] == '\0')
+			return jpki_fail(err, JPKI_ERR_INVAL,
+					 "a %s application names the holder's "
+					 "card",
+					 registry_app_kind_name(a->kind));
+		if ((rc = store_card_get(st, a->card_serial, &card, err)) != 0)
+			return rc;
+		if (card.resident_id != a->resident_id)
+			return jpki_fail(err, JPKI_ERR_STATE,
+					 "card %s belongs to another resident",
+					 a->card_serial);
+		bool ok = a->kind == STORE_APP_FOUND
+			      ? card.status == STORE_CARD_LOST
+			  : a->kind == STORE_APP_REISSUE
+			      ? card.status != STORE_CARD_RETIRED
+			      : card.status == STORE_CARD_ACTIVE;
+		if (!ok)
+			return jpki_fail(
+			    err, JPKI_ERR_STATE,
+			    "card %s is %s: no %s application "
+			    "for it",
+			    a->card_serial,
+			    card.status == STORE_CARD_LOST ? "reported lost"
+			    : card.status == STORE_CARD_RETIRED ? "retired"
+								: "active",
+			    registry_app_kind_name(a->kind));
+		if (a->kind == STORE_APP_ISSUE &&
+		    jpki_date_cmp(card.expiry, today) < 0)
+			return jpki_fail(err, JPKI_ERR_STATE,
+					 "card %s expired on %04d-%02d-%02d",
+					 a->card_serial, card.expiry.y,
+					 card.expiry.m, card.expiry.d);
+	}
+	if ((rc = holdings_of(st, a->resident_id, a->card_serial, &h, err)) !=
+	    0)
+		return rc;
+	if (a->certs == 0) {
+		for (int k = JPKI_CERT_SIGN; k <= JPKI_CERT_AUTH; k++) {
+			bool held = on_card(&h, k);
+			for (int i = 0; i < h.n_hold; i++)
+				held = held || h.hold_kind[i] == k;
+			if ((a->kind == STORE_APP_RENEWAL && on_card(&h, k)) ||
+			    ((a->kind == STORE_APP_REVOKE ||
+			      a->kind == STORE_APP_REISSUE ||
+			      a->kind == STORE_APP_FOUND) &&
+			     held))
+				a->certs |= bit(k);
+		}
+		/* a 法定代理人 obtains the authentication certificate only */
+		if (issues(a->kind) && a->applicant == STORE_APPLICANT_LEGAL)
+			a->certs &= STORE_APP_CERT_AUTH;
+	}
+	switch (a->kind) {
+	case STORE_APP_ISSUE:
+		if (a->certs == 0)
+			return jpki_fail(err, JPKI_ERR_INVAL,
+					 "say which certificates to issue");
+		break;
+	case STORE_APP_RENEWAL:
+		if (a->certs == 0)
+			return jpki_fail(err, JPKI_ERR_STATE,
+					 "resident %lld holds no certificate "
+					 "on card %s to renew",
+					 (long long)a->resident_id,
+					 a->card_serial);
+		break;
+	case STORE_APP_REVOKE:
+		if (a->certs == 0)
+			return jpki_fail(err, JPKI_ERR_STATE,
+					 "resident %lld holds no certificate "
+					 "on card %s to revoke",
+					 (long long)a->resident_id,
+					 a->card_serial);
+		break;
+	case STORE_APP_PIN_RESET:
+		if (a->pins == 0)
+			return jpki_fail(err, JPKI_ERR_INVAL,
+					 "say which PINs to reset");
+		break;
+	default: break;
+	}
+	jpki_person p = {r->birth, r->adult_ward};
+	for (int k = JPKI_CERT_SIGN; k <= JPKI_CERT_AUTH; k++) {
+		if (!(a->certs & bit(k)) || !issues(a->kind))
+			continue;
+		if ((rc = rules_eligible((jpki_cert_kind)k, &p, today, err)) !=
+		    0)
+			return rc;
+		if (a->kind == STORE_APP_ISSUE && h.valid[k] &&
+		    jpki_date_cmp(h.last_day[k], today) >= 0)
+			return jpki_fail(err, JPKI_ERR_STATE,
+					 "resident already holds a valid %s "
+					 "(serial %s); renew or revoke it",
+					 kind_ja(k), h.serial[k]);
+		if (a->kind == STORE_APP_RENEWAL) {
+			if (!on_card(&h, k))
+				return jpki_fail(err, JPKI_ERR_STATE,
+						 "no valid %s on card %s to "
+						 "renew",
+						 kind_ja(k), a->card_serial);
+			if ((rc = rules_renewal_allowed(h.last_day[k], today,
+							err)) != 0)
+				return jpki_wrap(err, rc, "renewal of the %s",
+						 kind_ja(k));
+		}
+	}
+	return 0;
+}
+
+int registry_app_open(jpki_ca *ca, const registry_app_req *req, time_t now,
+		      const char *actor, store_app *out, jpki_err *err)
+{
+	store *st = ca_store(ca);
+	store_resident r;
+	store_app a;
+	open_ctx oc = {req->kind, 0, STORE_APP_RECEIVED};
+	jpki_date today = jpki_date_of(now);
+	char detail[256];
+	int rc;
+	memset(&a, 0, sizeof(a));
+	a.resident_id = req->resident_id;
+	a.kind = req->kind;
+	a.state = STORE_APP_RECEIVED;
+	a.applicant = req->applicant;
+	a.certs = req->certs;
+	a.pins = req->pins;
+	a.opened_at = a.updated_at = now;
+	if (req->kind < STORE_APP_NEW_CARD || req->kind > STORE_APP_FOUND)
+		return jpki_fail(err, JPKI_ERR_INVAL,
+				 "application kind %d is unknown",
+				 (int)req->kind);
+	if (req->certs < 0 || req->certs > 3 || req->pins < 0 || req->pins > 7)
+		return jpki_fail(err, JPKI_ERR_INVAL,
+				 "certificate or PIN selection is invalid");
+	if ((req->agent_name != NULL &&
+	     jpki_strlcpy(a.agent_name, req->agent_name,
+			  sizeof(a.agent_name)) != 0) ||
+	    (req->card_serial != NULL &&
+	     jpki_strlcpy(a.card_serial, req->card_serial,
+			  sizeof(a.card_serial)) != 0) ||
+	    (req->note != NULL &&
+	     jpki_strlcpy(a.note, req->note, sizeof(a.note)) != 0))
+		return jpki_fail(err, JPKI_ERR_RANGE,
+				 "agent name, card serial or note too long");
+	if ((rc = store_begin(st, err)) != 0)
+		return rc;
+	if ((rc = store_resident_get(st, req->resident_id, &r, err)) != 0)
+		goto out;
+	if (r.status != STORE_RESIDENT_LIVING) {
+		rc = jpki_fail(err, JPKI_ERR_STATE,
+			       "resident %lld has been removed from the "
+			       "register",
+			       (long long)r.id);
+		goto out;
+	}
+	if ((rc = store_app_list(st, r.id, true, 64, find_open, &oc, err)) != 0)
+		goto out;
+	if (oc.found != 0) {
+		rc = jpki_fail(err, JPKI_ERR_EXISTS,
+			       "resident %lld already has an open %s "
+			       "application (%lld, %s)",
+			       (long long)r.id, registry_app_kind_name(a.kind),
+			       (long long)oc.found,
+			       registry_app_state_name(oc.state));
+		goto out;
+	}
+	if ((rc = reg_applicant_check(&a, &r, today, err)) != 0 ||
+	    (rc = check_request(st, &a, &r, today, err)) != 0 ||
+	    (rc = store_app_add(st, &a, err)) != 0)
+		goto out;
+	snprintf(detail, sizeof(detail),
+		 "applicant=%s certs=%d pins=%d card=%s",
+		 registry_applicant_name(a.applicant), a.certs, a.pins,
+		 a.card_serial[0] ? a.card_serial : "-");
+	if ((rc = record(st, &a, "open", a.state, now, actor, detail, err)) !=
+		0 ||
+	    (rc = store_commit(st, err)) != 0)
+		goto out;
+	if (out != NULL)
+		*out = a;
+out:
+	if (rc != 0)
+		store_rollback(st);
+	return rc;
+}
+
+/* ---- 照会書兼回答書 ---------------------------------------------------------
+ */
+
+int registry_app_send_inquiry(jpki_ca *ca, int64_t app_id, time_t now,
+			      const char *actor, jpki_err *err)
+{
+	store *st = ca_store(ca);
+	store_app a;
+	int rc = store_begin(st, err);
+	if (rc != 0)
+		return rc;
+	if ((rc = reg_app_load_open(st, app_id, &a, err)) != 0)
+		goto out;
+	if (a.applicant != STORE_APPLICANT_PROXY) {
+		rc = jpki_fail(err, JPKI_ERR_STATE,
+			       "the 照会書兼回答書 is for an application by a "
+			       "任意代理人; application %lld is by the %s",
+			       (long long)app_id,
+			       a.applicant == STORE_APPLICANT_SELF
+				   ? "holder"
+				   : "法定代理人");
+		goto out;
+	}
+	a.inquiry_sent = jpki_date_of(now);
+	if ((rc = reg_app_move(st, &a, "send_inquiry", now, actor,
+			       "照会書兼回答書 mailed to the holder's address",
+			       err)) != 0 ||
+	    (rc = store_commit(st, err)) != 0)
+		goto out;
+out:
+	if (rc != 0)
+		store_rollback(st);
+	return rc;
+}
+
+int registry_app_answer_inquiry(jpki_ca *ca, int64_t app_id, time_t now,
+				const char *actor, jpki_err *err)
+{
+	store *st = ca_store(ca);
+	store_app a;
+	jpki_date today = jpki_date_of(now);
+	int rc = store_begin(st, err);
+	if (rc != 0)
+		return rc;
+	if ((rc = reg_app_load_open(st, app_id, &a, err)) != 0 ||
+	    (rc = check_transition(&a, "answer_inquiry", err)) != 0)
+		goto out;
+	if (jpki_date_cmp(today, a.inquiry_sent) <= 0) {
+		rc = jpki_fail(err, JPKI_ERR_STATE,
+			       "the 照会書兼回答書 of application %lld was "
+			       "mailed on %04d-%02d-%02d: the answer comes "
+			       "back by post, never the same day",
+			       (long long)app_id, a.inquiry_sent.y,
+			       a.inquiry_sent.m, a.inquiry_sent.d);
+		goto out;
+	}
+	a.inquiry_answered = today;
+	if ((rc = reg_app_move(st, &a, "answer_inquiry", now, actor,
+			       "回答書 brought back by the 任意代理人", err)) !=
+		0 ||
+	    (rc = store_commit(st, err)) != 0)
+		goto out;
+out:
+	if (rc != 0)
+		store_rollback(st);
+	return rc;
+}
+
+/* ---- preview ------------------------------------------------------------ */
+
+static jpki_fee fee_of(const store_app *a)
+{
+	jpki_fee f = {0, 0};
+	switch (a->kind) {
+	case STORE_APP_NEW_CARD:
+	case STORE_APP_ISSUE:
+	case STORE_APP_FOUND: f = rules_fee(JPKI_FEE_ISSUE); break;
+	case STORE_APP_RENEWAL: f = rules_fee(JPKI_FEE_RENEWAL); break;
+	case STORE_APP_REISSUE:
+		f = rules_fee(JPKI_FEE_CARD_REISSUE);
+		if (a->certs == 0)
+			f.cert_yen = 0; /* the card only */
+		break;
+	default: break; /* revocation, PIN reset, loss: no fee applies */
+	}
+	return f;
+}
+
+int registry_app_preview(jpki_ca *ca, int64_t app_id, time_t now,
+			 registry_preview *out, jpki_err *err)
+{
+	store *st = ca_store(ca);
+	registry_preview pv;
+	store_resident r;
+	store_card card;
+	holdings h;
+	affected af;
+	jpki_err derr = {0, ""};
+	jpki_date today = jpki_date_of(now);
+	int rc;
+	memset(&pv, 0, sizeof(pv));
+	if ((rc = store_app_get(st, app_id, &pv.app, err)) != 0 ||
+	    (rc = store_resident_get(st, pv.app.resident_id, &r, err)) != 0 ||
+	    (rc = holdings_of(st, r.id, pv.app.card_serial, &h, err)) != 0)
+		return rc;
+	const store_app *a = &pv.app;
+	pv.age = rules_age(r.birth, today);
+	pv.new_card =
+	    a->kind == STORE_APP_NEW_CARD || a->kind == STORE_APP_REISSUE;
+	if (pv.new_card) {
+		pv.card_expiry = rules_card_expiry(r.birth, today);
+	} else {
+		if ((rc = store_card_get(st, a->card_serial, &card, err)) != 0)
+			return rc;
+		pv.card_expiry = card.expiry;
+	}
+	jpki_person p = {r.birth, r.adult_ward};
+	for (int k = JPKI_CERT_AUTH; issues(a->kind) && k >= JPKI_CERT_SIGN;
+	     k--) {
+		jpki_err e = {0, ""};
+		jpki_validity_in in;
+		if (!(a->certs & bit(k)))
+			continue;
+		memset(&in, 0, sizeof(in));
+		in.birth = r.birth;
+		in.issued = today;
+		in.card_expiry = pv.card_expiry;
+		if (a->kind == STORE_APP_RENEWAL && h.valid[k]) {
+			in.renewal = true;
+			in.current_expiry = h.last_day[k];
+		}
+		if (k == JPKI_CERT_SIGN && pv.want[JPKI_CERT_AUTH]) {
+			in.has_auth_expiry = true;
+			in.auth_expiry = pv.validity[JPKI_CERT_AUTH].last_day;
+		} else if (k == JPKI_CERT_SIGN && !pv.new_card &&
+			   on_card(&h, JPKI_CERT_AUTH) &&
+			   jpki_date_cmp(h.last_day[JPKI_CERT_AUTH], today) >=
+			       0) {
+			in.has_auth_expiry = true;
+			in.auth_expiry = h.last_day[JPKI_CERT_AUTH];
+		}
+		if (rules_eligible((jpki_cert_kind)k, &p, today, &e) != 0 ||
+		    rules_cert_validity((jpki_cert_kind)k, &in, &pv.validity[k],
+					&e) != 0) {
+			jpki_strlcpy(pv.refused[k], e.msg,
+				     sizeof(pv.refused[k]));
+			continue;
+		}
+		pv.want[k] = true;
+	}
+	pv.fee = fee_of(a);
+	pv.fee_total = pv.fee.cert_yen + pv.fee.card_yen;
+	affected_of(a, &h, &af);
+	pv.affected = af.n;
+	memcpy(pv.affected_serials, af.serial, sizeof(af.serial));
+	pv.hold = a->kind == STORE_APP_LOSS;
+	if (a->state < STORE_APP_APPROVED) {
+		pv.docs_ok = reg_docs_ready(st, a, today, &derr) == 0;
+		if (!pv.docs_ok)
+			jpki_strlcpy(pv.docs_missing, derr.msg,
+				     sizeof(pv.docs_missing));
+	} else {
+		pv.docs_ok = a->state < STORE_APP_COMPLETED;
+	}
+	*out = pv;
+	return 0;
+}
+
+/* ---- approval ----------------------------------------------------------- */
+
+/* Revoke the affected certificates (reason), in the open transaction. */
+static int revoke_affected(jpki_ca *ca, const affected *af, jpki_reason reason,
+			   time_t now, const char *actor, registry_outcome *o,
+			   jpki_err *err)
+{
+	for (int i = 0; i < af->n; i++) {
+		int rc = ca_revoke(ca, af->serial[i], reason, now,
+				   REG_ACTOR(actor), err);
+		if (rc != 0)
+			return rc;
+		if (o != NULL && o->revoked < 4)
+			jpki_strlcpy(o->serials[o->revoked], af->serial[i],
+				     STORE_SERIAL_HEX_MAX);
+		if (o != NULL)
+			o->revoked++;
+	}
+	return 0;
+}
+
+int registry_app_approve(jpki_ca *ca, int64_t app_id, time_t now,
+			 const char *actor, jpki_err *err)
+{
+	store *st = ca_store(ca);
+	store_app a;
+	store_resident r;
+	store_card card;
+	holdings h;
+	affected af;
+	jpki_date today = jpki_date_of(now);
+	char detail[160] = "";
+	int rc = store_begin(st, err);
+	if (rc != 0)
+		return rc;
+	if ((rc = reg_app_load_open(st, app_id, &a, err)) != 0 ||
+	    (rc = check_transition(&a, "approve", err)) != 0 ||
+	    (rc = store_resident_get(st, a.resident_id, &r, err)) != 0 ||
+	    (rc = reg_applicant_check(&a, &r, today, err)) != 0 ||
+	    (rc = reg_docs_ready(st, &a, today, err)) != 0)
+		goto out;
+	if (a.kind == STORE_APP_REISSUE) {
+		/* the old card is surrendered (broken) or gone (lost): its
+		 * certificates end now; a hold becomes final */
+		if ((rc = store_card_get(st, a.card_serial, &card, err)) != 0 ||
+		    (rc = holdings_of(st, a.resident_id, a.card_serial, &h,
+				      err)) != 0)
+			goto out;
+		affected_of(&a, &h, &af);
+		bool lost = card.status == STORE_CARD_LOST;
+		if ((rc = revoke_affected(ca, &af,
+					  lost ? JPKI_REASON_KEY_COMPROMISE
+					       : JPKI_REASON_CESSATION,
+					  now, actor, NULL, err)) != 0 ||
+		    (rc = reg_card_move(st, a.card_serial, a.resident_id,
+					STORE_CARD_RETIRED, NULL, err)) != 0)
+			goto out;
+		snprintf(detail, sizeof(detail),
+			 "old card %s retired (%s), %d certificate(s) revoked",
+			 a.card_serial, lost ? "lost" : "damaged", af.n);
+	}
+	if ((rc = reg_app_move(st, &a, "approve", now, actor, detail, err)) !=
+		0 ||
+	    (rc = store_commit(st, err)) != 0)
+		goto out;
+out:
+	if (rc != 0)
+		store_rollback(st);
+	return rc;
+}
+
+/* ---- completion --------------------------------------------------------- */
+
+static int check_keys(const store_app *a, const registry_complete_in *in,
+		      jpki_err *err)
+{
+	bool want_s = issues(a->kind) && (a->certs & STORE_APP_CERT_SIGN);
+	bool want_a = issues(a->kind) && (a->certs & STORE_APP_CERT_AUTH);
+	bool have_s = in != NULL && in->sign_pub != NULL;
+	bool have_a = in != NULL && in->auth_pub != NULL;
+	if (want_s && !have_s)
+		return jpki_fail(
+		    err, JPKI_ERR_INVAL,
+		    "application %lld issues the signature "
+		    "certificate: give the card's signature public "
+		    "key",
+		    (long long)a->id);
+	if (want_a && !have_a)
+		return jpki_fail(err, JPKI_ERR_INVAL,
+				 "application %lld issues the authentication "
+				 "certificate: give the card's authentication "
+				 "public key",
+				 (long long)a->id);
+	if ((have_s && !want_s) || (have_a && !want_a))
+		return jpki_fail(err, JPKI_ERR_INVAL,
+				 "application %lld does not issue the %s "
+				 "certificate: no key for it",
+				 (long long)a->id,
+				 have_s && !want_s ? "signature"
+						   : "authentication");
+	return 0;
+}
+
+static int issue_for(jpki_ca *ca, const store_app *a, const char *card,
+		     const registry_complete_in *in, time_t now,
+		     registry_outcome *o, jpki_err *err)
+{
+	if (!issues(a->kind) || a->certs == 0)
+		return 0;
+	ca_issue_req req = {
+	    .resident_id = a->resident_id,
+	    .card_serial = card,
+	    .sign_pub = in->sign_pub,
+	    .auth_pub = in->auth_pub,
+	    .renewal = a->kind == STORE_APP_RENEWAL,
+	    .window_id = in->window_id,
+	    .now = now,
+	};
+	return ca_issue(ca, &req, &o->issued, err);
+}
+
+int registry_app_complete(jpki_ca *ca, int64_t app_id,
+			  const registry_complete_in *in, time_t now,
+			  const char *actor, registry_outcome *out,
+			  jpki_err *err)
+{
+	store *st = ca_store(ca);
+	store_app a;
+	store_card card;
+	holdings h;
+	affected af;
+	registry_outcome o;
+	jpki_date today = jpki_date_of(now);
+	char detail[256] = "";
+	memset(&o, 0, sizeof(o));
+	int rc = store_begin(st, err);
+	if (rc != 0)
+		return rc;
+	if ((rc = reg_app_load_open(st, app_id, &a, err)) != 0 ||
+	    (rc = check_transition(&a, "complete", err)) != 0 ||
+	    (rc = check_keys(&a, in, err)) != 0)
+		goto out;
+	if (issues(a.kind) && a.certs != 0 && out == NULL) {
+		rc = jpki_fail(err, JPKI_ERR_INVAL,
+			       "application %lld issues certificates: no "
+			       "place for them",
+			       (long long)app_id);
+		goto out;
+	}
+	if (a.kind != STORE_APP_NEW_CARD && a.kind != STORE_APP_REISSUE &&
+	    (rc = holdings_of(st, a.resident_id, a.card_serial, &h, err)) != 0)
+		goto out;
+	o.fee = fee_of(&a);
+	switch (a.kind) {
+	case STORE_APP_NEW_CARD:
+	case STORE_APP_REISSUE:
+		if ((rc = reg_card_hand_over(st, &a, today, &card, err)) != 0 ||
+		    (rc = issue_for(ca, &a, card.serial, in, now, &o, err)) !=
+			0)
+			goto out;
+		snprintf(detail, sizeof(detail),
+			 "card %s handed over (valid to %04d-%02d-%02d)",
+			 card.serial, card.expiry.y, card.expiry.m,
+			 card.expiry.d);
+		break;
+	case STORE_APP_ISSUE:
+	case STORE_APP_RENEWAL:
+		if ((rc = issue_for(ca, &a, a.card_serial, in, now, &o, err)) !=
+		    0)
+			goto out;
+		break;
+	case STORE_APP_FOUND:
+		/* a hold is never released: revoke, then issue anew */
+		affected_of(&a, &h, &af);
+		if ((rc = reg_card_move(st, a.card_serial, a.resident_id,
+					STORE_CARD_ACTIVE, NULL, err)) != 0 ||
+		    (rc = revoke_affected(ca, &af, JPKI_REASON_CESSATION, now,
+					  actor, &o, err)) != 0 ||
+		    (rc = issue_for(ca, &a, a.card_serial, in, now, &o, err)) !=
+			0)
+			goto out;
+		snprintf(detail, sizeof(detail),
+			 "card %s found: %d held certificate(s) revoked",
+			 a.card_serial, af.n);
+		break;
+	case STORE_APP_REVOKE:
+		affected_of(&a, &h, &af);
+		if ((rc = revoke_affected(ca, &af, JPKI_REASON_CESSATION, now,
+					  actor, &o, err)) != 0)
+			goto out;
+		snprintf(detail, sizeof(detail), "%d certificate(s) revoked",
+			 af.n);
+		break;
+	case STORE_APP_LOSS:
+		affected_of(&a, &h, &af);
+		if ((rc = revoke_affected(ca, &af, JPKI_REASON_CERTIFICATE_HOLD,
+					  now, actor, &o, err)) != 0 ||
+		    (rc = reg_card_move(st, a.card_serial, a.resident_id,
+					STORE_CARD_LOST, NULL, err)) != 0)
+			goto out;
+		snprintf(detail, sizeof(detail),
+			 "card %s lost: %d certificate(s) on hold",
+			 a.card_serial, af.n);
+		break;
+	case STORE_APP_PIN_RESET:
+		snprintf(detail, sizeof(detail),
+			 "PINs reset (%s%s%s); the holder set the new PINs at "
+			 "the card",
+			 (a.pins & STORE_APP_PIN_SIGN) ? "sign " : "",
+			 (a.pins & STORE_APP_PIN_AUTH) ? "auth " : "",
+			 (a.pins & STORE_APP_PIN_CARDINFO) ? "cardinfo " : "");
+		break;
+	}
+	jpki_strlcpy(o.card_serial,
+		     a.kind == STORE_APP_NEW_CARD || a.kind == STORE_APP_REISSUE
+			 ? a.new_card_serial
+			 : a.card_serial,
+		     sizeof(o.card_serial));
+	if (o.issued.sign_serial[0] || o.issued.auth_serial[0]) {
+		size_t n = strlen(detail);
+		snprintf(detail + n, sizeof(detail) - n,
+			 "%sissued sign=%s auth=%s", n ? "; " : "",
+			 o.issued.sign_serial[0] ? o.issued.sign_serial : "-",
+			 o.issued.auth_serial[0] ? o.issued.auth_serial : "-");
+	}
+	if ((rc = reg_app_move(st, &a, "complete", now, actor, detail, err)) !=
+		0 ||
+	    (rc = store_commit(st, err)) != 0)
+		goto out;
+	if (out != NULL) {
+		*out = o;
+		memset(&o, 0, sizeof(o)); /* transferred */
+	}
+out:
+	if (rc != 0)
+		store_rollback(st);
+	ca_issued_free(&o.issued);
+	return rc;
+}
+
+void registry_outcome_free(registry_outcome *o)
+{
+	if (o == NULL)
+		return;
+	ca_issued_free(&o->issued);
+}
+
+/* ---- rejection, withdrawal ---------------------------------------------- */
+
+static int close_app(jpki_ca *ca, int64_t app_id, const char *event,
+		     const char *reason, time_t now, const char *actor,
+		     jpki_err *err)
+{
+	store *st = ca_store(ca);
+	store_app a;
+	int rc = store_begin(st, err);
+	if (rc != 0)
+		return rc;
+	if ((rc = reg_app_load_open(st, app_id, &a, err)) != 0)
+		goto out;
+	if (reason != NULL && reason[0] != '\0' &&
+	    jpki_strlcpy(a.note, reason, sizeof(a.note)) != 0) {
+		rc = jpki_fail(err, JPKI_ERR_RANGE, "reason is too long");
+		goto out;
+	}
+	if ((rc = reg_app_move(st, &a, event, now, actor, reason, err)) != 0 ||
+	    (rc = store_commit(st, err)) != 0)
+		goto out;
+out:
+	if (rc != 0)
+		store_rollback(st);
+	return rc;
+}
+
+int registry_app_reject(jpki_ca *ca, int64_t app_id, const char *reason,
+			time_t now, const char *actor, jpki_err *err)
+{
+	if (reason == NULL || reason[0] == '\0')
+		return jpki_fail(err, JPKI_ERR_INVAL,
+				 "a rejection needs its reason");
+	return close_app(ca, app_id, "reject", reason, now, actor, err);
+}
+
+int registry_app_cancel(jpki_ca *ca, int64_t app_id, time_t now,
+			const char *actor, jpki_err *err)
+{
+	return close_app(ca, app_id, "cancel", "withdrawn by the applicant",
+			 now, actor, err);
+}
