@@ -6,7 +6,7 @@ BUILD_FUZZ ?= build-fuzz
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_ARGS ?=
 
-.PHONY: all build deps run demo test test-unit test-asan fuzz bench clean format
+.PHONY: all build deps run walkthrough demo test test-unit test-asan fuzz bench clean format
 
 all: build
 
@@ -19,7 +19,13 @@ $(BUILD)/CMakeCache.txt:
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
+# The main job: jpkid on 127.0.0.1:8080 with SQLite and file keys under
+# var/ca (CA and first operator created on first start).  Ctrl-C stops it.
 run: build
+	@mkdir -p var
+	$(BUILD)/cmd/jpkid --dir var/ca --listen 127.0.0.1:8080
+
+walkthrough: build
 	@bash scripts/walkthrough.sh $(BUILD)/cmd/jpki var/walkthrough
 
 demo: build

@@ -47,11 +47,12 @@ if openssl verify -CAfile ca/roots/auth-root.pem certs/sign.pem >/dev/null 2>&1;
 fi
 echo "signature certificate under the authentication root: refused (as it must be)"
 
-step "7. The card signs a document (署名用 key, after its PIN); the signature verifies"
+step "7. The card signs a document (CMS, 署名用 key after its PIN); a relying party verifies it"
 echo "確定申告書 2026 — e-Tax filing" > document.txt
-run "$JPKI" card sign yamada.card --key sign --pin ABC123 --in document.txt --out document.sig
-openssl x509 -in certs/sign.pem -pubkey -noout > sign.pub
-run openssl dgst -sha256 -verify sign.pub -signature document.sig document.txt
+run "$JPKI" sign yamada.card --in document.txt --pin ABC123
+run openssl cms -verify -binary -inform DER -in document.txt.p7s -content document.txt -CAfile ca/roots/sign-root.pem -purpose any -out /dev/null
+run "$JPKI" crl --kind sign --muni 131016 --out chiyoda-before.crl
+run "$JPKI" verify document.txt.p7s --content document.txt --crl-map '*=chiyoda-before.crl'
 
 step "8. A move (住所変更) revokes the signature certificate only"
 run "$JPKI" resident change "$RID" --address "東京都千代田区神田駿河台１丁目１番"
@@ -62,6 +63,10 @@ run openssl crl -inform DER -in chiyoda-sign.crl -CAfile ca/roots/sign-root.pem 
 openssl ocsp -issuer ca/roots/sign-root.pem -cert certs/sign.pem -reqout sign-ocsp.req -no_nonce 2>/dev/null
 run "$JPKI" ocsp --req sign-ocsp.req --out sign-ocsp.resp
 run openssl ocsp -respin sign-ocsp.resp -no_nonce -issuer ca/roots/sign-root.pem -CAfile ca/roots/sign-root.pem -cert certs/sign.pem
+echo "the same document now fails verification, naming the reason:"
+if "$JPKI" verify document.txt.p7s --content document.txt --crl-map '*=chiyoda-sign.crl'; then
+  echo "UNEXPECTED: a revoked signature certificate verified" >&2; exit 1
+fi
 openssl ocsp -issuer ca/roots/auth-root.pem -cert certs/auth.pem -reqout auth-ocsp.req 2>/dev/null
 run "$JPKI" ocsp --req auth-ocsp.req --out auth-ocsp.resp
 run openssl ocsp -respin auth-ocsp.resp -no_nonce -issuer ca/roots/auth-root.pem -CAfile ca/roots/auth-root.pem -cert certs/auth.pem

@@ -6,7 +6,9 @@ if out=$(bash "$JPKI_SRC/scripts/walkthrough.sh" "$JPKI" "$T/wt" 2>&1); then
 else
   bad "walkthrough failed: $(tail -20 <<<"$out")"
 fi
-grep -q "Verified OK" <<<"$out" && ok "card signature verified" || bad "no verified signature"
+grep -q "CMS Verification successful" <<<"$out" && ok "openssl verifies the card's CMS" || bad "no openssl verification"
+grep -q "^VALID signature" <<<"$out" && ok "jpki verify accepts before the move" || bad "no VALID"
+grep -q "revoked: revoked .* reason affiliationChanged" <<<"$out" && ok "jpki verify refuses after the move" || bad "no revoked verdict"
 grep -q "Reason: affiliationChanged" <<<"$out" && ok "OCSP shows the revocation" || bad "no revocation"
 grep -q "no signature certificate: signature certificate (署名用電子証明書) not issued under age 15" <<<"$out" && ok "child gets no signature certificate" || bad "child"
 grep -q "audit log intact" <<<"$out" && ok "audit intact" || bad "audit"
