@@ -10,6 +10,7 @@ pkgs=(
   gnutls-bin pcscd vsmartcard-vpcd opensc opensc-pkcs11 pcsc-tools
   xxd procps
   curl jq wrk nginx-light iproute2 util-linux
+  chromium fonts-noto-cjk
 )
 
 missing=()
@@ -18,7 +19,8 @@ for p in "${pkgs[@]}"; do
     missing+=("$p")
   fi
 done
-# Node.js runs pkijs, an independent CMS verifier (tests/interop); a node
+# Node.js runs pkijs, an independent CMS verifier (tests/interop), and
+# playwright-core drives chromium for tests/browser; a node
 # installed some other way (nvm, NodeSource) is fine, else Debian's.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   missing+=(nodejs npm)

@@ -7,6 +7,8 @@
 #include <time.h>
 
 #include "openjpki/error.h"
+#include "openjpki/rules.h"
+#include "openjpki/transport.h"
 
 typedef struct cli_ctx {
 	const char *dir;   /* CA directory (--dir, $JPKI_DIR, default var/ca) */
@@ -41,6 +43,27 @@ int cmd_application(cli_ctx *ctx, int argc, char **argv);
 int cmd_notices(cli_ctx *ctx, int argc, char **argv);
 int cmd_sign(cli_ctx *ctx, int argc, char **argv);
 int cmd_verify(cli_ctx *ctx, int argc, char **argv);
+int cmd_login(cli_ctx *ctx, int argc, char **argv);
+
+/* A card for the relying-party commands (sign, login): an image file
+ * (in process) or a card in a PC/SC reader ("auto": the first with a
+ * card).  cmd_sign.c. */
+typedef struct cli_card {
+	jpki_inproc *ip;
+	jpki_pcsc *pc;
+	jpki_link link;
+} cli_card;
+int cli_card_open(const char *image, const char *reader, cli_card *c,
+		  jpki_err *err);
+/* Power off (the verified PINs are dropped) and close; zeroes c. */
+void cli_card_close(cli_card *c);
+/* A PIN of `kind` from --pin (scrubbed from argv), --pin-file (first
+ * line; "-" = standard input) or standard input (no echo on a
+ * terminal), checked and normalised before it reaches the card (a
+ * malformed PIN would cost a try for nothing). */
+#define CLI_PIN_LINE_MAX 64
+int cli_take_pin(jpki_pin_kind kind, char *value, const char *file,
+		 char out[CLI_PIN_LINE_MAX], jpki_err *err);
 
 #endif
 

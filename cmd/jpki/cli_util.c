@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "openjpki/util.h"
+#include "openjpki/val_json.h"
 #include "openjpki/x509.h"
 
 int cli_open_ca(cli_ctx *ctx, jpki_ca **out, jpki_err *err)
@@ -124,68 +125,7 @@ out:
 	return rc;
 }
 
-static json_t *name_json(const X509_NAME *n)
-{
-	char buf[512];
-	BIO *b = BIO_new(BIO_s_mem());
-	if (b == NULL)
-		return json_null();
-	X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
-	int len = BIO_read(b, buf, sizeof(buf) - 1);
-	BIO_free(b);
-	buf[len > 0 ? len : 0] = '\0';
-	return json_string(buf);
-}
-
-static json_t *time_json(const ASN1_TIME *t)
-{
-	struct tm tm;
-	char s[21];
-	if (ASN1_TIME_to_tm(t, &tm) != 1)
-		return json_null();
-	jpki_time_format(timegm(&tm), s);
-	return json_string(s);
-}
-
 json_t *cli_cert_json(X509 *cert)
 {
-	json_t *o = json_object();
-	char sn[STORE_SERIAL_HEX_MAX];
-	jpki_cert_kind kind;
-	jpki_profile prof;
-	bool root = false;
-	if (ca_serial_hex(cert, sn, NULL) == 0)
-		json_object_set_new(o, "serial", json_string(sn));
-	json_object_set_new(o, "subject", name_json(X509_get_subject_name(cert)));
-	json_object_set_new(o, "issuer", name_json(X509_get_issuer_name(cert)));
-	json_object_set_new(o, "not_before", time_json(X509_get0_notBefore(cert)));
-	json_object_set_new(o, "not_after", time_json(X509_get0_notAfter(cert)));
-	if (x509_classify(cert, &kind, &prof, &root, NULL) == 0) {
-		json_object_set_new(o, "kind", json_string(jpki_cert_kind_name(kind)));
-		json_object_set_new(o, "profile", json_string(jpki_profile_name(prof)));
-		json_object_set_new(o, "root", json_boolean(root));
-	}
-	jpki_basic4 *b4 = calloc(1, sizeof(*b4));
-	jpki_err err = {0};
-	if (b4 != NULL && x509_basic4_decode(cert, b4, &err) == 0) {
-		json_t *j = json_object();
-		json_object_set_new(j, "name", json_string(b4->name));
-		json_object_set_new(j, "name_substitute", json_string(b4->name_subst));
-		json_object_set_new(j, "sex", json_string(b4->sex));
-		json_object_set_new(j, "birth_era_coded", json_string(b4->birth));
-		jpki_date bd;
-		int era = 0;
-		if (rules_era_date_parse(b4->birth, &bd, &era, NULL) == 0) {
-			char d[11];
-			jpki_date_format(bd, d);
-			json_object_set_new(j, "birth", json_string(d));
-			json_object_set_new(j, "birth_era", json_string(rules_era_name(era)));
-		}
-		json_object_set_new(j, "address", json_string(b4->address));
-		json_object_set_new(j, "address_substitute",
-				    json_string(b4->address_subst));
-		json_object_set_new(o, "basic4", j);
-	}
-	free(b4);
-	return o;
+	return val_cert_json(cert);
 }

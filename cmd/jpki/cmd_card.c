@@ -19,11 +19,11 @@
 
 #include "cli.h"
 #include "openjpki/card.h"
+#include "openjpki/terminal.h"
 #include "openjpki/transport.h"
 #include "openjpki/util.h"
 
 #define PIN_LINE_MAX 64
-#define TKEY_META_PREFIX "card/tkey/"
 #define TOKEN_EF_LEN 160
 
 static const char card_help[] =
@@ -449,42 +449,6 @@ static const char create_help[] =
     "-- is recorded in the CA's store when --dir holds a CA, otherwise in\n"
     "CARD.img.tkey (mode 0600); see docs/card.md, Terminal key custody.\n";
 
-static int tkey_meta_key(const char *serial, char *key, size_t cap)
-{
-	int n = snprintf(key, cap, TKEY_META_PREFIX "%s", serial);
-	return n < 0 || (size_t)n >= cap ? JPKI_ERR_RANGE : 0;
-}
-
-/* Record the terminal key of a new card with the CA, with an audit
- * record, in one transaction. */
-static int tkey_to_store(cli_ctx *ctx, jpki_ca *ca, const char *serial,
-			 const char *hex, jpki_err *err)
-{
-	store *st = ca_store(ca);
-	char key[STORE_META_KEY_MAX], old[8], detail[128];
-	int rc;
-	if (tkey_meta_key(serial, key, sizeof(key)) != 0)
-		return jpki_fail(err, JPKI_ERR_RANGE, "serial too long");
-	rc = store_meta_get(st, key, old, sizeof(old), err);
-	if (rc == 0 || rc == JPKI_ERR_RANGE)
-		return jpki_fail(err, JPKI_ERR_EXISTS,
-				 "the CA already holds a card with serial %s",
-				 serial);
-	if (rc != JPKI_ERR_NOT_FOUND)
-		return rc;
-	snprintf(detail, sizeof(detail), "card %s: terminal key recorded",
-		 serial);
-	if ((rc = store_begin(st, err)) != 0)
-		return rc;
-	if ((rc = store_meta_set(st, key, hex, err)) != 0 ||
-	    (rc = store_audit_append(st, ctx->now, "cli", "card.create", detail,
-				     err)) != 0) {
-		store_rollback(st);
-		return rc;
-	}
-	return store_commit(st, err);
-}
-
 static int card_create_cmd(cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -530,7 +494,8 @@ static int card_create_cmd(cli_ctx *ctx, int argc, char **argv)
 	/* the key is kept before the card exists: a card whose key was
 	 * lost could never be personalised */
 	if (ca != NULL) {
-		rc = tkey_to_store(ctx, ca, card_serial(card), hex, &err);
+		rc = terminal_tkey_record(ca, card_serial(card), tkey,
+					  ctx->now, "cli", &err);
 	} else {
 		snprintf(tpath, sizeof(tpath), "%s.tkey", out);
 		size_t n = strlen(hex);
@@ -590,89 +555,7 @@ static const char perso_help[] =
     "Interrupted?  Run the same command again: certificates already issued\n"
     "for this card's keys are reused, the rest is rewritten.\n";
 
-/* Newest valid certificate of each kind the resident holds on `serial`. */
-typedef struct on_card {
-	char serial[3][STORE_SERIAL_HEX_MAX];
-	const char *card;
-} on_card;
-
-static int collect_on_card(void *vctx, const store_cert *c)
-{
-	on_card *oc = vctx;
-	if ((c->kind == JPKI_CERT_SIGN || c->kind == JPKI_CERT_AUTH) &&
-	    c->status == STORE_CERT_VALID && oc->serial[c->kind][0] == '\0' &&
-	    strcmp(c->card_serial, oc->card) == 0)
-		jpki_strlcpy(oc->serial[c->kind], c->serial,
-			     STORE_SERIAL_HEX_MAX);
-	return 0;
-}
-
-/* The key pair for `kind`: reuse the card's key when the store already
- * holds a valid certificate for it on this card (a retried
- * personalisation), else generate a new one.  *cert gets the reused
- * certificate; *pub the public key to certify (NULL when reused). */
-static int prepare_key(jpki_ca *ca, const jpki_link *l, jpki_card_key key,
-		       const char *cert_serial, X509 **cert, EVP_PKEY **pub,
-		       jpki_err *err)
-{
-	store_cert sc;
-	EVP_PKEY *have = NULL;
-	X509 *x = NULL;
-	int rc;
-	*cert = NULL;
-	*pub = NULL;
-	if (cert_serial[0] == '\0')
-		return card_term_generate_key(l, key, pub, err);
-	memset(&sc, 0, sizeof(sc));
-	if ((rc = store_cert_get(ca_store(ca), cert_serial, &sc, err)) != 0 ||
-	    (rc = x509_from_bytes(sc.der, sc.der_len, &x, err)) != 0)
-		goto out;
-	rc = card_term_read_pubkey(l, key, &have, err);
-	if (rc == 0 && EVP_PKEY_eq(have, X509_get0_pubkey(x)) != 1)
-		rc = JPKI_ERR_NOT_FOUND;
-	if (rc == JPKI_ERR_NOT_FOUND) {
-		rc = jpki_fail(err, JPKI_ERR_STATE,
-			       "certificate %s was issued for this card but "
-			       "the card no longer holds its key; revoke it "
-			       "(jpki revoke %s --reason unspecified) and run "
-			       "personalize again",
-			       cert_serial, cert_serial);
-		goto out;
-	}
-	if (rc != 0)
-		goto out;
-	*cert = x;
-	x = NULL; /* transferred */
-out:
-	X509_free(x);
-	EVP_PKEY_free(have);
-	store_cert_clear(&sc);
-	return rc;
-}
-
-static int write_cert(const jpki_link *l, jpki_card_cert which, X509 *cert,
-		      jpki_err *err)
-{
-	unsigned char *der = NULL;
-	int len = cert != NULL ? i2d_X509(cert, &der) : 0;
-	if (cert != NULL && len <= 0)
-		return jpki_fail(err, JPKI_ERR_CRYPTO, "encoding certificate");
-	int rc = card_term_write_cert(l, which, der, (size_t)len, err);
-	OPENSSL_free(der);
-	return rc;
-}
-
-/* What personalisation did, for the output. */
-typedef struct perso_out {
-	char serial[JPKI_CARD_SERIAL_LEN + 1];
-	X509 *cert[3];
-	bool reused[3];
-	const char *no_sign_why; /* NULL when a signature cert is on the card */
-	char no_sign_msg[JPKI_ERR_MSG_MAX];
-	bool cardinfo;
-} perso_out;
-
-static json_t *perso_json(const perso_out *po, int64_t rid)
+static json_t *perso_json(const terminal_perso_out *po, int64_t rid)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "ok", json_true());
@@ -725,35 +608,27 @@ static int read_tkey(const char *path, uint8_t tkey[JPKI_CARD_TKEY_LEN],
 	return rc;
 }
 
-/* The terminal key of card `serial`: --tkey-file, the CA store, or the
- * file beside the image, in this order. */
-static int find_tkey(jpki_ca *ca, const char *serial, const char *tkey_file,
-		     const char *image, uint8_t tkey[JPKI_CARD_TKEY_LEN],
-		     jpki_err *err)
+/* Where the terminal key of a card is looked for (a terminal_tkey_fn):
+ * --tkey-file, the CA store, or the file beside the image, in this order. */
+typedef struct tkey_where {
+	const char *tkey_file;
+	const char *image;
+} tkey_where;
+
+static int find_tkey(void *vctx, jpki_ca *ca, const char *serial,
+		     uint8_t tkey[JPKI_CARD_TKEY_LEN], jpki_err *err)
 {
-	char key[STORE_META_KEY_MAX], hex[2 * JPKI_CARD_TKEY_LEN + 8];
+	const tkey_where *tw = vctx;
 	char path[PATH_MAX];
-	size_t got = 0;
 	int rc;
-	if (tkey_file != NULL)
-		return read_tkey(tkey_file, tkey, err);
-	if (tkey_meta_key(serial, key, sizeof(key)) != 0)
-		return jpki_fail(err, JPKI_ERR_RANGE, "serial too long");
-	rc = store_meta_get(ca_store(ca), key, hex, sizeof(hex), err);
-	if (rc == 0) {
-		rc = jpki_unhex(hex, tkey, JPKI_CARD_TKEY_LEN, &got, err);
-		OPENSSL_cleanse(hex, sizeof(hex));
-		if (rc == 0 && got != JPKI_CARD_TKEY_LEN)
-			rc = jpki_fail(err, JPKI_ERR_INTEGRITY,
-				       "terminal key of card %s in the store "
-				       "is damaged",
-				       serial);
-		return rc;
-	}
+	if (tw->tkey_file != NULL)
+		return read_tkey(tw->tkey_file, tkey, err);
+	rc = terminal_tkey_get(ca, serial, tkey, err);
 	if (rc != JPKI_ERR_NOT_FOUND)
 		return rc;
-	if (image != NULL) {
-		snprintf(path, sizeof(path), "%s.tkey", image);
+	jpki_err_clear(err);
+	if (tw->image != NULL) {
+		snprintf(path, sizeof(path), "%s.tkey", tw->image);
 		if (access(path, F_OK) == 0)
 			return read_tkey(path, tkey, err);
 	}
@@ -762,40 +637,6 @@ static int find_tkey(jpki_ca *ca, const char *serial, const char *tkey_file,
 			 "and no CARD.img.tkey beside the image; give "
 			 "--tkey-file",
 			 serial);
-}
-
-/* Record the card for the resident (kept as is on a retry). */
-static int record_card(cli_ctx *ctx, jpki_ca *ca, const store_resident *r,
-		       const char *serial, jpki_err *err)
-{
-	store_card sc;
-	memset(&sc, 0, sizeof(sc));
-	int rc = store_card_get(ca_store(ca), serial, &sc, err);
-	if (rc == 0) {
-		if (sc.resident_id != r->id)
-			return jpki_fail(err, JPKI_ERR_STATE,
-					 "card %s is recorded for resident "
-					 "%lld, not %lld",
-					 serial, (long long)sc.resident_id,
-					 (long long)r->id);
-		if (sc.status != STORE_CARD_ACTIVE)
-			return jpki_fail(err, JPKI_ERR_STATE,
-					 "card %s is no longer active (lost or "
-					 "retired)",
-					 serial);
-		return 0;
-	}
-	if (rc != JPKI_ERR_NOT_FOUND)
-		return rc;
-	jpki_err_clear(err);
-	memset(&sc, 0, sizeof(sc));
-	if (jpki_strlcpy(sc.serial, serial, sizeof(sc.serial)) != 0)
-		return jpki_fail(err, JPKI_ERR_RANGE, "serial too long");
-	sc.resident_id = r->id;
-	sc.issued = jpki_date_of(ctx->now);
-	sc.expiry = rules_card_expiry(r->birth, sc.issued);
-	sc.status = STORE_CARD_ACTIVE;
-	return store_card_put(ca_store(ca), &sc, err);
 }
 
 typedef struct perso_args {
@@ -808,28 +649,22 @@ typedef struct perso_args {
 	const char *reader;
 } perso_args;
 
-static int personalize(cli_ctx *ctx, perso_args *a, perso_out *po,
+/* Read the PINs, reach the card and let the terminal library do the
+ * counter's work. */
+static int personalize(cli_ctx *ctx, perso_args *a, terminal_perso_out *po,
 		       jpki_err *err)
 {
 	char auth_pin[PIN_LINE_MAX], sign_pin[PIN_LINE_MAX],
 	    info_pin[PIN_LINE_MAX];
-	uint8_t tkey[JPKI_CARD_TKEY_LEN];
-	EVP_PKEY *pub[3] = {NULL, NULL, NULL};
 	jpki_ca *ca = NULL;
 	card_conn conn;
-	store_resident r;
-	token_info tok;
-	ca_issued res;
-	on_card oc;
-	bool given = false, want_sign;
-	const char *step = "checking the request";
+	bool given = false, sign_given = false;
+	tkey_where tw = {a->tkey_file, a->image};
+	const char *step = "checking the request"; /* NULL: err is complete */
 	int rc;
 	memset(&conn, 0, sizeof(conn));
-	memset(&res, 0, sizeof(res));
-	memset(&oc, 0, sizeof(oc));
 	sign_pin[0] = info_pin[0] = '\0';
 
-	/* 1. everything that needs no card and changes nothing */
 	if ((rc = pin_take(&a->auth, "authentication PIN", false, auth_pin,
 			   sizeof(auth_pin), &given, err)) != 0)
 		goto out;
@@ -840,186 +675,46 @@ static int personalize(cli_ctx *ctx, perso_args *a, perso_out *po,
 	}
 	if ((rc = pin_norm(JPKI_PIN_AUTH, NULL, auth_pin, err)) != 0 ||
 	    (rc = pin_take(&a->sign, "signature PIN", false, sign_pin,
-			   sizeof(sign_pin), &given, err)) != 0 ||
+			   sizeof(sign_pin), &sign_given, err)) != 0 ||
 	    (rc = pin_take(&a->cardinfo, "card-information PIN", false,
 			   info_pin, sizeof(info_pin), &given, err)) != 0)
 		goto out;
 	if (!given)
 		memcpy(info_pin, auth_pin, sizeof(info_pin));
-	if ((rc = pin_norm(JPKI_PIN_CARDINFO, NULL, info_pin, err)) != 0)
+	if ((rc = pin_norm(JPKI_PIN_CARDINFO, NULL, info_pin, err)) != 0 ||
+	    (rc = cli_open_ca(ctx, &ca, err)) != 0)
 		goto out;
-	if ((rc = cli_open_ca(ctx, &ca, err)) != 0)
-		goto out;
-	if ((rc = store_resident_get(ca_store(ca), a->rid, &r, err)) != 0)
-		goto out;
-	if (r.status != STORE_RESIDENT_LIVING) {
-		rc = jpki_fail(err, JPKI_ERR_STATE,
-			       "resident %lld has been removed from the "
-			       "register (住民票消除)",
-			       (long long)a->rid);
-		goto out;
-	}
-	jpki_person person = {r.birth, r.adult_ward};
-	jpki_err why = {0};
-	want_sign = false;
-	if (a->no_sign) {
-		po->no_sign_why = "declined by the citizen (--no-sign)";
-	} else if (rules_eligible(JPKI_CERT_SIGN, &person,
-				  jpki_date_of(ctx->now), &why) != 0) {
-		jpki_strlcpy(po->no_sign_msg, why.msg, sizeof(po->no_sign_msg));
-		po->no_sign_why = po->no_sign_msg;
-	} else {
-		want_sign = true;
-	}
-	if (want_sign && sign_pin[0] == '\0') {
-		rc = jpki_fail(err, JPKI_ERR_INVAL,
-			       "the resident may hold a signature certificate: "
-			       "give --sign-pin (or --no-sign if the citizen "
-			       "does not want one)");
-		goto out;
-	}
-	if (want_sign &&
-	    (rc = pin_norm(JPKI_PIN_SIGN, NULL, sign_pin, err)) != 0)
-		goto out;
-	if (a->my_number != NULL &&
-	    (strlen(a->my_number) != JPKI_CARD_MYNUMBER_LEN ||
-	     strspn(a->my_number, "0123456789") != JPKI_CARD_MYNUMBER_LEN)) {
-		rc = jpki_fail(err, JPKI_ERR_INVAL,
-			       "--my-number: 12 digits (個人番号)");
-		goto out;
-	}
-
-	/* 2. the card: who it is, and the counter's key for it */
 	step = "opening the card";
 	if ((rc = conn_open(a->image, a->reader, &conn, err)) != 0)
 		goto out;
-	step = "reading the card";
-	if ((rc = card_client_select(&conn.link, JPKI_AP_JPKI, err)) != 0 ||
-	    (rc = read_token(&conn.link, &tok, err)) != 0)
-		goto out;
-	jpki_strlcpy(po->serial, tok.serial, sizeof(po->serial));
-	step = "terminal authentication";
-	if ((rc = find_tkey(ca, tok.serial, a->tkey_file, a->image, tkey,
-			    err)) != 0 ||
-	    (rc = card_term_auth(&conn.link, tkey, err)) != 0)
-		goto out;
-
-	/* 3. the store: the card, then certificates for its keys */
-	step = "recording the card";
-	if ((rc = record_card(ctx, ca, &r, tok.serial, err)) != 0)
-		goto out;
-	step = "checking the certificates on record";
-	oc.card = tok.serial;
-	if ((rc = store_cert_by_resident(ca_store(ca), r.id, collect_on_card,
-					 &oc, err)) != 0)
-		goto out;
-	if (!want_sign && oc.serial[JPKI_CERT_SIGN][0] != '\0') {
-		rc = jpki_fail(err, JPKI_ERR_STATE,
-			       "the card holds a valid signature certificate "
-			       "(serial %s); revoke it first (jpki revoke %s "
-			       "--reason cessationOfOperation)",
-			       oc.serial[JPKI_CERT_SIGN],
-			       oc.serial[JPKI_CERT_SIGN]);
-		goto out;
-	}
-	step = "generating the keys on the card";
-	if ((rc = prepare_key(
-		 ca, &conn.link, JPKI_KEY_AUTH, oc.serial[JPKI_CERT_AUTH],
-		 &po->cert[JPKI_CERT_AUTH], &pub[JPKI_CERT_AUTH], err)) != 0)
-		goto out;
-	if (want_sign && (rc = prepare_key(ca, &conn.link, JPKI_KEY_SIGN,
-					   oc.serial[JPKI_CERT_SIGN],
-					   &po->cert[JPKI_CERT_SIGN],
-					   &pub[JPKI_CERT_SIGN], err)) != 0)
-		goto out;
-	po->reused[JPKI_CERT_AUTH] = po->cert[JPKI_CERT_AUTH] != NULL;
-	po->reused[JPKI_CERT_SIGN] = po->cert[JPKI_CERT_SIGN] != NULL;
-	if (pub[JPKI_CERT_AUTH] != NULL || pub[JPKI_CERT_SIGN] != NULL) {
-		ca_issue_req req = {
-		    .resident_id = r.id,
-		    .card_serial = tok.serial,
-		    .sign_pub = pub[JPKI_CERT_SIGN],
-		    .auth_pub = pub[JPKI_CERT_AUTH],
-		    .now = ctx->now,
-		};
-		step = "issuing the certificates";
-		if ((rc = ca_issue(ca, &req, &res, err)) != 0)
-			goto out;
-		if (res.auth != NULL) {
-			po->cert[JPKI_CERT_AUTH] = res.auth;
-			res.auth = NULL; /* transferred */
-		}
-		if (res.sign != NULL) {
-			po->cert[JPKI_CERT_SIGN] = res.sign;
-			res.sign = NULL; /* transferred */
-		}
-	}
-
-	/* 4. the card's files, PINs and card-information data */
-	step = "writing the certificates";
-	if ((rc = write_cert(&conn.link, JPKI_CCERT_AUTH,
-			     po->cert[JPKI_CERT_AUTH], err)) != 0 ||
-	    (rc = write_cert(&conn.link, JPKI_CCERT_AUTH_CA,
-			     ca_root(ca, JPKI_CERT_AUTH), err)) != 0 ||
-	    (rc = write_cert(&conn.link, JPKI_CCERT_SIGN,
-			     po->cert[JPKI_CERT_SIGN], err)) != 0 ||
-	    (rc = write_cert(&conn.link, JPKI_CCERT_SIGN_CA,
-			     ca_root(ca, JPKI_CERT_SIGN), err)) != 0 ||
-	    (rc = card_term_write_presence(&conn.link, want_sign, true, err)) !=
-		0)
-		goto out;
-	step = "setting the PINs";
-	if ((rc = card_term_set_pin(&conn.link, JPKI_CPIN_AUTH, auth_pin,
-				    err)) != 0 ||
-	    (want_sign && (rc = card_term_set_pin(&conn.link, JPKI_CPIN_SIGN,
-						  sign_pin, err)) != 0) ||
-	    (rc = card_term_set_pin(&conn.link, JPKI_CPIN_CARDINFO, info_pin,
-				    err)) != 0)
-		goto out;
-	if (a->my_number != NULL) {
-		char birth[11], b8[9];
-		jpki_date_format(r.birth, birth);
-		snprintf(b8, sizeof(b8), "%.4s%.2s%.2s", birth, birth + 5,
-			 birth + 8);
-		jpki_card_basic4 b4 = {
-		    .name = r.name,
-		    .address = r.address,
-		    .birth = b8,
-		    .sex = r.sex == 1	? '1'
-			   : r.sex == 2 ? '2'
-					: '9',
-		};
-		step = "writing the card-information data";
-		if ((rc = card_term_write_cardinfo(&conn.link, a->my_number,
-						   &b4, err)) != 0)
-			goto out;
-		po->cardinfo = true;
-	}
-	/* the counter's record of what it did to the card (PINs set, keys) */
-	char detail[160];
-	snprintf(detail, sizeof(detail),
-		 "card %s for resident %lld: auth %s, sign %s, PINs set%s",
-		 tok.serial, (long long)r.id,
-		 po->reused[JPKI_CERT_AUTH] ? "reused" : "new key",
-		 !want_sign		      ? "none"
-		 : po->reused[JPKI_CERT_SIGN] ? "reused"
-					      : "new key",
-		 po->cardinfo ? ", card-information data written" : "");
-	step = "writing the audit record";
-	rc = store_audit_append(ca_store(ca), ctx->now, "cli",
-				"card.personalize", detail, err);
+	terminal_perso_req req = {
+	    .resident_id = a->rid,
+	    .auth_pin = auth_pin,
+	    .sign_pin = sign_given && sign_pin[0] != '\0' ? sign_pin : NULL,
+	    .cardinfo_pin = info_pin,
+	    .no_sign = a->no_sign,
+	    .my_number = a->my_number,
+	    .tkey_fn = find_tkey,
+	    .tkey_ctx = &tw,
+	    .actor = "cli",
+	    .now = ctx->now,
+	};
+	step = NULL; /* the library names its step */
+	rc = terminal_personalize(ca, &conn.link, &req, po, err);
+	if (rc != 0 && po->sign_pin_needed)
+		jpki_fail(err, rc,
+			  "personalize: checking the request: the resident "
+			  "may hold a signature certificate: give --sign-pin "
+			  "(or --no-sign if the citizen does not want one)");
 out:
-	if (rc != 0) {
+	if (rc != 0 && !po->sign_pin_needed) {
 		conn_fail(&conn, rc, err);
-		jpki_wrap(err, rc, "personalize: %s", step);
+		if (step != NULL)
+			jpki_wrap(err, rc, "personalize: %s", step);
 	}
 	OPENSSL_cleanse(auth_pin, sizeof(auth_pin));
 	OPENSSL_cleanse(sign_pin, sizeof(sign_pin));
 	OPENSSL_cleanse(info_pin, sizeof(info_pin));
-	OPENSSL_cleanse(tkey, sizeof(tkey));
-	EVP_PKEY_free(pub[JPKI_CERT_AUTH]);
-	EVP_PKEY_free(pub[JPKI_CERT_SIGN]);
-	ca_issued_free(&res);
 	conn_close(&conn);
 	ca_close(ca);
 	return rc;
@@ -1041,7 +736,7 @@ static int card_personalize_cmd(cli_ctx *ctx, int argc, char **argv)
 	    {"reader", required_argument, NULL, 'R'},
 	    {NULL, 0, NULL, 0}};
 	perso_args a;
-	perso_out po;
+	terminal_perso_out po;
 	jpki_err err = {0};
 	int c, rc;
 	if (cli_want_help(argc, argv, perso_help))
@@ -1107,8 +802,7 @@ static int card_personalize_cmd(cli_ctx *ctx, int argc, char **argv)
 				printf("  card-information AP data written\n");
 		}
 	}
-	X509_free(po.cert[JPKI_CERT_AUTH]);
-	X509_free(po.cert[JPKI_CERT_SIGN]);
+	terminal_perso_out_clear(&po);
 	return rc == 0 ? 0 : cli_error(ctx, rc, &err);
 }
 

@@ -24,7 +24,7 @@
 #include "openjpki/util.h"
 #include "openjpki/validation.h"
 
-#define PIN_LINE_MAX 64
+#define PIN_LINE_MAX CLI_PIN_LINE_MAX
 #define KEY_FILE_MAX (64u * 1024)
 /* attached content must leave room for the CMS around it, so that our
  * own verifier (VAL_CMS_MAX) accepts the result */
@@ -47,14 +47,14 @@ static const char sign_help[] =
     "a software key instead.  The clock (signingTime) is --now if given.\n";
 
 /* A line of standard input; on a terminal with a prompt and no echo. */
-static int ask_pin(char *buf, size_t cap, jpki_err *err)
+static int ask_pin(const char *prompt, char *buf, size_t cap, jpki_err *err)
 {
 	struct termios old, quiet;
 	bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0;
 	size_t n = 0;
 	int rc = 0;
 	if (tty) {
-		fputs("signature PIN (署名用電子証明書暗証番号): ", stderr);
+		fputs(prompt, stderr);
 		fflush(stderr);
 		quiet = old;
 		quiet.c_lflag &= ~(tcflag_t)ECHO;
@@ -91,12 +91,11 @@ static int ask_pin(char *buf, size_t cap, jpki_err *err)
 	return rc;
 }
 
-/* The signature PIN from --pin (scrubbed from argv), --pin-file or
- * standard input, checked and normalised before it reaches the card (a
- * malformed PIN would cost a try for nothing). */
-static int take_pin(char *value, const char *file, char out[PIN_LINE_MAX],
-		    jpki_err *err)
+int cli_take_pin(jpki_pin_kind kind, char *value, const char *file,
+		 char out[CLI_PIN_LINE_MAX], jpki_err *err)
 {
+	const char *what = kind == JPKI_PIN_AUTH ? "authentication PIN"
+						 : "signature PIN";
 	char norm[JPKI_PIN_MAX + 1];
 	int rc = 0;
 	out[0] = '\0';
@@ -123,13 +122,16 @@ static int take_pin(char *value, const char *file, char out[PIN_LINE_MAX],
 		}
 		jpki_free_secret(data, len);
 	} else {
-		rc = ask_pin(out, PIN_LINE_MAX, err);
+		rc = ask_pin(kind == JPKI_PIN_AUTH
+				 ? "authentication PIN (利用者証明用電子証明書暗証番号): "
+				 : "signature PIN (署名用電子証明書暗証番号): ",
+			     out, PIN_LINE_MAX, err);
 	}
-	if (rc == 0 && (rc = rules_pin_check(JPKI_PIN_SIGN, out, norm,
-					     sizeof(norm), err)) == 0)
+	if (rc == 0 &&
+	    (rc = rules_pin_check(kind, out, norm, sizeof(norm), err)) == 0)
 		memcpy(out, norm, strlen(norm) + 1);
 	else if (rc == JPKI_ERR_PIN_FORMAT)
-		jpki_wrap(err, rc, "signature PIN (not sent to the card)");
+		jpki_wrap(err, rc, "%s (not sent to the card)", what);
 	OPENSSL_cleanse(norm, sizeof(norm));
 	return rc;
 }
@@ -137,14 +139,8 @@ static int take_pin(char *value, const char *file, char out[PIN_LINE_MAX],
 /* ------------------------------------------------------------------ */
 /* The card                                                            */
 
-typedef struct card_conn {
-	jpki_inproc *ip;
-	jpki_pcsc *pc;
-	jpki_link link;
-} card_conn;
-
-static int conn_open(const char *image, const char *reader, card_conn *c,
-		     jpki_err *err)
+int cli_card_open(const char *image, const char *reader, cli_card *c,
+		  jpki_err *err)
 {
 	int rc;
 	memset(c, 0, sizeof(*c));
@@ -160,7 +156,7 @@ static int conn_open(const char *image, const char *reader, card_conn *c,
 	return 0;
 }
 
-static void conn_close(card_conn *c)
+void cli_card_close(cli_card *c)
 {
 	/* a power-off drops the verified PIN (PC/SC: reset on close) */
 	if (c->ip != NULL)
@@ -172,7 +168,7 @@ static void conn_close(card_conn *c)
 
 /* SELECT the JPKI AP, VERIFY the signature PIN, read the signature
  * certificate (readable only after that PIN, spec §1.2). */
-static int card_unlock(card_conn *c, char *pin_value, const char *pin_file,
+static int card_unlock(cli_card *c, char *pin_value, const char *pin_file,
 		       X509 **cert, jpki_err *err)
 {
 	char pin[PIN_LINE_MAX];
@@ -181,7 +177,8 @@ static int card_unlock(card_conn *c, char *pin_value, const char *pin_file,
 	int tries = -1;
 	int rc;
 	if ((rc = card_client_select(&c->link, JPKI_AP_JPKI, err)) != 0 ||
-	    (rc = take_pin(pin_value, pin_file, pin, err)) != 0)
+	    (rc = cli_take_pin(JPKI_PIN_SIGN, pin_value, pin_file, pin,
+				  err)) != 0)
 		goto out;
 	rc = card_client_verify(&c->link, JPKI_CPIN_SIGN, pin, &tries, err);
 	if (rc == JPKI_ERR_PIN_WRONG)
@@ -316,7 +313,7 @@ int cmd_sign(cli_ctx *ctx, int argc, char **argv)
 	char *pin = NULL, outbuf[PATH_MAX];
 	const char *out = NULL;
 	bool attached = false, pem = false;
-	card_conn conn;
+	cli_card conn;
 	card_pkey *cp = NULL;
 	EVP_PKEY *key = NULL, *soft = NULL;
 	X509 *cert = NULL;
@@ -379,7 +376,7 @@ int cmd_sign(cli_ctx *ctx, int argc, char **argv)
 		}
 		key = soft;
 	} else {
-		if ((rc = conn_open(image, reader, &conn, &err)) != 0 ||
+		if ((rc = cli_card_open(image, reader, &conn, &err)) != 0 ||
 		    (rc = card_unlock(&conn, pin, pin_file, &cert, &err)) !=
 			0 ||
 		    (rc = card_pkey_new(&conn.link, JPKI_KEY_SIGN, cert, &cp,
@@ -421,6 +418,6 @@ out:
 	card_pkey_free(cp);
 	EVP_PKEY_free(soft);
 	X509_free(cert);
-	conn_close(&conn);
+	cli_card_close(&conn);
 	return rc == 0 ? 0 : cli_error(ctx, rc, &err);
 }

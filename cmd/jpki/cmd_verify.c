@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "openjpki/util.h"
+#include "openjpki/val_json.h"
 #include "openjpki/validation.h"
 
 #define CONTENT_MAX (256u << 20)
@@ -128,133 +129,6 @@ static int setup(cli_ctx *ctx, const verify_args *a, jpki_validator *v,
 	return 0;
 }
 
-static const char *sex_label(const char *s)
-{
-	return strcmp(s, "1") == 0 ? "男" : strcmp(s, "2") == 0 ? "女" : "";
-}
-
-/* "昭和55年12月31日" (元年 for the first year). */
-static void era_text(const val_result *r, char *out, size_t cap)
-{
-	const char *era = rules_era_name(r->birth_era);
-	if (!r->has_birth || era == NULL) {
-		snprintf(out, cap, "?");
-		return;
-	}
-	if (r->birth_era_year == 1)
-		snprintf(out, cap, "%s元年%d月%d日", era, r->birth.m,
-			 r->birth.d);
-	else
-		snprintf(out, cap, "%s%d年%d月%d日", era, r->birth_era_year,
-			 r->birth.m, r->birth.d);
-}
-
-static const char *rev_name(val_rev_status s)
-{
-	static const char *names[] = {"not-checked", "good", "revoked",
-				      "unknown"};
-	return (unsigned)s < 4 ? names[s] : "?";
-}
-
-static void root_desc(X509 *root, char *out, size_t cap)
-{
-	const ASN1_OCTET_STRING *ski = X509_get0_subject_key_id(root);
-	char hex[41] = "none", nb[32] = "?";
-	struct tm tm;
-	if (ski != NULL && ASN1_STRING_length(ski) <= 20)
-		jpki_hex(ASN1_STRING_get0_data(ski),
-			 (size_t)ASN1_STRING_length(ski), hex);
-	if (ASN1_TIME_to_tm(X509_get0_notBefore(root), &tm) == 1)
-		snprintf(nb, sizeof(nb), "%04d-%02d-%02d", tm.tm_year + 1900,
-			 tm.tm_mon + 1, tm.tm_mday);
-	snprintf(out, cap, "root from %s, SKI %s", nb, hex);
-}
-
-static json_t *result_json(const val_result *r)
-{
-	json_t *o = json_object();
-	json_t *fails = json_array(), *msgs = json_array();
-	char t[21], buf[600];
-	json_object_set_new(o, "ok", json_boolean(r->fails == 0));
-	json_object_set_new(o, "valid", json_boolean(r->fails == 0));
-	for (unsigned b = 1; b & VAL_FAIL_ALL; b <<= 1)
-		if (r->fails & b)
-			json_array_append_new(
-			    fails, json_string(val_fail_name((val_fail)b)));
-	for (size_t i = 0; i < r->n_msgs; i++) {
-		json_t *m = json_object();
-		json_object_set_new(
-		    m, "reason", json_string(val_fail_name(r->msgs[i].what)));
-		json_object_set_new(m, "message", json_string(r->msgs[i].text));
-		json_array_append_new(msgs, m);
-	}
-	json_object_set_new(o, "failures", fails);
-	json_object_set_new(o, "messages", msgs);
-	json_object_set_new(o, "attached", json_boolean(r->attached));
-	if (r->has_signing_time) {
-		jpki_time_format(r->signing_time, t);
-		json_object_set_new(o, "signing_time", json_string(t));
-	}
-	if (r->cert != NULL)
-		json_object_set_new(o, "signer", cli_cert_json(r->cert));
-	if (r->root != NULL) {
-		json_t *root = cli_cert_json(r->root);
-		root_desc(r->root, buf, sizeof(buf));
-		json_object_set_new(root, "generation", json_string(buf));
-		json_object_set_new(o, "root", root);
-	}
-	json_t *rev = json_object();
-	json_object_set_new(rev, "status", json_string(rev_name(r->rev)));
-	if (r->rev_source != VAL_SRC_NONE) {
-		json_object_set_new(
-		    rev, "source",
-		    json_string(r->rev_source == VAL_SRC_CRL ? "crl" : "ocsp"));
-		json_object_set_new(rev, "where", json_string(r->rev_where));
-		json_object_set_new(rev, "cached", json_boolean(r->rev_cached));
-		jpki_time_format(r->rev_this_update, t);
-		json_object_set_new(rev, "this_update", json_string(t));
-		jpki_time_format(r->rev_next_update, t);
-		json_object_set_new(rev, "next_update", json_string(t));
-	}
-	if (r->rev == VAL_REV_REVOKED) {
-		jpki_time_format(r->revoked_at, t);
-		json_object_set_new(rev, "revoked_at", json_string(t));
-		json_object_set_new(rev, "reason",
-				    json_string(jpki_reason_name(r->reason)));
-	}
-	json_object_set_new(o, "revocation", rev);
-	if (r->has_basic4) {
-		json_t *p = json_object();
-		json_object_set_new(p, "name", json_string(r->basic4.name));
-		json_object_set_new(p, "name_substitute",
-				    json_string(r->basic4.name_subst));
-		json_object_set_new(p, "address",
-				    json_string(r->basic4.address));
-		json_object_set_new(p, "address_substitute",
-				    json_string(r->basic4.address_subst));
-		json_object_set_new(p, "sex", json_string(r->basic4.sex));
-		json_object_set_new(p, "sex_label",
-				    json_string(sex_label(r->basic4.sex)));
-		json_object_set_new(p, "birth_era_coded",
-				    json_string(r->basic4.birth));
-		if (r->has_birth) {
-			char d[11];
-			jpki_date_format(r->birth, d);
-			json_object_set_new(p, "birth", json_string(d));
-			json_object_set_new(
-			    p, "birth_era",
-			    json_string(rules_era_name(r->birth_era)));
-			json_object_set_new(p, "birth_era_year",
-					    json_integer(r->birth_era_year));
-			era_text(r, buf, sizeof(buf));
-			json_object_set_new(p, "birth_japanese",
-					    json_string(buf));
-		}
-		json_object_set_new(o, "basic4", p);
-	}
-	return o;
-}
-
 static void result_text(const val_result *r)
 {
 	char t[21], buf[600];
@@ -288,10 +162,10 @@ static void result_text(const val_result *r)
 		json_decref(j);
 	}
 	if (r->root != NULL) {
-		root_desc(r->root, buf, sizeof(buf));
+		val_root_desc(r->root, buf, sizeof(buf));
 		printf("  issuer:   trusted %s\n", buf);
 	}
-	printf("revocation: %s", rev_name(r->rev));
+	printf("revocation: %s", val_rev_name(r->rev));
 	if (r->rev == VAL_REV_REVOKED) {
 		jpki_time_format(r->revoked_at, t);
 		printf(" at %s (%s)", t, jpki_reason_name(r->reason));
@@ -304,7 +178,7 @@ static void result_text(const val_result *r)
 	}
 	printf("\n");
 	if (r->has_basic4) {
-		era_text(r, buf, sizeof(buf));
+		val_era_text(r, buf, sizeof(buf));
 		printf("basic-4 (基本4情報):\n");
 		printf("  氏名 name:     %s\n", r->basic4.name);
 		if (r->basic4.name_subst[0])
@@ -321,7 +195,7 @@ static void result_text(const val_result *r)
 			printf("  生年月日 birth: %s\n", r->basic4.birth);
 		}
 		printf("  性別 sex:      %s %s\n", r->basic4.sex,
-		       sex_label(r->basic4.sex));
+		       val_sex_label(r->basic4.sex));
 	}
 }
 
@@ -432,7 +306,7 @@ int cmd_verify(cli_ctx *ctx, int argc, char **argv)
 			 content_len, &o, &res, &err)) != 0)
 		goto out;
 	if (ctx->json)
-		cli_print_json(result_json(&res));
+		cli_print_json(val_result_json(&res));
 	else
 		result_text(&res);
 	verdict = res.fails == 0 ? 0 : 1;

@@ -30,6 +30,7 @@ static const struct {
 	{"card", cmd_card, "the virtual My Number Card: create, personalize, PINs, read, sign, serve"},
 	{"sign", cmd_sign, "sign a document as CMS with the card's signature key (or a key file)"},
 	{"verify", cmd_verify, "verify a signed document (CMS): chain, revocation, basic-4"},
+	{"login", cmd_login, "log in to a relying party with the card's authentication certificate"},
 };
 
 static void usage(FILE *f)

@@ -15,7 +15,7 @@ static const char usage[] =
     "usage: jpkid --dir DIR [--store LOCATION] [--listen ADDR:PORT]\n"
     "             [--threads N] [--workers N] [--queue N] [--deadline-ms MS]\n"
     "             [--issue-batch N] [--ocsp-cache-max N] [--max-age S]\n"
-    "             [--insecure-cookies]\n\n"
+    "             [--insecure-cookies] [--login-nonce-ttl S]\n\n"
     "The JPKI service: OCSP (POST /ocsp, GET /ocsp/{base64}), CRLs\n"
     "(/crl/sign/{muni}.crl, /crl/auth/{muni}.crl, /crl/{sign,auth}/full.crl,\n"
     "/arl/{sign,auth}.crl), the counter's API (/api/v1/...), /healthz and\n"
@@ -28,7 +28,11 @@ static const char usage[] =
     "--queue N         requests queued per class before 503 (default per "
     "class)\n"
     "--deadline-ms MS  a queued request older than this gets 503\n"
-    "--issue-batch N   issuance requests per group commit (default 32)\n";
+    "--issue-batch N   issuance requests per group commit (default 32)\n"
+    "--test-clock-offset DAYS  tests only: run the service's clock DAYS\n"
+    "                  ahead (or behind); a production-profile CA refuses\n"
+    "--login-nonce-ttl S  seconds a relying party's log-in nonce is valid\n"
+    "                  (default 120)\n";
 
 static int num(const char *opt, const char *v, int lo, int hi, int *out)
 {
@@ -57,6 +61,8 @@ int main(int argc, char **argv)
 	    {"ocsp-cache-max", required_argument, NULL, 'o'},
 	    {"max-age", required_argument, NULL, 'm'},
 	    {"insecure-cookies", no_argument, NULL, 'i'},
+	    {"login-nonce-ttl", required_argument, NULL, 'N'},
+	    {"test-clock-offset", required_argument, NULL, 'T'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0}};
 	server_config cfg;
@@ -97,6 +103,17 @@ int main(int argc, char **argv)
 				 &cfg.ocsp_max_age);
 			break;
 		case 'i': cfg.insecure_cookies = true; break;
+		case 'N':
+			rc = num("--login-nonce-ttl", optarg, 1, 3600,
+				 &cfg.login_nonce_ttl);
+			break;
+		case 'T': {
+			int days = 0;
+			rc = num("--test-clock-offset", optarg, -36500, 36500,
+				 &days);
+			cfg.clock_offset = (long long)days * 86400;
+			break;
+		}
 		case 'h': fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return 2;
 		}

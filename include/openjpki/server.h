@@ -41,6 +41,14 @@ typedef struct server_config {
 	/* First start without operators: the password of "admin" (ca-admin).
 	 * NULL = a random one, handed back by server_start. */
 	const char *admin_password;
+	/* Tests only: seconds added to the clock of everything the service
+	 * does (issuance, revocation, sessions, OCSP, CRLs), to reach a
+	 * renewal window.  A production-profile CA refuses to start with
+	 * one (ca_check_clock). */
+	long long clock_offset;
+	/* Seconds a relying party's log-in nonce stays valid; 0 = 120.
+	 * Tests shorten it to reach an expired nonce. */
+	int login_nonce_ttl;
 } server_config;
 
 /* Open (or create) the CA, create the first operator if there is none,

@@ -15,6 +15,8 @@
 #define BODY_SMALL 4096
 #define BODY_RESIDENT 16384
 #define BODY_ISSUE 32768
+/* a base64 card image and the PINs */
+#define BODY_VCARD_RENEW ((SRV_DL_IMAGE_MAX + 2) / 3 * 4 + 4096)
 
 typedef struct route {
 	const char *path; /* "*" matches one segment */
@@ -47,7 +49,18 @@ static const route routes[] = {
 	{"issue", M_POST, R_ISSUE, CLS_ISSUE, NULL, ROLE_CLERK, BODY_ISSUE},
 	{"certificates/*", M_GET, R_CERTS, CLS_READ, api_cert_get, ROLE_CLERK, 0},
 	{"certificates/*/revoke", M_POST, R_CERTS, CLS_WRITE, api_cert_revoke, ROLE_CLERK, BODY_SMALL},
+	{"cards/virtual", M_POST, R_VCARD, CLS_WRITE, api_vcard_issue, ROLE_CLERK, BODY_SMALL},
+	{"cards/virtual/preview", M_POST, R_VCARD, CLS_READ, api_vcard_preview, ROLE_CLERK, BODY_VCARD_RENEW},
+	{"cards/virtual/renew", M_POST, R_VCARD, CLS_WRITE, api_vcard_renew, ROLE_CLERK, BODY_VCARD_RENEW},
+	{"cards/virtual/*/image", M_GET, R_VCARD, CLS_INLINE, NULL, ROLE_CLERK, 0},
+	{"stats", M_GET, R_STATS, CLS_INLINE, NULL, ROLE_CLERK, 0},
 	{"audit/verify", M_GET, R_AUDIT, CLS_READ, api_audit_verify, ROLE_SUPERVISOR, 0},
+	/* relying parties: no operator session, no cookie, so no CSRF
+	 * token (docs/design.md, "Log-in and verification API") */
+	{"login/challenge", M_GET, R_RP_LOGIN, CLS_READ, api_rp_challenge, ROLE_NONE, 0},
+	{"login/challenge", M_POST, R_RP_LOGIN, CLS_READ, api_rp_challenge, ROLE_NONE, BODY_SMALL},
+	{"login", M_POST, R_RP_LOGIN, CLS_AUTH, api_rp_login, ROLE_NONE, BODY_ISSUE},
+	{"verify", M_POST, R_RP_VERIFY, CLS_READ, api_rp_verify, ROLE_NONE, SRV_RP_VERIFY_BODY},
 };
 /* clang-format on */
 
@@ -109,6 +122,16 @@ int srv_api_route(srv_req *r, const char *url, bool *csrf)
 		memcpy(r->arg, arg, sizeof(arg));
 		if (r->method == M_GET)
 			query_args(r);
+		if (r->route == R_RP_LOGIN) {
+			/* the challenge's ?origin= (too long: left empty,
+			 * then refused by the handler) */
+			const char *o = MHD_lookup_connection_value(
+			    r->conn, MHD_GET_ARGUMENT_KIND, "origin");
+			r->arg2[0] = '\0';
+			if (o != NULL &&
+			    jpki_strlcpy(r->arg2, o, sizeof(r->arg2)) != 0)
+				r->arg2[0] = '\0';
+		}
 		/* every mutation of a logged-in operator carries the CSRF
 		 * token; log-in itself needs the JSON content type */
 		*csrf = r->method != M_GET && routes[i].role > ROLE_NONE;
@@ -142,7 +165,7 @@ static json_t *session_json(const srv_req *r, const char *csrf, time_t expires)
 void srv_api_inline_run(srv_req *r)
 {
 	server *s = r->s;
-	time_t now = time(NULL);
+	time_t now = srv_time(s);
 	if (r->route == R_SESSION && r->method == M_GET) {
 		char csrf[65];
 		time_t exp = 0;
@@ -176,6 +199,10 @@ void srv_api_inline_run(srv_req *r)
 				       json_pack("{s:s,s:i}", "challenge", c,
 						 "expires_in",
 						 SRV_CHALLENGE_TTL));
+	} else if (r->route == R_VCARD) {
+		srv_download_take(r);
+	} else if (r->route == R_STATS) {
+		srv_reply_json(r, MHD_HTTP_OK, srv_stats_json(s));
 	} else {
 		srv_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found",
 				"no such resource");
@@ -190,7 +217,7 @@ void api_login(srv_worker *w, srv_req *r)
 	    {"name", JT_STRING, true, SRV_OP_NAME_MAX},
 	    {"password", JT_STRING, true, SERVER_PASSWORD_MAX}};
 	char sid[65], csrf[65];
-	time_t exp = 0, now = time(NULL);
+	time_t exp = 0, now = srv_time(w->s);
 	jpki_err err = {0};
 	int role = 0;
 	json_t *b = srv_json_body(r, f, 2);
@@ -252,7 +279,7 @@ void api_operators_post(srv_worker *w, srv_req *r)
 				 "role is clerk, supervisor or ca-admin")
 		     : srv_operator_create(w->ca, srv_jstr(b, "name"), role,
 					   srv_jstr(b, "password"), r->actor,
-					   time(NULL), &err);
+					   srv_time(w->s), &err);
 	if (rc != 0)
 		srv_reply_rc(r, rc, &err);
 	else
@@ -278,7 +305,7 @@ void api_operator_password(srv_worker *w, srv_req *r)
 	if (b == NULL)
 		return;
 	int rc = srv_operator_set_password(
-	    w->ca, r->arg, srv_jstr(b, "password"), r->actor, time(NULL), &err);
+	    w->ca, r->arg, srv_jstr(b, "password"), r->actor, srv_time(w->s), &err);
 	if (rc != 0)
 		srv_reply_rc(r, rc, &err);
 	else
@@ -327,8 +354,8 @@ static bool roman_ok(const char *s)
 
 /* A municipality is recorded once: its romanised names are in every
  * certificate's CRL distribution point, so they do not change here. */
-static int record_new_muni(jpki_ca *ca, const store_muni *m, jpki_err *err,
-			   const char *actor)
+static int record_new_muni(jpki_ca *ca, const store_muni *m, time_t now,
+			   jpki_err *err, const char *actor)
 {
 	store *st = ca_store(ca);
 	store_muni old;
@@ -340,7 +367,7 @@ static int record_new_muni(jpki_ca *ca, const store_muni *m, jpki_err *err,
 		rc = jpki_fail(err, JPKI_ERR_EXISTS,
 			       "municipality %s is already on record", m->code);
 	else if (rc == JPKI_ERR_NOT_FOUND)
-		rc = registry_muni_put(ca, m, time(NULL), actor, err);
+		rc = registry_muni_put(ca, m, now, actor, err);
 	if (rc != 0 || (rc = store_commit(st, err)) != 0)
 		store_rollback(st);
 	return rc;
@@ -377,7 +404,8 @@ void api_munis_post(srv_worker *w, srv_req *r)
 			       "pref and city are required; their romanised "
 			       "forms use A-Z a-z 0-9 '-' ' '");
 	else
-		rc = record_new_muni(w->ca, &m, &err, r->actor);
+		rc = record_new_muni(w->ca, &m, srv_time(w->s), &err,
+				     r->actor);
 	json_decref(b);
 	if (rc != 0) {
 		srv_reply_rc(r, rc, &err);
@@ -528,12 +556,13 @@ void api_cert_revoke(srv_worker *w, srv_req *r)
 				jpki_reason_name(reason), srv_role_name(need));
 		return;
 	}
-	if ((rc = ca_revoke(w->ca, r->arg, reason, time(NULL), r->actor,
+	if ((rc = ca_revoke(w->ca, r->arg, reason, srv_time(w->s), r->actor,
 			    &err)) != 0) {
 		srv_reply_rc(r, rc, &err);
 		return;
 	}
 	srv_publish_revoked(w, r->arg);
+	srv_count_add(w->s, CNT_REVOKED, 1);
 	memset(&c, 0, sizeof(c));
 	if (store_cert_get(ca_store(w->ca), r->arg, &c, &err) == 0) {
 		srv_reply_json(r, MHD_HTTP_OK, srv_cert_json(&c));

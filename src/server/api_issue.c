@@ -233,7 +233,7 @@ void api_issue_preview(srv_worker *w, srv_req *r)
 		item_free(&it);
 		return;
 	}
-	it.req.now = time(NULL);
+	it.req.now = srv_time(w->s);
 	json_t *o = json_object();
 	/* each kind alone, so that a refusal names the certificate */
 	for (int k = JPKI_CERT_SIGN; k <= JPKI_CERT_AUTH; k++) {
@@ -318,7 +318,7 @@ void srv_api_issue_batch(srv_worker *w, srv_req **reqs, size_t n)
 	jpki_err *errs = calloc(n, sizeof(*errs));
 	size_t *map = calloc(n, sizeof(*map));
 	jpki_err err = {0};
-	time_t now = time(NULL);
+	time_t now = srv_time(s);
 	size_t m = 0;
 	int rc = 0;
 	if (its == NULL || cr == NULL || outs == NULL || rcs == NULL ||
@@ -362,6 +362,8 @@ void srv_api_issue_batch(srv_worker *w, srv_req **reqs, size_t n)
 			continue;
 		}
 		reply_issued(it, &outs[j]);
+		srv_count_add(s, it->req.renewal ? CNT_RENEWED : CNT_ISSUED,
+			      (outs[j].sign != NULL) + (outs[j].auth != NULL));
 		if (outs[j].sign != NULL)
 			srv_publish_issued(s, outs[j].sign_serial,
 					   JPKI_CERT_SIGN);

@@ -81,7 +81,7 @@ void api_residents_post(srv_worker *w, srv_req *r)
 {
 	store_resident res;
 	jpki_err err = {0};
-	time_t now = time(NULL);
+	time_t now = srv_time(w->s);
 	json_t *b = srv_json_body(r, resident_f,
 				  sizeof(resident_f) / sizeof(resident_f[0]));
 	if (b == NULL)
@@ -175,6 +175,8 @@ void api_resident_get(srv_worker *w, srv_req *r)
  * refresher's sync catches anything beyond). */
 static void publish_change(srv_worker *w, const registry_change_result *res)
 {
+	if (res->revoked > 0)
+		srv_count_add(w->s, CNT_REVOKED, (unsigned)res->revoked);
 	for (int i = 0; i < res->revoked && i < 4; i++)
 		srv_publish_revoked(w, res->serials[i]);
 }
@@ -195,7 +197,7 @@ void api_resident_patch(srv_worker *w, srv_req *r)
 	registry_change_result out;
 	jpki_err err = {0};
 	int64_t id = 0;
-	time_t now = time(NULL);
+	time_t now = srv_time(w->s);
 	int rc;
 	if (!id_arg(r, &id))
 		return;
@@ -247,7 +249,7 @@ void api_resident_remove(srv_worker *w, srv_req *r)
 		json_decref(b);
 	}
 	memset(&out, 0, sizeof(out));
-	int rc = registry_resident_remove(w->ca, id, time(NULL), r->actor, &out,
+	int rc = registry_resident_remove(w->ca, id, srv_time(w->s), r->actor, &out,
 					  &err);
 	if (rc != 0) {
 		srv_reply_rc(r, rc, &err);
@@ -286,7 +288,7 @@ void api_cards_post(srv_worker *w, srv_req *r)
 				       {"issued", JT_STRING, false, 10}};
 	store_card c;
 	jpki_err err = {0};
-	time_t now = time(NULL);
+	time_t now = srv_time(w->s);
 	char a[11], e[11];
 	int rc = 0;
 	json_t *b = srv_json_body(r, f, 3);

@@ -21,7 +21,8 @@ const char *srv_route_name(int route)
 	    "other",	 "healthz",	 "metrics",   "ocsp",
 	    "crl",	 "session",	 "operators", "municipalities",
 	    "residents", "cards",	 "challenge", "issue",
-	    "preview",	 "certificates", "audit"};
+	    "preview",	 "certificates", "audit",	"virtual-cards",
+	    "stats",	 "ui",		 "login",     "verify"};
 	return route >= 0 && route < R_N ? names[route] : "other";
 }
 
@@ -224,4 +225,80 @@ int srv_metrics_render(server *s, char **out, size_t *len)
 	*out = (char *)b.p;
 	*len = b.len;
 	return 0;
+}
+
+/* ---- today's counts and the dashboard's JSON ---- */
+
+static long day_key(time_t now)
+{
+	jpki_date d = jpki_date_of(now); /* JST */
+	return (long)d.y * 10000 + d.m * 100 + d.d;
+}
+
+void srv_count_add(server *s, int what, unsigned n)
+{
+	long day = day_key(srv_time(s));
+	if (what < 0 || what >= CNT_N)
+		return;
+	pthread_mutex_lock(&s->cnt_mu);
+	if (s->cnt_day != day) {
+		memset(s->cnt, 0, sizeof(s->cnt));
+		s->cnt_day = day;
+	}
+	s->cnt[what] += n;
+	pthread_mutex_unlock(&s->cnt_mu);
+}
+
+/* GET /api/v1/stats (inline): what this jpkid did today (JST), its queues
+ * and the latency histogram of each admission class. */
+json_t *srv_stats_json(server *s)
+{
+	unsigned long cnt[CNT_N];
+	time_t now = srv_time(s);
+	long day = day_key(now);
+	char d[11];
+	pthread_mutex_lock(&s->cnt_mu);
+	if (s->cnt_day != day) {
+		memset(s->cnt, 0, sizeof(s->cnt));
+		s->cnt_day = day;
+	}
+	memcpy(cnt, s->cnt, sizeof(cnt));
+	pthread_mutex_unlock(&s->cnt_mu);
+	jpki_date_format(jpki_date_of(now), d);
+	json_t *queues = json_array(), *lat = json_array();
+	for (int c = 0; c < CLS_N; c++)
+		json_array_append_new(
+		    queues, json_pack("{s:s,s:I,s:I}", "class",
+				      srv_class_name(c), "length",
+				      (json_int_t)srv_class_len(s, c),
+				      "capacity",
+				      (json_int_t)srv_class_cap(s, c)));
+	for (int c = 0; c < CLS_ALL; c++) {
+		json_t *bk = json_array();
+		unsigned long total = 0;
+		for (int i = 0; i <= SRV_HIST_BUCKETS; i++) {
+			unsigned long v = atomic_load_explicit(
+			    &s->m.hist[c][i], memory_order_relaxed);
+			total += v;
+			json_array_append_new(
+			    bk, json_pack("{s:f,s:I}", "le",
+					  i < SRV_HIST_BUCKETS ? buckets[i]
+							       : -1.0,
+					  "count", (json_int_t)v));
+		}
+		double sum = (double)atomic_load_explicit(
+				 &s->m.hist_sum_us[c], memory_order_relaxed) /
+			     1e6;
+		json_array_append_new(
+		    lat, json_pack("{s:s,s:I,s:f,s:o}", "class",
+				   srv_class_name(c), "count",
+				   (json_int_t)total, "sum_seconds", sum,
+				   "buckets", bk));
+	}
+	return json_pack("{s:s,s:{s:I,s:I,s:I},s:o,s:o,s:I}", "day", d,
+			 "today", "issued", (json_int_t)cnt[CNT_ISSUED],
+			 "renewed", (json_int_t)cnt[CNT_RENEWED], "revoked",
+			 (json_int_t)cnt[CNT_REVOKED], "queues", queues,
+			 "latency", lat, "uptime_seconds",
+			 (json_int_t)(now - s->started));
 }

@@ -27,7 +27,7 @@ static int answer_error(srv_req *r, int ocsp_status)
 void srv_ocsp_live(srv_worker *w, srv_req *r)
 {
 	server *s = w->s;
-	time_t now = time(NULL);
+	time_t now = srv_time(s);
 	uint8_t *der = NULL;
 	size_t len = 0;
 	jpki_err err = {0};

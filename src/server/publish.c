@@ -131,7 +131,7 @@ void srv_publish_revoked(srv_worker *w, const char *serial_hex)
 	store_cert c;
 	uint8_t serial[20];
 	size_t serial_len = 0;
-	time_t now = time(NULL);
+	time_t now = srv_time(w->s);
 	memset(&c, 0, sizeof(c));
 	if (store_cert_get(ca_store(w->ca), serial_hex, &c, NULL) != 0)
 		return;
@@ -153,7 +153,7 @@ void srv_publish_revoked(srv_worker *w, const char *serial_hex)
 
 void srv_publish_muni(srv_worker *w, const char *muni)
 {
-	time_t now = time(NULL);
+	time_t now = srv_time(w->s);
 	for (int k = JPKI_CERT_SIGN; k <= JPKI_CERT_AUTH; k++)
 		srv_crl_make(w->s, w->ca, k, CA_CRL_PARTITION, muni, now);
 }
@@ -199,7 +199,7 @@ static int warm_add(void *ctx, const store_cert *c)
 
 static void warm_collect(server *s, jpki_ca *ca, warm_list *l, size_t max)
 {
-	time_t now = time(NULL);
+	time_t now = srv_time(s);
 	jpki_date today = jpki_date_of(now), end = {9999, 12, 31};
 	l->cap = max;
 	l->v = calloc(max > 0 ? max : 1, sizeof(*l->v));
@@ -412,7 +412,8 @@ static void *refresher_main(void *arg)
 		pthread_mutex_unlock(&s->pub_mu);
 		if (stop)
 			break;
-		time_t now = time(NULL);
+		time_t now = srv_time(s);
+		srv_downloads_sweep(s, now);
 		for (size_t i = 0; i < nb; i++)
 			srv_presign(s, ca, batch[i].kind, batch[i].serial, now);
 		if (now >= next_muni) {
@@ -461,7 +462,7 @@ int srv_publish_start(server *s, jpki_err *err)
 		return rc;
 	/* the first CRLs before the doors open: a relying party never sees
 	 * a 404 for a partition that exists */
-	ensure_crls(s, s->pub_w.ca, time(NULL));
+	ensure_crls(s, s->pub_w.ca, srv_time(s));
 	if (pthread_create(&s->pub_th, NULL, refresher_main, s) != 0)
 		return jpki_fail(err, JPKI_ERR_NOMEM,
 				 "cannot start the refresher thread");

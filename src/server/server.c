@@ -23,6 +23,11 @@
 /* con_cls of a GET answered from memory between its two calls */
 static char fast_marker;
 
+time_t srv_time(const server *s)
+{
+	return time(NULL) + (time_t)s->clock_offset;
+}
+
 int srv_open_ca(server *s, jpki_ca **out, jpki_err *err)
 {
 	return ca_open(s->dir, s->has_store ? s->store_loc : NULL, out, err);
@@ -285,7 +290,7 @@ static enum MHD_Result api_begin(server *s, srv_req *r, const char *url)
 		    r->conn, MHD_COOKIE_KIND, COOKIE_NAME);
 		const char *tok = MHD_lookup_connection_value(
 		    r->conn, MHD_HEADER_KIND, "X-CSRF-Token");
-		int rc = srv_session_get(s->sess, sid, csrf, tok, time(NULL), r,
+		int rc = srv_session_get(s->sess, sid, csrf, tok, srv_time(s), r,
 					 NULL, NULL);
 		if (rc == JPKI_ERR_AUTH) {
 			srv_reply_error(r, MHD_HTTP_UNAUTHORIZED,
@@ -351,7 +356,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	if (r == NULL && strcmp(method, "GET") == 0 &&
 	    (strncmp(url, "/ocsp/", 6) == 0 || strncmp(url, "/crl/", 5) == 0 ||
 	     strncmp(url, "/arl/", 5) == 0 || strcmp(url, "/healthz") == 0 ||
-	     strcmp(url, "/metrics") == 0)) {
+	     strcmp(url, "/metrics") == 0 || srv_ui_path(url))) {
 		/* answered on the next call, when MHD has the whole request:
 		 * an answer queued on the first call closes the connection */
 		*con_cls = &fast_marker;
@@ -372,6 +377,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		if (m == M_GET && (strncmp(url, "/crl/", 5) == 0 ||
 				   strncmp(url, "/arl/", 5) == 0))
 			return crl_get(s, conn, url, t0);
+		if (m == M_GET && srv_ui_path(url))
+			return srv_ui_serve(s, conn, url, t0);
 		if (m == M_GET && strcmp(url, "/healthz") == 0)
 			return text(s, conn, R_HEALTHZ, t0, MHD_HTTP_OK,
 				    "ok\n");
@@ -508,12 +515,13 @@ static int prepare_ca(server *s, const server_config *cfg, char *created,
 		      size_t cap, jpki_err *err)
 {
 	jpki_ca *ca = NULL;
-	time_t now = time(NULL);
+	time_t now = srv_time(s);
 	bool any = false;
 	int rc = srv_open_ca(s, &ca, err);
 	if (rc == JPKI_ERR_NOT_FOUND) {
 		ca_init_opts o = {.profile = JPKI_PROFILE_TEST,
 				  .now = now,
+				  .now_fixed = s->clock_offset != 0,
 				  .store = s->has_store ? s->store_loc : NULL};
 		if ((rc = jpki_mkdirs(s->dir, 0700, err)) != 0 ||
 		    (rc = ca_init(s->dir, &o, err)) != 0)
@@ -522,6 +530,9 @@ static int prepare_ca(server *s, const server_config *cfg, char *created,
 	}
 	if (rc != 0)
 		return rc;
+	/* a shifted clock is for tests: a production CA refuses it */
+	if ((rc = ca_check_clock(ca, s->clock_offset != 0, err)) != 0)
+		goto out;
 	for (int k = JPKI_CERT_SIGN; k <= JPKI_CERT_AUTH; k++) {
 		s->root_cert[k] = X509_dup(ca_root(ca, (jpki_cert_kind)k));
 		if (s->root_cert[k] == NULL) {
@@ -591,7 +602,10 @@ int server_start(const server_config *cfg, server **out, char *created_password,
 		return rc;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
-	s->started = time(NULL);
+	s->clock_offset = cfg->clock_offset;
+	s->started = srv_time(s);
+	pthread_mutex_init(&s->dl_mu, NULL);
+	pthread_mutex_init(&s->cnt_mu, NULL);
 	if (jpki_strlcpy(s->dir, cfg->dir, sizeof(s->dir)) != 0 ||
 	    (cfg->store != NULL && jpki_strlcpy(s->store_loc, cfg->store,
 						sizeof(s->store_loc)) != 0)) {
@@ -613,6 +627,7 @@ int server_start(const server_config *cfg, server **out, char *created_password,
 	if (srv_ocsp_cache_new(s->ocsp_max, s->ocsp_max_age, &s->ocsp) != 0 ||
 	    srv_crl_cache_new(s->ocsp_max_age, &s->crl) != 0 ||
 	    srv_sessions_new(&s->sess) != 0 ||
+	    srv_rp_nonces_new(cfg->login_nonce_ttl, &s->rp_nonces) != 0 ||
 	    (s->preview_key = EVP_RSA_gen(2048)) == NULL ||
 	    (s->r_malformed = ocsp_error_response(
 		 OCSP_RESPONSE_STATUS_MALFORMEDREQUEST)) == NULL ||
@@ -670,6 +685,7 @@ void server_stop(server *s)
 	srv_ocsp_cache_free(s->ocsp);
 	srv_crl_cache_free(s->crl);
 	srv_sessions_free(s->sess);
+	srv_rp_nonces_free(s->rp_nonces);
 	if (s->r_malformed != NULL)
 		MHD_destroy_response(s->r_malformed);
 	if (s->r_unauthorized != NULL)
@@ -677,5 +693,8 @@ void server_stop(server *s)
 	EVP_PKEY_free(s->preview_key);
 	for (int k = 0; k < 3; k++)
 		X509_free(s->root_cert[k]);
+	srv_downloads_free(s);
+	pthread_mutex_destroy(&s->dl_mu);
+	pthread_mutex_destroy(&s->cnt_mu);
 	free(s);
 }

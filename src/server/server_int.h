@@ -13,6 +13,7 @@
 
 #include "openjpki/buf.h"
 #include "openjpki/ca.h"
+#include "openjpki/card.h"
 #include "openjpki/server.h"
 
 /* ---- routes (metrics labels) ---- */
@@ -32,6 +33,11 @@ enum srv_route {
 	R_PREVIEW,
 	R_CERTS,
 	R_AUDIT,
+	R_VCARD,
+	R_STATS,
+	R_UI,
+	R_RP_LOGIN,
+	R_RP_VERIFY,
 	R_N
 };
 const char *srv_route_name(int route);
@@ -323,6 +329,70 @@ int srv_challenge_new(srv_sessions *t, const uint8_t sid[SRV_SID_LEN],
 int srv_challenge_take(srv_sessions *t, const uint8_t sid[SRV_SID_LEN],
 		       const char *b64, time_t now);
 
+/* ---- the service's clock: time(NULL) + the test-only offset ---- */
+time_t srv_time(const server *s);
+
+/* ---- virtual-card images waiting for their one download (api_cards.c) */
+#define SRV_DL_MAX 32	    /* images held at once */
+#define SRV_DL_TTL 300	    /* seconds an image waits for its download */
+#define SRV_DL_IMAGE_MAX (256 * 1024)
+typedef struct srv_download {
+	char serial[JPKI_CARD_SERIAL_LEN + 1];
+	uint8_t sid[SRV_SID_LEN]; /* only the session that made it */
+	uint8_t *img;		  /* private keys: zeroed when dropped */
+	size_t len;
+	time_t expires;
+} srv_download;
+/* Zero and drop images past their expiry (the refresher calls it). */
+void srv_downloads_sweep(server *s, time_t now);
+void srv_downloads_free(server *s);
+/* GET /api/v1/cards/virtual/{serial}/image, on the HTTP thread. */
+void srv_download_take(srv_req *r);
+
+/* ---- today's counters for the dashboard (api_stats.c) ---- */
+enum srv_count { CNT_ISSUED = 0, CNT_RENEWED, CNT_REVOKED, CNT_N };
+void srv_count_add(server *s, int what, unsigned n);
+json_t *srv_stats_json(server *s);
+
+/* ---- the counter's web UI (ui.c; files embedded at build time) ---- */
+typedef struct srv_asset {
+	const char *name; /* "index.html", "app.js" */
+	const unsigned char *data;
+	size_t len;
+} srv_asset;
+extern const srv_asset srv_assets[];
+extern const size_t srv_assets_n;
+/* Answer GET / and /ui/{name}; MHD_NO when url is not the UI's. */
+bool srv_ui_path(const char *url);
+enum MHD_Result srv_ui_serve(server *s, struct MHD_Connection *conn,
+			     const char *url, double t0);
+
+/* ---- relying parties: log-in and verification (api_login.c,
+ * api_verify.c) ---- */
+#define SRV_RP_NONCE_LEN 32	 /* 256 random bits */
+#define SRV_RP_NONCE_TTL 120	 /* s, unless server_config says */
+#define SRV_RP_ORIGIN_MAX 127	 /* fits srv_req.arg2 */
+#define SRV_RP_VERIFY_BODY (2u << 20) /* JSON body of POST /api/v1/verify */
+typedef struct srv_rp_nonces srv_rp_nonces;
+int srv_rp_nonces_new(int ttl, srv_rp_nonces **out);
+void srv_rp_nonces_free(srv_rp_nonces *t); /* NULL is fine */
+/* Whether o is an origin in the one form compared (api_login.c). */
+bool srv_rp_origin_ok(const char *o);
+/* The text the card signs to log in; its length, or -1 when cap is too
+ * small. */
+int srv_rp_login_tbs(const char *origin, const char *nonce_b64, char *out,
+		     size_t cap);
+/* A validator trusting this CA's two roots (caller frees, val_free). */
+typedef struct jpki_validator jpki_validator;
+int srv_rp_validator(server *s, jpki_validator **out, jpki_err *err);
+/* An OCSP answer for cert, signed in process from the store, given to
+ * the validator; nothing for a certificate none of its roots issued. */
+int srv_rp_ocsp_add(srv_worker *w, jpki_validator *v, X509 *cert, time_t now,
+		    jpki_err *err);
+void api_rp_challenge(srv_worker *w, srv_req *r);
+void api_rp_login(srv_worker *w, srv_req *r);
+void api_rp_verify(srv_worker *w, srv_req *r);
+
 /* ---- the server ---- */
 struct server {
 	char dir[PATH_MAX];
@@ -339,6 +409,7 @@ struct server {
 	srv_ocsp_cache *ocsp;
 	srv_crl_cache *crl;
 	srv_sessions *sess;
+	srv_rp_nonces *rp_nonces; /* relying-party log-in (api_login.c) */
 	srv_issuer_hashes roots[3];
 	X509 *root_cert[3];
 	EVP_PKEY *preview_key; /* stands in for a key not given to preview */
@@ -356,6 +427,12 @@ struct server {
 	size_t pub_q_len, pub_q_cap;
 	srv_worker pub_w;
 	time_t started;
+	long long clock_offset; /* tests only (server_config) */
+	pthread_mutex_t dl_mu;
+	srv_download dl[SRV_DL_MAX];
+	pthread_mutex_t cnt_mu;
+	long cnt_day; /* JST day number the counters are for */
+	unsigned long cnt[CNT_N];
 };
 
 /* Open a CA handle for a worker. */
@@ -424,6 +501,10 @@ void api_cert_get(srv_worker *w, srv_req *r);
 void api_cert_revoke(srv_worker *w, srv_req *r);
 void api_issue_preview(srv_worker *w, srv_req *r);
 void api_audit_verify(srv_worker *w, srv_req *r);
+void api_vcard_issue(srv_worker *w, srv_req *r);
+void api_vcard_renew(srv_worker *w, srv_req *r);
+void api_vcard_preview(srv_worker *w, srv_req *r);
+void api_stats(srv_worker *w, srv_req *r);
 /* OCSP live signing (ocsp_live.c). */
 void srv_ocsp_live(srv_worker *w, srv_req *r);
 

@@ -494,8 +494,14 @@ static int sq_open(const char *path, const char *opts, void **impl,
 			       "store %s: SQLite has no foreign keys", path);
 		goto out;
 	}
+	/* A larger page cache and a checkpoint every 8192 pages (32 MiB of
+	 * WAL) instead of 1000: pages that every issuance touches (indexes,
+	 * the audit tail) are copied to the database once per checkpoint, so
+	 * rarer checkpoints cost less CPU per certificate. */
 	if ((rc = pragma(q, "PRAGMA journal_mode = WAL", "wal", err)) != 0 ||
-	    (rc = pragma(q, sync_sql[sync], NULL, err)) != 0)
+	    (rc = pragma(q, sync_sql[sync], NULL, err)) != 0 ||
+	    (rc = pragma(q, "PRAGMA cache_size = -16384", NULL, err)) != 0 ||
+	    (rc = pragma(q, "PRAGMA wal_autocheckpoint = 8192", NULL, err)) != 0)
 		goto out;
 	*impl = q;
 	q = NULL; /* transferred */

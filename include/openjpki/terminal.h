@@ -1,0 +1,105 @@
+/* openjpki — the counter terminal: personalising a resident's card.
+ *
+ * What the municipal counter does to a new (or renewed) card, over any
+ * jpki_link (an image in this process, PC/SC, a card in memory): terminal
+ * authentication with the card's terminal key, the card recorded in the
+ * store, key pairs generated on the card, certificates issued for them
+ * (ca_issue) and written with both roots, EF 0008, the PINs the citizen
+ * chose and, optionally, the 券面事項入力補助AP data.  Used by `jpki card
+ * personalize` and by jpkid's virtual-card issuance.  PINs are read by the
+ * caller and passed in; nothing here prompts or prints. */
+#ifndef OPENJPKI_TERMINAL_H
+#define OPENJPKI_TERMINAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "openjpki/ca.h"
+#include "openjpki/card.h"
+#include "openjpki/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Store meta key of a card's terminal key: "card/tkey/<serial>". */
+#define TERMINAL_TKEY_META_PREFIX "card/tkey/"
+
+/* Record the terminal key of a new card in the CA's store, with an audit
+ * record (action "card.create"), in one transaction.  JPKI_ERR_EXISTS when
+ * the store already holds a card with that serial. */
+int terminal_tkey_record(jpki_ca *ca, const char *serial,
+			 const uint8_t tkey[JPKI_CARD_TKEY_LEN], time_t now,
+			 const char *actor, jpki_err *err);
+/* The terminal key of card `serial` from the store (JPKI_ERR_NOT_FOUND when
+ * none was recorded).  tkey is untouched on failure. */
+int terminal_tkey_get(jpki_ca *ca, const char *serial,
+		      uint8_t tkey[JPKI_CARD_TKEY_LEN], jpki_err *err);
+
+/* Finds a card's terminal key (the CLI also looks beside the image).  0 and
+ * tkey filled, or a jpki_rc with the message. */
+typedef int (*terminal_tkey_fn)(void *ctx, jpki_ca *ca, const char *serial,
+				uint8_t tkey[JPKI_CARD_TKEY_LEN],
+				jpki_err *err);
+
+typedef struct terminal_perso_req {
+	/* the resident; 0 with `renew` = the resident the card is
+	 * recorded for */
+	int64_t resident_id;
+	/* PINs as the citizen gave them: checked and normalised with
+	 * rules_pin_check() before anything reaches the card.  sign_pin may
+	 * be NULL (no signature certificate); cardinfo_pin NULL = auth_pin. */
+	const char *auth_pin;
+	const char *sign_pin;
+	const char *cardinfo_pin;
+	bool no_sign;	       /* the citizen declines a signature cert */
+	const char *my_number; /* 12 digits: write 券面事項入力補助AP data */
+	/* Renewal: new key pairs whatever the store holds for this card, and
+	 * ca_issue with renewal = true (the current certificates are
+	 * superseded).  Without it a rerun reuses certificates already
+	 * issued for the card's keys (an interrupted personalisation). */
+	bool renew;
+	terminal_tkey_fn tkey_fn; /* NULL = terminal_tkey_get */
+	void *tkey_ctx;
+	const char *actor; /* audit actor; NULL = "terminal" */
+	time_t now;
+} terminal_perso_req;
+
+/* What personalisation did. */
+typedef struct terminal_perso_out {
+	char serial[JPKI_CARD_SERIAL_LEN + 1];
+	int64_t resident_id;
+	X509 *cert[3];	 /* [JPKI_CERT_SIGN], [JPKI_CERT_AUTH]; NULL = none */
+	char cert_serial[3][STORE_SERIAL_HEX_MAX];
+	jpki_validity validity[3]; /* of newly issued certificates */
+	bool reused[3];		   /* certificate issued by an earlier run */
+	char superseded[2][STORE_SERIAL_HEX_MAX]; /* by a renewal */
+	/* NULL when a signature certificate is on the card, else why not */
+	const char *no_sign_why;
+	char no_sign_msg[JPKI_ERR_MSG_MAX];
+	bool cardinfo; /* 券面事項入力補助AP data written */
+	/* the failure was a missing signature PIN for an eligible resident
+	 * (the caller words the remedy: a flag, a form field) */
+	bool sign_pin_needed;
+} terminal_perso_out;
+
+/* Personalise the card behind `l` for the resident (see the file comment).
+ * On failure err->msg reads "personalize: <step>: <why>"; what was done
+ * before the failure stays done and a rerun completes it.  *out is
+ * filled on success and partly on failure (serial, no_sign_why,
+ * sign_pin_needed); release it with terminal_perso_out_clear() in both
+ * cases. */
+int terminal_personalize(jpki_ca *ca, const jpki_link *l,
+			 const terminal_perso_req *req, terminal_perso_out *out,
+			 jpki_err *err);
+void terminal_perso_out_clear(terminal_perso_out *out);
+
+/* EF 0006 serialNumber of the card behind `l` (selects the JPKI AP). */
+int terminal_card_serial(const jpki_link *l,
+			 char serial[JPKI_CARD_SERIAL_LEN + 1], jpki_err *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,475 @@
+/* Log-in of a resident to a relying party (e.g. マイナポータル) with the
+ * 利用者証明用電子証明書, the platform verifying for the relying party:
+ *
+ *   GET|POST /api/v1/login/challenge?origin=ORIGIN
+ *       -> {"nonce": base64url(32 random bytes), "origin", "expires_in",
+ *           "tbs_format"}
+ *   POST /api/v1/login {origin, nonce, certificate, signature}
+ *       -> {"ok": true, "session": {...}, "certificate": {...}}
+ *
+ * The card signs (80 2A, PKCS#1 v1.5, SHA-256 DigestInfo, after the
+ * 4-digit PIN) the to-be-signed text
+ *
+ *   "openjpki-login-v1\norigin=" ORIGIN "\nnonce=" NONCE "\n"
+ *
+ * with NONCE in the base64url form the challenge gave.  A nonce is kept
+ * with its origin and expiry, used once (taken on first presentation,
+ * whatever the outcome), and compared in constant time.  The certificate
+ * must chain to this CA's authentication root and be good by an OCSP
+ * answer signed here, in process, from the store (docs/design.md, "Log-in
+ * and verification API"). */
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/rsa.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "openjpki/util.h"
+#include "openjpki/val_json.h"
+#include "openjpki/validation.h"
+#include "server_int.h"
+
+#define NONCE_B64_LEN 43 /* base64url of 32 bytes, unpadded */
+#define CERT_B64_MAX (JPKI_CARD_CERT_MAX / 3 * 4 + 4)
+#define SIG_MAX 512 /* RSA-4096 */
+#define SIG_B64_MAX (SIG_MAX / 3 * 4 + 4)
+/* a kept nonce answers "replayed" or "expired" this long after expiry */
+#define NONCE_GRACE 300
+#define BUCKETS 256
+#define PER_BUCKET 64
+
+typedef struct rp_nonce {
+	uint8_t nonce[SRV_RP_NONCE_LEN];
+	char origin[SRV_RP_ORIGIN_MAX + 1];
+	time_t expires;
+	bool live, used;
+} rp_nonce;
+
+/* Bucketed by the nonce's first byte (uniformly random): a bucket is
+ * scanned whole with CRYPTO_memcmp, so the time taken does not depend on
+ * how much of a guessed nonce matches. */
+struct srv_rp_nonces {
+	pthread_mutex_t mu;
+	int ttl;
+	rp_nonce slot[BUCKETS][PER_BUCKET];
+};
+
+int srv_rp_nonces_new(int ttl, srv_rp_nonces **out)
+{
+	srv_rp_nonces *t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return JPKI_ERR_NOMEM;
+	if (pthread_mutex_init(&t->mu, NULL) != 0) {
+		free(t);
+		return JPKI_ERR_NOMEM;
+	}
+	t->ttl = ttl > 0 ? ttl : SRV_RP_NONCE_TTL;
+	*out = t;
+	return 0;
+}
+
+void srv_rp_nonces_free(srv_rp_nonces *t)
+{
+	if (t == NULL)
+		return;
+	pthread_mutex_destroy(&t->mu);
+	OPENSSL_cleanse(t->slot, sizeof(t->slot));
+	free(t);
+}
+
+/* RFC 6454 serialised origin, in the one form we compare: "http" or
+ * "https", "://", a lower-case host name or IPv4 address, an optional
+ * ":port" (1-5 digits); nothing else (no path, no trailing '/'). */
+bool srv_rp_origin_ok(const char *o)
+{
+	size_t n = o != NULL ? strlen(o) : 0, i;
+	if (n == 0 || n > SRV_RP_ORIGIN_MAX)
+		return false;
+	if (strncmp(o, "https://", 8) == 0)
+		i = 8;
+	else if (strncmp(o, "http://", 7) == 0)
+		i = 7;
+	else
+		return false;
+	size_t host = strspn(o + i, "abcdefghijklmnopqrstuvwxyz0123456789.-");
+	if (host == 0 || o[i] == '.' || o[i] == '-')
+		return false;
+	i += host;
+	if (o[i] == '\0')
+		return true;
+	if (o[i] != ':')
+		return false;
+	size_t port = strspn(o + i + 1, "0123456789");
+	return port >= 1 && port <= 5 && o[i + 1 + port] == '\0';
+}
+
+static void b64url(const uint8_t *in, size_t len, char *out, size_t cap)
+{
+	if (srv_b64_encode(in, len, out, cap) != 0) {
+		out[0] = '\0';
+		return;
+	}
+	char *e = out + strlen(out);
+	while (e > out && e[-1] == '=')
+		*--e = '\0';
+	for (char *p = out; *p; p++)
+		*p = *p == '+' ? '-' : *p == '/' ? '_' : *p;
+}
+
+/* A new nonce for origin; JPKI_ERR_RANGE when the table is full. */
+static int nonce_new(srv_rp_nonces *t, const char *origin, time_t now,
+		     uint8_t nonce[SRV_RP_NONCE_LEN])
+{
+	int rc = JPKI_ERR_RANGE;
+	pthread_mutex_lock(&t->mu);
+	for (int attempt = 0; attempt < 4 && rc != 0; attempt++) {
+		if (RAND_bytes(nonce, SRV_RP_NONCE_LEN) != 1) {
+			rc = JPKI_ERR_CRYPTO;
+			break;
+		}
+		rp_nonce *b = t->slot[nonce[0]];
+		for (int i = 0; i < PER_BUCKET; i++) {
+			if (b[i].live && now <= b[i].expires + NONCE_GRACE)
+				continue;
+			memcpy(b[i].nonce, nonce, SRV_RP_NONCE_LEN);
+			jpki_strlcpy(b[i].origin, origin, sizeof(b[i].origin));
+			b[i].expires = now + t->ttl;
+			b[i].live = true;
+			b[i].used = false;
+			rc = 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&t->mu);
+	return rc;
+}
+
+enum nonce_verdict {
+	NV_OK = 0,
+	NV_UNKNOWN,
+	NV_REPLAYED,
+	NV_EXPIRED,
+	NV_ORIGIN,
+};
+
+/* Take a nonce: whatever the verdict, a known nonce is used up. */
+static int nonce_take(srv_rp_nonces *t, const uint8_t nonce[SRV_RP_NONCE_LEN],
+		      const char *origin, time_t now, char *bound,
+		      size_t bound_cap)
+{
+	int v = NV_UNKNOWN;
+	rp_nonce *hit = NULL;
+	pthread_mutex_lock(&t->mu);
+	rp_nonce *b = t->slot[nonce[0]];
+	for (int i = 0; i < PER_BUCKET; i++) {
+		bool same = CRYPTO_memcmp(b[i].nonce, nonce,
+					  SRV_RP_NONCE_LEN) == 0;
+		if (same && b[i].live)
+			hit = &b[i];
+	}
+	if (hit != NULL) {
+		jpki_strlcpy(bound, hit->origin, bound_cap);
+		if (hit->used)
+			v = NV_REPLAYED;
+		else if (now > hit->expires)
+			v = NV_EXPIRED;
+		else if (strcmp(hit->origin, origin) != 0)
+			v = NV_ORIGIN;
+		else
+			v = NV_OK;
+		hit->used = true;
+	}
+	pthread_mutex_unlock(&t->mu);
+	return v;
+}
+
+/* ---- GET|POST /api/v1/login/challenge ---- */
+
+void api_rp_challenge(srv_worker *w, srv_req *r)
+{
+	static const srv_jfield f[] = {
+	    {"origin", JT_STRING, true, SRV_RP_ORIGIN_MAX}};
+	server *s = w->s;
+	uint8_t nonce[SRV_RP_NONCE_LEN];
+	char b64[64], origin[SRV_RP_ORIGIN_MAX + 1];
+	json_t *b = NULL;
+	/* the origin from the query, or from a JSON body */
+	if (jpki_strlcpy(origin, r->arg2, sizeof(origin)) != 0)
+		origin[0] = '\0';
+	if (origin[0] == '\0' && r->method == M_POST && r->body.len > 0) {
+		if ((b = srv_json_body(r, f, 1)) == NULL)
+			return;
+		jpki_strlcpy(origin, srv_jstr(b, "origin"), sizeof(origin));
+		json_decref(b);
+	}
+	if (!srv_rp_origin_ok(origin)) {
+		srv_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_origin",
+				"origin: the relying party's origin, "
+				"http(s)://host[:port] in lower case, at most "
+				"%d bytes",
+				SRV_RP_ORIGIN_MAX);
+		return;
+	}
+	time_t now = srv_time(s);
+	int rc = nonce_new(s->rp_nonces, origin, now, nonce);
+	if (rc == JPKI_ERR_RANGE) {
+		srv_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "busy",
+				"too many open log-in challenges");
+		return;
+	}
+	if (rc != 0) {
+		srv_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
+				"no random bytes");
+		return;
+	}
+	b64url(nonce, sizeof(nonce), b64, sizeof(b64));
+	OPENSSL_cleanse(nonce, sizeof(nonce));
+	char exp[21];
+	jpki_time_format(now + s->rp_nonces->ttl, exp);
+	srv_reply_json(
+	    r, MHD_HTTP_OK,
+	    json_pack("{s:s,s:s,s:i,s:s,s:s}", "nonce", b64, "origin", origin,
+		      "expires_in", s->rp_nonces->ttl, "expires", exp,
+		      "tbs_format",
+		      "openjpki-login-v1\\norigin={origin}\\nnonce={nonce}\\n"));
+}
+
+/* ---- POST /api/v1/login ---- */
+
+int srv_rp_login_tbs(const char *origin, const char *nonce_b64, char *out,
+		     size_t cap)
+{
+	int n = snprintf(out, cap, "openjpki-login-v1\norigin=%s\nnonce=%s\n",
+			 origin, nonce_b64);
+	return n > 0 && (size_t)n < cap ? n : -1;
+}
+
+/* PKCS#1 v1.5 with SHA-256 over tbs, by the certificate's RSA key. */
+static bool sig_ok(X509 *cert, const char *tbs, size_t tbs_len,
+		   const uint8_t *sig, size_t sig_len)
+{
+	EVP_PKEY *pk = X509_get0_pubkey(cert);
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pc = NULL;
+	bool ok = false;
+	if (pk == NULL || md == NULL || EVP_PKEY_get_base_id(pk) != EVP_PKEY_RSA ||
+	    (size_t)EVP_PKEY_get_size(pk) != sig_len)
+		goto out;
+	if (EVP_DigestVerifyInit(md, &pc, EVP_sha256(), NULL, pk) != 1 ||
+	    EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING) != 1)
+		goto out;
+	ok = EVP_DigestVerify(md, sig, sig_len, (const uint8_t *)tbs,
+			      tbs_len) == 1;
+out:
+	ERR_clear_error();
+	EVP_MD_CTX_free(md);
+	return ok;
+}
+
+/* The first message of the verdict about `what` (or any). */
+static const char *msg_of(const val_result *res, unsigned what)
+{
+	for (size_t i = 0; i < res->n_msgs && i < VAL_MSGS_MAX; i++)
+		if (res->msgs[i].what & what)
+			return res->msgs[i].text;
+	return res->n_msgs > 0 ? res->msgs[0].text : "refused";
+}
+
+/* The refusal of a certificate: the first class of failure that applies,
+ * with the validator's message about it. */
+static void refuse_cert(srv_req *r, const val_result *res)
+{
+	static const struct {
+		unsigned bits;
+		const char *code;
+	} classes[] = {
+	    {VAL_FAIL_UNTRUSTED | VAL_FAIL_CERT_SIGNATURE, "foreign_root"},
+	    {VAL_FAIL_OTHER_HIERARCHY | VAL_FAIL_KEY_USAGE | VAL_FAIL_POLICY,
+	     "wrong_certificate"},
+	    {VAL_FAIL_REVOKED, "revoked"},
+	    {VAL_FAIL_EXPIRED | VAL_FAIL_NOT_YET_VALID, "certificate_expired"},
+	    {VAL_FAIL_REVOCATION_UNKNOWN, "revocation_unknown"},
+	    {VAL_FAIL_ALL, "invalid_certificate"},
+	};
+	size_t i = 0;
+	while (i + 1 < sizeof(classes) / sizeof(classes[0]) &&
+	       (res->fails & classes[i].bits) == 0)
+		i++;
+	if (classes[i].bits == VAL_FAIL_REVOKED)
+		srv_reply_error(r, MHD_HTTP_UNAUTHORIZED, classes[i].code,
+				"the certificate is revoked (%s): %s",
+				jpki_reason_name(res->reason),
+				msg_of(res, classes[i].bits));
+	else
+		srv_reply_error(r, MHD_HTTP_UNAUTHORIZED, classes[i].code, "%s",
+				msg_of(res, classes[i].bits));
+}
+
+static json_t *cn_of(X509 *cert)
+{
+	X509_NAME *n = X509_get_subject_name(cert);
+	int i = X509_NAME_get_index_by_NID(n, NID_commonName, -1);
+	const ASN1_STRING *d =
+	    i >= 0 ? X509_NAME_ENTRY_get_data(X509_NAME_get_entry(n, i)) : NULL;
+	unsigned char *u = NULL;
+	json_t *v = NULL;
+	if (d != NULL && ASN1_STRING_to_UTF8(&u, d) >= 0)
+		v = json_string((const char *)u);
+	OPENSSL_free(u);
+	return v != NULL ? v : json_null();
+}
+
+/* What the relying party learns: the certificate, no personal data (the
+ * authentication certificate carries none, spec §1.3). */
+static json_t *login_json(X509 *cert, const char *origin, time_t now)
+{
+	json_t *c = val_cert_json(cert), *o = NULL;
+	uint8_t id[16];
+	char idhex[33], at[21];
+	if (c == NULL || RAND_bytes(id, sizeof(id)) != 1) {
+		json_decref(c);
+		return NULL;
+	}
+	json_t *cert_o = json_pack(
+	    "{s:O,s:o,s:O,s:O,s:O}", "serial", json_object_get(c, "serial"),
+	    "subject_cn", cn_of(cert), "issuer", json_object_get(c, "issuer"),
+	    "not_before", json_object_get(c, "not_before"), "not_after",
+	    json_object_get(c, "not_after"));
+	jpki_hex(id, sizeof(id), idhex);
+	jpki_time_format(now, at);
+	if (cert_o != NULL)
+		o = json_pack("{s:b,s:s,s:{s:s,s:s,s:s},s:o}", "ok", 1,
+			      "origin", origin, "session", "id", idhex,
+			      "authenticated_at", at, "method",
+			      "jpki-auth-certificate", "certificate", cert_o);
+	json_decref(c);
+	return o;
+}
+
+void api_rp_login(srv_worker *w, srv_req *r)
+{
+	static const srv_jfield f[] = {
+	    {"origin", JT_STRING, true, SRV_RP_ORIGIN_MAX},
+	    {"nonce", JT_STRING, true, NONCE_B64_LEN},
+	    {"certificate", JT_STRING, true, CERT_B64_MAX},
+	    {"signature", JT_STRING, true, SIG_B64_MAX}};
+	server *s = w->s;
+	time_t now = srv_time(s);
+	uint8_t nonce[SRV_RP_NONCE_LEN], sig[SIG_MAX];
+	uint8_t *der = NULL;
+	size_t nlen = 0, der_len = 0, sig_len = 0;
+	char tbs[SRV_RP_ORIGIN_MAX + NONCE_B64_LEN + 64];
+	char bound[SRV_RP_ORIGIN_MAX + 1] = "";
+	X509 *cert = NULL;
+	jpki_validator *v = NULL;
+	val_result res;
+	jpki_err err = {0};
+	int rc;
+	memset(&res, 0, sizeof(res));
+	json_t *b = srv_json_body(r, f, 4);
+	if (b == NULL)
+		return;
+	const char *origin = srv_jstr(b, "origin");
+	const char *nb64 = srv_jstr(b, "nonce");
+	const char *cb64 = srv_jstr(b, "certificate");
+	const char *sb64 = srv_jstr(b, "signature");
+	if (!srv_rp_origin_ok(origin)) {
+		srv_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_origin",
+				"origin: http(s)://host[:port] in lower case");
+		goto out;
+	}
+	if (strlen(nb64) != NONCE_B64_LEN ||
+	    strspn(nb64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			 "0123456789-_") != NONCE_B64_LEN ||
+	    srv_b64_decode(nb64, NONCE_B64_LEN, nonce, sizeof(nonce), &nlen) !=
+		0 ||
+	    nlen != SRV_RP_NONCE_LEN) {
+		srv_reply_error(r, MHD_HTTP_BAD_REQUEST, "malformed",
+				"nonce: the 43-character base64url nonce of "
+				"GET /api/v1/login/challenge");
+		goto out;
+	}
+	if ((der = malloc(JPKI_CARD_CERT_MAX)) == NULL) {
+		srv_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
+				"out of memory");
+		goto out;
+	}
+	if (srv_b64_decode(cb64, strlen(cb64), der, JPKI_CARD_CERT_MAX,
+			   &der_len) != 0 ||
+	    x509_from_der(der, der_len, &cert, &err) != 0) {
+		srv_reply_error(r, MHD_HTTP_BAD_REQUEST, "malformed",
+				"certificate: base64 of one DER certificate "
+				"(at most %d bytes)",
+				JPKI_CARD_CERT_MAX);
+		goto out;
+	}
+	if (srv_b64_decode(sb64, strlen(sb64), sig, sizeof(sig), &sig_len) !=
+		0 ||
+	    sig_len == 0) {
+		srv_reply_error(r, MHD_HTTP_BAD_REQUEST, "malformed",
+				"signature: base64 of the card's RSA "
+				"signature");
+		goto out;
+	}
+	/* the nonce first: it is used up by this attempt */
+	switch (nonce_take(s->rp_nonces, nonce, origin, now, bound,
+			   sizeof(bound))) {
+	case NV_OK: break;
+	case NV_UNKNOWN:
+		srv_reply_error(r, MHD_HTTP_UNAUTHORIZED, "nonce_unknown",
+				"this nonce was not issued here (or is long "
+				"gone): ask for a new challenge");
+		goto out;
+	case NV_REPLAYED:
+		srv_reply_error(r, MHD_HTTP_UNAUTHORIZED, "nonce_replayed",
+				"this nonce was already used: a log-in is "
+				"single use");
+		goto out;
+	case NV_EXPIRED:
+		srv_reply_error(r, MHD_HTTP_UNAUTHORIZED, "nonce_expired",
+				"the nonce expired (valid %d s): ask for a new "
+				"challenge",
+				s->rp_nonces->ttl);
+		goto out;
+	default:
+		srv_reply_error(r, MHD_HTTP_UNAUTHORIZED, "origin_mismatch",
+				"the nonce was issued for %s, not %s", bound,
+				origin);
+		goto out;
+	}
+	int tl = srv_rp_login_tbs(origin, nb64, tbs, sizeof(tbs));
+	if (tl < 0 || !sig_ok(cert, tbs, (size_t)tl, sig, sig_len)) {
+		srv_reply_error(r, MHD_HTTP_UNAUTHORIZED, "bad_signature",
+				"the signature does not verify with the "
+				"certificate's key (PKCS#1 v1.5, SHA-256, over "
+				"the openjpki-login-v1 text)");
+		goto out;
+	}
+	val_opts o = {now, now, VAL_PURPOSE_AUTH};
+	if ((rc = srv_rp_validator(s, &v, &err)) != 0 ||
+	    (rc = srv_rp_ocsp_add(w, v, cert, now, &err)) != 0 ||
+	    (rc = val_cert(v, cert, &o, &res, &err)) != 0) {
+		srv_reply_rc(r, rc, &err);
+		goto out;
+	}
+	if (res.fails != 0) {
+		refuse_cert(r, &res);
+		goto out;
+	}
+	json_t *ok = login_json(cert, origin, now);
+	if (ok == NULL)
+		srv_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
+				"out of memory");
+	else
+		srv_reply_json(r, MHD_HTTP_OK, ok);
+out:
+	OPENSSL_cleanse(nonce, sizeof(nonce));
+	val_result_clear(&res);
+	val_free(v);
+	X509_free(cert);
+	free(der);
+	json_decref(b);
+}

@@ -1,0 +1,147 @@
+// The counter's web UI in chromium: log-in, a resident, issuance onto a
+// virtual card (preview: validity and 0 yen), the image download, renewal
+// of that image (a second jpkid run with --test-clock-offset), revocation,
+// the language switch.  Screenshots (PNG) go to $SHOTS.
+// usage: node counter.spec.mjs PHASE   (PHASE: issue | renew)
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const BASE = process.env.BASE;
+const SHOTS = process.env.SHOTS;
+const STATE = process.env.STATE; // a JSON file carried between the phases
+const phase = process.argv[2];
+let failed = 0;
+const ok = (c, what) => { if (c) console.log('ok - ' + what); else { failed++; console.log('not ok - ' + what); } };
+
+const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'jpki-chromium-'));
+// a fresh user-data-dir each run
+const ctx = await chromium.launchPersistentContext(profile, {
+  executablePath: '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  acceptDownloads: true, locale: 'ja-JP', viewport: { width: 1100, height: 900 },
+});
+const page = ctx.pages()[0] || await ctx.newPage();
+page.setDefaultTimeout(20000);
+const shot = (name) => page.screenshot({ path: path.join(SHOTS, name + '.png'), fullPage: true });
+const msg = () => page.locator('#msg').innerText();
+
+async function login() {
+  await page.goto(BASE + '/');
+  await page.getByLabel('職員名').fill('clerk1');
+  await page.getByLabel('パスワード').fill('clerk-password-1');
+  await shot(phase + '-01-login');
+  await page.getByRole('button', { name: 'ログインする' }).click();
+  await page.locator('#count-issued').waitFor();
+  ok(true, 'log-in shows the dashboard');
+}
+
+try {
+  await login();
+  if (phase === 'issue') {
+    await page.locator('svg[role=img]').waitFor();
+    await shot('issue-02-dashboard');
+    // 住民登録
+    await page.getByRole('link', { name: '住民登録' }).click();
+    await page.getByLabel('住民票コード等').fill('B1');
+    await page.getByLabel('氏名').fill('佐藤 一郎');
+    await page.getByLabel('フリガナ').fill('サトウ イチロウ');
+    await page.getByLabel('住所').fill('東京都清瀬市上清戸2-6-41');
+    await page.getByLabel('生年月日').fill('1979-08-31');
+    await page.getByRole('button', { name: '登録する' }).click();
+    await page.locator('#new-resident').waitFor();
+    const m = (await msg()).match(/番号 (\d+)/);
+    ok(m !== null, 'resident registered: ' + (await msg()));
+    const rid = m ? m[1] : '0';
+    await shot('issue-03-registered');
+    // 住民検索
+    await page.getByRole('link', { name: '住民検索' }).click();
+    await page.getByLabel('氏名・カナ・住民番号').fill('佐藤');
+    await page.getByRole('button', { name: '検索する' }).click();
+    await page.locator('#results table').waitFor();
+    ok((await page.locator('#results').innerText()).includes('佐藤 一郎'), 'search finds the resident');
+    // 発行: preview first
+    await page.goto(BASE + '/#issue?r=' + rid);
+    await page.getByLabel('利用者証明用暗証番号（数字4桁）').fill('1234');
+    await page.getByLabel('署名用暗証番号（英数字6〜16桁）').fill('ABC123');
+    await page.getByRole('button', { name: '内容を確認する' }).click();
+    await page.locator('#preview').waitFor();
+    const pv = await page.locator('#preview').innerText();
+    ok(/\d{4}-\d{2}-\d{2}/.test(pv), 'preview shows the last valid day');
+    ok((await page.locator('#fee').innerText()).includes('0円'), 'preview shows the fee 0円');
+    await shot('issue-04-preview');
+    await page.getByRole('button', { name: 'この内容で発行する' }).click();
+    await page.locator('#download').waitFor();
+    await shot('issue-05-issued');
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.locator('#download').click()]);
+    const img = path.join(path.dirname(STATE), 'card.img'); // keys: not beside the screenshots
+    await dl.saveAs(img);
+    const size = fs.statSync(img).size;
+    ok(size > 0, 'card image downloaded (' + size + ' bytes)');
+    // the resident page lists the certificates
+    await page.goto(BASE + '/#resident?id=' + rid);
+    await page.locator('#certs tbody tr').first().waitFor();
+    const serials = await page.locator('#certs tbody tr td:first-child').allInnerTexts();
+    ok(serials.length === 2, 'resident shows two certificates');
+    await shot('issue-06-resident');
+    // language switch, once
+    await page.getByRole('button', { name: 'English' }).click();
+    await page.getByRole('heading', { name: 'Certificates' }).waitFor();
+    ok(await page.evaluate(() => document.documentElement.lang) === 'en', 'English switch');
+    await shot('issue-07-english');
+    await page.getByRole('button', { name: '日本語' }).click();
+    await page.getByRole('heading', { name: '電子証明書' }).waitFor();
+    ok(true, 'back to Japanese');
+    fs.writeFileSync(STATE, JSON.stringify({ rid, img }));
+  } else {
+    const st = JSON.parse(fs.readFileSync(STATE, 'utf8'));
+    // 更新: upload, preview, confirm, download
+    await page.getByRole('link', { name: '更新' }).click();
+    await page.getByLabel('カードイメージ（ファイル）').setInputFiles(st.img);
+    await page.getByLabel('利用者証明用暗証番号（数字4桁）').fill('1234');
+    await page.getByLabel('署名用暗証番号（英数字6〜16桁）').fill('ABC123');
+    await page.getByRole('button', { name: '内容を確認する' }).click();
+    await page.locator('#preview').waitFor();
+    ok((await page.locator('#fee').innerText()).includes('0円'), 'renewal preview: fee 0円');
+    await shot('renew-02-preview');
+    await page.getByRole('button', { name: 'この内容で更新する' }).click();
+    await page.locator('#download').waitFor();
+    ok((await page.locator('#done').innerText()).includes('2'), 'renewal superseded the old certificates');
+    await shot('renew-03-renewed');
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.locator('#download').click()]);
+    const img2 = path.join(path.dirname(STATE), 'card-renewed.img');
+    await dl.saveAs(img2);
+    ok(fs.statSync(img2).size > 0, 'renewed card image downloaded');
+    // 失効: the new auth certificate, from the resident page
+    await page.goto(BASE + '/#resident?id=' + st.rid);
+    await page.locator('#certs tbody tr').first().waitFor();
+    await shot('renew-04-resident');
+    await page.locator('#certs a', { hasText: '失効・一時保留' }).first().click();
+    await page.getByLabel('理由').selectOption('certificateHold');
+    await page.getByRole('button', { name: '失効させる' }).click();
+    await page.locator('#revoke-result table').waitFor();
+    ok((await msg()).includes('一時保留'), 'loss report: certificate on hold');
+    await shot('renew-05-hold');
+    // an API error shown in Japanese: revoke an unknown serial
+    await page.getByLabel('シリアル番号').fill('0123');
+    await page.getByRole('button', { name: '失効させる' }).click();
+    await page.locator('#msg.error').waitFor();
+    ok((await msg()).includes('見つかりません'), 'API error shown in Japanese');
+    await shot('renew-06-error');
+    await page.getByRole('link', { name: 'ダッシュボード' }).click();
+    await page.locator('#count-renewed').waitFor();
+    ok((await page.locator('#count-renewed').innerText()) === '2', 'dashboard counts the renewal');
+    await page.getByRole('link', { name: '暗証番号の初期化' }).click();
+    await shot('renew-07-pin');
+  }
+} catch (e) {
+  failed++;
+  console.log('not ok - ' + phase + ': ' + e.message.split('\n')[0]);
+  await shot(phase + '-failure').catch(() => {});
+} finally {
+  await ctx.close();
+  fs.rmSync(profile, { recursive: true, force: true });
+}
+process.exit(failed === 0 ? 0 : 1);

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The counter's web UI in Debian's chromium, driven by playwright-core
+# (tests/browser/counter.spec.mjs): log-in, resident, issuance onto a
+# virtual card with its preview and download, renewal of the downloaded
+# image, a loss report, the language switch.  Renewal needs the
+# certificates' renewal window: the second phase runs jpkid with
+# --test-clock-offset (30 days before the authentication certificate's
+# last day; a production CA would refuse it).  Screenshots:
+# ${JPKI_BUILD:-$T}/browser-screenshots.
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
+. "$HERE/lib/jpkid.sh"
+B=$HERE/../browser
+
+if [ ! -x /usr/bin/chromium ]; then
+  echo "not ok - /usr/bin/chromium missing: run scripts/install-deps.sh"; exit 1
+fi
+if [ ! -d "$B/node_modules/playwright-core" ]; then
+  (cd "$B" && npm ci --no-audit --no-fund >/dev/null 2>&1) || { echo "not ok - npm ci in tests/browser failed"; exit 1; }
+fi
+SHOTS=${JPKI_BUILD:-$T}/browser-screenshots
+rm -rf "$SHOTS"; mkdir -p "$SHOTS"
+export SHOTS STATE=$T/state.json
+
+export JPKID_ADMIN_PASSWORD=admin-password-1
+start_jpkid "$T/ca"
+login admin admin admin-password-1
+req admin POST /api/v1/operators '{"name":"clerk1","role":"clerk","password":"clerk-password-1"}'; check 201 "create clerk"
+req admin POST /api/v1/municipalities '{"code":"132217","pref":"東京都","city":"清瀬市","pref_roman":"Tokyo-to","city_roman":"Kiyose-shi"}'
+check 201 "record Kiyose"
+BASE=$BASE node "$B/counter.spec.mjs" issue && ok "browser: issuance phase" || bad "browser: issuance phase"
+RID=$(jq -r .rid "$STATE" 2>/dev/null || echo 0)
+req admin GET "/api/v1/residents/$RID"
+LAST=$(jq -r '[.certificates[] | select(.kind=="auth") | .not_after][0] // empty' <<<"$BODY")
+stop_jpkid
+
+if [ -n "$LAST" ]; then
+  days=$(( ( $(date -d "${LAST%%T*}" +%s) - $(date +%s) ) / 86400 - 30 ))
+  start_jpkid "$T/ca" --test-clock-offset "$days"
+  BASE=$BASE node "$B/counter.spec.mjs" renew && ok "browser: renewal phase (clock +$days days)" || bad "browser: renewal phase"
+  stop_jpkid
+else
+  bad "no authentication certificate after the issuance phase"
+fi
+n=$(find "$SHOTS" -name '*.png' -size +1k | wc -l)
+[ "$n" -ge 10 ] && ok "$n screenshots in $SHOTS" || bad "screenshots: $n"
+finish
