@@ -145,17 +145,18 @@ static int http_json(const http_target *t, const char *method,
 	}
 	if (got < 12 || strncmp(resp, "HTTP/1.", 7) != 0 || resp[8] != ' ' ||
 	    strspn(resp + 9, "0123456789") != 3 || sep == NULL) {
-		rc = jpki_fail(err, JPKI_ERR_PARSE, "not an HTTP answer from "
-						    "%s:%s",
+		rc = jpki_fail(err, JPKI_ERR_PARSE,
+			       "not an HTTP answer from "
+			       "%s:%s",
 			       t->host, t->port);
 		goto out;
 	}
-	*status = (resp[9] - '0') * 100 + (resp[10] - '0') * 10 +
-		  (resp[11] - '0');
+	*status =
+	    (resp[9] - '0') * 100 + (resp[10] - '0') * 10 + (resp[11] - '0');
 	const char *jb = sep + 4;
 	json_error_t je;
-	if ((*out = json_loadb(jb, got - (size_t)(jb - resp), JSON_REJECT_DUPLICATES,
-			       &je)) == NULL ||
+	if ((*out = json_loadb(jb, got - (size_t)(jb - resp),
+			       JSON_REJECT_DUPLICATES, &je)) == NULL ||
 	    !json_is_object(*out)) {
 		json_decref(*out);
 		*out = NULL;
@@ -230,8 +231,8 @@ static int card_sign_login(cli_card *c, char *pin_value, const char *pin_file,
 		goto out;
 	}
 	card_digestinfo_sha256(hash, di);
-	rc = card_client_sign(&c->link, JPKI_KEY_AUTH, di, sizeof(di), sig,
-			      err);
+	rc =
+	    card_client_sign(&c->link, JPKI_KEY_AUTH, di, sizeof(di), sig, err);
 out:
 	OPENSSL_cleanse(pin, sizeof(pin));
 	return rc;
@@ -309,7 +310,8 @@ int cmd_login(cli_ctx *ctx, int argc, char **argv)
 	url = argv[optind++];
 	if (optind < argc) {
 		if (image != NULL || optind + 1 < argc)
-			return cli_usage_error("login: one card image expected");
+			return cli_usage_error(
+			    "login: one card image expected");
 		image = argv[optind];
 	}
 	if ((image != NULL) + (reader != NULL) != 1)
@@ -318,9 +320,9 @@ int cmd_login(cli_ctx *ctx, int argc, char **argv)
 		goto out;
 	if (origin_arg != NULL) {
 		if (jpki_strlcpy(origin, origin_arg, sizeof(origin)) != 0) {
-			rc = jpki_fail(&err, JPKI_ERR_RANGE,
-				       "--origin: at most %d bytes",
-				       ORIGIN_MAX);
+			rc =
+			    jpki_fail(&err, JPKI_ERR_RANGE,
+				      "--origin: at most %d bytes", ORIGIN_MAX);
 			goto out;
 		}
 	} else {
@@ -344,7 +346,8 @@ int cmd_login(cli_ctx *ctx, int argc, char **argv)
 	}
 	const char *nonce = json_string_value(json_object_get(ch, "nonce"));
 	if (nonce == NULL || strlen(nonce) > 64) {
-		rc = jpki_fail(&err, JPKI_ERR_PARSE, "no nonce in the challenge");
+		rc = jpki_fail(&err, JPKI_ERR_PARSE,
+			       "no nonce in the challenge");
 		goto out;
 	}
 	snprintf(tbs, sizeof(tbs), "openjpki-login-v1\norigin=%s\nnonce=%s\n",

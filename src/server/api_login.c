@@ -165,8 +165,8 @@ static int nonce_take(srv_rp_nonces *t, const uint8_t nonce[SRV_RP_NONCE_LEN],
 	pthread_mutex_lock(&t->mu);
 	rp_nonce *b = t->slot[nonce[0]];
 	for (int i = 0; i < PER_BUCKET; i++) {
-		bool same = CRYPTO_memcmp(b[i].nonce, nonce,
-					  SRV_RP_NONCE_LEN) == 0;
+		bool same =
+		    CRYPTO_memcmp(b[i].nonce, nonce, SRV_RP_NONCE_LEN) == 0;
 		if (same && b[i].live)
 			hit = &b[i];
 	}
@@ -231,10 +231,10 @@ void api_rp_challenge(srv_worker *w, srv_req *r)
 	jpki_time_format(now + s->rp_nonces->ttl, exp);
 	srv_reply_json(
 	    r, MHD_HTTP_OK,
-	    json_pack("{s:s,s:s,s:i,s:s,s:s}", "nonce", b64, "origin", origin,
-		      "expires_in", s->rp_nonces->ttl, "expires", exp,
-		      "tbs_format",
-		      "openjpki-login-v1\\norigin={origin}\\nnonce={nonce}\\n"));
+	    json_pack(
+		"{s:s,s:s,s:i,s:s,s:s}", "nonce", b64, "origin", origin,
+		"expires_in", s->rp_nonces->ttl, "expires", exp, "tbs_format",
+		"openjpki-login-v1\\norigin={origin}\\nnonce={nonce}\\n"));
 }
 
 /* ---- POST /api/v1/login ---- */
@@ -255,7 +255,8 @@ static bool sig_ok(X509 *cert, const char *tbs, size_t tbs_len,
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	EVP_PKEY_CTX *pc = NULL;
 	bool ok = false;
-	if (pk == NULL || md == NULL || EVP_PKEY_get_base_id(pk) != EVP_PKEY_RSA ||
+	if (pk == NULL || md == NULL ||
+	    EVP_PKEY_get_base_id(pk) != EVP_PKEY_RSA ||
 	    (size_t)EVP_PKEY_get_size(pk) != sig_len)
 		goto out;
 	if (EVP_DigestVerifyInit(md, &pc, EVP_sha256(), NULL, pk) != 1 ||

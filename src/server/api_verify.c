@@ -56,13 +56,15 @@ int srv_rp_ocsp_add(srv_worker *w, jpki_validator *v, X509 *cert, time_t now,
 	    (id = OCSP_cert_to_id(EVP_sha1(), cert, val_root(v, idx))) ==
 		NULL ||
 	    OCSP_request_add0_id(req, id) == NULL) {
-		rc = jpki_fail(err, JPKI_ERR_CRYPTO, "building an OCSP request");
+		rc =
+		    jpki_fail(err, JPKI_ERR_CRYPTO, "building an OCSP request");
 		goto out;
 	}
 	id = NULL; /* transferred */
 	int len = i2d_OCSP_REQUEST(req, &der);
 	if (len <= 0) {
-		rc = jpki_fail(err, JPKI_ERR_CRYPTO, "encoding an OCSP request");
+		rc =
+		    jpki_fail(err, JPKI_ERR_CRYPTO, "encoding an OCSP request");
 		goto out;
 	}
 	if ((rc = ca_ocsp(w->ca, 0, der, (size_t)len, now, &resp, &resp_len,
@@ -87,9 +89,8 @@ static int ocsp_for_cms(srv_worker *w, jpki_validator *v, const uint8_t *p,
 	CMS_ContentInfo *ci = d2i_CMS_ContentInfo(NULL, &q, (long)len);
 	STACK_OF(X509) *certs = ci != NULL ? CMS_get1_certs(ci) : NULL;
 	int rc = 0;
-	for (int i = 0; rc == 0 && i < sk_X509_num(certs) &&
-			i < CMS_CERTS_CHECKED;
-	     i++)
+	for (int i = 0;
+	     rc == 0 && i < sk_X509_num(certs) && i < CMS_CERTS_CHECKED; i++)
 		rc = srv_rp_ocsp_add(w, v, sk_X509_value(certs, i), now, err);
 	ERR_clear_error();
 	sk_X509_pop_free(certs, X509_free);

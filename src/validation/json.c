@@ -100,7 +100,9 @@ json_t *val_cert_json(X509 *cert)
 
 const char *val_sex_label(const char *code)
 {
-	return strcmp(code, "1") == 0 ? "男" : strcmp(code, "2") == 0 ? "女" : "";
+	return strcmp(code, "1") == 0	? "男"
+	       : strcmp(code, "2") == 0 ? "女"
+					: "";
 }
 
 void val_era_text(const val_result *r, char *out, size_t cap)
