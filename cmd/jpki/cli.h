@@ -31,6 +31,7 @@ void cli_json_str(FILE *f, const char *s);
 int cmd_ca(cli_ctx *ctx, int argc, char **argv);
 int cmd_muni(cli_ctx *ctx, int argc, char **argv);
 int cmd_resident(cli_ctx *ctx, int argc, char **argv);
+int cmd_resident_import(cli_ctx *ctx, int argc, char **argv);
 int cmd_issue(cli_ctx *ctx, int argc, char **argv);
 int cmd_revoke(cli_ctx *ctx, int argc, char **argv);
 int cmd_crl(cli_ctx *ctx, int argc, char **argv);
@@ -44,6 +45,8 @@ int cmd_notices(cli_ctx *ctx, int argc, char **argv);
 int cmd_sign(cli_ctx *ctx, int argc, char **argv);
 int cmd_verify(cli_ctx *ctx, int argc, char **argv);
 int cmd_login(cli_ctx *ctx, int argc, char **argv);
+int cmd_rp(cli_ctx *ctx, int argc, char **argv);
+int cmd_consent(cli_ctx *ctx, int argc, char **argv);
 
 /* A card for the relying-party commands (sign, login): an image file
  * (in process) or a card in a PC/SC reader ("auto": the first with a

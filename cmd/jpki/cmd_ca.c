@@ -197,7 +197,9 @@ static const char resident_help[] =
 	"       jpki resident remove RID       (住民票消除: death, emigration)\n"
 	"       jpki resident show RID\n"
 	"       jpki resident list [QUERY]\n"
-	"       jpki resident card RID --serial SERIAL [--issued YYYY-MM-DD]\n\n"
+	"       jpki resident card RID --serial SERIAL [--issued YYYY-MM-DD]\n"
+	"       jpki resident import FILE.csv  (header ext_id,name,kana,address,\n"
+	"           birth,sex,muni,adult_ward; all rows or none)\n\n"
 	"The 住民基本台帳 record the service needs.  A change of name, address,\n"
 	"birth date or sex revokes the signature certificate (affiliationChanged)\n"
 	"and keeps the authentication certificate; removal revokes both.\n"
@@ -337,6 +339,8 @@ int cmd_resident(cli_ctx *ctx, int argc, char **argv)
 		return cli_usage_error("resident: missing action");
 	const char *action = argv[1];
 	memset(&r, 0, sizeof(r));
+	if (strcmp(action, "import") == 0)
+		return cmd_resident_import(ctx, argc - 1, argv + 1);
 	if (strcmp(action, "add") == 0) {
 		if ((rc = resident_opts(argc - 1, argv + 1, &r, &set)) != 0)
 			return rc;

@@ -31,6 +31,8 @@ static const struct {
 	{"sign", cmd_sign, "sign a document as CMS with the card's signature key (or a key file)"},
 	{"verify", cmd_verify, "verify a signed document (CMS): chain, revocation, basic-4"},
 	{"login", cmd_login, "log in to a relying party with the card's authentication certificate"},
+	{"rp", cmd_rp, "relying parties of the latest basic-4 service: API keys"},
+	{"consent", cmd_consent, "the text a holder signs to let a relying party learn the latest basic-4"},
 };
 
 static void usage(FILE *f)

@@ -226,6 +226,47 @@ int registry_notices_run(jpki_ca *ca, const char *out_dir, time_t now,
 			 const char *actor, registry_notice_summary *out,
 			 jpki_err *err);
 
+/* ==== Bulk import of residents from CSV (import.c) =====================
+ * RFC 4180 CSV in UTF-8 (a BOM is tolerated), CRLF or LF line ends, a
+ * header row naming exactly the columns
+ *
+ *   ext_id,name,kana,address,birth,sex,muni,adult_ward
+ *
+ * (birth YYYY-MM-DD, sex 1 or 2, muni the 6-digit code of a municipality
+ * on record, adult_ward 0/1/true/false or empty).  Every row is checked
+ * first; the rows are added only when all are good, in one transaction
+ * (registry_resident_add per row, each audited), so a file is imported
+ * whole or not at all.  Caps: REGISTRY_IMPORT_FIELD_MAX bytes a field,
+ * REGISTRY_IMPORT_ROW_MAX a row, REGISTRY_IMPORT_ROWS_MAX rows. */
+#define REGISTRY_IMPORT_FIELD_MAX 512
+#define REGISTRY_IMPORT_ROW_MAX 2048
+#define REGISTRY_IMPORT_ROWS_MAX 100000
+#define REGISTRY_IMPORT_ERRORS_MAX 50
+
+typedef struct registry_import_error {
+	size_t line; /* physical line where the row starts (header = 1) */
+	char msg[160];
+} registry_import_error;
+
+typedef struct registry_import_result {
+	size_t rows;     /* data rows read */
+	size_t imported; /* rows added: rows, or 0 */
+	size_t nerrors;  /* bad rows, all counted */
+	registry_import_error errors[REGISTRY_IMPORT_ERRORS_MAX]; /* first ones */
+} registry_import_result;
+
+/* Called while adding: rows done of total (every 1000 rows and at the
+ * end). */
+typedef void (*registry_import_progress)(void *ctx, size_t done, size_t total);
+
+/* 0 when every row was imported; JPKI_ERR_INVAL when rows are bad (out
+ * lists them, nothing imported); JPKI_ERR_PARSE for a file that is not
+ * CSV of that header (out names the line); store errors as usual. */
+int registry_residents_import(jpki_ca *ca, const uint8_t *csv, size_t len,
+			      time_t now, const char *actor,
+			      registry_import_progress progress, void *pctx,
+			      registry_import_result *out, jpki_err *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -55,12 +55,32 @@ static const route routes[] = {
 	{"cards/virtual/*/image", M_GET, R_VCARD, CLS_INLINE, NULL, ROLE_CLERK, 0},
 	{"stats", M_GET, R_STATS, CLS_INLINE, NULL, ROLE_CLERK, 0},
 	{"audit/verify", M_GET, R_AUDIT, CLS_READ, api_audit_verify, ROLE_SUPERVISOR, 0},
+	{"applications", M_GET, R_APPS, CLS_READ, api_apps_list, ROLE_CLERK, 0},
+	{"applications", M_POST, R_APPS, CLS_WRITE, api_apps_open, ROLE_CLERK, BODY_SMALL},
+	{"applications/*", M_GET, R_APPS, CLS_READ, api_app_get, ROLE_CLERK, 0},
+	{"applications/*/documents", M_POST, R_APPS, CLS_WRITE, api_app_documents, ROLE_CLERK, BODY_SMALL},
+	{"applications/*/inquiry", M_POST, R_APPS, CLS_WRITE, api_app_inquiry, ROLE_CLERK, BODY_SMALL},
+	{"applications/*/inquiry/answer", M_POST, R_APPS, CLS_WRITE, api_app_inquiry_answer, ROLE_CLERK, BODY_SMALL},
+	{"applications/*/preview", M_GET, R_APPS, CLS_READ, api_app_preview, ROLE_CLERK, 0},
+	{"applications/*/preview", M_POST, R_APPS, CLS_READ, api_app_preview, ROLE_CLERK, BODY_SMALL},
+	{"applications/*/approve", M_POST, R_APPS, CLS_WRITE, api_app_approve, ROLE_CLERK, BODY_SMALL},
+	{"applications/*/card-produced", M_POST, R_APPS, CLS_WRITE, api_app_card_produced, ROLE_CLERK, BODY_SMALL},
+	{"applications/*/card-ready", M_POST, R_APPS, CLS_WRITE, api_app_card_ready, ROLE_CLERK, BODY_SMALL},
+	{"applications/*/complete", M_POST, R_APPS, CLS_WRITE, api_app_complete, ROLE_CLERK, BODY_ISSUE},
+	{"applications/*/reject", M_POST, R_APPS, CLS_WRITE, api_app_reject, ROLE_CLERK, BODY_SMALL},
+	{"applications/*/cancel", M_POST, R_APPS, CLS_WRITE, api_app_cancel, ROLE_CLERK, BODY_SMALL},
+	{"notices/run", M_POST, R_NOTICES, CLS_WRITE, api_notices_run, ROLE_SUPERVISOR, BODY_SMALL},
+	{"notices/*/letters.html", M_GET, R_NOTICES, CLS_READ, api_notices_letters, ROLE_SUPERVISOR, 0},
+	{"notices/*/mailroom.csv", M_GET, R_NOTICES, CLS_READ, api_notices_mailroom, ROLE_SUPERVISOR, 0},
 	/* relying parties: no operator session, no cookie, so no CSRF
 	 * token (docs/design.md, "Log-in and verification API") */
 	{"login/challenge", M_GET, R_RP_LOGIN, CLS_READ, api_rp_challenge, ROLE_NONE, 0},
 	{"login/challenge", M_POST, R_RP_LOGIN, CLS_READ, api_rp_challenge, ROLE_NONE, BODY_SMALL},
 	{"login", M_POST, R_RP_LOGIN, CLS_AUTH, api_rp_login, ROLE_NONE, BODY_ISSUE},
 	{"verify", M_POST, R_RP_VERIFY, CLS_READ, api_rp_verify, ROLE_NONE, SRV_RP_VERIFY_BODY},
+	/* 最新の基本4情報: an API key in Authorization, no cookie */
+	{"basic4/challenge", M_POST, R_RP_BASIC4, CLS_READ, api_rp_basic4_challenge, ROLE_NONE, BODY_SMALL},
+	{"basic4/latest", M_POST, R_RP_BASIC4, CLS_READ, api_rp_basic4_latest, ROLE_NONE, SRV_RP_VERIFY_BODY},
 };
 /* clang-format on */
 
@@ -130,6 +150,17 @@ int srv_api_route(srv_req *r, const char *url, bool *csrf)
 			r->arg2[0] = '\0';
 			if (o != NULL &&
 			    jpki_strlcpy(r->arg2, o, sizeof(r->arg2)) != 0)
+				r->arg2[0] = '\0';
+		}
+		if (r->route == R_RP_BASIC4) {
+			/* the relying party's key (too long: left empty,
+			 * then refused by the handler) */
+			const char *a = MHD_lookup_connection_value(
+			    r->conn, MHD_HEADER_KIND,
+			    MHD_HTTP_HEADER_AUTHORIZATION);
+			r->arg2[0] = '\0';
+			if (a != NULL &&
+			    jpki_strlcpy(r->arg2, a, sizeof(r->arg2)) != 0)
 				r->arg2[0] = '\0';
 		}
 		/* every mutation of a logged-in operator carries the CSRF

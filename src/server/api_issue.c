@@ -28,7 +28,7 @@
 #include "openjpki/util.h"
 #include "server_int.h"
 
-#define SPKI_MAX 2048
+#define SPKI_MAX SRV_SPKI_MAX
 #define POP_MAX 1024
 
 static const srv_jfield key_f[] = {{"spki", JT_STRING, false, 4096},
@@ -61,8 +61,8 @@ static void item_free(item *it)
 	json_decref(it->body);
 }
 
-static int decode_spki(const char *b64, EVP_PKEY **out, uint8_t *der,
-		       size_t *der_len, jpki_err *err)
+int srv_spki_decode(const char *b64, EVP_PKEY **out, uint8_t *der,
+		    size_t *der_len, jpki_err *err)
 {
 	size_t n = 0;
 	if (srv_b64_decode(b64, strlen(b64), der, SPKI_MAX, &n) != 0)
@@ -80,9 +80,10 @@ static int decode_spki(const char *b64, EVP_PKEY **out, uint8_t *der,
 	return 0;
 }
 
-static int verify_pop(const item *it, const char *kname, EVP_PKEY *key,
-		      const uint8_t *spki, size_t spki_len, const char *pop,
-		      jpki_err *err)
+int srv_pop_verify(const char *challenge, const char *kname,
+		   int64_t resident_id, const char *card, EVP_PKEY *key,
+		   const uint8_t *spki, size_t spki_len, const char *pop,
+		   jpki_err *err)
 {
 	uint8_t md[SHA256_DIGEST_LENGTH], sig[POP_MAX];
 	char hex[2 * SHA256_DIGEST_LENGTH + 1], msg[512];
@@ -94,8 +95,7 @@ static int verify_pop(const item *it, const char *kname, EVP_PKEY *key,
 	int n = snprintf(msg, sizeof(msg),
 			 "openjpki-pop-v1\nchallenge=%s\nkind=%s\n"
 			 "resident=%lld\ncard=%s\nspki-sha256=%s\n",
-			 srv_jstr(it->body, "challenge"), kname,
-			 (long long)it->req.resident_id, it->card, hex);
+			 challenge, kname, (long long)resident_id, card, hex);
 	if (n < 0 || (size_t)n >= sizeof(msg))
 		return jpki_fail(err, JPKI_ERR_RANGE, "request too long");
 	if (pop == NULL ||
@@ -115,6 +115,15 @@ static int verify_pop(const item *it, const char *kname, EVP_PKEY *key,
 	EVP_MD_CTX_free(ctx);
 	ERR_clear_error();
 	return rc;
+}
+
+static int verify_pop(const item *it, const char *kname, EVP_PKEY *key,
+		      const uint8_t *spki, size_t spki_len, const char *pop,
+		      jpki_err *err)
+{
+	return srv_pop_verify(srv_jstr(it->body, "challenge"), kname,
+			      it->req.resident_id, it->card, key, spki,
+			      spki_len, pop, err);
 }
 
 /* Parse and check one request; keys and PoP are required unless
@@ -171,7 +180,7 @@ static bool parse_item(server *s, srv_req *r, item *it, bool preview)
 			return false;
 		}
 		if (spki != NULL &&
-		    decode_spki(spki, &it->pub[k], der, &der_len, &err) != 0) {
+		    srv_spki_decode(spki, &it->pub[k], der, &der_len, &err) != 0) {
 			srv_reply_rc(r, JPKI_ERR_INVAL, &err);
 			return false;
 		}

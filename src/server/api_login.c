@@ -119,8 +119,12 @@ static void b64url(const uint8_t *in, size_t len, char *out, size_t cap)
 		*p = *p == '+' ? '-' : *p == '/' ? '_' : *p;
 }
 
-/* A new nonce for origin; JPKI_ERR_RANGE when the table is full. */
-static int nonce_new(srv_rp_nonces *t, const char *origin, time_t now,
+int srv_rp_nonce_ttl(const srv_rp_nonces *t)
+{
+	return t->ttl;
+}
+
+int srv_rp_nonce_new(srv_rp_nonces *t, const char *origin, time_t now,
 		     uint8_t nonce[SRV_RP_NONCE_LEN])
 {
 	int rc = JPKI_ERR_RANGE;
@@ -147,20 +151,11 @@ static int nonce_new(srv_rp_nonces *t, const char *origin, time_t now,
 	return rc;
 }
 
-enum nonce_verdict {
-	NV_OK = 0,
-	NV_UNKNOWN,
-	NV_REPLAYED,
-	NV_EXPIRED,
-	NV_ORIGIN,
-};
-
-/* Take a nonce: whatever the verdict, a known nonce is used up. */
-static int nonce_take(srv_rp_nonces *t, const uint8_t nonce[SRV_RP_NONCE_LEN],
+int srv_rp_nonce_take(srv_rp_nonces *t, const uint8_t nonce[SRV_RP_NONCE_LEN],
 		      const char *origin, time_t now, char *bound,
 		      size_t bound_cap)
 {
-	int v = NV_UNKNOWN;
+	int v = SRV_NV_UNKNOWN;
 	rp_nonce *hit = NULL;
 	pthread_mutex_lock(&t->mu);
 	rp_nonce *b = t->slot[nonce[0]];
@@ -173,13 +168,13 @@ static int nonce_take(srv_rp_nonces *t, const uint8_t nonce[SRV_RP_NONCE_LEN],
 	if (hit != NULL) {
 		jpki_strlcpy(bound, hit->origin, bound_cap);
 		if (hit->used)
-			v = NV_REPLAYED;
+			v = SRV_NV_REPLAYED;
 		else if (now > hit->expires)
-			v = NV_EXPIRED;
+			v = SRV_NV_EXPIRED;
 		else if (strcmp(hit->origin, origin) != 0)
-			v = NV_ORIGIN;
+			v = SRV_NV_BOUND;
 		else
-			v = NV_OK;
+			v = SRV_NV_OK;
 		hit->used = true;
 	}
 	pthread_mutex_unlock(&t->mu);
@@ -214,7 +209,7 @@ void api_rp_challenge(srv_worker *w, srv_req *r)
 		return;
 	}
 	time_t now = srv_time(s);
-	int rc = nonce_new(s->rp_nonces, origin, now, nonce);
+	int rc = srv_rp_nonce_new(s->rp_nonces, origin, now, nonce);
 	if (rc == JPKI_ERR_RANGE) {
 		srv_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "busy",
 				"too many open log-in challenges");
@@ -416,20 +411,20 @@ void api_rp_login(srv_worker *w, srv_req *r)
 		goto out;
 	}
 	/* the nonce first: it is used up by this attempt */
-	switch (nonce_take(s->rp_nonces, nonce, origin, now, bound,
+	switch (srv_rp_nonce_take(s->rp_nonces, nonce, origin, now, bound,
 			   sizeof(bound))) {
-	case NV_OK: break;
-	case NV_UNKNOWN:
+	case SRV_NV_OK: break;
+	case SRV_NV_UNKNOWN:
 		srv_reply_error(r, MHD_HTTP_UNAUTHORIZED, "nonce_unknown",
 				"this nonce was not issued here (or is long "
 				"gone): ask for a new challenge");
 		goto out;
-	case NV_REPLAYED:
+	case SRV_NV_REPLAYED:
 		srv_reply_error(r, MHD_HTTP_UNAUTHORIZED, "nonce_replayed",
 				"this nonce was already used: a log-in is "
 				"single use");
 		goto out;
-	case NV_EXPIRED:
+	case SRV_NV_EXPIRED:
 		srv_reply_error(r, MHD_HTTP_UNAUTHORIZED, "nonce_expired",
 				"the nonce expired (valid %d s): ask for a new "
 				"challenge",

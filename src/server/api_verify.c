@@ -80,9 +80,7 @@ out:
 	return rc;
 }
 
-/* OCSP answers for the certificates a CMS carries (the signer among
- * them); a document that does not parse is left to val_cms to judge. */
-static int ocsp_for_cms(srv_worker *w, jpki_validator *v, const uint8_t *p,
+int srv_rp_ocsp_for_cms(srv_worker *w, jpki_validator *v, const uint8_t *p,
 			size_t len, time_t now, jpki_err *err)
 {
 	const unsigned char *q = p;
@@ -145,7 +143,7 @@ void api_rp_verify(srv_worker *w, srv_req *r)
 	}
 	val_opts o = {now, now, VAL_PURPOSE_SIGN};
 	if ((rc = srv_rp_validator(s, &v, &err)) != 0 ||
-	    (rc = ocsp_for_cms(w, v, cms, cms_len, now, &err)) != 0 ||
+	    (rc = srv_rp_ocsp_for_cms(w, v, cms, cms_len, now, &err)) != 0 ||
 	    (rc = val_cms(v, cms, cms_len, c64 != NULL ? content : NULL,
 			  content_len, &o, &res, &err)) != 0) {
 		srv_reply_rc(r, rc, &err);

@@ -22,7 +22,8 @@ const char *srv_route_name(int route)
 	    "crl",	 "session",	 "operators", "municipalities",
 	    "residents", "cards",	 "challenge", "issue",
 	    "preview",	 "certificates", "audit",	"virtual-cards",
-	    "stats",	 "ui",		 "login",     "verify"};
+	    "stats",	 "ui",		 "login",     "verify",
+	    "applications", "notices", "basic4"};
 	return route >= 0 && route < R_N ? names[route] : "other";
 }
 

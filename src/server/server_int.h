@@ -38,6 +38,9 @@ enum srv_route {
 	R_UI,
 	R_RP_LOGIN,
 	R_RP_VERIFY,
+	R_APPS,
+	R_NOTICES,
+	R_RP_BASIC4,
 	R_N
 };
 const char *srv_route_name(int route);
@@ -389,9 +392,35 @@ int srv_rp_validator(server *s, jpki_validator **out, jpki_err *err);
  * the validator; nothing for a certificate none of its roots issued. */
 int srv_rp_ocsp_add(srv_worker *w, jpki_validator *v, X509 *cert, time_t now,
 		    jpki_err *err);
+/* The same for every certificate a CMS carries (at most 4); a document
+ * that does not parse is left to val_cms to judge. */
+int srv_rp_ocsp_for_cms(srv_worker *w, jpki_validator *v, const uint8_t *p,
+			size_t len, time_t now, jpki_err *err);
 void api_rp_challenge(srv_worker *w, srv_req *r);
 void api_rp_login(srv_worker *w, srv_req *r);
 void api_rp_verify(srv_worker *w, srv_req *r);
+/* The log-in nonce table also holds the consent nonces of the latest
+ * basic-4 service, bound to "basic4:" RP-NAME instead of an origin. */
+enum srv_rp_nonce_verdict {
+	SRV_NV_OK = 0,
+	SRV_NV_UNKNOWN,
+	SRV_NV_REPLAYED,
+	SRV_NV_EXPIRED,
+	SRV_NV_BOUND, /* issued for another origin or relying party */
+};
+/* A new nonce bound to `bound`; JPKI_ERR_RANGE when the table is full. */
+int srv_rp_nonce_new(srv_rp_nonces *t, const char *bound, time_t now,
+		     uint8_t nonce[SRV_RP_NONCE_LEN]);
+/* Take a nonce (a known one is used up whatever the verdict): a
+ * srv_rp_nonce_verdict, and what it was bound to in was_bound. */
+int srv_rp_nonce_take(srv_rp_nonces *t, const uint8_t nonce[SRV_RP_NONCE_LEN],
+		      const char *bound, time_t now, char *was_bound,
+		      size_t was_cap);
+int srv_rp_nonce_ttl(const srv_rp_nonces *t);
+/* 最新の基本4情報 (api_basic4.c): relying parties with an API key. */
+#define SRV_RP_AUTH_MAX 127 /* "Bearer NAME.SECRET", fits srv_req.arg2 */
+void api_rp_basic4_challenge(srv_worker *w, srv_req *r);
+void api_rp_basic4_latest(srv_worker *w, srv_req *r);
 
 /* ---- the server ---- */
 struct server {
@@ -505,6 +534,33 @@ void api_vcard_issue(srv_worker *w, srv_req *r);
 void api_vcard_renew(srv_worker *w, srv_req *r);
 void api_vcard_preview(srv_worker *w, srv_req *r);
 void api_stats(srv_worker *w, srv_req *r);
+/* The counter's applications and expiry notices (api_applications.c). */
+void api_apps_list(srv_worker *w, srv_req *r);
+void api_apps_open(srv_worker *w, srv_req *r);
+void api_app_get(srv_worker *w, srv_req *r);
+void api_app_documents(srv_worker *w, srv_req *r);
+void api_app_inquiry(srv_worker *w, srv_req *r);
+void api_app_inquiry_answer(srv_worker *w, srv_req *r);
+void api_app_preview(srv_worker *w, srv_req *r);
+void api_app_approve(srv_worker *w, srv_req *r);
+void api_app_card_produced(srv_worker *w, srv_req *r);
+void api_app_card_ready(srv_worker *w, srv_req *r);
+void api_app_complete(srv_worker *w, srv_req *r);
+void api_app_reject(srv_worker *w, srv_req *r);
+void api_app_cancel(srv_worker *w, srv_req *r);
+void api_notices_run(srv_worker *w, srv_req *r);
+void api_notices_letters(srv_worker *w, srv_req *r);
+void api_notices_mailroom(srv_worker *w, srv_req *r);
+/* Proof of possession (api_issue.c): decode a base64 DER SPKI into *out
+ * (der holds SRV_SPKI_MAX bytes), and check the openjpki-pop-v1 signature
+ * of key over challenge, kind, resident and card. */
+#define SRV_SPKI_MAX 2048
+int srv_spki_decode(const char *b64, EVP_PKEY **out, uint8_t *der,
+		    size_t *der_len, jpki_err *err);
+int srv_pop_verify(const char *challenge, const char *kname,
+		   int64_t resident_id, const char *card, EVP_PKEY *key,
+		   const uint8_t *spki, size_t spki_len, const char *pop,
+		   jpki_err *err);
 /* OCSP live signing (ocsp_live.c). */
 void srv_ocsp_live(srv_worker *w, srv_req *r);
 

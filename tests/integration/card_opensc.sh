@@ -6,29 +6,18 @@
 # personalisation after a kill, PIN counters across a killed card process,
 # corrupt images refused.
 #
-# pcscd: if one is already running (or socket-activated) on this machine it
-# is used as it is (reader "Virtual PCD 00 00", port 35963).  Otherwise
-# this test starts its own, as root, with a private reader.conf.d whose
-# vpcd listens on a free port, and stops it (by PID) at the end.  Every
-# process started here is stopped by its PID in the EXIT trap.
-. "$(dirname "$0")/lib.sh"
+# pcscd + vpcd: lib/pcsc.sh (an existing pcscd is used as it is,
+# otherwise one is started as root with a private vpcd port; one lock for
+# every pcscd test).  Every process started here is stopped by its PID in
+# the EXIT trap.
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
+. "$HERE/lib/pcsc.sh"
 export JPKI_DIR=$T/ca
 NOW=2026-11-25T01:00:00Z
 J() { "$JPKI" --now "$NOW" "$@"; }
-SERVE_PID=""
-PCSCD_PID=""
 BG_PID=""
 
-stop_pid() { # PID: TERM, up to 5 s, then KILL; reaps our child
-  local pid=$1 i
-  [ -n "$pid" ] || return 0
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-  fi
-  wait "$pid" 2>/dev/null || true
-}
 cleanup() {
   local rc=$?
   stop_pid "$BG_PID"
@@ -141,46 +130,8 @@ done
 expect_fail "not a loopback address" J card serve card.img --host 10.1.2.3
 
 # ------------------------------------------------------------------
-# pcscd + vpcd.  pcscd is one per machine (/run/pcscd): runs of this test
-# from other build trees wait for each other here.
-exec 9> /tmp/openjpki-card-opensc.lock
-echo "# waiting for other runs of this test to release pcscd"
-flock -w 240 9 || { bad "another run of this test held pcscd for 240 s"; exit 1; }
-if [ -e /run/pcscd/pcscd.comm ] && { [ ! -s /run/pcscd/pcscd.pid ] || kill -0 "$(cat /run/pcscd/pcscd.pid)" 2>/dev/null; }; then
-  echo "# using the pcscd already running on this machine"
-  VPORT=35963
-else
-  [ "$(id -u)" -eq 0 ] || { echo "not ok - no pcscd running and not root to start one"; exit 1; }
-  VPORT=""
-  for i in $(seq 1 50); do
-    p=$(( 20000 + (RANDOM % 20000) * 2 ))
-    if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null && ! (exec 3<>/dev/tcp/127.0.0.1/$((p + 1))) 2>/dev/null; then VPORT=$p; break; fi
-  done
-  [ -n "$VPORT" ] || { echo "not ok - no free port pair for vpcd"; exit 1; }
-  mkdir -p rc
-  printf 'FRIENDLYNAME "Virtual PCD"\nDEVICENAME   /dev/null:%d\nLIBPATH      /usr/lib/pcsc/drivers/serial/libifdvpcd.so\nCHANNELID    0x%X\n' "$VPORT" "$VPORT" > rc/vpcd
-  pcscd -f -a -c "$T/rc" > pcscd.log 2>&1 9>&- &
-  PCSCD_PID=$!
-  echo "# started pcscd (PID $PCSCD_PID), vpcd on port $VPORT"
-fi
-READER="Virtual PCD 00 00"
-has_card() { opensc-tool -l 2>/dev/null | grep -E "^[0-9]+ +Yes .*${READER}\$" >/dev/null; }
-has_reader() { opensc-tool -l 2>/dev/null | grep -E "${READER}\$" >/dev/null; }
-wait_for() { # what test-function [tries of 0.1 s]
-  local what=$1 fn=$2 n=${3:-150} i
-  echo "# waiting for $what"
-  for i in $(seq 1 "$n"); do "$fn" && return 0; sleep 0.1; done
-  echo "# gave up waiting for $what"; return 1
-}
-no_card() { ! has_card; }
-wait_for "pcscd to list '$READER'" has_reader || { bad "pcscd reader"; exit 1; }
-has_card && { bad "'$READER' already holds a card: another virtual card is connected"; exit 1; }
-
-start_serve() {
-  "$JPKI" card serve card.img --port "$VPORT" >> serve.out 2>> serve.err 9>&- &
-  SERVE_PID=$!
-  wait_for "the card in '$READER'" has_card
-}
+# pcscd + vpcd (lib/pcsc.sh)
+pcsc_up || exit 1
 start_serve || { bad "serve: the card never appeared in '$READER' (is vpcd on port $VPORT?)"; exit 1; }
 grep -q "serving card OJ-TEST-0001 to vpcd at 127.0.0.1:$VPORT" serve.out && ok "serve announces itself" || bad "serve.out: $(cat serve.out)"
 

@@ -136,6 +136,6 @@ start_jpkid "$T/ca" --login-nonce-ttl 1
 n=$(challenge "$ORIGIN")
 sleep 2
 post "$(body "$ORIGIN" "$n" a/auth.pem a_a.key)"; refusal nonce_expired "nonce past its lifetime"
-curl -s "$BASE/metrics" | grep -q 'route="login"' && ok "log-in requests counted in /metrics" || bad "metrics"
+m=$(curl -s "$BASE/metrics"); grep -q 'route="login"' <<<"$m" && ok "log-in requests counted in /metrics" || bad "metrics"
 stop_jpkid
 finish

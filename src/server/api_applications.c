@@ -1,0 +1,790 @@
+/* /api/v1/applications: the counter's application workflow
+ * (registry/application.c) over the JSON API, and /api/v1/notices: the
+ * expiry-notice batch (registry/notice.c) with its letters and mail-room
+ * list.  The registry checks every transition and audits it with the
+ * operator as actor; this file parses, maps refusals to HTTP and publishes
+ * what a completion revoked or issued.
+ *
+ * Completion with keys uses the proof of possession of /api/v1/issue
+ * (api_issue.c): the challenge, kind, the application's resident and the
+ * card the keys are on (the card produced for a new card or a reissue,
+ * otherwise the held card). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "openjpki/registry.h"
+#include "openjpki/util.h"
+#include "openjpki/x509.h"
+#include "server_int.h"
+
+/* letters.html of the largest batch served back (a page per letter) */
+#define NOTICE_FILE_MAX (32u << 20)
+#define NOTICE_RUN_MAX 24 /* "20261125T010000Z-9" */
+
+static bool app_id_arg(srv_req *r, int64_t *id)
+{
+	char *end = NULL;
+	size_t n = strlen(r->arg);
+	long long v = strtoll(r->arg, &end, 10);
+	if (n == 0 || n > 18 || strspn(r->arg, "0123456789") != n ||
+	    end == r->arg || *end != '\0' || v <= 0) {
+		srv_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
+				"an application id is a positive integer");
+		return false;
+	}
+	*id = v;
+	return true;
+}
+
+/* Endpoints whose only accepted body is none or an empty object. */
+static bool empty_body(srv_req *r)
+{
+	if (r->body.len == 0)
+		return true;
+	json_t *b = srv_json_body(r, NULL, 0);
+	if (b == NULL)
+		return false;
+	json_decref(b);
+	return true;
+}
+
+static void date_str(jpki_date d, char out[11])
+{
+	if (d.y == 0)
+		out[0] = '\0';
+	else
+		jpki_date_format(d, out);
+}
+
+static json_t *app_json(const store_app *a)
+{
+	char d1[11], d2[11], t1[21], t2[21];
+	date_str(a->inquiry_sent, d1);
+	date_str(a->inquiry_answered, d2);
+	jpki_time_format(a->opened_at, t1);
+	jpki_time_format(a->updated_at, t2);
+	json_t *o = json_object();
+	if (o == NULL)
+		return NULL;
+	json_object_set_new(o, "id", json_integer(a->id));
+	json_object_set_new(o, "resident", json_integer(a->resident_id));
+	json_object_set_new(o, "kind",
+			    json_string(registry_app_kind_name(a->kind)));
+	json_object_set_new(o, "state",
+			    json_string(registry_app_state_name(a->state)));
+	json_object_set_new(o, "open",
+			    json_boolean(a->state < STORE_APP_COMPLETED));
+	json_object_set_new(o, "applicant",
+			    json_string(registry_applicant_name(a->applicant)));
+	json_object_set_new(o, "agent_name", json_string(a->agent_name));
+	json_object_set_new(o, "sign",
+			    json_boolean(a->certs & STORE_APP_CERT_SIGN));
+	json_object_set_new(o, "auth",
+			    json_boolean(a->certs & STORE_APP_CERT_AUTH));
+	json_object_set_new(o, "pins", json_integer(a->pins));
+	json_object_set_new(o, "card", json_string(a->card_serial));
+	json_object_set_new(o, "new_card", json_string(a->new_card_serial));
+	json_object_set_new(o, "inquiry_sent", json_string(d1));
+	json_object_set_new(o, "inquiry_answered", json_string(d2));
+	json_object_set_new(o, "note", json_string(a->note));
+	json_object_set_new(o, "opened_at", json_string(t1));
+	json_object_set_new(o, "updated_at", json_string(t2));
+	return o;
+}
+
+static int doc_cb(void *ctx, const store_app_doc *d)
+{
+	char e[11], t[21];
+	date_str(d->expiry, e);
+	jpki_time_format(d->added_at, t);
+	json_t *o = json_pack("{s:i,s:s,s:s,s:s,s:s,s:s}", "seq", d->seq,
+			      "role", registry_doc_role_name(d->role), "type",
+			      d->type, "number", d->number, "expiry", e,
+			      "added_at", t);
+	return json_array_append_new(ctx, o) == 0 ? 0 : -1;
+}
+
+static int event_cb(void *ctx, const store_app_event *ev)
+{
+	char t[21];
+	jpki_time_format(ev->at, t);
+	json_t *o = json_pack(
+	    "{s:i,s:s,s:s,s:s,s:s,s:s,s:s}", "seq", ev->seq, "at", t, "actor",
+	    ev->actor, "event", ev->event, "from",
+	    registry_app_state_name(ev->from_state), "to",
+	    registry_app_state_name(ev->to_state), "detail", ev->detail);
+	return json_array_append_new(ctx, o) == 0 ? 0 : -1;
+}
+
+/* The application with its documents and history. */
+static void reply_app(srv_worker *w, srv_req *r, int64_t id, int status)
+{
+	store *st = ca_store(w->ca);
+	store_app a;
+	jpki_err err = {0};
+	json_t *docs = json_array(), *events = json_array(), *o = NULL;
+	int rc;
+	if ((rc = store_app_get(st, id, &a, &err)) != 0 ||
+	    (rc = store_app_doc_each(st, id, doc_cb, docs, &err)) != 0 ||
+	    (rc = store_app_event_each(st, id, event_cb, events, &err)) != 0) {
+		srv_reply_rc(r, rc, &err);
+		goto out;
+	}
+	if ((o = app_json(&a)) != NULL) {
+		json_object_set(o, "documents", docs);
+		json_object_set(o, "history", events);
+	}
+	srv_reply_json(r, status, o);
+out:
+	json_decref(docs);
+	json_decref(events);
+}
+
+/* ---- list, open, show ---- */
+
+typedef struct list_ctx {
+	json_t *arr;
+	int state; /* -1: any */
+} list_ctx;
+
+static int list_cb(void *vctx, const store_app *a)
+{
+	list_ctx *l = vctx;
+	if (l->state >= 0 && (int)a->state != l->state)
+		return 0;
+	return json_array_append_new(l->arr, app_json(a)) == 0 ? 0 : -1;
+}
+
+/* GET /api/v1/applications?q=FILTER&limit=N: FILTER is "open" (the
+ * default), "all", a state name ("received", ...) or a resident id. */
+void api_apps_list(srv_worker *w, srv_req *r)
+{
+	list_ctx l = {.arr = json_array(), .state = -1};
+	jpki_err err = {0};
+	int64_t resident = 0;
+	bool open_only = true;
+	const char *q = r->arg2;
+	size_t qn = strlen(q);
+	if (qn > 0 && strspn(q, "0123456789") == qn && qn <= 18) {
+		resident = strtoll(q, NULL, 10);
+		open_only = false;
+	} else if (strcmp(q, "all") == 0) {
+		open_only = false;
+	} else if (qn > 0 && strcmp(q, "open") != 0) {
+		for (int s = STORE_APP_RECEIVED; s <= STORE_APP_CANCELLED; s++)
+			if (strcmp(q, registry_app_state_name(
+					  (store_app_state)s)) == 0)
+				l.state = s;
+		if (l.state < 0) {
+			json_decref(l.arr);
+			srv_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
+					"q: open, all, a resident id or a "
+					"state (received, inquiry_sent, ...)");
+			return;
+		}
+		open_only = l.state < STORE_APP_COMPLETED;
+	}
+	int rc = store_app_list(ca_store(w->ca), resident, open_only, r->limit,
+				list_cb, &l, &err);
+	if (rc != 0) {
+		json_decref(l.arr);
+		srv_reply_rc(r, rc, &err);
+		return;
+	}
+	srv_reply_json(r, MHD_HTTP_OK, json_pack("{s:o}", "applications", l.arr));
+}
+
+/* "sign,auth" style sets: bit i for names[i]. */
+static int parse_set(const char *s, const char *const *names, int *out,
+		     const char *what, jpki_err *err)
+{
+	char buf[64];
+	int v = 0, i;
+	if (s == NULL)
+		return 0;
+	if (jpki_strlcpy(buf, s, sizeof(buf)) != 0 || buf[0] == '\0')
+		return jpki_fail(err, JPKI_ERR_INVAL, "%s: a list like %s,%s",
+				 what, names[0], names[1]);
+	for (char *p = buf, *q; p != NULL; p = q) {
+		if ((q = strchr(p, ',')) != NULL)
+			*q++ = '\0';
+		i = 0;
+		while (names[i] != NULL && strcmp(names[i], p) != 0)
+			i++;
+		if (names[i] == NULL)
+			return jpki_fail(err, JPKI_ERR_INVAL,
+					 "%s: unknown item %.32s", what, p);
+		v |= 1 << i;
+	}
+	*out = v;
+	return 0;
+}
+
+void api_apps_open(srv_worker *w, srv_req *r)
+{
+	static const char *const certs[] = {"sign", "auth", NULL};
+	static const char *const pins[] = {"sign", "auth", "cardinfo", NULL};
+	static const srv_jfield f[] = {
+	    {"resident", JT_INT, true, 0},
+	    {"kind", JT_STRING, true, 16},
+	    {"applicant", JT_STRING, false, 8},
+	    {"agent_name", JT_STRING, false, 255},
+	    {"certs", JT_STRING, false, 16},
+	    {"pins", JT_STRING, false, 24},
+	    {"card", JT_STRING, false, 39},
+	    {"note", JT_STRING, false, 511},
+	};
+	registry_app_req req = {.applicant = STORE_APPLICANT_SELF};
+	store_app a;
+	jpki_err err = {0};
+	int rc;
+	json_t *b = srv_json_body(r, f, sizeof(f) / sizeof(f[0]));
+	if (b == NULL)
+		return;
+	req.resident_id = json_integer_value(json_object_get(b, "resident"));
+	req.agent_name = srv_jstr(b, "agent_name");
+	req.card_serial = srv_jstr(b, "card");
+	req.note = srv_jstr(b, "note");
+	if (req.card_serial != NULL && req.card_serial[0] == '\0')
+		req.card_serial = NULL;
+	if (req.resident_id <= 0)
+		rc = jpki_fail(&err, JPKI_ERR_INVAL,
+			       "resident: a resident id");
+	else if ((rc = registry_app_kind_parse(srv_jstr(b, "kind"), &req.kind,
+					       &err)) == 0 &&
+		 (srv_jstr(b, "applicant") == NULL ||
+		  (rc = registry_applicant_parse(srv_jstr(b, "applicant"),
+						 &req.applicant, &err)) == 0) &&
+		 (rc = parse_set(srv_jstr(b, "certs"), certs, &req.certs,
+				 "certs", &err)) == 0 &&
+		 (rc = parse_set(srv_jstr(b, "pins"), pins, &req.pins, "pins",
+				 &err)) == 0)
+		rc = registry_app_open(w->ca, &req, srv_time(w->s), r->actor,
+				       &a, &err);
+	json_decref(b);
+	if (rc != 0) {
+		srv_reply_rc(r, rc, &err);
+		return;
+	}
+	reply_app(w, r, a.id, MHD_HTTP_CREATED);
+}
+
+void api_app_get(srv_worker *w, srv_req *r)
+{
+	int64_t id = 0;
+	if (app_id_arg(r, &id))
+		reply_app(w, r, id, MHD_HTTP_OK);
+}
+
+/* ---- transitions ---- */
+
+void api_app_documents(srv_worker *w, srv_req *r)
+{
+	static const srv_jfield f[] = {
+	    {"role", JT_STRING, false, 8},
+	    {"type", JT_STRING, true, 31},
+	    {"number", JT_STRING, true, 63},
+	    {"expiry", JT_STRING, false, 10},
+	};
+	store_doc_role role = STORE_DOC_HOLDER;
+	jpki_date expiry = {0, 0, 0};
+	jpki_err err = {0};
+	int64_t id = 0;
+	int rc = 0;
+	if (!app_id_arg(r, &id))
+		return;
+	json_t *b = srv_json_body(r, f, sizeof(f) / sizeof(f[0]));
+	if (b == NULL)
+		return;
+	const char *ex = srv_jstr(b, "expiry");
+	if (srv_jstr(b, "role") != NULL)
+		rc = registry_doc_role_parse(srv_jstr(b, "role"), &role, &err);
+	if (rc == 0 && ex != NULL && ex[0] != '\0' &&
+	    jpki_date_parse(ex, &expiry) != 0)
+		rc = jpki_fail(&err, JPKI_ERR_INVAL,
+			       "expiry: a date YYYY-MM-DD");
+	if (rc == 0)
+		rc = registry_app_add_document(
+		    w->ca, id, role, srv_jstr(b, "type"), srv_jstr(b, "number"),
+		    expiry, srv_time(w->s), r->actor, &err);
+	json_decref(b);
+	if (rc != 0) {
+		srv_reply_rc(r, rc, &err);
+		return;
+	}
+	reply_app(w, r, id, MHD_HTTP_CREATED);
+}
+
+typedef int (*simple_fn)(jpki_ca *ca, int64_t app_id, time_t now,
+			 const char *actor, jpki_err *err);
+
+/* A transition with no input but the application. */
+static void simple(srv_worker *w, srv_req *r, simple_fn fn)
+{
+	jpki_err err = {0};
+	int64_t id = 0;
+	if (!app_id_arg(r, &id) || !empty_body(r))
+		return;
+	int rc = fn(w->ca, id, srv_time(w->s), r->actor, &err);
+	if (rc != 0) {
+		srv_reply_rc(r, rc, &err);
+		return;
+	}
+	reply_app(w, r, id, MHD_HTTP_OK);
+}
+
+void api_app_inquiry(srv_worker *w, srv_req *r)
+{
+	simple(w, r, registry_app_send_inquiry);
+}
+
+void api_app_inquiry_answer(srv_worker *w, srv_req *r)
+{
+	simple(w, r, registry_app_answer_inquiry);
+}
+
+void api_app_card_ready(srv_worker *w, srv_req *r)
+{
+	simple(w, r, registry_app_card_ready);
+}
+
+void api_app_cancel(srv_worker *w, srv_req *r)
+{
+	simple(w, r, registry_app_cancel);
+}
+
+static json_t *validity_json(const jpki_validity *v)
+{
+	static const char *const caps[] = {"birthday", "card", "auth"};
+	char d[11];
+	jpki_date_format(v->last_day, d);
+	return json_pack("{s:s,s:i,s:s}", "last_day", d, "birthday_n",
+			 v->birthday_n, "capped_by",
+			 (unsigned)v->capped_by < 3 ? caps[v->capped_by] : "?");
+}
+
+static json_t *preview_json(const registry_preview *pv)
+{
+	static const char *const kn[3] = {"", "sign", "auth"};
+	char ce[11];
+	json_t *o = json_object(), *af = json_array();
+	date_str(pv->card_expiry, ce);
+	json_object_set_new(o, "application", app_json(&pv->app));
+	json_object_set_new(o, "age", json_integer(pv->age));
+	for (int k = 1; k <= 2; k++) {
+		if (pv->want[k])
+			json_object_set_new(
+			    o, kn[k],
+			    json_pack("{s:b,s:o}", "eligible", 1, "validity",
+				      validity_json(&pv->validity[k])));
+		else if (pv->refused[k][0])
+			json_object_set_new(o, kn[k],
+					    json_pack("{s:b,s:s}", "eligible",
+						      0, "refused",
+						      pv->refused[k]));
+	}
+	json_object_set_new(o, "new_card", json_boolean(pv->new_card));
+	json_object_set_new(o, "card_expiry", json_string(ce));
+	json_object_set_new(o, "fee",
+			    json_pack("{s:i,s:i,s:i}", "cert_yen",
+				      pv->fee.cert_yen, "card_yen",
+				      pv->fee.card_yen, "total_yen",
+				      pv->fee_total));
+	for (int i = 0; i < pv->affected && i < 4; i++)
+		json_array_append_new(af, json_string(pv->affected_serials[i]));
+	json_object_set_new(o, "affected", af);
+	json_object_set_new(o, "affected_count", json_integer(pv->affected));
+	json_object_set_new(o, "hold", json_boolean(pv->hold));
+	json_object_set_new(o, "documents_ok", json_boolean(pv->docs_ok));
+	json_object_set_new(o, "documents_missing",
+			    json_string(pv->docs_missing));
+	return o;
+}
+
+void api_app_preview(srv_worker *w, srv_req *r)
+{
+	registry_preview pv;
+	jpki_err err = {0};
+	int64_t id = 0;
+	if (!app_id_arg(r, &id) || (r->method != M_GET && !empty_body(r)))
+		return;
+	memset(&pv, 0, sizeof(pv));
+	int rc = registry_app_preview(w->ca, id, srv_time(w->s), &pv, &err);
+	if (rc != 0) {
+		srv_reply_rc(r, rc, &err);
+		return;
+	}
+	srv_reply_json(r, MHD_HTTP_OK, preview_json(&pv));
+}
+
+/* Approval of a card reissue retires the old card and revokes its
+ * certificates: those named by the preview taken just before are
+ * published once the approval committed. */
+void api_app_approve(srv_worker *w, srv_req *r)
+{
+	registry_preview pv;
+	jpki_err err = {0};
+	int64_t id = 0;
+	time_t now = srv_time(w->s);
+	if (!app_id_arg(r, &id) || !empty_body(r))
+		return;
+	memset(&pv, 0, sizeof(pv));
+	int rc = registry_app_preview(w->ca, id, now, &pv, &err);
+	if (rc == 0)
+		rc = registry_app_approve(w->ca, id, now, r->actor, &err);
+	if (rc != 0) {
+		srv_reply_rc(r, rc, &err);
+		return;
+	}
+	if (pv.app.kind == STORE_APP_REISSUE) {
+		for (int i = 0; i < pv.affected && i < 4; i++)
+			srv_publish_revoked(w, pv.affected_serials[i]);
+		if (pv.affected > 0)
+			srv_count_add(w->s, CNT_REVOKED,
+				      (unsigned)pv.affected);
+	}
+	reply_app(w, r, id, MHD_HTTP_OK);
+}
+
+void api_app_card_produced(srv_worker *w, srv_req *r)
+{
+	static const srv_jfield f[] = {{"card", JT_STRING, true, 39}};
+	jpki_err err = {0};
+	int64_t id = 0;
+	if (!app_id_arg(r, &id))
+		return;
+	json_t *b = srv_json_body(r, f, 1);
+	if (b == NULL)
+		return;
+	int rc = srv_jstr(b, "card")[0] == '\0'
+		     ? jpki_fail(&err, JPKI_ERR_INVAL,
+				 "card: the serial of the produced card")
+		     : registry_app_card_produced(w->ca, id,
+						  srv_jstr(b, "card"),
+						  srv_time(w->s), r->actor,
+						  &err);
+	json_decref(b);
+	if (rc != 0) {
+		srv_reply_rc(r, rc, &err);
+		return;
+	}
+	reply_app(w, r, id, MHD_HTTP_OK);
+}
+
+void api_app_reject(srv_worker *w, srv_req *r)
+{
+	static const srv_jfield f[] = {{"reason", JT_STRING, true, 255}};
+	jpki_err err = {0};
+	int64_t id = 0;
+	if (!app_id_arg(r, &id))
+		return;
+	json_t *b = srv_json_body(r, f, 1);
+	if (b == NULL)
+		return;
+	int rc = registry_app_reject(w->ca, id, srv_jstr(b, "reason"),
+				     srv_time(w->s), r->actor, &err);
+	json_decref(b);
+	if (rc != 0) {
+		srv_reply_rc(r, rc, &err);
+		return;
+	}
+	reply_app(w, r, id, MHD_HTTP_OK);
+}
+
+/* ---- completion ---- */
+
+static const srv_jfield key_f[] = {{"spki", JT_STRING, true, 4096},
+				   {"pop", JT_STRING, true, 2048}};
+
+/* Decode the key of kind k and check its proof of possession; answers the
+ * request on failure. */
+static bool take_key(srv_req *r, json_t *b, int k, const store_app *a,
+		     EVP_PKEY **out)
+{
+	static const char *const kn[3] = {NULL, "sign", "auth"};
+	uint8_t der[SRV_SPKI_MAX];
+	size_t der_len = 0;
+	char msg[256];
+	jpki_err err = {0};
+	json_t *ko = json_object_get(b, kn[k]);
+	const char *card =
+	    a->new_card_serial[0] ? a->new_card_serial : a->card_serial;
+	if (ko == NULL)
+		return true;
+	if (srv_json_check(ko, kn[k], key_f, 2, msg, sizeof(msg)) != 0) {
+		srv_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request", "%s",
+				msg);
+		return false;
+	}
+	if (srv_spki_decode(srv_jstr(ko, "spki"), out, der, &der_len, &err) !=
+	    0) {
+		srv_reply_rc(r, JPKI_ERR_INVAL, &err);
+		return false;
+	}
+	if (srv_pop_verify(srv_jstr(b, "challenge"), kn[k], a->resident_id,
+			   card, *out, der, der_len, srv_jstr(ko, "pop"),
+			   &err) != 0) {
+		srv_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_pop", "%s",
+				err.msg);
+		return false;
+	}
+	return true;
+}
+
+static json_t *issued_json(X509 *cert, const char *serial,
+			   const jpki_validity *v)
+{
+	uint8_t *der = NULL;
+	size_t len = 0;
+	json_t *o = json_pack("{s:s,s:o}", "serial", serial, "validity",
+			      validity_json(v));
+	if (o != NULL && x509_to_der(cert, &der, &len, NULL) == 0) {
+		json_object_set_new(o, "pem", srv_cert_pem(der, len));
+		free(der);
+	}
+	return o;
+}
+
+/* Publish and count what a completion changed. */
+static void publish_outcome(srv_worker *w, const registry_outcome *o)
+{
+	unsigned issued = 0, revoked = 0;
+	if (o->issued.sign != NULL) {
+		srv_publish_issued(w->s, o->issued.sign_serial, JPKI_CERT_SIGN);
+		issued++;
+	}
+	if (o->issued.auth != NULL) {
+		srv_publish_issued(w->s, o->issued.auth_serial, JPKI_CERT_AUTH);
+		issued++;
+	}
+	for (int i = 0; i < o->revoked && i < 4; i++) {
+		srv_publish_revoked(w, o->serials[i]);
+		revoked++;
+	}
+	for (int i = 0; i < 2; i++)
+		if (o->issued.superseded[i][0]) {
+			srv_publish_revoked(w, o->issued.superseded[i]);
+			revoked++;
+		}
+	if (issued > 0)
+		srv_count_add(w->s,
+			      o->issued.superseded[0][0] ? CNT_RENEWED
+							 : CNT_ISSUED,
+			      issued);
+	if (revoked > 0)
+		srv_count_add(w->s, CNT_REVOKED, revoked);
+}
+
+/* POST .../complete {"challenge", "sign": {spki, pop}, "auth": {...},
+ * "window"}: keys only for the certificates the application issues. */
+void api_app_complete(srv_worker *w, srv_req *r)
+{
+	static const srv_jfield f[] = {
+	    {"challenge", JT_STRING, false, 64},
+	    {"sign", JT_OBJECT, false, 0},
+	    {"auth", JT_OBJECT, false, 0},
+	    {"window", JT_STRING, false, 9},
+	};
+	registry_complete_in in = {0};
+	registry_outcome o;
+	store_app a;
+	jpki_err err = {0};
+	json_t *b = NULL, *rv = NULL, *res = NULL;
+	int64_t id = 0;
+	time_t now = srv_time(w->s);
+	int rc;
+	memset(&o, 0, sizeof(o));
+	if (!app_id_arg(r, &id) ||
+	    (b = srv_json_body(r, f, sizeof(f) / sizeof(f[0]))) == NULL)
+		goto out;
+	bool keys = json_object_get(b, "sign") != NULL ||
+		    json_object_get(b, "auth") != NULL;
+	const char *win = srv_jstr(b, "window");
+	if (win != NULL && strlen(win) != 9) {
+		srv_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
+				"window: 9 characters (受付窓口識別記号)");
+		goto out;
+	}
+	in.window_id = win;
+	if (keys && srv_jstr(b, "challenge") == NULL) {
+		srv_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
+				"challenge is required with keys (POST "
+				"/api/v1/issue/challenge)");
+		goto out;
+	}
+	if ((rc = store_app_get(ca_store(w->ca), id, &a, &err)) != 0) {
+		srv_reply_rc(r, rc, &err);
+		goto out;
+	}
+	if (!take_key(r, b, JPKI_CERT_SIGN, &a, &in.sign_pub) ||
+	    !take_key(r, b, JPKI_CERT_AUTH, &a, &in.auth_pub))
+		goto out;
+	/* the challenge is spent only by a request whose proofs verify */
+	if (keys && srv_challenge_take(w->s->sess, r->sid,
+				       srv_jstr(b, "challenge"), now) != 0) {
+		srv_reply_error(r, MHD_HTTP_CONFLICT, "challenge",
+				"unknown, expired or used challenge");
+		goto out;
+	}
+	if ((rc = registry_app_complete(w->ca, id, &in, now, r->actor, &o,
+					&err)) != 0) {
+		srv_reply_rc(r, rc, &err);
+		goto out;
+	}
+	publish_outcome(w, &o);
+	rv = json_array();
+	for (int i = 0; i < o.revoked && i < 4; i++)
+		json_array_append_new(rv, json_string(o.serials[i]));
+	for (int i = 0; i < 2; i++)
+		if (o.issued.superseded[i][0])
+			json_array_append_new(
+			    rv, json_string(o.issued.superseded[i]));
+	res = json_pack("{s:I,s:s,s:s,s:o,s:{s:i,s:i,s:i}}", "id",
+			(json_int_t)id, "state", "completed", "card",
+			o.card_serial, "revoked_or_held", rv, "fee",
+			"cert_yen", o.fee.cert_yen, "card_yen", o.fee.card_yen,
+			"total_yen", o.fee.cert_yen + o.fee.card_yen);
+	rv = NULL; /* transferred */
+	if (res != NULL && o.issued.sign != NULL)
+		json_object_set_new(res, "sign",
+				    issued_json(o.issued.sign,
+						o.issued.sign_serial,
+						&o.issued.sign_validity));
+	if (res != NULL && o.issued.auth != NULL)
+		json_object_set_new(res, "auth",
+				    issued_json(o.issued.auth,
+						o.issued.auth_serial,
+						&o.issued.auth_validity));
+	srv_reply_json(r, MHD_HTTP_OK, res);
+out:
+	registry_outcome_free(&o);
+	EVP_PKEY_free(in.sign_pub);
+	EVP_PKEY_free(in.auth_pub);
+	json_decref(b);
+}
+
+/* ---- expiry notices ---- */
+
+/* The run's directory: <dir>/notices/<run>, run = the instant in compact
+ * form, "-2".."-9" when a batch already ran in that second. */
+static int notice_dir(server *s, time_t now, char run[NOTICE_RUN_MAX],
+		      char *dir, size_t cap, jpki_err *err)
+{
+	char t[21], base[NOTICE_RUN_MAX];
+	size_t k = 0;
+	struct stat sb;
+	jpki_time_format(now, t); /* 2026-11-25T01:00:00Z */
+	for (size_t i = 0; t[i] != '\0' && k + 1 < sizeof(base); i++)
+		if (t[i] != '-' && t[i] != ':')
+			base[k++] = t[i];
+	base[k] = '\0';
+	for (int n = 1; n <= 9; n++) {
+		int m = n == 1 ? snprintf(run, NOTICE_RUN_MAX, "%s", base)
+			       : snprintf(run, NOTICE_RUN_MAX, "%s-%d", base,
+					  n);
+		if (m < 0 || m >= NOTICE_RUN_MAX)
+			break;
+		m = snprintf(dir, cap, "%s/notices/%s", s->dir, run);
+		if (m < 0 || (size_t)m >= cap)
+			break;
+		if (stat(dir, &sb) != 0 && errno == ENOENT)
+			return 0;
+	}
+	return jpki_fail(err, JPKI_ERR_CONFLICT,
+			 "too many notice batches this second; retry");
+}
+
+void api_notices_run(srv_worker *w, srv_req *r)
+{
+	registry_notice_summary sum;
+	char run[NOTICE_RUN_MAX], dir[PATH_MAX + 64], l[96], m[96];
+	jpki_err err = {0};
+	time_t now = srv_time(w->s);
+	if (!empty_body(r))
+		return;
+	memset(&sum, 0, sizeof(sum));
+	int rc = notice_dir(w->s, now, run, dir, sizeof(dir), &err);
+	if (rc == 0)
+		rc = registry_notices_run(w->ca, dir, now, r->actor, &sum,
+					  &err);
+	if (rc != 0) {
+		srv_reply_rc(r, rc, &err);
+		return;
+	}
+	snprintf(l, sizeof(l), "/api/v1/notices/%s/letters.html", run);
+	snprintf(m, sizeof(m), "/api/v1/notices/%s/mailroom.csv", run);
+	srv_reply_json(r, MHD_HTTP_OK,
+		       json_pack("{s:s,s:s,s:i,s:i,s:s,s:s}", "run", run,
+				 "batch", sum.batch, "sent", sum.sent,
+				 "already_sent", sum.already_sent, "letters",
+				 l, "mailroom", m));
+}
+
+static bool run_ok(const char *run)
+{
+	size_t n = strlen(run);
+	return n >= 16 && n < NOTICE_RUN_MAX &&
+	       strspn(run, "0123456789TZ-") == n && run[0] != '-';
+}
+
+static void serve_notice(srv_worker *w, srv_req *r, const char *name,
+			 const char *type)
+{
+	char path[PATH_MAX + 64];
+	uint8_t *data = NULL;
+	size_t len = 0;
+	jpki_err err = {0};
+	if (!run_ok(r->arg)) {
+		srv_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
+				"not a notice run");
+		return;
+	}
+	int n = snprintf(path, sizeof(path), "%s/notices/%s/%s", w->s->dir,
+			 r->arg, name);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		srv_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
+				"path too long");
+		return;
+	}
+	int rc = jpki_file_read(path, NOTICE_FILE_MAX, &data, &len, &err);
+	if (rc != 0) {
+		if (rc == JPKI_ERR_IO || rc == JPKI_ERR_NOT_FOUND)
+			srv_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found",
+					"no such notice run");
+		else
+			srv_reply_rc(r, rc, &err);
+		return;
+	}
+	struct MHD_Response *resp = MHD_create_response_from_buffer(
+	    len, data, MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(data);
+		srv_reply_error(r, 500, "internal", "response");
+		return;
+	}
+	data = NULL; /* transferred */
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+				"no-store");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "Content-Security-Policy",
+				"default-src 'none'; style-src "
+				"'unsafe-inline'; frame-ancestors 'none'");
+	if (r->resp != NULL)
+		MHD_destroy_response(r->resp);
+	r->resp = resp;
+	r->status = MHD_HTTP_OK;
+}
+
+void api_notices_letters(srv_worker *w, srv_req *r)
+{
+	serve_notice(w, r, "letters.html", "text/html; charset=utf-8");
+}
+
+void api_notices_mailroom(srv_worker *w, srv_req *r)
+{
+	serve_notice(w, r, "mailroom.csv", "text/csv; charset=utf-8");
+}
