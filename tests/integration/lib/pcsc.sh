@@ -48,17 +48,28 @@ pcsc_up() {
     VPORT=35963
   else
     [ "$(id -u)" -eq 0 ] || { bad "no pcscd running and not root to start one"; return 1; }
-    VPORT=""
-    for i in $(seq 1 50); do
-      p=$(( 20000 + (RANDOM % 20000) * 2 ))
-      if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null && ! (exec 3<>/dev/tcp/127.0.0.1/$((p + 1))) 2>/dev/null; then VPORT=$p; break; fi
+    # vpcd's port below the kernel's ephemeral range (32768-60999), so that
+    # no outgoing connection of a concurrent test can hold it; if vpcd
+    # still finds it taken, try another port (at most 3 times).
+    local attempt
+    for attempt in 1 2 3; do
+      VPORT=""
+      for i in $(seq 1 50); do
+        p=$(( 20000 + (RANDOM % 6383) * 2 ))
+        if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null && ! (exec 3<>/dev/tcp/127.0.0.1/$((p + 1))) 2>/dev/null; then VPORT=$p; break; fi
+      done
+      [ -n "$VPORT" ] || { bad "no free port pair for vpcd"; return 1; }
+      mkdir -p rc
+      printf 'FRIENDLYNAME "Virtual PCD"\nDEVICENAME   /dev/null:%d\nLIBPATH      /usr/lib/pcsc/drivers/serial/libifdvpcd.so\nCHANNELID    0x%X\n' "$VPORT" "$VPORT" > rc/vpcd
+      pcscd -f -a -c "$PWD/rc" > pcscd.log 2>&1 9>&- &
+      PCSCD_PID=$!
+      echo "# started pcscd (PID $PCSCD_PID), vpcd on port $VPORT"
+      wait_for "pcscd to list '$READER'" has_reader 100 && break
+      grep -q "Address already in use" pcscd.log || break
+      echo "# vpcd port $VPORT was taken; trying another"
+      stop_pid "$PCSCD_PID"
+      PCSCD_PID=""
     done
-    [ -n "$VPORT" ] || { bad "no free port pair for vpcd"; return 1; }
-    mkdir -p rc
-    printf 'FRIENDLYNAME "Virtual PCD"\nDEVICENAME   /dev/null:%d\nLIBPATH      /usr/lib/pcsc/drivers/serial/libifdvpcd.so\nCHANNELID    0x%X\n' "$VPORT" "$VPORT" > rc/vpcd
-    pcscd -f -a -c "$PWD/rc" > pcscd.log 2>&1 9>&- &
-    PCSCD_PID=$!
-    echo "# started pcscd (PID $PCSCD_PID), vpcd on port $VPORT"
   fi
   wait_for "pcscd to list '$READER'" has_reader || { bad "pcscd reader"; return 1; }
   if has_card; then bad "'$READER' already holds a card: another virtual card is connected"; return 1; fi
@@ -66,8 +77,17 @@ pcsc_up() {
 
 # start_serve [IMAGE]: `jpki card serve` (default card.img) to vpcd, until
 # the card is in the reader.  Sets SERVE_PID; output in serve.out/serve.err.
+# Under heavy load pcscd sometimes misses a vpcd reconnection (it polls the
+# reader); a second connection is then noticed, so try twice.
 start_serve() {
-  "$JPKI" card serve "${1:-card.img}" --port "$VPORT" >> serve.out 2>> serve.err 9>&- &
-  SERVE_PID=$!
-  wait_for "the card in '$READER'" has_card
+  local attempt
+  for attempt in 1 2; do
+    "$JPKI" card serve "${1:-card.img}" --port "$VPORT" >> serve.out 2>> serve.err 9>&- &
+    SERVE_PID=$!
+    wait_for "the card in '$READER'" has_card && return 0
+    echo "# pcscd did not see the card; reconnecting"
+    stop_pid "$SERVE_PID"
+    SERVE_PID=""
+  done
+  return 1
 }
