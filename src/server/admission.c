@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "server_int.h"
 
@@ -114,9 +115,15 @@ int srv_classes_start(server *s, const server_config *cfg, jpki_err *err)
 		c->cap = (size_t)defaults[k].queue;
 		c->deadline_ms = defaults[k].deadline_ms;
 		c->batch = 1;
-		/* one issuance worker: batches are its parallelism */
-		if (cfg->workers > 0 && k != CLS_ISSUE)
+		/* issuance: one worker per core, each with its own CA handle,
+		 * signing its batch in parallel with the others (the store
+		 * serialises only the short commits); other classes: --workers */
+		if (k == CLS_ISSUE) {
+			long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+			c->nworkers = ncpu < 1 ? 1 : ncpu > 8 ? 8 : (int)ncpu;
+		} else if (cfg->workers > 0) {
 			c->nworkers = cfg->workers;
+		}
 		if (cfg->queue > 0)
 			c->cap = (size_t)cfg->queue;
 		if (cfg->deadline_ms > 0)

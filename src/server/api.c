@@ -15,6 +15,10 @@
 #define BODY_SMALL 4096
 #define BODY_RESIDENT 16384
 #define BODY_ISSUE 32768
+/* a residents CSV file (registry_residents_import's own caps apply too) */
+#define BODY_IMPORT (16u << 20)
+/* the one route whose body is not JSON (docs/design.md, "jpkid") */
+#define IMPORT_PATH "residents/import"
 /* a base64 card image and the PINs */
 #define BODY_VCARD_RENEW ((SRV_DL_IMAGE_MAX + 2) / 3 * 4 + 4096)
 
@@ -40,6 +44,7 @@ static const route routes[] = {
 	{"municipalities", M_POST, R_MUNIS, CLS_WRITE, api_munis_post, ROLE_CA_ADMIN, BODY_SMALL},
 	{"residents", M_GET, R_RESIDENTS, CLS_READ, api_residents_search, ROLE_CLERK, 0},
 	{"residents", M_POST, R_RESIDENTS, CLS_WRITE, api_residents_post, ROLE_CLERK, BODY_RESIDENT},
+	{IMPORT_PATH, M_POST, R_RESIDENTS, CLS_WRITE, api_residents_import, ROLE_SUPERVISOR, BODY_IMPORT},
 	{"residents/*", M_GET, R_RESIDENTS, CLS_READ, api_resident_get, ROLE_CLERK, 0},
 	{"residents/*", M_PATCH, R_RESIDENTS, CLS_WRITE, api_resident_patch, ROLE_CLERK, BODY_RESIDENT},
 	{"residents/*/remove", M_POST, R_RESIDENTS, CLS_WRITE, api_resident_remove, ROLE_SUPERVISOR, BODY_SMALL},
@@ -139,6 +144,9 @@ int srv_api_route(srv_req *r, const char *url, bool *csrf)
 		r->cls = routes[i].cls;
 		r->fn = routes[i].fn;
 		r->body_max = routes[i].body;
+		r->body_type = strcmp(routes[i].path, IMPORT_PATH) == 0
+				   ? "text/csv"
+				   : "application/json";
 		memcpy(r->arg, arg, sizeof(arg));
 		if (r->method == M_GET)
 			query_args(r);

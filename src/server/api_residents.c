@@ -107,6 +107,64 @@ void api_residents_post(srv_worker *w, srv_req *r)
 	srv_reply_json(r, MHD_HTTP_CREATED, srv_resident_json(&res));
 }
 
+/* POST /api/v1/residents/import: a residents CSV file (text/csv, the
+ * header registry.h names), imported whole or not at all.  200 with the
+ * count; 422 with the bad rows by line when any is bad. */
+void api_residents_import(srv_worker *w, srv_req *r)
+{
+	jpki_err err = {0};
+	registry_import_result *res = calloc(1, sizeof(*res));
+	json_t *errs = NULL;
+	if (res == NULL) {
+		srv_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "busy",
+				"out of memory");
+		goto out;
+	}
+	if (r->body.len == 0) {
+		srv_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
+				"a CSV body is required (text/csv, header "
+				"ext_id,name,kana,address,birth,sex,muni,"
+				"adult_ward)");
+		goto out;
+	}
+	int rc = registry_residents_import(w->ca, r->body.p, r->body.len,
+					   srv_time(w->s), r->actor, NULL, NULL,
+					   res, &err);
+	if (rc != 0 && rc != JPKI_ERR_INVAL && rc != JPKI_ERR_PARSE) {
+		srv_reply_rc(r, rc, &err);
+		goto out;
+	}
+	if ((errs = json_array()) == NULL) {
+		srv_reply_error(r, 500, "internal", "out of memory");
+		goto out;
+	}
+	size_t listed = res->nerrors < REGISTRY_IMPORT_ERRORS_MAX
+			    ? res->nerrors
+			    : REGISTRY_IMPORT_ERRORS_MAX;
+	for (size_t i = 0; i < listed; i++)
+		json_array_append_new(errs,
+				      json_pack("{s:I,s:s}", "line",
+						(json_int_t)res->errors[i].line,
+						"reason", res->errors[i].msg));
+	if (rc == JPKI_ERR_PARSE && listed == 0)
+		json_array_append_new(errs, json_pack("{s:I,s:s}", "line",
+						      (json_int_t)1, "reason",
+						      jpki_err_msg(&err, rc)));
+	json_t *o = json_pack("{s:I,s:I,s:I,s:o}", "imported",
+			      (json_int_t)res->imported, "rows",
+			      (json_int_t)res->rows, "error_count",
+			      (json_int_t)(rc == 0	      ? 0
+					   : res->nerrors > 0 ? res->nerrors
+							      : 1),
+			      "errors", errs);
+	errs = NULL;
+	srv_reply_json(
+	    r, rc == 0 ? MHD_HTTP_OK : MHD_HTTP_UNPROCESSABLE_CONTENT, o);
+out:
+	json_decref(errs);
+	free(res);
+}
+
 static int add_resident(void *ctx, const store_resident *res)
 {
 	return json_array_append_new(ctx, srv_resident_json(res)) == 0 ? 0 : -1;

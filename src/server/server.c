@@ -238,14 +238,16 @@ static enum MHD_Result crl_get(server *s, struct MHD_Connection *conn,
 
 /* ---- the API's entry checks ---- */
 
-static bool is_json_body(struct MHD_Connection *conn)
+/* The body is of the route's media type: application/json everywhere but
+ * the residents import (text/csv). */
+static bool is_body_type(struct MHD_Connection *conn, const char *type)
 {
 	const char *ct = MHD_lookup_connection_value(
 	    conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-	if (ct == NULL)
+	if (ct == NULL || type == NULL)
 		return false;
-	size_t n = strlen("application/json");
-	return strncasecmp(ct, "application/json", n) == 0 &&
+	size_t n = strlen(type);
+	return strncasecmp(ct, type, n) == 0 &&
 	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
@@ -312,10 +314,10 @@ static enum MHD_Result api_begin(server *s, srv_req *r, const char *url)
 		}
 	}
 	if (r->method == M_POST || r->method == M_PATCH) {
-		if (has_body(r->conn) && !is_json_body(r->conn)) {
+		if (has_body(r->conn) && !is_body_type(r->conn, r->body_type)) {
 			srv_reply_error(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
 					"unsupported_media_type",
-					"the body must be application/json");
+					"the body must be %s", r->body_type);
 			return send_req(s, r, false);
 		}
 	}

@@ -100,6 +100,7 @@ struct srv_req {
 	/* body, at most body_max bytes */
 	jpki_wbuf body;
 	size_t body_max;
+	const char *body_type; /* the media type a body must have */
 	bool too_big;
 	/* queue */
 	bool queued;
@@ -522,6 +523,7 @@ void api_munis_get(srv_worker *w, srv_req *r);
 void api_munis_post(srv_worker *w, srv_req *r);
 void api_residents_search(srv_worker *w, srv_req *r);
 void api_residents_post(srv_worker *w, srv_req *r);
+void api_residents_import(srv_worker *w, srv_req *r);
 void api_resident_get(srv_worker *w, srv_req *r);
 void api_resident_patch(srv_worker *w, srv_req *r);
 void api_resident_remove(srv_worker *w, srv_req *r);

@@ -1,8 +1,10 @@
 // The counter's web UI in chromium: log-in, a resident, issuance onto a
 // virtual card (preview: validity and 0 yen), the image download, renewal
 // of that image (a second jpkid run with --test-clock-offset), revocation,
-// the language switch.  Screenshots (PNG) go to $SHOTS.
-// usage: node counter.spec.mjs PHASE   (PHASE: issue | renew)
+// the language switch; as a supervisor, an application from the list to
+// approval (its preview first) and the expiry-notice batch.  Screenshots
+// (PNG) go to $SHOTS.
+// usage: node counter.spec.mjs PHASE   (PHASE: issue | renew | apps)
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -30,8 +32,9 @@ const msg = () => page.locator('#msg').innerText();
 
 async function login() {
   await page.goto(BASE + '/');
-  await page.getByLabel('職員名').fill('clerk1');
-  await page.getByLabel('パスワード').fill('clerk-password-1');
+  const sup = phase === 'apps';
+  await page.getByLabel('職員名').fill(sup ? 'sup1' : 'clerk1');
+  await page.getByLabel('パスワード').fill(sup ? 'super-password-1' : 'clerk-password-1');
   await shot(phase + '-01-login');
   await page.getByRole('button', { name: 'ログインする' }).click();
   await page.locator('#count-issued').waitFor();
@@ -95,6 +98,37 @@ try {
     await page.getByRole('heading', { name: '電子証明書' }).waitFor();
     ok(true, 'back to Japanese');
     fs.writeFileSync(STATE, JSON.stringify({ rid, img }));
+  } else if (phase === 'apps') {
+    // 申請: the open applications, one of them, its preview before approval
+    await page.getByRole('link', { name: '申請', exact: true }).click();
+    await page.locator('#apps tbody tr').first().waitFor();
+    ok((await page.locator('#apps').innerText()).includes('新規交付'), 'applications list shows the open application');
+    await shot('apps-01-list');
+    await page.locator('#apps a', { hasText: '表示' }).first().click();
+    await page.locator('#app-preview').waitFor();
+    const pv = await page.locator('#app-preview').innerText();
+    ok(/\d{4}-\d{2}-\d{2}/.test(pv) && pv.includes('円'), 'preview before approval: validity and fee');
+    ok(pv.includes('不足'), 'preview names the missing identity document');
+    await page.getByLabel('書類').selectOption('drivers_license');
+    await page.getByLabel('番号', { exact: true }).fill('123456789012A');
+    await page.getByLabel('有効期限').fill(new Date(Date.now() + 3 * 365 * 86400e3).toISOString().slice(0, 10));
+    await page.getByRole('button', { name: '書類を記録する' }).click();
+    await page.locator('#app-docs-table tbody tr').first().waitFor();
+    ok((await page.locator('#app-docs').innerText()).includes('確認済み'), 'document recorded: identity complete');
+    await shot('apps-02-application');
+    await page.getByRole('button', { name: '承認する' }).click();
+    await page.locator('#msg.info').waitFor();
+    ok((await msg()).includes('カード発注'), 'approved: card ordered (' + (await msg()) + ')');
+    ok((await page.locator('#app-history tbody tr').count()) >= 3, 'history lists open, document, approval');
+    await shot('apps-03-approved');
+    // 有効期限通知書 (supervisor)
+    await page.getByRole('link', { name: '有効期限通知書' }).click();
+    await page.getByRole('button', { name: '通知書を作成する' }).click();
+    await page.locator('#notices-sent').waitFor();
+    ok(await page.locator('#letters').count() === 1 && await page.locator('#mailroom').count() === 1, 'notice run links letters and mail-room list');
+    const csv = await page.evaluate(async () => (await fetch(document.getElementById('mailroom').getAttribute('href'))).status);
+    ok(csv === 200, 'mail-room list downloads');
+    await shot('apps-04-notices');
   } else {
     const st = JSON.parse(fs.readFileSync(STATE, 'utf8'));
     // 更新: upload, preview, confirm, download

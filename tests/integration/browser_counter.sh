@@ -2,7 +2,8 @@
 # The counter's web UI in Debian's chromium, driven by playwright-core
 # (tests/browser/counter.spec.mjs): log-in, resident, issuance onto a
 # virtual card with its preview and download, renewal of the downloaded
-# image, a loss report, the language switch.  Renewal needs the
+# image, a loss report, the language switch; an application from the list
+# to approval (preview first) and the expiry-notice batch.  Renewal needs the
 # certificates' renewal window: the second phase runs jpkid with
 # --test-clock-offset (30 days before the authentication certificate's
 # last day; a production CA would refuse it).  Screenshots:
@@ -30,6 +31,13 @@ req admin POST /api/v1/municipalities '{"code":"132217","pref":"東京都","city
 check 201 "record Kiyose"
 BASE=$BASE node "$B/counter.spec.mjs" issue && ok "browser: issuance phase" || bad "browser: issuance phase"
 RID=$(jq -r .rid "$STATE" 2>/dev/null || echo 0)
+# 申請 and 有効期限通知書 screens: a supervisor, one open application
+req admin POST /api/v1/operators '{"name":"sup1","role":"supervisor","password":"super-password-1"}'; check 201 "create supervisor"
+req admin POST /api/v1/residents '{"ext_id":"AP1","name":"鈴木　花子","kana":"スズキハナコ","address":"東京都清瀬市中里1-1","birth":"1985-04-01","sex":2,"muni":"132217"}'
+check 201 "resident for an application"
+req admin POST /api/v1/applications "{\"resident\":$(jq -r .id <<<"$BODY"),\"kind\":\"new-card\",\"certs\":\"sign,auth\"}"
+check 201 "open an application"
+BASE=$BASE node "$B/counter.spec.mjs" apps && ok "browser: applications and notices phase" || bad "browser: applications and notices phase"
 req admin GET "/api/v1/residents/$RID"
 LAST=$(jq -r '[.certificates[] | select(.kind=="auth") | .not_after][0] // empty' <<<"$BODY")
 stop_jpkid

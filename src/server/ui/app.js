@@ -369,9 +369,147 @@ function viewPin() {
     el('p', { class: 'note' }, t('pin_note')));
 }
 
+
+// ---- applications (申請): list, one application, its transitions ----
+const DOC_TYPES = ['mynumber_card', 'drivers_license', 'passport', 'special_permanent_resident', 'residence_card',
+  'disability_certificate', 'letter_of_attorney', 'inquiry_answer', 'family_register', 'guardianship_certificate'];
+const kindName = (k) => t('k_' + String(k).replace(/-/g, '_'));
+const stateName = (s) => t('s_' + s);
+
+async function viewApps() {
+  const d = await api('GET', 'applications?q=open&limit=200');
+  page('apps_open', d.applications.length === 0 ? el('p', {}, t('none')) :
+    el('table', { id: 'apps' },
+      el('thead', {}, el('tr', {}, ['app_id', 'resident', 'app_kind', 'app_state', 'applicant', 'opened_at', ''].map((k) => el('th', {}, k ? t(k) : '')))),
+      el('tbody', {}, d.applications.map((a) => el('tr', {},
+        el('td', {}, a.id), el('td', {}, el('a', { href: '#resident?id=' + a.resident }, a.resident)),
+        el('td', {}, kindName(a.kind)), el('td', {}, stateName(a.state)),
+        el('td', {}, t('ap_' + a.applicant) + (a.agent_name ? ' (' + a.agent_name + ')' : '')), el('td', {}, a.opened_at),
+        el('td', {}, el('a', { href: '#app?id=' + a.id }, t('show'))))))));
+}
+
+// What approval would give, shown before the approve button.
+function appPreviewBox(pv) {
+  const row = (kind) => {
+    const k = pv[kind];
+    if (!k) return null;
+    const v = k.validity;
+    return el('tr', {}, el('th', {}, t(kind)), el('td', {}, k.eligible ? t('eligible') : t('ineligible')),
+      el('td', { class: 'last-day' }, v ? v.last_day : ''), el('td', {}, v ? t('cap_' + v.capped_by) : ''),
+      el('td', { class: 'refused' }, k.refused || ''));
+  };
+  return el('div', { class: 'preview', id: 'app-preview' },
+    el('h3', {}, t('app_preview')),
+    el('table', {}, el('thead', {}, el('tr', {}, ['kind', 'status', 'last_day', 'capped_by', 'refused'].map((k) => el('th', {}, t(k))))),
+      el('tbody', {}, row('auth'), row('sign'))),
+    el('p', {}, t('age') + ': ' + pv.age + ' ・ ' + t('new_card') + ': ' + (pv.new_card ? t('yes') : t('no')) +
+      (pv.card_expiry ? ' ・ ' + t('card_expiry') + ': ' + pv.card_expiry : '')),
+    el('p', { id: 'app-fee' }, t('fee') + ': ' + pv.fee.total_yen + t('yen') +
+      ' (' + t('certs') + ' ' + pv.fee.cert_yen + t('yen') + ' + ' + t('card') + ' ' + pv.fee.card_yen + t('yen') + ')'),
+    el('p', { id: 'app-docs' }, t('documents_ok') + ': ' + (pv.documents_ok ? t('docs_ok') : t('docs_missing', { m: pv.documents_missing }))),
+    pv.hold ? el('p', {}, t('hold_note')) : null,
+    pv.affected_count > 0 ? el('p', {}, t('affected') + ': ', pv.affected.map((s) => el('span', { class: 'mono' }, s + ' '))) : null);
+}
+
+// A button that runs one transition and shows the application again.
+function actButton(id, key, fn) {
+  const b = el('button', { type: 'button', id: 'act-' + key.replace(/^act_/, '') }, t(key));
+  b.addEventListener('click', async () => {
+    b.disabled = true;
+    try {
+      clearMsg();
+      const a = await fn();
+      await viewApp(new URLSearchParams('id=' + id));
+      say('info', t('app_done', { id, state: stateName(a.state) }));
+    } catch (e) { showError(e); } finally { b.disabled = false; }
+  });
+  return b;
+}
+
+function appActions(a) {
+  const id = a.id;
+  const post = (p, body) => api('POST', 'applications/' + id + '/' + p, body || {});
+  const early = ['received', 'inquiry_sent', 'inquiry_answered'].includes(a.state);
+  const doc = submit(el('form', { id: 'doc-form' },
+    field('d-role', t('doc_role'), el('select', { name: 'role' },
+      el('option', { value: 'holder' }, t('role_holder')), el('option', { value: 'agent' }, t('role_agent')))),
+    field('d-type', t('doc_type'), el('select', { name: 'type' }, DOC_TYPES.map((d) => el('option', { value: d }, t('d_' + d))))),
+    field('d-number', t('doc_number'), el('input', { name: 'number', required: true, maxlength: 63 })),
+    field('d-expiry', t('doc_expiry'), el('input', { name: 'expiry', type: 'date' })),
+    el('div', { class: 'full' }, el('button', { type: 'submit' }, t('add_doc')))),
+  async (fd) => {
+    const body = { role: fd.get('role'), type: fd.get('type'), number: fd.get('number') };
+    if (fd.get('expiry')) body.expiry = fd.get('expiry');
+    const r = await post('documents', body);
+    await viewApp(new URLSearchParams('id=' + id));
+    say('info', t('app_done', { id, state: stateName(r.state) }));
+  });
+  const reject = submit(el('form', { id: 'reject-form' },
+    field('j-reason', t('reject_reason'), el('input', { name: 'reason', required: true, maxlength: 255 })),
+    el('div', { class: 'full' }, el('button', { type: 'submit', class: 'sec' }, t('act_reject')))),
+  async (fd) => {
+    const r = await post('reject', { reason: fd.get('reason') });
+    await viewApp(new URLSearchParams('id=' + id));
+    say('info', t('app_done', { id, state: stateName(r.state) }));
+  });
+  return el('div', { id: 'app-actions' },
+    el('h3', {}, t('actions')),
+    el('p', { class: 'buttons' },
+      a.state === 'received' ? actButton(id, 'act_inquiry', () => post('inquiry')) : null, ' ',
+      a.state === 'inquiry_sent' ? actButton(id, 'act_answer', () => post('inquiry/answer')) : null, ' ',
+      a.state === 'received' || a.state === 'inquiry_answered' ? actButton(id, 'act_approve', () => post('approve')) : null, ' ',
+      actButton(id, 'act_cancel', () => post('cancel'))),
+    early ? [el('h3', {}, t('add_doc')), doc] : null,
+    el('h3', {}, t('act_reject')), reject);
+}
+
+async function viewApp(params) {
+  const id = Number(params.get('id'));
+  const a = await api('GET', 'applications/' + id);
+  let pv = null;
+  if (a.open) {
+    try { pv = await api('GET', 'applications/' + id + '/preview'); } catch (e) { pv = { error: e.message }; }
+  }
+  const info = el('table', { id: 'app-info' }, el('tbody', {},
+    ['id', 'resident', 'kind', 'state', 'applicant', 'agent_name', 'card', 'inquiry_sent', 'inquiry_answered', 'note', 'opened_at', 'updated_at']
+      .filter((k) => a[k] !== undefined && a[k] !== '')
+      .map((k) => el('tr', {}, el('th', {}, t({ id: 'app_id', kind: 'app_kind', state: 'app_state' }[k] || k)),
+        el('td', {}, k === 'kind' ? kindName(a[k]) : k === 'state' ? stateName(a[k]) : k === 'applicant' ? t('ap_' + a[k]) : a[k])))));
+  const docs = el('table', { id: 'app-docs-table' },
+    el('thead', {}, el('tr', {}, ['doc_role', 'doc_type', 'doc_number', 'doc_expiry', 'added_at'].map((k) => el('th', {}, t(k))))),
+    el('tbody', {}, a.documents.map((d) => el('tr', {}, el('td', {}, t('role_' + d.role)), el('td', {}, t('d_' + d.type)),
+      el('td', { class: 'mono' }, d.number), el('td', {}, d.expiry), el('td', {}, d.added_at)))));
+  const hist = el('table', { id: 'app-history' },
+    el('thead', {}, el('tr', {}, ['at', 'actor', 'event', 'from', 'to', 'detail'].map((k) => el('th', {}, t(k))))),
+    el('tbody', {}, a.history.map((h) => el('tr', {}, el('td', {}, h.at), el('td', {}, h.actor), el('td', {}, h.event),
+      el('td', {}, stateName(h.from)), el('td', {}, stateName(h.to)), el('td', {}, h.detail)))));
+  page('app', info,
+    pv === null ? null : pv.error !== undefined
+      ? el('div', { class: 'preview', id: 'app-preview' }, el('h3', {}, t('app_preview')), el('p', {}, t('preview_unavailable') + ': ' + pv.error))
+      : appPreviewBox(pv),
+    a.open ? appActions(a) : null,
+    el('h3', {}, t('documents')), docs, el('h3', {}, t('history')), hist);
+}
+
+// ---- 有効期限通知書 (supervisor) ----
+const NOTICE_LINK = /^\/api\/v1\/notices\/[0-9TZ-]+\/(letters\.html|mailroom\.csv)$/;
+function viewNotices() {
+  const out = el('div', { id: 'notices-result' });
+  const form = submit(el('form', { id: 'notices-form' }, el('div', { class: 'full' }, el('button', { type: 'submit' }, t('notices_run')))),
+    async () => {
+      const d = await api('POST', 'notices/run');
+      const link = (href, attrs, key) => NOTICE_LINK.test(href) ? el('li', {}, el('a', { href, ...attrs }, t(key))) : null;
+      out.replaceChildren(el('p', { id: 'notices-sent' }, t('notices_sent', { n: d.sent, a: d.already_sent, b: d.batch })),
+        el('ul', {}, link(d.letters, { id: 'letters', target: '_blank', rel: 'noopener' }, 'letters'),
+          link(d.mailroom, { id: 'mailroom', download: 'mailroom.csv' }, 'mailroom')));
+    });
+  page('notices_title', el('p', {}, t('notices_text')), form, out);
+}
+
 // ---- frame ----
 const views = { login: viewLogin, dashboard: viewDashboard, search: viewSearch, resident: viewResident,
-  register: viewRegister, issue: viewIssue, renew: viewRenew, revoke: viewRevoke, pin: viewPin };
+  register: viewRegister, issue: viewIssue, renew: viewRenew, revoke: viewRevoke, pin: viewPin,
+  apps: viewApps, app: viewApp, notices: viewNotices };
 
 function translateStatic() {
   document.documentElement.lang = getLang();
@@ -381,6 +519,7 @@ function translateStatic() {
 function chrome() {
   document.getElementById('nav').hidden = !session;
   document.getElementById('logout').hidden = !session;
+  document.getElementById('nav-notices').hidden = !session || session.role === 'clerk';
   document.getElementById('who').textContent = session ? session.operator + ' (' + session.role + ')' : '';
 }
 function go(name) { location.hash = '#' + name; }

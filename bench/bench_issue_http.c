@@ -1,0 +1,663 @@
+/* bench_issue_http: certificate pairs (署名用 + 利用者証明用) issued per
+ * second by jpkid over HTTP, the way a counter terminal asks for them:
+ * per pair one challenge (POST /api/v1/issue/challenge), two proofs of
+ * possession signed by the client, and POST /api/v1/issue (a 201 counts).
+ *
+ * The program makes a CA in a temporary directory with residents and
+ * cards (in-process, before jpkid starts), starts jpkid on 127.0.0.1 and
+ * a free port (stopped by PID at the end), logs in as admin
+ * (JPKID_ADMIN_PASSWORD), creates a clerk, and runs K client threads, each
+ * with its own session on one keep-alive HTTP/1.1 connection (plain
+ * sockets), for S seconds.
+ *
+ * The limit on these cores is measured in the same run (`openssl speed
+ * -multi <cores> rsa2048`).  A pair costs jpkid two RSA signatures
+ * (ceiling signs/s ÷ 2); the client's two proofs of possession are two
+ * more RSA signatures on the same cores, so with the client on the
+ * machine the ceiling is signs/s ÷ 4 (the verifications, ~30 × cheaper,
+ * are not counted).  jpkid also pre-signs an OCSP response for each new
+ * certificate (RFC 5019 style, so that the first status query is served
+ * from memory): two more signatures a pair, so everything on the machine
+ * costs 6 signatures a pair (ceiling signs/s ÷ 6).  All three ratios are
+ * printed.
+ *
+ * usage: bench_issue_http [--seconds S (5)] [--clients K (32)] [--jpkid PATH]
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <openssl/x509.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "openjpki/ca.h"
+#include "openjpki/util.h"
+
+#define MAX_CLIENTS 64
+#define NKEYS 4
+#define RBUF 65536
+#define ADMIN_PW "bench-admin-password-1"
+#define CLERK_PW "bench-clerk-password-1"
+
+/* ---- a minimal HTTP/1.1 keep-alive client (loopback) ---- */
+
+typedef struct conn {
+	int fd;
+	unsigned short port;
+	char cookie[128]; /* "jpkid_session=..." */
+	char csrf[80];
+	char rb[RBUF];
+	size_t body_len; /* the last answer's body, at rb + body_off */
+	size_t body_off;
+} conn;
+
+static int conn_open(conn *c)
+{
+	struct sockaddr_in a;
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons(c->port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	c->fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (c->fd < 0)
+		return -1;
+	int one = 1;
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	struct timeval tv = {30, 0};
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(c->fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+		close(c->fd);
+		c->fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+static void conn_close(conn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* The value of header name in the head (NUL-terminated), or NULL. */
+static const char *header(const char *head, const char *name, size_t *len)
+{
+	size_t nl = strlen(name);
+	for (const char *p = strstr(head, "\r\n"); p != NULL;
+	     p = strstr(p + 2, "\r\n")) {
+		const char *h = p + 2;
+		if (strncasecmp(h, name, nl) == 0 && h[nl] == ':') {
+			h += nl + 1;
+			while (*h == ' ')
+				h++;
+			const char *e = strstr(h, "\r\n");
+			*len = e ? (size_t)(e - h) : strlen(h);
+			return h;
+		}
+	}
+	return NULL;
+}
+
+/* One request; the status, or -1 when the connection failed (then it is
+ * closed, and the next call reconnects). */
+static int http(conn *c, const char *method, const char *path, const char *body)
+{
+	char head[1024], ck[160] = "", tok[120] = "";
+	size_t blen = body ? strlen(body) : 0;
+	bool keep = true;
+	int status = 0, ret = -1;
+	if (c->fd < 0 && conn_open(c) != 0)
+		return -1;
+	if (c->cookie[0] != '\0')
+		snprintf(ck, sizeof(ck), "Cookie: %s\r\n", c->cookie);
+	if (c->csrf[0] != '\0')
+		snprintf(tok, sizeof(tok), "X-CSRF-Token: %s\r\n", c->csrf);
+	int n =
+	    snprintf(head, sizeof(head),
+		     "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n"
+		     "Content-Length: %zu\r\n%s%s%s\r\n",
+		     method, path, c->port, blen,
+		     body ? "Content-Type: application/json\r\n" : "", ck, tok);
+	if (n < 0 || (size_t)n >= sizeof(head))
+		return -1;
+	if (write_all(c->fd, head, (size_t)n) != 0 ||
+	    (blen > 0 && write_all(c->fd, body, blen) != 0))
+		goto out;
+	size_t got = 0;
+	char *end = NULL;
+	while (end == NULL) {
+		if (got >= sizeof(c->rb) - 1)
+			goto out;
+		ssize_t r =
+		    recv(c->fd, c->rb + got, sizeof(c->rb) - 1 - got, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			goto out;
+		got += (size_t)r;
+		c->rb[got] = '\0';
+		end = strstr(c->rb, "\r\n\r\n");
+	}
+	*end = '\0';
+	if (sscanf(c->rb, "HTTP/1.%*d %d", &status) != 1)
+		goto out;
+	size_t hl = 0;
+	const char *v = header(c->rb, "Content-Length", &hl);
+	if (v == NULL)
+		goto out; /* jpkid always sends a length */
+	size_t want = (size_t)strtoull(v, NULL, 10);
+	if ((v = header(c->rb, "Connection", &hl)) != NULL &&
+	    strncasecmp(v, "close", 5) == 0)
+		keep = false;
+	if ((v = header(c->rb, "Set-Cookie", &hl)) != NULL) {
+		const char *semi = memchr(v, ';', hl);
+		size_t cl = semi ? (size_t)(semi - v) : hl;
+		if (cl < sizeof(c->cookie)) {
+			memcpy(c->cookie, v, cl);
+			c->cookie[cl] = '\0';
+		}
+	}
+	c->body_off = (size_t)(end + 4 - c->rb);
+	if (c->body_off + want >= sizeof(c->rb))
+		goto out;
+	while (got < c->body_off + want) {
+		ssize_t r =
+		    recv(c->fd, c->rb + got, c->body_off + want - got, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			goto out;
+		got += (size_t)r;
+	}
+	c->body_len = want;
+	c->rb[c->body_off + want] = '\0';
+	ret = status;
+out:
+	if (ret < 0 || !keep)
+		conn_close(c);
+	return ret;
+}
+
+static const char *resp_body(const conn *c)
+{
+	return c->rb + c->body_off;
+}
+
+/* The string field key of the last answer's JSON body into out. */
+static int resp_str(const conn *c, const char *key, char *out, size_t cap)
+{
+	json_t *j = json_loadb(resp_body(c), c->body_len, 0, NULL);
+	const char *v = json_string_value(json_object_get(j, key));
+	int rc = v != NULL && jpki_strlcpy(out, v, cap) == 0 ? 0 : -1;
+	json_decref(j);
+	return rc;
+}
+
+/* Log in; a 503 (the auth class is busy with other log-ins' scrypt) is
+ * asked again, at most 100 times. */
+static int login(conn *c, const char *name, const char *pw)
+{
+	char body[256];
+	snprintf(body, sizeof(body), "{\"name\":\"%s\",\"password\":\"%s\"}",
+		 name, pw);
+	for (int attempt = 0; attempt < 100; attempt++) {
+		c->cookie[0] = c->csrf[0] = '\0';
+		int st = http(c, "POST", "/api/v1/session", body);
+		if (st == 503) {
+			usleep(50000);
+			continue;
+		}
+		if (st != 200 ||
+		    resp_str(c, "csrf_token", c->csrf, sizeof(c->csrf)) != 0 ||
+		    c->cookie[0] == '\0')
+			return -1;
+		return 0;
+	}
+	return -1;
+}
+
+/* ---- card keys and proofs of possession ---- */
+
+typedef struct cardkey {
+	EVP_PKEY *k;
+	char spki_b64[600];
+	char spki_hex[2 * SHA256_DIGEST_LENGTH + 1];
+} cardkey;
+
+static int cardkey_make(cardkey *ck)
+{
+	uint8_t *der = NULL, md[SHA256_DIGEST_LENGTH];
+	if ((ck->k = EVP_RSA_gen(2048)) == NULL)
+		return -1;
+	int n = i2d_PUBKEY(ck->k, &der);
+	if (n <= 0 || (size_t)(n + 2) / 3 * 4 >= sizeof(ck->spki_b64)) {
+		OPENSSL_free(der);
+		return -1;
+	}
+	EVP_EncodeBlock((unsigned char *)ck->spki_b64, der, n);
+	SHA256(der, (size_t)n, md);
+	jpki_hex(md, sizeof(md), ck->spki_hex);
+	OPENSSL_free(der);
+	return 0;
+}
+
+/* The base64 signature over srv_pop_verify's text (api_issue.c). */
+static int pop_sign(const cardkey *ck, const char *challenge, const char *kind,
+		    long long resident, const char *card, char *out, size_t cap)
+{
+	char msg[512];
+	uint8_t sig[512];
+	size_t sl = sizeof(sig);
+	int n = snprintf(msg, sizeof(msg),
+			 "openjpki-pop-v1\nchallenge=%s\nkind=%s\n"
+			 "resident=%lld\ncard=%s\nspki-sha256=%s\n",
+			 challenge, kind, resident, card, ck->spki_hex);
+	if (n < 0 || (size_t)n >= sizeof(msg))
+		return -1;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int ok =
+	    ctx != NULL &&
+	    EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, ck->k) == 1 &&
+	    EVP_DigestSign(ctx, sig, &sl, (const uint8_t *)msg, (size_t)n) ==
+		1 &&
+	    (sl + 2) / 3 * 4 < cap;
+	EVP_MD_CTX_free(ctx);
+	if (!ok)
+		return -1;
+	EVP_EncodeBlock((unsigned char *)out, sig, (int)sl);
+	return 0;
+}
+
+/* ---- client threads ---- */
+
+typedef struct client {
+	conn *c;	    /* logged in before the clock starts */
+	const int64_t *ids; /* residents of this client */
+	size_t count;
+	double end;
+	const cardkey *keys; /* shared: signing with a key is thread-safe */
+	long issued, busy, other;
+	int last_status;
+	char last_body[200];
+} client;
+
+static void *client_run(void *arg)
+{
+	client *cl = arg;
+	conn *c = cl->c;
+	char body[4096], ch[80], card[40], pops[2][600];
+	for (size_t i = 0; i < cl->count && bench_now() < cl->end;) {
+		long long rid = (long long)cl->ids[i];
+		const cardkey *sk = &cl->keys[i % NKEYS];
+		const cardkey *ak = &cl->keys[(i + 1) % NKEYS];
+		int st = http(c, "POST", "/api/v1/issue/challenge", NULL);
+		if (st != 200 && st != 201) {
+			cl->other++;
+			cl->last_status = st;
+			if (cl->other > 100)
+				break;
+			continue;
+		}
+		if (resp_str(c, "challenge", ch, sizeof(ch)) != 0)
+			break;
+		snprintf(card, sizeof(card), "C%lld", rid);
+		if (pop_sign(sk, ch, "sign", rid, card, pops[0],
+			     sizeof(pops[0])) != 0 ||
+		    pop_sign(ak, ch, "auth", rid, card, pops[1],
+			     sizeof(pops[1])) != 0)
+			break;
+		int n = snprintf(
+		    body, sizeof(body),
+		    "{\"resident\":%lld,\"card\":\"%s\",\"challenge\":\"%s\","
+		    "\"sign\":{\"spki\":\"%s\",\"pop\":\"%s\"},"
+		    "\"auth\":{\"spki\":\"%s\",\"pop\":\"%s\"}}",
+		    rid, card, ch, sk->spki_b64, pops[0], ak->spki_b64,
+		    pops[1]);
+		if (n < 0 || (size_t)n >= sizeof(body))
+			break;
+		st = http(c, "POST", "/api/v1/issue", body);
+		if (st == 201) {
+			cl->issued++;
+			i++;
+		} else if (st == 503) {
+			cl->busy++; /* refused before any work: ask again */
+			usleep(1000);
+		} else {
+			cl->other++;
+			cl->last_status = st;
+			if (st > 0)
+				jpki_strlcpy(cl->last_body, resp_body(c),
+					     sizeof(cl->last_body));
+			i++;
+			if (cl->other > 100)
+				break;
+		}
+	}
+	return NULL;
+}
+
+/* ---- jpkid ---- */
+
+/* --jpkid, else the sibling ../cmd/jpkid of this program, else
+ * ./build/cmd/jpkid. */
+static int find_jpkid(const char *given, char *out, size_t cap)
+{
+	char self[1024];
+	if (given != NULL)
+		return jpki_strlcpy(out, given, cap) == 0 ? 0 : -1;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		char *slash = strrchr(self, '/');
+		if (slash != NULL) {
+			*slash = '\0';
+			snprintf(out, cap, "%s/../cmd/jpkid", self);
+			if (access(out, X_OK) == 0)
+				return 0;
+		}
+	}
+	snprintf(out, cap, "./build/cmd/jpkid");
+	return access(out, X_OK) == 0 ? 0 : -1;
+}
+
+/* Start jpkid on 127.0.0.1 and a free port; its pid and port. */
+static int start_jpkid(const char *exe, const char *dir, const char *tmp,
+		       pid_t *pid, unsigned short *port)
+{
+	char outf[400], errf[400];
+	snprintf(outf, sizeof(outf), "%s/jpkid.out", tmp);
+	snprintf(errf, sizeof(errf), "%s/jpkid.err", tmp);
+	pid_t p = fork();
+	if (p < 0)
+		return -1;
+	if (p == 0) {
+		if (freopen(outf, "w", stdout) == NULL ||
+		    freopen(errf, "w", stderr) == NULL)
+			_exit(127);
+		setenv("JPKID_ADMIN_PASSWORD", ADMIN_PW, 1);
+		execl(exe, exe, "--dir", dir, "--listen", "127.0.0.1:0",
+		      (char *)NULL);
+		_exit(127);
+	}
+	*pid = p;
+	for (int i = 0; i < 300; i++) { /* 30 s at most */
+		FILE *f = fopen(outf, "r");
+		char line[256];
+		unsigned v = 0;
+		while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+			if (sscanf(line,
+				   "jpkid: listening on http://127.0.0.1:%u",
+				   &v) == 1 &&
+			    v > 0 && v < 65536) {
+				fclose(f);
+				*port = (unsigned short)v;
+				return 0;
+			}
+		if (f != NULL)
+			fclose(f);
+		if (waitpid(p, NULL, WNOHANG) == p) {
+			*pid = 0;
+			return -1;
+		}
+		usleep(100000);
+	}
+	return -1;
+}
+
+static void stop_jpkid(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	for (int i = 0; i < 200; i++) { /* 20 s, then SIGKILL */
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return;
+		usleep(100000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/* ---- the CA, residents and cards (before jpkid starts) ---- */
+
+static int make_ca(const char *cadir, int64_t *ids, size_t n, jpki_err *err)
+{
+	time_t now = time(NULL);
+	ca_init_opts o = {.profile = JPKI_PROFILE_TEST, .now = now};
+	jpki_ca *ca = NULL;
+	int rc;
+	if ((rc = ca_init(cadir, &o, err)) != 0 ||
+	    (rc = ca_open(cadir, NULL, &ca, err)) != 0)
+		goto out;
+	store *st = ca_store(ca);
+	store_muni m = {"131016", "Tokyo-to", "Chiyoda-ku", "東京都",
+			"千代田区"};
+	if ((rc = store_begin(st, err)) != 0 ||
+	    (rc = store_muni_put(st, &m, err)) != 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		store_resident r;
+		memset(&r, 0, sizeof(r));
+		snprintf(r.ext_id, sizeof(r.ext_id), "R%zu", i);
+		jpki_strlcpy(r.name, "山田　太郎", sizeof(r.name));
+		jpki_strlcpy(r.kana, "ヤマダ　タロウ", sizeof(r.kana));
+		jpki_strlcpy(r.address, "東京都千代田区外神田１丁目２番３号",
+			     sizeof(r.address));
+		r.birth = (jpki_date){1950 + (int)(i % 50), 1 + (int)(i % 12),
+				      1 + (int)(i % 28)};
+		r.sex = 1 + (int)(i % 2);
+		jpki_strlcpy(r.muni_code, "131016", sizeof(r.muni_code));
+		r.updated_at = now;
+		if ((rc = store_resident_add(st, &r, err)) != 0)
+			goto out;
+		store_card c;
+		memset(&c, 0, sizeof(c));
+		snprintf(c.serial, sizeof(c.serial), "C%lld", (long long)r.id);
+		c.resident_id = r.id;
+		c.issued = jpki_date_of(now);
+		c.expiry = rules_card_expiry(r.birth, c.issued);
+		if ((rc = store_card_put(st, &c, err)) != 0)
+			goto out;
+		ids[i] = r.id;
+	}
+	rc = store_commit(st, err);
+out:
+	ca_close(ca);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	double seconds = 5;
+	int cores = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	int clients = 32;
+	const char *given = NULL;
+	char exe[1100], tmp[] = "/tmp/jpki-bench-http-XXXXXX", cadir[300];
+	pid_t pid = 0;
+	unsigned short port = 0;
+	int64_t *ids = NULL;
+	client *cl = NULL;
+	cardkey keys[NKEYS];
+	pthread_t tid[MAX_CLIENTS];
+	int started = 0, rc = 1;
+	jpki_err err = {0};
+	memset(keys, 0, sizeof(keys));
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
+			seconds = atof(argv[++i]);
+		else if (strcmp(argv[i], "--clients") == 0 && i + 1 < argc)
+			clients = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--jpkid") == 0 && i + 1 < argc)
+			given = argv[++i];
+		else {
+			fprintf(stderr, "usage: bench_issue_http [--seconds S] "
+					"[--clients K] [--jpkid PATH]\n");
+			return 2;
+		}
+	}
+	if (seconds < 1 || seconds > 20)
+		seconds = 5;
+	if (clients < 1 || clients > MAX_CLIENTS)
+		clients = 32;
+	if (cores < 1)
+		cores = 1;
+	if (find_jpkid(given, exe, sizeof(exe)) != 0) {
+		fprintf(stderr, "bench_issue_http: jpkid not found (--jpkid "
+				"PATH, or build/cmd/jpkid)\n");
+		return 1;
+	}
+	if (mkdtemp(tmp) == NULL)
+		return 1;
+	snprintf(cadir, sizeof(cadir), "%s/ca", tmp);
+	/* residents and cards, more than the run can use */
+	const size_t per = (size_t)(seconds * 2000 / clients) + 100;
+	const size_t total_res = per * (size_t)clients;
+	ids = calloc(total_res, sizeof(*ids));
+	cl = calloc((size_t)clients, sizeof(*cl));
+	if (ids == NULL || cl == NULL)
+		goto out;
+	printf("making a CA with %zu residents and cards ...\n", total_res);
+	fflush(stdout);
+	if (make_ca(cadir, ids, total_res, &err) != 0) {
+		fprintf(stderr, "bench_issue_http: %s\n", err.msg);
+		goto out;
+	}
+	for (int k = 0; k < NKEYS; k++)
+		if (cardkey_make(&keys[k]) != 0)
+			goto out;
+	printf("measuring the limit: openssl speed -multi %d rsa2048 ...\n",
+	       cores);
+	fflush(stdout);
+	double signs = bench_openssl_rsa2048(cores, 3, NULL);
+
+	if (start_jpkid(exe, cadir, tmp, &pid, &port) != 0) {
+		fprintf(stderr, "bench_issue_http: %s did not start\n", exe);
+		goto out;
+	}
+	conn *admin = calloc(1, sizeof(*admin));
+	if (admin == NULL)
+		goto out;
+	admin->fd = -1;
+	admin->port = port;
+	int st = -1;
+	if (login(admin, "admin", ADMIN_PW) == 0)
+		st = http(admin, "POST", "/api/v1/operators",
+			  "{\"name\":\"bench\",\"role\":\"clerk\","
+			  "\"password\":\"" CLERK_PW "\"}");
+	conn_close(admin);
+	free(admin);
+	if (st != 201) {
+		fprintf(stderr,
+			"bench_issue_http: admin log-in or creating "
+			"the clerk failed (%d)\n",
+			st);
+		goto out;
+	}
+	/* every client's session first: log-in (scrypt) is not measured */
+	for (int t = 0; t < clients; t++) {
+		if ((cl[t].c = calloc(1, sizeof(conn))) == NULL)
+			goto out;
+		cl[t].c->fd = -1;
+		cl[t].c->port = port;
+		if (login(cl[t].c, "bench", CLERK_PW) != 0) {
+			fprintf(stderr, "bench_issue_http: the clerk's log-in "
+					"failed\n");
+			goto out;
+		}
+	}
+	printf("issuing pairs over HTTP for %.0f s with %d clients (jpkid "
+	       "on 127.0.0.1:%u) ...\n",
+	       seconds, clients, port);
+	fflush(stdout);
+	double t0 = bench_now();
+	for (int t = 0; t < clients; t++) {
+		cl[t].keys = keys;
+		cl[t].ids = ids + (size_t)t * per;
+		cl[t].count = per;
+		cl[t].end = t0 + seconds;
+		if (pthread_create(&tid[t], NULL, client_run, &cl[t]) != 0)
+			break;
+		started++;
+	}
+	long issued = 0, busy = 0, other = 0;
+	for (int t = 0; t < started; t++) {
+		pthread_join(tid[t], NULL);
+		issued += cl[t].issued;
+		busy += cl[t].busy;
+		other += cl[t].other;
+		if (cl[t].other > 0)
+			fprintf(stderr, "client %d: last answer %d %s\n", t,
+				cl[t].last_status, cl[t].last_body);
+	}
+	double el = bench_now() - t0;
+	double pairs = (double)issued / el;
+	double c2 = signs / 2, c4 = signs / 4, c6 = signs / 6;
+	printf("openssl speed -multi %d rsa2048: %.0f sign/s\n", cores, signs);
+	printf("jpkid over HTTP:  %.0f pairs/s (%ld pairs in %.2f s; %ld "
+	       "busy 503s retried, %ld other answers)\n",
+	       pairs, issued, el, busy, other);
+	printf("  server ceiling, sign/s ÷ 2 (jpkid's 2 signatures a pair): "
+	       "%.0f pairs/s, ratio %.2f\n",
+	       c2, c2 > 0 ? pairs / c2 : 0);
+	printf("  ceiling with the client's 2 proof-of-possession signatures "
+	       "on the same cores, sign/s ÷ 4: %.0f pairs/s, ratio %.2f\n",
+	       c4, c4 > 0 ? pairs / c4 : 0);
+	printf("  ceiling with the 2 OCSP responses jpkid pre-signs for the new "
+	       "certificates too, sign/s ÷ 6: %.0f pairs/s, ratio %.2f\n",
+	       c6, c6 > 0 ? pairs / c6 : 0);
+	printf("{\"bench\":\"issue_http\",\"cores\":%d,\"clients\":%d,"
+	       "\"seconds\":%.2f,\"pairs\":%ld,\"pairs_per_s\":%.1f,"
+	       "\"busy\":%ld,\"other\":%ld,\"openssl_sign_per_s\":%.1f,"
+	       "\"ceiling_server_pairs_per_s\":%.1f,\"ratio_server\":%.3f,"
+	       "\"ceiling_with_client_pairs_per_s\":%.1f,"
+	       "\"ratio_with_client\":%.3f,\"ratio_all_signatures\":%.3f}\n",
+	       cores, clients, el, issued, pairs, busy, other, signs, c2,
+	       c2 > 0 ? pairs / c2 : 0, c4, c4 > 0 ? pairs / c4 : 0,
+	       c6 > 0 ? pairs / c6 : 0);
+	rc = issued > 0 && other == 0 ? 0 : 1;
+out:
+	stop_jpkid(pid);
+	for (int k = 0; k < NKEYS; k++)
+		EVP_PKEY_free(keys[k].k);
+	for (int t = 0; cl != NULL && t < clients; t++) {
+		if (cl[t].c != NULL)
+			conn_close(cl[t].c);
+		free(cl[t].c);
+	}
+	free(cl);
+	free(ids);
+	char cmd[200];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
+	if (system(cmd) != 0)
+		fprintf(stderr, "bench_issue_http: could not remove %s\n", tmp);
+	return rc;
+}
