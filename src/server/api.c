@@ -72,6 +72,7 @@ static const route routes[] = {
 	{"applications/*/card-produced", M_POST, R_APPS, CLS_WRITE, api_app_card_produced, ROLE_CLERK, BODY_SMALL},
 	{"applications/*/card-ready", M_POST, R_APPS, CLS_WRITE, api_app_card_ready, ROLE_CLERK, BODY_SMALL},
 	{"applications/*/complete", M_POST, R_APPS, CLS_WRITE, api_app_complete, ROLE_CLERK, BODY_ISSUE},
+	{"applications/*/complete-virtual", M_POST, R_APPS, CLS_WRITE, api_app_complete_virtual, ROLE_CLERK, BODY_SMALL},
 	{"applications/*/reject", M_POST, R_APPS, CLS_WRITE, api_app_reject, ROLE_CLERK, BODY_SMALL},
 	{"applications/*/cancel", M_POST, R_APPS, CLS_WRITE, api_app_cancel, ROLE_CLERK, BODY_SMALL},
 	{"notices/run", M_POST, R_NOTICES, CLS_WRITE, api_notices_run, ROLE_SUPERVISOR, BODY_SMALL},

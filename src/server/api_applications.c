@@ -8,14 +8,24 @@
  * Completion with keys uses the proof of possession of /api/v1/issue
  * (api_issue.c): the challenge, kind, the application's resident and the
  * card the keys are on (the card produced for a new card or a reissue,
- * otherwise the held card). */
+ * otherwise the held card).
+ *
+ * complete-virtual completes a new card or a reissue onto a virtual card
+ * made here under the produced card's serial, as /api/v1/cards/virtual
+ * does: keys generated on the card, the completion (card handed over,
+ * certificates issued) through registry_app_complete in its one
+ * transaction, the certificates and PINs written, the image waiting for
+ * one download by the session.  Kinds that keep the held card (issue,
+ * renewal, found, pin-reset) are refused: they would need its image. */
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "openjpki/registry.h"
+#include "openjpki/terminal.h"
 #include "openjpki/util.h"
 #include "openjpki/x509.h"
 #include "server_int.h"
@@ -664,6 +674,247 @@ out:
 	EVP_PKEY_free(in.sign_pub);
 	EVP_PKEY_free(in.auth_pub);
 	json_decref(b);
+}
+
+/* ---- completion onto a virtual card ---- */
+
+#define VPIN_FIELD_MAX 16
+
+static void pins_free(json_t *b)
+{
+	static const char *const pins[] = {"auth_pin", "sign_pin",
+					   "cardinfo_pin"};
+	for (size_t i = 0; b != NULL && i < 3; i++) {
+		json_t *v = json_object_get(b, pins[i]);
+		if (json_is_string(v))
+			OPENSSL_cleanse((char *)json_string_value(v),
+					json_string_length(v));
+	}
+	json_decref(b);
+}
+
+/* A blank virtual card with the produced card's serial, under the
+ * terminal key the counter keeps for it (recorded now, or by an earlier
+ * attempt that did not complete). */
+static int vcard_make(srv_worker *w, srv_req *r, const char *serial,
+		      time_t now, jpki_card **card, jpki_err *err)
+{
+	jpki_card_params params;
+	uint8_t tkey[JPKI_CARD_TKEY_LEN];
+	memset(&params, 0, sizeof(params));
+	params.serial = serial;
+	params.made = now;
+	int rc = terminal_tkey_get(w->ca, serial, tkey, err);
+	if (rc == 0) {
+		params.tkey = tkey;
+		rc = card_create(&params, card, NULL, err);
+	} else if (rc == JPKI_ERR_NOT_FOUND) {
+		jpki_err_clear(err);
+		if ((rc = card_create(&params, card, tkey, err)) == 0)
+			rc = terminal_tkey_record(w->ca, serial, tkey, now,
+						  r->actor, err);
+	}
+	OPENSSL_cleanse(tkey, sizeof(tkey));
+	return rc;
+}
+
+/* Terminal authentication, key pairs for the kinds wanted, PINs. */
+static int vcard_prepare(srv_worker *w, const jpki_link *l, const char *serial,
+			 bool want_s, bool want_a, json_t *b, registry_complete_in *in,
+			 jpki_err *err)
+{
+	uint8_t tkey[JPKI_CARD_TKEY_LEN];
+	const char *ap = srv_jstr(b, "auth_pin");
+	const char *cp = srv_jstr(b, "cardinfo_pin");
+	int rc = terminal_tkey_get(w->ca, serial, tkey, err);
+	if (rc == 0)
+		rc = card_client_select(l, JPKI_AP_JPKI, err);
+	if (rc == 0)
+		rc = card_term_auth(l, tkey, err);
+	OPENSSL_cleanse(tkey, sizeof(tkey));
+	if (rc == 0 && want_a)
+		rc = card_term_generate_key(l, JPKI_KEY_AUTH, &in->auth_pub,
+					    err);
+	if (rc == 0 && want_s)
+		rc = card_term_generate_key(l, JPKI_KEY_SIGN, &in->sign_pub,
+					    err);
+	if (rc == 0)
+		rc = card_term_set_pin(l, JPKI_CPIN_AUTH, ap, err);
+	if (rc == 0 && want_s)
+		rc = card_term_set_pin(l, JPKI_CPIN_SIGN,
+				       srv_jstr(b, "sign_pin"), err);
+	if (rc == 0)
+		rc = card_term_set_pin(l, JPKI_CPIN_CARDINFO,
+				       cp != NULL ? cp : ap, err);
+	return rc;
+}
+
+static int vcard_write(srv_worker *w, const jpki_link *l,
+		       const registry_outcome *o, jpki_err *err)
+{
+	X509 *const certs[4] = {o->issued.auth, ca_root(w->ca, JPKI_CERT_AUTH),
+				o->issued.sign, ca_root(w->ca, JPKI_CERT_SIGN)};
+	const jpki_card_cert which[4] = {JPKI_CCERT_AUTH, JPKI_CCERT_AUTH_CA,
+					 JPKI_CCERT_SIGN, JPKI_CCERT_SIGN_CA};
+	int rc = 0;
+	for (int i = 0; i < 4 && rc == 0; i++) {
+		unsigned char *der = NULL;
+		int len = certs[i] != NULL ? i2d_X509(certs[i], &der) : 0;
+		if (certs[i] != NULL && len <= 0)
+			return jpki_fail(err, JPKI_ERR_CRYPTO,
+					 "encoding certificate");
+		rc = card_term_write_cert(l, which[i], der, (size_t)len, err);
+		OPENSSL_free(der);
+	}
+	if (rc == 0)
+		rc = card_term_write_presence(l, o->issued.sign != NULL,
+					      o->issued.auth != NULL, err);
+	return rc;
+}
+
+/* The card cannot be handed over after all: its certificates are of no
+ * use (交付前に破棄). */
+static void vcard_revoke(srv_worker *w, srv_req *r, const registry_outcome *o)
+{
+	const char *serials[2] = {o->issued.sign_serial, o->issued.auth_serial};
+	for (int i = 0; i < 2; i++) {
+		jpki_err e = {0};
+		if (serials[i][0] != '\0' &&
+		    ca_revoke(w->ca, serials[i], JPKI_REASON_UNSPECIFIED,
+			      srv_time(w->s), r->actor, &e) == 0)
+			srv_publish_revoked(w, serials[i]);
+	}
+}
+
+/* POST .../complete-virtual {"auth_pin", "sign_pin", "cardinfo_pin",
+ * "window"}: 201 with the completion and the one-time image download. */
+void api_app_complete_virtual(srv_worker *w, srv_req *r)
+{
+	static const srv_jfield f[] = {
+	    {"auth_pin", JT_STRING, true, VPIN_FIELD_MAX},
+	    {"sign_pin", JT_STRING, false, VPIN_FIELD_MAX},
+	    {"cardinfo_pin", JT_STRING, false, VPIN_FIELD_MAX},
+	    {"window", JT_STRING, false, 9},
+	};
+	registry_complete_in in = {0};
+	registry_outcome o;
+	store_app a;
+	jpki_card *card = NULL;
+	jpki_err err = {0};
+	json_t *b = NULL, *res = NULL;
+	uint8_t *img = NULL;
+	size_t img_len = 0;
+	char url[128];
+	int64_t id = 0;
+	time_t now = srv_time(w->s);
+	int rc;
+	memset(&o, 0, sizeof(o));
+	if (!app_id_arg(r, &id) ||
+	    (b = srv_json_body(r, f, sizeof(f) / sizeof(f[0]))) == NULL)
+		goto out;
+	const char *win = srv_jstr(b, "window");
+	if (win != NULL && strlen(win) != 9) {
+		srv_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
+				"window: 9 characters (受付窓口識別記号)");
+		goto out;
+	}
+	in.window_id = win;
+	if ((rc = store_app_get(ca_store(w->ca), id, &a, &err)) != 0) {
+		srv_reply_rc(r, rc, &err);
+		goto out;
+	}
+	if (a.kind != STORE_APP_NEW_CARD && a.kind != STORE_APP_REISSUE) {
+		srv_reply_error(r, MHD_HTTP_CONFLICT, "state",
+				"application %lld (%s) keeps the held card: "
+				"only a new card or a reissue completes onto "
+				"a virtual card",
+				(long long)id, registry_app_kind_name(a.kind));
+		goto out;
+	}
+	if (a.state != STORE_APP_CARD_READY || a.new_card_serial[0] == '\0') {
+		srv_reply_error(r, MHD_HTTP_CONFLICT, "state",
+				"application %lld is %s: its card must be at "
+				"the counter (card_ready)",
+				(long long)id, registry_app_state_name(a.state));
+		goto out;
+	}
+	if (strlen(a.new_card_serial) > JPKI_CARD_SERIAL_LEN) {
+		srv_reply_error(r, MHD_HTTP_CONFLICT, "state",
+				"card serial %s is too long for a virtual "
+				"card (at most %d characters)",
+				a.new_card_serial, JPKI_CARD_SERIAL_LEN);
+		goto out;
+	}
+	bool want_s = (a.certs & STORE_APP_CERT_SIGN) != 0;
+	if (want_s && srv_jstr(b, "sign_pin") == NULL) {
+		srv_reply_error(r, MHD_HTTP_BAD_REQUEST, "sign_pin_required",
+				"the application issues the signature "
+				"certificate: give sign_pin");
+		goto out;
+	}
+	if ((rc = vcard_make(w, r, a.new_card_serial, now, &card, &err)) !=
+	    0) {
+		srv_reply_rc(r, rc, &err);
+		goto out;
+	}
+	jpki_link link = {card_transmit, card};
+	card_power(card, JPKI_CARD_POWER_ON);
+	rc = vcard_prepare(w, &link, a.new_card_serial, want_s,
+			   (a.certs & STORE_APP_CERT_AUTH) != 0, b, &in, &err);
+	if (rc != 0) {
+		srv_reply_rc(r, rc, &err);
+		goto out;
+	}
+	if ((rc = registry_app_complete(w->ca, id, &in, now, r->actor, &o,
+					&err)) != 0) {
+		srv_reply_rc(r, rc, &err);
+		goto out;
+	}
+	rc = vcard_write(w, &link, &o, &err);
+	if (rc == 0)
+		rc = card_image(card, &img, &img_len, &err);
+	if (rc == 0 && srv_download_put(w->s, a.new_card_serial, r->sid, &img,
+					img_len, now) != 0)
+		rc = jpki_fail(&err, JPKI_ERR_RANGE,
+			       "too many card images wait for their download");
+	if (rc != 0) {
+		vcard_revoke(w, r, &o);
+		srv_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "busy",
+				"application %lld completed but the virtual "
+				"card could not be finished (%s); its "
+				"certificates were revoked: issue again with "
+				"a reissue application",
+				(long long)id, jpki_err_msg(&err, rc));
+		goto out;
+	}
+	publish_outcome(w, &o);
+	snprintf(url, sizeof(url), "/api/v1/cards/virtual/%s/image",
+		 a.new_card_serial);
+	res = json_pack("{s:I,s:s,s:s,s:{s:i,s:i,s:i},s:{s:s,s:i,s:I}}", "id",
+			(json_int_t)id, "state", "completed", "card",
+			o.card_serial, "fee", "cert_yen", o.fee.cert_yen,
+			"card_yen", o.fee.card_yen, "total_yen",
+			o.fee.cert_yen + o.fee.card_yen, "download", "url", url,
+			"expires_in", SRV_DL_TTL, "size", (json_int_t)img_len);
+	if (res != NULL && o.issued.sign != NULL)
+		json_object_set_new(res, "sign",
+				    issued_json(o.issued.sign,
+						o.issued.sign_serial,
+						&o.issued.sign_validity));
+	if (res != NULL && o.issued.auth != NULL)
+		json_object_set_new(res, "auth",
+				    issued_json(o.issued.auth,
+						o.issued.auth_serial,
+						&o.issued.auth_validity));
+	srv_reply_json(r, MHD_HTTP_CREATED, res);
+out:
+	OPENSSL_cleanse(r->body.p, r->body.len);
+	jpki_free_secret(img, img_len);
+	registry_outcome_free(&o);
+	EVP_PKEY_free(in.sign_pub);
+	EVP_PKEY_free(in.auth_pub);
+	card_free(card);
+	pins_free(b);
 }
 
 /* ---- expiry notices ---- */

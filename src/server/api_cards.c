@@ -157,6 +157,12 @@ void srv_download_take(srv_req *r)
 	r->status = MHD_HTTP_OK;
 }
 
+int srv_download_put(server *s, const char *serial, const uint8_t *sid,
+		     uint8_t **img, size_t len, time_t now)
+{
+	return dl_put(s, serial, sid, img, len, now);
+}
+
 /* ---- issuance and renewal ---- */
 
 static const srv_jfield issue_f[] = {

@@ -352,6 +352,10 @@ void srv_downloads_sweep(server *s, time_t now);
 void srv_downloads_free(server *s);
 /* GET /api/v1/cards/virtual/{serial}/image, on the HTTP thread. */
 void srv_download_take(srv_req *r);
+/* Hand a card image to the one-time download table for the session `sid`
+ * (*img taken on success; JPKI_ERR_RANGE when the table is full). */
+int srv_download_put(server *s, const char *serial, const uint8_t *sid,
+		     uint8_t **img, size_t len, time_t now);
 
 /* ---- today's counters for the dashboard (api_stats.c) ---- */
 enum srv_count { CNT_ISSUED = 0, CNT_RENEWED, CNT_REVOKED, CNT_N };
@@ -548,6 +552,7 @@ void api_app_approve(srv_worker *w, srv_req *r);
 void api_app_card_produced(srv_worker *w, srv_req *r);
 void api_app_card_ready(srv_worker *w, srv_req *r);
 void api_app_complete(srv_worker *w, srv_req *r);
+void api_app_complete_virtual(srv_worker *w, srv_req *r);
 void api_app_reject(srv_worker *w, srv_req *r);
 void api_app_cancel(srv_worker *w, srv_req *r);
 void api_notices_run(srv_worker *w, srv_req *r);

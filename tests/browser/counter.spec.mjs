@@ -121,6 +121,32 @@ try {
     ok((await msg()).includes('カード発注'), 'approved: card ordered (' + (await msg()) + ')');
     ok((await page.locator('#app-history tbody tr').count()) >= 3, 'history lists open, document, approval');
     await shot('apps-03-approved');
+    // the card's production, its arrival, 交付 onto a virtual card
+    await page.getByLabel('作成されたカードのシリアル番号').fill('BCARD-1');
+    await page.getByRole('button', { name: 'カード作成済' }).click();
+    await page.locator('#msg', { hasText: 'カード作成済み' }).waitFor();
+    ok(await page.locator('#act-ready').count() === 1, 'card produced');
+    await page.locator('#act-ready').click();
+    await page.locator('#msg', { hasText: '交付準備完了' }).waitFor();
+    ok(await page.locator('#handover-form').count() === 1, 'card at the counter');
+    await page.getByLabel('利用者証明用暗証番号（数字4桁）').fill('1234');
+    await page.getByLabel('署名用暗証番号（英数字6〜16桁）').fill('ABC123');
+    await page.locator('#act-handover').click();
+    await page.locator('#download').waitFor();
+    ok((await page.locator('#app-info').innerText()).includes('完了'), 'handed over: application completed');
+    const img = await page.evaluate(async () => (await fetch(document.getElementById('download').getAttribute('href'))).status);
+    ok(img === 200, 'the virtual card image downloads');
+    await shot('apps-03b-handed-over');
+    // a new application through the form
+    await page.getByRole('link', { name: '申請', exact: true }).click();
+    await page.locator('#open-app-form').waitFor();
+    await page.getByLabel('住民番号').fill(String(process.env.APP_RID2));
+    await page.getByLabel('申請の種類').selectOption('new-card');
+    await page.getByRole('button', { name: '申請を受け付ける' }).click();
+    await page.locator('#app-info').waitFor();
+    const info = await page.locator('#app-info').innerText();
+    ok(info.includes('新規交付') && info.includes('受付'), 'application opened through the form');
+    await shot('apps-03c-opened');
     // 有効期限通知書 (supervisor)
     await page.getByRole('link', { name: '有効期限通知書' }).click();
     await page.getByRole('button', { name: '通知書を作成する' }).click();

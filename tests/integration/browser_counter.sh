@@ -37,6 +37,8 @@ req admin POST /api/v1/residents '{"ext_id":"AP1","name":"鈴木　花子","kana
 check 201 "resident for an application"
 req admin POST /api/v1/applications "{\"resident\":$(jq -r .id <<<"$BODY"),\"kind\":\"new-card\",\"certs\":\"sign,auth\"}"
 check 201 "open an application"
+req admin POST /api/v1/residents '{"ext_id":"AP2","name":"鈴木　一郎","kana":"スズキイチロウ","address":"東京都清瀬市中里1-2","birth":"1982-06-01","sex":1,"muni":"132217"}'
+check 201 "resident for an application opened in the browser"; export APP_RID2=$(jq -r .id <<<"$BODY")
 BASE=$BASE node "$B/counter.spec.mjs" apps && ok "browser: applications and notices phase" || bad "browser: applications and notices phase"
 req admin GET "/api/v1/residents/$RID"
 LAST=$(jq -r '[.certificates[] | select(.kind=="auth") | .not_after][0] // empty' <<<"$BODY")

@@ -29,11 +29,14 @@ A=$(resident AP1 "山田 太郎" 1980-12-31); K=$(resident AP2 "山田 次郎" 2
 W=$(resident AP3 "山田 一郎" 1950-01-10 true)
 [ -n "$A" ] && [ -n "$W" ] && ok "residents $A $K $W" || bad "residents"
 FUTURE=$(date -d '+3 years' +%F)
+dl() { # JAR PATH FILE: a one-time card image download
+  CODE=$(curl -s -D "$T/hdr" -o "$3" -w '%{http_code}' --max-time 60 -b "$T/$1.jar" "$BASE$2") || CODE=000
+}
 
 # ---- no session, no CSRF token, wrong role: on every new mutation ----
 for p in applications applications/1/documents applications/1/inquiry applications/1/inquiry/answer \
          applications/1/preview applications/1/approve applications/1/card-produced applications/1/card-ready \
-         applications/1/complete applications/1/reject applications/1/cancel notices/run; do
+         applications/1/complete applications/1/complete-virtual applications/1/reject applications/1/cancel notices/run; do
   req - POST "/api/v1/$p" '{}'; check 401 "$p without a session"
   NOCSRF=1 req clerk POST "/api/v1/$p" '{}'; check 403 "$p without the CSRF token"
 done
@@ -82,6 +85,31 @@ jq -e '(.history|length)==6 and (.documents|length)==1 and .state=="completed" a
 req clerk GET "/api/v1/applications/x1"; check 400 "bad id"
 req clerk GET "/api/v1/applications/99999"; check 404 "unknown application"
 
+# ---- a new card completed onto a virtual card the service makes ----
+V=$(resident AP4 "山田 四郎" 1985-04-04)
+req clerk POST /api/v1/applications "{\"resident\":$V,\"kind\":\"new-card\",\"certs\":\"sign,auth\"}"
+check 201 "open a new-card application (virtual)"; VAPP=$(jq -r .id <<<"$BODY")
+req clerk POST "/api/v1/applications/$VAPP/documents" "{\"type\":\"drivers_license\",\"number\":\"223456789012A\",\"expiry\":\"$FUTURE\"}"
+check 201 "virtual: document recorded"
+req clerk POST "/api/v1/applications/$VAPP/approve" '{}'; check_msg 200 '"card_ordered"' "virtual: approved"
+VPINS='{"auth_pin":"1234","sign_pin":"abc123"}'
+req clerk POST "/api/v1/applications/$VAPP/complete-virtual" "$VPINS"; check 409 "complete-virtual before the card is ready"
+req clerk POST "/api/v1/applications/$VAPP/card-produced" '{"card":"VCARD-V"}'; check 200 "virtual: card produced"
+req clerk POST "/api/v1/applications/$VAPP/card-ready" '{}'; check_msg 200 '"card_ready"' "virtual: card at the counter"
+NOCSRF=1 req clerk POST "/api/v1/applications/$VAPP/complete-virtual" "$VPINS"; check 403 "complete-virtual without the CSRF token"
+req clerk POST "/api/v1/applications/$VAPP/complete-virtual" '{"auth_pin":"1234"}'; check_msg 400 "sign_pin_required" "complete-virtual without the signature PIN"
+req clerk POST "/api/v1/applications/$VAPP/complete-virtual" '{"auth_pin":"12","sign_pin":"abc123"}'; check 400 "complete-virtual with a malformed PIN"
+req clerk POST "/api/v1/applications/$VAPP/complete-virtual" "$VPINS"; check 201 "completed onto a virtual card"
+jq -e '.state=="completed" and .card=="VCARD-V" and .sign.serial and .auth.serial and .fee.total_yen==0 and (.download.url|endswith("/VCARD-V/image"))' <<<"$BODY" >/dev/null \
+  && ok "complete-virtual answers the certificates and the download" || bad "complete-virtual: $BODY"
+VURL=$(jq -r .download.url <<<"$BODY"); VS=$(jq -r .sign.serial <<<"$BODY"); VA=$(jq -r .auth.serial <<<"$BODY")
+req clerk POST "/api/v1/applications/$VAPP/complete-virtual" "$VPINS"; check 409 "complete-virtual twice"
+dl clerk "$VURL" "$T/vcard.img"
+[ "$CODE" = 200 ] && [ -s "$T/vcard.img" ] && ok "virtual card image downloaded" || bad "download: $CODE"
+out=$("$JPKI" card show "$T/vcard.img" 2>&1) && grep -q VCARD-V <<<"$out" && grep -Eq '^ +sign +present' <<<"$out" && grep -qi "serial $VA" <<<"$out" \
+  && ok "jpki card show: the card holds both certificates" || bad "show: $out"
+req clerk GET "/api/v1/applications/$VAPP"; check_msg 200 '"state":"completed"' "virtual: application completed"
+
 # ---- the law's refusals ----
 req clerk POST /api/v1/applications "{\"resident\":$K,\"kind\":\"new-card\",\"applicant\":\"legal\",\"agent_name\":\"山田 太郎\",\"certs\":\"sign,auth\"}"
 check 422 "under 15: no signature certificate (legal representative auth only)"
@@ -117,6 +145,8 @@ req clerk POST "/api/v1/applications/$P/inquiry/answer" '{}'; check 409 "回答�
 
 # reissue: fees, then rejected
 req clerk POST /api/v1/applications "{\"resident\":$A,\"kind\":\"reissue\",\"card\":\"HCARD-A\"}"; check 201 "reissue opened"; R=$(jq -r .id <<<"$BODY")
+req clerk POST "/api/v1/applications/$R/complete-virtual" "$VPINS"; check 409 "complete-virtual of an unapproved reissue"
+req clerk POST "/api/v1/applications/$PR/complete-virtual" "$VPINS"; check 409 "complete-virtual of a PIN reset (keeps the held card)"
 req clerk POST "/api/v1/applications/$R/preview" '{}'
 jq -e '.fee.cert_yen==200 and .fee.card_yen==800 and .fee.total_yen==1000' <<<"$BODY" >/dev/null && ok "reissue fee 1000 yen" || bad "fee: $BODY"
 req clerk POST "/api/v1/applications/$R/reject" '{}'; check 400 "rejection needs a reason"

@@ -79,14 +79,15 @@ function submit(form, fn) {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     busy(form, true);
-    try { clearMsg(); await fn(new FormData(form)); } catch (e) { showError(e); }
+    try { clearMsg(); await fn(new FormData(form), form); } catch (e) { showError(e); }
     finally { busy(form, false); }
   });
   return form;
 }
 
 function page(titleKey, ...kids) {
-  main.replaceChildren(el('h2', { tabindex: '-1' }, t(titleKey)), ...kids);
+  main.replaceChildren(el('h2', { tabindex: '-1' }, t(titleKey)),
+    ...kids.flat(Infinity).filter((k) => k !== null && k !== undefined && k !== false));
   main.firstChild.focus();
 }
 
@@ -373,8 +374,34 @@ function viewPin() {
 // ---- applications (申請): list, one application, its transitions ----
 const DOC_TYPES = ['mynumber_card', 'drivers_license', 'passport', 'special_permanent_resident', 'residence_card',
   'disability_certificate', 'letter_of_attorney', 'inquiry_answer', 'family_register', 'guardianship_certificate'];
+const VCARD_LINK = /^\/api\/v1\/cards\/virtual\/[A-Za-z0-9_-]+\/image$/;
 const kindName = (k) => t('k_' + String(k).replace(/-/g, '_'));
 const stateName = (s) => t('s_' + s);
+
+const APP_KINDS = ['new-card', 'issue', 'renewal', 'reissue', 'revoke', 'pin-reset', 'loss', 'found'];
+
+// Open an application: who, what, by whom, which certificates.
+function openAppForm() {
+  return submit(el('form', { id: 'open-app-form' },
+    field('o-res', t('resident'), el('input', { name: 'resident', required: true, inputmode: 'numeric', pattern: '[0-9]{1,18}' })),
+    field('o-kind', t('app_kind'), el('select', { name: 'kind' }, APP_KINDS.map((k) => el('option', { value: k }, kindName(k))))),
+    field('o-applicant', t('applicant'), el('select', { name: 'applicant' },
+      ['self', 'proxy', 'legal'].map((k) => el('option', { value: k }, t('ap_' + k))))),
+    field('o-agent', t('agent_name'), el('input', { name: 'agent_name', maxlength: 255 })),
+    field('o-sign', t('want_sign'), el('input', { name: 'want_sign', type: 'checkbox', checked: true })),
+    field('o-auth', t('want_auth'), el('input', { name: 'want_auth', type: 'checkbox', checked: true })),
+    field('o-card', t('held_card'), el('input', { name: 'card', maxlength: 39, class: 'mono' })),
+    el('div', { class: 'full' }, el('button', { type: 'submit' }, t('open_app_btn')))),
+  async (fd) => {
+    const body = { resident: Number(fd.get('resident')), kind: fd.get('kind'), applicant: fd.get('applicant') };
+    if (fd.get('agent_name')) body.agent_name = fd.get('agent_name');
+    if (fd.get('card')) body.card = fd.get('card');
+    const certs = [fd.get('want_sign') === 'on' ? 'sign' : null, fd.get('want_auth') === 'on' ? 'auth' : null].filter(Boolean);
+    if (certs.length > 0) body.certs = certs.join(',');
+    const a = await api('POST', 'applications', body);
+    location.hash = '#app?id=' + a.id;
+  });
+}
 
 async function viewApps() {
   const d = await api('GET', 'applications?q=open&limit=200');
@@ -385,7 +412,8 @@ async function viewApps() {
         el('td', {}, a.id), el('td', {}, el('a', { href: '#resident?id=' + a.resident }, a.resident)),
         el('td', {}, kindName(a.kind)), el('td', {}, stateName(a.state)),
         el('td', {}, t('ap_' + a.applicant) + (a.agent_name ? ' (' + a.agent_name + ')' : '')), el('td', {}, a.opened_at),
-        el('td', {}, el('a', { href: '#app?id=' + a.id }, t('show'))))))));
+        el('td', {}, el('a', { href: '#app?id=' + a.id }, t('show'))))))),
+  el('h3', {}, t('open_app')), openAppForm());
 }
 
 // What approval would give, shown before the approve button.
@@ -452,13 +480,43 @@ function appActions(a) {
     await viewApp(new URLSearchParams('id=' + id));
     say('info', t('app_done', { id, state: stateName(r.state) }));
   });
+  const produced = a.state !== 'card_ordered' ? null : submit(el('form', { id: 'produced-form' },
+    field('c-card', t('produced_card'), el('input', { name: 'card', required: true, maxlength: 39, class: 'mono' })),
+    el('div', { class: 'full' }, el('button', { type: 'submit', id: 'act-produced' }, t('act_produced')))),
+  async (fd) => {
+    const r = await post('card-produced', { card: fd.get('card') });
+    await viewApp(new URLSearchParams('id=' + id));
+    say('info', t('app_done', { id, state: stateName(r.state) }));
+  });
+  // 交付: the card is made here as a virtual card, with the PINs the
+  // citizen chose; its image is downloadable once.
+  const handOver = a.state !== 'card_ready' || !['new-card', 'reissue'].includes(a.kind) ? null :
+    submit(el('form', { id: 'handover-form' },
+      field('h-auth', t('auth_pin'), el('input', { name: 'auth_pin', type: 'password', required: true, inputmode: 'numeric', pattern: '[0-9]{4}', autocomplete: 'off' })),
+      a.sign ? field('h-sign', t('sign_pin'), el('input', { name: 'sign_pin', type: 'password', required: true, autocomplete: 'off' })) : null,
+      field('h-info', t('cardinfo_pin'), el('input', { name: 'cardinfo_pin', type: 'password', inputmode: 'numeric', pattern: '[0-9]{4}', autocomplete: 'off' })),
+      el('div', { class: 'full' }, el('button', { type: 'submit', id: 'act-handover' }, t('act_handover')))),
+    async (fd, form) => {
+      const body = { auth_pin: fd.get('auth_pin') };
+      if (fd.get('sign_pin')) body.sign_pin = fd.get('sign_pin');
+      if (fd.get('cardinfo_pin')) body.cardinfo_pin = fd.get('cardinfo_pin');
+      form.reset();
+      const r = await post('complete-virtual', body);
+      await viewApp(new URLSearchParams('id=' + id));
+      const url = r.download && r.download.url;
+      say('info', t('handover_ok', { id, card: r.card, ttl: r.download ? r.download.expires_in : 0 }), ' ',
+        VCARD_LINK.test(url || '') ? el('a', { href: url, download: 'card-' + r.card + '.img', id: 'download', class: 'button' }, t('download')) : null);
+    });
   return el('div', { id: 'app-actions' },
     el('h3', {}, t('actions')),
     el('p', { class: 'buttons' },
       a.state === 'received' ? actButton(id, 'act_inquiry', () => post('inquiry')) : null, ' ',
       a.state === 'inquiry_sent' ? actButton(id, 'act_answer', () => post('inquiry/answer')) : null, ' ',
       a.state === 'received' || a.state === 'inquiry_answered' ? actButton(id, 'act_approve', () => post('approve')) : null, ' ',
+      a.state === 'card_produced' ? actButton(id, 'act_ready', () => post('card-ready')) : null, ' ',
       actButton(id, 'act_cancel', () => post('cancel'))),
+    produced ? [el('h3', {}, t('act_produced')), produced] : null,
+    handOver ? [el('h3', {}, t('act_handover')), el('p', { class: 'note' }, t('handover_note')), handOver] : null,
     early ? [el('h3', {}, t('add_doc')), doc] : null,
     el('h3', {}, t('act_reject')), reject);
 }
