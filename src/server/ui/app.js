@@ -391,6 +391,9 @@ function openAppForm() {
     field('o-sign', t('want_sign'), el('input', { name: 'want_sign', type: 'checkbox', checked: true })),
     field('o-auth', t('want_auth'), el('input', { name: 'want_auth', type: 'checkbox', checked: true })),
     field('o-card', t('held_card'), el('input', { name: 'card', maxlength: 39, class: 'mono' })),
+    field('o-pin-sign', t('reset_sign'), el('input', { name: 'reset_sign', type: 'checkbox' })),
+    field('o-pin-auth', t('reset_auth'), el('input', { name: 'reset_auth', type: 'checkbox' })),
+    field('o-pin-info', t('reset_cardinfo'), el('input', { name: 'reset_cardinfo', type: 'checkbox' })),
     el('div', { class: 'full' }, el('button', { type: 'submit' }, t('open_app_btn')))),
   async (fd) => {
     const body = { resident: Number(fd.get('resident')), kind: fd.get('kind'), applicant: fd.get('applicant') };
@@ -398,6 +401,9 @@ function openAppForm() {
     if (fd.get('card')) body.card = fd.get('card');
     const certs = [fd.get('want_sign') === 'on' ? 'sign' : null, fd.get('want_auth') === 'on' ? 'auth' : null].filter(Boolean);
     if (certs.length > 0) body.certs = certs.join(',');
+    // 暗証番号の初期化: which PINs the citizen will set anew
+    const pins = ['sign', 'auth', 'cardinfo'].filter((k) => fd.get('reset_' + k) === 'on');
+    if (body.kind === 'pin-reset' && pins.length > 0) body.pins = pins.join(',');
     const a = await api('POST', 'applications', body);
     location.hash = '#app?id=' + a.id;
   });
