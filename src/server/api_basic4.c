@@ -281,31 +281,14 @@ void api_rp_basic4_latest(srv_worker *w, srv_req *r)
 				"POST /api/v1/basic4/challenge");
 		goto out;
 	}
-	switch (srv_rp_nonce_take(s->rp_nonces, nonce, bound, now, was,
-				  sizeof(was))) {
-	case SRV_NV_OK: break;
-	case SRV_NV_REPLAYED:
-		srv_reply_error(r, MHD_HTTP_UNAUTHORIZED, "nonce_replayed",
-				"this nonce was already used: a consent is "
-				"single use");
+	char msg[160];
+	snprintf(msg, sizeof(msg),
+		 "this nonce was not issued to %s for a consent", name);
+	if (srv_reply_nonce(r, s->rp_nonces,
+			    srv_rp_nonce_take(s->rp_nonces, nonce, bound, now,
+					      was, sizeof(was)),
+			    "consent", "nonce_unknown", msg))
 		goto out;
-	case SRV_NV_EXPIRED:
-		srv_reply_error(r, MHD_HTTP_UNAUTHORIZED, "nonce_expired",
-				"the nonce expired (valid %d s)",
-				srv_rp_nonce_ttl(s->rp_nonces));
-		goto out;
-	case SRV_NV_BOUND:
-		srv_reply_error(r, MHD_HTTP_UNAUTHORIZED, "nonce_unknown",
-				"this nonce was not issued to %s for a "
-				"consent",
-				name);
-		goto out;
-	default:
-		srv_reply_error(r, MHD_HTTP_UNAUTHORIZED, "nonce_unknown",
-				"this nonce was not issued here: ask for a new "
-				"challenge");
-		goto out;
-	}
 	jpki_date_format(jpki_date_of(now), today);
 	if (strcmp(c.date, today) != 0) {
 		srv_reply_error(r, MHD_HTTP_UNAUTHORIZED, "consent_stale",

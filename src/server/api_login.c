@@ -411,31 +411,18 @@ void api_rp_login(srv_worker *w, srv_req *r)
 		goto out;
 	}
 	/* the nonce first: it is used up by this attempt */
-	switch (srv_rp_nonce_take(s->rp_nonces, nonce, origin, now, bound,
-			   sizeof(bound))) {
-	case SRV_NV_OK: break;
-	case SRV_NV_UNKNOWN:
-		srv_reply_error(r, MHD_HTTP_UNAUTHORIZED, "nonce_unknown",
-				"this nonce was not issued here (or is long "
-				"gone): ask for a new challenge");
-		goto out;
-	case SRV_NV_REPLAYED:
-		srv_reply_error(r, MHD_HTTP_UNAUTHORIZED, "nonce_replayed",
-				"this nonce was already used: a log-in is "
-				"single use");
-		goto out;
-	case SRV_NV_EXPIRED:
-		srv_reply_error(r, MHD_HTTP_UNAUTHORIZED, "nonce_expired",
-				"the nonce expired (valid %d s): ask for a new "
-				"challenge",
-				s->rp_nonces->ttl);
-		goto out;
-	default:
-		srv_reply_error(r, MHD_HTTP_UNAUTHORIZED, "origin_mismatch",
-				"the nonce was issued for %s, not %s", bound,
-				origin);
+	int verdict = srv_rp_nonce_take(s->rp_nonces, nonce, origin, now,
+					bound, sizeof(bound));
+	if (verdict == SRV_NV_BOUND) {
+		char msg[320];
+		snprintf(msg, sizeof(msg), "the nonce was issued for %s, not %s",
+			 bound, origin);
+		srv_reply_nonce(r, s->rp_nonces, verdict, "log-in",
+				"origin_mismatch", msg);
 		goto out;
 	}
+	if (srv_reply_nonce(r, s->rp_nonces, verdict, "log-in", NULL, NULL))
+		goto out;
 	int tl = srv_rp_login_tbs(origin, nb64, tbs, sizeof(tbs));
 	if (tl < 0 || !sig_ok(cert, tbs, (size_t)tl, sig, sig_len)) {
 		srv_reply_error(r, MHD_HTTP_UNAUTHORIZED, "bad_signature",
@@ -468,4 +455,38 @@ out:
 	X509_free(cert);
 	free(der);
 	json_decref(b);
+}
+
+int srv_reply_nonce(srv_req *r, const srv_rp_nonces *t, int verdict,
+		    const char *use, const char *bound_code,
+		    const char *bound_msg)
+{
+	switch (verdict) {
+	case SRV_NV_OK:
+		return 0;
+	case SRV_NV_REPLAYED:
+		srv_reply_error(r, MHD_HTTP_UNAUTHORIZED, "nonce_replayed",
+				"this nonce was already used: a %s is single "
+				"use",
+				use);
+		return 1;
+	case SRV_NV_EXPIRED:
+		srv_reply_error(r, MHD_HTTP_UNAUTHORIZED, "nonce_expired",
+				"the nonce expired (valid %d s): ask for a new "
+				"challenge",
+				srv_rp_nonce_ttl(t));
+		return 1;
+	case SRV_NV_BOUND:
+		if (bound_code != NULL) {
+			srv_reply_error(r, MHD_HTTP_UNAUTHORIZED, bound_code,
+					"%s", bound_msg);
+			return 1;
+		}
+		/* fall through */
+	default:
+		srv_reply_error(r, MHD_HTTP_UNAUTHORIZED, "nonce_unknown",
+				"this nonce was not issued here (or is long "
+				"gone): ask for a new challenge");
+		return 1;
+	}
 }

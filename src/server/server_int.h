@@ -422,6 +422,13 @@ int srv_rp_nonce_take(srv_rp_nonces *t, const uint8_t nonce[SRV_RP_NONCE_LEN],
 		      const char *bound, time_t now, char *was_bound,
 		      size_t was_cap);
 int srv_rp_nonce_ttl(const srv_rp_nonces *t);
+/* Answer 401 for a nonce srv_rp_nonce_take refused: unknown, replayed or
+ * expired, worded for `use` ("log-in", "consent"); a nonce bound to
+ * something else gets `bound_code` and `bound_msg`.  Returns 0 when the
+ * verdict was SRV_NV_OK (nothing answered), 1 when it answered. */
+int srv_reply_nonce(srv_req *r, const srv_rp_nonces *t, int verdict,
+		    const char *use, const char *bound_code,
+		    const char *bound_msg);
 /* 最新の基本4情報 (api_basic4.c): relying parties with an API key. */
 #define SRV_RP_AUTH_MAX 127 /* "Bearer NAME.SECRET", fits srv_req.arg2 */
 void api_rp_basic4_challenge(srv_worker *w, srv_req *r);
