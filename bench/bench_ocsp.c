@@ -156,10 +156,8 @@ static X509 *make_ca(const char *cadir, X509 **root_out)
 			  .now = now};
 	int rc = ca_issue(ca, &q, &out, &err);
 	EVP_PKEY_free(k);
-	if (rc != 0)
+	if (rc != 0 || ca_issued_x509(&out, JPKI_CERT_AUTH, &cert, &err) != 0)
 		goto out;
-	cert = out.auth;
-	out.auth = NULL;
 	*root_out = X509_dup(ca_root(ca, JPKI_CERT_AUTH));
 	/* openssl ocsp's index: V, expiry, (no revocation), serial, file, DN */
 	char line[512], exp[32];

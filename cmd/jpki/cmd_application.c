@@ -343,6 +343,7 @@ static int complete(cli_ctx *ctx, jpki_ca *ca, int64_t id, int argc,
 	    {NULL, 0, NULL, 0}};
 	registry_complete_in in = {0};
 	registry_outcome o;
+	X509 *scert = NULL, *acert = NULL; /* parsed for display and files */
 	const char *sp = NULL, *ap = NULL, *out_dir = NULL;
 	char sf[4096] = "", af[4096] = "";
 	int c, rc = 0;
@@ -361,17 +362,21 @@ static int complete(cli_ctx *ctx, jpki_ca *ca, int64_t id, int argc,
 	if ((sp && (rc = cli_read_pubkey(sp, &in.sign_pub, err)) != 0) ||
 	    (ap && (rc = cli_read_pubkey(ap, &in.auth_pub, err)) != 0) ||
 	    (rc = registry_app_complete(ca, id, &in, ctx->now, "cli", &o,
-					err)) != 0)
+					err)) != 0 ||
+	    (o.issued.sign_der != NULL &&
+	     (rc = ca_issued_x509(&o.issued, JPKI_CERT_SIGN, &scert, err)) !=
+		 0) ||
+	    (o.issued.auth_der != NULL &&
+	     (rc = ca_issued_x509(&o.issued, JPKI_CERT_AUTH, &acert, err)) !=
+		 0))
 		goto out;
-	if (out_dir != NULL && (o.issued.sign || o.issued.auth)) {
+	if (out_dir != NULL && (scert || acert)) {
 		if ((rc = jpki_mkdirs(out_dir, 0755, err)) != 0)
 			goto out;
 		snprintf(sf, sizeof(sf), "%s/sign.pem", out_dir);
 		snprintf(af, sizeof(af), "%s/auth.pem", out_dir);
-		if ((o.issued.sign &&
-		     (rc = cli_write_cert(sf, o.issued.sign, err)) != 0) ||
-		    (o.issued.auth &&
-		     (rc = cli_write_cert(af, o.issued.auth, err)) != 0))
+		if ((scert && (rc = cli_write_cert(sf, scert, err)) != 0) ||
+		    (acert && (rc = cli_write_cert(af, acert, err)) != 0))
 			goto out;
 	}
 	if (ctx->json) {
@@ -380,12 +385,10 @@ static int complete(cli_ctx *ctx, jpki_ca *ca, int64_t id, int argc,
 		json_object_set_new(j, "id", json_integer(id));
 		json_object_set_new(j, "card_serial",
 				    json_string(o.card_serial));
-		if (o.issued.sign)
-			json_object_set_new(j, "sign",
-					    cli_cert_json(o.issued.sign));
-		if (o.issued.auth)
-			json_object_set_new(j, "auth",
-					    cli_cert_json(o.issued.auth));
+		if (scert)
+			json_object_set_new(j, "sign", cli_cert_json(scert));
+		if (acert)
+			json_object_set_new(j, "auth", cli_cert_json(acert));
 		for (int i = 0; i < o.revoked && i < 4; i++)
 			json_array_append_new(rv, json_string(o.serials[i]));
 		for (int i = 0; i < 2; i++)
@@ -399,11 +402,10 @@ static int complete(cli_ctx *ctx, jpki_ca *ca, int64_t id, int argc,
 		cli_print_json(j);
 	} else {
 		printf("application %lld completed\n", (long long)id);
-		if (o.issued.sign)
+		if (scert)
 			printf("  signature certificate %s%s%s\n",
-			       o.issued.sign_serial, sf[0] ? " -> " : "",
-			       o.issued.sign ? sf : "");
-		if (o.issued.auth)
+			       o.issued.sign_serial, sf[0] ? " -> " : "", sf);
+		if (acert)
 			printf("  authentication certificate %s%s%s\n",
 			       o.issued.auth_serial, af[0] ? " -> " : "", af);
 		for (int i = 0; i < o.revoked && i < 4; i++)
@@ -415,6 +417,8 @@ static int complete(cli_ctx *ctx, jpki_ca *ca, int64_t id, int argc,
 		printf("  fee: %d yen\n", o.fee.cert_yen + o.fee.card_yen);
 	}
 out:
+	X509_free(scert);
+	X509_free(acert);
 	registry_outcome_free(&o);
 	EVP_PKEY_free(in.sign_pub);
 	EVP_PKEY_free(in.auth_pub);

@@ -9,18 +9,21 @@
 #include "openjpki/util.h"
 
 static const char issue_help[] =
-	"usage: jpki issue --resident RID --card SERIAL [--sign-key PUB] [--auth-key PUB]\n"
-	"                  [--renew] [--preview] [--window ID] [--out-dir DIR]\n\n"
-	"Issue the signature certificate (署名用, for --sign-key) and/or the\n"
-	"authentication certificate (利用者証明用, for --auth-key) for the public\n"
-	"keys generated on the resident's card.  The law decides: no signature\n"
-	"certificate under 15 or for an adult ward (成年被後見人); validity to the\n"
-	"5th birthday (6th on renewal in the last 3 months), capped by the card\n"
-	"and, for the signature certificate, by the authentication certificate.\n"
-	"--renew       replace the current certificates (from 3 months before\n"
-	"              expiry, or after); the old ones are revoked (superseded)\n"
-	"--preview     show eligibility and validity, issue nothing\n"
-	"--out-dir DIR write sign.pem / auth.pem there (default: print PEM paths)\n";
+    "usage: jpki issue --resident RID --card SERIAL [--sign-key PUB] "
+    "[--auth-key PUB]\n"
+    "                  [--renew] [--preview] [--window ID] [--out-dir DIR]\n\n"
+    "Issue the signature certificate (署名用, for --sign-key) and/or the\n"
+    "authentication certificate (利用者証明用, for --auth-key) for the public\n"
+    "keys generated on the resident's card.  The law decides: no signature\n"
+    "certificate under 15 or for an adult ward (成年被後見人); validity to "
+    "the\n"
+    "5th birthday (6th on renewal in the last 3 months), capped by the card\n"
+    "and, for the signature certificate, by the authentication certificate.\n"
+    "--renew       replace the current certificates (from 3 months before\n"
+    "              expiry, or after); the old ones are revoked (superseded)\n"
+    "--preview     show eligibility and validity, issue nothing\n"
+    "--out-dir DIR write sign.pem / auth.pem there (default: print PEM "
+    "paths)\n";
 
 static void validity_text(const char *what, const jpki_validity *v)
 {
@@ -29,8 +32,9 @@ static void validity_text(const char *what, const jpki_validity *v)
 	char d[11];
 	jpki_date_format(v->last_day, d);
 	printf("  %s valid to %s 23:59:59 JST (%s%s%s)\n", what, d,
-	       v->capped_by == JPKI_CAP_BIRTHDAY ? (v->birthday_n == 6 ? "6th " : "5th ")
-						 : "capped by ",
+	       v->capped_by == JPKI_CAP_BIRTHDAY
+		   ? (v->birthday_n == 6 ? "6th " : "5th ")
+		   : "capped by ",
 	       caps[v->capped_by], "");
 }
 
@@ -49,19 +53,20 @@ static json_t *validity_json(const jpki_validity *v)
 int cmd_issue(cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"resident", required_argument, NULL, 'r'},
-		{"card", required_argument, NULL, 'c'},
-		{"sign-key", required_argument, NULL, 's'},
-		{"auth-key", required_argument, NULL, 'a'},
-		{"renew", no_argument, NULL, 'R'},
-		{"preview", no_argument, NULL, 'p'},
-		{"window", required_argument, NULL, 'w'},
-		{"out-dir", required_argument, NULL, 'o'},
-		{NULL, 0, NULL, 0}};
+	    {"resident", required_argument, NULL, 'r'},
+	    {"card", required_argument, NULL, 'c'},
+	    {"sign-key", required_argument, NULL, 's'},
+	    {"auth-key", required_argument, NULL, 'a'},
+	    {"renew", no_argument, NULL, 'R'},
+	    {"preview", no_argument, NULL, 'p'},
+	    {"window", required_argument, NULL, 'w'},
+	    {"out-dir", required_argument, NULL, 'o'},
+	    {NULL, 0, NULL, 0}};
 	const char *sign_path = NULL, *auth_path = NULL, *out_dir = NULL;
 	bool preview = false;
 	ca_issue_req req = {.now = ctx->now};
 	ca_issued res;
+	X509 *scert = NULL, *acert = NULL; /* parsed for display and files */
 	jpki_err err = {0};
 	jpki_ca *ca = NULL;
 	int c, rc;
@@ -75,7 +80,8 @@ int cmd_issue(cli_ctx *ctx, int argc, char **argv)
 			char *end;
 			req.resident_id = strtoll(optarg, &end, 10);
 			if (*end != '\0' || req.resident_id <= 0)
-				return cli_usage_error("--resident: not an id: %s", optarg);
+				return cli_usage_error(
+				    "--resident: not an id: %s", optarg);
 			break;
 		}
 		case 'c': req.card_serial = optarg; break;
@@ -85,7 +91,8 @@ int cmd_issue(cli_ctx *ctx, int argc, char **argv)
 		case 'p': preview = true; break;
 		case 'w':
 			if (strlen(optarg) != 9)
-				return cli_usage_error("--window: 9 characters (受付窓口識別記号)");
+				return cli_usage_error("--window: 9 characters "
+						       "(受付窓口識別記号)");
 			req.window_id = optarg;
 			break;
 		case 'o': out_dir = optarg; break;
@@ -93,17 +100,25 @@ int cmd_issue(cli_ctx *ctx, int argc, char **argv)
 		}
 	}
 	if (req.resident_id == 0 || req.card_serial == NULL)
-		return cli_usage_error("issue: --resident and --card are required");
+		return cli_usage_error(
+		    "issue: --resident and --card are required");
 	if (sign_path == NULL && auth_path == NULL)
-		return cli_usage_error("issue: give --sign-key and/or --auth-key");
-	if ((sign_path && (rc = cli_read_pubkey(sign_path, &req.sign_pub, &err)) != 0) ||
-	    (auth_path && (rc = cli_read_pubkey(auth_path, &req.auth_pub, &err)) != 0))
+		return cli_usage_error(
+		    "issue: give --sign-key and/or --auth-key");
+	if ((sign_path &&
+	     (rc = cli_read_pubkey(sign_path, &req.sign_pub, &err)) != 0) ||
+	    (auth_path &&
+	     (rc = cli_read_pubkey(auth_path, &req.auth_pub, &err)) != 0))
 		goto out;
 	if ((rc = cli_open_ca(ctx, &ca, &err)) != 0)
 		goto out;
 	rc = preview ? ca_issue_preview(ca, &req, &res, &err)
 		     : ca_issue(ca, &req, &res, &err);
-	if (rc != 0)
+	if (rc != 0 ||
+	    (res.sign_der != NULL &&
+	     (rc = ca_issued_x509(&res, JPKI_CERT_SIGN, &scert, &err)) != 0) ||
+	    (res.auth_der != NULL &&
+	     (rc = ca_issued_x509(&res, JPKI_CERT_AUTH, &acert, &err)) != 0))
 		goto out;
 	char sp[PATH_MAX] = "", ap[PATH_MAX] = "";
 	if (!preview && out_dir != NULL) {
@@ -111,8 +126,8 @@ int cmd_issue(cli_ctx *ctx, int argc, char **argv)
 			goto out;
 		snprintf(sp, sizeof(sp), "%s/sign.pem", out_dir);
 		snprintf(ap, sizeof(ap), "%s/auth.pem", out_dir);
-		if ((res.sign && (rc = cli_write_cert(sp, res.sign, &err)) != 0) ||
-		    (res.auth && (rc = cli_write_cert(ap, res.auth, &err)) != 0))
+		if ((scert && (rc = cli_write_cert(sp, scert, &err)) != 0) ||
+		    (acert && (rc = cli_write_cert(ap, acert, &err)) != 0))
 			goto out;
 	}
 	if (ctx->json) {
@@ -120,15 +135,19 @@ int cmd_issue(cli_ctx *ctx, int argc, char **argv)
 		json_object_set_new(o, "ok", json_true());
 		json_object_set_new(o, "preview", json_boolean(preview));
 		if (req.sign_pub) {
-			json_t *s = res.sign ? cli_cert_json(res.sign) : json_object();
-			json_object_set_new(s, "validity", validity_json(&res.sign_validity));
+			json_t *s =
+			    scert ? cli_cert_json(scert) : json_object();
+			json_object_set_new(s, "validity",
+					    validity_json(&res.sign_validity));
 			if (sp[0])
 				json_object_set_new(s, "file", json_string(sp));
 			json_object_set_new(o, "sign", s);
 		}
 		if (req.auth_pub) {
-			json_t *a = res.auth ? cli_cert_json(res.auth) : json_object();
-			json_object_set_new(a, "validity", validity_json(&res.auth_validity));
+			json_t *a =
+			    acert ? cli_cert_json(acert) : json_object();
+			json_object_set_new(a, "validity",
+					    validity_json(&res.auth_validity));
 			if (ap[0])
 				json_object_set_new(a, "file", json_string(ap));
 			json_object_set_new(o, "auth", a);
@@ -136,30 +155,41 @@ int cmd_issue(cli_ctx *ctx, int argc, char **argv)
 		json_t *sup = json_array();
 		for (int i = 0; i < 2; i++)
 			if (res.superseded[i][0])
-				json_array_append_new(sup, json_string(res.superseded[i]));
+				json_array_append_new(
+				    sup, json_string(res.superseded[i]));
 		json_object_set_new(o, "superseded", sup);
 		cli_print_json(o);
 	} else {
-		printf(preview ? "would issue (preview, nothing signed):\n" : "issued:\n");
+		printf(preview ? "would issue (preview, nothing signed):\n"
+			       : "issued:\n");
 		if (req.auth_pub) {
 			if (!preview)
-				printf("  authentication certificate (利用者証明用) serial %s%s%s\n",
-				       res.auth_serial, ap[0] ? " -> " : "", ap);
-			validity_text("authentication certificate", &res.auth_validity);
+				printf("  authentication certificate "
+				       "(利用者証明用) serial %s%s%s\n",
+				       res.auth_serial, ap[0] ? " -> " : "",
+				       ap);
+			validity_text("authentication certificate",
+				      &res.auth_validity);
 		}
 		if (req.sign_pub) {
 			if (!preview)
-				printf("  signature certificate (署名用) serial %s%s%s\n",
-				       res.sign_serial, sp[0] ? " -> " : "", sp);
-			validity_text("signature certificate", &res.sign_validity);
+				printf("  signature certificate (署名用) "
+				       "serial %s%s%s\n",
+				       res.sign_serial, sp[0] ? " -> " : "",
+				       sp);
+			validity_text("signature certificate",
+				      &res.sign_validity);
 		}
 		for (int i = 0; i < 2; i++)
 			if (res.superseded[i][0])
-				printf("  revoked %s (superseded)\n", res.superseded[i]);
+				printf("  revoked %s (superseded)\n",
+				       res.superseded[i]);
 		if (!preview)
 			printf("  fee: 0 yen (発行・更新は無料)\n");
 	}
 out:
+	X509_free(scert);
+	X509_free(acert);
 	ca_issued_free(&res);
 	EVP_PKEY_free(req.sign_pub);
 	EVP_PKEY_free(req.auth_pub);
@@ -168,16 +198,17 @@ out:
 }
 
 static const char revoke_help[] =
-	"usage: jpki revoke SERIAL --reason REASON\n\n"
-	"REASON (J-LIS CPS §4.9.9): unspecified (交付前に破棄), keyCompromise,\n"
-	"affiliationChanged (記載内容に変更), superseded (更新),\n"
-	"cessationOfOperation (使用しなくなった), certificateHold (一時保留; never\n"
-	"released: a held certificate can only be revoked finally).\n";
+    "usage: jpki revoke SERIAL --reason REASON\n\n"
+    "REASON (J-LIS CPS §4.9.9): unspecified (交付前に破棄), keyCompromise,\n"
+    "affiliationChanged (記載内容に変更), superseded (更新),\n"
+    "cessationOfOperation (使用しなくなった), certificateHold (一時保留; "
+    "never\n"
+    "released: a held certificate can only be revoked finally).\n";
 
 int cmd_revoke(cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"reason", required_argument, NULL, 'r'}, {NULL, 0, NULL, 0}};
+	    {"reason", required_argument, NULL, 'r'}, {NULL, 0, NULL, 0}};
 	jpki_reason reason = JPKI_REASON_UNSPECIFIED;
 	bool have_reason = false;
 	jpki_err err = {0};
@@ -191,11 +222,13 @@ int cmd_revoke(cli_ctx *ctx, int argc, char **argv)
 			return 2;
 		if (jpki_reason_parse(optarg, &reason) != 0 ||
 		    reason == JPKI_REASON_CA_COMPROMISE)
-			return cli_usage_error("--reason: unknown reason %s", optarg);
+			return cli_usage_error("--reason: unknown reason %s",
+					       optarg);
 		have_reason = true;
 	}
 	if (optind != argc - 1 || !have_reason)
-		return cli_usage_error("revoke: SERIAL and --reason are required");
+		return cli_usage_error(
+		    "revoke: SERIAL and --reason are required");
 	char serial[STORE_SERIAL_HEX_MAX];
 	if (jpki_strlcpy(serial, argv[optind], sizeof(serial)) != 0)
 		return cli_usage_error("revoke: serial too long");
@@ -212,21 +245,24 @@ int cmd_revoke(cli_ctx *ctx, int argc, char **argv)
 		json_t *o = json_object();
 		json_object_set_new(o, "ok", json_true());
 		json_object_set_new(o, "serial", json_string(serial));
-		json_object_set_new(o, "reason", json_string(jpki_reason_name(reason)));
+		json_object_set_new(o, "reason",
+				    json_string(jpki_reason_name(reason)));
 		cli_print_json(o);
 	} else {
-		printf("%s %s (%s)\n", reason == JPKI_REASON_CERTIFICATE_HOLD ? "held"
-									  : "revoked",
+		printf("%s %s (%s)\n",
+		       reason == JPKI_REASON_CERTIFICATE_HOLD ? "held"
+							      : "revoked",
 		       serial, jpki_reason_name(reason));
 	}
 	return 0;
 }
 
 static const char crl_help[] =
-	"usage: jpki crl --kind sign|auth (--muni CODE | --full | --arl) --out FILE\n\n"
-	"Produce a signed CRL (DER): the partition of one issuing municipality\n"
-	"(named in each certificate's CRL distribution point), the whole\n"
-	"hierarchy (--full), or the ARL of revoked roots (--arl).\n";
+    "usage: jpki crl --kind sign|auth (--muni CODE | --full | --arl) --out "
+    "FILE\n\n"
+    "Produce a signed CRL (DER): the partition of one issuing municipality\n"
+    "(named in each certificate's CRL distribution point), the whole\n"
+    "hierarchy (--full), or the ARL of revoked roots (--arl).\n";
 
 static int parse_kind(const char *s, jpki_cert_kind *k)
 {
@@ -242,12 +278,12 @@ static int parse_kind(const char *s, jpki_cert_kind *k)
 int cmd_crl(cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"kind", required_argument, NULL, 'k'},
-		{"muni", required_argument, NULL, 'm'},
-		{"full", no_argument, NULL, 'f'},
-		{"arl", no_argument, NULL, 'a'},
-		{"out", required_argument, NULL, 'o'},
-		{NULL, 0, NULL, 0}};
+	    {"kind", required_argument, NULL, 'k'},
+	    {"muni", required_argument, NULL, 'm'},
+	    {"full", no_argument, NULL, 'f'},
+	    {"arl", no_argument, NULL, 'a'},
+	    {"out", required_argument, NULL, 'o'},
+	    {NULL, 0, NULL, 0}};
 	jpki_cert_kind kind = 0;
 	ca_crl_scope scope = CA_CRL_PARTITION;
 	const char *muni = NULL, *out = NULL;
@@ -262,21 +298,33 @@ int cmd_crl(cli_ctx *ctx, int argc, char **argv)
 			if ((rc = parse_kind(optarg, &kind)) != 0)
 				return rc;
 			break;
-		case 'm': muni = optarg; scope = CA_CRL_PARTITION; nscope++; break;
-		case 'f': scope = CA_CRL_FULL; nscope++; break;
-		case 'a': scope = CA_CRL_ARL; nscope++; break;
+		case 'm':
+			muni = optarg;
+			scope = CA_CRL_PARTITION;
+			nscope++;
+			break;
+		case 'f':
+			scope = CA_CRL_FULL;
+			nscope++;
+			break;
+		case 'a':
+			scope = CA_CRL_ARL;
+			nscope++;
+			break;
 		case 'o': out = optarg; break;
 		default: return 2;
 		}
 	}
 	if (kind == 0 || nscope != 1 || out == NULL)
-		return cli_usage_error("crl: --kind, --out and one of --muni, --full, "
-				       "--arl are required");
+		return cli_usage_error(
+		    "crl: --kind, --out and one of --muni, --full, "
+		    "--arl are required");
 	jpki_ca *ca = NULL;
 	uint8_t *der = NULL;
 	size_t len = 0;
 	if ((rc = cli_open_ca(ctx, &ca, &err)) != 0 ||
-	    (rc = ca_crl(ca, kind, scope, muni, ctx->now, &der, &len, &err)) != 0 ||
+	    (rc = ca_crl(ca, kind, scope, muni, ctx->now, &der, &len, &err)) !=
+		0 ||
 	    (rc = jpki_file_write_atomic(out, der, len, 0644, &err)) != 0) {
 		free(der);
 		ca_close(ca);
@@ -297,18 +345,18 @@ int cmd_crl(cli_ctx *ctx, int argc, char **argv)
 }
 
 static const char ocsp_help[] =
-	"usage: jpki ocsp --req REQ.der --out RESP.der [--kind sign|auth]\n\n"
-	"Answer a DER OCSP request (RFC 6960) from the store: good, revoked\n"
-	"(with time and reason) or unknown, signed by the hierarchy's root.\n"
-	"The hierarchy is taken from the request unless --kind is given.\n";
+    "usage: jpki ocsp --req REQ.der --out RESP.der [--kind sign|auth]\n\n"
+    "Answer a DER OCSP request (RFC 6960) from the store: good, revoked\n"
+    "(with time and reason) or unknown, signed by the hierarchy's root.\n"
+    "The hierarchy is taken from the request unless --kind is given.\n";
 
 int cmd_ocsp(cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"req", required_argument, NULL, 'r'},
-		{"out", required_argument, NULL, 'o'},
-		{"kind", required_argument, NULL, 'k'},
-		{NULL, 0, NULL, 0}};
+	    {"req", required_argument, NULL, 'r'},
+	    {"out", required_argument, NULL, 'o'},
+	    {"kind", required_argument, NULL, 'k'},
+	    {NULL, 0, NULL, 0}};
 	const char *reqp = NULL, *out = NULL;
 	jpki_cert_kind kind = 0;
 	jpki_err err = {0};
@@ -332,11 +380,13 @@ int cmd_ocsp(cli_ctx *ctx, int argc, char **argv)
 	uint8_t *req = NULL, *resp = NULL;
 	size_t req_len = 0, resp_len = 0;
 	jpki_ca *ca = NULL;
-	if ((rc = jpki_file_read(reqp, JPKI_OCSP_MAX_REQ, &req, &req_len, &err)) != 0 ||
+	if ((rc = jpki_file_read(reqp, JPKI_OCSP_MAX_REQ, &req, &req_len,
+				 &err)) != 0 ||
 	    (rc = cli_open_ca(ctx, &ca, &err)) != 0 ||
-	    (rc = ca_ocsp(ca, (int)kind, req, req_len, ctx->now, &resp, &resp_len,
-			  &err)) != 0 ||
-	    (rc = jpki_file_write_atomic(out, resp, resp_len, 0644, &err)) != 0) {
+	    (rc = ca_ocsp(ca, (int)kind, req, req_len, ctx->now, &resp,
+			  &resp_len, &err)) != 0 ||
+	    (rc = jpki_file_write_atomic(out, resp, resp_len, 0644, &err)) !=
+		0) {
 		free(req);
 		free(resp);
 		ca_close(ca);
@@ -357,10 +407,10 @@ int cmd_ocsp(cli_ctx *ctx, int argc, char **argv)
 }
 
 static const char show_help[] =
-	"usage: jpki show CERT\n\n"
-	"Show a certificate (PEM or DER; ours or a real J-LIS one): subject,\n"
-	"serial, validity, hierarchy, and for a signature certificate the\n"
-	"basic-4 data (氏名, 住所, 生年月日 in Gregorian and era form, 性別).\n";
+    "usage: jpki show CERT\n\n"
+    "Show a certificate (PEM or DER; ours or a real J-LIS one): subject,\n"
+    "serial, validity, hierarchy, and for a signature certificate the\n"
+    "basic-4 data (氏名, 住所, 生年月日 in Gregorian and era form, 性別).\n";
 
 int cmd_show(cli_ctx *ctx, int argc, char **argv)
 {
@@ -380,8 +430,9 @@ int cmd_show(cli_ctx *ctx, int argc, char **argv)
 		cli_print_json(j);
 		return 0;
 	}
-	static const char *const keys[] = {"serial", "subject", "issuer", "not_before",
-					   "not_after", "kind", "profile"};
+	static const char *const keys[] = {"serial",	 "subject",   "issuer",
+					   "not_before", "not_after", "kind",
+					   "profile"};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		json_t *v = json_object_get(j, keys[i]);
 		if (json_is_string(v))
@@ -391,20 +442,25 @@ int cmd_show(cli_ctx *ctx, int argc, char **argv)
 	if (b4 != NULL) {
 		const char *sex = json_string_value(json_object_get(b4, "sex"));
 		printf("basic-4 (基本4情報):\n");
-		printf("  氏名 name     %s\n", json_string_value(json_object_get(b4, "name")));
-		const char *ns = json_string_value(json_object_get(b4, "name_substitute"));
+		printf("  氏名 name     %s\n",
+		       json_string_value(json_object_get(b4, "name")));
+		const char *ns =
+		    json_string_value(json_object_get(b4, "name_substitute"));
 		if (ns && ns[0])
 			printf("  氏名代替文字  %s\n", ns);
-		printf("  生年月日 birth %s (%s, era-coded %s)\n",
-		       json_string_value(json_object_get(b4, "birth")),
-		       json_string_value(json_object_get(b4, "birth_era")),
-		       json_string_value(json_object_get(b4, "birth_era_coded")));
+		printf(
+		    "  生年月日 birth %s (%s, era-coded %s)\n",
+		    json_string_value(json_object_get(b4, "birth")),
+		    json_string_value(json_object_get(b4, "birth_era")),
+		    json_string_value(json_object_get(b4, "birth_era_coded")));
 		printf("  性別 sex      %s\n",
-		       sex && strcmp(sex, "1") == 0 ? "1 (男 male)"
-		       : sex && strcmp(sex, "2") == 0 ? "2 (女 female)" : sex);
+		       sex && strcmp(sex, "1") == 0   ? "1 (男 male)"
+		       : sex && strcmp(sex, "2") == 0 ? "2 (女 female)"
+						      : sex);
 		printf("  住所 address  %s\n",
 		       json_string_value(json_object_get(b4, "address")));
-		const char *as = json_string_value(json_object_get(b4, "address_substitute"));
+		const char *as = json_string_value(
+		    json_object_get(b4, "address_substitute"));
 		if (as && as[0])
 			printf("  住所代替文字  %s\n", as);
 	}

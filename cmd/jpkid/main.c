@@ -24,7 +24,7 @@ static const char usage[] =
     "it holds none; the first operator \"admin\" (ca-admin) gets the password\n"
     "in $JPKID_ADMIN_PASSWORD, or a random one printed once.\n"
     "--threads N       HTTP threads (default: the number of CPUs)\n"
-    "--workers N       worker threads per class (default 2; issuance: one per core)\n"
+    "--workers N       worker threads per class (default 2; issuance: cores + 1)\n"
     "--queue N         requests queued per class before 503 (default per "
     "class)\n"
     "--deadline-ms MS  a queued request older than this gets 503\n"

@@ -54,6 +54,16 @@ int store_begin(store *s, jpki_err *err);
 int store_commit(store *s, jpki_err *err);
 void store_rollback(store *s);
 
+/* A read snapshot: the reads between store_read_begin() and
+ * store_read_end() see one state of the store and share one round of
+ * locking (SQLite takes and drops its locks once instead of per
+ * statement).  Only reads: store_begin() and every write operation fail
+ * with JPKI_ERR_STATE inside one.  Snapshots do not nest; inside a
+ * transaction, which is one consistent view already, the pair does
+ * nothing.  Keep it short: it holds back WAL checkpoints while open. */
+int store_read_begin(store *s, jpki_err *err);
+void store_read_end(store *s);
+
 /* Key/value settings of the CA (profile, sequence counters, CRL numbers).
  * Keys are 1..STORE_META_KEY_MAX-1 bytes, values up to STORE_META_VALUE_MAX-1
  * bytes; a value that does not fit `cap` (with its NUL) is JPKI_ERR_RANGE. */

@@ -152,6 +152,63 @@ int x509_lint_leaf(jpki_profile prof, jpki_cert_kind kind, X509 *cert,
 /* Key acceptable for a JPKI certificate: RSA, >= 2048 bits, e = 65537. */
 int x509_check_key(EVP_PKEY *pub, jpki_err *err);
 
+/* The CA's issuing path, DER first (docs/design.md, "Issuance cost").
+ * OpenSSL 3.0 objects cost more to build, encode and parse than the RSA
+ * signature is worth; the hot path writes the TBSCertificate DER itself,
+ * lints those bytes, and the CA signs their SHA-256 digest.  The output is
+ * byte for byte what x509_sign_cert_build / x509_auth_cert_build give once
+ * X509_sign has set the algorithm (i2d_re_X509_tbs, i2d_X509).
+ *
+ * An issuer is one hierarchy's root prepared once (DN DER, SKI, profile,
+ * kind); read-only after x509_issuer_new, so threads share it.
+ * JPKI_ERR_INVAL, in the object builders' words, when root is not the
+ * hierarchy's root or has no subjectKeyIdentifier.  Free accepts NULL. */
+typedef struct x509_issuer x509_issuer;
+int x509_issuer_new(jpki_profile prof, jpki_cert_kind kind, X509 *root,
+		    x509_issuer **out, jpki_err *err);
+void x509_issuer_free(x509_issuer *iss);
+
+/* Largest TBSCertificate the builders write (the basic-4 SAN at its
+ * longest and an RSA-4096 key included): an out_cap of this always
+ * suffices.  It is also the most x509_lint_leaf_tbs and
+ * x509_cert_assemble accept. */
+#define X509_TBS_MAX 8192
+/* The unsigned TBSCertificate of a signature / authentication certificate
+ * of iss's hierarchy into out[0..*out_len): the same fields, checks and
+ * refusals (code and message) as the object builders above; signature
+ * algorithm sha256WithRSAEncryption.  On failure out and *out_len are
+ * untouched (JPKI_ERR_RANGE when it does not fit out_cap). */
+int x509_sign_tbs_build(const x509_issuer *iss, const jpki_sign_subject *subj,
+			EVP_PKEY *pub, const uint8_t *serial, size_t serial_len,
+			time_t not_before, time_t not_after, uint8_t *out,
+			size_t out_cap, size_t *out_len, jpki_err *err);
+int x509_auth_tbs_build(const x509_issuer *iss, const char *opaque_id,
+			const jpki_issuer_site *site, EVP_PKEY *pub,
+			const uint8_t *serial, size_t serial_len,
+			time_t not_before, time_t not_after, uint8_t *out,
+			size_t out_cap, size_t *out_len, jpki_err *err);
+/* The leaf lint on TBSCertificate bytes (untrusted: read with a bounded
+ * reader) against the issuer's profile and kind: the checks and messages
+ * of x509_lint_leaf, which runs this same lint on the TBSCertificate an
+ * object encodes to, plus AKI = the issuer's SKI.  JPKI_ERR_LINT /
+ * JPKI_ERR_KEY, or JPKI_ERR_PARSE for bytes that are not a DER
+ * TBSCertificate of at most X509_TBS_MAX bytes. */
+int x509_lint_leaf_tbs(const x509_issuer *iss, const uint8_t *tbs,
+		       size_t tbs_len, jpki_err *err);
+/* Certificate ::= SEQUENCE { tbs, sha256WithRSAEncryption, BIT STRING sig }
+ * in a buffer of the caller's (tbs_len + sig_len + 24 octets suffice).
+ * tbs must be one DER SEQUENCE (JPKI_ERR_PARSE) and sig 1-512 octets;
+ * JPKI_ERR_RANGE, out and *out_len untouched, if it does not fit. */
+int x509_cert_assemble(const uint8_t *tbs, size_t tbs_len, const uint8_t *sig,
+		       size_t sig_len, uint8_t *out, size_t out_cap,
+		       size_t *out_len, jpki_err *err);
+/* The subject of a TBSCertificate in X509_NAME_oneline's form
+ * ("/C=JP/L=Tokyo-to/L=Chiyoda-ku/CN=..."; bytes outside printable ASCII
+ * as \xXX), for the store's display column.  JPKI_ERR_PARSE for bad DER,
+ * JPKI_ERR_RANGE when it does not fit `cap`. */
+int x509_tbs_subject_oneline(const uint8_t *tbs, size_t tbs_len, char *out,
+			     size_t cap, jpki_err *err);
+
 /* Read the basic-4 data from any signature certificate (ours or a real
  * J-LIS one): otherName values as UTF8String or OCTET STRING.
  * JPKI_ERR_NOT_FOUND when the certificate has no basic-4 SAN. */

@@ -25,17 +25,34 @@ int ca_serial_hex(X509 *cert, char out[STORE_SERIAL_HEX_MAX], jpki_err *err)
 	int rc = 0;
 	char *hex = BN_bn2hex(bn);
 	if (hex == NULL) {
-		rc = jpki_fail(err, JPKI_ERR_CRYPTO, "formatting serial number");
+		rc =
+		    jpki_fail(err, JPKI_ERR_CRYPTO, "formatting serial number");
 		goto out;
 	}
-	if (hex[0] == '-' ||
-	    jpki_strlcpy(out, hex, STORE_SERIAL_HEX_MAX) != 0)
+	if (hex[0] == '-' || jpki_strlcpy(out, hex, STORE_SERIAL_HEX_MAX) != 0)
 		rc = jpki_fail(err, JPKI_ERR_RANGE,
 			       "serial number negative or over 20 octets");
 out:
 	OPENSSL_free(hex);
 	BN_free(bn);
 	return rc;
+}
+
+void ca_serial_bytes_hex(const uint8_t *serial, size_t len,
+			 char out[STORE_SERIAL_HEX_MAX])
+{
+	/* BN_bn2hex's form: whole octets, upper case, no leading zero octet */
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+	while (len > 1 && serial[0] == 0) {
+		serial++;
+		len--;
+	}
+	for (size_t i = 0; i < len && o + 2 < STORE_SERIAL_HEX_MAX; i++) {
+		out[o++] = hex[serial[i] >> 4];
+		out[o++] = hex[serial[i] & 15];
+	}
+	out[o] = '\0';
 }
 
 int ca_new_serial(uint8_t out[CA_SERIAL_BYTES], jpki_err *err)
@@ -139,7 +156,8 @@ static int make_root(jpki_ca *ca, jpki_cert_kind kind, time_t now,
 	char key_name[32];
 	if ((rc = ca_serial_hex(cert, sn, err)) != 0)
 		goto out;
-	snprintf(key_name, sizeof(key_name), "root/%s", jpki_cert_kind_name(kind));
+	snprintf(key_name, sizeof(key_name), "root/%s",
+		 jpki_cert_kind_name(kind));
 	rc = store_meta_set(ca->st, key_name, sn, err);
 out:
 	X509_free(cert);
@@ -177,6 +195,7 @@ void ca_close(jpki_ca *ca)
 {
 	if (ca == NULL)
 		return;
+	ca_issuing_close(ca);
 	for (int i = 0; i < 3; i++) {
 		X509_free(ca->root[i]);
 		EVP_PKEY_free(ca->key[i]);
@@ -193,8 +212,9 @@ int ca_init(const char *dir, const ca_init_opts *opts, jpki_err *err)
 	jpki_ca *ca = NULL;
 	int rc;
 	if (opts->profile == JPKI_PROFILE_PRODUCTION && opts->now_fixed)
-		return jpki_fail(err, JPKI_ERR_POLICY,
-				 "a production CA refuses a fixed clock (--now)");
+		return jpki_fail(
+		    err, JPKI_ERR_POLICY,
+		    "a production CA refuses a fixed clock (--now)");
 	if ((rc = x509_init(err)) != 0)
 		return rc;
 	snprintf(path, sizeof(path), "%s/jpki.db", dir);
@@ -217,7 +237,8 @@ int ca_init(const char *dir, const ca_init_opts *opts, jpki_err *err)
 	    (rc = make_root(ca, JPKI_CERT_SIGN, opts->now, err)) != 0 ||
 	    (rc = make_root(ca, JPKI_CERT_AUTH, opts->now, err)) != 0 ||
 	    (rc = store_audit_append(ca->st, opts->now, "ca", "ca.init",
-				     jpki_profile_name(opts->profile), err)) != 0 ||
+				     jpki_profile_name(opts->profile), err)) !=
+		0 ||
 	    (rc = store_commit(ca->st, err)) != 0) {
 		store_rollback(ca->st);
 		goto out;
@@ -232,7 +253,8 @@ static int load_root(jpki_ca *ca, jpki_cert_kind kind, jpki_err *err)
 	char key_name[32], sn[STORE_SERIAL_HEX_MAX];
 	store_cert c;
 	memset(&c, 0, sizeof(c));
-	snprintf(key_name, sizeof(key_name), "root/%s", jpki_cert_kind_name(kind));
+	snprintf(key_name, sizeof(key_name), "root/%s",
+		 jpki_cert_kind_name(kind));
 	int rc = store_meta_get(ca->st, key_name, sn, sizeof(sn), err);
 	if (rc != 0)
 		return jpki_wrap(err, rc, "CA in %s has no %s root", ca->dir,
@@ -247,9 +269,10 @@ static int load_root(jpki_ca *ca, jpki_cert_kind kind, jpki_err *err)
 				err)) != 0)
 		return rc;
 	if (X509_check_private_key(ca->root[kind], ca->key[kind]) != 1)
-		return jpki_fail(err, JPKI_ERR_KEY,
-				 "the %s root key does not match its certificate",
-				 jpki_cert_kind_name(kind));
+		return jpki_fail(
+		    err, JPKI_ERR_KEY,
+		    "the %s root key does not match its certificate",
+		    jpki_cert_kind_name(kind));
 	return 0;
 }
 
@@ -272,14 +295,16 @@ int ca_open(const char *dir, const char *store_loc, jpki_ca **out,
 		return jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
 	if ((rc = open_parts(ca, dir, store_loc, err)) != 0)
 		goto out;
-	if ((rc = store_meta_get(ca->st, "profile", prof, sizeof(prof), err)) != 0 ||
+	if ((rc = store_meta_get(ca->st, "profile", prof, sizeof(prof), err)) !=
+		0 ||
 	    (rc = jpki_profile_parse(prof, &ca->profile)) != 0) {
-		rc = jpki_fail(err, JPKI_ERR_STATE, "CA in %s has no valid profile",
-			       dir);
+		rc = jpki_fail(err, JPKI_ERR_STATE,
+			       "CA in %s has no valid profile", dir);
 		goto out;
 	}
 	if ((rc = load_root(ca, JPKI_CERT_SIGN, err)) != 0 ||
-	    (rc = load_root(ca, JPKI_CERT_AUTH, err)) != 0)
+	    (rc = load_root(ca, JPKI_CERT_AUTH, err)) != 0 ||
+	    (rc = ca_issuing_open(ca, err)) != 0)
 		goto out;
 	*out = ca;
 	ca = NULL; /* transferred */
@@ -307,7 +332,8 @@ store *ca_store(jpki_ca *ca)
 int ca_check_clock(const jpki_ca *ca, bool now_fixed, jpki_err *err)
 {
 	if (now_fixed && ca->profile == JPKI_PROFILE_PRODUCTION)
-		return jpki_fail(err, JPKI_ERR_POLICY,
-				 "a production CA refuses a fixed clock (--now)");
+		return jpki_fail(
+		    err, JPKI_ERR_POLICY,
+		    "a production CA refuses a fixed clock (--now)");
 	return 0;
 }

@@ -16,15 +16,37 @@ struct jpki_ca {
 	jpki_profile profile;
 	store *st;
 	keystore *ks;
-	X509 *root[3];      /* index by jpki_cert_kind */
-	EVP_PKEY *key[3];   /* root private keys */
+	X509 *root[3];	  /* index by jpki_cert_kind */
+	EVP_PKEY *key[3]; /* root private keys */
 	/* CN sequence numbers reserved in blocks (see seq_next in issue.c) */
 	int64_t seq_next[3], seq_end[3];
+	/* The issuing path, prepared once per handle (issue.c): each
+	 * hierarchy's root for the DER builders, and a signing context on its
+	 * key, PKCS#1 v1.5 with SHA-256, that every leaf reuses. */
+	x509_issuer *issuer[3];
+	EVP_PKEY_CTX *sign_ctx[3];
+	EVP_MD *sha256;
+	EVP_MD_CTX *md_ctx;
+	/* Random octets for serials and authentication ids, drawn from the
+	 * DRBG a block at a time (one RAND_bytes per 25 pairs instead of
+	 * three per pair); used octets are wiped. */
+	uint8_t rnd[768];
+	size_t rnd_off;
 };
 
 const char *ca_key_label(jpki_cert_kind kind);
-/* A fresh unpredictable positive serial (CA_SERIAL_BYTES). */
+/* A fresh unpredictable positive serial (CA_SERIAL_BYTES), for a root. */
 int ca_new_serial(uint8_t out[CA_SERIAL_BYTES], jpki_err *err);
+/* A leaf's serial: unique by the hierarchy's sequence number, unpredictable
+ * by 80 random bits (issue.c, docs/decisions.md). */
+int ca_leaf_serial(jpki_ca *ca, jpki_cert_kind kind, int64_t seq,
+		   uint8_t out[CA_SERIAL_BYTES], jpki_err *err);
+/* Upper-case hex of a serial's magnitude, as the store keys it. */
+void ca_serial_bytes_hex(const uint8_t *serial, size_t len,
+			 char out[STORE_SERIAL_HEX_MAX]);
+/* Prepare / release the per-handle issuing path (issuer, sign_ctx). */
+int ca_issuing_open(jpki_ca *ca, jpki_err *err);
+void ca_issuing_close(jpki_ca *ca);
 /* Lint and sign a leaf or root. */
 int ca_sign_cert(jpki_ca *ca, jpki_cert_kind kind, bool root, X509 *cert,
 		 EVP_PKEY *key, jpki_err *err);

@@ -115,12 +115,14 @@ int srv_classes_start(server *s, const server_config *cfg, jpki_err *err)
 		c->cap = (size_t)defaults[k].queue;
 		c->deadline_ms = defaults[k].deadline_ms;
 		c->batch = 1;
-		/* issuance: one worker per core, each with its own CA handle,
-		 * signing its batch in parallel with the others (the store
-		 * serialises only the short commits); other classes: --workers */
+		/* issuance: one worker per core plus one, each with its own CA
+		 * handle, signing its batch in parallel with the others (the
+		 * store serialises only the short commits); the extra worker
+		 * signs while another waits for its commit's fsync, so no core
+		 * idles (bench_issue).  Other classes: --workers */
 		if (k == CLS_ISSUE) {
 			long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-			c->nworkers = ncpu < 1 ? 1 : ncpu > 8 ? 8 : (int)ncpu;
+			c->nworkers = ncpu < 1 ? 2 : ncpu > 8 ? 9 : (int)ncpu + 1;
 		} else if (cfg->workers > 0) {
 			c->nworkers = cfg->workers;
 		}

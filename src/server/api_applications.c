@@ -110,10 +110,10 @@ static int doc_cb(void *ctx, const store_app_doc *d)
 	char e[11], t[21];
 	date_str(d->expiry, e);
 	jpki_time_format(d->added_at, t);
-	json_t *o = json_pack("{s:i,s:s,s:s,s:s,s:s,s:s}", "seq", d->seq,
-			      "role", registry_doc_role_name(d->role), "type",
-			      d->type, "number", d->number, "expiry", e,
-			      "added_at", t);
+	json_t *o =
+	    json_pack("{s:i,s:s,s:s,s:s,s:s,s:s}", "seq", d->seq, "role",
+		      registry_doc_role_name(d->role), "type", d->type,
+		      "number", d->number, "expiry", e, "added_at", t);
 	return json_array_append_new(ctx, o) == 0 ? 0 : -1;
 }
 
@@ -121,11 +121,11 @@ static int event_cb(void *ctx, const store_app_event *ev)
 {
 	char t[21];
 	jpki_time_format(ev->at, t);
-	json_t *o = json_pack(
-	    "{s:i,s:s,s:s,s:s,s:s,s:s,s:s}", "seq", ev->seq, "at", t, "actor",
-	    ev->actor, "event", ev->event, "from",
-	    registry_app_state_name(ev->from_state), "to",
-	    registry_app_state_name(ev->to_state), "detail", ev->detail);
+	json_t *o = json_pack("{s:i,s:s,s:s,s:s,s:s,s:s,s:s}", "seq", ev->seq,
+			      "at", t, "actor", ev->actor, "event", ev->event,
+			      "from", registry_app_state_name(ev->from_state),
+			      "to", registry_app_state_name(ev->to_state),
+			      "detail", ev->detail);
 	return json_array_append_new(ctx, o) == 0 ? 0 : -1;
 }
 
@@ -204,7 +204,8 @@ void api_apps_list(srv_worker *w, srv_req *r)
 		srv_reply_rc(r, rc, &err);
 		return;
 	}
-	srv_reply_json(r, MHD_HTTP_OK, json_pack("{s:o}", "applications", l.arr));
+	srv_reply_json(r, MHD_HTTP_OK,
+		       json_pack("{s:o}", "applications", l.arr));
 }
 
 /* "sign,auth" style sets: bit i for names[i]. */
@@ -261,8 +262,7 @@ void api_apps_open(srv_worker *w, srv_req *r)
 	if (req.card_serial != NULL && req.card_serial[0] == '\0')
 		req.card_serial = NULL;
 	if (req.resident_id <= 0)
-		rc = jpki_fail(&err, JPKI_ERR_INVAL,
-			       "resident: a resident id");
+		rc = jpki_fail(&err, JPKI_ERR_INVAL, "resident: a resident id");
 	else if ((rc = registry_app_kind_parse(srv_jstr(b, "kind"), &req.kind,
 					       &err)) == 0 &&
 		 (srv_jstr(b, "applicant") == NULL ||
@@ -398,11 +398,10 @@ static json_t *preview_json(const registry_preview *pv)
 	}
 	json_object_set_new(o, "new_card", json_boolean(pv->new_card));
 	json_object_set_new(o, "card_expiry", json_string(ce));
-	json_object_set_new(o, "fee",
-			    json_pack("{s:i,s:i,s:i}", "cert_yen",
-				      pv->fee.cert_yen, "card_yen",
-				      pv->fee.card_yen, "total_yen",
-				      pv->fee_total));
+	json_object_set_new(
+	    o, "fee",
+	    json_pack("{s:i,s:i,s:i}", "cert_yen", pv->fee.cert_yen, "card_yen",
+		      pv->fee.card_yen, "total_yen", pv->fee_total));
 	for (int i = 0; i < pv->affected && i < 4; i++)
 		json_array_append_new(af, json_string(pv->affected_serials[i]));
 	json_object_set_new(o, "affected", af);
@@ -453,8 +452,7 @@ void api_app_approve(srv_worker *w, srv_req *r)
 		for (int i = 0; i < pv.affected && i < 4; i++)
 			srv_publish_revoked(w, pv.affected_serials[i]);
 		if (pv.affected > 0)
-			srv_count_add(w->s, CNT_REVOKED,
-				      (unsigned)pv.affected);
+			srv_count_add(w->s, CNT_REVOKED, (unsigned)pv.affected);
 	}
 	reply_app(w, r, id, MHD_HTTP_OK);
 }
@@ -469,13 +467,12 @@ void api_app_card_produced(srv_worker *w, srv_req *r)
 	json_t *b = srv_json_body(r, f, 1);
 	if (b == NULL)
 		return;
-	int rc = srv_jstr(b, "card")[0] == '\0'
-		     ? jpki_fail(&err, JPKI_ERR_INVAL,
-				 "card: the serial of the produced card")
-		     : registry_app_card_produced(w->ca, id,
-						  srv_jstr(b, "card"),
-						  srv_time(w->s), r->actor,
-						  &err);
+	int rc =
+	    srv_jstr(b, "card")[0] == '\0'
+		? jpki_fail(&err, JPKI_ERR_INVAL,
+			    "card: the serial of the produced card")
+		: registry_app_card_produced(w->ca, id, srv_jstr(b, "card"),
+					     srv_time(w->s), r->actor, &err);
 	json_decref(b);
 	if (rc != 0) {
 		srv_reply_rc(r, rc, &err);
@@ -544,29 +541,15 @@ static bool take_key(srv_req *r, json_t *b, int k, const store_app *a,
 	return true;
 }
 
-static json_t *issued_json(X509 *cert, const char *serial,
-			   const jpki_validity *v)
-{
-	uint8_t *der = NULL;
-	size_t len = 0;
-	json_t *o = json_pack("{s:s,s:o}", "serial", serial, "validity",
-			      validity_json(v));
-	if (o != NULL && x509_to_der(cert, &der, &len, NULL) == 0) {
-		json_object_set_new(o, "pem", srv_cert_pem(der, len));
-		free(der);
-	}
-	return o;
-}
-
 /* Publish and count what a completion changed. */
 static void publish_outcome(srv_worker *w, const registry_outcome *o)
 {
 	unsigned issued = 0, revoked = 0;
-	if (o->issued.sign != NULL) {
+	if (o->issued.sign_der != NULL) {
 		srv_publish_issued(w->s, o->issued.sign_serial, JPKI_CERT_SIGN);
 		issued++;
 	}
-	if (o->issued.auth != NULL) {
+	if (o->issued.auth_der != NULL) {
 		srv_publish_issued(w->s, o->issued.auth_serial, JPKI_CERT_AUTH);
 		issued++;
 	}
@@ -580,10 +563,9 @@ static void publish_outcome(srv_worker *w, const registry_outcome *o)
 			revoked++;
 		}
 	if (issued > 0)
-		srv_count_add(w->s,
-			      o->issued.superseded[0][0] ? CNT_RENEWED
-							 : CNT_ISSUED,
-			      issued);
+		srv_count_add(
+		    w->s, o->issued.superseded[0][0] ? CNT_RENEWED : CNT_ISSUED,
+		    issued);
 	if (revoked > 0)
 		srv_count_add(w->s, CNT_REVOKED, revoked);
 }
@@ -654,20 +636,22 @@ void api_app_complete(srv_worker *w, srv_req *r)
 			    rv, json_string(o.issued.superseded[i]));
 	res = json_pack("{s:I,s:s,s:s,s:o,s:{s:i,s:i,s:i}}", "id",
 			(json_int_t)id, "state", "completed", "card",
-			o.card_serial, "revoked_or_held", rv, "fee",
-			"cert_yen", o.fee.cert_yen, "card_yen", o.fee.card_yen,
-			"total_yen", o.fee.cert_yen + o.fee.card_yen);
+			o.card_serial, "revoked_or_held", rv, "fee", "cert_yen",
+			o.fee.cert_yen, "card_yen", o.fee.card_yen, "total_yen",
+			o.fee.cert_yen + o.fee.card_yen);
 	rv = NULL; /* transferred */
-	if (res != NULL && o.issued.sign != NULL)
+	if (res != NULL && o.issued.sign_der != NULL)
 		json_object_set_new(res, "sign",
-				    issued_json(o.issued.sign,
-						o.issued.sign_serial,
-						&o.issued.sign_validity));
-	if (res != NULL && o.issued.auth != NULL)
+				    srv_issued_json(o.issued.sign_der,
+						    o.issued.sign_der_len,
+						    o.issued.sign_serial,
+						    &o.issued.sign_validity));
+	if (res != NULL && o.issued.auth_der != NULL)
 		json_object_set_new(res, "auth",
-				    issued_json(o.issued.auth,
-						o.issued.auth_serial,
-						&o.issued.auth_validity));
+				    srv_issued_json(o.issued.auth_der,
+						    o.issued.auth_der_len,
+						    o.issued.auth_serial,
+						    &o.issued.auth_validity));
 	srv_reply_json(r, MHD_HTTP_OK, res);
 out:
 	registry_outcome_free(&o);
@@ -696,8 +680,8 @@ static void pins_free(json_t *b)
 /* A blank virtual card with the produced card's serial, under the
  * terminal key the counter keeps for it (recorded now, or by an earlier
  * attempt that did not complete). */
-static int vcard_make(srv_worker *w, srv_req *r, const char *serial,
-		      time_t now, jpki_card **card, jpki_err *err)
+static int vcard_make(srv_worker *w, srv_req *r, const char *serial, time_t now,
+		      jpki_card **card, jpki_err *err)
 {
 	jpki_card_params params;
 	uint8_t tkey[JPKI_CARD_TKEY_LEN];
@@ -720,8 +704,8 @@ static int vcard_make(srv_worker *w, srv_req *r, const char *serial,
 
 /* Terminal authentication, key pairs for the kinds wanted, PINs. */
 static int vcard_prepare(srv_worker *w, const jpki_link *l, const char *serial,
-			 bool want_s, bool want_a, json_t *b, registry_complete_in *in,
-			 jpki_err *err)
+			 bool want_s, bool want_a, json_t *b,
+			 registry_complete_in *in, jpki_err *err)
 {
 	uint8_t tkey[JPKI_CARD_TKEY_LEN];
 	const char *ap = srv_jstr(b, "auth_pin");
@@ -752,23 +736,31 @@ static int vcard_prepare(srv_worker *w, const jpki_link *l, const char *serial,
 static int vcard_write(srv_worker *w, const jpki_link *l,
 		       const registry_outcome *o, jpki_err *err)
 {
-	X509 *const certs[4] = {o->issued.auth, ca_root(w->ca, JPKI_CERT_AUTH),
-				o->issued.sign, ca_root(w->ca, JPKI_CERT_SIGN)};
+	X509 *const roots[4] = {NULL, ca_root(w->ca, JPKI_CERT_AUTH), NULL,
+				ca_root(w->ca, JPKI_CERT_SIGN)};
+	const uint8_t *const leaves[4] = {o->issued.auth_der, NULL,
+					  o->issued.sign_der, NULL};
+	const size_t leaf_len[4] = {o->issued.auth_der_len, 0,
+				    o->issued.sign_der_len, 0};
 	const jpki_card_cert which[4] = {JPKI_CCERT_AUTH, JPKI_CCERT_AUTH_CA,
 					 JPKI_CCERT_SIGN, JPKI_CCERT_SIGN_CA};
 	int rc = 0;
 	for (int i = 0; i < 4 && rc == 0; i++) {
 		unsigned char *der = NULL;
-		int len = certs[i] != NULL ? i2d_X509(certs[i], &der) : 0;
-		if (certs[i] != NULL && len <= 0)
+		int len = roots[i] != NULL ? i2d_X509(roots[i], &der) : 0;
+		if (roots[i] != NULL && len <= 0)
 			return jpki_fail(err, JPKI_ERR_CRYPTO,
 					 "encoding certificate");
-		rc = card_term_write_cert(l, which[i], der, (size_t)len, err);
+		rc = roots[i] != NULL
+			 ? card_term_write_cert(l, which[i], der, (size_t)len,
+						err)
+			 : card_term_write_cert(l, which[i], leaves[i],
+						leaf_len[i], err);
 		OPENSSL_free(der);
 	}
 	if (rc == 0)
-		rc = card_term_write_presence(l, o->issued.sign != NULL,
-					      o->issued.auth != NULL, err);
+		rc = card_term_write_presence(l, o->issued.sign_der != NULL,
+					      o->issued.auth_der != NULL, err);
 	return rc;
 }
 
@@ -835,7 +827,8 @@ void api_app_complete_virtual(srv_worker *w, srv_req *r)
 		srv_reply_error(r, MHD_HTTP_CONFLICT, "state",
 				"application %lld is %s: its card must be at "
 				"the counter (card_ready)",
-				(long long)id, registry_app_state_name(a.state));
+				(long long)id,
+				registry_app_state_name(a.state));
 		goto out;
 	}
 	if (strlen(a.new_card_serial) > JPKI_CARD_SERIAL_LEN) {
@@ -852,8 +845,7 @@ void api_app_complete_virtual(srv_worker *w, srv_req *r)
 				"certificate: give sign_pin");
 		goto out;
 	}
-	if ((rc = vcard_make(w, r, a.new_card_serial, now, &card, &err)) !=
-	    0) {
+	if ((rc = vcard_make(w, r, a.new_card_serial, now, &card, &err)) != 0) {
 		srv_reply_rc(r, rc, &err);
 		goto out;
 	}
@@ -896,16 +888,18 @@ void api_app_complete_virtual(srv_worker *w, srv_req *r)
 			"card_yen", o.fee.card_yen, "total_yen",
 			o.fee.cert_yen + o.fee.card_yen, "download", "url", url,
 			"expires_in", SRV_DL_TTL, "size", (json_int_t)img_len);
-	if (res != NULL && o.issued.sign != NULL)
+	if (res != NULL && o.issued.sign_der != NULL)
 		json_object_set_new(res, "sign",
-				    issued_json(o.issued.sign,
-						o.issued.sign_serial,
-						&o.issued.sign_validity));
-	if (res != NULL && o.issued.auth != NULL)
+				    srv_issued_json(o.issued.sign_der,
+						    o.issued.sign_der_len,
+						    o.issued.sign_serial,
+						    &o.issued.sign_validity));
+	if (res != NULL && o.issued.auth_der != NULL)
 		json_object_set_new(res, "auth",
-				    issued_json(o.issued.auth,
-						o.issued.auth_serial,
-						&o.issued.auth_validity));
+				    srv_issued_json(o.issued.auth_der,
+						    o.issued.auth_der_len,
+						    o.issued.auth_serial,
+						    &o.issued.auth_validity));
 	srv_reply_json(r, MHD_HTTP_CREATED, res);
 out:
 	OPENSSL_cleanse(r->body.p, r->body.len);
@@ -933,9 +927,9 @@ static int notice_dir(server *s, time_t now, char run[NOTICE_RUN_MAX],
 			base[k++] = t[i];
 	base[k] = '\0';
 	for (int n = 1; n <= 9; n++) {
-		int m = n == 1 ? snprintf(run, NOTICE_RUN_MAX, "%s", base)
-			       : snprintf(run, NOTICE_RUN_MAX, "%s-%d", base,
-					  n);
+		int m = n == 1
+			    ? snprintf(run, NOTICE_RUN_MAX, "%s", base)
+			    : snprintf(run, NOTICE_RUN_MAX, "%s-%d", base, n);
 		if (m < 0 || m >= NOTICE_RUN_MAX)
 			break;
 		m = snprintf(dir, cap, "%s/notices/%s", s->dir, run);
@@ -959,8 +953,8 @@ void api_notices_run(srv_worker *w, srv_req *r)
 	memset(&sum, 0, sizeof(sum));
 	int rc = notice_dir(w->s, now, run, dir, sizeof(dir), &err);
 	if (rc == 0)
-		rc = registry_notices_run(w->ca, dir, now, r->actor, &sum,
-					  &err);
+		rc =
+		    registry_notices_run(w->ca, dir, now, r->actor, &sum, &err);
 	if (rc != 0) {
 		srv_reply_rc(r, rc, &err);
 		return;
@@ -970,8 +964,8 @@ void api_notices_run(srv_worker *w, srv_req *r)
 	srv_reply_json(r, MHD_HTTP_OK,
 		       json_pack("{s:s,s:s,s:i,s:i,s:s,s:s}", "run", run,
 				 "batch", sum.batch, "sent", sum.sent,
-				 "already_sent", sum.already_sent, "letters",
-				 l, "mailroom", m));
+				 "already_sent", sum.already_sent, "letters", l,
+				 "mailroom", m));
 }
 
 static bool run_ok(const char *run)
@@ -1009,8 +1003,8 @@ static void serve_notice(srv_worker *w, srv_req *r, const char *name,
 			srv_reply_rc(r, rc, &err);
 		return;
 	}
-	struct MHD_Response *resp = MHD_create_response_from_buffer(
-	    len, data, MHD_RESPMEM_MUST_FREE);
+	struct MHD_Response *resp =
+	    MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
 	if (resp == NULL) {
 		free(data);
 		srv_reply_error(r, 500, "internal", "response");

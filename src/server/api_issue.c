@@ -179,8 +179,8 @@ static bool parse_item(server *s, srv_req *r, item *it, bool preview)
 					"%s.spki is required", kn[k]);
 			return false;
 		}
-		if (spki != NULL &&
-		    srv_spki_decode(spki, &it->pub[k], der, &der_len, &err) != 0) {
+		if (spki != NULL && srv_spki_decode(spki, &it->pub[k], der,
+						    &der_len, &err) != 0) {
 			srv_reply_rc(r, JPKI_ERR_INVAL, &err);
 			return false;
 		}
@@ -279,16 +279,13 @@ void api_issue_preview(srv_worker *w, srv_req *r)
 	item_free(&it);
 }
 
-static json_t *cert_out(X509 *cert, const char *serial, const jpki_validity *v)
+json_t *srv_issued_json(const uint8_t *der, size_t der_len, const char *serial,
+			const jpki_validity *v)
 {
-	uint8_t *der = NULL;
-	size_t len = 0;
 	json_t *o = json_pack("{s:s,s:o}", "serial", serial, "validity",
 			      validity_json(v));
-	if (o != NULL && x509_to_der(cert, &der, &len, NULL) == 0) {
-		json_object_set_new(o, "pem", srv_cert_pem(der, len));
-		free(der);
-	}
+	if (o != NULL)
+		json_object_set_new(o, "pem", srv_cert_pem(der, der_len));
 	return o;
 }
 
@@ -297,14 +294,16 @@ static void reply_issued(item *it, const ca_issued *out)
 	json_t *o =
 	    json_pack("{s:I,s:s}", "resident", (json_int_t)it->req.resident_id,
 		      "card", it->card);
-	if (out->sign != NULL)
+	if (out->sign_der != NULL)
 		json_object_set_new(
 		    o, "sign",
-		    cert_out(out->sign, out->sign_serial, &out->sign_validity));
-	if (out->auth != NULL)
+		    srv_issued_json(out->sign_der, out->sign_der_len,
+				    out->sign_serial, &out->sign_validity));
+	if (out->auth_der != NULL)
 		json_object_set_new(
 		    o, "auth",
-		    cert_out(out->auth, out->auth_serial, &out->auth_validity));
+		    srv_issued_json(out->auth_der, out->auth_der_len,
+				    out->auth_serial, &out->auth_validity));
 	json_t *sup = json_array();
 	for (int i = 0; i < 2; i++)
 		if (out->superseded[i][0] != '\0')
@@ -372,11 +371,12 @@ void srv_api_issue_batch(srv_worker *w, srv_req **reqs, size_t n)
 		}
 		reply_issued(it, &outs[j]);
 		srv_count_add(s, it->req.renewal ? CNT_RENEWED : CNT_ISSUED,
-			      (outs[j].sign != NULL) + (outs[j].auth != NULL));
-		if (outs[j].sign != NULL)
+			      (outs[j].sign_der != NULL) +
+				  (outs[j].auth_der != NULL));
+		if (outs[j].sign_der != NULL)
 			srv_publish_issued(s, outs[j].sign_serial,
 					   JPKI_CERT_SIGN);
-		if (outs[j].auth != NULL)
+		if (outs[j].auth_der != NULL)
 			srv_publish_issued(s, outs[j].auth_serial,
 					   JPKI_CERT_AUTH);
 		for (int k = 0; k < 2; k++)

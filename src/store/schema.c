@@ -161,8 +161,20 @@ static const char *const v2_applications[] = {
     NULL,
 };
 
+/* CRLs read only revoked certificates: a partial index holds just those,
+ * so issuing a (valid) certificate no longer updates it -- one index
+ * insert less per certificate on the issuance path (bench_issue).  PG:
+ * the same partial index. */
+static const char *const v3_revoked_index[] = {
+    "DROP INDEX certificates_kind_muni_status",
+    "CREATE INDEX certificates_revoked ON certificates (kind, muni_code)"
+    " WHERE status = 1",
+    NULL,
+};
+
 const struct store_migration store_sqlite_migrations[] = {
     {1, "initial schema", v1_initial},
     {2, "counter applications and notices", v2_applications},
+    {3, "partial index of revoked certificates", v3_revoked_index},
     {0, NULL, NULL},
 };

@@ -12,8 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store_impl.h"
@@ -27,6 +27,7 @@
 
 enum stmt_id {
 	ST_BEGIN,
+	ST_BEGIN_READ,
 	ST_COMMIT,
 	ST_ROLLBACK,
 	ST_META_GET,
@@ -81,6 +82,9 @@ enum stmt_id {
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE", /* PG: BEGIN */
+    /* deferred: the first read starts the snapshot; PG: BEGIN READ ONLY
+     * ISOLATION LEVEL REPEATABLE READ */
+    [ST_BEGIN_READ] = "BEGIN DEFERRED",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
     [ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
@@ -501,7 +505,8 @@ static int sq_open(const char *path, const char *opts, void **impl,
 	if ((rc = pragma(q, "PRAGMA journal_mode = WAL", "wal", err)) != 0 ||
 	    (rc = pragma(q, sync_sql[sync], NULL, err)) != 0 ||
 	    (rc = pragma(q, "PRAGMA cache_size = -16384", NULL, err)) != 0 ||
-	    (rc = pragma(q, "PRAGMA wal_autocheckpoint = 8192", NULL, err)) != 0)
+	    (rc = pragma(q, "PRAGMA wal_autocheckpoint = 8192", NULL, err)) !=
+		0)
 		goto out;
 	*impl = q;
 	q = NULL; /* transferred */
@@ -537,6 +542,17 @@ static void sq_rollback(void *impl)
 	struct sq *q = impl;
 	if (!sqlite3_get_autocommit(q->db))
 		(void)run(q, ST_ROLLBACK, "rolling back", NULL);
+}
+
+static int sq_read_begin(void *impl, jpki_err *err)
+{
+	return run(impl, ST_BEGIN_READ, "starting a read snapshot", err);
+}
+
+static void sq_read_end(void *impl)
+{
+	/* nothing was written: ending it cannot lose anything */
+	sq_rollback(impl);
 }
 
 static int sq_exec(void *impl, const char *sql, jpki_err *err)
@@ -1698,6 +1714,8 @@ const struct store_backend store_sqlite_backend = {
     .begin = sq_begin,
     .commit = sq_commit,
     .rollback = sq_rollback,
+    .read_begin = sq_read_begin,
+    .read_end = sq_read_end,
     .schema_current = sq_schema_current,
     .exec = sq_exec,
     .schema_record = sq_schema_record,

@@ -21,8 +21,10 @@ struct store {
 	const struct store_backend *ops;
 	void *impl;
 	int version;
-	int depth;   /* store_begin() calls not yet matched */
-	bool doomed; /* the open transaction can only be rolled back */
+	int depth;	 /* store_begin() calls not yet matched */
+	bool doomed;	 /* the open transaction can only be rolled back */
+	bool reading;	 /* inside store_read_begin() */
+	bool read_in_tx; /* store_read_begin() inside a transaction: no-op */
 };
 
 static const char zero_hash[65] =
@@ -285,10 +287,42 @@ int store_begin(store *s, jpki_err *err)
 	if (s->depth == INT_MAX)
 		return jpki_fail(err, JPKI_ERR_RANGE,
 				 "store transactions nested too deep");
+	if (s->reading)
+		return jpki_fail(err, JPKI_ERR_STATE,
+				 "store write inside a read snapshot");
 	if (s->depth == 0 && (rc = s->ops->begin(s->impl, err)) != 0)
 		return rc;
 	s->depth++;
 	return 0;
+}
+
+int store_read_begin(store *s, jpki_err *err)
+{
+	int rc = usable(s, err);
+	if (rc != 0)
+		return rc;
+	if (s->reading || s->read_in_tx)
+		return jpki_fail(err, JPKI_ERR_STATE,
+				 "read snapshots do not nest");
+	if (s->depth > 0) {
+		/* the open transaction is already one consistent view */
+		s->read_in_tx = true;
+		return 0;
+	}
+	if ((rc = s->ops->read_begin(s->impl, err)) != 0)
+		return rc;
+	s->reading = true;
+	return 0;
+}
+
+void store_read_end(store *s)
+{
+	if (s != NULL)
+		s->read_in_tx = false;
+	if (s == NULL || !s->reading)
+		return;
+	s->ops->read_end(s->impl);
+	s->reading = false;
 }
 
 /* A failed commit leaves its level open for store_rollback(), so that the

@@ -62,6 +62,9 @@ struct store_backend {
 	int (*commit)(void *impl, jpki_err *err);
 	/* Abandon the transaction; harmless when none is open. */
 	void (*rollback)(void *impl);
+	/* Open and close a read-only snapshot (store_read_begin). */
+	int (*read_begin)(void *impl, jpki_err *err);
+	void (*read_end)(void *impl);
 
 	/* Migrations, inside a write transaction: create schema_version if
 	 * missing and report the highest version recorded (0 for a new

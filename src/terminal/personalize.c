@@ -215,8 +215,8 @@ static int write_cert(const jpki_link *l, jpki_card_cert which, X509 *cert,
 }
 
 /* Record the card for the resident (kept as is on a retry). */
-static int record_card(jpki_ca *ca, const store_resident *r,
-		       const char *serial, time_t now, jpki_err *err)
+static int record_card(jpki_ca *ca, const store_resident *r, const char *serial,
+		       time_t now, jpki_err *err)
 {
 	store_card sc;
 	memset(&sc, 0, sizeof(sc));
@@ -293,7 +293,9 @@ static int write_cardinfo(const jpki_link *l, const store_resident *r,
 	    .name = r->name,
 	    .address = r->address,
 	    .birth = b8,
-	    .sex = r->sex == 1 ? '1' : r->sex == 2 ? '2' : '9',
+	    .sex = r->sex == 1	 ? '1'
+		   : r->sex == 2 ? '2'
+				 : '9',
 	};
 	return card_term_write_cardinfo(l, my_number, &b4, err);
 }
@@ -328,8 +330,7 @@ int terminal_personalize(jpki_ca *ca, const jpki_link *l,
 			       "the authentication PIN is required");
 		goto out;
 	}
-	if ((rc = pin_norm(JPKI_PIN_AUTH, req->auth_pin, auth_pin, err)) !=
-		0 ||
+	if ((rc = pin_norm(JPKI_PIN_AUTH, req->auth_pin, auth_pin, err)) != 0 ||
 	    (rc = pin_norm(JPKI_PIN_CARDINFO,
 			   req->cardinfo_pin != NULL ? req->cardinfo_pin
 						     : req->auth_pin,
@@ -407,10 +408,10 @@ int terminal_personalize(jpki_ca *ca, const jpki_link *l,
 			      &out->cert[JPKI_CERT_AUTH], &pub[JPKI_CERT_AUTH],
 			      err)) != 0)
 		goto out;
-	if (want_sign && (rc = prepare_key(ca, l, JPKI_KEY_SIGN,
-					   oc.serial[JPKI_CERT_SIGN],
-					   &out->cert[JPKI_CERT_SIGN],
-					   &pub[JPKI_CERT_SIGN], err)) != 0)
+	if (want_sign &&
+	    (rc = prepare_key(ca, l, JPKI_KEY_SIGN, oc.serial[JPKI_CERT_SIGN],
+			      &out->cert[JPKI_CERT_SIGN], &pub[JPKI_CERT_SIGN],
+			      err)) != 0)
 		goto out;
 	for (int k = JPKI_CERT_SIGN; k <= JPKI_CERT_AUTH; k++) {
 		out->reused[k] = out->cert[k] != NULL;
@@ -431,16 +432,20 @@ int terminal_personalize(jpki_ca *ca, const jpki_link *l,
 		step = "issuing the certificates";
 		if ((rc = ca_issue(ca, &ir, &res, err)) != 0)
 			goto out;
-		if (res.auth != NULL) {
-			out->cert[JPKI_CERT_AUTH] = res.auth;
-			res.auth = NULL; /* transferred */
+		if (res.auth_der != NULL) {
+			if ((rc = ca_issued_x509(&res, JPKI_CERT_AUTH,
+						 &out->cert[JPKI_CERT_AUTH],
+						 err)) != 0)
+				goto out;
 			jpki_strlcpy(out->cert_serial[JPKI_CERT_AUTH],
 				     res.auth_serial, STORE_SERIAL_HEX_MAX);
 			out->validity[JPKI_CERT_AUTH] = res.auth_validity;
 		}
-		if (res.sign != NULL) {
-			out->cert[JPKI_CERT_SIGN] = res.sign;
-			res.sign = NULL; /* transferred */
+		if (res.sign_der != NULL) {
+			if ((rc = ca_issued_x509(&res, JPKI_CERT_SIGN,
+						 &out->cert[JPKI_CERT_SIGN],
+						 err)) != 0)
+				goto out;
 			jpki_strlcpy(out->cert_serial[JPKI_CERT_SIGN],
 				     res.sign_serial, STORE_SERIAL_HEX_MAX);
 			out->validity[JPKI_CERT_SIGN] = res.sign_validity;
@@ -453,12 +458,12 @@ int terminal_personalize(jpki_ca *ca, const jpki_link *l,
 	step = "writing the certificates";
 	if ((rc = write_cert(l, JPKI_CCERT_AUTH, out->cert[JPKI_CERT_AUTH],
 			     err)) != 0 ||
-	    (rc = write_cert(l, JPKI_CCERT_AUTH_CA,
-			     ca_root(ca, JPKI_CERT_AUTH), err)) != 0 ||
+	    (rc = write_cert(l, JPKI_CCERT_AUTH_CA, ca_root(ca, JPKI_CERT_AUTH),
+			     err)) != 0 ||
 	    (rc = write_cert(l, JPKI_CCERT_SIGN, out->cert[JPKI_CERT_SIGN],
 			     err)) != 0 ||
-	    (rc = write_cert(l, JPKI_CCERT_SIGN_CA,
-			     ca_root(ca, JPKI_CERT_SIGN), err)) != 0 ||
+	    (rc = write_cert(l, JPKI_CCERT_SIGN_CA, ca_root(ca, JPKI_CERT_SIGN),
+			     err)) != 0 ||
 	    (rc = card_term_write_presence(l, want_sign, true, err)) != 0)
 		goto out;
 	step = "setting the PINs";
@@ -479,7 +484,7 @@ int terminal_personalize(jpki_ca *ca, const jpki_link *l,
 		 "card %s for resident %lld: auth %s, sign %s, PINs set%s%s",
 		 out->serial, (long long)r.id,
 		 out->reused[JPKI_CERT_AUTH] ? "reused" : "new key",
-		 !want_sign			? "none"
+		 !want_sign		       ? "none"
 		 : out->reused[JPKI_CERT_SIGN] ? "reused"
 					       : "new key",
 		 out->cardinfo ? ", card-information data written" : "",

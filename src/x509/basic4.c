@@ -34,13 +34,10 @@ static size_t slot_field(int slot, size_t *cap)
 	return f[slot].off;
 }
 
-int x509i_add_basic4_san(X509 *x, const jpki_basic4 *b4, jpki_err *err)
+int x509i_put_basic4_san(x509i_dw *w, const jpki_basic4 *b4, jpki_err *err)
 {
 	const x509i_tables *t = NULL;
-	uint8_t buf[2 * JPKI_B4_NAME_MAX + 2 * JPKI_B4_ADDR_MAX + 512];
-	const uint8_t *der = NULL;
-	size_t len = 0;
-	x509i_dw w;
+	size_t start = w->len;
 	int rc;
 	if ((rc = x509i_tables_get(&t, err)) != 0)
 		return rc;
@@ -48,68 +45,75 @@ int x509i_add_basic4_san(X509 *x, const jpki_basic4 *b4, jpki_err *err)
 	 * parser expects exactly six values (docs/decisions.md).
 	 *   GeneralName otherName [0] { type-id OID, value [0] EXPLICIT
 	 *   UTF8String } -- written last slot first */
-	x509i_dw_init(&w, buf, sizeof(buf));
 	for (int i = X509I_B4_COUNT - 1; i >= 0; i--) {
 		size_t cap;
 		const char *val = (const char *)b4 + slot_field(i, &cap);
 		size_t vlen = strnlen(val, cap);
-		size_t mark = w.len;
+		size_t mark = w->len;
 		if (vlen >= cap)
 			return jpki_fail(err, JPKI_ERR_RANGE,
 					 "%s is not terminated", slot_names[i]);
-		x509i_dw_tlv(&w, X509I_TAG_UTF8, val, vlen);
-		x509i_dw_wrap(&w, X509I_TAG_CTX0_CONS, mark);
-		x509i_dw_tlv(&w, X509I_TAG_OID, t->b4[i].der, t->b4[i].len);
-		x509i_dw_wrap(&w, X509I_TAG_CTX0_CONS, mark);
+		x509i_dw_tlv(w, X509I_TAG_UTF8, val, vlen);
+		x509i_dw_wrap(w, X509I_TAG_CTX0_CONS, mark);
+		x509i_dw_tlv(w, X509I_TAG_OID, t->b4[i].der, t->b4[i].len);
+		x509i_dw_wrap(w, X509I_TAG_CTX0_CONS, mark);
 	}
-	x509i_dw_wrap(&w, X509I_TAG_SEQ, 0);
-	if ((der = x509i_dw_data(&w, &len)) == NULL)
-		return jpki_fail(err, JPKI_ERR_RANGE,
-				 "subjectAltName too long");
-	return x509i_add_ext_der(x, NID_subject_alt_name, false, der, len, err);
+	x509i_dw_wrap(w, X509I_TAG_SEQ, start);
+	return 0;
+}
+
+int x509i_add_basic4_san(X509 *x, const jpki_basic4 *b4, jpki_err *err)
+{
+	uint8_t buf[2 * JPKI_B4_NAME_MAX + 2 * JPKI_B4_ADDR_MAX + 512];
+	const uint8_t *der = NULL;
+	size_t len = 0;
+	x509i_dw w;
+	int rc;
+	x509i_dw_init(&w, buf, sizeof(buf));
+	if ((rc = x509i_put_basic4_san(&w, b4, err)) != 0)
+		goto out;
+	if ((der = x509i_dw_data(&w, &len)) == NULL) {
+		rc = jpki_fail(err, JPKI_ERR_RANGE, "subjectAltName too long");
+		goto out;
+	}
+	rc = x509i_add_ext_der(x, NID_subject_alt_name, false, der, len, err);
+out:
+	/* personal data, as the caller's jpki_basic4 */
+	OPENSSL_cleanse(buf + w.cap - w.len, w.len);
+	return rc;
 }
 
 int x509i_basic4_parse(const uint8_t *der, size_t len, jpki_basic4 *out)
 {
 	const x509i_tables *t = NULL;
-	jpki_basic4 b;
 	jpki_rbuf r;
 	jpki_rbuf seq;
-	int rc = JPKI_ERR_PARSE;
 	if (x509i_tables_get(&t, NULL) != 0)
 		return JPKI_ERR_CRYPTO;
-	memset(&b, 0, sizeof(b));
 	jpki_rbuf_init(&r, der, len);
 	if (x509i_tlv(&r, X509I_TAG_SEQ, &seq) != 0 || jpki_rbuf_end(&r) != 0)
-		goto out;
+		return JPKI_ERR_PARSE;
 	for (int i = 0; i < X509I_B4_COUNT; i++) {
 		jpki_rbuf on;
 		jpki_rbuf oid;
 		jpki_rbuf ex;
 		jpki_rbuf val;
 		size_t cap;
-		char *dst = (char *)&b + slot_field(i, &cap);
+		char *dst = (char *)out + slot_field(i, &cap);
 		if (x509i_tlv(&seq, X509I_TAG_CTX0_CONS, &on) != 0 ||
 		    x509i_tlv(&on, X509I_TAG_OID, &oid) != 0 ||
-		    oid.len != t->b4[i].len ||
-		    memcmp(oid.p, t->b4[i].der, oid.len) != 0 ||
+		    !x509i_oid_is(&t->b4[i], oid.p, oid.len) ||
 		    x509i_tlv(&on, X509I_TAG_CTX0_CONS, &ex) != 0 ||
 		    jpki_rbuf_end(&on) != 0 ||
 		    x509i_tlv(&ex, X509I_TAG_UTF8, &val) != 0 ||
 		    jpki_rbuf_end(&ex) != 0 || val.len >= cap ||
 		    !x509i_utf8_ok(val.p, val.len))
-			goto out;
+			return JPKI_ERR_PARSE;
 		if (val.len > 0)
 			memcpy(dst, val.p, val.len);
 		dst[val.len] = '\0';
 	}
-	if (jpki_rbuf_end(&seq) != 0)
-		goto out;
-	*out = b;
-	rc = 0;
-out:
-	OPENSSL_cleanse(&b, sizeof(b));
-	return rc;
+	return jpki_rbuf_end(&seq) != 0 ? JPKI_ERR_PARSE : 0;
 }
 
 static int slot_of(const ASN1_OBJECT *o)

@@ -5,10 +5,8 @@
 
 #include "x509_int.h"
 
-/* The significant octets of a serial number, refused as RFC 5280
- * 4.1.2.2 says. */
-static int serial_octets(const uint8_t *serial, size_t serial_len,
-			 const uint8_t **sig, size_t *sig_len, jpki_err *err)
+int x509i_serial_octets(const uint8_t *serial, size_t serial_len,
+			const uint8_t **sig, size_t *sig_len, jpki_err *err)
 {
 	if (serial == NULL && serial_len != 0)
 		return jpki_fail(err, JPKI_ERR_INVAL, "no serial number");
@@ -36,7 +34,7 @@ int x509i_serial(const uint8_t *serial, size_t serial_len, ASN1_INTEGER **out,
 	const uint8_t *sig = NULL;
 	size_t sig_len = 0;
 	ASN1_INTEGER *ai = NULL;
-	int rc = serial_octets(serial, serial_len, &sig, &sig_len, err);
+	int rc = x509i_serial_octets(serial, serial_len, &sig, &sig_len, err);
 	if (rc != 0)
 		return rc;
 	/* an ASN1_INTEGER holds the magnitude; i2d adds the sign octet */
@@ -56,13 +54,13 @@ int x509i_cert_new(const uint8_t *serial, size_t serial_len, time_t nb,
 	const uint8_t *sig = NULL;
 	size_t sig_len = 0;
 	int rc;
-	if (nb >= na)
-		return jpki_fail(err, JPKI_ERR_INVAL,
-				 "notBefore must be before notAfter");
+	if ((rc = x509i_validity_check(nb, na, err)) != 0)
+		return rc;
 	if ((x = X509_new()) == NULL)
 		return jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
 	if ((rc = x509i_set_pubkey(x, pub, err)) != 0 ||
-	    (rc = serial_octets(serial, serial_len, &sig, &sig_len, err)) != 0)
+	    (rc = x509i_serial_octets(serial, serial_len, &sig, &sig_len,
+				      err)) != 0)
 		goto out;
 	if (!X509_set_version(x, X509_VERSION_3) ||
 	    !ASN1_STRING_set(X509_get_serialNumber(x), sig, (int)sig_len) ||
@@ -91,17 +89,94 @@ int x509i_leaf_issuer(const x509i_hier *h, X509 *issuer, jpki_err *err)
 	return 0;
 }
 
-int x509i_time_get(const ASN1_TIME *t, time_t *out)
+/* 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the years a Time of
+ * four digits holds. */
+#define TIME_MIN ((time_t)-62135596800LL)
+#define TIME_MAX ((time_t)253402300799LL)
+
+int x509i_validity_check(time_t nb, time_t na, jpki_err *err)
 {
-	struct tm tm;
-	memset(&tm, 0, sizeof(tm));
-	if (t == NULL || !ASN1_TIME_to_tm(t, &tm))
+	if (nb >= na)
+		return jpki_fail(err, JPKI_ERR_INVAL,
+				 "notBefore must be before notAfter");
+	if (nb < TIME_MIN || na > TIME_MAX)
+		return jpki_fail(err, JPKI_ERR_INVAL,
+				 "validity must lie within the years 1-9999 "
+				 "(RFC 5280 4.1.2.5)");
+	return 0;
+}
+
+static void digits(uint8_t *p, int v, int n)
+{
+	for (int i = n - 1; i >= 0; i--, v /= 10)
+		p[i] = (uint8_t)('0' + v % 10);
+}
+
+size_t x509i_time_der(time_t t, uint8_t out[X509I_TIME_DER_MAX])
+{
+	int64_t days = (int64_t)t / 86400;
+	int64_t secs = (int64_t)t % 86400;
+	if (secs < 0) {
+		secs += 86400;
+		days--;
+	}
+	jpki_date d = jpki_days_to_date(days);
+	/* RFC 5280 4.1.2.5: UTCTime through 2049, GeneralizedTime from
+	 * 2050; ASN1_TIME_set() also takes GeneralizedTime before 1950 */
+	bool utc = d.y >= 1950 && d.y <= 2049;
+	size_t n = 0;
+	out[n++] = utc ? X509I_TAG_UTCTIME : X509I_TAG_GENTIME;
+	out[n++] = utc ? 13 : 15;
+	digits(out + n, utc ? d.y % 100 : d.y, utc ? 2 : 4);
+	n += utc ? 2 : 4;
+	digits(out + n, d.m, 2);
+	digits(out + n + 2, d.d, 2);
+	digits(out + n + 4, (int)(secs / 3600), 2);
+	digits(out + n + 6, (int)(secs / 60 % 60), 2);
+	digits(out + n + 8, (int)(secs % 60), 2);
+	n += 10;
+	out[n++] = 'Z';
+	return n;
+}
+
+static bool read_digits(const uint8_t *p, int n, int *v)
+{
+	int x = 0;
+	for (int i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return false;
+		x = x * 10 + (p[i] - '0');
+	}
+	*v = x;
+	return true;
+}
+
+int x509i_time_parse(uint8_t tag, const jpki_rbuf *c, time_t *out)
+{
+	/* RFC 5280 4.1.2.5.1: YYMMDDHHMMSSZ, YY >= 50 meaning 19YY;
+	 * 4.1.2.5.2: YYYYMMDDHHMMSSZ; seconds always, no fraction */
+	size_t yd = tag == X509I_TAG_UTCTIME ? 2 : 4;
+	int y = 0;
+	int m = 0;
+	int d = 0;
+	int hh = 0;
+	int mm = 0;
+	int ss = 0;
+	if ((tag != X509I_TAG_UTCTIME && tag != X509I_TAG_GENTIME) ||
+	    c->len != yd + 11 || c->p[c->len - 1] != 'Z' ||
+	    !read_digits(c->p, (int)yd, &y) || !read_digits(c->p + yd, 2, &m) ||
+	    !read_digits(c->p + yd + 2, 2, &d) ||
+	    !read_digits(c->p + yd + 4, 2, &hh) ||
+	    !read_digits(c->p + yd + 6, 2, &mm) ||
+	    !read_digits(c->p + yd + 8, 2, &ss))
 		return JPKI_ERR_PARSE;
-	jpki_date d = {tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday};
-	if (!jpki_date_valid(d))
+	if (tag == X509I_TAG_UTCTIME)
+		y += y >= 50 ? 1900 : 2000;
+	jpki_date date = {y, m, d};
+	if (!jpki_date_valid(date) || hh > 23 || mm > 59 || ss > 59)
 		return JPKI_ERR_PARSE;
-	*out = (time_t)(jpki_date_to_days(d) * 86400 + tm.tm_hour * 3600 +
-			tm.tm_min * 60 + tm.tm_sec);
+	*out = (time_t)(jpki_date_to_days(date) * 86400 + hh * 3600 + mm * 60 +
+			ss);
 	return 0;
 }
 

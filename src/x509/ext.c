@@ -1,8 +1,11 @@
 /* Extension builders shared by the root and leaf profiles.  Each appends
  * one extension, so the call order is the order in the certificate.  The
- * leaves' constant extensions come ready-made from tables.c; the variable
- * ones are written as DER directly (tlv.c), which is what the OpenSSL
- * structures encoded to, byte for byte (tests/unit/test_x509_fastpath.c). */
+ * leaves' constant extension values come ready-made from tables.c; the
+ * variable ones are written as DER directly (tlv.c), which is what the
+ * OpenSSL structures encoded to, byte for byte
+ * (tests/unit/test_x509_fastpath.c), by the same functions the TBS writer
+ * (tbs.c) uses. */
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
 #include <string.h>
@@ -84,21 +87,12 @@ out:
 	return rc;
 }
 
-int x509i_add_ext_copy(X509 *x, X509_EXTENSION *ext, jpki_err *err)
-{
-	if (X509_add_ext(x, ext, -1) != 1)
-		return jpki_fail(
-		    err, JPKI_ERR_CRYPTO, "adding %s",
-		    OBJ_nid2ln(OBJ_obj2nid(X509_EXTENSION_get_object(ext))));
-	return 0;
-}
-
 int x509i_add_key_usage(X509 *x, int bits, jpki_err *err)
 {
 	X509_EXTENSION *ext = NULL;
 	int rc = x509i_key_usage_ext(bits, &ext, err);
-	if (rc == 0)
-		rc = x509i_add_ext_copy(x, ext, err);
+	if (rc == 0 && X509_add_ext(x, ext, -1) != 1)
+		rc = jpki_fail(err, JPKI_ERR_CRYPTO, "adding keyUsage");
 	X509_EXTENSION_free(ext);
 	return rc;
 }
@@ -166,14 +160,13 @@ out:
 	return rc;
 }
 
-int x509i_crldp_der(const x509i_hier *h, const jpki_issuer_site *site,
-		    uint8_t *buf, size_t cap, const uint8_t **der, size_t *len,
-		    jpki_err *err)
+int x509i_put_crldp(x509i_dw *w, const x509i_hier *h,
+		    const jpki_issuer_site *site, jpki_err *err)
 {
 	const x509i_tables *t = NULL;
 	char cn[X509I_UB_COMMON_NAME + 1];
-	x509i_dw w;
 	int rc;
+	size_t mark = w->len;
 	size_t city = strnlen(site->city_roman, sizeof(site->city_roman));
 	size_t pref = strnlen(site->pref_roman, sizeof(site->pref_roman));
 	size_t sfx = strlen(x509i_crldp_cn_suffix);
@@ -187,19 +180,30 @@ int x509i_crldp_der(const x509i_hier *h, const jpki_issuer_site *site,
 	/* CRLDistributionPoints ::= SEQUENCE { DistributionPoint {
 	 *   distributionPoint [0] { fullName [0] { directoryName [4] Name
 	 * } } } } (RFC 5280 4.2.1.13; Name's RDNs as x509_crldp_name) */
-	x509i_dw_init(&w, buf, cap);
-	x509i_dw_rdn(&w, t->at_cn.der, t->at_cn.len, X509I_TAG_UTF8, cn,
+	x509i_dw_rdn(w, t->at_cn.der, t->at_cn.len, X509I_TAG_UTF8, cn,
 		     city + sfx);
-	x509i_dw_rdn(&w, t->at_ou.der, t->at_ou.len, X509I_TAG_UTF8,
+	x509i_dw_rdn(w, t->at_ou.der, t->at_ou.len, X509I_TAG_UTF8,
 		     site->pref_roman, pref);
-	x509i_dw_put(&w, h->dp_rdns, h->dp_rdns_len);
-	x509i_dw_wrap(&w, X509I_TAG_SEQ, 0);
-	x509i_dw_wrap(&w, X509I_TAG_CTX4_CONS, 0);
-	x509i_dw_wrap(&w, X509I_TAG_CTX0_CONS, 0);
-	x509i_dw_wrap(&w, X509I_TAG_CTX0_CONS, 0);
-	x509i_dw_wrap(&w, X509I_TAG_SEQ, 0);
-	x509i_dw_wrap(&w, X509I_TAG_SEQ, 0);
+	x509i_dw_put(w, h->dp_rdns, h->dp_rdns_len);
+	x509i_dw_wrap(w, X509I_TAG_SEQ, mark);
+	x509i_dw_wrap(w, X509I_TAG_CTX4_CONS, mark);
+	x509i_dw_wrap(w, X509I_TAG_CTX0_CONS, mark);
+	x509i_dw_wrap(w, X509I_TAG_CTX0_CONS, mark);
+	x509i_dw_wrap(w, X509I_TAG_SEQ, mark);
+	x509i_dw_wrap(w, X509I_TAG_SEQ, mark);
+	return 0;
+}
+
+int x509i_crldp_der(const x509i_hier *h, const jpki_issuer_site *site,
+		    uint8_t *buf, size_t cap, const uint8_t **der, size_t *len,
+		    jpki_err *err)
+{
+	x509i_dw w;
 	size_t n = 0;
+	x509i_dw_init(&w, buf, cap);
+	int rc = x509i_put_crldp(&w, h, site, err);
+	if (rc != 0)
+		return rc;
 	const uint8_t *d = x509i_dw_data(&w, &n);
 	if (d == NULL)
 		return jpki_fail(err, JPKI_ERR_RANGE,
@@ -222,25 +226,30 @@ int x509i_add_leaf_crldp(X509 *x, const x509i_hier *h,
 				 len, err);
 }
 
-int x509i_key_id(X509 *x, unsigned char out[20], jpki_err *err)
+int x509i_sha1(const uint8_t *p, size_t n, uint8_t out[20], jpki_err *err)
 {
 	const x509i_tables *t = NULL;
-	const ASN1_BIT_STRING *key = X509_get0_pubkey_bitstr(x);
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int len = 0;
 	int rc;
 	if ((rc = x509i_tables_get(&t, err)) != 0)
 		return rc;
 	/* the fetched SHA-1: EVP_sha1() would be looked up on every call */
-	if (key == NULL ||
-	    !EVP_Digest(ASN1_STRING_get0_data(key),
-			(size_t)ASN1_STRING_length(key), md, &len, t->sha1,
-			NULL) ||
-	    len != 20)
+	if (!EVP_Digest(p, n, md, &len, t->sha1, NULL) || len != 20)
 		return jpki_fail(err, JPKI_ERR_CRYPTO,
 				 "hashing the public key");
 	memcpy(out, md, 20);
 	return 0;
+}
+
+int x509i_key_id(X509 *x, unsigned char out[20], jpki_err *err)
+{
+	const ASN1_BIT_STRING *key = X509_get0_pubkey_bitstr(x);
+	if (key == NULL)
+		return jpki_fail(err, JPKI_ERR_CRYPTO,
+				 "hashing the public key");
+	return x509i_sha1(ASN1_STRING_get0_data(key),
+			  (size_t)ASN1_STRING_length(key), out, err);
 }
 
 int x509i_add_ski(X509 *x, jpki_err *err)
@@ -253,35 +262,48 @@ int x509i_add_ski(X509 *x, jpki_err *err)
 				 sizeof(der), err);
 }
 
-int x509i_add_aki(X509 *x, X509 *issuer, jpki_err *err)
+int x509i_aki_der(X509 *issuer, uint8_t buf[X509I_AKI_DER_MAX], size_t *len,
+		  jpki_err *err)
 {
 	/* read from the extension, not OpenSSL's per-object cache, which
 	 * may predate the issuer's last change */
 	ASN1_OCTET_STRING *ski =
 	    X509_get_ext_d2i(issuer, NID_subject_key_identifier, NULL, NULL);
-	uint8_t buf[128];
+	uint8_t tmp[X509I_AKI_DER_MAX];
 	const uint8_t *der = NULL;
-	size_t len = 0;
+	size_t n = 0;
 	x509i_dw w;
-	int rc;
+	int rc = 0;
 	if (ski == NULL || ASN1_STRING_length(ski) == 0) {
+		ERR_clear_error();
 		rc = jpki_fail(err, JPKI_ERR_INVAL,
 			       "issuer has no subjectKeyIdentifier");
 		goto out;
 	}
 	/* AuthorityKeyIdentifier ::= SEQUENCE { keyIdentifier [0] } */
-	x509i_dw_init(&w, buf, sizeof(buf));
+	x509i_dw_init(&w, tmp, sizeof(tmp));
 	x509i_dw_tlv(&w, X509I_TAG_CTX0, ASN1_STRING_get0_data(ski),
 		     (size_t)ASN1_STRING_length(ski));
 	x509i_dw_wrap(&w, X509I_TAG_SEQ, 0);
-	if ((der = x509i_dw_data(&w, &len)) == NULL) {
+	if ((der = x509i_dw_data(&w, &n)) == NULL) {
 		rc = jpki_fail(err, JPKI_ERR_RANGE,
 			       "issuer's subjectKeyIdentifier too long");
 		goto out;
 	}
-	rc = x509i_add_ext_der(x, NID_authority_key_identifier, false, der, len,
-			       err);
+	memcpy(buf, der, n);
+	*len = n;
 out:
 	ASN1_OCTET_STRING_free(ski);
 	return rc;
+}
+
+int x509i_add_aki(X509 *x, X509 *issuer, jpki_err *err)
+{
+	uint8_t der[X509I_AKI_DER_MAX];
+	size_t len = 0;
+	int rc = x509i_aki_der(issuer, der, &len, err);
+	if (rc != 0)
+		return rc;
+	return x509i_add_ext_der(x, NID_authority_key_identifier, false, der,
+				 len, err);
 }

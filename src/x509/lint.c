@@ -3,20 +3,28 @@
  * The first problem found is reported with JPKI_ERR_LINT (JPKI_ERR_KEY for
  * the key), naming the rule it breaks.
  *
- * Leaf extensions are checked by their bytes: each must be exactly the DER
- * the profile gives for the values the certificate carries (the constant
- * ones as tables.c encoded them with OpenSSL, the others re-encoded from
- * the values read out of the certificate itself).  Only when a value
- * differs do the structural checks below run, to say what is wrong; they
- * refuse everything they refused before, and the byte comparison refuses
+ * There is one lint, on TBSCertificate bytes read with the bounded reader:
+ * the DER path's own (x509_lint_leaf_tbs, bytes that may come from
+ * anywhere), or the TBSCertificate an OpenSSL object encodes to
+ * (x509_lint_leaf, x509_lint_root).  Leaf extensions are checked by their
+ * bytes: each must be exactly the DER the profile gives for the values the
+ * certificate carries (the constant ones as tables.c encoded them with
+ * OpenSSL, the others re-encoded from the values read out of the
+ * certificate itself, the AKI from the issuer when there is one).  Only
+ * when a value differs do the structural checks run, OpenSSL's decoders on
+ * that value's bytes, to say what is wrong; the byte comparison refuses
  * non-DER encodings besides. */
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "x509_int.h"
 
 #define LINT(...) jpki_fail(err, JPKI_ERR_LINT, __VA_ARGS__)
+
+/* What an OpenSSL object may encode to here (der.c's certificate limit). */
+#define OBJECT_TBS_MAX (64 * 1024)
 
 struct ext_rule {
 	int nid;
@@ -32,6 +40,7 @@ static const struct ext_rule root_exts[] = {
     {NID_crl_distribution_points, false, "J-LIS roots"},
     {NID_subject_key_identifier, false, "RFC 5280 4.2.1.2"},
 };
+/* The leaves, in the order the builders write. */
 static const struct ext_rule sign_exts[] = {
     {NID_key_usage, true, "RFC 5280 4.2.1.3, spec 1.2"},
     {NID_certificate_policies, true, "J-LIS profile 3.2 p.10"},
@@ -47,6 +56,129 @@ static const struct ext_rule auth_exts[] = {
     {NID_authority_key_identifier, false, "RFC 5280 4.2.1.1"},
     {NID_subject_key_identifier, false, "RFC 5280 4.2.1.2"},
 };
+#define NRULES(r) (sizeof(r) / sizeof((r)[0]))
+#define EXT_RULES_MAX 8
+
+/* A TBSCertificate (RFC 5280 4.1) split into its fields, each a slice of
+ * the bytes being linted. */
+typedef struct tbs_view {
+	bool has_version;
+	jpki_rbuf version; /* [0] content: the INTEGER */
+	jpki_rbuf serial;  /* INTEGER content */
+	jpki_rbuf sigalg;  /* AlgorithmIdentifier TLV */
+	jpki_rbuf issuer;  /* Name TLV */
+	uint8_t nb_tag;
+	uint8_t na_tag;
+	jpki_rbuf nb; /* Time contents */
+	jpki_rbuf na;
+	jpki_rbuf subject;    /* Name TLV */
+	jpki_rbuf subject_in; /* its RDNs */
+	jpki_rbuf spki;	      /* SubjectPublicKeyInfo TLV */
+	bool uids;	      /* issuerUniqueID or subjectUniqueID */
+	jpki_rbuf exts;	      /* Extensions content, empty when absent */
+	jpki_rbuf key;	      /* subjectPublicKey, once lint_common ran */
+} tbs_view;
+
+/* One Extension (RFC 5280 4.1.2.9). */
+typedef struct ext_view {
+	int nid; /* NID_undef for extensions the profiles do not use */
+	bool critical;
+	bool crit_der;	 /* TRUE as 0xff, FALSE left out (X.690 11.1, 11.5) */
+	jpki_rbuf oid;	 /* extnID TLV */
+	jpki_rbuf value; /* extnValue content */
+} ext_view;
+
+static int malformed(const char *what, jpki_err *err)
+{
+	return jpki_fail(err, JPKI_ERR_PARSE,
+			 "malformed TBSCertificate: %s (RFC 5280 4.1)", what);
+}
+
+static bool next_is(const jpki_rbuf *r, uint8_t tag)
+{
+	return jpki_rbuf_left(r) > 0 && r->p[r->off] == tag;
+}
+
+static int tbs_split(const uint8_t *der, size_t len, size_t max, tbs_view *v,
+		     jpki_err *err)
+{
+	jpki_rbuf r;
+	jpki_rbuf t;
+	jpki_rbuf val;
+	jpki_rbuf ex;
+	jpki_rbuf tmp;
+	uint8_t tag = 0;
+	memset(v, 0, sizeof(*v));
+	if (len > max)
+		return jpki_fail(err, JPKI_ERR_PARSE,
+				 "TBSCertificate of %zu bytes, at most %zu",
+				 len, max);
+	jpki_rbuf_init(&r, der, len);
+	if (x509i_tlv(&r, X509I_TAG_SEQ, &t) != 0)
+		return malformed("not one DER SEQUENCE", err);
+	if (jpki_rbuf_end(&r) != 0)
+		return malformed("data after its end", err);
+	if (next_is(&t, X509I_TAG_CTX0_CONS)) {
+		if (x509i_tlv(&t, X509I_TAG_CTX0_CONS, &v->version) != 0)
+			return malformed("version", err);
+		v->has_version = true;
+	}
+	if (x509i_tlv(&t, X509I_TAG_INT, &v->serial) != 0)
+		return malformed("serialNumber", err);
+	if (x509i_tlv_whole(&t, X509I_TAG_SEQ, &tmp, &v->sigalg) != 0)
+		return malformed("signature", err);
+	if (x509i_tlv_whole(&t, X509I_TAG_SEQ, &tmp, &v->issuer) != 0)
+		return malformed("issuer", err);
+	if (x509i_tlv(&t, X509I_TAG_SEQ, &val) != 0 ||
+	    x509i_tlv_any(&val, &v->nb_tag, &v->nb) != 0 ||
+	    x509i_tlv_any(&val, &v->na_tag, &v->na) != 0 ||
+	    jpki_rbuf_end(&val) != 0)
+		return malformed("validity", err);
+	if (x509i_tlv_whole(&t, X509I_TAG_SEQ, &v->subject_in, &v->subject) !=
+	    0)
+		return malformed("subject", err);
+	if (x509i_tlv_whole(&t, X509I_TAG_SEQ, &tmp, &v->spki) != 0)
+		return malformed("subjectPublicKeyInfo", err);
+	/* issuerUniqueID [1], subjectUniqueID [2] (4.1.2.8) */
+	while (next_is(&t, 0x81) || next_is(&t, 0x82) || next_is(&t, 0xa1) ||
+	       next_is(&t, 0xa2)) {
+		if (x509i_tlv_any(&t, &tag, &tmp) != 0)
+			return malformed("unique identifier", err);
+		v->uids = true;
+	}
+	if (next_is(&t, X509I_TAG_CTX3_CONS) &&
+	    (x509i_tlv(&t, X509I_TAG_CTX3_CONS, &ex) != 0 ||
+	     x509i_tlv(&ex, X509I_TAG_SEQ, &v->exts) != 0 ||
+	     jpki_rbuf_end(&ex) != 0))
+		return malformed("extensions", err);
+	if (jpki_rbuf_end(&t) != 0)
+		return malformed("a field after the extensions", err);
+	return 0;
+}
+
+static int ext_next(const x509i_tables *t, jpki_rbuf *exts, ext_view *e,
+		    jpki_err *err)
+{
+	jpki_rbuf seq;
+	jpki_rbuf oid;
+	jpki_rbuf b;
+	if (x509i_tlv(exts, X509I_TAG_SEQ, &seq) != 0 ||
+	    x509i_tlv_whole(&seq, X509I_TAG_OID, &oid, &e->oid) != 0)
+		return malformed("extension", err);
+	e->critical = false;
+	e->crit_der = true;
+	if (next_is(&seq, X509I_TAG_BOOL)) {
+		if (x509i_tlv(&seq, X509I_TAG_BOOL, &b) != 0 || b.len != 1)
+			return malformed("extension", err);
+		e->critical = b.p[0] != 0;
+		e->crit_der = b.p[0] == 0xff;
+	}
+	if (x509i_tlv(&seq, X509I_TAG_OCTETS, &e->value) != 0 ||
+	    jpki_rbuf_end(&seq) != 0)
+		return malformed("extension", err);
+	e->nid = x509i_ext_nid(t, oid.p, oid.len);
+	return 0;
+}
 
 /* A helper refused what the certificate carries: report it as a lint
  * failure with context, unless it was an allocation or library failure. */
@@ -76,68 +208,85 @@ static size_t utf8_chars(const unsigned char *s, size_t len)
 	return n;
 }
 
-/* The key as the certificate's bytes carry it, whatever EVP_PKEY object
- * the builder attached. */
-static int lint_key(X509 *cert, jpki_err *err)
+/* ---- the fields every certificate of the profile shares -------------- */
+
+static int lint_version(const tbs_view *v, jpki_err *err)
 {
-	return x509i_check_spki(cert, err);
+	static const uint8_t v3[] = {X509I_TAG_INT, 1, 2};
+	if (!v->has_version || !x509i_bytes_are(&v->version, v3, sizeof(v3)))
+		return LINT("certificate must be v3 (RFC 5280 4.1.2.1)");
+	return 0;
 }
 
-static int lint_serial(X509 *cert, jpki_err *err)
+static int lint_serial(const jpki_rbuf *c, jpki_err *err)
 {
-	const ASN1_INTEGER *sn = X509_get0_serialNumber(cert);
-	const unsigned char *d = ASN1_STRING_get0_data(sn);
-	int len = ASN1_STRING_length(sn);
+	const uint8_t *d = c->p;
 	bool zero = true;
-	if (ASN1_STRING_type(sn) != V_ASN1_INTEGER || len <= 0 || d == NULL)
+	if (c->len == 0 || (d[0] & 0x80) != 0)
 		return LINT(
 		    "serial number must be positive (RFC 5280 4.1.2.2)");
-	for (int i = 0; i < len; i++)
+	for (size_t i = 0; i < c->len; i++)
 		zero = zero && d[i] == 0;
 	if (zero)
 		return LINT(
 		    "serial number must be positive (RFC 5280 4.1.2.2)");
-	if (len + ((d[0] & 0x80) != 0) > X509I_SERIAL_MAX)
+	if (c->len > 1 && d[0] == 0 && (d[1] & 0x80) == 0)
+		return LINT("serial number is not a minimal DER INTEGER "
+			    "(X.690 8.3.2)");
+	/* the content holds the sign octet the 20 octets count */
+	if (c->len > X509I_SERIAL_MAX)
 		return LINT("serial number over 20 octets (RFC 5280 4.1.2.2)");
 	return 0;
 }
 
-static int lint_sigalg(X509 *cert, jpki_err *err)
+static int lint_sigalg(const x509i_tables *t, const jpki_rbuf *alg,
+		       jpki_err *err)
 {
-	/* unsigned (the lint runs before signing): nothing to check yet */
-	int nid = X509_get_signature_nid(cert);
-	if (nid != NID_undef && nid != NID_sha256WithRSAEncryption)
+	jpki_rbuf r = *alg;
+	jpki_rbuf seq;
+	jpki_rbuf oid;
+	jpki_rbuf oid_tlv;
+	char name[80];
+	if (x509i_bytes_are(alg, t->sig_alg, t->sig_alg_len))
+		return 0;
+	if (x509i_tlv(&r, X509I_TAG_SEQ, &seq) != 0 ||
+	    x509i_tlv_whole(&seq, X509I_TAG_OID, &oid, &oid_tlv) != 0)
 		return LINT("signature algorithm must be "
-			    "sha256WithRSAEncryption, not %s",
-			    OBJ_nid2sn(nid));
-	return 0;
+			    "sha256WithRSAEncryption, not a malformed "
+			    "AlgorithmIdentifier");
+	if (x509i_oid_is(&t->sha256_rsa, oid.p, oid.len))
+		return LINT("sha256WithRSAEncryption parameters must be NULL "
+			    "(RFC 4055 section 5)");
+	x509i_oid_text(&oid_tlv, true, name, sizeof(name));
+	return LINT("signature algorithm must be sha256WithRSAEncryption, not "
+		    "%s",
+		    name);
 }
 
-static int lint_time_type(const ASN1_TIME *t, time_t v, const char *what,
+static int lint_time_type(uint8_t tag, time_t v, const char *what,
 			  jpki_err *err)
 {
 	/* RFC 5280 4.1.2.5: UTCTime through 2049, GeneralizedTime after */
 	jpki_date d = jpki_date_of(v - JPKI_JST_OFFSET);
-	int want = d.y < 2050 ? V_ASN1_UTCTIME : V_ASN1_GENERALIZEDTIME;
-	if (ASN1_STRING_type(t) != want)
+	uint8_t want = d.y < 2050 ? X509I_TAG_UTCTIME : X509I_TAG_GENTIME;
+	if (tag != want)
 		return LINT("%s must be encoded as %s (RFC 5280 4.1.2.5)", what,
-			    want == V_ASN1_UTCTIME ? "UTCTime"
-						   : "GeneralizedTime");
+			    want == X509I_TAG_UTCTIME ? "UTCTime"
+						      : "GeneralizedTime");
 	return 0;
 }
 
-static int lint_validity(X509 *cert, bool root, jpki_err *err)
+static int lint_validity(const tbs_view *v, bool root, jpki_err *err)
 {
-	const ASN1_TIME *tb = X509_get0_notBefore(cert);
-	const ASN1_TIME *ta = X509_get0_notAfter(cert);
 	time_t nb;
 	time_t na;
 	char s[21];
 	int rc;
-	if (x509i_time_get(tb, &nb) != 0 || x509i_time_get(ta, &na) != 0)
+	if (x509i_time_parse(v->nb_tag, &v->nb, &nb) != 0 ||
+	    x509i_time_parse(v->na_tag, &v->na, &na) != 0)
 		return LINT("unreadable validity (RFC 5280 4.1.2.5)");
-	if ((rc = lint_time_type(tb, nb, "notBefore", err)) != 0 ||
-	    (rc = lint_time_type(ta, na, "notAfter", err)) != 0)
+	if ((rc = lint_time_type(v->nb_tag, nb, "notBefore", err)) != 0 ||
+	    (rc = lint_time_type(v->na_tag, na, "notAfter", err)) != 0)
 		return rc;
 	if (nb >= na)
 		return LINT("notBefore must be before notAfter "
@@ -158,47 +307,79 @@ static int lint_validity(X509 *cert, bool root, jpki_err *err)
 	return 0;
 }
 
-#define EXT_RULES_MAX 8
-
-/* Checks the set, order and criticality of the extensions and points
- * found[j] at the one rules[j] names. */
-static int lint_ext_set(X509 *cert, const struct ext_rule *rules, size_t n,
-			bool ordered, bool auth,
-			X509_EXTENSION *found[EXT_RULES_MAX], jpki_err *err)
+/* Version, key (v->key set), serial, signature algorithm, validity. */
+static int lint_common(const x509i_tables *t, tbs_view *v, bool root,
+		       jpki_err *err)
 {
+	int rc;
+	if ((rc = lint_version(v, err)) != 0 ||
+	    (rc = x509i_check_spki(&v->spki, &v->key, err)) != 0 ||
+	    (rc = lint_serial(&v->serial, err)) != 0 ||
+	    (rc = lint_sigalg(t, &v->sigalg, err)) != 0 ||
+	    (rc = lint_validity(v, root, err)) != 0)
+		return rc;
+	/* RFC 5280 4.1.2.8: CAs conforming to this profile MUST NOT
+	 * generate certificates with unique identifiers */
+	if (v->uids)
+		return LINT("certificate must not carry unique identifiers "
+			    "(RFC 5280 4.1.2.8)");
+	return 0;
+}
+
+/* ---- extensions --------------------------------------------------------- */
+
+/* Checks the set and criticality of the extensions and points found[j]
+ * at the one rules[j] names.  With `ordered` their order is checked too,
+ * before anything else about them; otherwise *misplaced names the first
+ * out of order, for the caller to report once the values passed. */
+static int lint_ext_set(const x509i_tables *t, const jpki_rbuf *exts,
+			const struct ext_rule *rules, size_t n, bool ordered,
+			bool auth, ext_view found[EXT_RULES_MAX],
+			int *misplaced, jpki_err *err)
+{
+	jpki_rbuf r = *exts;
 	unsigned seen = 0;
 	size_t pos = 0;
 	char oid[80];
-	for (int i = 0; i < X509_get_ext_count(cert); i++) {
-		X509_EXTENSION *ext = X509_get_ext(cert, i);
-		int nid = OBJ_obj2nid(X509_EXTENSION_get_object(ext));
-		bool crit = X509_EXTENSION_get_critical(ext) != 0;
+	int rc;
+	*misplaced = NID_undef;
+	while (jpki_rbuf_left(&r) > 0) {
+		ext_view e;
+		if ((rc = ext_next(t, &r, &e, err)) != 0)
+			return rc;
 		size_t j = 0;
-		while (j < n && rules[j].nid != nid)
+		while (j < n && (e.nid == NID_undef || rules[j].nid != e.nid))
 			j++;
-		if (j == n && auth && nid == NID_subject_alt_name)
+		if (j == n && auth && e.nid == NID_subject_alt_name)
 			return LINT("authentication certificate must not "
 				    "carry subjectAltName (no personal data, "
 				    "spec 1.3)");
 		if (j == n) {
-			OBJ_obj2txt(oid, sizeof(oid),
-				    X509_EXTENSION_get_object(ext), 0);
+			x509i_oid_text(&e.oid, false, oid, sizeof(oid));
 			return LINT("unexpected extension %s", oid);
 		}
 		if ((seen & (1u << j)) != 0)
 			return LINT("extension %s appears twice "
 				    "(RFC 5280 4.2)",
-				    ext_name(nid));
-		if (ordered && j != pos)
-			return LINT("extension %s out of the J-LIS roots' "
-				    "order",
-				    ext_name(nid));
-		if (crit != rules[j].critical)
-			return LINT("%s must %sbe critical (%s)", ext_name(nid),
-				    rules[j].critical ? "" : "not ",
-				    rules[j].ref);
+				    ext_name(e.nid));
+		if (j != pos) {
+			if (ordered)
+				return LINT("extension %s out of the J-LIS "
+					    "roots' order",
+					    ext_name(e.nid));
+			if (*misplaced == NID_undef)
+				*misplaced = e.nid;
+		}
+		if (e.critical != rules[j].critical)
+			return LINT(
+			    "%s must %sbe critical (%s)", ext_name(e.nid),
+			    rules[j].critical ? "" : "not ", rules[j].ref);
+		if (!e.crit_der)
+			return LINT("%s critical flag must be TRUE as 0xff or "
+				    "left out (DER, X.690 11.1 and 11.5)",
+				    ext_name(e.nid));
 		seen |= 1u << j;
-		found[j] = ext;
+		found[j] = e;
 		pos++;
 	}
 	for (size_t j = 0; j < n; j++)
@@ -209,29 +390,13 @@ static int lint_ext_set(X509 *cert, const struct ext_rule *rules, size_t n,
 }
 
 /* The extension lint_ext_set found for nid. */
-static X509_EXTENSION *ext_of(const struct ext_rule *rules, size_t n,
-			      X509_EXTENSION *const found[EXT_RULES_MAX],
-			      int nid)
+static const jpki_rbuf *value_of(const struct ext_rule *rules, size_t n,
+				 const ext_view found[EXT_RULES_MAX], int nid)
 {
 	for (size_t j = 0; j < n; j++)
 		if (rules[j].nid == nid)
-			return found[j];
+			return &found[j].value;
 	return NULL;
-}
-
-static bool value_is(X509_EXTENSION *ext, const uint8_t *der, size_t len)
-{
-	const ASN1_OCTET_STRING *v = X509_EXTENSION_get_data(ext);
-	return ASN1_STRING_length(v) >= 0 &&
-	       (size_t)ASN1_STRING_length(v) == len &&
-	       memcmp(ASN1_STRING_get0_data(v), der, len) == 0;
-}
-
-static void value_of(X509_EXTENSION *ext, jpki_rbuf *r)
-{
-	const ASN1_OCTET_STRING *v = X509_EXTENSION_get_data(ext);
-	int len = ASN1_STRING_length(v);
-	jpki_rbuf_init(r, ASN1_STRING_get0_data(v), len > 0 ? (size_t)len : 0);
 }
 
 /* The structural checks found nothing: what is left is the encoding. */
@@ -242,9 +407,11 @@ static int not_der(const char *what, jpki_err *err)
 		    what);
 }
 
-static int lint_key_usage(X509 *cert, int bits, const char *want, jpki_err *err)
+static int lint_key_usage(const jpki_rbuf *v, int bits, const char *want,
+			  jpki_err *err)
 {
-	ASN1_BIT_STRING *ku = X509_get_ext_d2i(cert, NID_key_usage, NULL, NULL);
+	const unsigned char *p = v->p;
+	ASN1_BIT_STRING *ku = d2i_ASN1_BIT_STRING(NULL, &p, (long)v->len);
 	int rc = 0;
 	if (ku == NULL) {
 		ERR_clear_error();
@@ -262,57 +429,50 @@ static int lint_key_usage(X509 *cert, int bits, const char *want, jpki_err *err)
 }
 
 /* A leaf's keyUsage: the tables' encoding of exactly those bits. */
-static int lint_leaf_key_usage(const x509i_hier *h, X509 *cert,
-			       X509_EXTENSION *ext, jpki_err *err)
+static int lint_leaf_key_usage(const x509i_hier *h, const jpki_rbuf *v,
+			       jpki_err *err)
 {
 	bool sign = h->kind == JPKI_CERT_SIGN;
 	int rc;
-	if (ASN1_STRING_cmp(X509_EXTENSION_get_data(ext),
-			    X509_EXTENSION_get_data(h->ku)) == 0)
+	if (x509i_bytes_are(v, h->ku, h->ku_len))
 		return 0;
 	if ((rc = lint_key_usage(
-		 cert,
-		 sign ? X509I_KU_DIGSIG | X509I_KU_NONREP : X509I_KU_DIGSIG,
+		 v, sign ? X509I_KU_DIGSIG | X509I_KU_NONREP : X509I_KU_DIGSIG,
 		 sign ? "digitalSignature, nonRepudiation" : "digitalSignature",
 		 err)) != 0)
 		return rc;
 	return not_der("keyUsage", err);
 }
 
-static int lint_ski_slow(X509 *cert, jpki_err *err)
+/* The subjectKeyIdentifier of the key: with `exact`, as the builders
+ * write it (OCTET STRING of 20 octets, DER). */
+static int lint_ski(const jpki_rbuf *key, const jpki_rbuf *v, bool exact,
+		    jpki_err *err)
 {
-	ASN1_OCTET_STRING *ski =
-	    X509_get_ext_d2i(cert, NID_subject_key_identifier, NULL, NULL);
-	unsigned char id[20];
-	int rc;
+	uint8_t der[22] = {X509I_TAG_OCTETS, 20};
+	const unsigned char *p = v->p;
+	int rc = x509i_sha1(key->p, key->len, der + 2, err);
+	if (rc != 0 || x509i_bytes_are(v, der, sizeof(der)))
+		return rc;
+	ASN1_OCTET_STRING *ski = d2i_ASN1_OCTET_STRING(NULL, &p, (long)v->len);
 	if (ski == NULL) {
 		ERR_clear_error();
 		return LINT("malformed subjectKeyIdentifier");
 	}
-	if ((rc = x509i_key_id(cert, id, err)) == 0 &&
-	    (ASN1_STRING_length(ski) != (int)sizeof(id) ||
-	     memcmp(ASN1_STRING_get0_data(ski), id, sizeof(id)) != 0))
+	if (ASN1_STRING_length(ski) != 20 ||
+	    memcmp(ASN1_STRING_get0_data(ski), der + 2, 20) != 0)
 		rc = LINT("subjectKeyIdentifier must be the SHA-1 of the "
 			  "public key (RFC 5280 4.2.1.2 method 1)");
+	else if (exact)
+		rc = not_der("subjectKeyIdentifier", err);
 	ASN1_OCTET_STRING_free(ski);
 	return rc;
 }
 
-static int lint_ski(X509 *cert, X509_EXTENSION *ext, jpki_err *err)
+static int lint_aki_slow(const jpki_rbuf *v, jpki_err *err)
 {
-	uint8_t der[22] = {X509I_TAG_OCTETS, 20};
-	int rc = x509i_key_id(cert, der + 2, err);
-	if (rc != 0 || value_is(ext, der, sizeof(der)))
-		return rc;
-	if ((rc = lint_ski_slow(cert, err)) != 0)
-		return rc;
-	return not_der("subjectKeyIdentifier", err);
-}
-
-static int lint_aki_slow(X509 *cert, jpki_err *err)
-{
-	AUTHORITY_KEYID *akid =
-	    X509_get_ext_d2i(cert, NID_authority_key_identifier, NULL, NULL);
+	const unsigned char *p = v->p;
+	AUTHORITY_KEYID *akid = d2i_AUTHORITY_KEYID(NULL, &p, (long)v->len);
 	int rc = 0;
 	if (akid == NULL) {
 		ERR_clear_error();
@@ -326,28 +486,35 @@ static int lint_aki_slow(X509 *cert, jpki_err *err)
 	return rc;
 }
 
-static int lint_aki(X509 *cert, X509_EXTENSION *ext, jpki_err *err)
+/* The authorityKeyIdentifier: SEQUENCE { keyIdentifier [0] non-empty },
+ * nothing else; when the issuer is known (aki), exactly its value. */
+static int lint_aki(const uint8_t *aki, size_t aki_len, const jpki_rbuf *v,
+		    jpki_err *err)
 {
-	/* SEQUENCE { keyIdentifier [0] non-empty }, nothing else */
-	jpki_rbuf r;
+	jpki_rbuf r = *v;
 	jpki_rbuf seq;
 	jpki_rbuf id;
 	int rc;
-	value_of(ext, &r);
+	if (aki != NULL && x509i_bytes_are(v, aki, aki_len))
+		return 0;
 	if (x509i_tlv(&r, X509I_TAG_SEQ, &seq) == 0 && jpki_rbuf_end(&r) == 0 &&
 	    x509i_tlv(&seq, X509I_TAG_CTX0, &id) == 0 && id.len > 0 &&
-	    jpki_rbuf_end(&seq) == 0)
-		return 0;
-	if ((rc = lint_aki_slow(cert, err)) != 0)
+	    jpki_rbuf_end(&seq) == 0) {
+		if (aki == NULL)
+			return 0;
+		return LINT("authorityKeyIdentifier is not the issuer's "
+			    "subjectKeyIdentifier (RFC 5280 4.2.1.1)");
+	}
+	if ((rc = lint_aki_slow(v, err)) != 0)
 		return rc;
 	return not_der("authorityKeyIdentifier", err);
 }
 
 /* The one fullName DirName of the only distribution point. */
-static int crldp_dirname(X509 *cert, X509_NAME **out, jpki_err *err)
+static int crldp_dirname(const jpki_rbuf *v, X509_NAME **out, jpki_err *err)
 {
-	CRL_DIST_POINTS *dps =
-	    X509_get_ext_d2i(cert, NID_crl_distribution_points, NULL, NULL);
+	const unsigned char *p = v->p;
+	CRL_DIST_POINTS *dps = d2i_CRL_DIST_POINTS(NULL, &p, (long)v->len);
 	int rc = 0;
 	if (dps == NULL) {
 		ERR_clear_error();
@@ -395,7 +562,8 @@ static bool entry_text(const X509_NAME *n, int i, int nid, int type, char *buf,
  * CRLDP.  For the signature certificate pref and city are the subject's
  * L values; for the authentication certificate they are read back. */
 static int lint_leaf_crldp_slow(jpki_profile prof, jpki_cert_kind kind,
-				X509 *cert, const jpki_issuer_site *subj_site,
+				const jpki_rbuf *v,
+				const jpki_issuer_site *subj_site,
 				jpki_err *err)
 {
 	X509_NAME *dp = NULL;
@@ -405,7 +573,7 @@ static int lint_leaf_crldp_slow(jpki_profile prof, jpki_cert_kind kind,
 	size_t sfx = strlen(x509i_crldp_cn_suffix);
 	int rc;
 	memset(&site, 0, sizeof(site));
-	if ((rc = crldp_dirname(cert, &dp, err)) != 0)
+	if ((rc = crldp_dirname(v, &dp, err)) != 0)
 		goto out;
 	if (X509_NAME_entry_count(dp) != 6 ||
 	    !entry_text(dp, 4, NID_organizationalUnitName, V_ASN1_UTF8STRING,
@@ -461,18 +629,17 @@ static bool rdn_text(jpki_rbuf *r, char *buf, size_t cap)
 	return true;
 }
 
-/* pref and city as a partition DirName written by x509i_crldp_der holds
+/* pref and city as a partition DirName written by x509i_put_crldp holds
  * them.  Nothing else is checked: the caller compares the whole value
  * with the encoding of the name they give. */
-static bool crldp_site(X509_EXTENSION *ext, jpki_issuer_site *site)
+static bool crldp_site(const jpki_rbuf *v, jpki_issuer_site *site)
 {
-	jpki_rbuf r;
+	jpki_rbuf r = *v;
 	jpki_rbuf t[6];
 	jpki_rbuf rdn[6];
 	char cn[X509I_UB_COMMON_NAME + 1];
 	size_t sfx = strlen(x509i_crldp_cn_suffix);
 	int n = 0;
-	value_of(ext, &r);
 	if (x509i_tlv(&r, X509I_TAG_SEQ, &t[0]) != 0 ||
 	    x509i_tlv(&t[0], X509I_TAG_SEQ, &t[1]) != 0 ||
 	    x509i_tlv(&t[1], X509I_TAG_CTX0_CONS, &t[2]) != 0 ||
@@ -496,7 +663,7 @@ static bool crldp_site(X509_EXTENSION *ext, jpki_issuer_site *site)
 	return true;
 }
 
-static int lint_leaf_crldp(const x509i_hier *h, X509 *cert, X509_EXTENSION *ext,
+static int lint_leaf_crldp(const x509i_hier *h, const jpki_rbuf *v,
 			   const jpki_issuer_site *subj_site, jpki_err *err)
 {
 	jpki_issuer_site site;
@@ -507,23 +674,24 @@ static int lint_leaf_crldp(const x509i_hier *h, X509 *cert, X509_EXTENSION *ext,
 	memset(&site, 0, sizeof(site));
 	if (subj_site != NULL)
 		site = *subj_site;
-	if ((subj_site != NULL || crldp_site(ext, &site)) &&
+	if ((subj_site != NULL || crldp_site(v, &site)) &&
 	    x509i_site_check(&site, false, NULL) == 0 &&
 	    x509i_crldp_der(h, &site, buf, sizeof(buf), &der, &len, NULL) ==
 		0 &&
-	    value_is(ext, der, len))
+	    x509i_bytes_are(v, der, len))
 		return 0;
-	if ((rc = lint_leaf_crldp_slow(h->prof, h->kind, cert, subj_site,
-				       err)) != 0)
+	if ((rc = lint_leaf_crldp_slow(h->prof, h->kind, v, subj_site, err)) !=
+	    0)
 		return rc;
 	return not_der("cRLDistributionPoints", err);
 }
 
-static int lint_policy(jpki_profile prof, jpki_cert_kind kind, X509 *cert,
-		       jpki_err *err)
+static int lint_policy(jpki_profile prof, jpki_cert_kind kind,
+		       const jpki_rbuf *v, jpki_err *err)
 {
+	const unsigned char *p = v->p;
 	CERTIFICATEPOLICIES *cp =
-	    X509_get_ext_d2i(cert, NID_certificate_policies, NULL, NULL);
+	    d2i_CERTIFICATEPOLICIES(NULL, &p, (long)v->len);
 	const char *want = x509i_policy_oid(prof, kind);
 	const char *uri = x509i_cps_uri(prof);
 	char got[80];
@@ -559,14 +727,13 @@ out:
 	return rc;
 }
 
-static int lint_leaf_policy(const x509i_hier *h, X509 *cert,
-			    X509_EXTENSION *ext, jpki_err *err)
+static int lint_leaf_policy(const x509i_hier *h, const jpki_rbuf *v,
+			    jpki_err *err)
 {
 	int rc;
-	if (ASN1_STRING_cmp(X509_EXTENSION_get_data(ext),
-			    X509_EXTENSION_get_data(h->cp)) == 0)
+	if (x509i_bytes_are(v, h->cp, h->cp_len))
 		return 0;
-	if ((rc = lint_policy(h->prof, h->kind, cert, err)) != 0)
+	if ((rc = lint_policy(h->prof, h->kind, v, err)) != 0)
 		return rc;
 	return not_der("certificatePolicies", err);
 }
@@ -606,10 +773,10 @@ static int lint_basic4_values(const jpki_basic4 *b, jpki_err *err)
 	return 0;
 }
 
-static int lint_basic4_slow(X509 *cert, jpki_err *err)
+static int lint_basic4_slow(const jpki_rbuf *v, jpki_err *err)
 {
-	GENERAL_NAMES *gens =
-	    X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+	const unsigned char *p = v->p;
+	GENERAL_NAMES *gens = d2i_GENERAL_NAMES(NULL, &p, (long)v->len);
 	jpki_basic4 b;
 	unsigned seen = 0;
 	unsigned utf8 = 0;
@@ -637,22 +804,86 @@ out:
 	return rc;
 }
 
-static int lint_basic4(X509 *cert, X509_EXTENSION *ext, jpki_err *err)
+static int lint_basic4(const jpki_rbuf *v, jpki_err *err)
 {
-	jpki_rbuf r;
 	jpki_basic4 b;
-	int rc;
-	value_of(ext, &r);
-	if (x509i_basic4_parse(r.p, r.len, &b) == 0) {
+	int rc = x509i_basic4_parse(v->p, v->len, &b);
+	if (rc == 0)
 		rc = lint_basic4_values(&b, err);
-		OPENSSL_cleanse(&b, sizeof(b));
+	OPENSSL_cleanse(&b, sizeof(b));
+	if (rc != JPKI_ERR_PARSE)
 		return rc;
-	}
-	if ((rc = lint_basic4_slow(cert, err)) != 0)
+	if ((rc = lint_basic4_slow(v, err)) != 0)
 		return rc;
 	/* Hitachi's parser expects exactly six values (docs/decisions.md) */
 	return LINT("subjectAltName must be the six basic-4 otherNames in OID "
 		    "order as UTF8String, DER-encoded (spec 1.2)");
+}
+
+/* ---- subject ------------------------------------------------------------ */
+
+/* One AttributeTypeAndValue of a Name, and the RDN it is in. */
+typedef struct ava {
+	jpki_rbuf type; /* OID content */
+	uint8_t tag;	/* the value's string type */
+	jpki_rbuf value;
+	size_t rdn;
+} ava;
+#define NAME_AVAS 8
+/* The first NAME_AVAS values of a Name, its last one and their count. */
+typedef struct name_view {
+	ava a[NAME_AVAS];
+	size_t n;
+	ava last;
+	bool has_l;
+} name_view;
+
+static int name_split(const x509i_tables *t, const jpki_rbuf *rdns,
+		      name_view *nv, jpki_err *err)
+{
+	jpki_rbuf r = *rdns;
+	size_t rdn = 0;
+	memset(nv, 0, sizeof(*nv));
+	/* Name ::= SEQUENCE OF SET SIZE (1..MAX) OF AttributeTypeAndValue */
+	for (; jpki_rbuf_left(&r) > 0; rdn++) {
+		jpki_rbuf set;
+		if (x509i_tlv(&r, X509I_TAG_SET, &set) != 0 ||
+		    jpki_rbuf_left(&set) == 0)
+			return malformed("subject", err);
+		while (jpki_rbuf_left(&set) > 0) {
+			jpki_rbuf atv;
+			ava a;
+			if (x509i_tlv(&set, X509I_TAG_SEQ, &atv) != 0 ||
+			    x509i_tlv(&atv, X509I_TAG_OID, &a.type) != 0 ||
+			    x509i_tlv_any(&atv, &a.tag, &a.value) != 0 ||
+			    jpki_rbuf_end(&atv) != 0)
+				return malformed("subject", err);
+			a.rdn = rdn;
+			if (x509i_oid_is(&t->at_l, a.type.p, a.type.len))
+				nv->has_l = true;
+			if (nv->n < NAME_AVAS)
+				nv->a[nv->n] = a;
+			nv->last = a;
+			nv->n++;
+		}
+	}
+	return 0;
+}
+
+/* Value i, alone in RDN i, of the given type and string type, as a
+ * NUL-terminated string of at most cap-1 bytes. */
+static bool ava_text(const name_view *nv, size_t i, const x509i_oid *type,
+		     uint8_t tag, char *buf, size_t cap)
+{
+	if (i >= nv->n || i >= NAME_AVAS)
+		return false;
+	const ava *a = &nv->a[i];
+	if (a->rdn != i || !x509i_oid_is(type, a->type.p, a->type.len) ||
+	    a->tag != tag || a->value.len >= cap)
+		return false;
+	memcpy(buf, a->value.p, a->value.len);
+	buf[a->value.len] = '\0';
+	return memchr(buf, '\0', a->value.len) == NULL;
 }
 
 /* CN=YYYYMMDDhhmmss (JST) + 5-digit sequence + 9-character window id. */
@@ -661,7 +892,7 @@ static bool sign_cn_ok(const char *cn)
 	int v[6] = {0};
 	static const int w[6] = {4, 2, 2, 2, 2, 2};
 	const char *p = cn;
-	if (strlen(cn) != 28)
+	if (strlen(cn) != X509I_SIGN_CN_LEN)
 		return false;
 	for (int i = 0; i < 19; i++)
 		if (cn[i] < '0' || cn[i] > '9')
@@ -674,49 +905,46 @@ static bool sign_cn_ok(const char *cn)
 	       x509i_ascii_ok(cn + 19, 9, 9, false);
 }
 
-static int lint_subject(jpki_cert_kind kind, X509 *cert, jpki_issuer_site *site,
+static int lint_subject(const x509i_tables *t, jpki_cert_kind kind,
+			const jpki_rbuf *rdns, jpki_issuer_site *site,
 			jpki_err *err)
 {
-	const X509_NAME *n = X509_get_subject_name(cert);
-	int cnt = X509_NAME_entry_count(n);
-	int want = kind == JPKI_CERT_SIGN ? 4 : 2;
+	name_view nv;
+	size_t want = kind == JPKI_CERT_SIGN ? 4 : 2;
 	char cn[X509I_UB_COMMON_NAME + 1];
 	char c[3];
-	if (kind == JPKI_CERT_AUTH &&
-	    X509_NAME_get_index_by_NID(n, NID_localityName, -1) >= 0)
+	int rc;
+	if ((rc = name_split(t, rdns, &nv, err)) != 0)
+		return rc;
+	if (kind == JPKI_CERT_AUTH && nv.has_l)
 		return LINT("authentication certificate subject must not "
 			    "carry L= (no personal data, spec 1.3)");
-	const X509_NAME_ENTRY *last = X509_NAME_get_entry(n, cnt - 1);
-	if (last != NULL &&
-	    OBJ_obj2nid(X509_NAME_ENTRY_get_object(last)) == NID_commonName) {
-		const ASN1_STRING *v = X509_NAME_ENTRY_get_data(last);
-		size_t chars = utf8_chars(ASN1_STRING_get0_data(v),
-					  (size_t)ASN1_STRING_length(v));
+	if (nv.n > 0 &&
+	    x509i_oid_is(&t->at_cn, nv.last.type.p, nv.last.type.len)) {
+		size_t chars = utf8_chars(nv.last.value.p, nv.last.value.len);
 		if (chars > X509I_UB_COMMON_NAME)
 			return LINT("subject CN has %zu characters, over "
 				    "ub-common-name %d (RFC 5280 Appendix A)",
 				    chars, X509I_UB_COMMON_NAME);
 	}
-	if (cnt != want ||
-	    !entry_text(n, 0, NID_countryName, V_ASN1_PRINTABLESTRING, c,
-			sizeof(c)) ||
+	if (nv.n != want ||
+	    !ava_text(&nv, 0, &t->at_c, X509I_TAG_PRINTABLE, c, sizeof(c)) ||
 	    strcmp(c, "JP") != 0)
 		return LINT("subject must be %s with C=JP as a "
 			    "PrintableString",
 			    kind == JPKI_CERT_SIGN ? "C, L, L, CN" : "C, CN");
 	if (kind == JPKI_CERT_SIGN &&
-	    (!entry_text(n, 1, NID_localityName, V_ASN1_UTF8STRING,
-			 site->pref_roman, sizeof(site->pref_roman)) ||
-	     !entry_text(n, 2, NID_localityName, V_ASN1_UTF8STRING,
-			 site->city_roman, sizeof(site->city_roman)) ||
+	    (!ava_text(&nv, 1, &t->at_l, X509I_TAG_UTF8, site->pref_roman,
+		       sizeof(site->pref_roman)) ||
+	     !ava_text(&nv, 2, &t->at_l, X509I_TAG_UTF8, site->city_roman,
+		       sizeof(site->city_roman)) ||
 	     !x509i_ascii_ok(site->pref_roman, 1, X509I_UB_LOCALITY_NAME,
 			     true) ||
 	     !x509i_ascii_ok(site->city_roman, 1, X509I_UB_LOCALITY_NAME,
 			     true)))
 		return LINT("subject L= must be the romanised prefecture and "
 			    "municipality as UTF8String (spec 1.2)");
-	if (!entry_text(n, want - 1, NID_commonName, V_ASN1_UTF8STRING, cn,
-			sizeof(cn)))
+	if (!ava_text(&nv, want - 1, &t->at_cn, X509I_TAG_UTF8, cn, sizeof(cn)))
 		return LINT("subject must end with CN as a UTF8String");
 	if (kind == JPKI_CERT_SIGN && !sign_cn_ok(cn))
 		return LINT("subject CN must be YYYYMMDDhhmmss, a 5-digit "
@@ -728,24 +956,220 @@ static int lint_subject(jpki_cert_kind kind, X509 *cert, jpki_issuer_site *site,
 	return 0;
 }
 
-static int lint_common(X509 *cert, bool root, jpki_err *err)
+/* ---- the lints ---------------------------------------------------------- */
+
+/* The leaf lint of both entry points.  aki: the issuer's value, or NULL
+ * when only the shape can be checked. */
+static int lint_leaf(const x509i_hier *h, const uint8_t *aki, size_t aki_len,
+		     const uint8_t *der, size_t len, size_t max, jpki_err *err)
 {
+	const x509i_tables *t = NULL;
+	tbs_view v;
+	ext_view found[EXT_RULES_MAX];
+	jpki_issuer_site site;
+	bool sign = h->kind == JPKI_CERT_SIGN;
+	const struct ext_rule *rules = sign ? sign_exts : auth_exts;
+	size_t n = sign ? NRULES(sign_exts) : NRULES(auth_exts);
+	int misplaced = NID_undef;
 	int rc;
-	if (X509_get_version(cert) != X509_VERSION_3)
-		return LINT("certificate must be v3 (RFC 5280 4.1.2.1)");
-	if ((rc = lint_key(cert, err)) != 0 ||
-	    (rc = lint_serial(cert, err)) != 0 ||
-	    (rc = lint_sigalg(cert, err)) != 0 ||
-	    (rc = lint_validity(cert, root, err)) != 0)
+	memset(&site, 0, sizeof(site));
+	if ((rc = x509i_tables_get(&t, err)) != 0 ||
+	    (rc = tbs_split(der, len, max, &v, err)) != 0 ||
+	    (rc = lint_common(t, &v, false, err)) != 0)
 		return rc;
+	if (!x509i_bytes_are(&v.issuer, h->root_dn, h->root_dn_len))
+		return LINT("issuer must be the %s %s root DN",
+			    jpki_profile_name(h->prof),
+			    jpki_cert_kind_name(h->kind));
+	if ((rc = lint_subject(t, h->kind, &v.subject_in, &site, err)) != 0 ||
+	    (rc = lint_ext_set(t, &v.exts, rules, n, false, !sign, found,
+			       &misplaced, err)) != 0)
+		return rc;
+	if ((rc = lint_leaf_key_usage(
+		 h, value_of(rules, n, found, NID_key_usage), err)) != 0 ||
+	    (rc = lint_leaf_policy(
+		 h, value_of(rules, n, found, NID_certificate_policies),
+		 err)) != 0 ||
+	    (sign &&
+	     (rc = lint_basic4(value_of(rules, n, found, NID_subject_alt_name),
+			       err)) != 0) ||
+	    (rc = lint_leaf_crldp(
+		 h, value_of(rules, n, found, NID_crl_distribution_points),
+		 sign ? &site : NULL, err)) != 0 ||
+	    (rc = lint_aki(
+		 aki, aki_len,
+		 value_of(rules, n, found, NID_authority_key_identifier),
+		 err)) != 0 ||
+	    (rc = lint_ski(
+		 &v.key, value_of(rules, n, found, NID_subject_key_identifier),
+		 true, err)) != 0)
+		return rc;
+	if (misplaced != NID_undef)
+		return LINT("extension %s out of the %s certificate's order "
+			    "(spec %s)",
+			    ext_name(misplaced),
+			    sign ? "signature" : "authentication",
+			    sign ? "1.2" : "1.3");
 	return 0;
 }
 
-static int lint_root_altname(jpki_profile prof, jpki_cert_kind kind, X509 *cert,
-			     jpki_err *err)
+/* Appends the DER of val (an it), under a header of `tag` when not 0. */
+static int put_item_in(jpki_wbuf *b, uint8_t tag, const void *val,
+		       const ASN1_ITEM *it)
 {
-	GENERAL_NAMES *gens =
-	    X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+	uint8_t hdr[X509I_HDR_MAX];
+	unsigned char *d = NULL;
+	int n =
+	    val != NULL ? ASN1_item_i2d((const ASN1_VALUE *)val, &d, it) : -1;
+	int rc = n > 0 ? 0 : JPKI_ERR_CRYPTO;
+	if (rc == 0 && tag != 0)
+		rc = jpki_wbuf_put(b, hdr, x509i_der_hdr(tag, (size_t)n, hdr));
+	if (rc == 0)
+		rc = jpki_wbuf_put(b, d, (size_t)n);
+	OPENSSL_free(d);
+	return rc;
+}
+
+static int put_item(jpki_wbuf *b, const void *val, const ASN1_ITEM *it)
+{
+	return put_item_in(b, 0, val, it);
+}
+
+static int put_hdr(jpki_wbuf *b, uint8_t tag, size_t len)
+{
+	uint8_t hdr[X509I_HDR_MAX];
+	return jpki_wbuf_put(b, hdr, x509i_der_hdr(tag, len, hdr));
+}
+
+/* The DER of a unique identifier (a BIT STRING) under its [n] tag. */
+static int put_uid(jpki_wbuf *b, const ASN1_BIT_STRING *uid, uint8_t tag)
+{
+	size_t at = b->len;
+	int rc =
+	    uid != NULL ? put_item(b, uid, ASN1_ITEM_rptr(ASN1_BIT_STRING)) : 0;
+	if (rc == 0 && uid != NULL)
+		b->p[at] = tag;
+	return rc;
+}
+
+/* The TBSCertificate x encodes to, from its fields as they are now (not a
+ * cached encoding, and without marking x modified): *der malloc'ed.  An
+ * unsigned x has no signature algorithm yet; the one the CA signs with
+ * (X509_sign, sha256WithRSAEncryption) stands in for it. */
+static int tbs_of(const x509i_tables *t, X509 *x, uint8_t **der,
+		  size_t *der_len, jpki_err *err)
+{
+	const ASN1_OBJECT *alg = NULL;
+	const ASN1_BIT_STRING *iuid = NULL;
+	const ASN1_BIT_STRING *suid = NULL;
+	const STACK_OF(X509_EXTENSION) *exts = X509_get0_extensions(x);
+	const ASN1_TIME *nb = X509_get0_notBefore(x);
+	const ASN1_TIME *na = X509_get0_notAfter(x);
+	long ver = X509_get_version(x);
+	uint8_t hdr[X509I_HDR_MAX];
+	uint8_t *out = NULL;
+	jpki_wbuf b;
+	int rc;
+	jpki_wbuf_init(&b, OBJECT_TBS_MAX);
+	X509_ALGOR_get0(&alg, NULL, NULL, X509_get0_tbs_sigalg(x));
+	X509_get0_uids(x, &iuid, &suid);
+	if (ver != X509_VERSION_1) {
+		/* v2 or v3; anything else as a value no lint accepts */
+		uint8_t v[] = {X509I_TAG_CTX0_CONS, 3, X509I_TAG_INT, 1,
+			       ver > 0 && ver < 0x80 ? (uint8_t)ver : 0x7f};
+		if ((rc = jpki_wbuf_put(&b, v, sizeof(v))) != 0)
+			goto out;
+	}
+	int lnb = nb != NULL ? i2d_ASN1_TIME(nb, NULL) : -1;
+	int lna = na != NULL ? i2d_ASN1_TIME(na, NULL) : -1;
+	if ((rc = put_item(&b, X509_get0_serialNumber(x),
+			   ASN1_ITEM_rptr(ASN1_INTEGER))) != 0 ||
+	    (rc = OBJ_obj2nid(alg) == NID_undef
+		      ? jpki_wbuf_put(&b, t->sig_alg, t->sig_alg_len)
+		      : put_item(&b, X509_get0_tbs_sigalg(x),
+				 ASN1_ITEM_rptr(X509_ALGOR))) != 0 ||
+	    (rc = put_item(&b, X509_get_issuer_name(x),
+			   ASN1_ITEM_rptr(X509_NAME))) != 0 ||
+	    (rc = lnb > 0 && lna > 0 ? 0 : JPKI_ERR_CRYPTO) != 0 ||
+	    (rc = put_hdr(&b, X509I_TAG_SEQ, (size_t)lnb + (size_t)lna)) != 0 ||
+	    (rc = put_item(&b, nb, ASN1_ITEM_rptr(ASN1_TIME))) != 0 ||
+	    (rc = put_item(&b, na, ASN1_ITEM_rptr(ASN1_TIME))) != 0 ||
+	    (rc = put_item(&b, X509_get_subject_name(x),
+			   ASN1_ITEM_rptr(X509_NAME))) != 0)
+		goto out;
+	if (put_item(&b, X509_get_X509_PUBKEY(x),
+		     ASN1_ITEM_rptr(X509_PUBKEY)) != 0) {
+		rc = jpki_fail(err, JPKI_ERR_KEY,
+			       "unreadable subjectPublicKeyInfo");
+		goto out;
+	}
+	if ((rc = put_uid(&b, iuid, 0x81)) != 0 ||
+	    (rc = put_uid(&b, suid, 0x82)) != 0)
+		goto out;
+	if (exts != NULL &&
+	    (rc = put_item_in(&b, X509I_TAG_CTX3_CONS, exts,
+			      ASN1_ITEM_rptr(X509_EXTENSIONS))) != 0)
+		goto out;
+	size_t h = x509i_der_hdr(X509I_TAG_SEQ, b.len, hdr);
+	if ((out = malloc(h + b.len)) == NULL) {
+		rc = JPKI_ERR_NOMEM;
+		goto out;
+	}
+	memcpy(out, hdr, h);
+	memcpy(out + h, b.p, b.len);
+	*der = out;
+	*der_len = h + b.len;
+	rc = 0;
+out:
+	ERR_clear_error();
+	if (rc == JPKI_ERR_NOMEM)
+		rc = jpki_fail(err, rc, "out of memory");
+	else if (rc == JPKI_ERR_RANGE)
+		rc = jpki_fail(err, JPKI_ERR_LINT,
+			       "TBSCertificate over %d bytes", OBJECT_TBS_MAX);
+	else if (rc == JPKI_ERR_CRYPTO)
+		rc = jpki_fail(err, JPKI_ERR_LINT,
+			       "the certificate cannot be DER-encoded");
+	jpki_wbuf_free(&b);
+	return rc;
+}
+
+int x509_lint_leaf_tbs(const x509_issuer *iss, const uint8_t *tbs,
+		       size_t tbs_len, jpki_err *err)
+{
+	if (iss == NULL || (tbs == NULL && tbs_len != 0))
+		return jpki_fail(err, JPKI_ERR_INVAL, "lint: bad argument");
+	return lint_leaf(iss->h, iss->aki, iss->aki_len, tbs, tbs_len,
+			 X509_TBS_MAX, err);
+}
+
+int x509_lint_leaf(jpki_profile prof, jpki_cert_kind kind, X509 *cert,
+		   jpki_err *err)
+{
+	const x509i_tables *t = NULL;
+	const x509i_hier *h = NULL;
+	uint8_t *der = NULL;
+	size_t len = 0;
+	int rc;
+	if (cert == NULL || !x509i_profile_ok(prof) || !x509i_kind_ok(kind))
+		return jpki_fail(err, JPKI_ERR_INVAL, "lint: bad argument");
+	/* no issuer here: the AKI is checked for its shape only */
+	if ((rc = x509i_tables_get(&t, err)) != 0 ||
+	    (rc = x509i_hier_get(prof, kind, &h, err)) != 0 ||
+	    (rc = tbs_of(t, cert, &der, &len, err)) != 0)
+		return rc;
+	rc = lint_leaf(h, NULL, 0, der, len, OBJECT_TBS_MAX, err);
+	/* the basic-4 data is personal */
+	OPENSSL_cleanse(der, len);
+	free(der);
+	return rc;
+}
+
+static int lint_root_altname(jpki_profile prof, jpki_cert_kind kind,
+			     const jpki_rbuf *v, jpki_err *err)
+{
+	const unsigned char *p = v->p;
+	GENERAL_NAMES *gens = d2i_GENERAL_NAMES(NULL, &p, (long)v->len);
 	X509_NAME *want = NULL;
 	int rc;
 	if (gens == NULL) {
@@ -767,10 +1191,12 @@ out:
 	return rc;
 }
 
-static int lint_root_bc_dp(X509 *cert, const X509_NAME *dn, jpki_err *err)
+static int lint_root_bc_dp(const x509i_hier *h, const jpki_rbuf *bc_v,
+			   const jpki_rbuf *dp_v, jpki_err *err)
 {
+	const unsigned char *p = bc_v->p;
 	BASIC_CONSTRAINTS *bc =
-	    X509_get_ext_d2i(cert, NID_basic_constraints, NULL, NULL);
+	    d2i_BASIC_CONSTRAINTS(NULL, &p, (long)bc_v->len);
 	X509_NAME *dp = NULL;
 	int rc = 0;
 	if (bc == NULL) {
@@ -782,9 +1208,9 @@ static int lint_root_bc_dp(X509 *cert, const X509_NAME *dn, jpki_err *err)
 			  "pathLenConstraint (J-LIS roots)");
 		goto out;
 	}
-	if ((rc = crldp_dirname(cert, &dp, err)) != 0)
+	if ((rc = crldp_dirname(dp_v, &dp, err)) != 0)
 		goto out;
-	if (!x509i_name_der_eq(dp, dn))
+	if (!x509i_name_is(dp, h->root_dn, h->root_dn_len))
 		rc = LINT("root cRLDistributionPoints must be its own DN "
 			  "(the ARL, J-LIS roots)");
 out:
@@ -796,75 +1222,49 @@ out:
 int x509_lint_root(jpki_profile prof, jpki_cert_kind kind, X509 *cert,
 		   jpki_err *err)
 {
-	X509_NAME *dn = NULL;
-	X509_EXTENSION *found[EXT_RULES_MAX] = {NULL};
+	const x509i_tables *t = NULL;
+	const x509i_hier *h = NULL;
+	const struct ext_rule *rules = root_exts;
+	size_t n = NRULES(root_exts);
+	ext_view found[EXT_RULES_MAX];
+	tbs_view v;
+	uint8_t *der = NULL;
+	size_t len = 0;
+	int misplaced = NID_undef;
 	int rc;
 	if (cert == NULL || !x509i_profile_ok(prof) || !x509i_kind_ok(kind))
 		return jpki_fail(err, JPKI_ERR_INVAL, "lint: bad argument");
-	if ((rc = lint_common(cert, true, err)) != 0 ||
-	    (rc = x509_root_name(prof, kind, &dn, err)) != 0)
+	if ((rc = x509i_tables_get(&t, err)) != 0 ||
+	    (rc = x509i_hier_get(prof, kind, &h, err)) != 0 ||
+	    (rc = tbs_of(t, cert, &der, &len, err)) != 0)
+		return rc;
+	if ((rc = tbs_split(der, len, OBJECT_TBS_MAX, &v, err)) != 0 ||
+	    (rc = lint_common(t, &v, true, err)) != 0)
 		goto out;
-	if (!x509i_name_der_eq(X509_get_subject_name(cert), dn) ||
-	    !x509i_name_der_eq(X509_get_issuer_name(cert), dn)) {
+	if (!x509i_bytes_are(&v.subject, h->root_dn, h->root_dn_len) ||
+	    !x509i_bytes_are(&v.issuer, h->root_dn, h->root_dn_len)) {
 		rc = LINT("root subject and issuer must be the %s %s root DN "
 			  "(C, O, OU, OU with the J-LIS string types)",
 			  jpki_profile_name(prof), jpki_cert_kind_name(kind));
 		goto out;
 	}
-	if ((rc = lint_ext_set(cert, root_exts,
-			       sizeof(root_exts) / sizeof(root_exts[0]), true,
-			       false, found, err)) != 0 ||
-	    (rc = lint_key_usage(cert, X509I_KU_CERTSIGN | X509I_KU_CRLSIGN,
+	if ((rc = lint_ext_set(t, &v.exts, rules, n, true, false, found,
+			       &misplaced, err)) != 0 ||
+	    (rc = lint_key_usage(value_of(rules, n, found, NID_key_usage),
+				 X509I_KU_CERTSIGN | X509I_KU_CRLSIGN,
 				 "keyCertSign, cRLSign", err)) != 0 ||
-	    (rc = lint_root_altname(prof, kind, cert, err)) != 0 ||
-	    (rc = lint_root_bc_dp(cert, dn, err)) != 0 ||
-	    (rc = lint_ski_slow(cert, err)) != 0)
+	    (rc = lint_root_altname(
+		 prof, kind, value_of(rules, n, found, NID_subject_alt_name),
+		 err)) != 0 ||
+	    (rc = lint_root_bc_dp(
+		 h, value_of(rules, n, found, NID_basic_constraints),
+		 value_of(rules, n, found, NID_crl_distribution_points),
+		 err)) != 0 ||
+	    (rc = lint_ski(
+		 &v.key, value_of(rules, n, found, NID_subject_key_identifier),
+		 false, err)) != 0)
 		goto out;
 out:
-	X509_NAME_free(dn);
+	free(der);
 	return rc;
-}
-
-int x509_lint_leaf(jpki_profile prof, jpki_cert_kind kind, X509 *cert,
-		   jpki_err *err)
-{
-	const x509i_hier *h = NULL;
-	X509_EXTENSION *found[EXT_RULES_MAX] = {NULL};
-	jpki_issuer_site site;
-	bool sign = kind == JPKI_CERT_SIGN;
-	const struct ext_rule *rules = sign ? sign_exts : auth_exts;
-	size_t n = sign ? sizeof(sign_exts) / sizeof(sign_exts[0])
-			: sizeof(auth_exts) / sizeof(auth_exts[0]);
-	int rc;
-	if (cert == NULL || !x509i_profile_ok(prof) || !x509i_kind_ok(kind))
-		return jpki_fail(err, JPKI_ERR_INVAL, "lint: bad argument");
-	memset(&site, 0, sizeof(site));
-	if ((rc = x509i_hier_get(prof, kind, &h, err)) != 0 ||
-	    (rc = lint_common(cert, false, err)) != 0)
-		return rc;
-	if (!x509i_name_is(X509_get_issuer_name(cert), h->root_dn,
-			   h->root_dn_len))
-		return LINT("issuer must be the %s %s root DN",
-			    jpki_profile_name(prof), jpki_cert_kind_name(kind));
-	if ((rc = lint_subject(kind, cert, &site, err)) != 0 ||
-	    (rc = lint_ext_set(cert, rules, n, false, !sign, found, err)) != 0)
-		return rc;
-	X509_EXTENSION *ku = ext_of(rules, n, found, NID_key_usage);
-	X509_EXTENSION *cp = ext_of(rules, n, found, NID_certificate_policies);
-	X509_EXTENSION *san = ext_of(rules, n, found, NID_subject_alt_name);
-	X509_EXTENSION *dp =
-	    ext_of(rules, n, found, NID_crl_distribution_points);
-	X509_EXTENSION *aki =
-	    ext_of(rules, n, found, NID_authority_key_identifier);
-	X509_EXTENSION *ski =
-	    ext_of(rules, n, found, NID_subject_key_identifier);
-	if ((rc = lint_leaf_key_usage(h, cert, ku, err)) != 0 ||
-	    (rc = lint_leaf_policy(h, cert, cp, err)) != 0 ||
-	    (sign && (rc = lint_basic4(cert, san, err)) != 0) ||
-	    (rc = lint_leaf_crldp(h, cert, dp, sign ? &site : NULL, err)) !=
-		0 ||
-	    (rc = lint_aki(cert, aki, err)) != 0 ||
-	    (rc = lint_ski(cert, ski, err)) != 0)
-		return rc;
-	return 0;
 }

@@ -3,7 +3,9 @@
  * OBJ_obj2txt print names.  Code in this module compares OIDs by their
  * dotted form and works without the registration. */
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/objects.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "x509_int.h"
@@ -100,4 +102,20 @@ const char *x509i_cps_uri(jpki_profile prof)
 {
 	return prof == JPKI_PROFILE_PRODUCTION ? JPKI_CPS_URI
 					       : JPKI_CPS_URI_TEST;
+}
+
+void x509i_oid_text(const jpki_rbuf *oid, bool short_name, char *buf,
+		    size_t cap)
+{
+	const unsigned char *p = oid->p;
+	ASN1_OBJECT *o = d2i_ASN1_OBJECT(NULL, &p, (long)oid->len);
+	int nid = o != NULL ? OBJ_obj2nid(o) : NID_undef;
+	const char *sn =
+	    short_name && nid != NID_undef ? OBJ_nid2sn(nid) : NULL;
+	if (sn != NULL)
+		snprintf(buf, cap, "%s", sn);
+	else if (o == NULL || OBJ_obj2txt(buf, (int)cap, o, short_name) <= 0)
+		snprintf(buf, cap, "(malformed OID)");
+	ASN1_OBJECT_free(o);
+	ERR_clear_error();
 }

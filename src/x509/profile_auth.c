@@ -8,6 +8,18 @@
  *   subjectKeyIdentifier */
 #include "x509_int.h"
 
+int x509i_auth_subject(const char *opaque_id, const jpki_issuer_site *site,
+		       jpki_err *err)
+{
+	/* ub-common-name 64 (RFC 5280 Appendix A) */
+	if (!x509i_ascii_ok(opaque_id, 1, X509I_UB_COMMON_NAME, false))
+		return jpki_fail(err, JPKI_ERR_INVAL,
+				 "opaque id must be 1-%d printable ASCII "
+				 "characters without spaces",
+				 X509I_UB_COMMON_NAME);
+	return x509i_site_check(site, false, err);
+}
+
 int x509_auth_cert_build(jpki_profile prof, X509 *issuer, const char *opaque_id,
 			 const jpki_issuer_site *site, EVP_PKEY *pub,
 			 const uint8_t *serial, size_t serial_len,
@@ -20,15 +32,9 @@ int x509_auth_cert_build(jpki_profile prof, X509 *issuer, const char *opaque_id,
 	int rc;
 	if (out == NULL)
 		return jpki_fail(err, JPKI_ERR_INVAL, "no output");
-	/* ub-common-name 64 (RFC 5280 Appendix A) */
-	if (!x509i_ascii_ok(opaque_id, 1, X509I_UB_COMMON_NAME, false))
-		return jpki_fail(err, JPKI_ERR_INVAL,
-				 "opaque id must be 1-%d printable ASCII "
-				 "characters without spaces",
-				 X509I_UB_COMMON_NAME);
 	if ((rc = x509i_hier_get(prof, JPKI_CERT_AUTH, &h, err)) != 0 ||
 	    (rc = x509i_leaf_issuer(h, issuer, err)) != 0 ||
-	    (rc = x509i_site_check(site, false, err)) != 0 ||
+	    (rc = x509i_auth_subject(opaque_id, site, err)) != 0 ||
 	    (rc = x509i_cert_new(serial, serial_len, not_before, not_after, pub,
 				 &x, err)) != 0)
 		goto out;
@@ -42,8 +48,10 @@ int x509_auth_cert_build(jpki_profile prof, X509 *issuer, const char *opaque_id,
 		rc = jpki_fail(err, JPKI_ERR_CRYPTO, "setting names");
 		goto out;
 	}
-	if ((rc = x509i_add_ext_copy(x, h->ku, err)) != 0 ||
-	    (rc = x509i_add_ext_copy(x, h->cp, err)) != 0 ||
+	if ((rc = x509i_add_ext_der(x, NID_key_usage, true, h->ku, h->ku_len,
+				    err)) != 0 ||
+	    (rc = x509i_add_ext_der(x, NID_certificate_policies, true, h->cp,
+				    h->cp_len, err)) != 0 ||
 	    (rc = x509i_add_leaf_crldp(x, h, site, err)) != 0 ||
 	    (rc = x509i_add_aki(x, issuer, err)) != 0 ||
 	    (rc = x509i_add_ski(x, err)) != 0)
@@ -53,4 +61,29 @@ int x509_auth_cert_build(jpki_profile prof, X509 *issuer, const char *opaque_id,
 out:
 	X509_free(x);
 	return rc;
+}
+
+int x509_auth_tbs_build(const x509_issuer *iss, const char *opaque_id,
+			const jpki_issuer_site *site, EVP_PKEY *pub,
+			const uint8_t *serial, size_t serial_len,
+			time_t not_before, time_t not_after, uint8_t *out,
+			size_t out_cap, size_t *out_len, jpki_err *err)
+{
+	int rc;
+	if (out == NULL || out_len == NULL)
+		return jpki_fail(err, JPKI_ERR_INVAL, "no output");
+	if ((rc = x509i_issuer_is(iss, JPKI_CERT_AUTH, err)) != 0 ||
+	    (rc = x509i_auth_subject(opaque_id, site, err)) != 0)
+		return rc;
+	x509i_leaf_in in = {
+	    .site = site,
+	    .cn = opaque_id,
+	    .b4 = NULL,
+	    .pub = pub,
+	    .serial = serial,
+	    .serial_len = serial_len,
+	    .nb = not_before,
+	    .na = not_after,
+	};
+	return x509i_tbs_write(iss, &in, out, out_cap, out_len, err);
 }

@@ -8,16 +8,20 @@
  *   authorityKeyIdentifier keyIdentifier = issuer's SKI
  *   subjectKeyIdentifier */
 #include <openssl/crypto.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "openjpki/util.h"
 #include "x509_int.h"
 
-#define SIGN_CN_LEN 28 /* 14 + 5 + 9 */
+/* v as n decimal digits. */
+static void put_digits(char *p, long v, int n)
+{
+	for (int i = n - 1; i >= 0; i--, v /= 10)
+		p[i] = (char)('0' + v % 10);
+}
 
-static int make_cn(const jpki_sign_subject *subj, char *cn, size_t cap,
-		   jpki_err *err)
+static int make_cn(const jpki_sign_subject *subj,
+		   char cn[X509I_SIGN_CN_LEN + 1], jpki_err *err)
 {
 	if (subj->requested < 0)
 		return jpki_fail(err, JPKI_ERR_INVAL,
@@ -28,12 +32,19 @@ static int make_cn(const jpki_sign_subject *subj, char *cn, size_t cap,
 				 subj->sequence);
 	jpki_date d = jpki_date_of(subj->requested);
 	long secs = (long)(subj->requested - jpki_date_start(d));
-	int n = snprintf(cn, cap, "%04d%02d%02d%02ld%02ld%02ld%05u%s", d.y, d.m,
-			 d.d, secs / 3600, secs / 60 % 60, secs % 60,
-			 subj->sequence, subj->site->window_id);
-	if (n != SIGN_CN_LEN)
+	/* YYYYMMDDhhmmss (JST) + sequence (5) + window id (9, checked) */
+	if (d.y > 9999)
 		return jpki_fail(err, JPKI_ERR_INVAL,
 				 "request time out of range for the CN");
+	put_digits(cn, d.y, 4);
+	put_digits(cn + 4, d.m, 2);
+	put_digits(cn + 6, d.d, 2);
+	put_digits(cn + 8, secs / 3600, 2);
+	put_digits(cn + 10, secs / 60 % 60, 2);
+	put_digits(cn + 12, secs % 60, 2);
+	put_digits(cn + 14, (long)subj->sequence, 5);
+	memcpy(cn + 19, subj->site->window_id, 9);
+	cn[X509I_SIGN_CN_LEN] = '\0';
 	return 0;
 }
 
@@ -69,6 +80,18 @@ static int make_basic4(const jpki_sign_subject *subj, jpki_basic4 *b,
 	return 0;
 }
 
+int x509i_sign_subject(const jpki_sign_subject *subj,
+		       char cn[X509I_SIGN_CN_LEN + 1], jpki_basic4 *b4,
+		       jpki_err *err)
+{
+	int rc;
+	if ((rc = x509i_site_check(subj->site, true, err)) != 0 ||
+	    (rc = make_cn(subj, cn, err)) != 0 ||
+	    (rc = make_basic4(subj, b4, err)) != 0)
+		return rc;
+	return 0;
+}
+
 int x509_sign_cert_build(jpki_profile prof, X509 *issuer,
 			 const jpki_sign_subject *subj, EVP_PKEY *pub,
 			 const uint8_t *serial, size_t serial_len,
@@ -79,16 +102,14 @@ int x509_sign_cert_build(jpki_profile prof, X509 *issuer,
 	X509 *x = NULL;
 	X509_NAME *dn = NULL;
 	jpki_basic4 b4;
-	char cn[64];
+	char cn[X509I_SIGN_CN_LEN + 1];
 	int rc;
 	memset(&b4, 0, sizeof(b4));
 	if (out == NULL || subj == NULL)
 		return jpki_fail(err, JPKI_ERR_INVAL, "no subject or output");
 	if ((rc = x509i_hier_get(prof, JPKI_CERT_SIGN, &h, err)) != 0 ||
-	    (rc = x509i_site_check(subj->site, true, err)) != 0 ||
 	    (rc = x509i_leaf_issuer(h, issuer, err)) != 0 ||
-	    (rc = make_cn(subj, cn, sizeof(cn), err)) != 0 ||
-	    (rc = make_basic4(subj, &b4, err)) != 0 ||
+	    (rc = x509i_sign_subject(subj, cn, &b4, err)) != 0 ||
 	    (rc = x509i_cert_new(serial, serial_len, not_before, not_after, pub,
 				 &x, err)) != 0)
 		goto out;
@@ -108,8 +129,10 @@ int x509_sign_cert_build(jpki_profile prof, X509 *issuer,
 		rc = jpki_fail(err, JPKI_ERR_CRYPTO, "setting names");
 		goto out;
 	}
-	if ((rc = x509i_add_ext_copy(x, h->ku, err)) != 0 ||
-	    (rc = x509i_add_ext_copy(x, h->cp, err)) != 0 ||
+	if ((rc = x509i_add_ext_der(x, NID_key_usage, true, h->ku, h->ku_len,
+				    err)) != 0 ||
+	    (rc = x509i_add_ext_der(x, NID_certificate_policies, true, h->cp,
+				    h->cp_len, err)) != 0 ||
 	    (rc = x509i_add_basic4_san(x, &b4, err)) != 0 ||
 	    (rc = x509i_add_leaf_crldp(x, h, subj->site, err)) != 0 ||
 	    (rc = x509i_add_aki(x, issuer, err)) != 0 ||
@@ -120,5 +143,34 @@ int x509_sign_cert_build(jpki_profile prof, X509 *issuer,
 out:
 	OPENSSL_cleanse(&b4, sizeof(b4));
 	X509_free(x);
+	return rc;
+}
+
+int x509_sign_tbs_build(const x509_issuer *iss, const jpki_sign_subject *subj,
+			EVP_PKEY *pub, const uint8_t *serial, size_t serial_len,
+			time_t not_before, time_t not_after, uint8_t *out,
+			size_t out_cap, size_t *out_len, jpki_err *err)
+{
+	jpki_basic4 b4;
+	char cn[X509I_SIGN_CN_LEN + 1];
+	x509i_leaf_in in = {
+	    .cn = cn,
+	    .b4 = &b4,
+	    .pub = pub,
+	    .serial = serial,
+	    .serial_len = serial_len,
+	    .nb = not_before,
+	    .na = not_after,
+	};
+	int rc;
+	if (out == NULL || out_len == NULL || subj == NULL)
+		return jpki_fail(err, JPKI_ERR_INVAL, "no subject or output");
+	in.site = subj->site;
+	if ((rc = x509i_issuer_is(iss, JPKI_CERT_SIGN, err)) != 0 ||
+	    (rc = x509i_sign_subject(subj, cn, &b4, err)) != 0 ||
+	    (rc = x509i_tbs_write(iss, &in, out, out_cap, out_len, err)) != 0)
+		goto out;
+out:
+	OPENSSL_cleanse(&b4, sizeof(b4));
 	return rc;
 }

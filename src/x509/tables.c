@@ -1,10 +1,10 @@
 /* The parts of a leaf certificate that depend only on the profile and the
  * hierarchy (the root DN, keyUsage, certificatePolicies with its CPS
  * qualifier, the fixed RDNs of the partition DirNames) and the objects
- * every issuance would otherwise look up again (SHA-1, the basic-4 OIDs).
- * Built once per process with OpenSSL's own encoders; read-only after, so
- * issuing threads share them without locks (docs/design.md, "Issuance
- * cost"). */
+ * every issuance would otherwise look up again (SHA-1, the OIDs and
+ * AlgorithmIdentifiers of the TBSCertificate).  Built once per process
+ * with OpenSSL's own encoders; read-only after, so issuing threads share
+ * them without locks (docs/design.md, "Issuance cost"). */
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <string.h>
@@ -30,6 +30,38 @@ static bool b4_oid_of(x509i_oid *o, const char *dotted)
 	ASN1_OBJECT *obj = OBJ_txt2obj(dotted, 1);
 	bool ok = oid_of(o, obj);
 	ASN1_OBJECT_free(obj);
+	return ok;
+}
+
+/* The extnValue of ext into buf. */
+static bool ext_value(X509_EXTENSION *ext, uint8_t *buf, size_t cap,
+		      size_t *len)
+{
+	const ASN1_OCTET_STRING *v = X509_EXTENSION_get_data(ext);
+	int l = v != NULL ? ASN1_STRING_length(v) : -1;
+	if (l <= 0 || (size_t)l > cap)
+		return false;
+	memcpy(buf, ASN1_STRING_get0_data(v), (size_t)l);
+	*len = (size_t)l;
+	return true;
+}
+
+/* AlgorithmIdentifier { nid, NULL } as OpenSSL encodes it. */
+static bool alg_of(int nid, uint8_t *buf, size_t cap, size_t *len)
+{
+	X509_ALGOR *a = X509_ALGOR_new();
+	unsigned char *der = NULL;
+	int l = -1;
+	if (a != NULL &&
+	    X509_ALGOR_set0(a, OBJ_nid2obj(nid), V_ASN1_NULL, NULL))
+		l = i2d_X509_ALGOR(a, &der);
+	bool ok = l > 0 && (size_t)l <= cap;
+	if (ok) {
+		memcpy(buf, der, (size_t)l);
+		*len = (size_t)l;
+	}
+	OPENSSL_free(der);
+	X509_ALGOR_free(a);
 	return ok;
 }
 
@@ -62,6 +94,8 @@ static int build_hier(jpki_profile prof, jpki_cert_kind kind, x509i_hier *h)
 {
 	X509_NAME *root = NULL;
 	X509_NAME *dp = NULL;
+	X509_EXTENSION *ku = NULL;
+	X509_EXTENSION *cp = NULL;
 	int rc;
 	h->prof = prof;
 	h->kind = kind;
@@ -91,10 +125,15 @@ static int build_hier(jpki_profile prof, jpki_cert_kind kind, x509i_hier *h)
 	if ((rc = x509i_key_usage_ext(kind == JPKI_CERT_SIGN
 					  ? X509I_KU_DIGSIG | X509I_KU_NONREP
 					  : X509I_KU_DIGSIG,
-				      &h->ku, NULL)) != 0 ||
-	    (rc = x509i_policy_ext(prof, kind, &h->cp, NULL)) != 0)
+				      &ku, NULL)) != 0 ||
+	    (rc = x509i_policy_ext(prof, kind, &cp, NULL)) != 0)
 		goto out;
+	if (!ext_value(ku, h->ku, sizeof(h->ku), &h->ku_len) ||
+	    !ext_value(cp, h->cp, sizeof(h->cp), &h->cp_len))
+		rc = JPKI_ERR_CRYPTO;
 out:
+	X509_EXTENSION_free(ku);
+	X509_EXTENSION_free(cp);
 	X509_NAME_free(root);
 	X509_NAME_free(dp);
 	return rc;
@@ -102,12 +141,6 @@ out:
 
 static void free_tables(void)
 {
-	for (int p = 0; p < 2; p++) {
-		for (int k = 0; k < 3; k++) {
-			X509_EXTENSION_free(tab.h[p][k].ku);
-			X509_EXTENSION_free(tab.h[p][k].cp);
-		}
-	}
 	EVP_MD_free(tab.sha1);
 	memset(&tab, 0, sizeof(tab));
 }
@@ -117,10 +150,33 @@ static void build_tables(void)
 	static const jpki_profile profs[] = {JPKI_PROFILE_TEST,
 					     JPKI_PROFILE_PRODUCTION};
 	static const jpki_cert_kind kinds[] = {JPKI_CERT_SIGN, JPKI_CERT_AUTH};
+	static const int ext_nids[X509I_EXT_COUNT] = {
+	    [X509I_EXT_KU] = NID_key_usage,
+	    [X509I_EXT_CP] = NID_certificate_policies,
+	    [X509I_EXT_SAN] = NID_subject_alt_name,
+	    [X509I_EXT_BC] = NID_basic_constraints,
+	    [X509I_EXT_CRLDP] = NID_crl_distribution_points,
+	    [X509I_EXT_AKI] = NID_authority_key_identifier,
+	    [X509I_EXT_SKI] = NID_subject_key_identifier,
+	};
 	if ((tab.sha1 = EVP_MD_fetch(NULL, "SHA1", NULL)) == NULL ||
+	    !oid_of(&tab.at_c, OBJ_nid2obj(NID_countryName)) ||
+	    !oid_of(&tab.at_l, OBJ_nid2obj(NID_localityName)) ||
 	    !oid_of(&tab.at_cn, OBJ_nid2obj(NID_commonName)) ||
-	    !oid_of(&tab.at_ou, OBJ_nid2obj(NID_organizationalUnitName)))
+	    !oid_of(&tab.at_ou, OBJ_nid2obj(NID_organizationalUnitName)) ||
+	    !oid_of(&tab.rsa_enc, OBJ_nid2obj(NID_rsaEncryption)) ||
+	    !oid_of(&tab.sha256_rsa,
+		    OBJ_nid2obj(NID_sha256WithRSAEncryption)) ||
+	    !alg_of(NID_rsaEncryption, tab.rsa_alg, sizeof(tab.rsa_alg),
+		    &tab.rsa_alg_len) ||
+	    !alg_of(NID_sha256WithRSAEncryption, tab.sig_alg,
+		    sizeof(tab.sig_alg), &tab.sig_alg_len))
 		goto fail;
+	for (int i = 0; i < X509I_EXT_COUNT; i++) {
+		tab.ext_nid[i] = ext_nids[i];
+		if (!oid_of(&tab.ext[i], OBJ_nid2obj(ext_nids[i])))
+			goto fail;
+	}
 	for (int i = 0; i < X509I_B4_COUNT; i++)
 		if (!b4_oid_of(&tab.b4[i], x509i_b4_oid(i)))
 			goto fail;
@@ -165,4 +221,17 @@ bool x509i_name_is(const X509_NAME *n, const uint8_t *der, size_t len)
 	size_t l = 0;
 	return n != NULL && X509_NAME_get0_der(n, &d, &l) && l == len &&
 	       memcmp(d, der, len) == 0;
+}
+
+bool x509i_oid_is(const x509i_oid *o, const uint8_t *p, size_t n)
+{
+	return n == o->len && memcmp(p, o->der, n) == 0;
+}
+
+int x509i_ext_nid(const x509i_tables *t, const uint8_t *oid, size_t len)
+{
+	for (int i = 0; i < X509I_EXT_COUNT; i++)
+		if (x509i_oid_is(&t->ext[i], oid, len))
+			return t->ext_nid[i];
+	return NID_undef;
 }

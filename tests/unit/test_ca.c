@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+/* cmocka needs the four above first */
 #include <cmocka.h>
 #include <openssl/evp.h>
 #include <openssl/ocsp.h>
@@ -66,7 +67,8 @@ static int setup(void **state)
 		return -1;
 	snprintf(cadir, sizeof(cadir), "%s/ca", dir);
 	assert_int_equal(jpki_time_parse("2026-11-25T01:00:00Z", &T0), 0);
-	ca_init_opts o = {.profile = JPKI_PROFILE_TEST, .now = T0, .now_fixed = true};
+	ca_init_opts o = {
+	    .profile = JPKI_PROFILE_TEST, .now = T0, .now_fixed = true};
 	if (ca_init(cadir, &o, &err) != 0) {
 		fprintf(stderr, "ca_init: %s\n", err.msg);
 		return -1;
@@ -107,33 +109,55 @@ static void test_issue_pair(void **state)
 	(void)state;
 	jpki_ca *ca = open_ca();
 	int64_t id = add_resident(ca, "P1", "1980-12-31", false, "132217");
-	ca_issue_req req = {.resident_id = id, .card_serial = "CARD-P1",
-			    .sign_pub = k1, .auth_pub = k2, .now = T0};
+	ca_issue_req req = {.resident_id = id,
+			    .card_serial = "CARD-P1",
+			    .sign_pub = k1,
+			    .auth_pub = k2,
+			    .now = T0};
 	ca_issued out;
 	jpki_err err = {0};
 	assert_int_equal(ca_issue(ca, &req, &out, &err), 0);
-	assert_non_null(out.sign);
-	assert_non_null(out.auth);
-	/* 5th birthday after 2026-11-25 = 2030-12-31; auth first, sign capped by
-	 * nothing earlier */
+	X509 *osign = NULL, *oauth = NULL;
+	assert_int_equal(ca_issued_x509(&out, JPKI_CERT_SIGN, &osign, &err), 0);
+	assert_int_equal(ca_issued_x509(&out, JPKI_CERT_AUTH, &oauth, &err), 0);
+	/* 5th birthday after 2026-11-25 = 2030-12-31; auth first, sign capped
+	 * by nothing earlier */
 	assert_int_equal(out.auth_validity.last_day.y, 2030);
 	assert_int_equal(out.sign_validity.capped_by, JPKI_CAP_BIRTHDAY);
-	assert_int_equal(X509_verify(out.sign, X509_get0_pubkey(ca_root(ca, JPKI_CERT_SIGN))), 1);
-	assert_int_equal(X509_verify(out.auth, X509_get0_pubkey(ca_root(ca, JPKI_CERT_AUTH))), 1);
-	assert_int_not_equal(X509_verify(out.sign, X509_get0_pubkey(ca_root(ca, JPKI_CERT_AUTH))), 1);
+	assert_int_equal(
+	    X509_verify(osign, X509_get0_pubkey(ca_root(ca, JPKI_CERT_SIGN))),
+	    1);
+	assert_int_equal(
+	    X509_verify(oauth, X509_get0_pubkey(ca_root(ca, JPKI_CERT_AUTH))),
+	    1);
+	assert_int_not_equal(
+	    X509_verify(osign, X509_get0_pubkey(ca_root(ca, JPKI_CERT_AUTH))),
+	    1);
 	/* the certificate is in the store, with its DER */
 	store_cert c;
 	memset(&c, 0, sizeof(c));
-	assert_int_equal(store_cert_get(ca_store(ca), out.sign_serial, &c, &err), 0);
+	assert_int_equal(
+	    store_cert_get(ca_store(ca), out.sign_serial, &c, &err), 0);
 	assert_int_equal(c.kind, JPKI_CERT_SIGN);
-	assert_true(c.der_len > 0);
+	/* the store holds exactly the certificate handed out */
+	assert_int_equal(c.der_len, out.sign_der_len);
+	assert_memory_equal(c.der, out.sign_der, c.der_len);
+	/* and its display subject is OpenSSL's one-line form */
+	char line[256];
+	X509_NAME_oneline(X509_get_subject_name(osign), line, sizeof(line));
+	assert_string_equal(c.subject, line);
 	store_cert_clear(&c);
+	/* the serial: 0x40 | kind, the sequence number, 80 random bits */
+	assert_int_equal(strncmp(out.sign_serial, "41", 2), 0);
+	assert_int_equal(strncmp(out.auth_serial, "42", 2), 0);
 	/* serials differ and are 16 octets, positive */
 	assert_string_not_equal(out.sign_serial, out.auth_serial);
 	assert_int_equal(strlen(out.sign_serial), 32);
 	jpki_basic4 b4;
-	assert_int_equal(x509_basic4_decode(out.sign, &b4, &err), 0);
+	assert_int_equal(x509_basic4_decode(osign, &b4, &err), 0);
 	assert_string_equal(b4.birth, "319801231");
+	X509_free(osign);
+	X509_free(oauth);
 	ca_issued_free(&out);
 	/* double issuance refused */
 	assert_int_equal(ca_issue(ca, &req, &out, &err), JPKI_ERR_STATE);
@@ -148,7 +172,8 @@ static void expect_refusal(jpki_ca *ca, const ca_issue_req *req, int code,
 	jpki_err err = {0};
 	int rc = ca_issue(ca, req, &out, &err);
 	if (rc != code || strstr(err.msg, msg) == NULL)
-		fail_msg("expected %d \"%s\", got %d \"%s\"", code, msg, rc, err.msg);
+		fail_msg("expected %d \"%s\", got %d \"%s\"", code, msg, rc,
+			 err.msg);
 }
 
 static void test_refusals(void **state)
@@ -158,8 +183,10 @@ static void test_refusals(void **state)
 	int64_t kid = add_resident(ca, "K1", "2011-11-26", false, "132217");
 	int64_t ward = add_resident(ca, "W1", "1950-01-01", true, "132217");
 	EVP_PKEY *weak = EVP_RSA_gen(1024);
-	ca_issue_req r = {.resident_id = kid, .card_serial = "CARD-K1",
-			  .sign_pub = k1, .now = T0};
+	ca_issue_req r = {.resident_id = kid,
+			  .card_serial = "CARD-K1",
+			  .sign_pub = k1,
+			  .now = T0};
 	expect_refusal(ca, &r, JPKI_ERR_INELIGIBLE, "under age 15");
 	r.resident_id = ward;
 	r.card_serial = "CARD-W1";
@@ -182,8 +209,11 @@ static void test_refusals(void **state)
 	r.renewal = true;
 	expect_refusal(ca, &r, JPKI_ERR_STATE, "holds none that is valid");
 	/* the 15th birthday: refused today, issued tomorrow */
-	r = (ca_issue_req){.resident_id = kid, .card_serial = "CARD-K1",
-			   .sign_pub = k1, .auth_pub = k2, .now = T0 + 86400};
+	r = (ca_issue_req){.resident_id = kid,
+			   .card_serial = "CARD-K1",
+			   .sign_pub = k1,
+			   .auth_pub = k2,
+			   .now = T0 + 86400};
 	ca_issued out;
 	jpki_err err = {0};
 	assert_int_equal(ca_issue(ca, &r, &out, &err), 0);
@@ -204,14 +234,19 @@ static void test_renewal_and_revocation(void **state)
 	jpki_ca *ca = open_ca();
 	jpki_err err = {0};
 	int64_t id = add_resident(ca, "R1", "1980-12-31", false, "132217");
-	ca_issue_req req = {.resident_id = id, .card_serial = "CARD-R1",
-			    .sign_pub = k1, .auth_pub = k2, .now = T0};
+	ca_issue_req req = {.resident_id = id,
+			    .card_serial = "CARD-R1",
+			    .sign_pub = k1,
+			    .auth_pub = k2,
+			    .now = T0};
 	ca_issued first, second;
 	assert_int_equal(ca_issue(ca, &req, &first, &err), 0);
 	/* renewal window opens 2030-09-30 for a 2030-12-31 expiry */
 	time_t early, open;
-	assert_int_equal(jpki_time_parse("2030-09-29T23:59:59+09:00", &early), 0);
-	assert_int_equal(jpki_time_parse("2030-09-30T00:00:00+09:00", &open), 0);
+	assert_int_equal(jpki_time_parse("2030-09-29T23:59:59+09:00", &early),
+			 0);
+	assert_int_equal(jpki_time_parse("2030-09-30T00:00:00+09:00", &open),
+			 0);
 	req.renewal = true;
 	req.now = early;
 	expect_refusal(ca, &req, JPKI_ERR_WINDOW, "2030-09-30");
@@ -225,24 +260,34 @@ static void test_renewal_and_revocation(void **state)
 	assert_string_equal(second.superseded[1], first.auth_serial);
 	store_cert c;
 	memset(&c, 0, sizeof(c));
-	assert_int_equal(store_cert_get(ca_store(ca), first.sign_serial, &c, &err), 0);
+	assert_int_equal(
+	    store_cert_get(ca_store(ca), first.sign_serial, &c, &err), 0);
 	assert_int_equal(c.status, STORE_CERT_REVOKED);
 	assert_int_equal(c.reason, JPKI_REASON_SUPERSEDED);
 	store_cert_clear(&c);
 
 	/* hold, never released, then final revocation */
-	assert_int_equal(ca_revoke(ca, second.sign_serial, JPKI_REASON_CERTIFICATE_HOLD,
-				   open, "test", &err), 0);
-	assert_int_equal(ca_revoke(ca, second.sign_serial, JPKI_REASON_CERTIFICATE_HOLD,
-				   open, "test", &err), JPKI_ERR_STATE);
+	assert_int_equal(ca_revoke(ca, second.sign_serial,
+				   JPKI_REASON_CERTIFICATE_HOLD, open, "test",
+				   &err),
+			 0);
+	assert_int_equal(ca_revoke(ca, second.sign_serial,
+				   JPKI_REASON_CERTIFICATE_HOLD, open, "test",
+				   &err),
+			 JPKI_ERR_STATE);
 	assert_non_null(strstr(err.msg, "already on hold"));
-	assert_int_equal(ca_revoke(ca, second.sign_serial, JPKI_REASON_KEY_COMPROMISE,
-				   open, "test", &err), 0);
-	assert_int_equal(ca_revoke(ca, second.sign_serial, JPKI_REASON_KEY_COMPROMISE,
-				   open, "test", &err), JPKI_ERR_STATE);
+	assert_int_equal(ca_revoke(ca, second.sign_serial,
+				   JPKI_REASON_KEY_COMPROMISE, open, "test",
+				   &err),
+			 0);
+	assert_int_equal(ca_revoke(ca, second.sign_serial,
+				   JPKI_REASON_KEY_COMPROMISE, open, "test",
+				   &err),
+			 JPKI_ERR_STATE);
 	assert_non_null(strstr(err.msg, "already revoked"));
-	assert_int_equal(ca_revoke(ca, "00", JPKI_REASON_KEY_COMPROMISE, open, "t", &err),
-			 JPKI_ERR_NOT_FOUND);
+	assert_int_equal(
+	    ca_revoke(ca, "00", JPKI_REASON_KEY_COMPROMISE, open, "t", &err),
+	    JPKI_ERR_NOT_FOUND);
 
 	/* a change of address revokes the signature certificate only; here
 	 * only the authentication certificate is still valid */
@@ -250,46 +295,62 @@ static void test_renewal_and_revocation(void **state)
 	registry_change_result res;
 	assert_int_equal(store_resident_get(ca_store(ca), id, &r, &err), 0);
 	jpki_strlcpy(r.address, "東京都清瀬市中清戸２丁目", sizeof(r.address));
-	assert_int_equal(registry_resident_change(ca, &r, open, "test", &res, &err), 0);
+	assert_int_equal(
+	    registry_resident_change(ca, &r, open, "test", &res, &err), 0);
 	assert_int_equal(res.revoked, 0);
 	/* removal revokes the authentication certificate */
-	assert_int_equal(registry_resident_remove(ca, id, open, "test", &res, &err), 0);
+	assert_int_equal(
+	    registry_resident_remove(ca, id, open, "test", &res, &err), 0);
 	assert_int_equal(res.revoked, 1);
 	assert_string_equal(res.serials[0], second.auth_serial);
 
 	/* the partition CRL lists them, verifies under the root */
 	uint8_t *der = NULL;
 	size_t len = 0;
-	assert_int_equal(ca_crl(ca, JPKI_CERT_SIGN, CA_CRL_PARTITION, "132217", open,
-				&der, &len, &err), 0);
+	assert_int_equal(ca_crl(ca, JPKI_CERT_SIGN, CA_CRL_PARTITION, "132217",
+				open, &der, &len, &err),
+			 0);
 	const uint8_t *p = der;
 	X509_CRL *crl = d2i_X509_CRL(NULL, &p, (long)len);
 	assert_non_null(crl);
-	assert_int_equal(X509_CRL_verify(crl, X509_get0_pubkey(ca_root(ca, JPKI_CERT_SIGN))), 1);
+	assert_int_equal(
+	    X509_CRL_verify(crl, X509_get0_pubkey(ca_root(ca, JPKI_CERT_SIGN))),
+	    1);
 	X509_REVOKED *rev = NULL;
-	assert_int_equal(X509_CRL_get0_by_cert(crl, &rev, second.sign), 1);
-	assert_int_equal(X509_CRL_get0_by_cert(crl, &rev, first.sign), 1);
+	X509 *first_sign = NULL, *second_sign = NULL;
+	assert_int_equal(
+	    ca_issued_x509(&first, JPKI_CERT_SIGN, &first_sign, &err), 0);
+	assert_int_equal(
+	    ca_issued_x509(&second, JPKI_CERT_SIGN, &second_sign, &err), 0);
+	assert_int_equal(X509_CRL_get0_by_cert(crl, &rev, second_sign), 1);
+	assert_int_equal(X509_CRL_get0_by_cert(crl, &rev, first_sign), 1);
 	X509_CRL_free(crl);
 	free(der);
-	assert_int_equal(ca_crl(ca, JPKI_CERT_SIGN, CA_CRL_PARTITION, NULL, open,
-				&der, &len, &err), JPKI_ERR_INVAL);
+	assert_int_equal(ca_crl(ca, JPKI_CERT_SIGN, CA_CRL_PARTITION, NULL,
+				open, &der, &len, &err),
+			 JPKI_ERR_INVAL);
 
 	/* OCSP: revoked with the reason */
 	OCSP_REQUEST *oreq = OCSP_REQUEST_new();
-	OCSP_CERTID *id1 = OCSP_cert_to_id(NULL, second.sign, ca_root(ca, JPKI_CERT_SIGN));
+	OCSP_CERTID *id1 =
+	    OCSP_cert_to_id(NULL, second_sign, ca_root(ca, JPKI_CERT_SIGN));
 	assert_non_null(OCSP_request_add0_id(oreq, id1));
 	uint8_t *rq = NULL;
 	int rql = i2d_OCSP_REQUEST(oreq, &rq);
 	uint8_t *resp = NULL;
 	size_t resp_len = 0;
-	assert_int_equal(ca_ocsp(ca, 0, rq, (size_t)rql, open, &resp, &resp_len, &err), 0);
+	assert_int_equal(
+	    ca_ocsp(ca, 0, rq, (size_t)rql, open, &resp, &resp_len, &err), 0);
 	p = resp;
-	OCSP_RESPONSE *or = d2i_OCSP_RESPONSE(NULL, &p, (long)resp_len);
+	OCSP_RESPONSE * or = d2i_OCSP_RESPONSE(NULL, &p, (long)resp_len);
 	OCSP_BASICRESP *bs = OCSP_response_get1_basic(or);
 	assert_non_null(bs);
 	int status = -1, reason = -1;
-	OCSP_CERTID *id2 = OCSP_cert_to_id(NULL, second.sign, ca_root(ca, JPKI_CERT_SIGN));
-	assert_int_equal(OCSP_resp_find_status(bs, id2, &status, &reason, NULL, NULL, NULL), 1);
+	OCSP_CERTID *id2 =
+	    OCSP_cert_to_id(NULL, second_sign, ca_root(ca, JPKI_CERT_SIGN));
+	assert_int_equal(
+	    OCSP_resp_find_status(bs, id2, &status, &reason, NULL, NULL, NULL),
+	    1);
 	assert_int_equal(status, V_OCSP_CERTSTATUS_REVOKED);
 	assert_int_equal(reason, OCSP_REVOKED_STATUS_KEYCOMPROMISE);
 	OCSP_CERTID_free(id2);
@@ -298,6 +359,8 @@ static void test_renewal_and_revocation(void **state)
 	OPENSSL_free(rq);
 	OCSP_REQUEST_free(oreq);
 	free(resp);
+	X509_free(first_sign);
+	X509_free(second_sign);
 	ca_issued_free(&first);
 	ca_issued_free(&second);
 	int64_t n = 0;
@@ -313,20 +376,35 @@ static void test_batch(void **state)
 	int64_t a = add_resident(ca, "B1", "1970-01-01", false, "132217");
 	int64_t b = add_resident(ca, "B2", "2015-01-01", false, "132217");
 	ca_issue_req reqs[3] = {
-		{.resident_id = a, .card_serial = "CARD-B1", .sign_pub = k1, .auth_pub = k2, .now = T0},
-		{.resident_id = b, .card_serial = "CARD-B2", .sign_pub = k1, .auth_pub = k2, .now = T0},
-		{.resident_id = a, .card_serial = "CARD-B1", .auth_pub = k3, .now = T0},
+	    {.resident_id = a,
+	     .card_serial = "CARD-B1",
+	     .sign_pub = k1,
+	     .auth_pub = k2,
+	     .now = T0},
+	    {.resident_id = b,
+	     .card_serial = "CARD-B2",
+	     .sign_pub = k1,
+	     .auth_pub = k2,
+	     .now = T0},
+	    {.resident_id = a,
+	     .card_serial = "CARD-B1",
+	     .auth_pub = k3,
+	     .now = T0},
 	};
 	ca_issued outs[3];
 	int rcs[3];
 	jpki_err errs[3], err = {0};
 	assert_int_equal(ca_issue_batch(ca, reqs, 3, outs, rcs, errs, &err), 0);
 	assert_int_equal(rcs[0], 0);
-	assert_int_equal(rcs[1], JPKI_ERR_INELIGIBLE);  /* a child: no sign cert */
-	assert_int_equal(rcs[2], JPKI_ERR_CONFLICT);    /* same resident twice */
+	assert_int_equal(rcs[1],
+			 JPKI_ERR_INELIGIBLE);	     /* a child: no sign cert */
+	assert_int_equal(rcs[2], JPKI_ERR_CONFLICT); /* same resident twice */
 	assert_non_null(strstr(errs[2].msg, "changed while issuing"));
-	assert_non_null(outs[0].sign);
-	assert_null(outs[2].auth);
+	assert_non_null(outs[0].sign_der);
+	assert_null(outs[2].auth_der);
+	X509 *x = NULL;
+	assert_int_equal(ca_issued_x509(&outs[2], JPKI_CERT_AUTH, &x, &err),
+			 JPKI_ERR_NOT_FOUND);
 	ca_issued_free(&outs[0]);
 	ca_close(ca);
 }
@@ -340,11 +418,14 @@ static void test_keystore(void **state)
 	jpki_err err = {0};
 	assert_int_equal(keystore_open(kd, &ks, &err), 0);
 	EVP_PKEY *pub = NULL, *priv = NULL;
-	assert_int_equal(keystore_generate(ks, "Bad Label", 2048, &pub, &err), JPKI_ERR_INVAL);
-	assert_int_equal(keystore_generate(ks, "small", 1024, &pub, &err), JPKI_ERR_KEY);
+	assert_int_equal(keystore_generate(ks, "Bad Label", 2048, &pub, &err),
+			 JPKI_ERR_INVAL);
+	assert_int_equal(keystore_generate(ks, "small", 1024, &pub, &err),
+			 JPKI_ERR_KEY);
 	assert_non_null(strstr(err.msg, "2048"));
 	assert_int_equal(keystore_generate(ks, "k", 2048, &pub, &err), 0);
-	assert_int_equal(keystore_generate(ks, "k", 2048, NULL, &err), JPKI_ERR_EXISTS);
+	assert_int_equal(keystore_generate(ks, "k", 2048, NULL, &err),
+			 JPKI_ERR_EXISTS);
 	char path[256];
 	snprintf(path, sizeof(path), "%s/k.key.pem", kd);
 	struct stat st;
@@ -358,8 +439,10 @@ static void test_keystore(void **state)
 	chmod(path, 0644);
 	assert_int_equal(keystore_load(ks, "k", &priv, &err), JPKI_ERR_POLICY);
 	assert_non_null(strstr(err.msg, "readable by others"));
-	assert_int_equal(keystore_load(ks, "none", &priv, &err), JPKI_ERR_NOT_FOUND);
-	assert_int_equal(keystore_open("pkcs11:token=x", &ks, &err), JPKI_ERR_INVAL);
+	assert_int_equal(keystore_load(ks, "none", &priv, &err),
+			 JPKI_ERR_NOT_FOUND);
+	assert_int_equal(keystore_open("pkcs11:token=x", &ks, &err),
+			 JPKI_ERR_INVAL);
 	EVP_PKEY_free(pub);
 	keystore_close(ks);
 }
@@ -370,25 +453,27 @@ static void test_production_refuses_fixed_clock(void **state)
 	char pd[160];
 	snprintf(pd, sizeof(pd), "%s/prod", dir);
 	jpki_err err = {0};
-	ca_init_opts o = {.profile = JPKI_PROFILE_PRODUCTION, .now = T0, .now_fixed = true};
+	ca_init_opts o = {
+	    .profile = JPKI_PROFILE_PRODUCTION, .now = T0, .now_fixed = true};
 	assert_int_equal(ca_init(pd, &o, &err), JPKI_ERR_POLICY);
 	assert_non_null(strstr(err.msg, "fixed clock"));
 	ca_init_opts t = {.profile = JPKI_PROFILE_TEST, .now = T0};
 	assert_int_equal(ca_init(cadir, &t, &err), JPKI_ERR_EXISTS);
 	jpki_ca *ca = NULL;
-	assert_int_equal(ca_open("/nonexistent/ca", NULL, &ca, &err), JPKI_ERR_NOT_FOUND);
+	assert_int_equal(ca_open("/nonexistent/ca", NULL, &ca, &err),
+			 JPKI_ERR_NOT_FOUND);
 	assert_non_null(strstr(err.msg, "jpki ca init"));
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_issue_pair),
-		cmocka_unit_test(test_refusals),
-		cmocka_unit_test(test_renewal_and_revocation),
-		cmocka_unit_test(test_batch),
-		cmocka_unit_test(test_keystore),
-		cmocka_unit_test(test_production_refuses_fixed_clock),
+	    cmocka_unit_test(test_issue_pair),
+	    cmocka_unit_test(test_refusals),
+	    cmocka_unit_test(test_renewal_and_revocation),
+	    cmocka_unit_test(test_batch),
+	    cmocka_unit_test(test_keystore),
+	    cmocka_unit_test(test_production_refuses_fixed_clock),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

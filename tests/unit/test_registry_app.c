@@ -226,8 +226,8 @@ static void test_new_card(void **state)
 	assert_int_equal(registry_app_complete(ca, id, &in, T0 + 35 * DAY,
 					       "clerk", &o, &err),
 			 0);
-	assert_non_null(o.issued.sign);
-	assert_non_null(o.issued.auth);
+	assert_non_null(o.issued.sign_der);
+	assert_non_null(o.issued.auth_der);
 	assert_string_equal(o.card_serial, "NEW-N1");
 	registry_outcome_free(&o);
 	registry_outcome_free(NULL);
@@ -309,8 +309,8 @@ static void test_minor_and_ward(void **state)
 	registry_outcome o;
 	assert_int_equal(
 	    registry_app_complete(ca, id, &in, T0, "clerk", &o, &err), 0);
-	assert_null(o.issued.sign);
-	assert_non_null(o.issued.auth);
+	assert_null(o.issued.sign_der);
+	assert_non_null(o.issued.auth_der);
 	registry_outcome_free(&o);
 	/* a 法定代理人 for an adult who needs none */
 	int64_t adult = add_res(ca, "A9", "1990-01-01", false, "鈴木　一");
@@ -371,7 +371,7 @@ static void test_proxy_inquiry(void **state)
 	assert_int_equal(
 	    registry_app_complete(ca, id, &in, T0 + 7 * DAY, "clerk", &o, &err),
 	    0);
-	assert_non_null(o.issued.auth);
+	assert_non_null(o.issued.auth_der);
 	registry_outcome_free(&o);
 	/* the inquiry is for proxies only */
 	int64_t self_id = 0;
@@ -576,7 +576,7 @@ static void test_loss_found(void **state)
 	assert_int_equal(
 	    registry_app_complete(ca, id, &in, t, "clerk", &o, &err), 0);
 	assert_int_equal(o.revoked, 2);
-	assert_non_null(o.issued.sign);
+	assert_non_null(o.issued.sign_der);
 	registry_outcome_free(&o);
 	assert_int_equal(cert_reason(ca, s0), JPKI_REASON_CESSATION);
 	assert_int_equal(cert_reason(ca, s1), JPKI_REASON_CESSATION);

@@ -2,8 +2,8 @@
  * transactions. */
 #include <sys/stat.h>
 
-#include "store_fixture.h"
 #include "store/store_impl.h"
+#include "store_fixture.h"
 
 /* The newest schema version this build knows (the migrations grow). */
 static int latest_version(void)
@@ -559,6 +559,83 @@ static void test_cards(void **state)
 		   "card serial is empty");
 }
 
+/* Read snapshots: one consistent view across statements, no writes in
+ * one, no nesting; inside a transaction a no-op. */
+static void test_read_snapshot(void **state)
+{
+	struct fx *f = *state;
+	jpki_err e = {0, ""};
+	store *other = NULL;
+	char v[8];
+	assert_int_equal(store_meta_set(f->s, "snap", "1", &e), 0);
+	assert_int_equal(store_open(f->path, &other, &e), 0);
+
+	assert_int_equal(store_read_begin(f->s, &e), 0);
+	assert_int_equal(store_meta_get(f->s, "snap", v, sizeof(v), &e), 0);
+	assert_string_equal(v, "1");
+	/* another handle commits; the snapshot still sees the old value */
+	assert_int_equal(store_meta_set(other, "snap", "2", &e), 0);
+	assert_int_equal(store_meta_get(f->s, "snap", v, sizeof(v), &e), 0);
+	assert_string_equal(v, "1");
+	expect_err(store_meta_set(f->s, "x", "1", &e), &e, JPKI_ERR_STATE,
+		   "store write inside a read snapshot");
+	expect_err(store_begin(f->s, &e), &e, JPKI_ERR_STATE,
+		   "store write inside a read snapshot");
+	expect_err(store_read_begin(f->s, &e), &e, JPKI_ERR_STATE,
+		   "read snapshots do not nest");
+	store_read_end(f->s);
+	assert_int_equal(store_meta_get(f->s, "snap", v, sizeof(v), &e), 0);
+	assert_string_equal(v, "2");
+	store_read_end(f->s); /* a second end is harmless */
+
+	/* inside a transaction: nothing to open, writes still allowed */
+	assert_int_equal(store_begin(f->s, &e), 0);
+	assert_int_equal(store_read_begin(f->s, &e), 0);
+	assert_int_equal(store_meta_set(f->s, "snap", "3", &e), 0);
+	store_read_end(f->s);
+	assert_int_equal(store_commit(f->s, &e), 0);
+	assert_int_equal(store_meta_get(other, "snap", v, sizeof(v), &e), 0);
+	assert_string_equal(v, "3");
+	store_close(other);
+}
+
+/* CRL listings read the partial index of revoked certificates; issuing a
+ * valid certificate adds nothing to it (migration 3). */
+static void test_revoked_index(void **state)
+{
+	struct fx *f = *state;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	bool uses = false;
+	assert_int_equal(
+	    sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL),
+	    SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(db,
+			       "EXPLAIN QUERY PLAN SELECT serial FROM "
+			       "certificates WHERE kind = 1 AND muni_code = "
+			       "'131016' AND status = 1 AND not_after >= 0",
+			       -1, &st, NULL),
+	    SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		if (strstr((const char *)sqlite3_column_text(st, 3),
+			   "certificates_revoked") != NULL)
+			uses = true;
+	sqlite3_finalize(st);
+	assert_true(uses);
+	assert_int_equal(
+	    sqlite3_prepare_v2(db,
+			       "SELECT count(*) FROM sqlite_master "
+			       "WHERE name = "
+			       "'certificates_kind_muni_status'",
+			       -1, &st, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
 static void test_transactions(void **state)
 {
 	struct fx *f = *state;
@@ -666,6 +743,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_busy, fx_setup, fx_teardown),
 	    cmocka_unit_test(test_migration_fails),
 	    cmocka_unit_test_setup_teardown(test_cards, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_read_snapshot, fx_setup,
+					    fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_revoked_index, fx_setup,
+					    fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_transactions, fx_setup,
 					    fx_teardown),
 	};

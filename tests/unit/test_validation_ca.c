@@ -89,10 +89,9 @@ static int setup(void **state)
 			    .now = now};
 	if (ca_issue(ca, &req, &res, &err) != 0)
 		fail_msg("issue: %s", err.msg);
-	a_sign = res.sign;
-	a_auth = res.auth;
-	X509_up_ref(a_sign);
-	X509_up_ref(a_auth);
+	if (ca_issued_x509(&res, JPKI_CERT_SIGN, &a_sign, &err) != 0 ||
+	    ca_issued_x509(&res, JPKI_CERT_AUTH, &a_auth, &err) != 0)
+		fail_msg("parse: %s", err.msg);
 	ca_issued_free(&res);
 	req = (ca_issue_req){.resident_id = b,
 			     .card_serial = "CARD-B",
@@ -100,8 +99,8 @@ static int setup(void **state)
 			     .now = now};
 	if (ca_issue(ca, &req, &res, &err) != 0)
 		fail_msg("issue: %s", err.msg);
-	b_sign = res.sign;
-	X509_up_ref(b_sign);
+	if (ca_issued_x509(&res, JPKI_CERT_SIGN, &b_sign, &err) != 0)
+		fail_msg("parse: %s", err.msg);
 	/* B's address changed an hour later: the signature certificate is
 	 * revoked (affiliationChanged), as the registry does */
 	if (ca_revoke(ca, res.sign_serial, JPKI_REASON_AFFILIATION_CHANGED,
