@@ -119,6 +119,7 @@ done:
 int main(int argc, char **argv)
 {
 	double seconds = 5;
+	jpki_malloc_keep(); /* as jpkid does */
 	int cores = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (cores < 1)
 		cores = 1;

@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 
 #include "openjpki/server.h"
+#include "openjpki/util.h"
 
 static const char usage[] =
     "usage: jpkid --dir DIR [--store LOCATION] [--listen ADDR:PORT]\n"
@@ -68,6 +69,7 @@ int main(int argc, char **argv)
 	server_config cfg;
 	char created[SERVER_PASSWORD_MAX + 1];
 	jpki_err err = {0};
+	jpki_malloc_keep();
 	server *srv = NULL;
 	sigset_t set;
 	int c, sig = 0, rc = 0;

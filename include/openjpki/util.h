@@ -36,6 +36,16 @@ int jpki_ct_memcmp(const void *a, const void *b, size_t n);
 /* Bounded string copy that always terminates; JPKI_ERR_RANGE if truncated. */
 int jpki_strlcpy(char *dst, const char *src, size_t cap);
 
+/* Process-wide malloc policy of the long-running programs (jpkid, the
+ * issuance benchmarks), called first thing in main(): keep freed heap
+ * memory instead of handing it back to the kernel.  glibc shrinks a
+ * thread's heap whenever its free top passes the trim threshold, and an
+ * issuing thread's working set (SQLite's page cache, reset after other
+ * handles commit; OpenSSL's numbers) swings across it every batch, so it
+ * paid mprotect and page faults each time: about 2 % of issuance
+ * (bench_issue).  A library never calls this. */
+void jpki_malloc_keep(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -19,7 +19,7 @@ struct jpki_ca {
 	X509 *root[3];	  /* index by jpki_cert_kind */
 	EVP_PKEY *key[3]; /* root private keys */
 	/* CN sequence numbers reserved in blocks (see seq_next in issue.c) */
-	int64_t seq_next[3], seq_end[3];
+	int64_t seq_next[3], seq_end[3], seq_block[3];
 	/* The issuing path, prepared once per handle (issue.c): each
 	 * hierarchy's root for the DER builders, and a signing context on its
 	 * key, PKCS#1 v1.5 with SHA-256, that every leaf reuses. */

@@ -182,20 +182,28 @@ static void site_of(const plan *p, const ca_issue_req *req,
 /* Next CN sequence number of `kind`.  Numbers are reserved from the store
  * in blocks in a short transaction of their own, so that issuing threads
  * do not serialise on a counter row; a crash loses at most a block of
- * unused numbers (they only need to be unique, not dense). */
-#define SEQ_BLOCK 64
+ * unused numbers (they only need to be unique, not dense).  A handle's
+ * blocks grow from 64 to 4096: a CLI run wastes few numbers, and a busy
+ * issuing thread pays the reservation's commit (an fsync) once per 2048
+ * pairs instead of once per 32, a measurable share of issuance. */
+#define SEQ_BLOCK_MIN 64
+#define SEQ_BLOCK_MAX 4096
 static int seq_next(jpki_ca *ca, jpki_cert_kind kind, int64_t *out,
 		    jpki_err *err)
 {
 	if (ca->seq_next[kind] == 0 || ca->seq_next[kind] > ca->seq_end[kind]) {
 		int64_t end;
+		int64_t block = ca->seq_block[kind] == 0 ? SEQ_BLOCK_MIN
+							 : ca->seq_block[kind];
 		int rc = store_meta_incr(
 		    ca->st, kind == JPKI_CERT_SIGN ? "seq/sign" : "seq/auth",
-		    SEQ_BLOCK, &end, err);
+		    block, &end, err);
 		if (rc != 0)
 			return rc;
+		ca->seq_block[kind] =
+		    block * 2 > SEQ_BLOCK_MAX ? SEQ_BLOCK_MAX : block * 2;
 		ca->seq_end[kind] = end;
-		ca->seq_next[kind] = end - SEQ_BLOCK + 1;
+		ca->seq_next[kind] = end - block + 1;
 	}
 	*out = ca->seq_next[kind]++;
 	return 0;

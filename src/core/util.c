@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <stdio.h>
@@ -230,4 +231,12 @@ int jpki_unhex(const char *s, uint8_t *dst, size_t cap, size_t *out_len,
 int jpki_ct_memcmp(const void *a, const void *b, size_t n)
 {
 	return CRYPTO_memcmp(a, b, n) == 0 ? 0 : 1;
+}
+
+void jpki_malloc_keep(void)
+{
+	/* trim only above 256 MiB of free top, grow in 16 MiB steps (a
+	 * fixed threshold also stops glibc from moving it) */
+	(void)mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
+	(void)mallopt(M_TOP_PAD, 16 * 1024 * 1024);
 }
