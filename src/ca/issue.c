@@ -209,13 +209,6 @@ static int seq_next(jpki_ca *ca, jpki_cert_kind kind, int64_t *out,
 	return 0;
 }
 
-/* A leaf's serial number: 0x40 | kind, the 40-bit sequence number of the
- * hierarchy (seq_next), then 80 random bits -- 16 octets, positive, full
- * length.  The sequence makes it unique by construction and keeps the
- * store's serial index growing at its end instead of touching a random
- * page per certificate (write amplification measured by bench_issue); the
- * random part makes it unpredictable (CA/B Forum asks for 64 bits;
- * docs/decisions.md). */
 /* n fresh random octets from the handle's block (see struct jpki_ca). */
 static int take_random(jpki_ca *ca, uint8_t *out, size_t n, jpki_err *err)
 {
@@ -235,6 +228,13 @@ static int take_random(jpki_ca *ca, uint8_t *out, size_t n, jpki_err *err)
 	return 0;
 }
 
+/* A leaf's serial number: 0x40 | kind, the 40-bit sequence number of the
+ * hierarchy (seq_next), then 80 random bits -- 16 octets, positive, full
+ * length.  The sequence makes it unique by construction and keeps the
+ * store's serial index growing at its end instead of touching a random
+ * page per certificate (write amplification measured by bench_issue); the
+ * random part makes it unpredictable (CA/B Forum asks for 64 bits;
+ * docs/decisions.md). */
 int ca_leaf_serial(jpki_ca *ca, jpki_cert_kind kind, int64_t seq,
 		   uint8_t out[CA_SERIAL_BYTES], jpki_err *err)
 {
