@@ -21,6 +21,7 @@
 
 #include "openjpki/util.h"
 #include "openjpki/x509.h"
+#include "x509_fixture.h"
 
 static EVP_PKEY *root_key;
 static EVP_PKEY *leaf_key;
@@ -28,13 +29,6 @@ static EVP_PKEY *leaf_key;
 static const jpki_issuer_site site = {"Tokyo-to", "Chiyoda-ku", "ABC123XYZ"};
 static const uint8_t serial1[] = {0x01};
 static const uint8_t serial_leaf[] = {0x00, 0x7f, 0x10, 0x20};
-
-static time_t at(const char *s)
-{
-	time_t t = 0;
-	assert_int_equal(jpki_time_parse(s, &t), 0);
-	return t;
-}
 
 static int setup(void **state)
 {

@@ -23,6 +23,7 @@
 
 #include "openjpki/util.h"
 #include "openjpki/x509.h"
+#include "x509_fixture.h"
 
 static EVP_PKEY *root_key;
 static EVP_PKEY *leaf_keys[4]; /* full 2048, public-only 2048, 3072, 4096 */
@@ -33,26 +34,6 @@ static const jpki_issuer_site sites[] = {
     {"Hokkaido", "Sapporo-shi Chuo-ku", "131016001"},
     {"Kyoto-fu", "A", "Z9-Z9_Z9."},
 };
-
-static time_t at(const char *s)
-{
-	time_t t = 0;
-	assert_int_equal(jpki_time_parse(s, &t), 0);
-	return t;
-}
-
-/* A public-only copy of k, as a key read from a card or a request. */
-static EVP_PKEY *public_only(EVP_PKEY *k)
-{
-	unsigned char *der = NULL;
-	int len = i2d_PUBKEY(k, &der);
-	const unsigned char *p = der;
-	assert_true(len > 0);
-	EVP_PKEY *pub = d2i_PUBKEY(NULL, &p, len);
-	assert_non_null(pub);
-	OPENSSL_free(der);
-	return pub;
-}
 
 static int setup(void **state)
 {

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "openjpki/x509.h"
+#include "x509_fixture.h"
 
 static EVP_PKEY *root_key;
 static EVP_PKEY *other_key; /* another issuer; also the leaves' key */
@@ -22,13 +23,6 @@ static X509 *root;	    /* test auth root, signed */
 static X509 *other_root;    /* production auth root with other_key */
 
 static const jpki_issuer_site site = {"Tokyo-to", "Kiyose-shi", "ABC123XYZ"};
-
-static time_t at(const char *s)
-{
-	time_t t = 0;
-	assert_int_equal(jpki_time_parse(s, &t), 0);
-	return t;
-}
 
 static X509 *make_root(jpki_profile prof, EVP_PKEY *key)
 {

@@ -28,6 +28,7 @@
 #include "../fuzz/validation_fixture.h"
 #include "openjpki/util.h"
 #include "openjpki/x509.h"
+#include "x509_fixture.h"
 
 #define P_TEST JPKI_PROFILE_TEST
 #define P_PROD JPKI_PROFILE_PRODUCTION
@@ -50,25 +51,6 @@ static const jpki_issuer_site sites[] = {
      "Kagoshima-shi Kagoshima-ken Kagoshima-gun Sakurajima-choXX", "K0000000Z"},
 };
 #define NSITE ((int)(sizeof(sites) / sizeof(sites[0])))
-
-static time_t at(const char *s)
-{
-	time_t t = 0;
-	assert_int_equal(jpki_time_parse(s, &t), 0);
-	return t;
-}
-
-static EVP_PKEY *public_only(EVP_PKEY *k)
-{
-	unsigned char *der = NULL;
-	int len = i2d_PUBKEY(k, &der);
-	const unsigned char *p = der;
-	assert_true(len > 0);
-	EVP_PKEY *pub = d2i_PUBKEY(NULL, &p, len);
-	assert_non_null(pub);
-	OPENSSL_free(der);
-	return pub;
-}
 
 /* The same key as an ameth-backed object (as engines give them). */
 static EVP_PKEY *legacy_copy(EVP_PKEY *k)
