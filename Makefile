@@ -6,7 +6,7 @@ BUILD_FUZZ ?= build-fuzz
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_ARGS ?=
 
-.PHONY: all build deps run walkthrough demo test test-unit test-asan fuzz bench clean format
+.PHONY: all build deps run walkthrough demo test test-unit test-clock-ahead test-asan fuzz bench install clean format
 
 all: build
 
@@ -34,6 +34,17 @@ demo: build
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
+# The whole suite again with the clock 400 days ahead (libfaketime, the
+# monotonic clock left alone): a test that hides a date that will expire
+# fails here before it fails on main.  CI runs it after `make test`.
+FAKETIME_LIB ?= $(firstword $(wildcard /usr/lib/*/faketime/libfaketimeMT.so.1))
+CLOCK_AHEAD ?= +400d
+test-clock-ahead: build
+	@test -n "$(FAKETIME_LIB)" || { echo "libfaketime missing: make deps"; exit 1; }
+	@echo "clock ahead: FAKETIME=$(CLOCK_AHEAD) (today is $$(LD_PRELOAD=$(FAKETIME_LIB) FAKETIME=$(CLOCK_AHEAD) date -u +%F) for the suite)"
+	cd $(BUILD) && LD_PRELOAD=$(FAKETIME_LIB) FAKETIME=$(CLOCK_AHEAD) FAKETIME_DONT_FAKE_MONOTONIC=1 \
+		ctest --output-on-failure -j $(JOBS) -LE no-clock-ahead $(CTEST_ARGS)
+
 test-unit: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L unit $(CTEST_ARGS)
 
@@ -48,6 +59,11 @@ fuzz: deps
 	CC=clang cmake -S . -B $(BUILD_FUZZ) -DCMAKE_BUILD_TYPE=Debug -DJPKI_FUZZ=ON -DJPKI_SANITIZE=ON
 	cmake --build $(BUILD_FUZZ) -j $(JOBS)
 	@echo "fuzzers are in $(BUILD_FUZZ)/tests (e.g. $(BUILD_FUZZ)/tests/fuzz_apdu tests/fuzz/corpus/fuzz_apdu)"
+
+# jpki, jpkid and the data folder (the J-LIS roots) under PREFIX
+# (default /usr/local): PREFIX=/opt/openjpki make install
+install: build
+	cmake --install $(BUILD) $(if $(PREFIX),--prefix $(PREFIX))
 
 bench: build
 	@bash bench/run.sh $(BUILD)

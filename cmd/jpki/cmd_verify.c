@@ -22,6 +22,7 @@
 
 static const char verify_help[] =
     "usage: jpki verify DOC.p7s [--content FILE] [--roots FILE|DIR ...]\n"
+    "         [--trust-jlis]\n"
     "         [--crl-map DIRNAME=PATH|URL ...] [--ocsp URL]\n"
     "         [--ocsp-response FILE ...] [--at TIME] [--purpose sign|auth]\n"
     "         [--timeout S] [--skew S]\n\n"
@@ -36,7 +37,12 @@ static const char verify_help[] =
     "Exit 0 only when everything holds; every reason it does not is\n"
     "listed.\n\n"
     "--roots     trusted roots (PEM/DER files or directories); default\n"
-    "            the CA directory's roots/\n"
+    "            the CA directory's roots/ (unless --trust-jlis is given)\n"
+    "--trust-jlis  also trust the four real J-LIS roots (署名用 and\n"
+    "            利用者証明用, 2015 and 2023 generations) shipped in the\n"
+    "            data folder's jpki-roots/ (installed share/openjpki, the\n"
+    "            source tree's data/, or $JPKI_DATA_DIR); each is checked\n"
+    "            against its pinned SHA-256 fingerprint.  Not by default.\n"
     "--crl-map   DIRNAME=LOCATION, DirName in RFC 2253 order or /C=JP/..\n"
     "            form; the location is a file or an http:// URL\n"
     "--at TIME   judge the certificate at this instant (YYYY-MM-DD or\n"
@@ -46,6 +52,7 @@ static const char verify_help[] =
 typedef struct verify_args {
 	const char *doc, *content, *ocsp_url, *at;
 	const char *roots[16], *maps[64], *resps[64];
+	bool trust_jlis;
 	size_t n_roots, n_maps, n_resps;
 	val_purpose purpose;
 	int timeout, skew;
@@ -99,7 +106,15 @@ static int setup(cli_ctx *ctx, const verify_args *a, jpki_validator *v,
 	for (size_t i = 0; i < a->n_roots; i++)
 		if ((rc = val_load_roots(v, a->roots[i], NULL, err)) != 0)
 			return rc;
-	if (a->n_roots == 0) {
+	if (a->trust_jlis) {
+		char dir[4096];
+		size_t added = 0;
+		snprintf(dir, sizeof(dir), "%s/jpki-roots",
+			 jpki_data_dir(getenv("JPKI_DATA_DIR")));
+		if ((rc = val_load_jlis_roots(v, dir, &added, err)) != 0)
+			return rc;
+	}
+	if (a->n_roots == 0 && !a->trust_jlis) {
 		snprintf(def, sizeof(def), "%s/roots", ctx->dir);
 		if (stat(def, &st) != 0)
 			return jpki_fail(err, JPKI_ERR_NOT_FOUND,
@@ -211,6 +226,7 @@ static int parse_args(int argc, char **argv, verify_args *a)
 	    {"purpose", required_argument, NULL, 'p'},
 	    {"timeout", required_argument, NULL, 't'},
 	    {"skew", required_argument, NULL, 's'},
+	    {"trust-jlis", no_argument, NULL, 'J'},
 	    {NULL, 0, NULL, 0}};
 	int c;
 	memset(a, 0, sizeof(*a));
@@ -239,6 +255,7 @@ static int parse_args(int argc, char **argv, verify_args *a)
 			a->resps[a->n_resps++] = optarg;
 			break;
 		case 'a': a->at = optarg; break;
+		case 'J': a->trust_jlis = true; break;
 		case 'p':
 			if (strcmp(optarg, "sign") == 0)
 				a->purpose = VAL_PURPOSE_SIGN;

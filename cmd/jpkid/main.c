@@ -33,7 +33,12 @@ static const char usage[] =
     "--test-clock-offset DAYS  tests only: run the service's clock DAYS\n"
     "                  ahead (or behind); a production-profile CA refuses\n"
     "--login-nonce-ttl S  seconds a relying party's log-in nonce is valid\n"
-    "                  (default 120)\n";
+    "                  (default 120)\n"
+    "--trust-jlis      /api/v1/verify and log-in also trust the four real\n"
+    "                  J-LIS roots of the data folder's jpki-roots/ (the\n"
+    "                  installed share/openjpki, the source tree's data/, or\n"
+    "                  $JPKI_DATA_DIR), each checked against its pinned\n"
+    "                  SHA-256; not by default\n";
 
 static int num(const char *opt, const char *v, int lo, int hi, int *out)
 {
@@ -64,6 +69,7 @@ int main(int argc, char **argv)
 	    {"insecure-cookies", no_argument, NULL, 'i'},
 	    {"login-nonce-ttl", required_argument, NULL, 'N'},
 	    {"test-clock-offset", required_argument, NULL, 'T'},
+	    {"trust-jlis", no_argument, NULL, 'J'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0}};
 	server_config cfg;
@@ -73,6 +79,8 @@ int main(int argc, char **argv)
 	server *srv = NULL;
 	sigset_t set;
 	int c, sig = 0, rc = 0;
+	bool trust_jlis = false;
+	char jlis_dir[4096];
 	memset(&cfg, 0, sizeof(cfg));
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -105,6 +113,7 @@ int main(int argc, char **argv)
 				 &cfg.ocsp_max_age);
 			break;
 		case 'i': cfg.insecure_cookies = true; break;
+		case 'J': trust_jlis = true; break;
 		case 'N':
 			rc = num("--login-nonce-ttl", optarg, 1, 3600,
 				 &cfg.login_nonce_ttl);
@@ -127,6 +136,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	cfg.admin_password = getenv("JPKID_ADMIN_PASSWORD");
+	if (trust_jlis) {
+		snprintf(jlis_dir, sizeof(jlis_dir), "%s/jpki-roots",
+			 jpki_data_dir(getenv("JPKI_DATA_DIR")));
+		cfg.jlis_dir = jlis_dir;
+	}
 	/* one descriptor per connection: take what the hard limit allows */
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -156,6 +170,10 @@ int main(int argc, char **argv)
 		memcpy(host, cfg.listen, (size_t)(colon - cfg.listen));
 		host[colon - cfg.listen] = '\0';
 	}
+	if (cfg.jlis_dir != NULL)
+		printf("jpkid: relying parties may also use the J-LIS roots "
+		       "of %s (fingerprints checked)\n",
+		       cfg.jlis_dir);
 	printf("jpkid: listening on http://%s:%u\n", host, server_port(srv));
 	fflush(stdout);
 	if (sigwait(&set, &sig) != 0)

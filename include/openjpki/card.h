@@ -7,7 +7,7 @@
  * must survive a crash; a retry counter is decremented and persisted
  * *before* the PIN is compared.  Private keys never leave the card object
  * or its image.  Byte-level behaviour: docs/card.md and
- * ../shared/spec/card-interface.md.
+ * docs/reference/card-interface.md.
  *
  * Host side: functions that build APDUs and send them through a
  * jpki_transmit_fn, so the same code drives an in-process card, a card in

@@ -49,6 +49,11 @@ typedef struct server_config {
 	/* Seconds a relying party's log-in nonce stays valid; 0 = 120.
 	 * Tests shorten it to reach an expired nonce. */
 	int login_nonce_ttl;
+	/* A jpki-roots folder: relying parties' verification and log-in also
+	 * trust the real J-LIS roots found there (each checked against its
+	 * pinned fingerprint; start-up fails otherwise).  NULL = only this
+	 * CA's roots. */
+	const char *jlis_dir;
 } server_config;
 
 /* Open (or create) the CA, create the first operator if there is none,

@@ -46,6 +46,12 @@ int jpki_strlcpy(char *dst, const char *src, size_t cap);
  * (bench_issue).  A library never calls this. */
 void jpki_malloc_keep(void);
 
+/* The data folder (the J-LIS roots in jpki-roots/): `override` when it is
+ * a non-empty string (the caller passes $JPKI_DATA_DIR), else the installed
+ * DATADIR/openjpki when it holds jpki-roots/, else the source tree's data/
+ * (a binary run from its build tree). */
+const char *jpki_data_dir(const char *override);
+
 #ifdef __cplusplus
 }
 #endif

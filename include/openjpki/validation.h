@@ -188,6 +188,27 @@ int val_add_root(jpki_validator *v, X509 *root, jpki_err *err);
 int val_load_roots(jpki_validator *v, const char *path, size_t *added,
 		   jpki_err *err);
 
+/* The four public J-LIS roots (2015 and 2023 generations of each
+ * hierarchy), shipped in the data folder's jpki-roots/ and pinned by the
+ * SHA-256 of their DER (upper-case hex). */
+#define VAL_JLIS_ROOTS 4
+typedef struct val_jlis_root {
+	const char *file;    /* "sign_ca_2023.pem" */
+	jpki_cert_kind kind; /* hierarchy */
+	int generation;	     /* 2015, 2023 */
+	const char *sha256;  /* 64 hex digits */
+} val_jlis_root;
+extern const val_jlis_root val_jlis_roots[VAL_JLIS_ROOTS];
+
+/* Read val_jlis_roots[i] from DIR (a jpki-roots folder) and check it
+ * against its pinned fingerprint: JPKI_ERR_IO when missing, JPKI_ERR_INVAL
+ * when it is not the pinned certificate.  *out is the caller's. */
+int val_jlis_root_read(const char *dir, size_t i, X509 **out, jpki_err *err);
+/* Trust all four (each read with val_jlis_root_read); not by default:
+ * `jpki verify --trust-jlis`, `jpkid --trust-jlis`. */
+int val_load_jlis_roots(jpki_validator *v, const char *dir, size_t *added,
+			jpki_err *err);
+
 size_t val_root_count(const jpki_validator *v);
 /* The i-th root (borrowed, valid while the validator lives), NULL past
  * the end. */

@@ -1,6 +1,6 @@
 /* The APDU engine: command parsing (ISO 7816-3 cases, short and extended),
  * CLA/INS dispatch, the file model, SELECT and READ BINARY.  Status words
- * follow ../shared/spec/card-interface.md §4. */
+ * follow docs/reference/card-interface.md §4. */
 #include <string.h>
 
 #include "card_priv.h"

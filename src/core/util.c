@@ -240,3 +240,12 @@ void jpki_malloc_keep(void)
 	(void)mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
 	(void)mallopt(M_TOP_PAD, 16 * 1024 * 1024);
 }
+
+const char *jpki_data_dir(const char *override)
+{
+	if (override != NULL && override[0] != '\0')
+		return override;
+	if (access(JPKI_DATADIR_INSTALLED "/jpki-roots", R_OK | X_OK) == 0)
+		return JPKI_DATADIR_INSTALLED;
+	return JPKI_DATADIR_SOURCE;
+}

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "openjpki/util.h"
+#include "openjpki/validation.h"
 #include "server_int.h"
 
 #define COOKIE_NAME "jpkid_session"
@@ -545,6 +546,12 @@ static int prepare_ca(server *s, const server_config *cfg, char *created,
 					       err)) != 0)
 			goto out;
 	}
+	/* the real J-LIS roots, for /api/v1/verify and log-in: pinned,
+	 * read once, only when asked */
+	for (size_t i = 0; cfg->jlis_dir != NULL && i < VAL_JLIS_ROOTS; i++)
+		if ((rc = val_jlis_root_read(cfg->jlis_dir, i, &s->jlis[i],
+					     err)) != 0)
+			goto out;
 	if ((rc = srv_operator_any(ca, &any, err)) != 0 || any)
 		goto out;
 	char pw[SERVER_PASSWORD_MAX + 1];
@@ -695,6 +702,8 @@ void server_stop(server *s)
 	EVP_PKEY_free(s->preview_key);
 	for (int k = 0; k < 3; k++)
 		X509_free(s->root_cert[k]);
+	for (size_t i = 0; i < VAL_JLIS_ROOTS; i++)
+		X509_free(s->jlis[i]);
 	srv_downloads_free(s);
 	pthread_mutex_destroy(&s->dl_mu);
 	pthread_mutex_destroy(&s->cnt_mu);

@@ -453,6 +453,7 @@ struct server {
 	srv_rp_nonces *rp_nonces; /* relying-party log-in (api_login.c) */
 	srv_issuer_hashes roots[3];
 	X509 *root_cert[3];
+	X509 *jlis[4]; /* --trust-jlis: J-LIS roots relying parties may use */
 	EVP_PKEY *preview_key; /* stands in for a key not given to preview */
 	struct MHD_Response *r_malformed, *r_unauthorized;
 	/* refresher */

@@ -5,7 +5,7 @@
 // approval (its preview first) and the expiry-notice batch.  Screenshots
 // (PNG) go to $SHOTS.
 // usage: node counter.spec.mjs PHASE   (PHASE: issue | renew | apps)
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,12 +19,7 @@ const ok = (c, what) => { if (c) console.log('ok - ' + what); else { failed++; c
 
 const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'jpki-chromium-'));
 // a fresh user-data-dir each run
-const ctx = await chromium.launchPersistentContext(profile, {
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  acceptDownloads: true, locale: 'ja-JP', viewport: { width: 1100, height: 900 },
-});
+const ctx = await launchChromium(profile);
 const page = ctx.pages()[0] || await ctx.newPage();
 page.setDefaultTimeout(20000);
 const shot = (name) => page.screenshot({ path: path.join(SHOTS, name + '.png'), fullPage: true });

@@ -5,6 +5,8 @@
 export JPKI_DIR=$T/ca
 NOW=2026-11-25T01:00:00Z
 J() { "$JPKI" --now "$NOW" "$@"; }
+# peer tools judge on the same instant as our --now (lib.sh at_time)
+P() { at_time "$NOW" "$@"; }
 
 J ca init >/dev/null
 J muni add 132217 --pref 東京都 --city 清瀬市 --pref-roman Tokyo-to --city-roman Kiyose-shi >/dev/null
@@ -23,14 +25,14 @@ R=$T/ca/roots
 
 # openssl and certtool accept each leaf under its own root only
 for who in a b; do
-  expect_ok "openssl verify $who sign" openssl verify -CAfile $R/sign-root.pem $who/sign.pem
-  expect_ok "openssl verify $who auth" openssl verify -CAfile $R/auth-root.pem $who/auth.pem
-  expect_fail "error" openssl verify -CAfile $R/auth-root.pem $who/sign.pem
-  expect_fail "error" openssl verify -CAfile $R/sign-root.pem $who/auth.pem
-  expect_ok "certtool verify $who sign" certtool --verify --load-ca-certificate $R/sign-root.pem --infile $who/sign.pem
-  expect_ok "certtool verify $who auth" certtool --verify --load-ca-certificate $R/auth-root.pem --infile $who/auth.pem
-  expect_fail "Not verified" certtool --verify --load-ca-certificate $R/auth-root.pem --infile $who/sign.pem
-  expect_fail "Not verified" certtool --verify --load-ca-certificate $R/sign-root.pem --infile $who/auth.pem
+  expect_ok "openssl verify $who sign" P openssl verify -CAfile $R/sign-root.pem $who/sign.pem
+  expect_ok "openssl verify $who auth" P openssl verify -CAfile $R/auth-root.pem $who/auth.pem
+  expect_fail "error" P openssl verify -CAfile $R/auth-root.pem $who/sign.pem
+  expect_fail "error" P openssl verify -CAfile $R/sign-root.pem $who/auth.pem
+  expect_ok "certtool verify $who sign" P certtool --verify --load-ca-certificate $R/sign-root.pem --infile $who/sign.pem
+  expect_ok "certtool verify $who auth" P certtool --verify --load-ca-certificate $R/auth-root.pem --infile $who/auth.pem
+  expect_fail "Not verified" P certtool --verify --load-ca-certificate $R/auth-root.pem --infile $who/sign.pem
+  expect_fail "Not verified" P certtool --verify --load-ca-certificate $R/sign-root.pem --infile $who/auth.pem
 done
 
 # the profile as openssl sees it
@@ -45,7 +47,7 @@ showb=$(J --json show b/sign.pem)
 grep -q '"name_substitute": "..*"' <<<"$showb" && ok "substitute name for 𠮷" || bad "substitute: $showb"
 
 # real J-LIS roots are read and classified as production roots
-for f in "$JPKI_SHARED"/data/jpki-roots/*.pem; do
+for f in "$JPKI_SRC"/data/jpki-roots/*.pem; do
   out=$(J --json show "$f")
   grep -q '"profile": "production"' <<<"$out" && ok "real root $(basename "$f")" || bad "real root $f: $out"
 done
@@ -79,21 +81,21 @@ expect_fail "already on hold" J revoke "$sb" --reason certificateHold
 J crl --kind sign --muni 132217 --out kiyose.crl >/dev/null
 J crl --kind sign --muni 131016 --out chiyoda.crl >/dev/null
 J crl --kind sign --arl --out sign.arl >/dev/null
-expect_ok "openssl crl verifies partition CRL" openssl crl -inform DER -in kiyose.crl -CAfile $R/sign-root.pem -noout
-expect_ok "openssl crl verifies ARL" openssl crl -inform DER -in sign.arl -CAfile $R/sign-root.pem -noout
+expect_ok "openssl crl verifies partition CRL" P openssl crl -inform DER -in kiyose.crl -CAfile $R/sign-root.pem -noout
+expect_ok "openssl crl verifies ARL" P openssl crl -inform DER -in sign.arl -CAfile $R/sign-root.pem -noout
 crl=$(openssl crl -inform DER -in kiyose.crl -noout -text)
 grep -q "$sa" <<<"$crl" && grep -q "Affiliation Changed" <<<"$crl" && ! grep -q "$sb" <<<"$crl" && ok "Kiyose CRL lists its revocation only" || bad "kiyose crl: $crl"
 crl2=$(openssl crl -inform DER -in chiyoda.crl -noout -text)
 grep -q "$sb" <<<"$crl2" && grep -q "Certificate Hold" <<<"$crl2" && ok "Chiyoda CRL lists the hold" || bad "chiyoda crl: $crl2"
 openssl crl -inform DER -in kiyose.crl -out kiyose.crl.pem
-out=$(openssl verify -crl_check -CRLfile kiyose.crl.pem -CAfile $R/sign-root.pem a/sign.pem 2>&1 || true)
+out=$(P openssl verify -crl_check -CRLfile kiyose.crl.pem -CAfile $R/sign-root.pem a/sign.pem 2>&1 || true)
 grep -q "certificate revoked" <<<"$out" && ok "openssl verify -crl_check sees the revocation" || bad "crl_check: $out"
 
 # OCSP answered by our responder, read by openssl
 ocsp_status() { # cert issuer -> status line
   openssl ocsp -issuer "$2" -cert "$1" -reqout req.der 2>/dev/null
   J ocsp --req req.der --out resp.der >/dev/null
-  openssl ocsp -respin resp.der -no_nonce -issuer "$2" -CAfile "$2" -cert "$1" 2>&1
+  P openssl ocsp -respin resp.der -no_nonce -issuer "$2" -CAfile "$2" -cert "$1" 2>&1
 }
 out=$(ocsp_status a/sign.pem $R/sign-root.pem)
 grep -q "a/sign.pem: revoked" <<<"$out" && grep -q "Reason: affiliationChanged" <<<"$out" && grep -q "Response verify OK" <<<"$out" && ok "OCSP revoked affiliationChanged" || bad "ocsp sign: $out"

@@ -27,3 +27,23 @@ finish() {
   [ "$FAIL" -eq 0 ]
 }
 newkey() { openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:${2:-2048} -out "$1.key" 2>/dev/null; openssl pkey -in "$1.key" -pubout -out "$1.pub"; }
+
+# at_time INSTANT cmd...: run a peer tool (openssl, certtool, ...) on the
+# instant our tools were given with --now (ISO 8601, e.g.
+# 2026-11-25T01:00:00Z), so that a test that fixes our clock hands the same
+# instant to every peer and passes on any real date.  Uses libfaketime
+# (Debian faketime) with an absolute start time; it overrides an outer
+# FAKETIME (the clock-ahead CI pass) for this command only.
+FAKETIME_LIB=
+for _f in /usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 \
+          /usr/lib/*/faketime/libfaketimeMT.so.1; do
+  [ -e "$_f" ] && { FAKETIME_LIB=$_f; break; }
+done
+at_time() {
+  local when=$1; shift
+  [ -n "$FAKETIME_LIB" ] || { echo "at_time: libfaketime missing (apt-get install faketime)" >&2; return 127; }
+  local stamp
+  stamp=$(date -u -d "$when" '+%Y-%m-%d %H:%M:%S') || return 2
+  TZ=UTC LD_PRELOAD="$FAKETIME_LIB" FAKETIME="@$stamp" FAKETIME_DONT_FAKE_MONOTONIC=1 \
+    FAKETIME_DONT_RESET=1 "$@"
+}

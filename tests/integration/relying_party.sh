@@ -97,7 +97,9 @@ grep -q '"valid": true' <<<"$out" && grep -q '"attached": true' <<<"$out" && ok 
 
 # --- refusals, each with its own reason --------------------------------
 expect_fail "bad-signature" V a.p7s --content other.txt "${MAP[@]}" --at "$LATER"
-expect_fail "expired" V a.p7s --content doc.txt "${MAP[@]}" --at 2031-01-01
+# a day after the certificate's own last day (whatever today is)
+EXPIRED=$(date -u -d "$(openssl x509 -in a/sign.pem -noout -enddate | cut -d= -f2) + 1 day" +%Y-%m-%dT%H:%M:%SZ)
+expect_fail "expired" V a.p7s --content doc.txt "${MAP[@]}" --at "$EXPIRED"
 expect_fail "not-yet-valid" V ours.p7s --content doc.txt "${MAP[@]}" --at 2020-01-01
 # the authentication certificate used to sign a document
 openssl cms -sign -binary -in doc.txt -signer a/auth.pem -inkey a_a.key -outform DER -out auth.p7s
@@ -157,9 +159,25 @@ kill "$STUB" && wait "$STUB" 2>/dev/null || true
 STUB=""
 
 # --- J-LIS's real roots: two generations per DN, picked by key -----------
-JR=$JPKI_SHARED/data/jpki-roots
+JR=$JPKI_SRC/data/jpki-roots
 out=$(V a.p7s --content doc.txt --roots "$JR" 2>&1 || true)
 grep -q "untrusted-issuer" <<<"$out" && ok "real roots load; a test certificate is not under them" || bad "real roots: $out"
+# --trust-jlis: the same roots from the project's data folder, pinned
+J verify --help | grep -q -- "--trust-jlis" && ok "jpki verify --help documents --trust-jlis" || bad "verify --help"
+out=$(V a.p7s --content doc.txt --trust-jlis "${MAP[@]}" --at "$LATER" 2>&1 || true)
+grep -q "untrusted-issuer" <<<"$out" && ok "--trust-jlis alone: J-LIS roots only, ours untrusted" || bad "trust-jlis: $out"
+expect_ok "--trust-jlis beside --roots: ours still valid" V a.p7s --content doc.txt --trust-jlis --roots "$R" "${MAP[@]}" --at "$LATER"
+mkdir -p bad/jpki-roots && cp "$JR"/*.pem bad/jpki-roots/ && cp "$JR/auth_ca_2015.pem" bad/jpki-roots/auth_ca_2023.pem
+JPKI_DATA_DIR=$T/bad expect_fail "not the pinned fingerprint" V a.p7s --content doc.txt --trust-jlis
+# make install puts the data folder under <prefix>/share/openjpki
+if cmake --install "${JPKI_BUILD:?}" --prefix "$T/prefix" >install.log 2>&1; then
+  ( cd "$T/prefix/share/openjpki/jpki-roots" && for f in sign_ca_2015 sign_ca_2023 auth_ca_2015 auth_ca_2023; do
+      cmp -s "$f.pem" "$JR/$f.pem" || exit 1; done ) && [ -x "$T/prefix/bin/jpki" ] && ok "install: jpki and the J-LIS roots under the prefix" || bad "install layout: $(ls -R "$T/prefix" | head)"
+  out=$(JPKI_DATA_DIR=$T/prefix/share/openjpki "$T/prefix/bin/jpki" --now "$NOW" verify a.p7s --content doc.txt --trust-jlis 2>&1 || true)
+  grep -q "untrusted-issuer" <<<"$out" && ok "the installed jpki reads the installed roots" || bad "installed: $out"
+else
+  bad "cmake --install: $(tail -5 install.log)"
+fi
 newkey fake
 for gen in 2015 2023; do
   ski=$(openssl x509 -in "$JR/sign_ca_$gen.pem" -noout -ext subjectKeyIdentifier | tail -1 | tr -d ' ')

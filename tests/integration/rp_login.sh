@@ -14,7 +14,10 @@ export JPKID_ADMIN_PASSWORD=admin-password-1
 export JPKI_DIR=$T/ca
 J() { "$JPKI" "$@"; }
 ORIGIN=https://portal.example
-start_jpkid "$T/ca"
+# --trust-jlis: the real J-LIS roots from the project's data folder are
+# trusted beside this CA's own (every check below still passes)
+start_jpkid "$T/ca" --trust-jlis
+grep -q "J-LIS roots of .*/jpki-roots (fingerprints checked)" "$T/jpkid.out" && ok "jpkid --trust-jlis loaded the pinned J-LIS roots" || bad "jlis: $(cat "$T/jpkid.out")"
 
 # ---- the counter, through the CLI, beside the running jpkid ----
 J muni add 132217 --pref 東京都 --city 清瀬市 --pref-roman Tokyo-to --city-roman Kiyose-shi >/dev/null
@@ -138,4 +141,11 @@ sleep 2
 post "$(body "$ORIGIN" "$n" a/auth.pem a_a.key)"; refusal nonce_expired "nonce past its lifetime"
 m=$(curl -s "$BASE/metrics"); grep -q 'route="login"' <<<"$m" && ok "log-in requests counted in /metrics" || bad "metrics"
 stop_jpkid
+
+# ---- --trust-jlis refuses a data folder whose roots are not the pinned ones
+mkdir -p bad/jpki-roots
+cp "$JPKI_SRC"/data/jpki-roots/*.pem bad/jpki-roots/
+cp "$JPKI_SRC"/data/jpki-roots/sign_ca_2015.pem bad/jpki-roots/sign_ca_2023.pem
+rc=0; JPKI_DATA_DIR=$T/bad timeout 20 "$JPKID" --dir "$T/ca" --listen 127.0.0.1:0 --trust-jlis >jb.out 2>jb.err || rc=$?
+[ "$rc" -ne 0 ] && grep -q "not the pinned fingerprint" jb.err && ok "jpkid refuses a J-LIS root that is not the pinned one (exit $rc)" || bad "tampered roots: rc=$rc $(cat jb.err jb.out)"
 finish

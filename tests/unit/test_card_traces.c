@@ -1,5 +1,6 @@
 /* Replays the recorded OpenSC 0.23 sessions of
- * ../shared/spec/traces (the six .log files) against the card engine.  The card
+ * tests/data/traces (the six .log files, copied from the project's card
+ * interface reference) against the card engine.  The card
  * is issued with the traces' PINs (1234 / ABC123), the traces' CA certificates
  * byte for byte, and an authentication certificate of the traces' length for
  * its own key; then every response must equal the recorded one byte for byte,
@@ -83,10 +84,10 @@ static void collect_efs(void)
 static int setup(void **state)
 {
 	(void)state;
-	const char *shared = getenv("JPKI_SHARED");
-	if (shared == NULL)
-		return 0;
-	snprintf(trace_dir, sizeof(trace_dir), "%s/spec/traces", shared);
+	const char *src = getenv("JPKI_SRC");
+	if (src == NULL)
+		fail_msg("JPKI_SRC is not set (ctest sets it)");
+	snprintf(trace_dir, sizeof(trace_dir), "%s/tests/data/traces", src);
 	collect_efs();
 	/* the recorded EFs are whole DER certificates */
 	assert_int_equal(ef_000a.len,
@@ -182,8 +183,7 @@ static void replay(jpki_card *card, const char *name, int *exchanges)
 static void test_replay_all(void **state)
 {
 	(void)state;
-	if (fx == NULL)
-		skip();
+	assert_non_null(fx);
 	jpki_card *card = tc_card(fx);
 	int n = 0;
 	/* one card across the sessions, as in the recording: trace 06
@@ -199,8 +199,7 @@ static void test_replay_all(void **state)
 static void test_replay_clear_on_reselect(void **state)
 {
 	(void)state;
-	if (fx == NULL)
-		skip();
+	assert_non_null(fx);
 	jpki_card *card = tc_card(fx);
 	int n = 0;
 	assert_int_equal(

@@ -2,8 +2,10 @@
  * ca_ocsp) and against J-LIS's real roots (two generations per DN). */
 #include <dirent.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "openjpki/ca.h"
+#include "openjpki/util.h"
 #include "test_validation_common.h"
 
 static char dir[64], cadir[96], crl_path[128];
@@ -226,14 +228,13 @@ static void test_ca_ocsp(void **state)
 static void test_real_roots(void **state)
 {
 	(void)state;
-	const char *shared = getenv("JPKI_SHARED");
+	const char *src = getenv("JPKI_SRC");
 	char path[512];
 	jpki_validator *v = NULL;
 	jpki_err err = {0};
 	size_t added = 0;
-	if (shared == NULL)
-		skip();
-	snprintf(path, sizeof(path), "%s/data/jpki-roots", shared);
+	assert_non_null(src);
+	snprintf(path, sizeof(path), "%s/data/jpki-roots", src);
 	assert_int_equal(val_new(&v, &err), 0);
 	if (val_load_roots(v, path, &added, &err) != 0)
 		fail_msg("real roots: %s", err.msg);
@@ -320,12 +321,105 @@ static void test_real_roots(void **state)
 	val_free(v);
 }
 
+/* The project carries the real J-LIS roots in its data folder
+ * (data/jpki-roots): each file is the certificate J-LIS publishes (the
+ * SHA-256 of its DER equals the fingerprint in data/jpki-roots/README.md
+ * and the pin of val_jlis_roots), all four load through
+ * val_load_jlis_roots, and a folder holding another certificate under a
+ * pinned name, or missing one, is refused. */
+static void test_jlis_roots_pinned(void **state)
+{
+	(void)state;
+	static const char *const official[4][2] = {
+	    {"sign_ca_2015.pem", "19:64:54:05:A1:FE:14:37:74:34:BD:55:95:76:28:"
+				 "AC:40:38:55:7C:54:24:03:A2:24:3F:21:C7:06:"
+				 "FC:93:55"},
+	    {"sign_ca_2023.pem", "D2:27:F6:CD:E1:1D:35:C5:25:21:78:F1:06:F8:43:"
+				 "D2:46:51:94:49:75:41:3B:53:9F:A2:FB:68:DB:"
+				 "FA:36:5F"},
+	    {"auth_ca_2015.pem", "4D:CF:C4:CA:0A:AF:9F:B2:A3:08:1B:3F:0C:99:1C:"
+				 "32:0B:3A:CC:00:86:67:A3:41:EE:AE:C5:AF:1D:"
+				 "58:CA:7D"},
+	    {"auth_ca_2023.pem", "64:11:4F:29:62:0C:24:ED:26:31:D4:64:76:A0:40:"
+				 "E7:EE:74:0D:95:60:89:C0:0B:03:6A:6A:81:18:"
+				 "C3:22:B5"},
+	};
+	const char *src = getenv("JPKI_SRC");
+	char rdir[512], path[640], tmpl[] = "/tmp/jlis-XXXXXX";
+	jpki_validator *v = NULL;
+	jpki_err err = {0};
+	size_t added = 0;
+	assert_non_null(src);
+	snprintf(rdir, sizeof(rdir), "%s/data/jpki-roots", src);
+	for (size_t i = 0; i < VAL_JLIS_ROOTS; i++) {
+		X509 *x = NULL;
+		unsigned char md[32];
+		unsigned int n = 0;
+		char colon[3 * 32];
+		assert_string_equal(val_jlis_roots[i].file, official[i][0]);
+		if (val_jlis_root_read(rdir, i, &x, &err) != 0)
+			fail_msg("%s", err.msg);
+		assert_int_equal(X509_digest(x, EVP_sha256(), md, &n), 1);
+		for (unsigned j = 0; j < n; j++)
+			snprintf(colon + 3 * j, 4, j + 1 < n ? "%02X:" : "%02X",
+				 md[j]);
+		assert_string_equal(colon, official[i][1]);
+		jpki_cert_kind kind;
+		jpki_profile prof;
+		bool root = false;
+		assert_int_equal(x509_classify(x, &kind, &prof, &root, &err),
+				 0);
+		assert_true(root);
+		assert_int_equal(prof, JPKI_PROFILE_PRODUCTION);
+		assert_int_equal(kind, val_jlis_roots[i].kind);
+		X509_free(x);
+	}
+	assert_int_equal(val_new(&v, &err), 0);
+	if (val_load_jlis_roots(v, rdir, &added, &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(added, 4);
+	val_free(v);
+
+	/* a folder where sign_ca_2023.pem is really the 2015 root */
+	assert_non_null(mkdtemp(tmpl));
+	for (size_t i = 0; i < VAL_JLIS_ROOTS; i++) {
+		uint8_t *buf = NULL;
+		size_t len = 0;
+		const char *from = i == 1 ? official[0][0] : official[i][0];
+		snprintf(path, sizeof(path), "%s/%s", rdir, from);
+		assert_int_equal(jpki_file_read(path, 65536, &buf, &len, &err),
+				 0);
+		snprintf(path, sizeof(path), "%s/%s", tmpl, official[i][0]);
+		assert_int_equal(
+		    jpki_file_write_atomic(path, buf, len, 0644, &err), 0);
+		free(buf);
+	}
+	assert_int_equal(val_new(&v, &err), 0);
+	assert_int_equal(val_load_jlis_roots(v, tmpl, &added, &err),
+			 JPKI_ERR_INVAL);
+	assert_non_null(strstr(err.msg, "not the pinned fingerprint"));
+	val_free(v);
+	/* and one missing */
+	snprintf(path, sizeof(path), "%s/%s", tmpl, official[3][0]);
+	assert_int_equal(unlink(path), 0);
+	X509 *x = NULL;
+	assert_int_not_equal(val_jlis_root_read(tmpl, 3, &x, &err), 0);
+	assert_null(x);
+	assert_non_null(strstr(err.msg, "cannot be read"));
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/%s", tmpl, official[i][0]);
+		unlink(path);
+	}
+	rmdir(tmpl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_ca_crl),
 	    cmocka_unit_test(test_ca_ocsp),
 	    cmocka_unit_test(test_real_roots),
+	    cmocka_unit_test(test_jlis_roots_pinned),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

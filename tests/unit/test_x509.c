@@ -1,6 +1,6 @@
 /* x509: the root, signature and authentication profiles, basic-4 SAN,
  * substitute characters, lints, classification, DER helpers; compared
- * with the real J-LIS roots in $JPKI_SHARED/data/jpki-roots. */
+ * with the real J-LIS roots in $JPKI_SRC/data/jpki-roots. */
 /* cmocka needs these first */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -233,13 +233,13 @@ static void test_roots(void **state)
 static X509 *load_real_root(const char *file)
 {
 	char path[1024];
-	const char *shared = getenv("JPKI_SHARED");
+	const char *src = getenv("JPKI_SRC");
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	X509 *x = NULL;
 	jpki_err err = {0};
-	assert_non_null(shared);
-	snprintf(path, sizeof(path), "%s/data/jpki-roots/%s", shared, file);
+	assert_non_null(src);
+	snprintf(path, sizeof(path), "%s/data/jpki-roots/%s", src, file);
 	assert_int_equal(jpki_file_read(path, 65536, &buf, &len, &err), 0);
 	if (x509_from_bytes(buf, len, &x, &err) != 0)
 		fail_msg("%s: %s", file, err.msg);
