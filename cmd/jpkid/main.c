@@ -80,6 +80,7 @@ int main(int argc, char **argv)
 	sigset_t set;
 	int c, sig = 0, rc = 0;
 	bool trust_jlis = false;
+	static char admin_pw[SERVER_PASSWORD_MAX + 1];
 	char jlis_dir[4096];
 	memset(&cfg, 0, sizeof(cfg));
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -135,7 +136,21 @@ int main(int argc, char **argv)
 		fputs(usage, stderr);
 		return 2;
 	}
-	cfg.admin_password = getenv("JPKID_ADMIN_PASSWORD");
+	/* the first operator's password: copied, then wiped from the
+	 * environment block itself (/proc/PID/environ shows that block, so
+	 * unsetenv alone would leave it readable) */
+	char *envpw = getenv("JPKID_ADMIN_PASSWORD");
+	if (envpw != NULL) {
+		if (jpki_strlcpy(admin_pw, envpw, sizeof(admin_pw)) != 0) {
+			fprintf(stderr, "jpkid: JPKID_ADMIN_PASSWORD: at most "
+					"%zu characters\n",
+				sizeof(admin_pw) - 1);
+			return 2;
+		}
+		explicit_bzero(envpw, strlen(envpw));
+		unsetenv("JPKID_ADMIN_PASSWORD");
+		cfg.admin_password = admin_pw;
+	}
 	if (trust_jlis) {
 		snprintf(jlis_dir, sizeof(jlis_dir), "%s/jpki-roots",
 			 jpki_data_dir(getenv("JPKI_DATA_DIR")));
@@ -154,7 +169,10 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (server_start(&cfg, &srv, created, sizeof(created), &err) != 0) {
+	rc = server_start(&cfg, &srv, created, sizeof(created), &err);
+	OPENSSL_cleanse(admin_pw, sizeof(admin_pw)); /* used on first start */
+	cfg.admin_password = NULL;
+	if (rc != 0) {
 		fprintf(stderr, "jpkid: %s\n", jpki_err_msg(&err, err.code));
 		return 1;
 	}

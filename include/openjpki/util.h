@@ -18,6 +18,17 @@ int jpki_file_write_atomic(const char *path, const void *data, size_t len,
 			   mode_t mode, jpki_err *err);
 /* Read a whole file of at most max bytes.  *out is malloc'ed (caller frees
  * with free(); use jpki_file_free_secret for key material). */
+/* jpki_file_read_flags: JPKI_FILE_OWN for a file the program owns and
+ * rewrites (card images): a symbolic link, a hard-linked file or anything
+ * but a regular file is refused (JPKI_ERR_INVAL), since two names for it
+ * would fork on the next atomic write. */
+#define JPKI_FILE_OWN 1u
+int jpki_file_read_flags(const char *path, size_t max, unsigned flags,
+			 uint8_t **out, size_t *out_len, jpki_err *err);
+/* Remove what jpki_file_write_atomic leaves when killed mid-write
+ * (path.tmp-<12 hex digits>, which may hold a whole card image).  Call it
+ * only while holding the file's lock.  *removed (may be NULL): how many. */
+int jpki_file_sweep_tmp(const char *path, int *removed, jpki_err *err);
 int jpki_file_read(const char *path, size_t max, uint8_t **out,
 		   size_t *out_len, jpki_err *err);
 /* OPENSSL_cleanse then free. NULL is fine. */

@@ -230,7 +230,7 @@ static int lock_image(const char *path, int *fd_out, jpki_err *err)
 	if ((size_t)snprintf(lp, sizeof(lp), "%s.lock", path) >= sizeof(lp))
 		return jpki_fail(err, JPKI_ERR_RANGE, "path too long: %s",
 				 path);
-	int fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return jpki_fail(err, JPKI_ERR_IO, "cannot open %s: %s", lp,
 				 strerror(errno));
@@ -260,7 +260,11 @@ int card_load(const char *path, jpki_card **out, jpki_err *err)
 		return jpki_fail(err, JPKI_ERR_INVAL, "no card image path");
 	if ((rc = lock_image(path, &fd, err)) != 0)
 		return rc;
-	if ((rc = jpki_file_read(path, CARD_IMAGE_MAX, &img, &len, err)) != 0)
+	/* a write killed half-way left a temporary copy (keys included):
+	 * nobody else writes while we hold the lock, so it is stale */
+	if ((rc = jpki_file_sweep_tmp(path, NULL, err)) != 0 ||
+	    (rc = jpki_file_read_flags(path, CARD_IMAGE_MAX, JPKI_FILE_OWN,
+				       &img, &len, err)) != 0)
 		goto out;
 	if ((rc = card_image_parse(img, len, &c, err)) != 0) {
 		jpki_wrap(err, rc, "%s", path);
@@ -318,12 +322,14 @@ int card_save(jpki_card *card, const char *path, jpki_err *err)
 				 "card is already stored in %s", card->path);
 	if ((rc = lock_image(path, &fd, err)) != 0)
 		return rc;
-	if (stat(path, &st) == 0) {
+	if (lstat(path, &st) == 0) {
 		rc = jpki_fail(err, JPKI_ERR_EXISTS,
 			       "%s exists; refusing to overwrite a card image",
 			       path);
 		goto out;
 	}
+	if ((rc = jpki_file_sweep_tmp(path, NULL, err)) != 0)
+		goto out;
 	if ((p = strdup(path)) == NULL) {
 		rc = jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
 		goto out;

@@ -1,12 +1,14 @@
 /* Atomic files, randomness, hex: see include/openjpki/util.h. */
 #include "openjpki/util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <malloc.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +58,8 @@ int jpki_file_write_atomic(const char *path, const void *data, size_t len,
 	jpki_hex(rnd, sizeof(rnd), rhex);
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp-%s", path, rhex) >=
 	    sizeof(tmp))
-		return jpki_fail(err, JPKI_ERR_RANGE, "path too long: %s", path);
+		return jpki_fail(err, JPKI_ERR_RANGE, "path too long: %s",
+				 path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 	if (fd < 0) {
 		rc = jpki_fail(err, JPKI_ERR_IO, "cannot create %s: %s", tmp,
@@ -105,20 +108,40 @@ out:
 	return rc;
 }
 
-int jpki_file_read(const char *path, size_t max, uint8_t **out,
-		   size_t *out_len, jpki_err *err)
+int jpki_file_read(const char *path, size_t max, uint8_t **out, size_t *out_len,
+		   jpki_err *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	return jpki_file_read_flags(path, max, 0, out, out_len, err);
+}
+
+int jpki_file_read_flags(const char *path, size_t max, unsigned flags,
+			 uint8_t **out, size_t *out_len, jpki_err *err)
+{
+	bool own = (flags & JPKI_FILE_OWN) != 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | (own ? O_NOFOLLOW : 0));
+	if (fd < 0 && own && errno == ELOOP)
+		return jpki_fail(err, JPKI_ERR_INVAL,
+				 "%s is a symbolic link: give the file itself "
+				 "(two names for one file would fork it)",
+				 path);
 	if (fd < 0)
-		return jpki_fail(err, errno == ENOENT ? JPKI_ERR_NOT_FOUND
-						     : JPKI_ERR_IO,
-				 "cannot open %s: %s", path, strerror(errno));
+		return jpki_fail(
+		    err, errno == ENOENT ? JPKI_ERR_NOT_FOUND : JPKI_ERR_IO,
+		    "cannot open %s: %s", path, strerror(errno));
 	struct stat st;
 	uint8_t *buf = NULL;
 	int rc = 0;
 	if (fstat(fd, &st) != 0) {
 		rc = jpki_fail(err, JPKI_ERR_IO, "cannot stat %s: %s", path,
 			       strerror(errno));
+		goto out;
+	}
+	if (own && (!S_ISREG(st.st_mode) || st.st_nlink > 1)) {
+		rc = jpki_fail(err, JPKI_ERR_INVAL,
+			       "%s is %s: give a regular file with one name",
+			       path,
+			       S_ISREG(st.st_mode) ? "hard-linked elsewhere"
+						   : "not a regular file");
 		goto out;
 	}
 	if (st.st_size < 0 || (uint64_t)st.st_size > max) {
@@ -138,7 +161,8 @@ int jpki_file_read(const char *path, size_t max, uint8_t **out,
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0) {
-			rc = jpki_fail(err, JPKI_ERR_IO, "cannot read %s", path);
+			rc =
+			    jpki_fail(err, JPKI_ERR_IO, "cannot read %s", path);
 			goto out;
 		}
 		got += (size_t)r;
@@ -171,8 +195,9 @@ int jpki_mkdirs(const char *path, mode_t mode, jpki_err *err)
 			continue;
 		*p = '\0';
 		if (mkdir(tmp, mode) != 0 && errno != EEXIST)
-			return jpki_fail(err, JPKI_ERR_IO, "cannot create %s: %s",
-					 tmp, strerror(errno));
+			return jpki_fail(err, JPKI_ERR_IO,
+					 "cannot create %s: %s", tmp,
+					 strerror(errno));
 		*p = '/';
 	}
 	if (mkdir(tmp, mode) != 0 && errno != EEXIST)
@@ -248,4 +273,51 @@ const char *jpki_data_dir(const char *override)
 	if (access(JPKI_DATADIR_INSTALLED "/jpki-roots", R_OK | X_OK) == 0)
 		return JPKI_DATADIR_INSTALLED;
 	return JPKI_DATADIR_SOURCE;
+}
+
+int jpki_file_sweep_tmp(const char *path, int *removed, jpki_err *err)
+{
+	char dir[PATH_MAX];
+	const char *base;
+	int n = 0;
+	if (jpki_strlcpy(dir, path, sizeof(dir)) != 0)
+		return jpki_fail(err, JPKI_ERR_RANGE, "path too long: %s",
+				 path);
+	char *slash = strrchr(dir, '/');
+	if (slash == NULL) {
+		base = path;
+		jpki_strlcpy(dir, ".", sizeof(dir));
+	} else {
+		base = path + (slash - dir) + 1;
+		if (slash == dir)
+			dir[1] = '\0';
+		else
+			*slash = '\0';
+	}
+	size_t bl = strlen(base);
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return jpki_fail(err, JPKI_ERR_IO, "cannot list %s: %s", dir,
+				 strerror(errno));
+	int dfd = dirfd(d);
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		/* exactly what jpki_file_write_atomic names: path.tmp-<12 hex>
+		 */
+		const char *nm = e->d_name;
+		if (strncmp(nm, base, bl) != 0 || strncmp(nm + bl, ".tmp-", 5))
+			continue;
+		const char *h = nm + bl + 5;
+		size_t i = 0;
+		while (i < 12 && hexval(h[i]) >= 0)
+			i++;
+		if (i != 12 || h[12] != '\0')
+			continue;
+		if (unlinkat(dfd, nm, 0) == 0)
+			n++;
+	}
+	closedir(d);
+	if (removed != NULL)
+		*removed = n;
+	return 0;
 }

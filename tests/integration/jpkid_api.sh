@@ -9,6 +9,9 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 
 export JPKID_ADMIN_PASSWORD=admin-password-1
 start_jpkid "$T/ca"
+# the admin password is read once and wiped from the process environment
+if tr '\0' '\n' </proc/"$JPKID_PID"/environ | grep -q "admin-password-1"; then bad "JPKID_ADMIN_PASSWORD still readable in /proc/PID/environ"
+else ok "JPKID_ADMIN_PASSWORD wiped from /proc/PID/environ"; fi
 R=$T/ca/roots
 grep -q "password" "$T/jpkid.out" && bad "a given admin password is not printed" || ok "admin password not printed"
 

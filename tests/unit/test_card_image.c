@@ -279,6 +279,70 @@ static void test_save_load_lock(void **state)
 	assert_int_equal(card_load(NULL, &card, &err), JPKI_ERR_INVAL);
 }
 
+/* An image has one name: a symbolic link or a second hard link to it is
+ * refused (a write through it would fork the image and its PIN counters),
+ * and so is a lock file that is a link; a temporary copy left by a killed
+ * write (path.tmp-<12 hex>, keys inside) is removed when the image is
+ * next opened, and nothing else of that shape is touched. */
+static void test_one_name_no_leftovers(void **state)
+{
+	(void)state;
+	char path[512], alias[512], tmp[600], other[600];
+	jpki_card *card = NULL;
+	jpki_err err = {0};
+	path_of(path, sizeof(path), "own.img");
+	path_of(alias, sizeof(alias), "alias.img");
+	unlink(path);
+	unlink(alias);
+	assert_int_equal(card_load_mem(fx->image, fx->image_len, &card, &err),
+			 0);
+	assert_int_equal(card_save(card, path, &err), 0);
+	card_free(card);
+	card = NULL;
+	assert_int_equal(symlink(path, alias), 0);
+	assert_int_equal(card_load(alias, &card, &err), JPKI_ERR_INVAL);
+	assert_null(card);
+	assert_non_null(strstr(err.msg, "symbolic link"));
+	/* saving onto a dangling or live link is refused too */
+	assert_int_equal(card_load_mem(fx->image, fx->image_len, &card, &err),
+			 0);
+	assert_int_equal(card_save(card, alias, &err), JPKI_ERR_EXISTS);
+	card_free(card);
+	card = NULL;
+	unlink(alias);
+	assert_int_equal(link(path, alias), 0);
+	assert_int_equal(card_load(alias, &card, &err), JPKI_ERR_INVAL);
+	assert_non_null(strstr(err.msg, "hard-linked"));
+	unlink(alias);
+	/* a stale temporary copy goes; a look-alike with another suffix stays
+	 */
+	snprintf(tmp, sizeof(tmp), "%s.tmp-0123456789AB", path);
+	snprintf(other, sizeof(other), "%s.tmp-keep", path);
+	FILE *f = fopen(tmp, "w");
+	assert_non_null(f);
+	fputs("secret", f);
+	fclose(f);
+	f = fopen(other, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(card_load(path, &card, &err), 0);
+	assert_int_equal(access(tmp, F_OK), -1);
+	assert_int_equal(access(other, F_OK), 0);
+	card_free(card);
+	card = NULL;
+	unlink(other);
+	/* a lock file that is a link is not followed */
+	char lockp[600], target[600];
+	snprintf(lockp, sizeof(lockp), "%s.lock", path);
+	path_of(target, sizeof(target), "elsewhere");
+	unlink(lockp);
+	assert_int_equal(symlink(target, lockp), 0);
+	assert_int_not_equal(card_load(path, &card, &err), 0);
+	assert_null(card);
+	assert_int_equal(access(target, F_OK), -1);
+	unlink(lockp);
+}
+
 static void save_fixture(const char *path)
 {
 	jpki_card *card = NULL;
@@ -517,6 +581,7 @@ int main(void)
 	    cmocka_unit_test(test_persist_no_fd_leak),
 	    cmocka_unit_test(test_pull_the_plug),
 	    cmocka_unit_test(test_persist_failure),
+	    cmocka_unit_test(test_one_name_no_leftovers),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
