@@ -337,6 +337,104 @@ static enum MHD_Result api_begin(server *s, srv_req *r, const char *url)
 	return MHD_YES;
 }
 
+/* ---- strict framing, in front of every route ----
+ * libmicrohttpd 0.9.75 frames a request by its first Content-Length and
+ * lets an unknown Transfer-Encoding wait for the timeout; a proxy in front
+ * may frame it otherwise (request smuggling).  So a request whose framing
+ * could be read two ways is refused with 400 and its connection closed:
+ * more than one Content-Length, Content-Length with Transfer-Encoding, a
+ * Transfer-Encoding other than chunked.  Headers over SRV_HEADERS_MAX
+ * bytes get 431 and a URL over SRV_URL_MAX 414 (longer ones than
+ * libmicrohttpd's buffer already get those from it). */
+#define SRV_HEADERS_MAX (16 * 1024)
+#define SRV_URL_MAX 4096
+
+typedef struct framing {
+	int n_cl, n_te;
+	bool te_other;
+	size_t header_bytes;
+	size_t query_bytes; /* the URL's query, which MHD keeps apart */
+} framing;
+
+static enum MHD_Result framing_arg(void *cls, enum MHD_ValueKind kind,
+				   const char *key, const char *value)
+{
+	framing *f = cls;
+	(void)kind;
+	f->query_bytes += strlen(key) + (value ? strlen(value) : 0) + 2;
+	return MHD_YES;
+}
+
+static enum MHD_Result framing_header(void *cls, enum MHD_ValueKind kind,
+				      const char *key, const char *value)
+{
+	framing *f = cls;
+	(void)kind;
+	f->header_bytes += strlen(key) + (value ? strlen(value) : 0) + 4;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+		f->n_cl++;
+	else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		f->n_te++;
+		if (value == NULL || strcasecmp(value, "chunked") != 0)
+			f->te_other = true;
+	}
+	return MHD_YES;
+}
+
+static enum MHD_Result framing_refuse(server *s, struct MHD_Connection *conn,
+				      double t0, int status, const char *code,
+				      const char *msg)
+{
+	char body[256];
+	int n = snprintf(body, sizeof(body),
+			 "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}",
+			 code, msg);
+	struct MHD_Response *r = MHD_create_response_from_buffer(
+	    (size_t)n, body, MHD_RESPMEM_MUST_COPY);
+	if (r == NULL)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+				"application/json");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+	enum MHD_Result ret = fixed(s, conn, R_OTHER, t0, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* true: refused and answered (*ret); false: the framing is sound. */
+static bool framing_check(server *s, struct MHD_Connection *conn,
+			  const char *url, enum MHD_Result *ret)
+{
+	framing f = {0};
+	double t0 = srv_now_mono();
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, framing_header, &f);
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, framing_arg, &f);
+	if (strlen(url) + f.query_bytes > SRV_URL_MAX)
+		*ret = framing_refuse(s, conn, t0, MHD_HTTP_URI_TOO_LONG,
+				      "uri_too_long",
+				      "the URL is limited to 4096 bytes");
+	else if (f.header_bytes > SRV_HEADERS_MAX)
+		*ret = framing_refuse(
+		    s, conn, t0, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE,
+		    "headers_too_large",
+		    "request headers are limited to 16384 bytes");
+	else if (f.n_cl > 1)
+		*ret = framing_refuse(s, conn, t0, MHD_HTTP_BAD_REQUEST,
+				      "ambiguous_framing",
+				      "more than one Content-Length");
+	else if (f.n_te > 0 && f.n_cl > 0)
+		*ret = framing_refuse(
+		    s, conn, t0, MHD_HTTP_BAD_REQUEST, "ambiguous_framing",
+		    "Content-Length together with Transfer-Encoding");
+	else if (f.n_te > 1 || f.te_other)
+		*ret = framing_refuse(s, conn, t0, MHD_HTTP_BAD_REQUEST,
+				      "ambiguous_framing",
+				      "Transfer-Encoding other than chunked");
+	else
+		return false;
+	return true;
+}
+
 static enum MHD_Result api_dispatch(server *s, srv_req *r)
 {
 	if (r->cls >= CLS_N) {
@@ -355,7 +453,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 {
 	server *s = cls;
 	srv_req *r = *con_cls;
+	enum MHD_Result refused;
 	(void)version;
+	/* first call of a request: its headers are all there */
+	if (r == NULL && framing_check(s, conn, url, &refused))
+		return refused;
 	if (r == NULL && strcmp(method, "GET") == 0 &&
 	    (strncmp(url, "/ocsp/", 6) == 0 || strncmp(url, "/crl/", 5) == 0 ||
 	     strncmp(url, "/arl/", 5) == 0 || strcmp(url, "/healthz") == 0 ||
