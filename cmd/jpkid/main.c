@@ -38,7 +38,17 @@ static const char usage[] =
     "                  J-LIS roots of the data folder's jpki-roots/ (the\n"
     "                  installed share/openjpki, the source tree's data/, or\n"
     "                  $JPKI_DATA_DIR), each checked against its pinned\n"
-    "                  SHA-256; not by default\n";
+    "                  SHA-256; not by default\n"
+    "--body-budget-mb N         request bodies buffered at once, all\n"
+    "                  clients (default 256); past it 503 at once\n"
+    "--client-body-budget-mb N  the same for one client (default 32)\n"
+    "--body-seconds S  a request body must arrive within S seconds\n"
+    "                  (default 60); a slower one is cut\n"
+    "--client-challenge-rate R  log-in/consent challenges one client may\n"
+    "                  open a second (default 2); past it 429\n"
+    "--client-challenge-burst N ... and at once (default 64)\n"
+    "--trust-proxy ADDR  requests from ADDR (a reverse proxy) count\n"
+    "                  against the last address of X-Forwarded-For\n";
 
 static int num(const char *opt, const char *v, int lo, int hi, int *out)
 {
@@ -70,6 +80,12 @@ int main(int argc, char **argv)
 	    {"login-nonce-ttl", required_argument, NULL, 'N'},
 	    {"test-clock-offset", required_argument, NULL, 'T'},
 	    {"trust-jlis", no_argument, NULL, 'J'},
+	    {"body-budget-mb", required_argument, NULL, 'B'},
+	    {"client-body-budget-mb", required_argument, NULL, 'C'},
+	    {"client-challenge-rate", required_argument, NULL, 'R'},
+	    {"client-challenge-burst", required_argument, NULL, 'U'},
+	    {"trust-proxy", required_argument, NULL, 'P'},
+	    {"body-seconds", required_argument, NULL, 'S'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0}};
 	server_config cfg;
@@ -115,6 +131,30 @@ int main(int argc, char **argv)
 			break;
 		case 'i': cfg.insecure_cookies = true; break;
 		case 'J': trust_jlis = true; break;
+		case 'B':
+			rc = num("--body-budget-mb", optarg, 1, 65536,
+				 &cfg.body_budget_mb);
+			break;
+		case 'C':
+			rc = num("--client-body-budget-mb", optarg, 1, 65536,
+				 &cfg.client_body_budget_mb);
+			break;
+		case 'R': {
+			int per_s = 0;
+			rc = num("--client-challenge-rate", optarg, 1, 100000,
+				 &per_s);
+			cfg.challenge_rate = per_s;
+			break;
+		}
+		case 'U':
+			rc = num("--client-challenge-burst", optarg, 1, 1000000,
+				 &cfg.challenge_burst);
+			break;
+		case 'P': cfg.trust_proxy = optarg; break;
+		case 'S':
+			rc = num("--body-seconds", optarg, 1, 3600,
+				 &cfg.body_seconds);
+			break;
 		case 'N':
 			rc = num("--login-nonce-ttl", optarg, 1, 3600,
 				 &cfg.login_nonce_ttl);

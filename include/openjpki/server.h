@@ -54,6 +54,17 @@ typedef struct server_config {
 	 * pinned fingerprint; start-up fails otherwise).  NULL = only this
 	 * CA's roots. */
 	const char *jlis_dir;
+	/* Strangers' share (docs/decisions.md, "jpkid: what strangers may
+	 * hold"): request bodies buffered at once, in MiB, by all clients
+	 * (0 = 256) and by one (0 = 32); log-in and consent challenges a
+	 * client may open, a second (0 = 2) and at once (0 = 64).  A client
+	 * is the peer address, or the last X-Forwarded-For address of a
+	 * request from trust_proxy (NULL = none). */
+	int body_budget_mb, client_body_budget_mb;
+	int body_seconds; /* a body must arrive within this (0 = 60) */
+	double challenge_rate;
+	int challenge_burst;
+	const char *trust_proxy;
 } server_config;
 
 /* Open (or create) the CA, create the first operator if there is none,

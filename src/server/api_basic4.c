@@ -115,6 +115,8 @@ void api_rp_basic4_challenge(srv_worker *w, srv_req *r)
 				"the challenge takes no body");
 		return;
 	}
+	if (!srv_rp_challenge_admit(r))
+		return;
 	snprintf(bound, sizeof(bound), "basic4:%s", name);
 	int rc = srv_rp_nonce_new(s->rp_nonces, bound, now, nonce);
 	if (rc == JPKI_ERR_RANGE) {

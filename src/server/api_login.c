@@ -181,6 +181,27 @@ int srv_rp_nonce_take(srv_rp_nonces *t, const uint8_t nonce[SRV_RP_NONCE_LEN],
 	return v;
 }
 
+/* Each client may open only so many challenges (clients.c): a flood from
+ * one address runs out of its own tokens, answered 429 with Retry-After,
+ * while the table keeps room for everyone else. */
+bool srv_rp_challenge_admit(srv_req *r)
+{
+	int retry = 1;
+	if (srv_clients_challenge_take(r->s->clients, r->client,
+				       srv_now_mono(), &retry))
+		return true;
+	char ra[16];
+	snprintf(ra, sizeof(ra), "%d", retry);
+	srv_reply_error(r, MHD_HTTP_TOO_MANY_REQUESTS, "too_many_challenges",
+			"too many challenges from this client; try again in "
+			"%d s",
+			retry);
+	if (r->resp != NULL)
+		MHD_add_response_header(r->resp, MHD_HTTP_HEADER_RETRY_AFTER,
+					ra);
+	return false;
+}
+
 /* ---- GET|POST /api/v1/login/challenge ---- */
 
 void api_rp_challenge(srv_worker *w, srv_req *r)
@@ -208,6 +229,8 @@ void api_rp_challenge(srv_worker *w, srv_req *r)
 				SRV_RP_ORIGIN_MAX);
 		return;
 	}
+	if (!srv_rp_challenge_admit(r))
+		return;
 	time_t now = srv_time(s);
 	int rc = srv_rp_nonce_new(s->rp_nonces, origin, now, nonce);
 	if (rc == JPKI_ERR_RANGE) {

@@ -211,6 +211,24 @@ static int render_caches(server *s, jpki_wbuf *b)
 		   ld(&s->m.batched), srv_sessions_count(s->sess));
 }
 
+static int render_bodies(server *s, jpki_wbuf *b)
+{
+	return put(b,
+		   "# HELP jpkid_body_bytes Request body bytes buffered now.\n"
+		   "# TYPE jpkid_body_bytes gauge\njpkid_body_bytes %zu\n"
+		   "# HELP jpkid_body_refused_total Requests answered 503 "
+		   "because their body passed the client's or the global "
+		   "byte budget.\n"
+		   "# TYPE jpkid_body_refused_total counter\n"
+		   "jpkid_body_refused_total %lu\n"
+		   "# HELP jpkid_body_timeouts_total Connections closed because "
+		   "a body did not arrive within %d s.\n"
+		   "# TYPE jpkid_body_timeouts_total counter\n"
+		   "jpkid_body_timeouts_total %lu\n",
+		   srv_clients_body_total(s->clients), ld(&s->m.body_refused),
+		   s->body_seconds, ld(&s->m.body_timeouts));
+}
+
 int srv_metrics_render(server *s, char **out, size_t *len)
 {
 	jpki_wbuf b;
@@ -219,7 +237,8 @@ int srv_metrics_render(server *s, char **out, size_t *len)
 	if ((rc = render_requests(s, &b)) != 0 ||
 	    (rc = render_admission(s, &b)) != 0 ||
 	    (rc = render_latency(s, &b)) != 0 ||
-	    (rc = render_caches(s, &b)) != 0) {
+	    (rc = render_caches(s, &b)) != 0 ||
+	    (rc = render_bodies(s, &b)) != 0) {
 		jpki_wbuf_free(&b);
 		return rc;
 	}

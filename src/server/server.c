@@ -116,6 +116,7 @@ static srv_req *req_new(server *s, struct MHD_Connection *conn, double t0,
 	r->t0 = t0;
 	r->method = method;
 	r->cls = CLS_INLINE;
+	r->client = srv_client_of(s->clients, conn);
 	return r;
 }
 
@@ -262,6 +263,23 @@ static bool has_body(struct MHD_Connection *conn)
 	return te != NULL || (cl != NULL && strcmp(cl, "0") != 0);
 }
 
+static enum MHD_Result send_req(server *s, srv_req *r, bool refused);
+
+/* 503 at once for a body past the byte budget; the connection closes and
+ * the rest of the body is never read. */
+static enum MHD_Result body_refuse(server *s, srv_req *r)
+{
+	atomic_fetch_add_explicit(&s->m.body_refused, 1, memory_order_relaxed);
+	r->over_budget = true;
+	jpki_wbuf_free(&r->body);
+	srv_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "busy",
+			"too many request bodies in flight; try again");
+	if (r->resp != NULL)
+		MHD_add_response_header(r->resp, MHD_HTTP_HEADER_CONNECTION,
+					"close");
+	return send_req(s, r, false);
+}
+
 static bool body_too_big(struct MHD_Connection *conn, size_t max)
 {
 	const char *cl = MHD_lookup_connection_value(
@@ -271,6 +289,33 @@ static bool body_too_big(struct MHD_Connection *conn, size_t max)
 	char *end = NULL;
 	unsigned long long v = strtoull(cl, &end, 10);
 	return end == cl || *end != '\0' || v > max;
+}
+
+/* Reserve body bytes for r up to `upto` in all (srv_clients_body_take):
+ * at the headers for a declared Content-Length, then as a chunked body
+ * grows.  False: past the client's or the global budget. */
+static bool body_reserve(server *s, srv_req *r, size_t upto)
+{
+	if (upto <= r->body_held)
+		return true;
+	if (!srv_clients_body_take(s->clients, r->client, upto - r->body_held))
+		return false;
+	r->body_held = upto;
+	return true;
+}
+
+/* Before any body byte is read: its declared length (bounded by the
+ * route's cap) is reserved, or the request is refused with 503 at once. */
+static enum MHD_Result body_begin(server *s, srv_req *r)
+{
+	const char *cl = MHD_lookup_connection_value(
+	    r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	unsigned long long v = cl != NULL ? strtoull(cl, NULL, 10) : 0;
+	size_t want = v < r->body_max ? (size_t)v : r->body_max;
+	if (!body_reserve(s, r, want))
+		return body_refuse(s, r);
+	jpki_wbuf_init(&r->body, r->body_max);
+	return MHD_YES;
 }
 
 static enum MHD_Result api_begin(server *s, srv_req *r, const char *url)
@@ -333,8 +378,7 @@ static enum MHD_Result api_begin(server *s, srv_req *r, const char *url)
 					  memory_order_relaxed);
 		return refuse_busy(s, r);
 	}
-	jpki_wbuf_init(&r->body, r->body_max);
-	return MHD_YES;
+	return body_begin(s, r);
 }
 
 /* ---- strict framing, in front of every route ----
@@ -533,8 +577,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 						JPKI_OCSP_MAX_REQ);
 				return send_req(s, r, false);
 			}
-			jpki_wbuf_init(&r->body, r->body_max);
-			return MHD_YES;
+			return body_begin(s, r);
 		}
 		if (strncmp(url, "/api/v1/", 8) == 0)
 			return api_begin(s, r, url + 8);
@@ -547,10 +590,26 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	if (r->queued)
 		return MHD_YES; /* resumed only when done */
 	if (*upload_size != 0) {
-		if (!r->too_big &&
-		    jpki_wbuf_put(&r->body, upload_data, *upload_size) != 0)
-			r->too_big = true;
+		/* a body arrives within SRV_BODY_SECONDS or not at all: a
+		 * trickling client cannot hold its buffer open */
+		if (srv_now_mono() - r->t0 > s->body_seconds) {
+			atomic_fetch_add_explicit(&s->m.body_timeouts, 1,
+						  memory_order_relaxed);
+			return MHD_NO;
+		}
+		size_t n = *upload_size;
 		*upload_size = 0;
+		if (r->too_big || r->over_budget)
+			return MHD_YES;
+		if (r->body.len + n > r->body_max) {
+			r->too_big = true;
+			return MHD_YES;
+		}
+		/* a chunked body reserves as it grows */
+		if (!body_reserve(s, r, r->body.len + n))
+			return body_refuse(s, r);
+		if (jpki_wbuf_put(&r->body, upload_data, n) != 0)
+			r->too_big = true;
 		return MHD_YES;
 	}
 	if (r->too_big) {
@@ -576,6 +635,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (r->resp != NULL)
 		MHD_destroy_response(r->resp);
 	jpki_wbuf_free(&r->body);
+	srv_clients_body_give(r->s->clients, r->client, r->body_held);
 	free(r);
 	*con_cls = NULL;
 }
@@ -648,6 +708,23 @@ static int prepare_ca(server *s, const server_config *cfg, char *created,
 					       err)) != 0)
 			goto out;
 	}
+	srv_clients_cfg cc = {
+	    .trust_proxy = cfg->trust_proxy,
+	    .body_max_total = (size_t)(cfg->body_budget_mb > 0
+					   ? cfg->body_budget_mb
+					   : 256)
+			      << 20,
+	    .body_max_client = (size_t)(cfg->client_body_budget_mb > 0
+					    ? cfg->client_body_budget_mb
+					    : 32)
+			       << 20,
+	    .challenge_rate = cfg->challenge_rate > 0 ? cfg->challenge_rate : 2,
+	    .challenge_burst =
+		cfg->challenge_burst > 0 ? cfg->challenge_burst : 64};
+	if ((rc = srv_clients_new(&cc, &s->clients, err)) != 0)
+		goto out;
+	s->body_seconds =
+	    cfg->body_seconds > 0 ? cfg->body_seconds : SRV_BODY_SECONDS;
 	/* the real J-LIS roots, for /api/v1/verify and log-in: pinned,
 	 * read once, only when asked */
 	for (size_t i = 0; cfg->jlis_dir != NULL && i < VAL_JLIS_ROOTS; i++)
@@ -806,6 +883,7 @@ void server_stop(server *s)
 		X509_free(s->root_cert[k]);
 	for (size_t i = 0; i < VAL_JLIS_ROOTS; i++)
 		X509_free(s->jlis[i]);
+	srv_clients_free(s->clients);
 	srv_downloads_free(s);
 	pthread_mutex_destroy(&s->dl_mu);
 	pthread_mutex_destroy(&s->cnt_mu);

@@ -116,6 +116,9 @@ struct srv_req {
 	uint8_t ocsp_serial[20];
 	size_t ocsp_serial_len;
 	size_t ocsp_key_off, ocsp_key_len; /* CertID inside body */
+	unsigned client;    /* srv_client_of */
+	size_t body_held;   /* bytes reserved with srv_clients_body_take */
+	bool over_budget;   /* a body past the client's or global budget */
 };
 
 /* ---- workers and admission (admission.c) ---- */
@@ -160,6 +163,8 @@ size_t srv_class_cap(server *s, int cls);
 typedef struct srv_metrics {
 	atomic_ulong req[R_N][17];
 	atomic_ulong admitted[CLS_N], rejected[CLS_N], expired[CLS_N];
+	atomic_ulong body_refused;  /* bodies past a byte budget (503) */
+	atomic_ulong body_timeouts; /* bodies not in within SRV_BODY_SECONDS */
 	atomic_ulong hist[CLS_ALL][SRV_HIST_BUCKETS + 1];
 	atomic_ulong hist_sum_us[CLS_ALL];
 	atomic_ulong ocsp_hits, ocsp_misses, ocsp_live, ocsp_presigned;
@@ -422,6 +427,9 @@ int srv_rp_nonce_take(srv_rp_nonces *t, const uint8_t nonce[SRV_RP_NONCE_LEN],
 		      const char *bound, time_t now, char *was_bound,
 		      size_t was_cap);
 int srv_rp_nonce_ttl(const srv_rp_nonces *t);
+/* A challenge for r's client (srv_clients_challenge_take), or 429 with
+ * Retry-After answered and false. */
+bool srv_rp_challenge_admit(srv_req *r);
 /* Answer 401 for a nonce srv_rp_nonce_take refused: unknown, replayed or
  * expired, worded for `use` ("log-in", "consent"); a nonce bound to
  * something else gets `bound_code` and `bound_msg`.  Returns 0 when the
@@ -435,6 +443,31 @@ void api_rp_basic4_challenge(srv_worker *w, srv_req *r);
 void api_rp_basic4_latest(srv_worker *w, srv_req *r);
 
 /* ---- the server ---- */
+/* ---- per-client accounting (clients.c) ---- */
+#define SRV_BODY_SECONDS 60 /* default time a request body has to arrive */
+typedef struct srv_clients srv_clients;
+typedef struct srv_clients_cfg {
+	const char *trust_proxy; /* its X-Forwarded-For names the client */
+	size_t body_max_total;   /* body bytes buffered at once, all clients */
+	size_t body_max_client;  /* ... by one client */
+	double challenge_rate;   /* log-in/consent challenges a second */
+	double challenge_burst;  /* ... at once */
+} srv_clients_cfg;
+int srv_clients_new(const srv_clients_cfg *cfg, srv_clients **out,
+		    jpki_err *err);
+void srv_clients_free(srv_clients *c);
+/* The client's slot (see clients.c). */
+unsigned srv_client_of(const srv_clients *c, struct MHD_Connection *conn);
+/* Reserve n more body bytes for `client`: false when that would pass its
+ * own cap or the global one (nothing reserved then). */
+bool srv_clients_body_take(srv_clients *c, unsigned client, size_t n);
+void srv_clients_body_give(srv_clients *c, unsigned client, size_t n);
+size_t srv_clients_body_total(srv_clients *c);
+/* One challenge for `client` at monotonic time `now`: false (and the
+ * seconds until the next one) when its bucket is empty. */
+bool srv_clients_challenge_take(srv_clients *c, unsigned client, double now,
+				int *retry_after);
+
 struct server {
 	char dir[PATH_MAX];
 	char store_loc[PATH_MAX + 16];
@@ -454,6 +487,8 @@ struct server {
 	srv_issuer_hashes roots[3];
 	X509 *root_cert[3];
 	X509 *jlis[4]; /* --trust-jlis: J-LIS roots relying parties may use */
+	srv_clients *clients;
+	int body_seconds; /* a request's body must arrive within this */
 	EVP_PKEY *preview_key; /* stands in for a key not given to preview */
 	struct MHD_Response *r_malformed, *r_unauthorized;
 	/* refresher */
