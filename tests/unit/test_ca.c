@@ -207,7 +207,7 @@ static void test_refusals(void **state)
 	expect_refusal(ca, &r, JPKI_ERR_INVAL, "nothing to issue");
 	r.auth_pub = k2;
 	r.renewal = true;
-	expect_refusal(ca, &r, JPKI_ERR_STATE, "holds none that is valid");
+	expect_refusal(ca, &r, JPKI_ERR_STATE, "to renew");
 	/* the 15th birthday: refused today, issued tomorrow */
 	r = (ca_issue_req){.resident_id = kid,
 			   .card_serial = "CARD-K1",
