@@ -548,17 +548,11 @@ void api_cert_get(srv_worker *w, srv_req *r)
 	srv_reply_json(r, MHD_HTTP_OK, o);
 }
 
-/* Who may revoke with which reason (J-LIS CPS §4.9.9 reasons). */
+/* Who may revoke with which reason: the revocation law
+ * (rules_reason_role); its 1..3 are ROLE_CLERK..ROLE_CA_ADMIN. */
 static int reason_role(jpki_reason reason)
 {
-	switch (reason) {
-	case JPKI_REASON_CERTIFICATE_HOLD: /* lost card, 一時保留 */
-	case JPKI_REASON_CESSATION: /* the holder asks */ return ROLE_CLERK;
-	case JPKI_REASON_UNSPECIFIED:	      /* 交付前に破棄 */
-	case JPKI_REASON_AFFILIATION_CHANGED: /* 記録誤り, ex officio */
-	case JPKI_REASON_SUPERSEDED: return ROLE_SUPERVISOR;
-	default: /* keyCompromise, cACompromise */ return ROLE_CA_ADMIN;
-	}
+	return rules_reason_role((int)reason);
 }
 
 void api_cert_revoke(srv_worker *w, srv_req *r)
