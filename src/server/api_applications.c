@@ -248,10 +248,13 @@ void api_apps_open(srv_worker *w, srv_req *r)
 	    {"card", JT_STRING, false, 39},
 	    {"note", JT_STRING, false, 511},
 	};
-	registry_app_req req = {.applicant = STORE_APPLICANT_SELF};
+	registry_change_result held;
+	registry_app_req req = {.applicant = STORE_APPLICANT_SELF,
+				.held = &held};
 	store_app a;
 	jpki_err err = {0};
 	int rc;
+	memset(&held, 0, sizeof(held));
 	json_t *b = srv_json_body(r, f, sizeof(f) / sizeof(f[0]));
 	if (b == NULL)
 		return;
@@ -279,6 +282,11 @@ void api_apps_open(srv_worker *w, srv_req *r)
 		srv_reply_rc(r, rc, &err);
 		return;
 	}
+	/* a loss report holds on receipt: OCSP and the CRLs say so now */
+	for (int i = 0; i < held.revoked && i < 4; i++)
+		srv_publish_revoked(w, held.serials[i]);
+	if (held.revoked > 0)
+		srv_count_add(w->s, CNT_REVOKED, (unsigned)held.revoked);
 	reply_app(w, r, a.id, MHD_HTTP_CREATED);
 }
 
@@ -376,6 +384,38 @@ static json_t *validity_json(const jpki_validity *v)
 			 (unsigned)v->capped_by < 3 ? caps[v->capped_by] : "?");
 }
 
+/* The one plan (rules_plan) as the clerk sees it: per kind the law's
+ * code, English and Japanese text, validity and what happens to the
+ * current certificate. */
+static json_t *plan_json(const jpki_plan *pl)
+{
+	static const char *const kn[3] = {"", "sign", "auth"};
+	static const char *const acts[] = {"keep", "revoke", "hold"};
+	json_t *o = json_pack("{s:b,s:s,s:s,s:s}", "ok", pl->ok, "code",
+			      pl->code != NULL ? pl->code : "invalid", "en",
+			      pl->en, "ja", pl->ja);
+	for (int k = 1; o != NULL && k <= 2; k++) {
+		const rules_plan_cert *c = &pl->cert[k];
+		json_t *e = json_pack(
+		    "{s:b,s:b,s:s,s:s,s:s,s:s}", "asked", c->asked, "issue",
+		    c->issue, "code", c->code != NULL ? c->code : "not-asked",
+		    "en", c->en, "ja", c->ja, "current",
+		    (unsigned)c->current < 3 ? acts[c->current] : "keep");
+		if (e != NULL && c->issue)
+			json_object_set_new(e, "validity",
+					    validity_json(&c->validity));
+		if (e != NULL && c->reason >= 0 && c->current != RULES_KEEP) {
+			json_object_set_new(
+			    e, "reason",
+			    json_string(jpki_reason_name((jpki_reason)c->reason)));
+			json_object_set_new(e, "reason_ja",
+					    json_string(rules_reason_ja(c->reason)));
+		}
+		json_object_set_new(o, kn[k], e);
+	}
+	return o;
+}
+
 static json_t *preview_json(const registry_preview *pv)
 {
 	static const char *const kn[3] = {"", "sign", "auth"};
@@ -410,6 +450,7 @@ static json_t *preview_json(const registry_preview *pv)
 	json_object_set_new(o, "documents_ok", json_boolean(pv->docs_ok));
 	json_object_set_new(o, "documents_missing",
 			    json_string(pv->docs_missing));
+	json_object_set_new(o, "plan", plan_json(&pv->plan));
 	return o;
 }
 
@@ -430,30 +471,25 @@ void api_app_preview(srv_worker *w, srv_req *r)
 }
 
 /* Approval of a card reissue retires the old card and revokes its
- * certificates: those named by the preview taken just before are
- * published once the approval committed. */
+ * certificates: published once the approval committed. */
 void api_app_approve(srv_worker *w, srv_req *r)
 {
-	registry_preview pv;
+	registry_change_result rv;
 	jpki_err err = {0};
 	int64_t id = 0;
-	time_t now = srv_time(w->s);
 	if (!app_id_arg(r, &id) || !empty_body(r))
 		return;
-	memset(&pv, 0, sizeof(pv));
-	int rc = registry_app_preview(w->ca, id, now, &pv, &err);
-	if (rc == 0)
-		rc = registry_app_approve(w->ca, id, now, r->actor, &err);
+	memset(&rv, 0, sizeof(rv));
+	int rc = registry_app_approve2(w->ca, id, srv_time(w->s), r->actor, &rv,
+				       &err);
 	if (rc != 0) {
 		srv_reply_rc(r, rc, &err);
 		return;
 	}
-	if (pv.app.kind == STORE_APP_REISSUE) {
-		for (int i = 0; i < pv.affected && i < 4; i++)
-			srv_publish_revoked(w, pv.affected_serials[i]);
-		if (pv.affected > 0)
-			srv_count_add(w->s, CNT_REVOKED, (unsigned)pv.affected);
-	}
+	for (int i = 0; i < rv.revoked && i < 4; i++)
+		srv_publish_revoked(w, rv.serials[i]);
+	if (rv.revoked > 0)
+		srv_count_add(w->s, CNT_REVOKED, (unsigned)rv.revoked);
 	reply_app(w, r, id, MHD_HTTP_OK);
 }
 
