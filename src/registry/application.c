@@ -836,10 +836,6 @@ int registry_app_plan(jpki_ca *ca, int64_t app_id, time_t now, jpki_plan *out,
 	if ((rc = store_app_get(st, app_id, &a, err)) != 0 ||
 	    (rc = store_resident_get(st, a.resident_id, &r, err)) != 0)
 		return rc;
-	if ((a.kind == STORE_APP_NEW_CARD || a.kind == STORE_APP_REISSUE) &&
-	    a.new_card_serial[0] != '\0' && a.state == STORE_APP_CARD_READY)
-		jpki_strlcpy(a.card_serial, a.new_card_serial,
-			     sizeof(a.card_serial));
 	return reg_plan(st, &a, &r, jpki_date_of(now), out, err);
 }
 

@@ -738,9 +738,16 @@ static int vcard_make(srv_worker *w, srv_req *r, const char *serial, time_t now,
 	return rc;
 }
 
-/* Terminal authentication, key pairs for the kinds wanted, PINs. */
+/* What completion writes onto a virtual card: keys for the kinds the plan
+ * issues, the PINs of those kinds (or those a PIN reset names). */
+typedef struct vcard_job {
+	bool key[3];  /* [jpki_cert_kind]: generate a key pair */
+	bool pin_sign, pin_auth, pin_cardinfo;
+} vcard_job;
+
+/* Terminal authentication, key pairs, PINs. */
 static int vcard_prepare(srv_worker *w, const jpki_link *l, const char *serial,
-			 bool want_s, bool want_a, json_t *b,
+			 const vcard_job *job, json_t *b,
 			 registry_complete_in *in, jpki_err *err)
 {
 	uint8_t tkey[JPKI_CARD_TKEY_LEN];
@@ -752,25 +759,43 @@ static int vcard_prepare(srv_worker *w, const jpki_link *l, const char *serial,
 	if (rc == 0)
 		rc = card_term_auth(l, tkey, err);
 	OPENSSL_cleanse(tkey, sizeof(tkey));
-	if (rc == 0 && want_a)
+	if (rc == 0 && job->key[JPKI_CERT_AUTH])
 		rc = card_term_generate_key(l, JPKI_KEY_AUTH, &in->auth_pub,
 					    err);
-	if (rc == 0 && want_s)
+	if (rc == 0 && job->key[JPKI_CERT_SIGN])
 		rc = card_term_generate_key(l, JPKI_KEY_SIGN, &in->sign_pub,
 					    err);
-	if (rc == 0)
+	if (rc == 0 && job->pin_auth)
 		rc = card_term_set_pin(l, JPKI_CPIN_AUTH, ap, err);
-	if (rc == 0 && want_s)
+	if (rc == 0 && job->pin_sign)
 		rc = card_term_set_pin(l, JPKI_CPIN_SIGN,
 				       srv_jstr(b, "sign_pin"), err);
-	if (rc == 0)
+	if (rc == 0 && job->pin_cardinfo)
 		rc = card_term_set_pin(l, JPKI_CPIN_CARDINFO,
 				       cp != NULL ? cp : ap, err);
 	return rc;
 }
 
-static int vcard_write(srv_worker *w, const jpki_link *l,
-		       const registry_outcome *o, jpki_err *err)
+typedef struct valid_on_card {
+	const char *card;
+	bool kind[3];
+} valid_on_card;
+
+static int valid_cb(void *ctx, const store_cert *c)
+{
+	valid_on_card *v = ctx;
+	if ((c->kind == JPKI_CERT_SIGN || c->kind == JPKI_CERT_AUTH) &&
+	    c->status == STORE_CERT_VALID &&
+	    strcmp(c->card_serial, v->card) == 0)
+		v->kind[c->kind] = true;
+	return 0;
+}
+
+/* The new certificates and their roots; EF 0008 from what is valid on
+ * the card once the application completed. */
+static int vcard_write(srv_worker *w, const jpki_link *l, int64_t resident,
+		       const char *serial, const registry_outcome *o,
+		       jpki_err *err)
 {
 	X509 *const roots[4] = {NULL, ca_root(w->ca, JPKI_CERT_AUTH), NULL,
 				ca_root(w->ca, JPKI_CERT_SIGN)};
@@ -780,8 +805,12 @@ static int vcard_write(srv_worker *w, const jpki_link *l,
 				    o->issued.sign_der_len, 0};
 	const jpki_card_cert which[4] = {JPKI_CCERT_AUTH, JPKI_CCERT_AUTH_CA,
 					 JPKI_CCERT_SIGN, JPKI_CCERT_SIGN_CA};
+	valid_on_card v = {serial, {false, false, false}};
 	int rc = 0;
 	for (int i = 0; i < 4 && rc == 0; i++) {
+		/* only the kinds issued now: the rest of the card stays */
+		if (leaves[i & ~1] == NULL)
+			continue;
 		unsigned char *der = NULL;
 		int len = roots[i] != NULL ? i2d_X509(roots[i], &der) : 0;
 		if (roots[i] != NULL && len <= 0)
@@ -795,8 +824,11 @@ static int vcard_write(srv_worker *w, const jpki_link *l,
 		OPENSSL_free(der);
 	}
 	if (rc == 0)
-		rc = card_term_write_presence(l, o->issued.sign_der != NULL,
-					      o->issued.auth_der != NULL, err);
+		rc = store_cert_by_resident(ca_store(w->ca), resident, valid_cb,
+					    &v, err);
+	if (rc == 0)
+		rc = card_term_write_presence(l, v.kind[JPKI_CERT_SIGN],
+					      v.kind[JPKI_CERT_AUTH], err);
 	return rc;
 }
 
@@ -814,12 +846,42 @@ static void vcard_revoke(srv_worker *w, srv_req *r, const registry_outcome *o)
 	}
 }
 
+static json_t *outcome_json(int64_t id, const registry_outcome *o)
+{
+	json_t *res = json_pack(
+	    "{s:I,s:s,s:s,s:{s:i,s:i,s:i}}", "id", (json_int_t)id, "state",
+	    "completed", "card", o->card_serial, "fee", "cert_yen",
+	    o->fee.cert_yen, "card_yen", o->fee.card_yen, "total_yen",
+	    o->fee.cert_yen + o->fee.card_yen);
+	json_t *rv = json_array();
+	for (int i = 0; i < o->revoked && i < 4; i++)
+		json_array_append_new(rv, json_string(o->serials[i]));
+	json_object_set_new(res, "revoked_or_held", rv);
+	if (o->issued.sign_der != NULL)
+		json_object_set_new(res, "sign",
+				    srv_issued_json(o->issued.sign_der,
+						    o->issued.sign_der_len,
+						    o->issued.sign_serial,
+						    &o->issued.sign_validity));
+	if (o->issued.auth_der != NULL)
+		json_object_set_new(res, "auth",
+				    srv_issued_json(o->issued.auth_der,
+						    o->issued.auth_der_len,
+						    o->issued.auth_serial,
+						    &o->issued.auth_validity));
+	return res;
+}
+
 /* POST .../complete-virtual {"auth_pin", "sign_pin", "cardinfo_pin",
- * "window"}: 201 with the completion and the one-time image download. */
+ * "window"}: every kind onto the virtual card the service keeps.  A new
+ * card or a reissue makes the card (card_ready); issue, renewal, found
+ * and PIN reset load the kept card of the application; revocation and a
+ * loss report need no card.  201 with the completion and, when a card was
+ * written, the one-time image download. */
 void api_app_complete_virtual(srv_worker *w, srv_req *r)
 {
 	static const srv_jfield f[] = {
-	    {"auth_pin", JT_STRING, true, VPIN_FIELD_MAX},
+	    {"auth_pin", JT_STRING, false, VPIN_FIELD_MAX},
 	    {"sign_pin", JT_STRING, false, VPIN_FIELD_MAX},
 	    {"cardinfo_pin", JT_STRING, false, VPIN_FIELD_MAX},
 	    {"window", JT_STRING, false, 9},
@@ -827,16 +889,19 @@ void api_app_complete_virtual(srv_worker *w, srv_req *r)
 	registry_complete_in in = {0};
 	registry_outcome o;
 	store_app a;
+	jpki_plan plan;
+	vcard_job job;
 	jpki_card *card = NULL;
 	jpki_err err = {0};
 	json_t *b = NULL, *res = NULL;
-	uint8_t *img = NULL;
-	size_t img_len = 0;
+	uint8_t *img = NULL, *kept = NULL;
+	size_t img_len = 0, kept_len = 0;
 	char url[128];
 	int64_t id = 0;
 	time_t now = srv_time(w->s);
 	int rc;
 	memset(&o, 0, sizeof(o));
+	memset(&job, 0, sizeof(job));
 	if (!app_id_arg(r, &id) ||
 	    (b = srv_json_body(r, f, sizeof(f) / sizeof(f[0]))) == NULL)
 		goto out;
@@ -851,15 +916,12 @@ void api_app_complete_virtual(srv_worker *w, srv_req *r)
 		srv_reply_rc(r, rc, &err);
 		goto out;
 	}
-	if (a.kind != STORE_APP_NEW_CARD && a.kind != STORE_APP_REISSUE) {
-		srv_reply_error(r, MHD_HTTP_CONFLICT, "state",
-				"application %lld (%s) keeps the held card: "
-				"only a new card or a reissue completes onto "
-				"a virtual card",
-				(long long)id, registry_app_kind_name(a.kind));
-		goto out;
-	}
-	if (a.state != STORE_APP_CARD_READY || a.new_card_serial[0] == '\0') {
+	bool new_card =
+	    a.kind == STORE_APP_NEW_CARD || a.kind == STORE_APP_REISSUE;
+	bool no_card = a.kind == STORE_APP_REVOKE || a.kind == STORE_APP_LOSS;
+	const char *serial = new_card ? a.new_card_serial : a.card_serial;
+	if (new_card &&
+	    (a.state != STORE_APP_CARD_READY || a.new_card_serial[0] == '\0')) {
 		srv_reply_error(r, MHD_HTTP_CONFLICT, "state",
 				"application %lld is %s: its card must be at "
 				"the counter (card_ready)",
@@ -867,79 +929,113 @@ void api_app_complete_virtual(srv_worker *w, srv_req *r)
 				registry_app_state_name(a.state));
 		goto out;
 	}
-	if (strlen(a.new_card_serial) > JPKI_CARD_SERIAL_LEN) {
+	if (!new_card && a.state != STORE_APP_APPROVED) {
+		srv_reply_error(r, MHD_HTTP_CONFLICT, "state",
+				"application %lld is %s: complete is not "
+				"allowed now",
+				(long long)id,
+				registry_app_state_name(a.state));
+		goto out;
+	}
+	if (strlen(serial) > JPKI_CARD_SERIAL_LEN) {
 		srv_reply_error(r, MHD_HTTP_CONFLICT, "state",
 				"card serial %s is too long for a virtual "
 				"card (at most %d characters)",
-				a.new_card_serial, JPKI_CARD_SERIAL_LEN);
+				serial, JPKI_CARD_SERIAL_LEN);
 		goto out;
 	}
-	bool want_s = (a.certs & STORE_APP_CERT_SIGN) != 0;
-	if (want_s && srv_jstr(b, "sign_pin") == NULL) {
+	/* the one plan: which keys and PINs */
+	if (!no_card && a.kind != STORE_APP_PIN_RESET &&
+	    (rc = registry_app_plan(w->ca, id, now, &plan, &err)) != 0) {
+		srv_reply_rc(r, rc, &err);
+		goto out;
+	}
+	if (!no_card && a.kind != STORE_APP_PIN_RESET) {
+		job.key[JPKI_CERT_SIGN] = plan.cert[JPKI_CERT_SIGN].issue;
+		job.key[JPKI_CERT_AUTH] = plan.cert[JPKI_CERT_AUTH].issue;
+		job.pin_sign = job.key[JPKI_CERT_SIGN];
+		job.pin_auth = job.key[JPKI_CERT_AUTH] || new_card;
+		job.pin_cardinfo = new_card;
+	} else if (a.kind == STORE_APP_PIN_RESET) {
+		job.pin_sign = (a.pins & STORE_APP_PIN_SIGN) != 0;
+		job.pin_auth = (a.pins & STORE_APP_PIN_AUTH) != 0;
+		job.pin_cardinfo = (a.pins & STORE_APP_PIN_CARDINFO) != 0;
+	}
+	if (job.pin_sign && srv_jstr(b, "sign_pin") == NULL) {
 		srv_reply_error(r, MHD_HTTP_BAD_REQUEST, "sign_pin_required",
-				"the application issues the signature "
-				"certificate: give sign_pin");
+				"the application sets the signature PIN: "
+				"give sign_pin");
 		goto out;
 	}
-	if ((rc = vcard_make(w, r, a.new_card_serial, now, &card, &err)) != 0) {
-		srv_reply_rc(r, rc, &err);
+	if ((job.pin_auth ||
+	     (job.pin_cardinfo && srv_jstr(b, "cardinfo_pin") == NULL)) &&
+	    srv_jstr(b, "auth_pin") == NULL) {
+		srv_reply_error(r, MHD_HTTP_BAD_REQUEST, "auth_pin_required",
+				"the application sets the authentication PIN: "
+				"give auth_pin");
 		goto out;
 	}
-	jpki_link link = {card_transmit, card};
-	card_power(card, JPKI_CARD_POWER_ON);
-	rc = vcard_prepare(w, &link, a.new_card_serial, want_s,
-			   (a.certs & STORE_APP_CERT_AUTH) != 0, b, &in, &err);
-	if (rc != 0) {
-		srv_reply_rc(r, rc, &err);
-		goto out;
+	jpki_link link = {card_transmit, NULL};
+	if (!no_card) {
+		if (new_card)
+			rc = vcard_make(w, r, serial, now, &card, &err);
+		else if ((rc = terminal_kept_get(w->ca, serial, &kept,
+						 &kept_len, &err)) == 0)
+			rc = card_load_mem(kept, kept_len, &card, &err);
+		if (rc != 0) {
+			srv_reply_rc(r, rc, &err);
+			goto out;
+		}
+		link.ctx = card;
+		card_power(card, JPKI_CARD_POWER_ON);
+		if ((rc = vcard_prepare(w, &link, serial, &job, b, &in,
+					&err)) != 0) {
+			srv_reply_rc(r, rc, &err);
+			goto out;
+		}
 	}
 	if ((rc = registry_app_complete(w->ca, id, &in, now, r->actor, &o,
 					&err)) != 0) {
 		srv_reply_rc(r, rc, &err);
 		goto out;
 	}
-	rc = vcard_write(w, &link, &o, &err);
+	if (no_card) {
+		publish_outcome(w, &o);
+		srv_reply_json(r, MHD_HTTP_CREATED, outcome_json(id, &o));
+		goto out;
+	}
+	rc = vcard_write(w, &link, a.resident_id, serial, &o, &err);
 	if (rc == 0)
 		rc = card_image(card, &img, &img_len, &err);
-	if (rc == 0 && srv_download_put(w->s, a.new_card_serial, r->sid, &img,
-					img_len, now) != 0)
+	if (rc == 0)
+		rc = terminal_kept_put(w->ca, serial, img, img_len, &err);
+	if (rc == 0 && srv_download_put(w->s, serial, r->sid, &img, img_len,
+					now) != 0)
 		rc = jpki_fail(&err, JPKI_ERR_RANGE,
 			       "too many card images wait for their download");
 	if (rc != 0) {
 		vcard_revoke(w, r, &o);
 		srv_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "busy",
 				"application %lld completed but the virtual "
-				"card could not be finished (%s); its "
+				"card could not be finished (%s); its new "
 				"certificates were revoked: issue again with "
-				"a reissue application",
+				"a new application",
 				(long long)id, jpki_err_msg(&err, rc));
 		goto out;
 	}
 	publish_outcome(w, &o);
-	snprintf(url, sizeof(url), "/api/v1/cards/virtual/%s/image",
-		 a.new_card_serial);
-	res = json_pack("{s:I,s:s,s:s,s:{s:i,s:i,s:i},s:{s:s,s:i,s:I}}", "id",
-			(json_int_t)id, "state", "completed", "card",
-			o.card_serial, "fee", "cert_yen", o.fee.cert_yen,
-			"card_yen", o.fee.card_yen, "total_yen",
-			o.fee.cert_yen + o.fee.card_yen, "download", "url", url,
-			"expires_in", SRV_DL_TTL, "size", (json_int_t)img_len);
-	if (res != NULL && o.issued.sign_der != NULL)
-		json_object_set_new(res, "sign",
-				    srv_issued_json(o.issued.sign_der,
-						    o.issued.sign_der_len,
-						    o.issued.sign_serial,
-						    &o.issued.sign_validity));
-	if (res != NULL && o.issued.auth_der != NULL)
-		json_object_set_new(res, "auth",
-				    srv_issued_json(o.issued.auth_der,
-						    o.issued.auth_der_len,
-						    o.issued.auth_serial,
-						    &o.issued.auth_validity));
+	snprintf(url, sizeof(url), "/api/v1/cards/virtual/%s/image", serial);
+	res = outcome_json(id, &o);
+	if (res != NULL)
+		json_object_set_new(res, "download",
+				    json_pack("{s:s,s:i,s:I}", "url", url,
+					      "expires_in", SRV_DL_TTL, "size",
+					      (json_int_t)img_len));
 	srv_reply_json(r, MHD_HTTP_CREATED, res);
 out:
 	OPENSSL_cleanse(r->body.p, r->body.len);
 	jpki_free_secret(img, img_len);
+	jpki_free_secret(kept, kept_len);
 	registry_outcome_free(&o);
 	EVP_PKEY_free(in.sign_pub);
 	EVP_PKEY_free(in.auth_pub);
