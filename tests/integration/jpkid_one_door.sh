@@ -96,7 +96,7 @@ grep -q "Reason: certificateHold" <<<"$out" && ok "authentication certificate on
 SER=$(openssl x509 -in a_sign.pem -noout -serial | cut -d= -f2)
 curl -s -o crl.der --max-time 20 "$BASE/crl/sign/132217.crl"
 out=$(openssl crl -inform DER -in crl.der -noout -text 2>&1)
-grep -A3 "$SER" <<<"$out" | grep -q "Certificate Hold" && ok "the municipality's CRL lists the hold at once" || bad "crl: $out"
+grep -A5 "$SER" <<<"$out" | grep -q "Certificate Hold" && ok "the municipality's CRL lists the hold at once" || bad "crl: $out"
 req clerk POST "/api/v1/applications/$L/documents" "{\"type\":\"drivers_license\",\"number\":\"L1\",\"expiry\":\"$FUTURE\"}"
 req clerk POST "/api/v1/applications/$L/approve" '{}'; check 200 "loss approved"
 req clerk POST "/api/v1/applications/$L/complete-virtual" '{}'; check 201 "紛失届 completes (no card)"
