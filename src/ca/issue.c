@@ -145,6 +145,12 @@ static int make_plan(jpki_ca *ca, const ca_issue_req *req, plan *p,
 	if ((rc = store_cert_by_resident(ca->st, p->res.id, collect_current,
 					 &p->cur, err)) != 0)
 		return rc;
+	/* outside the counter (no application's plan) only on a test CA:
+	 * the CA-admin test path, `jpki issue` and its HTTP twin */
+	if (req->plan == NULL && ca_profile(ca) == JPKI_PROFILE_PRODUCTION)
+		return jpki_fail(err, JPKI_ERR_POLICY,
+				 "a production CA issues only what a counter "
+				 "application plans (registry_app_complete)");
 	return plan_law(p, req, err);
 }
 

@@ -57,6 +57,14 @@ ocsp() { # CERT ROOT -> openssl's report, a fresh request to jpkid's /ocsp
 }
 pem() { jq -r ".$1.pem" <<<"$BODY" >"$2"; }
 
+# ---- no door around the applications ----
+for p in cards/virtual cards/virtual/renew cards/virtual/preview; do
+  req clerk POST "/api/v1/$p" '{}'
+  [ "$CODE" = 404 ] || [ "$CODE" = 405 ] && ok "POST $p is gone ($CODE)" || bad "POST $p: $CODE $BODY"
+done
+req clerk POST /api/v1/issue '{}'; check 403 "a clerk cannot issue outside an application"
+req clerk POST /api/v1/issue/preview '{}'; check 403 "nor preview such an issuance"
+
 # ---- the law: a 14-year-old applies through a 法定代理人 ----
 req clerk POST /api/v1/applications "{\"resident\":$K,\"kind\":\"new-card\",\"certs\":\"auth\"}"
 check_msg 422 "法定代理人" "a 14-year-old without a 法定代理人 is refused"
@@ -87,13 +95,18 @@ out=$("$JPKI_BIN/jpki" card show d.img 2>&1) || true
 grep -qi "sign" <<<"$out" && ok "jpki card show reads the card" || bad "card show: $out"
 
 # ---- 紛失届: hold on receipt, OCSP at once ----
+SER=$(openssl x509 -in a_sign.pem -noout -serial | cut -d= -f2)
+req clerk POST "/api/v1/certificates/$SER/revoke" '{"reason":"certificateHold"}'
+check_msg 409 "application_required" "no hold outside a 紛失届"
+req clerk POST "/api/v1/certificates/$SER/revoke" '{"reason":"cessationOfOperation"}'
+check_msg 409 "application_required" "no revocation at the holder's request outside an application"
+req clerk POST "/api/v1/certificates/$SER/revoke" '{"reason":"keyCompromise"}'; check 403 "a clerk revokes nothing directly"
 L=$(app "$A" loss '"card":"VC-A"')
 out=$(ocsp a_sign.pem "$R/sign-root.pem")
 grep -q "a_sign.pem: revoked" <<<"$out" && grep -q "Reason: certificateHold" <<<"$out" \
   && ok "OCSP says certificateHold as soon as the report is received" || bad "ocsp after loss: $out"
 out=$(ocsp a_auth.pem "$R/auth-root.pem")
 grep -q "Reason: certificateHold" <<<"$out" && ok "authentication certificate on hold too" || bad "ocsp auth: $out"
-SER=$(openssl x509 -in a_sign.pem -noout -serial | cut -d= -f2)
 curl -s -o crl.der --max-time 20 "$BASE/crl/sign/132217.crl"
 out=$(openssl crl -inform DER -in crl.der -noout -text 2>&1)
 grep -A5 "$SER" <<<"$out" | grep -q "Certificate Hold" && ok "the municipality's CRL lists the hold at once" || bad "crl: $out"
