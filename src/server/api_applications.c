@@ -856,6 +856,10 @@ static json_t *outcome_json(int64_t id, const registry_outcome *o)
 	json_t *rv = json_array();
 	for (int i = 0; i < o->revoked && i < 4; i++)
 		json_array_append_new(rv, json_string(o->serials[i]));
+	for (int i = 0; i < 2; i++) /* a renewal supersedes */
+		if (o->issued.superseded[i][0])
+			json_array_append_new(
+			    rv, json_string(o->issued.superseded[i]));
 	json_object_set_new(res, "revoked_or_held", rv);
 	if (o->issued.sign_der != NULL)
 		json_object_set_new(res, "sign",
