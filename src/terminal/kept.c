@@ -18,8 +18,8 @@
 static int kept_key(const char *serial, char key[STORE_META_KEY_MAX],
 		    jpki_err *err)
 {
-	int n = snprintf(key, STORE_META_KEY_MAX, TERMINAL_KEPT_META_PREFIX "%s",
-			 serial);
+	int n = snprintf(key, STORE_META_KEY_MAX,
+			 TERMINAL_KEPT_META_PREFIX "%s", serial);
 	if (n < 0 || n >= STORE_META_KEY_MAX)
 		return jpki_fail(err, JPKI_ERR_RANGE, "serial too long");
 	return 0;
@@ -84,8 +84,8 @@ int terminal_kept_get(jpki_ca *ca, const char *serial, uint8_t **img,
 		goto out;
 	}
 	/* EVP_DecodeBlock counts the padding as zero bytes */
-	size_t pad = n >= 2 && b64[n - 1] == '=' ? (b64[n - 2] == '=' ? 2 : 1)
-						  : 0;
+	size_t pad =
+	    n >= 2 && b64[n - 1] == '=' ? (b64[n - 2] == '=' ? 2 : 1) : 0;
 	*img = out;
 	*len = (size_t)got - pad;
 	out = NULL;

@@ -34,7 +34,7 @@ expect_fail "card_ordered: complete is not allowed" J application complete "$APP
 NOW=2026-12-20T01:00:00Z expect_ok "card produced" J application card-produced "$APP" --card NEWCARD-1
 NOW=2026-12-22T01:00:00Z expect_ok "card ready" J application card-ready "$APP"
 out=$(NOW=2026-12-25T01:00:00Z J --json application issue "$APP" --sign-key s1.pub --auth-key a1.pub --out-dir certs)
-grep -q '"card_serial": "NEWCARD-1"' <<<"$out" && [ -s certs/sign.pem ] && [ -s certs/auth.pem ] \
+grep -q '"card": "NEWCARD-1"' <<<"$out" && [ -s certs/sign.pem ] && [ -s certs/auth.pem ] \
   && ok "handed over, both certificates" || bad "complete: $out"
 out=$(J --json application show "$APP")
 [ "$(grep -c '"event":' <<<"$out")" -eq 6 ] && ! grep -q "123456789012A" <<<"$(J application show "$APP" | grep history -A20)" \
