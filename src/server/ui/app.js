@@ -417,8 +417,8 @@ function appActions(a, pv) {
       await viewApp(new URLSearchParams('id=' + id));
       const url = r.download && r.download.url;
       say('info', cardKind ? t('handover_ok', { id, card: r.card, ttl: r.download ? r.download.expires_in : 0 })
-        : t('complete_ok', { id, kind: kindName(a.kind), n: (r.revoked_or_held || []).length, fee: r.fee ? r.fee.total_yen : 0 }), ' ',
-        VCARD_LINK.test(url || '') ? el('a', { href: url, download: 'card-' + r.card + '.img', id: 'download', class: 'button' }, t('download')) : null);
+        : t('complete_ok', { id, kind: kindName(a.kind), n: (r.revoked_or_held || []).length, fee: r.fee ? r.fee.total_yen : 0 }),
+        ...(VCARD_LINK.test(url || '') ? [' ', el('a', { href: url, download: 'card-' + r.card + '.img', id: 'download', class: 'button' }, t('download'))] : []));
     });
   return el('div', { id: 'app-actions' },
     el('h3', {}, t('actions')),
