@@ -6,7 +6,9 @@
  * The program makes a CA in a temporary directory with residents and
  * cards (in-process, before jpkid starts), starts jpkid on 127.0.0.1 and
  * a free port (stopped by PID at the end), logs in as admin
- * (JPKID_ADMIN_PASSWORD), creates a clerk, and runs K client threads, each
+ * (JPKID_ADMIN_PASSWORD), creates a CA-admin operator (issuance outside
+ * a counter application is the CA admin's test path, refused by a
+ * production CA), and runs K client threads, each
  * with its own session on one keep-alive HTTP/1.1 connection (plain
  * sockets), for S seconds.
  *
@@ -571,7 +573,7 @@ int main(int argc, char **argv)
 	int st = -1;
 	if (login(admin, "admin", ADMIN_PW) == 0)
 		st = http(admin, "POST", "/api/v1/operators",
-			  "{\"name\":\"bench\",\"role\":\"clerk\","
+			  "{\"name\":\"bench\",\"role\":\"ca-admin\","
 			  "\"password\":\"" CLERK_PW "\"}");
 	conn_close(admin);
 	free(admin);

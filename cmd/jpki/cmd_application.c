@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "openjpki/views.h"
 #include "openjpki/registry.h"
 #include "openjpki/util.h"
 
@@ -84,35 +85,7 @@ static void date_str(jpki_date d, char out[11])
 
 static json_t *app_json(const store_app *a)
 {
-	char d1[11], d2[11], t1[21], t2[21];
-	json_t *o = json_object();
-	date_str(a->inquiry_sent, d1);
-	date_str(a->inquiry_answered, d2);
-	jpki_time_format(a->opened_at, t1);
-	jpki_time_format(a->updated_at, t2);
-	json_object_set_new(o, "id", json_integer(a->id));
-	json_object_set_new(o, "resident_id", json_integer(a->resident_id));
-	json_object_set_new(o, "kind",
-			    json_string(registry_app_kind_name(a->kind)));
-	json_object_set_new(o, "state",
-			    json_string(registry_app_state_name(a->state)));
-	json_object_set_new(o, "applicant",
-			    json_string(registry_applicant_name(a->applicant)));
-	json_object_set_new(o, "agent_name", json_string(a->agent_name));
-	json_object_set_new(o, "sign",
-			    json_boolean(a->certs & STORE_APP_CERT_SIGN));
-	json_object_set_new(o, "auth",
-			    json_boolean(a->certs & STORE_APP_CERT_AUTH));
-	json_object_set_new(o, "pins", json_integer(a->pins));
-	json_object_set_new(o, "card_serial", json_string(a->card_serial));
-	json_object_set_new(o, "new_card_serial",
-			    json_string(a->new_card_serial));
-	json_object_set_new(o, "inquiry_sent", json_string(d1));
-	json_object_set_new(o, "inquiry_answered", json_string(d2));
-	json_object_set_new(o, "note", json_string(a->note));
-	json_object_set_new(o, "opened_at", json_string(t1));
-	json_object_set_new(o, "updated_at", json_string(t2));
-	return o;
+	return jpki_view_application(a);
 }
 
 static void app_text(const store_app *a)
@@ -306,6 +279,7 @@ static void preview_out(cli_ctx *ctx, const registry_preview *pv)
 				    json_boolean(pv->docs_ok));
 		json_object_set_new(o, "documents_missing",
 				    json_string(pv->docs_missing));
+		json_object_set_new(o, "plan", jpki_view_plan(&pv->plan));
 		cli_print_json(o);
 		return;
 	}
@@ -383,7 +357,7 @@ static int complete(cli_ctx *ctx, jpki_ca *ca, int64_t id, int argc,
 		json_t *j = json_object(), *rv = json_array();
 		json_object_set_new(j, "ok", json_true());
 		json_object_set_new(j, "id", json_integer(id));
-		json_object_set_new(j, "card_serial",
+		json_object_set_new(j, "card",
 				    json_string(o.card_serial));
 		if (scert)
 			json_object_set_new(j, "sign", cli_cert_json(scert));

@@ -62,43 +62,44 @@ static int rules_person(cli_ctx *ctx, int argc, char **argv)
 	jpki_date card_exp = rules_card_expiry(p.birth, card_issued);
 	jpki_date_format(card_exp, d);
 	json_object_set_new(o, "card_expiry", json_string(d));
-	jpki_validity auth_v = {{0, 0, 0}, 0, 0};
-	bool auth_ok = false;
+	/* the one plan (rules_plan): issue onto a card issued
+	 * --card-issued, or renew certificates ending --renewal-of */
+	rules_plan_in in;
+	jpki_plan plan;
+	jpki_err perr = {0};
+	memset(&in, 0, sizeof(in));
+	in.person = p;
+	in.today = today;
+	in.app = renewal ? RULES_APP_RENEWAL : RULES_APP_ISSUE;
+	in.applicant = RULES_BY_CA_TEST;
+	in.certs = 3;
+	in.card_expiry = card_exp;
+	for (int k = JPKI_CERT_SIGN; renewal && k <= JPKI_CERT_AUTH; k++) {
+		in.held[k].valid = in.held[k].on_card = true;
+		in.held[k].last_day = cur;
+	}
+	if (rules_plan(&in, &plan, &perr) != 0 && plan.code == NULL) {
+		json_decref(o);
+		return cli_error(ctx, JPKI_ERR_INVAL, &perr);
+	}
 	for (int k = JPKI_CERT_AUTH; k >= JPKI_CERT_SIGN; k--) {
-		jpki_err err = {0};
+		const rules_plan_cert *pc = &plan.cert[k];
 		json_t *j = json_object();
-		int rc = rules_eligible((jpki_cert_kind)k, &p, today, &err);
-		if (rc == 0 && renewal)
-			rc = rules_renewal_allowed(cur, today, &err);
-		jpki_validity v;
-		if (rc == 0) {
-			jpki_validity_in in = {.birth = p.birth, .issued = today,
-					       .card_expiry = card_exp,
-					       .renewal = renewal,
-					       .current_expiry = cur};
-			if (k == JPKI_CERT_SIGN && auth_ok) {
-				in.has_auth_expiry = true;
-				in.auth_expiry = auth_v.last_day;
-			}
-			rc = rules_cert_validity((jpki_cert_kind)k, &in, &v, &err);
-		}
-		json_object_set_new(j, "eligible", json_boolean(rc == 0));
-		if (rc != 0) {
-			json_object_set_new(j, "reason", json_string(jpki_err_msg(&err, rc)));
+		json_object_set_new(j, "eligible", json_boolean(pc->issue));
+		json_object_set_new(j, "code", json_string(pc->code));
+		if (!pc->issue) {
+			json_object_set_new(j, "reason", json_string(pc->en));
+			json_object_set_new(j, "reason_ja", json_string(pc->ja));
 		} else {
 			static const char *caps[] = {"birthday", "card", "auth"};
-			jpki_date_format(v.last_day, d);
+			jpki_date_format(pc->validity.last_day, d);
 			json_object_set_new(j, "last_day", json_string(d));
-			json_object_set_new(j, "birthday_n", json_integer(v.birthday_n));
-			json_object_set_new(j, "capped_by", json_string(caps[v.capped_by]));
-			if (k == JPKI_CERT_AUTH) {
-				auth_v = v;
-				auth_ok = true;
-			}
+			json_object_set_new(j, "birthday_n", json_integer(pc->validity.birthday_n));
+			json_object_set_new(j, "capped_by", json_string(caps[pc->validity.capped_by]));
 		}
 		json_object_set_new(o, jpki_cert_kind_name((jpki_cert_kind)k), j);
 	}
-	jpki_fee fee = rules_fee(renewal ? JPKI_FEE_RENEWAL : JPKI_FEE_ISSUE);
+	jpki_fee fee = plan.fee;
 	json_object_set_new(o, "fee_yen", json_integer(fee.cert_yen));
 	if (ctx->json) {
 		cli_print_json(o);

@@ -58,6 +58,9 @@ typedef struct ca_issue_req {
 	const char *window_id;   /* 9 characters; NULL = municipality code + "001" */
 	const char *actor;       /* who asked, for the audit log; NULL = "ca" */
 	time_t now;
+	/* The application's plan (rules_plan): the CA signs what it says.
+	 * NULL: the CA-admin test path, planned here with no applicant. */
+	const struct jpki_plan *plan;
 } ca_issue_req;
 
 typedef struct ca_issued {

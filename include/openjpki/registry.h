@@ -92,6 +92,8 @@ typedef struct registry_app_req {
 	int pins;                /* STORE_APP_PIN_*: PINs to reset */
 	const char *card_serial; /* the held card; NULL for a new card */
 	const char *note;        /* may be NULL */
+	/* a loss report holds on receipt: what it held (may be NULL) */
+	registry_change_result *held;
 } registry_app_req;
 
 /* Open an application (state received).  Refusals: JPKI_ERR_NOT_FOUND
@@ -150,6 +152,7 @@ typedef struct registry_preview {
 	bool hold;                     /* affected ones are put on hold */
 	bool docs_ok;                  /* documents and inquiry suffice */
 	char docs_missing[256];        /* what is missing when !docs_ok */
+	jpki_plan plan;                /* the one plan (rules_plan) */
 } registry_preview;
 
 int registry_app_preview(jpki_ca *ca, int64_t app_id, time_t now,
@@ -162,6 +165,15 @@ int registry_app_preview(jpki_ca *ca, int64_t app_id, time_t now,
  * do not suffice. */
 int registry_app_approve(jpki_ca *ca, int64_t app_id, time_t now,
 			 const char *actor, jpki_err *err);
+/* The same, telling which certificates approval revoked (a reissue). */
+int registry_app_approve2(jpki_ca *ca, int64_t app_id, time_t now,
+			  const char *actor, registry_change_result *revoked,
+			  jpki_err *err);
+/* The application's plan on `now` (rules_plan from the store): what the
+ * preview shows and completion does.  Refusals as rules_plan, *out still
+ * filled. */
+int registry_app_plan(jpki_ca *ca, int64_t app_id, time_t now, jpki_plan *out,
+		      jpki_err *err);
 
 /* The card's production (card_states.c): J-LIS produced the card with
  * `card_serial` (card_ordered -> card_produced), it arrived at the counter

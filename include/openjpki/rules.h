@@ -142,6 +142,142 @@ const char *rules_era_name(int era);
 /* Japanese-era year of a date (令和7年 -> 7); 0 before 明治. */
 int rules_era_year(jpki_date d, int *era);
 
+/* ==== One plan per counter application (plan.c) =========================
+ * Everything the law decides about an application, computed once from the
+ * person, the card, the certificates held, what is asked, who applies and
+ * the day.  The preview, approval, completion, the CLI and the UI show this
+ * one plan; the CA signs what it says.  Values of rules_app and
+ * rules_applicant are those of store_app_kind and store_app_applicant. */
+typedef enum rules_app {
+	RULES_APP_NEW_CARD = 1,  /* 新規交付: a new card and its certificates */
+	RULES_APP_ISSUE = 2,     /* 発行: certificates onto a held card */
+	RULES_APP_RENEWAL = 3,   /* 更新 */
+	RULES_APP_REISSUE = 4,   /* 再交付: new card after loss or damage */
+	RULES_APP_REVOKE = 5,    /* 失効 at the holder's request */
+	RULES_APP_PIN_RESET = 6, /* 暗証番号の初期化 */
+	RULES_APP_LOSS = 7,      /* 紛失届 */
+	RULES_APP_FOUND = 8,     /* 発見届 */
+} rules_app;
+
+typedef enum rules_applicant {
+	RULES_BY_CA_TEST = 0, /* no counter: CA-admin test issuance only */
+	RULES_BY_SELF = 1,    /* 本人 */
+	RULES_BY_PROXY = 2,   /* 任意代理人 */
+	RULES_BY_LEGAL = 3,   /* 法定代理人 */
+} rules_applicant;
+
+/* The current certificate of one kind. */
+typedef struct rules_holding {
+	bool valid;         /* not revoked (may be past its last day) */
+	bool on_hold;       /* on hold (certificateHold), on the card named */
+	bool on_card;       /* the valid one is on the card named */
+	jpki_date last_day; /* of the valid one */
+} rules_holding;
+
+typedef struct rules_plan_in {
+	jpki_person person;
+	jpki_date today;
+	rules_app app;
+	rules_applicant applicant;
+	int certs;             /* 1 sign, 2 auth; 0: what the case implies */
+	bool new_card;         /* onto a new card (its expiry is computed) */
+	jpki_date card_expiry; /* the held card's last day (not new_card) */
+	bool card_lost;        /* the held card is reported lost */
+	rules_holding held[3]; /* [jpki_cert_kind] */
+} rules_plan_in;
+
+/* What happens to the current certificate of a kind. */
+typedef enum rules_action {
+	RULES_KEEP = 0,
+	RULES_REVOKE = 1, /* revoked finally (a hold included) */
+	RULES_HOLD = 2,   /* put on hold (certificateHold) */
+} rules_action;
+
+#define RULES_TEXT_MAX 200
+
+typedef struct rules_plan_cert {
+	bool asked;            /* the application concerns this kind */
+	bool issue;            /* a certificate of this kind is issued */
+	const char *code;      /* stable reason: "ok", "not-asked", or why not */
+	char en[RULES_TEXT_MAX];
+	char ja[RULES_TEXT_MAX];
+	bool renewal;          /* issued as a renewal (6th birthday rule) */
+	jpki_validity validity; /* when issue */
+	rules_action current;  /* what happens to the current one */
+	int reason;            /* its CRL reason (RFC 5280 value) */
+} rules_plan_cert;
+
+typedef struct jpki_plan {
+	bool ok;          /* the application may go ahead */
+	int rc;           /* 0, or the jpki_rc of the refusal */
+	const char *code; /* the first refusal's code ("ok" when none) */
+	char en[RULES_TEXT_MAX];
+	char ja[RULES_TEXT_MAX];
+	int age;
+	int certs;        /* the kinds concerned (1 sign, 2 auth) */
+	bool new_card;
+	jpki_date card_expiry; /* of the card holding the keys */
+	rules_plan_cert cert[3]; /* [jpki_cert_kind] */
+	jpki_fee fee;
+	int fee_total;
+} jpki_plan;
+
+/* Compute the plan.  0 when the application may go ahead; otherwise the
+ * refusal (JPKI_ERR_INELIGIBLE, JPKI_ERR_WINDOW, JPKI_ERR_STATE,
+ * JPKI_ERR_INVAL) with its English text in err, and *out still filled
+ * (every kind with its own code and texts) for the clerk to see. */
+int rules_plan(const rules_plan_in *in, jpki_plan *out, jpki_err *err);
+/* Does the application kind issue certificates? */
+bool rules_app_issues(rules_app app);
+/* "new-card", "issue", ... ("unknown" for any other value). */
+const char *rules_app_name(rules_app app);
+
+/* ==== Revocation law (revocation.c) ====================================
+ * CRL reasons are RFC 5280 values (those of jpki_reason in x509.h). */
+#define RULES_CRL_UNSPECIFIED 0
+#define RULES_CRL_KEY_COMPROMISE 1
+#define RULES_CRL_CA_COMPROMISE 2
+#define RULES_CRL_AFFILIATION_CHANGED 3
+#define RULES_CRL_SUPERSEDED 4
+#define RULES_CRL_CESSATION 5
+#define RULES_CRL_CERTIFICATE_HOLD 6
+
+/* Resident-record changes (bits). */
+#define RULES_CHANGE_NAME 0x01
+#define RULES_CHANGE_ADDRESS 0x02
+#define RULES_CHANGE_BIRTH 0x04
+#define RULES_CHANGE_SEX 0x08
+#define RULES_CHANGE_ADULT_WARD 0x10 /* became a 成年被後見人 */
+#define RULES_CHANGE_OTHER 0x20      /* kana and the like: nothing */
+#define RULES_CHANGE_REMOVAL 0x40    /* 住民票の消除: death, emigration */
+
+/* The CRL reason with which a change revokes a valid (or held)
+ * certificate of `kind`, or -1 when it stays (公的個人認証法 第12条). */
+int rules_change_revokes(unsigned changes, jpki_cert_kind kind);
+
+/* What an application does to the current certificate of a kind: its
+ * action and CRL reason (*reason -1 when kept).  `held` says the current
+ * one is on hold, `card_lost` that the card is reported lost. */
+rules_action rules_app_revocation(rules_app app, bool held, bool card_lost,
+				  int *reason);
+
+/* The least role that may revoke with `reason` directly, outside an
+ * application kind that implies it: 1 clerk, 2 supervisor, 3 CA admin. */
+int rules_reason_role(int reason);
+/* May an application of kind `app` revoke (or hold) with `reason`? */
+bool rules_reason_for_app(rules_app app, int reason);
+/* Japanese name of a CRL reason (記載事項変更, 一時保留, 更新 ...), NULL
+ * outside 0..6. */
+const char *rules_reason_ja(int reason);
+
+/* Which proxy papers suffice for an application (docs/decisions.md):
+ * a 任意代理人 with a 委任状 (`attorney`) or the answered 照会書兼回答書
+ * (`inquiry_answered`).  0, or JPKI_ERR_STATE saying what is missing. */
+int rules_proxy_papers(rules_app app, bool attorney, bool inquiry_answered,
+		       jpki_err *err);
+/* Does a 委任状 alone suffice for this kind? */
+bool rules_attorney_suffices(rules_app app);
+
 #ifdef __cplusplus
 }
 #endif

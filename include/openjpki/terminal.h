@@ -99,6 +99,16 @@ void terminal_perso_out_clear(terminal_perso_out *out);
 int terminal_card_serial(const jpki_link *l,
 			 char serial[JPKI_CARD_SERIAL_LEN + 1], jpki_err *err);
 
+/* Virtual cards the service keeps (kept.c): the image of card `serial`
+ * stored in the CA's store (setting "card/kept/<serial>"), replaced on
+ * every put.  get: JPKI_ERR_NOT_FOUND when the service keeps no such
+ * card; *img malloc'd (free with jpki_free_secret: it holds keys). */
+#define TERMINAL_KEPT_META_PREFIX "card/kept/"
+int terminal_kept_put(jpki_ca *ca, const char *serial, const uint8_t *img,
+		      size_t len, jpki_err *err);
+int terminal_kept_get(jpki_ca *ca, const char *serial, uint8_t **img,
+		      size_t *len, jpki_err *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -46,56 +46,61 @@ typedef struct plan {
 	} meta[3]; /* of the certificates signed, for the store */
 } plan;
 
-static int plan_kind(plan *p, const ca_issue_req *req, jpki_cert_kind kind,
-		     EVP_PKEY *pub, jpki_err *err)
+/* The law is rules_plan's: the application's plan when one is given
+ * (the counter), else planned here for the CA-admin test path with no
+ * applicant.  The CA only checks that the keys match the plan. */
+static int plan_law(plan *p, const ca_issue_req *req, jpki_err *err)
 {
-	const char *kname =
-	    kind == JPKI_CERT_SIGN
-		? "signature certificate (署名用電子証明書)"
-		: "authentication certificate (利用者証明用電子証明書)";
-	jpki_person person = {p->res.birth, p->res.adult_ward};
-	int rc = rules_eligible(kind, &person, p->today, err);
-	if (rc != 0)
-		return rc;
-	if ((rc = x509_check_key(pub, err)) != 0)
-		return jpki_wrap(err, rc, "%s", kname);
-	jpki_validity_in in;
-	memset(&in, 0, sizeof(in));
-	in.birth = p->res.birth;
-	in.issued = p->today;
-	in.card_expiry = p->card.expiry;
-	if (req->renewal) {
-		if (!p->cur.have[kind])
+	jpki_plan own;
+	const jpki_plan *pl = req->plan;
+	int rc;
+	if (pl == NULL) {
+		rules_plan_in in;
+		memset(&in, 0, sizeof(in));
+		in.person = (jpki_person){p->res.birth, p->res.adult_ward};
+		in.today = p->today;
+		in.app = req->renewal ? RULES_APP_RENEWAL : RULES_APP_ISSUE;
+		in.applicant = RULES_BY_CA_TEST;
+		in.certs = (p->want[JPKI_CERT_SIGN] ? 1 : 0) |
+			   (p->want[JPKI_CERT_AUTH] ? 2 : 0);
+		in.card_expiry = p->card.expiry;
+		for (int k = JPKI_CERT_SIGN; k <= JPKI_CERT_AUTH; k++) {
+			in.held[k].valid = p->cur.have[k];
+			in.held[k].on_card =
+			    p->cur.have[k] &&
+			    strcmp(p->cur.card[k], p->card.serial) == 0;
+			in.held[k].last_day = p->cur.last_day[k];
+		}
+		if ((rc = rules_plan(&in, &own, err)) != 0)
+			return rc;
+		pl = &own;
+	}
+	for (int k = JPKI_CERT_SIGN; k <= JPKI_CERT_AUTH; k++) {
+		if (p->want[k] != pl->cert[k].issue)
 			return jpki_fail(
 			    err, JPKI_ERR_STATE,
-			    "renewal of the %s: the resident holds "
-			    "none that is valid",
-			    kname);
-		if ((rc = rules_renewal_allowed(p->cur.last_day[kind], p->today,
-						err)) != 0)
-			return jpki_wrap(err, rc, "renewal of the %s", kname);
-		in.renewal = true;
-		in.current_expiry = p->cur.last_day[kind];
-	} else if (p->cur.have[kind] &&
-		   jpki_date_cmp(p->cur.last_day[kind], p->today) >= 0) {
-		return jpki_fail(err, JPKI_ERR_STATE,
-				 "resident already holds a valid %s (serial "
-				 "%s); renew it or revoke it first",
-				 kname, p->cur.serial[kind]);
+			    "the plan %s the %s certificate, the keys say "
+			    "otherwise",
+			    pl->cert[k].issue ? "issues" : "does not issue",
+			    k == JPKI_CERT_SIGN ? "signature"
+						: "authentication");
+		if (!p->want[k])
+			continue;
+		if (req->renewal && !p->cur.have[k])
+			return jpki_fail(err, JPKI_ERR_STATE,
+					 "renewal of the %s certificate: the "
+					 "resident holds none that is valid",
+					 k == JPKI_CERT_SIGN ? "signature"
+							     : "authentication");
+		if ((rc = x509_check_key(k == JPKI_CERT_SIGN ? req->sign_pub
+							     : req->auth_pub,
+					 err)) != 0)
+			return jpki_wrap(err, rc, "%s certificate",
+					 k == JPKI_CERT_SIGN ? "signature"
+							     : "authentication");
+		p->v[k] = pl->cert[k].validity;
 	}
-	if (kind == JPKI_CERT_SIGN) {
-		/* capped by the authentication certificate on the same card */
-		if (p->want[JPKI_CERT_AUTH]) {
-			in.has_auth_expiry = true;
-			in.auth_expiry = p->v[JPKI_CERT_AUTH].last_day;
-		} else if (p->cur.have[JPKI_CERT_AUTH] &&
-			   strcmp(p->cur.card[JPKI_CERT_AUTH],
-				  p->card.serial) == 0) {
-			in.has_auth_expiry = true;
-			in.auth_expiry = p->cur.last_day[JPKI_CERT_AUTH];
-		}
-	}
-	return rules_cert_validity(kind, &in, &p->v[kind], err);
+	return 0;
 }
 
 static int make_plan(jpki_ca *ca, const ca_issue_req *req, plan *p,
@@ -140,14 +145,13 @@ static int make_plan(jpki_ca *ca, const ca_issue_req *req, plan *p,
 	if ((rc = store_cert_by_resident(ca->st, p->res.id, collect_current,
 					 &p->cur, err)) != 0)
 		return rc;
-	/* authentication first: it caps the signature certificate */
-	if (p->want[JPKI_CERT_AUTH] &&
-	    (rc = plan_kind(p, req, JPKI_CERT_AUTH, req->auth_pub, err)) != 0)
-		return rc;
-	if (p->want[JPKI_CERT_SIGN] &&
-	    (rc = plan_kind(p, req, JPKI_CERT_SIGN, req->sign_pub, err)) != 0)
-		return rc;
-	return 0;
+	/* outside the counter (no application's plan) only on a test CA:
+	 * the CA-admin test path, `jpki issue` and its HTTP twin */
+	if (req->plan == NULL && ca_profile(ca) == JPKI_PROFILE_PRODUCTION)
+		return jpki_fail(err, JPKI_ERR_POLICY,
+				 "a production CA issues only what a counter "
+				 "application plans (registry_app_complete)");
+	return plan_law(p, req, err);
 }
 
 int ca_issue_preview(jpki_ca *ca, const ca_issue_req *req, ca_issued *out,

@@ -301,24 +301,38 @@ static bool on_card(const holdings *h, int kind)
 	       (h->card == NULL || strcmp(h->card_of[kind], h->card) == 0);
 }
 
-static int bit(int kind)
-{
-	return kind == JPKI_CERT_SIGN ? STORE_APP_CERT_SIGN
-				      : STORE_APP_CERT_AUTH;
-}
+/* ---- the plan (rules_plan, computed once per step) ---------------------- */
 
-static const char *kind_ja(int kind)
+int reg_plan(store *st, const store_app *a, const store_resident *r,
+	     jpki_date today, jpki_plan *out, jpki_err *err)
 {
-	return kind == JPKI_CERT_SIGN
-		   ? "signature certificate (署名用電子証明書)"
-		   : "authentication certificate (利用者証明用電子証明書)";
-}
-
-static bool issues(store_app_kind k)
-{
-	return k == STORE_APP_NEW_CARD || k == STORE_APP_ISSUE ||
-	       k == STORE_APP_RENEWAL || k == STORE_APP_REISSUE ||
-	       k == STORE_APP_FOUND;
+	rules_plan_in in;
+	holdings h;
+	store_card card;
+	int rc;
+	memset(&in, 0, sizeof(in));
+	in.person = (jpki_person){r->birth, r->adult_ward};
+	in.today = today;
+	in.app = (rules_app)a->kind;
+	in.applicant = (rules_applicant)a->applicant;
+	in.certs = a->certs;
+	if (a->card_serial[0] != '\0') {
+		if ((rc = store_card_get(st, a->card_serial, &card, err)) != 0)
+			return rc;
+		in.card_expiry = card.expiry;
+		in.card_lost = card.status == STORE_CARD_LOST;
+	}
+	if ((rc = holdings_of(st, r->id, a->card_serial, &h, err)) != 0)
+		return rc;
+	for (int k = JPKI_CERT_SIGN; k <= JPKI_CERT_AUTH; k++) {
+		in.held[k].valid = h.valid[k];
+		in.held[k].on_card = on_card(&h, k);
+		in.held[k].last_day = h.last_day[k];
+		for (int i = 0; i < h.n_hold; i++)
+			in.held[k].on_hold =
+			    in.held[k].on_hold || h.hold_kind[i] == k;
+	}
+	return rules_plan(&in, out, err);
 }
 
 /* Certificates the completion would revoke (or hold, for a loss). */
@@ -336,27 +350,49 @@ static void affect(affected *af, const char *serial, bool held)
 	}
 }
 
-static void affected_of(const store_app *a, const holdings *h, affected *af)
+/* The current certificates the plan revokes or holds, with their serials. */
+static void affected_of(const jpki_plan *pl, const holdings *h, affected *af)
 {
 	memset(af, 0, sizeof(*af));
 	for (int k = JPKI_CERT_SIGN; k <= JPKI_CERT_AUTH; k++) {
-		bool mine = a->kind != STORE_APP_REVOKE || (a->certs & bit(k));
-		switch (a->kind) {
-		case STORE_APP_REVOKE:
-		case STORE_APP_REISSUE:
-		case STORE_APP_LOSS:
-			if (mine && on_card(h, k))
-				affect(af, h->serial[k], false);
-			break;
-		default: break;
-		}
-	}
-	if (a->kind == STORE_APP_REVOKE || a->kind == STORE_APP_REISSUE ||
-	    a->kind == STORE_APP_FOUND)
+		if (pl->cert[k].current == RULES_KEEP)
+			continue;
+		if (on_card(h, k))
+			affect(af, h->serial[k], false);
 		for (int i = 0; i < h->n_hold; i++)
-			if (a->kind != STORE_APP_REVOKE ||
-			    (a->certs & bit(h->hold_kind[i])))
+			if (h->hold_kind[i] == k)
 				affect(af, h->hold[i], true);
+	}
+}
+
+/* Revoke or hold what the plan says, each with the plan's reason, in the
+ * open transaction. */
+static int revoke_planned(jpki_ca *ca, const jpki_plan *pl, const holdings *h,
+			  const affected *af, time_t now, const char *actor,
+			  registry_outcome *o, jpki_err *err)
+{
+	for (int i = 0; i < af->n; i++) {
+		int kind = 0;
+		for (int k = JPKI_CERT_SIGN; k <= JPKI_CERT_AUTH && !kind; k++)
+			if (strcmp(h->serial[k], af->serial[i]) == 0)
+				kind = k;
+		for (int j = 0; j < h->n_hold && !kind; j++)
+			if (strcmp(h->hold[j], af->serial[i]) == 0)
+				kind = h->hold_kind[j];
+		if (kind == 0 || pl->cert[kind].reason < 0)
+			continue;
+		int rc = ca_revoke(ca, af->serial[i],
+				   (jpki_reason)pl->cert[kind].reason, now,
+				   REG_ACTOR(actor), err);
+		if (rc != 0)
+			return rc;
+		if (o != NULL && o->revoked < 4)
+			jpki_strlcpy(o->serials[o->revoked], af->serial[i],
+				     STORE_SERIAL_HEX_MAX);
+		if (o != NULL)
+			o->revoked++;
+	}
+	return 0;
 }
 
 /* ---- opening ------------------------------------------------------------ */
@@ -380,10 +416,9 @@ static int find_open(void *vctx, const store_app *a)
 /* Per-kind checks of a new application against the resident's card and
  * certificates; may fill in a->certs (0 = what the holder has). */
 static int check_request(store *st, store_app *a, const store_resident *r,
-			 jpki_date today, jpki_err *err)
+			 jpki_date today, jpki_plan *plan, jpki_err *err)
 {
 	store_card card;
-	holdings h;
 	int rc;
 	if (a->kind == STORE_APP_NEW_CARD) {
 		if (a->card_serial[0] != '\0')
@@ -424,79 +459,12 @@ static int check_request(store *st, store_app *a, const store_resident *r,
 					 a->card_serial, card.expiry.y,
 					 card.expiry.m, card.expiry.d);
 	}
-	if ((rc = holdings_of(st, a->resident_id, a->card_serial, &h, err)) !=
-	    0)
+	if (a->kind == STORE_APP_PIN_RESET && a->pins == 0)
+		return jpki_fail(err, JPKI_ERR_INVAL, "say which PINs to reset");
+	if ((rc = reg_plan(st, a, r, today, plan, err)) != 0)
 		return rc;
-	if (a->certs == 0) {
-		for (int k = JPKI_CERT_SIGN; k <= JPKI_CERT_AUTH; k++) {
-			bool held = on_card(&h, k);
-			for (int i = 0; i < h.n_hold; i++)
-				held = held || h.hold_kind[i] == k;
-			if ((a->kind == STORE_APP_RENEWAL && on_card(&h, k)) ||
-			    ((a->kind == STORE_APP_REVOKE ||
-			      a->kind == STORE_APP_REISSUE ||
-			      a->kind == STORE_APP_FOUND) &&
-			     held))
-				a->certs |= bit(k);
-		}
-		/* a 法定代理人 obtains the authentication certificate only */
-		if (issues(a->kind) && a->applicant == STORE_APPLICANT_LEGAL)
-			a->certs &= STORE_APP_CERT_AUTH;
-	}
-	switch (a->kind) {
-	case STORE_APP_ISSUE:
-		if (a->certs == 0)
-			return jpki_fail(err, JPKI_ERR_INVAL,
-					 "say which certificates to issue");
-		break;
-	case STORE_APP_RENEWAL:
-		if (a->certs == 0)
-			return jpki_fail(err, JPKI_ERR_STATE,
-					 "resident %lld holds no certificate "
-					 "on card %s to renew",
-					 (long long)a->resident_id,
-					 a->card_serial);
-		break;
-	case STORE_APP_REVOKE:
-		if (a->certs == 0)
-			return jpki_fail(err, JPKI_ERR_STATE,
-					 "resident %lld holds no certificate "
-					 "on card %s to revoke",
-					 (long long)a->resident_id,
-					 a->card_serial);
-		break;
-	case STORE_APP_PIN_RESET:
-		if (a->pins == 0)
-			return jpki_fail(err, JPKI_ERR_INVAL,
-					 "say which PINs to reset");
-		break;
-	default: break;
-	}
-	jpki_person p = {r->birth, r->adult_ward};
-	for (int k = JPKI_CERT_SIGN; k <= JPKI_CERT_AUTH; k++) {
-		if (!(a->certs & bit(k)) || !issues(a->kind))
-			continue;
-		if ((rc = rules_eligible((jpki_cert_kind)k, &p, today, err)) !=
-		    0)
-			return rc;
-		if (a->kind == STORE_APP_ISSUE && h.valid[k] &&
-		    jpki_date_cmp(h.last_day[k], today) >= 0)
-			return jpki_fail(err, JPKI_ERR_STATE,
-					 "resident already holds a valid %s "
-					 "(serial %s); renew or revoke it",
-					 kind_ja(k), h.serial[k]);
-		if (a->kind == STORE_APP_RENEWAL) {
-			if (!on_card(&h, k))
-				return jpki_fail(err, JPKI_ERR_STATE,
-						 "no valid %s on card %s to "
-						 "renew",
-						 kind_ja(k), a->card_serial);
-			if ((rc = rules_renewal_allowed(h.last_day[k], today,
-							err)) != 0)
-				return jpki_wrap(err, rc, "renewal of the %s",
-						 kind_ja(k));
-		}
-	}
+	if (a->certs == 0)
+		a->certs = plan->certs;
 	return 0;
 }
 
@@ -507,6 +475,7 @@ int registry_app_open(jpki_ca *ca, const registry_app_req *req, time_t now,
 	store_resident r;
 	store_app a;
 	open_ctx oc = {req->kind, 0, STORE_APP_RECEIVED};
+	jpki_plan plan;
 	jpki_date today = jpki_date_of(now);
 	char detail[256];
 	int rc;
@@ -558,7 +527,7 @@ int registry_app_open(jpki_ca *ca, const registry_app_req *req, time_t now,
 		goto out;
 	}
 	if ((rc = reg_applicant_check(&a, &r, today, err)) != 0 ||
-	    (rc = check_request(st, &a, &r, today, err)) != 0 ||
+	    (rc = check_request(st, &a, &r, today, &plan, err)) != 0 ||
 	    (rc = store_app_add(st, &a, err)) != 0)
 		goto out;
 	snprintf(detail, sizeof(detail),
@@ -566,8 +535,39 @@ int registry_app_open(jpki_ca *ca, const registry_app_req *req, time_t now,
 		 registry_applicant_name(a.applicant), a.certs, a.pins,
 		 a.card_serial[0] ? a.card_serial : "-");
 	if ((rc = record(st, &a, "open", a.state, now, actor, detail, err)) !=
-		0 ||
-	    (rc = store_commit(st, err)) != 0)
+	    0)
+		goto out;
+	if (a.kind == STORE_APP_LOSS) {
+		/* 紛失届: the hold takes effect when the report is received
+		 * (J-LIS lost.html: 一時保留 on the call), not at the end of
+		 * the case; the card is marked lost with it */
+		holdings h;
+		affected af;
+		registry_outcome o;
+		memset(&o, 0, sizeof(o));
+		if ((rc = holdings_of(st, a.resident_id, a.card_serial, &h,
+				      err)) != 0)
+			goto out;
+		affected_of(&plan, &h, &af);
+		if ((rc = revoke_planned(ca, &plan, &h, &af, now, actor, &o,
+					 err)) != 0 ||
+		    (rc = reg_card_move(st, a.card_serial, a.resident_id,
+					STORE_CARD_LOST, NULL, err)) != 0)
+			goto out;
+		snprintf(detail, sizeof(detail),
+			 "card %s reported lost: %d certificate(s) on hold",
+			 a.card_serial, af.n);
+		if ((rc = reg_app_note(st, &a, "hold", now, actor, detail,
+				       err)) != 0)
+			goto out;
+		if (req->held != NULL) {
+			memset(req->held, 0, sizeof(*req->held));
+			req->held->revoked = o.revoked;
+			memcpy(req->held->serials, o.serials,
+			       sizeof(o.serials));
+		}
+	}
+	if ((rc = store_commit(st, err)) != 0)
 		goto out;
 	if (out != NULL)
 		*out = a;
@@ -647,31 +647,12 @@ out:
 
 /* ---- preview ------------------------------------------------------------ */
 
-static jpki_fee fee_of(const store_app *a)
-{
-	jpki_fee f = {0, 0};
-	switch (a->kind) {
-	case STORE_APP_NEW_CARD:
-	case STORE_APP_ISSUE:
-	case STORE_APP_FOUND: f = rules_fee(JPKI_FEE_ISSUE); break;
-	case STORE_APP_RENEWAL: f = rules_fee(JPKI_FEE_RENEWAL); break;
-	case STORE_APP_REISSUE:
-		f = rules_fee(JPKI_FEE_CARD_REISSUE);
-		if (a->certs == 0)
-			f.cert_yen = 0; /* the card only */
-		break;
-	default: break; /* revocation, PIN reset, loss: no fee applies */
-	}
-	return f;
-}
-
 int registry_app_preview(jpki_ca *ca, int64_t app_id, time_t now,
 			 registry_preview *out, jpki_err *err)
 {
 	store *st = ca_store(ca);
 	registry_preview pv;
 	store_resident r;
-	store_card card;
 	holdings h;
 	affected af;
 	jpki_err derr = {0, ""};
@@ -683,56 +664,33 @@ int registry_app_preview(jpki_ca *ca, int64_t app_id, time_t now,
 	    (rc = holdings_of(st, r.id, pv.app.card_serial, &h, err)) != 0)
 		return rc;
 	const store_app *a = &pv.app;
-	pv.age = rules_age(r.birth, today);
-	pv.new_card =
-	    a->kind == STORE_APP_NEW_CARD || a->kind == STORE_APP_REISSUE;
-	if (pv.new_card) {
-		pv.card_expiry = rules_card_expiry(r.birth, today);
-	} else {
-		if ((rc = store_card_get(st, a->card_serial, &card, err)) != 0)
-			return rc;
-		pv.card_expiry = card.expiry;
+	jpki_plan *pl = &pv.plan;
+	rc = reg_plan(st, a, &r, today, pl, &derr);
+	if (rc != 0 && pl->code == NULL)
+		return jpki_fail(err, rc, "%s", derr.msg); /* bad input */
+	pv.age = pl->age;
+	pv.new_card = pl->new_card;
+	pv.card_expiry = pl->card_expiry;
+	for (int k = JPKI_CERT_SIGN; k <= JPKI_CERT_AUTH; k++) {
+		const rules_plan_cert *c = &pl->cert[k];
+		pv.want[k] = c->issue;
+		pv.validity[k] = c->validity;
+		if (c->asked && !c->issue && rules_app_issues((rules_app)a->kind))
+			jpki_strlcpy(pv.refused[k], c->en, sizeof(pv.refused[k]));
 	}
-	jpki_person p = {r.birth, r.adult_ward};
-	for (int k = JPKI_CERT_AUTH; issues(a->kind) && k >= JPKI_CERT_SIGN;
-	     k--) {
-		jpki_err e = {0, ""};
-		jpki_validity_in in;
-		if (!(a->certs & bit(k)))
-			continue;
-		memset(&in, 0, sizeof(in));
-		in.birth = r.birth;
-		in.issued = today;
-		in.card_expiry = pv.card_expiry;
-		if (a->kind == STORE_APP_RENEWAL && h.valid[k]) {
-			in.renewal = true;
-			in.current_expiry = h.last_day[k];
-		}
-		if (k == JPKI_CERT_SIGN && pv.want[JPKI_CERT_AUTH]) {
-			in.has_auth_expiry = true;
-			in.auth_expiry = pv.validity[JPKI_CERT_AUTH].last_day;
-		} else if (k == JPKI_CERT_SIGN && !pv.new_card &&
-			   on_card(&h, JPKI_CERT_AUTH) &&
-			   jpki_date_cmp(h.last_day[JPKI_CERT_AUTH], today) >=
-			       0) {
-			in.has_auth_expiry = true;
-			in.auth_expiry = h.last_day[JPKI_CERT_AUTH];
-		}
-		if (rules_eligible((jpki_cert_kind)k, &p, today, &e) != 0 ||
-		    rules_cert_validity((jpki_cert_kind)k, &in, &pv.validity[k],
-					&e) != 0) {
-			jpki_strlcpy(pv.refused[k], e.msg,
-				     sizeof(pv.refused[k]));
-			continue;
-		}
-		pv.want[k] = true;
-	}
-	pv.fee = fee_of(a);
-	pv.fee_total = pv.fee.cert_yen + pv.fee.card_yen;
-	affected_of(a, &h, &af);
+	pv.fee = pl->fee;
+	pv.fee_total = pl->fee_total;
+	affected_of(pl, &h, &af);
 	pv.affected = af.n;
 	memcpy(pv.affected_serials, af.serial, sizeof(af.serial));
 	pv.hold = a->kind == STORE_APP_LOSS;
+	if (a->kind == STORE_APP_LOSS) {
+		/* held on receipt: show what the report holds */
+		pv.affected = 0;
+		for (int i = 0; i < h.n_hold && pv.affected < 4; i++)
+			jpki_strlcpy(pv.affected_serials[pv.affected++],
+				     h.hold[i], STORE_SERIAL_HEX_MAX);
+	}
 	if (a->state < STORE_APP_APPROVED) {
 		pv.docs_ok = reg_docs_ready(st, a, today, &derr) == 0;
 		if (!pv.docs_ok)
@@ -747,27 +705,15 @@ int registry_app_preview(jpki_ca *ca, int64_t app_id, time_t now,
 
 /* ---- approval ----------------------------------------------------------- */
 
-/* Revoke the affected certificates (reason), in the open transaction. */
-static int revoke_affected(jpki_ca *ca, const affected *af, jpki_reason reason,
-			   time_t now, const char *actor, registry_outcome *o,
-			   jpki_err *err)
-{
-	for (int i = 0; i < af->n; i++) {
-		int rc = ca_revoke(ca, af->serial[i], reason, now,
-				   REG_ACTOR(actor), err);
-		if (rc != 0)
-			return rc;
-		if (o != NULL && o->revoked < 4)
-			jpki_strlcpy(o->serials[o->revoked], af->serial[i],
-				     STORE_SERIAL_HEX_MAX);
-		if (o != NULL)
-			o->revoked++;
-	}
-	return 0;
-}
-
 int registry_app_approve(jpki_ca *ca, int64_t app_id, time_t now,
 			 const char *actor, jpki_err *err)
+{
+	return registry_app_approve2(ca, app_id, now, actor, NULL, err);
+}
+
+int registry_app_approve2(jpki_ca *ca, int64_t app_id, time_t now,
+			  const char *actor, registry_change_result *revoked,
+			  jpki_err *err)
 {
 	store *st = ca_store(ca);
 	store_app a;
@@ -775,8 +721,11 @@ int registry_app_approve(jpki_ca *ca, int64_t app_id, time_t now,
 	store_card card;
 	holdings h;
 	affected af;
+	jpki_plan plan;
+	registry_outcome o;
 	jpki_date today = jpki_date_of(now);
 	char detail[160] = "";
+	memset(&o, 0, sizeof(o));
 	int rc = store_begin(st, err);
 	if (rc != 0)
 		return rc;
@@ -786,6 +735,11 @@ int registry_app_approve(jpki_ca *ca, int64_t app_id, time_t now,
 	    (rc = reg_applicant_check(&a, &r, today, err)) != 0 ||
 	    (rc = reg_docs_ready(st, &a, today, err)) != 0)
 		goto out;
+	/* the law again on the day of approval (a birthday, an expiry or a
+	 * record change may have come in between) */
+	if (a.kind != STORE_APP_LOSS &&
+	    (rc = reg_plan(st, &a, &r, today, &plan, err)) != 0)
+		goto out;
 	if (a.kind == STORE_APP_REISSUE) {
 		/* the old card is surrendered (broken) or gone (lost): its
 		 * certificates end now; a hold becomes final */
@@ -793,12 +747,10 @@ int registry_app_approve(jpki_ca *ca, int64_t app_id, time_t now,
 		    (rc = holdings_of(st, a.resident_id, a.card_serial, &h,
 				      err)) != 0)
 			goto out;
-		affected_of(&a, &h, &af);
+		affected_of(&plan, &h, &af);
 		bool lost = card.status == STORE_CARD_LOST;
-		if ((rc = revoke_affected(ca, &af,
-					  lost ? JPKI_REASON_KEY_COMPROMISE
-					       : JPKI_REASON_CESSATION,
-					  now, actor, NULL, err)) != 0 ||
+		if ((rc = revoke_planned(ca, &plan, &h, &af, now, actor, &o,
+					 err)) != 0 ||
 		    (rc = reg_card_move(st, a.card_serial, a.resident_id,
 					STORE_CARD_RETIRED, NULL, err)) != 0)
 			goto out;
@@ -810,6 +762,11 @@ int registry_app_approve(jpki_ca *ca, int64_t app_id, time_t now,
 		0 ||
 	    (rc = store_commit(st, err)) != 0)
 		goto out;
+	if (revoked != NULL) {
+		memset(revoked, 0, sizeof(*revoked));
+		revoked->revoked = o.revoked;
+		memcpy(revoked->serials, o.serials, sizeof(o.serials));
+	}
 out:
 	if (rc != 0)
 		store_rollback(st);
@@ -818,11 +775,11 @@ out:
 
 /* ---- completion --------------------------------------------------------- */
 
-static int check_keys(const store_app *a, const registry_complete_in *in,
-		      jpki_err *err)
+static int check_keys(const store_app *a, const jpki_plan *pl,
+		      const registry_complete_in *in, jpki_err *err)
 {
-	bool want_s = issues(a->kind) && (a->certs & STORE_APP_CERT_SIGN);
-	bool want_a = issues(a->kind) && (a->certs & STORE_APP_CERT_AUTH);
+	bool want_s = pl->cert[JPKI_CERT_SIGN].issue;
+	bool want_a = pl->cert[JPKI_CERT_AUTH].issue;
 	bool have_s = in != NULL && in->sign_pub != NULL;
 	bool have_a = in != NULL && in->auth_pub != NULL;
 	if (want_s && !have_s)
@@ -848,11 +805,12 @@ static int check_keys(const store_app *a, const registry_complete_in *in,
 	return 0;
 }
 
-static int issue_for(jpki_ca *ca, const store_app *a, const char *card,
-		     const registry_complete_in *in, time_t now,
-		     registry_outcome *o, jpki_err *err)
+static int issue_for(jpki_ca *ca, const store_app *a, const jpki_plan *pl,
+		     const char *card, const registry_complete_in *in,
+		     time_t now, const char *actor, registry_outcome *o,
+		     jpki_err *err)
 {
-	if (!issues(a->kind) || a->certs == 0)
+	if (!pl->cert[JPKI_CERT_SIGN].issue && !pl->cert[JPKI_CERT_AUTH].issue)
 		return 0;
 	ca_issue_req req = {
 	    .resident_id = a->resident_id,
@@ -861,9 +819,24 @@ static int issue_for(jpki_ca *ca, const store_app *a, const char *card,
 	    .auth_pub = in->auth_pub,
 	    .renewal = a->kind == STORE_APP_RENEWAL,
 	    .window_id = in->window_id,
+	    .actor = REG_ACTOR(actor),
 	    .now = now,
+	    .plan = pl,
 	};
 	return ca_issue(ca, &req, &o->issued, err);
+}
+
+int registry_app_plan(jpki_ca *ca, int64_t app_id, time_t now, jpki_plan *out,
+		      jpki_err *err)
+{
+	store *st = ca_store(ca);
+	store_app a;
+	store_resident r;
+	int rc;
+	if ((rc = store_app_get(st, app_id, &a, err)) != 0 ||
+	    (rc = store_resident_get(st, a.resident_id, &r, err)) != 0)
+		return rc;
+	return reg_plan(st, &a, &r, jpki_date_of(now), out, err);
 }
 
 int registry_app_complete(jpki_ca *ca, int64_t app_id,
@@ -873,21 +846,32 @@ int registry_app_complete(jpki_ca *ca, int64_t app_id,
 {
 	store *st = ca_store(ca);
 	store_app a;
+	store_resident r;
 	store_card card;
 	holdings h;
 	affected af;
+	jpki_plan plan;
 	registry_outcome o;
 	jpki_date today = jpki_date_of(now);
 	char detail[256] = "";
 	memset(&o, 0, sizeof(o));
+	memset(&h, 0, sizeof(h));
 	int rc = store_begin(st, err);
 	if (rc != 0)
 		return rc;
 	if ((rc = reg_app_load_open(st, app_id, &a, err)) != 0 ||
 	    (rc = check_transition(&a, "complete", err)) != 0 ||
-	    (rc = check_keys(&a, in, err)) != 0)
+	    (rc = store_resident_get(st, a.resident_id, &r, err)) != 0)
 		goto out;
-	if (issues(a.kind) && a.certs != 0 && out == NULL) {
+	if (a.kind == STORE_APP_LOSS) {
+		/* held on receipt; completion closes the case */
+		memset(&plan, 0, sizeof(plan));
+	} else if ((rc = reg_plan(st, &a, &r, today, &plan, err)) != 0) {
+		goto out;
+	}
+	if ((rc = check_keys(&a, &plan, in, err)) != 0)
+		goto out;
+	if ((plan.cert[1].issue || plan.cert[2].issue) && out == NULL) {
 		rc = jpki_fail(err, JPKI_ERR_INVAL,
 			       "application %lld issues certificates: no "
 			       "place for them",
@@ -897,13 +881,13 @@ int registry_app_complete(jpki_ca *ca, int64_t app_id,
 	if (a.kind != STORE_APP_NEW_CARD && a.kind != STORE_APP_REISSUE &&
 	    (rc = holdings_of(st, a.resident_id, a.card_serial, &h, err)) != 0)
 		goto out;
-	o.fee = fee_of(&a);
+	o.fee = plan.fee;
 	switch (a.kind) {
 	case STORE_APP_NEW_CARD:
 	case STORE_APP_REISSUE:
 		if ((rc = reg_card_hand_over(st, &a, today, &card, err)) != 0 ||
-		    (rc = issue_for(ca, &a, card.serial, in, now, &o, err)) !=
-			0)
+		    (rc = issue_for(ca, &a, &plan, card.serial, in, now, actor,
+				    &o, err)) != 0)
 			goto out;
 		snprintf(detail, sizeof(detail),
 			 "card %s handed over (valid to %04d-%02d-%02d)",
@@ -912,42 +896,37 @@ int registry_app_complete(jpki_ca *ca, int64_t app_id,
 		break;
 	case STORE_APP_ISSUE:
 	case STORE_APP_RENEWAL:
-		if ((rc = issue_for(ca, &a, a.card_serial, in, now, &o, err)) !=
-		    0)
+		if ((rc = issue_for(ca, &a, &plan, a.card_serial, in, now,
+				    actor, &o, err)) != 0)
 			goto out;
 		break;
 	case STORE_APP_FOUND:
 		/* a hold is never released: revoke, then issue anew */
-		affected_of(&a, &h, &af);
+		affected_of(&plan, &h, &af);
 		if ((rc = reg_card_move(st, a.card_serial, a.resident_id,
 					STORE_CARD_ACTIVE, NULL, err)) != 0 ||
-		    (rc = revoke_affected(ca, &af, JPKI_REASON_CESSATION, now,
-					  actor, &o, err)) != 0 ||
-		    (rc = issue_for(ca, &a, a.card_serial, in, now, &o, err)) !=
-			0)
+		    (rc = revoke_planned(ca, &plan, &h, &af, now, actor, &o,
+					 err)) != 0 ||
+		    (rc = issue_for(ca, &a, &plan, a.card_serial, in, now,
+				    actor, &o, err)) != 0)
 			goto out;
 		snprintf(detail, sizeof(detail),
 			 "card %s found: %d held certificate(s) revoked",
 			 a.card_serial, af.n);
 		break;
 	case STORE_APP_REVOKE:
-		affected_of(&a, &h, &af);
-		if ((rc = revoke_affected(ca, &af, JPKI_REASON_CESSATION, now,
-					  actor, &o, err)) != 0)
+		affected_of(&plan, &h, &af);
+		if ((rc = revoke_planned(ca, &plan, &h, &af, now, actor, &o,
+					 err)) != 0)
 			goto out;
 		snprintf(detail, sizeof(detail), "%d certificate(s) revoked",
 			 af.n);
 		break;
 	case STORE_APP_LOSS:
-		affected_of(&a, &h, &af);
-		if ((rc = revoke_affected(ca, &af, JPKI_REASON_CERTIFICATE_HOLD,
-					  now, actor, &o, err)) != 0 ||
-		    (rc = reg_card_move(st, a.card_serial, a.resident_id,
-					STORE_CARD_LOST, NULL, err)) != 0)
-			goto out;
 		snprintf(detail, sizeof(detail),
-			 "card %s lost: %d certificate(s) on hold",
-			 a.card_serial, af.n);
+			 "loss report closed: card %s stays lost, %d "
+			 "certificate(s) on hold since receipt",
+			 a.card_serial, h.n_hold);
 		break;
 	case STORE_APP_PIN_RESET:
 		snprintf(detail, sizeof(detail),

@@ -48,13 +48,6 @@ static bool needs_card(store_app_kind k)
 	       k == STORE_APP_PIN_RESET || k == STORE_APP_FOUND;
 }
 
-/* Kinds a 任意代理人 may apply for with a 委任状 alone: they only take
- * away (docs/decisions.md); everything else needs the 照会書 round trip. */
-static bool attorney_enough(store_app_kind k)
-{
-	return k == STORE_APP_REVOKE || k == STORE_APP_LOSS;
-}
-
 static bool date_set(jpki_date d)
 {
 	return d.y != 0 || d.m != 0 || d.d != 0;
@@ -63,8 +56,10 @@ static bool date_set(jpki_date d)
 int reg_applicant_check(const store_app *a, const store_resident *r,
 			jpki_date today, jpki_err *err)
 {
-	int age = rules_age(r->birth, today);
-	bool needs_legal = age < 15 || r->adult_ward;
+	/* who must apply through whom is the law's (rules_plan); here only
+	 * what the application itself must say */
+	(void)r;
+	(void)today;
 	if ((a->applicant == STORE_APPLICANT_PROXY ||
 	     a->applicant == STORE_APPLICANT_LEGAL) &&
 	    a->agent_name[0] == '\0')
@@ -75,27 +70,6 @@ int reg_applicant_check(const store_app *a, const store_resident *r,
 	if (a->applicant == STORE_APPLICANT_SELF && a->agent_name[0] != '\0')
 		return jpki_fail(err, JPKI_ERR_INVAL,
 				 "the holder applies in person: no agent name");
-	if (needs_legal && a->applicant != STORE_APPLICANT_LEGAL)
-		return jpki_fail(err, JPKI_ERR_INELIGIBLE,
-				 "%s applies through a 法定代理人",
-				 r->adult_ward ? "an adult ward (成年被後見人)"
-					       : "a minor under 15");
-	if (a->applicant == STORE_APPLICANT_LEGAL && !needs_legal)
-		return jpki_fail(err, JPKI_ERR_INELIGIBLE,
-				 "a 法定代理人 applies only for a minor under "
-				 "15 or an adult ward; resident %lld is %d "
-				 "and not under guardianship",
-				 (long long)r->id, age);
-	bool issuing =
-	    a->kind == STORE_APP_NEW_CARD || a->kind == STORE_APP_ISSUE ||
-	    a->kind == STORE_APP_RENEWAL || a->kind == STORE_APP_REISSUE ||
-	    a->kind == STORE_APP_FOUND;
-	if (a->applicant == STORE_APPLICANT_LEGAL && issuing &&
-	    (a->certs & STORE_APP_CERT_SIGN))
-		return jpki_fail(
-		    err, JPKI_ERR_INELIGIBLE,
-		    "a 法定代理人 can obtain only the "
-		    "authentication certificate (利用者証明用電子証明書)");
 	return 0;
 }
 
@@ -257,16 +231,11 @@ int reg_docs_ready(store *st, const store_app *a, jpki_date today,
 		return jpki_fail(err, JPKI_ERR_STATE,
 				 "proof of legal representation (戸籍謄本 or "
 				 "登記事項証明書) is not recorded");
-	if (a->applicant == STORE_APPLICANT_PROXY) {
-		bool answered = a->state == STORE_APP_INQUIRY_ANSWERED;
-		if (!answered && !(attorney_enough(a->kind) && s.attorney))
-			return jpki_fail(
-			    err, JPKI_ERR_STATE,
-			    "a 任意代理人 needs the 照会書兼回答書 answered by "
-			    "the holder (send-inquiry, then answer-inquiry on "
-			    "a later day)%s",
-			    attorney_enough(a->kind) ? " or a 委任状" : "");
-	}
+	if (a->applicant == STORE_APPLICANT_PROXY)
+		return rules_proxy_papers((rules_app)a->kind, s.attorney,
+					  a->state ==
+					      STORE_APP_INQUIRY_ANSWERED,
+					  err);
 	return 0;
 }
 

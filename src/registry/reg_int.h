@@ -19,6 +19,9 @@ int reg_app_note(store *st, store_app *a, const char *event, time_t now,
 /* Load an application that is still open (JPKI_ERR_STATE if closed). */
 int reg_app_load_open(store *st, int64_t id, store_app *out, jpki_err *err);
 
+/* application.c: the plan of an application from the store (rules_plan). */
+int reg_plan(store *st, const store_app *a, const store_resident *r,
+	     jpki_date today, jpki_plan *out, jpki_err *err);
 /* proxy.c: is the applicant allowed for this resident and request?  (a
  * 法定代理人 obtains the authentication certificate only; under-15s and
  * adult wards apply through one).  JPKI_ERR_INELIGIBLE or JPKI_ERR_INVAL. */

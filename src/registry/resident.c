@@ -33,6 +33,27 @@ static int pick(void *ctx, const store_cert *c)
 
 static int revoke_kinds(jpki_ca *ca, int64_t id, int kinds, jpki_reason reason,
 			time_t now, const char *actor,
+			registry_change_result *out, jpki_err *err);
+
+/* Revoke what rules_change_revokes says for the changes, kind by kind. */
+static int revoke_for(jpki_ca *ca, int64_t id, unsigned changes, time_t now,
+		      const char *actor, registry_change_result *out,
+		      jpki_err *err)
+{
+	for (int k = JPKI_CERT_SIGN; k <= JPKI_CERT_AUTH; k++) {
+		int reason = rules_change_revokes(changes, (jpki_cert_kind)k);
+		int rc;
+		if (reason < 0)
+			continue;
+		if ((rc = revoke_kinds(ca, id, 1 << k, (jpki_reason)reason, now,
+				       actor, out, err)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int revoke_kinds(jpki_ca *ca, int64_t id, int kinds, jpki_reason reason,
+			time_t now, const char *actor,
 			registry_change_result *out, jpki_err *err)
 {
 	to_revoke t;
@@ -83,18 +104,21 @@ int registry_resident_change(jpki_ca *ca, const store_resident *updated,
 			       "resident off the register");
 		goto fail;
 	}
-	/* 第12条: 氏名・生年月日・性別・住所 changed => 署名用 revoked */
-	bool basic4 = strcmp(old.name, updated->name) != 0 ||
-		      strcmp(old.address, updated->address) != 0 ||
-		      jpki_date_cmp(old.birth, updated->birth) != 0 ||
-		      old.sex != updated->sex;
-	bool ward = !old.adult_ward && updated->adult_ward;
-	if ((rc = store_resident_update(st, updated, err)) != 0)
-		goto fail;
-	if ((basic4 || ward) &&
-	    (rc = revoke_kinds(ca, updated->id, 1 << JPKI_CERT_SIGN,
-			       JPKI_REASON_AFFILIATION_CHANGED, now, actor, &res,
-			       err)) != 0)
+	/* which changes revoke what: rules_change_revokes (第12条) */
+	unsigned changes =
+	    (strcmp(old.name, updated->name) != 0 ? RULES_CHANGE_NAME : 0) |
+	    (strcmp(old.address, updated->address) != 0 ? RULES_CHANGE_ADDRESS
+							 : 0) |
+	    (jpki_date_cmp(old.birth, updated->birth) != 0 ? RULES_CHANGE_BIRTH
+							   : 0) |
+	    (old.sex != updated->sex ? RULES_CHANGE_SEX : 0) |
+	    (!old.adult_ward && updated->adult_ward ? RULES_CHANGE_ADULT_WARD
+						    : 0);
+	bool basic4 = (changes & ~(unsigned)RULES_CHANGE_ADULT_WARD) != 0;
+	bool ward = (changes & RULES_CHANGE_ADULT_WARD) != 0;
+	if ((rc = store_resident_update(st, updated, err)) != 0 ||
+	    (rc = revoke_for(ca, updated->id, changes, now, actor, &res,
+			     err)) != 0)
 		goto fail;
 	snprintf(detail, sizeof(detail), "resident=%lld basic4=%d ward=%d revoked=%d",
 		 (long long)updated->id, basic4, ward, res.revoked);
@@ -133,9 +157,8 @@ int registry_resident_remove(jpki_ca *ca, int64_t resident_id, time_t now,
 	r.status = STORE_RESIDENT_REMOVED;
 	r.updated_at = now;
 	if ((rc = store_resident_update(st, &r, err)) != 0 ||
-	    (rc = revoke_kinds(ca, resident_id,
-			       1 << JPKI_CERT_SIGN | 1 << JPKI_CERT_AUTH,
-			       JPKI_REASON_CESSATION, now, actor, &res, err)) != 0)
+	    (rc = revoke_for(ca, resident_id, RULES_CHANGE_REMOVAL, now, actor,
+			     &res, err)) != 0)
 		goto fail;
 	snprintf(detail, sizeof(detail), "resident=%lld revoked=%d",
 		 (long long)resident_id, res.revoked);

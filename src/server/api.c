@@ -20,7 +20,6 @@
 /* the one route whose body is not JSON (docs/design.md, "jpkid") */
 #define IMPORT_PATH "residents/import"
 /* a base64 card image and the PINs */
-#define BODY_VCARD_RENEW ((SRV_DL_IMAGE_MAX + 2) / 3 * 4 + 4096)
 
 typedef struct route {
 	const char *path; /* "*" matches one segment */
@@ -50,13 +49,12 @@ static const route routes[] = {
 	{"residents/*/remove", M_POST, R_RESIDENTS, CLS_WRITE, api_resident_remove, ROLE_SUPERVISOR, BODY_SMALL},
 	{"cards", M_POST, R_CARDS, CLS_WRITE, api_cards_post, ROLE_CLERK, BODY_SMALL},
 	{"issue/challenge", M_POST, R_CHALLENGE, CLS_INLINE, NULL, ROLE_CLERK, BODY_SMALL},
-	{"issue/preview", M_POST, R_PREVIEW, CLS_READ, api_issue_preview, ROLE_CLERK, BODY_ISSUE},
-	{"issue", M_POST, R_ISSUE, CLS_ISSUE, NULL, ROLE_CLERK, BODY_ISSUE},
+	/* CA-admin test issuance outside the counter (refused by a
+	 * production CA, ca_issue); the counter issues through applications */
+	{"issue/preview", M_POST, R_PREVIEW, CLS_READ, api_issue_preview, ROLE_CA_ADMIN, BODY_ISSUE},
+	{"issue", M_POST, R_ISSUE, CLS_ISSUE, NULL, ROLE_CA_ADMIN, BODY_ISSUE},
 	{"certificates/*", M_GET, R_CERTS, CLS_READ, api_cert_get, ROLE_CLERK, 0},
 	{"certificates/*/revoke", M_POST, R_CERTS, CLS_WRITE, api_cert_revoke, ROLE_CLERK, BODY_SMALL},
-	{"cards/virtual", M_POST, R_VCARD, CLS_WRITE, api_vcard_issue, ROLE_CLERK, BODY_SMALL},
-	{"cards/virtual/preview", M_POST, R_VCARD, CLS_READ, api_vcard_preview, ROLE_CLERK, BODY_VCARD_RENEW},
-	{"cards/virtual/renew", M_POST, R_VCARD, CLS_WRITE, api_vcard_renew, ROLE_CLERK, BODY_VCARD_RENEW},
 	{"cards/virtual/*/image", M_GET, R_VCARD, CLS_INLINE, NULL, ROLE_CLERK, 0},
 	{"stats", M_GET, R_STATS, CLS_INLINE, NULL, ROLE_CLERK, 0},
 	{"audit/verify", M_GET, R_AUDIT, CLS_READ, api_audit_verify, ROLE_SUPERVISOR, 0},
@@ -548,17 +546,11 @@ void api_cert_get(srv_worker *w, srv_req *r)
 	srv_reply_json(r, MHD_HTTP_OK, o);
 }
 
-/* Who may revoke with which reason (J-LIS CPS §4.9.9 reasons). */
+/* Who may revoke with which reason: the revocation law
+ * (rules_reason_role); its 1..3 are ROLE_CLERK..ROLE_CA_ADMIN. */
 static int reason_role(jpki_reason reason)
 {
-	switch (reason) {
-	case JPKI_REASON_CERTIFICATE_HOLD: /* lost card, 一時保留 */
-	case JPKI_REASON_CESSATION: /* the holder asks */ return ROLE_CLERK;
-	case JPKI_REASON_UNSPECIFIED:	      /* 交付前に破棄 */
-	case JPKI_REASON_AFFILIATION_CHANGED: /* 記録誤り, ex officio */
-	case JPKI_REASON_SUPERSEDED: return ROLE_SUPERVISOR;
-	default: /* keyCompromise, cACompromise */ return ROLE_CA_ADMIN;
-	}
+	return rules_reason_role((int)reason);
 }
 
 void api_cert_revoke(srv_worker *w, srv_req *r)
@@ -586,10 +578,28 @@ void api_cert_revoke(srv_worker *w, srv_req *r)
 		srv_reply_rc(r, rc, &err);
 		return;
 	}
-	int need = c.kind == JPKI_CERT_SIGN || c.kind == JPKI_CERT_AUTH
-		       ? reason_role(reason)
-		       : ROLE_CA_ADMIN; /* a root: the ARL */
+	bool leaf = c.kind == JPKI_CERT_SIGN || c.kind == JPKI_CERT_AUTH;
+	int need = leaf ? reason_role(reason) : ROLE_CA_ADMIN; /* root: ARL */
 	store_cert_clear(&c);
+	/* one door: what a counter application does is done by one (loss,
+	 * revocation at the holder's request, renewal); only ex officio
+	 * reasons are revoked directly, by a supervisor or the CA admin */
+	if (leaf && (reason == JPKI_REASON_CERTIFICATE_HOLD ||
+		     reason == JPKI_REASON_CESSATION ||
+		     reason == JPKI_REASON_SUPERSEDED)) {
+		srv_reply_error(r, MHD_HTTP_CONFLICT, "application_required",
+				"%s is done by a counter application (%s): "
+				"open one",
+				jpki_reason_name(reason),
+				reason == JPKI_REASON_CERTIFICATE_HOLD
+				    ? "紛失届, kind loss"
+				: reason == JPKI_REASON_CESSATION
+				    ? "失効, kind revoke"
+				    : "更新, kind renewal");
+		return;
+	}
+	if (leaf && need < ROLE_SUPERVISOR)
+		need = ROLE_SUPERVISOR;
 	if (r->role < need) {
 		srv_reply_error(r, MHD_HTTP_FORBIDDEN, "forbidden",
 				"revoking with reason %s needs the %s role",

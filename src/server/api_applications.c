@@ -28,6 +28,7 @@
 #include "openjpki/terminal.h"
 #include "openjpki/util.h"
 #include "openjpki/x509.h"
+#include "openjpki/views.h"
 #include "server_int.h"
 
 /* letters.html of the largest batch served back (a page per letter) */
@@ -71,38 +72,7 @@ static void date_str(jpki_date d, char out[11])
 
 static json_t *app_json(const store_app *a)
 {
-	char d1[11], d2[11], t1[21], t2[21];
-	date_str(a->inquiry_sent, d1);
-	date_str(a->inquiry_answered, d2);
-	jpki_time_format(a->opened_at, t1);
-	jpki_time_format(a->updated_at, t2);
-	json_t *o = json_object();
-	if (o == NULL)
-		return NULL;
-	json_object_set_new(o, "id", json_integer(a->id));
-	json_object_set_new(o, "resident", json_integer(a->resident_id));
-	json_object_set_new(o, "kind",
-			    json_string(registry_app_kind_name(a->kind)));
-	json_object_set_new(o, "state",
-			    json_string(registry_app_state_name(a->state)));
-	json_object_set_new(o, "open",
-			    json_boolean(a->state < STORE_APP_COMPLETED));
-	json_object_set_new(o, "applicant",
-			    json_string(registry_applicant_name(a->applicant)));
-	json_object_set_new(o, "agent_name", json_string(a->agent_name));
-	json_object_set_new(o, "sign",
-			    json_boolean(a->certs & STORE_APP_CERT_SIGN));
-	json_object_set_new(o, "auth",
-			    json_boolean(a->certs & STORE_APP_CERT_AUTH));
-	json_object_set_new(o, "pins", json_integer(a->pins));
-	json_object_set_new(o, "card", json_string(a->card_serial));
-	json_object_set_new(o, "new_card", json_string(a->new_card_serial));
-	json_object_set_new(o, "inquiry_sent", json_string(d1));
-	json_object_set_new(o, "inquiry_answered", json_string(d2));
-	json_object_set_new(o, "note", json_string(a->note));
-	json_object_set_new(o, "opened_at", json_string(t1));
-	json_object_set_new(o, "updated_at", json_string(t2));
-	return o;
+	return jpki_view_application(a);
 }
 
 static int doc_cb(void *ctx, const store_app_doc *d)
@@ -248,10 +218,13 @@ void api_apps_open(srv_worker *w, srv_req *r)
 	    {"card", JT_STRING, false, 39},
 	    {"note", JT_STRING, false, 511},
 	};
-	registry_app_req req = {.applicant = STORE_APPLICANT_SELF};
+	registry_change_result held;
+	registry_app_req req = {.applicant = STORE_APPLICANT_SELF,
+				.held = &held};
 	store_app a;
 	jpki_err err = {0};
 	int rc;
+	memset(&held, 0, sizeof(held));
 	json_t *b = srv_json_body(r, f, sizeof(f) / sizeof(f[0]));
 	if (b == NULL)
 		return;
@@ -279,6 +252,11 @@ void api_apps_open(srv_worker *w, srv_req *r)
 		srv_reply_rc(r, rc, &err);
 		return;
 	}
+	/* a loss report holds on receipt: OCSP and the CRLs say so now */
+	for (int i = 0; i < held.revoked && i < 4; i++)
+		srv_publish_revoked(w, held.serials[i]);
+	if (held.revoked > 0)
+		srv_count_add(w->s, CNT_REVOKED, (unsigned)held.revoked);
 	reply_app(w, r, a.id, MHD_HTTP_CREATED);
 }
 
@@ -368,12 +346,7 @@ void api_app_cancel(srv_worker *w, srv_req *r)
 
 static json_t *validity_json(const jpki_validity *v)
 {
-	static const char *const caps[] = {"birthday", "card", "auth"};
-	char d[11];
-	jpki_date_format(v->last_day, d);
-	return json_pack("{s:s,s:i,s:s}", "last_day", d, "birthday_n",
-			 v->birthday_n, "capped_by",
-			 (unsigned)v->capped_by < 3 ? caps[v->capped_by] : "?");
+	return jpki_view_validity(v);
 }
 
 static json_t *preview_json(const registry_preview *pv)
@@ -410,6 +383,7 @@ static json_t *preview_json(const registry_preview *pv)
 	json_object_set_new(o, "documents_ok", json_boolean(pv->docs_ok));
 	json_object_set_new(o, "documents_missing",
 			    json_string(pv->docs_missing));
+	json_object_set_new(o, "plan", jpki_view_plan(&pv->plan));
 	return o;
 }
 
@@ -430,30 +404,25 @@ void api_app_preview(srv_worker *w, srv_req *r)
 }
 
 /* Approval of a card reissue retires the old card and revokes its
- * certificates: those named by the preview taken just before are
- * published once the approval committed. */
+ * certificates: published once the approval committed. */
 void api_app_approve(srv_worker *w, srv_req *r)
 {
-	registry_preview pv;
+	registry_change_result rv;
 	jpki_err err = {0};
 	int64_t id = 0;
-	time_t now = srv_time(w->s);
 	if (!app_id_arg(r, &id) || !empty_body(r))
 		return;
-	memset(&pv, 0, sizeof(pv));
-	int rc = registry_app_preview(w->ca, id, now, &pv, &err);
-	if (rc == 0)
-		rc = registry_app_approve(w->ca, id, now, r->actor, &err);
+	memset(&rv, 0, sizeof(rv));
+	int rc = registry_app_approve2(w->ca, id, srv_time(w->s), r->actor, &rv,
+				       &err);
 	if (rc != 0) {
 		srv_reply_rc(r, rc, &err);
 		return;
 	}
-	if (pv.app.kind == STORE_APP_REISSUE) {
-		for (int i = 0; i < pv.affected && i < 4; i++)
-			srv_publish_revoked(w, pv.affected_serials[i]);
-		if (pv.affected > 0)
-			srv_count_add(w->s, CNT_REVOKED, (unsigned)pv.affected);
-	}
+	for (int i = 0; i < rv.revoked && i < 4; i++)
+		srv_publish_revoked(w, rv.serials[i]);
+	if (rv.revoked > 0)
+		srv_count_add(w->s, CNT_REVOKED, (unsigned)rv.revoked);
 	reply_app(w, r, id, MHD_HTTP_OK);
 }
 
@@ -702,9 +671,16 @@ static int vcard_make(srv_worker *w, srv_req *r, const char *serial, time_t now,
 	return rc;
 }
 
-/* Terminal authentication, key pairs for the kinds wanted, PINs. */
+/* What completion writes onto a virtual card: keys for the kinds the plan
+ * issues, the PINs of those kinds (or those a PIN reset names). */
+typedef struct vcard_job {
+	bool key[3];  /* [jpki_cert_kind]: generate a key pair */
+	bool pin_sign, pin_auth, pin_cardinfo;
+} vcard_job;
+
+/* Terminal authentication, key pairs, PINs. */
 static int vcard_prepare(srv_worker *w, const jpki_link *l, const char *serial,
-			 bool want_s, bool want_a, json_t *b,
+			 const vcard_job *job, json_t *b,
 			 registry_complete_in *in, jpki_err *err)
 {
 	uint8_t tkey[JPKI_CARD_TKEY_LEN];
@@ -716,25 +692,43 @@ static int vcard_prepare(srv_worker *w, const jpki_link *l, const char *serial,
 	if (rc == 0)
 		rc = card_term_auth(l, tkey, err);
 	OPENSSL_cleanse(tkey, sizeof(tkey));
-	if (rc == 0 && want_a)
+	if (rc == 0 && job->key[JPKI_CERT_AUTH])
 		rc = card_term_generate_key(l, JPKI_KEY_AUTH, &in->auth_pub,
 					    err);
-	if (rc == 0 && want_s)
+	if (rc == 0 && job->key[JPKI_CERT_SIGN])
 		rc = card_term_generate_key(l, JPKI_KEY_SIGN, &in->sign_pub,
 					    err);
-	if (rc == 0)
+	if (rc == 0 && job->pin_auth)
 		rc = card_term_set_pin(l, JPKI_CPIN_AUTH, ap, err);
-	if (rc == 0 && want_s)
+	if (rc == 0 && job->pin_sign)
 		rc = card_term_set_pin(l, JPKI_CPIN_SIGN,
 				       srv_jstr(b, "sign_pin"), err);
-	if (rc == 0)
+	if (rc == 0 && job->pin_cardinfo)
 		rc = card_term_set_pin(l, JPKI_CPIN_CARDINFO,
 				       cp != NULL ? cp : ap, err);
 	return rc;
 }
 
-static int vcard_write(srv_worker *w, const jpki_link *l,
-		       const registry_outcome *o, jpki_err *err)
+typedef struct valid_on_card {
+	const char *card;
+	bool kind[3];
+} valid_on_card;
+
+static int valid_cb(void *ctx, const store_cert *c)
+{
+	valid_on_card *v = ctx;
+	if ((c->kind == JPKI_CERT_SIGN || c->kind == JPKI_CERT_AUTH) &&
+	    c->status == STORE_CERT_VALID &&
+	    strcmp(c->card_serial, v->card) == 0)
+		v->kind[c->kind] = true;
+	return 0;
+}
+
+/* The new certificates and their roots; EF 0008 from what is valid on
+ * the card once the application completed. */
+static int vcard_write(srv_worker *w, const jpki_link *l, int64_t resident,
+		       const char *serial, const registry_outcome *o,
+		       jpki_err *err)
 {
 	X509 *const roots[4] = {NULL, ca_root(w->ca, JPKI_CERT_AUTH), NULL,
 				ca_root(w->ca, JPKI_CERT_SIGN)};
@@ -744,8 +738,12 @@ static int vcard_write(srv_worker *w, const jpki_link *l,
 				    o->issued.sign_der_len, 0};
 	const jpki_card_cert which[4] = {JPKI_CCERT_AUTH, JPKI_CCERT_AUTH_CA,
 					 JPKI_CCERT_SIGN, JPKI_CCERT_SIGN_CA};
+	valid_on_card v = {serial, {false, false, false}};
 	int rc = 0;
 	for (int i = 0; i < 4 && rc == 0; i++) {
+		/* only the kinds issued now: the rest of the card stays */
+		if (leaves[i & ~1] == NULL)
+			continue;
 		unsigned char *der = NULL;
 		int len = roots[i] != NULL ? i2d_X509(roots[i], &der) : 0;
 		if (roots[i] != NULL && len <= 0)
@@ -759,8 +757,11 @@ static int vcard_write(srv_worker *w, const jpki_link *l,
 		OPENSSL_free(der);
 	}
 	if (rc == 0)
-		rc = card_term_write_presence(l, o->issued.sign_der != NULL,
-					      o->issued.auth_der != NULL, err);
+		rc = store_cert_by_resident(ca_store(w->ca), resident, valid_cb,
+					    &v, err);
+	if (rc == 0)
+		rc = card_term_write_presence(l, v.kind[JPKI_CERT_SIGN],
+					      v.kind[JPKI_CERT_AUTH], err);
 	return rc;
 }
 
@@ -778,12 +779,46 @@ static void vcard_revoke(srv_worker *w, srv_req *r, const registry_outcome *o)
 	}
 }
 
+static json_t *outcome_json(int64_t id, const registry_outcome *o)
+{
+	json_t *res = json_pack(
+	    "{s:I,s:s,s:s,s:{s:i,s:i,s:i}}", "id", (json_int_t)id, "state",
+	    "completed", "card", o->card_serial, "fee", "cert_yen",
+	    o->fee.cert_yen, "card_yen", o->fee.card_yen, "total_yen",
+	    o->fee.cert_yen + o->fee.card_yen);
+	json_t *rv = json_array();
+	for (int i = 0; i < o->revoked && i < 4; i++)
+		json_array_append_new(rv, json_string(o->serials[i]));
+	for (int i = 0; i < 2; i++) /* a renewal supersedes */
+		if (o->issued.superseded[i][0])
+			json_array_append_new(
+			    rv, json_string(o->issued.superseded[i]));
+	json_object_set_new(res, "revoked_or_held", rv);
+	if (o->issued.sign_der != NULL)
+		json_object_set_new(res, "sign",
+				    srv_issued_json(o->issued.sign_der,
+						    o->issued.sign_der_len,
+						    o->issued.sign_serial,
+						    &o->issued.sign_validity));
+	if (o->issued.auth_der != NULL)
+		json_object_set_new(res, "auth",
+				    srv_issued_json(o->issued.auth_der,
+						    o->issued.auth_der_len,
+						    o->issued.auth_serial,
+						    &o->issued.auth_validity));
+	return res;
+}
+
 /* POST .../complete-virtual {"auth_pin", "sign_pin", "cardinfo_pin",
- * "window"}: 201 with the completion and the one-time image download. */
+ * "window"}: every kind onto the virtual card the service keeps.  A new
+ * card or a reissue makes the card (card_ready); issue, renewal, found
+ * and PIN reset load the kept card of the application; revocation and a
+ * loss report need no card.  201 with the completion and, when a card was
+ * written, the one-time image download. */
 void api_app_complete_virtual(srv_worker *w, srv_req *r)
 {
 	static const srv_jfield f[] = {
-	    {"auth_pin", JT_STRING, true, VPIN_FIELD_MAX},
+	    {"auth_pin", JT_STRING, false, VPIN_FIELD_MAX},
 	    {"sign_pin", JT_STRING, false, VPIN_FIELD_MAX},
 	    {"cardinfo_pin", JT_STRING, false, VPIN_FIELD_MAX},
 	    {"window", JT_STRING, false, 9},
@@ -791,16 +826,19 @@ void api_app_complete_virtual(srv_worker *w, srv_req *r)
 	registry_complete_in in = {0};
 	registry_outcome o;
 	store_app a;
+	jpki_plan plan;
+	vcard_job job;
 	jpki_card *card = NULL;
 	jpki_err err = {0};
 	json_t *b = NULL, *res = NULL;
-	uint8_t *img = NULL;
-	size_t img_len = 0;
+	uint8_t *img = NULL, *kept = NULL;
+	size_t img_len = 0, kept_len = 0;
 	char url[128];
 	int64_t id = 0;
 	time_t now = srv_time(w->s);
 	int rc;
 	memset(&o, 0, sizeof(o));
+	memset(&job, 0, sizeof(job));
 	if (!app_id_arg(r, &id) ||
 	    (b = srv_json_body(r, f, sizeof(f) / sizeof(f[0]))) == NULL)
 		goto out;
@@ -815,15 +853,12 @@ void api_app_complete_virtual(srv_worker *w, srv_req *r)
 		srv_reply_rc(r, rc, &err);
 		goto out;
 	}
-	if (a.kind != STORE_APP_NEW_CARD && a.kind != STORE_APP_REISSUE) {
-		srv_reply_error(r, MHD_HTTP_CONFLICT, "state",
-				"application %lld (%s) keeps the held card: "
-				"only a new card or a reissue completes onto "
-				"a virtual card",
-				(long long)id, registry_app_kind_name(a.kind));
-		goto out;
-	}
-	if (a.state != STORE_APP_CARD_READY || a.new_card_serial[0] == '\0') {
+	bool new_card =
+	    a.kind == STORE_APP_NEW_CARD || a.kind == STORE_APP_REISSUE;
+	bool no_card = a.kind == STORE_APP_REVOKE || a.kind == STORE_APP_LOSS;
+	const char *serial = new_card ? a.new_card_serial : a.card_serial;
+	if (new_card &&
+	    (a.state != STORE_APP_CARD_READY || a.new_card_serial[0] == '\0')) {
 		srv_reply_error(r, MHD_HTTP_CONFLICT, "state",
 				"application %lld is %s: its card must be at "
 				"the counter (card_ready)",
@@ -831,79 +866,113 @@ void api_app_complete_virtual(srv_worker *w, srv_req *r)
 				registry_app_state_name(a.state));
 		goto out;
 	}
-	if (strlen(a.new_card_serial) > JPKI_CARD_SERIAL_LEN) {
+	if (!new_card && a.state != STORE_APP_APPROVED) {
+		srv_reply_error(r, MHD_HTTP_CONFLICT, "state",
+				"application %lld is %s: complete is not "
+				"allowed now",
+				(long long)id,
+				registry_app_state_name(a.state));
+		goto out;
+	}
+	if (strlen(serial) > JPKI_CARD_SERIAL_LEN) {
 		srv_reply_error(r, MHD_HTTP_CONFLICT, "state",
 				"card serial %s is too long for a virtual "
 				"card (at most %d characters)",
-				a.new_card_serial, JPKI_CARD_SERIAL_LEN);
+				serial, JPKI_CARD_SERIAL_LEN);
 		goto out;
 	}
-	bool want_s = (a.certs & STORE_APP_CERT_SIGN) != 0;
-	if (want_s && srv_jstr(b, "sign_pin") == NULL) {
+	/* the one plan: which keys and PINs */
+	if (!no_card && a.kind != STORE_APP_PIN_RESET &&
+	    (rc = registry_app_plan(w->ca, id, now, &plan, &err)) != 0) {
+		srv_reply_rc(r, rc, &err);
+		goto out;
+	}
+	if (!no_card && a.kind != STORE_APP_PIN_RESET) {
+		job.key[JPKI_CERT_SIGN] = plan.cert[JPKI_CERT_SIGN].issue;
+		job.key[JPKI_CERT_AUTH] = plan.cert[JPKI_CERT_AUTH].issue;
+		job.pin_sign = job.key[JPKI_CERT_SIGN];
+		job.pin_auth = job.key[JPKI_CERT_AUTH] || new_card;
+		job.pin_cardinfo = new_card;
+	} else if (a.kind == STORE_APP_PIN_RESET) {
+		job.pin_sign = (a.pins & STORE_APP_PIN_SIGN) != 0;
+		job.pin_auth = (a.pins & STORE_APP_PIN_AUTH) != 0;
+		job.pin_cardinfo = (a.pins & STORE_APP_PIN_CARDINFO) != 0;
+	}
+	if (job.pin_sign && srv_jstr(b, "sign_pin") == NULL) {
 		srv_reply_error(r, MHD_HTTP_BAD_REQUEST, "sign_pin_required",
-				"the application issues the signature "
-				"certificate: give sign_pin");
+				"the application sets the signature PIN: "
+				"give sign_pin");
 		goto out;
 	}
-	if ((rc = vcard_make(w, r, a.new_card_serial, now, &card, &err)) != 0) {
-		srv_reply_rc(r, rc, &err);
+	if ((job.pin_auth ||
+	     (job.pin_cardinfo && srv_jstr(b, "cardinfo_pin") == NULL)) &&
+	    srv_jstr(b, "auth_pin") == NULL) {
+		srv_reply_error(r, MHD_HTTP_BAD_REQUEST, "auth_pin_required",
+				"the application sets the authentication PIN: "
+				"give auth_pin");
 		goto out;
 	}
-	jpki_link link = {card_transmit, card};
-	card_power(card, JPKI_CARD_POWER_ON);
-	rc = vcard_prepare(w, &link, a.new_card_serial, want_s,
-			   (a.certs & STORE_APP_CERT_AUTH) != 0, b, &in, &err);
-	if (rc != 0) {
-		srv_reply_rc(r, rc, &err);
-		goto out;
+	jpki_link link = {card_transmit, NULL};
+	if (!no_card) {
+		if (new_card)
+			rc = vcard_make(w, r, serial, now, &card, &err);
+		else if ((rc = terminal_kept_get(w->ca, serial, &kept,
+						 &kept_len, &err)) == 0)
+			rc = card_load_mem(kept, kept_len, &card, &err);
+		if (rc != 0) {
+			srv_reply_rc(r, rc, &err);
+			goto out;
+		}
+		link.ctx = card;
+		card_power(card, JPKI_CARD_POWER_ON);
+		if ((rc = vcard_prepare(w, &link, serial, &job, b, &in,
+					&err)) != 0) {
+			srv_reply_rc(r, rc, &err);
+			goto out;
+		}
 	}
 	if ((rc = registry_app_complete(w->ca, id, &in, now, r->actor, &o,
 					&err)) != 0) {
 		srv_reply_rc(r, rc, &err);
 		goto out;
 	}
-	rc = vcard_write(w, &link, &o, &err);
+	if (no_card) {
+		publish_outcome(w, &o);
+		srv_reply_json(r, MHD_HTTP_CREATED, outcome_json(id, &o));
+		goto out;
+	}
+	rc = vcard_write(w, &link, a.resident_id, serial, &o, &err);
 	if (rc == 0)
 		rc = card_image(card, &img, &img_len, &err);
-	if (rc == 0 && srv_download_put(w->s, a.new_card_serial, r->sid, &img,
-					img_len, now) != 0)
+	if (rc == 0)
+		rc = terminal_kept_put(w->ca, serial, img, img_len, &err);
+	if (rc == 0 && srv_download_put(w->s, serial, r->sid, &img, img_len,
+					now) != 0)
 		rc = jpki_fail(&err, JPKI_ERR_RANGE,
 			       "too many card images wait for their download");
 	if (rc != 0) {
 		vcard_revoke(w, r, &o);
 		srv_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "busy",
 				"application %lld completed but the virtual "
-				"card could not be finished (%s); its "
+				"card could not be finished (%s); its new "
 				"certificates were revoked: issue again with "
-				"a reissue application",
+				"a new application",
 				(long long)id, jpki_err_msg(&err, rc));
 		goto out;
 	}
 	publish_outcome(w, &o);
-	snprintf(url, sizeof(url), "/api/v1/cards/virtual/%s/image",
-		 a.new_card_serial);
-	res = json_pack("{s:I,s:s,s:s,s:{s:i,s:i,s:i},s:{s:s,s:i,s:I}}", "id",
-			(json_int_t)id, "state", "completed", "card",
-			o.card_serial, "fee", "cert_yen", o.fee.cert_yen,
-			"card_yen", o.fee.card_yen, "total_yen",
-			o.fee.cert_yen + o.fee.card_yen, "download", "url", url,
-			"expires_in", SRV_DL_TTL, "size", (json_int_t)img_len);
-	if (res != NULL && o.issued.sign_der != NULL)
-		json_object_set_new(res, "sign",
-				    srv_issued_json(o.issued.sign_der,
-						    o.issued.sign_der_len,
-						    o.issued.sign_serial,
-						    &o.issued.sign_validity));
-	if (res != NULL && o.issued.auth_der != NULL)
-		json_object_set_new(res, "auth",
-				    srv_issued_json(o.issued.auth_der,
-						    o.issued.auth_der_len,
-						    o.issued.auth_serial,
-						    &o.issued.auth_validity));
+	snprintf(url, sizeof(url), "/api/v1/cards/virtual/%s/image", serial);
+	res = outcome_json(id, &o);
+	if (res != NULL)
+		json_object_set_new(res, "download",
+				    json_pack("{s:s,s:i,s:I}", "url", url,
+					      "expires_in", SRV_DL_TTL, "size",
+					      (json_int_t)img_len));
 	srv_reply_json(r, MHD_HTTP_CREATED, res);
 out:
 	OPENSSL_cleanse(r->body.p, r->body.len);
 	jpki_free_secret(img, img_len);
+	jpki_free_secret(kept, kept_len);
 	registry_outcome_free(&o);
 	EVP_PKEY_free(in.sign_pub);
 	EVP_PKEY_free(in.auth_pub);

@@ -579,9 +579,6 @@ void api_cert_get(srv_worker *w, srv_req *r);
 void api_cert_revoke(srv_worker *w, srv_req *r);
 void api_issue_preview(srv_worker *w, srv_req *r);
 void api_audit_verify(srv_worker *w, srv_req *r);
-void api_vcard_issue(srv_worker *w, srv_req *r);
-void api_vcard_renew(srv_worker *w, srv_req *r);
-void api_vcard_preview(srv_worker *w, srv_req *r);
 void api_stats(srv_worker *w, srv_req *r);
 /* The counter's applications and expiry notices (api_applications.c). */
 void api_apps_list(srv_worker *w, srv_req *r);

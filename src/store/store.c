@@ -8,12 +8,14 @@
 #include <string.h>
 #include <strings.h>
 
+#include "openjpki/rules.h"
 #include "openjpki/store.h"
 #include "store_impl.h"
 
-/* RFC 5280 CRLReason values; the store cannot include x509.h (x509 sits
- * above it), so the two it needs are spelled here. */
-#define REASON_CERTIFICATE_HOLD 6
+/* RFC 5280 CRLReason values from the revocation law (rules.h); the store
+ * cannot include x509.h (x509 sits above it).  removeFromCRL (8) is for
+ * delta CRLs, never stored. */
+#define REASON_CERTIFICATE_HOLD RULES_CRL_CERTIFICATE_HOLD
 #define REASON_REMOVE_FROM_CRL 8
 #define REASON_MAX 10 /* aACompromise */
 

@@ -248,20 +248,33 @@ static int record_card(jpki_ca *ca, const store_resident *r, const char *serial,
 	return store_card_put(ca_store(ca), &sc, err);
 }
 
-/* Whether the resident gets a signature certificate, and why not. */
+/* Whether the resident gets a signature certificate, and why not: the
+ * person's law from rules_plan (under 15, adult ward); what the store
+ * holds is ca_issue's to weigh. */
 static void sign_decision(const terminal_perso_req *req,
 			  const store_resident *r, terminal_perso_out *out,
 			  bool *want_sign)
 {
-	jpki_person person = {r->birth, r->adult_ward};
+	rules_plan_in in;
+	jpki_plan plan;
 	jpki_err why = {0};
 	*want_sign = false;
 	if (req->no_sign) {
 		out->no_sign_why = "declined by the citizen (--no-sign)";
-	} else if (rules_eligible(JPKI_CERT_SIGN, &person,
-				  jpki_date_of(req->now), &why) != 0) {
-		jpki_strlcpy(out->no_sign_msg, why.msg,
-			     sizeof(out->no_sign_msg));
+		return;
+	}
+	memset(&in, 0, sizeof(in));
+	in.person = (jpki_person){r->birth, r->adult_ward};
+	in.today = jpki_date_of(req->now);
+	in.app = RULES_APP_NEW_CARD;
+	in.applicant = RULES_BY_CA_TEST;
+	in.certs = 1;
+	(void)rules_plan(&in, &plan, &why);
+	const rules_plan_cert *c = &plan.cert[JPKI_CERT_SIGN];
+	if (plan.code != NULL && c->code != NULL &&
+	    (strcmp(c->code, "under-15") == 0 ||
+	     strcmp(c->code, "adult-ward") == 0)) {
+		jpki_strlcpy(out->no_sign_msg, c->en, sizeof(out->no_sign_msg));
 		out->no_sign_why = out->no_sign_msg;
 	} else {
 		*want_sign = true;

@@ -1,6 +1,8 @@
-// The counter's web UI in chromium: log-in, a resident, issuance onto a
-// virtual card (preview: validity and 0 yen), the image download, renewal
-// of that image (a second jpkid run with --test-clock-offset), revocation,
+// The counter's web UI in chromium, every change through an application
+// (one door): log-in, a resident, a new card opened from 電子証明書の発行
+// and completed onto a virtual card the service keeps (preview: validity
+// and 0 yen), the image download, renewal of that card (a second jpkid run
+// with --test-clock-offset), a loss report (confirmed, held on receipt),
 // the language switch; as a supervisor, an application from the list to
 // approval (its preview first) and the expiry-notice batch.  Screenshots
 // (PNG) go to $SHOTS.
@@ -22,6 +24,9 @@ const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'jpki-chromium-'));
 const ctx = await launchChromium(profile);
 const page = ctx.pages()[0] || await ctx.newPage();
 page.setDefaultTimeout(20000);
+// the confirmations before a hold or a revocation: the clerk says yes
+let dialogs = 0;
+page.on('dialog', (d) => { dialogs++; d.accept(); });
 const shot = (name) => page.screenshot({ path: path.join(SHOTS, name + '.png'), fullPage: true });
 const msg = () => page.locator('#msg').innerText();
 
@@ -60,17 +65,33 @@ try {
     await page.getByRole('button', { name: '検索する' }).click();
     await page.locator('#results table').waitFor();
     ok((await page.locator('#results').innerText()).includes('佐藤 一郎'), 'search finds the resident');
-    // 発行: preview first
+    // 電子証明書の発行: the first step of an application (新規交付 here)
     await page.goto(BASE + '/#issue?r=' + rid);
+    await page.locator('#open-app-form').waitFor();
+    ok(await page.getByLabel('住民番号').inputValue() === rid, 'the issue screen opens an application for the resident');
+    await page.getByLabel('申請の種類').selectOption('new-card');
+    await page.getByRole('button', { name: '申請を受け付ける' }).click();
+    await page.locator('#app-preview').waitFor();
+    const pv = await page.locator('#app-preview').innerText();
+    ok(/\d{4}-\d{2}-\d{2}/.test(pv), 'preview shows the last valid day');
+    ok((await page.locator('#app-fee').innerText()).includes('0円'), 'preview shows the fee 0円');
+    ok((await page.locator('#app-plan').innerText()).includes('5回目の誕生日'), 'preview shows the law\'s plan in Japanese');
+    await shot('issue-04-preview');
+    await page.getByLabel('書類').selectOption('drivers_license');
+    await page.getByLabel('番号', { exact: true }).fill('123456789012B');
+    await page.getByLabel('有効期限').fill('2099-12-31');
+    await page.getByRole('button', { name: '書類を記録する' }).click();
+    await page.locator('#app-docs-table tbody tr').first().waitFor();
+    await page.getByRole('button', { name: '承認する' }).click();
+    await page.locator('#msg', { hasText: 'カード発注' }).waitFor();
+    await page.getByLabel('作成されたカードのシリアル番号').fill('BCARD-0');
+    await page.getByRole('button', { name: 'カード作成済' }).click();
+    await page.locator('#act-ready').click();
+    await page.locator('#handover-form').waitFor();
     await page.getByLabel('利用者証明用暗証番号（数字4桁）').fill('1234');
     await page.getByLabel('署名用暗証番号（英数字6〜16桁）').fill('ABC123');
-    await page.getByRole('button', { name: '内容を確認する' }).click();
-    await page.locator('#preview').waitFor();
-    const pv = await page.locator('#preview').innerText();
-    ok(/\d{4}-\d{2}-\d{2}/.test(pv), 'preview shows the last valid day');
-    ok((await page.locator('#fee').innerText()).includes('0円'), 'preview shows the fee 0円');
-    await shot('issue-04-preview');
-    await page.getByRole('button', { name: 'この内容で発行する' }).click();
+    ok((await page.locator('#handover-form').innerText()).includes('英字は大文字'), 'the PIN rules are stated');
+    await page.locator('#act-handover').click();
     await page.locator('#download').waitFor();
     await shot('issue-05-issued');
     const [dl] = await Promise.all([page.waitForEvent('download'), page.locator('#download').click()]);
@@ -92,7 +113,7 @@ try {
     await page.getByRole('button', { name: '日本語' }).click();
     await page.getByRole('heading', { name: '電子証明書' }).waitFor();
     ok(true, 'back to Japanese');
-    fs.writeFileSync(STATE, JSON.stringify({ rid, img }));
+    fs.writeFileSync(STATE, JSON.stringify({ rid, img, card: 'BCARD-0' }));
   } else if (phase === 'apps') {
     // 申請: the open applications, one of them, its preview before approval
     await page.getByRole('link', { name: '申請', exact: true }).click();
@@ -152,36 +173,51 @@ try {
     await shot('apps-04-notices');
   } else {
     const st = JSON.parse(fs.readFileSync(STATE, 'utf8'));
-    // 更新: upload, preview, confirm, download
-    await page.getByRole('link', { name: '更新' }).click();
-    await page.getByLabel('カードイメージ（ファイル）').setInputFiles(st.img);
+    // 更新: an application for the kept card, completed with the PINs
+    await page.goto(BASE + '/#renew?r=' + st.rid + '&c=' + st.card);
+    await page.locator('#open-app-form').waitFor();
+    ok(await page.getByLabel('申請の種類').inputValue() === 'renewal', 'the renewal screen opens a renewal application');
+    await page.getByRole('button', { name: '申請を受け付ける' }).click();
+    await page.locator('#app-preview').waitFor();
+    ok((await page.locator('#app-fee').innerText()).includes('0円'), 'renewal preview: fee 0円');
+    ok((await page.locator('#app-plan').innerText()).includes('6回目の誕生日'), 'renewal inside the window: the 6th birthday');
+    await shot('renew-02-preview');
+    await page.getByLabel('書類').selectOption('mynumber_card');
+    await page.getByLabel('番号', { exact: true }).fill('BCARD0');
+    await page.getByLabel('有効期限').fill('2099-12-31');
+    await page.getByRole('button', { name: '書類を記録する' }).click();
+    await page.locator('#app-docs-table tbody tr').first().waitFor();
+    await page.getByRole('button', { name: '承認する' }).click();
+    await page.locator('#complete-form').waitFor();
     await page.getByLabel('利用者証明用暗証番号（数字4桁）').fill('1234');
     await page.getByLabel('署名用暗証番号（英数字6〜16桁）').fill('ABC123');
-    await page.getByRole('button', { name: '内容を確認する' }).click();
-    await page.locator('#preview').waitFor();
-    ok((await page.locator('#fee').innerText()).includes('0円'), 'renewal preview: fee 0円');
-    await shot('renew-02-preview');
-    await page.getByRole('button', { name: 'この内容で更新する' }).click();
+    await page.locator('#act-complete').click();
     await page.locator('#download').waitFor();
-    ok((await page.locator('#done').innerText()).includes('2'), 'renewal superseded the old certificates');
+    ok((await msg()).includes('失効・一時保留 2件'), 'renewal superseded the old certificates (' + (await msg()) + ')');
     await shot('renew-03-renewed');
     const [dl] = await Promise.all([page.waitForEvent('download'), page.locator('#download').click()]);
     const img2 = path.join(path.dirname(STATE), 'card-renewed.img');
     await dl.saveAs(img2);
     ok(fs.statSync(img2).size > 0, 'renewed card image downloaded');
-    // 失効: the new auth certificate, from the resident page
+    // 紛失届 from the resident page: confirmed, held on receipt
     await page.goto(BASE + '/#resident?id=' + st.rid);
     await page.locator('#certs tbody tr').first().waitFor();
     await shot('renew-04-resident');
     await page.locator('#certs a', { hasText: '失効・一時保留' }).first().click();
-    await page.getByLabel('理由').selectOption('certificateHold');
-    await page.getByRole('button', { name: '失効させる' }).click();
-    await page.locator('#revoke-result table').waitFor();
-    ok((await msg()).includes('一時保留'), 'loss report: certificate on hold');
+    await page.locator('#open-app-form').waitFor();
+    await page.getByLabel('申請の種類').selectOption('loss');
+    const before = dialogs;
+    await page.getByRole('button', { name: '申請を受け付ける' }).click();
+    await page.locator('#app-info').waitFor();
+    ok(dialogs === before + 1, 'a confirmation before the hold');
+    await page.goto(BASE + '/#resident?id=' + st.rid);
+    await page.locator('#certs tbody tr').first().waitFor();
+    ok((await page.locator('#certs').innerText()).includes('一時保留'), 'loss report: certificates on hold at once');
     await shot('renew-05-hold');
-    // an API error shown in Japanese: revoke an unknown serial
-    await page.getByLabel('シリアル番号').fill('0123');
-    await page.getByRole('button', { name: '失効させる' }).click();
+    // an API error shown in Japanese: an application for an unknown resident
+    await page.goto(BASE + '/#revoke?r=999999');
+    await page.locator('#open-app-form').waitFor();
+    await page.getByRole('button', { name: '申請を受け付ける' }).click();
     await page.locator('#msg.error').waitFor();
     ok((await msg()).includes('見つかりません'), 'API error shown in Japanese');
     await shot('renew-06-error');

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The counter's web UI in Debian's chromium, driven by playwright-core
-# (tests/browser/counter.spec.mjs): log-in, resident, issuance onto a
-# virtual card with its preview and download, renewal of the downloaded
-# image, a loss report, the language switch; an application from the list
+# (tests/browser/counter.spec.mjs): log-in, resident, a new card through
+# an application completed onto a kept virtual card (preview, download),
+# its renewal through an application, a loss report held on receipt, the
+# language switch; an application from the list
 # to approval (preview first) and the expiry-notice batch.  Renewal needs the
 # certificates' renewal window: the second phase runs jpkid with
 # --test-clock-offset (30 days before the authentication certificate's

@@ -96,47 +96,47 @@ req clerk GET /api/v1/nothing; check 404 "unknown route"
 req clerk DELETE /api/v1/residents/$A; check 405 "method not allowed"
 
 # ---- preview ----
-req clerk POST /api/v1/issue/preview "{\"resident\":$A,\"card\":\"CARD$A\",\"sign\":{},\"auth\":{}}"
+req admin POST /api/v1/issue/preview "{\"resident\":$A,\"card\":\"CARD$A\",\"sign\":{},\"auth\":{}}"
 check_msg 200 '"ok":true' "preview for an adult"
 grep -q '"fee":{"cert_yen":0' <<<"$BODY" && ok "preview shows the fee" || bad "fee: $BODY"
 jq -e '.sign.validity.last_day and .auth.validity.last_day' <<<"$BODY" >/dev/null && ok "preview shows validity" || bad "validity: $BODY"
-req clerk POST /api/v1/issue/preview "{\"resident\":$C,\"card\":\"CARD$C\",\"sign\":{},\"auth\":{}}"
+req admin POST /api/v1/issue/preview "{\"resident\":$C,\"card\":\"CARD$C\",\"sign\":{},\"auth\":{}}"
 jq -e '.ok == false and .sign.eligible == false and .auth.eligible == true' <<<"$BODY" >/dev/null \
   && grep -q "under" <<<"$BODY" && ok "preview: no signature certificate under 15" || bad "preview C: $BODY"
-req clerk POST /api/v1/issue/preview "{\"resident\":$A,\"card\":\"CARD$A\",\"sign\":{},\"reissue\":true}"
+req admin POST /api/v1/issue/preview "{\"resident\":$A,\"card\":\"CARD$A\",\"sign\":{},\"reissue\":true}"
 jq -e '.fee.cert_yen == 200 and .fee.card_yen == 800' <<<"$BODY" >/dev/null && ok "reissue fee 200+800 yen" || bad "reissue fee: $BODY"
 
 # ---- issuance ----
 newkey k1; newkey k2; newkey k3
-req clerk POST /api/v1/issue "$(issue_body clerk "$A" "CARD$A" k1.key k2.key)"
+req admin POST /api/v1/issue "$(issue_body admin "$A" "CARD$A" k1.key k2.key)"
 check 201 "issue A's two certificates"
 SA=$(jq -r .sign.serial <<<"$BODY"); AA=$(jq -r .auth.serial <<<"$BODY")
 jq -r .sign.pem <<<"$BODY" >a_sign.pem; jq -r .auth.pem <<<"$BODY" >a_auth.pem
 expect_ok "A's sign certificate verifies" openssl verify -CAfile "$R/sign-root.pem" a_sign.pem
 expect_ok "A's auth certificate verifies" openssl verify -CAfile "$R/auth-root.pem" a_auth.pem
-body=$(issue_body clerk "$B" "CARD$B" k1.key k2.key)
-req clerk POST /api/v1/issue "$body"; check 201 "issue B's certificates"
+body=$(issue_body admin "$B" "CARD$B" k1.key k2.key)
+req admin POST /api/v1/issue "$body"; check 201 "issue B's certificates"
 SB=$(jq -r .sign.serial <<<"$BODY"); AB=$(jq -r .auth.serial <<<"$BODY")
-req clerk POST /api/v1/issue "$body"; check_msg 409 "challenge" "double submission (same challenge)"
-req clerk POST /api/v1/issue "$(issue_body clerk "$B" "CARD$B" - k2.key)"
+req admin POST /api/v1/issue "$body"; check_msg 409 "challenge" "double submission (same challenge)"
+req admin POST /api/v1/issue "$(issue_body admin "$B" "CARD$B" - k2.key)"
 check_msg 409 "already holds a valid" "double submission (new challenge)"
-req clerk POST /api/v1/issue "$(issue_body clerk "$C" "CARD$C" k1.key -)"; check_msg 422 "under" "signature certificate under 15"
-req clerk POST /api/v1/issue "$(issue_body clerk "$W" "CARD$W" k1.key -)"; check_msg 422 "成年被後見人" "signature certificate for an adult ward"
-req clerk POST /api/v1/issue "$(issue_body clerk "$A" "CARD$A" - k2.key ',"renewal":true')"
+req admin POST /api/v1/issue "$(issue_body admin "$C" "CARD$C" k1.key -)"; check_msg 422 "under" "signature certificate under 15"
+req admin POST /api/v1/issue "$(issue_body admin "$W" "CARD$W" k1.key -)"; check_msg 422 "成年被後見人" "signature certificate for an adult ward"
+req admin POST /api/v1/issue "$(issue_body admin "$A" "CARD$A" - k2.key ',"renewal":true')"
 check_msg 422 "renewal" "renewal too early"
-req clerk POST /api/v1/issue "$(issue_body clerk "$C" "CARD$C" - k2.key)" ; AC=$(jq -r .auth.serial <<<"$BODY")
+req admin POST /api/v1/issue "$(issue_body admin "$C" "CARD$C" - k2.key)" ; AC=$(jq -r .auth.serial <<<"$BODY")
 check 201 "auth-only issuance for a minor"
 # a proof made with another key, a missing proof, no challenge
-ch=$(req clerk POST /api/v1/issue/challenge; jq -r .challenge <<<"$BODY")
-req clerk POST /api/v1/issue "{\"resident\":$W,\"card\":\"CARD$W\",\"challenge\":\"$ch\",\"auth\":{\"spki\":\"$(spki_b64 k2.key)\",\"pop\":\"$(pop k3.key "$ch" auth "$W" "CARD$W")\"}}"
+ch=$(req admin POST /api/v1/issue/challenge; jq -r .challenge <<<"$BODY")
+req admin POST /api/v1/issue "{\"resident\":$W,\"card\":\"CARD$W\",\"challenge\":\"$ch\",\"auth\":{\"spki\":\"$(spki_b64 k2.key)\",\"pop\":\"$(pop k3.key "$ch" auth "$W" "CARD$W")\"}}"
 check_msg 400 "does not verify" "proof of possession by another key"
-req clerk POST /api/v1/issue "{\"resident\":$W,\"card\":\"CARD$W\",\"challenge\":\"$ch\",\"auth\":{\"spki\":\"$(spki_b64 k2.key)\"}}"
+req admin POST /api/v1/issue "{\"resident\":$W,\"card\":\"CARD$W\",\"challenge\":\"$ch\",\"auth\":{\"spki\":\"$(spki_b64 k2.key)\"}}"
 check_msg 400 "pop" "missing proof of possession"
-req clerk POST /api/v1/issue "{\"resident\":$W,\"card\":\"CARD$W\",\"auth\":{\"spki\":\"$(spki_b64 k2.key)\"}}"
+req admin POST /api/v1/issue "{\"resident\":$W,\"card\":\"CARD$W\",\"auth\":{\"spki\":\"$(spki_b64 k2.key)\"}}"
 check_msg 400 "challenge" "missing challenge"
-req clerk POST /api/v1/issue "{\"resident\":$W,\"card\":\"CARD$W\",\"challenge\":\"$ch\",\"auth\":{\"spki\":\"AAAA\",\"pop\":\"AAAA\"}}"
+req admin POST /api/v1/issue "{\"resident\":$W,\"card\":\"CARD$W\",\"challenge\":\"$ch\",\"auth\":{\"spki\":\"AAAA\",\"pop\":\"AAAA\"}}"
 check_msg 400 "spki" "garbage key"
-req sup POST /api/v1/issue "$(issue_body clerk "$W" "CARD$W" - k2.key)"; check_msg 409 "challenge" "another session's challenge"
+req admin POST /api/v1/issue "$(issue_body clerk "$W" "CARD$W" - k2.key)"; check_msg 409 "challenge" "another session's challenge"
 
 # ---- OCSP: openssl against the responder ----
 ocsp() { # ocsp CERT ROOT [extra] -> openssl's report
@@ -214,10 +214,11 @@ grep -q "certificate revoked" <<<"$out" && ok "openssl verify -crl_check sees th
 # ---- revocation through the API, by role ----
 req clerk POST /api/v1/certificates/$SB/revoke '{"reason":"keyCompromise"}'; check 403 "clerk cannot revoke as keyCompromise"
 req sup POST /api/v1/certificates/$SB/revoke '{"reason":"keyCompromise"}'; check 403 "supervisor cannot either"
-req clerk POST /api/v1/certificates/$SB/revoke '{"reason":"superseded"}'; check 403 "clerk cannot revoke as superseded"
+req clerk POST /api/v1/certificates/$SB/revoke '{"reason":"superseded"}'; check_msg 409 "application_required" "superseded only by a renewal application"
 req clerk POST /api/v1/certificates/$SB/revoke '{"reason":"bogus"}'; check 400 "unknown reason"
-req clerk POST /api/v1/certificates/$SB/revoke '{"reason":"certificateHold"}'; check_msg 200 '"status":"hold"' "clerk puts a lost card's certificate on hold"
-req clerk POST /api/v1/certificates/$SB/revoke '{"reason":"certificateHold"}'; check 409 "already on hold"
+req clerk POST /api/v1/certificates/$SB/revoke '{"reason":"certificateHold"}'; check_msg 409 "application_required" "no hold outside a loss report"
+req clerk POST /api/v1/applications "{\"resident\":$B,\"kind\":\"loss\",\"card\":\"CARD$B\"}"; check 201 "clerk receives a loss report: the hold"
+req clerk POST /api/v1/applications "{\"resident\":$B,\"kind\":\"loss\",\"card\":\"CARD$B\"}"; check 409 "already reported"
 req clerk GET /api/v1/certificates/$SB; check_msg 200 '"status":"hold"' "certificate shows the hold"
 jq -r .pem <<<"$BODY" >b_sign.pem
 out=$(ocsp b_sign.pem "$R/sign-root.pem")
@@ -235,7 +236,7 @@ req clerk GET /api/v1/certificates/$AC; jq -r .pem <<<"$BODY" >c_auth.pem
 out=$(ocsp c_auth.pem "$R/auth-root.pem")
 grep -q "Reason: cessationOfOperation" <<<"$out" && ok "openssl ocsp: cessationOfOperation" || bad "ocsp removal: $out"
 req sup POST /api/v1/residents/$C/remove '{}'; check 409 "already removed"
-req clerk POST /api/v1/issue "$(issue_body clerk "$C" "CARD$C" - k2.key)"; check_msg 409 "removed" "nothing issued after removal"
+req admin POST /api/v1/issue "$(issue_body admin "$C" "CARD$C" - k2.key)"; check_msg 409 "removed" "nothing issued after removal"
 
 # ---- 401 without a session, 403 without CSRF, on every mutation ----
 muts=(
@@ -269,7 +270,7 @@ req - GET /api/v1/residents; check 401 "no session: read"
 req sup GET /api/v1/audit/verify; check_msg 200 '"ok":true' "audit chain verifies"
 audit=$(sqlite3 "$T/ca/jpki.db" "SELECT actor || ' ' || action FROM audit")
 for want in "admin operator.create" "admin muni.put" "clerk1 resident.add" "clerk1 card.record" \
-            "clerk1 cert.issue" "clerk1 resident.change" "clerk1 cert.hold" "admin cert.revoke" "sup1 resident.remove"; do
+            "admin cert.issue" "clerk1 resident.change" "clerk1 cert.hold" "admin cert.revoke" "sup1 resident.remove"; do
   grep -qx "$want" <<<"$audit" && ok "audit: $want" || bad "audit lacks '$want'"
 done
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# jpkid's virtual cards: issuance onto a new card made in the service
-# (terminal library over card_transmit), the one-time image download, the
-# card read by `jpki card`, renewal of an uploaded image (the service run
-# with --test-clock-offset into the renewal window), the refusals, and the
-# dashboard's stats.
+# jpkid's virtual cards, made and changed only by completing applications:
+# a new card made in the service (terminal library over card_transmit),
+# the one-time image download, the card read by `jpki card`, renewal of the
+# card the service keeps (the service run with --test-clock-offset into the
+# renewal window), a loss report's hold, the refusals, and the dashboard's
+# stats.
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 . "$HERE/lib/jpkid.sh"
@@ -25,29 +26,46 @@ dl() {
   CODE=$(curl -s -D "$T/hdr" -o "$3" -w '%{http_code}' --max-time 60 -b "$T/$1.jar" "$BASE$2") || CODE=000
 }
 
+FUTURE=2099-12-31
+# newcard RESIDENT CARD CERTS [applicant json]: an approved new-card
+# application whose card is at the counter; prints its id
+newcard() {
+  req clerk POST /api/v1/applications "{\"resident\":$1,\"kind\":\"new-card\",\"certs\":\"$3\"${4:+,$4}}"
+  local id; id=$(jq -r .id <<<"$BODY")
+  if [ -n "${4:-}" ]; then
+    req clerk POST "/api/v1/applications/$id/documents" "{\"role\":\"agent\",\"type\":\"passport\",\"number\":\"TK$id\",\"expiry\":\"$FUTURE\"}"
+    req clerk POST "/api/v1/applications/$id/documents" "{\"role\":\"agent\",\"type\":\"family_register\",\"number\":\"F$id\"}"
+  else
+    req clerk POST "/api/v1/applications/$id/documents" "{\"type\":\"drivers_license\",\"number\":\"D$id\",\"expiry\":\"$FUTURE\"}"
+  fi
+  req clerk POST "/api/v1/applications/$id/approve" '{}'
+  req clerk POST "/api/v1/applications/$id/card-produced" "{\"card\":\"$2\"}"
+  req clerk POST "/api/v1/applications/$id/card-ready" '{}'
+  echo "$id"
+}
+
 # ---- refusals ----
-NOCSRF=1 req clerk POST /api/v1/cards/virtual "{\"resident\":$A,\"auth_pin\":\"1234\",\"sign_pin\":\"ABC123\"}"
+V=$(newcard "$A" VC-1 "sign,auth")
+NOCSRF=1 req clerk POST "/api/v1/applications/$V/complete-virtual" '{"auth_pin":"1234","sign_pin":"ABC123"}'
 check 403 "virtual card without CSRF token"
-req - POST /api/v1/cards/virtual "{\"resident\":$A,\"auth_pin\":\"1234\"}"; check 401 "virtual card without a session"
-req clerk POST /api/v1/cards/virtual "{\"resident\":$A,\"auth_pin\":\"123\",\"sign_pin\":\"ABC123\"}"
+req - POST "/api/v1/applications/$V/complete-virtual" '{"auth_pin":"1234"}'; check 401 "virtual card without a session"
+req clerk POST "/api/v1/applications/$V/complete-virtual" '{"auth_pin":"123","sign_pin":"ABC123"}'
 check_msg 400 "exactly 4 digits" "malformed authentication PIN"
-req clerk POST /api/v1/cards/virtual "{\"resident\":$A,\"auth_pin\":\"1234\"}"
+req clerk POST "/api/v1/applications/$V/complete-virtual" '{"auth_pin":"1234"}'
 check_msg 400 "sign_pin_required" "eligible adult without a signature PIN"
-req clerk POST /api/v1/cards/virtual "{\"resident\":999,\"auth_pin\":\"1234\",\"sign_pin\":\"ABC123\"}"
-check 404 "unknown resident"
+req clerk POST "/api/v1/applications/999/complete-virtual" '{"auth_pin":"1234","sign_pin":"ABC123"}'
+check 404 "unknown application"
 
 # ---- issuance ----
-req clerk POST /api/v1/cards/virtual/preview "{\"resident\":$A}"
+req clerk GET "/api/v1/applications/$V/preview"
 check_msg 200 '"total_yen":0' "preview of a new card: fee"
-jq -e '.auth.eligible and .sign.eligible and (.auth.validity.last_day|length==10)' <<<"$BODY" >/dev/null \
-  && ok "preview: both eligible, last day shown" || bad "preview: $BODY"
-req clerk POST /api/v1/cards/virtual/preview "{\"resident\":$C}"
-jq -e '.auth.eligible and (.sign.eligible|not) and .ok' <<<"$BODY" >/dev/null && ok "preview: a child gets auth only" || bad "child preview: $BODY"
-req clerk POST /api/v1/cards/virtual "{\"resident\":$A,\"auth_pin\":\"1234\",\"sign_pin\":\"abc123\"}"
+jq -e '.plan.auth.issue and .plan.sign.issue and (.plan.auth.validity.last_day|length==10)' <<<"$BODY" >/dev/null \
+  && ok "preview: both issued, last day shown" || bad "preview: $BODY"
+req clerk POST "/api/v1/applications/$V/complete-virtual" '{"auth_pin":"1234","sign_pin":"abc123"}'
 check 201 "issue onto a new virtual card"
-SERIAL=$(jq -r .serial <<<"$BODY"); URL=$(jq -r .download.url <<<"$BODY")
-AUTH1=$(jq -r .certificates.auth.serial <<<"$BODY"); SIGN1=$(jq -r .certificates.sign.serial <<<"$BODY")
-LAST=$(jq -r .certificates.auth.last_day <<<"$BODY")
+SERIAL=$(jq -r .card <<<"$BODY"); URL=$(jq -r .download.url <<<"$BODY")
+AUTH1=$(jq -r .auth.serial <<<"$BODY"); SIGN1=$(jq -r .sign.serial <<<"$BODY")
+LAST=$(jq -r .auth.validity.last_day <<<"$BODY")
 [ "$(jq -r .fee.total_yen <<<"$BODY")" = 0 ] && ok "issuance fee 0 yen" || bad "fee: $BODY"
 [ -n "$AUTH1" ] && [ "$AUTH1" != null ] && [ "$SIGN1" != null ] && ok "both certificates" || bad "certs: $BODY"
 dl admin "$URL" "$T/x.img"; check 404 "another session cannot download the image"
@@ -61,37 +79,37 @@ out=$("$JPKI" card read-cert auth --out "$T/auth.pem" "$T/card.img" 2>&1 && open
 grep -qi "$AUTH1" <<<"$out" && ok "the card holds the issued auth certificate" || bad "read-cert: $out"
 req clerk GET "/api/v1/residents/$A"; check_msg 200 "$SERIAL" "the resident's certificates name the card"
 
-req clerk POST /api/v1/cards/virtual "{\"resident\":$C,\"auth_pin\":\"4321\"}"
+CV=$(newcard "$C" VC-2 "auth" '"applicant":"legal","agent_name":"山田 一郎"')
+req clerk POST "/api/v1/applications/$CV/complete-virtual" '{"auth_pin":"4321"}'
 check 201 "a child's card: authentication certificate only"
-[ "$(jq -r .certificates.sign <<<"$BODY")" = null ] && jq -e .no_sign_reason <<<"$BODY" >/dev/null \
-  && ok "child: no signature certificate, reason given" || bad "child: $BODY"
+jq -e '(.sign|not) and .auth.serial' <<<"$BODY" >/dev/null && ok "child: no signature certificate" || bad "child: $BODY"
 
 # ---- renewal: too early, then inside the window ----
-IMG=$(base64 -w0 "$T/card.img")
-printf '{"image":"%s","auth_pin":"1234","sign_pin":"ABC123"}' "$IMG" >"$T/renew.json"
-req clerk POST /api/v1/cards/virtual/renew "@$T/renew.json"
-[ "$CODE" != 200 ] && ok "renewal refused outside the window ($CODE)" || bad "early renewal: $BODY"
-req clerk POST /api/v1/cards/virtual/renew '{"image":"AAAA","auth_pin":"1234"}'
-check 400 "renewal of a bad image"
+req clerk POST /api/v1/applications "{\"resident\":$A,\"kind\":\"renewal\",\"card\":\"VC-1\"}"
+check_msg 422 "renewal opens on" "renewal refused outside the window"
 req clerk GET /api/v1/stats; check_msg 200 '"issued":3' "stats: three certificates issued today"
 
 stop_jpkid
 days=$(( ( $(date -d "$LAST" +%s) - $(date +%s) ) / 86400 - 30 ))
 start_jpkid "$T/ca" --test-clock-offset "$days"
 login clerk clerk1 clerk-password-1; check 200 "clerk logs in again (clock +$days days)"
-printf '{"image":"%s"}' "$IMG" >"$T/preview.json"
-req clerk POST /api/v1/cards/virtual/preview "@$T/preview.json"
-jq -e '.renewal and .auth.eligible and .sign.eligible' <<<"$BODY" >/dev/null && ok "renewal preview of the uploaded card" || bad "renew preview: $BODY"
-req clerk POST /api/v1/cards/virtual/renew "@$T/renew.json"
-check 200 "renewal of the uploaded card inside the window"
-[ "$(jq -r '.superseded | length' <<<"$BODY")" = 2 ] && ok "both old certificates superseded" || bad "superseded: $BODY"
-AUTH2=$(jq -r .certificates.auth.serial <<<"$BODY"); URL=$(jq -r .download.url <<<"$BODY")
+req clerk POST /api/v1/applications "{\"resident\":$A,\"kind\":\"renewal\",\"card\":\"VC-1\"}"; check 201 "renewal opened"
+RN=$(jq -r .id <<<"$BODY")
+req clerk GET "/api/v1/applications/$RN/preview"
+jq -e '.plan.auth.issue and .plan.sign.issue and .plan.auth.validity.birthday_n==6' <<<"$BODY" >/dev/null && ok "renewal preview of the kept card" || bad "renew preview: $BODY"
+req clerk POST "/api/v1/applications/$RN/documents" "{\"type\":\"mynumber_card\",\"number\":\"VC1\",\"expiry\":\"$FUTURE\"}"
+req clerk POST "/api/v1/applications/$RN/documents" "{\"type\":\"drivers_license\",\"number\":\"D1\",\"expiry\":\"$FUTURE\"}"
+req clerk POST "/api/v1/applications/$RN/approve" '{}'; check 200 "renewal approved"
+req clerk POST "/api/v1/applications/$RN/complete-virtual" '{"auth_pin":"1234","sign_pin":"ABC123"}'
+check 201 "renewal of the kept card inside the window"
+AUTH2=$(jq -r .auth.serial <<<"$BODY"); URL=$(jq -r .download.url <<<"$BODY")
 [ "$(jq -r .fee.total_yen <<<"$BODY")" = 0 ] && ok "renewal fee 0 yen" || bad "fee: $BODY"
 dl clerk "$URL" "$T/card2.img"
 [ -s "$T/card2.img" ] && ! cmp -s "$T/card.img" "$T/card2.img" && ok "new image downloaded" || bad "renewed image"
 req clerk GET "/api/v1/certificates/$AUTH1"; check_msg 200 '"status":"revoked"' "old auth certificate superseded"
-# the loss report: hold the new auth certificate
-req clerk POST "/api/v1/certificates/$AUTH2/revoke" '{"reason":"certificateHold"}'; check_msg 200 '"status":"hold"' "loss report holds the certificate"
+# the loss report holds the new certificates on receipt
+req clerk POST /api/v1/applications "{\"resident\":$A,\"kind\":\"loss\",\"card\":\"VC-1\"}"; check 201 "loss report received"
+req clerk GET "/api/v1/certificates/$AUTH2"; check_msg 200 '"status":"hold"' "loss report holds the certificate"
 req clerk GET /api/v1/stats; check_msg 200 '"renewed":2' "stats count the renewal"
 stop_jpkid
 finish

@@ -26,7 +26,7 @@ login clerk clerk1 clerk-password-1; check 200 "clerk logs in"
 cfg_head() { printf 'silent\n'; }
 cfg_req() { # cfg_req METHOD URL DATAFILE OUT HDR
   printf 'next\nsilent\nurl = "%s"\nrequest = "%s"\ncookie = "%s"\nheader = "X-CSRF-Token: %s"\nheader = "Content-Type: application/json"\n' \
-    "$BASE$2" "$1" "$T/clerk.jar" "$CSRF_clerk"
+    "$BASE$2" "$1" "$T/admin.jar" "$CSRF_admin"
   [ -n "$3" ] && printf 'data-binary = "@%s"\n' "$3"
   printf 'output = "%s"\n' "$4"
   [ -n "${5:-}" ] && printf 'dump-header = "%s"\n' "$5"
@@ -63,7 +63,7 @@ newkey k0
 req clerk POST /api/v1/residents '{"ext_id":"L0","name":"負荷","kana":"フカ","address":"東京都清瀬市","birth":"1985-04-01","sex":1,"muni":"132217"}'
 rid0=$(jq -r .id <<<"$BODY")
 req clerk POST /api/v1/cards "{\"serial\":\"LC0\",\"resident\":$rid0}"
-req clerk POST /api/v1/issue "$(issue_body clerk "$rid0" LC0 - k0.key)"; check 201 "certificate for OCSP"
+req admin POST /api/v1/issue "$(issue_body admin "$rid0" LC0 - k0.key)"; check 201 "certificate for OCSP"
 jq -r .auth.pem <<<"$BODY" >c0.pem
 R=$T/ca/roots
 openssl ocsp -issuer "$R/auth-root.pem" -cert c0.pem -reqout nonce.der 2>/dev/null

@@ -207,7 +207,7 @@ static void test_refusals(void **state)
 	expect_refusal(ca, &r, JPKI_ERR_INVAL, "nothing to issue");
 	r.auth_pub = k2;
 	r.renewal = true;
-	expect_refusal(ca, &r, JPKI_ERR_STATE, "holds none that is valid");
+	expect_refusal(ca, &r, JPKI_ERR_STATE, "to renew");
 	/* the 15th birthday: refused today, issued tomorrow */
 	r = (ca_issue_req){.resident_id = kid,
 			   .card_serial = "CARD-K1",
@@ -465,6 +465,33 @@ static void test_production_refuses_fixed_clock(void **state)
 	assert_non_null(strstr(err.msg, "jpki ca init"));
 }
 
+/* A production CA signs only what an application plans: ca_issue without
+ * a plan (the CA-admin test path: jpki issue, POST /api/v1/issue) is
+ * refused. */
+static void test_production_issues_only_planned(void **state)
+{
+	(void)state;
+	char pd[160];
+	snprintf(pd, sizeof(pd), "%s/prod2", dir);
+	jpki_err err = {0};
+	ca_init_opts o = {.profile = JPKI_PROFILE_PRODUCTION, .now = T0};
+	if (ca_init(pd, &o, &err) != 0)
+		fail_msg("production ca_init: %s", err.msg);
+	jpki_ca *ca = NULL;
+	assert_int_equal(ca_open(pd, NULL, &ca, &err), 0);
+	store_muni m = {"132217", "Tokyo-to", "Kiyose-shi", "東京都", "清瀬市"};
+	assert_int_equal(registry_muni_put(ca, &m, T0, "test", &err), 0);
+	int64_t rid = add_resident(ca, "PR1", "1980-01-01", false, "132217");
+	ca_issue_req req = {.resident_id = rid,
+			    .card_serial = "CARD-PR1",
+			    .auth_pub = k2,
+			    .now = T0};
+	ca_issued out;
+	assert_int_equal(ca_issue(ca, &req, &out, &err), JPKI_ERR_POLICY);
+	assert_non_null(strstr(err.msg, "production CA issues only"));
+	ca_close(ca);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -474,6 +501,7 @@ int main(void)
 	    cmocka_unit_test(test_batch),
 	    cmocka_unit_test(test_keystore),
 	    cmocka_unit_test(test_production_refuses_fixed_clock),
+	    cmocka_unit_test(test_production_issues_only_planned),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -3,7 +3,6 @@
 // mutation carries the session's CSRF token.
 import { t, getLang, setLang } from '/ui/i18n.js';
 
-const IMAGE_MAX = 256 * 1024; // the service's card image cap
 const main = document.getElementById('main');
 const msg = document.getElementById('msg');
 let session = null; // {operator, role, csrf_token}
@@ -173,7 +172,7 @@ function certTable(certs) {
     el('tbody', {}, certs.filter((c) => c.kind === 'sign' || c.kind === 'auth').map((c) => el('tr', {},
       el('td', { class: 'mono' }, c.serial), el('td', {}, t(c.kind)), el('td', { class: 'mono' }, c.card),
       el('td', {}, c.not_after), el('td', {}, certStatus(c),
-        c.status === 'valid' ? [' ', el('a', { href: '#revoke?s=' + encodeURIComponent(c.serial) }, t('nav_revoke'))] : null)))));
+        c.status === 'valid' ? [' ', el('a', { href: '#revoke?r=' + encodeURIComponent(c.resident || '') + '&c=' + encodeURIComponent(c.card || '') }, t('nav_revoke'))] : null)))));
 }
 
 function viewSearch(params) {
@@ -240,136 +239,13 @@ async function viewRegister() {
   page('nav_register', form);
 }
 
-// ---- issuance and renewal onto a virtual card ----
-function previewBox(p) {
-  const row = (kind) => {
-    const k = p[kind];
-    if (!k) return null;
-    const v = k.validity;
-    return el('tr', {}, el('th', {}, t(kind)),
-      el('td', {}, k.declined ? t('declined') : k.eligible ? t('eligible') : t('ineligible')),
-      el('td', { class: 'last-day' }, v ? v.last_day : (k.refusal ? k.refusal.message : '')),
-      el('td', {}, v ? t('cap_' + v.capped_by) : ''));
-  };
-  return el('div', { class: 'preview', id: 'preview' },
-    el('h3', {}, t('preview')),
-    el('table', {}, el('thead', {}, el('tr', {}, el('th', {}, t('kind')), el('th', {}, t('status')), el('th', {}, t('last_day')), el('th', {}, t('capped_by')))),
-      el('tbody', {}, row('auth'), row('sign'))),
-    p.card_expiry ? el('p', {}, t('card_expiry') + ': ' + p.card_expiry) : null,
-    el('p', { id: 'fee' }, t('fee') + ': ' + p.fee.total_yen + t('yen')));
+// ---- the former direct screens: the first step of an application ----
+// 発行, 更新, 失効・一時保留 and 暗証番号の初期化 change certificates, cards
+// or PINs, so they open an application of their kind (one door).
+function viewOpenKind(kind, titleKey) {
+  return (params) => page(titleKey, el('p', { class: 'note' }, t('one_door_note')),
+    openAppForm({ kind, resident: params.get('r') || '', card: params.get('c') || '' }));
 }
-
-function downloadLink(d) {
-  return el('a', { href: d.download.url, download: 'card-' + d.serial + '.img', id: 'download', class: 'button' }, t('download'));
-}
-
-function pinFields() {
-  return [
-    field('p-auth', t('auth_pin'), el('input', { name: 'auth_pin', type: 'password', required: true, inputmode: 'numeric', pattern: '[0-9]{4}', autocomplete: 'off' })),
-    field('p-sign', t('sign_pin'), el('input', { name: 'sign_pin', type: 'password', autocomplete: 'off' })),
-    field('p-nosign', t('no_sign'), el('input', { name: 'no_sign', type: 'checkbox' })),
-  ];
-}
-function pinBody(fd) {
-  const b = { auth_pin: fd.get('auth_pin') };
-  if (fd.get('no_sign') === 'on') b.no_sign = true;
-  else if (fd.get('sign_pin')) b.sign_pin = fd.get('sign_pin');
-  return b;
-}
-
-// Two steps: check (preview), then confirm.  A change to the form hides
-// a preview that no longer matches it.
-function twoStep(form, area, previewFn, confirmKey, doFn) {
-  let checked = false;
-  form.addEventListener('input', () => { checked = false; area.replaceChildren(); });
-  return submit(form, async (fd) => {
-    if (!checked) {
-      const p = await previewFn(fd);
-      area.replaceChildren(previewBox(p));
-      if (p.ok) {
-        checked = true;
-        form.querySelector('button[type=submit]').textContent = t(confirmKey);
-      }
-      return;
-    }
-    const d = await doFn(fd);
-    checked = false;
-    form.reset();
-    form.querySelector('button[type=submit]').textContent = t('preview_btn');
-    area.replaceChildren(el('div', { class: 'preview', id: 'done' }, el('p', {}, d.message),
-      certTable(Object.values(d.res.certificates).filter(Boolean).map((c) => ({ ...c, kind: c === d.res.certificates.sign ? 'sign' : 'auth', card: d.res.serial, status: 'valid' }))),
-      el('p', {}, downloadLink(d.res))));
-  });
-}
-
-function viewIssue(params) {
-  const area = el('div', { id: 'issue-area' });
-  const form = el('form', { id: 'issue-form' },
-    field('i-res', t('resident'), el('input', { name: 'resident', required: true, inputmode: 'numeric', value: params.get('r') || '' })),
-    pinFields(),
-    el('div', { class: 'full' }, el('button', { type: 'submit' }, t('preview_btn'))));
-  page('nav_issue', twoStep(form, area,
-    (fd) => api('POST', 'cards/virtual/preview', { resident: Number(fd.get('resident')), no_sign: fd.get('no_sign') === 'on' }),
-    'confirm_issue',
-    async (fd) => {
-      const res = await api('POST', 'cards/virtual', { resident: Number(fd.get('resident')), ...pinBody(fd) });
-      return { res, message: t('issued_ok', { serial: res.serial, ttl: res.download.expires_in }) };
-    }), area);
-}
-
-function readImage(file) {
-  return new Promise((resolve, reject) => {
-    if (!file || file.size === 0) { reject(new ApiError(400, '', 'no file')); return; }
-    if (file.size > IMAGE_MAX) { reject(new ApiError(413, '', file.size + ' bytes')); return; }
-    const fr = new FileReader();
-    fr.onload = () => resolve(String(fr.result).replace(/^data:[^,]*,/, ''));
-    fr.onerror = () => reject(fr.error);
-    fr.readAsDataURL(file);
-  });
-}
-
-function viewRenew() {
-  const area = el('div', { id: 'renew-area' });
-  const form = el('form', { id: 'renew-form' },
-    field('n-img', t('image'), el('input', { name: 'image', type: 'file', required: true, accept: '.img,application/octet-stream' })),
-    pinFields(),
-    el('div', { class: 'full' }, el('button', { type: 'submit' }, t('preview_btn'))));
-  page('nav_renew', twoStep(form, area,
-    async (fd) => api('POST', 'cards/virtual/preview', { image: await readImage(fd.get('image')), no_sign: fd.get('no_sign') === 'on' }),
-    'confirm_renew',
-    async (fd) => {
-      const res = await api('POST', 'cards/virtual/renew', { image: await readImage(fd.get('image')), ...pinBody(fd) });
-      return { res, message: t('renewed_ok', { n: res.superseded.length }) };
-    }), area);
-}
-
-// ---- revocation and loss report ----
-function viewRevoke(params) {
-  const out = el('div', { id: 'revoke-result' });
-  const form = submit(el('form', { id: 'revoke-form' },
-    field('v-serial', t('serial'), el('input', { name: 'serial', required: true, pattern: '[0-9A-Fa-f]{2,40}', value: params.get('s') || '', class: 'mono' })),
-    field('v-reason', t('reason'), el('select', { name: 'reason' },
-      el('option', { value: 'cessationOfOperation' }, t('reason_cessation')),
-      el('option', { value: 'certificateHold' }, t('reason_hold')),
-      el('option', { value: 'unspecified' }, t('reason_unspecified')))),
-    el('div', { class: 'full' }, el('button', { type: 'submit' }, t('revoke_btn')))),
-  async (fd) => {
-    const c = await api('POST', 'certificates/' + encodeURIComponent(fd.get('serial')) + '/revoke', { reason: fd.get('reason') });
-    const st = c.status === 'hold' ? t('hold') : t('revoked_st');
-    say('info', t('revoke_ok', { serial: c.serial, status: st }));
-    out.replaceChildren(certTable([c]));
-  });
-  page('nav_revoke', form, out);
-}
-
-function viewPin() {
-  page('pin_title', el('p', {}, t('pin_text')),
-    el('pre', {}, el('code', {},
-      'jpki application open --resident RID --kind pin-reset --pins auth,sign\n' +
-      'jpki card personalize --reader auto --resident RID \\\n    --auth-pin-file - --sign-pin-file -')),
-    el('p', { class: 'note' }, t('pin_note')));
-}
-
 
 // ---- applications (申請): list, one application, its transitions ----
 const DOC_TYPES = ['mynumber_card', 'drivers_license', 'passport', 'special_permanent_resident', 'residence_card',
@@ -381,16 +257,16 @@ const stateName = (s) => t('s_' + s);
 const APP_KINDS = ['new-card', 'issue', 'renewal', 'reissue', 'revoke', 'pin-reset', 'loss', 'found'];
 
 // Open an application: who, what, by whom, which certificates.
-function openAppForm() {
+function openAppForm(pre = {}) {
   return submit(el('form', { id: 'open-app-form' },
-    field('o-res', t('resident'), el('input', { name: 'resident', required: true, inputmode: 'numeric', pattern: '[0-9]{1,18}' })),
-    field('o-kind', t('app_kind'), el('select', { name: 'kind' }, APP_KINDS.map((k) => el('option', { value: k }, kindName(k))))),
+    field('o-res', t('resident'), el('input', { name: 'resident', required: true, inputmode: 'numeric', pattern: '[0-9]{1,18}', value: pre.resident || '' })),
+    field('o-kind', t('app_kind'), el('select', { name: 'kind' }, APP_KINDS.map((k) => el('option', { value: k, selected: k === pre.kind }, kindName(k))))),
     field('o-applicant', t('applicant'), el('select', { name: 'applicant' },
       ['self', 'proxy', 'legal'].map((k) => el('option', { value: k }, t('ap_' + k))))),
     field('o-agent', t('agent_name'), el('input', { name: 'agent_name', maxlength: 255 })),
     field('o-sign', t('want_sign'), el('input', { name: 'want_sign', type: 'checkbox', checked: true })),
     field('o-auth', t('want_auth'), el('input', { name: 'want_auth', type: 'checkbox', checked: true })),
-    field('o-card', t('held_card'), el('input', { name: 'card', maxlength: 39, class: 'mono' })),
+    field('o-card', t('held_card'), el('input', { name: 'card', maxlength: 39, class: 'mono', value: pre.card || '' })),
     field('o-pin-sign', t('reset_sign'), el('input', { name: 'reset_sign', type: 'checkbox' })),
     field('o-pin-auth', t('reset_auth'), el('input', { name: 'reset_auth', type: 'checkbox' })),
     field('o-pin-info', t('reset_cardinfo'), el('input', { name: 'reset_cardinfo', type: 'checkbox' })),
@@ -404,6 +280,8 @@ function openAppForm() {
     // 暗証番号の初期化: which PINs the citizen will set anew
     const pins = ['sign', 'auth', 'cardinfo'].filter((k) => fd.get('reset_' + k) === 'on');
     if (body.kind === 'pin-reset' && pins.length > 0) body.pins = pins.join(',');
+    // a loss report holds the card's certificates as soon as it is received
+    if (body.kind === 'loss' && !confirm(t('confirm_hold'))) return;
     const a = await api('POST', 'applications', body);
     location.hash = '#app?id=' + a.id;
   });
@@ -441,8 +319,24 @@ function appPreviewBox(pv) {
     el('p', { id: 'app-fee' }, t('fee') + ': ' + pv.fee.total_yen + t('yen') +
       ' (' + t('certs') + ' ' + pv.fee.cert_yen + t('yen') + ' + ' + t('card') + ' ' + pv.fee.card_yen + t('yen') + ')'),
     el('p', { id: 'app-docs' }, t('documents_ok') + ': ' + (pv.documents_ok ? t('docs_ok') : t('docs_missing', { m: pv.documents_missing }))),
+    planBox(pv.plan),
     pv.hold ? el('p', {}, t('hold_note')) : null,
     pv.affected_count > 0 ? el('p', {}, t('affected') + ': ', pv.affected.map((s) => el('span', { class: 'mono' }, s + ' '))) : null);
+}
+
+// The law's plan (rules_plan) for each kind, in the page's language.
+function planBox(plan) {
+  if (!plan) return null;
+  const txt = (o) => (getLang() === 'ja' ? o.ja : o.en) || '';
+  const rows = ['sign', 'auth'].filter((k) => plan[k] && plan[k].asked).map((k) => {
+    const c = plan[k];
+    return el('tr', {}, el('th', {}, t(k)), el('td', { class: 'plan-code mono' }, c.code), el('td', {}, txt(c)),
+      el('td', {}, c.current === 'keep' ? '' : t('plan_current_' + c.current) + (c.reason_ja ? '（' + (getLang() === 'ja' ? c.reason_ja : c.reason) + '）' : '')));
+  });
+  return el('div', { id: 'app-plan' },
+    plan.ok ? null : el('p', { class: 'refused', id: 'plan-refusal' }, t('plan_refused') + ': ' + txt(plan)),
+    rows.length === 0 ? null : el('table', {}, el('thead', {}, el('tr', {}, ['kind', 'plan_code', 'plan_law', 'plan_current'].map((k) => el('th', {}, t(k))))),
+      el('tbody', {}, rows)));
 }
 
 // A button that runs one transition and shows the application again.
@@ -460,7 +354,7 @@ function actButton(id, key, fn) {
   return b;
 }
 
-function appActions(a) {
+function appActions(a, pv) {
   const id = a.id;
   const post = (p, body) => api('POST', 'applications/' + id + '/' + p, body || {});
   const early = ['received', 'inquiry_sent', 'inquiry_answered'].includes(a.state);
@@ -494,24 +388,37 @@ function appActions(a) {
     await viewApp(new URLSearchParams('id=' + id));
     say('info', t('app_done', { id, state: stateName(r.state) }));
   });
-  // 交付: the card is made here as a virtual card, with the PINs the
-  // citizen chose; its image is downloadable once.
-  const handOver = a.state !== 'card_ready' || !['new-card', 'reissue'].includes(a.kind) ? null :
-    submit(el('form', { id: 'handover-form' },
-      field('h-auth', t('auth_pin'), el('input', { name: 'auth_pin', type: 'password', required: true, inputmode: 'numeric', pattern: '[0-9]{4}', autocomplete: 'off' })),
-      a.sign ? field('h-sign', t('sign_pin'), el('input', { name: 'sign_pin', type: 'password', required: true, autocomplete: 'off' })) : null,
-      field('h-info', t('cardinfo_pin'), el('input', { name: 'cardinfo_pin', type: 'password', inputmode: 'numeric', pattern: '[0-9]{4}', autocomplete: 'off' })),
-      el('div', { class: 'full' }, el('button', { type: 'submit', id: 'act-handover' }, t('act_handover')))),
+  // Completion, every kind, onto the virtual card the service keeps: a
+  // new card or a reissue is made here; issue, renewal, found and PIN reset
+  // write onto the kept card; the resident enters the PINs the plan needs.
+  const cardKind = ['new-card', 'reissue'].includes(a.kind);
+  const plan = pv && pv.plan;
+  const pinsBits = Number(a.pins || 0);
+  const want = (k) => plan && plan[k] ? plan[k].issue : a[k];
+  const needAuth = cardKind || (a.kind === 'pin-reset' ? (pinsBits & 2) !== 0 : a.kind !== 'revoke' && a.kind !== 'loss' && want('auth'));
+  const needSign = a.kind === 'pin-reset' ? (pinsBits & 1) !== 0 : a.kind !== 'revoke' && a.kind !== 'loss' && want('sign');
+  const needInfo = cardKind || (a.kind === 'pin-reset' && (pinsBits & 4) !== 0);
+  const ready = cardKind ? a.state === 'card_ready' : a.state === 'approved';
+  const fid = cardKind ? 'handover' : 'complete';
+  const handOver = !ready ? null :
+    submit(el('form', { id: fid + '-form' },
+      needAuth ? [field('h-auth', t('auth_pin'), el('input', { name: 'auth_pin', type: 'password', required: true, inputmode: 'numeric', pattern: '[0-9]{4}', autocomplete: 'off', 'aria-describedby': 'h-auth-rule' })),
+        el('p', { class: 'note full', id: 'h-auth-rule' }, t('pin_rule_4'))] : null,
+      needSign ? [field('h-sign', t('sign_pin'), el('input', { name: 'sign_pin', type: 'password', required: true, autocomplete: 'off', pattern: '[A-Za-z0-9]{6,16}', 'aria-describedby': 'h-sign-rule' })),
+        el('p', { class: 'note full', id: 'h-sign-rule' }, t('pin_rule_sign'))] : null,
+      needInfo ? field('h-info', t('cardinfo_pin'), el('input', { name: 'cardinfo_pin', type: 'password', required: a.kind === 'pin-reset', inputmode: 'numeric', pattern: '[0-9]{4}', autocomplete: 'off' })) : null,
+      el('div', { class: 'full' }, el('button', { type: 'submit', id: 'act-' + fid }, cardKind ? t('act_handover') : t('act_complete', { kind: kindName(a.kind) })))),
     async (fd, form) => {
-      const body = { auth_pin: fd.get('auth_pin') };
-      if (fd.get('sign_pin')) body.sign_pin = fd.get('sign_pin');
-      if (fd.get('cardinfo_pin')) body.cardinfo_pin = fd.get('cardinfo_pin');
+      if ((a.kind === 'revoke' || a.kind === 'found') && !confirm(t('confirm_revoke'))) return;
+      const body = {};
+      for (const k of ['auth_pin', 'sign_pin', 'cardinfo_pin']) if (fd.get(k)) body[k] = fd.get(k);
       form.reset();
       const r = await post('complete-virtual', body);
       await viewApp(new URLSearchParams('id=' + id));
       const url = r.download && r.download.url;
-      say('info', t('handover_ok', { id, card: r.card, ttl: r.download ? r.download.expires_in : 0 }), ' ',
-        VCARD_LINK.test(url || '') ? el('a', { href: url, download: 'card-' + r.card + '.img', id: 'download', class: 'button' }, t('download')) : null);
+      say('info', cardKind ? t('handover_ok', { id, card: r.card, ttl: r.download ? r.download.expires_in : 0 })
+        : t('complete_ok', { id, kind: kindName(a.kind), n: (r.revoked_or_held || []).length, fee: r.fee ? r.fee.total_yen : 0 }),
+        ...(VCARD_LINK.test(url || '') ? [' ', el('a', { href: url, download: 'card-' + r.card + '.img', id: 'download', class: 'button' }, t('download'))] : []));
     });
   return el('div', { id: 'app-actions' },
     el('h3', {}, t('actions')),
@@ -522,7 +429,7 @@ function appActions(a) {
       a.state === 'card_produced' ? actButton(id, 'act_ready', () => post('card-ready')) : null, ' ',
       actButton(id, 'act_cancel', () => post('cancel'))),
     produced ? [el('h3', {}, t('act_produced')), produced] : null,
-    handOver ? [el('h3', {}, t('act_handover')), el('p', { class: 'note' }, t('handover_note')), handOver] : null,
+    handOver ? [el('h3', {}, cardKind ? t('act_handover') : t('act_complete', { kind: kindName(a.kind) })), el('p', { class: 'note' }, t('handover_note')), handOver] : null,
     early ? [el('h3', {}, t('add_doc')), doc] : null,
     el('h3', {}, t('act_reject')), reject);
 }
@@ -551,7 +458,7 @@ async function viewApp(params) {
     pv === null ? null : pv.error !== undefined
       ? el('div', { class: 'preview', id: 'app-preview' }, el('h3', {}, t('app_preview')), el('p', {}, t('preview_unavailable') + ': ' + pv.error))
       : appPreviewBox(pv),
-    a.open ? appActions(a) : null,
+    a.open ? appActions(a, pv && pv.error === undefined ? pv : null) : null,
     el('h3', {}, t('documents')), docs, el('h3', {}, t('history')), hist);
 }
 
@@ -572,7 +479,8 @@ function viewNotices() {
 
 // ---- frame ----
 const views = { login: viewLogin, dashboard: viewDashboard, search: viewSearch, resident: viewResident,
-  register: viewRegister, issue: viewIssue, renew: viewRenew, revoke: viewRevoke, pin: viewPin,
+  register: viewRegister, issue: viewOpenKind('issue', 'nav_issue'), renew: viewOpenKind('renewal', 'nav_renew'),
+  revoke: viewOpenKind('revoke', 'nav_revoke'), pin: viewOpenKind('pin-reset', 'pin_title'),
   apps: viewApps, app: viewApp, notices: viewNotices };
 
 function translateStatic() {

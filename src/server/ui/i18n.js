@@ -70,7 +70,15 @@ const dict = {
     d_mynumber_card: 'マイナンバーカード', d_drivers_license: '運転免許証', d_passport: '旅券',
     d_special_permanent_resident: '特別永住者証明書', d_residence_card: '在留カード',
     d_disability_certificate: '身体障害者手帳', d_letter_of_attorney: '委任状', d_inquiry_answer: '照会書兼回答書',
-    d_family_register: '戸籍謄本（親権者）', d_guardianship_certificate: '登記事項証明書（成年後見）'
+    d_family_register: '戸籍謄本（親権者）', d_guardianship_certificate: '登記事項証明書（成年後見）',
+    /* H1 */
+    one_door_note: '証明書・カード・暗証番号の変更はすべて申請として受け付け、申請の完了で行います。',
+    confirm_hold: '紛失届を受け付けると、このカードの電子証明書は直ちに一時保留されます。よろしいですか。',
+    confirm_revoke: 'この申請を完了すると電子証明書が失効します。よろしいですか。',
+    act_complete: '{kind}を完了する', complete_ok: '申請{id}（{kind}）を完了しました。失効・一時保留 {n}件、手数料 {fee}円。',
+    pin_rule_4: '数字4桁', pin_rule_sign: '英数字6〜16桁・英字は大文字・数字と英字を混在',
+    plan_refused: '受け付けられない理由', plan_code: '理由コード', plan_law: '法令による判断', plan_current: '現在の証明書',
+    plan_current_revoke: '失効', plan_current_hold: '一時保留'
   },
   en: {
     title: 'JPKI counter terminal', lang_switch: '日本語', logout: 'Log out',
@@ -142,7 +150,15 @@ const dict = {
     d_mynumber_card: 'My Number Card', d_drivers_license: "Driver's licence", d_passport: 'Passport',
     d_special_permanent_resident: 'Special permanent resident certificate', d_residence_card: 'Residence card',
     d_disability_certificate: 'Disability certificate', d_letter_of_attorney: 'Letter of attorney', d_inquiry_answer: 'Inquiry answer form',
-    d_family_register: 'Family register (parental authority)', d_guardianship_certificate: 'Guardianship registration certificate'
+    d_family_register: 'Family register (parental authority)', d_guardianship_certificate: 'Guardianship registration certificate',
+    /* H1 */
+    one_door_note: 'Every change to certificates, cards and PINs is an application, and completing it is the only way it happens.',
+    confirm_hold: 'Receiving a loss report puts the certificates of this card on hold at once. Continue?',
+    confirm_revoke: 'Completing this application revokes certificates. Continue?',
+    act_complete: 'Complete the {kind}', complete_ok: 'Application {id} ({kind}) completed: {n} revoked or held, fee {fee} yen.',
+    pin_rule_4: '4 digits', pin_rule_sign: '6 to 16 letters and digits, capital letters, both letters and digits',
+    plan_refused: 'Why it cannot proceed', plan_code: 'Reason code', plan_law: 'What the law says', plan_current: 'Current certificate',
+    plan_current_revoke: 'revoked', plan_current_hold: 'on hold'
   }
 };
 
