@@ -7,7 +7,7 @@
 // counter.spec.mjs, which moves the service's clock into the window.)
 // Screenshots (PNG) go to $SHOTS.
 // usage: BASE=... SHOTS=... RID_A=... RID_D=... node applications.spec.mjs
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,12 +20,7 @@ let failed = 0;
 const ok = (c, what) => { if (c) console.log('ok - ' + what); else { failed++; console.log('not ok - ' + what); } };
 
 const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'jpki-chromium-'));
-const ctx = await chromium.launchPersistentContext(profile, {
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  acceptDownloads: true, locale: 'ja-JP', viewport: { width: 1100, height: 900 },
-});
+const ctx = await launchChromium(profile);
 const page = ctx.pages()[0] || await ctx.newPage();
 page.setDefaultTimeout(20000);
 let dialogs = 0;
