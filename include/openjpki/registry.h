@@ -267,6 +267,20 @@ int registry_residents_import(jpki_ca *ca, const uint8_t *csv, size_t len,
 			      registry_import_progress progress, void *pctx,
 			      registry_import_result *out, jpki_err *err);
 
+/* ==== Finding residents (search.c, H3) ==================================
+ * A date of birth typed at the counter, 西暦 or 和暦 (search.c lists the
+ * forms): 0 and *out; JPKI_ERR_PARSE when s is not shaped as a date;
+ * JPKI_ERR_INVAL when it is but names no day (1980-02-30) or a day outside
+ * the era (平成31年5月1日). */
+int registry_birth_parse(const char *s, jpki_date *out, jpki_err *err);
+/* The store query for a clerk's search text: a date of birth, or folded
+ * text matched against name, kana and address; either way against ext id
+ * and 個人番号 too.  "" (or only spaces) = every resident. */
+int registry_search_query(const char *q, store_resident_query *out,
+			  jpki_err *err);
+int registry_resident_find(jpki_ca *ca, const char *q, int limit,
+			   store_resident_fn fn, void *ctx, jpki_err *err);
+
 #ifdef __cplusplus
 }
 #endif

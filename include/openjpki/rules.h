@@ -142,6 +142,17 @@ const char *rules_era_name(int era);
 /* Japanese-era year of a date (令和7年 -> 7); 0 before 明治. */
 int rules_era_year(jpki_date d, int *era);
 
+/* H3: the first day of era 1..5 (明治 .. 令和); JPKI_ERR_INVAL otherwise. */
+int rules_era_first_day(int era, jpki_date *out, jpki_err *err);
+
+/* 個人番号 (番号法施行令 第8条).  The check digit of the first 11 digits
+ * (0..9), or -1 when the argument is not 11 ASCII digits. */
+int rules_mynumber_check_digit(const char *first11);
+/* 0 when s is 12 digits whose last is the check digit of the others, else
+ * JPKI_ERR_INVAL saying which (the number itself is not put in the
+ * message). */
+int rules_mynumber_check(const char *s, jpki_err *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -110,6 +110,7 @@ typedef struct store_resident {
 	bool adult_ward;      /* 成年被後見人 */
 	store_resident_status status;
 	time_t updated_at;
+	char my_number[13];   /* 個人番号, 12 digits; "" not on record (H3) */
 } store_resident;
 
 int store_resident_add(store *s, store_resident *r, jpki_err *err); /* sets r->id */
@@ -343,6 +344,23 @@ typedef struct store_notice {
 int store_notice_add(store *s, const store_notice *n, jpki_err *err);
 int store_notice_get(store *s, const char *cert_serial, store_notice *out,
 		     jpki_err *err);
+
+/* ==== Finding residents (H3) ============================================
+ * A resident row carries search keys (jpki_text_fold of the name and kana,
+ * and of the address), written by every add and update.  One bounded
+ * query: rows whose birth date is `birth` (when set), or whose name/kana
+ * key or address key contains `key` (when non-empty), or whose ext_id
+ * (lower-cased) contains `ext`, or whose 個人番号 is `ext` (when
+ * non-empty); at most limit, ordered by id.  All three empty/unset: every
+ * resident. */
+typedef struct store_resident_query {
+	jpki_date birth; /* {0,0,0}: not searched */
+	char key[512];	 /* folded; "" not searched */
+	char ext[64];	 /* folded; "" not searched */
+} store_resident_query;
+
+int store_resident_find(store *s, const store_resident_query *q, int limit,
+			store_resident_fn fn, void *ctx, jpki_err *err);
 
 #ifdef __cplusplus
 }

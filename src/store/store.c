@@ -523,6 +523,12 @@ static int check_resident(const store_resident *r, jpki_err *err)
 	    (rc = check_muni_code(r->muni_code, false, err)) != 0 ||
 	    (rc = check_date("birth date", r->birth, err)) != 0)
 		return rc;
+	if (memchr(r->my_number, '\0', sizeof(r->my_number)) == NULL ||
+	    (r->my_number[0] != '\0' &&
+	     (strlen(r->my_number) != 12 ||
+	      strspn(r->my_number, "0123456789") != 12)))
+		return jpki_fail(err, JPKI_ERR_INVAL,
+				 "resident my_number: 12 digits or none");
 	if (r->sex != 1 && r->sex != 2)
 		return jpki_fail(err, JPKI_ERR_INVAL,
 				 "resident sex %d is not 1 or 2", r->sex);
@@ -1154,4 +1160,28 @@ int store_notice_get(store *s, const char *cert_serial, store_notice *out,
 	    (rc = check_out(out, err)) != 0)
 		return rc;
 	return s->ops->notice_get(s->impl, cert_serial, out, err);
+}
+
+/* ---- finding residents (H3) --------------------------------------------- */
+
+int store_resident_find(store *s, const store_resident_query *q, int limit,
+			store_resident_fn fn, void *ctx, jpki_err *err)
+{
+	int rc;
+	if ((rc = usable(s, err)) != 0 || (rc = check_fn(fn != NULL, err)) != 0)
+		return rc;
+	if (q == NULL)
+		return jpki_fail(err, JPKI_ERR_INVAL, "no search query");
+	if ((rc = check_text("search key", q->key, sizeof(q->key), false,
+			     err)) != 0 ||
+	    (rc = check_text("search id", q->ext, sizeof(q->ext), false,
+			     err)) != 0)
+		return rc;
+	if (q->birth.y != 0 && (rc = check_date("birth date", q->birth,
+						err)) != 0)
+		return rc;
+	if (limit < 1)
+		return jpki_fail(err, JPKI_ERR_INVAL,
+				 "search limit %d is not positive", limit);
+	return s->ops->resident_find(s->impl, q, limit, fn, ctx, err);
 }
