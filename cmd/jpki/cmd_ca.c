@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "openjpki/registry.h"
+#include "openjpki/rules.h"
 #include "openjpki/util.h"
 
 static const char ca_help[] =
@@ -192,11 +193,14 @@ int cmd_muni(cli_ctx *ctx, int argc, char **argv)
 static const char resident_help[] =
 	"usage: jpki resident add --ext-id ID --name 氏名 --kana フリガナ \\\n"
 	"           --address 住所 --birth YYYY-MM-DD --sex 1|2 --muni CODE [--adult-ward]\n"
+	"           [--my-number 12DIGITS]\n"
 	"       jpki resident change RID [--name N] [--kana K] [--address A]\n"
 	"           [--birth D] [--sex S] [--adult-ward | --no-adult-ward]\n"
+	"           [--my-number 12DIGITS | --my-number '']\n"
 	"       jpki resident remove RID       (住民票消除: death, emigration)\n"
 	"       jpki resident show RID\n"
-	"       jpki resident list [QUERY]\n"
+	"       jpki resident list [QUERY]  (name or kana in any width or\n"
+	"           script, address, birth date 西暦/和暦, 住民票コード)\n"
 	"       jpki resident card RID --serial SERIAL [--issued YYYY-MM-DD]\n"
 	"       jpki resident import FILE.csv  (header ext_id,name,kana,address,\n"
 	"           birth,sex,muni,adult_ward; all rows or none)\n\n"
@@ -220,6 +224,9 @@ static json_t *resident_json(const store_resident *r)
 	json_object_set_new(o, "sex", json_integer(r->sex));
 	json_object_set_new(o, "muni", json_string(r->muni_code));
 	json_object_set_new(o, "adult_ward", json_boolean(r->adult_ward));
+	json_object_set_new(o, "my_number", r->my_number[0] != '\0'
+						? json_string(r->my_number)
+						: json_null());
 	json_object_set_new(o, "status", json_string(r->status == STORE_RESIDENT_LIVING
 							     ? "living"
 							     : "removed"));
@@ -260,6 +267,7 @@ static int resident_opts(int argc, char **argv, store_resident *r,
 		{"muni", required_argument, NULL, 'm'},
 		{"adult-ward", no_argument, NULL, 'w'},
 		{"no-adult-ward", no_argument, NULL, 'W'},
+		{"my-number", required_argument, NULL, 'N'},
 		{NULL, 0, NULL, 0}};
 	int c;
 	optind = 0;
@@ -285,6 +293,16 @@ static int resident_opts(int argc, char **argv, store_resident *r,
 		case 'm': bad = jpki_strlcpy(r->muni_code, optarg, sizeof(r->muni_code)); *set |= 64; break;
 		case 'w': r->adult_ward = true; *set |= 128; break;
 		case 'W': r->adult_ward = false; *set |= 128; break;
+		case 'N': /* 個人番号; "" clears it */
+			if (optarg[0] != '\0' &&
+			    rules_mynumber_check(optarg, NULL) != 0)
+				return cli_usage_error("--my-number: 12 digits "
+						       "with the check digit of "
+						       "番号法施行令 第8条");
+			bad = jpki_strlcpy(r->my_number, optarg,
+					   sizeof(r->my_number));
+			*set |= 256;
+			break;
 		default: return 2;
 		}
 		if (bad)
@@ -367,8 +385,8 @@ int cmd_resident(cli_ctx *ctx, int argc, char **argv)
 		if ((rc = cli_open_ca(ctx, &ca, &err)) != 0)
 			return cli_error(ctx, rc, &err);
 		json_t *arr = ctx->json ? json_array() : NULL;
-		rc = store_resident_search(ca_store(ca), argc > 2 ? argv[2] : "", 1000,
-					   list_resident, arr, &err);
+		rc = registry_resident_find(ca, argc > 2 ? argv[2] : "", 1000,
+					    list_resident, arr, &err);
 		ca_close(ca);
 		if (rc != 0) {
 			json_decref(arr);

@@ -230,7 +230,7 @@ int registry_notices_run(jpki_ca *ca, const char *out_dir, time_t now,
  * RFC 4180 CSV in UTF-8 (a BOM is tolerated), CRLF or LF line ends, a
  * header row naming exactly the columns
  *
- *   ext_id,name,kana,address,birth,sex,muni,adult_ward
+ *   ext_id,name,kana,address,birth,sex,muni,adult_ward[,my_number]
  *
  * (birth YYYY-MM-DD, sex 1 or 2, muni the 6-digit code of a municipality
  * on record, adult_ward 0/1/true/false or empty).  Every row is checked
