@@ -362,6 +362,26 @@ typedef struct store_resident_query {
 int store_resident_find(store *s, const store_resident_query *q, int limit,
 			store_resident_fn fn, void *ctx, jpki_err *err);
 
+/* The counter's application list (H3): applications with their resident's
+ * name and kana, whose state lies in [state_min, state_max], of one
+ * resident (resident_id > 0) or all, opened in [opened_from, opened_to]
+ * (instants; 0 = unbounded), newest first, at most limit. */
+typedef struct store_app_filter {
+	int64_t resident_id;
+	store_app_state state_min, state_max;
+	time_t opened_from, opened_to;
+} store_app_filter;
+
+typedef struct store_app_row {
+	store_app app;
+	char name[256]; /* the resident's 氏名 */
+	char kana[256];
+} store_app_row;
+
+typedef int (*store_app_row_fn)(void *ctx, const store_app_row *row);
+int store_app_find(store *s, const store_app_filter *f, int limit,
+		   store_app_row_fn fn, void *ctx, jpki_err *err);
+
 #ifdef __cplusplus
 }
 #endif

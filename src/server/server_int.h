@@ -549,6 +549,8 @@ void api_vcard_preview(srv_worker *w, srv_req *r);
 void api_stats(srv_worker *w, srv_req *r);
 /* The counter's applications and expiry notices (api_applications.c). */
 void api_apps_list(srv_worker *w, srv_req *r);
+/* H3: the JSON view of an application (api_applications.c). */
+json_t *srv_app_json(const store_app *a);
 void api_apps_open(srv_worker *w, srv_req *r);
 void api_app_get(srv_worker *w, srv_req *r);
 void api_app_documents(srv_worker *w, srv_req *r);

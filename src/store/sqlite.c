@@ -67,6 +67,7 @@ enum stmt_id {
 	ST_NOTICE_ADD,
 	ST_NOTICE_GET,
 	ST_RES_FIND, /* H3 */
+	ST_APP_FIND, /* H3 */
 	ST_COUNT
 };
 
@@ -203,6 +204,18 @@ static const char *const stmt_sql[ST_COUNT] = {
 		    " OR (?3 <> '' AND (instr(lower(ext_id), ?3) > 0"
 		    " OR my_number = ?3))"
 		    " ORDER BY id LIMIT ?4",
+    /* H3: the application list with the residents' names */
+    [ST_APP_FIND] = "SELECT " APP_COLS ","
+		    " (SELECT r.name FROM residents r"
+		    "  WHERE r.id = applications.resident_id),"
+		    " (SELECT r.kana FROM residents r"
+		    "  WHERE r.id = applications.resident_id)"
+		    " FROM applications"
+		    " WHERE (?1 = 0 OR resident_id = ?1)"
+		    " AND state BETWEEN ?2 AND ?3"
+		    " AND (?4 = 0 OR opened_at >= ?4)"
+		    " AND (?5 = 0 OR opened_at <= ?5)"
+		    " ORDER BY id DESC LIMIT ?6",
 };
 
 struct sq {
@@ -1823,6 +1836,43 @@ out:
 	return rc;
 }
 
+static int sq_app_find(void *impl, const store_app_filter *f, int limit,
+		       store_app_row_fn fn, void *ctx, jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	store_app_row row;
+	int rc = stmt_get(q, ST_APP_FIND, &st, err), s;
+	if (rc != 0)
+		return rc;
+	if ((s = sqlite3_bind_int64(st, 1, f->resident_id)) != SQLITE_OK ||
+	    (s = sqlite3_bind_int(st, 2, (int)f->state_min)) != SQLITE_OK ||
+	    (s = sqlite3_bind_int(st, 3, (int)f->state_max)) != SQLITE_OK ||
+	    (s = sqlite3_bind_int64(st, 4, (sqlite3_int64)f->opened_from)) !=
+		SQLITE_OK ||
+	    (s = sqlite3_bind_int64(st, 5, (sqlite3_int64)f->opened_to)) !=
+		SQLITE_OK ||
+	    (s = sqlite3_bind_int(st, 6, limit)) != SQLITE_OK) {
+		rc = db_fail(q, s, err, "listing applications");
+		goto out;
+	}
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&row, 0, sizeof(row));
+		if ((rc = read_app(st, &row.app, err)) != 0 ||
+		    (rc = col_text(st, 15, row.name, sizeof(row.name),
+				   "resident name", err)) != 0 ||
+		    (rc = col_text(st, 16, row.kana, sizeof(row.kana),
+				   "resident kana", err)) != 0 ||
+		    (rc = fn(ctx, &row)) != 0)
+			goto out;
+	}
+	if (s != SQLITE_DONE)
+		rc = db_fail(q, s, err, "listing applications");
+out:
+	stmt_put(q, ST_APP_FIND, st);
+	return rc;
+}
+
 const struct store_backend store_sqlite_backend = {
     .name = "sqlite",
     .migrations = store_sqlite_migrations,
@@ -1871,4 +1921,5 @@ const struct store_backend store_sqlite_backend = {
     .notice_add = sq_notice_add,
     .notice_get = sq_notice_get,
     .resident_find = sq_resident_find,
+    .app_find = sq_app_find,
 };

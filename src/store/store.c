@@ -1185,3 +1185,20 @@ int store_resident_find(store *s, const store_resident_query *q, int limit,
 				 "search limit %d is not positive", limit);
 	return s->ops->resident_find(s->impl, q, limit, fn, ctx, err);
 }
+
+int store_app_find(store *s, const store_app_filter *f, int limit,
+		   store_app_row_fn fn, void *ctx, jpki_err *err)
+{
+	int rc;
+	if ((rc = usable(s, err)) != 0 || (rc = check_fn(fn != NULL, err)) != 0)
+		return rc;
+	if (f == NULL || f->resident_id < 0 || f->state_min < 0 ||
+	    f->state_max > STORE_APP_CANCELLED || f->state_min > f->state_max ||
+	    f->opened_from < 0 || f->opened_to < 0)
+		return jpki_fail(err, JPKI_ERR_INVAL,
+				 "application list: a bad filter");
+	if (limit < 1)
+		return jpki_fail(err, JPKI_ERR_INVAL,
+				 "application listing needs a limit >= 1");
+	return s->ops->app_find(s->impl, f, limit, fn, ctx, err);
+}

@@ -158,6 +158,9 @@ struct store_backend {
 	int (*resident_find)(void *impl, const store_resident_query *q,
 			     int limit, store_resident_fn fn, void *ctx,
 			     jpki_err *err);
+	/* H3: store_app_find, arguments checked by the front. */
+	int (*app_find)(void *impl, const store_app_filter *f, int limit,
+			store_app_row_fn fn, void *ctx, jpki_err *err);
 };
 
 extern const struct store_backend store_sqlite_backend;

@@ -65,6 +65,14 @@ try {
     await page.getByRole('button', { name: '検索する' }).click();
     await page.locator('#results table').waitFor();
     ok((await page.locator('#results').innerText()).includes('佐藤 一郎'), 'search finds the resident');
+    // folded: hiragana with a full-width space, and the birth date in 和暦
+    for (const q of ['さとう　いちろう', '昭和54年8月31日']) {
+      await page.getByLabel('氏名・カナ・住民番号').fill(q);
+      await page.getByRole('button', { name: '検索する' }).click();
+      await page.locator('#search-results').waitFor();
+      ok((await page.locator('#results').innerText()).includes('佐藤 一郎'), 'search by ' + q);
+    }
+    await shot('issue-02b-search-wareki');
     // 発行: preview first
     await page.goto(BASE + '/#issue?r=' + rid);
     await page.getByLabel('利用者証明用暗証番号（数字4桁）').fill('1234');
@@ -103,7 +111,18 @@ try {
     await page.getByRole('link', { name: '申請', exact: true }).click();
     await page.locator('#apps tbody tr').first().waitFor();
     ok((await page.locator('#apps').innerText()).includes('新規交付'), 'applications list shows the open application');
+    ok((await page.locator('#apps thead').innerText()).includes('氏名') &&
+      (await page.locator('#apps thead').innerText()).includes('受付日'), 'the list has names and dates');
     await shot('apps-01-list');
+    // the filter: every application, then back to the open ones
+    await page.getByLabel('表示する申請').selectOption('all');
+    await page.getByRole('button', { name: '表示する', exact: true }).click();
+    await page.waitForURL(/#apps\?f=all/);
+    await page.locator('#apps tbody tr').first().waitFor();
+    ok(/\d+ 件/.test(await page.locator('#apps-count').innerText()), 'all applications listed');
+    await shot('apps-01b-all');
+    await page.getByRole('link', { name: '申請', exact: true }).click();
+    await page.locator('#apps tbody tr').first().waitFor();
     await page.locator('#apps a', { hasText: '表示' }).first().click();
     await page.locator('#app-preview').waitFor();
     const pv = await page.locator('#app-preview').innerText();

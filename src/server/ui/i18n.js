@@ -70,7 +70,13 @@ const dict = {
     d_mynumber_card: 'マイナンバーカード', d_drivers_license: '運転免許証', d_passport: '旅券',
     d_special_permanent_resident: '特別永住者証明書', d_residence_card: '在留カード',
     d_disability_certificate: '身体障害者手帳', d_letter_of_attorney: '委任状', d_inquiry_answer: '照会書兼回答書',
-    d_family_register: '戸籍謄本（親権者）', d_guardianship_certificate: '登記事項証明書（成年後見）'
+    d_family_register: '戸籍謄本（親権者）', d_guardianship_certificate: '登記事項証明書（成年後見）',
+    /* H3 */
+    search_hint: '氏名・フリガナ（全角・半角、ひらがな・カタカナ、旧字体も可）、生年月日（1980-12-31、19801231、昭和55年12月31日、S55.12.31）、住所の一部、住民票コード、個人番号で検索できます。',
+    my_number: '個人番号（12桁）', apps_title: '申請一覧', apps_filter: '表示する申請',
+    af_open: '受付中', af_inquiry: '照会書の回答待ち', af_finished: '完了・却下・取下げ', af_all: 'すべて',
+    received_from: '受付日（から）', received_to: '受付日（まで）', received: '受付日', closed: '完了日',
+    filter_btn: '表示する', apps_count: '{n} 件'
   },
   en: {
     title: 'JPKI counter terminal', lang_switch: '日本語', logout: 'Log out',
@@ -142,7 +148,13 @@ const dict = {
     d_mynumber_card: 'My Number Card', d_drivers_license: "Driver's licence", d_passport: 'Passport',
     d_special_permanent_resident: 'Special permanent resident certificate', d_residence_card: 'Residence card',
     d_disability_certificate: 'Disability certificate', d_letter_of_attorney: 'Letter of attorney', d_inquiry_answer: 'Inquiry answer form',
-    d_family_register: 'Family register (parental authority)', d_guardianship_certificate: 'Guardianship registration certificate'
+    d_family_register: 'Family register (parental authority)', d_guardianship_certificate: 'Guardianship registration certificate',
+    /* H3 */
+    search_hint: 'Name or kana (any width, hiragana or katakana, old character forms), date of birth (1980-12-31, 19801231, 昭和55年12月31日, S55.12.31), part of the address, resident code or My Number.',
+    my_number: 'My Number (12 digits)', apps_title: 'Applications', apps_filter: 'Show',
+    af_open: 'open', af_inquiry: 'waiting for the inquiry reply', af_finished: 'finished (completed, rejected, withdrawn)', af_all: 'all',
+    received_from: 'Received from', received_to: 'Received until', received: 'Received', closed: 'Closed',
+    filter_btn: 'Show', apps_count: '{n} applications'
   }
 };
 
