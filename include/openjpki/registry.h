@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <time.h>
 
+#include "openjpki/buf.h"
 #include "openjpki/ca.h"
 #include "openjpki/store.h"
 
@@ -280,6 +281,23 @@ int registry_search_query(const char *q, store_resident_query *out,
 			  jpki_err *err);
 int registry_resident_find(jpki_ca *ca, const char *q, int limit,
 			   store_resident_fn fn, void *ctx, jpki_err *err);
+
+/* ==== Letters (letters.c, H3) ===========================================
+ * Printable HTML (A4, print CSS, Japanese, dates in 和暦), into *out
+ * (initialised here; the caller frees it with jpki_wbuf_free, also on
+ * failure).  The 照会書兼回答書 of an application in state inquiry_sent
+ * (JPKI_ERR_STATE otherwise): the inquiry to the holder with its reply
+ * part.  The 領収書 of a completed application (JPKI_ERR_STATE
+ * otherwise). */
+int registry_inquiry_letter(jpki_ca *ca, int64_t app_id, jpki_wbuf *out,
+			    jpki_err *err);
+int registry_receipt(jpki_ca *ca, int64_t app_id, time_t now, jpki_wbuf *out,
+		     jpki_err *err);
+/* The office a municipality's letters name (store_muni_office_set with
+ * its audit record). */
+int registry_muni_office_set(jpki_ca *ca, const char *code,
+			     const store_office *o, time_t now,
+			     const char *actor, jpki_err *err);
 
 #ifdef __cplusplus
 }

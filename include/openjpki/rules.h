@@ -98,6 +98,10 @@ int rules_renewal_allowed(jpki_date expiry, jpki_date today, jpki_err *err);
 /* 有効期限通知書: due when `today` lies between 3 months and 2 months before
  * `expiry` (both ends included). */
 bool rules_notice_due(jpki_date expiry, jpki_date today);
+/* H3: is a notice owed on `today` to a certificate not yet noticed?
+ * From 3 months before `expiry` through `expiry` itself (a window passed
+ * without a run is caught up); never after expiry. */
+bool rules_notice_owed(jpki_date expiry, jpki_date today);
 
 typedef enum jpki_pin_kind {
 	JPKI_PIN_SIGN = 1,     /* 署名用電子証明書パスワード: 6-16 A-Z0-9, both */

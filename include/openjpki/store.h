@@ -382,6 +382,21 @@ typedef int (*store_app_row_fn)(void *ctx, const store_app_row *row);
 int store_app_find(store *s, const store_app_filter *f, int limit,
 		   store_app_row_fn fn, void *ctx, jpki_err *err);
 
+/* The office a municipality's letters name (有効期限通知書, 照会書兼回答書,
+ * 領収書), H3; "" unset.  get: JPKI_ERR_NOT_FOUND for an unknown
+ * municipality; set: replaces all four. */
+typedef struct store_office {
+	char name[128];	   /* "清瀬市役所 市民課" */
+	char address[256]; /* "東京都清瀬市中里5-842" */
+	char phone[32];	   /* "042-492-5111" */
+	char hours[128];   /* "平日 8時30分〜17時" */
+} store_office;
+
+int store_muni_office_get(store *s, const char *code, store_office *out,
+			  jpki_err *err);
+int store_muni_office_set(store *s, const char *code, const store_office *o,
+			  jpki_err *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -172,7 +172,8 @@ static const char *const v3_revoked_index[] = {
     NULL,
 };
 
-/* H3 (issue #10 items 7 and 10): the 個人番号 on the resident record, and
+/* H3 (issue #10 items 7, 8 and 10): the 個人番号 on the resident record,
+ * the office's name, address, phone and hours on the municipality, and
  * search keys (jpki_text_fold, textfold.h) written with every resident
  * row: name and kana, and address.  The keys of rows already there are
  * computed here by jpki_fold(), the same function registered on every
@@ -189,6 +190,16 @@ static const char *const v6_resident_search[] = {
     "CREATE INDEX residents_birth ON residents (birth)",
     "CREATE INDEX residents_my_number ON residents (my_number)"
     " WHERE my_number IS NOT NULL",
+    /* the office that letters name (有効期限通知書, 照会書兼回答書,
+     * 領収書): per municipality, "" unset */
+    "ALTER TABLE municipalities ADD COLUMN office_name TEXT NOT NULL"
+    " DEFAULT ''",
+    "ALTER TABLE municipalities ADD COLUMN office_address TEXT NOT NULL"
+    " DEFAULT ''",
+    "ALTER TABLE municipalities ADD COLUMN office_phone TEXT NOT NULL"
+    " DEFAULT ''",
+    "ALTER TABLE municipalities ADD COLUMN office_hours TEXT NOT NULL"
+    " DEFAULT ''",
     NULL,
 };
 
@@ -198,6 +209,7 @@ const struct store_migration store_sqlite_migrations[] = {
     {3, "partial index of revoked certificates", v3_revoked_index},
     /* H3: migration 6 on main (4 and 5 come from other branches); 4 here
      * until the merge renumbers it */
-    {4, "resident 個人番号 and search keys", v6_resident_search},
+    {4, "resident 個人番号, search keys, office of a municipality",
+     v6_resident_search},
     {0, NULL, NULL},
 };

@@ -68,6 +68,8 @@ enum stmt_id {
 	ST_NOTICE_GET,
 	ST_RES_FIND, /* H3 */
 	ST_APP_FIND, /* H3 */
+	ST_OFFICE_GET, /* H3 */
+	ST_OFFICE_SET, /* H3 */
 	ST_COUNT
 };
 
@@ -216,6 +218,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 		    " AND (?4 = 0 OR opened_at >= ?4)"
 		    " AND (?5 = 0 OR opened_at <= ?5)"
 		    " ORDER BY id DESC LIMIT ?6",
+    [ST_OFFICE_GET] = "SELECT office_name, office_address, office_phone,"
+		      " office_hours FROM municipalities WHERE code = ?1",
+    [ST_OFFICE_SET] = "UPDATE municipalities SET office_name = ?2,"
+		      " office_address = ?3, office_phone = ?4,"
+		      " office_hours = ?5 WHERE code = ?1",
 };
 
 struct sq {
@@ -1873,6 +1880,63 @@ out:
 	return rc;
 }
 
+static int sq_office_get(void *impl, const char *code, store_office *out,
+			 jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	store_office o;
+	int rc = stmt_get(q, ST_OFFICE_GET, &st, err);
+	if (rc != 0)
+		return rc;
+	if ((rc = bind_text(st, 1, code)) != SQLITE_OK ||
+	    (rc = sqlite3_step(st)) != SQLITE_ROW) {
+		if (rc == SQLITE_DONE)
+			rc = jpki_fail(err, JPKI_ERR_NOT_FOUND,
+				       "municipality %s not found", code);
+		else
+			rc = db_fail(q, rc, err, "reading municipality %s",
+				     code);
+		goto out;
+	}
+	memset(&o, 0, sizeof(o));
+	if ((rc = col_text(st, 0, o.name, sizeof(o.name), "office name",
+			   err)) != 0 ||
+	    (rc = col_text(st, 1, o.address, sizeof(o.address),
+			   "office address", err)) != 0 ||
+	    (rc = col_text(st, 2, o.phone, sizeof(o.phone), "office phone",
+			   err)) != 0 ||
+	    (rc = col_text(st, 3, o.hours, sizeof(o.hours), "office hours",
+			   err)) != 0)
+		goto out;
+	*out = o;
+out:
+	stmt_put(q, ST_OFFICE_GET, st);
+	return rc;
+}
+
+static int sq_office_set(void *impl, const char *code, const store_office *o,
+			 jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	int rc = stmt_get(q, ST_OFFICE_SET, &st, err);
+	if (rc != 0)
+		return rc;
+	if ((rc = bind_text(st, 1, code)) != SQLITE_OK ||
+	    (rc = bind_text(st, 2, o->name)) != SQLITE_OK ||
+	    (rc = bind_text(st, 3, o->address)) != SQLITE_OK ||
+	    (rc = bind_text(st, 4, o->phone)) != SQLITE_OK ||
+	    (rc = bind_text(st, 5, o->hours)) != SQLITE_OK ||
+	    (rc = step_done(st)) != SQLITE_OK)
+		rc = db_fail(q, rc, err, "writing municipality %s", code);
+	else if (sqlite3_changes(q->db) == 0)
+		rc = jpki_fail(err, JPKI_ERR_NOT_FOUND,
+			       "municipality %s not found", code);
+	stmt_put(q, ST_OFFICE_SET, st);
+	return rc;
+}
+
 const struct store_backend store_sqlite_backend = {
     .name = "sqlite",
     .migrations = store_sqlite_migrations,
@@ -1922,4 +1986,6 @@ const struct store_backend store_sqlite_backend = {
     .notice_get = sq_notice_get,
     .resident_find = sq_resident_find,
     .app_find = sq_app_find,
+    .office_get = sq_office_get,
+    .office_set = sq_office_set,
 };

@@ -1202,3 +1202,35 @@ int store_app_find(store *s, const store_app_filter *f, int limit,
 				 "application listing needs a limit >= 1");
 	return s->ops->app_find(s->impl, f, limit, fn, ctx, err);
 }
+
+/* ---- the office of a municipality (H3) ---------------------------------- */
+
+int store_muni_office_get(store *s, const char *code, store_office *out,
+			  jpki_err *err)
+{
+	int rc;
+	if ((rc = usable(s, err)) != 0 ||
+	    (rc = check_muni_code(code, false, err)) != 0 ||
+	    (rc = check_out(out, err)) != 0)
+		return rc;
+	return s->ops->office_get(s->impl, code, out, err);
+}
+
+int store_muni_office_set(store *s, const char *code, const store_office *o,
+			  jpki_err *err)
+{
+	int rc;
+	if ((rc = usable(s, err)) != 0)
+		return rc;
+	if (o == NULL)
+		return jpki_fail(err, JPKI_ERR_INVAL, "no office");
+	if ((rc = check_muni_code(code, false, err)) != 0 ||
+	    (rc = CHECK_FIELD("office name", o, name, false, err)) != 0 ||
+	    (rc = CHECK_FIELD("office address", o, address, false, err)) !=
+		0 ||
+	    (rc = CHECK_FIELD("office phone", o, phone, false, err)) != 0 ||
+	    (rc = CHECK_FIELD("office hours", o, hours, false, err)) != 0 ||
+	    (rc = store_begin(s, err)) != 0)
+		return rc;
+	return tx_leave(s, s->ops->office_set(s->impl, code, o, err), err);
+}

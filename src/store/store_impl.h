@@ -161,6 +161,10 @@ struct store_backend {
 	/* H3: store_app_find, arguments checked by the front. */
 	int (*app_find)(void *impl, const store_app_filter *f, int limit,
 			store_app_row_fn fn, void *ctx, jpki_err *err);
+	int (*office_get)(void *impl, const char *code, store_office *out,
+			  jpki_err *err);
+	int (*office_set)(void *impl, const char *code, const store_office *o,
+			  jpki_err *err);
 };
 
 extern const struct store_backend store_sqlite_backend;
