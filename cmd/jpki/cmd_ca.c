@@ -83,10 +83,94 @@ int cmd_ca(cli_ctx *ctx, int argc, char **argv)
 static const char muni_help[] =
 	"usage: jpki muni add CODE --pref 東京都 --city 千代田区 \\\n"
 	"                     --pref-roman Tokyo-to --city-roman Chiyoda-ku\n"
+	"           [--office-name 名称] [--office-address 住所]\n"
+	"           [--office-phone 電話] [--office-hours 受付時間]\n"
+	"       jpki muni set CODE [--office-name N] [--office-address A]\n"
+	"           [--office-phone P] [--office-hours H]   ('' clears one)\n"
 	"       jpki muni list\n\n"
 	"The issuing municipality (市区町村): its romanised names go into the\n"
 	"signature certificate's subject (L=) and name its CRL partition.\n"
-	"CODE is the 6-digit 全国地方公共団体コード.\n";
+	"CODE is the 6-digit 全国地方公共団体コード.  The office's name,\n"
+	"address, phone and hours are printed on the letters (有効期限通知書,\n"
+	"照会書兼回答書, 領収書).\n";
+
+/* H3: --office-* options into o; `set` counts those given.  2 or a usage
+ * error for anything else. */
+static int office_opt(int c, const char *arg, store_office *o, int *set)
+{
+	char *dst = c == 'n' ? o->name : c == 'a' ? o->address
+				: c == 't' ? o->phone : c == 'h' ? o->hours
+				: NULL;
+	size_t cap = c == 'n' ? sizeof(o->name) : c == 'a' ? sizeof(o->address)
+		   : c == 't' ? sizeof(o->phone) : sizeof(o->hours);
+	if (dst == NULL)
+		return 2;
+	if (jpki_strlcpy(dst, arg, cap) != 0)
+		return cli_usage_error("muni: value too long: %s", arg);
+	(*set)++;
+	return 0;
+}
+
+#define OFFICE_OPTS                                                            \
+	{"office-name", required_argument, NULL, 'n'},                         \
+	    {"office-address", required_argument, NULL, 'a'},                  \
+	    {"office-phone", required_argument, NULL, 't'},                    \
+	    {"office-hours", required_argument, NULL, 'h'}
+
+/* jpki muni set CODE --office-...: the office the letters name. */
+static int muni_set(cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {OFFICE_OPTS, {NULL, 0, NULL, 0}};
+	jpki_err err = {0};
+	jpki_ca *ca = NULL;
+	store_office o, given;
+	int c, set = 0, rc;
+	bool has[4] = {false, false, false, false};
+	if (argc < 3)
+		return cli_usage_error("muni set: missing CODE");
+	const char *code = argv[2];
+	memset(&given, 0, sizeof(given));
+	optind = 0;
+	while ((c = getopt_long(argc - 2, argv + 2, "", opts, NULL)) != -1) {
+		if ((rc = office_opt(c, optarg, &given, &set)) != 0)
+			return rc;
+		has[c == 'n' ? 0 : c == 'a' ? 1 : c == 't' ? 2 : 3] = true;
+	}
+	if (set == 0)
+		return cli_usage_error("muni set: nothing to set (--office-name, "
+				       "--office-address, --office-phone, "
+				       "--office-hours)");
+	if ((rc = cli_open_ca(ctx, &ca, &err)) != 0)
+		return cli_error(ctx, rc, &err);
+	if ((rc = store_muni_office_get(ca_store(ca), code, &o, &err)) == 0) {
+		if (has[0])
+			memcpy(o.name, given.name, sizeof(o.name));
+		if (has[1])
+			memcpy(o.address, given.address, sizeof(o.address));
+		if (has[2])
+			memcpy(o.phone, given.phone, sizeof(o.phone));
+		if (has[3])
+			memcpy(o.hours, given.hours, sizeof(o.hours));
+		rc = registry_muni_office_set(ca, code, &o, ctx->now, "cli",
+					      &err);
+	}
+	ca_close(ca);
+	if (rc != 0)
+		return cli_error(ctx, rc, &err);
+	if (ctx->json) {
+		json_t *j = json_object();
+		json_object_set_new(j, "code", json_string(code));
+		json_object_set_new(j, "office_name", json_string(o.name));
+		json_object_set_new(j, "office_address", json_string(o.address));
+		json_object_set_new(j, "office_phone", json_string(o.phone));
+		json_object_set_new(j, "office_hours", json_string(o.hours));
+		cli_print_json(j);
+	} else {
+		printf("municipality %s: office %s / %s / %s / %s\n", code,
+		       o.name, o.address, o.phone, o.hours);
+	}
+	return 0;
+}
 
 static int print_muni(void *vctx, const store_muni *m)
 {
@@ -139,6 +223,8 @@ int cmd_muni(cli_ctx *ctx, int argc, char **argv)
 		cli_print_json(arr);
 		return 0;
 	}
+	if (strcmp(argv[1], "set") == 0) /* H3 */
+		return muni_set(ctx, argc, argv);
 	if (strcmp(argv[1], "add") != 0)
 		return cli_usage_error("muni: unknown action %s", argv[1]);
 	if (argc < 3)
@@ -154,15 +240,21 @@ int cmd_muni(cli_ctx *ctx, int argc, char **argv)
 		{"city", required_argument, NULL, 'c'},
 		{"pref-roman", required_argument, NULL, 'P'},
 		{"city-roman", required_argument, NULL, 'C'},
+		OFFICE_OPTS,
 		{NULL, 0, NULL, 0}};
-	int c;
+	int c, office_set = 0;
+	store_office office;
+	memset(&office, 0, sizeof(office));
 	optind = 0;
 	while ((c = getopt_long(argc - 2, argv + 2, "", opts, NULL)) != -1) {
 		char *dst = c == 'p' ? m.pref : c == 'c' ? m.city
 				     : c == 'P' ? m.pref_roman
 				     : c == 'C' ? m.city_roman : NULL;
-		if (dst == NULL)
-			return 2;
+		if (dst == NULL) {
+			if ((rc = office_opt(c, optarg, &office, &office_set)) != 0)
+				return rc;
+			continue;
+		}
 		if (jpki_strlcpy(dst, optarg, 64) != 0)
 			return cli_usage_error("muni add: value too long: %s", optarg);
 	}
@@ -174,6 +266,9 @@ int cmd_muni(cli_ctx *ctx, int argc, char **argv)
 	if ((rc = cli_open_ca(ctx, &ca, &err)) != 0)
 		return cli_error(ctx, rc, &err);
 	rc = registry_muni_put(ca, &m, ctx->now, "cli", &err);
+	if (rc == 0 && office_set > 0)
+		rc = registry_muni_office_set(ca, m.code, &office, ctx->now,
+					      "cli", &err);
 	ca_close(ca);
 	if (rc != 0)
 		return cli_error(ctx, rc, &err);

@@ -14,8 +14,8 @@ export JPKID_ADMIN_PASSWORD=admin-password-1
 start_jpkid "$T/ca"
 login admin admin admin-password-1
 req admin POST /api/v1/operators '{"name":"clerk1","role":"clerk","password":"clerk-password-1"}'; check 201 "create clerk"
-req admin POST /api/v1/municipalities '{"code":"132217","pref":"東京都","city":"清瀬市","pref_roman":"Tokyo-to","city_roman":"Kiyose-shi"}'
-check 201 "record Kiyose"
+req admin POST /api/v1/municipalities '{"code":"132217","pref":"東京都","city":"清瀬市","pref_roman":"Tokyo-to","city_roman":"Kiyose-shi","office_name":"清瀬市役所 市民課","office_phone":"042-492-5111"}'
+check 201 "record Kiyose with its office"
 login clerk clerk1 clerk-password-1; check 200 "clerk logs in"
 uri() { jq -rn --arg q "$1" '$q|@uri'; }
 resident() { # EXT NAME KANA ADDRESS BIRTH [MYNUMBER]
@@ -100,5 +100,62 @@ req clerk GET "/api/v1/applications?q=bogus"; check 400 "unknown filter"
 req clerk GET "/api/v1/applications?q=all:2026-13-01.."; check 400 "bad day"
 req clerk GET "/api/v1/applications?q=all:2026-12-31..2026-01-01"; check 400 "reversed range"
 req - GET "/api/v1/applications?q=all"; check 401 "no session"
+
+# ---- the office the letters name
+req clerk GET /api/v1/municipalities/132217/office
+check_msg 200 '"name":"清瀬市役所 市民課"' "office recorded with the municipality"
+req clerk POST /api/v1/municipalities/132217/office '{"office_address":"東京都清瀬市中里5-842"}'; check 403 "a clerk does not set the office"
+req admin POST /api/v1/municipalities/132217/office '{"office_address":"東京都清瀬市中里5-842","office_hours":"平日 8時30分〜17時"}'
+check 200 "office address and hours set"
+jq -e '.name=="清瀬市役所 市民課" and .phone=="042-492-5111" and .hours=="平日 8時30分〜17時"' <<<"$BODY" >/dev/null && ok "the other fields kept" || bad "office: $BODY"
+req admin POST /api/v1/municipalities/999999/office '{"office_name":"x"}'; check 404 "unknown municipality"
+req admin POST /api/v1/municipalities/132217/office '{"bogus":"x"}'; check 400 "unknown field"
+
+# ---- the 照会書兼回答書 (an application in inquiry_sent)
+req clerk GET "/api/v1/applications/$P2/inquiry-letter"
+if [ "$CODE" = 200 ] && grep -qi '^Content-Type: text/html; charset=utf-8' "$T/hdr" && grep -q '<h1>照会書</h1>' <<<"$BODY" && grep -q '<h1>回答書</h1>' <<<"$BODY" \
+   && grep -q '代理 人' <<<"$BODY" && grep -q '渡邊 さくら 様' <<<"$BODY" && grep -q '電話 042-492-5111' <<<"$BODY" \
+   && grep -q '受付時間 平日 8時30分〜17時' <<<"$BODY" && grep -q '東京都清瀬市中里5-842' <<<"$BODY" && grep -Eq '令和[0-9元]+年[0-9]+月[0-9]+日（[0-9]{4}年）' <<<"$BODY"; then
+  ok "照会書兼回答書: holder, agent, office, 和暦 date"
+else bad "inquiry letter: $CODE ${BODY:0:400}"; fi
+req clerk GET "/api/v1/applications/$P1/inquiry-letter"; check 409 "no 照会書 before the inquiry is sent"
+req clerk GET "/api/v1/applications/$P1/receipt"; check 409 "no receipt before completion"
+req clerk GET "/api/v1/applications/99999/receipt"; check 404 "unknown application"
+req - GET "/api/v1/applications/$P2/inquiry-letter"; check 401 "letters need a session"
+
+# ---- a child's card through the 法定代理人, completed: receipt, and later
+# the expiry notice worded for a minor
+FUTURE=$(date -d '+3 years' +%F)
+P4=$(open_app "$C" ',"kind":"new-card","certs":"auth","applicant":"legal","agent_name":"齋藤 親"')
+req clerk POST "/api/v1/applications/$P4/documents" "{\"role\":\"agent\",\"type\":\"drivers_license\",\"number\":\"L1\",\"expiry\":\"$FUTURE\"}"; check 201 "agent's licence"
+req clerk POST "/api/v1/applications/$P4/documents" '{"role":"agent","type":"family_register","number":"F1"}'; check 201 "戸籍謄本"
+req clerk POST "/api/v1/applications/$P4/approve" '{}'; check_msg 200 '"card_ordered"' "child: approved"
+req clerk POST "/api/v1/applications/$P4/card-produced" '{"card":"VCARD-C"}'; check 200 "child: card produced"
+req clerk POST "/api/v1/applications/$P4/card-ready" '{}'; check 200 "child: card ready"
+req clerk POST "/api/v1/applications/$P4/complete-virtual" '{"auth_pin":"1234"}'; check 201 "child: card handed over"
+LAST=$(jq -r '.auth.validity.last_day // empty' <<<"$BODY")
+req clerk GET "/api/v1/applications/$P4/receipt"
+if [ "$CODE" = 200 ] && grep -q '<h1>領収書</h1>' <<<"$BODY" && grep -q '齋藤 ｹﾝ 様' <<<"$BODY" && grep -q '合計</th><td>0円' <<<"$BODY" \
+   && grep -q '清瀬市役所 市民課' <<<"$BODY" && grep -q 'マイナンバーカードの交付' <<<"$BODY"; then ok "領収書 of the completed application"
+else bad "receipt: $CODE ${BODY:0:500}"; fi
+req clerk GET "/api/v1/applications?q=completed"; jq -e --argjson p "$P4" '[.applications[].id]==[$p] and (.applications[0].closed|length)==10' <<<"$BODY" >/dev/null \
+  && ok "completed, with its day" || bad "completed: $BODY"
+stop_jpkid
+
+# the notice batch run 20 days before the certificate's last day: its
+# 3-to-2-month window has passed, it is caught up all the same
+[ -n "$LAST" ] && ok "the certificate's last day: $LAST" || bad "no last day in the completion"
+OFF=$(( ( $(date -u -d "$LAST" +%s) - $(date -u -d "$(TZ=Asia/Tokyo date +%F)" +%s) ) / 86400 - 20 ))
+start_jpkid "$T/ca" --test-clock-offset "$OFF"
+login sup admin admin-password-1
+req sup POST /api/v1/notices/run '{}'; check 200 "notice batch after the window"
+jq -e '.sent==1' <<<"$BODY" >/dev/null && ok "the certificate past its window caught up" || bad "run: $BODY"
+req sup GET "$(jq -r .letters <<<"$BODY")"
+if grep -q '齋藤 ｹﾝ 様' <<<"$BODY" && grep -q '15歳未満の方の手続きは、法定代理人' <<<"$BODY" && ! grep -q 'ご本人がお越しください' <<<"$BODY" \
+   && grep -q 'マイナポータルへのログイン' <<<"$BODY" && grep -q '電話 042-492-5111' <<<"$BODY" && grep -q '受付時間 平日 8時30分〜17時' <<<"$BODY" \
+   && grep -Eq '<p class="date">令和[0-9元]+年[0-9]+月[0-9]+日（[0-9]{4}年）' <<<"$BODY"; then
+  ok "letter: minor wording, what stops working, office, 和暦 date"
+else bad "letter: ${BODY:0:800}"; fi
+req sup POST /api/v1/notices/run '{}'; jq -e '.sent==0 and .already_sent==1' <<<"$BODY" >/dev/null && ok "noticed once" || bad "rerun: $BODY"
 stop_jpkid
 finish
