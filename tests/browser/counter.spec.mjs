@@ -123,7 +123,7 @@ try {
     await shot('apps-01b-all');
     await page.getByRole('link', { name: '申請', exact: true }).click();
     await page.locator('#apps tbody tr').first().waitFor();
-    await page.locator('#apps a', { hasText: '表示' }).first().click();
+    await page.locator('#apps tbody tr', { hasText: '鈴木　花子' }).locator('a', { hasText: '表示' }).click();
     await page.locator('#app-preview').waitFor();
     const pv = await page.locator('#app-preview').innerText();
     ok(/\d{4}-\d{2}-\d{2}/.test(pv) && pv.includes('円'), 'preview before approval: validity and fee');
@@ -156,6 +156,19 @@ try {
     const img = await page.evaluate(async () => (await fetch(document.getElementById('download').getAttribute('href'))).status);
     ok(img === 200, 'the virtual card image downloads');
     await shot('apps-03b-handed-over');
+    // the 領収書 of the finished application, and the 照会書兼回答書 of the
+    // one waiting for its reply, as printed
+    await page.goto(BASE + '/#apps?f=finished');
+    await page.locator('#apps a.receipt').first().waitFor();
+    await page.goto(BASE + await page.locator('#apps a.receipt').first().getAttribute('href'));
+    ok((await page.locator('h1').innerText()) === '領収書' && (await page.content()).includes('様'), 'receipt page');
+    await shot('apps-03d-receipt');
+    await page.goto(BASE + '/#apps?f=inquiry');
+    await page.locator('#apps a.inquiry-letter').first().waitFor();
+    await page.goto(BASE + await page.locator('#apps a.inquiry-letter').first().getAttribute('href'));
+    ok((await page.content()).includes('回答書') && (await page.content()).includes('鈴木　代理'), 'inquiry letter page');
+    await shot('apps-03e-inquiry-letter');
+    await page.goto(BASE + '/#apps');
     // a new application through the form
     await page.getByRole('link', { name: '申請', exact: true }).click();
     await page.locator('#open-app-form').waitFor();

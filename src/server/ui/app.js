@@ -416,6 +416,15 @@ function openAppForm() {
 // 申請一覧: which applications (open, waiting for the 照会書 reply,
 // finished, all), received between two days; with the residents' names.
 const APP_FILTERS = ['open', 'inquiry', 'finished', 'all'];
+// The letter an application has to print: its 照会書兼回答書 while the
+// reply is awaited, its 領収書 once completed.
+function letterLink(a) {
+  const open = (path, cls, key) => [' ・ ', el('a', { href: '/api/v1/applications/' + a.id + '/' + path, class: cls,
+    target: '_blank', rel: 'noopener' }, t(key))];
+  if (a.state === 'inquiry_sent') return open('inquiry-letter', 'inquiry-letter', 'print_inquiry');
+  if (a.state === 'completed') return open('receipt', 'receipt', 'print_receipt');
+  return null;
+}
 async function viewApps(params) {
   const f = APP_FILTERS.includes(params.get('f')) ? params.get('f') : 'open';
   const from = params.get('from') || '', to = params.get('to') || '';
@@ -446,7 +455,7 @@ async function viewApps(params) {
           el('td', {}, kindName(a.kind)), el('td', {}, stateName(a.state)),
           el('td', {}, t('ap_' + a.applicant) + (a.agent_name ? ' (' + a.agent_name + ')' : '')),
           el('td', {}, a.received), el('td', {}, a.closed || ''),
-          el('td', {}, el('a', { href: '#app?id=' + a.id }, t('show'))))))),
+          el('td', {}, el('a', { href: '#app?id=' + a.id }, t('show')), letterLink(a)))))),
     el('h3', {}, t('open_app')), openAppForm());
 }
 

@@ -76,7 +76,7 @@ const dict = {
     my_number: '個人番号（12桁）', apps_title: '申請一覧', apps_filter: '表示する申請',
     af_open: '受付中', af_inquiry: '照会書の回答待ち', af_finished: '完了・却下・取下げ', af_all: 'すべて',
     received_from: '受付日（から）', received_to: '受付日（まで）', received: '受付日', closed: '完了日',
-    filter_btn: '表示する', apps_count: '{n} 件'
+    filter_btn: '表示する', apps_count: '{n} 件', print_inquiry: '照会書兼回答書', print_receipt: '領収書'
   },
   en: {
     title: 'JPKI counter terminal', lang_switch: '日本語', logout: 'Log out',
@@ -154,7 +154,7 @@ const dict = {
     my_number: 'My Number (12 digits)', apps_title: 'Applications', apps_filter: 'Show',
     af_open: 'open', af_inquiry: 'waiting for the inquiry reply', af_finished: 'finished (completed, rejected, withdrawn)', af_all: 'all',
     received_from: 'Received from', received_to: 'Received until', received: 'Received', closed: 'Closed',
-    filter_btn: 'Show', apps_count: '{n} applications'
+    filter_btn: 'Show', apps_count: '{n} applications', print_inquiry: 'Inquiry letter', print_receipt: 'Receipt'
   }
 };
 
