@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "openjpki/registry.h"
+#include "openjpki/rules.h"
 #include "openjpki/util.h"
 
 static const char ca_help[] =
@@ -82,10 +83,94 @@ int cmd_ca(cli_ctx *ctx, int argc, char **argv)
 static const char muni_help[] =
 	"usage: jpki muni add CODE --pref 東京都 --city 千代田区 \\\n"
 	"                     --pref-roman Tokyo-to --city-roman Chiyoda-ku\n"
+	"           [--office-name 名称] [--office-address 住所]\n"
+	"           [--office-phone 電話] [--office-hours 受付時間]\n"
+	"       jpki muni set CODE [--office-name N] [--office-address A]\n"
+	"           [--office-phone P] [--office-hours H]   ('' clears one)\n"
 	"       jpki muni list\n\n"
 	"The issuing municipality (市区町村): its romanised names go into the\n"
 	"signature certificate's subject (L=) and name its CRL partition.\n"
-	"CODE is the 6-digit 全国地方公共団体コード.\n";
+	"CODE is the 6-digit 全国地方公共団体コード.  The office's name,\n"
+	"address, phone and hours are printed on the letters (有効期限通知書,\n"
+	"照会書兼回答書, 領収書).\n";
+
+/* H3: --office-* options into o; `set` counts those given.  2 or a usage
+ * error for anything else. */
+static int office_opt(int c, const char *arg, store_office *o, int *set)
+{
+	char *dst = c == 'n' ? o->name : c == 'a' ? o->address
+				: c == 't' ? o->phone : c == 'h' ? o->hours
+				: NULL;
+	size_t cap = c == 'n' ? sizeof(o->name) : c == 'a' ? sizeof(o->address)
+		   : c == 't' ? sizeof(o->phone) : sizeof(o->hours);
+	if (dst == NULL)
+		return 2;
+	if (jpki_strlcpy(dst, arg, cap) != 0)
+		return cli_usage_error("muni: value too long: %s", arg);
+	(*set)++;
+	return 0;
+}
+
+#define OFFICE_OPTS                                                            \
+	{"office-name", required_argument, NULL, 'n'},                         \
+	    {"office-address", required_argument, NULL, 'a'},                  \
+	    {"office-phone", required_argument, NULL, 't'},                    \
+	    {"office-hours", required_argument, NULL, 'h'}
+
+/* jpki muni set CODE --office-...: the office the letters name. */
+static int muni_set(cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {OFFICE_OPTS, {NULL, 0, NULL, 0}};
+	jpki_err err = {0};
+	jpki_ca *ca = NULL;
+	store_office o, given;
+	int c, set = 0, rc;
+	bool has[4] = {false, false, false, false};
+	if (argc < 3)
+		return cli_usage_error("muni set: missing CODE");
+	const char *code = argv[2];
+	memset(&given, 0, sizeof(given));
+	optind = 0;
+	while ((c = getopt_long(argc - 2, argv + 2, "", opts, NULL)) != -1) {
+		if ((rc = office_opt(c, optarg, &given, &set)) != 0)
+			return rc;
+		has[c == 'n' ? 0 : c == 'a' ? 1 : c == 't' ? 2 : 3] = true;
+	}
+	if (set == 0)
+		return cli_usage_error("muni set: nothing to set (--office-name, "
+				       "--office-address, --office-phone, "
+				       "--office-hours)");
+	if ((rc = cli_open_ca(ctx, &ca, &err)) != 0)
+		return cli_error(ctx, rc, &err);
+	if ((rc = store_muni_office_get(ca_store(ca), code, &o, &err)) == 0) {
+		if (has[0])
+			memcpy(o.name, given.name, sizeof(o.name));
+		if (has[1])
+			memcpy(o.address, given.address, sizeof(o.address));
+		if (has[2])
+			memcpy(o.phone, given.phone, sizeof(o.phone));
+		if (has[3])
+			memcpy(o.hours, given.hours, sizeof(o.hours));
+		rc = registry_muni_office_set(ca, code, &o, ctx->now, "cli",
+					      &err);
+	}
+	ca_close(ca);
+	if (rc != 0)
+		return cli_error(ctx, rc, &err);
+	if (ctx->json) {
+		json_t *j = json_object();
+		json_object_set_new(j, "code", json_string(code));
+		json_object_set_new(j, "office_name", json_string(o.name));
+		json_object_set_new(j, "office_address", json_string(o.address));
+		json_object_set_new(j, "office_phone", json_string(o.phone));
+		json_object_set_new(j, "office_hours", json_string(o.hours));
+		cli_print_json(j);
+	} else {
+		printf("municipality %s: office %s / %s / %s / %s\n", code,
+		       o.name, o.address, o.phone, o.hours);
+	}
+	return 0;
+}
 
 static int print_muni(void *vctx, const store_muni *m)
 {
@@ -138,6 +223,8 @@ int cmd_muni(cli_ctx *ctx, int argc, char **argv)
 		cli_print_json(arr);
 		return 0;
 	}
+	if (strcmp(argv[1], "set") == 0) /* H3 */
+		return muni_set(ctx, argc, argv);
 	if (strcmp(argv[1], "add") != 0)
 		return cli_usage_error("muni: unknown action %s", argv[1]);
 	if (argc < 3)
@@ -153,15 +240,21 @@ int cmd_muni(cli_ctx *ctx, int argc, char **argv)
 		{"city", required_argument, NULL, 'c'},
 		{"pref-roman", required_argument, NULL, 'P'},
 		{"city-roman", required_argument, NULL, 'C'},
+		OFFICE_OPTS,
 		{NULL, 0, NULL, 0}};
-	int c;
+	int c, office_set = 0;
+	store_office office;
+	memset(&office, 0, sizeof(office));
 	optind = 0;
 	while ((c = getopt_long(argc - 2, argv + 2, "", opts, NULL)) != -1) {
 		char *dst = c == 'p' ? m.pref : c == 'c' ? m.city
 				     : c == 'P' ? m.pref_roman
 				     : c == 'C' ? m.city_roman : NULL;
-		if (dst == NULL)
-			return 2;
+		if (dst == NULL) {
+			if ((rc = office_opt(c, optarg, &office, &office_set)) != 0)
+				return rc;
+			continue;
+		}
 		if (jpki_strlcpy(dst, optarg, 64) != 0)
 			return cli_usage_error("muni add: value too long: %s", optarg);
 	}
@@ -173,6 +266,9 @@ int cmd_muni(cli_ctx *ctx, int argc, char **argv)
 	if ((rc = cli_open_ca(ctx, &ca, &err)) != 0)
 		return cli_error(ctx, rc, &err);
 	rc = registry_muni_put(ca, &m, ctx->now, "cli", &err);
+	if (rc == 0 && office_set > 0)
+		rc = registry_muni_office_set(ca, m.code, &office, ctx->now,
+					      "cli", &err);
 	ca_close(ca);
 	if (rc != 0)
 		return cli_error(ctx, rc, &err);
@@ -192,11 +288,14 @@ int cmd_muni(cli_ctx *ctx, int argc, char **argv)
 static const char resident_help[] =
 	"usage: jpki resident add --ext-id ID --name 氏名 --kana フリガナ \\\n"
 	"           --address 住所 --birth YYYY-MM-DD --sex 1|2 --muni CODE [--adult-ward]\n"
+	"           [--my-number 12DIGITS]\n"
 	"       jpki resident change RID [--name N] [--kana K] [--address A]\n"
 	"           [--birth D] [--sex S] [--adult-ward | --no-adult-ward]\n"
+	"           [--my-number 12DIGITS | --my-number '']\n"
 	"       jpki resident remove RID       (住民票消除: death, emigration)\n"
 	"       jpki resident show RID\n"
-	"       jpki resident list [QUERY]\n"
+	"       jpki resident list [QUERY]  (name or kana in any width or\n"
+	"           script, address, birth date 西暦/和暦, 住民票コード)\n"
 	"       jpki resident card RID --serial SERIAL [--issued YYYY-MM-DD]\n"
 	"       jpki resident import FILE.csv  (header ext_id,name,kana,address,\n"
 	"           birth,sex,muni,adult_ward; all rows or none)\n\n"
@@ -220,6 +319,9 @@ static json_t *resident_json(const store_resident *r)
 	json_object_set_new(o, "sex", json_integer(r->sex));
 	json_object_set_new(o, "muni", json_string(r->muni_code));
 	json_object_set_new(o, "adult_ward", json_boolean(r->adult_ward));
+	json_object_set_new(o, "my_number", r->my_number[0] != '\0'
+						? json_string(r->my_number)
+						: json_null());
 	json_object_set_new(o, "status", json_string(r->status == STORE_RESIDENT_LIVING
 							     ? "living"
 							     : "removed"));
@@ -260,6 +362,7 @@ static int resident_opts(int argc, char **argv, store_resident *r,
 		{"muni", required_argument, NULL, 'm'},
 		{"adult-ward", no_argument, NULL, 'w'},
 		{"no-adult-ward", no_argument, NULL, 'W'},
+		{"my-number", required_argument, NULL, 'N'},
 		{NULL, 0, NULL, 0}};
 	int c;
 	optind = 0;
@@ -285,6 +388,16 @@ static int resident_opts(int argc, char **argv, store_resident *r,
 		case 'm': bad = jpki_strlcpy(r->muni_code, optarg, sizeof(r->muni_code)); *set |= 64; break;
 		case 'w': r->adult_ward = true; *set |= 128; break;
 		case 'W': r->adult_ward = false; *set |= 128; break;
+		case 'N': /* 個人番号; "" clears it */
+			if (optarg[0] != '\0' &&
+			    rules_mynumber_check(optarg, NULL) != 0)
+				return cli_usage_error("--my-number: 12 digits "
+						       "with the check digit of "
+						       "番号法施行令 第8条");
+			bad = jpki_strlcpy(r->my_number, optarg,
+					   sizeof(r->my_number));
+			*set |= 256;
+			break;
 		default: return 2;
 		}
 		if (bad)
@@ -367,8 +480,8 @@ int cmd_resident(cli_ctx *ctx, int argc, char **argv)
 		if ((rc = cli_open_ca(ctx, &ca, &err)) != 0)
 			return cli_error(ctx, rc, &err);
 		json_t *arr = ctx->json ? json_array() : NULL;
-		rc = store_resident_search(ca_store(ca), argc > 2 ? argv[2] : "", 1000,
-					   list_resident, arr, &err);
+		rc = registry_resident_find(ca, argc > 2 ? argv[2] : "", 1000,
+					    list_resident, arr, &err);
 		ca_close(ca);
 		if (rc != 0) {
 			json_decref(arr);

@@ -37,6 +37,7 @@ static const char card_help[] =
     "  change-pin   change the sign, auth or cardinfo PIN\n"
     "  read-cert    copy a certificate off the card (sign needs its PIN)\n"
     "  sign         SHA-256 + PKCS#1 v1.5 signature with a card key\n"
+    "  read-info    個人番号 and basic four (券面事項入力補助AP)\n"
     "  serve        connect a card image to pcscd's vpcd reader\n\n"
     "PINs: --pin VALUE, --pin-file FILE (first line; '-' = standard input),\n"
     "or, when neither is given, a line of standard input (not echoed).\n";
@@ -1406,6 +1407,85 @@ static int card_serve_cmd(cli_ctx *ctx, int argc, char **argv)
 }
 
 /* ------------------------------------------------------------------ */
+/* read-info (H3)                                                      */
+
+static const char read_info_help[] =
+    "usage: jpki card read-info (CARD.img | --reader NAME|auto)\n"
+    "         [--pin PIN | --pin-file FILE]\n\n"
+    "The 券面事項入力補助AP: 個人番号 (EF 0001) and the basic four (EF 0002:\n"
+    "name, address, birth date, sex), after the card-information PIN\n"
+    "(券面事項入力補助用暗証番号, 4 digits).  A card made at the counter\n"
+    "carries what the resident record holds.\n";
+
+static int card_read_info_cmd(cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"pin", required_argument, NULL, 'p'},
+	    {"pin-file", required_argument, NULL, 'P'},
+	    {"reader", required_argument, NULL, 'R'},
+	    {NULL, 0, NULL, 0}};
+	const char *reader = NULL, *image = NULL;
+	pin_opt po = {NULL, NULL};
+	char num[13] = "", birth[9] = "", sex = 0;
+	char *name = NULL, *addr = NULL;
+	bool has_num = false;
+	jpki_err err = {0};
+	card_conn conn;
+	int c, rc;
+	if (cli_want_help(argc, argv, read_info_help))
+		return 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p': po.value = optarg; break;
+		case 'P': po.file = optarg; break;
+		case 'R': reader = optarg; break;
+		default: return 2;
+		}
+	}
+	if ((rc = target_args("read-info", argc, argv, optind, reader,
+			      &image)) != 0)
+		return rc;
+	memset(&conn, 0, sizeof(conn));
+	if ((rc = conn_open(image, reader, &conn, &err)) != 0 ||
+	    (rc = card_client_select(&conn.link, JPKI_AP_CARDINFO, &err)) !=
+		0 ||
+	    (rc = verify_pin(&conn, pin_by_name("cardinfo"), &po, &err)) != 0)
+		goto out;
+	rc = card_client_read_mynumber(&conn.link, num, &err);
+	if (rc == 0)
+		has_num = true;
+	else if (rc != JPKI_ERR_NOT_FOUND)
+		goto out;
+	if ((rc = card_client_read_basic4(&conn.link, &name, &addr, birth,
+					  &sex, &err)) != 0) {
+		jpki_wrap(&err, rc, "basic four (EF 0002)");
+		goto out;
+	}
+	if (ctx->json) {
+		json_t *o = json_object();
+		json_object_set_new(o, "my_number",
+				    has_num ? json_string(num) : json_null());
+		json_object_set_new(o, "name", json_string(name));
+		json_object_set_new(o, "address", json_string(addr));
+		json_object_set_new(o, "birth", json_string(birth));
+		json_object_set_new(o, "sex", json_stringn(&sex, 1));
+		cli_print_json(o);
+	} else {
+		printf("個人番号 %s\n氏名 %s\n住所 %s\n生年月日 %s\n性別 %c\n",
+		       has_num ? num : "(none)", name, addr, birth, sex);
+	}
+out:
+	OPENSSL_cleanse(num, sizeof(num));
+	free(name);
+	free(addr);
+	if (rc != 0)
+		conn_fail(&conn, rc, &err);
+	conn_close(&conn);
+	return rc == 0 ? 0 : cli_error(ctx, rc, &err);
+}
+
+/* ------------------------------------------------------------------ */
 
 int cmd_card(cli_ctx *ctx, int argc, char **argv)
 {
@@ -1433,5 +1513,7 @@ int cmd_card(cli_ctx *ctx, int argc, char **argv)
 		return card_sign_cmd(ctx, argc, argv);
 	if (strcmp(sub, "serve") == 0)
 		return card_serve_cmd(ctx, argc, argv);
+	if (strcmp(sub, "read-info") == 0) /* H3 */
+		return card_read_info_cmd(ctx, argc, argv);
 	return cli_usage_error("card: unknown command %s", sub);
 }

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <time.h>
 
+#include "openjpki/buf.h"
 #include "openjpki/ca.h"
 #include "openjpki/store.h"
 
@@ -242,7 +243,7 @@ int registry_notices_run(jpki_ca *ca, const char *out_dir, time_t now,
  * RFC 4180 CSV in UTF-8 (a BOM is tolerated), CRLF or LF line ends, a
  * header row naming exactly the columns
  *
- *   ext_id,name,kana,address,birth,sex,muni,adult_ward
+ *   ext_id,name,kana,address,birth,sex,muni,adult_ward[,my_number]
  *
  * (birth YYYY-MM-DD, sex 1 or 2, muni the 6-digit code of a municipality
  * on record, adult_ward 0/1/true/false or empty).  Every row is checked
@@ -278,6 +279,37 @@ int registry_residents_import(jpki_ca *ca, const uint8_t *csv, size_t len,
 			      time_t now, const char *actor,
 			      registry_import_progress progress, void *pctx,
 			      registry_import_result *out, jpki_err *err);
+
+/* ==== Finding residents (search.c, H3) ==================================
+ * A date of birth typed at the counter, 西暦 or 和暦 (search.c lists the
+ * forms): 0 and *out; JPKI_ERR_PARSE when s is not shaped as a date;
+ * JPKI_ERR_INVAL when it is but names no day (1980-02-30) or a day outside
+ * the era (平成31年5月1日). */
+int registry_birth_parse(const char *s, jpki_date *out, jpki_err *err);
+/* The store query for a clerk's search text: a date of birth, or folded
+ * text matched against name, kana and address; either way against ext id
+ * and 個人番号 too.  "" (or only spaces) = every resident. */
+int registry_search_query(const char *q, store_resident_query *out,
+			  jpki_err *err);
+int registry_resident_find(jpki_ca *ca, const char *q, int limit,
+			   store_resident_fn fn, void *ctx, jpki_err *err);
+
+/* ==== Letters (letters.c, H3) ===========================================
+ * Printable HTML (A4, print CSS, Japanese, dates in 和暦), into *out
+ * (initialised here; the caller frees it with jpki_wbuf_free, also on
+ * failure).  The 照会書兼回答書 of an application in state inquiry_sent
+ * (JPKI_ERR_STATE otherwise): the inquiry to the holder with its reply
+ * part.  The 領収書 of a completed application (JPKI_ERR_STATE
+ * otherwise). */
+int registry_inquiry_letter(jpki_ca *ca, int64_t app_id, jpki_wbuf *out,
+			    jpki_err *err);
+int registry_receipt(jpki_ca *ca, int64_t app_id, time_t now, jpki_wbuf *out,
+		     jpki_err *err);
+/* The office a municipality's letters name (store_muni_office_set with
+ * its audit record). */
+int registry_muni_office_set(jpki_ca *ca, const char *code,
+			     const store_office *o, time_t now,
+			     const char *actor, jpki_err *err);
 
 #ifdef __cplusplus
 }

@@ -98,6 +98,10 @@ int rules_renewal_allowed(jpki_date expiry, jpki_date today, jpki_err *err);
 /* 有効期限通知書: due when `today` lies between 3 months and 2 months before
  * `expiry` (both ends included). */
 bool rules_notice_due(jpki_date expiry, jpki_date today);
+/* H3: is a notice owed on `today` to a certificate not yet noticed?
+ * From 3 months before `expiry` through `expiry` itself (a window passed
+ * without a run is caught up); never after expiry. */
+bool rules_notice_owed(jpki_date expiry, jpki_date today);
 
 typedef enum jpki_pin_kind {
 	JPKI_PIN_SIGN = 1,     /* 署名用電子証明書パスワード: 6-16 A-Z0-9, both */
@@ -142,8 +146,7 @@ const char *rules_era_name(int era);
 /* Japanese-era year of a date (令和7年 -> 7); 0 before 明治. */
 int rules_era_year(jpki_date d, int *era);
 
-/* ==== One plan per counter application (plan.c) =========================
- * Everything the law decides about an application, computed once from the
+/* ==== One plan per counter application (plan.c) ================== * Everything the law decides about an application, computed once from the
  * person, the card, the certificates held, what is asked, who applies and
  * the day.  The preview, approval, completion, the CLI and the UI show this
  * one plan; the CA signs what it says.  Values of rules_app and
@@ -277,6 +280,17 @@ int rules_proxy_papers(rules_app app, bool attorney, bool inquiry_answered,
 		       jpki_err *err);
 /* Does a 委任状 alone suffice for this kind? */
 bool rules_attorney_suffices(rules_app app);
+=======
+/* H3: the first day of era 1..5 (明治 .. 令和); JPKI_ERR_INVAL otherwise. */
+int rules_era_first_day(int era, jpki_date *out, jpki_err *err);
+
+/* 個人番号 (番号法施行令 第8条).  The check digit of the first 11 digits
+ * (0..9), or -1 when the argument is not 11 ASCII digits. */
+int rules_mynumber_check_digit(const char *first11);
+/* 0 when s is 12 digits whose last is the check digit of the others, else
+ * JPKI_ERR_INVAL saying which (the number itself is not put in the
+ * message). */
+int rules_mynumber_check(const char *s, jpki_err *err);
 
 #ifdef __cplusplus
 }

@@ -110,6 +110,7 @@ typedef struct store_resident {
 	bool adult_ward;      /* 成年被後見人 */
 	store_resident_status status;
 	time_t updated_at;
+	char my_number[13];   /* 個人番号, 12 digits; "" not on record (H3) */
 } store_resident;
 
 int store_resident_add(store *s, store_resident *r, jpki_err *err); /* sets r->id */
@@ -343,6 +344,58 @@ typedef struct store_notice {
 int store_notice_add(store *s, const store_notice *n, jpki_err *err);
 int store_notice_get(store *s, const char *cert_serial, store_notice *out,
 		     jpki_err *err);
+
+/* ==== Finding residents (H3) ============================================
+ * A resident row carries search keys (jpki_text_fold of the name and kana,
+ * and of the address), written by every add and update.  One bounded
+ * query: rows whose birth date is `birth` (when set), or whose name/kana
+ * key or address key contains `key` (when non-empty), or whose ext_id
+ * (lower-cased) contains `ext`, or whose 個人番号 is `ext` (when
+ * non-empty); at most limit, ordered by id.  All three empty/unset: every
+ * resident. */
+typedef struct store_resident_query {
+	jpki_date birth; /* {0,0,0}: not searched */
+	char key[512];	 /* folded; "" not searched */
+	char ext[64];	 /* folded; "" not searched */
+} store_resident_query;
+
+int store_resident_find(store *s, const store_resident_query *q, int limit,
+			store_resident_fn fn, void *ctx, jpki_err *err);
+
+/* The counter's application list (H3): applications with their resident's
+ * name and kana, whose state lies in [state_min, state_max], of one
+ * resident (resident_id > 0) or all, opened in [opened_from, opened_to]
+ * (instants; 0 = unbounded), newest first, at most limit. */
+typedef struct store_app_filter {
+	int64_t resident_id;
+	store_app_state state_min, state_max;
+	time_t opened_from, opened_to;
+} store_app_filter;
+
+typedef struct store_app_row {
+	store_app app;
+	char name[256]; /* the resident's 氏名 */
+	char kana[256];
+} store_app_row;
+
+typedef int (*store_app_row_fn)(void *ctx, const store_app_row *row);
+int store_app_find(store *s, const store_app_filter *f, int limit,
+		   store_app_row_fn fn, void *ctx, jpki_err *err);
+
+/* The office a municipality's letters name (有効期限通知書, 照会書兼回答書,
+ * 領収書), H3; "" unset.  get: JPKI_ERR_NOT_FOUND for an unknown
+ * municipality; set: replaces all four. */
+typedef struct store_office {
+	char name[128];	   /* "清瀬市役所 市民課" */
+	char address[256]; /* "東京都清瀬市中里5-842" */
+	char phone[32];	   /* "042-492-5111" */
+	char hours[128];   /* "平日 8時30分〜17時" */
+} store_office;
+
+int store_muni_office_get(store *s, const char *code, store_office *out,
+			  jpki_err *err);
+int store_muni_office_set(store *s, const char *code, const store_office *o,
+			  jpki_err *err);
 
 #ifdef __cplusplus
 }

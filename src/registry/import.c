@@ -9,17 +9,21 @@
 
 #include "openjpki/buf.h"
 #include "openjpki/registry.h"
+#include "openjpki/rules.h"
 #include "openjpki/util.h"
 
-#define NCOLS 8
+/* The ninth column, my_number (個人番号, H3), is optional: a file has the
+ * eight columns or all nine, as its header says. */
+#define NCOLS 9
 
-static const char *const cols[NCOLS] = {"ext_id", "name",  "kana",
-					"address", "birth", "sex",
-					"muni",    "adult_ward"};
+static const char *const cols[NCOLS] = {
+    "ext_id", "name", "kana",	    "address",	"birth",
+    "sex",    "muni", "adult_ward", "my_number"};
 
 typedef struct csv {
 	jpki_rbuf b;
-	size_t line; /* current physical line */
+	size_t line;  /* current physical line */
+	size_t ncols; /* of the header: 8 or 9; 0 while reading it */
 } csv;
 
 /* One row's fields, NUL-terminated. */
@@ -102,10 +106,12 @@ static int read_row(csv *c, row *r)
 						break;
 					if (ch == '\n')
 						c->line++;
-					if (r->n != NCOLS && r->why[0] == '\0')
+					if (c->ncols != 0 &&
+					    r->n != c->ncols &&
+					    r->why[0] == '\0')
 						snprintf(r->why, sizeof(r->why),
-							 "%zu fields, not %d",
-							 r->n, NCOLS);
+							 "%zu fields, not %zu",
+							 r->n, c->ncols);
 					return 1;
 				}
 				if (ch == '"') {
@@ -225,6 +231,13 @@ static bool to_resident(const row *r, store_resident *res, time_t now,
 	jpki_strlcpy(res->address, r->f[3], sizeof(res->address));
 	res->sex = r->f[5][0] - '0';
 	jpki_strlcpy(res->muni_code, r->f[6], sizeof(res->muni_code));
+	if (r->n > 8 && r->f[8][0] != '\0') {
+		if (rules_mynumber_check(r->f[8], NULL) != 0)
+			return fail_row(why, cap,
+					"my_number: 12 digits with the check "
+					"digit of 番号法施行令 第8条");
+		jpki_strlcpy(res->my_number, r->f[8], sizeof(res->my_number));
+	}
 	res->status = STORE_RESIDENT_LIVING;
 	res->updated_at = now;
 	return true;
@@ -258,18 +271,23 @@ static int open_csv(csv *c, const uint8_t *p, size_t len, row *r,
 {
 	jpki_rbuf_init(&c->b, p, len);
 	c->line = 1;
+	c->ncols = 0;
 	if (len >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf)
 		jpki_rbuf_skip(&c->b, 3);
 	int rc = read_row(c, r);
-	bool good = rc == 1 && r->n == NCOLS && r->why[0] == '\0';
-	for (int i = 0; good && i < NCOLS; i++)
+	bool good = rc == 1 && (r->n == NCOLS - 1 || r->n == NCOLS) &&
+		    r->why[0] == '\0';
+	for (size_t i = 0; good && i < r->n; i++)
 		good = strcmp(r->f[i], cols[i]) == 0;
+	if (good)
+		c->ncols = r->n;
 	if (!good) {
 		report(out, 1, "the header is ext_id,name,kana,address,birth,"
-			       "sex,muni,adult_ward");
+			       "sex,muni,adult_ward[,my_number]");
 		return jpki_fail(err, JPKI_ERR_PARSE,
 				 "line 1: the header must be ext_id,name,kana,"
-				 "address,birth,sex,muni,adult_ward");
+				 "address,birth,sex,muni,adult_ward"
+				 "[,my_number]");
 	}
 	return 0;
 }

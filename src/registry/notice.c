@@ -1,5 +1,10 @@
-/* 有効期限通知書: the batch that finds certificates whose notice is due
- * (rules_notice_due), writes the letters (HTML, one page each) and the mail
+/* 有効期限通知書: the batch that finds certificates owed a notice
+ * (rules_notice_owed: from the window's first day, 3 months before the
+ * last day, through the last day, so a run missed or a certificate issued
+ * inside the window is caught up), writes the letters (HTML, one page
+ * each: the office's name, address, phone and hours, the letter's date in
+ * 和暦, what stops working after expiry, and who must come: the holder,
+ * or the 法定代理人 with a holder under 15 or an adult ward) and the mail
  * room's list (CSV), and records each notice as sent, once. */
 #include <limits.h>
 #include <stdio.h>
@@ -8,6 +13,7 @@
 
 #include "openjpki/buf.h"
 #include "openjpki/util.h"
+#include "letters_int.h"
 #include "reg_int.h"
 
 #define NOTICE_MAX 100000	    /* certificates per run */
@@ -25,7 +31,7 @@ static int pick_due(void *ctx, const store_cert *c)
 	due *d = ctx;
 	if ((c->kind != JPKI_CERT_SIGN && c->kind != JPKI_CERT_AUTH) ||
 	    c->resident_id <= 0 ||
-	    !rules_notice_due(jpki_date_of(c->not_after), d->today))
+	    !rules_notice_owed(jpki_date_of(c->not_after), d->today))
 		return 0;
 	if (d->n == NOTICE_MAX)
 		return JPKI_ERR_RANGE;
@@ -78,46 +84,60 @@ static int put_csv(jpki_wbuf *b, const char *s, bool last)
 	return rc;
 }
 
-static void date_ja(jpki_date d, char *out, size_t cap)
+/* What stops working when the certificate expires. */
+static const char *stops(int kind)
 {
-	int era = 0;
-	int y = rules_era_year(d, &era);
-	const char *name = rules_era_name(era);
-	if (name != NULL)
-		snprintf(out, cap, "%d年%d月%d日（%s%d年）", d.y, d.m, d.d,
-			 name, y);
-	else
-		snprintf(out, cap, "%d年%d月%d日", d.y, d.m, d.d);
+	return kind == JPKI_CERT_SIGN
+		   ? "有効期限を過ぎると、e-Tax（国税の電子申告）をはじめとする"
+		     "電子申請で電子署名ができなくなります。"
+		   : "有効期限を過ぎると、マイナポータルへのログイン、"
+		     "コンビニ交付（住民票の写しなどの取得）、e-Tax へのマイナ"
+		     "ンバーカードでのログインなど、インターネットでの本人確認"
+		     "ができなくなります。";
 }
 
-static const char html_head[] =
-    "<!DOCTYPE html>\n<html lang=\"ja\">\n<head>\n<meta charset=\"utf-8\">\n"
-    "<title>電子証明書の有効期限通知書</title>\n<style>\n"
-    "@page { size: A4; margin: 20mm; }\n"
-    "body { font-family: serif; font-size: 11pt; line-height: 1.6; }\n"
-    ".letter { page-break-after: always; break-after: page; }\n"
-    ".letter:last-child { page-break-after: auto; break-after: auto; }\n"
-    ".to { margin-bottom: 2em; font-size: 12pt; }\n"
-    "h1 { font-size: 16pt; text-align: center; }\n"
-    "table { border-collapse: collapse; margin: 1em 0; }\n"
-    "th, td { border: 1px solid #000; padding: 0.3em 0.8em; text-align: left; "
-    "}\n"
-    ".from { text-align: right; margin-top: 3em; }\n"
-    "@media screen { .letter { border-bottom: 1px dashed #999; "
-    "margin-bottom: 2em; } }\n"
-    "</style>\n</head>\n<body>\n";
+/* Who comes to the counter: the holder, or with a legal representative
+ * (under 15: 法定代理人 with the holder; adult ward: 成年後見人).  A
+ * proxy (任意代理人) paragraph for those who may use one. */
+static int who_comes(jpki_wbuf *b, const store_resident *r, jpki_date today)
+{
+	int age = rules_age(r->birth, today);
+	if (age < 15)
+		return put(b,
+			   "<p class=\"who\">15歳未満の方の手続きは、法定代理人"
+			   "（親権者など）が行います。ご本人と法定代理人が一緒に"
+			   "お越しください。法定代理人の方は、代理権を確認できる"
+			   "書類（戸籍謄本など）とご自身の本人確認書類、ご本人の"
+			   "マイナンバーカードをお持ちください。</p>\n");
+	if (r->adult_ward)
+		return put(b, "<p class=\"who\">成年被後見人の方の手続きは、"
+			      "成年後見人（法定代理人）が行います。成年後見人の"
+			      "方は、登記事項証明書とご自身の本人確認書類、ご本人"
+			      "のマイナンバーカードをお持ちください。</p>\n");
+	return put(b,
+		   "<p class=\"who\">マイナンバーカードをお持ちのうえ、ご本人が"
+		   "お越しください。</p>\n<p>ご本人が来られない場合は、代理人"
+		   "（任意代理人）が手続きできます。代理人は、照会書兼回答書"
+		   "または委任状と、代理人ご自身の本人確認書類をお持ちください。"
+		   "照会書兼回答書による場合は、窓口からご本人あてに照会書を"
+		   "郵送し、その回答書を代理人がお持ちいただくため、即日には"
+		   "手続きできません。</p>\n");
+}
 
 static int letter(jpki_wbuf *b, const store_cert *c, const store_resident *r,
-		  const store_muni *m)
+		  const store_muni *m, const store_office *o, jpki_date today)
 {
-	char exp[64], opens[64];
+	char exp[64], opens[64], dated[64];
 	jpki_date last = jpki_date_of(c->not_after);
-	date_ja(last, exp, sizeof(exp));
-	date_ja(rules_renewal_opens(last), opens, sizeof(opens));
+	letter_wareki(last, exp, sizeof(exp));
+	letter_wareki(rules_renewal_opens(last), opens, sizeof(opens));
+	letter_wareki(today, dated, sizeof(dated));
 	const char *kind = c->kind == JPKI_CERT_SIGN ? "署名用電子証明書"
 						     : "利用者証明用電子証明書";
 	int rc;
-	if ((rc = put(b, "<section class=\"letter\">\n<p class=\"to\">")) ||
+	if ((rc = put(b, "<section class=\"letter\">\n<p class=\"date\">")) ||
+	    (rc = put_html(b, dated)) ||
+	    (rc = put(b, "</p>\n<p class=\"to\">")) ||
 	    (rc = put_html(b, r->address)) || (rc = put(b, "<br>\n")) ||
 	    (rc = put_html(b, r->name)) ||
 	    (rc = put(b, " 様</p>\n<h1>電子証明書の有効期限通知書</h1>\n"
@@ -129,17 +149,15 @@ static int letter(jpki_wbuf *b, const store_cert *c, const store_resident *r,
 	    (rc = put_html(b, c->serial)) ||
 	    (rc = put(b, "</td></tr>\n<tr><th>有効期限</th><td>")) ||
 	    (rc = put_html(b, exp)) ||
-	    (rc = put(b, "</td></tr>\n</table>\n<h2>更新の手続き</h2>\n<p>")) ||
+	    (rc = put(b, "</td></tr>\n</table>\n<p class=\"stops\">")) ||
+	    (rc = put(b, stops(c->kind))) ||
+	    (rc = put(b, "</p>\n<h2>更新の手続き</h2>\n<p>")) ||
 	    (rc = put_html(b, opens)) ||
-	    (rc = put(b,
-		      "から、有効期限が過ぎた後も、お住まいの市区町村の窓口で"
-		      "更新できます。マイナンバーカードをお持ちのうえ、ご本人が"
-		      "お越しください。代理人による申請は、照会書兼回答書を"
-		      "ご本人に郵送して確認するため、即日には更新できません。"
-		      "更新すると現在の電子証明書は失効します。</p>\n"
-		      "<p>手数料：無料</p>\n<p class=\"from\">")) ||
-	    (rc = put_html(b, m->pref)) || (rc = put_html(b, m->city)) ||
-	    (rc = put(b, "</p>\n</section>\n")))
+	    (rc = put(b, "から、お住まいの市区町村の窓口で更新できます（有効期限"
+			 "が過ぎた後も更新できます）。更新すると現在の電子証明書"
+			 "は失効します。手数料は無料です。</p>\n")) ||
+	    (rc = who_comes(b, r, today)) ||
+	    (rc = letter_office(b, m, o)) || (rc = put(b, "</section>\n")))
 		return rc;
 	return 0;
 }
@@ -209,17 +227,17 @@ int registry_notices_run(jpki_ca *ca, const char *out_dir, time_t now,
 	    (rc = store_begin(st, err)) != 0)
 		goto out;
 	began = true;
-	/* due: today lies in [expiry - 3 months, expiry - 2 months] */
-	rc = store_cert_expiring(st, jpki_date_add_months(d.today, 2),
-				 jpki_date_add_months(d.today, 4), pick_due, &d,
-				 err);
+	/* owed: today lies in [expiry - 3 months, expiry]; a wider range is
+	 * read (month ends do not invert) and rules_notice_owed decides */
+	rc = store_cert_expiring(st, d.today, jpki_date_add_months(d.today, 4),
+				 pick_due, &d, err);
 	if (rc == JPKI_ERR_RANGE || rc == JPKI_ERR_NOMEM)
 		rc = jpki_fail(err, rc, "collecting due notices: %s",
 			       rc == JPKI_ERR_RANGE ? "too many at once"
 						    : "out of memory");
 	if (rc != 0)
 		goto out;
-	if ((w = put(&html, html_head)) != 0 ||
+	if ((w = letter_head(&html, "電子証明書の有効期限通知書")) != 0 ||
 	    (w = put(&csv, "\"batch\",\"cert_serial\",\"kind\",\"resident_id\","
 			   "\"name\",\"address\",\"municipality\",\"expiry\","
 			   "\"renewal_opens\"\r\n")) != 0) {
@@ -231,6 +249,7 @@ int registry_notices_run(jpki_ca *ca, const char *out_dir, time_t now,
 		store_notice n;
 		store_resident r;
 		store_muni m;
+		store_office o;
 		jpki_err probe = {0, ""};
 		int g = store_notice_get(st, c->serial, &n, &probe);
 		if (g == 0) {
@@ -247,9 +266,8 @@ int registry_notices_run(jpki_ca *ca, const char *out_dir, time_t now,
 			goto out;
 		if (r.status != STORE_RESIDENT_LIVING)
 			continue;
-		if ((rc = store_muni_get(
-			 st, c->muni_code[0] ? c->muni_code : r.muni_code, &m,
-			 err)) != 0)
+		/* the resident's office: where the holder renews */
+		if ((rc = letter_office_get(st, r.muni_code, &m, &o, err)) != 0)
 			goto out;
 		memset(&n, 0, sizeof(n));
 		jpki_strlcpy(n.cert_serial, c->serial, sizeof(n.cert_serial));
@@ -259,7 +277,7 @@ int registry_notices_run(jpki_ca *ca, const char *out_dir, time_t now,
 		n.sent_at = now;
 		if ((rc = store_notice_add(st, &n, err)) != 0)
 			goto out;
-		if ((w = letter(&html, c, &r, &m)) != 0 ||
+		if ((w = letter(&html, c, &r, &m, &o, d.today)) != 0 ||
 		    (w = csv_row(&csv, sum.batch, c, &r, &m)) != 0) {
 			rc = build_fail(w, err);
 			goto out;

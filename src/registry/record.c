@@ -59,6 +59,12 @@ int registry_resident_add(jpki_ca *ca, store_resident *r, time_t now,
 		store_rollback(st);
 		return jpki_fail(err, JPKI_ERR_INVAL, "sex must be 1 (男) or 2 (女)");
 	}
+	/* H3: the 個人番号 on the record, its check digit the law's */
+	if (r->my_number[0] != '\0' &&
+	    (rc = rules_mynumber_check(r->my_number, err)) != 0) {
+		store_rollback(st);
+		return rc;
+	}
 	rc = store_resident_add(st, r, err);
 	snprintf(detail, sizeof(detail), "resident=%lld ext=%s", (long long)r->id,
 		 r->ext_id);

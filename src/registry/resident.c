@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "openjpki/registry.h"
+#include "openjpki/rules.h"
 #include "openjpki/util.h"
 
 typedef struct to_revoke {
@@ -87,6 +88,10 @@ int registry_resident_change(jpki_ca *ca, const store_resident *updated,
 	registry_change_result res;
 	char detail[128];
 	memset(&res, 0, sizeof(res));
+	/* H3: a 個人番号 on the record has the law's check digit */
+	if (updated->my_number[0] != '\0' &&
+	    rules_mynumber_check(updated->my_number, err) != 0)
+		return JPKI_ERR_INVAL;
 	int rc = store_begin(st, err);
 	if (rc != 0)
 		return rc;

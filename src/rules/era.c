@@ -123,3 +123,11 @@ int rules_era_date_parse(const char *s, jpki_date *out, int *era, jpki_err *err)
 		*era = e;
 	return 0;
 }
+
+int rules_era_first_day(int era, jpki_date *out, jpki_err *err)
+{
+	if (era < 1 || era > N_ERAS)
+		return jpki_fail(err, JPKI_ERR_INVAL, "no era number %d", era);
+	*out = eras[era - 1].from;
+	return 0;
+}

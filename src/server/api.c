@@ -76,6 +76,11 @@ static const route routes[] = {
 	{"notices/run", M_POST, R_NOTICES, CLS_WRITE, api_notices_run, ROLE_SUPERVISOR, BODY_SMALL},
 	{"notices/*/letters.html", M_GET, R_NOTICES, CLS_READ, api_notices_letters, ROLE_SUPERVISOR, 0},
 	{"notices/*/mailroom.csv", M_GET, R_NOTICES, CLS_READ, api_notices_mailroom, ROLE_SUPERVISOR, 0},
+	/* H3: letters to print, the office the letters name */
+	{"applications/*/inquiry-letter", M_GET, R_APPS, CLS_READ, api_app_inquiry_letter, ROLE_CLERK, 0},
+	{"applications/*/receipt", M_GET, R_APPS, CLS_READ, api_app_receipt, ROLE_CLERK, 0},
+	{"municipalities/*/office", M_GET, R_MUNIS, CLS_READ, api_muni_office_get, ROLE_CLERK, 0},
+	{"municipalities/*/office", M_POST, R_MUNIS, CLS_WRITE, api_muni_office_post, ROLE_CA_ADMIN, BODY_SMALL},
 	/* relying parties: no operator session, no cookie, so no CSRF
 	 * token (docs/design.md, "Log-in and verification API") */
 	{"login/challenge", M_GET, R_RP_LOGIN, CLS_READ, api_rp_challenge, ROLE_NONE, 0},
@@ -417,10 +422,16 @@ void api_munis_post(srv_worker *w, srv_req *r)
 				       {"pref", JT_STRING, true, 63},
 				       {"city", JT_STRING, true, 63},
 				       {"pref_roman", JT_STRING, true, 63},
-				       {"city_roman", JT_STRING, true, 63}};
+				       {"city_roman", JT_STRING, true, 63},
+				       /* H3: the office the letters name */
+				       {"office_name", JT_STRING, false, 127},
+				       {"office_address", JT_STRING, false, 255},
+				       {"office_phone", JT_STRING, false, 31},
+				       {"office_hours", JT_STRING, false, 127}};
 	store_muni m;
+	store_office off;
 	jpki_err err = {0};
-	json_t *b = srv_json_body(r, f, 5);
+	json_t *b = srv_json_body(r, f, sizeof(f) / sizeof(f[0]));
 	if (b == NULL)
 		return;
 	memset(&m, 0, sizeof(m));
@@ -444,6 +455,12 @@ void api_munis_post(srv_worker *w, srv_req *r)
 	else
 		rc = record_new_muni(w->ca, &m, srv_time(w->s), &err,
 				     r->actor);
+	memset(&off, 0, sizeof(off));
+	srv_office_fields(b, &off);
+	if (rc == 0 && (off.name[0] || off.address[0] || off.phone[0] ||
+			off.hours[0]))
+		rc = registry_muni_office_set(w->ca, m.code, &off,
+					      srv_time(w->s), r->actor, &err);
 	json_decref(b);
 	if (rc != 0) {
 		srv_reply_rc(r, rc, &err);

@@ -75,6 +75,9 @@ static json_t *app_json(const store_app *a)
 	return jpki_view_application(a);
 }
 
+/* The one JSON view of an application, for api_app_list.c too. */
+json_t *srv_app_json(const store_app *a) { return app_json(a); }
+
 static int doc_cb(void *ctx, const store_app_doc *d)
 {
 	char e[11], t[21];
@@ -123,60 +126,7 @@ out:
 	json_decref(events);
 }
 
-/* ---- list, open, show ---- */
-
-typedef struct list_ctx {
-	json_t *arr;
-	int state; /* -1: any */
-} list_ctx;
-
-static int list_cb(void *vctx, const store_app *a)
-{
-	list_ctx *l = vctx;
-	if (l->state >= 0 && (int)a->state != l->state)
-		return 0;
-	return json_array_append_new(l->arr, app_json(a)) == 0 ? 0 : -1;
-}
-
-/* GET /api/v1/applications?q=FILTER&limit=N: FILTER is "open" (the
- * default), "all", a state name ("received", ...) or a resident id. */
-void api_apps_list(srv_worker *w, srv_req *r)
-{
-	list_ctx l = {.arr = json_array(), .state = -1};
-	jpki_err err = {0};
-	int64_t resident = 0;
-	bool open_only = true;
-	const char *q = r->arg2;
-	size_t qn = strlen(q);
-	if (qn > 0 && strspn(q, "0123456789") == qn && qn <= 18) {
-		resident = strtoll(q, NULL, 10);
-		open_only = false;
-	} else if (strcmp(q, "all") == 0) {
-		open_only = false;
-	} else if (qn > 0 && strcmp(q, "open") != 0) {
-		for (int s = STORE_APP_RECEIVED; s <= STORE_APP_CANCELLED; s++)
-			if (strcmp(q, registry_app_state_name(
-					  (store_app_state)s)) == 0)
-				l.state = s;
-		if (l.state < 0) {
-			json_decref(l.arr);
-			srv_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
-					"q: open, all, a resident id or a "
-					"state (received, inquiry_sent, ...)");
-			return;
-		}
-		open_only = l.state < STORE_APP_COMPLETED;
-	}
-	int rc = store_app_list(ca_store(w->ca), resident, open_only, r->limit,
-				list_cb, &l, &err);
-	if (rc != 0) {
-		json_decref(l.arr);
-		srv_reply_rc(r, rc, &err);
-		return;
-	}
-	srv_reply_json(r, MHD_HTTP_OK,
-		       json_pack("{s:o}", "applications", l.arr));
-}
+/* ---- open, show (the list: api_app_list.c) ---- */
 
 /* "sign,auth" style sets: bit i for names[i]. */
 static int parse_set(const char *s, const char *const *names, int *out,

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "openjpki/registry.h"
+#include "openjpki/rules.h"
 #include "openjpki/util.h"
 #include "server_int.h"
 
@@ -12,13 +13,17 @@ json_t *srv_resident_json(const store_resident *res)
 {
 	char d[11];
 	jpki_date_format(res->birth, d);
-	return json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:b,s:s}", "id",
+	return json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:b,s:s,s:o}", "id",
 			 (json_int_t)res->id, "ext_id", res->ext_id, "name",
 			 res->name, "kana", res->kana, "address", res->address,
 			 "birth", d, "sex", res->sex, "muni", res->muni_code,
 			 "adult_ward", res->adult_ward, "status",
 			 res->status == STORE_RESIDENT_LIVING ? "living"
-							      : "removed");
+							      : "removed",
+			 "my_number",
+			 res->my_number[0] != '\0'
+			     ? json_string(res->my_number)
+			     : json_null());
 }
 
 static bool id_arg(srv_req *r, int64_t *id)
@@ -64,6 +69,14 @@ static int resident_fields(json_t *b, store_resident *res, jpki_err *err)
 	}
 	if (ward != NULL)
 		res->adult_ward = json_is_true(ward);
+	/* 個人番号: "" or null clears it; the check digit is the law's */
+	json_t *mn = json_object_get(b, "my_number");
+	if (mn != NULL) {
+		const char *v = json_is_string(mn) ? json_string_value(mn) : "";
+		if (v[0] != '\0' && rules_mynumber_check(v, err) != 0)
+			return jpki_wrap(err, JPKI_ERR_INVAL, "my_number");
+		jpki_strlcpy(res->my_number, v, sizeof(res->my_number));
+	}
 	if (res->name[0] == '\0' || res->address[0] == '\0')
 		return jpki_fail(err, JPKI_ERR_INVAL,
 				 "name and address must not be empty");
@@ -75,6 +88,7 @@ static const srv_jfield resident_f[] = {
     {"kana", JT_STRING, true, 255},  {"address", JT_STRING, true, 511},
     {"birth", JT_STRING, true, 10},  {"sex", JT_INT, true, 0},
     {"muni", JT_STRING, true, 6},    {"adult_ward", JT_BOOL, false, 0},
+    {"my_number", JT_STRING, false, 12},
 };
 
 void api_residents_post(srv_worker *w, srv_req *r)
@@ -174,8 +188,8 @@ void api_residents_search(srv_worker *w, srv_req *r)
 {
 	jpki_err err = {0};
 	json_t *arr = json_array();
-	int rc = store_resident_search(ca_store(w->ca), r->arg2, r->limit,
-				       add_resident, arr, &err);
+	int rc = registry_resident_find(w->ca, r->arg2, r->limit, add_resident,
+					arr, &err);
 	if (rc != 0) {
 		json_decref(arr);
 		srv_reply_rc(r, rc, &err);
@@ -250,6 +264,7 @@ void api_resident_patch(srv_worker *w, srv_req *r)
 	    {"sex", JT_INT, false, 0},
 	    {"muni", JT_STRING, false, 6},
 	    {"adult_ward", JT_BOOL, false, 0},
+	    {"my_number", JT_STRING, false, 12},
 	};
 	store_resident res;
 	registry_change_result out;

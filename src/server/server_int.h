@@ -582,6 +582,14 @@ void api_audit_verify(srv_worker *w, srv_req *r);
 void api_stats(srv_worker *w, srv_req *r);
 /* The counter's applications and expiry notices (api_applications.c). */
 void api_apps_list(srv_worker *w, srv_req *r);
+/* H3: the JSON view of an application (api_applications.c). */
+json_t *srv_app_json(const store_app *a);
+/* H3 (api_app_list.c): letters and the office of a municipality. */
+void api_app_inquiry_letter(srv_worker *w, srv_req *r);
+void api_app_receipt(srv_worker *w, srv_req *r);
+void api_muni_office_get(srv_worker *w, srv_req *r);
+void api_muni_office_post(srv_worker *w, srv_req *r);
+void srv_office_fields(json_t *b, store_office *o);
 void api_apps_open(srv_worker *w, srv_req *r);
 void api_app_get(srv_worker *w, srv_req *r);
 void api_app_documents(srv_worker *w, srv_req *r);

@@ -172,9 +172,44 @@ static const char *const v3_revoked_index[] = {
     NULL,
 };
 
+/* H3 (issue #10 items 7, 8 and 10): the 個人番号 on the resident record,
+ * the office's name, address, phone and hours on the municipality, and
+ * search keys (jpki_text_fold, textfold.h) written with every resident
+ * row: name and kana, and address.  The keys of rows already there are
+ * computed here by jpki_fold(), the same function registered on every
+ * connection.  An index on birth serves search by date of birth and one
+ * on my_number the lookup by number.  PG: jpki_fold is computed by the
+ * migration runner in C instead (the keys are plain columns). */
+static const char *const v6_resident_search[] = {
+    "ALTER TABLE residents ADD COLUMN my_number TEXT"
+    " CHECK (my_number IS NULL OR length(my_number) = 12)",
+    "ALTER TABLE residents ADD COLUMN name_key TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE residents ADD COLUMN address_key TEXT NOT NULL DEFAULT ''",
+    "UPDATE residents SET name_key = jpki_fold(name) || char(9) ||"
+    " jpki_fold(kana), address_key = jpki_fold(address)",
+    "CREATE INDEX residents_birth ON residents (birth)",
+    "CREATE INDEX residents_my_number ON residents (my_number)"
+    " WHERE my_number IS NOT NULL",
+    /* the office that letters name (有効期限通知書, 照会書兼回答書,
+     * 領収書): per municipality, "" unset */
+    "ALTER TABLE municipalities ADD COLUMN office_name TEXT NOT NULL"
+    " DEFAULT ''",
+    "ALTER TABLE municipalities ADD COLUMN office_address TEXT NOT NULL"
+    " DEFAULT ''",
+    "ALTER TABLE municipalities ADD COLUMN office_phone TEXT NOT NULL"
+    " DEFAULT ''",
+    "ALTER TABLE municipalities ADD COLUMN office_hours TEXT NOT NULL"
+    " DEFAULT ''",
+    NULL,
+};
+
 const struct store_migration store_sqlite_migrations[] = {
     {1, "initial schema", v1_initial},
     {2, "counter applications and notices", v2_applications},
     {3, "partial index of revoked certificates", v3_revoked_index},
+    /* H3: migration 6 on main (4 and 5 come from other branches); 4 here
+     * until the merge renumbers it */
+    {4, "resident 個人番号, search keys, office of a municipality",
+     v6_resident_search},
     {0, NULL, NULL},
 };

@@ -16,11 +16,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "openjpki/textfold.h"
 #include "store_impl.h"
 
 #ifndef SQLITE_OPEN_EXRESCODE /* before 3.37: set by a call instead */
 #define SQLITE_OPEN_EXRESCODE 0
 #endif
+
+static void sql_fold(sqlite3_context *cx, int argc, sqlite3_value **argv);
 
 #define DEFAULT_BUSY_MS 5000
 #define MAX_BUSY_MS 600000
@@ -63,12 +66,16 @@ enum stmt_id {
 	ST_EVENT_EACH,
 	ST_NOTICE_ADD,
 	ST_NOTICE_GET,
+	ST_RES_FIND, /* H3 */
+	ST_APP_FIND, /* H3 */
+	ST_OFFICE_GET, /* H3 */
+	ST_OFFICE_SET, /* H3 */
 	ST_COUNT
 };
 
 #define RES_COLS                                                               \
 	"id, ext_id, name, kana, address, birth, sex, muni_code, adult_ward, " \
-	"status, updated_at"
+	"status, updated_at, my_number"
 #define CERT_COLS                                                              \
 	"serial, kind, resident_id, card_serial, muni_code, subject, "         \
 	"not_before, not_after, status, reason, revoked_at"
@@ -102,13 +109,15 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_MUNI_EACH] = "SELECT code, pref_roman, city_roman, pref, city"
 		     " FROM municipalities ORDER BY code",
     [ST_RES_ADD] = "INSERT INTO residents (ext_id, name, kana, address,"
-		   " birth, sex, muni_code, adult_ward, status, updated_at)"
-		   " VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
-		   " RETURNING id",
+		   " birth, sex, muni_code, adult_ward, status, updated_at,"
+		   " my_number, name_key, address_key)"
+		   " VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+		   " ?13, ?14) RETURNING id",
     [ST_RES_UPDATE] = "UPDATE residents SET ext_id = ?2, name = ?3,"
 		      " kana = ?4, address = ?5, birth = ?6, sex = ?7,"
 		      " muni_code = ?8, adult_ward = ?9, status = ?10,"
-		      " updated_at = ?11 WHERE id = ?1",
+		      " updated_at = ?11, my_number = ?12, name_key = ?13,"
+		      " address_key = ?14 WHERE id = ?1",
     [ST_RES_GET] = "SELECT " RES_COLS " FROM residents WHERE id = ?1",
     [ST_RES_GET_EXT] = "SELECT " RES_COLS " FROM residents WHERE ext_id = ?1",
     /* Substring match; PG: strpos() instead of instr(). */
@@ -187,6 +196,33 @@ static const char *const stmt_sql[ST_COUNT] = {
 		      " VALUES (?1, ?2, ?3, ?4, ?5)",
     [ST_NOTICE_GET] = "SELECT cert_serial, resident_id, expiry, batch,"
 		      " sent_at FROM notices WHERE cert_serial = ?1",
+    /* H3: one bounded query over the search keys (migration 6); PG:
+     * strpos() instead of instr(). */
+    [ST_RES_FIND] = "SELECT " RES_COLS " FROM residents"
+		    " WHERE (?1 = '' AND ?2 = '' AND ?3 = '')"
+		    " OR (?1 <> '' AND birth = ?1)"
+		    " OR (?2 <> '' AND (instr(name_key, ?2) > 0"
+		    " OR instr(address_key, ?2) > 0))"
+		    " OR (?3 <> '' AND (instr(lower(ext_id), ?3) > 0"
+		    " OR my_number = ?3))"
+		    " ORDER BY id LIMIT ?4",
+    /* H3: the application list with the residents' names */
+    [ST_APP_FIND] = "SELECT " APP_COLS ","
+		    " (SELECT r.name FROM residents r"
+		    "  WHERE r.id = applications.resident_id),"
+		    " (SELECT r.kana FROM residents r"
+		    "  WHERE r.id = applications.resident_id)"
+		    " FROM applications"
+		    " WHERE (?1 = 0 OR resident_id = ?1)"
+		    " AND state BETWEEN ?2 AND ?3"
+		    " AND (?4 = 0 OR opened_at >= ?4)"
+		    " AND (?5 = 0 OR opened_at <= ?5)"
+		    " ORDER BY id DESC LIMIT ?6",
+    [ST_OFFICE_GET] = "SELECT office_name, office_address, office_phone,"
+		      " office_hours FROM municipalities WHERE code = ?1",
+    [ST_OFFICE_SET] = "UPDATE municipalities SET office_name = ?2,"
+		      " office_address = ?3, office_phone = ?4,"
+		      " office_hours = ?5 WHERE code = ?1",
 };
 
 struct sq {
@@ -508,6 +544,14 @@ static int sq_open(const char *path, const char *opts, void **impl,
 	    (rc = pragma(q, "PRAGMA wal_autocheckpoint = 8192", NULL, err)) !=
 		0)
 		goto out;
+	if ((rc = sqlite3_create_function(q->db, "jpki_fold", 1,
+					  SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+					  NULL, sql_fold, NULL, NULL)) !=
+	    SQLITE_OK) {
+		rc = db_fail(q, rc, err, "store %s: registering jpki_fold",
+			     path);
+		goto out;
+	}
 	*impl = q;
 	q = NULL; /* transferred */
 out:
@@ -751,9 +795,65 @@ out:
 
 /* ---- residents ---------------------------------------------------------- */
 
+/* H3: the search keys of a resident row (textfold.h): name and kana
+ * folded, separated by a tab (a folded query has none, so no match spans
+ * the two), and the folded address.  Folding never lengthens. */
+struct res_keys {
+	char name[2 * sizeof(((store_resident *)0)->name) + 2];
+	char address[sizeof(((store_resident *)0)->address)];
+};
+
+static int resident_keys(const store_resident *r, struct res_keys *k)
+{
+	size_t n;
+	if (jpki_text_fold(r->name, k->name, sizeof(k->name), NULL) != 0)
+		return SQLITE_MISUSE;
+	n = strlen(k->name);
+	k->name[n++] = '\t';
+	if (jpki_text_fold(r->kana, k->name + n, sizeof(k->name) - n, NULL) !=
+		0 ||
+	    jpki_text_fold(r->address, k->address, sizeof(k->address),
+			   NULL) != 0)
+		return SQLITE_MISUSE;
+	return SQLITE_OK;
+}
+
+/* jpki_fold(TEXT): the search key of a text, for migration 6 to fill the
+ * keys of the rows it finds. */
+static void sql_fold(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+	const char *in = (const char *)sqlite3_value_text(argv[0]);
+	(void)argc;
+	if (in == NULL) {
+		sqlite3_result_null(cx);
+		return;
+	}
+	size_t cap = strlen(in) + 1;
+	char *out = sqlite3_malloc64(cap);
+	if (out == NULL) {
+		sqlite3_result_error_nomem(cx);
+		return;
+	}
+	if (jpki_text_fold(in, out, cap, NULL) != 0) {
+		sqlite3_free(out);
+		sqlite3_result_error(cx, "jpki_fold: text is not UTF-8", -1);
+		return;
+	}
+	sqlite3_result_text(cx, out, -1, sqlite3_free);
+}
+
 static int bind_resident(sqlite3_stmt *st, const store_resident *r)
 {
+	struct res_keys k;
 	int rc;
+	if ((rc = resident_keys(r, &k)) != SQLITE_OK ||
+	    (rc = bind_text_opt(st, 12, r->my_number)) != SQLITE_OK ||
+	    /* the keys live on this frame: SQLite copies them */
+	    (rc = sqlite3_bind_text(st, 13, k.name, -1, SQLITE_TRANSIENT)) !=
+		SQLITE_OK ||
+	    (rc = sqlite3_bind_text(st, 14, k.address, -1,
+				    SQLITE_TRANSIENT)) != SQLITE_OK)
+		return rc;
 	if ((rc = bind_text(st, 2, r->ext_id)) != SQLITE_OK ||
 	    (rc = bind_text(st, 3, r->name)) != SQLITE_OK ||
 	    (rc = bind_text(st, 4, r->kana)) != SQLITE_OK ||
@@ -807,6 +907,10 @@ static int read_resident(sqlite3_stmt *st, store_resident *r, jpki_err *err)
 	r->adult_ward = sqlite3_column_int(st, 8) != 0;
 	r->status = (store_resident_status)sqlite3_column_int(st, 9);
 	r->updated_at = (time_t)sqlite3_column_int64(st, 10);
+	if (sqlite3_column_type(st, 11) != SQLITE_NULL &&
+	    (rc = col_text(st, 11, r->my_number, sizeof(r->my_number),
+			   "resident my_number", err)) != 0)
+		return rc;
 	return 0;
 }
 
@@ -1706,6 +1810,133 @@ out:
 	return rc;
 }
 
+/* ---- finding residents (H3) --------------------------------------------- */
+
+static int sq_resident_find(void *impl, const store_resident_query *qr,
+			    int limit, store_resident_fn fn, void *ctx,
+			    jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	store_resident r;
+	char birth[11] = "";
+	int rc = stmt_get(q, ST_RES_FIND, &st, err), s;
+	if (rc != 0)
+		return rc;
+	if (qr->birth.y != 0)
+		jpki_date_format(qr->birth, birth);
+	if ((s = bind_text(st, 1, birth)) != SQLITE_OK ||
+	    (s = bind_text(st, 2, qr->key)) != SQLITE_OK ||
+	    (s = bind_text(st, 3, qr->ext)) != SQLITE_OK ||
+	    (s = sqlite3_bind_int(st, 4, limit)) != SQLITE_OK) {
+		rc = db_fail(q, s, err, "searching residents");
+		goto out;
+	}
+	while ((s = sqlite3_step(st)) == SQLITE_ROW)
+		if ((rc = read_resident(st, &r, err)) != 0 ||
+		    (rc = fn(ctx, &r)) != 0)
+			goto out;
+	if (s != SQLITE_DONE)
+		rc = db_fail(q, s, err, "searching residents");
+out:
+	stmt_put(q, ST_RES_FIND, st);
+	return rc;
+}
+
+static int sq_app_find(void *impl, const store_app_filter *f, int limit,
+		       store_app_row_fn fn, void *ctx, jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	store_app_row row;
+	int rc = stmt_get(q, ST_APP_FIND, &st, err), s;
+	if (rc != 0)
+		return rc;
+	if ((s = sqlite3_bind_int64(st, 1, f->resident_id)) != SQLITE_OK ||
+	    (s = sqlite3_bind_int(st, 2, (int)f->state_min)) != SQLITE_OK ||
+	    (s = sqlite3_bind_int(st, 3, (int)f->state_max)) != SQLITE_OK ||
+	    (s = sqlite3_bind_int64(st, 4, (sqlite3_int64)f->opened_from)) !=
+		SQLITE_OK ||
+	    (s = sqlite3_bind_int64(st, 5, (sqlite3_int64)f->opened_to)) !=
+		SQLITE_OK ||
+	    (s = sqlite3_bind_int(st, 6, limit)) != SQLITE_OK) {
+		rc = db_fail(q, s, err, "listing applications");
+		goto out;
+	}
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&row, 0, sizeof(row));
+		if ((rc = read_app(st, &row.app, err)) != 0 ||
+		    (rc = col_text(st, 15, row.name, sizeof(row.name),
+				   "resident name", err)) != 0 ||
+		    (rc = col_text(st, 16, row.kana, sizeof(row.kana),
+				   "resident kana", err)) != 0 ||
+		    (rc = fn(ctx, &row)) != 0)
+			goto out;
+	}
+	if (s != SQLITE_DONE)
+		rc = db_fail(q, s, err, "listing applications");
+out:
+	stmt_put(q, ST_APP_FIND, st);
+	return rc;
+}
+
+static int sq_office_get(void *impl, const char *code, store_office *out,
+			 jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	store_office o;
+	int rc = stmt_get(q, ST_OFFICE_GET, &st, err);
+	if (rc != 0)
+		return rc;
+	if ((rc = bind_text(st, 1, code)) != SQLITE_OK ||
+	    (rc = sqlite3_step(st)) != SQLITE_ROW) {
+		if (rc == SQLITE_DONE)
+			rc = jpki_fail(err, JPKI_ERR_NOT_FOUND,
+				       "municipality %s not found", code);
+		else
+			rc = db_fail(q, rc, err, "reading municipality %s",
+				     code);
+		goto out;
+	}
+	memset(&o, 0, sizeof(o));
+	if ((rc = col_text(st, 0, o.name, sizeof(o.name), "office name",
+			   err)) != 0 ||
+	    (rc = col_text(st, 1, o.address, sizeof(o.address),
+			   "office address", err)) != 0 ||
+	    (rc = col_text(st, 2, o.phone, sizeof(o.phone), "office phone",
+			   err)) != 0 ||
+	    (rc = col_text(st, 3, o.hours, sizeof(o.hours), "office hours",
+			   err)) != 0)
+		goto out;
+	*out = o;
+out:
+	stmt_put(q, ST_OFFICE_GET, st);
+	return rc;
+}
+
+static int sq_office_set(void *impl, const char *code, const store_office *o,
+			 jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	int rc = stmt_get(q, ST_OFFICE_SET, &st, err);
+	if (rc != 0)
+		return rc;
+	if ((rc = bind_text(st, 1, code)) != SQLITE_OK ||
+	    (rc = bind_text(st, 2, o->name)) != SQLITE_OK ||
+	    (rc = bind_text(st, 3, o->address)) != SQLITE_OK ||
+	    (rc = bind_text(st, 4, o->phone)) != SQLITE_OK ||
+	    (rc = bind_text(st, 5, o->hours)) != SQLITE_OK ||
+	    (rc = step_done(st)) != SQLITE_OK)
+		rc = db_fail(q, rc, err, "writing municipality %s", code);
+	else if (sqlite3_changes(q->db) == 0)
+		rc = jpki_fail(err, JPKI_ERR_NOT_FOUND,
+			       "municipality %s not found", code);
+	stmt_put(q, ST_OFFICE_SET, st);
+	return rc;
+}
+
 const struct store_backend store_sqlite_backend = {
     .name = "sqlite",
     .migrations = store_sqlite_migrations,
@@ -1753,4 +1984,8 @@ const struct store_backend store_sqlite_backend = {
     .app_event_each = sq_app_event_each,
     .notice_add = sq_notice_add,
     .notice_get = sq_notice_get,
+    .resident_find = sq_resident_find,
+    .app_find = sq_app_find,
+    .office_get = sq_office_get,
+    .office_set = sq_office_set,
 };

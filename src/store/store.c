@@ -525,6 +525,12 @@ static int check_resident(const store_resident *r, jpki_err *err)
 	    (rc = check_muni_code(r->muni_code, false, err)) != 0 ||
 	    (rc = check_date("birth date", r->birth, err)) != 0)
 		return rc;
+	if (memchr(r->my_number, '\0', sizeof(r->my_number)) == NULL ||
+	    (r->my_number[0] != '\0' &&
+	     (strlen(r->my_number) != 12 ||
+	      strspn(r->my_number, "0123456789") != 12)))
+		return jpki_fail(err, JPKI_ERR_INVAL,
+				 "resident my_number: 12 digits or none");
 	if (r->sex != 1 && r->sex != 2)
 		return jpki_fail(err, JPKI_ERR_INVAL,
 				 "resident sex %d is not 1 or 2", r->sex);
@@ -1156,4 +1162,77 @@ int store_notice_get(store *s, const char *cert_serial, store_notice *out,
 	    (rc = check_out(out, err)) != 0)
 		return rc;
 	return s->ops->notice_get(s->impl, cert_serial, out, err);
+}
+
+/* ---- finding residents (H3) --------------------------------------------- */
+
+int store_resident_find(store *s, const store_resident_query *q, int limit,
+			store_resident_fn fn, void *ctx, jpki_err *err)
+{
+	int rc;
+	if ((rc = usable(s, err)) != 0 || (rc = check_fn(fn != NULL, err)) != 0)
+		return rc;
+	if (q == NULL)
+		return jpki_fail(err, JPKI_ERR_INVAL, "no search query");
+	if ((rc = check_text("search key", q->key, sizeof(q->key), false,
+			     err)) != 0 ||
+	    (rc = check_text("search id", q->ext, sizeof(q->ext), false,
+			     err)) != 0)
+		return rc;
+	if (q->birth.y != 0 && (rc = check_date("birth date", q->birth,
+						err)) != 0)
+		return rc;
+	if (limit < 1)
+		return jpki_fail(err, JPKI_ERR_INVAL,
+				 "search limit %d is not positive", limit);
+	return s->ops->resident_find(s->impl, q, limit, fn, ctx, err);
+}
+
+int store_app_find(store *s, const store_app_filter *f, int limit,
+		   store_app_row_fn fn, void *ctx, jpki_err *err)
+{
+	int rc;
+	if ((rc = usable(s, err)) != 0 || (rc = check_fn(fn != NULL, err)) != 0)
+		return rc;
+	if (f == NULL || f->resident_id < 0 || f->state_min < 0 ||
+	    f->state_max > STORE_APP_CANCELLED || f->state_min > f->state_max ||
+	    f->opened_from < 0 || f->opened_to < 0)
+		return jpki_fail(err, JPKI_ERR_INVAL,
+				 "application list: a bad filter");
+	if (limit < 1)
+		return jpki_fail(err, JPKI_ERR_INVAL,
+				 "application listing needs a limit >= 1");
+	return s->ops->app_find(s->impl, f, limit, fn, ctx, err);
+}
+
+/* ---- the office of a municipality (H3) ---------------------------------- */
+
+int store_muni_office_get(store *s, const char *code, store_office *out,
+			  jpki_err *err)
+{
+	int rc;
+	if ((rc = usable(s, err)) != 0 ||
+	    (rc = check_muni_code(code, false, err)) != 0 ||
+	    (rc = check_out(out, err)) != 0)
+		return rc;
+	return s->ops->office_get(s->impl, code, out, err);
+}
+
+int store_muni_office_set(store *s, const char *code, const store_office *o,
+			  jpki_err *err)
+{
+	int rc;
+	if ((rc = usable(s, err)) != 0)
+		return rc;
+	if (o == NULL)
+		return jpki_fail(err, JPKI_ERR_INVAL, "no office");
+	if ((rc = check_muni_code(code, false, err)) != 0 ||
+	    (rc = CHECK_FIELD("office name", o, name, false, err)) != 0 ||
+	    (rc = CHECK_FIELD("office address", o, address, false, err)) !=
+		0 ||
+	    (rc = CHECK_FIELD("office phone", o, phone, false, err)) != 0 ||
+	    (rc = CHECK_FIELD("office hours", o, hours, false, err)) != 0 ||
+	    (rc = store_begin(s, err)) != 0)
+		return rc;
+	return tx_leave(s, s->ops->office_set(s->impl, code, o, err), err);
 }

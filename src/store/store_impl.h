@@ -154,6 +154,17 @@ struct store_backend {
 	int (*notice_add)(void *impl, const store_notice *n, jpki_err *err);
 	int (*notice_get)(void *impl, const char *cert_serial,
 			  store_notice *out, jpki_err *err);
+	/* H3: store_resident_find, arguments checked by the front. */
+	int (*resident_find)(void *impl, const store_resident_query *q,
+			     int limit, store_resident_fn fn, void *ctx,
+			     jpki_err *err);
+	/* H3: store_app_find, arguments checked by the front. */
+	int (*app_find)(void *impl, const store_app_filter *f, int limit,
+			store_app_row_fn fn, void *ctx, jpki_err *err);
+	int (*office_get)(void *impl, const char *code, store_office *out,
+			  jpki_err *err);
+	int (*office_set)(void *impl, const char *code, const store_office *o,
+			  jpki_err *err);
 };
 
 extern const struct store_backend store_sqlite_backend;

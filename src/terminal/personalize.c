@@ -313,6 +313,27 @@ static int write_cardinfo(const jpki_link *l, const store_resident *r,
 	return card_term_write_cardinfo(l, my_number, &b4, err);
 }
 
+/* The 個人番号 the card gets: the record's.  A number given with the
+ * request (--my-number) must be the record's when the record holds one;
+ * a record without one takes the card without it (the basic four are
+ * still written).  *out NULL: none. */
+static int cardinfo_number(const terminal_perso_req *req,
+			   const store_resident *r, const char **out,
+			   jpki_err *err)
+{
+	*out = r->my_number[0] != '\0' ? r->my_number : NULL;
+	if (req->my_number == NULL)
+		return 0;
+	if (*out != NULL && strcmp(*out, req->my_number) != 0)
+		return jpki_fail(err, JPKI_ERR_INVAL,
+				 "--my-number differs from the 個人番号 on "
+				 "resident %lld's record: the card carries the "
+				 "record",
+				 (long long)r->id);
+	*out = req->my_number;
+	return 0;
+}
+
 int terminal_personalize(jpki_ca *ca, const jpki_link *l,
 			 const terminal_perso_req *req, terminal_perso_out *out,
 			 jpki_err *err)
@@ -325,6 +346,7 @@ int terminal_personalize(jpki_ca *ca, const jpki_link *l,
 	ca_issued res;
 	on_card oc;
 	bool want_sign = false;
+	const char *my_number = NULL;
 	const char *step = "checking the request";
 	const char *actor = req->actor != NULL ? req->actor : "terminal";
 	terminal_tkey_fn tkey_fn =
@@ -354,12 +376,8 @@ int terminal_personalize(jpki_ca *ca, const jpki_link *l,
 		goto out;
 	}
 	if (req->my_number != NULL &&
-	    (strlen(req->my_number) != JPKI_CARD_MYNUMBER_LEN ||
-	     strspn(req->my_number, "0123456789") != JPKI_CARD_MYNUMBER_LEN)) {
-		rc = jpki_fail(err, JPKI_ERR_INVAL,
-			       "--my-number: 12 digits (個人番号)");
+	    (rc = rules_mynumber_check(req->my_number, err)) != 0)
 		goto out;
-	}
 
 	if (rid > 0 && (rc = load_resident(ca, rid, &r, err)) != 0)
 		goto out;
@@ -379,6 +397,9 @@ int terminal_personalize(jpki_ca *ca, const jpki_link *l,
 		step = "checking the request";
 	}
 	out->resident_id = r.id;
+	/* the card carries the record: its 個人番号 is the record's */
+	if ((rc = cardinfo_number(req, &r, &my_number, err)) != 0)
+		goto out;
 	sign_decision(req, &r, out, &want_sign);
 	if (want_sign && req->sign_pin == NULL) {
 		out->sign_pin_needed = true;
@@ -485,12 +506,12 @@ int terminal_personalize(jpki_ca *ca, const jpki_link *l,
 	     (rc = card_term_set_pin(l, JPKI_CPIN_SIGN, sign_pin, err)) != 0) ||
 	    (rc = card_term_set_pin(l, JPKI_CPIN_CARDINFO, info_pin, err)) != 0)
 		goto out;
-	if (req->my_number != NULL) {
-		step = "writing the card-information data";
-		if ((rc = write_cardinfo(l, &r, req->my_number, err)) != 0)
-			goto out;
-		out->cardinfo = true;
-	}
+	/* 券面事項入力補助AP: every card made at the counter carries the
+	 * record (basic four, and the 個人番号 when on record) */
+	step = "writing the card-information data";
+	if ((rc = write_cardinfo(l, &r, my_number, err)) != 0)
+		goto out;
+	out->cardinfo = true;
 	/* the counter's record of what it did to the card (PINs set, keys) */
 	char detail[160];
 	snprintf(detail, sizeof(detail),

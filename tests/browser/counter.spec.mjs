@@ -65,6 +65,14 @@ try {
     await page.getByRole('button', { name: '検索する' }).click();
     await page.locator('#results table').waitFor();
     ok((await page.locator('#results').innerText()).includes('佐藤 一郎'), 'search finds the resident');
+    // folded: hiragana with a full-width space, and the birth date in 和暦
+    for (const q of ['さとう　いちろう', '昭和54年8月31日']) {
+      await page.getByLabel('氏名・カナ・住民番号').fill(q);
+      await page.getByRole('button', { name: '検索する' }).click();
+      await page.locator('#search-results').waitFor();
+      ok((await page.locator('#results').innerText()).includes('佐藤 一郎'), 'search by ' + q);
+    }
+    await shot('issue-02b-search-wareki');
     // 電子証明書の発行: the first step of an application (新規交付 here)
     await page.goto(BASE + '/#issue?r=' + rid);
     await page.locator('#open-app-form').waitFor();
@@ -119,8 +127,19 @@ try {
     await page.getByRole('link', { name: '申請', exact: true }).click();
     await page.locator('#apps tbody tr').first().waitFor();
     ok((await page.locator('#apps').innerText()).includes('新規交付'), 'applications list shows the open application');
+    ok((await page.locator('#apps thead').innerText()).includes('氏名') &&
+      (await page.locator('#apps thead').innerText()).includes('受付日'), 'the list has names and dates');
     await shot('apps-01-list');
-    await page.locator('#apps a', { hasText: '表示' }).first().click();
+    // the filter: every application, then back to the open ones
+    await page.getByLabel('表示する申請').selectOption('all');
+    await page.getByRole('button', { name: '表示する', exact: true }).click();
+    await page.waitForURL(/#apps\?f=all/);
+    await page.locator('#apps tbody tr').first().waitFor();
+    ok(/\d+ 件/.test(await page.locator('#apps-count').innerText()), 'all applications listed');
+    await shot('apps-01b-all');
+    await page.getByRole('link', { name: '申請', exact: true }).click();
+    await page.locator('#apps tbody tr').first().waitFor();
+    await page.locator('#apps tbody tr', { hasText: '鈴木　花子' }).locator('a', { hasText: '表示' }).click();
     await page.locator('#app-preview').waitFor();
     const pv = await page.locator('#app-preview').innerText();
     ok(/\d{4}-\d{2}-\d{2}/.test(pv) && pv.includes('円'), 'preview before approval: validity and fee');
@@ -153,6 +172,19 @@ try {
     const img = await page.evaluate(async () => (await fetch(document.getElementById('download').getAttribute('href'))).status);
     ok(img === 200, 'the virtual card image downloads');
     await shot('apps-03b-handed-over');
+    // the 領収書 of the finished application, and the 照会書兼回答書 of the
+    // one waiting for its reply, as printed
+    await page.goto(BASE + '/#apps?f=finished');
+    await page.locator('#apps a.receipt').first().waitFor();
+    await page.goto(BASE + await page.locator('#apps a.receipt').first().getAttribute('href'));
+    ok((await page.locator('h1').innerText()) === '領収書' && (await page.content()).includes('様'), 'receipt page');
+    await shot('apps-03d-receipt');
+    await page.goto(BASE + '/#apps?f=inquiry');
+    await page.locator('#apps a.inquiry-letter').first().waitFor();
+    await page.goto(BASE + await page.locator('#apps a.inquiry-letter').first().getAttribute('href'));
+    ok((await page.content()).includes('回答書') && (await page.content()).includes('鈴木　代理'), 'inquiry letter page');
+    await shot('apps-03e-inquiry-letter');
+    await page.goto(BASE + '/#apps');
     // a new application through the form
     await page.getByRole('link', { name: '申請', exact: true }).click();
     await page.locator('#open-app-form').waitFor();

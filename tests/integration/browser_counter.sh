@@ -40,6 +40,11 @@ req admin POST /api/v1/applications "{\"resident\":$(jq -r .id <<<"$BODY"),\"kin
 check 201 "open an application"
 req admin POST /api/v1/residents '{"ext_id":"AP2","name":"鈴木　一郎","kana":"スズキイチロウ","address":"東京都清瀬市中里1-2","birth":"1982-06-01","sex":1,"muni":"132217"}'
 check 201 "resident for an application opened in the browser"; export APP_RID2=$(jq -r .id <<<"$BODY")
+# a proxy's application waiting for the 照会書 reply (its letter is printed
+# in the browser)
+req admin POST /api/v1/residents '{"ext_id":"AP3","name":"鈴木　三郎","kana":"スズキサブロウ","address":"東京都清瀬市中里1-3","birth":"1990-09-09","sex":1,"muni":"132217"}'
+req admin POST /api/v1/applications "{\"resident\":$(jq -r .id <<<"$BODY"),\"kind\":\"new-card\",\"certs\":\"auth\",\"applicant\":\"proxy\",\"agent_name\":\"鈴木　代理\"}"
+req admin POST "/api/v1/applications/$(jq -r .id <<<"$BODY")/inquiry" '{}'; check 200 "an inquiry sent"
 BASE=$BASE node "$B/counter.spec.mjs" apps && ok "browser: applications and notices phase" || bad "browser: applications and notices phase"
 req admin GET "/api/v1/residents/$RID"
 LAST=$(jq -r '[.certificates[] | select(.kind=="auth") | .not_after][0] // empty' <<<"$BODY")

@@ -61,7 +61,7 @@ expect_fail "no terminal key for card" J card personalize keyless.img --resident
 out=$(J --json card show card.img)
 grep -q '"presence_auth": false' <<<"$out" && ok "refusals left the card blank" || bad "blank after refusals: $out"
 
-out=$(J --json card personalize card.img --resident "$A" --auth-pin 1234 --sign-pin abc123 --my-number 123456789012)
+out=$(J --json card personalize card.img --resident "$A" --auth-pin 1234 --sign-pin abc123 --my-number 123456789018)
 grep -q '"serial": "OJ-TEST-0001"' <<<"$out" && grep -q '"cardinfo": true' <<<"$out" && ok "personalize: both certificates, card-information data" || bad "personalize: $out"
 expect_fail "recorded for resident" J card personalize card.img --resident "$C" --auth-pin 1234
 out=$(J --json card show card.img)

@@ -178,13 +178,14 @@ function certTable(certs) {
 function viewSearch(params) {
   const results = el('div', { id: 'results' });
   const form = submit(el('form', { role: 'search' },
-    field('q', t('search_q'), el('input', { name: 'q', value: params.get('q') || '' })),
+    field('q', t('search_q'), el('input', { name: 'q', value: params.get('q') || '', 'aria-describedby': 'q-hint' })),
+    el('p', { id: 'q-hint', class: 'full hint' }, t('search_hint')),
     el('div', { class: 'full' }, el('button', { type: 'submit' }, t('search_btn')))),
   async (fd) => {
     const d = await api('GET', 'residents?q=' + encodeURIComponent(fd.get('q')) + '&limit=50');
     results.replaceChildren(el('h3', {}, t('results')), d.residents.length === 0 ? el('p', {}, t('none')) :
-      el('table', {}, el('thead', {}, el('tr', {}, ['id', 'res_name', 'kana', 'birth', 'address', 'status', ''].map((k) => el('th', {}, k ? t(k) : '')))),
-        el('tbody', {}, d.residents.map((r) => el('tr', {}, el('td', {}, r.id), el('td', {}, r.name), el('td', {}, r.kana),
+      el('table', { id: 'search-results' }, el('thead', {}, el('tr', {}, ['id', 'ext_id', 'res_name', 'kana', 'birth', 'address', 'status', ''].map((k) => el('th', {}, k ? t(k) : '')))),
+        el('tbody', {}, d.residents.map((r) => el('tr', {}, el('td', {}, r.id), el('td', { class: 'mono' }, r.ext_id), el('td', {}, r.name), el('td', {}, r.kana),
           el('td', {}, r.birth), el('td', {}, r.address), el('td', {}, t(r.status)),
           el('td', {}, el('a', { href: '#resident?id=' + r.id }, t('show'))))))));
   });
@@ -198,6 +199,8 @@ function residentFields(r) {
     field('r-address', t('address'), el('input', { name: 'address', required: true, value: r.address || '', size: 40 })),
     field('r-birth', t('birth'), el('input', { name: 'birth', type: 'date', required: true, value: r.birth || '' })),
     field('r-ward', t('adult_ward'), el('input', { name: 'adult_ward', type: 'checkbox', checked: !!r.adult_ward })),
+    field('r-mynumber', t('my_number'), el('input', { name: 'my_number', value: r.my_number || '', inputmode: 'numeric',
+      pattern: '[0-9]{12}', maxlength: 12, autocomplete: 'off', class: 'mono' })),
   ];
 }
 
@@ -211,6 +214,7 @@ async function viewResident(params) {
   async (fd) => {
     const body = {};
     for (const k of ['name', 'kana', 'address', 'birth']) if (fd.get(k) !== r[k]) body[k] = fd.get(k);
+    if (fd.get('my_number') !== (r.my_number || '')) body.my_number = fd.get('my_number');
     if ((fd.get('adult_ward') === 'on') !== !!r.adult_ward) body.adult_ward = fd.get('adult_ward') === 'on';
     const d = await api('PATCH', 'residents/' + r.id, body);
     out.replaceChildren(el('h3', {}, t('change_revoked')),
@@ -233,7 +237,7 @@ async function viewRegister() {
   async (fd) => {
     const r = await api('POST', 'residents', { ext_id: fd.get('ext_id'), name: fd.get('name'), kana: fd.get('kana'),
       address: fd.get('address'), birth: fd.get('birth'), sex: Number(fd.get('sex')), muni: fd.get('muni'),
-      adult_ward: fd.get('adult_ward') === 'on' });
+      adult_ward: fd.get('adult_ward') === 'on', ...(fd.get('my_number') ? { my_number: fd.get('my_number') } : {}) });
     say('info', t('registered', { id: r.id }), ' ', el('a', { href: '#resident?id=' + r.id, id: 'new-resident' }, t('show')));
   });
   page('nav_register', form);
@@ -287,17 +291,50 @@ function openAppForm(pre = {}) {
   });
 }
 
-async function viewApps() {
-  const d = await api('GET', 'applications?q=open&limit=200');
-  page('apps_open', d.applications.length === 0 ? el('p', {}, t('none')) :
-    el('table', { id: 'apps' },
-      el('thead', {}, el('tr', {}, ['app_id', 'resident', 'app_kind', 'app_state', 'applicant', 'opened_at', ''].map((k) => el('th', {}, k ? t(k) : '')))),
-      el('tbody', {}, d.applications.map((a) => el('tr', {},
-        el('td', {}, a.id), el('td', {}, el('a', { href: '#resident?id=' + a.resident }, a.resident)),
-        el('td', {}, kindName(a.kind)), el('td', {}, stateName(a.state)),
-        el('td', {}, t('ap_' + a.applicant) + (a.agent_name ? ' (' + a.agent_name + ')' : '')), el('td', {}, a.opened_at),
-        el('td', {}, el('a', { href: '#app?id=' + a.id }, t('show'))))))),
-  el('h3', {}, t('open_app')), openAppForm());
+// 申請一覧: which applications (open, waiting for the 照会書 reply,
+// finished, all), received between two days; with the residents' names.
+const APP_FILTERS = ['open', 'inquiry', 'finished', 'all'];
+// The letter an application has to print: its 照会書兼回答書 while the
+// reply is awaited, its 領収書 once completed.
+function letterLink(a) {
+  const open = (path, cls, key) => [' ・ ', el('a', { href: '/api/v1/applications/' + a.id + '/' + path, class: cls,
+    target: '_blank', rel: 'noopener' }, t(key))];
+  if (a.state === 'inquiry_sent') return open('inquiry-letter', 'inquiry-letter', 'print_inquiry');
+  if (a.state === 'completed') return open('receipt', 'receipt', 'print_receipt');
+  return null;
+}
+async function viewApps(params) {
+  const f = APP_FILTERS.includes(params.get('f')) ? params.get('f') : 'open';
+  const from = params.get('from') || '', to = params.get('to') || '';
+  const q = f + (from || to ? ':' + from + '..' + to : '');
+  const d = await api('GET', 'applications?q=' + encodeURIComponent(q) + '&limit=200');
+  const filter = el('form', { id: 'apps-filter' },
+    field('af-f', t('apps_filter'), el('select', { name: 'f' },
+      APP_FILTERS.map((k) => el('option', { value: k, selected: k === f }, t('af_' + k))))),
+    field('af-from', t('received_from'), el('input', { name: 'from', type: 'date', value: from })),
+    field('af-to', t('received_to'), el('input', { name: 'to', type: 'date', value: to })),
+    el('div', { class: 'full' }, el('button', { type: 'submit' }, t('filter_btn'))));
+  filter.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const fd = new FormData(filter);
+    const p = new URLSearchParams({ f: fd.get('f') });
+    if (fd.get('from')) p.set('from', fd.get('from'));
+    if (fd.get('to')) p.set('to', fd.get('to'));
+    location.hash = '#apps?' + p.toString();
+  });
+  page(f === 'open' ? 'apps_open' : 'apps_title', filter,
+    el('p', { id: 'apps-count' }, t('apps_count', { n: d.applications.length })),
+    d.applications.length === 0 ? el('p', {}, t('none')) :
+      el('table', { id: 'apps' },
+        el('thead', {}, el('tr', {}, ['app_id', 'res_name', 'app_kind', 'app_state', 'applicant', 'received', 'closed', ''].map((k) => el('th', {}, k ? t(k) : '')))),
+        el('tbody', {}, d.applications.map((a) => el('tr', {},
+          el('td', {}, a.id),
+          el('td', {}, el('a', { href: '#resident?id=' + a.resident }, a.resident_name), el('br'), el('small', {}, a.resident_kana)),
+          el('td', {}, kindName(a.kind)), el('td', {}, stateName(a.state)),
+          el('td', {}, t('ap_' + a.applicant) + (a.agent_name ? ' (' + a.agent_name + ')' : '')),
+          el('td', {}, a.received), el('td', {}, a.closed || ''),
+          el('td', {}, el('a', { href: '#app?id=' + a.id }, t('show')), letterLink(a)))))),
+    el('h3', {}, t('open_app')), openAppForm());
 }
 
 // What approval would give, shown before the approve button.

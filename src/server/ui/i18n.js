@@ -78,7 +78,13 @@ const dict = {
     act_complete: '{kind}を完了する', complete_ok: '申請{id}（{kind}）を完了しました。失効・一時保留 {n}件、手数料 {fee}円。',
     pin_rule_4: '数字4桁', pin_rule_sign: '英数字6〜16桁・英字は大文字・数字と英字を混在',
     plan_refused: '受け付けられない理由', plan_code: '理由コード', plan_law: '法令による判断', plan_current: '現在の証明書',
-    plan_current_revoke: '失効', plan_current_hold: '一時保留'
+    plan_current_revoke: '失効', plan_current_hold: '一時保留',
+    /* H3 */
+    search_hint: '氏名・フリガナ（全角・半角、ひらがな・カタカナ、旧字体も可）、生年月日（1980-12-31、19801231、昭和55年12月31日、S55.12.31）、住所の一部、住民票コード、個人番号で検索できます。',
+    my_number: '個人番号（12桁）', apps_title: '申請一覧', apps_filter: '表示する申請',
+    af_open: '受付中', af_inquiry: '照会書の回答待ち', af_finished: '完了・却下・取下げ', af_all: 'すべて',
+    received_from: '受付日（から）', received_to: '受付日（まで）', received: '受付日', closed: '完了日',
+    filter_btn: '表示する', apps_count: '{n} 件', print_inquiry: '照会書兼回答書', print_receipt: '領収書'
   },
   en: {
     title: 'JPKI counter terminal', lang_switch: '日本語', logout: 'Log out',
@@ -158,7 +164,13 @@ const dict = {
     act_complete: 'Complete the {kind}', complete_ok: 'Application {id} ({kind}) completed: {n} revoked or held, fee {fee} yen.',
     pin_rule_4: '4 digits', pin_rule_sign: '6 to 16 letters and digits, capital letters, both letters and digits',
     plan_refused: 'Why it cannot proceed', plan_code: 'Reason code', plan_law: 'What the law says', plan_current: 'Current certificate',
-    plan_current_revoke: 'revoked', plan_current_hold: 'on hold'
+    plan_current_revoke: 'revoked', plan_current_hold: 'on hold',
+    /* H3 */
+    search_hint: 'Name or kana (any width, hiragana or katakana, old character forms), date of birth (1980-12-31, 19801231, 昭和55年12月31日, S55.12.31), part of the address, resident code or My Number.',
+    my_number: 'My Number (12 digits)', apps_title: 'Applications', apps_filter: 'Show',
+    af_open: 'open', af_inquiry: 'waiting for the inquiry reply', af_finished: 'finished (completed, rejected, withdrawn)', af_all: 'all',
+    received_from: 'Received from', received_to: 'Received until', received: 'Received', closed: 'Closed',
+    filter_btn: 'Show', apps_count: '{n} applications', print_inquiry: 'Inquiry letter', print_receipt: 'Receipt'
   }
 };
 
