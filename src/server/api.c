@@ -87,6 +87,12 @@ static const route routes[] = {
 	/* 最新の基本4情報: an API key in Authorization, no cookie */
 	{"basic4/challenge", M_POST, R_RP_BASIC4, CLS_READ, api_rp_basic4_challenge, ROLE_NONE, BODY_SMALL},
 	{"basic4/latest", M_POST, R_RP_BASIC4, CLS_READ, api_rp_basic4_latest, ROLE_NONE, SRV_RP_VERIFY_BODY},
+	/* setting up and supervising (api_admin.c) */
+	{"operators/*/disable", M_POST, R_OPERATORS, CLS_WRITE, api_operator_disable, ROLE_CA_ADMIN, BODY_SMALL},
+	{"operators/*/enable", M_POST, R_OPERATORS, CLS_WRITE, api_operator_enable, ROLE_CA_ADMIN, BODY_SMALL},
+	{"municipalities/*", M_PATCH, R_MUNIS, CLS_WRITE, api_muni_patch, ROLE_CA_ADMIN, BODY_SMALL},
+	{"setup", M_GET, R_OTHER, CLS_READ, api_setup_get, ROLE_CLERK, 0},
+	{"audit", M_GET, R_AUDIT, CLS_READ, api_audit_history, ROLE_SUPERVISOR, 0},
 };
 /* clang-format on */
 
@@ -269,7 +275,7 @@ void api_login(srv_worker *w, srv_req *r)
 	if (rc != 0) {
 		if (rc == JPKI_ERR_AUTH)
 			srv_reply_error(r, MHD_HTTP_UNAUTHORIZED,
-					"unauthenticated",
+					"bad_credentials",
 					"wrong name or password");
 		else
 			srv_reply_rc(r, rc, &err);
@@ -330,28 +336,7 @@ void api_operators_post(srv_worker *w, srv_req *r)
 	json_decref(b);
 }
 
-void api_operator_password(srv_worker *w, srv_req *r)
-{
-	static const srv_jfield f[] = {
-	    {"password", JT_STRING, true, SERVER_PASSWORD_MAX}};
-	jpki_err err = {0};
-	if (strcmp(r->arg, r->actor) != 0 && r->role < ROLE_CA_ADMIN) {
-		srv_reply_error(r, MHD_HTTP_FORBIDDEN, "forbidden",
-				"only a ca-admin sets another operator's "
-				"password");
-		return;
-	}
-	json_t *b = srv_json_body(r, f, 1);
-	if (b == NULL)
-		return;
-	int rc = srv_operator_set_password(
-	    w->ca, r->arg, srv_jstr(b, "password"), r->actor, srv_time(w->s), &err);
-	if (rc != 0)
-		srv_reply_rc(r, rc, &err);
-	else
-		srv_reply_json(r, MHD_HTTP_OK, json_pack("{s:b}", "ok", 1));
-	json_decref(b);
-}
+/* api_operator_password: api_admin.c */
 
 /* ---- municipalities ---- */
 

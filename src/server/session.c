@@ -27,6 +27,7 @@ typedef struct sess {
 	char name[64];
 	int role;
 	time_t expires, last;
+	time_t since; /* log-in, or the operator's last own password change */
 	int challenges;
 } sess;
 
@@ -113,6 +114,7 @@ int srv_session_create(srv_sessions *t, const char *name, int role, time_t now,
 	slot->role = role;
 	slot->expires = now + SESSION_TTL;
 	slot->last = now;
+	slot->since = now;
 	t->n++;
 	memcpy(csrf_hex, slot->csrf, 65);
 	*expires = slot->expires;
@@ -176,6 +178,58 @@ out:
 	pthread_mutex_unlock(&t->mu);
 	OPENSSL_cleanse(id, sizeof(id));
 	return rc;
+}
+
+/* End a session and drop its challenges (t->mu held). */
+static void end_with_challenges(srv_sessions *t, sess *s)
+{
+	for (size_t i = 0; i < MAX_CHALLENGES; i++)
+		if (t->c[i].used &&
+		    memcmp(t->c[i].sid, s->id, SRV_SID_LEN) == 0)
+			memset(&t->c[i], 0, sizeof(t->c[i]));
+	end(t, s);
+}
+
+size_t srv_sessions_end_operator(srv_sessions *t, const char *name,
+				 const uint8_t *keep, time_t now)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&t->mu);
+	for (size_t i = 0; i < MAX_SESSIONS; i++) {
+		sess *s = &t->s[i];
+		if (!s->used || strcmp(s->name, name) != 0)
+			continue;
+		if (keep != NULL && memcmp(s->id, keep, SRV_SID_LEN) == 0) {
+			s->since = now;
+			continue;
+		}
+		end_with_challenges(t, s);
+		n++;
+	}
+	pthread_mutex_unlock(&t->mu);
+	return n;
+}
+
+size_t srv_sessions_sync(srv_sessions *t, const srv_op_cutoff *c, size_t nc)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&t->mu);
+	for (size_t i = 0; i < MAX_SESSIONS; i++) {
+		sess *s = &t->s[i];
+		if (!s->used)
+			continue;
+		for (size_t k = 0; k < nc; k++) {
+			if (strcmp(s->name, c[k].name) != 0)
+				continue;
+			if (c[k].disabled || s->since < c[k].after) {
+				end_with_challenges(t, s);
+				n++;
+			}
+			break;
+		}
+	}
+	pthread_mutex_unlock(&t->mu);
+	return n;
 }
 
 void srv_session_end(srv_sessions *t, const uint8_t sid[SRV_SID_LEN])
