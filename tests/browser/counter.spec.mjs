@@ -72,7 +72,7 @@ try {
     await page.getByRole('button', { name: '内容を確認する' }).click();
     await page.locator('#preview').waitFor();
     const pv = await page.locator('#preview').innerText();
-    ok(/\d{4}-\d{2}-\d{2}/.test(pv), 'preview shows the last valid day');
+    ok(/令和\d+年\d+月\d+日 \(\d{4}年\)/.test(pv), 'preview shows the last valid day in 和暦');
     ok((await page.locator('#fee').innerText()).includes('0円'), 'preview shows the fee 0円');
     await shot('issue-04-preview');
     await page.getByRole('button', { name: 'この内容で発行する' }).click();
@@ -107,7 +107,7 @@ try {
     await page.locator('#apps a', { hasText: '表示' }).first().click();
     await page.locator('#app-preview').waitFor();
     const pv = await page.locator('#app-preview').innerText();
-    ok(/\d{4}-\d{2}-\d{2}/.test(pv) && pv.includes('円'), 'preview before approval: validity and fee');
+    ok(/令和\d+年\d+月\d+日 \(\d{4}年\)/.test(pv) && pv.includes('円'), 'preview before approval: validity and fee');
     ok(pv.includes('不足'), 'preview names the missing identity document');
     await page.getByLabel('書類').selectOption('drivers_license');
     await page.getByLabel('番号', { exact: true }).fill('123456789012A');
@@ -181,12 +181,15 @@ try {
     await page.locator('#certs a', { hasText: '失効・一時保留' }).first().click();
     await page.getByLabel('理由').selectOption('certificateHold');
     await page.getByRole('button', { name: '失効させる' }).click();
+    await page.locator('dialog#confirm').waitFor(); // asked first
+    await page.locator('#confirm-ok').click();
     await page.locator('#revoke-result table').waitFor();
     ok((await msg()).includes('一時保留'), 'loss report: certificate on hold');
     await shot('renew-05-hold');
     // an API error shown in Japanese: revoke an unknown serial
     await page.getByLabel('シリアル番号').fill('0123');
     await page.getByRole('button', { name: '失効させる' }).click();
+    await page.locator('#confirm-ok').click();
     await page.locator('#msg.error').waitFor();
     ok((await msg()).includes('見つかりません'), 'API error shown in Japanese');
     await shot('renew-06-error');
