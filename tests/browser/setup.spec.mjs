@@ -50,8 +50,25 @@ async function logout() {
 }
 
 try {
-  // ---- the administrator: first-run steps ----
+  // ---- the conventions themselves (fmt.js), at the era and day edges ----
   await page.goto(BASE + '/');
+  const f = await page.evaluate(async () => {
+    const m = await import('/ui/fmt.js');
+    return [m.fmtDate('1989-01-07'), m.fmtDate('1989-01-08'), m.fmtDate('2019-04-30'), m.fmtDate('2019-05-01'),
+      m.fmtDate('2026-12-06'), m.fmtDate('2031-12-06T14:59:59Z'), m.fmtDate('2031-12-06T15:00:00Z'),
+      m.fmtDateTime('2031-12-06T14:59:59Z', true), m.fmtDateTime('2026-01-01T00:00:00+09:00'),
+      m.fmtReason('affiliationChanged'), m.fmtReason('certificateHold'), m.fmtReason('superseded'),
+      m.fmtReason('cessationOfOperation'), m.fmtReason('keyCompromise'), m.fmtCertStatus({ status: 'hold', reason: 'certificateHold' }),
+      m.fmtCertStatus({ status: 'revoked', reason: 'affiliationChanged' }), m.pinRule('sign'), m.pinRule('auth'), m.fmtDate('not a date')];
+  });
+  const want = ['昭和64年1月7日 (1989年)', '平成元年1月8日 (1989年)', '平成31年4月30日 (2019年)', '令和元年5月1日 (2019年)',
+    '令和8年12月6日 (2026年)', '令和13年12月6日 (2031年)', '令和13年12月7日 (2031年)',
+    '令和13年12月6日 (2031年) 23:59:59 (日本時間)', '令和8年1月1日 (2026年) 00:00 (日本時間)',
+    '記載事項変更', '一時保留', '更新', '失効(住民票消除等)', '鍵の危殆化', '一時保留', '失効（記載事項変更）',
+    '英数字6〜16桁・英字は大文字・数字と英字を混在', '数字4桁', 'not a date'];
+  want.forEach((w, i) => ok(f[i] === w, 'fmt: ' + w + (f[i] === w ? '' : ' (got ' + f[i] + ')')));
+
+  // ---- the administrator: first-run steps ----
   await login('admin', 'admin-password-1');
   await page.locator('#first-run').waitFor();
   const steps = await page.locator('#first-run li').allInnerTexts();
@@ -204,6 +221,18 @@ try {
   await page.locator('#audit-records', { hasText: '職員の登録' }).waitFor();
   ok((await page.locator('#audit-records').innerText()).includes('clerk1'), 'operator history');
   await shot('14-operator-history');
+  // the English UI: the same refusal with the service's own detail
+  await page.getByRole('button', { name: 'English' }).click();
+  await page.goto(BASE + '/#operators');
+  await page.locator('#operator-form').waitFor();
+  await page.getByLabel('Operator (log-in name)').fill('clerk1');
+  await page.locator('#op-pass').fill('clerk-password-1');
+  await page.getByRole('button', { name: 'Create the operator' }).click();
+  await page.locator('#msg.error').waitFor();
+  const en = await msg();
+  ok(en.includes('Already on record.') && en.includes('operator clerk1 exists'), 'English UI: headline and the service\'s detail (' + en + ')');
+  await shot('15-english-error');
+  await page.getByRole('button', { name: '日本語' }).click();
   ok(jsErrors.length === 0, 'no script errors' + (jsErrors.length ? ': ' + jsErrors.join('; ') : ''));
 } catch (e) {
   failed++;

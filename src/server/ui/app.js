@@ -324,7 +324,8 @@ async function viewRegister() {
       adult_ward: fd.get('adult_ward') === 'on' });
     say('info', t('registered', { id: r.id }), ' ', el('a', { href: '#resident?id=' + r.id, id: 'new-resident' }, t('show')));
   });
-  page('nav_register', form);
+  page('nav_register', m.municipalities.length === 0
+    ? el('p', { class: 'note', id: 'no-muni' }, t('no_muni_yet'), ' ', el('a', { href: '#munis' }, t('nav_munis'))) : null, form);
 }
 
 // ---- issuance and renewal onto a virtual card ----

@@ -158,6 +158,7 @@ const dict = {
     act_application_reject: '却下', act_application_cancel: '取下げ',
     ev_open: '受付', ev_document: '書類の記録', ev_send_inquiry: '照会書の送付', ev_answer_inquiry: '回答書の受付', ev_approve: '承認',
     ev_card_produced: 'カード作成済', ev_card_ready: '窓口到着', ev_complete: '交付・完了', ev_reject: '却下', ev_cancel: '取下げ',
+    no_muni_yet: '市区町村が登録されていないため、住民を登録できません。先に市区町村を登録してください。',
     cls_ocsp: 'OCSP応答', cls_auth: 'ログイン', cls_read: '照会', cls_write: '登録・変更', cls_issue: '発行', cls_inline: '即時応答',
     dk_basic4: '基本4情報の変更', dk_ward: '成年被後見人', dk_revoked: '失効件数', dk_batch: '通知バッチ', dk_sent: '通知件数',
   },
@@ -319,6 +320,7 @@ const dict = {
     act_application_reject: 'rejected', act_application_cancel: 'cancelled',
     ev_open: 'opened', ev_document: 'document', ev_send_inquiry: 'inquiry sent', ev_answer_inquiry: 'inquiry answered', ev_approve: 'approved',
     ev_card_produced: 'card produced', ev_card_ready: 'card ready', ev_complete: 'completed', ev_reject: 'rejected', ev_cancel: 'cancelled',
+    no_muni_yet: 'No municipality is recorded yet, so no resident can be registered: record one first.',
     cls_ocsp: 'OCSP', cls_auth: 'log-in', cls_read: 'read', cls_write: 'write', cls_issue: 'issue', cls_inline: 'inline',
     dk_basic4: 'basic-4 changed', dk_ward: 'adult ward', dk_revoked: 'revoked', dk_batch: 'batch', dk_sent: 'sent',
   }
