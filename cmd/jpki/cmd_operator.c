@@ -7,6 +7,8 @@
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <string.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "openjpki/ca.h"
@@ -37,9 +39,21 @@ static int read_password(const char *path, char out[SERVER_PASSWORD_MAX + 2],
 	    path == NULL || strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
 	if (f == NULL)
 		return jpki_fail(err, JPKI_ERR_IO, "cannot open %s", path);
-	if (f == stdin && path == NULL)
+	struct termios old, quiet;
+	bool tty = f == stdin && isatty(STDIN_FILENO) &&
+		   tcgetattr(STDIN_FILENO, &old) == 0;
+	if (tty) {
+		/* typed, not shown */
 		fputs("password (one line): ", stderr);
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	}
 	char *line = fgets(out, SERVER_PASSWORD_MAX + 2, f);
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
 	if (f != stdin)
 		fclose(f);
 	if (line == NULL)

@@ -63,6 +63,9 @@ void api_operator_password(srv_worker *w, srv_req *r)
 					"needs the current one");
 			goto out;
 		}
+		/* this session survives the change's cutoff, even when the
+		 * refresher reads it before the sessions below are ended */
+		srv_session_restamp(w->s->sess, r->sid, now);
 		rc = srv_operator_change_own(
 		    w->ca, r->arg, srv_jstr(b, "current"),
 		    srv_jstr(b, "password"), now, &err);

@@ -352,6 +352,10 @@ void srv_session_end(srv_sessions *t, const uint8_t sid[SRV_SID_LEN]);
  * as opened at `now`); how many ended. */
 size_t srv_sessions_end_operator(srv_sessions *t, const char *name,
 				 const uint8_t *keep, time_t now);
+/* Count a session as opened at `now` (before one's own password change,
+ * so that the change's cutoff spares it). */
+void srv_session_restamp(srv_sessions *t, const uint8_t sid[SRV_SID_LEN],
+			 time_t now);
 /* End the sessions the cutoffs condemn (changes made through the store,
  * e.g. by `jpki operator`); how many ended. */
 size_t srv_sessions_sync(srv_sessions *t, const srv_op_cutoff *c, size_t nc);

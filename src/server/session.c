@@ -210,6 +210,16 @@ size_t srv_sessions_end_operator(srv_sessions *t, const char *name,
 	return n;
 }
 
+void srv_session_restamp(srv_sessions *t, const uint8_t sid[SRV_SID_LEN],
+			 time_t now)
+{
+	pthread_mutex_lock(&t->mu);
+	sess *s = find(t, sid);
+	if (s != NULL)
+		s->since = now;
+	pthread_mutex_unlock(&t->mu);
+}
+
 size_t srv_sessions_sync(srv_sessions *t, const srv_op_cutoff *c, size_t nc)
 {
 	size_t n = 0;

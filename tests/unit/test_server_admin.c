@@ -216,6 +216,17 @@ static void test_sessions_end(void **state)
 			 JPKI_ERR_NOT_FOUND);
 	assert_int_equal(srv_sessions_count(t), 0);
 	assert_int_equal(srv_sessions_end_operator(t, "nobody", NULL, now), 0);
+	/* restamped before one's own change: spared by its cutoff */
+	assert_int_equal(
+	    srv_session_create(t, "clerk1", ROLE_CLERK, now, sa, csrf, &exp),
+	    0);
+	assert_int_equal(
+	    srv_session_get(t, sa, false, NULL, now, &ra, NULL, NULL), 0);
+	srv_session_restamp(t, ra.sid, now + 20);
+	c[0].after = now + 20;
+	assert_int_equal(srv_sessions_sync(t, c, 1), 0);
+	c[0].after = now + 21;
+	assert_int_equal(srv_sessions_sync(t, c, 1), 1);
 	srv_sessions_free(t);
 }
 

@@ -95,7 +95,7 @@ function errorText(e) {
   let head = t('err_400');
   for (const k of keys) if (t(k) !== k) { head = t(k); break; }
   if (e.status === 0) head = t('err_net');
-  if (e.code === 'invalid_field' && e.field) head = t('err_invalid_field_named', { f: fieldName(e.field) });
+  if (e.code === 'invalid_field' && e.field && fieldName(e.field) !== e.field) head = t('err_invalid_field_named', { f: fieldName(e.field) });
   let detail = '';
   if (getLang() === 'ja') {
     if (e.message_ja) detail = e.message_ja;
