@@ -360,7 +360,7 @@ function pinLabel(kind) {
 function pinFields() {
   return [
     field('p-auth', pinLabel('auth'), el('input', { name: 'auth_pin', type: 'password', required: true, inputmode: 'numeric', pattern: '[0-9]{4}', autocomplete: 'off' })),
-    field('p-sign', pinLabel('sign'), el('input', { name: 'sign_pin', type: 'password', autocomplete: 'off', pattern: '[0-9A-Z]{6,16}' })),
+    field('p-sign', pinLabel('sign'), el('input', { name: 'sign_pin', type: 'password', autocomplete: 'off' })),
     field('p-nosign', t('no_sign'), el('input', { name: 'no_sign', type: 'checkbox' })),
   ];
 }
