@@ -464,7 +464,9 @@ function viewPin() {
     el('pre', {}, el('code', {},
       'jpki application open --resident RID --kind pin-reset --pins auth,sign\n' +
       'jpki card personalize --reader auto --resident RID \\\n    --auth-pin-file - --sign-pin-file -')),
-    el('p', { class: 'note' }, t('pin_note')));
+    el('p', { class: 'note' }, t('pin_note')),
+    el('h3', {}, t('pin_rules')),
+    el('ul', { id: 'pin-rules' }, ['sign', 'auth', 'cardinfo'].map((k) => el('li', {}, pinLabel(k)))));
 }
 
 
