@@ -202,6 +202,10 @@ try {
   ok((await msg()).includes('現在のパスワードが違います'), 'wrong current password: ' + (await msg()));
   ok(await page.locator('#password-form').count() === 1, 'still logged in after the refusal');
   await shot('12-password-wrong-current');
+  // the PIN screen states the rules
+  await page.getByRole('link', { name: '暗証番号の初期化' }).click();
+  const rules = await page.locator('#pin-rules').innerText();
+  ok(rules.includes('英数字6〜16桁・英字は大文字・数字と英字を混在') && rules.includes('数字4桁'), 'PIN rules on the PIN screen');
   await logout();
 
   // ---- the administrator: the resident's history in JST ----
