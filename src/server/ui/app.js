@@ -652,7 +652,8 @@ async function viewApp(params) {
       ? el('div', { class: 'preview', id: 'app-preview' }, el('h3', {}, t('app_preview')), el('p', {}, t('preview_unavailable') + ': ' + pv.error.head + (pv.error.detail ? ' ' + pv.error.detail : '')))
       : appPreviewBox(pv),
     a.open ? appActions(a) : null,
-    el('h3', {}, t('documents')), docs, el('h3', {}, t('history')), hist);
+    el('h3', {}, t('documents')), docs, el('h3', {}, t('history')), hist,
+    session && session.role !== 'clerk' ? el('p', {}, el('a', { href: '#audit?q=application:' + id, id: 'app-audit' }, t('audit_history'))) : null);
 }
 
 // ---- 有効期限通知書 (supervisor) ----
