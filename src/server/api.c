@@ -266,12 +266,13 @@ void api_login(srv_worker *w, srv_req *r)
 	time_t exp = 0, now = srv_time(w->s);
 	jpki_err err = {0};
 	int role = 0;
+	int64_t gen = 0;
 	json_t *b = srv_json_body(r, f, 2);
 	if (b == NULL)
 		return;
 	const char *name = srv_jstr(b, "name");
-	int rc = srv_operator_verify(w->ca, name, srv_jstr(b, "password"),
-				     &role, &err);
+	int rc = srv_operator_verify_gen(w->ca, name, srv_jstr(b, "password"),
+					 &role, &gen, &err);
 	if (rc != 0) {
 		if (rc == JPKI_ERR_AUTH)
 			srv_reply_error(r, MHD_HTTP_UNAUTHORIZED,
@@ -281,8 +282,8 @@ void api_login(srv_worker *w, srv_req *r)
 			srv_reply_rc(r, rc, &err);
 		goto out;
 	}
-	if (srv_session_create(w->s->sess, name, role, now, sid, csrf, &exp) !=
-	    0) {
+	if (srv_session_create_gen(w->s->sess, name, role, gen, now, sid, csrf,
+				   &exp) != 0) {
 		srv_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "busy",
 				"too many sessions");
 		goto out;

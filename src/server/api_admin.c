@@ -63,9 +63,15 @@ void api_operator_password(srv_worker *w, srv_req *r)
 					"needs the current one");
 			goto out;
 		}
-		/* this session survives the change's cutoff, even when the
-		 * refresher reads it before the sessions below are ended */
-		srv_session_restamp(w->s->sess, r->sid, now);
+		/* this session takes the generation the change makes, so it
+		 * survives its cutoff even when the refresher reads the record
+		 * before the sessions below are ended */
+		int64_t gen = 0;
+		if ((rc = srv_operator_gen(w->ca, r->arg, &gen, &err)) != 0) {
+			srv_reply_rc(r, rc, &err);
+			goto out;
+		}
+		srv_session_set_gen(w->s->sess, r->sid, gen + 1);
 		rc = srv_operator_change_own(
 		    w->ca, r->arg, srv_jstr(b, "current"),
 		    srv_jstr(b, "password"), now, &err);
@@ -79,8 +85,10 @@ void api_operator_password(srv_worker *w, srv_req *r)
 			srv_reply_rc(r, rc, &err);
 			goto out;
 		}
+		if (srv_operator_gen(w->ca, r->arg, &gen, NULL) != 0)
+			gen++;
 		ended =
-		    srv_sessions_end_operator(w->s->sess, r->arg, r->sid, now);
+		    srv_sessions_end_operator(w->s->sess, r->arg, r->sid, gen);
 	} else {
 		/* a reset by a ca-admin: every session of that operator */
 		rc = srv_operator_set_password(w->ca, r->arg,
@@ -90,8 +98,7 @@ void api_operator_password(srv_worker *w, srv_req *r)
 			srv_reply_rc(r, rc, &err);
 			goto out;
 		}
-		ended =
-		    srv_sessions_end_operator(w->s->sess, r->arg, NULL, now);
+		ended = srv_sessions_end_operator(w->s->sess, r->arg, NULL, 0);
 	}
 	reply_operator(w, r, MHD_HTTP_OK, r->arg, ended);
 out:
@@ -110,8 +117,7 @@ static void set_disabled(srv_worker *w, srv_req *r, bool disabled)
 		return;
 	}
 	if (disabled)
-		ended =
-		    srv_sessions_end_operator(w->s->sess, r->arg, NULL, now);
+		ended = srv_sessions_end_operator(w->s->sess, r->arg, NULL, 0);
 	reply_operator(w, r, MHD_HTTP_OK, r->arg, ended);
 }
 

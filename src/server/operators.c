@@ -215,6 +215,14 @@ out:
 	return rc;
 }
 
+/* The record's generation: how many password changes and disables it
+ * has seen (0 for a record without one). */
+static int64_t gen_of(json_t *rec)
+{
+	json_t *g = json_object_get(rec, "gen");
+	return json_is_integer(g) ? (int64_t)json_integer_value(g) : 0;
+}
+
 int srv_operator_set_password(jpki_ca *ca, const char *name,
 			      const char *password, const char *actor,
 			      time_t now, jpki_err *err)
@@ -234,10 +242,11 @@ int srv_operator_set_password(jpki_ca *ca, const char *name,
 	if ((rc = make_record(password, role, actor, now, &rec, err)) != 0)
 		goto out;
 	/* a new password ends the sessions opened before it (also those of
-	 * a jpkid that learns of it from the store: srv_sessions_sync) */
+	 * a jpkid that learns of it from the store: srv_sessions_sync): the
+	 * record's generation goes up, sessions carry the one they logged in
+	 * with */
 	json_object_set(rec, "disabled", json_object_get(old, "disabled"));
-	json_object_set_new(rec, "sessions_after",
-			    json_integer((json_int_t)now));
+	json_object_set_new(rec, "gen", json_integer(gen_of(old) + 1));
 	if (json_object_get(rec, "disabled") == NULL)
 		json_object_set_new(rec, "disabled", json_false());
 	snprintf(detail, sizeof(detail), "operator=%s", name);
@@ -256,6 +265,29 @@ out:
 
 int srv_operator_verify(jpki_ca *ca, const char *name, const char *password,
 			int *role, jpki_err *err)
+{
+	int64_t gen = 0;
+	return srv_operator_verify_gen(ca, name, password, role, &gen, err);
+}
+
+int srv_operator_gen(jpki_ca *ca, const char *name, int64_t *gen, jpki_err *err)
+{
+	char key[STORE_META_KEY_MAX];
+	json_t *rec = NULL;
+	int rc;
+	if ((rc = meta_key(name, key, err)) != 0)
+		return rc;
+	if ((rc = load_json(ca_store(ca), key, &rec, err)) != 0)
+		return rc == JPKI_ERR_NOT_FOUND
+			   ? jpki_fail(err, rc, "no operator %s", name)
+			   : rc;
+	*gen = gen_of(rec);
+	json_decref(rec);
+	return 0;
+}
+
+int srv_operator_verify_gen(jpki_ca *ca, const char *name, const char *password,
+			    int *role, int64_t *gen, jpki_err *err)
 {
 	static const uint8_t dummy_salt[SALT_LEN];
 	char key[STORE_META_KEY_MAX];
@@ -286,6 +318,7 @@ int srv_operator_verify(jpki_ca *ca, const char *name, const char *password,
 		goto out;
 	}
 	*role = srv_role_parse(srv_jstr(rec, "role"));
+	*gen = gen_of(rec);
 out:
 	OPENSSL_cleanse(got, sizeof(got));
 	OPENSSL_cleanse(want, sizeof(want));
@@ -431,8 +464,7 @@ int srv_operator_set_disabled(jpki_ca *ca, const char *name, bool disabled,
 	}
 	json_object_set_new(rec, "disabled", json_boolean(disabled));
 	if (disabled)
-		json_object_set_new(rec, "sessions_after",
-				    json_integer((json_int_t)now));
+		json_object_set_new(rec, "gen", json_integer(gen_of(rec) + 1));
 	snprintf(detail, sizeof(detail), "operator=%s", name);
 	if ((rc = save_json(st, key, rec, err)) == 0 &&
 	    (rc = store_audit_append(st, now, actor ? actor : "jpki",
@@ -451,10 +483,11 @@ int srv_operator_change_own(jpki_ca *ca, const char *name, const char *current,
 			    const char *password, time_t now, jpki_err *err)
 {
 	int role = 0, rc;
+	int64_t gen = 0;
 	if ((rc = check_password(password, err)) != 0)
 		return rc;
 	if (current == NULL ||
-	    srv_operator_verify(ca, name, current, &role, NULL) != 0)
+	    srv_operator_verify_gen(ca, name, current, &role, &gen, NULL) != 0)
 		return jpki_fail(err, JPKI_ERR_AUTH,
 				 "the current password is wrong");
 	if (strcmp(current, password) == 0)
@@ -484,14 +517,11 @@ int srv_operator_cutoffs(jpki_ca *ca, srv_op_cutoff *out, size_t max, size_t *n,
 		    meta_key(name, key, NULL) != 0 ||
 		    load_json(ca_store(ca), key, &rec, NULL) != 0)
 			continue;
-		json_t *after = json_object_get(rec, "sessions_after");
 		bool dis = json_is_true(json_object_get(rec, "disabled"));
-		if (dis || json_is_integer(after)) {
+		if (dis || gen_of(rec) > 0) {
 			jpki_strlcpy(out[*n].name, name, sizeof(out[*n].name));
 			out[*n].disabled = dis;
-			out[*n].after = json_is_integer(after)
-					    ? (time_t)json_integer_value(after)
-					    : 0;
+			out[*n].gen = gen_of(rec);
 			(*n)++;
 		}
 		json_decref(rec);

@@ -324,13 +324,21 @@ int srv_operator_set_disabled(jpki_ca *ca, const char *name, bool disabled,
 int srv_operator_change_own(jpki_ca *ca, const char *name,
 			    const char *current, const char *password,
 			    time_t now, jpki_err *err);
-/* Which sessions must end: operators disabled, or whose password changed
- * at `after` (sessions opened before it end). */
+/* Which sessions must end: operators disabled, and sessions logged in
+ * with an older generation of the record (each password change and each
+ * disable counts one up). */
 typedef struct srv_op_cutoff {
 	char name[SRV_OP_NAME_MAX + 1];
 	bool disabled;
-	time_t after;
+	int64_t gen;
 } srv_op_cutoff;
+/* srv_operator_verify, with the record's generation for the session. */
+int srv_operator_verify_gen(jpki_ca *ca, const char *name,
+			    const char *password, int *role, int64_t *gen,
+			    jpki_err *err);
+/* The record's generation now. */
+int srv_operator_gen(jpki_ca *ca, const char *name, int64_t *gen,
+		     jpki_err *err);
 int srv_operator_cutoffs(jpki_ca *ca, srv_op_cutoff *out, size_t max,
 			 size_t *n, jpki_err *err);
 
@@ -338,9 +346,13 @@ typedef struct srv_sessions srv_sessions;
 int srv_sessions_new(srv_sessions **out);
 void srv_sessions_free(srv_sessions *t);
 size_t srv_sessions_count(srv_sessions *t);
-/* New session: sid and csrf (hex, 65 bytes each). */
+/* New session: sid and csrf (hex, 65 bytes each); _gen with the
+ * generation of the operator's record it logged in with (0 otherwise). */
 int srv_session_create(srv_sessions *t, const char *name, int role, time_t now,
 		       char sid_hex[65], char csrf_hex[65], time_t *expires);
+int srv_session_create_gen(srv_sessions *t, const char *name, int role,
+			   int64_t gen, time_t now, char sid_hex[65],
+			   char csrf_hex[65], time_t *expires);
 /* Look up the session of a cookie value; csrf (may be NULL) is checked
  * when check_csrf.  0, JPKI_ERR_AUTH (no or expired session) or
  * JPKI_ERR_POLICY (CSRF token missing or wrong). */
@@ -348,14 +360,14 @@ int srv_session_get(srv_sessions *t, const char *sid_hex, bool check_csrf,
 		    const char *csrf, time_t now, srv_req *r, char csrf_out[65],
 		    time_t *expires);
 void srv_session_end(srv_sessions *t, const uint8_t sid[SRV_SID_LEN]);
-/* End every session of operator `name` but `keep` (may be NULL; it counts
- * as opened at `now`); how many ended. */
+/* End every session of operator `name` but `keep` (may be NULL; it takes
+ * generation `gen`); how many ended. */
 size_t srv_sessions_end_operator(srv_sessions *t, const char *name,
-				 const uint8_t *keep, time_t now);
-/* Count a session as opened at `now` (before one's own password change,
- * so that the change's cutoff spares it). */
-void srv_session_restamp(srv_sessions *t, const uint8_t sid[SRV_SID_LEN],
-			 time_t now);
+				 const uint8_t *keep, int64_t gen);
+/* Give a session a generation (before one's own password change, so
+ * that the change's cutoff spares it). */
+void srv_session_set_gen(srv_sessions *t, const uint8_t sid[SRV_SID_LEN],
+			 int64_t gen);
 /* End the sessions the cutoffs condemn (changes made through the store,
  * e.g. by `jpki operator`); how many ended. */
 size_t srv_sessions_sync(srv_sessions *t, const srv_op_cutoff *c, size_t nc);

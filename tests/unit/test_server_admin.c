@@ -101,7 +101,7 @@ static void test_operators(void **state)
 	assert_int_equal(n, 1);
 	assert_string_equal(c[0].name, "clerk1");
 	assert_true(c[0].disabled);
-	assert_int_equal(c[0].after, T0 + 10);
+	assert_int_equal(c[0].gen, 1); /* the disable counts one */
 
 	/* a reset keeps the account disabled; enable lets the new password
 	 * in */
@@ -124,7 +124,7 @@ static void test_operators(void **state)
 	assert_int_equal(srv_operator_cutoffs(ca, c, 8, &n, &err), 0);
 	assert_int_equal(n, 1);
 	assert_false(c[0].disabled);
-	assert_int_equal(c[0].after, T0 + 20);
+	assert_int_equal(c[0].gen, 2); /* the reset another */
 
 	/* one's own change needs the current password, a new one */
 	assert_int_equal(srv_operator_change_own(ca, "clerk1", "wrong-password",
@@ -151,7 +151,17 @@ static void test_operators(void **state)
 	    srv_operator_verify(ca, "clerk1", "clerk-password-3", &role, &err),
 	    0);
 	assert_int_equal(srv_operator_cutoffs(ca, c, 8, &n, &err), 0);
-	assert_int_equal(c[0].after, T0 + 40);
+	assert_int_equal(c[0].gen, 3); /* one's own change a third */
+	int64_t gen = 0;
+	assert_int_equal(srv_operator_verify_gen(ca, "clerk1",
+						 "clerk-password-3", &role,
+						 &gen, &err),
+			 0);
+	assert_int_equal(gen, 3);
+	assert_int_equal(srv_operator_gen(ca, "admin", &gen, &err), 0);
+	assert_int_equal(gen, 0);
+	assert_int_equal(srv_operator_gen(ca, "nobody", &gen, &err),
+			 JPKI_ERR_NOT_FOUND);
 	/* the capacity is respected */
 	assert_int_equal(srv_operator_cutoffs(ca, c, 0, &n, &err), 0);
 	assert_int_equal(n, 0);
@@ -183,21 +193,21 @@ static void test_sessions_end(void **state)
 	memset(&rc, 0, sizeof(rc));
 	assert_int_equal(
 	    srv_session_get(t, sa, false, NULL, now + 6, &ra, NULL, NULL), 0);
-	/* one's own change: the other session ends, this one counts as new */
-	assert_int_equal(
-	    srv_sessions_end_operator(t, "clerk1", ra.sid, now + 6), 1);
+	/* one's own change: the other session ends, this one takes the new
+	 * generation */
+	assert_int_equal(srv_sessions_end_operator(t, "clerk1", ra.sid, 1), 1);
 	assert_int_equal(
 	    srv_session_get(t, sb, false, NULL, now + 6, &rb, NULL, NULL),
 	    JPKI_ERR_AUTH);
 	assert_int_equal(
 	    srv_session_get(t, sa, false, NULL, now + 6, &ra, NULL, NULL), 0);
-	/* a cutoff at the change itself spares the kept session */
-	srv_op_cutoff c[2] = {{"clerk1", false, now + 6}, {"sup1", false, now}};
+	/* the change's own cutoff spares the kept session */
+	srv_op_cutoff c[2] = {{"clerk1", false, 1}, {"sup1", false, 0}};
 	assert_int_equal(srv_sessions_sync(t, c, 2), 0);
 	assert_int_equal(
 	    srv_session_get(t, sa, false, NULL, now + 7, &ra, NULL, NULL), 0);
 	/* a later reset through the store ends it; sup1 untouched */
-	c[0].after = now + 8;
+	c[0].gen = 2;
 	assert_int_equal(srv_sessions_sync(t, c, 2), 1);
 	assert_int_equal(
 	    srv_session_get(t, sa, false, NULL, now + 9, &ra, NULL, NULL),
@@ -215,17 +225,27 @@ static void test_sessions_end(void **state)
 	assert_int_equal(srv_challenge_take(t, rc.sid, ch, now + 9),
 			 JPKI_ERR_NOT_FOUND);
 	assert_int_equal(srv_sessions_count(t), 0);
-	assert_int_equal(srv_sessions_end_operator(t, "nobody", NULL, now), 0);
-	/* restamped before one's own change: spared by its cutoff */
+	assert_int_equal(srv_sessions_end_operator(t, "nobody", NULL, 0), 0);
+	/* the clock plays no part: a log-in in the same second as a reset,
+	 * with the new password, stays; one with the old generation, even
+	 * later, ends */
+	assert_int_equal(srv_session_create_gen(t, "clerk1", ROLE_CLERK, 2, now,
+						sa, csrf, &exp),
+			 0);
+	assert_int_equal(srv_session_create_gen(t, "clerk1", ROLE_CLERK, 1,
+						now + 100, sb, csrf, &exp),
+			 0);
+	assert_int_equal(srv_sessions_sync(t, c, 1), 1);
 	assert_int_equal(
-	    srv_session_create(t, "clerk1", ROLE_CLERK, now, sa, csrf, &exp),
-	    0);
+	    srv_session_get(t, sa, false, NULL, now + 100, &ra, NULL, NULL), 0);
 	assert_int_equal(
-	    srv_session_get(t, sa, false, NULL, now, &ra, NULL, NULL), 0);
-	srv_session_restamp(t, ra.sid, now + 20);
-	c[0].after = now + 20;
+	    srv_session_get(t, sb, false, NULL, now + 100, &rb, NULL, NULL),
+	    JPKI_ERR_AUTH);
+	/* given the coming generation before one's own change: spared */
+	srv_session_set_gen(t, ra.sid, 3);
+	c[0].gen = 3;
 	assert_int_equal(srv_sessions_sync(t, c, 1), 0);
-	c[0].after = now + 21;
+	c[0].gen = 4;
 	assert_int_equal(srv_sessions_sync(t, c, 1), 1);
 	srv_sessions_free(t);
 }
