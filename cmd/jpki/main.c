@@ -17,6 +17,7 @@ static const struct {
 } commands[] = {
 	{"ca", cmd_ca, "set up a CA (both J-LIS hierarchies) or show it"},
 	{"muni", cmd_muni, "record an issuing municipality (市区町村)"},
+	{"operator", cmd_operator, "jpkid's operators (職員): add, password, disable, enable, list"},
 	{"resident", cmd_resident, "add, change, remove residents (住民基本台帳); cards"},
 	{"issue", cmd_issue, "issue certificates for a resident's card keys"},
 	{"revoke", cmd_revoke, "revoke or hold a certificate"},

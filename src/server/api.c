@@ -90,6 +90,12 @@ static const route routes[] = {
 	/* 最新の基本4情報: an API key in Authorization, no cookie */
 	{"basic4/challenge", M_POST, R_RP_BASIC4, CLS_READ, api_rp_basic4_challenge, ROLE_NONE, BODY_SMALL},
 	{"basic4/latest", M_POST, R_RP_BASIC4, CLS_READ, api_rp_basic4_latest, ROLE_NONE, SRV_RP_VERIFY_BODY},
+	/* setting up and supervising (api_admin.c) */
+	{"operators/*/disable", M_POST, R_OPERATORS, CLS_WRITE, api_operator_disable, ROLE_CA_ADMIN, BODY_SMALL},
+	{"operators/*/enable", M_POST, R_OPERATORS, CLS_WRITE, api_operator_enable, ROLE_CA_ADMIN, BODY_SMALL},
+	{"municipalities/*", M_PATCH, R_MUNIS, CLS_WRITE, api_muni_patch, ROLE_CA_ADMIN, BODY_SMALL},
+	{"setup", M_GET, R_OTHER, CLS_READ, api_setup_get, ROLE_CLERK, 0},
+	{"audit", M_GET, R_AUDIT, CLS_READ, api_audit_history, ROLE_SUPERVISOR, 0},
 };
 /* clang-format on */
 
@@ -263,23 +269,24 @@ void api_login(srv_worker *w, srv_req *r)
 	time_t exp = 0, now = srv_time(w->s);
 	jpki_err err = {0};
 	int role = 0;
+	int64_t gen = 0;
 	json_t *b = srv_json_body(r, f, 2);
 	if (b == NULL)
 		return;
 	const char *name = srv_jstr(b, "name");
-	int rc = srv_operator_verify(w->ca, name, srv_jstr(b, "password"),
-				     &role, &err);
+	int rc = srv_operator_verify_gen(w->ca, name, srv_jstr(b, "password"),
+					 &role, &gen, &err);
 	if (rc != 0) {
 		if (rc == JPKI_ERR_AUTH)
 			srv_reply_error(r, MHD_HTTP_UNAUTHORIZED,
-					"unauthenticated",
+					"bad_credentials",
 					"wrong name or password");
 		else
 			srv_reply_rc(r, rc, &err);
 		goto out;
 	}
-	if (srv_session_create(w->s->sess, name, role, now, sid, csrf, &exp) !=
-	    0) {
+	if (srv_session_create_gen(w->s->sess, name, role, gen, now, sid, csrf,
+				   &exp) != 0) {
 		srv_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "busy",
 				"too many sessions");
 		goto out;
@@ -333,28 +340,7 @@ void api_operators_post(srv_worker *w, srv_req *r)
 	json_decref(b);
 }
 
-void api_operator_password(srv_worker *w, srv_req *r)
-{
-	static const srv_jfield f[] = {
-	    {"password", JT_STRING, true, SERVER_PASSWORD_MAX}};
-	jpki_err err = {0};
-	if (strcmp(r->arg, r->actor) != 0 && r->role < ROLE_CA_ADMIN) {
-		srv_reply_error(r, MHD_HTTP_FORBIDDEN, "forbidden",
-				"only a ca-admin sets another operator's "
-				"password");
-		return;
-	}
-	json_t *b = srv_json_body(r, f, 1);
-	if (b == NULL)
-		return;
-	int rc = srv_operator_set_password(
-	    w->ca, r->arg, srv_jstr(b, "password"), r->actor, srv_time(w->s), &err);
-	if (rc != 0)
-		srv_reply_rc(r, rc, &err);
-	else
-		srv_reply_json(r, MHD_HTTP_OK, json_pack("{s:b}", "ok", 1));
-	json_decref(b);
-}
+/* api_operator_password: api_admin.c */
 
 /* ---- municipalities ---- */
 

@@ -95,9 +95,21 @@ json_t *srv_json_body(srv_req *r, const srv_jfield *f, size_t n)
 		return NULL;
 	}
 	if (srv_json_check(o, "body", f, n, msg, sizeof(msg)) != 0) {
+		/* the field named in the message: "body: field 'x' ..." */
+		char field[48] = "";
+		const char *q = strstr(msg, "field '");
+		if (q != NULL) {
+			size_t k = strcspn(q + 7, "'");
+			if (k < sizeof(field)) {
+				memcpy(field, q + 7, k);
+				field[k] = '\0';
+			}
+		}
 		json_decref(o);
-		srv_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request", "%s",
-				msg);
+		srv_reply_field(r, MHD_HTTP_BAD_REQUEST,
+				field[0] != '\0' ? "invalid_field"
+						 : "bad_request",
+				field, "%s", msg);
 		return NULL;
 	}
 	return o;

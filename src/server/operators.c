@@ -215,6 +215,14 @@ out:
 	return rc;
 }
 
+/* The record's generation: how many password changes and disables it
+ * has seen (0 for a record without one). */
+static int64_t gen_of(json_t *rec)
+{
+	json_t *g = json_object_get(rec, "gen");
+	return json_is_integer(g) ? (int64_t)json_integer_value(g) : 0;
+}
+
 int srv_operator_set_password(jpki_ca *ca, const char *name,
 			      const char *password, const char *actor,
 			      time_t now, jpki_err *err)
@@ -233,6 +241,14 @@ int srv_operator_set_password(jpki_ca *ca, const char *name,
 	int role = srv_role_parse(srv_jstr(old, "role"));
 	if ((rc = make_record(password, role, actor, now, &rec, err)) != 0)
 		goto out;
+	/* a new password ends the sessions opened before it (also those of
+	 * a jpkid that learns of it from the store: srv_sessions_sync): the
+	 * record's generation goes up, sessions carry the one they logged in
+	 * with */
+	json_object_set(rec, "disabled", json_object_get(old, "disabled"));
+	json_object_set_new(rec, "gen", json_integer(gen_of(old) + 1));
+	if (json_object_get(rec, "disabled") == NULL)
+		json_object_set_new(rec, "disabled", json_false());
 	snprintf(detail, sizeof(detail), "operator=%s", name);
 	if ((rc = store_begin(st, err)) != 0)
 		goto out;
@@ -249,6 +265,29 @@ out:
 
 int srv_operator_verify(jpki_ca *ca, const char *name, const char *password,
 			int *role, jpki_err *err)
+{
+	int64_t gen = 0;
+	return srv_operator_verify_gen(ca, name, password, role, &gen, err);
+}
+
+int srv_operator_gen(jpki_ca *ca, const char *name, int64_t *gen, jpki_err *err)
+{
+	char key[STORE_META_KEY_MAX];
+	json_t *rec = NULL;
+	int rc;
+	if ((rc = meta_key(name, key, err)) != 0)
+		return rc;
+	if ((rc = load_json(ca_store(ca), key, &rec, err)) != 0)
+		return rc == JPKI_ERR_NOT_FOUND
+			   ? jpki_fail(err, rc, "no operator %s", name)
+			   : rc;
+	*gen = gen_of(rec);
+	json_decref(rec);
+	return 0;
+}
+
+int srv_operator_verify_gen(jpki_ca *ca, const char *name, const char *password,
+			    int *role, int64_t *gen, jpki_err *err)
 {
 	static const uint8_t dummy_salt[SALT_LEN];
 	char key[STORE_META_KEY_MAX];
@@ -267,7 +306,8 @@ int srv_operator_verify(jpki_ca *ca, const char *name, const char *password,
 			jpki_unhex(s, salt, sizeof(salt), &sl, NULL) == 0 &&
 			jpki_unhex(h, want, sizeof(want), &hl, NULL) == 0 &&
 			sl == SALT_LEN && hl == HASH_LEN &&
-			srv_role_parse(srv_jstr(rec, "role")) != ROLE_NONE;
+			srv_role_parse(srv_jstr(rec, "role")) != ROLE_NONE &&
+			!json_is_true(json_object_get(rec, "disabled"));
 	}
 	/* the same scrypt runs for an unknown name: no timing oracle */
 	if ((rc = scrypt(password, known ? salt : dummy_salt, SALT_LEN,
@@ -278,6 +318,7 @@ int srv_operator_verify(jpki_ca *ca, const char *name, const char *password,
 		goto out;
 	}
 	*role = srv_role_parse(srv_jstr(rec, "role"));
+	*gen = gen_of(rec);
 out:
 	OPENSSL_cleanse(got, sizeof(got));
 	OPENSSL_cleanse(want, sizeof(want));
@@ -298,6 +339,16 @@ int srv_operator_any(jpki_ca *ca, bool *any, jpki_err *err)
 	*any = json_is_array(index) && json_array_size(index) > 0;
 	json_decref(index);
 	return 0;
+}
+
+/* What the API and the CLI show of an operator: never the hash. */
+static json_t *public_json(const char *name, json_t *rec)
+{
+	const char *changed = srv_jstr(rec, "changed");
+	return json_pack("{s:s,s:s,s:s,s:b}", "name", name, "role",
+			 srv_role_name(srv_role_parse(srv_jstr(rec, "role"))),
+			 "changed", changed ? changed : "", "disabled",
+			 json_is_true(json_object_get(rec, "disabled")));
 }
 
 int srv_operator_list(jpki_ca *ca, json_t **out, jpki_err *err)
@@ -321,17 +372,160 @@ int srv_operator_list(jpki_ca *ca, json_t **out, jpki_err *err)
 		if (name == NULL || meta_key(name, key, NULL) != 0 ||
 		    load_json(ca_store(ca), key, &rec, NULL) != 0)
 			continue;
-		json_array_append_new(
-		    arr,
-		    json_pack(
-			"{s:s,s:s,s:s}", "name", name, "role",
-			srv_role_name(srv_role_parse(srv_jstr(rec, "role"))),
-			"changed",
-			srv_jstr(rec, "changed") ? srv_jstr(rec, "changed")
-						 : ""));
+		json_array_append_new(arr, public_json(name, rec));
 		json_decref(rec);
 	}
 	json_decref(index);
 	*out = arr;
+	return 0;
+}
+
+int srv_operator_get(jpki_ca *ca, const char *name, json_t **out, jpki_err *err)
+{
+	char key[STORE_META_KEY_MAX];
+	json_t *rec = NULL;
+	int rc;
+	if ((rc = meta_key(name, key, err)) != 0)
+		return rc;
+	if ((rc = load_json(ca_store(ca), key, &rec, err)) != 0)
+		return rc == JPKI_ERR_NOT_FOUND
+			   ? jpki_fail(err, rc, "no operator %s", name)
+			   : rc;
+	*out = public_json(name, rec);
+	json_decref(rec);
+	return *out != NULL ? 0
+			    : jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
+}
+
+/* Whether another enabled ca-admin than `name` exists (in a transaction). */
+static int other_admin(store *st, const char *name, bool *found, jpki_err *err)
+{
+	json_t *index = NULL, *v;
+	size_t i;
+	int rc = load_json(st, INDEX_KEY, &index, err);
+	*found = false;
+	if (rc != 0)
+		return rc;
+	json_array_foreach(index, i, v)
+	{
+		char key[STORE_META_KEY_MAX];
+		json_t *rec = NULL;
+		const char *n = json_string_value(v);
+		if (n == NULL || strcmp(n, name) == 0 ||
+		    meta_key(n, key, NULL) != 0 ||
+		    load_json(st, key, &rec, NULL) != 0)
+			continue;
+		if (srv_role_parse(srv_jstr(rec, "role")) == ROLE_CA_ADMIN &&
+		    !json_is_true(json_object_get(rec, "disabled")))
+			*found = true;
+		json_decref(rec);
+	}
+	json_decref(index);
+	return 0;
+}
+
+int srv_operator_set_disabled(jpki_ca *ca, const char *name, bool disabled,
+			      const char *actor, time_t now, jpki_err *err)
+{
+	store *st = ca_store(ca);
+	char key[STORE_META_KEY_MAX], detail[96];
+	json_t *rec = NULL;
+	bool began = false;
+	int rc;
+	if ((rc = meta_key(name, key, err)) != 0)
+		return rc;
+	if (disabled && actor != NULL && strcmp(actor, name) == 0)
+		return jpki_fail(err, JPKI_ERR_STATE,
+				 "an operator cannot disable their own "
+				 "account");
+	if ((rc = store_begin(st, err)) != 0)
+		return rc;
+	began = true;
+	if ((rc = load_json(st, key, &rec, err)) != 0) {
+		if (rc == JPKI_ERR_NOT_FOUND)
+			rc = jpki_fail(err, rc, "no operator %s", name);
+		goto out;
+	}
+	if (json_is_true(json_object_get(rec, "disabled")) == disabled) {
+		rc = jpki_fail(err, JPKI_ERR_STATE, "operator %s is already %s",
+			       name, disabled ? "disabled" : "enabled");
+		goto out;
+	}
+	if (disabled &&
+	    srv_role_parse(srv_jstr(rec, "role")) == ROLE_CA_ADMIN) {
+		bool other = false;
+		if ((rc = other_admin(st, name, &other, err)) != 0)
+			goto out;
+		if (!other) {
+			rc = jpki_fail(err, JPKI_ERR_STATE,
+				       "%s is the last enabled ca-admin", name);
+			goto out;
+		}
+	}
+	json_object_set_new(rec, "disabled", json_boolean(disabled));
+	if (disabled)
+		json_object_set_new(rec, "gen", json_integer(gen_of(rec) + 1));
+	snprintf(detail, sizeof(detail), "operator=%s", name);
+	if ((rc = save_json(st, key, rec, err)) == 0 &&
+	    (rc = store_audit_append(st, now, actor ? actor : "jpki",
+				     disabled ? "operator.disable"
+					      : "operator.enable",
+				     detail, err)) == 0)
+		rc = store_commit(st, err);
+out:
+	if (rc != 0 && began)
+		store_rollback(st);
+	json_decref(rec);
+	return rc;
+}
+
+int srv_operator_change_own(jpki_ca *ca, const char *name, const char *current,
+			    const char *password, time_t now, jpki_err *err)
+{
+	int role = 0, rc;
+	int64_t gen = 0;
+	if ((rc = check_password(password, err)) != 0)
+		return rc;
+	if (current == NULL ||
+	    srv_operator_verify_gen(ca, name, current, &role, &gen, NULL) != 0)
+		return jpki_fail(err, JPKI_ERR_AUTH,
+				 "the current password is wrong");
+	if (strcmp(current, password) == 0)
+		return jpki_fail(err, JPKI_ERR_INVAL,
+				 "password: the new password is the current "
+				 "one");
+	return srv_operator_set_password(ca, name, password, name, now, err);
+}
+
+int srv_operator_cutoffs(jpki_ca *ca, srv_op_cutoff *out, size_t max, size_t *n,
+			 jpki_err *err)
+{
+	json_t *index = NULL, *v;
+	size_t i;
+	int rc = load_json(ca_store(ca), INDEX_KEY, &index, err);
+	*n = 0;
+	if (rc == JPKI_ERR_NOT_FOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	json_array_foreach(index, i, v)
+	{
+		char key[STORE_META_KEY_MAX];
+		json_t *rec = NULL;
+		const char *name = json_string_value(v);
+		if (*n == max || name == NULL ||
+		    meta_key(name, key, NULL) != 0 ||
+		    load_json(ca_store(ca), key, &rec, NULL) != 0)
+			continue;
+		bool dis = json_is_true(json_object_get(rec, "disabled"));
+		if (dis || gen_of(rec) > 0) {
+			jpki_strlcpy(out[*n].name, name, sizeof(out[*n].name));
+			out[*n].disabled = dis;
+			out[*n].gen = gen_of(rec);
+			(*n)++;
+		}
+		json_decref(rec);
+	}
+	json_decref(index);
 	return 0;
 }

@@ -422,6 +422,7 @@ static void *refresher_main(void *arg)
 		}
 		if (now >= next_sync) {
 			sync_revocations(s, ca, now);
+			srv_sessions_sync_store(s, ca);
 			next_sync = now + SYNC_EVERY;
 		}
 		if (now >= next_due) {

@@ -51,6 +51,22 @@ void srv_reply_json(srv_req *r, int status, json_t *body)
 	json_decref(body);
 }
 
+/* {"error": {"code", "message"[, "field"]}}: the code is stable and
+ * machine-readable (the UI words its headline from it), the message is
+ * English for people reading with curl. */
+static void reply_error(srv_req *r, int status, const char *code,
+			const char *field, const char *msg)
+{
+	json_t *e = json_pack("{s:s,s:s}", "code", code, "message", msg);
+	if (e != NULL && field != NULL && field[0] != '\0')
+		json_object_set_new(e, "field", json_string(field));
+	srv_reply_json(r, status,
+		       e != NULL ? json_pack("{s:o}", "error", e) : NULL);
+	if (r->resp != NULL && status == MHD_HTTP_SERVICE_UNAVAILABLE)
+		MHD_add_response_header(r->resp, MHD_HTTP_HEADER_RETRY_AFTER,
+					"1");
+}
+
 void srv_reply_error(srv_req *r, int status, const char *code, const char *fmt,
 		     ...)
 {
@@ -59,12 +75,18 @@ void srv_reply_error(srv_req *r, int status, const char *code, const char *fmt,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	json_t *o =
-	    json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg);
-	srv_reply_json(r, status, o);
-	if (r->resp != NULL && status == MHD_HTTP_SERVICE_UNAVAILABLE)
-		MHD_add_response_header(r->resp, MHD_HTTP_HEADER_RETRY_AFTER,
-					"1");
+	reply_error(r, status, code, NULL, msg);
+}
+
+void srv_reply_field(srv_req *r, int status, const char *code,
+		     const char *field, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	reply_error(r, status, code, field, msg);
 }
 
 int srv_status_of_rc(int rc)
@@ -91,11 +113,84 @@ int srv_status_of_rc(int rc)
 	}
 }
 
+static bool has(const char *msg, const char *what)
+{
+	return strstr(msg, what) != NULL;
+}
+
+const char *srv_code_of_rc(int rc, const char *msg)
+{
+	switch (rc) {
+	case JPKI_ERR_INVAL:
+	case JPKI_ERR_PARSE:
+	case JPKI_ERR_RANGE: return "invalid";
+	case JPKI_ERR_PIN_FORMAT: return "pin_format";
+	case JPKI_ERR_AUTH: return "unauthenticated";
+	case JPKI_ERR_NOT_FOUND: return "not_found";
+	case JPKI_ERR_EXISTS:
+	case JPKI_ERR_CONFLICT: return "duplicate";
+	case JPKI_ERR_STATE:
+		/* the refusals a clerk meets, told apart by what the
+		 * registry says of them */
+		if (has(msg, "never the same day"))
+			return "inquiry_same_day";
+		if (has(msg, "identity document") ||
+		    has(msg, "must be presented") ||
+		    has(msg, "proof of legal") || has(msg, "needs the 照会書"))
+			return "documents_missing";
+		if (has(msg, "already holds") ||
+		    has(msg, "already has an open") ||
+		    has(msg, "already on record"))
+			return "duplicate";
+		if (has(msg, "already revoked"))
+			return "revoked";
+		return "state";
+	case JPKI_ERR_REVOKED: return "revoked";
+	case JPKI_ERR_INELIGIBLE: return "ineligible";
+	case JPKI_ERR_WINDOW: return "window";
+	case JPKI_ERR_KEY: return "key";
+	case JPKI_ERR_LINT: return "lint";
+	case JPKI_ERR_POLICY: return "policy";
+	case JPKI_ERR_STORE: return "busy";
+	default: return "internal";
+	}
+}
+
+/* "name: ..." or "...field 'name'...": the field an input error is about,
+ * when the message names one (a lower-case identifier). */
+static void field_of(const char *msg, char *out, size_t cap)
+{
+	const char *q = strstr(msg, "field '");
+	size_t n;
+	out[0] = '\0';
+	if (q != NULL) {
+		q += 7;
+		n = strcspn(q, "'");
+	} else {
+		q = msg;
+		n = strspn(q, "abcdefghijklmnopqrstuvwxyz_");
+		if (q[n] != ':')
+			return;
+	}
+	if (n == 0 || n >= cap)
+		return;
+	memcpy(out, q, n);
+	out[n] = '\0';
+	if (strcmp(out, "body") == 0)
+		out[0] = '\0';
+}
+
 void srv_reply_rc(srv_req *r, int rc, const jpki_err *err)
 {
-	const char *code = jpki_strerror(rc);
-	srv_reply_error(r, srv_status_of_rc(rc), code, "%s",
-			jpki_err_msg(err, rc));
+	const char *msg = jpki_err_msg(err, rc);
+	const char *code = srv_code_of_rc(rc, msg);
+	char field[48] = "";
+	if (strcmp(code, "invalid") == 0) {
+		field_of(msg, field, sizeof(field));
+		if (field[0] != '\0')
+			code = "invalid_field";
+	}
+	reply_error(r, srv_status_of_rc(rc), code, field, msg);
 }
 
 struct MHD_Response *srv_busy_response(const char *why)

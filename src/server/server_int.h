@@ -317,13 +317,47 @@ int srv_operator_set_password(jpki_ca *ca, const char *name,
 			      const char *password, const char *actor,
 			      time_t now, jpki_err *err);
 
+/* One operator's record, without its hash ({name, role, changed,
+ * disabled}); JPKI_ERR_NOT_FOUND when there is none. */
+int srv_operator_get(jpki_ca *ca, const char *name, json_t **out,
+		     jpki_err *err);
+/* Disable (log-in refused) or enable again, audited.  One cannot disable
+ * oneself, nor the last enabled ca-admin (JPKI_ERR_STATE). */
+int srv_operator_set_disabled(jpki_ca *ca, const char *name, bool disabled,
+			      const char *actor, time_t now, jpki_err *err);
+/* An operator's own change: JPKI_ERR_AUTH unless `current` is right. */
+int srv_operator_change_own(jpki_ca *ca, const char *name,
+			    const char *current, const char *password,
+			    time_t now, jpki_err *err);
+/* Which sessions must end: operators disabled, and sessions logged in
+ * with an older generation of the record (each password change and each
+ * disable counts one up). */
+typedef struct srv_op_cutoff {
+	char name[SRV_OP_NAME_MAX + 1];
+	bool disabled;
+	int64_t gen;
+} srv_op_cutoff;
+/* srv_operator_verify, with the record's generation for the session. */
+int srv_operator_verify_gen(jpki_ca *ca, const char *name,
+			    const char *password, int *role, int64_t *gen,
+			    jpki_err *err);
+/* The record's generation now. */
+int srv_operator_gen(jpki_ca *ca, const char *name, int64_t *gen,
+		     jpki_err *err);
+int srv_operator_cutoffs(jpki_ca *ca, srv_op_cutoff *out, size_t max,
+			 size_t *n, jpki_err *err);
+
 typedef struct srv_sessions srv_sessions;
 int srv_sessions_new(srv_sessions **out);
 void srv_sessions_free(srv_sessions *t);
 size_t srv_sessions_count(srv_sessions *t);
-/* New session: sid and csrf (hex, 65 bytes each). */
+/* New session: sid and csrf (hex, 65 bytes each); _gen with the
+ * generation of the operator's record it logged in with (0 otherwise). */
 int srv_session_create(srv_sessions *t, const char *name, int role, time_t now,
 		       char sid_hex[65], char csrf_hex[65], time_t *expires);
+int srv_session_create_gen(srv_sessions *t, const char *name, int role,
+			   int64_t gen, time_t now, char sid_hex[65],
+			   char csrf_hex[65], time_t *expires);
 /* Look up the session of a cookie value; csrf (may be NULL) is checked
  * when check_csrf.  0, JPKI_ERR_AUTH (no or expired session) or
  * JPKI_ERR_POLICY (CSRF token missing or wrong). */
@@ -331,6 +365,17 @@ int srv_session_get(srv_sessions *t, const char *sid_hex, bool check_csrf,
 		    const char *csrf, time_t now, srv_req *r, char csrf_out[65],
 		    time_t *expires);
 void srv_session_end(srv_sessions *t, const uint8_t sid[SRV_SID_LEN]);
+/* End every session of operator `name` but `keep` (may be NULL; it takes
+ * generation `gen`); how many ended. */
+size_t srv_sessions_end_operator(srv_sessions *t, const char *name,
+				 const uint8_t *keep, int64_t gen);
+/* Give a session a generation (before one's own password change, so
+ * that the change's cutoff spares it). */
+void srv_session_set_gen(srv_sessions *t, const uint8_t sid[SRV_SID_LEN],
+			 int64_t gen);
+/* End the sessions the cutoffs condemn (changes made through the store,
+ * e.g. by `jpki operator`); how many ended. */
+size_t srv_sessions_sync(srv_sessions *t, const srv_op_cutoff *c, size_t nc);
 /* Issuance challenges bound to a session, single use. */
 #define SRV_CHALLENGE_TTL 300
 int srv_challenge_new(srv_sessions *t, const uint8_t sid[SRV_SID_LEN],
@@ -521,8 +566,18 @@ double srv_now_mono(void);
 void srv_reply_json(srv_req *r, int status, json_t *body);
 void srv_reply_error(srv_req *r, int status, const char *code, const char *fmt,
 		     ...) __attribute__((format(printf, 4, 5)));
-/* Map a jpki_rc to an HTTP status and answer with its message. */
+/* The same with the input field it is about ("field" in the JSON). */
+void srv_reply_field(srv_req *r, int status, const char *code,
+		     const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* Map a jpki_rc to an HTTP status and answer with its message and a
+ * stable code (srv_code_of_rc; "invalid_field" with the field when the
+ * message names one). */
 void srv_reply_rc(srv_req *r, int rc, const jpki_err *err);
+/* The machine code of a refusal: invalid, pin_format, unauthenticated,
+ * not_found, duplicate, state, documents_missing, inquiry_same_day,
+ * revoked, ineligible, window, key, lint, policy, busy, internal. */
+const char *srv_code_of_rc(int rc, const char *msg);
 int srv_status_of_rc(int rc);
 /* 503 with Retry-After. */
 struct MHD_Response *srv_busy_response(const char *why);
@@ -566,6 +621,17 @@ void api_login(srv_worker *w, srv_req *r);
 void api_operators_get(srv_worker *w, srv_req *r);
 void api_operators_post(srv_worker *w, srv_req *r);
 void api_operator_password(srv_worker *w, srv_req *r);
+/* api_admin.c: setting up and supervising */
+void api_operator_disable(srv_worker *w, srv_req *r);
+void api_operator_enable(srv_worker *w, srv_req *r);
+void api_muni_patch(srv_worker *w, srv_req *r);
+void api_setup_get(srv_worker *w, srv_req *r);
+void api_audit_history(srv_worker *w, srv_req *r);
+/* End the sessions of operators disabled or reset through the store. */
+void srv_sessions_sync_store(server *s, jpki_ca *ca);
+/* Whether an audit detail ("k=v k=v ...") has the token key=value. */
+bool srv_audit_detail_has(const char *detail, const char *key,
+			  const char *value);
 void api_munis_get(srv_worker *w, srv_req *r);
 void api_munis_post(srv_worker *w, srv_req *r);
 void api_residents_search(srv_worker *w, srv_req *r);

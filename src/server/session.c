@@ -27,6 +27,7 @@ typedef struct sess {
 	char name[64];
 	int role;
 	time_t expires, last;
+	int64_t gen; /* of the operator's record at log-in (srv_op_cutoff) */
 	int challenges;
 } sess;
 
@@ -88,6 +89,14 @@ static void end(srv_sessions *t, sess *s)
 int srv_session_create(srv_sessions *t, const char *name, int role, time_t now,
 		       char sid_hex[65], char csrf_hex[65], time_t *expires)
 {
+	return srv_session_create_gen(t, name, role, 0, now, sid_hex, csrf_hex,
+				      expires);
+}
+
+int srv_session_create_gen(srv_sessions *t, const char *name, int role,
+			   int64_t gen, time_t now, char sid_hex[65],
+			   char csrf_hex[65], time_t *expires)
+{
 	uint8_t id[SRV_SID_LEN], csrf[32];
 	int rc;
 	if ((rc = jpki_random(id, sizeof(id), NULL)) != 0 ||
@@ -111,6 +120,7 @@ int srv_session_create(srv_sessions *t, const char *name, int role, time_t now,
 	jpki_hex(csrf, sizeof(csrf), slot->csrf);
 	jpki_strlcpy(slot->name, name, sizeof(slot->name));
 	slot->role = role;
+	slot->gen = gen;
 	slot->expires = now + SESSION_TTL;
 	slot->last = now;
 	t->n++;
@@ -176,6 +186,68 @@ out:
 	pthread_mutex_unlock(&t->mu);
 	OPENSSL_cleanse(id, sizeof(id));
 	return rc;
+}
+
+/* End a session and drop its challenges (t->mu held). */
+static void end_with_challenges(srv_sessions *t, sess *s)
+{
+	for (size_t i = 0; i < MAX_CHALLENGES; i++)
+		if (t->c[i].used &&
+		    memcmp(t->c[i].sid, s->id, SRV_SID_LEN) == 0)
+			memset(&t->c[i], 0, sizeof(t->c[i]));
+	end(t, s);
+}
+
+size_t srv_sessions_end_operator(srv_sessions *t, const char *name,
+				 const uint8_t *keep, int64_t gen)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&t->mu);
+	for (size_t i = 0; i < MAX_SESSIONS; i++) {
+		sess *s = &t->s[i];
+		if (!s->used || strcmp(s->name, name) != 0)
+			continue;
+		if (keep != NULL && memcmp(s->id, keep, SRV_SID_LEN) == 0) {
+			s->gen = gen;
+			continue;
+		}
+		end_with_challenges(t, s);
+		n++;
+	}
+	pthread_mutex_unlock(&t->mu);
+	return n;
+}
+
+void srv_session_set_gen(srv_sessions *t, const uint8_t sid[SRV_SID_LEN],
+			 int64_t gen)
+{
+	pthread_mutex_lock(&t->mu);
+	sess *s = find(t, sid);
+	if (s != NULL)
+		s->gen = gen;
+	pthread_mutex_unlock(&t->mu);
+}
+
+size_t srv_sessions_sync(srv_sessions *t, const srv_op_cutoff *c, size_t nc)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&t->mu);
+	for (size_t i = 0; i < MAX_SESSIONS; i++) {
+		sess *s = &t->s[i];
+		if (!s->used)
+			continue;
+		for (size_t k = 0; k < nc; k++) {
+			if (strcmp(s->name, c[k].name) != 0)
+				continue;
+			if (c[k].disabled || s->gen < c[k].gen) {
+				end_with_challenges(t, s);
+				n++;
+			}
+			break;
+		}
+	}
+	pthread_mutex_unlock(&t->mu);
+	return n;
 }
 
 void srv_session_end(srv_sessions *t, const uint8_t sid[SRV_SID_LEN])

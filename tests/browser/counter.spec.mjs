@@ -142,7 +142,7 @@ try {
     await page.locator('#apps tbody tr', { hasText: '鈴木　花子' }).locator('a', { hasText: '表示' }).click();
     await page.locator('#app-preview').waitFor();
     const pv = await page.locator('#app-preview').innerText();
-    ok(/\d{4}-\d{2}-\d{2}/.test(pv) && pv.includes('円'), 'preview before approval: validity and fee');
+    ok(/令和\d+年\d+月\d+日 \(\d{4}年\)/.test(pv) && pv.includes('円'), 'preview before approval: validity and fee');
     ok(pv.includes('不足'), 'preview names the missing identity document');
     await page.getByLabel('書類').selectOption('drivers_license');
     await page.getByLabel('番号', { exact: true }).fill('123456789012A');

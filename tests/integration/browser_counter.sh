@@ -21,7 +21,8 @@ if [ ! -d "$B/node_modules/playwright-core" ]; then
   (cd "$B" && npm ci --no-audit --no-fund >/dev/null 2>&1) || { echo "not ok - npm ci in tests/browser failed"; exit 1; }
 fi
 SHOTS=${JPKI_BUILD:-$T}/browser-screenshots
-rm -rf "$SHOTS"; mkdir -p "$SHOTS"
+# only this test's own PNGs: other browser tests keep theirs in subfolders
+mkdir -p "$SHOTS"; find "$SHOTS" -maxdepth 1 -name '*.png' -delete
 export SHOTS STATE=$T/state.json
 
 export JPKID_ADMIN_PASSWORD=admin-password-1
@@ -58,6 +59,6 @@ if [ -n "$LAST" ]; then
 else
   bad "no authentication certificate after the issuance phase"
 fi
-n=$(find "$SHOTS" -name '*.png' -size +1k | wc -l)
+n=$(find "$SHOTS" -maxdepth 1 -name '*.png' -size +1k | wc -l)
 [ "$n" -ge 10 ] && ok "$n screenshots in $SHOTS" || bad "screenshots: $n"
 finish

@@ -278,7 +278,8 @@ done
 m=$(curl -s "$BASE/metrics")
 grep -q 'jpkid_requests_total{route="ocsp",code="200"}' <<<"$m" && grep -q '^jpkid_ocsp_cache_entries [1-9]' <<<"$m" \
   && grep -q 'jpkid_request_duration_seconds_bucket{class="issue",le="+Inf"} [1-9]' <<<"$m" && ok "metrics" || bad "metrics: $m"
-req clerk POST /api/v1/operators/clerk1/password '{"password":"clerk-password-2"}'; check 200 "clerk changes own password"
+req clerk POST /api/v1/operators/clerk1/password '{"password":"clerk-password-2"}'; check 400 "own password change needs the current one"
+req clerk POST /api/v1/operators/clerk1/password '{"password":"clerk-password-2","current":"clerk-password-1"}'; check 200 "clerk changes own password"
 login clerk2 clerk1 clerk-password-2; check 200 "log in with the new password"
 req clerk DELETE /api/v1/session; check 200 "log out"
 req clerk GET /api/v1/session; check 401 "session gone after log-out"

@@ -2,10 +2,13 @@
 // the API reaches the page through textContent (el() below); every
 // mutation carries the session's CSRF token.
 import { t, getLang, setLang } from '/ui/i18n.js';
+import { adminViews } from '/ui/admin.js';
+import { fmtDate, fmtDateTime, fmtReason, fmtCertStatus, fmtEnum, fmtDateHint, pinRule } from '/ui/fmt.js';
 
 const main = document.getElementById('main');
 const msg = document.getElementById('msg');
 let session = null; // {operator, role, csrf_token}
+let keepMsg = false; // the next navigation keeps the message shown
 
 // el('tag', {attr: value}, child...): strings become text nodes.
 function el(tag, attrs, ...kids) {
@@ -26,6 +29,12 @@ function field(id, label, input) {
   input.id = id;
   return [el('label', { for: id }, label), input];
 }
+// A date input with its 和暦 shown beside it.
+function dateField(id, label, attrs) {
+  const i = el('input', { type: 'date', ...attrs });
+  i.id = id;
+  return [el('label', { for: id }, label), el('span', {}, i, ' ', fmtDateHint(i))];
+}
 function say(kind, ...parts) {
   msg.className = kind;
   msg.replaceChildren(...parts);
@@ -34,7 +43,11 @@ function say(kind, ...parts) {
 function clearMsg() { msg.className = ''; msg.replaceChildren(); }
 
 class ApiError extends Error {
-  constructor(status, code, message) { super(message); this.status = status; this.code = code; }
+  constructor(status, code, message, extra) {
+    super(message); this.status = status; this.code = code;
+    const x = extra || {};
+    this.field = x.field; this.message_ja = x.message_ja || x.reason_ja; this.message_en = x.message_en;
+  }
 }
 
 async function api(method, path, body) {
@@ -51,22 +64,82 @@ async function api(method, path, body) {
   const data = await r.json().catch(() => ({}));
   if (!r.ok) {
     const er = data.error || {};
-    throw new ApiError(r.status, er.code || '', er.message || r.statusText);
+    throw new ApiError(r.status, er.code || '', er.message || r.statusText, er);
   }
   return data;
 }
 
-// An API error in the operator's language, the service's own words below.
-function showError(e) {
-  if (!(e instanceof ApiError)) { say('error', String(e)); return; }
+// An API error in the operator's language: one headline per kind of
+// refusal (from the service's stable code), then what the service said
+// about it in the same language.  A Japanese page never shows the English
+// message: when the service gave none in Japanese, the detail is worded
+// from the field or the known refusal (DETAIL_JA), or left out.
+const DETAIL_JA = [
+  [/under age (\d+): age (\d+)/, (m) => t('dt_under_age', { min: m[1], age: m[2] })],
+  [/adult ward/, () => t('dt_adult_ward')],
+  [/renewal opens on (\d{4}-\d{2}-\d{2})/, (m) => t('dt_renewal_opens', { d: fmtDate(m[1]) })],
+  [/photo identity document is not\s+recorded/, () => t('dt_photo_id')],
+  [/マイナンバーカード must be\s+presented/, () => t('dt_mynumber_card')],
+  [/proof of legal representation/, () => t('dt_legal_proof')],
+  [/needs the 照会書兼回答書/, () => t('dt_inquiry_needed')],
+  [/never the same day/, () => t('dt_inquiry_same_day')],
+  [/already holds a valid/, () => t('dt_already_holds')],
+  [/already has an open/, () => t('dt_open_app')],
+  [/is already revoked/, () => t('dt_already_revoked')],
+  [/the current password is wrong/, () => t('err_wrong_current_password')],
+  [/a password has (\d+) to (\d+) bytes/, (m) => t('dt_password_len', { min: m[1], max: m[2] })],
+];
+function errorText(e) {
   const keys = ['err_' + e.code, 'err_' + e.status];
-  let text = t('err_400');
-  for (const k of keys) if (t(k) !== k) { text = t(k); break; }
-  if (e.status === 0) text = t('err_net');
-  say('error', el('strong', {}, text), el('br'),
-    el('span', { class: 'note' }, t('err_detail') + ': ' + e.message));
-  if (e.status === 401) { session = null; go('login'); }
+  let head = t('err_400');
+  for (const k of keys) if (t(k) !== k) { head = t(k); break; }
+  if (e.status === 0) head = t('err_net');
+  if (e.code === 'invalid_field' && e.field && fieldName(e.field) !== e.field) head = t('err_invalid_field_named', { f: fieldName(e.field) });
+  let detail = '';
+  if (getLang() === 'ja') {
+    if (e.message_ja) detail = e.message_ja;
+    else for (const [re, f] of DETAIL_JA) { const m = re.exec(e.message || ''); if (m) { detail = f(m); break; } }
+  } else {
+    detail = e.message_en || e.message || '';
+  }
+  if (detail === head) detail = '';
+  return { head, detail };
 }
+function fieldName(f) {
+  const k = 'fld_' + f;
+  return t(k) !== k ? t(k) : t(f) !== f ? t(f) : f;
+}
+function showError(e) {
+  if (!(e instanceof ApiError)) { say('error', el('strong', {}, t('err_500'))); console.error(e); return; }
+  const { head, detail } = errorText(e);
+  say('error', el('strong', { id: 'err-head' }, head),
+    ...(detail ? [el('br'), el('span', { class: 'note', id: 'err-detail' }, detail)] : []));
+  if (e.status === 401 && e.code !== 'bad_credentials' && session !== null) {
+    // the session ended (changed password, disabled, expired): log in again
+    session = null; chrome();
+    if (location.hash !== '#login') { keepMsg = true; go('login'); }
+  }
+}
+
+// A modal question before anything that revokes, holds or changes a
+// record: resolves true when the operator confirms.
+function confirmDialog(text, okKey) {
+  return new Promise((resolve) => {
+    const d = el('dialog', { id: 'confirm', 'aria-labelledby': 'confirm-text' },
+      el('p', { id: 'confirm-text' }, text),
+      el('p', { class: 'buttons' },
+        el('button', { type: 'button', id: 'confirm-ok' }, t(okKey || 'confirm_ok')), ' ',
+        el('button', { type: 'button', id: 'confirm-cancel', class: 'sec' }, t('confirm_cancel'))));
+    const done = (v) => { d.close(); d.remove(); resolve(v); };
+    d.querySelector('#confirm-ok').addEventListener('click', () => done(true));
+    d.querySelector('#confirm-cancel').addEventListener('click', () => done(false));
+    d.addEventListener('cancel', (ev) => { ev.preventDefault(); done(false); });
+    document.body.append(d);
+    d.showModal();
+    d.querySelector('#confirm-cancel').focus();
+  });
+}
+class Cancelled extends Error {}
 
 function busy(form, on) {
   for (const b of form.querySelectorAll('button')) b.disabled = on;
@@ -78,7 +151,7 @@ function submit(form, fn) {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     busy(form, true);
-    try { clearMsg(); await fn(new FormData(form), form); } catch (e) { showError(e); }
+    try { clearMsg(); await fn(new FormData(form), form); } catch (e) { if (!(e instanceof Cancelled)) showError(e); else clearMsg(); }
     finally { busy(form, false); }
   });
   return form;
@@ -96,11 +169,17 @@ function viewLogin() {
     field('l-name', t('name'), el('input', { name: 'name', required: true, autocomplete: 'username' })),
     field('l-pass', t('password'), el('input', { name: 'password', type: 'password', required: true, autocomplete: 'current-password' })),
     el('div', { class: 'full' }, el('button', { type: 'submit', id: 'login-btn' }, t('login_btn')))),
-  async (fd) => {
-    session = await api('POST', 'session', { name: fd.get('name'), password: fd.get('password') });
+  async (fd, form) => {
+    try {
+      session = await api('POST', 'session', { name: fd.get('name'), password: fd.get('password') });
+    } catch (e) {
+      form.elements.password.value = '';
+      form.elements.password.focus();
+      throw e;
+    }
     clearMsg();
     chrome();
-    location.hash = '#dashboard';
+    if (location.hash === '#dashboard') route(); else location.hash = '#dashboard';
   }));
 }
 
@@ -134,7 +213,7 @@ function latencyChart(stats) {
       if (h <= 0) return;
       y -= h;
       const r = mk('rect', { x: L + i * bw + 2, y, width: bw - 4, height: h, fill: colors[ci % colors.length] });
-      r.append(mk('title', {}, `${c.class} ≤ ${c.buckets[i].le}s: ${c.buckets[i].count}`));
+      r.append(mk('title', {}, `${fmtEnum('cls_', c.class)} ≤ ${c.buckets[i].le}s: ${c.buckets[i].count}`));
       svg.append(r);
     });
     const le = stats.latency[0].buckets[i].le;
@@ -143,7 +222,7 @@ function latencyChart(stats) {
   }
   classes.forEach((c, ci) => {
     svg.append(mk('rect', { x: L + ci * 90, y: H - 12, width: 10, height: 10, fill: colors[ci % colors.length] }));
-    svg.append(mk('text', { x: L + ci * 90 + 14, y: H - 3 }, c.class));
+    svg.append(mk('text', { x: L + ci * 90 + 14, y: H - 3 }, fmtEnum('cls_', c.class)));
   });
   return svg;
 }
@@ -151,27 +230,27 @@ function latencyChart(stats) {
 async function viewDashboard() {
   const s = await api('GET', 'stats');
   const n = (k) => el('div', { class: 'card' }, el('div', {}, t(k)), el('div', { class: 'n', id: 'count-' + k }, s.today[k]));
-  page('nav_dashboard',
-    el('h3', {}, t('today') + ' (' + s.day + ')'),
+  const extra = await admin.dashboardParts(session);
+  page('nav_dashboard', extra,
+    el('h3', {}, t('today') + ' (' + fmtDate(s.day) + ')'),
     el('div', { class: 'cards' }, n('issued'), n('renewed'), n('revoked')),
     el('h3', {}, t('queue')),
     el('table', {}, el('thead', {}, el('tr', {}, el('th', {}, t('klass')), el('th', {}, t('length')), el('th', {}, t('capacity')))),
-      el('tbody', {}, s.queues.map((q) => el('tr', {}, el('td', {}, q.class), el('td', {}, q.length), el('td', {}, q.capacity))))),
+      el('tbody', {}, s.queues.map((q) => el('tr', {}, el('td', {}, fmtEnum('cls_', q.class)), el('td', {}, q.length), el('td', {}, q.capacity))))),
     el('h3', {}, t('latency')),
     latencyChart(s));
 }
 
 // ---- residents ----
 function certStatus(c) {
-  const k = c.status === 'valid' ? 'valid' : c.status === 'hold' ? 'hold' : 'revoked_st';
-  return el('span', { class: 'st-' + c.status }, t(k) + (c.reason ? ' (' + c.reason + ')' : ''));
+  return el('span', { class: 'st-' + c.status }, fmtCertStatus(c));
 }
 function certTable(certs) {
   return el('table', { id: 'certs' },
     el('thead', {}, el('tr', {}, ['serial', 'kind', 'card', 'not_after', 'status'].map((k) => el('th', {}, t(k))))),
     el('tbody', {}, certs.filter((c) => c.kind === 'sign' || c.kind === 'auth').map((c) => el('tr', {},
       el('td', { class: 'mono' }, c.serial), el('td', {}, t(c.kind)), el('td', { class: 'mono' }, c.card),
-      el('td', {}, c.not_after), el('td', {}, certStatus(c),
+      el('td', {}, fmtDate(c.not_after)), el('td', {}, certStatus(c),
         c.status === 'valid' ? [' ', el('a', { href: '#revoke?r=' + encodeURIComponent(c.resident || '') + '&c=' + encodeURIComponent(c.card || '') }, t('nav_revoke'))] : null)))));
 }
 
@@ -186,7 +265,7 @@ function viewSearch(params) {
     results.replaceChildren(el('h3', {}, t('results')), d.residents.length === 0 ? el('p', {}, t('none')) :
       el('table', { id: 'search-results' }, el('thead', {}, el('tr', {}, ['id', 'ext_id', 'res_name', 'kana', 'birth', 'address', 'status', ''].map((k) => el('th', {}, k ? t(k) : '')))),
         el('tbody', {}, d.residents.map((r) => el('tr', {}, el('td', {}, r.id), el('td', { class: 'mono' }, r.ext_id), el('td', {}, r.name), el('td', {}, r.kana),
-          el('td', {}, r.birth), el('td', {}, r.address), el('td', {}, t(r.status)),
+          el('td', {}, fmtDate(r.birth)), el('td', {}, r.address), el('td', {}, t(r.status)),
           el('td', {}, el('a', { href: '#resident?id=' + r.id }, t('show'))))))));
   });
   page('nav_search', form, results);
@@ -197,18 +276,19 @@ function residentFields(r) {
     field('r-name', t('res_name'), el('input', { name: 'name', required: true, value: r.name || '' })),
     field('r-kana', t('kana'), el('input', { name: 'kana', required: true, value: r.kana || '' })),
     field('r-address', t('address'), el('input', { name: 'address', required: true, value: r.address || '', size: 40 })),
-    field('r-birth', t('birth'), el('input', { name: 'birth', type: 'date', required: true, value: r.birth || '' })),
+    dateField('r-birth', t('birth'), { name: 'birth', required: true, value: r.birth || '' }),
     field('r-ward', t('adult_ward'), el('input', { name: 'adult_ward', type: 'checkbox', checked: !!r.adult_ward })),
     field('r-mynumber', t('my_number'), el('input', { name: 'my_number', value: r.my_number || '', inputmode: 'numeric',
       pattern: '[0-9]{12}', maxlength: 12, autocomplete: 'off', class: 'mono' })),
   ];
 }
 
-async function viewResident(params) {
+async function viewResident(params, after) {
   const r = await api('GET', 'residents/' + encodeURIComponent(params.get('id')));
   const out = el('div', { id: 'change-result' });
-  const dl = el('table', {}, el('tbody', {}, ['id', 'ext_id', 'name', 'kana', 'birth', 'address', 'muni', 'status'].map((k) =>
-    el('tr', {}, el('th', {}, t(k === 'name' ? 'res_name' : k)), el('td', {}, k === 'status' ? t(r[k]) : r[k])))));
+  const show = (k) => k === 'status' ? t(r[k]) : k === 'birth' ? fmtDate(r[k]) : r[k];
+  const dl = el('table', { id: 'resident-info' }, el('tbody', {}, ['id', 'ext_id', 'name', 'kana', 'birth', 'address', 'muni', 'status'].map((k) =>
+    el('tr', {}, el('th', {}, t(k === 'name' ? 'res_name' : k)), el('td', { id: 'res-' + k }, show(k))))));
   const form = submit(el('form', { id: 'change-form' }, residentFields(r),
     el('div', { class: 'full' }, el('button', { type: 'submit' }, t('change_btn')))),
   async (fd) => {
@@ -216,13 +296,20 @@ async function viewResident(params) {
     for (const k of ['name', 'kana', 'address', 'birth']) if (fd.get(k) !== r[k]) body[k] = fd.get(k);
     if (fd.get('my_number') !== (r.my_number || '')) body.my_number = fd.get('my_number');
     if ((fd.get('adult_ward') === 'on') !== !!r.adult_ward) body.adult_ward = fd.get('adult_ward') === 'on';
+    if (Object.keys(body).length === 0) { say('info', t('change_nothing')); return; }
+    // 異動 may revoke certificates (記載事項変更): ask first
+    const what = Object.keys(body).map((k) => fieldName(k === 'name' ? 'res_name' : k)).join('・');
+    if (!await confirmDialog(t('confirm_change', { what }), 'change_btn')) throw new Cancelled();
     const d = await api('PATCH', 'residents/' + r.id, body);
-    out.replaceChildren(el('h3', {}, t('change_revoked')),
-      d.revoked.length === 0 ? el('p', {}, t('change_none')) : el('ul', {}, d.revoked.map((s) => el('li', { class: 'mono' }, s))),
-      certTable(d.certificates));
+    // the page again from the service: the new record, the new states
+    await viewResident(params, el('div', { id: 'change-result' }, el('h3', {}, t('change_revoked')),
+      d.revoked.length === 0 ? el('p', {}, t('change_none')) : el('ul', {}, d.revoked.map((s) => el('li', { class: 'mono' }, s)))));
+    say('info', t('changed_ok'));
   });
+  if (after) out.replaceChildren(after);
   page('show', dl, el('p', {},
-    el('a', { href: '#issue?r=' + r.id }, t('nav_issue')), ' ・ ', el('a', { href: '#renew' }, t('nav_renew'))),
+    el('a', { href: '#issue?r=' + r.id }, t('nav_issue')), ' ・ ', el('a', { href: '#renew' }, t('nav_renew')),
+    session && session.role !== 'clerk' ? [' ・ ', el('a', { href: '#audit?q=resident:' + r.id, id: 'res-audit' }, t('audit_history'))] : null),
   el('h3', {}, t('certs')), certTable(r.certificates), el('h3', {}, t('change')), form, out);
 }
 
@@ -240,7 +327,8 @@ async function viewRegister() {
       adult_ward: fd.get('adult_ward') === 'on', ...(fd.get('my_number') ? { my_number: fd.get('my_number') } : {}) });
     say('info', t('registered', { id: r.id }), ' ', el('a', { href: '#resident?id=' + r.id, id: 'new-resident' }, t('show')));
   });
-  page('nav_register', form);
+  page('nav_register', m.municipalities.length === 0
+    ? el('p', { class: 'note', id: 'no-muni' }, t('no_muni_yet'), ' ', el('a', { href: '#munis' }, t('nav_munis'))) : null, form);
 }
 
 // ---- the former direct screens: the first step of an application ----
@@ -249,6 +337,13 @@ async function viewRegister() {
 function viewOpenKind(kind, titleKey) {
   return (params) => page(titleKey, el('p', { class: 'note' }, t('one_door_note')),
     openAppForm({ kind, resident: params.get('r') || '', card: params.get('c') || '' }));
+}
+
+// A PIN's label with its rule (英数字6〜16桁・英字は大文字・数字と英字を混在;
+// 数字4桁), read out with the field.
+function pinLabel(kind) {
+  return [t(kind === 'sign' ? 'sign_pin' : kind === 'cardinfo' ? 'cardinfo_pin' : 'auth_pin'), el('br'),
+    el('span', { class: 'note pin-rule' }, pinRule(kind))];
 }
 
 // ---- applications (申請): list, one application, its transitions ----
@@ -332,7 +427,7 @@ async function viewApps(params) {
           el('td', {}, el('a', { href: '#resident?id=' + a.resident }, a.resident_name), el('br'), el('small', {}, a.resident_kana)),
           el('td', {}, kindName(a.kind)), el('td', {}, stateName(a.state)),
           el('td', {}, t('ap_' + a.applicant) + (a.agent_name ? ' (' + a.agent_name + ')' : '')),
-          el('td', {}, a.received), el('td', {}, a.closed || ''),
+          el('td', {}, fmtDate(a.received)), el('td', {}, a.closed ? fmtDate(a.closed) : ''),
           el('td', {}, el('a', { href: '#app?id=' + a.id }, t('show')), letterLink(a)))))),
     el('h3', {}, t('open_app')), openAppForm());
 }
@@ -344,15 +439,15 @@ function appPreviewBox(pv) {
     if (!k) return null;
     const v = k.validity;
     return el('tr', {}, el('th', {}, t(kind)), el('td', {}, k.eligible ? t('eligible') : t('ineligible')),
-      el('td', { class: 'last-day' }, v ? v.last_day : ''), el('td', {}, v ? t('cap_' + v.capped_by) : ''),
-      el('td', { class: 'refused' }, k.refused || ''));
+      el('td', { class: 'last-day' }, v ? fmtDate(v.last_day) : ''), el('td', {}, v ? t('cap_' + v.capped_by) : ''),
+      el('td', { class: 'refused' }, k.reason_ja || k.message_ja || (k.refused && getLang() === 'ja' ? t('ineligible') : k.refused) || ''));
   };
   return el('div', { class: 'preview', id: 'app-preview' },
     el('h3', {}, t('app_preview')),
     el('table', {}, el('thead', {}, el('tr', {}, ['kind', 'status', 'last_day', 'capped_by', 'refused'].map((k) => el('th', {}, t(k))))),
       el('tbody', {}, row('auth'), row('sign'))),
     el('p', {}, t('age') + ': ' + pv.age + ' ・ ' + t('new_card') + ': ' + (pv.new_card ? t('yes') : t('no')) +
-      (pv.card_expiry ? ' ・ ' + t('card_expiry') + ': ' + pv.card_expiry : '')),
+      (pv.card_expiry ? ' ・ ' + t('card_expiry') + ': ' + fmtDate(pv.card_expiry) : '')),
     el('p', { id: 'app-fee' }, t('fee') + ': ' + pv.fee.total_yen + t('yen') +
       ' (' + t('certs') + ' ' + pv.fee.cert_yen + t('yen') + ' + ' + t('card') + ' ' + pv.fee.card_yen + t('yen') + ')'),
     el('p', { id: 'app-docs' }, t('documents_ok') + ': ' + (pv.documents_ok ? t('docs_ok') : t('docs_missing', { m: pv.documents_missing }))),
@@ -476,27 +571,29 @@ async function viewApp(params) {
   const a = await api('GET', 'applications/' + id);
   let pv = null;
   if (a.open) {
-    try { pv = await api('GET', 'applications/' + id + '/preview'); } catch (e) { pv = { error: e.message }; }
+    try { pv = await api('GET', 'applications/' + id + '/preview'); } catch (e) { pv = { error: errorText(e) }; }
   }
   const info = el('table', { id: 'app-info' }, el('tbody', {},
     ['id', 'resident', 'kind', 'state', 'applicant', 'agent_name', 'card', 'inquiry_sent', 'inquiry_answered', 'note', 'opened_at', 'updated_at']
       .filter((k) => a[k] !== undefined && a[k] !== '')
       .map((k) => el('tr', {}, el('th', {}, t({ id: 'app_id', kind: 'app_kind', state: 'app_state' }[k] || k)),
-        el('td', {}, k === 'kind' ? kindName(a[k]) : k === 'state' ? stateName(a[k]) : k === 'applicant' ? t('ap_' + a[k]) : a[k])))));
+        el('td', {}, k === 'kind' ? kindName(a[k]) : k === 'state' ? stateName(a[k]) : k === 'applicant' ? t('ap_' + a[k])
+          : ['opened_at', 'updated_at'].includes(k) ? fmtDateTime(a[k]) : ['inquiry_sent', 'inquiry_answered'].includes(k) ? fmtDate(a[k]) : a[k])))));
   const docs = el('table', { id: 'app-docs-table' },
     el('thead', {}, el('tr', {}, ['doc_role', 'doc_type', 'doc_number', 'doc_expiry', 'added_at'].map((k) => el('th', {}, t(k))))),
     el('tbody', {}, a.documents.map((d) => el('tr', {}, el('td', {}, t('role_' + d.role)), el('td', {}, t('d_' + d.type)),
-      el('td', { class: 'mono' }, d.number), el('td', {}, d.expiry), el('td', {}, d.added_at)))));
+      el('td', { class: 'mono' }, d.number), el('td', {}, fmtDate(d.expiry)), el('td', {}, fmtDateTime(d.added_at))))));
   const hist = el('table', { id: 'app-history' },
     el('thead', {}, el('tr', {}, ['at', 'actor', 'event', 'from', 'to', 'detail'].map((k) => el('th', {}, t(k))))),
-    el('tbody', {}, a.history.map((h) => el('tr', {}, el('td', {}, h.at), el('td', {}, h.actor), el('td', {}, h.event),
+    el('tbody', {}, a.history.map((h) => el('tr', {}, el('td', {}, fmtDateTime(h.at)), el('td', {}, h.actor), el('td', {}, fmtEnum('ev_', h.event)),
       el('td', {}, stateName(h.from)), el('td', {}, stateName(h.to)), el('td', {}, h.detail)))));
   page('app', info,
     pv === null ? null : pv.error !== undefined
-      ? el('div', { class: 'preview', id: 'app-preview' }, el('h3', {}, t('app_preview')), el('p', {}, t('preview_unavailable') + ': ' + pv.error))
+      ? el('div', { class: 'preview', id: 'app-preview' }, el('h3', {}, t('app_preview')), el('p', {}, t('preview_unavailable') + ': ' + pv.error.head + (pv.error.detail ? ' ' + pv.error.detail : '')))
       : appPreviewBox(pv),
     a.open ? appActions(a, pv && pv.error === undefined ? pv : null) : null,
-    el('h3', {}, t('documents')), docs, el('h3', {}, t('history')), hist);
+    el('h3', {}, t('documents')), docs, el('h3', {}, t('history')), hist,
+    session && session.role !== 'clerk' ? el('p', {}, el('a', { href: '#audit?q=application:' + id, id: 'app-audit' }, t('audit_history'))) : null);
 }
 
 // ---- 有効期限通知書 (supervisor) ----
@@ -515,10 +612,14 @@ function viewNotices() {
 }
 
 // ---- frame ----
+// Setting up and supervising (admin.js): operators, municipalities, the
+// residents' CSV import, one's own password, the audit history.
+const admin = adminViews({ el, field, submit, page, api, say, clearMsg, showError, confirmDialog, Cancelled, ApiError,
+  fieldName, getSession: () => session, endSession: () => { session = null; chrome(); } });
 const views = { login: viewLogin, dashboard: viewDashboard, search: viewSearch, resident: viewResident,
   register: viewRegister, issue: viewOpenKind('issue', 'nav_issue'), renew: viewOpenKind('renewal', 'nav_renew'),
   revoke: viewOpenKind('revoke', 'nav_revoke'), pin: viewOpenKind('pin-reset', 'pin_title'),
-  apps: viewApps, app: viewApp, notices: viewNotices };
+  apps: viewApps, app: viewApp, notices: viewNotices, ...admin.views };
 
 function translateStatic() {
   document.documentElement.lang = getLang();
@@ -529,7 +630,16 @@ function chrome() {
   document.getElementById('nav').hidden = !session;
   document.getElementById('logout').hidden = !session;
   document.getElementById('nav-notices').hidden = !session || session.role === 'clerk';
-  document.getElementById('who').textContent = session ? session.operator + ' (' + session.role + ')' : '';
+  for (const a of document.querySelectorAll('nav [data-role]')) {
+    const need = { clerk: 1, supervisor: 2, 'ca-admin': 3 };
+    a.hidden = !session || (need[session.role] || 0) < need[a.dataset.role];
+  }
+  const who = document.getElementById('who');
+  who.replaceChildren();
+  if (session) {
+    who.append(session.operator + '（' + fmtEnum('role_', session.role) + '） ',
+      el('a', { href: '#password', id: 'nav-password', class: 'who-link' }, t('nav_password')));
+  }
 }
 function go(name) { location.hash = '#' + name; }
 
@@ -551,7 +661,7 @@ document.getElementById('logout').addEventListener('click', async () => {
   try { await api('DELETE', 'session'); } catch (e) { /* gone already */ }
   session = null; chrome(); clearMsg(); go('login');
 });
-window.addEventListener('hashchange', () => { clearMsg(); route(); });
+window.addEventListener('hashchange', () => { if (!keepMsg) clearMsg(); keepMsg = false; route(); });
 
 translateStatic();
 try { session = await api('GET', 'session'); } catch (e) { session = null; }
