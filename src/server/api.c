@@ -87,6 +87,12 @@ static const route routes[] = {
 	/* 最新の基本4情報: an API key in Authorization, no cookie */
 	{"basic4/challenge", M_POST, R_RP_BASIC4, CLS_READ, api_rp_basic4_challenge, ROLE_NONE, BODY_SMALL},
 	{"basic4/latest", M_POST, R_RP_BASIC4, CLS_READ, api_rp_basic4_latest, ROLE_NONE, SRV_RP_VERIFY_BODY},
+	/* the counter's card helper (api_terminal.c): pairing by the
+	 * clerk; redeem and terminal authentication carry the code or the
+	 * pairing token in their body, no cookie */
+	{"terminal/pair", M_POST, R_CARDS, CLS_WRITE, api_terminal_pair, ROLE_CLERK, BODY_SMALL},
+	{"terminal/redeem", M_POST, R_CARDS, CLS_AUTH, api_terminal_redeem, ROLE_NONE, BODY_SMALL},
+	{"terminal/tauth", M_POST, R_CARDS, CLS_WRITE, api_terminal_tauth, ROLE_NONE, BODY_SMALL},
 };
 /* clang-format on */
 
@@ -170,6 +176,16 @@ int srv_api_route(srv_req *r, const char *url, bool *csrf)
 			r->arg2[0] = '\0';
 			if (a != NULL &&
 			    jpki_strlcpy(r->arg2, a, sizeof(r->arg2)) != 0)
+				r->arg2[0] = '\0';
+		}
+		if (routes[i].fn == api_terminal_pair) {
+			/* the page's origin, which the helper will answer
+			 * (too long: left empty, then refused) */
+			const char *o = MHD_lookup_connection_value(
+			    r->conn, MHD_HEADER_KIND, "Origin");
+			r->arg2[0] = '\0';
+			if (o != NULL &&
+			    jpki_strlcpy(r->arg2, o, sizeof(r->arg2)) != 0)
 				r->arg2[0] = '\0';
 		}
 		/* every mutation of a logged-in operator carries the CSRF
