@@ -163,8 +163,8 @@ expect_ok "the signature verifies with the issued certificate" openssl dgst -sha
 grep -q "1234\|ABC123" "$T/jpkid.err" "$T/jpkid.out" && bad "a PIN in jpkid's output" || ok "no PIN in jpkid's output"
 
 # ---- PIN reset through the helper ----
-expect_fail "" "$JPKI" card sign --key sign --in doc.txt --out x.sig --reader "$READER" --pin WRONG1
-expect_fail "" "$JPKI" card sign --key auth --in doc.txt --out x.sig --reader "$READER" --pin 9999
+expect_fail "4 tries left" "$JPKI" card sign --key sign --in doc.txt --out x.sig --reader "$READER" --pin WRONG1
+expect_fail "2 tries left" "$JPKI" card sign --key auth --in doc.txt --out x.sig --reader "$READER" --pin 9999
 h GET /v1/status "" "${H[@]}"
 jq -e '.pins.sign == 4 and .pins.auth == 2' <<<"$BODY" >/dev/null && ok "wrong PINs counted (sign 4, auth 2)" || bad "retries: $BODY"
 h POST /v1/pin-reset '{"card":"OJT-TERM-0001"}' "${H[@]}"; check 400 "pin-reset needs a PIN"
@@ -176,7 +176,7 @@ st=$("$JPKI" card pin-status --reader "$READER" 2>&1) || true
 echo "$st" | sed 's/^/# /'
 expect_ok "the new signature PIN works" "$JPKI" card sign --key sign --in doc.txt --out y.sig --reader "$READER" --pin NEW2PIN9
 expect_ok "the new authentication PIN works" "$JPKI" card sign --key auth --in doc.txt --out z.sig --reader "$READER" --pin 5678
-expect_fail "" "$JPKI" card sign --key sign --in doc.txt --out w.sig --reader "$READER" --pin ABC123
+expect_fail "4 tries left" "$JPKI" card sign --key sign --in doc.txt --out w.sig --reader "$READER" --pin ABC123
 
 # ---- the helper stops cleanly ----
 kill -TERM "$HELPER_PID"; rc=0; wait "$HELPER_PID" || rc=$?; HELPER_PID=""

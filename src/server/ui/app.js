@@ -2,6 +2,7 @@
 // the API reaches the page through textContent (el() below); every
 // mutation carries the session's CSRF token.
 import { t, getLang, setLang } from '/ui/i18n.js';
+import { terminalActions } from '/ui/terminal.js';
 
 const IMAGE_MAX = 256 * 1024; // the service's card image cap
 const main = document.getElementById('main');
@@ -523,6 +524,7 @@ function appActions(a) {
       actButton(id, 'act_cancel', () => post('cancel'))),
     produced ? [el('h3', {}, t('act_produced')), produced] : null,
     handOver ? [el('h3', {}, t('act_handover')), el('p', { class: 'note' }, t('handover_note')), handOver] : null,
+    terminalActions(a, { api, el, say, showError, reload: () => viewApp(new URLSearchParams('id=' + id)) }),
     early ? [el('h3', {}, t('add_doc')), doc] : null,
     el('h3', {}, t('act_reject')), reject);
 }
