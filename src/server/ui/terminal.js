@@ -206,11 +206,12 @@ export function terminalActions(a, ctx) {
     }
     const p = plan(a);
     const want = p && s.card && s.serial === p.card;
-    area.replaceChildren(head, el('p', { class: 'note' }, t('term_paired', { url: paired.url, op: s.operator || '' })),
+    area.replaceChildren(...[head, el('p', { class: 'note' }, t('term_paired', { url: paired.url, op: s.operator || '' })),
       statusBox(ctx, s), el('p', { class: 'buttons' }, refresh, ' ', unpair),
       p && !want ? el('p', { class: 'note', id: 'term-wrong-card' }, t('term_put_card', { card: p.card })) : null,
       want && !p.reset ? [el('h4', {}, t('term_complete')), el('p', { class: 'note' }, t('term_pin_note')), completeForm(ctx, a, p)] : null,
-      want && p.reset ? [el('h4', {}, t('term_reset')), el('p', { class: 'note' }, t('term_pin_note')), resetForm(ctx, a, p)] : null);
+      want && p.reset ? [el('h4', {}, t('term_reset')), el('p', { class: 'note' }, t('term_pin_note')), resetForm(ctx, a, p)] : null]
+      .flat().filter((k) => k !== null && k !== false));
   };
   redraw();
   return area;
