@@ -7,11 +7,11 @@
  *        Origin and the operator
  *   POST /api/v1/terminal/redeem    {code}: no session; the helper gets
  *        the origin, the token and both roots (single use)
- *   POST /api/v1/terminal/tauth     {token, card, challenge}: the MAC
- *        over the card's GET CHALLENGE with the card's terminal key,
- *        which stays here; for a card the counter works on (active on
- *        record, or produced for an application now at the counter);
- *        audited as the pairing's operator
+ *   POST /api/v1/terminal/tauth     {token, card, challenge, app}: the
+ *        MAC over the card's GET CHALLENGE with the card's terminal key,
+ *        which stays here; only for the card of an application at its
+ *        card step (app_allows); audited as the pairing's operator; the
+ *        answer names the application's kind, state and PINs
  *
  * Pairings live in memory (a restart pairs again), at most PAIR_MAX; a
  * redeemed pairing lasts PAIR_TTL.  Wrong codes count: after BAD_MAX
@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "openjpki/registry.h"
 #include "openjpki/terminal.h"
 #include "openjpki/util.h"
 #include "server_int.h"
@@ -172,42 +173,41 @@ void api_terminal_redeem(srv_worker *w, srv_req *r)
 	srv_reply_json(r, MHD_HTTP_OK, res);
 }
 
-typedef struct at_counter {
-	const char *serial;
-	bool found;
-} at_counter;
+#define WRITE_GRACE 600 /* s after completion to write the certificates */
 
-static int app_names_card(void *vctx, const store_app *a)
+/* Whether application `app_id` lets the counter work on card `serial`
+ * now: it names the card and is at its card step (a new or reissued card
+ * at the counter; a held card's renewal, 後日発行 or PIN reset approved),
+ * or it issued certificates at most WRITE_GRACE seconds ago (writing
+ * them onto the card). */
+static int app_allows(jpki_ca *ca, int64_t app_id, const char *serial,
+		      time_t now, store_app *a, jpki_err *err)
 {
-	at_counter *ac = vctx;
-	if (a->state == STORE_APP_CARD_READY &&
-	    strcmp(a->new_card_serial, ac->serial) == 0)
-		ac->found = true;
-	return 0;
-}
-
-/* Whether the counter works on card `serial`: active on record, or the
- * card produced for an application now at the counter. */
-static int card_at_counter(jpki_ca *ca, const char *serial, jpki_err *err)
-{
-	store_card sc;
-	at_counter ac = {serial, false};
-	memset(&sc, 0, sizeof(sc));
-	int rc = store_card_get(ca_store(ca), serial, &sc, err);
-	if (rc == 0 && sc.status == STORE_CARD_ACTIVE)
-		return 0;
-	if (rc != 0 && rc != JPKI_ERR_NOT_FOUND)
+	int rc = store_app_get(ca_store(ca), app_id, a, err);
+	if (rc != 0)
 		return rc;
-	jpki_err_clear(err);
-	if ((rc = store_app_list(ca_store(ca), 0, true, 1000, app_names_card,
-				 &ac, err)) != 0)
-		return rc;
-	if (!ac.found)
+	bool new_card =
+	    a->kind == STORE_APP_NEW_CARD || a->kind == STORE_APP_REISSUE;
+	bool held = a->kind == STORE_APP_RENEWAL ||
+		    a->kind == STORE_APP_ISSUE ||
+		    a->kind == STORE_APP_PIN_RESET;
+	const char *card = new_card ? a->new_card_serial : a->card_serial;
+	if ((!new_card && !held) || strcmp(card, serial) != 0)
 		return jpki_fail(err, JPKI_ERR_STATE,
-				 "card %s is neither active on record nor "
-				 "ready at the counter for an application",
-				 serial);
-	return 0;
+				 "application %lld (%s) does not concern card "
+				 "%s at the counter",
+				 (long long)app_id,
+				 registry_app_kind_name(a->kind), serial);
+	if ((new_card && a->state == STORE_APP_CARD_READY) ||
+	    (held && a->state == STORE_APP_APPROVED) ||
+	    (a->state == STORE_APP_COMPLETED &&
+	     a->kind != STORE_APP_PIN_RESET &&
+	     a->updated_at + WRITE_GRACE >= now))
+		return 0;
+	return jpki_fail(err, JPKI_ERR_STATE,
+			 "application %lld is %s: the card is worked on only "
+			 "at its card step",
+			 (long long)app_id, registry_app_state_name(a->state));
 }
 
 static int audit(jpki_ca *ca, time_t now, const char *actor, const char *detail,
@@ -231,16 +231,19 @@ void api_terminal_tauth(srv_worker *w, srv_req *r)
 	static const srv_jfield f[] = {
 	    {"token", JT_STRING, true, TERMINAL_TOKEN_LEN},
 	    {"card", JT_STRING, true, JPKI_CARD_SERIAL_LEN},
-	    {"challenge", JT_STRING, true, 2 * TERMINAL_TAUTH_CHAL_LEN}};
+	    {"challenge", JT_STRING, true, 2 * TERMINAL_TAUTH_CHAL_LEN},
+	    {"app", JT_INT, true, 0}};
 	uint8_t chal[TERMINAL_TAUTH_CHAL_LEN], mac[TERMINAL_TAUTH_MAC_LEN];
 	char actor[64] = "", hex[2 * TERMINAL_TAUTH_MAC_LEN + 1], detail[128];
 	jpki_err err = {0};
 	size_t got = 0;
 	time_t now = srv_time(w->s);
 	int rc;
-	json_t *b = srv_json_body(r, f, 3);
+	store_app a;
+	json_t *b = srv_json_body(r, f, 4);
 	if (b == NULL)
 		return;
+	int64_t app_id = (int64_t)json_integer_value(json_object_get(b, "app"));
 	const char *tok = srv_jstr(b, "token"), *card = srv_jstr(b, "card");
 	bool ok = false;
 	pthread_mutex_lock(&pair_mu);
@@ -270,10 +273,10 @@ void api_terminal_tauth(srv_worker *w, srv_req *r)
 		return;
 	}
 	snprintf(detail, sizeof(detail),
-		 "card %s: terminal authentication through the counter's "
-		 "helper",
-		 card);
-	if ((rc = card_at_counter(w->ca, card, &err)) != 0 ||
+		 "card %s, application %lld: terminal authentication through "
+		 "the counter's helper",
+		 card, (long long)app_id);
+	if ((rc = app_allows(w->ca, app_id, card, now, &a, &err)) != 0 ||
 	    (rc = terminal_tauth_mac(w->ca, card, chal, mac, &err)) != 0 ||
 	    (rc = audit(w->ca, now, actor, detail, &err)) != 0) {
 		json_decref(b);
@@ -284,6 +287,10 @@ void api_terminal_tauth(srv_worker *w, srv_req *r)
 	json_decref(b);
 	jpki_hex(mac, sizeof(mac), hex);
 	OPENSSL_cleanse(mac, sizeof(mac));
-	srv_reply_json(r, MHD_HTTP_OK, json_pack("{s:s}", "mac", hex));
+	srv_reply_json(r, MHD_HTTP_OK,
+		       json_pack("{s:s,s:s,s:s,s:i}", "mac", hex, "kind",
+				 registry_app_kind_name(a.kind), "state",
+				 registry_app_state_name(a.state), "pins",
+				 a.pins));
 	OPENSSL_cleanse(hex, sizeof(hex));
 }

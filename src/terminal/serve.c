@@ -11,14 +11,20 @@
  *
  *   GET  /v1/status     reader, card, serial, PIN retry counters, the
  *                       authentication certificate's serial
- *   POST /v1/prepare    {card, resident, challenge, kinds, set_pins,
- *                        auth_pin, sign_pin, cardinfo_pin}: terminal
+ *   Every POST names the application ("app"): jpkid gives the MAC for
+ *   terminal authentication only for the card of an application at its
+ *   card step, and says its kind (and, for a PIN reset, which PINs).
+ *   POST /v1/prepare    {app, card, resident, challenge, kinds, auth_pin,
+ *                        sign_pin, cardinfo_pin}: terminal
  *                       authentication (MAC from jpkid), key pairs on the
- *                       card, PINs set (or verified), proofs of possession
+ *                       card, PINs set (a new card: all; 後日発行: the new
+ *                       key's) or, for a renewal, verified; proofs of
+ *                       possession
  *                       (openjpki-pop-v1) -> {card, sign:{spki,pop}, auth}
- *   POST /v1/write      {card, sign, auth (PEM)}: certificates and roots
- *   POST /v1/pin-reset  {card, auth_pin, sign_pin, cardinfo_pin}: unblock
- *                       and set the PINs given
+ *   POST /v1/write      {app, card, sign, auth (PEM)}: certificates and
+ *                       roots
+ *   POST /v1/pin-reset  {app, card, auth_pin, sign_pin, cardinfo_pin}:
+ *                       unblock and set the PINs the application names
  *
  * PINs come from the page to here and go to the card only; jpkid never
  * sees them.  One request at a time (one MHD thread): the card is opened
@@ -293,31 +299,47 @@ out:
 	return rc;
 }
 
+/* What jpkid says about the application a terminal authentication is
+ * for. */
+typedef struct tauth_ctx {
+	const terminal_pairing *p;
+	long long app;
+	char kind[16];
+	int pins; /* STORE_APP_PIN_* of a PIN reset */
+} tauth_ctx;
+
 /* terminal_mac_fn: POST /api/v1/terminal/tauth with the token. */
-static int mac_from_jpkid(void *ctx, const char *serial,
+static int mac_from_jpkid(void *vctx, const char *serial,
 			  const uint8_t chal[TERMINAL_TAUTH_CHAL_LEN],
 			  uint8_t mac[TERMINAL_TAUTH_MAC_LEN], jpki_err *err)
 {
-	const terminal_pairing *p = ctx;
+	tauth_ctx *tc = vctx;
+	const terminal_pairing *p = tc->p;
 	char hex[2 * TERMINAL_TAUTH_CHAL_LEN + 1];
 	json_t *ans = NULL;
 	int status = 0;
 	size_t got = 0;
 	jpki_hex(chal, TERMINAL_TAUTH_CHAL_LEN, hex);
-	json_t *req = json_pack("{s:s,s:s,s:s}", "token", p->token, "card",
-				serial, "challenge", hex);
+	json_t *req =
+	    json_pack("{s:s,s:s,s:s,s:I}", "token", p->token, "card", serial,
+		      "challenge", hex, "app", (json_int_t)tc->app);
 	int rc = jpkid_post(p->jpkid_host, p->jpkid_port,
 			    "/api/v1/terminal/tauth", req, &status, &ans, err);
 	if (rc == 0 && status != 200)
 		rc = jpkid_refused(status, ans, "terminal authentication", err);
 	if (rc == 0) {
-		const char *m = jstr(ans, "mac");
-		if (m == NULL ||
+		const char *m = jstr(ans, "mac"), *k = jstr(ans, "kind");
+		if (m == NULL || k == NULL ||
 		    jpki_unhex(m, mac, TERMINAL_TAUTH_MAC_LEN, &got, err) !=
 			0 ||
 		    got != TERMINAL_TAUTH_MAC_LEN)
 			rc = jpki_fail(err, JPKI_ERR_PARSE,
 				       "jpkid's MAC is malformed");
+		else {
+			jpki_strlcpy(tc->kind, k, sizeof(tc->kind));
+			tc->pins = (int)json_integer_value(
+			    json_object_get(ans, "pins"));
+		}
 	}
 	json_decref(req);
 	json_decref(ans);
@@ -426,10 +448,19 @@ static void card_close(card_sess *cs)
 	cs->open = false;
 }
 
-static int card_tauth(card_sess *cs, jpki_err *err)
+/* Terminal authentication for application `app` (jpkid checks that the
+ * application is at its card step and names this card); *tc says which
+ * kind it is. */
+static int card_tauth(card_sess *cs, json_t *b, tauth_ctx *tc, jpki_err *err)
 {
-	return terminal_auth_relay(&cs->l, cs->serial, mac_from_jpkid,
-				   (void *)cs->t->p, err);
+	json_t *app = json_object_get(b, "app");
+	memset(tc, 0, sizeof(*tc));
+	tc->p = cs->t->p;
+	if (!json_is_integer(app) || json_integer_value(app) <= 0)
+		return jpki_fail(err, JPKI_ERR_INVAL,
+				 "app: the application's number");
+	tc->app = (long long)json_integer_value(app);
+	return terminal_auth_relay(&cs->l, cs->serial, mac_from_jpkid, tc, err);
 }
 
 static json_t *retries_json(const jpki_link *l)
@@ -570,28 +601,26 @@ static int prepare(struct terminal_server *t, json_t *b, json_t **res,
 	char ap[PIN_BUF], sp[PIN_BUF], cp[PIN_BUF];
 	EVP_PKEY *pub[3] = {NULL, NULL, NULL};
 	json_t *pop[3] = {NULL, NULL, NULL};
+	tauth_ctx tc;
 	card_sess cs;
 	const char *card = jstr(b, "card"), *ch = jstr(b, "challenge");
 	const char *kinds = jstr(b, "kinds");
 	json_t *jr = json_object_get(b, "resident");
-	json_t *jset = json_object_get(b, "set_pins");
-	bool set_pins = jset == NULL || json_is_true(jset);
 	bool want[3] = {false, false, false};
 	int rc;
 	memset(&cs, 0, sizeof(cs));
 	if (card == NULL || ch == NULL || !json_is_integer(jr) ||
-	    json_integer_value(jr) <= 0 || strlen(ch) > 64 ||
-	    (jset != NULL && !json_is_boolean(jset)))
+	    json_integer_value(jr) <= 0 || strlen(ch) > 64)
 		return jpki_fail(err, JPKI_ERR_INVAL,
-				 "prepare: card, resident, challenge (and "
-				 "kinds, set_pins, the PINs)");
+				 "prepare: app, card, resident, challenge "
+				 "(and kinds, the PINs)");
 	want[JPKI_CERT_SIGN] = kinds == NULL || strstr(kinds, "sign") != NULL;
 	want[JPKI_CERT_AUTH] = kinds == NULL || strstr(kinds, "auth") != NULL;
 	if ((rc = take_pin(b, "auth_pin", JPKI_PIN_AUTH, ap, err)) != 0 ||
 	    (rc = take_pin(b, "sign_pin", JPKI_PIN_SIGN, sp, err)) != 0 ||
 	    (rc = take_pin(b, "cardinfo_pin", JPKI_PIN_CARDINFO, cp, err)) != 0)
 		goto out;
-	if ((want[JPKI_CERT_AUTH] || set_pins) && ap[0] == '\0') {
+	if (want[JPKI_CERT_AUTH] && ap[0] == '\0') {
 		rc = jpki_fail(err, JPKI_ERR_INVAL,
 			       "auth_pin: the 利用者証明用 PIN is required");
 		goto out;
@@ -602,8 +631,24 @@ static int prepare(struct terminal_server *t, json_t *b, json_t **res,
 		goto out;
 	}
 	if ((rc = card_open(&cs, t, card, err)) != 0 ||
-	    (rc = card_tauth(&cs, err)) != 0)
+	    (rc = card_tauth(&cs, b, &tc, err)) != 0)
 		goto out;
+	/* a new card gets every PIN; 後日発行 the PIN of each new key; a
+	 * renewal keeps the PINs, which only sign the proofs */
+	bool new_card =
+	    strcmp(tc.kind, "new-card") == 0 || strcmp(tc.kind, "reissue") == 0;
+	bool later = strcmp(tc.kind, "issue") == 0;
+	if (!new_card && !later && strcmp(tc.kind, "renewal") != 0) {
+		rc = jpki_fail(err, JPKI_ERR_STATE,
+			       "application %lld (%s) issues no keys", tc.app,
+			       tc.kind);
+		goto out;
+	}
+	if (new_card && ap[0] == '\0') {
+		rc = jpki_fail(err, JPKI_ERR_INVAL,
+			       "auth_pin: the 利用者証明用 PIN is required");
+		goto out;
+	}
 	if (want[JPKI_CERT_AUTH] &&
 	    (rc = card_term_generate_key(&cs.l, JPKI_KEY_AUTH,
 					 &pub[JPKI_CERT_AUTH], err)) != 0)
@@ -612,12 +657,18 @@ static int prepare(struct terminal_server *t, json_t *b, json_t **res,
 	    (rc = card_term_generate_key(&cs.l, JPKI_KEY_SIGN,
 					 &pub[JPKI_CERT_SIGN], err)) != 0)
 		goto out;
-	if (set_pins &&
+	if (new_card &&
 	    ((rc = card_term_set_pin(&cs.l, JPKI_CPIN_AUTH, ap, err)) != 0 ||
 	     (sp[0] != '\0' &&
 	      (rc = card_term_set_pin(&cs.l, JPKI_CPIN_SIGN, sp, err)) != 0) ||
 	     (rc = card_term_set_pin(&cs.l, JPKI_CPIN_CARDINFO,
 				     cp[0] != '\0' ? cp : ap, err)) != 0))
+		goto out;
+	if (later &&
+	    ((want[JPKI_CERT_AUTH] &&
+	      (rc = card_term_set_pin(&cs.l, JPKI_CPIN_AUTH, ap, err)) != 0) ||
+	     (want[JPKI_CERT_SIGN] &&
+	      (rc = card_term_set_pin(&cs.l, JPKI_CPIN_SIGN, sp, err)) != 0)))
 		goto out;
 	if ((rc = card_client_select(&cs.l, JPKI_AP_JPKI, err)) != 0)
 		goto out;
@@ -693,6 +744,7 @@ static int write_certs(struct terminal_server *t, json_t *b, json_t **res,
 					       JPKI_CCERT_AUTH_CA};
 	uint8_t *der[3] = {NULL, NULL, NULL};
 	size_t len[3] = {0, 0, 0};
+	tauth_ctx tc;
 	card_sess cs;
 	const char *card = jstr(b, "card");
 	int rc = 0;
@@ -715,7 +767,7 @@ static int write_certs(struct terminal_server *t, json_t *b, json_t **res,
 		rc = jpki_fail(err, JPKI_ERR_INVAL,
 			       "write: no certificate given");
 	if (rc != 0 || (rc = card_open(&cs, t, card, err)) != 0 ||
-	    (rc = card_tauth(&cs, err)) != 0)
+	    (rc = card_tauth(&cs, b, &tc, err)) != 0)
 		goto out;
 	json_t *done = json_object();
 	for (int k = JPKI_CERT_SIGN; k <= JPKI_CERT_AUTH && rc == 0; k++) {
@@ -752,6 +804,7 @@ static int pin_reset(struct terminal_server *t, json_t *b, json_t **res,
 		     jpki_err *err)
 {
 	char ap[PIN_BUF], sp[PIN_BUF], cp[PIN_BUF];
+	tauth_ctx tc;
 	card_sess cs;
 	const char *card = jstr(b, "card");
 	int rc;
@@ -768,8 +821,19 @@ static int pin_reset(struct terminal_server *t, json_t *b, json_t **res,
 		goto out;
 	}
 	if ((rc = card_open(&cs, t, card, err)) != 0 ||
-	    (rc = card_tauth(&cs, err)) != 0 ||
-	    (ap[0] &&
+	    (rc = card_tauth(&cs, b, &tc, err)) != 0)
+		goto out;
+	/* only the PINs the application names (STORE_APP_PIN_*: 1 sign,
+	 * 2 auth, 4 券面事項入力補助) */
+	if (strcmp(tc.kind, "pin-reset") != 0 || (sp[0] && !(tc.pins & 1)) ||
+	    (ap[0] && !(tc.pins & 2)) || (cp[0] && !(tc.pins & 4))) {
+		rc = jpki_fail(err, JPKI_ERR_STATE,
+			       "application %lld (%s) does not reset these "
+			       "PINs",
+			       tc.app, tc.kind);
+		goto out;
+	}
+	if ((ap[0] &&
 	     (rc = card_term_set_pin(&cs.l, JPKI_CPIN_AUTH, ap, err)) != 0) ||
 	    (sp[0] &&
 	     (rc = card_term_set_pin(&cs.l, JPKI_CPIN_SIGN, sp, err)) != 0) ||

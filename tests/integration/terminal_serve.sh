@@ -61,7 +61,8 @@ req clerk POST /api/v1/terminal/pair '{}' -H "Origin: $BASE"; check 201 "pairing
 CODE6=$(jq -r .code <<<"$BODY"); TOKEN=$(jq -r .token <<<"$BODY")
 [[ "$CODE6" =~ ^[0-9]{8}$ ]] && [[ "$TOKEN" =~ ^[0-9A-F]{64}$ ]] && [ "$(jq -r .origin <<<"$BODY")" = "$BASE" ] \
   && ok "code: 8 digits, token, origin $BASE" || bad "pair: $BODY"
-req - POST /api/v1/terminal/tauth "{\"token\":\"$TOKEN\",\"card\":\"OJT-TERM-0001\",\"challenge\":\"00112233445566778899AABBCCDDEEFF\"}"
+CHX=00112233445566778899AABBCCDDEEFF
+req - POST /api/v1/terminal/tauth "{\"token\":\"$TOKEN\",\"card\":\"OJT-TERM-0001\",\"challenge\":\"$CHX\",\"app\":$APP}"
 check 401 "the token works only once the code is redeemed"
 expect_fail "unknown, expired or used pairing code" "$JPKI" terminal serve --jpkid "$BASE" --pair 00000000
 expect_fail "loopback" "$JPKI" terminal serve --jpkid "http://192.0.2.1:80" --pair "$CODE6"
@@ -80,10 +81,16 @@ done
 jq -e --arg o "$BASE" '.origin == $o and .operator == "clerk1"' helper.out >/dev/null && ok "helper paired with $BASE (clerk1)" || bad "helper: $(cat helper.out)"
 HB=http://127.0.0.1:$HP
 expect_fail "unknown, expired or used pairing code" "$JPKI" terminal serve --jpkid "$BASE" --pair "$CODE6"
-req - POST /api/v1/terminal/tauth "{\"token\":\"$(printf 'A%.0s' $(seq 64))\",\"card\":\"OJT-TERM-0001\",\"challenge\":\"00112233445566778899AABBCCDDEEFF\"}"
+req - POST /api/v1/terminal/tauth "{\"token\":\"$(printf 'A%.0s' $(seq 64))\",\"card\":\"OJT-TERM-0001\",\"challenge\":\"$CHX\",\"app\":$APP}"
 check 401 "jpkid: terminal authentication with a wrong token"
-req - POST /api/v1/terminal/tauth "{\"token\":\"$TOKEN\",\"card\":\"NOSUCHCARD\",\"challenge\":\"00112233445566778899AABBCCDDEEFF\"}"
-check 409 "jpkid: no MAC for a card the counter does not work on"
+req - POST /api/v1/terminal/tauth "{\"token\":\"$TOKEN\",\"card\":\"NOSUCHCARD\",\"challenge\":\"$CHX\",\"app\":$APP}"
+check 409 "jpkid: no MAC for a card its application does not name"
+req - POST /api/v1/terminal/tauth "{\"token\":\"$TOKEN\",\"card\":\"OJT-TERM-0001\",\"challenge\":\"$CHX\"}"
+check 400 "jpkid: no MAC without the application"
+req - POST /api/v1/terminal/tauth "{\"token\":\"$TOKEN\",\"card\":\"OJT-TERM-0001\",\"challenge\":\"$CHX\",\"app\":$APP}"
+check 200 "jpkid: the MAC for the application's card at the counter"
+jq -e '(.mac|test("^[0-9A-F]{64}$")) and .kind == "new-card" and .state == "card_ready"' <<<"$BODY" >/dev/null \
+  && ok "the MAC names the application's kind and state" || bad "tauth: $BODY"
 
 # h METHOD PATH [BODY [curl args]]: one call to the helper (paired Origin and token unless overridden)
 h() {
@@ -120,11 +127,13 @@ H=(-H "Origin: $BASE" -H "$AUTHZ")
 
 # ---- 新規交付 through the helper ----
 req clerk POST /api/v1/issue/challenge; CH=$(jq -r .challenge <<<"$BODY")
-h POST /v1/prepare "{\"card\":\"OTHER-CARD\",\"resident\":$A,\"challenge\":\"$CH\",\"kinds\":\"sign,auth\",\"auth_pin\":\"1234\",\"sign_pin\":\"abc123\"}" "${H[@]}"
+h POST /v1/prepare "{\"app\":$APP,\"card\":\"OTHER-CARD\",\"resident\":$A,\"challenge\":\"$CH\",\"kinds\":\"sign,auth\",\"auth_pin\":\"1234\",\"sign_pin\":\"abc123\"}" "${H[@]}"
 check_msg 409 "OJT-TERM-0001" "prepare refuses a card other than the application's"
-h POST /v1/prepare "{\"card\":\"OJT-TERM-0001\",\"resident\":$A,\"challenge\":\"$CH\",\"kinds\":\"sign,auth\",\"auth_pin\":\"12\",\"sign_pin\":\"abc123\"}" "${H[@]}"
+h POST /v1/prepare "{\"app\":$APP,\"card\":\"OJT-TERM-0001\",\"resident\":$A,\"challenge\":\"$CH\",\"kinds\":\"sign,auth\",\"auth_pin\":\"12\",\"sign_pin\":\"abc123\"}" "${H[@]}"
 check 400 "malformed PIN refused before the card"
 h POST /v1/prepare "{\"card\":\"OJT-TERM-0001\",\"resident\":$A,\"challenge\":\"$CH\",\"kinds\":\"sign,auth\",\"auth_pin\":\"1234\",\"sign_pin\":\"abc123\"}" "${H[@]}"
+check 400 "prepare without the application refused"
+h POST /v1/prepare "{\"app\":$APP,\"card\":\"OJT-TERM-0001\",\"resident\":$A,\"challenge\":\"$CH\",\"kinds\":\"sign,auth\",\"auth_pin\":\"1234\",\"sign_pin\":\"abc123\"}" "${H[@]}"
 check 200 "prepare: keys generated on the card, PINs set, proofs signed"
 PREP=$BODY
 jq -e '.card == "OJT-TERM-0001" and (.sign.spki|length) > 300 and (.auth.pop|length) > 300' <<<"$PREP" >/dev/null \
@@ -134,8 +143,8 @@ grep -q "1234\|ABC123\|abc123" <<<"$cbody" && bad "a PIN in the body for jpkid" 
 req clerk POST "/api/v1/applications/$APP/complete" "$cbody"; check 200 "application completed at jpkid with the card's keys"
 DONE=$BODY
 SS=$(jq -r .sign.serial <<<"$DONE"); AS=$(jq -r .auth.serial <<<"$DONE")
-wbody=$(jq -c '{card:"OJT-TERM-0001", sign:.sign.pem, auth:.auth.pem}' <<<"$DONE")
-h POST /v1/write "$(jq -c '{card:"OJT-TERM-0001", sign:.sign.pem, auth:.sign.pem}' <<<"$DONE")" "${H[@]}"
+wbody=$(jq -c --argjson app "$APP" '{app:$app, card:"OJT-TERM-0001", sign:.sign.pem, auth:.auth.pem}' <<<"$DONE")
+h POST /v1/write "$(jq -c --argjson app "$APP" '{app:$app, card:"OJT-TERM-0001", sign:.sign.pem, auth:.sign.pem}' <<<"$DONE")" "${H[@]}"
 check 400 "write refuses a certificate under the wrong root"
 h POST /v1/write "$wbody" "${H[@]}"; check 200 "certificates written onto the card"
 h GET /v1/status "" "${H[@]}"
@@ -167,11 +176,22 @@ expect_fail "4 tries left" "$JPKI" card sign --key sign --in doc.txt --out x.sig
 expect_fail "2 tries left" "$JPKI" card sign --key auth --in doc.txt --out x.sig --reader "$READER" --pin 9999
 h GET /v1/status "" "${H[@]}"
 jq -e '.pins.sign == 4 and .pins.auth == 2' <<<"$BODY" >/dev/null && ok "wrong PINs counted (sign 4, auth 2)" || bad "retries: $BODY"
-h POST /v1/pin-reset '{"card":"OJT-TERM-0001"}' "${H[@]}"; check 400 "pin-reset needs a PIN"
-h POST /v1/pin-reset '{"card":"OJT-TERM-0001","sign_pin":"abcdef"}' "${H[@]}"; check 400 "pin-reset: the signature PIN must mix letters and digits"
-h POST /v1/pin-reset '{"card":"OJT-TERM-0001","sign_pin":"new2pin9","auth_pin":"5678"}' "${H[@]}"
+h POST /v1/pin-reset "{\"app\":$APP,\"card\":\"OJT-TERM-0001\",\"sign_pin\":\"new2pin9\"}" "${H[@]}"
+check_msg 409 "does not reset" "no PIN reset under the completed 新規交付 application"
+req clerk POST /api/v1/applications "{\"resident\":$A,\"kind\":\"pin-reset\",\"pins\":\"sign,auth\",\"card\":\"OJT-TERM-0001\"}"
+check 201 "暗証番号の初期化 application"; PR=$(jq -r .id <<<"$BODY")
+h POST /v1/pin-reset "{\"app\":$PR,\"card\":\"OJT-TERM-0001\",\"sign_pin\":\"new2pin9\"}" "${H[@]}"
+check_msg 409 "received" "no PIN reset before approval"
+req clerk POST "/api/v1/applications/$PR/documents" "{\"type\":\"drivers_license\",\"number\":\"123456789012A\",\"expiry\":\"$FUTURE\"}"; check 201 "identity document"
+req clerk POST "/api/v1/applications/$PR/documents" "{\"type\":\"mynumber_card\",\"number\":\"OJTTERM0001\",\"expiry\":\"$FUTURE\"}"; check 201 "the card itself"
+req clerk POST "/api/v1/applications/$PR/approve" '{}'; check_msg 200 '"approved"' "PIN reset approved"
+h POST /v1/pin-reset "{\"app\":$PR,\"card\":\"OJT-TERM-0001\"}" "${H[@]}"; check 400 "pin-reset needs a PIN"
+h POST /v1/pin-reset "{\"app\":$PR,\"card\":\"OJT-TERM-0001\",\"sign_pin\":\"abcdef\"}" "${H[@]}"; check 400 "pin-reset: the signature PIN must mix letters and digits"
+h POST /v1/pin-reset "{\"app\":$PR,\"card\":\"OJT-TERM-0001\",\"cardinfo_pin\":\"1111\"}" "${H[@]}"; check 409 "pin-reset: only the PINs the application names"
+h POST /v1/pin-reset "{\"app\":$PR,\"card\":\"OJT-TERM-0001\",\"sign_pin\":\"new2pin9\",\"auth_pin\":\"5678\"}" "${H[@]}"
 check 200 "PINs reset through the helper"
 jq -e '.pins.sign == 5 and .pins.auth == 3' <<<"$BODY" >/dev/null && ok "retry counters full again" || bad "pin-reset: $BODY"
+req clerk POST "/api/v1/applications/$PR/complete" '{}'; check_msg 200 '"completed"' "PIN reset application completed"
 st=$("$JPKI" card pin-status --reader "$READER" 2>&1) || true
 echo "$st" | sed 's/^/# /'
 expect_ok "the new signature PIN works" "$JPKI" card sign --key sign --in doc.txt --out y.sig --reader "$READER" --pin NEW2PIN9

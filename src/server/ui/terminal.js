@@ -120,6 +120,8 @@ function pairBox(ctx, area, redraw) {
 function plan(a) {
   if (['new-card', 'reissue'].includes(a.kind) && a.state === 'card_ready' && a.new_card)
     return { card: a.new_card, set: true, sign: a.sign, auth: a.auth };
+  if (a.kind === 'issue' && a.state === 'approved' && a.card)
+    return { card: a.card, set: false, sign: a.sign, auth: a.auth };
   if (a.kind === 'renewal' && a.state === 'approved' && a.card)
     return { card: a.card, set: false, sign: a.sign, auth: a.auth };
   if (a.kind === 'pin-reset' && a.state === 'approved' && a.card)
@@ -141,13 +143,13 @@ function completeForm(ctx, a, p) {
     try {
       const ch = await api('POST', 'issue/challenge', {});
       const kinds = [p.sign ? 'sign' : null, p.auth ? 'auth' : null].filter(Boolean).join(',');
-      const keys = await helper('POST', '/v1/prepare', { card: p.card, resident: a.resident, challenge: ch.challenge,
-        kinds, set_pins: p.set, ...pins });
+      const keys = await helper('POST', '/v1/prepare', { app: a.id, card: p.card, resident: a.resident,
+        challenge: ch.challenge, kinds, ...pins });
       const body = { challenge: ch.challenge };
       if (keys.sign) body.sign = keys.sign;
       if (keys.auth) body.auth = keys.auth;
       const done = await api('POST', 'applications/' + a.id + '/complete', body);
-      const w = { card: p.card };
+      const w = { app: a.id, card: p.card };
       if (done.sign) w.sign = done.sign.pem;
       if (done.auth) w.auth = done.auth.pem;
       await helper('POST', '/v1/write', w);
@@ -165,15 +167,15 @@ function completeForm(ctx, a, p) {
 function resetForm(ctx, a, p) {
   const { el, api, say } = ctx;
   const form = el('form', { id: 'term-reset-form' },
-    pinFields(ctx, 'tr', { auth: true, sign: true, cardinfo: true }),
+    pinFields(ctx, 'tr', { auth: (a.pins & 2) !== 0, sign: (a.pins & 1) !== 0, cardinfo: (a.pins & 4) !== 0 }),
     el('div', { class: 'full' }, el('button', { type: 'submit', id: 'term-reset' }, t('term_reset'))));
-  for (const i of form.querySelectorAll('input')) i.required = false;
+  for (const i of form.querySelectorAll('input')) i.required = true;
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const pins = pinsOf(new FormData(form));
     form.reset();
     try {
-      await helper('POST', '/v1/pin-reset', { card: p.card, ...pins });
+      await helper('POST', '/v1/pin-reset', { app: a.id, card: p.card, ...pins });
       await api('POST', 'applications/' + a.id + '/complete', {});
       await ctx.reload();
       say('info', t('term_reset_done', { id: a.id, card: p.card }));
