@@ -649,6 +649,17 @@ static int prepare(struct terminal_server *t, json_t *b, json_t **res,
 			       "auth_pin: the 利用者証明用 PIN is required");
 		goto out;
 	}
+	/* a renewal: the holder's PINs first, so that a wrong one leaves
+	 * the card's current keys and certificates as they were */
+	if (!new_card && !later &&
+	    ((rc = card_client_select(&cs.l, JPKI_AP_JPKI, err)) != 0 ||
+	     (want[JPKI_CERT_AUTH] &&
+	      (rc = card_client_verify(&cs.l, JPKI_CPIN_AUTH, ap, NULL, err)) !=
+		  0) ||
+	     (want[JPKI_CERT_SIGN] &&
+	      (rc = card_client_verify(&cs.l, JPKI_CPIN_SIGN, sp, NULL, err)) !=
+		  0)))
+		goto out;
 	if (want[JPKI_CERT_AUTH] &&
 	    (rc = card_term_generate_key(&cs.l, JPKI_KEY_AUTH,
 					 &pub[JPKI_CERT_AUTH], err)) != 0)

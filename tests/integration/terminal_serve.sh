@@ -8,7 +8,10 @@
 # loopback Host; a 新規交付 application completed through the helper
 # (prepare: keys + proofs of possession on the card; complete at jpkid;
 # write) with the certificates read back off the card by `jpki card` and
-# pkcs15-tool; the PINs never reach jpkid; a PIN reset through the helper.
+# pkcs15-tool; the PINs never reach jpkid; a PIN reset through a
+# 暗証番号の初期化 application (only the PINs it names); a renewal (更新,
+# jpkid's clock moved into the window, the helper paired again) with the
+# holder's PINs checked before the card's keys are replaced.
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 . "$HERE/lib/jpkid.sh"
@@ -199,6 +202,58 @@ expect_ok "the new authentication PIN works" "$JPKI" card sign --key auth --in d
 expect_fail "4 tries left" "$JPKI" card sign --key sign --in doc.txt --out w.sig --reader "$READER" --pin ABC123
 
 # ---- the helper stops cleanly ----
+kill -TERM "$HELPER_PID"; rc=0; wait "$HELPER_PID" || rc=$?; HELPER_PID=""
+[ $rc -eq 0 ] && ok "helper stops on SIGTERM (exit 0)" || bad "helper exit $rc: $(tail -3 helper.err)"
+
+# ---- 更新 (renewal) through the helper, inside the renewal window ----
+# jpkid again with its clock 30 days before the authentication
+# certificate's last day (--test-clock-offset; a production CA refuses
+# it); pairings live in memory, so the page pairs the helper again.
+req clerk GET "/api/v1/certificates/$AS"; LAST=$(jq -r .not_after <<<"$BODY")
+stop_jpkid
+days=$(( ( $(date -d "${LAST%%T*}" +%s) - $(date +%s) ) / 86400 - 30 ))
+start_jpkid "$T/ca" --test-clock-offset "$days"
+login clerk clerk1 clerk-password-1; check 200 "clerk logs in again (clock +$days days)"
+req clerk POST /api/v1/terminal/pair '{}' -H "Origin: $BASE"; check 201 "pairing code again"
+CODE6=$(jq -r .code <<<"$BODY"); TOKEN=$(jq -r .token <<<"$BODY"); AUTHZ="Authorization: Bearer $TOKEN"
+"$JPKI" --json terminal serve --port 0 --reader "$READER" --jpkid "$BASE" --pair "$CODE6" >helper.out 2>helper.err 9>&- &
+HELPER_PID=$!
+HP=""
+for _ in $(seq 1 100); do
+  HP=$(jq -r '.port // empty' helper.out 2>/dev/null || true); [ -n "$HP" ] && break
+  kill -0 "$HELPER_PID" 2>/dev/null || break; sleep 0.1
+done
+[ -n "$HP" ] && ok "helper paired again on port $HP" || { bad "helper did not start: $(cat helper.err)"; exit 1; }
+HB=http://127.0.0.1:$HP; H=(-H "Origin: $BASE" -H "$AUTHZ")
+FAR=$(date -d '+12 years' +%F)
+req clerk POST /api/v1/applications "{\"resident\":$A,\"kind\":\"renewal\",\"certs\":\"sign,auth\",\"card\":\"OJT-TERM-0001\"}"
+check 201 "更新 application"; RN=$(jq -r .id <<<"$BODY")
+req clerk POST "/api/v1/applications/$RN/documents" "{\"type\":\"drivers_license\",\"number\":\"123456789012A\",\"expiry\":\"$FAR\"}"; check 201 "identity document"
+req clerk POST "/api/v1/applications/$RN/documents" "{\"type\":\"mynumber_card\",\"number\":\"OJTTERM0001\",\"expiry\":\"$FAR\"}"; check 201 "the card itself"
+req clerk POST "/api/v1/applications/$RN/approve" '{}'; check_msg 200 '"approved"' "renewal approved"
+req clerk POST /api/v1/issue/challenge; CH=$(jq -r .challenge <<<"$BODY")
+h POST /v1/prepare "{\"app\":$RN,\"card\":\"OJT-TERM-0001\",\"resident\":$A,\"challenge\":\"$CH\",\"kinds\":\"sign,auth\",\"auth_pin\":\"5678\",\"sign_pin\":\"NEW2PIN8\"}" "${H[@]}"
+check_msg 403 "pin_wrong" "renewal: a wrong signature PIN is refused by the card"
+h GET /v1/status "" "${H[@]}"
+jq -e --arg a "$AS" '(.auth_cert_serial|ascii_upcase|ltrimstr("0")) == ($a|ascii_upcase|ltrimstr("0")) and .pins.sign == 3' <<<"$BODY" >/dev/null \
+  && ok "after the wrong PIN the card keeps its keys and certificate $AS" || bad "status after a wrong renewal PIN: $BODY"
+h POST /v1/prepare "{\"app\":$RN,\"card\":\"OJT-TERM-0001\",\"resident\":$A,\"challenge\":\"$CH\",\"kinds\":\"sign,auth\",\"auth_pin\":\"5678\",\"sign_pin\":\"NEW2PIN9\"}" "${H[@]}"
+check 200 "renewal: new keys on the card, proofs signed with the holder's PINs"
+cbody=$(jq -c --arg ch "$CH" '{challenge:$ch, sign:.sign, auth:.auth}' <<<"$BODY")
+req clerk POST "/api/v1/applications/$RN/complete" "$cbody"; check 200 "renewal completed at jpkid"
+DONE=$BODY; AS2=$(jq -r .auth.serial <<<"$DONE"); SS2=$(jq -r .sign.serial <<<"$DONE")
+h POST /v1/write "$(jq -c --argjson app "$RN" '{app:$app, card:"OJT-TERM-0001", sign:.sign.pem, auth:.auth.pem}' <<<"$DONE")" "${H[@]}"
+check 200 "renewed certificates written onto the card"
+"$JPKI" card read-cert auth --reader "$READER" --out auth2.pem >/dev/null 2>&1 || bad "read-cert auth (renewed)"
+[ "$(openssl x509 -in auth2.pem -noout -serial | cut -d= -f2 | norm)" = "$(norm <<<"$AS2")" ] && [ "$AS2" != "$AS" ] \
+  && ok "the card holds the renewed authentication certificate $AS2" || bad "renewed auth on the card"
+"$JPKI" card read-cert sign --reader "$READER" --pin NEW2PIN9 --out sign2.pem >/dev/null 2>&1 || bad "read-cert sign (renewed)"
+[ "$(openssl x509 -in sign2.pem -noout -serial | cut -d= -f2 | norm)" = "$(norm <<<"$SS2")" ] \
+  && ok "the card holds the renewed signature certificate $SS2 (PINs kept)" || bad "renewed sign on the card"
+req clerk GET "/api/v1/certificates/$AS"
+jq -e '.status == "revoked" and .reason == "superseded"' <<<"$BODY" >/dev/null && ok "the old authentication certificate is superseded" || bad "old cert: $BODY"
+h POST /v1/write "$(jq -c --argjson app "$APP" '{app:$app, card:"OJT-TERM-0001", auth:.auth.pem}' <<<"$DONE")" "${H[@]}"
+check 409 "the 新規交付 application no longer opens the card"
 kill -TERM "$HELPER_PID"; rc=0; wait "$HELPER_PID" || rc=$?; HELPER_PID=""
 [ $rc -eq 0 ] && ok "helper stops on SIGTERM (exit 0)" || bad "helper exit $rc: $(tail -3 helper.err)"
 stop_pid "$SERVE_PID"; SERVE_PID=""
