@@ -48,6 +48,7 @@ int cmd_login(cli_ctx *ctx, int argc, char **argv);
 int cmd_rp(cli_ctx *ctx, int argc, char **argv);
 int cmd_consent(cli_ctx *ctx, int argc, char **argv);
 int cmd_operator(cli_ctx *ctx, int argc, char **argv);
+int cmd_terminal(cli_ctx *ctx, int argc, char **argv);
 
 /* A card for the relying-party commands (sign, login): an image file
  * (in process) or a card in a PC/SC reader ("auto": the first with a

@@ -34,6 +34,7 @@ static const struct {
 	{"login", cmd_login, "log in to a relying party with the card's authentication certificate"},
 	{"rp", cmd_rp, "relying parties of the latest basic-4 service: API keys"},
 	{"consent", cmd_consent, "the text a holder signs to let a relying party learn the latest basic-4"},
+	{"terminal", cmd_terminal, "the counter PC's card helper for jpkid's page (PC/SC reader)"},
 };
 
 static void usage(FILE *f)

@@ -108,6 +108,73 @@ int terminal_kept_put(jpki_ca *ca, const char *serial, const uint8_t *img,
 		      size_t len, jpki_err *err);
 int terminal_kept_get(jpki_ca *ca, const char *serial, uint8_t **img,
 		      size_t *len, jpki_err *err);
+/* ------------------------------------------------------------------ */
+/* The counter PC's card helper (`jpki terminal serve`, serve.c) and its
+ * pairing with jpkid (docs/decisions.md, "The card at the counter").    */
+
+/* Terminal authentication without the terminal key at the counter PC:
+ * jpkid keeps the key, the helper relays the card's challenge.  MAC =
+ * HMAC-SHA256(tkey, "openjpki terminal auth v1" || challenge), the MAC
+ * the card expects in EXTERNAL AUTHENTICATE.  JPKI_ERR_NOT_FOUND when
+ * the store keeps no terminal key for `serial`. */
+#define TERMINAL_TAUTH_CHAL_LEN 16
+#define TERMINAL_TAUTH_MAC_LEN 32
+int terminal_tauth_mac(jpki_ca *ca, const char *serial,
+		       const uint8_t chal[TERMINAL_TAUTH_CHAL_LEN],
+		       uint8_t mac[TERMINAL_TAUTH_MAC_LEN], jpki_err *err);
+
+/* The MAC for a challenge, from whoever keeps the terminal key. */
+typedef int (*terminal_mac_fn)(void *ctx, const char *serial,
+			       const uint8_t chal[TERMINAL_TAUTH_CHAL_LEN],
+			       uint8_t mac[TERMINAL_TAUTH_MAC_LEN],
+			       jpki_err *err);
+/* GET CHALLENGE, the MAC from mac_fn, EXTERNAL AUTHENTICATE (the JPKI AP
+ * selected): card_term_auth with the key kept elsewhere. */
+int terminal_auth_relay(const jpki_link *l, const char *serial,
+			terminal_mac_fn mac_fn, void *ctx, jpki_err *err);
+
+/* Opens the card in the reader (the CLI: PC/SC); close releases it (and
+ * resets the card, so that no PIN stays verified). */
+typedef int (*terminal_open_fn)(void *ctx, jpki_link *l, char *reader,
+				size_t reader_cap, jpki_err *err);
+typedef void (*terminal_close_fn)(void *ctx);
+
+#define TERMINAL_ORIGIN_MAX 127
+#define TERMINAL_TOKEN_LEN 64 /* hex of 32 random bytes */
+#define TERMINAL_PAIR_CODE_LEN 8
+
+/* What redeeming a pairing code at jpkid gives the helper. */
+typedef struct terminal_pairing {
+	char jpkid_host[64]; /* numeric loopback address */
+	unsigned jpkid_port;
+	char origin[TERMINAL_ORIGIN_MAX + 1]; /* the page's origin */
+	char token[TERMINAL_TOKEN_LEN + 1];
+	char operator_name[64];
+	uint8_t *root_der[3]; /* [JPKI_CERT_SIGN], [JPKI_CERT_AUTH] */
+	size_t root_len[3];
+} terminal_pairing;
+
+/* Redeem `code` at jpkid (`jpkid_url` "http://127.0.0.1:PORT", loopback
+ * only): POST /api/v1/terminal/redeem.  Release with
+ * terminal_pairing_clear(). */
+int terminal_pair_redeem(const char *jpkid_url, const char *code,
+			 terminal_pairing *out, jpki_err *err);
+void terminal_pairing_clear(terminal_pairing *p);
+
+typedef struct terminal_serve_opts {
+	unsigned port; /* 0 = a free port (terminal_serve_port tells it) */
+	const terminal_pairing *pairing;
+	terminal_open_fn open;
+	terminal_close_fn close;
+	void *card_ctx;
+} terminal_serve_opts;
+
+typedef struct terminal_server terminal_server;
+/* Listen on 127.0.0.1 and answer the paired page (serve.c's comment). */
+int terminal_serve_start(const terminal_serve_opts *opts,
+			 terminal_server **out, jpki_err *err);
+unsigned terminal_serve_port(const terminal_server *t);
+void terminal_serve_stop(terminal_server *t); /* NULL is fine */
 
 #ifdef __cplusplus
 }

@@ -96,6 +96,12 @@ static const route routes[] = {
 	{"municipalities/*", M_PATCH, R_MUNIS, CLS_WRITE, api_muni_patch, ROLE_CA_ADMIN, BODY_SMALL},
 	{"setup", M_GET, R_OTHER, CLS_READ, api_setup_get, ROLE_CLERK, 0},
 	{"audit", M_GET, R_AUDIT, CLS_READ, api_audit_history, ROLE_SUPERVISOR, 0},
+	/* the counter's card helper (api_terminal.c): pairing by the
+	 * clerk; redeem and terminal authentication carry the code or the
+	 * pairing token in their body, no cookie */
+	{"terminal/pair", M_POST, R_CARDS, CLS_WRITE, api_terminal_pair, ROLE_CLERK, BODY_SMALL},
+	{"terminal/redeem", M_POST, R_CARDS, CLS_AUTH, api_terminal_redeem, ROLE_NONE, BODY_SMALL},
+	{"terminal/tauth", M_POST, R_CARDS, CLS_WRITE, api_terminal_tauth, ROLE_NONE, BODY_SMALL},
 };
 /* clang-format on */
 
@@ -179,6 +185,16 @@ int srv_api_route(srv_req *r, const char *url, bool *csrf)
 			r->arg2[0] = '\0';
 			if (a != NULL &&
 			    jpki_strlcpy(r->arg2, a, sizeof(r->arg2)) != 0)
+				r->arg2[0] = '\0';
+		}
+		if (routes[i].fn == api_terminal_pair) {
+			/* the page's origin, which the helper will answer
+			 * (too long: left empty, then refused) */
+			const char *o = MHD_lookup_connection_value(
+			    r->conn, MHD_HEADER_KIND, "Origin");
+			r->arg2[0] = '\0';
+			if (o != NULL &&
+			    jpki_strlcpy(r->arg2, o, sizeof(r->arg2)) != 0)
 				r->arg2[0] = '\0';
 		}
 		/* every mutation of a logged-in operator carries the CSRF

@@ -693,4 +693,10 @@ json_t *srv_cert_json(const store_cert *c);
 json_t *srv_issued_json(const uint8_t *der, size_t der_len,
 			const char *serial, const jpki_validity *v);
 
+/* The counter's card helper: pairing and terminal authentication
+ * (api_terminal.c). */
+void api_terminal_pair(srv_worker *w, srv_req *r);
+void api_terminal_redeem(srv_worker *w, srv_req *r);
+void api_terminal_tauth(srv_worker *w, srv_req *r);
+
 #endif

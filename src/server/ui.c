@@ -2,7 +2,8 @@
  * the binary at build time (scripts/embed_ui.cmake), served at / and
  * /ui/{name} from memory on the HTTP thread.  The pages talk to /api/v1
  * like any other client; a strict Content-Security-Policy allows nothing
- * but this origin's own scripts and styles. */
+ * but this origin's own scripts and styles (and connections to the card
+ * helper on this PC's loopback, `jpki terminal serve`). */
 #include <string.h>
 
 #include "server_int.h"
@@ -10,7 +11,8 @@
 #define UI_PREFIX "/ui/"
 #define CSP                                                                  \
 	"default-src 'none'; script-src 'self'; style-src 'self'; "          \
-	"img-src 'self' data:; connect-src 'self'; form-action 'self'; "     \
+	"img-src 'self' data:; connect-src 'self' http://127.0.0.1:*; "     \
+	"form-action 'self'; "                                               \
 	"base-uri 'none'; frame-ancestors 'none'"
 
 bool srv_ui_path(const char *url)

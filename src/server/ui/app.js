@@ -4,6 +4,7 @@
 import { t, getLang, setLang } from '/ui/i18n.js';
 import { adminViews } from '/ui/admin.js';
 import { fmtDate, fmtDateTime, fmtReason, fmtCertStatus, fmtEnum, fmtDateHint, pinRule } from '/ui/fmt.js';
+import { terminalActions } from '/ui/terminal.js';
 
 const main = document.getElementById('main');
 const msg = document.getElementById('msg');
@@ -562,6 +563,7 @@ function appActions(a, pv) {
       actButton(id, 'act_cancel', () => post('cancel'))),
     produced ? [el('h3', {}, t('act_produced')), produced] : null,
     handOver ? [el('h3', {}, cardKind ? t('act_handover') : t('act_complete', { kind: kindName(a.kind) })), el('p', { class: 'note' }, t('handover_note')), handOver] : null,
+    terminalActions(a, { api, el, say, showError, reload: () => viewApp(new URLSearchParams('id=' + id)) }),
     early ? [el('h3', {}, t('add_doc')), doc] : null,
     el('h3', {}, t('act_reject')), reject);
 }
