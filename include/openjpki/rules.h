@@ -280,7 +280,6 @@ int rules_proxy_papers(rules_app app, bool attorney, bool inquiry_answered,
 		       jpki_err *err);
 /* Does a 委任状 alone suffice for this kind? */
 bool rules_attorney_suffices(rules_app app);
-=======
 /* H3: the first day of era 1..5 (明治 .. 令和); JPKI_ERR_INVAL otherwise. */
 int rules_era_first_day(int era, jpki_date *out, jpki_err *err);
 
