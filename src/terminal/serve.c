@@ -93,7 +93,7 @@ static int parse_url(const char *url, char host[64], unsigned *port,
 				 url);
 	*port = (unsigned)v;
 	if (strcmp(host, "localhost") == 0)
-		strcpy(host, "127.0.0.1");
+		jpki_strlcpy(host, "127.0.0.1", 64);
 	if (inet_pton(AF_INET, host, &a) != 1 || (ntohl(a.s_addr) >> 24) != 127)
 		return jpki_fail(err, JPKI_ERR_POLICY,
 				 "--jpkid: only a loopback address "

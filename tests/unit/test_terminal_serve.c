@@ -198,11 +198,11 @@ static void test_gate(void **state)
 	assert_int_equal(ca_open(cadir, NULL, &ca, &err), 0);
 	m.card = new_card(ca);
 	memset(&p, 0, sizeof(p));
-	strcpy(p.jpkid_host, "127.0.0.1");
+	jpki_strlcpy(p.jpkid_host, "127.0.0.1", sizeof(p.jpkid_host));
 	p.jpkid_port = 9; /* never reached here */
-	strcpy(p.origin, ORIGIN);
-	strcpy(p.token, TOKEN);
-	strcpy(p.operator_name, "clerk1");
+	jpki_strlcpy(p.origin, ORIGIN, sizeof(p.origin));
+	jpki_strlcpy(p.token, TOKEN, sizeof(p.token));
+	jpki_strlcpy(p.operator_name, "clerk1", sizeof(p.operator_name));
 	terminal_serve_opts so = {.port = 0,
 				  .pairing = &p,
 				  .open = open_mem,

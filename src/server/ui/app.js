@@ -336,8 +336,11 @@ async function viewRegister() {
 // 発行, 更新, 失効・一時保留 and 暗証番号の初期化 change certificates, cards
 // or PINs, so they open an application of their kind (one door).
 function viewOpenKind(kind, titleKey) {
+  // 暗証番号の初期化: the rules of the new PINs, before the resident sets them
+  const rules = kind !== 'pin-reset' ? null : [el('h3', {}, t('pin_rules')),
+    el('ul', { id: 'pin-rules' }, ['sign', 'auth', 'cardinfo'].map((k) => el('li', {}, pinLabel(k))))];
   return (params) => page(titleKey, el('p', { class: 'note' }, t('one_door_note')),
-    openAppForm({ kind, resident: params.get('r') || '', card: params.get('c') || '' }));
+    openAppForm({ kind, resident: params.get('r') || '', card: params.get('c') || '' }), rules);
 }
 
 // A PIN's label with its rule (英数字6〜16桁・英字は大文字・数字と英字を混在;
