@@ -47,6 +47,9 @@ static const char usage[] =
     "--client-challenge-rate R  log-in/consent challenges one client may\n"
     "                  open a second (default 2); past it 429\n"
     "--client-challenge-burst N ... and at once (default 64)\n"
+    "--check-full      check the whole store (SQLite integrity_check,\n"
+    "                  indexes too) instead of the quick check every start\n"
+    "                  runs; a damaged store is refused either way\n"
     "--trust-proxy ADDR  requests from ADDR (a reverse proxy) count\n"
     "                  against the last address of X-Forwarded-For\n";
 
@@ -86,6 +89,7 @@ int main(int argc, char **argv)
 	    {"client-challenge-burst", required_argument, NULL, 'U'},
 	    {"trust-proxy", required_argument, NULL, 'P'},
 	    {"body-seconds", required_argument, NULL, 'S'},
+	    {"check-full", no_argument, NULL, 'F'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0}};
 	server_config cfg;
@@ -151,6 +155,7 @@ int main(int argc, char **argv)
 				 &cfg.challenge_burst);
 			break;
 		case 'P': cfg.trust_proxy = optarg; break;
+		case 'F': cfg.check_full = true; break;
 		case 'S':
 			rc = num("--body-seconds", optarg, 1, 3600,
 				 &cfg.body_seconds);

@@ -65,6 +65,9 @@ typedef struct server_config {
 	double challenge_rate;
 	int challenge_burst;
 	const char *trust_proxy;
+	/* Start-up checks the store with SQLite's full integrity_check
+	 * instead of quick_check (slower: indexes against tables too). */
+	bool check_full;
 } server_config;
 
 /* Open (or create) the CA, create the first operator if there is none,

@@ -41,6 +41,11 @@ int store_open(const char *location, store **out, jpki_err *err);
 void store_close(store *s);
 /* Schema version of the open store. */
 int store_schema_version(store *s);
+/* The engine's own consistency check of the whole store: quick (SQLite
+ * quick_check: every page and record readable, O(size)) or full
+ * (integrity_check: indexes against their tables too).  0, or
+ * JPKI_ERR_INTEGRITY naming the first problem.  Outside transactions. */
+int store_check(store *s, bool full, jpki_err *err);
 
 /* Transactions nest by counting: only the outermost commit writes.  A
  * transaction takes the write lock when it starts.  A write operation that

@@ -224,9 +224,17 @@ static int render_bodies(server *s, jpki_wbuf *b)
 		   "# HELP jpkid_body_timeouts_total Connections closed because "
 		   "a body did not arrive within %d s.\n"
 		   "# TYPE jpkid_body_timeouts_total counter\n"
-		   "jpkid_body_timeouts_total %lu\n",
+		   "jpkid_body_timeouts_total %lu\n"
+		   "# HELP jpkid_storage_faults_total Requests that met a "
+		   "damaged or failing store (answered 500).\n"
+		   "# TYPE jpkid_storage_faults_total counter\n"
+		   "jpkid_storage_faults_total %lu\n"
+		   "# HELP jpkid_store_damaged 1 once a damaged store was "
+		   "seen.\n# TYPE jpkid_store_damaged gauge\n"
+		   "jpkid_store_damaged %d\n",
 		   srv_clients_body_total(s->clients), ld(&s->m.body_refused),
-		   s->body_seconds, ld(&s->m.body_timeouts));
+		   s->body_seconds, ld(&s->m.body_timeouts),
+		   ld(&s->m.storage_faults), atomic_load(&s->m.damaged) ? 1 : 0);
 }
 
 int srv_metrics_render(server *s, char **out, size_t *len)

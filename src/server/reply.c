@@ -108,7 +108,9 @@ int srv_status_of_rc(int rc)
 	case JPKI_ERR_KEY:
 	case JPKI_ERR_LINT:
 	case JPKI_ERR_POLICY: return MHD_HTTP_UNPROCESSABLE_CONTENT;
-	case JPKI_ERR_STORE: return MHD_HTTP_SERVICE_UNAVAILABLE; /* busy */
+	/* a storage fault is not "busy": 503 means only try again */
+	case JPKI_ERR_STORE:
+	case JPKI_ERR_INTEGRITY: return MHD_HTTP_INTERNAL_SERVER_ERROR;
 	default: return MHD_HTTP_INTERNAL_SERVER_ERROR;
 	}
 }
@@ -183,6 +185,9 @@ static void field_of(const char *msg, char *out, size_t cap)
 void srv_reply_rc(srv_req *r, int rc, const jpki_err *err)
 {
 	const char *msg = jpki_err_msg(err, rc);
+	if (rc == JPKI_ERR_INTEGRITY || rc == JPKI_ERR_STORE ||
+	    rc == JPKI_ERR_IO)
+		srv_storage_fault(r->s, rc, msg);
 	const char *code = srv_code_of_rc(rc, msg);
 	char field[48] = "";
 	if (strcmp(code, "invalid") == 0) {

@@ -34,6 +34,21 @@ int srv_open_ca(server *s, jpki_ca **out, jpki_err *err)
 	return ca_open(s->dir, s->has_store ? s->store_loc : NULL, out, err);
 }
 
+void srv_storage_fault(server *s, int rc, const char *msg)
+{
+	atomic_fetch_add_explicit(&s->m.storage_faults, 1,
+				  memory_order_relaxed);
+	if (rc == JPKI_ERR_INTEGRITY)
+		atomic_store(&s->m.damaged, true);
+	long long now = (long long)srv_now_mono();
+	long long last = atomic_load(&s->m.fault_logged);
+	if ((last == 0 || now - last >= 60) &&
+	    atomic_compare_exchange_strong(&s->m.fault_logged, &last,
+					   now > 0 ? now : 1))
+		fprintf(stderr, "jpkid: storage fault (%s): %s\n",
+			rc == JPKI_ERR_INTEGRITY ? "damaged" : "failing", msg);
+}
+
 static int method_of(const char *m)
 {
 	if (strcmp(m, "GET") == 0)
@@ -529,8 +544,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		if (m == M_GET && srv_ui_path(url))
 			return srv_ui_serve(s, conn, url, t0);
 		if (m == M_GET && strcmp(url, "/healthz") == 0)
-			return text(s, conn, R_HEALTHZ, t0, MHD_HTTP_OK,
-				    "ok\n");
+			return atomic_load(&s->m.damaged)
+				   ? text(s, conn, R_HEALTHZ, t0,
+					  MHD_HTTP_INTERNAL_SERVER_ERROR,
+					  "unhealthy: the store is damaged "
+					  "(see jpkid's log; restore it from "
+					  "a backup)\n")
+				   : text(s, conn, R_HEALTHZ, t0, MHD_HTTP_OK,
+					  "ok\n");
 		if (m == M_GET && strcmp(url, "/metrics") == 0) {
 			char *txt = NULL;
 			size_t len = 0;
@@ -693,8 +714,21 @@ static int prepare_ca(server *s, const server_config *cfg, char *created,
 			return rc;
 		rc = srv_open_ca(s, &ca, err);
 	}
+	/* a damaged store is refused before anything is served from it */
+	if (rc == 0)
+		rc = store_check(ca_store(ca), cfg->check_full, err);
+	if (rc == JPKI_ERR_INTEGRITY) {
+		char why[JPKI_ERR_MSG_MAX];
+		jpki_strlcpy(why, err->msg, sizeof(why));
+		jpki_fail(err, rc,
+			  "refusing to serve a damaged store; restore the "
+			  "database from a backup (jpkid --check-full lists "
+			  "every problem): %s",
+			  why);
+		goto out;
+	}
 	if (rc != 0)
-		return rc;
+		goto out;
 	/* a shifted clock is for tests: a production CA refuses it */
 	if ((rc = ca_check_clock(ca, s->clock_offset != 0, err)) != 0)
 		goto out;

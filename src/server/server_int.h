@@ -164,6 +164,9 @@ typedef struct srv_metrics {
 	atomic_ulong req[R_N][17];
 	atomic_ulong admitted[CLS_N], rejected[CLS_N], expired[CLS_N];
 	atomic_ulong body_refused;  /* bodies past a byte budget (503) */
+	atomic_ulong storage_faults;
+	atomic_bool damaged;        /* a damaged store seen: /healthz fails */
+	atomic_llong fault_logged;  /* monotonic second of the last log line */
 	atomic_ulong body_timeouts; /* bodies not in within SRV_BODY_SECONDS */
 	atomic_ulong hist[CLS_ALL][SRV_HIST_BUCKETS + 1];
 	atomic_ulong hist_sum_us[CLS_ALL];
@@ -574,6 +577,10 @@ void srv_reply_field(srv_req *r, int status, const char *code,
  * stable code (srv_code_of_rc; "invalid_field" with the field when the
  * message names one). */
 void srv_reply_rc(srv_req *r, int rc, const jpki_err *err);
+/* A storage fault seen while serving (damaged or failing store): logged
+ * (the first, then one a minute), counted in /metrics, and for damage
+ * (JPKI_ERR_INTEGRITY) /healthz turns unhealthy until a restart. */
+void srv_storage_fault(server *s, int rc, const char *msg);
 /* The machine code of a refusal: invalid, pin_format, unauthenticated,
  * not_found, duplicate, state, documents_missing, inquiry_same_day,
  * revoked, ineligible, window, key, lint, policy, busy, internal. */

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "openjpki/textfold.h"
+#include "openjpki/util.h"
 #include "store_impl.h"
 
 #ifndef SQLITE_OPEN_EXRESCODE /* before 3.37: set by a call instead */
@@ -262,6 +263,8 @@ static int code_of(int rc)
 	    rc == SQLITE_CONSTRAINT_UNIQUE)
 		return JPKI_ERR_CONFLICT;
 	switch (rc & 0xff) {
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB: return JPKI_ERR_INTEGRITY; /* damaged: not busy */
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED: return JPKI_ERR_CONFLICT;
 	case SQLITE_NOMEM: return JPKI_ERR_NOMEM;
@@ -453,6 +456,47 @@ static int create_file(const char *path, jpki_err *err)
 		return 0;
 	return jpki_fail(err, JPKI_ERR_IO, "cannot create store %s: %s", path,
 			 strerror(errno));
+}
+
+/* PRAGMA quick_check (O(n), no index cross-check) or integrity_check:
+ * "ok", or the first problems, which go into the message. */
+static int sq_check(void *impl, bool full, jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	char first[160] = "";
+	int n = 0, rc;
+	rc = sqlite3_prepare_v2(q->db,
+				full ? "PRAGMA integrity_check(20)"
+				     : "PRAGMA quick_check(20)",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return jpki_fail(err, code_of(rc), "%s cannot be checked: %s",
+				 q->path, sqlite3_errmsg(q->db));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(st, 0);
+		if (t == NULL || strcmp(t, "ok") == 0)
+			continue;
+		/* past the "*** in database main ***" heading */
+		if (strncmp(t, "***", 3) == 0 && strchr(t, '\n') != NULL)
+			t = strchr(t, '\n') + 1;
+		if (n++ == 0)
+			jpki_strlcpy(first, t, sizeof(first));
+		for (char *c = first; *c; c++)
+			if (*c == '\n')
+				*c = ' ';
+	}
+	int done = rc;
+	sqlite3_finalize(st);
+	if (done != SQLITE_DONE)
+		return jpki_fail(err, JPKI_ERR_INTEGRITY,
+				 "%s is damaged (the check itself failed: %s)",
+				 q->path, sqlite3_errstr(done));
+	if (n > 0)
+		return jpki_fail(err, JPKI_ERR_INTEGRITY,
+				 "%s is damaged: %d problem%s, first: %s",
+				 q->path, n, n == 1 ? "" : "s", first);
+	return 0;
 }
 
 static void sq_close(void *impl)
@@ -1942,6 +1986,7 @@ const struct store_backend store_sqlite_backend = {
     .migrations = store_sqlite_migrations,
     .open = sq_open,
     .close = sq_close,
+    .check = sq_check,
     .begin = sq_begin,
     .commit = sq_commit,
     .rollback = sq_rollback,

@@ -1236,3 +1236,13 @@ int store_muni_office_set(store *s, const char *code, const store_office *o,
 		return rc;
 	return tx_leave(s, s->ops->office_set(s->impl, code, o, err), err);
 }
+
+int store_check(store *s, bool full, jpki_err *err)
+{
+	if (s == NULL)
+		return jpki_fail(err, JPKI_ERR_INVAL, "no store");
+	if (s->depth > 0)
+		return jpki_fail(err, JPKI_ERR_STATE,
+				 "store_check inside a transaction");
+	return s->ops->check(s->impl, full, err);
+}

@@ -165,6 +165,8 @@ struct store_backend {
 			  jpki_err *err);
 	int (*office_set)(void *impl, const char *code, const store_office *o,
 			  jpki_err *err);
+	/* store_check: the engine's own consistency check. */
+	int (*check)(void *impl, bool full, jpki_err *err);
 };
 
 extern const struct store_backend store_sqlite_backend;
