@@ -2,6 +2,8 @@
  * HTTP thread (session, challenge).  The role matrix is docs/design.md's:
  * roles are ordered clerk < supervisor < ca-admin and each includes the
  * ones below it. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -276,6 +278,46 @@ void srv_api_inline_run(srv_req *r)
 
 /* ---- operators ---- */
 
+static void login_locked(srv_req *r, int wait)
+{
+	char ra[16];
+	snprintf(ra, sizeof(ra), "%d", wait);
+	srv_reply_error(r, MHD_HTTP_TOO_MANY_REQUESTS, "too_many_attempts",
+			"too many wrong passwords: log-in locked for %d s",
+			wait);
+	if (r->resp != NULL)
+		MHD_add_response_header(r->resp, MHD_HTTP_HEADER_RETRY_AFTER,
+					ra);
+}
+
+/* A lockout goes into the audit log (operator.lockout), with what was
+ * locked; a failure to write it is logged, the refusal stands. */
+static void login_lockout_audit(srv_worker *w, srv_req *r, const char *name,
+				int locked, time_t now)
+{
+	char detail[200], who[64];
+	jpki_err err = {0};
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+	    r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	who[0] = '\0';
+	if (ci != NULL && ci->client_addr != NULL &&
+	    ci->client_addr->sa_family == AF_INET)
+		inet_ntop(AF_INET,
+			  &((const struct sockaddr_in *)ci->client_addr)
+			       ->sin_addr,
+			  who, sizeof(who));
+	snprintf(detail, sizeof(detail),
+		 "operator=%.64s locked=%s%s%s for=%ds client=%s", name,
+		 (locked & SRV_LOCKED_ACCOUNT) ? "account" : "",
+		 locked == (SRV_LOCKED_ACCOUNT | SRV_LOCKED_CLIENT) ? "," : "",
+		 (locked & SRV_LOCKED_CLIENT) ? "client" : "", THROTTLE_LOCK,
+		 who[0] ? who : "?");
+	if (store_audit_append(ca_store(w->ca), now, "jpkid", "operator.lockout",
+			       detail, &err) != 0)
+		fprintf(stderr, "jpkid: lockout not audited: %s\n", err.msg);
+	fprintf(stderr, "jpkid: log-in locked: %s\n", detail);
+}
+
 void api_login(srv_worker *w, srv_req *r)
 {
 	static const srv_jfield f[] = {
@@ -290,17 +332,29 @@ void api_login(srv_worker *w, srv_req *r)
 	if (b == NULL)
 		return;
 	const char *name = srv_jstr(b, "name");
+	/* locked: answered before the password is looked at */
+	int wait = srv_throttle_check(w->s->throttle, name, r->client,
+				      srv_now_mono());
+	if (wait > 0) {
+		login_locked(r, wait);
+		goto out;
+	}
 	int rc = srv_operator_verify_gen(w->ca, name, srv_jstr(b, "password"),
 					 &role, &gen, &err);
 	if (rc != 0) {
-		if (rc == JPKI_ERR_AUTH)
+		if (rc == JPKI_ERR_AUTH) {
+			int locked = srv_throttle_failed(
+			    w->s->throttle, name, r->client, srv_now_mono());
+			if (locked != 0)
+				login_lockout_audit(w, r, name, locked, now);
 			srv_reply_error(r, MHD_HTTP_UNAUTHORIZED,
 					"bad_credentials",
 					"wrong name or password");
-		else
+		} else
 			srv_reply_rc(r, rc, &err);
 		goto out;
 	}
+	srv_throttle_ok(w->s->throttle, name);
 	if (srv_session_create_gen(w->s->sess, name, role, gen, now, sid, csrf,
 				   &exp) != 0) {
 		srv_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "busy",

@@ -757,6 +757,10 @@ static int prepare_ca(server *s, const server_config *cfg, char *created,
 		cfg->challenge_burst > 0 ? cfg->challenge_burst : 64};
 	if ((rc = srv_clients_new(&cc, &s->clients, err)) != 0)
 		goto out;
+	if (srv_throttle_new(&s->throttle) != 0) {
+		rc = jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
+		goto out;
+	}
 	s->body_seconds =
 	    cfg->body_seconds > 0 ? cfg->body_seconds : SRV_BODY_SECONDS;
 	/* the real J-LIS roots, for /api/v1/verify and log-in: pinned,
@@ -918,6 +922,7 @@ void server_stop(server *s)
 	for (size_t i = 0; i < VAL_JLIS_ROOTS; i++)
 		X509_free(s->jlis[i]);
 	srv_clients_free(s->clients);
+	srv_throttle_free(s->throttle);
 	srv_downloads_free(s);
 	pthread_mutex_destroy(&s->dl_mu);
 	pthread_mutex_destroy(&s->cnt_mu);

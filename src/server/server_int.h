@@ -516,6 +516,24 @@ size_t srv_clients_body_total(srv_clients *c);
 bool srv_clients_challenge_take(srv_clients *c, unsigned client, double now,
 				int *retry_after);
 
+/* ---- wrong passwords at log-in (throttle.c) ---- */
+#define THROTTLE_WINDOW 900     /* seconds in which failures count */
+#define THROTTLE_LOCK 900       /* seconds a lockout lasts */
+#define THROTTLE_ACCOUNT_FAILS 5
+#define THROTTLE_CLIENT_FAILS 20
+#define SRV_LOCKED_ACCOUNT 1
+#define SRV_LOCKED_CLIENT 2
+typedef struct srv_throttle srv_throttle;
+int srv_throttle_new(srv_throttle **out);
+void srv_throttle_free(srv_throttle *t);
+/* Seconds the log-in of `name` from `client` stays locked (0: open). */
+int srv_throttle_check(srv_throttle *t, const char *name, unsigned client,
+		       double now);
+/* A wrong password: SRV_LOCKED_* bits of what it locked just now. */
+int srv_throttle_failed(srv_throttle *t, const char *name, unsigned client,
+			double now);
+void srv_throttle_ok(srv_throttle *t, const char *name);
+
 struct server {
 	char dir[PATH_MAX];
 	char store_loc[PATH_MAX + 16];
@@ -536,6 +554,7 @@ struct server {
 	X509 *root_cert[3];
 	X509 *jlis[4]; /* --trust-jlis: J-LIS roots relying parties may use */
 	srv_clients *clients;
+	srv_throttle *throttle;
 	int body_seconds; /* a request's body must arrive within this */
 	EVP_PKEY *preview_key; /* stands in for a key not given to preview */
 	struct MHD_Response *r_malformed, *r_unauthorized;

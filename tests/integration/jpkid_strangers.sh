@@ -54,5 +54,24 @@ first=$(grep -n '^429$' codes | head -1 | cut -d: -f1)
   ok "429 carries Retry-After and its reason" || bad "429: $(cat "hdr.${first:-1}" "body.${first:-1}")"
 code=$(curl -s -o body -w '%{http_code}' --interface 127.0.0.1 "$BASE/api/v1/login/challenge?origin=https://portal.example")
 [ "$code" = 200 ] && jq -e '.nonce | length == 43' body >/dev/null && ok "another client's log-in challenge still answered" || bad "other client: $code $(cat body)"
+
+# 3. wrong passwords: clerk1 locked after 5 (even the right password then
+#    gets 429), its lockout audited; a client trying 20 names is locked;
+#    the administrator from another address still logs in.
+login admin admin admin-password-1
+req admin POST /api/v1/operators '{"name":"clerk1","role":"clerk","password":"clerk-password-1"}'; check 201 "create clerk1"
+for i in 1 2 3 4 5; do login c clerk1 "wrong-password-$i"; done
+[ "$CODE" = 401 ] && ok "five wrong passwords: 401 each" || bad "5th: $CODE $BODY"
+login c clerk1 clerk-password-1
+[ "$CODE" = 429 ] && grep -qi "^Retry-After: [0-9]" "$T/hdr" && grep -q '"too_many_attempts"' <<<"$BODY" &&
+  ok "account locked: the right password gets 429 with Retry-After" || bad "locked: $CODE $BODY"
+req admin GET "/api/v1/audit?q=operator:clerk1"
+jq -e '[.. | strings | select(test("operator.lockout"))] | length > 0' <<<"$BODY" >/dev/null 2>&1 ||
+  grep -q "operator.lockout" <<<"$BODY" && ok "the lockout is in the audit log" || bad "audit: ${BODY:0:300}"
+codes=$(for i in $(seq 1 21); do curl -s -o /dev/null -w '%{http_code}\n' --interface 127.0.0.4 -H 'Content-Type: application/json' \
+  --data "{\"name\":\"guess$i\",\"password\":\"guess-password-$i\"}" "$BASE/api/v1/session"; done | sort | uniq -c | tr '\n' ' ')
+grep -q " 429" <<<"$codes" && ok "a client guessing 21 names is locked: $codes" || bad "client lock: $codes"
+login admin2 admin admin-password-1
+[ "$CODE" = 200 ] && ok "the administrator still logs in from another address" || bad "admin: $CODE"
 stop_jpkid
 finish
