@@ -2,6 +2,7 @@
 #ifndef OPENJPKI_UTIL_H
 #define OPENJPKI_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -62,6 +63,18 @@ void jpki_malloc_keep(void);
  * DATADIR/openjpki when it holds jpki-roots/, else the source tree's data/
  * (a binary run from its build tree). */
 const char *jpki_data_dir(const char *override);
+
+/* Text a person's record may hold (names, kana, addresses, ids): valid
+ * UTF-8 (no overlong forms or surrogates) without C0/C1 controls, DEL,
+ * line or paragraph separators, direction marks, overrides or isolates
+ * (U+061C, U+200E/F, U+202A-U+202E, U+2066-U+2069), or a BOM.  A line
+ * break is a control too: addresses are one line. */
+bool jpki_text_ok(const char *s);
+
+/* A card serial (docs/decisions.md): 1 to JPKI_CARD_SERIAL_MAX of A-Z,
+ * a-z, 0-9, '-' and '_', starting with a letter or digit. */
+#define JPKI_CARD_SERIAL_MAX 39
+bool jpki_card_serial_ok(const char *s);
 
 #ifdef __cplusplus
 }

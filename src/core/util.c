@@ -321,3 +321,59 @@ int jpki_file_sweep_tmp(const char *path, int *removed, jpki_err *err)
 		*removed = n;
 	return 0;
 }
+
+bool jpki_text_ok(const char *s)
+{
+	const uint8_t *p = (const uint8_t *)s;
+	while (*p) {
+		uint32_t cp;
+		int n;
+		if (*p < 0x80) {
+			if (*p < 0x20 || *p == 0x7f)
+				return false; /* C0 controls, DEL */
+			p++;
+			continue;
+		}
+		if ((*p & 0xe0) == 0xc0) {
+			cp = *p & 0x1fu;
+			n = 1;
+		} else if ((*p & 0xf0) == 0xe0) {
+			cp = *p & 0x0fu;
+			n = 2;
+		} else if ((*p & 0xf8) == 0xf0) {
+			cp = *p & 0x07u;
+			n = 3;
+		} else {
+			return false;
+		}
+		for (int i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (p[i] & 0x3fu);
+		}
+		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
+		    (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return false; /* overlong, surrogate, out of range */
+		if ((cp >= 0x80 && cp <= 0x9f) ||	 /* C1 controls */
+		    cp == 0x061c || cp == 0x200e || cp == 0x200f || /* marks */
+		    (cp >= 0x2028 && cp <= 0x202e) || /* separators, overrides */
+		    (cp >= 0x2066 && cp <= 0x2069) || /* isolates */
+		    cp == 0xfeff)			 /* BOM inside text */
+			return false;
+		p += n + 1;
+	}
+	return true;
+}
+
+bool jpki_card_serial_ok(const char *s)
+{
+	size_t n = s != NULL ? strlen(s) : 0;
+	if (n == 0 || n > JPKI_CARD_SERIAL_MAX)
+		return false;
+	if (!((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z') ||
+	      (s[0] >= '0' && s[0] <= '9')))
+		return false;
+	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			 "0123456789-_") == n;
+}

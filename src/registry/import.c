@@ -142,44 +142,6 @@ static int read_row(csv *c, row *r)
 
 /* Well-formed UTF-8 (no overlongs, surrogates or code points past
  * U+10FFFF) without control characters; line breaks only when nl_ok. */
-static bool text_ok(const char *s, bool nl_ok)
-{
-	const uint8_t *p = (const uint8_t *)s;
-	while (*p) {
-		uint32_t cp;
-		int n;
-		if (*p < 0x80) {
-			if ((*p < 0x20 && !(nl_ok && *p == '\n')) || *p == 0x7f)
-				return false;
-			p++;
-			continue;
-		}
-		if ((*p & 0xe0) == 0xc0) {
-			cp = *p & 0x1fu;
-			n = 1;
-		} else if ((*p & 0xf0) == 0xe0) {
-			cp = *p & 0x0fu;
-			n = 2;
-		} else if ((*p & 0xf8) == 0xf0) {
-			cp = *p & 0x07u;
-			n = 3;
-		} else {
-			return false;
-		}
-		for (int i = 1; i <= n; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (p[i] & 0x3fu);
-		}
-		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
-		    (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		p += n + 1;
-	}
-	return true;
-}
-
 static bool fail_row(char *why, size_t cap, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static bool fail_row(char *why, size_t cap, const char *fmt, ...)
@@ -199,15 +161,17 @@ static bool to_resident(const row *r, store_resident *res, time_t now,
 	const char *ward = r->f[7];
 	size_t n;
 	if (r->f[0][0] == '\0' || strlen(r->f[0]) >= sizeof(res->ext_id) ||
-	    !text_ok(r->f[0], false))
+	    !jpki_text_ok(r->f[0]))
 		return fail_row(why, cap, "ext_id: 1 to %zu bytes of text",
 				sizeof(res->ext_id) - 1);
 	for (int i = 1; i <= 3; i++) {
 		size_t max = i == 3 ? sizeof(res->address) : sizeof(res->name);
-		if (strlen(r->f[i]) >= max || !text_ok(r->f[i], i == 3) ||
+		if (strlen(r->f[i]) >= max || !jpki_text_ok(r->f[i]) ||
 		    (i != 2 && r->f[i][0] == '\0'))
 			return fail_row(why, cap,
-					"%s: %s UTF-8 text under %zu bytes",
+					"%s: %s UTF-8 text under %zu bytes, without control "
+					"characters, line breaks or direction "
+					"overrides",
 					cols[i], i == 2 ? "" : "non-empty",
 					max);
 	}

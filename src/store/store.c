@@ -10,6 +10,7 @@
 
 #include "openjpki/rules.h"
 #include "openjpki/store.h"
+#include "openjpki/util.h"
 #include "store_impl.h"
 
 /* RFC 5280 CRLReason values from the revocation law (rules.h); the store
@@ -525,6 +526,18 @@ static int check_resident(const store_resident *r, jpki_err *err)
 	    (rc = check_muni_code(r->muni_code, false, err)) != 0 ||
 	    (rc = check_date("birth date", r->birth, err)) != 0)
 		return rc;
+	/* one line of plain text each: no controls, no direction overrides */
+	const char *const text[][2] = {{"ext_id", r->ext_id},
+				       {"name", r->name},
+				       {"kana", r->kana},
+				       {"address", r->address}};
+	for (size_t i = 0; i < sizeof(text) / sizeof(text[0]); i++)
+		if (!jpki_text_ok(text[i][1]))
+			return jpki_fail(err, JPKI_ERR_INVAL,
+					 "resident %s: control characters, "
+					 "line breaks or direction overrides "
+					 "are not allowed",
+					 text[i][0]);
 	if (memchr(r->my_number, '\0', sizeof(r->my_number)) == NULL ||
 	    (r->my_number[0] != '\0' &&
 	     (strlen(r->my_number) != 12 ||
@@ -614,6 +627,12 @@ int store_card_put(store *s, const store_card *c, jpki_err *err)
 		return rc;
 	if (c == NULL)
 		return jpki_fail(err, JPKI_ERR_INVAL, "no card");
+	if (memchr(c->serial, '\0', sizeof(c->serial)) != NULL &&
+	    !jpki_card_serial_ok(c->serial))
+		return jpki_fail(err, JPKI_ERR_INVAL,
+				 "card serial: 1 to %d of A-Z, a-z, 0-9, '-' "
+				 "and '_', starting with a letter or digit",
+				 JPKI_CARD_SERIAL_MAX);
 	if ((rc = CHECK_FIELD("card serial", c, serial, true, err)) != 0 ||
 	    (rc = check_date("card issue date", c->issued, err)) != 0 ||
 	    (rc = check_date("card expiry date", c->expiry, err)) != 0)

@@ -4,7 +4,9 @@
 # Transfer-Encoding, a Transfer-Encoding other than chunked) gets 400 and
 # its connection closed, so nothing after it is read as a next request;
 # headers over 16 KiB get 431 and a URL over 4 KiB 414; sound requests
-# are untouched.  Raw requests through bash's /dev/tcp, loopback only.
+# are untouched.  Strict input: names, kana and addresses with control
+# characters or direction overrides get 400; card serials have one syntax.
+# Raw requests through bash's /dev/tcp, loopback only.
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 . "$HERE/lib/jpkid.sh"
@@ -52,5 +54,25 @@ code=$(curl -s -o "$T/b" -w '%{http_code}' -H "X-Fine: ${big:0:8000}" "$BASE/hea
 [ "$code" = 200 ] && ok "8 KB of headers still fine" || bad "8 KB header: $code"
 m=$(curl -s "$BASE/metrics")
 grep -q 'route="other"' <<<"$m" && ok "refusals counted in /metrics" || bad "metrics: $(grep -m3 route <<<"$m")"
+
+# ---- strict input ----
+login admin admin admin-password-1
+req admin POST /api/v1/municipalities '{"code":"132217","pref":"東京都","city":"清瀬市","pref_roman":"Tokyo-to","city_roman":"Kiyose-shi"}'
+check 201 "record Kiyose"
+for bad in 'name:山田\n太郎' 'name:山田\u0007太郎' 'name:山田\u202e太郎' 'kana:ヤマダ\u0085' 'address:清瀬市\r\n中里' 'address:清瀬市\u2066中里'; do
+  f=${bad%%:*} v=${bad#*:}
+  body=$(jq -cn --arg f "$f" --argjson v "\"$v\"" '{"ext_id":"S1","name":"山田　太郎","kana":"ヤマダタロウ","address":"東京都清瀬市中里1-1","birth":"1980-01-02","sex":1,"muni":"132217"} + {($f): $v}')
+  req admin POST /api/v1/residents "$body"
+  [ "$CODE" = 400 ] && ok "resident $f with $v: 400" || bad "resident $f with $v: $CODE $BODY"
+done
+req admin POST /api/v1/residents '{"ext_id":"S1","name":"山田　太郎","kana":"ヤマダタロウ","address":"東京都清瀬市中里1-1","birth":"1980-01-02","sex":1,"muni":"132217"}'
+check 201 "a clean resident is recorded"
+RID=$(jq -r .id <<<"$BODY")
 stop_jpkid
+export JPKI_DIR=$T/ca
+for s in " " "../../etc" $'a\nb' "あ" "-lead" "$(printf 'A%.0s' $(seq 1 40))"; do
+  out=$("$JPKI" resident card "$RID" --serial "$s" 2>&1) && bad "card serial '$s' accepted" ||
+    { grep -qE "card serial|serial too long" <<<"$out" && ok "card serial '$(printf %q "$s")' refused" || bad "serial '$s': $out"; }
+done
+expect_ok "a serial of the documented syntax" "$JPKI" resident card "$RID" --serial "MNC-0001_a"
 finish

@@ -69,7 +69,7 @@ static void test_good_file(void **state)
 	static const char csv[] =
 	    "\xef\xbb\xbf" HDR
 	    "G1,山田 太郎,ヤマダ タロウ,\"東京都清瀬市中里1-1, 201号\",1980-12-31,1,132217,\r\n"
-	    "G2,\"山田 \"\"花子\"\"\",ヤマダ ハナコ,\"東京都清瀬市\n中里1-2\",2016-05-05,2,132217,0\r\n"
+	    "G2,\"山田 \"\"花子\"\"\",ヤマダ ハナコ,\"東京都清瀬市　中里1-2\",2016-05-05,2,132217,0\r\n"
 	    "G3,山田 一郎,,東京都清瀬市中里1-3,1950-01-10,1,132217,true";
 	registry_import_result out;
 	store_resident r;
@@ -86,7 +86,7 @@ static void test_good_file(void **state)
 	assert_string_equal(r.address, "東京都清瀬市中里1-1, 201号");
 	assert_int_equal(store_resident_get_ext(ca_store(ca), "G2", &r, &err), 0);
 	assert_string_equal(r.name, "山田 \"花子\"");
-	assert_string_equal(r.address, "東京都清瀬市\n中里1-2");
+	assert_string_equal(r.address, "東京都清瀬市　中里1-2");
 	assert_int_equal(r.sex, 2);
 	assert_int_equal(store_resident_get_ext(ca_store(ca), "G3", &r, &err), 0);
 	assert_true(r.adult_ward);
@@ -100,7 +100,7 @@ static void test_bad_rows_nothing_imported(void **state)
 	static const char csv[] =
 	    HDR
 	    "B1,山田 太郎,ヤマダ,住所1,1980-12-31,1,132217,\r\n"  /* line 2 good */
-	    "B2,山田 次郎,ヤマダ,\"住所\n二行目\",1980-02-30,1,132217,\r\n" /* 3: date */
+	    "B2,山田 次郎,ヤマダ,\"住所\n二行目\",1980-02-30,1,132217,\r\n" /* 3: a line break in the address */
 	    "B3,山田 三郎,ヤマダ,住所3,1980-01-01,3,132217,\r\n"  /* 5: sex */
 	    "B4,山田 四郎,ヤマダ,住所4,1980-01-01,1,999999,\r\n"  /* 6: muni */
 	    "B1,山田 五郎,ヤマダ,住所5,1980-01-01,1,132217,\r\n"  /* 7: repeat */
@@ -118,7 +118,8 @@ static void test_bad_rows_nothing_imported(void **state)
 	static const size_t lines[] = {3, 5, 6, 8, 9, 10, 11, 7};
 	for (size_t i = 0; i < 8; i++)
 		assert_int_equal(out.errors[i].line, lines[i]);
-	assert_non_null(strstr(out.errors[0].msg, "birth"));
+	assert_non_null(strstr(out.errors[0].msg, "address"));
+	assert_non_null(strstr(out.errors[0].msg, "line breaks"));
 	assert_non_null(strstr(out.errors[2].msg, "not on record"));
 	assert_non_null(strstr(out.errors[3].msg, "already on record"));
 	assert_non_null(strstr(out.errors[7].msg, "repeats line 2"));
