@@ -9,7 +9,7 @@
 // administrator reads the resident's history with JST times.
 // Screenshots (PNG) go to $SHOTS; the CSV files are in $WORK.
 // usage: BASE=http://127.0.0.1:PORT node setup.spec.mjs
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,12 +21,7 @@ let failed = 0;
 const ok = (c, what) => { if (c) console.log('ok - ' + what); else { failed++; console.log('not ok - ' + what); } };
 
 const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'jpki-chromium-'));
-const ctx = await chromium.launchPersistentContext(profile, {
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  locale: 'ja-JP', timezoneId: 'UTC', viewport: { width: 1100, height: 900 },
-});
+const ctx = await launchChromium(profile, { timezoneId: 'UTC' });
 const page = ctx.pages()[0] || await ctx.newPage();
 page.setDefaultTimeout(20000);
 const jsErrors = [];

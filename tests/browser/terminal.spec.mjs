@@ -5,7 +5,7 @@
 // completed through the helper with the PINs typed on the page (they go to
 // the helper and the card only).  Screenshots (PNG) go to $SHOTS.
 // usage: BASE=... SHOTS=... JPKI=... READER=... APP=... CARD=... node terminal.spec.mjs
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,12 +16,7 @@ let failed = 0;
 const ok = (c, what) => { if (c) console.log('ok - ' + what); else { failed++; console.log('not ok - ' + what); } };
 
 const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'jpki-chromium-'));
-const ctx = await chromium.launchPersistentContext(profile, {
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  locale: 'ja-JP', viewport: { width: 1100, height: 1000 },
-});
+const ctx = await launchChromium(profile, { viewport: { width: 1100, height: 1000 } });
 const page = ctx.pages()[0] || await ctx.newPage();
 page.setDefaultTimeout(30000);
 const shot = (name) => page.screenshot({ path: path.join(SHOTS, name + '.png'), fullPage: true });

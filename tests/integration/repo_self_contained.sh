@@ -22,4 +22,8 @@ for f in sign_ca_2015 sign_ca_2023 auth_ca_2015 auth_ca_2023; do
 done
 n=$(ls "$SRC"/tests/data/traces/*.log 2>/dev/null | wc -l)
 [ "$n" -eq 6 ] && ok "six OpenSC traces in tests/data/traces" || bad "traces: $n"
+# every browser test starts chromium through tests/browser/chromium.mjs
+# (on the real clock even when the suite runs under libfaketime)
+direct=$(grep -ln "launchPersistentContext\|chromium\.launch" "$SRC"/tests/browser/*.mjs | grep -v "/chromium.mjs$" || true)
+[ -z "$direct" ] && ok "browser tests start chromium only through chromium.mjs" || bad "chromium started directly in: $direct"
 finish
