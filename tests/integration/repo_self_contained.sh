@@ -22,6 +22,11 @@ for f in sign_ca_2015 sign_ca_2023 auth_ca_2015 auth_ca_2023; do
 done
 n=$(ls "$SRC"/tests/data/traces/*.log 2>/dev/null | wc -l)
 [ "$n" -eq 6 ] && ok "six OpenSC traces in tests/data/traces" || bad "traces: $n"
+# the calls the style guide bans (unbounded or not thread-safe): use
+# snprintf, jpki_strlcpy, strtok_r, gmtime_r/localtime_r instead
+banned=$(cd "$SRC" && grep -rnE '\b(sprintf|vsprintf|strcpy|strcat|strtok|gets|gmtime|localtime|asctime|ctime)[[:space:]]*\(' \
+  --include='*.c' --include='*.h' src cmd bench tests/unit tests/fuzz || true)
+[ -z "$banned" ] && ok "no banned C library calls" || bad "banned calls: $banned"
 # every browser test starts chromium through tests/browser/chromium.mjs
 # (on the real clock even when the suite runs under libfaketime)
 direct=$(grep -ln "launchPersistentContext\|chromium\.launch" "$SRC"/tests/browser/*.mjs | grep -v "/chromium.mjs$" || true)
