@@ -14,6 +14,7 @@
 #include "openjpki/ca.h"
 #include "openjpki/registry.h"
 #include "openjpki/util.h"
+#include "ca_fixture.h"
 
 static char dir[64];
 static char cadir[128];
@@ -124,43 +125,24 @@ static store_app get_app(jpki_ca *ca, int64_t id)
 static int setup(void **state)
 {
 	(void)state;
-	jpki_err err = {0};
-	snprintf(dir, sizeof(dir), "/tmp/jpki-test-reg-XXXXXX");
-	if (mkdtemp(dir) == NULL)
+	if (ca_fixture_make("reg", dir, sizeof(dir), cadir, sizeof(cadir), &T0,
+			    true) != 0)
 		return -1;
-	snprintf(cadir, sizeof(cadir), "%s/ca", dir);
-	if (jpki_time_parse("2026-11-25T01:00:00Z", &T0) != 0)
-		return -1;
-	ca_init_opts o = {
-	    .profile = JPKI_PROFILE_TEST, .now = T0, .now_fixed = true};
-	if (ca_init(cadir, &o, &err) != 0) {
-		fprintf(stderr, "ca_init: %s\n", err.msg);
-		return -1;
-	}
 	k1 = EVP_RSA_gen(2048);
 	k2 = EVP_RSA_gen(2048);
 	k3 = EVP_RSA_gen(2048);
 	k4 = EVP_RSA_gen(2048);
-	jpki_ca *ca = NULL;
-	if (ca_open(cadir, NULL, &ca, &err) != 0)
-		return -1;
-	store_muni m = {"132217", "Tokyo-to", "Kiyose-shi", "東京都", "清瀬市"};
-	if (registry_muni_put(ca, &m, T0, "test", &err) != 0)
-		return -1;
-	ca_close(ca);
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[128];
 	EVP_PKEY_free(k1);
 	EVP_PKEY_free(k2);
 	EVP_PKEY_free(k3);
 	EVP_PKEY_free(k4);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return ca_fixture_remove(dir);
 }
 
 static jpki_ca *open_ca(void)

@@ -12,6 +12,7 @@
 #include "openjpki/ca.h"
 #include "openjpki/registry.h"
 #include "openjpki/util.h"
+#include "ca_fixture.h"
 
 static char dir[64];
 static char cadir[128];
@@ -24,28 +25,17 @@ static int setup(void **state)
 {
 	(void)state;
 	jpki_err err = {0};
-	snprintf(dir, sizeof(dir), "/tmp/jpki-test-imp-XXXXXX");
-	if (mkdtemp(dir) == NULL)
+	if (ca_fixture_make("imp", dir, sizeof(dir), cadir, sizeof(cadir), &T0,
+			    true) != 0)
 		return -1;
-	snprintf(cadir, sizeof(cadir), "%s/ca", dir);
-	if (jpki_time_parse("2026-11-25T01:00:00Z", &T0) != 0)
-		return -1;
-	ca_init_opts o = {
-	    .profile = JPKI_PROFILE_TEST, .now = T0, .now_fixed = true};
-	if (ca_init(cadir, &o, &err) != 0 ||
-	    ca_open(cadir, NULL, &ca, &err) != 0)
-		return -1;
-	store_muni m = {"132217", "Tokyo-to", "Kiyose-shi", "東京都", "清瀬市"};
-	return registry_muni_put(ca, &m, T0, "test", &err) != 0 ? -1 : 0;
+	return ca_open(cadir, NULL, &ca, &err) != 0 ? -1 : 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[128];
 	ca_close(ca);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return ca_fixture_remove(dir);
 }
 
 static int run(const char *text, registry_import_result *out, jpki_err *err)

@@ -17,6 +17,7 @@
 #include "openjpki/ca.h"
 #include "openjpki/registry.h"
 #include "openjpki/util.h"
+#include "ca_fixture.h"
 
 static char dir[64];
 static char cadir[128];
@@ -35,26 +36,17 @@ static int setup(void **state)
 {
 	(void)state;
 	jpki_err err = {0};
-	snprintf(dir, sizeof(dir), "/tmp/jpki-test-notice-XXXXXX");
-	if (mkdtemp(dir) == NULL)
-		return -1;
-	snprintf(cadir, sizeof(cadir), "%s/ca", dir);
-	if (jpki_time_parse("2026-11-25T01:00:00Z", &T0) != 0)
-		return -1;
-	ca_init_opts o = {
-	    .profile = JPKI_PROFILE_TEST, .now = T0, .now_fixed = true};
-	if (ca_init(cadir, &o, &err) != 0)
+	if (ca_fixture_make("notice", dir, sizeof(dir), cadir, sizeof(cadir),
+			    &T0, true) != 0)
 		return -1;
 	ks = EVP_RSA_gen(2048);
 	ka = EVP_RSA_gen(2048);
 	jpki_ca *ca = NULL;
 	if (ca_open(cadir, NULL, &ca, &err) != 0)
 		return -1;
-	store_muni m = {"132217", "Tokyo-to", "Kiyose-shi", "東京都", "清瀬市"};
 	store_office off = {"清瀬市役所 市民課", "東京都清瀬市中里5-842",
 			    "042-492-5111", "平日 8時30分〜17時"};
-	if (registry_muni_put(ca, &m, T0, "test", &err) != 0 ||
-	    registry_muni_office_set(ca, "132217", &off, T0, "test", &err) != 0)
+	if (registry_muni_office_set(ca, "132217", &off, T0, "test", &err) != 0)
 		return -1;
 	ca_close(ca);
 	return 0;
@@ -63,11 +55,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[128];
 	EVP_PKEY_free(ks);
 	EVP_PKEY_free(ka);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return ca_fixture_remove(dir);
 }
 
 static jpki_ca *open_ca(void)

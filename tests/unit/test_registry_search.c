@@ -14,6 +14,7 @@
 #include "openjpki/registry.h"
 #include "openjpki/textfold.h"
 #include "openjpki/util.h"
+#include "ca_fixture.h"
 
 static void fold_is(const char *in, const char *want)
 {
@@ -238,28 +239,17 @@ static int setup(void **state)
 	(void)state;
 	jpki_err err = {0};
 	char cadir[128];
-	snprintf(dir, sizeof(dir), "/tmp/jpki-test-search-XXXXXX");
-	if (mkdtemp(dir) == NULL)
+	if (ca_fixture_make("search", dir, sizeof(dir), cadir, sizeof(cadir), &T0,
+			    true) != 0)
 		return -1;
-	snprintf(cadir, sizeof(cadir), "%s/ca", dir);
-	if (jpki_time_parse("2026-11-25T01:00:00Z", &T0) != 0)
-		return -1;
-	ca_init_opts o = {
-	    .profile = JPKI_PROFILE_TEST, .now = T0, .now_fixed = true};
-	if (ca_init(cadir, &o, &err) != 0 ||
-	    ca_open(cadir, NULL, &ca, &err) != 0)
-		return -1;
-	store_muni m = {"132217", "Tokyo-to", "Kiyose-shi", "東京都", "清瀬市"};
-	return registry_muni_put(ca, &m, T0, "test", &err) != 0 ? -1 : 0;
+	return ca_open(cadir, NULL, &ca, &err) != 0 ? -1 : 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[128];
 	ca_close(ca);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return ca_fixture_remove(dir);
 }
 
 static int64_t add(const char *ext, const char *name, const char *kana,

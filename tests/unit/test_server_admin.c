@@ -12,6 +12,7 @@
 
 #include "openjpki/util.h"
 #include "server/server_int.h"
+#include "ca_fixture.h"
 
 static char dir[64], cadir[96];
 static time_t T0;
@@ -19,28 +20,14 @@ static time_t T0;
 static int setup(void **state)
 {
 	(void)state;
-	jpki_err err = {0};
-	snprintf(dir, sizeof(dir), "/tmp/jpki-test-admin-XXXXXX");
-	if (mkdtemp(dir) == NULL)
-		return -1;
-	snprintf(cadir, sizeof(cadir), "%s/ca", dir);
-	if (jpki_time_parse("2026-11-25T01:00:00Z", &T0) != 0)
-		return -1;
-	ca_init_opts o = {
-	    .profile = JPKI_PROFILE_TEST, .now = T0, .now_fixed = true};
-	if (ca_init(cadir, &o, &err) != 0) {
-		fprintf(stderr, "ca_init: %s\n", err.msg);
-		return -1;
-	}
-	return 0;
+	return ca_fixture_make("admin", dir, sizeof(dir), cadir, sizeof(cadir), &T0,
+			       false);
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return ca_fixture_remove(dir);
 }
 
 static bool disabled(jpki_ca *ca, const char *name)

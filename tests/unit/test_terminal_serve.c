@@ -24,6 +24,7 @@
 #include "openjpki/card.h"
 #include "openjpki/terminal.h"
 #include "openjpki/util.h"
+#include "ca_fixture.h"
 
 #define SERIAL "OJT-UNIT-0001"
 #define ORIGIN "http://127.0.0.1:8080"
@@ -35,28 +36,14 @@ static time_t T0;
 static int setup(void **state)
 {
 	(void)state;
-	jpki_err err = {0};
-	snprintf(dir, sizeof(dir), "/tmp/jpki-test-term-XXXXXX");
-	if (mkdtemp(dir) == NULL)
-		return -1;
-	snprintf(cadir, sizeof(cadir), "%s/ca", dir);
-	if (jpki_time_parse("2026-11-25T01:00:00Z", &T0) != 0)
-		return -1;
-	ca_init_opts o = {
-	    .profile = JPKI_PROFILE_TEST, .now = T0, .now_fixed = true};
-	if (ca_init(cadir, &o, &err) != 0) {
-		fprintf(stderr, "ca_init: %s\n", err.msg);
-		return -1;
-	}
-	return 0;
+	return ca_fixture_make("term", dir, sizeof(dir), cadir, sizeof(cadir), &T0,
+			       false);
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[200];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return ca_fixture_remove(dir);
 }
 
 /* A blank card whose terminal key the CA keeps. */
