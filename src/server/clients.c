@@ -113,21 +113,28 @@ void srv_clients_free(srv_clients *c)
 	free(c);
 }
 
-/* the client's slot: SipHash would do; a keyed SHA-256 is plenty fast
- * next to one HTTP request */
-static unsigned slot_of(const srv_clients *c, const struct in6_addr *a)
+/* SipHash would do; a keyed SHA-256 is plenty fast next to one HTTP
+ * request */
+unsigned srv_keyed_slot(const uint8_t key[16], const void *p, size_t n,
+			unsigned slots)
 {
 	uint8_t md[32];
-	unsigned int n = 0;
+	unsigned int len = 0;
 	EVP_MD_CTX *x = EVP_MD_CTX_new();
 	unsigned idx = 0;
 	if (x != NULL && EVP_DigestInit_ex(x, EVP_sha256(), NULL) == 1 &&
-	    EVP_DigestUpdate(x, c->key, sizeof(c->key)) == 1 &&
-	    EVP_DigestUpdate(x, a->s6_addr, 16) == 1 &&
-	    EVP_DigestFinal_ex(x, md, &n) == 1)
-		idx = ((unsigned)md[0] << 8 | md[1]) % CLIENT_SLOTS;
+	    EVP_DigestUpdate(x, key, 16) == 1 &&
+	    EVP_DigestUpdate(x, p, n) == 1 &&
+	    EVP_DigestFinal_ex(x, md, &len) == 1)
+		idx = ((unsigned)md[0] << 16 | (unsigned)md[1] << 8 | md[2]) %
+		      slots;
 	EVP_MD_CTX_free(x);
 	return idx;
+}
+
+static unsigned slot_of(const srv_clients *c, const struct in6_addr *a)
+{
+	return srv_keyed_slot(c->key, a->s6_addr, 16, CLIENT_SLOTS);
 }
 
 unsigned srv_client_of(const srv_clients *c, struct MHD_Connection *conn)

@@ -501,6 +501,10 @@ typedef struct srv_clients_cfg {
 	double challenge_rate;   /* log-in/consent challenges a second */
 	double challenge_burst;  /* ... at once */
 } srv_clients_cfg;
+/* A slot in 0..slots-1 for n bytes at p under a random 16-byte key: who
+ * does not know the key cannot aim at another's slot. */
+unsigned srv_keyed_slot(const uint8_t key[16], const void *p, size_t n,
+			unsigned slots);
 int srv_clients_new(const srv_clients_cfg *cfg, srv_clients **out,
 		    jpki_err *err);
 void srv_clients_free(srv_clients *c);

@@ -9,7 +9,6 @@
  * each lockout is written to the audit log.  A right password clears the
  * account's count.  Tables of fixed size, indexed by a keyed hash: two
  * names or clients that share a slot share its count. */
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -55,17 +54,7 @@ void srv_throttle_free(srv_throttle *t)
 
 static unsigned name_slot(const srv_throttle *t, const char *name)
 {
-	uint8_t md[32];
-	unsigned int n = 0;
-	unsigned idx = 0;
-	EVP_MD_CTX *x = EVP_MD_CTX_new();
-	if (x != NULL && EVP_DigestInit_ex(x, EVP_sha256(), NULL) == 1 &&
-	    EVP_DigestUpdate(x, t->key, sizeof(t->key)) == 1 &&
-	    EVP_DigestUpdate(x, name, strlen(name)) == 1 &&
-	    EVP_DigestFinal_ex(x, md, &n) == 1)
-		idx = ((unsigned)md[0] << 8 | md[1]) % THROTTLE_SLOTS;
-	EVP_MD_CTX_free(x);
-	return idx;
+	return srv_keyed_slot(t->key, name, strlen(name), THROTTLE_SLOTS);
 }
 
 static int locked_for(const fail_slot *f, double now)
