@@ -8,6 +8,7 @@
 #include "openjpki/registry.h"
 #include "openjpki/rules.h"
 #include "openjpki/util.h"
+#include "openjpki/views.h"
 
 static const char ca_help[] =
 	"usage: jpki ca init [--profile test|production]\n"
@@ -305,28 +306,6 @@ static const char resident_help[] =
 	"`card` records the My Number Card holding the keys; its expiry (10th\n"
 	"birthday, 5th under 18) caps the certificates.\n";
 
-static json_t *resident_json(const store_resident *r)
-{
-	json_t *o = json_object();
-	char d[11];
-	json_object_set_new(o, "id", json_integer(r->id));
-	json_object_set_new(o, "ext_id", json_string(r->ext_id));
-	json_object_set_new(o, "name", json_string(r->name));
-	json_object_set_new(o, "kana", json_string(r->kana));
-	json_object_set_new(o, "address", json_string(r->address));
-	jpki_date_format(r->birth, d);
-	json_object_set_new(o, "birth", json_string(d));
-	json_object_set_new(o, "sex", json_integer(r->sex));
-	json_object_set_new(o, "muni", json_string(r->muni_code));
-	json_object_set_new(o, "adult_ward", json_boolean(r->adult_ward));
-	json_object_set_new(o, "my_number", r->my_number[0] != '\0'
-						? json_string(r->my_number)
-						: json_null());
-	json_object_set_new(o, "status", json_string(r->status == STORE_RESIDENT_LIVING
-							     ? "living"
-							     : "removed"));
-	return o;
-}
 
 static void print_resident(const store_resident *r)
 {
@@ -342,7 +321,7 @@ static int list_resident(void *vctx, const store_resident *r)
 {
 	json_t *arr = vctx;
 	if (arr != NULL)
-		json_array_append_new(arr, resident_json(r));
+		json_array_append_new(arr, jpki_view_resident(r));
 	else
 		print_resident(r);
 	return 0;
@@ -423,7 +402,7 @@ static int print_change(cli_ctx *ctx, const store_resident *r,
 {
 	if (ctx->json) {
 		json_t *o = json_object();
-		json_object_set_new(o, "resident", resident_json(r));
+		json_object_set_new(o, "resident", jpki_view_resident(r));
 		json_t *arr = json_array();
 		for (int i = 0; i < res->revoked && i < 4; i++)
 			json_array_append_new(arr, json_string(res->serials[i]));
@@ -471,7 +450,7 @@ int cmd_resident(cli_ctx *ctx, int argc, char **argv)
 		}
 		ca_close(ca);
 		if (ctx->json)
-			cli_print_json(resident_json(&r));
+			cli_print_json(jpki_view_resident(&r));
 		else
 			print_resident(&r);
 		return 0;
@@ -501,7 +480,7 @@ int cmd_resident(cli_ctx *ctx, int argc, char **argv)
 		goto fail;
 	if (strcmp(action, "show") == 0) {
 		if (ctx->json)
-			cli_print_json(resident_json(&r));
+			cli_print_json(jpki_view_resident(&r));
 		else
 			print_resident(&r);
 	} else if (strcmp(action, "change") == 0) {

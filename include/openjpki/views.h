@@ -1,4 +1,5 @@
-/* openjpki — JSON views of applications and of the law's plan, written
+/* openjpki — JSON views of residents, certificates, applications and the
+ * law's plan, written
  * once for the CLI (`jpki application … --json`) and jpkid's API, so that
  * both name every field alike ("card", "resident", ...). */
 #ifndef OPENJPKI_VIEWS_H
@@ -23,6 +24,13 @@ json_t *jpki_view_application(const store_app *a);
  * asked, issue, code, en, ja, current ("keep"|"revoke"|"hold"), renewal,
  * validity when issued, reason and reason_ja when the current one goes. */
 json_t *jpki_view_plan(const jpki_plan *p);
+/* A resident (住民基本台帳 record): id, ext_id, name, kana, address, birth,
+ * sex, muni, adult_ward, status ("living"|"removed"), my_number (or null). */
+json_t *jpki_view_resident(const store_resident *r);
+/* A stored certificate: serial, kind, resident, card, muni, subject,
+ * not_before, not_after, status ("valid"|"hold"|"revoked"), and reason and
+ * revoked_at once revoked. */
+json_t *jpki_view_certificate(const store_cert *c);
 
 #ifdef __cplusplus
 }

@@ -12,6 +12,7 @@
 
 #include "openjpki/registry.h"
 #include "openjpki/util.h"
+#include "openjpki/views.h"
 #include "server_int.h"
 
 #define BODY_SMALL 4096
@@ -528,33 +529,6 @@ void api_munis_post(srv_worker *w, srv_req *r)
 
 /* ---- certificates ---- */
 
-json_t *srv_cert_json(const store_cert *c)
-{
-	char nb[21], na[21], ra[21];
-	const char *kind = c->kind == JPKI_CERT_SIGN   ? "sign"
-			   : c->kind == JPKI_CERT_AUTH ? "auth"
-			   : c->kind == 11	       ? "sign-root"
-			   : c->kind == 12	       ? "auth-root"
-						       : "unknown";
-	const char *status = c->status == STORE_CERT_VALID ? "valid"
-			     : c->reason == JPKI_REASON_CERTIFICATE_HOLD
-				 ? "hold"
-				 : "revoked";
-	jpki_time_format(c->not_before, nb);
-	jpki_time_format(c->not_after, na);
-	json_t *o = json_pack(
-	    "{s:s,s:s,s:I,s:s,s:s,s:s,s:s,s:s,s:s}", "serial", c->serial,
-	    "kind", kind, "resident", (json_int_t)c->resident_id, "card",
-	    c->card_serial, "muni", c->muni_code, "subject", c->subject,
-	    "not_before", nb, "not_after", na, "status", status);
-	if (o != NULL && c->status == STORE_CERT_REVOKED) {
-		const char *rn = jpki_reason_name((jpki_reason)c->reason);
-		jpki_time_format(c->revoked_at, ra);
-		json_object_set_new(o, "reason", json_string(rn ? rn : "?"));
-		json_object_set_new(o, "revoked_at", json_string(ra));
-	}
-	return o;
-}
 
 static json_t *pem_of(const uint8_t *der, size_t len)
 {
@@ -612,7 +586,7 @@ void api_cert_get(srv_worker *w, srv_req *r)
 		srv_reply_rc(r, rc, &err);
 		return;
 	}
-	json_t *o = srv_cert_json(&c);
+	json_t *o = jpki_view_certificate(&c);
 	if (o != NULL)
 		json_object_set_new(o, "pem", pem_of(c.der, c.der_len));
 	store_cert_clear(&c);
@@ -688,7 +662,7 @@ void api_cert_revoke(srv_worker *w, srv_req *r)
 	srv_count_add(w->s, CNT_REVOKED, 1);
 	memset(&c, 0, sizeof(c));
 	if (store_cert_get(ca_store(w->ca), r->arg, &c, &err) == 0) {
-		srv_reply_json(r, MHD_HTTP_OK, srv_cert_json(&c));
+		srv_reply_json(r, MHD_HTTP_OK, jpki_view_certificate(&c));
 		store_cert_clear(&c);
 	} else {
 		srv_reply_json(r, MHD_HTTP_OK,

@@ -7,24 +7,8 @@
 #include "openjpki/registry.h"
 #include "openjpki/rules.h"
 #include "openjpki/util.h"
+#include "openjpki/views.h"
 #include "server_int.h"
-
-json_t *srv_resident_json(const store_resident *res)
-{
-	char d[11];
-	jpki_date_format(res->birth, d);
-	return json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:b,s:s,s:o}", "id",
-			 (json_int_t)res->id, "ext_id", res->ext_id, "name",
-			 res->name, "kana", res->kana, "address", res->address,
-			 "birth", d, "sex", res->sex, "muni", res->muni_code,
-			 "adult_ward", res->adult_ward, "status",
-			 res->status == STORE_RESIDENT_LIVING ? "living"
-							      : "removed",
-			 "my_number",
-			 res->my_number[0] != '\0'
-			     ? json_string(res->my_number)
-			     : json_null());
-}
 
 static bool id_arg(srv_req *r, int64_t *id)
 {
@@ -118,7 +102,7 @@ void api_residents_post(srv_worker *w, srv_req *r)
 		srv_reply_rc(r, rc, &err);
 		return;
 	}
-	srv_reply_json(r, MHD_HTTP_CREATED, srv_resident_json(&res));
+	srv_reply_json(r, MHD_HTTP_CREATED, jpki_view_resident(&res));
 }
 
 /* POST /api/v1/residents/import: a residents CSV file (text/csv, the
@@ -181,7 +165,7 @@ out:
 
 static int add_resident(void *ctx, const store_resident *res)
 {
-	return json_array_append_new(ctx, srv_resident_json(res)) == 0 ? 0 : -1;
+	return json_array_append_new(ctx, jpki_view_resident(res)) == 0 ? 0 : -1;
 }
 
 void api_residents_search(srv_worker *w, srv_req *r)
@@ -200,7 +184,7 @@ void api_residents_search(srv_worker *w, srv_req *r)
 
 static int add_cert(void *ctx, const store_cert *c)
 {
-	return json_array_append_new(ctx, srv_cert_json(c)) == 0 ? 0 : -1;
+	return json_array_append_new(ctx, jpki_view_certificate(c)) == 0 ? 0 : -1;
 }
 
 static void reply_resident(srv_worker *w, srv_req *r, int64_t id, int status,
@@ -213,7 +197,7 @@ static void reply_resident(srv_worker *w, srv_req *r, int64_t id, int status,
 		srv_reply_rc(r, rc, &err);
 		return;
 	}
-	json_t *o = srv_resident_json(&rec);
+	json_t *o = jpki_view_resident(&rec);
 	json_t *certs = json_array();
 	if ((rc = store_cert_by_resident(ca_store(w->ca), id, add_cert, certs,
 					 &err)) != 0) {

@@ -715,10 +715,8 @@ int srv_pop_verify(const char *challenge, const char *kname,
 /* OCSP live signing (ocsp_live.c). */
 void srv_ocsp_live(srv_worker *w, srv_req *r);
 
-json_t *srv_resident_json(const store_resident *res);
 /* PEM text of a DER certificate, as a JSON string. */
 json_t *srv_cert_pem(const uint8_t *der, size_t len);
-json_t *srv_cert_json(const store_cert *c);
 /* {"serial", "validity", "pem"} of a certificate just issued. */
 json_t *srv_issued_json(const uint8_t *der, size_t der_len,
 			const char *serial, const jpki_validity *v);

@@ -87,3 +87,47 @@ json_t *jpki_view_plan(const jpki_plan *pl)
 	}
 	return o;
 }
+
+json_t *jpki_view_resident(const store_resident *res)
+{
+	char d[11];
+	jpki_date_format(res->birth, d);
+	return json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:b,s:s,s:o}", "id",
+			 (json_int_t)res->id, "ext_id", res->ext_id, "name",
+			 res->name, "kana", res->kana, "address", res->address,
+			 "birth", d, "sex", res->sex, "muni", res->muni_code,
+			 "adult_ward", res->adult_ward, "status",
+			 res->status == STORE_RESIDENT_LIVING ? "living"
+							      : "removed",
+			 "my_number",
+			 res->my_number[0] != '\0' ? json_string(res->my_number)
+						   : json_null());
+}
+
+json_t *jpki_view_certificate(const store_cert *c)
+{
+	char nb[21], na[21], ra[21];
+	const char *kind = c->kind == JPKI_CERT_SIGN   ? "sign"
+			   : c->kind == JPKI_CERT_AUTH ? "auth"
+			   : c->kind == 11	       ? "sign-root"
+			   : c->kind == 12	       ? "auth-root"
+						       : "unknown";
+	const char *status = c->status == STORE_CERT_VALID ? "valid"
+			     : c->reason == JPKI_REASON_CERTIFICATE_HOLD
+				 ? "hold"
+				 : "revoked";
+	jpki_time_format(c->not_before, nb);
+	jpki_time_format(c->not_after, na);
+	json_t *o = json_pack(
+	    "{s:s,s:s,s:I,s:s,s:s,s:s,s:s,s:s,s:s}", "serial", c->serial,
+	    "kind", kind, "resident", (json_int_t)c->resident_id, "card",
+	    c->card_serial, "muni", c->muni_code, "subject", c->subject,
+	    "not_before", nb, "not_after", na, "status", status);
+	if (o != NULL && c->status == STORE_CERT_REVOKED) {
+		const char *rn = jpki_reason_name((jpki_reason)c->reason);
+		jpki_time_format(c->revoked_at, ra);
+		json_object_set_new(o, "reason", json_string(rn ? rn : "?"));
+		json_object_set_new(o, "revoked_at", json_string(ra));
+	}
+	return o;
+}
