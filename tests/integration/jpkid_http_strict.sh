@@ -68,7 +68,12 @@ done
 req admin POST /api/v1/residents '{"ext_id":"S1","name":"山田　太郎","kana":"ヤマダタロウ","address":"東京都清瀬市中里1-1","birth":"1980-01-02","sex":1,"muni":"132217"}'
 check 201 "a clean resident is recorded"
 RID=$(jq -r .id <<<"$BODY")
+API_RES=$(jq -S . <<<"$BODY")
 stop_jpkid
+# one view of a resident for the CLI and the API (jpki_view_resident)
+CLI_RES=$("$JPKI" --dir "$T/ca" --json resident show "$RID" | jq -S 'del(.certificates)')
+[ "$CLI_RES" = "$(jq -S 'del(.certificates)' <<<"$API_RES")" ] && ok "jpki and jpkid show a resident with the same JSON" ||
+  bad "views differ: $(diff <(echo "$CLI_RES") <(echo "$API_RES") | head -10)"
 export JPKI_DIR=$T/ca
 for s in " " "../../etc" $'a\nb' "あ" "-lead" "$(printf 'A%.0s' $(seq 1 40))"; do
   out=$("$JPKI" resident card "$RID" --serial "$s" 2>&1) && bad "card serial '$s' accepted" ||
