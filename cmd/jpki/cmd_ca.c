@@ -569,9 +569,15 @@ fail:
 
 static const char audit_help[] =
 	"usage: jpki audit verify\n"
+	"       jpki audit checkpoint\n"
 	"       jpki audit list\n\n"
 	"The append-only, hash-chained audit log of every mutation.  verify\n"
-	"recomputes the chain and names the first record that does not match.\n";
+	"recomputes the chain and names the first record that does not match,\n"
+	"checks every signed checkpoint in DIR/audit/checkpoints (records cut\n"
+	"from the end or rewritten show there), and that every revocation in\n"
+	"the log is a revoked certificate (a CRL entry).  checkpoint signs the\n"
+	"chain's head with the CA's audit key and appends it to that file\n"
+	"(jpkid does so after every revocation and every minute).\n";
 
 static int print_audit(void *vctx, const store_audit *a)
 {
@@ -606,18 +612,52 @@ int cmd_audit(cli_ctx *ctx, int argc, char **argv)
 	if ((rc = cli_open_ca(ctx, &ca, &err)) != 0)
 		return cli_error(ctx, rc, &err);
 	if (strcmp(argv[1], "verify") == 0) {
-		int64_t n = 0;
-		rc = store_audit_verify(ca_store(ca), &n, &err);
+		ca_audit_report rep;
+		rc = ca_audit_verify(ca, &rep, &err);
 		ca_close(ca);
 		if (rc != 0)
 			return cli_error(ctx, rc, &err);
 		if (ctx->json) {
 			json_t *o = json_object();
 			json_object_set_new(o, "ok", json_true());
-			json_object_set_new(o, "records", json_integer(n));
+			json_object_set_new(o, "records",
+					    json_integer(rep.records));
+			json_object_set_new(o, "checkpoints",
+					    json_integer(rep.checkpoints));
+			json_object_set_new(o, "checkpoint_seq",
+					    json_integer(rep.checkpoint_seq));
+			json_object_set_new(o, "checkpoint_at",
+					    json_string(rep.checkpoint_at));
+			json_object_set_new(
+			    o, "revocations_checked",
+			    json_integer(rep.revocations_checked));
 			cli_print_json(o);
 		} else {
-			printf("audit log intact: %lld records\n", (long long)n);
+			printf("audit log intact: %lld records, %lld signed "
+			       "checkpoints (latest: record %lld, %s), %lld "
+			       "revocations match the certificates\n",
+			       (long long)rep.records,
+			       (long long)rep.checkpoints,
+			       (long long)rep.checkpoint_seq,
+			       rep.checkpoint_at[0] ? rep.checkpoint_at : "none",
+			       (long long)rep.revocations_checked);
+		}
+		return 0;
+	}
+	if (strcmp(argv[1], "checkpoint") == 0) {
+		ca_checkpoint cp;
+		rc = ca_audit_checkpoint(ca, ctx->now, &cp, &err);
+		ca_close(ca);
+		if (rc != 0)
+			return cli_error(ctx, rc, &err);
+		if (ctx->json) {
+			json_t *o = json_object();
+			json_object_set_new(o, "seq", json_integer(cp.seq));
+			json_object_set_new(o, "hash", json_string(cp.hash));
+			json_object_set_new(o, "line", json_string(cp.line));
+			cli_print_json(o);
+		} else {
+			printf("%s\n", cp.line);
 		}
 		return 0;
 	}

@@ -238,6 +238,15 @@ int cmd_revoke(cli_ctx *ctx, int argc, char **argv)
 	if ((rc = cli_open_ca(ctx, &ca, &err)) != 0)
 		return cli_error(ctx, rc, &err);
 	rc = ca_revoke(ca, serial, reason, ctx->now, "cli", &err);
+	if (rc == 0) {
+		/* every revocation is checkpointed outside the database */
+		jpki_err cerr = {0};
+		if (ca_audit_checkpoint(ca, ctx->now, NULL, &cerr) != 0)
+			fprintf(stderr,
+				"jpki: warning: audit checkpoint not written: "
+				"%s\n",
+				cerr.msg);
+	}
 	ca_close(ca);
 	if (rc != 0)
 		return cli_error(ctx, rc, &err);

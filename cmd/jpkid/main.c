@@ -50,6 +50,9 @@ static const char usage[] =
     "--check-full      check the whole store (SQLite integrity_check,\n"
     "                  indexes too) instead of the quick check every start\n"
     "                  runs; a damaged store is refused either way\n"
+    "--audit-syslog    each signed audit checkpoint (after every\n"
+    "                  revocation, and a minute while the log grows) also\n"
+    "                  goes to syslog (authpriv), for a remote collector\n"
     "--trust-proxy ADDR  requests from ADDR (a reverse proxy) count\n"
     "                  against the last address of X-Forwarded-For\n";
 
@@ -90,6 +93,7 @@ int main(int argc, char **argv)
 	    {"trust-proxy", required_argument, NULL, 'P'},
 	    {"body-seconds", required_argument, NULL, 'S'},
 	    {"check-full", no_argument, NULL, 'F'},
+	    {"audit-syslog", no_argument, NULL, 'A'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0}};
 	server_config cfg;
@@ -156,6 +160,7 @@ int main(int argc, char **argv)
 			break;
 		case 'P': cfg.trust_proxy = optarg; break;
 		case 'F': cfg.check_full = true; break;
+		case 'A': cfg.audit_syslog = true; break;
 		case 'S':
 			rc = num("--body-seconds", optarg, 1, 3600,
 				 &cfg.body_seconds);

@@ -46,6 +46,31 @@ jpki_profile ca_profile(const jpki_ca *ca);
 X509 *ca_root(const jpki_ca *ca, jpki_cert_kind kind);
 /* The CA's store, borrowed (for the registry and the CLI). */
 store *ca_store(jpki_ca *ca);
+
+/* ==== Audit checkpoints (audit.c) =======================================
+ * The audit chain's head signed with the CA's audit key and appended to
+ * DIR/audit/checkpoints, outside the database (docs/decisions.md, "An
+ * audit log that cannot be cut unseen"). */
+typedef struct ca_checkpoint {
+	int64_t seq;
+	char hash[65];
+	char line[1024]; /* the line appended, without its newline */
+} ca_checkpoint;
+int ca_audit_checkpoint(jpki_ca *ca, time_t now, ca_checkpoint *out,
+			jpki_err *err);
+
+typedef struct ca_audit_report {
+	int64_t records;		 /* audit records in the chain */
+	int64_t checkpoints;		 /* signed checkpoints read */
+	int64_t checkpoint_seq;		 /* the latest one's record */
+	char checkpoint_at[21];
+	int64_t revocations_checked; /* against the certificates table */
+} ca_audit_report;
+/* The chain (store_audit_verify), then every checkpoint's signature, that
+ * each checkpointed record is still there with its hash (nothing cut from
+ * the end, nothing rewritten), and that every revocation in the log is a
+ * revoked certificate in the table.  JPKI_ERR_INTEGRITY saying what. */
+int ca_audit_verify(jpki_ca *ca, ca_audit_report *rep, jpki_err *err);
 /* JPKI_ERR_POLICY when the clock is fixed on a production CA. */
 int ca_check_clock(const jpki_ca *ca, bool now_fixed, jpki_err *err);
 

@@ -68,6 +68,9 @@ typedef struct server_config {
 	/* Start-up checks the store with SQLite's full integrity_check
 	 * instead of quick_check (slower: indexes against tables too). */
 	bool check_full;
+	/* Each audit checkpoint also goes to syslog (LOG_AUTHPRIV), for a
+	 * collector outside this machine. */
+	bool audit_syslog;
 } server_config;
 
 /* Open (or create) the CA, create the first operator if there is none,

@@ -223,6 +223,8 @@ int store_audit_each(store *s, store_audit_fn fn, void *ctx, jpki_err *err);
  * chain shows altered, inserted, removed or reordered records; removing
  * records from the end shows only against a count or hash kept elsewhere. */
 int store_audit_verify(store *s, int64_t *records, jpki_err *err);
+/* The last record's seq and hash (seq 0, hash "" for an empty log). */
+int store_audit_head(store *s, int64_t *seq, char hash[65], jpki_err *err);
 
 /* ==== Counter applications (registry/) ==================================
  * The store keeps applications, the documents shown, their state history

@@ -673,13 +673,18 @@ void api_cert_revoke(srv_worker *w, srv_req *r)
 
 void api_audit_verify(srv_worker *w, srv_req *r)
 {
-	int64_t n = 0;
+	ca_audit_report rep;
 	jpki_err err = {0};
-	int rc = store_audit_verify(ca_store(w->ca), &n, &err);
+	int rc = ca_audit_verify(w->ca, &rep, &err);
 	if (rc == 0)
-		srv_reply_json(
-		    r, MHD_HTTP_OK,
-		    json_pack("{s:b,s:I}", "ok", 1, "records", (json_int_t)n));
+		srv_reply_json(r, MHD_HTTP_OK,
+			       json_pack("{s:b,s:I,s:I,s:I,s:s}", "ok", 1,
+					 "records", (json_int_t)rep.records,
+					 "checkpoints",
+					 (json_int_t)rep.checkpoints,
+					 "checkpoint_seq",
+					 (json_int_t)rep.checkpoint_seq,
+					 "checkpoint_at", rep.checkpoint_at));
 	else if (rc == JPKI_ERR_INTEGRITY)
 		srv_reply_json(r, MHD_HTTP_OK,
 			       json_pack("{s:b,s:s}", "ok", 0, "message",

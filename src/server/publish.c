@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 
 #include "openjpki/util.h"
 #include "server_int.h"
@@ -149,6 +150,26 @@ void srv_publish_revoked(srv_worker *w, const char *serial_hex)
 		srv_crl_make(w->s, w->ca, c.kind - 10, CA_CRL_ARL, NULL, now);
 	}
 	store_cert_clear(&c);
+	srv_audit_checkpoint(w->s, w->ca, now); /* after every revocation */
+}
+
+void srv_audit_checkpoint(server *s, jpki_ca *ca, time_t now)
+{
+	ca_checkpoint cp;
+	jpki_err err = {0};
+	pthread_mutex_lock(&s->cp_mu);
+	int rc = ca_audit_checkpoint(ca, now, &cp, &err);
+	if (rc == 0)
+		s->cp_seq = cp.seq;
+	pthread_mutex_unlock(&s->cp_mu);
+	if (rc != 0) {
+		fprintf(stderr, "jpkid: audit checkpoint not written: %s\n",
+			err.msg);
+		return;
+	}
+	if (s->audit_syslog)
+		syslog(LOG_AUTHPRIV | LOG_NOTICE, "audit checkpoint %s",
+		       cp.line);
 }
 
 void srv_publish_muni(srv_worker *w, const char *muni)
@@ -389,7 +410,7 @@ static void *refresher_main(void *arg)
 	jpki_ca *ca = s->pub_w.ca;
 	warm_list warm;
 	warm_item *batch = calloc(PRESIGN_PER_TICK, sizeof(*batch));
-	time_t next_sync = 0, next_muni = 0, next_due = 0;
+	time_t next_sync = 0, next_muni = 0, next_due = 0, next_cp = 0;
 	bool warmed = false;
 	memset(&warm, 0, sizeof(warm));
 	for (;;) {
@@ -428,6 +449,16 @@ static void *refresher_main(void *arg)
 		if (now >= next_due) {
 			refresh_due(s, ca, now);
 			next_due = now + SYNC_EVERY;
+		}
+		if (now >= next_cp) {
+			/* a checkpoint a minute while the log grows */
+			int64_t seq = 0;
+			char hash[65];
+			if (store_audit_head(ca_store(ca), &seq, hash, NULL) ==
+				0 &&
+			    seq != s->cp_seq)
+				srv_audit_checkpoint(s, ca, now);
+			next_cp = now + CHECKPOINT_EVERY;
 		}
 		if (!warmed) {
 			if (warm.v == NULL)

@@ -831,6 +831,8 @@ int server_start(const server_config *cfg, server **out, char *created_password,
 	s->clock_offset = cfg->clock_offset;
 	s->started = srv_time(s);
 	pthread_mutex_init(&s->dl_mu, NULL);
+	pthread_mutex_init(&s->cp_mu, NULL);
+	s->audit_syslog = cfg->audit_syslog;
 	pthread_mutex_init(&s->cnt_mu, NULL);
 	if (jpki_strlcpy(s->dir, cfg->dir, sizeof(s->dir)) != 0 ||
 	    (cfg->store != NULL && jpki_strlcpy(s->store_loc, cfg->store,
@@ -925,6 +927,7 @@ void server_stop(server *s)
 	srv_throttle_free(s->throttle);
 	srv_downloads_free(s);
 	pthread_mutex_destroy(&s->dl_mu);
+	pthread_mutex_destroy(&s->cp_mu);
 	pthread_mutex_destroy(&s->cnt_mu);
 	free(s);
 }

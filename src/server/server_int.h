@@ -520,6 +520,12 @@ size_t srv_clients_body_total(srv_clients *c);
 bool srv_clients_challenge_take(srv_clients *c, unsigned client, double now,
 				int *retry_after);
 
+/* The audit chain's head signed and appended outside the database
+ * (ca_audit_checkpoint): after every revocation jpkid publishes, and once
+ * a minute while the log grows.  A failure is logged, never fatal. */
+#define CHECKPOINT_EVERY 60
+void srv_audit_checkpoint(server *s, jpki_ca *ca, time_t now);
+
 /* ---- wrong passwords at log-in (throttle.c) ---- */
 #define THROTTLE_WINDOW 900     /* seconds in which failures count */
 #define THROTTLE_LOCK 900       /* seconds a lockout lasts */
@@ -559,6 +565,9 @@ struct server {
 	X509 *jlis[4]; /* --trust-jlis: J-LIS roots relying parties may use */
 	srv_clients *clients;
 	srv_throttle *throttle;
+	pthread_mutex_t cp_mu; /* audit checkpoints (publish.c) */
+	int64_t cp_seq;	       /* the record last checkpointed */
+	bool audit_syslog;     /* each checkpoint also to syslog */
 	int body_seconds; /* a request's body must arrive within this */
 	EVP_PKEY *preview_key; /* stands in for a key not given to preview */
 	struct MHD_Response *r_malformed, *r_unauthorized;

@@ -1265,3 +1265,18 @@ int store_check(store *s, bool full, jpki_err *err)
 				 "store_check inside a transaction");
 	return s->ops->check(s->impl, full, err);
 }
+
+int store_audit_head(store *s, int64_t *seq, char hash[65], jpki_err *err)
+{
+	int rc;
+	if ((rc = usable(s, err)) != 0)
+		return rc;
+	if (seq == NULL || hash == NULL)
+		return jpki_fail(err, JPKI_ERR_INVAL, "no place for the head");
+	if ((rc = store_read_begin(s, err)) != 0)
+		return rc;
+	hash[0] = '\0';
+	rc = s->ops->audit_head_for_update(s->impl, seq, hash, err);
+	store_read_end(s);
+	return rc;
+}

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# An audit log that cannot be cut unseen: every revocation is checkpointed
+# (the chain's head signed with the CA's audit key, appended to
+# DIR/audit/checkpoints outside the database), and `jpki audit verify`
+# reports each cut the attack made: records deleted from the end with the
+# append-only trigger dropped (a keyCompromise revocation among them) and
+# the revoked certificate's row deleted; the row alone; a forged or
+# removed checkpoint.  jpkid checkpoints after the revocations it makes.
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
+export JPKI_DIR=$T/ca
+NOW=2026-11-25T01:00:00Z
+J() { "$JPKI" --now "$NOW" "$@"; }
+DB=$T/ca/jpki.db
+
+J ca init >/dev/null
+J muni add 132217 --pref 東京都 --city 清瀬市 --pref-roman Tokyo-to --city-roman Kiyose-shi >/dev/null
+A=$(J --json resident add --ext-id A1 --name "山田　太郎" --kana ヤマダタロウ --address "東京都清瀬市上清戸１丁目" --birth 1980-12-31 --sex 1 --muni 132217 | jq -r .id)
+J resident card "$A" --serial "CARD$A" >/dev/null
+newkey a_s; newkey a_a
+J issue --resident "$A" --card "CARD$A" --sign-key a_s.pub --auth-key a_a.pub --out-dir a >/dev/null
+S=$(openssl x509 -in a/sign.pem -noout -serial | cut -d= -f2)
+expect_ok "keyCompromise revocation" J revoke "$S" --reason keyCompromise
+[ -s "$T/ca/audit/checkpoints" ] && [ -s "$T/ca/audit/key.pub.pem" ] && ok "the revocation was checkpointed outside the database" || bad "no checkpoint file"
+out=$(J --json audit verify)
+jq -e '.ok and .checkpoints >= 1 and .revocations_checked == 1' <<<"$out" >/dev/null && ok "intact: $(jq -c . <<<"$out")" || bad "verify: $out"
+# the checkpoint verifies with openssl and the published public key
+line=$(tail -1 "$T/ca/audit/checkpoints")
+read -r _ seq hash at sig <<<"$line"
+printf 'openjpki audit checkpoint v1\n%s\n%s\n%s\n' "$seq" "$hash" "$at" >tbs
+base64 -d <<<"$sig" >sig.bin
+openssl dgst -sha256 -verify "$T/ca/audit/key.pub.pem" -signature sig.bin tbs >/dev/null 2>&1 && ok "openssl verifies the checkpoint's signature" || bad "openssl dgst -verify"
+
+cp -a "$T/ca" "$T/clean"
+# 1. the attack: drop the trigger, delete the last records (the revocation
+#    among them) and the revoked certificate's row
+sqlite3 "$DB" "DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE seq >= (SELECT MAX(seq) - 1 FROM audit); DELETE FROM certificates WHERE serial = '$S';"
+out=$(J audit verify 2>&1) && bad "cut accepted: $out" || { grep -q "records were cut from its end" <<<"$out" && ok "cut from the end reported: $out" || bad "cut: $out"; }
+# 2. only the revoked certificate's row (gone from the CRL, OCSP unknown)
+rm -rf "$T/ca"; cp -a "$T/clean" "$T/ca"
+sqlite3 "$DB" "DELETE FROM certificates WHERE serial = '$S';"
+out=$(J audit verify 2>&1) && bad "row deletion accepted: $out" || { grep -q "revokes certificate $S, but the certificates table has no such certificate" <<<"$out" && ok "deleted certificate row reported" || bad "row: $out"; }
+# 3. the revocation undone in the table (status back to valid)
+rm -rf "$T/ca"; cp -a "$T/clean" "$T/ca"
+sqlite3 "$DB" "UPDATE certificates SET status = 0, reason = NULL, revoked_at = NULL WHERE serial = '$S';"
+out=$(J audit verify 2>&1) && bad "un-revocation accepted: $out" || { grep -q "does not show it revoked" <<<"$out" && ok "revocation undone in the table reported" || bad "unrevoke: $out"; }
+# 4. a checkpoint edited to hide the cut (its signature no longer holds)
+rm -rf "$T/ca"; cp -a "$T/clean" "$T/ca"
+sed -i "\$s/^v1 $seq /v1 1 /" "$T/ca/audit/checkpoints"
+out=$(J audit verify 2>&1) && bad "forged checkpoint accepted: $out" || { grep -q "signature does not verify" <<<"$out" && ok "forged checkpoint reported" || bad "forged: $out"; }
+# 5. the checkpoints removed altogether
+rm -rf "$T/ca"; cp -a "$T/clean" "$T/ca"
+rm "$T/ca/audit/checkpoints"
+out=$(J audit verify 2>&1) && bad "missing checkpoints accepted: $out" || { grep -q "checkpoints were removed" <<<"$out" && ok "removed checkpoints reported" || bad "removed: $out"; }
+rm -rf "$T/ca"; cp -a "$T/clean" "$T/ca"
+expect_ok "the clean copy still verifies" J audit verify
+# jpkid checkpoints the head it finds when it starts (then every minute
+# while the log grows, and after every revocation it publishes)
+. "$HERE/lib/jpkid.sh"
+before=$(wc -l <"$T/ca/audit/checkpoints")
+export JPKID_ADMIN_PASSWORD=admin-password-1
+start_jpkid "$T/ca"
+for _ in $(seq 1 50); do [ "$(wc -l <"$T/ca/audit/checkpoints")" -gt "$before" ] && break; sleep 0.2; done
+stop_jpkid
+[ "$(wc -l <"$T/ca/audit/checkpoints")" -gt "$before" ] && ok "jpkid wrote a checkpoint" || bad "jpkid: no new checkpoint"
+expect_ok "and it verifies" "$JPKI" audit verify
+finish
