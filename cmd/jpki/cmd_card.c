@@ -1313,12 +1313,12 @@ static const char serve_help[] =
     "is on disk before the card answers.  Only loopback hosts unless\n"
     "--allow-remote: the link carries PINs in clear.\n";
 
-static volatile sig_atomic_t serve_stop;
+static atomic_int serve_stop; /* lock-free: set from the signal handler */
 
 static void on_stop_signal(int sig)
 {
 	(void)sig;
-	serve_stop = 1;
+	atomic_store(&serve_stop, 1);
 }
 
 static void serve_event(void *vctx, jpki_vpcd_event ev, unsigned attempt,
@@ -1389,7 +1389,7 @@ static int card_serve_cmd(cli_ctx *ctx, int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	(void)sigaction(SIGTERM, &sa, &old_term);
 	(void)sigaction(SIGINT, &sa, &old_int);
-	serve_stop = 0;
+	atomic_store(&serve_stop, 0);
 	vo.stop = &serve_stop;
 	vo.event = serve_event;
 	printf("serving card %s to vpcd at %s:%u\n", card_serial(card), vo.host,

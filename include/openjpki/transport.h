@@ -8,6 +8,7 @@
 #define OPENJPKI_TRANSPORT_H
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -118,8 +119,9 @@ typedef struct jpki_vpcd_opts {
 	bool once;
 	unsigned connect_tries;
 	/* Set (by a signal handler, another thread) to stop; checked at
-	 * least every 200 ms.  May be NULL. */
-	volatile sig_atomic_t *stop;
+	 * least every 200 ms.  A lock-free atomic, so both may set it.
+	 * May be NULL. */
+	atomic_int *stop;
 	/* Progress for the operator (library code does not print).  The
 	 * frequent GET ATR presence polls are not reported.  May be NULL. */
 	void (*event)(void *ctx, jpki_vpcd_event ev, unsigned attempt,

@@ -47,7 +47,7 @@ typedef struct vpcd_run {
 
 static bool stopping(const vpcd_run *v)
 {
-	return v->o->stop != NULL && *v->o->stop != 0;
+	return v->o->stop != NULL && atomic_load(v->o->stop) != 0;
 }
 
 static void event(const vpcd_run *v, jpki_vpcd_event ev, unsigned attempt,

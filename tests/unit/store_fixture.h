@@ -111,7 +111,7 @@ static inline store_card fx_card(const char *serial, int64_t resident)
 static inline store_cert fx_cert(const char *serial, int kind, int64_t res,
 				 time_t not_after)
 {
-	static uint8_t der[1200];
+	static _Thread_local uint8_t der[1200]; /* one per writer thread */
 	store_cert c;
 	for (size_t i = 0; i < sizeof(der); i++)
 		der[i] = (uint8_t)(i * 7 + 3);

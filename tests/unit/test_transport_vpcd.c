@@ -38,7 +38,7 @@ typedef struct fake {
 	script s;
 	int lfd;
 	uint16_t port;
-	volatile sig_atomic_t stop;
+	atomic_int stop;
 	bool ok; /* the script ran to its end */
 	/* answers seen */
 	uint8_t atr[2][40];
@@ -204,7 +204,7 @@ static void *server(void *arg)
 	}
 	case SCRIPT_STOP:
 		(void)poll(NULL, 0, 300);
-		f->stop = 1;
+		atomic_store(&f->stop, 1);
 		drain(c);
 		f->ok = true;
 		break;
