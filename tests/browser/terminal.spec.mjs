@@ -29,7 +29,7 @@ const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'jpki-chromium-'));
 const ctx = await launchChromium(profile, { viewport: { width: 1100, height: 1000 } });
 const page = ctx.pages()[0] || await ctx.newPage();
 page.setDefaultTimeout(30000);
-const prefix = { newcard: '', pinreset: '1', renew: '2' }[phase];
+const prefix = { newcard: '', pinreset: 'pinreset-', renew: 'renew-' }[phase];
 const shot = (name) => page.screenshot({ path: path.join(SHOTS, prefix + name + '.png'), fullPage: true });
 const msg = () => page.locator('#msg').innerText();
 const area = () => page.locator('#terminal-area').innerText();
@@ -113,23 +113,22 @@ async function pinreset() {
   ok((await page.locator('#app-info').innerText()).includes('暗証番号の初期化'), 'the page shows the 暗証番号の初期化 application');
   await shot('01-app-received');
   await approve();
-  await shot('02-approved');
-  await pair('03');
+  await pair('02'); // 02: approved, not yet paired
   ok((await page.locator('#term-tries').innerText()).includes(process.env.TRIES),
     'the page shows the tries left before the reset: ' + (await page.locator('#term-tries').innerText()));
   ok((await area()).includes('カードリーダーで暗証番号を初期化'), 'the reset form is offered');
   ok((await area()).includes('英数字6〜16桁・英字は大文字・数字と英字を混在') && (await area()).includes('数字4桁'),
     'the PIN rules are stated on the reset form');
-  await shot('05-paired-card');
+  await shot('04-paired-card');
   await page.locator('#tr-auth').fill(process.env.NEW_AUTH);
   await page.locator('#tr-sign').fill(process.env.NEW_SIGN);
-  await shot('06-new-pins');
+  await shot('05-new-pins');
   await page.getByRole('button', { name: 'カードリーダーで暗証番号を初期化' }).click();
   await page.locator('#msg.error, #msg.info:has-text("初期化しました")').waitFor({ timeout: 60000 });
   ok((await msg()).includes(CARD) && (await msg()).includes('初期化しました'), 'reset: ' + (await msg()));
   ok((await page.locator('#app-info').innerText()).includes('完了'), 'the application reads 完了');
   ok(!(await page.locator('#terminal-area').count()), 'the completed application offers no reader action');
-  await shot('07-completed');
+  await shot('06-completed');
 }
 
 // env: AUTH_PIN, SIGN_PIN (the holder's PINs), OLD_AUTH (the serial on the card before)
@@ -139,32 +138,34 @@ async function renew() {
   ok((await page.locator('#app-info').innerText()).includes('更新'), 'the page shows the 更新 application');
   await shot('01-app-received');
   await approve();
-  await shot('02-approved');
-  await pair('03');
+  await pair('02'); // 02: approved, not yet paired
   const before = (await page.locator('#term-auth-cert').innerText()).trim();
   ok(before.replace(/^0+/, '').toUpperCase() === process.env.OLD_AUTH.replace(/^0+/, '').toUpperCase(),
     'the page shows the old authentication certificate ' + before + ' on the card');
   ok((await area()).includes('カードリーダーで完了'), 'the completion form is offered');
-  await shot('05-paired-card');
+  await shot('04-paired-card');
   // a wrong signature PIN: the card refuses, the page says so, nothing changes
   await page.locator('#tc-auth').fill(process.env.AUTH_PIN);
   await page.locator('#tc-sign').fill('WRONG2PIN');
   await page.getByRole('button', { name: 'カードリーダーで完了' }).click();
   await page.locator('#msg.error').waitFor({ timeout: 60000 });
-  ok((await msg()).includes('暗証番号が違います'), 'a wrong PIN: ' + (await msg()).replace(/\n/g, ' '));
+  const m = await msg();
+  ok(m.includes('暗証番号が違います') && m.includes('残り 4 回です'), 'a wrong PIN: ' + m.replace(/\n/g, ' '));
+  ok(!/[A-Za-z]{3,}/.test(m), 'no English in the Japanese error');
   ok((await page.locator('#app-info').innerText()).includes('承認'), 'the application still reads 承認');
-  await shot('06-wrong-pin');
-  await page.locator('#term-refresh').click();
-  await page.locator('#term-status').waitFor();
+  await page.locator('#term-tries:has-text("署名用 4")').waitFor({ timeout: 10000 }).catch(() => {});
+  const tries = await page.locator('#term-tries').innerText();
+  ok(tries.includes('署名用 4'), 'the page shows the tries left afresh: ' + tries);
   ok((await page.locator('#term-auth-cert').innerText()).trim() === before, 'the card keeps its certificate after the wrong PIN');
+  await shot('05-wrong-pin');
   await page.locator('#tc-auth').fill(process.env.AUTH_PIN);
   await page.locator('#tc-sign').fill(process.env.SIGN_PIN);
-  await shot('07-pins');
+  await shot('06-pins');
   await page.getByRole('button', { name: 'カードリーダーで完了' }).click();
   await page.locator('#msg.error, #msg.info:has-text("完了し")').waitFor({ timeout: 60000 });
   ok((await msg()).includes(CARD) && (await msg()).includes('完了し'), 'renewed: ' + (await msg()));
   ok((await page.locator('#app-info').innerText()).includes('完了'), 'the application reads 完了');
-  await shot('08-completed');
+  await shot('07-completed');
 }
 
 try {
