@@ -196,7 +196,7 @@ const dict = {
     term_done: '申請 {id} を完了し、カード {card} に電子証明書を書き込みました。',
     term_reset_done: '申請 {id}: カード {card} の暗証番号を初期化しました。',
     term_err: '端末ヘルパーがエラーを返しました', term_err_token: '端末ヘルパーとの連携が無効です。連携し直してください。',
-    term_err_pin_wrong: '暗証番号が違います', term_err_pin_blocked: '暗証番号がロックされています',
+    term_tries_left: '残り {n} 回です', term_err_pin_wrong: '暗証番号が違います', term_err_pin_blocked: '暗証番号がロックされています',
     term_err_no_card: 'カードを読み取れません', term_err_state: 'カードが申請と一致しません',
     term_err_bad_request: '入力内容に誤りがあります（カードには送っていません）',
     term_err_terminal_auth: 'カードの端末認証に失敗しました'
@@ -399,7 +399,7 @@ const dict = {
     term_done: 'Application {id} completed; certificates written onto card {card}.',
     term_reset_done: 'Application {id}: PINs of card {card} reset.',
     term_err: 'The terminal helper reported an error', term_err_token: 'The pairing is no longer valid. Pair again.',
-    term_err_pin_wrong: 'Wrong PIN', term_err_pin_blocked: 'The PIN is blocked',
+    term_tries_left: '{n} tries left', term_err_pin_wrong: 'Wrong PIN', term_err_pin_blocked: 'The PIN is blocked',
     term_err_no_card: 'Cannot read the card', term_err_state: "The card does not match the application",
     term_err_bad_request: 'Invalid input (nothing was sent to the card)',
     term_err_terminal_auth: 'Terminal authentication with the card failed'

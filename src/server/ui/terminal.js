@@ -3,7 +3,7 @@
 // one-time code.  PINs go from this page to the helper and the card only,
 // never to jpkid.  The helper's address and token live in sessionStorage
 // (this tab, this session).
-import { t } from '/ui/i18n.js';
+import { t, getLang } from '/ui/i18n.js';
 
 const KEY = 'jpki.terminal';
 const PORT_RE = /^[0-9]{1,5}$/;
@@ -78,12 +78,16 @@ function statusBox(ctx, s) {
       t('term_tries_v', { auth: pin('auth'), sign: pin('sign'), info: pin('cardinfo') }))) : null));
 }
 
+// The helper's messages are English: a Japanese page shows the headline
+// and, for a wrong PIN, the tries left, never the English text.
 function helperError(ctx, e) {
   const { el, say } = ctx;
   if (!(e instanceof HelperError)) { ctx.showError(e); return; }
   const k = 'term_err_' + (e.code || e.status);
-  say('error', el('strong', {}, t(k) !== k ? t(k) : t('term_err')), el('br'),
-    el('span', { class: 'note' }, t('err_detail') + ': ' + e.message));
+  const tries = /([0-9]+) tries? left/.exec(e.message || '');
+  const detail = getLang() !== 'ja' ? e.message : tries ? t('term_tries_left', { n: tries[1] }) : '';
+  say('error', el('strong', {}, t(k) !== k ? t(k) : t('term_err')),
+    ...(detail ? [el('br'), el('span', { class: 'note', id: 'term-err-detail' }, t('err_detail') + ': ' + detail)] : []));
 }
 
 // Pairing: a code from jpkid, shown for `jpki terminal serve`; then the
@@ -129,7 +133,7 @@ function plan(a) {
   return null;
 }
 
-function completeForm(ctx, a, p) {
+function completeForm(ctx, a, p, redraw) {
   const { el, api, say } = ctx;
   const form = el('form', { id: 'term-complete-form' },
     pinFields(ctx, 'tc', { auth: p.set || p.auth, sign: p.sign, cardinfo: p.set }),
@@ -157,6 +161,7 @@ function completeForm(ctx, a, p) {
       say('info', t('term_done', { id: a.id, card: p.card }));
     } catch (e) {
       if (e instanceof HelperError) helperError(ctx, e); else ctx.showError(e);
+      await redraw();
     } finally {
       for (const b of form.querySelectorAll('button')) b.disabled = false;
     }
@@ -164,7 +169,7 @@ function completeForm(ctx, a, p) {
   return form;
 }
 
-function resetForm(ctx, a, p) {
+function resetForm(ctx, a, p, redraw) {
   const { el, api, say } = ctx;
   const form = el('form', { id: 'term-reset-form' },
     pinFields(ctx, 'tr', { auth: (a.pins & 2) !== 0, sign: (a.pins & 1) !== 0, cardinfo: (a.pins & 4) !== 0 }),
@@ -181,6 +186,7 @@ function resetForm(ctx, a, p) {
       say('info', t('term_reset_done', { id: a.id, card: p.card }));
     } catch (e) {
       if (e instanceof HelperError) helperError(ctx, e); else ctx.showError(e);
+      await redraw();
     }
   });
   return form;
@@ -211,8 +217,8 @@ export function terminalActions(a, ctx) {
     area.replaceChildren(...[head, el('p', { class: 'note' }, t('term_paired', { url: paired.url, op: s.operator || '' })),
       statusBox(ctx, s), el('p', { class: 'buttons' }, refresh, ' ', unpair),
       p && !want ? el('p', { class: 'note', id: 'term-wrong-card' }, t('term_put_card', { card: p.card })) : null,
-      want && !p.reset ? [el('h4', {}, t('term_complete')), el('p', { class: 'note' }, t('term_pin_note')), completeForm(ctx, a, p)] : null,
-      want && p.reset ? [el('h4', {}, t('term_reset')), el('p', { class: 'note' }, t('term_pin_note')), resetForm(ctx, a, p)] : null]
+      want && !p.reset ? [el('h4', {}, t('term_complete')), el('p', { class: 'note' }, t('term_pin_note')), completeForm(ctx, a, p, redraw)] : null,
+      want && p.reset ? [el('h4', {}, t('term_reset')), el('p', { class: 'note' }, t('term_pin_note')), resetForm(ctx, a, p, redraw)] : null]
       .flat().filter((k) => k !== null && k !== false));
   };
   redraw();
