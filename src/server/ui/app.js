@@ -131,10 +131,21 @@ function confirmDialog(text, okKey) {
       el('p', { class: 'buttons' },
         el('button', { type: 'button', id: 'confirm-ok' }, t(okKey || 'confirm_ok')), ' ',
         el('button', { type: 'button', id: 'confirm-cancel', class: 'sec' }, t('confirm_cancel'))));
-    const done = (v) => { d.close(); d.remove(); resolve(v); };
+    // closing gives the focus back to what opened the question
+    const back = document.activeElement;
+    const done = (v) => { d.close(); d.remove(); resolve(v);
+      setTimeout(() => { if (back && back.isConnected) back.focus(); }, 0); };
     d.querySelector('#confirm-ok').addEventListener('click', () => done(true));
     d.querySelector('#confirm-cancel').addEventListener('click', () => done(false));
     d.addEventListener('cancel', (ev) => { ev.preventDefault(); done(false); });
+    // Tab and Shift+Tab go round the two buttons, never out of the question
+    d.addEventListener('keydown', (ev) => {
+      if (ev.key !== 'Tab') return;
+      const b = [...d.querySelectorAll('button')];
+      const i = b.indexOf(document.activeElement);
+      ev.preventDefault();
+      b[(i + (ev.shiftKey ? b.length - 1 : 1)) % b.length].focus();
+    });
     document.body.append(d);
     d.showModal();
     d.querySelector('#confirm-cancel').focus();
