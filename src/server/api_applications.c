@@ -372,7 +372,8 @@ static void reply_refusal(srv_worker *w, srv_req *r, int64_t id, time_t now,
 		    (plan.code == NULL || plan.rc != rc))
 			plan.code = NULL;
 	}
-	srv_reply_plan(r, rc, err, plan.code != NULL && !plan.ok ? &plan : NULL);
+	srv_reply_plan(r, rc, err,
+		       plan.code != NULL && !plan.ok ? &plan : NULL);
 }
 
 void api_app_approve(srv_worker *w, srv_req *r)

@@ -305,10 +305,10 @@ void srv_reply_plan(srv_req *r, int rc, const jpki_err *err,
 		return;
 	}
 	const char *msg = jpki_err_msg(err, rc);
-	json_t *e = json_pack("{s:s,s:s,s:s,s:s,s:s}", "code",
-			      srv_code_of_rc(rc, msg), "message", msg,
-			      "reason", plan->code, "message_ja", plan->ja,
-			      "message_en", plan->en);
+	json_t *e =
+	    json_pack("{s:s,s:s,s:s,s:s,s:s}", "code", srv_code_of_rc(rc, msg),
+		      "message", msg, "reason", plan->code, "message_ja",
+		      plan->ja, "message_en", plan->en);
 	srv_reply_json(r, srv_status_of_rc(rc),
 		       e != NULL ? json_pack("{s:o}", "error", e) : NULL);
 }
