@@ -196,6 +196,11 @@ try {
   await page.locator('#msg.info', { hasText: '交付' }).waitFor();
   await headingFocused('申請', 'after the hand-over');
   ok((await state()) === '完了', 'completed');
+  // the history in Japanese: each step's detail worded again, no English
+  const hist = (await page.locator('#app-history tbody td:nth-child(6)').allInnerTexts()).join(' / ');
+  ok(hist.includes('カード VK-1 を交付（有効期限') && hist.includes('書類 1: 運転免許証（本人）') &&
+    hist.includes('申請者: 本人・電子証明書: 署名用'), 'history details in Japanese');
+  ok(!/[a-z]{3,}/.test(hist), 'no English in the history (' + hist.slice(0, 400) + ')');
   await shot('done');
 } catch (e) {
   failed++;

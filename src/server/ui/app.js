@@ -5,6 +5,7 @@ import { t, getLang, setLang } from '/ui/i18n.js';
 import { adminViews } from '/ui/admin.js';
 import { fmtDate, fmtDateTime, fmtReason, fmtCertStatus, fmtEnum, fmtDateHint, pinRule } from '/ui/fmt.js';
 import { terminalActions } from '/ui/terminal.js';
+import { historyDetail } from '/ui/history.js';
 
 const main = document.getElementById('main');
 const msg = document.getElementById('msg');
@@ -602,7 +603,7 @@ async function viewApp(params) {
   const hist = el('table', { id: 'app-history' },
     el('thead', {}, el('tr', {}, ['at', 'actor', 'event', 'from', 'to', 'detail'].map((k) => el('th', {}, t(k))))),
     el('tbody', {}, a.history.map((h) => el('tr', {}, el('td', {}, fmtDateTime(h.at)), el('td', {}, h.actor), el('td', {}, fmtEnum('ev_', h.event)),
-      el('td', {}, stateName(h.from)), el('td', {}, stateName(h.to)), el('td', {}, h.detail)))));
+      el('td', {}, stateName(h.from)), el('td', {}, stateName(h.to)), el('td', {}, historyDetail(h.detail))))));
   page('app', info,
     pv === null ? null : pv.error !== undefined
       ? el('div', { class: 'preview', id: 'app-preview' }, el('h3', {}, t('app_preview')), el('p', {}, t('preview_unavailable') + ': ' + pv.error.head + (pv.error.detail ? ' ' + pv.error.detail : '')))
