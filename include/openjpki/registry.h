@@ -95,6 +95,10 @@ typedef struct registry_app_req {
 	const char *note;        /* may be NULL */
 	/* a loss report holds on receipt: what it held (may be NULL) */
 	registry_change_result *held;
+	/* refused by the law: the plan with its reason code and texts, for
+	 * the reply in the operator's language (may be NULL; code NULL when
+	 * the refusal was not the plan's) */
+	jpki_plan *refusal;
 } registry_app_req;
 
 /* Open an application (state received).  Refusals: JPKI_ERR_NOT_FOUND

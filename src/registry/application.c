@@ -478,6 +478,9 @@ int registry_app_open(jpki_ca *ca, const registry_app_req *req, time_t now,
 	jpki_plan plan;
 	jpki_date today = jpki_date_of(now);
 	char detail[256];
+	memset(&plan, 0, sizeof(plan));
+	if (req->refusal != NULL)
+		memset(req->refusal, 0, sizeof(*req->refusal));
 	int rc;
 	memset(&a, 0, sizeof(a));
 	a.resident_id = req->resident_id;
@@ -528,8 +531,11 @@ int registry_app_open(jpki_ca *ca, const registry_app_req *req, time_t now,
 	}
 	if ((rc = reg_applicant_check(&a, &r, today, err)) != 0 ||
 	    (rc = check_request(st, &a, &r, today, &plan, err)) != 0 ||
-	    (rc = store_app_add(st, &a, err)) != 0)
+	    (rc = store_app_add(st, &a, err)) != 0) {
+		if (req->refusal != NULL && plan.code != NULL && !plan.ok)
+			*req->refusal = plan;
 		goto out;
+	}
 	snprintf(detail, sizeof(detail),
 		 "applicant=%s certs=%d pins=%d card=%s",
 		 registry_applicant_name(a.applicant), a.certs, a.pins,

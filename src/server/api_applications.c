@@ -169,12 +169,15 @@ void api_apps_open(srv_worker *w, srv_req *r)
 	    {"note", JT_STRING, false, 511},
 	};
 	registry_change_result held;
+	jpki_plan refusal;
 	registry_app_req req = {.applicant = STORE_APPLICANT_SELF,
-				.held = &held};
+				.held = &held,
+				.refusal = &refusal};
 	store_app a;
 	jpki_err err = {0};
 	int rc;
 	memset(&held, 0, sizeof(held));
+	memset(&refusal, 0, sizeof(refusal));
 	json_t *b = srv_json_body(r, f, sizeof(f) / sizeof(f[0]));
 	if (b == NULL)
 		return;
@@ -199,7 +202,7 @@ void api_apps_open(srv_worker *w, srv_req *r)
 				       &a, &err);
 	json_decref(b);
 	if (rc != 0) {
-		srv_reply_rc(r, rc, &err);
+		srv_reply_plan(r, rc, &err, &refusal);
 		return;
 	}
 	/* a loss report holds on receipt: OCSP and the CRLs say so now */
@@ -355,6 +358,24 @@ void api_app_preview(srv_worker *w, srv_req *r)
 
 /* Approval of a card reissue retires the old card and revokes its
  * certificates: published once the approval committed. */
+/* A refused step of application id: the reply carries the law's reason
+ * (the plan's code and texts) when the plan is what refuses. */
+static void reply_refusal(srv_worker *w, srv_req *r, int64_t id, time_t now,
+			  int rc, const jpki_err *err)
+{
+	jpki_plan plan;
+	jpki_err e2 = {0};
+	memset(&plan, 0, sizeof(plan));
+	if (rc == JPKI_ERR_INELIGIBLE || rc == JPKI_ERR_WINDOW ||
+	    rc == JPKI_ERR_STATE) {
+		if (registry_app_plan(w->ca, id, now, &plan, &e2) != 0 &&
+		    (plan.code == NULL || plan.rc != rc))
+			plan.code = NULL;
+	}
+	srv_reply_plan(r, rc, err,
+		       plan.code != NULL && !plan.ok ? &plan : NULL);
+}
+
 void api_app_approve(srv_worker *w, srv_req *r)
 {
 	registry_change_result rv;
@@ -366,7 +387,7 @@ void api_app_approve(srv_worker *w, srv_req *r)
 	int rc = registry_app_approve2(w->ca, id, srv_time(w->s), r->actor, &rv,
 				       &err);
 	if (rc != 0) {
-		srv_reply_rc(r, rc, &err);
+		reply_refusal(w, r, id, srv_time(w->s), rc, &err);
 		return;
 	}
 	for (int i = 0; i < rv.revoked && i < 4; i++)
@@ -542,7 +563,7 @@ void api_app_complete(srv_worker *w, srv_req *r)
 	}
 	if ((rc = registry_app_complete(w->ca, id, &in, now, r->actor, &o,
 					&err)) != 0) {
-		srv_reply_rc(r, rc, &err);
+		reply_refusal(w, r, id, now, rc, &err);
 		goto out;
 	}
 	publish_outcome(w, &o);
@@ -883,7 +904,7 @@ void api_app_complete_virtual(srv_worker *w, srv_req *r)
 	}
 	if ((rc = registry_app_complete(w->ca, id, &in, now, r->actor, &o,
 					&err)) != 0) {
-		srv_reply_rc(r, rc, &err);
+		reply_refusal(w, r, id, now, rc, &err);
 		goto out;
 	}
 	if (no_card) {

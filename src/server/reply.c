@@ -301,3 +301,19 @@ int srv_b64_encode(const uint8_t *in, size_t len, char *out, size_t cap)
 	out[o] = '\0';
 	return 0;
 }
+
+void srv_reply_plan(srv_req *r, int rc, const jpki_err *err,
+		    const jpki_plan *plan)
+{
+	if (plan == NULL || plan->code == NULL || plan->ok) {
+		srv_reply_rc(r, rc, err);
+		return;
+	}
+	const char *msg = jpki_err_msg(err, rc);
+	json_t *e =
+	    json_pack("{s:s,s:s,s:s,s:s,s:s}", "code", srv_code_of_rc(rc, msg),
+		      "message", msg, "reason", plan->code, "message_ja",
+		      plan->ja, "message_en", plan->en);
+	srv_reply_json(r, srv_status_of_rc(rc),
+		       e != NULL ? json_pack("{s:o}", "error", e) : NULL);
+}

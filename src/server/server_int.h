@@ -617,6 +617,11 @@ void srv_storage_fault(server *s, int rc, const char *msg);
  * not_found, duplicate, state, documents_missing, inquiry_same_day,
  * revoked, ineligible, window, key, lint, policy, busy, internal. */
 const char *srv_code_of_rc(int rc, const char *msg);
+/* A refusal by the law: as srv_reply_rc, with the plan's stable reason
+ * code ("reason") and its texts ("message_ja", "message_en"); plain
+ * srv_reply_rc when the plan did not refuse (plan NULL or ok). */
+void srv_reply_plan(srv_req *r, int rc, const jpki_err *err,
+		    const jpki_plan *plan);
 int srv_status_of_rc(int rc);
 /* 503 with Retry-After. */
 struct MHD_Response *srv_busy_response(const char *why);

@@ -71,6 +71,8 @@ check_msg 422 "法定代理人" "a 14-year-old without a 法定代理人 is refu
 grep -q "age 14" <<<"$BODY" && ok "the refusal gives the age" || bad "refusal: $BODY"
 req clerk POST /api/v1/applications "{\"resident\":$K,\"kind\":\"new-card\",\"applicant\":\"legal\",\"agent_name\":\"山田 太郎\",\"certs\":\"sign,auth\"}"
 check_msg 422 "under age 15" "no signature certificate under 15, even through a 法定代理人"
+jq -e '.error.reason == "under-15" and (.error.message_ja | contains("15歳"))' <<<"$BODY" >/dev/null \
+  && ok "the refusal carries the law's reason code and its Japanese text" || bad "refusal reason: $BODY"
 
 # ---- 新規交付 ----
 newcard "$A" VC-A "sign,auth"

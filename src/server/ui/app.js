@@ -5,6 +5,7 @@ import { t, getLang, setLang } from '/ui/i18n.js';
 import { adminViews } from '/ui/admin.js';
 import { fmtDate, fmtDateTime, fmtReason, fmtCertStatus, fmtEnum, fmtDateHint, pinRule } from '/ui/fmt.js';
 import { terminalActions } from '/ui/terminal.js';
+import { historyDetail } from '/ui/history.js';
 
 const main = document.getElementById('main');
 const msg = document.getElementById('msg');
@@ -131,10 +132,21 @@ function confirmDialog(text, okKey) {
       el('p', { class: 'buttons' },
         el('button', { type: 'button', id: 'confirm-ok' }, t(okKey || 'confirm_ok')), ' ',
         el('button', { type: 'button', id: 'confirm-cancel', class: 'sec' }, t('confirm_cancel'))));
-    const done = (v) => { d.close(); d.remove(); resolve(v); };
+    // closing gives the focus back to what opened the question
+    const back = document.activeElement;
+    const done = (v) => { d.close(); d.remove(); resolve(v);
+      setTimeout(() => { if (back && back.isConnected) back.focus(); }, 0); };
     d.querySelector('#confirm-ok').addEventListener('click', () => done(true));
     d.querySelector('#confirm-cancel').addEventListener('click', () => done(false));
     d.addEventListener('cancel', (ev) => { ev.preventDefault(); done(false); });
+    // Tab and Shift+Tab go round the two buttons, never out of the question
+    d.addEventListener('keydown', (ev) => {
+      if (ev.key !== 'Tab') return;
+      const b = [...d.querySelectorAll('button')];
+      const i = b.indexOf(document.activeElement);
+      ev.preventDefault();
+      b[(i + (ev.shiftKey ? b.length - 1 : 1)) % b.length].focus();
+    });
     document.body.append(d);
     d.showModal();
     d.querySelector('#confirm-cancel').focus();
@@ -591,7 +603,7 @@ async function viewApp(params) {
   const hist = el('table', { id: 'app-history' },
     el('thead', {}, el('tr', {}, ['at', 'actor', 'event', 'from', 'to', 'detail'].map((k) => el('th', {}, t(k))))),
     el('tbody', {}, a.history.map((h) => el('tr', {}, el('td', {}, fmtDateTime(h.at)), el('td', {}, h.actor), el('td', {}, fmtEnum('ev_', h.event)),
-      el('td', {}, stateName(h.from)), el('td', {}, stateName(h.to)), el('td', {}, h.detail)))));
+      el('td', {}, stateName(h.from)), el('td', {}, stateName(h.to)), el('td', {}, historyDetail(h.detail))))));
   page('app', info,
     pv === null ? null : pv.error !== undefined
       ? el('div', { class: 'preview', id: 'app-preview' }, el('h3', {}, t('app_preview')), el('p', {}, t('preview_unavailable') + ': ' + pv.error.head + (pv.error.detail ? ' ' + pv.error.detail : '')))
