@@ -7,7 +7,7 @@ BUILD_TSAN ?= build-tsan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_ARGS ?=
 
-.PHONY: all build deps run walkthrough demo test test-unit test-clock-ahead test-asan test-tsan fuzz bench install clean format
+.PHONY: all build deps run walkthrough demo test test-unit test-clock-ahead test-asan test-tsan fuzz bench install clean format format-check
 
 all: build
 
@@ -83,6 +83,10 @@ bench: build
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
+
+# CI: every C file as clang-format (.clang-format) writes it
+format-check:
+	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ) $(BUILD_TSAN)

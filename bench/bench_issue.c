@@ -278,8 +278,7 @@ int main(int argc, char **argv)
 	printf("CPU view: %.0f pairs per CPU-second vs %.0f raw signs per "
 	       "CPU-second: efficiency %.2f; the issuing threads kept the "
 	       "cores %.0f %% busy\n",
-	       cpu > 0 ? (double)total / cpu : 0, raw_cpu, cpu_eff,
-	       100 * util);
+	       cpu > 0 ? (double)total / cpu : 0, raw_cpu, cpu_eff, 100 * util);
 	printf("{\"bench\":\"issue\",\"cores\":%d,\"threads\":%d,\"sync\":\"%"
 	       "s\",\"batch\":%d,"
 	       "\"pairs_per_s\":%.1f,\"openssl_sign_per_s\":%.1f,"
@@ -288,8 +287,8 @@ int main(int argc, char **argv)
 	       "\"ceiling_pairs_per_s\":%.1f,\"ratio\":%.3f,\"cpu_efficiency\":"
 	       "%.3f,\"utilisation\":%.3f}\n",
 	       cores, threads, sync, batch, pairs, limit_sign, limit_before,
-	       limit_after, ceiling,
-	       ceiling > 0 ? pairs / ceiling : 0, cpu_eff, util);
+	       limit_after, ceiling, ceiling > 0 ? pairs / ceiling : 0, cpu_eff,
+	       util);
 	char cmd[400];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

@@ -633,9 +633,10 @@ int main(int argc, char **argv)
 	printf("  ceiling with the client's 2 proof-of-possession signatures "
 	       "on the same cores, sign/s ÷ 4: %.0f pairs/s, ratio %.2f\n",
 	       c4, c4 > 0 ? pairs / c4 : 0);
-	printf("  ceiling with the 2 OCSP responses jpkid pre-signs for the new "
-	       "certificates too, sign/s ÷ 6: %.0f pairs/s, ratio %.2f\n",
-	       c6, c6 > 0 ? pairs / c6 : 0);
+	printf(
+	    "  ceiling with the 2 OCSP responses jpkid pre-signs for the new "
+	    "certificates too, sign/s ÷ 6: %.0f pairs/s, ratio %.2f\n",
+	    c6, c6 > 0 ? pairs / c6 : 0);
 	printf("{\"bench\":\"issue_http\",\"cores\":%d,\"clients\":%d,"
 	       "\"seconds\":%.2f,\"pairs\":%ld,\"pairs_per_s\":%.1f,"
 	       "\"busy\":%ld,\"other\":%ld,\"openssl_sign_per_s\":%.1f,"

@@ -22,8 +22,8 @@ static inline double bench_openssl_rsa2048(int multi, int seconds,
 {
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd),
-		 "openssl speed -seconds %d %s%.0d rsa2048 2>/dev/null", seconds,
-		 multi > 1 ? "-multi " : "", multi > 1 ? multi : 0);
+		 "openssl speed -seconds %d %s%.0d rsa2048 2>/dev/null",
+		 seconds, multi > 1 ? "-multi " : "", multi > 1 ? multi : 0);
 	FILE *p = popen(cmd, "r");
 	if (p == NULL)
 		return 0;

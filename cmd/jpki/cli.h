@@ -11,10 +11,10 @@
 #include "openjpki/transport.h"
 
 typedef struct cli_ctx {
-	const char *dir;   /* CA directory (--dir, $JPKI_DIR, default var/ca) */
-	bool json;         /* --json: one JSON object on stdout */
-	bool now_fixed;    /* --now given (tests only; refused by production) */
-	time_t now;        /* the clock, read once here in cmd/ */
+	const char *dir; /* CA directory (--dir, $JPKI_DIR, default var/ca) */
+	bool json;	 /* --json: one JSON object on stdout */
+	bool now_fixed;	 /* --now given (tests only; refused by production) */
+	time_t now;	 /* the clock, read once here in cmd/ */
 } cli_ctx;
 
 /* A subcommand family: argv[0] is its name ("ca", "resident", ...). */

@@ -6,9 +6,9 @@
 #include <string.h>
 
 #include "cli.h"
-#include "openjpki/views.h"
 #include "openjpki/registry.h"
 #include "openjpki/util.h"
+#include "openjpki/views.h"
 
 static const char app_help[] =
     "usage: jpki application SUBCOMMAND [ARGS] [--json]\n\n"
@@ -357,8 +357,7 @@ static int complete(cli_ctx *ctx, jpki_ca *ca, int64_t id, int argc,
 		json_t *j = json_object(), *rv = json_array();
 		json_object_set_new(j, "ok", json_true());
 		json_object_set_new(j, "id", json_integer(id));
-		json_object_set_new(j, "card",
-				    json_string(o.card_serial));
+		json_object_set_new(j, "card", json_string(o.card_serial));
 		if (scert)
 			json_object_set_new(j, "sign", cli_cert_json(scert));
 		if (acert)

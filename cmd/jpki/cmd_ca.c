@@ -11,14 +11,14 @@
 #include "openjpki/views.h"
 
 static const char ca_help[] =
-	"usage: jpki ca init [--profile test|production]\n"
-	"       jpki ca show\n\n"
-	"init  create a CA in --dir: the signature (署名用) and authentication\n"
-	"      (利用者証明用) roots, RSA-2048, 10 years, keys in DIR/keys (0600),\n"
-	"      the store DIR/jpki.db and the roots in DIR/roots/*.pem.\n"
-	"      --profile test (default) issues under O=JPKI-TEST so nothing can\n"
-	"      pass for a real J-LIS certificate; production must be chosen.\n"
-	"show  the CA's profile and roots\n";
+    "usage: jpki ca init [--profile test|production]\n"
+    "       jpki ca show\n\n"
+    "init  create a CA in --dir: the signature (署名用) and authentication\n"
+    "      (利用者証明用) roots, RSA-2048, 10 years, keys in DIR/keys (0600),\n"
+    "      the store DIR/jpki.db and the roots in DIR/roots/*.pem.\n"
+    "      --profile test (default) issues under O=JPKI-TEST so nothing can\n"
+    "      pass for a real J-LIS certificate; production must be chosen.\n"
+    "show  the CA's profile and roots\n";
 
 int cmd_ca(cli_ctx *ctx, int argc, char **argv)
 {
@@ -29,19 +29,23 @@ int cmd_ca(cli_ctx *ctx, int argc, char **argv)
 		return cli_usage_error("ca: missing action (init, show)");
 	const char *action = argv[1];
 	if (strcmp(action, "init") == 0) {
-		ca_init_opts o = {.profile = JPKI_PROFILE_TEST, .now = ctx->now,
+		ca_init_opts o = {.profile = JPKI_PROFILE_TEST,
+				  .now = ctx->now,
 				  .now_fixed = ctx->now_fixed,
 				  .store = getenv("JPKI_STORE")};
 		static const struct option opts[] = {
-			{"profile", required_argument, NULL, 'p'}, {NULL, 0, NULL, 0}};
+		    {"profile", required_argument, NULL, 'p'},
+		    {NULL, 0, NULL, 0}};
 		int c;
 		optind = 0;
-		while ((c = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
+		while ((c = getopt_long(argc - 1, argv + 1, "", opts, NULL)) !=
+		       -1) {
 			if (c != 'p')
 				return 2;
 			if (jpki_profile_parse(optarg, &o.profile) != 0)
-				return cli_usage_error("--profile: test or production, not %s",
-						       optarg);
+				return cli_usage_error(
+				    "--profile: test or production, not %s",
+				    optarg);
 		}
 		int rc = ca_init(ctx->dir, &o, &err);
 		if (rc != 0)
@@ -50,14 +54,18 @@ int cmd_ca(cli_ctx *ctx, int argc, char **argv)
 			json_t *j = json_object();
 			json_object_set_new(j, "ok", json_true());
 			json_object_set_new(j, "dir", json_string(ctx->dir));
-			json_object_set_new(j, "profile",
-					    json_string(jpki_profile_name(o.profile)));
+			json_object_set_new(
+			    j, "profile",
+			    json_string(jpki_profile_name(o.profile)));
 			cli_print_json(j);
 		} else {
 			printf("CA created in %s (profile %s)\n"
-			       "  signature root (署名用):      %s/roots/sign-root.pem\n"
-			       "  authentication root (利用者証明用): %s/roots/auth-root.pem\n",
-			       ctx->dir, jpki_profile_name(o.profile), ctx->dir, ctx->dir);
+			       "  signature root (署名用):      "
+			       "%s/roots/sign-root.pem\n"
+			       "  authentication root (利用者証明用): "
+			       "%s/roots/auth-root.pem\n",
+			       ctx->dir, jpki_profile_name(o.profile), ctx->dir,
+			       ctx->dir);
 		}
 		return 0;
 	}
@@ -68,8 +76,9 @@ int cmd_ca(cli_ctx *ctx, int argc, char **argv)
 			return cli_error(ctx, rc, &err);
 		json_t *j = json_object();
 		json_object_set_new(j, "dir", json_string(ctx->dir));
-		json_object_set_new(j, "profile",
-				    json_string(jpki_profile_name(ca_profile(ca))));
+		json_object_set_new(
+		    j, "profile",
+		    json_string(jpki_profile_name(ca_profile(ca))));
 		json_object_set_new(j, "sign_root",
 				    cli_cert_json(ca_root(ca, JPKI_CERT_SIGN)));
 		json_object_set_new(j, "auth_root",
@@ -82,28 +91,32 @@ int cmd_ca(cli_ctx *ctx, int argc, char **argv)
 }
 
 static const char muni_help[] =
-	"usage: jpki muni add CODE --pref 東京都 --city 千代田区 \\\n"
-	"                     --pref-roman Tokyo-to --city-roman Chiyoda-ku\n"
-	"           [--office-name 名称] [--office-address 住所]\n"
-	"           [--office-phone 電話] [--office-hours 受付時間]\n"
-	"       jpki muni set CODE [--office-name N] [--office-address A]\n"
-	"           [--office-phone P] [--office-hours H]   ('' clears one)\n"
-	"       jpki muni list\n\n"
-	"The issuing municipality (市区町村): its romanised names go into the\n"
-	"signature certificate's subject (L=) and name its CRL partition.\n"
-	"CODE is the 6-digit 全国地方公共団体コード.  The office's name,\n"
-	"address, phone and hours are printed on the letters (有効期限通知書,\n"
-	"照会書兼回答書, 領収書).\n";
+    "usage: jpki muni add CODE --pref 東京都 --city 千代田区 \\\n"
+    "                     --pref-roman Tokyo-to --city-roman Chiyoda-ku\n"
+    "           [--office-name 名称] [--office-address 住所]\n"
+    "           [--office-phone 電話] [--office-hours 受付時間]\n"
+    "       jpki muni set CODE [--office-name N] [--office-address A]\n"
+    "           [--office-phone P] [--office-hours H]   ('' clears one)\n"
+    "       jpki muni list\n\n"
+    "The issuing municipality (市区町村): its romanised names go into the\n"
+    "signature certificate's subject (L=) and name its CRL partition.\n"
+    "CODE is the 6-digit 全国地方公共団体コード.  The office's name,\n"
+    "address, phone and hours are printed on the letters (有効期限通知書,\n"
+    "照会書兼回答書, 領収書).\n";
 
 /* H3: --office-* options into o; `set` counts those given.  2 or a usage
  * error for anything else. */
 static int office_opt(int c, const char *arg, store_office *o, int *set)
 {
-	char *dst = c == 'n' ? o->name : c == 'a' ? o->address
-				: c == 't' ? o->phone : c == 'h' ? o->hours
-				: NULL;
-	size_t cap = c == 'n' ? sizeof(o->name) : c == 'a' ? sizeof(o->address)
-		   : c == 't' ? sizeof(o->phone) : sizeof(o->hours);
+	char *dst = c == 'n'   ? o->name
+		    : c == 'a' ? o->address
+		    : c == 't' ? o->phone
+		    : c == 'h' ? o->hours
+			       : NULL;
+	size_t cap = c == 'n'	? sizeof(o->name)
+		     : c == 'a' ? sizeof(o->address)
+		     : c == 't' ? sizeof(o->phone)
+				: sizeof(o->hours);
 	if (dst == NULL)
 		return 2;
 	if (jpki_strlcpy(dst, arg, cap) != 0)
@@ -116,7 +129,9 @@ static int office_opt(int c, const char *arg, store_office *o, int *set)
 	{"office-name", required_argument, NULL, 'n'},                         \
 	    {"office-address", required_argument, NULL, 'a'},                  \
 	    {"office-phone", required_argument, NULL, 't'},                    \
-	    {"office-hours", required_argument, NULL, 'h'}
+	{                                                                      \
+		"office-hours", required_argument, NULL, 'h'                   \
+	}
 
 /* jpki muni set CODE --office-...: the office the letters name. */
 static int muni_set(cli_ctx *ctx, int argc, char **argv)
@@ -138,9 +153,10 @@ static int muni_set(cli_ctx *ctx, int argc, char **argv)
 		has[c == 'n' ? 0 : c == 'a' ? 1 : c == 't' ? 2 : 3] = true;
 	}
 	if (set == 0)
-		return cli_usage_error("muni set: nothing to set (--office-name, "
-				       "--office-address, --office-phone, "
-				       "--office-hours)");
+		return cli_usage_error(
+		    "muni set: nothing to set (--office-name, "
+		    "--office-address, --office-phone, "
+		    "--office-hours)");
 	if ((rc = cli_open_ca(ctx, &ca, &err)) != 0)
 		return cli_error(ctx, rc, &err);
 	if ((rc = store_muni_office_get(ca_store(ca), code, &o, &err)) == 0) {
@@ -162,7 +178,8 @@ static int muni_set(cli_ctx *ctx, int argc, char **argv)
 		json_t *j = json_object();
 		json_object_set_new(j, "code", json_string(code));
 		json_object_set_new(j, "office_name", json_string(o.name));
-		json_object_set_new(j, "office_address", json_string(o.address));
+		json_object_set_new(j, "office_address",
+				    json_string(o.address));
 		json_object_set_new(j, "office_phone", json_string(o.phone));
 		json_object_set_new(j, "office_hours", json_string(o.hours));
 		cli_print_json(j);
@@ -181,8 +198,10 @@ static int print_muni(void *vctx, const store_muni *m)
 		json_object_set_new(o, "code", json_string(m->code));
 		json_object_set_new(o, "pref", json_string(m->pref));
 		json_object_set_new(o, "city", json_string(m->city));
-		json_object_set_new(o, "pref_roman", json_string(m->pref_roman));
-		json_object_set_new(o, "city_roman", json_string(m->city_roman));
+		json_object_set_new(o, "pref_roman",
+				    json_string(m->pref_roman));
+		json_object_set_new(o, "city_roman",
+				    json_string(m->city_roman));
 		json_array_append_new(arr, o);
 	} else {
 		printf("%s  %s%s  (%s, %s)\n", m->code, m->pref, m->city,
@@ -234,36 +253,43 @@ int cmd_muni(cli_ctx *ctx, int argc, char **argv)
 	memset(&m, 0, sizeof(m));
 	const char *code = argv[2];
 	if (strlen(code) != 6 || strspn(code, "0123456789") != 6)
-		return cli_usage_error("muni add: CODE must be 6 digits, not %s", code);
+		return cli_usage_error(
+		    "muni add: CODE must be 6 digits, not %s", code);
 	jpki_strlcpy(m.code, code, sizeof(m.code));
 	static const struct option opts[] = {
-		{"pref", required_argument, NULL, 'p'},
-		{"city", required_argument, NULL, 'c'},
-		{"pref-roman", required_argument, NULL, 'P'},
-		{"city-roman", required_argument, NULL, 'C'},
-		OFFICE_OPTS,
-		{NULL, 0, NULL, 0}};
+	    {"pref", required_argument, NULL, 'p'},
+	    {"city", required_argument, NULL, 'c'},
+	    {"pref-roman", required_argument, NULL, 'P'},
+	    {"city-roman", required_argument, NULL, 'C'},
+	    OFFICE_OPTS,
+	    {NULL, 0, NULL, 0}};
 	int c, office_set = 0;
 	store_office office;
 	memset(&office, 0, sizeof(office));
 	optind = 0;
 	while ((c = getopt_long(argc - 2, argv + 2, "", opts, NULL)) != -1) {
-		char *dst = c == 'p' ? m.pref : c == 'c' ? m.city
-				     : c == 'P' ? m.pref_roman
-				     : c == 'C' ? m.city_roman : NULL;
+		char *dst = c == 'p'   ? m.pref
+			    : c == 'c' ? m.city
+			    : c == 'P' ? m.pref_roman
+			    : c == 'C' ? m.city_roman
+				       : NULL;
 		if (dst == NULL) {
-			if ((rc = office_opt(c, optarg, &office, &office_set)) != 0)
+			if ((rc = office_opt(c, optarg, &office,
+					     &office_set)) != 0)
 				return rc;
 			continue;
 		}
 		if (jpki_strlcpy(dst, optarg, 64) != 0)
-			return cli_usage_error("muni add: value too long: %s", optarg);
+			return cli_usage_error("muni add: value too long: %s",
+					       optarg);
 	}
 	if (m.pref[0] == '\0' || m.city[0] == '\0')
-		return cli_usage_error("muni add: --pref and --city are required");
+		return cli_usage_error(
+		    "muni add: --pref and --city are required");
 	if (!valid_roman(m.pref_roman) || !valid_roman(m.city_roman))
-		return cli_usage_error("muni add: --pref-roman and --city-roman are "
-				       "required, in A-Z a-z 0-9 '-' (e.g. Chiyoda-ku)");
+		return cli_usage_error(
+		    "muni add: --pref-roman and --city-roman are "
+		    "required, in A-Z a-z 0-9 '-' (e.g. Chiyoda-ku)");
 	if ((rc = cli_open_ca(ctx, &ca, &err)) != 0)
 		return cli_error(ctx, rc, &err);
 	rc = registry_muni_put(ca, &m, ctx->now, "cli", &err);
@@ -281,31 +307,32 @@ int cmd_muni(cli_ctx *ctx, int argc, char **argv)
 		json_decref(arr);
 		cli_print_json(o);
 	} else {
-		printf("municipality %s %s%s recorded\n", m.code, m.pref, m.city);
+		printf("municipality %s %s%s recorded\n", m.code, m.pref,
+		       m.city);
 	}
 	return 0;
 }
 
 static const char resident_help[] =
-	"usage: jpki resident add --ext-id ID --name 氏名 --kana フリガナ \\\n"
-	"           --address 住所 --birth YYYY-MM-DD --sex 1|2 --muni CODE [--adult-ward]\n"
-	"           [--my-number 12DIGITS]\n"
-	"       jpki resident change RID [--name N] [--kana K] [--address A]\n"
-	"           [--birth D] [--sex S] [--adult-ward | --no-adult-ward]\n"
-	"           [--my-number 12DIGITS | --my-number '']\n"
-	"       jpki resident remove RID       (住民票消除: death, emigration)\n"
-	"       jpki resident show RID\n"
-	"       jpki resident list [QUERY]  (name or kana in any width or\n"
-	"           script, address, birth date 西暦/和暦, 住民票コード)\n"
-	"       jpki resident card RID --serial SERIAL [--issued YYYY-MM-DD]\n"
-	"       jpki resident import FILE.csv  (header ext_id,name,kana,address,\n"
-	"           birth,sex,muni,adult_ward; all rows or none)\n\n"
-	"The 住民基本台帳 record the service needs.  A change of name, address,\n"
-	"birth date or sex revokes the signature certificate (affiliationChanged)\n"
-	"and keeps the authentication certificate; removal revokes both.\n"
-	"`card` records the My Number Card holding the keys; its expiry (10th\n"
-	"birthday, 5th under 18) caps the certificates.\n";
-
+    "usage: jpki resident add --ext-id ID --name 氏名 --kana フリガナ \\\n"
+    "           --address 住所 --birth YYYY-MM-DD --sex 1|2 --muni CODE "
+    "[--adult-ward]\n"
+    "           [--my-number 12DIGITS]\n"
+    "       jpki resident change RID [--name N] [--kana K] [--address A]\n"
+    "           [--birth D] [--sex S] [--adult-ward | --no-adult-ward]\n"
+    "           [--my-number 12DIGITS | --my-number '']\n"
+    "       jpki resident remove RID       (住民票消除: death, emigration)\n"
+    "       jpki resident show RID\n"
+    "       jpki resident list [QUERY]  (name or kana in any width or\n"
+    "           script, address, birth date 西暦/和暦, 住民票コード)\n"
+    "       jpki resident card RID --serial SERIAL [--issued YYYY-MM-DD]\n"
+    "       jpki resident import FILE.csv  (header ext_id,name,kana,address,\n"
+    "           birth,sex,muni,adult_ward; all rows or none)\n\n"
+    "The 住民基本台帳 record the service needs.  A change of name, address,\n"
+    "birth date or sex revokes the signature certificate (affiliationChanged)\n"
+    "and keeps the authentication certificate; removal revokes both.\n"
+    "`card` records the My Number Card holding the keys; its expiry (10th\n"
+    "birthday, 5th under 18) caps the certificates.\n";
 
 static void print_resident(const store_resident *r)
 {
@@ -332,47 +359,76 @@ static int resident_opts(int argc, char **argv, store_resident *r,
 			 unsigned *set)
 {
 	static const struct option opts[] = {
-		{"ext-id", required_argument, NULL, 'e'},
-		{"name", required_argument, NULL, 'n'},
-		{"kana", required_argument, NULL, 'k'},
-		{"address", required_argument, NULL, 'a'},
-		{"birth", required_argument, NULL, 'b'},
-		{"sex", required_argument, NULL, 's'},
-		{"muni", required_argument, NULL, 'm'},
-		{"adult-ward", no_argument, NULL, 'w'},
-		{"no-adult-ward", no_argument, NULL, 'W'},
-		{"my-number", required_argument, NULL, 'N'},
-		{NULL, 0, NULL, 0}};
+	    {"ext-id", required_argument, NULL, 'e'},
+	    {"name", required_argument, NULL, 'n'},
+	    {"kana", required_argument, NULL, 'k'},
+	    {"address", required_argument, NULL, 'a'},
+	    {"birth", required_argument, NULL, 'b'},
+	    {"sex", required_argument, NULL, 's'},
+	    {"muni", required_argument, NULL, 'm'},
+	    {"adult-ward", no_argument, NULL, 'w'},
+	    {"no-adult-ward", no_argument, NULL, 'W'},
+	    {"my-number", required_argument, NULL, 'N'},
+	    {NULL, 0, NULL, 0}};
 	int c;
 	optind = 0;
 	*set = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		int bad = 0;
 		switch (c) {
-		case 'e': bad = jpki_strlcpy(r->ext_id, optarg, sizeof(r->ext_id)); *set |= 1; break;
-		case 'n': bad = jpki_strlcpy(r->name, optarg, sizeof(r->name)); *set |= 2; break;
-		case 'k': bad = jpki_strlcpy(r->kana, optarg, sizeof(r->kana)); *set |= 4; break;
-		case 'a': bad = jpki_strlcpy(r->address, optarg, sizeof(r->address)); *set |= 8; break;
+		case 'e':
+			bad =
+			    jpki_strlcpy(r->ext_id, optarg, sizeof(r->ext_id));
+			*set |= 1;
+			break;
+		case 'n':
+			bad = jpki_strlcpy(r->name, optarg, sizeof(r->name));
+			*set |= 2;
+			break;
+		case 'k':
+			bad = jpki_strlcpy(r->kana, optarg, sizeof(r->kana));
+			*set |= 4;
+			break;
+		case 'a':
+			bad = jpki_strlcpy(r->address, optarg,
+					   sizeof(r->address));
+			*set |= 8;
+			break;
 		case 'b':
 			if (jpki_date_parse(optarg, &r->birth) != 0)
-				return cli_usage_error("--birth: not a date YYYY-MM-DD: %s", optarg);
+				return cli_usage_error(
+				    "--birth: not a date YYYY-MM-DD: %s",
+				    optarg);
 			*set |= 16;
 			break;
 		case 's':
-			if (strcmp(optarg, "1") != 0 && strcmp(optarg, "2") != 0)
-				return cli_usage_error("--sex: 1 (男) or 2 (女), not %s", optarg);
+			if (strcmp(optarg, "1") != 0 &&
+			    strcmp(optarg, "2") != 0)
+				return cli_usage_error(
+				    "--sex: 1 (男) or 2 (女), not %s", optarg);
 			r->sex = optarg[0] - '0';
 			*set |= 32;
 			break;
-		case 'm': bad = jpki_strlcpy(r->muni_code, optarg, sizeof(r->muni_code)); *set |= 64; break;
-		case 'w': r->adult_ward = true; *set |= 128; break;
-		case 'W': r->adult_ward = false; *set |= 128; break;
+		case 'm':
+			bad = jpki_strlcpy(r->muni_code, optarg,
+					   sizeof(r->muni_code));
+			*set |= 64;
+			break;
+		case 'w':
+			r->adult_ward = true;
+			*set |= 128;
+			break;
+		case 'W':
+			r->adult_ward = false;
+			*set |= 128;
+			break;
 		case 'N': /* 個人番号; "" clears it */
 			if (optarg[0] != '\0' &&
 			    rules_mynumber_check(optarg, NULL) != 0)
-				return cli_usage_error("--my-number: 12 digits "
-						       "with the check digit of "
-						       "番号法施行令 第8条");
+				return cli_usage_error(
+				    "--my-number: 12 digits "
+				    "with the check digit of "
+				    "番号法施行令 第8条");
 			bad = jpki_strlcpy(r->my_number, optarg,
 					   sizeof(r->my_number));
 			*set |= 256;
@@ -380,7 +436,8 @@ static int resident_opts(int argc, char **argv, store_resident *r,
 		default: return 2;
 		}
 		if (bad)
-			return cli_usage_error("value too long: %.40s...", optarg);
+			return cli_usage_error("value too long: %.40s...",
+					       optarg);
 	}
 	if (optind < argc)
 		return cli_usage_error("unexpected argument %s", argv[optind]);
@@ -405,7 +462,8 @@ static int print_change(cli_ctx *ctx, const store_resident *r,
 		json_object_set_new(o, "resident", jpki_view_resident(r));
 		json_t *arr = json_array();
 		for (int i = 0; i < res->revoked && i < 4; i++)
-			json_array_append_new(arr, json_string(res->serials[i]));
+			json_array_append_new(arr,
+					      json_string(res->serials[i]));
 		json_object_set_new(o, "revoked", arr);
 		cli_print_json(o);
 	} else {
@@ -437,14 +495,16 @@ int cmd_resident(cli_ctx *ctx, int argc, char **argv)
 		if ((rc = resident_opts(argc - 1, argv + 1, &r, &set)) != 0)
 			return rc;
 		if ((set & 0x7f) != 0x7f)
-			return cli_usage_error("resident add: --ext-id, --name, --kana, "
-					       "--address, --birth, --sex and --muni "
-					       "are required");
+			return cli_usage_error(
+			    "resident add: --ext-id, --name, --kana, "
+			    "--address, --birth, --sex and --muni "
+			    "are required");
 		r.status = STORE_RESIDENT_LIVING;
 		r.updated_at = ctx->now;
 		if ((rc = cli_open_ca(ctx, &ca, &err)) != 0)
 			return cli_error(ctx, rc, &err);
-		if ((rc = registry_resident_add(ca, &r, ctx->now, "cli", &err)) != 0) {
+		if ((rc = registry_resident_add(ca, &r, ctx->now, "cli",
+						&err)) != 0) {
 			ca_close(ca);
 			return cli_error(ctx, rc, &err);
 		}
@@ -470,7 +530,8 @@ int cmd_resident(cli_ctx *ctx, int argc, char **argv)
 		return 0;
 	}
 	if (argc < 3)
-		return cli_usage_error("resident %s: missing resident id", action);
+		return cli_usage_error("resident %s: missing resident id",
+				       action);
 	int64_t id = 0;
 	if ((rc = parse_id(argv[2], &id)) != 0)
 		return rc;
@@ -492,42 +553,48 @@ int cmd_resident(cli_ctx *ctx, int argc, char **argv)
 		}
 		if (set & (1 | 64)) {
 			ca_close(ca);
-			return cli_usage_error("resident change: --ext-id and --muni "
-					       "cannot change (a move to another "
-					       "municipality is a new record)");
+			return cli_usage_error(
+			    "resident change: --ext-id and --muni "
+			    "cannot change (a move to another "
+			    "municipality is a new record)");
 		}
 		upd.updated_at = ctx->now;
-		if ((rc = registry_resident_change(ca, &upd, ctx->now, "cli", &res,
-						   &err)) != 0)
+		if ((rc = registry_resident_change(ca, &upd, ctx->now, "cli",
+						   &res, &err)) != 0)
 			goto fail;
 		print_change(ctx, &upd, &res);
 	} else if (strcmp(action, "remove") == 0) {
 		registry_change_result res;
-		if ((rc = registry_resident_remove(ca, id, ctx->now, "cli", &res,
-						   &err)) != 0)
+		if ((rc = registry_resident_remove(ca, id, ctx->now, "cli",
+						   &res, &err)) != 0)
 			goto fail;
 		r.status = STORE_RESIDENT_REMOVED;
 		print_change(ctx, &r, &res);
 	} else if (strcmp(action, "card") == 0) {
 		static const struct option opts[] = {
-			{"serial", required_argument, NULL, 's'},
-			{"issued", required_argument, NULL, 'i'},
-			{NULL, 0, NULL, 0}};
+		    {"serial", required_argument, NULL, 's'},
+		    {"issued", required_argument, NULL, 'i'},
+		    {NULL, 0, NULL, 0}};
 		store_card card;
 		memset(&card, 0, sizeof(card));
 		card.issued = jpki_date_of(ctx->now);
 		int c;
 		optind = 0;
-		while ((c = getopt_long(argc - 2, argv + 2, "", opts, NULL)) != -1) {
+		while ((c = getopt_long(argc - 2, argv + 2, "", opts, NULL)) !=
+		       -1) {
 			if (c == 's') {
-				if (jpki_strlcpy(card.serial, optarg, sizeof(card.serial)) != 0) {
+				if (jpki_strlcpy(card.serial, optarg,
+						 sizeof(card.serial)) != 0) {
 					ca_close(ca);
-					return cli_usage_error("--serial too long");
+					return cli_usage_error(
+					    "--serial too long");
 				}
 			} else if (c == 'i') {
-				if (jpki_date_parse(optarg, &card.issued) != 0) {
+				if (jpki_date_parse(optarg, &card.issued) !=
+				    0) {
 					ca_close(ca);
-					return cli_usage_error("--issued: not a date: %s", optarg);
+					return cli_usage_error(
+					    "--issued: not a date: %s", optarg);
 				}
 			} else {
 				ca_close(ca);
@@ -536,24 +603,28 @@ int cmd_resident(cli_ctx *ctx, int argc, char **argv)
 		}
 		if (card.serial[0] == '\0') {
 			ca_close(ca);
-			return cli_usage_error("resident card: --serial is required");
+			return cli_usage_error(
+			    "resident card: --serial is required");
 		}
 		card.resident_id = id;
 		card.status = STORE_CARD_ACTIVE;
-		if ((rc = registry_card_record(ca, &card, ctx->now, "cli", &err)) != 0)
+		if ((rc = registry_card_record(ca, &card, ctx->now, "cli",
+					       &err)) != 0)
 			goto fail;
 		char a[11], b[11];
 		jpki_date_format(card.issued, a);
 		jpki_date_format(card.expiry, b);
 		if (ctx->json) {
 			json_t *o = json_object();
-			json_object_set_new(o, "serial", json_string(card.serial));
+			json_object_set_new(o, "serial",
+					    json_string(card.serial));
 			json_object_set_new(o, "resident", json_integer(id));
 			json_object_set_new(o, "issued", json_string(a));
 			json_object_set_new(o, "expiry", json_string(b));
 			cli_print_json(o);
 		} else {
-			printf("card %s of resident %lld: issued %s, valid to %s\n",
+			printf("card %s of resident %lld: issued %s, valid to "
+			       "%s\n",
 			       card.serial, (long long)id, a, b);
 		}
 	} else {
@@ -568,16 +639,16 @@ fail:
 }
 
 static const char audit_help[] =
-	"usage: jpki audit verify\n"
-	"       jpki audit checkpoint\n"
-	"       jpki audit list\n\n"
-	"The append-only, hash-chained audit log of every mutation.  verify\n"
-	"recomputes the chain and names the first record that does not match,\n"
-	"checks every signed checkpoint in DIR/audit/checkpoints (records cut\n"
-	"from the end or rewritten show there), and that every revocation in\n"
-	"the log is a revoked certificate (a CRL entry).  checkpoint signs the\n"
-	"chain's head with the CA's audit key and appends it to that file\n"
-	"(jpkid does so after every revocation and every minute).\n";
+    "usage: jpki audit verify\n"
+    "       jpki audit checkpoint\n"
+    "       jpki audit list\n\n"
+    "The append-only, hash-chained audit log of every mutation.  verify\n"
+    "recomputes the chain and names the first record that does not match,\n"
+    "checks every signed checkpoint in DIR/audit/checkpoints (records cut\n"
+    "from the end or rewritten show there), and that every revocation in\n"
+    "the log is a revoked certificate (a CRL entry).  checkpoint signs the\n"
+    "chain's head with the CA's audit key and appends it to that file\n"
+    "(jpkid does so after every revocation and every minute).\n";
 
 static int print_audit(void *vctx, const store_audit *a)
 {
@@ -594,8 +665,8 @@ static int print_audit(void *vctx, const store_audit *a)
 		json_object_set_new(o, "hash", json_string(a->hash));
 		json_array_append_new(arr, o);
 	} else {
-		printf("%6lld %s %-8s %-16s %s\n", (long long)a->seq, t, a->actor,
-		       a->action, a->detail);
+		printf("%6lld %s %-8s %-16s %s\n", (long long)a->seq, t,
+		       a->actor, a->action, a->detail);
 	}
 	return 0;
 }
@@ -633,14 +704,14 @@ int cmd_audit(cli_ctx *ctx, int argc, char **argv)
 			    json_integer(rep.revocations_checked));
 			cli_print_json(o);
 		} else {
-			printf("audit log intact: %lld records, %lld signed "
-			       "checkpoints (latest: record %lld, %s), %lld "
-			       "revocations match the certificates\n",
-			       (long long)rep.records,
-			       (long long)rep.checkpoints,
-			       (long long)rep.checkpoint_seq,
-			       rep.checkpoint_at[0] ? rep.checkpoint_at : "none",
-			       (long long)rep.revocations_checked);
+			printf(
+			    "audit log intact: %lld records, %lld signed "
+			    "checkpoints (latest: record %lld, %s), %lld "
+			    "revocations match the certificates\n",
+			    (long long)rep.records, (long long)rep.checkpoints,
+			    (long long)rep.checkpoint_seq,
+			    rep.checkpoint_at[0] ? rep.checkpoint_at : "none",
+			    (long long)rep.revocations_checked);
 		}
 		return 0;
 	}

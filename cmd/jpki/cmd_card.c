@@ -495,8 +495,8 @@ static int card_create_cmd(cli_ctx *ctx, int argc, char **argv)
 	/* the key is kept before the card exists: a card whose key was
 	 * lost could never be personalised */
 	if (ca != NULL) {
-		rc = terminal_tkey_record(ca, card_serial(card), tkey,
-					  ctx->now, "cli", &err);
+		rc = terminal_tkey_record(ca, card_serial(card), tkey, ctx->now,
+					  "cli", &err);
 	} else {
 		snprintf(tpath, sizeof(tpath), "%s.tkey", out);
 		size_t n = strlen(hex);
@@ -1457,8 +1457,8 @@ static int card_read_info_cmd(cli_ctx *ctx, int argc, char **argv)
 		has_num = true;
 	else if (rc != JPKI_ERR_NOT_FOUND)
 		goto out;
-	if ((rc = card_client_read_basic4(&conn.link, &name, &addr, birth,
-					  &sex, &err)) != 0) {
+	if ((rc = card_client_read_basic4(&conn.link, &name, &addr, birth, &sex,
+					  &err)) != 0) {
 		jpki_wrap(&err, rc, "basic four (EF 0002)");
 		goto out;
 	}

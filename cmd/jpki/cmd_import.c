@@ -38,8 +38,8 @@ int cmd_resident_import(cli_ctx *ctx, int argc, char **argv)
 				 &err)) != 0 ||
 	    (rc = cli_open_ca(ctx, &ca, &err)) != 0)
 		goto out;
-	rc = registry_residents_import(ca, data, len, ctx->now, "cli",
-				       progress, NULL, res, &err);
+	rc = registry_residents_import(ca, data, len, ctx->now, "cli", progress,
+				       NULL, res, &err);
 	for (size_t i = 0; i < res->nerrors && i < REGISTRY_IMPORT_ERRORS_MAX;
 	     i++)
 		fprintf(stderr, "%s:%zu: %s\n", argv[1], res->errors[i].line,
@@ -52,7 +52,8 @@ int cmd_resident_import(cli_ctx *ctx, int argc, char **argv)
 	if (ctx->json) {
 		json_t *o = json_object();
 		json_object_set_new(o, "ok", json_true());
-		json_object_set_new(o, "imported", json_integer((json_int_t)res->imported));
+		json_object_set_new(o, "imported",
+				    json_integer((json_int_t)res->imported));
 		cli_print_json(o);
 	} else {
 		printf("imported %zu residents\n", res->imported);

@@ -105,7 +105,8 @@ int cmd_rp(cli_ctx *ctx, int argc, char **argv)
 		}
 		OPENSSL_cleanse(full, sizeof(full));
 	} else if (ctx->json) {
-		cli_print_json(json_pack("{s:b,s:s}", "ok", 1, "removed", name));
+		cli_print_json(
+		    json_pack("{s:b,s:s}", "ok", 1, "removed", name));
 	} else {
 		printf("relying party %s: key withdrawn\n", name);
 	}
@@ -149,10 +150,12 @@ int cmd_consent(cli_ctx *ctx, int argc, char **argv)
 		    "consent: --old-serial, --rp and --nonce are required");
 	size_t sl = strlen(serial);
 	if (sl == 0 || sl > 40 || strspn(serial, "0123456789ABCDEF") != sl)
-		return cli_usage_error("consent: --old-serial is upper-case hex "
-				       "(at most 40 digits)");
+		return cli_usage_error(
+		    "consent: --old-serial is upper-case hex "
+		    "(at most 40 digits)");
 	if (!name_ok(rp))
-		return cli_usage_error("consent: --rp is 1-32 of a-z, 0-9, '-'");
+		return cli_usage_error(
+		    "consent: --rp is 1-32 of a-z, 0-9, '-'");
 	if (strlen(nonce) != 43 ||
 	    strspn(nonce, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 			  "0123456789-_") != 43)
@@ -173,8 +176,8 @@ int cmd_consent(cli_ctx *ctx, int argc, char **argv)
 		fputs(text, stdout);
 		return 0;
 	}
-	if ((rc = jpki_file_write_atomic(out, (const uint8_t *)text,
-					 (size_t)n, 0644, &err)) != 0)
+	if ((rc = jpki_file_write_atomic(out, (const uint8_t *)text, (size_t)n,
+					 0644, &err)) != 0)
 		return cli_error(ctx, rc, &err);
 	return 0;
 }

@@ -7,26 +7,28 @@
 #include "openjpki/rules.h"
 
 static const char rules_help[] =
-	"usage: jpki rules person --birth YYYY-MM-DD [--adult-ward]\n"
-	"                         [--card-issued YYYY-MM-DD] [--renewal-of YYYY-MM-DD]\n"
-	"       jpki rules pin sign|auth|cardinfo PIN\n"
-	"       jpki rules fee issue|renewal|reissue\n\n"
-	"person   age, eligibility for each certificate, card expiry and the\n"
-	"         certificates' validity on the --now day (default today, JST);\n"
-	"         --renewal-of gives the current certificates' last day\n"
-	"pin      check a PIN against its format (exit 1 with the rule broken)\n"
-	"fee      the fee (手数料) for an event\n";
+    "usage: jpki rules person --birth YYYY-MM-DD [--adult-ward]\n"
+    "                         [--card-issued YYYY-MM-DD] [--renewal-of "
+    "YYYY-MM-DD]\n"
+    "       jpki rules pin sign|auth|cardinfo PIN\n"
+    "       jpki rules fee issue|renewal|reissue\n\n"
+    "person   age, eligibility for each certificate, card expiry and the\n"
+    "         certificates' validity on the --now day (default today, JST);\n"
+    "         --renewal-of gives the current certificates' last day\n"
+    "pin      check a PIN against its format (exit 1 with the rule broken)\n"
+    "fee      the fee (手数料) for an event\n";
 
 static int rules_person(cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"birth", required_argument, NULL, 'b'},
-		{"adult-ward", no_argument, NULL, 'w'},
-		{"card-issued", required_argument, NULL, 'c'},
-		{"renewal-of", required_argument, NULL, 'r'},
-		{NULL, 0, NULL, 0}};
+	    {"birth", required_argument, NULL, 'b'},
+	    {"adult-ward", no_argument, NULL, 'w'},
+	    {"card-issued", required_argument, NULL, 'c'},
+	    {"renewal-of", required_argument, NULL, 'r'},
+	    {NULL, 0, NULL, 0}};
 	jpki_person p = {{0, 0, 0}, false};
-	jpki_date today = jpki_date_of(ctx->now), card_issued = today, cur = {0, 0, 0};
+	jpki_date today = jpki_date_of(ctx->now), card_issued = today,
+		  cur = {0, 0, 0};
 	bool have_birth = false, renewal = false;
 	int c;
 	optind = 0;
@@ -34,17 +36,20 @@ static int rules_person(cli_ctx *ctx, int argc, char **argv)
 		switch (c) {
 		case 'b':
 			if (jpki_date_parse(optarg, &p.birth) != 0)
-				return cli_usage_error("--birth: not a date: %s", optarg);
+				return cli_usage_error(
+				    "--birth: not a date: %s", optarg);
 			have_birth = true;
 			break;
 		case 'w': p.adult_ward = true; break;
 		case 'c':
 			if (jpki_date_parse(optarg, &card_issued) != 0)
-				return cli_usage_error("--card-issued: not a date: %s", optarg);
+				return cli_usage_error(
+				    "--card-issued: not a date: %s", optarg);
 			break;
 		case 'r':
 			if (jpki_date_parse(optarg, &cur) != 0)
-				return cli_usage_error("--renewal-of: not a date: %s", optarg);
+				return cli_usage_error(
+				    "--renewal-of: not a date: %s", optarg);
 			renewal = true;
 			break;
 		default: return 2;
@@ -89,15 +94,22 @@ static int rules_person(cli_ctx *ctx, int argc, char **argv)
 		json_object_set_new(j, "code", json_string(pc->code));
 		if (!pc->issue) {
 			json_object_set_new(j, "reason", json_string(pc->en));
-			json_object_set_new(j, "reason_ja", json_string(pc->ja));
+			json_object_set_new(j, "reason_ja",
+					    json_string(pc->ja));
 		} else {
-			static const char *caps[] = {"birthday", "card", "auth"};
+			static const char *caps[] = {"birthday", "card",
+						     "auth"};
 			jpki_date_format(pc->validity.last_day, d);
 			json_object_set_new(j, "last_day", json_string(d));
-			json_object_set_new(j, "birthday_n", json_integer(pc->validity.birthday_n));
-			json_object_set_new(j, "capped_by", json_string(caps[pc->validity.capped_by]));
+			json_object_set_new(
+			    j, "birthday_n",
+			    json_integer(pc->validity.birthday_n));
+			json_object_set_new(
+			    j, "capped_by",
+			    json_string(caps[pc->validity.capped_by]));
 		}
-		json_object_set_new(o, jpki_cert_kind_name((jpki_cert_kind)k), j);
+		json_object_set_new(o, jpki_cert_kind_name((jpki_cert_kind)k),
+				    j);
 	}
 	jpki_fee fee = plan.fee;
 	json_object_set_new(o, "fee_yen", json_integer(fee.cert_yen));
@@ -114,11 +126,13 @@ static int rules_person(cli_ctx *ctx, int argc, char **argv)
 	const char *names[] = {NULL, "signature certificate (署名用)     ",
 			       "authentication certificate (利用者証明用)"};
 	for (int k = JPKI_CERT_SIGN; k <= JPKI_CERT_AUTH; k++) {
-		json_t *j = json_object_get(o, jpki_cert_kind_name((jpki_cert_kind)k));
+		json_t *j =
+		    json_object_get(o, jpki_cert_kind_name((jpki_cert_kind)k));
 		if (json_is_true(json_object_get(j, "eligible")))
-			printf("%s: valid to %s (%s)\n", names[k],
-			       json_string_value(json_object_get(j, "last_day")),
-			       json_string_value(json_object_get(j, "capped_by")));
+			printf(
+			    "%s: valid to %s (%s)\n", names[k],
+			    json_string_value(json_object_get(j, "last_day")),
+			    json_string_value(json_object_get(j, "capped_by")));
 		else
 			printf("%s: not issued: %s\n", names[k],
 			       json_string_value(json_object_get(j, "reason")));
@@ -133,18 +147,21 @@ int cmd_rules(cli_ctx *ctx, int argc, char **argv)
 	if (cli_want_help(argc, argv, rules_help))
 		return 0;
 	if (argc < 2)
-		return cli_usage_error("rules: missing action (person, pin, fee)");
+		return cli_usage_error(
+		    "rules: missing action (person, pin, fee)");
 	if (strcmp(argv[1], "person") == 0)
 		return rules_person(ctx, argc - 1, argv + 1);
 	if (strcmp(argv[1], "pin") == 0) {
 		if (argc != 4)
 			return cli_usage_error("rules pin: KIND PIN expected");
-		jpki_pin_kind k = strcmp(argv[2], "sign") == 0 ? JPKI_PIN_SIGN
+		jpki_pin_kind k = strcmp(argv[2], "sign") == 0	 ? JPKI_PIN_SIGN
 				  : strcmp(argv[2], "auth") == 0 ? JPKI_PIN_AUTH
-				  : strcmp(argv[2], "cardinfo") == 0 ? JPKI_PIN_CARDINFO
-								     : 0;
+				  : strcmp(argv[2], "cardinfo") == 0
+				      ? JPKI_PIN_CARDINFO
+				      : 0;
 		if (k == 0)
-			return cli_usage_error("rules pin: sign, auth or cardinfo");
+			return cli_usage_error(
+			    "rules pin: sign, auth or cardinfo");
 		char norm[JPKI_PIN_MAX + 1];
 		jpki_err err = {0};
 		int rc = rules_pin_check(k, argv[3], norm, sizeof(norm), &err);
@@ -153,32 +170,39 @@ int cmd_rules(cli_ctx *ctx, int argc, char **argv)
 		if (ctx->json) {
 			json_t *o = json_object();
 			json_object_set_new(o, "ok", json_true());
-			json_object_set_new(o, "retries", json_integer(rules_pin_retries(k)));
+			json_object_set_new(o, "retries",
+					    json_integer(rules_pin_retries(k)));
 			cli_print_json(o);
 		} else {
-			printf("PIN format accepted (%d tries before it blocks)\n",
-			       rules_pin_retries(k));
+			printf(
+			    "PIN format accepted (%d tries before it blocks)\n",
+			    rules_pin_retries(k));
 		}
 		return 0;
 	}
 	if (strcmp(argv[1], "fee") == 0) {
 		if (argc != 3)
 			return cli_usage_error("rules fee: EVENT expected");
-		jpki_fee_event ev = strcmp(argv[2], "issue") == 0     ? JPKI_FEE_ISSUE
-				    : strcmp(argv[2], "renewal") == 0 ? JPKI_FEE_RENEWAL
-				    : strcmp(argv[2], "reissue") == 0 ? JPKI_FEE_CARD_REISSUE
-								      : 0;
+		jpki_fee_event ev =
+		    strcmp(argv[2], "issue") == 0     ? JPKI_FEE_ISSUE
+		    : strcmp(argv[2], "renewal") == 0 ? JPKI_FEE_RENEWAL
+		    : strcmp(argv[2], "reissue") == 0 ? JPKI_FEE_CARD_REISSUE
+						      : 0;
 		if (ev == 0)
-			return cli_usage_error("rules fee: issue, renewal or reissue");
+			return cli_usage_error(
+			    "rules fee: issue, renewal or reissue");
 		jpki_fee f = rules_fee(ev);
 		if (ctx->json) {
 			json_t *o = json_object();
-			json_object_set_new(o, "cert_yen", json_integer(f.cert_yen));
-			json_object_set_new(o, "card_yen", json_integer(f.card_yen));
+			json_object_set_new(o, "cert_yen",
+					    json_integer(f.cert_yen));
+			json_object_set_new(o, "card_yen",
+					    json_integer(f.card_yen));
 			cli_print_json(o);
 		} else {
-			printf("certificates %d yen, card %d yen, total %d yen\n",
-			       f.cert_yen, f.card_yen, f.cert_yen + f.card_yen);
+			printf(
+			    "certificates %d yen, card %d yen, total %d yen\n",
+			    f.cert_yen, f.card_yen, f.cert_yen + f.card_yen);
 		}
 		return 0;
 	}

@@ -94,8 +94,8 @@ static int ask_pin(const char *prompt, char *buf, size_t cap, jpki_err *err)
 int cli_take_pin(jpki_pin_kind kind, char *value, const char *file,
 		 char out[CLI_PIN_LINE_MAX], jpki_err *err)
 {
-	const char *what = kind == JPKI_PIN_AUTH ? "authentication PIN"
-						 : "signature PIN";
+	const char *what =
+	    kind == JPKI_PIN_AUTH ? "authentication PIN" : "signature PIN";
 	char norm[JPKI_PIN_MAX + 1];
 	int rc = 0;
 	out[0] = '\0';
@@ -123,7 +123,8 @@ int cli_take_pin(jpki_pin_kind kind, char *value, const char *file,
 		jpki_free_secret(data, len);
 	} else {
 		rc = ask_pin(kind == JPKI_PIN_AUTH
-				 ? "authentication PIN (利用者証明用電子証明書暗証番号): "
+				 ? "authentication PIN "
+				   "(利用者証明用電子証明書暗証番号): "
 				 : "signature PIN (署名用電子証明書暗証番号): ",
 			     out, PIN_LINE_MAX, err);
 	}
@@ -177,8 +178,8 @@ static int card_unlock(cli_card *c, char *pin_value, const char *pin_file,
 	int tries = -1;
 	int rc;
 	if ((rc = card_client_select(&c->link, JPKI_AP_JPKI, err)) != 0 ||
-	    (rc = cli_take_pin(JPKI_PIN_SIGN, pin_value, pin_file, pin,
-				  err)) != 0)
+	    (rc = cli_take_pin(JPKI_PIN_SIGN, pin_value, pin_file, pin, err)) !=
+		0)
 		goto out;
 	rc = card_client_verify(&c->link, JPKI_CPIN_SIGN, pin, &tries, err);
 	if (rc == JPKI_ERR_PIN_WRONG)

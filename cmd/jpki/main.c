@@ -15,39 +15,53 @@ static const struct {
 	cli_fn fn;
 	const char *help;
 } commands[] = {
-	{"ca", cmd_ca, "set up a CA (both J-LIS hierarchies) or show it"},
-	{"muni", cmd_muni, "record an issuing municipality (市区町村)"},
-	{"operator", cmd_operator, "jpkid's operators (職員): add, password, disable, enable, list"},
-	{"resident", cmd_resident, "add, change, remove residents (住民基本台帳); cards"},
-	{"issue", cmd_issue, "issue certificates for a resident's card keys"},
-	{"revoke", cmd_revoke, "revoke or hold a certificate"},
-	{"crl", cmd_crl, "produce a CRL (per municipality, full) or the ARL"},
-	{"ocsp", cmd_ocsp, "answer a DER OCSP request"},
-	{"show", cmd_show, "show a certificate and its basic-4 data"},
-	{"audit", cmd_audit, "verify or list the hash-chained audit log"},
-	{"rules", cmd_rules, "evaluate the law: eligibility, validity, PINs, fees"},
-	{"application", cmd_application, "the counter's applications: documents, proxies, cards, issue"},
-	{"notices", cmd_notices, "expiry notices (有効期限通知書): letters and the mail-room list"},
-	{"card", cmd_card, "the virtual My Number Card: create, personalize, PINs, read, sign, serve"},
-	{"sign", cmd_sign, "sign a document as CMS with the card's signature key (or a key file)"},
-	{"verify", cmd_verify, "verify a signed document (CMS): chain, revocation, basic-4"},
-	{"login", cmd_login, "log in to a relying party with the card's authentication certificate"},
-	{"rp", cmd_rp, "relying parties of the latest basic-4 service: API keys"},
-	{"consent", cmd_consent, "the text a holder signs to let a relying party learn the latest basic-4"},
-	{"terminal", cmd_terminal, "the counter PC's card helper for jpkid's page (PC/SC reader)"},
+    {"ca", cmd_ca, "set up a CA (both J-LIS hierarchies) or show it"},
+    {"muni", cmd_muni, "record an issuing municipality (市区町村)"},
+    {"operator", cmd_operator,
+     "jpkid's operators (職員): add, password, disable, enable, list"},
+    {"resident", cmd_resident,
+     "add, change, remove residents (住民基本台帳); cards"},
+    {"issue", cmd_issue, "issue certificates for a resident's card keys"},
+    {"revoke", cmd_revoke, "revoke or hold a certificate"},
+    {"crl", cmd_crl, "produce a CRL (per municipality, full) or the ARL"},
+    {"ocsp", cmd_ocsp, "answer a DER OCSP request"},
+    {"show", cmd_show, "show a certificate and its basic-4 data"},
+    {"audit", cmd_audit, "verify or list the hash-chained audit log"},
+    {"rules", cmd_rules, "evaluate the law: eligibility, validity, PINs, fees"},
+    {"application", cmd_application,
+     "the counter's applications: documents, proxies, cards, issue"},
+    {"notices", cmd_notices,
+     "expiry notices (有効期限通知書): letters and the mail-room list"},
+    {"card", cmd_card,
+     "the virtual My Number Card: create, personalize, PINs, read, sign, "
+     "serve"},
+    {"sign", cmd_sign,
+     "sign a document as CMS with the card's signature key (or a key file)"},
+    {"verify", cmd_verify,
+     "verify a signed document (CMS): chain, revocation, basic-4"},
+    {"login", cmd_login,
+     "log in to a relying party with the card's authentication certificate"},
+    {"rp", cmd_rp, "relying parties of the latest basic-4 service: API keys"},
+    {"consent", cmd_consent,
+     "the text a holder signs to let a relying party learn the latest basic-4"},
+    {"terminal", cmd_terminal,
+     "the counter PC's card helper for jpkid's page (PC/SC reader)"},
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: jpki [--dir DIR] [--json] [--now TIME] COMMAND [ARGS]\n\n"
-		   "openjpki: Japan's Public Certification Service for Individuals\n"
-		   "(公的個人認証サービス) in the open.\n\n"
-		   "global options:\n"
-		   "  --dir DIR   CA directory (default $JPKI_DIR or var/ca)\n"
-		   "  --json      machine-readable output on stdout\n"
-		   "  --now TIME  fix the clock (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ);\n"
-		   "              for tests, refused by a production-profile CA\n\n"
-		   "commands:\n");
+	fprintf(
+	    f,
+	    "usage: jpki [--dir DIR] [--json] [--now TIME] COMMAND [ARGS]\n\n"
+	    "openjpki: Japan's Public Certification Service for Individuals\n"
+	    "(公的個人認証サービス) in the open.\n\n"
+	    "global options:\n"
+	    "  --dir DIR   CA directory (default $JPKI_DIR or var/ca)\n"
+	    "  --json      machine-readable output on stdout\n"
+	    "  --now TIME  fix the clock (YYYY-MM-DD or "
+	    "YYYY-MM-DDTHH:MM:SSZ);\n"
+	    "              for tests, refused by a production-profile CA\n\n"
+	    "commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
 	fprintf(f, "\n`jpki COMMAND --help` describes each command.\n");
@@ -88,10 +102,8 @@ int cli_error(const cli_ctx *ctx, int rc, const jpki_err *err)
 	case JPKI_ERR_NOMEM:
 	case JPKI_ERR_IO:
 	case JPKI_ERR_CRYPTO:
-	case JPKI_ERR_STORE:
-		return 3;
-	default:
-		return 1;
+	case JPKI_ERR_STORE: return 3;
+	default: return 1;
 	}
 }
 
@@ -111,12 +123,12 @@ int main(int argc, char **argv)
 	cli_ctx ctx = {0};
 	const char *now_s = NULL;
 	static const struct option opts[] = {
-		{"dir", required_argument, NULL, 'd'},
-		{"json", no_argument, NULL, 'j'},
-		{"now", required_argument, NULL, 'n'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
+	    {"dir", required_argument, NULL, 'd'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"now", required_argument, NULL, 'n'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	ctx.dir = getenv("JPKI_DIR");
 	if (ctx.dir == NULL || ctx.dir[0] == '\0')

@@ -25,7 +25,8 @@ static const char usage[] =
     "it holds none; the first operator \"admin\" (ca-admin) gets the password\n"
     "in $JPKID_ADMIN_PASSWORD, or a random one printed once.\n"
     "--threads N       HTTP threads (default: the number of CPUs)\n"
-    "--workers N       worker threads per class (default 2; issuance: cores + 1)\n"
+    "--workers N       worker threads per class (default 2; issuance: cores + "
+    "1)\n"
     "--queue N         requests queued per class before 503 (default per "
     "class)\n"
     "--deadline-ms MS  a queued request older than this gets 503\n"
@@ -192,8 +193,9 @@ int main(int argc, char **argv)
 	char *envpw = getenv("JPKID_ADMIN_PASSWORD");
 	if (envpw != NULL) {
 		if (jpki_strlcpy(admin_pw, envpw, sizeof(admin_pw)) != 0) {
-			fprintf(stderr, "jpkid: JPKID_ADMIN_PASSWORD: at most "
-					"%zu characters\n",
+			fprintf(stderr,
+				"jpkid: JPKID_ADMIN_PASSWORD: at most "
+				"%zu characters\n",
 				sizeof(admin_pw) - 1);
 			return 2;
 		}

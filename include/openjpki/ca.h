@@ -28,8 +28,8 @@ typedef struct jpki_ca jpki_ca;
 typedef struct ca_init_opts {
 	jpki_profile profile; /* JPKI_PROFILE_TEST unless chosen explicitly */
 	time_t now;
-	bool now_fixed;       /* the clock was fixed (tests): production refuses */
-	const char *store;    /* store location; NULL = sqlite:DIR/jpki.db */
+	bool now_fixed;	   /* the clock was fixed (tests): production refuses */
+	const char *store; /* store location; NULL = sqlite:DIR/jpki.db */
 } ca_init_opts;
 
 /* Create a CA in `dir` (which must not hold one yet): both root keys
@@ -60,9 +60,9 @@ int ca_audit_checkpoint(jpki_ca *ca, time_t now, ca_checkpoint *out,
 			jpki_err *err);
 
 typedef struct ca_audit_report {
-	int64_t records;		 /* audit records in the chain */
-	int64_t checkpoints;		 /* signed checkpoints read */
-	int64_t checkpoint_seq;		 /* the latest one's record */
+	int64_t records;	/* audit records in the chain */
+	int64_t checkpoints;	/* signed checkpoints read */
+	int64_t checkpoint_seq; /* the latest one's record */
 	char checkpoint_at[21];
 	int64_t revocations_checked; /* against the certificates table */
 } ca_audit_report;
@@ -76,12 +76,14 @@ int ca_check_clock(const jpki_ca *ca, bool now_fixed, jpki_err *err);
 
 typedef struct ca_issue_req {
 	int64_t resident_id;
-	const char *card_serial; /* the card holding the keys: must be on record */
-	EVP_PKEY *sign_pub;      /* NULL: no signature certificate */
-	EVP_PKEY *auth_pub;      /* NULL: no authentication certificate */
-	bool renewal;            /* replaces the resident's current certificates */
-	const char *window_id;   /* 9 characters; NULL = municipality code + "001" */
-	const char *actor;       /* who asked, for the audit log; NULL = "ca" */
+	const char
+	    *card_serial;   /* the card holding the keys: must be on record */
+	EVP_PKEY *sign_pub; /* NULL: no signature certificate */
+	EVP_PKEY *auth_pub; /* NULL: no authentication certificate */
+	bool renewal;	    /* replaces the resident's current certificates */
+	const char
+	    *window_id;	   /* 9 characters; NULL = municipality code + "001" */
+	const char *actor; /* who asked, for the audit log; NULL = "ca" */
 	time_t now;
 	/* The application's plan (rules_plan): the CA signs what it says.
 	 * NULL: the CA-admin test path, planned here with no applicant. */
@@ -101,7 +103,8 @@ typedef struct ca_issued {
 	char auth_serial[STORE_SERIAL_HEX_MAX];
 	jpki_validity sign_validity;
 	jpki_validity auth_validity;
-	char superseded[2][STORE_SERIAL_HEX_MAX]; /* revoked by a renewal ("" if none) */
+	char superseded[2][STORE_SERIAL_HEX_MAX]; /* revoked by a renewal ("" if
+						     none) */
 } ca_issued;
 
 /* The issued certificate of `kind` parsed into an object (caller frees);
@@ -140,7 +143,7 @@ int ca_revoke(jpki_ca *ca, const char *serial_hex, jpki_reason reason,
 typedef enum ca_crl_scope {
 	CA_CRL_PARTITION = 0, /* one municipality's partition */
 	CA_CRL_FULL = 1,      /* every municipality of the hierarchy */
-	CA_CRL_ARL = 2,       /* authority revocation list (revoked roots) */
+	CA_CRL_ARL = 2,	      /* authority revocation list (revoked roots) */
 } ca_crl_scope;
 
 /* A signed CRL, DER (malloc'ed, caller frees).  muni_code for

@@ -19,34 +19,35 @@ typedef enum jpki_rc {
 	JPKI_OK = 0,
 	/* generic */
 	JPKI_ERR_NOMEM = -1,
-	JPKI_ERR_INVAL = -2,     /* bad argument or input value */
-	JPKI_ERR_IO = -3,        /* file or socket I/O */
-	JPKI_ERR_CRYPTO = -4,    /* OpenSSL reported a failure */
-	JPKI_ERR_PARSE = -5,     /* malformed or truncated bytes */
+	JPKI_ERR_INVAL = -2,	 /* bad argument or input value */
+	JPKI_ERR_IO = -3,	 /* file or socket I/O */
+	JPKI_ERR_CRYPTO = -4,	 /* OpenSSL reported a failure */
+	JPKI_ERR_PARSE = -5,	 /* malformed or truncated bytes */
 	JPKI_ERR_NOT_FOUND = -6, /* no such resident, certificate, file */
-	JPKI_ERR_EXISTS = -7,    /* already there */
-	JPKI_ERR_RANGE = -8,     /* a size or count over its limit */
-	JPKI_ERR_STATE = -9,     /* not allowed in the current state */
+	JPKI_ERR_EXISTS = -7,	 /* already there */
+	JPKI_ERR_RANGE = -8,	 /* a size or count over its limit */
+	JPKI_ERR_STATE = -9,	 /* not allowed in the current state */
 	/* rules/ */
 	JPKI_ERR_INELIGIBLE = -20, /* the law refuses this request */
 	JPKI_ERR_PIN_FORMAT = -21, /* PIN does not meet its format */
-	JPKI_ERR_WINDOW = -22,     /* outside a time window (renewal, notice) */
+	JPKI_ERR_WINDOW = -22,	   /* outside a time window (renewal, notice) */
 	/* x509/ and ca/ */
-	JPKI_ERR_LINT = -30,   /* profile lint refused a certificate */
-	JPKI_ERR_KEY = -31,    /* key type or size refused */
-	JPKI_ERR_POLICY = -32, /* refused by CA policy (e.g. fixed clock on production) */
+	JPKI_ERR_LINT = -30, /* profile lint refused a certificate */
+	JPKI_ERR_KEY = -31,  /* key type or size refused */
+	JPKI_ERR_POLICY =
+	    -32, /* refused by CA policy (e.g. fixed clock on production) */
 	JPKI_ERR_REVOKED = -33,
 	/* store/ */
-	JPKI_ERR_STORE = -40,    /* database failure */
+	JPKI_ERR_STORE = -40,	 /* database failure */
 	JPKI_ERR_CONFLICT = -41, /* unique constraint, concurrent update */
-	JPKI_ERR_SCHEMA = -42,   /* unknown or newer schema version */
+	JPKI_ERR_SCHEMA = -42,	 /* unknown or newer schema version */
 	/* card/ and transport/ */
-	JPKI_ERR_CARD = -50,        /* card answered an error status word */
+	JPKI_ERR_CARD = -50,	    /* card answered an error status word */
 	JPKI_ERR_PIN_WRONG = -51,   /* PIN verification failed (tries remain) */
 	JPKI_ERR_PIN_BLOCKED = -52, /* PIN blocked */
-	JPKI_ERR_AUTH = -53,        /* security status not satisfied */
+	JPKI_ERR_AUTH = -53,	    /* security status not satisfied */
 	JPKI_ERR_TRANSPORT = -54,   /* reader, pcscd or vpcd failure */
-	JPKI_ERR_INTEGRITY = -55,   /* stored object failed its integrity check */
+	JPKI_ERR_INTEGRITY = -55, /* stored object failed its integrity check */
 } jpki_rc;
 
 #define JPKI_ERR_MSG_MAX 256
@@ -64,12 +65,12 @@ const char *jpki_strerror(int code);
  * "...")`.  If code is JPKI_ERR_CRYPTO the first queued OpenSSL error is
  * appended and the OpenSSL error queue is cleared. */
 int jpki_fail(jpki_err *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Prefix an existing message with context ("issuing signature certificate:
  * ...").  Returns err->code (or code if err is NULL). */
 int jpki_wrap(jpki_err *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Reset *err to "no error". */
 void jpki_err_clear(jpki_err *err);

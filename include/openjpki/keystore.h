@@ -24,8 +24,8 @@ void keystore_close(keystore *ks);
 /* Generate an RSA key of `bits` under `label` ([a-z0-9_-], <= 64 chars);
  * JPKI_ERR_EXISTS if the label is taken.  *pub (optional) receives the
  * public key (caller frees with EVP_PKEY_free). */
-int keystore_generate(keystore *ks, const char *label, int bits,
-		      EVP_PKEY **pub, jpki_err *err);
+int keystore_generate(keystore *ks, const char *label, int bits, EVP_PKEY **pub,
+		      jpki_err *err);
 /* Load the private key `label` for signing.  Caller frees with
  * EVP_PKEY_free (OpenSSL zeroes RSA key material on free). */
 int keystore_load(keystore *ks, const char *label, EVP_PKEY **out,

@@ -28,8 +28,8 @@ int registry_card_record(jpki_ca *ca, store_card *c, time_t now,
 
 /* What a change did, for the clerk and the audit log. */
 typedef struct registry_change_result {
-	int revoked;                              /* how many certificates */
-	char serials[4][STORE_SERIAL_HEX_MAX];    /* the first few revoked */
+	int revoked;			       /* how many certificates */
+	char serials[4][STORE_SERIAL_HEX_MAX]; /* the first few revoked */
 } registry_change_result;
 
 /* Apply a resident-record change (異動).  A change of name, address, birth
@@ -86,13 +86,14 @@ typedef struct registry_app_req {
 	int64_t resident_id;
 	store_app_kind kind;
 	store_app_applicant applicant;
-	const char *agent_name;  /* required for a proxy or legal representative */
-	int certs;               /* STORE_APP_CERT_*: wanted (new card, issue,
-				    found), revoked (revoke); 0 = every one the
-				    holder has (renewal, revoke) */
-	int pins;                /* STORE_APP_PIN_*: PINs to reset */
+	const char
+	    *agent_name; /* required for a proxy or legal representative */
+	int certs;	 /* STORE_APP_CERT_*: wanted (new card, issue,
+			    found), revoked (revoke); 0 = every one the
+			    holder has (renewal, revoke) */
+	int pins;	 /* STORE_APP_PIN_*: PINs to reset */
 	const char *card_serial; /* the held card; NULL for a new card */
-	const char *note;        /* may be NULL */
+	const char *note;	 /* may be NULL */
 	/* a loss report holds on receipt: what it held (may be NULL) */
 	registry_change_result *held;
 	/* refused by the law: the plan with its reason code and texts, for
@@ -116,17 +117,17 @@ int registry_app_open(jpki_ca *ca, const registry_app_req *req, time_t now,
  * number and expiry ({0,0,0} for none; required for documents that have
  * one).  Expired documents, types that do not fit the applicant, and a
  * 12-digit 個人番号 given as a card's number are refused (JPKI_ERR_INVAL). */
-int registry_app_add_document(jpki_ca *ca, int64_t app_id,
-			      store_doc_role role, const char *type,
-			      const char *number, jpki_date expiry, time_t now,
-			      const char *actor, jpki_err *err);
+int registry_app_add_document(jpki_ca *ca, int64_t app_id, store_doc_role role,
+			      const char *type, const char *number,
+			      jpki_date expiry, time_t now, const char *actor,
+			      jpki_err *err);
 
 /* Document types accepted, NULL-terminated: {name, Japanese name}. */
 typedef struct registry_doc_type {
 	const char *name; /* "drivers_license" */
-	const char *ja;   /* "運転免許証" */
-	bool photo_id;    /* identifies the person at the counter */
-	bool expires;     /* has an expiry date, which must be given */
+	const char *ja;	  /* "運転免許証" */
+	bool photo_id;	  /* identifies the person at the counter */
+	bool expires;	  /* has an expiry date, which must be given */
 } registry_doc_type;
 extern const registry_doc_type registry_doc_types[];
 
@@ -145,19 +146,19 @@ int registry_app_answer_inquiry(jpki_ca *ca, int64_t app_id, time_t now,
 typedef struct registry_preview {
 	store_app app;
 	int age;
-	bool want[3];                  /* [jpki_cert_kind]: would be issued */
-	char refused[3][160];          /* why a kind cannot be issued ("" ok) */
-	jpki_validity validity[3];     /* of the kinds in want[] */
-	bool new_card;                 /* a card is (to be) produced */
-	jpki_date card_expiry;         /* of the card holding the keys */
-	jpki_fee fee;                  /* rules_fee; 0 yen where none applies */
+	bool want[3];		   /* [jpki_cert_kind]: would be issued */
+	char refused[3][160];	   /* why a kind cannot be issued ("" ok) */
+	jpki_validity validity[3]; /* of the kinds in want[] */
+	bool new_card;		   /* a card is (to be) produced */
+	jpki_date card_expiry;	   /* of the card holding the keys */
+	jpki_fee fee;		   /* rules_fee; 0 yen where none applies */
 	int fee_total;
-	int affected;                  /* certificates revoked or held */
+	int affected; /* certificates revoked or held */
 	char affected_serials[4][STORE_SERIAL_HEX_MAX];
-	bool hold;                     /* affected ones are put on hold */
-	bool docs_ok;                  /* documents and inquiry suffice */
-	char docs_missing[256];        /* what is missing when !docs_ok */
-	jpki_plan plan;                /* the one plan (rules_plan) */
+	bool hold;		/* affected ones are put on hold */
+	bool docs_ok;		/* documents and inquiry suffice */
+	char docs_missing[256]; /* what is missing when !docs_ok */
+	jpki_plan plan;		/* the one plan (rules_plan) */
 } registry_preview;
 
 int registry_app_preview(jpki_ca *ca, int64_t app_id, time_t now,
@@ -198,8 +199,8 @@ typedef struct registry_complete_in {
 } registry_complete_in;
 
 typedef struct registry_outcome {
-	ca_issued issued;     /* free with registry_outcome_free */
-	int revoked;          /* certificates revoked (or held for a loss) */
+	ca_issued issued; /* free with registry_outcome_free */
+	int revoked;	  /* certificates revoked (or held for a loss) */
 	char serials[4][STORE_SERIAL_HEX_MAX];
 	char card_serial[40]; /* the card handed over or concerned */
 	jpki_fee fee;
@@ -266,10 +267,11 @@ typedef struct registry_import_error {
 } registry_import_error;
 
 typedef struct registry_import_result {
-	size_t rows;     /* data rows read */
+	size_t rows;	 /* data rows read */
 	size_t imported; /* rows added: rows, or 0 */
-	size_t nerrors;  /* bad rows, all counted */
-	registry_import_error errors[REGISTRY_IMPORT_ERRORS_MAX]; /* first ones */
+	size_t nerrors;	 /* bad rows, all counted */
+	registry_import_error
+	    errors[REGISTRY_IMPORT_ERRORS_MAX]; /* first ones */
 } registry_import_result;
 
 /* Called while adding: rows done of total (every 1000 rows and at the

@@ -70,12 +70,12 @@ typedef struct jpki_validity_in {
 typedef enum jpki_validity_cap {
 	JPKI_CAP_BIRTHDAY = 0, /* the 5th (or 6th) birthday */
 	JPKI_CAP_CARD = 1,     /* the card expires first */
-	JPKI_CAP_AUTH = 2,     /* the authentication certificate expires first */
+	JPKI_CAP_AUTH = 2, /* the authentication certificate expires first */
 } jpki_validity_cap;
 
 typedef struct jpki_validity {
-	jpki_date last_day;        /* notAfter is 23:59:59 JST of this day */
-	int birthday_n;            /* 5 or 6 */
+	jpki_date last_day; /* notAfter is 23:59:59 JST of this day */
+	int birthday_n;	    /* 5 or 6 */
 	jpki_validity_cap capped_by;
 } jpki_validity;
 
@@ -104,8 +104,8 @@ bool rules_notice_due(jpki_date expiry, jpki_date today);
 bool rules_notice_owed(jpki_date expiry, jpki_date today);
 
 typedef enum jpki_pin_kind {
-	JPKI_PIN_SIGN = 1,     /* 署名用電子証明書パスワード: 6-16 A-Z0-9, both */
-	JPKI_PIN_AUTH = 2,     /* 利用者証明用電子証明書暗証番号: 4 digits */
+	JPKI_PIN_SIGN = 1, /* 署名用電子証明書パスワード: 6-16 A-Z0-9, both */
+	JPKI_PIN_AUTH = 2, /* 利用者証明用電子証明書暗証番号: 4 digits */
 	JPKI_PIN_CARDINFO = 3, /* 券面事項入力補助用暗証番号: 4 digits */
 } jpki_pin_kind;
 
@@ -122,8 +122,8 @@ int rules_pin_check(jpki_pin_kind kind, const char *pin, char *out, size_t cap,
 int rules_pin_retries(jpki_pin_kind kind);
 
 typedef enum jpki_fee_event {
-	JPKI_FEE_ISSUE = 1,        /* 新規発行 */
-	JPKI_FEE_RENEWAL = 2,      /* 更新 */
+	JPKI_FEE_ISSUE = 1,	   /* 新規発行 */
+	JPKI_FEE_RENEWAL = 2,	   /* 更新 */
 	JPKI_FEE_CARD_REISSUE = 3, /* 再交付 (lost or broken card) */
 } jpki_fee_event;
 
@@ -146,20 +146,21 @@ const char *rules_era_name(int era);
 /* Japanese-era year of a date (令和7年 -> 7); 0 before 明治. */
 int rules_era_year(jpki_date d, int *era);
 
-/* ==== One plan per counter application (plan.c) ================== * Everything the law decides about an application, computed once from the
+/* ==== One plan per counter application (plan.c) ================== *
+ * Everything the law decides about an application, computed once from the
  * person, the card, the certificates held, what is asked, who applies and
  * the day.  The preview, approval, completion, the CLI and the UI show this
  * one plan; the CA signs what it says.  Values of rules_app and
  * rules_applicant are those of store_app_kind and store_app_applicant. */
 typedef enum rules_app {
-	RULES_APP_NEW_CARD = 1,  /* 新規交付: a new card and its certificates */
-	RULES_APP_ISSUE = 2,     /* 発行: certificates onto a held card */
-	RULES_APP_RENEWAL = 3,   /* 更新 */
-	RULES_APP_REISSUE = 4,   /* 再交付: new card after loss or damage */
-	RULES_APP_REVOKE = 5,    /* 失効 at the holder's request */
+	RULES_APP_NEW_CARD = 1, /* 新規交付: a new card and its certificates */
+	RULES_APP_ISSUE = 2,	/* 発行: certificates onto a held card */
+	RULES_APP_RENEWAL = 3,	 /* 更新 */
+	RULES_APP_REISSUE = 4,	 /* 再交付: new card after loss or damage */
+	RULES_APP_REVOKE = 5,	 /* 失効 at the holder's request */
 	RULES_APP_PIN_RESET = 6, /* 暗証番号の初期化 */
-	RULES_APP_LOSS = 7,      /* 紛失届 */
-	RULES_APP_FOUND = 8,     /* 発見届 */
+	RULES_APP_LOSS = 7,	 /* 紛失届 */
+	RULES_APP_FOUND = 8,	 /* 発見届 */
 } rules_app;
 
 typedef enum rules_applicant {
@@ -171,9 +172,9 @@ typedef enum rules_applicant {
 
 /* The current certificate of one kind. */
 typedef struct rules_holding {
-	bool valid;         /* not revoked (may be past its last day) */
-	bool on_hold;       /* on hold (certificateHold), on the card named */
-	bool on_card;       /* the valid one is on the card named */
+	bool valid;	    /* not revoked (may be past its last day) */
+	bool on_hold;	    /* on hold (certificateHold), on the card named */
+	bool on_card;	    /* the valid one is on the card named */
 	jpki_date last_day; /* of the valid one */
 } rules_holding;
 
@@ -182,10 +183,10 @@ typedef struct rules_plan_in {
 	jpki_date today;
 	rules_app app;
 	rules_applicant applicant;
-	int certs;             /* 1 sign, 2 auth; 0: what the case implies */
-	bool new_card;         /* onto a new card (its expiry is computed) */
+	int certs;	       /* 1 sign, 2 auth; 0: what the case implies */
+	bool new_card;	       /* onto a new card (its expiry is computed) */
 	jpki_date card_expiry; /* the held card's last day (not new_card) */
-	bool card_lost;        /* the held card is reported lost */
+	bool card_lost;	       /* the held card is reported lost */
 	rules_holding held[3]; /* [jpki_cert_kind] */
 } rules_plan_in;
 
@@ -193,33 +194,33 @@ typedef struct rules_plan_in {
 typedef enum rules_action {
 	RULES_KEEP = 0,
 	RULES_REVOKE = 1, /* revoked finally (a hold included) */
-	RULES_HOLD = 2,   /* put on hold (certificateHold) */
+	RULES_HOLD = 2,	  /* put on hold (certificateHold) */
 } rules_action;
 
 #define RULES_TEXT_MAX 200
 
 typedef struct rules_plan_cert {
-	bool asked;            /* the application concerns this kind */
-	bool issue;            /* a certificate of this kind is issued */
-	const char *code;      /* stable reason: "ok", "not-asked", or why not */
+	bool asked;	  /* the application concerns this kind */
+	bool issue;	  /* a certificate of this kind is issued */
+	const char *code; /* stable reason: "ok", "not-asked", or why not */
 	char en[RULES_TEXT_MAX];
 	char ja[RULES_TEXT_MAX];
-	bool renewal;          /* issued as a renewal (6th birthday rule) */
+	bool renewal;		/* issued as a renewal (6th birthday rule) */
 	jpki_validity validity; /* when issue */
-	rules_action current;  /* what happens to the current one */
-	int reason;            /* its CRL reason (RFC 5280 value) */
+	rules_action current;	/* what happens to the current one */
+	int reason;		/* its CRL reason (RFC 5280 value) */
 } rules_plan_cert;
 
 typedef struct jpki_plan {
-	bool ok;          /* the application may go ahead */
-	int rc;           /* 0, or the jpki_rc of the refusal */
+	bool ok;	  /* the application may go ahead */
+	int rc;		  /* 0, or the jpki_rc of the refusal */
 	const char *code; /* the first refusal's code ("ok" when none) */
 	char en[RULES_TEXT_MAX];
 	char ja[RULES_TEXT_MAX];
 	int age;
-	int certs;        /* the kinds concerned (1 sign, 2 auth) */
+	int certs; /* the kinds concerned (1 sign, 2 auth) */
 	bool new_card;
-	jpki_date card_expiry; /* of the card holding the keys */
+	jpki_date card_expiry;	 /* of the card holding the keys */
 	rules_plan_cert cert[3]; /* [jpki_cert_kind] */
 	jpki_fee fee;
 	int fee_total;
@@ -251,7 +252,7 @@ const char *rules_app_name(rules_app app);
 #define RULES_CHANGE_BIRTH 0x04
 #define RULES_CHANGE_SEX 0x08
 #define RULES_CHANGE_ADULT_WARD 0x10 /* became a 成年被後見人 */
-#define RULES_CHANGE_OTHER 0x20      /* kana and the like: nothing */
+#define RULES_CHANGE_OTHER 0x20	     /* kana and the like: nothing */
 #define RULES_CHANGE_REMOVAL 0x40    /* 住民票の消除: death, emigration */
 
 /* The CRL reason with which a change revokes a valid (or held)

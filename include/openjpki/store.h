@@ -85,11 +85,11 @@ int store_meta_incr(store *s, const char *key, int64_t delta, int64_t *out,
 
 /* 市区町村: the issuing municipality, its CRL partition. */
 typedef struct store_muni {
-	char code[8];        /* 全国地方公共団体コード, 6 digits with check digit */
+	char code[8]; /* 全国地方公共団体コード, 6 digits with check digit */
 	char pref_roman[64]; /* "Tokyo-to" */
 	char city_roman[64]; /* "Chiyoda-ku" */
-	char pref[64];       /* "東京都" */
-	char city[64];       /* "千代田区" */
+	char pref[64];	     /* "東京都" */
+	char city[64];	     /* "千代田区" */
 } store_muni;
 
 int store_muni_put(store *s, const store_muni *m, jpki_err *err); /* upsert */
@@ -104,23 +104,26 @@ typedef enum store_resident_status {
 } store_resident_status;
 
 typedef struct store_resident {
-	int64_t id;           /* assigned by store_resident_add */
-	char ext_id[32];      /* 住民票コード or the municipality's own key; unique */
-	char name[256];       /* 氏名 UTF-8 */
-	char kana[256];       /* フリガナ */
-	char address[512];    /* 住所 UTF-8 */
+	int64_t id; /* assigned by store_resident_add */
+	char
+	    ext_id[32]; /* 住民票コード or the municipality's own key; unique */
+	char name[256];	   /* 氏名 UTF-8 */
+	char kana[256];	   /* フリガナ */
+	char address[512]; /* 住所 UTF-8 */
 	jpki_date birth;
-	int sex;              /* 1 男, 2 女 */
+	int sex; /* 1 男, 2 女 */
 	char muni_code[8];
-	bool adult_ward;      /* 成年被後見人 */
+	bool adult_ward; /* 成年被後見人 */
 	store_resident_status status;
 	time_t updated_at;
-	char my_number[13];   /* 個人番号, 12 digits; "" not on record (H3) */
+	char my_number[13]; /* 個人番号, 12 digits; "" not on record (H3) */
 } store_resident;
 
-int store_resident_add(store *s, store_resident *r, jpki_err *err); /* sets r->id */
+int store_resident_add(store *s, store_resident *r,
+		       jpki_err *err); /* sets r->id */
 int store_resident_update(store *s, const store_resident *r, jpki_err *err);
-int store_resident_get(store *s, int64_t id, store_resident *out, jpki_err *err);
+int store_resident_get(store *s, int64_t id, store_resident *out,
+		       jpki_err *err);
 int store_resident_get_ext(store *s, const char *ext_id, store_resident *out,
 			   jpki_err *err);
 typedef int (*store_resident_fn)(void *ctx, const store_resident *r);
@@ -145,7 +148,8 @@ typedef struct store_card {
 } store_card;
 
 int store_card_put(store *s, const store_card *c, jpki_err *err); /* upsert */
-int store_card_get(store *s, const char *serial, store_card *out, jpki_err *err);
+int store_card_get(store *s, const char *serial, store_card *out,
+		   jpki_err *err);
 
 /* Certificates.  `serial` is upper-case hex of the DER INTEGER content. */
 typedef enum store_cert_status {
@@ -156,7 +160,7 @@ typedef enum store_cert_status {
 #define STORE_SERIAL_HEX_MAX 41
 typedef struct store_cert {
 	char serial[STORE_SERIAL_HEX_MAX];
-	int kind; /* jpki_cert_kind; 0 for a root */
+	int kind;	     /* jpki_cert_kind; 0 for a root */
 	int64_t resident_id; /* 0 for a root */
 	char card_serial[40];
 	char muni_code[8];
@@ -164,9 +168,10 @@ typedef struct store_cert {
 	time_t not_before;
 	time_t not_after;
 	store_cert_status status;
-	int reason;       /* jpki_reason when revoked */
+	int reason; /* jpki_reason when revoked */
 	time_t revoked_at;
-	uint8_t *der;     /* owned by the store_cert after get; free with store_cert_clear */
+	uint8_t *der; /* owned by the store_cert after get; free with
+			 store_cert_clear */
 	size_t der_len;
 } store_cert;
 
@@ -177,7 +182,8 @@ typedef struct store_cert {
 #define STORE_DER_MAX (64 * 1024)
 int store_cert_put(store *s, const store_cert *c, jpki_err *err);
 /* Fetch by serial (with DER).  Free with store_cert_clear(). */
-int store_cert_get(store *s, const char *serial, store_cert *out, jpki_err *err);
+int store_cert_get(store *s, const char *serial, store_cert *out,
+		   jpki_err *err);
 void store_cert_clear(store_cert *c);
 /* Mark revoked; JPKI_ERR_NOT_FOUND for an unknown serial, JPKI_ERR_STATE if
  * already revoked, unless `from_hold` and the current reason is
@@ -233,26 +239,26 @@ int store_audit_head(store *s, int64_t *seq, char hash[65], jpki_err *err);
  * them. */
 
 typedef enum store_app_kind {
-	STORE_APP_NEW_CARD = 1,  /* 交付申請: card and certificates */
-	STORE_APP_ISSUE = 2,     /* 後日発行: certificates on a held card */
-	STORE_APP_RENEWAL = 3,   /* 更新 */
-	STORE_APP_REISSUE = 4,   /* 再交付: new card after loss or damage */
-	STORE_APP_REVOKE = 5,    /* 失効申請 at the holder's request */
+	STORE_APP_NEW_CARD = 1,	 /* 交付申請: card and certificates */
+	STORE_APP_ISSUE = 2,	 /* 後日発行: certificates on a held card */
+	STORE_APP_RENEWAL = 3,	 /* 更新 */
+	STORE_APP_REISSUE = 4,	 /* 再交付: new card after loss or damage */
+	STORE_APP_REVOKE = 5,	 /* 失効申請 at the holder's request */
 	STORE_APP_PIN_RESET = 6, /* 暗証番号の初期化・再設定 */
-	STORE_APP_LOSS = 7,      /* 紛失届: certificates put on hold */
-	STORE_APP_FOUND = 8,     /* 発見届: held certificates revoked, reissued */
+	STORE_APP_LOSS = 7,	 /* 紛失届: certificates put on hold */
+	STORE_APP_FOUND = 8, /* 発見届: held certificates revoked, reissued */
 } store_app_kind;
 
 /* States below STORE_APP_COMPLETED are open. */
 typedef enum store_app_state {
-	STORE_APP_RECEIVED = 0,         /* 受付 */
-	STORE_APP_INQUIRY_SENT = 1,     /* 照会書兼回答書 mailed to the holder */
+	STORE_APP_RECEIVED = 0,	    /* 受付 */
+	STORE_APP_INQUIRY_SENT = 1, /* 照会書兼回答書 mailed to the holder */
 	STORE_APP_INQUIRY_ANSWERED = 2, /* 回答書 brought back */
-	STORE_APP_APPROVED = 3,         /* identity and documents checked */
-	STORE_APP_CARD_ORDERED = 4,     /* card applied for (J-LIS produces it) */
+	STORE_APP_APPROVED = 3,		/* identity and documents checked */
+	STORE_APP_CARD_ORDERED = 4, /* card applied for (J-LIS produces it) */
 	STORE_APP_CARD_PRODUCED = 5,
-	STORE_APP_CARD_READY = 6,       /* at the counter */
-	STORE_APP_COMPLETED = 7,        /* issued / revoked / held / reset */
+	STORE_APP_CARD_READY = 6, /* at the counter */
+	STORE_APP_COMPLETED = 7,  /* issued / revoked / held / reset */
 	STORE_APP_REJECTED = 8,
 	STORE_APP_CANCELLED = 9,
 } store_app_state;
@@ -277,14 +283,14 @@ typedef struct store_app {
 	store_app_kind kind;
 	store_app_state state;
 	store_app_applicant applicant;
-	char agent_name[256];     /* 代理人氏名; "" for the holder */
-	int certs;                /* STORE_APP_CERT_* */
-	int pins;                 /* STORE_APP_PIN_* */
-	char card_serial[40];     /* the held card concerned; "" none */
+	char agent_name[256];	  /* 代理人氏名; "" for the holder */
+	int certs;		  /* STORE_APP_CERT_* */
+	int pins;		  /* STORE_APP_PIN_* */
+	char card_serial[40];	  /* the held card concerned; "" none */
 	char new_card_serial[40]; /* the card produced for it; "" none yet */
-	jpki_date inquiry_sent;   /* {0,0,0}: none */
+	jpki_date inquiry_sent;	  /* {0,0,0}: none */
 	jpki_date inquiry_answered;
-	char note[512];           /* clerk's note, rejection reason */
+	char note[512]; /* clerk's note, rejection reason */
 	time_t opened_at;
 	time_t updated_at;
 } store_app;
@@ -308,18 +314,18 @@ typedef enum store_doc_role {
 
 typedef struct store_app_doc {
 	int64_t app_id;
-	int seq;           /* assigned by store_app_doc_add: 1, 2, ... */
+	int seq; /* assigned by store_app_doc_add: 1, 2, ... */
 	store_doc_role role;
-	char type[32];     /* registry document type name */
-	char number[64];   /* the document's number, never an image */
-	jpki_date expiry;  /* {0,0,0}: the document has none */
+	char type[32];	  /* registry document type name */
+	char number[64];  /* the document's number, never an image */
+	jpki_date expiry; /* {0,0,0}: the document has none */
 	time_t added_at;
 } store_app_doc;
 
 int store_app_doc_add(store *s, store_app_doc *d, jpki_err *err); /* sets seq */
 typedef int (*store_app_doc_fn)(void *ctx, const store_app_doc *d);
-int store_app_doc_each(store *s, int64_t app_id, store_app_doc_fn fn,
-		       void *ctx, jpki_err *err);
+int store_app_doc_each(store *s, int64_t app_id, store_app_doc_fn fn, void *ctx,
+		       jpki_err *err);
 
 /* State history of an application (append-only). */
 typedef struct store_app_event {

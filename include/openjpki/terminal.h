@@ -70,7 +70,7 @@ typedef struct terminal_perso_req {
 typedef struct terminal_perso_out {
 	char serial[JPKI_CARD_SERIAL_LEN + 1];
 	int64_t resident_id;
-	X509 *cert[3];	 /* [JPKI_CERT_SIGN], [JPKI_CERT_AUTH]; NULL = none */
+	X509 *cert[3]; /* [JPKI_CERT_SIGN], [JPKI_CERT_AUTH]; NULL = none */
 	char cert_serial[3][STORE_SERIAL_HEX_MAX];
 	jpki_validity validity[3]; /* of newly issued certificates */
 	bool reused[3];		   /* certificate issued by an earlier run */
@@ -171,8 +171,8 @@ typedef struct terminal_serve_opts {
 
 typedef struct terminal_server terminal_server;
 /* Listen on 127.0.0.1 and answer the paired page (serve.c's comment). */
-int terminal_serve_start(const terminal_serve_opts *opts,
-			 terminal_server **out, jpki_err *err);
+int terminal_serve_start(const terminal_serve_opts *opts, terminal_server **out,
+			 jpki_err *err);
 unsigned terminal_serve_port(const terminal_server *t);
 void terminal_serve_stop(terminal_server *t); /* NULL is fine */
 

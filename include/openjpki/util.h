@@ -30,8 +30,8 @@ int jpki_file_read_flags(const char *path, size_t max, unsigned flags,
  * (path.tmp-<12 hex digits>, which may hold a whole card image).  Call it
  * only while holding the file's lock.  *removed (may be NULL): how many. */
 int jpki_file_sweep_tmp(const char *path, int *removed, jpki_err *err);
-int jpki_file_read(const char *path, size_t max, uint8_t **out,
-		   size_t *out_len, jpki_err *err);
+int jpki_file_read(const char *path, size_t max, uint8_t **out, size_t *out_len,
+		   jpki_err *err);
 /* OPENSSL_cleanse then free. NULL is fine. */
 void jpki_free_secret(void *p, size_t len);
 /* mkdir -p with mode for each created component. */

@@ -22,7 +22,7 @@ extern "C" {
 #endif
 
 typedef enum jpki_profile {
-	JPKI_PROFILE_TEST = 0,       /* O=JPKI-TEST, policies ...8.5.1.0.x */
+	JPKI_PROFILE_TEST = 0,	     /* O=JPKI-TEST, policies ...8.5.1.0.x */
 	JPKI_PROFILE_PRODUCTION = 1, /* O=JPKI, policies as J-LIS issues */
 } jpki_profile;
 
@@ -76,11 +76,11 @@ int x509_root_name(jpki_profile prof, jpki_cert_kind kind, X509_NAME **out,
 #define JPKI_B4_NAME_MAX 384
 #define JPKI_B4_ADDR_MAX 768
 typedef struct jpki_basic4 {
-	char name[JPKI_B4_NAME_MAX];          /* 氏名 (.5.5.1) */
-	char name_subst[JPKI_B4_NAME_MAX];    /* 氏名代替文字 (.5.5.2) */
-	char sex[4];                          /* 男女の別 "1" 男 / "2" 女 / "3" (.5.5.3) */
-	char birth[16];                       /* 生年月日 "EYYYYMMDD" (.5.5.4) */
-	char address[JPKI_B4_ADDR_MAX];       /* 住所 (.5.5.5) */
+	char name[JPKI_B4_NAME_MAX];	   /* 氏名 (.5.5.1) */
+	char name_subst[JPKI_B4_NAME_MAX]; /* 氏名代替文字 (.5.5.2) */
+	char sex[4];	/* 男女の別 "1" 男 / "2" 女 / "3" (.5.5.3) */
+	char birth[16]; /* 生年月日 "EYYYYMMDD" (.5.5.4) */
+	char address[JPKI_B4_ADDR_MAX];	      /* 住所 (.5.5.5) */
 	char address_subst[JPKI_B4_ADDR_MAX]; /* 住所代替文字 (.5.5.6) */
 } jpki_basic4;
 
@@ -96,10 +96,10 @@ typedef struct jpki_issuer_site {
 typedef struct jpki_sign_subject {
 	const char *name;    /* UTF-8 氏名, e.g. "山田　太郎" */
 	const char *address; /* UTF-8 住所 */
-	int sex;             /* 1 男, 2 女 */
+	int sex;	     /* 1 男, 2 女 */
 	jpki_date birth;
-	time_t requested;    /* 発行要求作成日時 (goes into the CN, JST) */
-	unsigned sequence;   /* 0..99999, the CN's 5-digit sequence number */
+	time_t requested; /* 発行要求作成日時 (goes into the CN, JST) */
+	unsigned sequence; /* 0..99999, the CN's 5-digit sequence number */
 	const jpki_issuer_site *site;
 } jpki_sign_subject;
 
@@ -128,11 +128,11 @@ int x509_sign_cert_build(jpki_profile prof, X509 *issuer,
 /* 利用者証明用電子証明書, unsigned: subject C=JP, CN=opaque_id only;
  * keyUsage critical digitalSignature; policy ...8.5.1.3.30 (test: .0.30);
  * CRLDP DirName of the hierarchy's partition for `site`; AKI; SKI. */
-int x509_auth_cert_build(jpki_profile prof, X509 *issuer,
-			 const char *opaque_id, const jpki_issuer_site *site,
-			 EVP_PKEY *pub, const uint8_t *serial,
-			 size_t serial_len, time_t not_before,
-			 time_t not_after, X509 **out, jpki_err *err);
+int x509_auth_cert_build(jpki_profile prof, X509 *issuer, const char *opaque_id,
+			 const jpki_issuer_site *site, EVP_PKEY *pub,
+			 const uint8_t *serial, size_t serial_len,
+			 time_t not_before, time_t not_after, X509 **out,
+			 jpki_err *err);
 
 /* The CRL distribution point DirName of a municipality partition:
  * C=JP, O=JPKI|JPKI-TEST, OU=<hierarchy OU>, OU=CRL Distribution Points,
@@ -291,8 +291,7 @@ int x509_ocsp_respond(const uint8_t *req, size_t req_len, X509 *issuer,
 /* A DER OCSPResponse without body for an error status:
  * OCSP_RESPONSE_STATUS_MALFORMEDREQUEST, _INTERNALERROR, _TRYLATER,
  * _SIGREQUIRED or _UNAUTHORIZED.  *out malloc'ed, caller frees. */
-int x509_ocsp_error(int status, uint8_t **out, size_t *out_len,
-		    jpki_err *err);
+int x509_ocsp_error(int status, uint8_t **out, size_t *out_len, jpki_err *err);
 
 /* DER helpers: *out malloc'ed, caller frees with free(). */
 int x509_to_der(X509 *c, uint8_t **out, size_t *out_len, jpki_err *err);

@@ -23,11 +23,13 @@ static int add_entry(void *ctx, const store_cert *c)
 		size_t cap = l->cap ? l->cap * 2 : 256;
 		jpki_crl_entry *ne = realloc(l->e, cap * sizeof(*ne));
 		if (ne == NULL)
-			return l->rc = jpki_fail(l->err, JPKI_ERR_NOMEM, "out of memory");
+			return l->rc = jpki_fail(l->err, JPKI_ERR_NOMEM,
+						 "out of memory");
 		l->e = ne;
 		uint8_t(*ns)[20] = realloc(l->sn, cap * sizeof(*ns));
 		if (ns == NULL)
-			return l->rc = jpki_fail(l->err, JPKI_ERR_NOMEM, "out of memory");
+			return l->rc = jpki_fail(l->err, JPKI_ERR_NOMEM,
+						 "out of memory");
 		l->sn = ns;
 		l->cap = cap;
 	}
@@ -60,31 +62,34 @@ int ca_crl(jpki_ca *ca, jpki_cert_kind kind, ca_crl_scope scope,
 		return rc;
 	if (scope == CA_CRL_PARTITION) {
 		if (muni_code == NULL || muni_code[0] == '\0') {
-			rc = jpki_fail(err, JPKI_ERR_INVAL,
-				       "a partition CRL needs a municipality code");
+			rc = jpki_fail(
+			    err, JPKI_ERR_INVAL,
+			    "a partition CRL needs a municipality code");
 			goto out;
 		}
 		if ((rc = store_muni_get(ca->st, muni_code, &m, err)) != 0)
 			goto out;
 		jpki_issuer_site site;
 		memset(&site, 0, sizeof(site));
-		jpki_strlcpy(site.pref_roman, m.pref_roman, sizeof(site.pref_roman));
-		jpki_strlcpy(site.city_roman, m.city_roman, sizeof(site.city_roman));
+		jpki_strlcpy(site.pref_roman, m.pref_roman,
+			     sizeof(site.pref_roman));
+		jpki_strlcpy(site.city_roman, m.city_roman,
+			     sizeof(site.city_roman));
 		if ((rc = x509_crldp_name(ca->profile, kind, &site, &partition,
 					  err)) != 0)
 			goto out;
-		rc = store_cert_revoked(ca->st, (int)kind, muni_code, now, add_entry,
-					&l, err);
+		rc = store_cert_revoked(ca->st, (int)kind, muni_code, now,
+					add_entry, &l, err);
 		snprintf(counter, sizeof(counter), "crl/%s/%s",
 			 jpki_cert_kind_name(kind), muni_code);
 	} else if (scope == CA_CRL_FULL) {
-		rc = store_cert_revoked(ca->st, (int)kind, NULL, now, add_entry, &l,
-					err);
+		rc = store_cert_revoked(ca->st, (int)kind, NULL, now, add_entry,
+					&l, err);
 		snprintf(counter, sizeof(counter), "crl/%s/all",
 			 jpki_cert_kind_name(kind));
 	} else {
-		rc = store_cert_revoked(ca->st, CA_ROOT_KIND_BASE + (int)kind, NULL,
-					now, add_entry, &l, err);
+		rc = store_cert_revoked(ca->st, CA_ROOT_KIND_BASE + (int)kind,
+					NULL, now, add_entry, &l, err);
 		snprintf(counter, sizeof(counter), "arl/%s",
 			 jpki_cert_kind_name(kind));
 	}

@@ -90,14 +90,16 @@ static int plan_law(plan *p, const ca_issue_req *req, jpki_err *err)
 			return jpki_fail(err, JPKI_ERR_STATE,
 					 "renewal of the %s certificate: the "
 					 "resident holds none that is valid",
-					 k == JPKI_CERT_SIGN ? "signature"
-							     : "authentication");
+					 k == JPKI_CERT_SIGN
+					     ? "signature"
+					     : "authentication");
 		if ((rc = x509_check_key(k == JPKI_CERT_SIGN ? req->sign_pub
 							     : req->auth_pub,
 					 err)) != 0)
 			return jpki_wrap(err, rc, "%s certificate",
-					 k == JPKI_CERT_SIGN ? "signature"
-							     : "authentication");
+					 k == JPKI_CERT_SIGN
+					     ? "signature"
+					     : "authentication");
 		p->v[k] = pl->cert[k].validity;
 	}
 	return 0;

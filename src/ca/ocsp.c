@@ -27,8 +27,7 @@ static int lookup(void *vctx, const uint8_t *serial, size_t serial_len,
 	if (serial_len == 0 || serial_len > 20)
 		return 0;
 	jpki_hex(serial, serial_len, hex);
-	int rc = store_cert_get(ctx->ca->st, hex, &c,
-				err);
+	int rc = store_cert_get(ctx->ca->st, hex, &c, err);
 	if (rc == JPKI_ERR_NOT_FOUND)
 		return 0;
 	if (rc != 0)
@@ -66,9 +65,10 @@ static jpki_cert_kind pick_kind(jpki_ca *ca, const uint8_t *req, size_t len)
 		const EVP_MD *md = alg ? EVP_get_digestbyobj(alg) : NULL;
 		if (mine != NULL && md != NULL && md != EVP_sha1()) {
 			OCSP_CERTID_free(mine);
-			mine = OCSP_cert_id_new(md, X509_get_subject_name(ca->root[k]),
-						X509_get0_pubkey_bitstr(ca->root[k]),
-						X509_get0_serialNumber(ca->root[k]));
+			mine = OCSP_cert_id_new(
+			    md, X509_get_subject_name(ca->root[k]),
+			    X509_get0_pubkey_bitstr(ca->root[k]),
+			    X509_get0_serialNumber(ca->root[k]));
 		}
 		int same = mine != NULL && OCSP_id_issuer_cmp(mine, id) == 0;
 		OCSP_CERTID_free(mine);
@@ -88,7 +88,8 @@ int ca_ocsp(jpki_ca *ca, int kind, const uint8_t *req, size_t req_len,
 	lookup_ctx ctx = {ca, kind == 0 ? pick_kind(ca, req, req_len)
 					: (jpki_cert_kind)kind};
 	if (ctx.kind != JPKI_CERT_SIGN && ctx.kind != JPKI_CERT_AUTH)
-		return jpki_fail(err, JPKI_ERR_INVAL, "unknown hierarchy %d", kind);
+		return jpki_fail(err, JPKI_ERR_INVAL, "unknown hierarchy %d",
+				 kind);
 	return x509_ocsp_respond(req, req_len, ca->root[ctx.kind],
 				 ca->key[ctx.kind], lookup, &ctx, now,
 				 now + CA_OCSP_VALIDITY, resp, resp_len, err);

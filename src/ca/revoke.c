@@ -12,9 +12,10 @@ int ca_revoke(jpki_ca *ca, const char *serial_hex, jpki_reason reason,
 	char detail[128];
 	int rc;
 	memset(&c, 0, sizeof(c));
-	if (reason < JPKI_REASON_UNSPECIFIED || reason > JPKI_REASON_CERTIFICATE_HOLD)
-		return jpki_fail(err, JPKI_ERR_INVAL, "unknown revocation reason %d",
-				 (int)reason);
+	if (reason < JPKI_REASON_UNSPECIFIED ||
+	    reason > JPKI_REASON_CERTIFICATE_HOLD)
+		return jpki_fail(err, JPKI_ERR_INVAL,
+				 "unknown revocation reason %d", (int)reason);
 	if ((rc = store_begin(ca->st, err)) != 0)
 		return rc;
 	if ((rc = store_cert_get(ca->st, serial_hex, &c, err)) != 0) {
@@ -45,8 +46,8 @@ int ca_revoke(jpki_ca *ca, const char *serial_hex, jpki_reason reason,
 		 jpki_reason_name(reason));
 	if ((rc = store_audit_append(ca->st, now, actor ? actor : "ca",
 				     reason == JPKI_REASON_CERTIFICATE_HOLD
-					     ? "cert.hold"
-					     : "cert.revoke",
+					 ? "cert.hold"
+					 : "cert.revoke",
 				     detail, err)) != 0 ||
 	    (rc = store_commit(ca->st, err)) != 0)
 		goto fail;

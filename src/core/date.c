@@ -91,7 +91,7 @@ static int64_t floor_div(int64_t a, int64_t b)
 jpki_date jpki_date_of(time_t t)
 {
 	return jpki_days_to_date(
-		floor_div((int64_t)t + JPKI_JST_OFFSET, 86400));
+	    floor_div((int64_t)t + JPKI_JST_OFFSET, 86400));
 }
 
 time_t jpki_date_start(jpki_date d)

@@ -47,7 +47,8 @@ static void append_openssl(jpki_err *err)
 		size_t n = strlen(err->msg);
 		ERR_error_string_n(e, tmp, sizeof(tmp));
 		if (n + 3 < sizeof(err->msg))
-			snprintf(err->msg + n, sizeof(err->msg) - n, " (%s)", tmp);
+			snprintf(err->msg + n, sizeof(err->msg) - n, " (%s)",
+				 tmp);
 	}
 	ERR_clear_error();
 }

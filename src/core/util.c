@@ -355,11 +355,12 @@ bool jpki_text_ok(const char *s)
 		    (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
 		    (cp >= 0xd800 && cp <= 0xdfff))
 			return false; /* overlong, surrogate, out of range */
-		if ((cp >= 0x80 && cp <= 0x9f) ||	 /* C1 controls */
+		if ((cp >= 0x80 && cp <= 0x9f) || /* C1 controls */
 		    cp == 0x061c || cp == 0x200e || cp == 0x200f || /* marks */
-		    (cp >= 0x2028 && cp <= 0x202e) || /* separators, overrides */
+		    (cp >= 0x2028 &&
+		     cp <= 0x202e) || /* separators, overrides */
 		    (cp >= 0x2066 && cp <= 0x2069) || /* isolates */
-		    cp == 0xfeff)			 /* BOM inside text */
+		    cp == 0xfeff)		      /* BOM inside text */
 			return false;
 		p += n + 1;
 	}

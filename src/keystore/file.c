@@ -23,10 +23,12 @@ struct keystore {
 int keystore_open(const char *location, keystore **out, jpki_err *err)
 {
 	if (location == NULL || location[0] == '\0')
-		return jpki_fail(err, JPKI_ERR_INVAL, "keystore: empty location");
+		return jpki_fail(err, JPKI_ERR_INVAL,
+				 "keystore: empty location");
 	if (strncmp(location, "file:", 5) == 0)
 		location += 5;
-	else if (strstr(location, "://") != NULL || strncmp(location, "pkcs11:", 7) == 0)
+	else if (strstr(location, "://") != NULL ||
+		 strncmp(location, "pkcs11:", 7) == 0)
 		return jpki_fail(err, JPKI_ERR_INVAL,
 				 "keystore: unknown location scheme in \"%s\" "
 				 "(this build has the file backend: file:DIR)",
@@ -36,18 +38,19 @@ int keystore_open(const char *location, keystore **out, jpki_err *err)
 		return rc;
 	struct stat st;
 	if (stat(location, &st) != 0 || !S_ISDIR(st.st_mode))
-		return jpki_fail(err, JPKI_ERR_IO, "keystore: %s is not a directory",
-				 location);
+		return jpki_fail(err, JPKI_ERR_IO,
+				 "keystore: %s is not a directory", location);
 	if ((st.st_mode & 0077) != 0 && chmod(location, 0700) != 0)
 		return jpki_fail(err, JPKI_ERR_IO,
-				 "keystore: cannot restrict %s to 0700: %s", location,
-				 strerror(errno));
+				 "keystore: cannot restrict %s to 0700: %s",
+				 location, strerror(errno));
 	keystore *ks = calloc(1, sizeof(*ks));
 	if (ks == NULL)
 		return jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
 	if (jpki_strlcpy(ks->dir, location, sizeof(ks->dir)) != 0) {
 		free(ks);
-		return jpki_fail(err, JPKI_ERR_RANGE, "keystore: path too long");
+		return jpki_fail(err, JPKI_ERR_RANGE,
+				 "keystore: path too long");
 	}
 	*out = ks;
 	return 0;
@@ -63,8 +66,9 @@ static int key_path(const keystore *ks, const char *label, char *path,
 {
 	size_t n = strlen(label);
 	if (n == 0 || n > 64)
-		return jpki_fail(err, JPKI_ERR_INVAL,
-				 "keystore: key label must be 1 to 64 characters");
+		return jpki_fail(
+		    err, JPKI_ERR_INVAL,
+		    "keystore: key label must be 1 to 64 characters");
 	for (size_t i = 0; i < n; i++) {
 		char c = label[i];
 		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
@@ -74,7 +78,8 @@ static int key_path(const keystore *ks, const char *label, char *path,
 					 "a-z, 0-9, '-' and '_'");
 	}
 	if ((size_t)snprintf(path, cap, "%s/%s.key.pem", ks->dir, label) >= cap)
-		return jpki_fail(err, JPKI_ERR_RANGE, "keystore: path too long");
+		return jpki_fail(err, JPKI_ERR_RANGE,
+				 "keystore: path too long");
 	return 0;
 }
 
@@ -86,13 +91,13 @@ int keystore_has(keystore *ks, const char *label, jpki_err *err)
 		return rc;
 	struct stat st;
 	if (stat(path, &st) != 0)
-		return jpki_fail(err, JPKI_ERR_NOT_FOUND, "keystore: no key \"%s\"",
-				 label);
+		return jpki_fail(err, JPKI_ERR_NOT_FOUND,
+				 "keystore: no key \"%s\"", label);
 	return 0;
 }
 
-int keystore_generate(keystore *ks, const char *label, int bits,
-		      EVP_PKEY **pub, jpki_err *err)
+int keystore_generate(keystore *ks, const char *label, int bits, EVP_PKEY **pub,
+		      jpki_err *err)
 {
 	char path[PATH_MAX];
 	EVP_PKEY *key = NULL;
@@ -101,21 +106,23 @@ int keystore_generate(keystore *ks, const char *label, int bits,
 	if (rc != 0)
 		return rc;
 	if (bits < 2048)
-		return jpki_fail(err, JPKI_ERR_KEY,
-				 "keystore: RSA keys must have at least 2048 bits "
-				 "(施行規則第2条)");
+		return jpki_fail(
+		    err, JPKI_ERR_KEY,
+		    "keystore: RSA keys must have at least 2048 bits "
+		    "(施行規則第2条)");
 	struct stat st;
 	if (stat(path, &st) == 0)
 		return jpki_fail(err, JPKI_ERR_EXISTS,
 				 "keystore: key \"%s\" already exists", label);
 	key = EVP_RSA_gen((unsigned)bits);
 	if (key == NULL) {
-		rc = jpki_fail(err, JPKI_ERR_CRYPTO, "keystore: RSA key generation");
+		rc = jpki_fail(err, JPKI_ERR_CRYPTO,
+			       "keystore: RSA key generation");
 		goto out;
 	}
 	mem = BIO_new(BIO_s_secmem());
-	if (mem == NULL ||
-	    PEM_write_bio_PrivateKey(mem, key, NULL, NULL, 0, NULL, NULL) != 1) {
+	if (mem == NULL || PEM_write_bio_PrivateKey(mem, key, NULL, NULL, 0,
+						    NULL, NULL) != 1) {
 		rc = jpki_fail(err, JPKI_ERR_CRYPTO, "keystore: encoding key");
 		goto out;
 	}
@@ -152,10 +159,11 @@ int keystore_load(keystore *ks, const char *label, EVP_PKEY **out,
 		return rc;
 	struct stat st;
 	if (stat(path, &st) == 0 && (st.st_mode & 0077) != 0)
-		return jpki_fail(err, JPKI_ERR_POLICY,
-				 "keystore: %s is readable by others (mode %03o); "
-				 "chmod 600 it",
-				 path, (unsigned)(st.st_mode & 0777));
+		return jpki_fail(
+		    err, JPKI_ERR_POLICY,
+		    "keystore: %s is readable by others (mode %03o); "
+		    "chmod 600 it",
+		    path, (unsigned)(st.st_mode & 0777));
 	rc = jpki_file_read(path, KEY_FILE_MAX, &buf, &len, err);
 	if (rc != 0)
 		goto out;
@@ -166,8 +174,10 @@ int keystore_load(keystore *ks, const char *label, EVP_PKEY **out,
 	}
 	key = PEM_read_bio_PrivateKey(mem, NULL, NULL, NULL);
 	if (key == NULL) {
-		rc = jpki_fail(err, JPKI_ERR_CRYPTO, "keystore: %s is not a PEM "
-				 "private key", path);
+		rc = jpki_fail(err, JPKI_ERR_CRYPTO,
+			       "keystore: %s is not a PEM "
+			       "private key",
+			       path);
 		goto out;
 	}
 	*out = key;

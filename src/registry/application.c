@@ -460,7 +460,8 @@ static int check_request(store *st, store_app *a, const store_resident *r,
 					 card.expiry.m, card.expiry.d);
 	}
 	if (a->kind == STORE_APP_PIN_RESET && a->pins == 0)
-		return jpki_fail(err, JPKI_ERR_INVAL, "say which PINs to reset");
+		return jpki_fail(err, JPKI_ERR_INVAL,
+				 "say which PINs to reset");
 	if ((rc = reg_plan(st, a, r, today, plan, err)) != 0)
 		return rc;
 	if (a->certs == 0)
@@ -681,8 +682,10 @@ int registry_app_preview(jpki_ca *ca, int64_t app_id, time_t now,
 		const rules_plan_cert *c = &pl->cert[k];
 		pv.want[k] = c->issue;
 		pv.validity[k] = c->validity;
-		if (c->asked && !c->issue && rules_app_issues((rules_app)a->kind))
-			jpki_strlcpy(pv.refused[k], c->en, sizeof(pv.refused[k]));
+		if (c->asked && !c->issue &&
+		    rules_app_issues((rules_app)a->kind))
+			jpki_strlcpy(pv.refused[k], c->en,
+				     sizeof(pv.refused[k]));
 	}
 	pv.fee = pl->fee;
 	pv.fee_total = pl->fee_total;

@@ -16,9 +16,9 @@
  * eight columns or all nine, as its header says. */
 #define NCOLS 9
 
-static const char *const cols[NCOLS] = {
-    "ext_id", "name", "kana",	    "address",	"birth",
-    "sex",    "muni", "adult_ward", "my_number"};
+static const char *const cols[NCOLS] = {"ext_id",  "name",	 "kana",
+					"address", "birth",	 "sex",
+					"muni",	   "adult_ward", "my_number"};
 
 typedef struct csv {
 	jpki_rbuf b;
@@ -29,8 +29,8 @@ typedef struct csv {
 /* One row's fields, NUL-terminated. */
 typedef struct row {
 	char f[NCOLS][REGISTRY_IMPORT_FIELD_MAX + 1];
-	size_t n;    /* fields read */
-	size_t line; /* where the row starts */
+	size_t n;      /* fields read */
+	size_t line;   /* where the row starts */
 	char why[120]; /* a cap exceeded: the row is bad, the file readable */
 } row;
 
@@ -65,8 +65,9 @@ static int read_row(csv *c, row *r)
 			int ch = next(c);
 			if (quoted) {
 				if (ch < 0) {
-					snprintf(r->why, sizeof(r->why),
-						 "a quoted field is not closed");
+					snprintf(
+					    r->why, sizeof(r->why),
+					    "a quoted field is not closed");
 					return JPKI_ERR_PARSE;
 				}
 				if (ch == '"') {
@@ -77,10 +78,11 @@ static int read_row(csv *c, row *r)
 						ch = next(c);
 						if (ch != ',' && ch != '\r' &&
 						    ch != '\n' && ch >= 0) {
-							snprintf(r->why,
-								 sizeof(r->why),
-								 "text after a "
-								 "closing quote");
+							snprintf(
+							    r->why,
+							    sizeof(r->why),
+							    "text after a "
+							    "closing quote");
 							return JPKI_ERR_PARSE;
 						}
 						goto end_field_ch;
@@ -106,8 +108,7 @@ static int read_row(csv *c, row *r)
 						break;
 					if (ch == '\n')
 						c->line++;
-					if (c->ncols != 0 &&
-					    r->n != c->ncols &&
+					if (c->ncols != 0 && r->n != c->ncols &&
 					    r->why[0] == '\0')
 						snprintf(r->why, sizeof(r->why),
 							 "%zu fields, not %zu",
@@ -129,8 +130,7 @@ static int read_row(csv *c, row *r)
 			if (len >= REGISTRY_IMPORT_FIELD_MAX) {
 				if (!over && r->why[0] == '\0' && r->n < NCOLS)
 					snprintf(r->why, sizeof(r->why),
-						 "%s over %d bytes",
-						 cols[r->n],
+						 "%s over %d bytes", cols[r->n],
 						 REGISTRY_IMPORT_FIELD_MAX);
 				over = true;
 			} else if (dst != NULL) {
@@ -143,7 +143,7 @@ static int read_row(csv *c, row *r)
 /* Well-formed UTF-8 (no overlongs, surrogates or code points past
  * U+10FFFF) without control characters; line breaks only when nl_ok. */
 static bool fail_row(char *why, size_t cap, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static bool fail_row(char *why, size_t cap, const char *fmt, ...)
 {
 	va_list ap;
@@ -169,7 +169,8 @@ static bool to_resident(const row *r, store_resident *res, time_t now,
 		if (strlen(r->f[i]) >= max || !jpki_text_ok(r->f[i]) ||
 		    (i != 2 && r->f[i][0] == '\0'))
 			return fail_row(why, cap,
-					"%s: %s UTF-8 text under %zu bytes, without control "
+					"%s: %s UTF-8 text under %zu bytes, "
+					"without control "
 					"characters, line breaks or direction "
 					"overrides",
 					cols[i], i == 2 ? "" : "non-empty",
@@ -246,8 +247,9 @@ static int open_csv(csv *c, const uint8_t *p, size_t len, row *r,
 	if (good)
 		c->ncols = r->n;
 	if (!good) {
-		report(out, 1, "the header is ext_id,name,kana,address,birth,"
-			       "sex,muni,adult_ward[,my_number]");
+		report(out, 1,
+		       "the header is ext_id,name,kana,address,birth,"
+		       "sex,muni,adult_ward[,my_number]");
 		return jpki_fail(err, JPKI_ERR_PARSE,
 				 "line 1: the header must be ext_id,name,kana,"
 				 "address,birth,sex,muni,adult_ward"
@@ -274,7 +276,8 @@ static int check_all(jpki_ca *ca, const uint8_t *p, size_t len, time_t now,
 			break;
 		if (rc == JPKI_ERR_PARSE) {
 			report(out, r->line, r->why);
-			rc = jpki_fail(err, rc, "line %zu: %s", r->line, r->why);
+			rc =
+			    jpki_fail(err, rc, "line %zu: %s", r->line, r->why);
 			goto out;
 		}
 		if (out->rows == REGISTRY_IMPORT_ROWS_MAX) {
@@ -284,8 +287,8 @@ static int check_all(jpki_ca *ca, const uint8_t *p, size_t len, time_t now,
 			goto out;
 		}
 		if (out->rows % 1024 == 0) {
-			ext_ref *n = realloc(ids, (out->rows + 1024) *
-						      sizeof(*ids));
+			ext_ref *n =
+			    realloc(ids, (out->rows + 1024) * sizeof(*ids));
 			if (n == NULL) {
 				rc = jpki_fail(err, JPKI_ERR_NOMEM, "import");
 				goto out;
@@ -334,10 +337,10 @@ static int check_all(jpki_ca *ca, const uint8_t *p, size_t len, time_t now,
 	if (out->rows > 1)
 		qsort(ids, out->rows, sizeof(*ids), ext_cmp);
 	for (size_t i = 1; i < out->rows; i++)
-		if (ids[i].id[0] != '\0' && strcmp(ids[i].id, ids[i - 1].id) == 0) {
-			snprintf(why, sizeof(why),
-				 "ext_id %s repeats line %zu", ids[i].id,
-				 ids[i - 1].line);
+		if (ids[i].id[0] != '\0' &&
+		    strcmp(ids[i].id, ids[i - 1].id) == 0) {
+			snprintf(why, sizeof(why), "ext_id %s repeats line %zu",
+				 ids[i].id, ids[i - 1].line);
 			report(out, ids[i].line, why);
 		}
 out:
@@ -375,8 +378,8 @@ static int add_all(jpki_ca *ca, const uint8_t *p, size_t len, time_t now,
 	return rc;
 }
 
-int registry_residents_import(jpki_ca *ca, const uint8_t *csv_bytes,
-			      size_t len, time_t now, const char *actor,
+int registry_residents_import(jpki_ca *ca, const uint8_t *csv_bytes, size_t len,
+			      time_t now, const char *actor,
 			      registry_import_progress progress, void *pctx,
 			      registry_import_result *out, jpki_err *err)
 {
@@ -389,11 +392,12 @@ int registry_residents_import(jpki_ca *ca, const uint8_t *csv_bytes,
 	if ((rc = check_all(ca, csv_bytes, len, now, r, out, err)) != 0)
 		goto out;
 	if (out->nerrors > 0) {
-		rc = jpki_fail(err, JPKI_ERR_INVAL,
-			       "%zu bad rows of %zu, nothing imported; first at "
-			       "line %zu: %s",
-			       out->nerrors, out->rows, out->errors[0].line,
-			       out->errors[0].msg);
+		rc =
+		    jpki_fail(err, JPKI_ERR_INVAL,
+			      "%zu bad rows of %zu, nothing imported; first at "
+			      "line %zu: %s",
+			      out->nerrors, out->rows, out->errors[0].line,
+			      out->errors[0].msg);
 		goto out;
 	}
 	if ((rc = store_begin(st, err)) != 0)

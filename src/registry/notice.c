@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "letters_int.h"
 #include "openjpki/buf.h"
 #include "openjpki/util.h"
-#include "letters_int.h"
 #include "reg_int.h"
 
 #define NOTICE_MAX 100000	    /* certificates per run */
@@ -103,25 +103,26 @@ static int who_comes(jpki_wbuf *b, const store_resident *r, jpki_date today)
 {
 	int age = rules_age(r->birth, today);
 	if (age < 15)
-		return put(b,
-			   "<p class=\"who\">15歳未満の方の手続きは、法定代理人"
-			   "（親権者など）が行います。ご本人と法定代理人が一緒に"
-			   "お越しください。法定代理人の方は、代理権を確認できる"
-			   "書類（戸籍謄本など）とご自身の本人確認書類、ご本人の"
-			   "マイナンバーカードをお持ちください。</p>\n");
+		return put(
+		    b, "<p class=\"who\">15歳未満の方の手続きは、法定代理人"
+		       "（親権者など）が行います。ご本人と法定代理人が一緒に"
+		       "お越しください。法定代理人の方は、代理権を確認できる"
+		       "書類（戸籍謄本など）とご自身の本人確認書類、ご本人の"
+		       "マイナンバーカードをお持ちください。</p>\n");
 	if (r->adult_ward)
-		return put(b, "<p class=\"who\">成年被後見人の方の手続きは、"
-			      "成年後見人（法定代理人）が行います。成年後見人の"
-			      "方は、登記事項証明書とご自身の本人確認書類、ご本人"
-			      "のマイナンバーカードをお持ちください。</p>\n");
-	return put(b,
-		   "<p class=\"who\">マイナンバーカードをお持ちのうえ、ご本人が"
-		   "お越しください。</p>\n<p>ご本人が来られない場合は、代理人"
-		   "（任意代理人）が手続きできます。代理人は、照会書兼回答書"
-		   "または委任状と、代理人ご自身の本人確認書類をお持ちください。"
-		   "照会書兼回答書による場合は、窓口からご本人あてに照会書を"
-		   "郵送し、その回答書を代理人がお持ちいただくため、即日には"
-		   "手続きできません。</p>\n");
+		return put(b,
+			   "<p class=\"who\">成年被後見人の方の手続きは、"
+			   "成年後見人（法定代理人）が行います。成年後見人の"
+			   "方は、登記事項証明書とご自身の本人確認書類、ご本人"
+			   "のマイナンバーカードをお持ちください。</p>\n");
+	return put(
+	    b, "<p class=\"who\">マイナンバーカードをお持ちのうえ、ご本人が"
+	       "お越しください。</p>\n<p>ご本人が来られない場合は、代理人"
+	       "（任意代理人）が手続きできます。代理人は、照会書兼回答書"
+	       "または委任状と、代理人ご自身の本人確認書類をお持ちください。"
+	       "照会書兼回答書による場合は、窓口からご本人あてに照会書を"
+	       "郵送し、その回答書を代理人がお持ちいただくため、即日には"
+	       "手続きできません。</p>\n");
 }
 
 static int letter(jpki_wbuf *b, const store_cert *c, const store_resident *r,
@@ -153,11 +154,12 @@ static int letter(jpki_wbuf *b, const store_cert *c, const store_resident *r,
 	    (rc = put(b, stops(c->kind))) ||
 	    (rc = put(b, "</p>\n<h2>更新の手続き</h2>\n<p>")) ||
 	    (rc = put_html(b, opens)) ||
-	    (rc = put(b, "から、お住まいの市区町村の窓口で更新できます（有効期限"
-			 "が過ぎた後も更新できます）。更新すると現在の電子証明書"
-			 "は失効します。手数料は無料です。</p>\n")) ||
-	    (rc = who_comes(b, r, today)) ||
-	    (rc = letter_office(b, m, o)) || (rc = put(b, "</section>\n")))
+	    (rc =
+		 put(b, "から、お住まいの市区町村の窓口で更新できます（有効期限"
+			"が過ぎた後も更新できます）。更新すると現在の電子証明書"
+			"は失効します。手数料は無料です。</p>\n")) ||
+	    (rc = who_comes(b, r, today)) || (rc = letter_office(b, m, o)) ||
+	    (rc = put(b, "</section>\n")))
 		return rc;
 	return 0;
 }

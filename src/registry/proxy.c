@@ -232,10 +232,9 @@ int reg_docs_ready(store *st, const store_app *a, jpki_date today,
 				 "proof of legal representation (戸籍謄本 or "
 				 "登記事項証明書) is not recorded");
 	if (a->applicant == STORE_APPLICANT_PROXY)
-		return rules_proxy_papers((rules_app)a->kind, s.attorney,
-					  a->state ==
-					      STORE_APP_INQUIRY_ANSWERED,
-					  err);
+		return rules_proxy_papers(
+		    (rules_app)a->kind, s.attorney,
+		    a->state == STORE_APP_INQUIRY_ANSWERED, err);
 	return 0;
 }
 

@@ -6,13 +6,12 @@
 #include "openjpki/registry.h"
 #include "openjpki/rules.h"
 
-static int audited(store *st, time_t now, const char *actor,
-		   const char *action, const char *detail, int rc,
-		   jpki_err *err)
+static int audited(store *st, time_t now, const char *actor, const char *action,
+		   const char *detail, int rc, jpki_err *err)
 {
 	if (rc == 0 &&
-	    (rc = store_audit_append(st, now, actor ? actor : "registry", action,
-				     detail, err)) == 0 &&
+	    (rc = store_audit_append(st, now, actor ? actor : "registry",
+				     action, detail, err)) == 0 &&
 	    (rc = store_commit(st, err)) == 0)
 		return 0;
 	store_rollback(st);
@@ -27,8 +26,8 @@ int registry_muni_put(jpki_ca *ca, const store_muni *m, time_t now,
 	int rc = store_begin(st, err);
 	if (rc != 0)
 		return rc;
-	snprintf(detail, sizeof(detail), "muni=%s %s/%s", m->code, m->pref_roman,
-		 m->city_roman);
+	snprintf(detail, sizeof(detail), "muni=%s %s/%s", m->code,
+		 m->pref_roman, m->city_roman);
 	return audited(st, now, actor, "muni.put", detail,
 		       store_muni_put(st, m, err), err);
 }
@@ -53,11 +52,13 @@ int registry_resident_add(jpki_ca *ca, store_resident *r, time_t now,
 	}
 	if (jpki_date_cmp(r->birth, jpki_date_of(now)) > 0) {
 		store_rollback(st);
-		return jpki_fail(err, JPKI_ERR_INVAL, "birth date is in the future");
+		return jpki_fail(err, JPKI_ERR_INVAL,
+				 "birth date is in the future");
 	}
 	if (r->sex != 1 && r->sex != 2) {
 		store_rollback(st);
-		return jpki_fail(err, JPKI_ERR_INVAL, "sex must be 1 (男) or 2 (女)");
+		return jpki_fail(err, JPKI_ERR_INVAL,
+				 "sex must be 1 (男) or 2 (女)");
 	}
 	/* H3: the 個人番号 on the record, its check digit the law's */
 	if (r->my_number[0] != '\0' &&
@@ -66,8 +67,8 @@ int registry_resident_add(jpki_ca *ca, store_resident *r, time_t now,
 		return rc;
 	}
 	rc = store_resident_add(st, r, err);
-	snprintf(detail, sizeof(detail), "resident=%lld ext=%s", (long long)r->id,
-		 r->ext_id);
+	snprintf(detail, sizeof(detail), "resident=%lld ext=%s",
+		 (long long)r->id, r->ext_id);
 	return audited(st, now, actor, "resident.add", detail, rc, err);
 }
 
@@ -86,9 +87,10 @@ int registry_card_record(jpki_ca *ca, store_card *c, time_t now,
 	}
 	if (r.status != STORE_RESIDENT_LIVING) {
 		store_rollback(st);
-		return jpki_fail(err, JPKI_ERR_STATE,
-				 "resident %lld has been removed from the register",
-				 (long long)c->resident_id);
+		return jpki_fail(
+		    err, JPKI_ERR_STATE,
+		    "resident %lld has been removed from the register",
+		    (long long)c->resident_id);
 	}
 	if (c->expiry.y == 0)
 		c->expiry = rules_card_expiry(r.birth, c->issued);

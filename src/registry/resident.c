@@ -7,7 +7,7 @@
 #include "openjpki/util.h"
 
 typedef struct to_revoke {
-	int kinds;     /* bit 1 sign, bit 2 auth */
+	int kinds; /* bit 1 sign, bit 2 auth */
 	char serial[16][STORE_SERIAL_HEX_MAX];
 	int n;
 	bool more;
@@ -69,7 +69,8 @@ static int revoke_kinds(jpki_ca *ca, int64_t id, int kinds, jpki_reason reason,
 				 "than a card can carry",
 				 (long long)id);
 	for (int i = 0; i < t.n; i++) {
-		if ((rc = ca_revoke(ca, t.serial[i], reason, now, actor, err)) != 0)
+		if ((rc = ca_revoke(ca, t.serial[i], reason, now, actor,
+				    err)) != 0)
 			return rc;
 		if (out->revoked < 4)
 			jpki_strlcpy(out->serials[out->revoked], t.serial[i],
@@ -98,9 +99,10 @@ int registry_resident_change(jpki_ca *ca, const store_resident *updated,
 	if ((rc = store_resident_get(st, updated->id, &old, err)) != 0)
 		goto fail;
 	if (old.status != STORE_RESIDENT_LIVING) {
-		rc = jpki_fail(err, JPKI_ERR_STATE,
-			       "resident %lld has been removed from the register",
-			       (long long)updated->id);
+		rc = jpki_fail(
+		    err, JPKI_ERR_STATE,
+		    "resident %lld has been removed from the register",
+		    (long long)updated->id);
 		goto fail;
 	}
 	if (updated->status != STORE_RESIDENT_LIVING) {
@@ -113,7 +115,7 @@ int registry_resident_change(jpki_ca *ca, const store_resident *updated,
 	unsigned changes =
 	    (strcmp(old.name, updated->name) != 0 ? RULES_CHANGE_NAME : 0) |
 	    (strcmp(old.address, updated->address) != 0 ? RULES_CHANGE_ADDRESS
-							 : 0) |
+							: 0) |
 	    (jpki_date_cmp(old.birth, updated->birth) != 0 ? RULES_CHANGE_BIRTH
 							   : 0) |
 	    (old.sex != updated->sex ? RULES_CHANGE_SEX : 0) |
@@ -125,7 +127,8 @@ int registry_resident_change(jpki_ca *ca, const store_resident *updated,
 	    (rc = revoke_for(ca, updated->id, changes, now, actor, &res,
 			     err)) != 0)
 		goto fail;
-	snprintf(detail, sizeof(detail), "resident=%lld basic4=%d ward=%d revoked=%d",
+	snprintf(detail, sizeof(detail),
+		 "resident=%lld basic4=%d ward=%d revoked=%d",
 		 (long long)updated->id, basic4, ward, res.revoked);
 	if ((rc = store_audit_append(st, now, actor, "resident.change", detail,
 				     err)) != 0 ||

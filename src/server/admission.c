@@ -122,7 +122,9 @@ int srv_classes_start(server *s, const server_config *cfg, jpki_err *err)
 		 * idles (bench_issue).  Other classes: --workers */
 		if (k == CLS_ISSUE) {
 			long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-			c->nworkers = ncpu < 1 ? 2 : ncpu > 8 ? 9 : (int)ncpu + 1;
+			c->nworkers = ncpu < 1	 ? 2
+				      : ncpu > 8 ? 9
+						 : (int)ncpu + 1;
 		} else if (cfg->workers > 0) {
 			c->nworkers = cfg->workers;
 		}

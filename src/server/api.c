@@ -303,18 +303,18 @@ static void login_lockout_audit(srv_worker *w, srv_req *r, const char *name,
 	who[0] = '\0';
 	if (ci != NULL && ci->client_addr != NULL &&
 	    ci->client_addr->sa_family == AF_INET)
-		inet_ntop(AF_INET,
-			  &((const struct sockaddr_in *)ci->client_addr)
-			       ->sin_addr,
-			  who, sizeof(who));
+		inet_ntop(
+		    AF_INET,
+		    &((const struct sockaddr_in *)ci->client_addr)->sin_addr,
+		    who, sizeof(who));
 	snprintf(detail, sizeof(detail),
 		 "operator=%.64s locked=%s%s%s for=%ds client=%s", name,
 		 (locked & SRV_LOCKED_ACCOUNT) ? "account" : "",
 		 locked == (SRV_LOCKED_ACCOUNT | SRV_LOCKED_CLIENT) ? "," : "",
 		 (locked & SRV_LOCKED_CLIENT) ? "client" : "", THROTTLE_LOCK,
 		 who[0] ? who : "?");
-	if (store_audit_append(ca_store(w->ca), now, "jpkid", "operator.lockout",
-			       detail, &err) != 0)
+	if (store_audit_append(ca_store(w->ca), now, "jpkid",
+			       "operator.lockout", detail, &err) != 0)
 		fprintf(stderr, "jpkid: lockout not audited: %s\n", err.msg);
 	fprintf(stderr, "jpkid: log-in locked: %s\n", detail);
 }
@@ -334,8 +334,8 @@ void api_login(srv_worker *w, srv_req *r)
 		return;
 	const char *name = srv_jstr(b, "name");
 	/* locked: answered before the password is looked at */
-	int wait = srv_throttle_check(w->s->throttle, name, r->client,
-				      srv_now_mono());
+	int wait =
+	    srv_throttle_check(w->s->throttle, name, r->client, srv_now_mono());
 	if (wait > 0) {
 		login_locked(r, wait);
 		goto out;
@@ -475,16 +475,17 @@ static int record_new_muni(jpki_ca *ca, const store_muni *m, time_t now,
 
 void api_munis_post(srv_worker *w, srv_req *r)
 {
-	static const srv_jfield f[] = {{"code", JT_STRING, true, 6},
-				       {"pref", JT_STRING, true, 63},
-				       {"city", JT_STRING, true, 63},
-				       {"pref_roman", JT_STRING, true, 63},
-				       {"city_roman", JT_STRING, true, 63},
-				       /* H3: the office the letters name */
-				       {"office_name", JT_STRING, false, 127},
-				       {"office_address", JT_STRING, false, 255},
-				       {"office_phone", JT_STRING, false, 31},
-				       {"office_hours", JT_STRING, false, 127}};
+	static const srv_jfield f[] = {
+	    {"code", JT_STRING, true, 6},
+	    {"pref", JT_STRING, true, 63},
+	    {"city", JT_STRING, true, 63},
+	    {"pref_roman", JT_STRING, true, 63},
+	    {"city_roman", JT_STRING, true, 63},
+	    /* H3: the office the letters name */
+	    {"office_name", JT_STRING, false, 127},
+	    {"office_address", JT_STRING, false, 255},
+	    {"office_phone", JT_STRING, false, 31},
+	    {"office_hours", JT_STRING, false, 127}};
 	store_muni m;
 	store_office off;
 	jpki_err err = {0};
@@ -510,12 +511,11 @@ void api_munis_post(srv_worker *w, srv_req *r)
 			       "pref and city are required; their romanised "
 			       "forms use A-Z a-z 0-9 '-' ' '");
 	else
-		rc = record_new_muni(w->ca, &m, srv_time(w->s), &err,
-				     r->actor);
+		rc = record_new_muni(w->ca, &m, srv_time(w->s), &err, r->actor);
 	memset(&off, 0, sizeof(off));
 	srv_office_fields(b, &off);
-	if (rc == 0 && (off.name[0] || off.address[0] || off.phone[0] ||
-			off.hours[0]))
+	if (rc == 0 &&
+	    (off.name[0] || off.address[0] || off.phone[0] || off.hours[0]))
 		rc = registry_muni_office_set(w->ca, m.code, &off,
 					      srv_time(w->s), r->actor, &err);
 	json_decref(b);
@@ -528,7 +528,6 @@ void api_munis_post(srv_worker *w, srv_req *r)
 }
 
 /* ---- certificates ---- */
-
 
 static json_t *pem_of(const uint8_t *der, size_t len)
 {
@@ -634,15 +633,14 @@ void api_cert_revoke(srv_worker *w, srv_req *r)
 	if (leaf && (reason == JPKI_REASON_CERTIFICATE_HOLD ||
 		     reason == JPKI_REASON_CESSATION ||
 		     reason == JPKI_REASON_SUPERSEDED)) {
-		srv_reply_error(r, MHD_HTTP_CONFLICT, "application_required",
-				"%s is done by a counter application (%s): "
-				"open one",
-				jpki_reason_name(reason),
-				reason == JPKI_REASON_CERTIFICATE_HOLD
-				    ? "紛失届, kind loss"
-				: reason == JPKI_REASON_CESSATION
-				    ? "失効, kind revoke"
-				    : "更新, kind renewal");
+		srv_reply_error(
+		    r, MHD_HTTP_CONFLICT, "application_required",
+		    "%s is done by a counter application (%s): "
+		    "open one",
+		    jpki_reason_name(reason),
+		    reason == JPKI_REASON_CERTIFICATE_HOLD ? "紛失届, kind loss"
+		    : reason == JPKI_REASON_CESSATION ? "失効, kind revoke"
+						      : "更新, kind renewal");
 		return;
 	}
 	if (leaf && need < ROLE_SUPERVISOR)
@@ -677,14 +675,13 @@ void api_audit_verify(srv_worker *w, srv_req *r)
 	jpki_err err = {0};
 	int rc = ca_audit_verify(w->ca, &rep, &err);
 	if (rc == 0)
-		srv_reply_json(r, MHD_HTTP_OK,
-			       json_pack("{s:b,s:I,s:I,s:I,s:s}", "ok", 1,
-					 "records", (json_int_t)rep.records,
-					 "checkpoints",
-					 (json_int_t)rep.checkpoints,
-					 "checkpoint_seq",
-					 (json_int_t)rep.checkpoint_seq,
-					 "checkpoint_at", rep.checkpoint_at));
+		srv_reply_json(
+		    r, MHD_HTTP_OK,
+		    json_pack("{s:b,s:I,s:I,s:I,s:s}", "ok", 1, "records",
+			      (json_int_t)rep.records, "checkpoints",
+			      (json_int_t)rep.checkpoints, "checkpoint_seq",
+			      (json_int_t)rep.checkpoint_seq, "checkpoint_at",
+			      rep.checkpoint_at));
 	else if (rc == JPKI_ERR_INTEGRITY)
 		srv_reply_json(r, MHD_HTTP_OK,
 			       json_pack("{s:b,s:s}", "ok", 0, "message",

@@ -27,8 +27,8 @@
 #include "openjpki/registry.h"
 #include "openjpki/terminal.h"
 #include "openjpki/util.h"
-#include "openjpki/x509.h"
 #include "openjpki/views.h"
+#include "openjpki/x509.h"
 #include "server_int.h"
 
 /* letters.html of the largest batch served back (a page per letter) */
@@ -76,7 +76,10 @@ static json_t *app_json(const store_app *a)
 }
 
 /* The one JSON view of an application, for api_app_list.c too. */
-json_t *srv_app_json(const store_app *a) { return app_json(a); }
+json_t *srv_app_json(const store_app *a)
+{
+	return app_json(a);
+}
 
 static int doc_cb(void *ctx, const store_app_doc *d)
 {
@@ -645,7 +648,7 @@ static int vcard_make(srv_worker *w, srv_req *r, const char *serial, time_t now,
 /* What completion writes onto a virtual card: keys for the kinds the plan
  * issues, the PINs of those kinds (or those a PIN reset names). */
 typedef struct vcard_job {
-	bool key[3];  /* [jpki_cert_kind]: generate a key pair */
+	bool key[3]; /* [jpki_cert_kind]: generate a key pair */
 	bool pin_sign, pin_auth, pin_cardinfo;
 } vcard_job;
 
@@ -752,11 +755,11 @@ static void vcard_revoke(srv_worker *w, srv_req *r, const registry_outcome *o)
 
 static json_t *outcome_json(int64_t id, const registry_outcome *o)
 {
-	json_t *res = json_pack(
-	    "{s:I,s:s,s:s,s:{s:i,s:i,s:i}}", "id", (json_int_t)id, "state",
-	    "completed", "card", o->card_serial, "fee", "cert_yen",
-	    o->fee.cert_yen, "card_yen", o->fee.card_yen, "total_yen",
-	    o->fee.cert_yen + o->fee.card_yen);
+	json_t *res =
+	    json_pack("{s:I,s:s,s:s,s:{s:i,s:i,s:i}}", "id", (json_int_t)id,
+		      "state", "completed", "card", o->card_serial, "fee",
+		      "cert_yen", o->fee.cert_yen, "card_yen", o->fee.card_yen,
+		      "total_yen", o->fee.cert_yen + o->fee.card_yen);
 	json_t *rv = json_array();
 	for (int i = 0; i < o->revoked && i < 4; i++)
 		json_array_append_new(rv, json_string(o->serials[i]));
@@ -917,8 +920,8 @@ void api_app_complete_virtual(srv_worker *w, srv_req *r)
 		rc = card_image(card, &img, &img_len, &err);
 	if (rc == 0)
 		rc = terminal_kept_put(w->ca, serial, img, img_len, &err);
-	if (rc == 0 && srv_download_put(w->s, serial, r->sid, &img, img_len,
-					now) != 0)
+	if (rc == 0 &&
+	    srv_download_put(w->s, serial, r->sid, &img, img_len, now) != 0)
 		rc = jpki_fail(&err, JPKI_ERR_RANGE,
 			       "too many card images wait for their download");
 	if (rc != 0) {

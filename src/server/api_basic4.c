@@ -57,8 +57,8 @@ static bool rp_auth(srv_worker *w, srv_req *r, char name[RP_NAME_MAX + 1])
 	bool ok = false;
 	jpki_err err = {0};
 	const char *a = r->arg2;
-	const char *dot = strncmp(a, "Bearer ", 7) == 0 ? strchr(a + 7, '.')
-							: NULL;
+	const char *dot =
+	    strncmp(a, "Bearer ", 7) == 0 ? strchr(a + 7, '.') : NULL;
 	if (dot == NULL)
 		goto out;
 	size_t nlen = (size_t)(dot - (a + 7));
@@ -178,9 +178,9 @@ static bool consent_parse(const uint8_t *t, size_t n, consent *c)
 	p += tl;
 	return line(&p, end, "old-serial=", "0123456789ABCDEF", c->old_serial,
 		    sizeof(c->old_serial)) &&
-	       line(&p, end, "relying-party=",
-		    "abcdefghijklmnopqrstuvwxyz0123456789-", c->rp,
-		    sizeof(c->rp)) &&
+	       line(&p, end,
+		    "relying-party=", "abcdefghijklmnopqrstuvwxyz0123456789-",
+		    c->rp, sizeof(c->rp)) &&
 	       rp_name_ok(c->rp, strlen(c->rp)) &&
 	       line(&p, end, "date=", "0123456789-", c->date,
 		    sizeof(c->date)) &&
@@ -214,10 +214,10 @@ static json_t *answer(const char *rp, const store_cert *old,
 	    "relying_party", rp, "as_of", at, "old_certificate", "serial",
 	    old->serial, "revoked_at", rev, "reason",
 	    jpki_reason_name((jpki_reason)old->reason), "current_certificate",
-	    "serial", cur->serial, "basic4", "name",
-	    res->name, "address", res->address, "birth", birth, "birth_era",
-	    era_name, "birth_era_year", ey, "birth_japanese", jp, "sex", sex,
-	    "sex_label", val_sex_label(sex));
+	    "serial", cur->serial, "basic4", "name", res->name, "address",
+	    res->address, "birth", birth, "birth_era", era_name,
+	    "birth_era_year", ey, "birth_japanese", jp, "sex", sex, "sex_label",
+	    val_sex_label(sex));
 }
 
 void api_rp_basic4_latest(srv_worker *w, srv_req *r)

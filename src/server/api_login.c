@@ -187,8 +187,8 @@ int srv_rp_nonce_take(srv_rp_nonces *t, const uint8_t nonce[SRV_RP_NONCE_LEN],
 bool srv_rp_challenge_admit(srv_req *r)
 {
 	int retry = 1;
-	if (srv_clients_challenge_take(r->s->clients, r->client,
-				       srv_now_mono(), &retry))
+	if (srv_clients_challenge_take(r->s->clients, r->client, srv_now_mono(),
+				       &retry))
 		return true;
 	char ra[16];
 	snprintf(ra, sizeof(ra), "%d", retry);
@@ -434,12 +434,12 @@ void api_rp_login(srv_worker *w, srv_req *r)
 		goto out;
 	}
 	/* the nonce first: it is used up by this attempt */
-	int verdict = srv_rp_nonce_take(s->rp_nonces, nonce, origin, now,
-					bound, sizeof(bound));
+	int verdict = srv_rp_nonce_take(s->rp_nonces, nonce, origin, now, bound,
+					sizeof(bound));
 	if (verdict == SRV_NV_BOUND) {
 		char msg[320];
-		snprintf(msg, sizeof(msg), "the nonce was issued for %s, not %s",
-			 bound, origin);
+		snprintf(msg, sizeof(msg),
+			 "the nonce was issued for %s, not %s", bound, origin);
 		srv_reply_nonce(r, s->rp_nonces, verdict, "log-in",
 				"origin_mismatch", msg);
 		goto out;
@@ -485,8 +485,7 @@ int srv_reply_nonce(srv_req *r, const srv_rp_nonces *t, int verdict,
 		    const char *bound_msg)
 {
 	switch (verdict) {
-	case SRV_NV_OK:
-		return 0;
+	case SRV_NV_OK: return 0;
 	case SRV_NV_REPLAYED:
 		srv_reply_error(r, MHD_HTTP_UNAUTHORIZED, "nonce_replayed",
 				"this nonce was already used: a %s is single "

@@ -68,10 +68,10 @@ static int resident_fields(json_t *b, store_resident *res, jpki_err *err)
 }
 
 static const srv_jfield resident_f[] = {
-    {"ext_id", JT_STRING, true, 31}, {"name", JT_STRING, true, 255},
-    {"kana", JT_STRING, true, 255},  {"address", JT_STRING, true, 511},
-    {"birth", JT_STRING, true, 10},  {"sex", JT_INT, true, 0},
-    {"muni", JT_STRING, true, 6},    {"adult_ward", JT_BOOL, false, 0},
+    {"ext_id", JT_STRING, true, 31},	 {"name", JT_STRING, true, 255},
+    {"kana", JT_STRING, true, 255},	 {"address", JT_STRING, true, 511},
+    {"birth", JT_STRING, true, 10},	 {"sex", JT_INT, true, 0},
+    {"muni", JT_STRING, true, 6},	 {"adult_ward", JT_BOOL, false, 0},
     {"my_number", JT_STRING, false, 12},
 };
 
@@ -165,7 +165,8 @@ out:
 
 static int add_resident(void *ctx, const store_resident *res)
 {
-	return json_array_append_new(ctx, jpki_view_resident(res)) == 0 ? 0 : -1;
+	return json_array_append_new(ctx, jpki_view_resident(res)) == 0 ? 0
+									: -1;
 }
 
 void api_residents_search(srv_worker *w, srv_req *r)
@@ -184,7 +185,8 @@ void api_residents_search(srv_worker *w, srv_req *r)
 
 static int add_cert(void *ctx, const store_cert *c)
 {
-	return json_array_append_new(ctx, jpki_view_certificate(c)) == 0 ? 0 : -1;
+	return json_array_append_new(ctx, jpki_view_certificate(c)) == 0 ? 0
+									 : -1;
 }
 
 static void reply_resident(srv_worker *w, srv_req *r, int64_t id, int status,
@@ -306,8 +308,8 @@ void api_resident_remove(srv_worker *w, srv_req *r)
 		json_decref(b);
 	}
 	memset(&out, 0, sizeof(out));
-	int rc = registry_resident_remove(w->ca, id, srv_time(w->s), r->actor, &out,
-					  &err);
+	int rc = registry_resident_remove(w->ca, id, srv_time(w->s), r->actor,
+					  &out, &err);
 	if (rc != 0) {
 		srv_reply_rc(r, rc, &err);
 		return;

@@ -18,12 +18,12 @@ static const double buckets[SRV_HIST_BUCKETS] = {
 const char *srv_route_name(int route)
 {
 	static const char *const names[R_N] = {
-	    "other",	 "healthz",	 "metrics",   "ocsp",
-	    "crl",	 "session",	 "operators", "municipalities",
-	    "residents", "cards",	 "challenge", "issue",
-	    "preview",	 "certificates", "audit",	"virtual-cards",
-	    "stats",	 "ui",		 "login",     "verify",
-	    "applications", "notices", "basic4"};
+	    "other",	    "healthz",	    "metrics",	 "ocsp",
+	    "crl",	    "session",	    "operators", "municipalities",
+	    "residents",    "cards",	    "challenge", "issue",
+	    "preview",	    "certificates", "audit",	 "virtual-cards",
+	    "stats",	    "ui",	    "login",	 "verify",
+	    "applications", "notices",	    "basic4"};
 	return route >= 0 && route < R_N ? names[route] : "other";
 }
 
@@ -213,28 +213,29 @@ static int render_caches(server *s, jpki_wbuf *b)
 
 static int render_bodies(server *s, jpki_wbuf *b)
 {
-	return put(b,
-		   "# HELP jpkid_body_bytes Request body bytes buffered now.\n"
-		   "# TYPE jpkid_body_bytes gauge\njpkid_body_bytes %zu\n"
-		   "# HELP jpkid_body_refused_total Requests answered 503 "
-		   "because their body passed the client's or the global "
-		   "byte budget.\n"
-		   "# TYPE jpkid_body_refused_total counter\n"
-		   "jpkid_body_refused_total %lu\n"
-		   "# HELP jpkid_body_timeouts_total Connections closed because "
-		   "a body did not arrive within %d s.\n"
-		   "# TYPE jpkid_body_timeouts_total counter\n"
-		   "jpkid_body_timeouts_total %lu\n"
-		   "# HELP jpkid_storage_faults_total Requests that met a "
-		   "damaged or failing store (answered 500).\n"
-		   "# TYPE jpkid_storage_faults_total counter\n"
-		   "jpkid_storage_faults_total %lu\n"
-		   "# HELP jpkid_store_damaged 1 once a damaged store was "
-		   "seen.\n# TYPE jpkid_store_damaged gauge\n"
-		   "jpkid_store_damaged %d\n",
-		   srv_clients_body_total(s->clients), ld(&s->m.body_refused),
-		   s->body_seconds, ld(&s->m.body_timeouts),
-		   ld(&s->m.storage_faults), atomic_load(&s->m.damaged) ? 1 : 0);
+	return put(
+	    b,
+	    "# HELP jpkid_body_bytes Request body bytes buffered now.\n"
+	    "# TYPE jpkid_body_bytes gauge\njpkid_body_bytes %zu\n"
+	    "# HELP jpkid_body_refused_total Requests answered 503 "
+	    "because their body passed the client's or the global "
+	    "byte budget.\n"
+	    "# TYPE jpkid_body_refused_total counter\n"
+	    "jpkid_body_refused_total %lu\n"
+	    "# HELP jpkid_body_timeouts_total Connections closed because "
+	    "a body did not arrive within %d s.\n"
+	    "# TYPE jpkid_body_timeouts_total counter\n"
+	    "jpkid_body_timeouts_total %lu\n"
+	    "# HELP jpkid_storage_faults_total Requests that met a "
+	    "damaged or failing store (answered 500).\n"
+	    "# TYPE jpkid_storage_faults_total counter\n"
+	    "jpkid_storage_faults_total %lu\n"
+	    "# HELP jpkid_store_damaged 1 once a damaged store was "
+	    "seen.\n# TYPE jpkid_store_damaged gauge\n"
+	    "jpkid_store_damaged %d\n",
+	    srv_clients_body_total(s->clients), ld(&s->m.body_refused),
+	    s->body_seconds, ld(&s->m.body_timeouts), ld(&s->m.storage_faults),
+	    atomic_load(&s->m.damaged) ? 1 : 0);
 }
 
 int srv_metrics_render(server *s, char **out, size_t *len)
@@ -296,11 +297,10 @@ json_t *srv_stats_json(server *s)
 	json_t *queues = json_array(), *lat = json_array();
 	for (int c = 0; c < CLS_N; c++)
 		json_array_append_new(
-		    queues, json_pack("{s:s,s:I,s:I}", "class",
-				      srv_class_name(c), "length",
-				      (json_int_t)srv_class_len(s, c),
-				      "capacity",
-				      (json_int_t)srv_class_cap(s, c)));
+		    queues,
+		    json_pack("{s:s,s:I,s:I}", "class", srv_class_name(c),
+			      "length", (json_int_t)srv_class_len(s, c),
+			      "capacity", (json_int_t)srv_class_cap(s, c)));
 	for (int c = 0; c < CLS_ALL; c++) {
 		json_t *bk = json_array();
 		unsigned long total = 0;
@@ -309,23 +309,23 @@ json_t *srv_stats_json(server *s)
 			    &s->m.hist[c][i], memory_order_relaxed);
 			total += v;
 			json_array_append_new(
-			    bk, json_pack("{s:f,s:I}", "le",
-					  i < SRV_HIST_BUCKETS ? buckets[i]
-							       : -1.0,
-					  "count", (json_int_t)v));
+			    bk,
+			    json_pack("{s:f,s:I}", "le",
+				      i < SRV_HIST_BUCKETS ? buckets[i] : -1.0,
+				      "count", (json_int_t)v));
 		}
 		double sum = (double)atomic_load_explicit(
 				 &s->m.hist_sum_us[c], memory_order_relaxed) /
 			     1e6;
-		json_array_append_new(
-		    lat, json_pack("{s:s,s:I,s:f,s:o}", "class",
-				   srv_class_name(c), "count",
-				   (json_int_t)total, "sum_seconds", sum,
-				   "buckets", bk));
+		json_array_append_new(lat, json_pack("{s:s,s:I,s:f,s:o}",
+						     "class", srv_class_name(c),
+						     "count", (json_int_t)total,
+						     "sum_seconds", sum,
+						     "buckets", bk));
 	}
-	return json_pack("{s:s,s:{s:I,s:I,s:I},s:o,s:o,s:I}", "day", d,
-			 "today", "issued", (json_int_t)cnt[CNT_ISSUED],
-			 "renewed", (json_int_t)cnt[CNT_RENEWED], "revoked",
+	return json_pack("{s:s,s:{s:I,s:I,s:I},s:o,s:o,s:I}", "day", d, "today",
+			 "issued", (json_int_t)cnt[CNT_ISSUED], "renewed",
+			 (json_int_t)cnt[CNT_RENEWED], "revoked",
 			 (json_int_t)cnt[CNT_REVOKED], "queues", queues,
 			 "latency", lat, "uptime_seconds",
 			 (json_int_t)(now - s->started));

@@ -353,8 +353,8 @@ static enum MHD_Result api_begin(server *s, srv_req *r, const char *url)
 		    r->conn, MHD_COOKIE_KIND, COOKIE_NAME);
 		const char *tok = MHD_lookup_connection_value(
 		    r->conn, MHD_HEADER_KIND, "X-CSRF-Token");
-		int rc = srv_session_get(s->sess, sid, csrf, tok, srv_time(s), r,
-					 NULL, NULL);
+		int rc = srv_session_get(s->sess, sid, csrf, tok, srv_time(s),
+					 r, NULL, NULL);
 		if (rc == JPKI_ERR_AUTH) {
 			srv_reply_error(r, MHD_HTTP_UNAUTHORIZED,
 					"unauthenticated",
@@ -744,10 +744,9 @@ static int prepare_ca(server *s, const server_config *cfg, char *created,
 	}
 	srv_clients_cfg cc = {
 	    .trust_proxy = cfg->trust_proxy,
-	    .body_max_total = (size_t)(cfg->body_budget_mb > 0
-					   ? cfg->body_budget_mb
-					   : 256)
-			      << 20,
+	    .body_max_total =
+		(size_t)(cfg->body_budget_mb > 0 ? cfg->body_budget_mb : 256)
+		<< 20,
 	    .body_max_client = (size_t)(cfg->client_body_budget_mb > 0
 					    ? cfg->client_body_budget_mb
 					    : 32)

@@ -116,9 +116,9 @@ struct srv_req {
 	uint8_t ocsp_serial[20];
 	size_t ocsp_serial_len;
 	size_t ocsp_key_off, ocsp_key_len; /* CertID inside body */
-	unsigned client;    /* srv_client_of */
-	size_t body_held;   /* bytes reserved with srv_clients_body_take */
-	bool over_budget;   /* a body past the client's or global budget */
+	unsigned client;		   /* srv_client_of */
+	size_t body_held; /* bytes reserved with srv_clients_body_take */
+	bool over_budget; /* a body past the client's or global budget */
 };
 
 /* ---- workers and admission (admission.c) ---- */
@@ -163,9 +163,9 @@ size_t srv_class_cap(server *s, int cls);
 typedef struct srv_metrics {
 	atomic_ulong req[R_N][17];
 	atomic_ulong admitted[CLS_N], rejected[CLS_N], expired[CLS_N];
-	atomic_ulong body_refused;  /* bodies past a byte budget (503) */
+	atomic_ulong body_refused; /* bodies past a byte budget (503) */
 	atomic_ulong storage_faults;
-	atomic_bool damaged;        /* a damaged store seen: /healthz fails */
+	atomic_bool damaged;	    /* a damaged store seen: /healthz fails */
 	atomic_llong fault_logged;  /* monotonic second of the last log line */
 	atomic_ulong body_timeouts; /* bodies not in within SRV_BODY_SECONDS */
 	atomic_ulong hist[CLS_ALL][SRV_HIST_BUCKETS + 1];
@@ -329,9 +329,8 @@ int srv_operator_get(jpki_ca *ca, const char *name, json_t **out,
 int srv_operator_set_disabled(jpki_ca *ca, const char *name, bool disabled,
 			      const char *actor, time_t now, jpki_err *err);
 /* An operator's own change: JPKI_ERR_AUTH unless `current` is right. */
-int srv_operator_change_own(jpki_ca *ca, const char *name,
-			    const char *current, const char *password,
-			    time_t now, jpki_err *err);
+int srv_operator_change_own(jpki_ca *ca, const char *name, const char *current,
+			    const char *password, time_t now, jpki_err *err);
 /* Which sessions must end: operators disabled, and sessions logged in
  * with an older generation of the record (each password change and each
  * disable counts one up). */
@@ -341,14 +340,13 @@ typedef struct srv_op_cutoff {
 	int64_t gen;
 } srv_op_cutoff;
 /* srv_operator_verify, with the record's generation for the session. */
-int srv_operator_verify_gen(jpki_ca *ca, const char *name,
-			    const char *password, int *role, int64_t *gen,
-			    jpki_err *err);
+int srv_operator_verify_gen(jpki_ca *ca, const char *name, const char *password,
+			    int *role, int64_t *gen, jpki_err *err);
 /* The record's generation now. */
 int srv_operator_gen(jpki_ca *ca, const char *name, int64_t *gen,
 		     jpki_err *err);
-int srv_operator_cutoffs(jpki_ca *ca, srv_op_cutoff *out, size_t max,
-			 size_t *n, jpki_err *err);
+int srv_operator_cutoffs(jpki_ca *ca, srv_op_cutoff *out, size_t max, size_t *n,
+			 jpki_err *err);
 
 typedef struct srv_sessions srv_sessions;
 int srv_sessions_new(srv_sessions **out);
@@ -390,8 +388,8 @@ int srv_challenge_take(srv_sessions *t, const uint8_t sid[SRV_SID_LEN],
 time_t srv_time(const server *s);
 
 /* ---- virtual-card images waiting for their one download (api_cards.c) */
-#define SRV_DL_MAX 32	    /* images held at once */
-#define SRV_DL_TTL 300	    /* seconds an image waits for its download */
+#define SRV_DL_MAX 32  /* images held at once */
+#define SRV_DL_TTL 300 /* seconds an image waits for its download */
 #define SRV_DL_IMAGE_MAX (256 * 1024)
 typedef struct srv_download {
 	char serial[JPKI_CARD_SERIAL_LEN + 1];
@@ -430,9 +428,9 @@ enum MHD_Result srv_ui_serve(server *s, struct MHD_Connection *conn,
 
 /* ---- relying parties: log-in and verification (api_login.c,
  * api_verify.c) ---- */
-#define SRV_RP_NONCE_LEN 32	 /* 256 random bits */
-#define SRV_RP_NONCE_TTL 120	 /* s, unless server_config says */
-#define SRV_RP_ORIGIN_MAX 127	 /* fits srv_req.arg2 */
+#define SRV_RP_NONCE_LEN 32	      /* 256 random bits */
+#define SRV_RP_NONCE_TTL 120	      /* s, unless server_config says */
+#define SRV_RP_ORIGIN_MAX 127	      /* fits srv_req.arg2 */
 #define SRV_RP_VERIFY_BODY (2u << 20) /* JSON body of POST /api/v1/verify */
 typedef struct srv_rp_nonces srv_rp_nonces;
 int srv_rp_nonces_new(int ttl, srv_rp_nonces **out);
@@ -496,10 +494,10 @@ void api_rp_basic4_latest(srv_worker *w, srv_req *r);
 typedef struct srv_clients srv_clients;
 typedef struct srv_clients_cfg {
 	const char *trust_proxy; /* its X-Forwarded-For names the client */
-	size_t body_max_total;   /* body bytes buffered at once, all clients */
-	size_t body_max_client;  /* ... by one client */
-	double challenge_rate;   /* log-in/consent challenges a second */
-	double challenge_burst;  /* ... at once */
+	size_t body_max_total;	 /* body bytes buffered at once, all clients */
+	size_t body_max_client;	 /* ... by one client */
+	double challenge_rate;	 /* log-in/consent challenges a second */
+	double challenge_burst;	 /* ... at once */
 } srv_clients_cfg;
 /* A slot in 0..slots-1 for n bytes at p under a random 16-byte key: who
  * does not know the key cannot aim at another's slot. */
@@ -527,8 +525,8 @@ bool srv_clients_challenge_take(srv_clients *c, unsigned client, double now,
 void srv_audit_checkpoint(server *s, jpki_ca *ca, time_t now);
 
 /* ---- wrong passwords at log-in (throttle.c) ---- */
-#define THROTTLE_WINDOW 900     /* seconds in which failures count */
-#define THROTTLE_LOCK 900       /* seconds a lockout lasts */
+#define THROTTLE_WINDOW 900 /* seconds in which failures count */
+#define THROTTLE_LOCK 900   /* seconds a lockout lasts */
 #define THROTTLE_ACCOUNT_FAILS 5
 #define THROTTLE_CLIENT_FAILS 20
 #define SRV_LOCKED_ACCOUNT 1
@@ -568,7 +566,7 @@ struct server {
 	pthread_mutex_t cp_mu; /* audit checkpoints (publish.c) */
 	int64_t cp_seq;	       /* the record last checkpointed */
 	bool audit_syslog;     /* each checkpoint also to syslog */
-	int body_seconds; /* a request's body must arrive within this */
+	int body_seconds;      /* a request's body must arrive within this */
 	EVP_PKEY *preview_key; /* stands in for a key not given to preview */
 	struct MHD_Response *r_malformed, *r_unauthorized;
 	/* refresher */
@@ -732,8 +730,8 @@ void srv_ocsp_live(srv_worker *w, srv_req *r);
 /* PEM text of a DER certificate, as a JSON string. */
 json_t *srv_cert_pem(const uint8_t *der, size_t len);
 /* {"serial", "validity", "pem"} of a certificate just issued. */
-json_t *srv_issued_json(const uint8_t *der, size_t der_len,
-			const char *serial, const jpki_validity *v);
+json_t *srv_issued_json(const uint8_t *der, size_t der_len, const char *serial,
+			const jpki_validity *v);
 
 /* The counter's card helper: pairing and terminal authentication
  * (api_terminal.c). */

@@ -9,10 +9,10 @@
 #include "server_int.h"
 
 #define UI_PREFIX "/ui/"
-#define CSP                                                                  \
-	"default-src 'none'; script-src 'self'; style-src 'self'; "          \
-	"img-src 'self' data:; connect-src 'self' http://127.0.0.1:*; "     \
-	"form-action 'self'; "                                               \
+#define CSP                                                                    \
+	"default-src 'none'; script-src 'self'; style-src 'self'; "            \
+	"img-src 'self' data:; connect-src 'self' http://127.0.0.1:*; "        \
+	"form-action 'self'; "                                                 \
 	"base-uri 'none'; frame-ancestors 'none'"
 
 bool srv_ui_path(const char *url)
@@ -55,11 +55,11 @@ enum MHD_Result srv_ui_serve(server *s, struct MHD_Connection *conn,
 	static const char missing[] = "not found\n";
 	int status = a != NULL ? MHD_HTTP_OK : MHD_HTTP_NOT_FOUND;
 	struct MHD_Response *resp =
-	    a != NULL ? MHD_create_response_from_buffer(
-			    a->len, (void *)a->data, MHD_RESPMEM_PERSISTENT)
-		      : MHD_create_response_from_buffer(
-			    sizeof(missing) - 1, (void *)missing,
-			    MHD_RESPMEM_PERSISTENT);
+	    a != NULL ? MHD_create_response_from_buffer(a->len, (void *)a->data,
+							MHD_RESPMEM_PERSISTENT)
+		      : MHD_create_response_from_buffer(sizeof(missing) - 1,
+							(void *)missing,
+							MHD_RESPMEM_PERSISTENT);
 	if (resp == NULL)
 		return MHD_NO;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,

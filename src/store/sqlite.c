@@ -67,8 +67,8 @@ enum stmt_id {
 	ST_EVENT_EACH,
 	ST_NOTICE_ADD,
 	ST_NOTICE_GET,
-	ST_RES_FIND, /* H3 */
-	ST_APP_FIND, /* H3 */
+	ST_RES_FIND,   /* H3 */
+	ST_APP_FIND,   /* H3 */
 	ST_OFFICE_GET, /* H3 */
 	ST_OFFICE_SET, /* H3 */
 	ST_COUNT
@@ -588,10 +588,9 @@ static int sq_open(const char *path, const char *opts, void **impl,
 	    (rc = pragma(q, "PRAGMA wal_autocheckpoint = 8192", NULL, err)) !=
 		0)
 		goto out;
-	if ((rc = sqlite3_create_function(q->db, "jpki_fold", 1,
-					  SQLITE_UTF8 | SQLITE_DETERMINISTIC,
-					  NULL, sql_fold, NULL, NULL)) !=
-	    SQLITE_OK) {
+	if ((rc = sqlite3_create_function(
+		 q->db, "jpki_fold", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+		 NULL, sql_fold, NULL, NULL)) != SQLITE_OK) {
 		rc = db_fail(q, rc, err, "store %s: registering jpki_fold",
 			     path);
 		goto out;
@@ -856,8 +855,8 @@ static int resident_keys(const store_resident *r, struct res_keys *k)
 	k->name[n++] = '\t';
 	if (jpki_text_fold(r->kana, k->name + n, sizeof(k->name) - n, NULL) !=
 		0 ||
-	    jpki_text_fold(r->address, k->address, sizeof(k->address),
-			   NULL) != 0)
+	    jpki_text_fold(r->address, k->address, sizeof(k->address), NULL) !=
+		0)
 		return SQLITE_MISUSE;
 	return SQLITE_OK;
 }
@@ -895,8 +894,8 @@ static int bind_resident(sqlite3_stmt *st, const store_resident *r)
 	    /* the keys live on this frame: SQLite copies them */
 	    (rc = sqlite3_bind_text(st, 13, k.name, -1, SQLITE_TRANSIENT)) !=
 		SQLITE_OK ||
-	    (rc = sqlite3_bind_text(st, 14, k.address, -1,
-				    SQLITE_TRANSIENT)) != SQLITE_OK)
+	    (rc = sqlite3_bind_text(st, 14, k.address, -1, SQLITE_TRANSIENT)) !=
+		SQLITE_OK)
 		return rc;
 	if ((rc = bind_text(st, 2, r->ext_id)) != SQLITE_OK ||
 	    (rc = bind_text(st, 3, r->name)) != SQLITE_OK ||

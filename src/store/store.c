@@ -1198,8 +1198,8 @@ int store_resident_find(store *s, const store_resident_query *q, int limit,
 	    (rc = check_text("search id", q->ext, sizeof(q->ext), false,
 			     err)) != 0)
 		return rc;
-	if (q->birth.y != 0 && (rc = check_date("birth date", q->birth,
-						err)) != 0)
+	if (q->birth.y != 0 &&
+	    (rc = check_date("birth date", q->birth, err)) != 0)
 		return rc;
 	if (limit < 1)
 		return jpki_fail(err, JPKI_ERR_INVAL,
@@ -1247,8 +1247,7 @@ int store_muni_office_set(store *s, const char *code, const store_office *o,
 		return jpki_fail(err, JPKI_ERR_INVAL, "no office");
 	if ((rc = check_muni_code(code, false, err)) != 0 ||
 	    (rc = CHECK_FIELD("office name", o, name, false, err)) != 0 ||
-	    (rc = CHECK_FIELD("office address", o, address, false, err)) !=
-		0 ||
+	    (rc = CHECK_FIELD("office address", o, address, false, err)) != 0 ||
 	    (rc = CHECK_FIELD("office phone", o, phone, false, err)) != 0 ||
 	    (rc = CHECK_FIELD("office hours", o, hours, false, err)) != 0 ||
 	    (rc = store_begin(s, err)) != 0)

@@ -149,8 +149,8 @@ struct store_backend {
 			    void *ctx, jpki_err *err);
 	int (*app_event_add)(void *impl, const store_app_event *e, int *seq,
 			     jpki_err *err);
-	int (*app_event_each)(void *impl, int64_t app_id,
-			      store_app_event_fn fn, void *ctx, jpki_err *err);
+	int (*app_event_each)(void *impl, int64_t app_id, store_app_event_fn fn,
+			      void *ctx, jpki_err *err);
 	int (*notice_add)(void *impl, const store_notice *n, jpki_err *err);
 	int (*notice_get)(void *impl, const char *cert_serial,
 			  store_notice *out, jpki_err *err);

@@ -255,8 +255,9 @@ static void test_sign_errors(void **state)
 	tc_expect(card, SEL("00 0A"), "90 00");
 	tc_expect(card, SIGN_ABC, "69 86");
 	tc_expect(card, SEL("00 17"), "90 00");
-	/* the card signs only P1=00 (a DigestInfo, as OpenSC and jpki/myna send;
-	 * the other schemes are unverified on real cards: docs/card.md) */
+	/* the card signs only P1=00 (a DigestInfo, as OpenSC and jpki/myna
+	 * send; the other schemes are unverified on real cards: docs/card.md)
+	 */
 	tc_expect(card, "80 2A 01 80 01 00 00", "6A 86");
 	tc_expect(card, "80 2A 00 00 01 00 00", "6A 86");
 	tc_expect(card, "80 2A 00 9F 01 00 00", "6A 88");

@@ -3,6 +3,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* cmocka.h needs the headers above first */
 #include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +19,8 @@
 static void test_days_roundtrip(void **state)
 {
 	(void)state;
-	for (int64_t z = -719162; z <= 2932896; z += 37) { /* 0001-01-01 .. 9999-12-31 */
+	for (int64_t z = -719162; z <= 2932896;
+	     z += 37) { /* 0001-01-01 .. 9999-12-31 */
 		jpki_date d = jpki_days_to_date(z);
 		assert_true(jpki_date_valid(d));
 		assert_int_equal(jpki_date_to_days(d), z);
@@ -36,9 +39,8 @@ static void test_jst_boundaries(void **state)
 	jpki_time_format(end, s);
 	assert_string_equal(s, "2025-10-19T14:59:59Z");
 	assert_int_equal(jpki_date_cmp(jpki_date_of(end), d), 0);
-	assert_int_equal(jpki_date_cmp(jpki_date_of(end + 1),
-				       (jpki_date){2025, 10, 20}),
-			 0);
+	assert_int_equal(
+	    jpki_date_cmp(jpki_date_of(end + 1), (jpki_date){2025, 10, 20}), 0);
 	/* 15:00Z on the 18th is already the 19th in Japan */
 	time_t t;
 	assert_int_equal(jpki_time_parse("2025-10-18T15:00:00Z", &t), 0);
@@ -59,15 +61,16 @@ static void test_add_months(void **state)
 		int months;
 		jpki_date out;
 	} cases[] = {
-		{{2025, 5, 31}, -3, {2025, 2, 28}},
-		{{2024, 5, 31}, -3, {2024, 2, 29}},
-		{{2025, 1, 31}, 1, {2025, 2, 28}},
-		{{2025, 12, 15}, 1, {2026, 1, 15}},
-		{{2026, 1, 15}, -1, {2025, 12, 15}},
-		{{2024, 2, 29}, 12, {2025, 2, 28}},
+	    {{2025, 5, 31}, -3, {2025, 2, 28}},
+	    {{2024, 5, 31}, -3, {2024, 2, 29}},
+	    {{2025, 1, 31}, 1, {2025, 2, 28}},
+	    {{2025, 12, 15}, 1, {2026, 1, 15}},
+	    {{2026, 1, 15}, -1, {2025, 12, 15}},
+	    {{2024, 2, 29}, 12, {2025, 2, 28}},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		jpki_date r = jpki_date_add_months(cases[i].in, cases[i].months);
+		jpki_date r =
+		    jpki_date_add_months(cases[i].in, cases[i].months);
 		assert_int_equal(jpki_date_cmp(r, cases[i].out), 0);
 	}
 }
@@ -132,8 +135,10 @@ static void test_hex(void **state)
 	assert_int_equal(n, 3);
 	jpki_hex(b, n, s);
 	assert_string_equal(s, "0AFF10");
-	assert_int_equal(jpki_unhex("0g", b, sizeof(b), &n, &err), JPKI_ERR_PARSE);
-	assert_int_equal(jpki_unhex("abc", b, sizeof(b), &n, &err), JPKI_ERR_PARSE);
+	assert_int_equal(jpki_unhex("0g", b, sizeof(b), &n, &err),
+			 JPKI_ERR_PARSE);
+	assert_int_equal(jpki_unhex("abc", b, sizeof(b), &n, &err),
+			 JPKI_ERR_PARSE);
 	assert_int_equal(jpki_unhex("0102030405", b, sizeof(b), &n, &err),
 			 JPKI_ERR_RANGE);
 }
@@ -149,7 +154,8 @@ static void test_atomic_file(void **state)
 	snprintf(sub, sizeof(sub), "%s/a/b", dir);
 	jpki_err err = {0};
 	assert_int_equal(jpki_mkdirs(sub, 0700, &err), 0);
-	assert_int_equal(jpki_file_write_atomic(path, "hello", 5, 0600, &err), 0);
+	assert_int_equal(jpki_file_write_atomic(path, "hello", 5, 0600, &err),
+			 0);
 	assert_int_equal(jpki_file_write_atomic(path, "bye", 3, 0600, &err), 0);
 	struct stat st;
 	assert_int_equal(stat(path, &st), 0);
@@ -160,7 +166,8 @@ static void test_atomic_file(void **state)
 	assert_int_equal(len, 3);
 	assert_memory_equal(buf, "bye", 3);
 	free(buf);
-	assert_int_equal(jpki_file_read(path, 2, &buf, &len, &err), JPKI_ERR_RANGE);
+	assert_int_equal(jpki_file_read(path, 2, &buf, &len, &err),
+			 JPKI_ERR_RANGE);
 	assert_int_equal(jpki_file_read("/nonexistent/x", 2, &buf, &len, &err),
 			 JPKI_ERR_NOT_FOUND);
 	unlink(path);
@@ -174,7 +181,8 @@ static void test_error_wrap(void **state)
 {
 	(void)state;
 	jpki_err err = {0};
-	assert_int_equal(jpki_fail(&err, JPKI_ERR_INVAL, "bad %d", 7), JPKI_ERR_INVAL);
+	assert_int_equal(jpki_fail(&err, JPKI_ERR_INVAL, "bad %d", 7),
+			 JPKI_ERR_INVAL);
 	assert_string_equal(err.msg, "bad 7");
 	jpki_wrap(&err, JPKI_ERR_INVAL, "context");
 	assert_string_equal(err.msg, "context: bad 7");
@@ -185,15 +193,15 @@ static void test_error_wrap(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_days_roundtrip),
-		cmocka_unit_test(test_jst_boundaries),
-		cmocka_unit_test(test_add_months),
-		cmocka_unit_test(test_date_parse),
-		cmocka_unit_test(test_rbuf),
-		cmocka_unit_test(test_wbuf_limit),
-		cmocka_unit_test(test_hex),
-		cmocka_unit_test(test_atomic_file),
-		cmocka_unit_test(test_error_wrap),
+	    cmocka_unit_test(test_days_roundtrip),
+	    cmocka_unit_test(test_jst_boundaries),
+	    cmocka_unit_test(test_add_months),
+	    cmocka_unit_test(test_date_parse),
+	    cmocka_unit_test(test_rbuf),
+	    cmocka_unit_test(test_wbuf_limit),
+	    cmocka_unit_test(test_hex),
+	    cmocka_unit_test(test_atomic_file),
+	    cmocka_unit_test(test_error_wrap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,16 +5,18 @@
 #include <stddef.h>
 #include <stdint.h>
 /* cmocka needs the four above first */
+
+/* cmocka.h needs the headers above first */
 #include <cmocka.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ca_fixture.h"
 #include "openjpki/ca.h"
 #include "openjpki/registry.h"
 #include "openjpki/util.h"
-#include "ca_fixture.h"
 
 static char dir[64];
 static char cadir[128];
@@ -338,8 +340,8 @@ static void test_proxy_inquiry(void **state)
 				  STORE_APP_PIN_AUTH, "CARD-P1", T0, &pin_id,
 				  &err),
 			 0);
-	doc_ok(ca, pin_id, STORE_DOC_AGENT, "passport", "TK0009",
-	       "2029-01-01", T0);
+	doc_ok(ca, pin_id, STORE_DOC_AGENT, "passport", "TK0009", "2029-01-01",
+	       T0);
 	doc_ok(ca, pin_id, STORE_DOC_HOLDER, "mynumber_card", "CARDP1",
 	       "2030-01-01", T0);
 	doc_ok(ca, pin_id, STORE_DOC_HOLDER, "letter_of_attorney", "L-0", NULL,
@@ -388,9 +390,8 @@ static void test_proxy_inquiry(void **state)
 	if (registry_app_complete(ca, id, &ins, t2, "clerk", &o, &err) != 0)
 		fail_msg("委任状 issuance: %s", err.msg);
 	assert_non_null(o.issued.sign_der);
-	assert_int_equal(jpki_date_cmp(o.issued.sign_validity.last_day,
-				       auth_last),
-			 0);
+	assert_int_equal(
+	    jpki_date_cmp(o.issued.sign_validity.last_day, auth_last), 0);
 	registry_outcome_free(&o);
 	/* the inquiry is for proxies only */
 	int64_t self_id = 0;

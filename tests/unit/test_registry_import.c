@@ -4,15 +4,17 @@
 #include <stddef.h>
 #include <stdint.h>
 /* cmocka needs the four above first */
+
+/* cmocka.h needs the headers above first */
 #include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ca_fixture.h"
 #include "openjpki/ca.h"
 #include "openjpki/registry.h"
 #include "openjpki/util.h"
-#include "ca_fixture.h"
 
 static char dir[64];
 static char cadir[128];
@@ -58,27 +60,32 @@ static void test_good_file(void **state)
 	(void)state;
 	static const char csv[] =
 	    "\xef\xbb\xbf" HDR
-	    "G1,山田 太郎,ヤマダ タロウ,\"東京都清瀬市中里1-1, 201号\",1980-12-31,1,132217,\r\n"
-	    "G2,\"山田 \"\"花子\"\"\",ヤマダ ハナコ,\"東京都清瀬市　中里1-2\",2016-05-05,2,132217,0\r\n"
+	    "G1,山田 太郎,ヤマダ タロウ,\"東京都清瀬市中里1-1, "
+	    "201号\",1980-12-31,1,132217,\r\n"
+	    "G2,\"山田 \"\"花子\"\"\",ヤマダ "
+	    "ハナコ,\"東京都清瀬市　中里1-2\",2016-05-05,2,132217,0\r\n"
 	    "G3,山田 一郎,,東京都清瀬市中里1-3,1950-01-10,1,132217,true";
 	registry_import_result out;
 	store_resident r;
 	jpki_err err = {0};
 	progress_calls = 0;
-	int rc = registry_residents_import(ca, (const uint8_t *)csv,
-					   strlen(csv), T0, "test", progress,
-					   NULL, &out, &err);
+	int rc =
+	    registry_residents_import(ca, (const uint8_t *)csv, strlen(csv), T0,
+				      "test", progress, NULL, &out, &err);
 	assert_int_equal(rc, 0);
 	assert_int_equal(out.rows, 3);
 	assert_int_equal(out.imported, 3);
 	assert_int_equal(progress_calls, 1);
-	assert_int_equal(store_resident_get_ext(ca_store(ca), "G1", &r, &err), 0);
+	assert_int_equal(store_resident_get_ext(ca_store(ca), "G1", &r, &err),
+			 0);
 	assert_string_equal(r.address, "東京都清瀬市中里1-1, 201号");
-	assert_int_equal(store_resident_get_ext(ca_store(ca), "G2", &r, &err), 0);
+	assert_int_equal(store_resident_get_ext(ca_store(ca), "G2", &r, &err),
+			 0);
 	assert_string_equal(r.name, "山田 \"花子\"");
 	assert_string_equal(r.address, "東京都清瀬市　中里1-2");
 	assert_int_equal(r.sex, 2);
-	assert_int_equal(store_resident_get_ext(ca_store(ca), "G3", &r, &err), 0);
+	assert_int_equal(store_resident_get_ext(ca_store(ca), "G3", &r, &err),
+			 0);
 	assert_true(r.adult_ward);
 	int64_t n = 0;
 	assert_int_equal(store_audit_verify(ca_store(ca), &n, &err), 0);
@@ -87,17 +94,31 @@ static void test_good_file(void **state)
 static void test_bad_rows_nothing_imported(void **state)
 {
 	(void)state;
-	static const char csv[] =
-	    HDR
-	    "B1,山田 太郎,ヤマダ,住所1,1980-12-31,1,132217,\r\n"  /* line 2 good */
-	    "B2,山田 次郎,ヤマダ,\"住所\n二行目\",1980-02-30,1,132217,\r\n" /* 3: a line break in the address */
-	    "B3,山田 三郎,ヤマダ,住所3,1980-01-01,3,132217,\r\n"  /* 5: sex */
-	    "B4,山田 四郎,ヤマダ,住所4,1980-01-01,1,999999,\r\n"  /* 6: muni */
-	    "B1,山田 五郎,ヤマダ,住所5,1980-01-01,1,132217,\r\n"  /* 7: repeat */
-	    "G1,山田 六郎,ヤマダ,住所6,1980-01-01,1,132217,\r\n"  /* 8: on record */
-	    "B7,山田 七郎,ヤマダ\r\n"                             /* 9: fields */
-	    "B8,,ヤマダ,住所8,1980-01-01,1,132217,maybe\r\n"      /* 10: name */
-	    "B9,山田 九郎,ヤマダ,住所9,2030-01-01,1,132217,\r\n"; /* 11: future */
+	static const char csv[] = HDR "B1,山田 "
+				      "太郎,ヤマダ,住所1,1980-12-31,1,132217,"
+				      "\r\n" /* line 2 good */
+				      "B2,山田 "
+				      "次郎,ヤマダ,\"住所\n二行目\",1980-02-30,"
+				      "1,132217,\r\n" /* 3: a line break in the
+							 address */
+				      "B3,山田 "
+				      "三郎,ヤマダ,住所3,1980-01-01,3,132217,"
+				      "\r\n" /* 5: sex */
+				      "B4,山田 "
+				      "四郎,ヤマダ,住所4,1980-01-01,1,999999,"
+				      "\r\n" /* 6: muni */
+				      "B1,山田 "
+				      "五郎,ヤマダ,住所5,1980-01-01,1,132217,"
+				      "\r\n" /* 7: repeat */
+				      "G1,山田 "
+				      "六郎,ヤマダ,住所6,1980-01-01,1,132217,"
+				      "\r\n" /* 8: on record */
+				      "B7,山田 七郎,ヤマダ\r\n" /* 9: fields */
+				      "B8,,ヤマダ,住所8,1980-01-01,1,132217,"
+				      "maybe\r\n" /* 10: name */
+				      "B9,山田 "
+				      "九郎,ヤマダ,住所9,2030-01-01,1,132217,"
+				      "\r\n"; /* 11: future */
 	registry_import_result out;
 	store_resident r;
 	jpki_err err = {0};
@@ -128,15 +149,15 @@ static void test_structure(void **state)
 	assert_int_equal(run(HDR "X1,\"unclosed,a,b\r\n", &out, &err),
 			 JPKI_ERR_PARSE);
 	assert_int_equal(out.errors[0].line, 2);
-	assert_int_equal(run(HDR "X1,ab\"c,k,a,1980-01-01,1,132217,\r\n", &out,
-			     &err),
-			 JPKI_ERR_PARSE);
-	assert_int_equal(run(HDR "X1,\"a\"b,k,a,1980-01-01,1,132217,\r\n",
-			     &out, &err),
-			 JPKI_ERR_PARSE);
-	assert_int_equal(run(HDR "X1,\xff\xfe,k,a,1980-01-01,1,132217,\r\n",
-			     &out, &err),
-			 JPKI_ERR_INVAL);
+	assert_int_equal(
+	    run(HDR "X1,ab\"c,k,a,1980-01-01,1,132217,\r\n", &out, &err),
+	    JPKI_ERR_PARSE);
+	assert_int_equal(
+	    run(HDR "X1,\"a\"b,k,a,1980-01-01,1,132217,\r\n", &out, &err),
+	    JPKI_ERR_PARSE);
+	assert_int_equal(
+	    run(HDR "X1,\xff\xfe,k,a,1980-01-01,1,132217,\r\n", &out, &err),
+	    JPKI_ERR_INVAL);
 	/* an oversized field makes its row bad, the next rows still read */
 	size_t n = REGISTRY_IMPORT_FIELD_MAX + 10;
 	assert_non_null(big = malloc(sizeof(HDR) + n + 200));

@@ -8,16 +8,18 @@
 #include <stddef.h>
 #include <stdint.h>
 /* cmocka needs the four above first */
+
+/* cmocka.h needs the headers above first */
 #include <cmocka.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ca_fixture.h"
 #include "openjpki/ca.h"
 #include "openjpki/registry.h"
 #include "openjpki/util.h"
-#include "ca_fixture.h"
 
 static char dir[64];
 static char cadir[128];

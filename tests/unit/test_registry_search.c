@@ -5,16 +5,18 @@
 #include <stddef.h>
 #include <stdint.h>
 /* cmocka needs the four above first */
+
+/* cmocka.h needs the headers above first */
 #include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ca_fixture.h"
 #include "openjpki/ca.h"
 #include "openjpki/registry.h"
 #include "openjpki/textfold.h"
 #include "openjpki/util.h"
-#include "ca_fixture.h"
 
 static void fold_is(const char *in, const char *want)
 {
@@ -239,8 +241,8 @@ static int setup(void **state)
 	(void)state;
 	jpki_err err = {0};
 	char cadir[128];
-	if (ca_fixture_make("search", dir, sizeof(dir), cadir, sizeof(cadir), &T0,
-			    true) != 0)
+	if (ca_fixture_make("search", dir, sizeof(dir), cadir, sizeof(cadir),
+			    &T0, true) != 0)
 		return -1;
 	return ca_open(cadir, NULL, &ca, &err) != 0 ? -1 : 0;
 }

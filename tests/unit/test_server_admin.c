@@ -5,14 +5,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* cmocka.h needs the headers above first */
 #include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ca_fixture.h"
 #include "openjpki/util.h"
 #include "server/server_int.h"
-#include "ca_fixture.h"
 
 static char dir[64], cadir[96];
 static time_t T0;
@@ -20,8 +21,8 @@ static time_t T0;
 static int setup(void **state)
 {
 	(void)state;
-	return ca_fixture_make("admin", dir, sizeof(dir), cadir, sizeof(cadir), &T0,
-			       false);
+	return ca_fixture_make("admin", dir, sizeof(dir), cadir, sizeof(cadir),
+			       &T0, false);
 }
 
 static int teardown(void **state)

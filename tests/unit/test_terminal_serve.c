@@ -18,13 +18,14 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+/* cmocka.h needs the headers above first */
 #include <cmocka.h>
 
+#include "ca_fixture.h"
 #include "openjpki/ca.h"
 #include "openjpki/card.h"
 #include "openjpki/terminal.h"
 #include "openjpki/util.h"
-#include "ca_fixture.h"
 
 #define SERIAL "OJT-UNIT-0001"
 #define ORIGIN "http://127.0.0.1:8080"
@@ -36,8 +37,8 @@ static time_t T0;
 static int setup(void **state)
 {
 	(void)state;
-	return ca_fixture_make("term", dir, sizeof(dir), cadir, sizeof(cadir), &T0,
-			       false);
+	return ca_fixture_make("term", dir, sizeof(dir), cadir, sizeof(cadir),
+			       &T0, false);
 }
 
 static int teardown(void **state)
