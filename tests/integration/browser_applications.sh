@@ -7,15 +7,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib/jpkid.sh"
 B=$HERE/../browser
 
-if [ ! -x /usr/bin/chromium ]; then
-  echo "not ok - /usr/bin/chromium missing: run scripts/install-deps.sh"; exit 1
-fi
-if [ ! -d "$B/node_modules/playwright-core" ]; then
-  (cd "$B" && npm ci --no-audit --no-fund >/dev/null 2>&1) || { echo "not ok - npm ci in tests/browser failed"; exit 1; }
-fi
-SHOTS=${JPKI_BUILD:-$T}/browser-screenshots/applications
-rm -rf "$SHOTS"; mkdir -p "$SHOTS"
-export SHOTS
+. "$HERE/lib/browser.sh"
+browser_prepare applications
 
 export JPKID_ADMIN_PASSWORD=admin-password-1
 start_jpkid "$T/ca"

@@ -35,14 +35,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ ! -x /usr/bin/chromium ]; then
-  echo "not ok - /usr/bin/chromium missing: run scripts/install-deps.sh"; exit 1
-fi
-if [ ! -d "$B/node_modules/playwright-core" ]; then
-  (cd "$B" && npm ci --no-audit --no-fund >/dev/null 2>&1) || { echo "not ok - npm ci in tests/browser failed"; exit 1; }
-fi
-SHOTS=${JPKI_BUILD:-$T}/browser-screenshots/terminal
-rm -rf "$SHOTS"; mkdir -p "$SHOTS"
+. "$HERE/lib/browser.sh"
+browser_prepare terminal
 
 export JPKID_ADMIN_PASSWORD=admin-password-1
 export JPKI_DIR=$T/ca
