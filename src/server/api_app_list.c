@@ -156,24 +156,8 @@ static bool id_of(srv_req *r, int64_t *id)
 
 static void reply_html(srv_req *r, jpki_wbuf *b)
 {
-	struct MHD_Response *resp = MHD_create_response_from_buffer(
-	    b->len, b->len ? b->p : (uint8_t *)"", MHD_RESPMEM_MUST_COPY);
-	if (resp == NULL) {
-		srv_reply_error(r, 500, "internal", "response");
-		return;
-	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-				"text/html; charset=utf-8");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
-				"no-store");
-	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	MHD_add_response_header(resp, "Content-Security-Policy",
-				"default-src 'none'; style-src "
-				"'unsafe-inline'; frame-ancestors 'none'");
-	if (r->resp != NULL)
-		MHD_destroy_response(r->resp);
-	r->resp = resp;
-	r->status = MHD_HTTP_OK;
+	srv_reply_document(r, b->len ? b->p : (const uint8_t *)"", b->len,
+			   "text/html; charset=utf-8");
 }
 
 void api_app_inquiry_letter(srv_worker *w, srv_req *r)

@@ -1046,25 +1046,8 @@ static void serve_notice(srv_worker *w, srv_req *r, const char *name,
 			srv_reply_rc(r, rc, &err);
 		return;
 	}
-	struct MHD_Response *resp =
-	    MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
-	if (resp == NULL) {
-		free(data);
-		srv_reply_error(r, 500, "internal", "response");
-		return;
-	}
-	data = NULL; /* transferred */
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
-				"no-store");
-	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	MHD_add_response_header(resp, "Content-Security-Policy",
-				"default-src 'none'; style-src "
-				"'unsafe-inline'; frame-ancestors 'none'");
-	if (r->resp != NULL)
-		MHD_destroy_response(r->resp);
-	r->resp = resp;
-	r->status = MHD_HTTP_OK;
+	srv_reply_document(r, data, len, type);
+	free(data);
 }
 
 void api_notices_letters(srv_worker *w, srv_req *r)

@@ -317,3 +317,25 @@ void srv_reply_plan(srv_req *r, int rc, const jpki_err *err,
 	srv_reply_json(r, srv_status_of_rc(rc),
 		       e != NULL ? json_pack("{s:o}", "error", e) : NULL);
 }
+
+void srv_reply_document(srv_req *r, const void *p, size_t len, const char *type)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer(
+	    len, (void *)p, MHD_RESPMEM_MUST_COPY);
+	if (resp == NULL) {
+		srv_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
+				"out of memory");
+		return;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+				"no-store");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "Content-Security-Policy",
+				"default-src 'none'; style-src "
+				"'unsafe-inline'; frame-ancestors 'none'");
+	if (r->resp != NULL)
+		MHD_destroy_response(r->resp);
+	r->resp = resp;
+	r->status = MHD_HTTP_OK;
+}

@@ -607,6 +607,10 @@ void srv_reply_field(srv_req *r, int status, const char *code,
  * stable code (srv_code_of_rc; "invalid_field" with the field when the
  * message names one). */
 void srv_reply_rc(srv_req *r, int rc, const jpki_err *err);
+/* A printable document (letters, receipts, the notice files) as 200 with
+ * `type`, not cached, and a CSP that runs nothing: the bytes are copied. */
+void srv_reply_document(srv_req *r, const void *p, size_t len,
+			const char *type);
 /* A storage fault seen while serving (damaged or failing store): logged
  * (the first, then one a minute), counted in /metrics, and for damage
  * (JPKI_ERR_INTEGRITY) /healthz turns unhealthy until a restart. */
