@@ -7,25 +7,12 @@
 // counter.spec.mjs, which moves the service's clock into the window.)
 // Screenshots (PNG) go to $SHOTS.
 // usage: BASE=... SHOTS=... RID_A=... RID_D=... node applications.spec.mjs
-import { launchChromium } from './chromium.mjs';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { openSpec } from './spec.mjs';
 
 const BASE = process.env.BASE;
-const SHOTS = process.env.SHOTS;
 const A = process.env.RID_A;
 const D = process.env.RID_D;
-let failed = 0;
-const ok = (c, what) => { if (c) console.log('ok - ' + what); else { failed++; console.log('not ok - ' + what); } };
-
-const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'jpki-chromium-'));
-const ctx = await launchChromium(profile);
-const page = ctx.pages()[0] || await ctx.newPage();
-page.setDefaultTimeout(20000);
-let dialogs = 0;
-page.on('dialog', (d) => { dialogs++; d.accept(); });
-const shot = (name) => page.screenshot({ path: path.join(SHOTS, name + '.png'), fullPage: true });
+const { page, ok, shot, confirmOk, run } = await openSpec({ prefix: 'applications-' });
 const msg = () => page.locator('#msg').innerText();
 
 // open: the 申請 form; returns the application's id
@@ -39,6 +26,7 @@ async function open(rid, kind, o = {}) {
   if (o.auth === false) await page.locator('#o-auth').uncheck();
   if (o.pinAuth) await page.locator('#o-pin-auth').check();
   await page.getByRole('button', { name: '申請を受け付ける' }).click();
+  if (o.confirm) await confirmOk(o.confirm);
   await page.locator('#app-info').waitFor();
   const id = (await page.locator('#app-info tbody tr').first().innerText()).match(/(\d+)/)[1];
   return id;
@@ -61,17 +49,18 @@ async function produce(card) {
   await page.locator('#handover-form').waitFor();
 }
 // finish: the completion form with the PINs the plan asks for
-async function finish(name, pins = {}) {
+async function finish(name, pins = {}, confirm = null) {
   const form = page.locator('#handover-form, #complete-form');
   await form.waitFor();
   if (pins.auth) await page.locator('#h-auth').fill(pins.auth);
   if (pins.sign) await page.locator('#h-sign').fill(pins.sign);
-  await shot('applications-' + name + '-form');
+  await shot(name + '-form');
   await page.locator('#act-handover, #act-complete').click();
+  if (confirm) await confirmOk(confirm);
   await page.locator('#msg.info', { hasText: '完了' }).or(page.locator('#msg.info', { hasText: '交付' })).waitFor();
   const info = await page.locator('#app-info').innerText();
   ok(info.includes('完了'), name + ': completed (' + (await msg()).split('\n')[0] + ')');
-  await shot('applications-' + name + '-done');
+  await shot(name + '-done');
 }
 async function certsOf(rid) {
   await page.goto(BASE + '/#resident?id=' + rid);
@@ -79,7 +68,7 @@ async function certsOf(rid) {
   return page.locator('#certs').innerText();
 }
 
-try {
+await run('applications', async () => {
   await page.goto(BASE + '/');
   await page.getByLabel('職員名').fill('clerk1');
   await page.getByLabel('パスワード').fill('clerk-password-1');
@@ -104,9 +93,7 @@ try {
   await approve();
   await finish('issue', { sign: 'ABC123' });
   // 紛失届: a confirmation, held on receipt
-  const before = dialogs;
-  await open(A, 'loss', { card: 'VB-A' });
-  ok(dialogs === before + 1, 'loss: confirmed before the hold');
+  await open(A, 'loss', { card: 'VB-A', confirm: '一時保留' });
   ok((await page.locator('#app-preview').innerText()).includes('一時保留'), 'loss: held on receipt');
   await doc('drivers_license', 'DL2A');
   await approve();
@@ -116,7 +103,7 @@ try {
   await open(A, 'found', { card: 'VB-A' });
   await doc('mynumber_card', 'VBA');
   await approve();
-  await finish('found', { auth: '2345', sign: 'BCD234' });
+  await finish('found', { auth: '2345', sign: 'BCD234' }, '失効');
   // 暗証番号の初期化: the new PIN entered on the completion form
   await open(A, 'pin-reset', { card: 'VB-A', pinAuth: true });
   await doc('mynumber_card', 'VBA');
@@ -139,9 +126,7 @@ try {
   await open(D, 'revoke', { card: 'VB-D', auth: false });
   await doc('drivers_license', 'DL3D');
   await approve();
-  const b2 = dialogs;
-  await finish('revoke');
-  ok(dialogs === b2 + 1, 'revoke: confirmed before the revocation');
+  await finish('revoke', {}, '失効');
   // 再交付 with its fee
   await open(D, 'reissue', { card: 'VB-D', sign: false });
   ok((await page.locator('#app-fee').innerText()).includes('1000円'), 'reissue: 1000円');
@@ -150,13 +135,5 @@ try {
   await produce('VB-D2');
   await finish('reissue', { auth: '1234' });
   ok((await certsOf(D)).includes('VB-D2'), 'reissue: the new card holds the certificate');
-  await shot('applications-99-resident');
-} catch (e) {
-  failed++;
-  console.log('not ok - applications: ' + e.message.split('\n')[0]);
-  await shot('applications-failure').catch(() => {});
-} finally {
-  await ctx.close();
-  fs.rmSync(profile, { recursive: true, force: true });
-}
-process.exit(failed === 0 ? 0 : 1);
+  await shot('99-resident');
+}, { failureShot: 'failure' });

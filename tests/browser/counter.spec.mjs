@@ -7,27 +7,14 @@
 // approval (its preview first) and the expiry-notice batch.  Screenshots
 // (PNG) go to $SHOTS.
 // usage: node counter.spec.mjs PHASE   (PHASE: issue | renew | apps)
-import { launchChromium } from './chromium.mjs';
+import { openSpec } from './spec.mjs';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 
 const BASE = process.env.BASE;
-const SHOTS = process.env.SHOTS;
 const STATE = process.env.STATE; // a JSON file carried between the phases
 const phase = process.argv[2];
-let failed = 0;
-const ok = (c, what) => { if (c) console.log('ok - ' + what); else { failed++; console.log('not ok - ' + what); } };
-
-const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'jpki-chromium-'));
-// a fresh user-data-dir each run
-const ctx = await launchChromium(profile);
-const page = ctx.pages()[0] || await ctx.newPage();
-page.setDefaultTimeout(20000);
-// the confirmations before a hold or a revocation: the clerk says yes
-let dialogs = 0;
-page.on('dialog', (d) => { dialogs++; d.accept(); });
-const shot = (name) => page.screenshot({ path: path.join(SHOTS, name + '.png'), fullPage: true });
+const { page, ok, shot, confirmOk, run } = await openSpec();
 const msg = () => page.locator('#msg').innerText();
 
 async function login() {
@@ -41,7 +28,7 @@ async function login() {
   ok(true, 'log-in shows the dashboard');
 }
 
-try {
+await run(phase, async () => {
   await login();
   if (phase === 'issue') {
     await page.locator('svg[role=img]').waitFor();
@@ -238,10 +225,9 @@ try {
     await page.locator('#certs a', { hasText: '失効・一時保留' }).first().click();
     await page.locator('#open-app-form').waitFor();
     await page.getByLabel('申請の種類').selectOption('loss');
-    const before = dialogs;
     await page.getByRole('button', { name: '申請を受け付ける' }).click();
+    await confirmOk('一時保留');
     await page.locator('#app-info').waitFor();
-    ok(dialogs === before + 1, 'a confirmation before the hold');
     await page.goto(BASE + '/#resident?id=' + st.rid);
     await page.locator('#certs tbody tr').first().waitFor();
     ok((await page.locator('#certs').innerText()).includes('一時保留'), 'loss report: certificates on hold at once');
@@ -259,12 +245,4 @@ try {
     await page.getByRole('link', { name: '暗証番号の初期化' }).click();
     await shot('renew-07-pin');
   }
-} catch (e) {
-  failed++;
-  console.log('not ok - ' + phase + ': ' + e.message.split('\n')[0]);
-  await shot(phase + '-failure').catch(() => {});
-} finally {
-  await ctx.close();
-  fs.rmSync(profile, { recursive: true, force: true });
-}
-process.exit(failed === 0 ? 0 : 1);
+}, { failureShot: phase + '-failure' });

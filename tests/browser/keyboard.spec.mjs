@@ -10,23 +10,12 @@
 // Screenshots (PNG) go to $SHOTS.  Prints the application's id as
 // "app-id N" for the driver to check over the API.
 // usage: BASE=... SHOTS=... RID=... node keyboard.spec.mjs
-import { launchChromium } from './chromium.mjs';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { openSpec } from './spec.mjs';
 
 const BASE = process.env.BASE;
-const SHOTS = process.env.SHOTS;
 const RID = process.env.RID;
-let failed = 0;
-const ok = (c, what) => { if (c) console.log('ok - ' + what); else { failed++; console.log('not ok - ' + what); } };
-
-const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'jpki-chromium-'));
-const ctx = await launchChromium(profile);
-const page = ctx.pages()[0] || await ctx.newPage();
-page.setDefaultTimeout(20000);
+const { page, ok, shot, run } = await openSpec({ prefix: 'keyboard-' });
 const kb = page.keyboard;
-const shot = (name) => page.screenshot({ path: path.join(SHOTS, 'keyboard-' + name + '.png'), fullPage: true });
 
 // what has the focus: tag, id, text, and whether its outline is drawn
 const focused = () => page.evaluate(() => {
@@ -70,7 +59,7 @@ const state = () => page.evaluate(() => {
   return r ? r.querySelector('td').textContent : '';
 });
 
-try {
+await run('keyboard', async () => {
   await page.goto(BASE + '/');
   await headingFocused('ログイン', 'log-in page');
   let f = await tabTo(byId('l-name'), 'the operator name');
@@ -202,12 +191,4 @@ try {
     hist.includes('申請者: 本人・電子証明書: 署名用'), 'history details in Japanese');
   ok(!/[a-z]{3,}/.test(hist), 'no English in the history (' + hist.slice(0, 400) + ')');
   await shot('done');
-} catch (e) {
-  failed++;
-  console.log('not ok - ' + e.message.split('\n')[0]);
-  await shot('failure').catch(() => {});
-} finally {
-  await ctx.close();
-  fs.rmSync(profile, { recursive: true, force: true });
-}
-process.exit(failed ? 1 : 0);
+}, { failureShot: 'failure' });

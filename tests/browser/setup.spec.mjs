@@ -9,24 +9,14 @@
 // administrator reads the resident's history with JST times.
 // Screenshots (PNG) go to $SHOTS; the CSV files are in $WORK.
 // usage: BASE=http://127.0.0.1:PORT node setup.spec.mjs
-import { launchChromium } from './chromium.mjs';
-import fs from 'node:fs';
-import os from 'node:os';
+import { openSpec } from './spec.mjs';
 import path from 'node:path';
 
 const BASE = process.env.BASE;
-const SHOTS = process.env.SHOTS;
 const WORK = process.env.WORK;
-let failed = 0;
-const ok = (c, what) => { if (c) console.log('ok - ' + what); else { failed++; console.log('not ok - ' + what); } };
-
-const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'jpki-chromium-'));
-const ctx = await launchChromium(profile, { timezoneId: 'UTC' });
-const page = ctx.pages()[0] || await ctx.newPage();
-page.setDefaultTimeout(20000);
+const { page, ok, shot, run } = await openSpec({ launch: { timezoneId: 'UTC' } });
 const jsErrors = [];
 page.on('pageerror', (e) => jsErrors.push(e.message));
-const shot = (name) => page.screenshot({ path: path.join(SHOTS, name + '.png'), fullPage: true });
 const msg = () => page.locator('#msg').innerText();
 // Japanese pages: no raw ISO instant, no English error text
 const noIso = async (where) => {
@@ -44,7 +34,7 @@ async function logout() {
   await page.getByRole('button', { name: 'ログインする' }).waitFor();
 }
 
-try {
+await run('setup', async () => {
   // ---- the conventions themselves (fmt.js), at the era and day edges ----
   await page.goto(BASE + '/');
   const f = await page.evaluate(async () => {
@@ -233,12 +223,4 @@ try {
   await shot('15-english-error');
   await page.getByRole('button', { name: '日本語' }).click();
   ok(jsErrors.length === 0, 'no script errors' + (jsErrors.length ? ': ' + jsErrors.join('; ') : ''));
-} catch (e) {
-  failed++;
-  console.log('not ok - setup: ' + e.message.split('\n')[0]);
-  await shot('failure').catch(() => {});
-} finally {
-  await ctx.close();
-  fs.rmSync(profile, { recursive: true, force: true });
-}
-process.exit(failed === 0 ? 0 : 1);
+}, { failureShot: 'failure' });

@@ -15,22 +15,12 @@
 // usage: BASE=... SHOTS=... JPKI=... READER=... APP=... CARD=... [PINS...]
 //        node terminal.spec.mjs newcard|pinreset|renew
 import { spawn } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { launchChromium } from './chromium.mjs';
+import { openSpec } from './spec.mjs';
 
-const { BASE, SHOTS, JPKI, READER, APP, CARD } = process.env;
+const { BASE, JPKI, READER, APP, CARD } = process.env;
 const phase = process.argv[2] || 'newcard';
-let failed = 0;
-const ok = (c, what) => { if (c) console.log('ok - ' + what); else { failed++; console.log('not ok - ' + what); } };
-
-const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'jpki-chromium-'));
-const ctx = await launchChromium(profile, { viewport: { width: 1100, height: 1000 } });
-const page = ctx.pages()[0] || await ctx.newPage();
-page.setDefaultTimeout(30000);
 const prefix = { newcard: '', pinreset: 'pinreset-', renew: 'renew-' }[phase];
-const shot = (name) => page.screenshot({ path: path.join(SHOTS, prefix + name + '.png'), fullPage: true });
+const { page, ok, shot, run } = await openSpec({ prefix, timeout: 30000, launch: { viewport: { width: 1100, height: 1000 } } });
 const msg = () => page.locator('#msg').innerText();
 const area = () => page.locator('#terminal-area').innerText();
 let helper = null;
@@ -168,23 +158,19 @@ async function renew() {
   await shot('07-completed');
 }
 
-try {
-  await login();
-  if (phase === 'newcard') await newcard();
-  else if (phase === 'pinreset') await pinreset();
-  else if (phase === 'renew') await renew();
-  else throw new Error('unknown phase ' + phase);
-} catch (e) {
-  failed++;
-  console.log('not ok - terminal ' + phase + ': ' + e.message.split('\n')[0]);
-  await shot('failure').catch(() => {});
-} finally {
-  await ctx.close();
-  fs.rmSync(profile, { recursive: true, force: true });
+// the helper is stopped by its PID
+async function stopHelper() {
   if (helper && helper.exitCode === null) {
     const done = new Promise((r) => helper.on('exit', r));
     helper.kill('SIGTERM');
     await done;
   }
 }
-process.exit(failed === 0 ? 0 : 1);
+
+await run('terminal ' + phase, async () => {
+  await login();
+  if (phase === 'newcard') await newcard();
+  else if (phase === 'pinreset') await pinreset();
+  else if (phase === 'renew') await renew();
+  else throw new Error('unknown phase ' + phase);
+}, { cleanup: stopHelper });

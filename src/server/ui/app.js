@@ -396,7 +396,7 @@ function openAppForm(pre = {}) {
     const pins = ['sign', 'auth', 'cardinfo'].filter((k) => fd.get('reset_' + k) === 'on');
     if (body.kind === 'pin-reset' && pins.length > 0) body.pins = pins.join(',');
     // a loss report holds the card's certificates as soon as it is received
-    if (body.kind === 'loss' && !confirm(t('confirm_hold'))) return;
+    if (body.kind === 'loss' && !await confirmDialog(t('confirm_hold'))) return;
     const a = await api('POST', 'applications', body);
     location.hash = '#app?id=' + a.id;
   });
@@ -557,7 +557,7 @@ function appActions(a, pv) {
       needInfo ? field('h-info', t('cardinfo_pin'), el('input', { name: 'cardinfo_pin', type: 'password', required: a.kind === 'pin-reset', inputmode: 'numeric', pattern: '[0-9]{4}', autocomplete: 'off' })) : null,
       el('div', { class: 'full' }, el('button', { type: 'submit', id: 'act-' + fid }, cardKind ? t('act_handover') : t('act_complete', { kind: kindName(a.kind) })))),
     async (fd, form) => {
-      if ((a.kind === 'revoke' || a.kind === 'found') && !confirm(t('confirm_revoke'))) return;
+      if ((a.kind === 'revoke' || a.kind === 'found') && !await confirmDialog(t('confirm_revoke'))) return;
       const body = {};
       for (const k of ['auth_pin', 'sign_pin', 'cardinfo_pin']) if (fd.get(k)) body[k] = fd.get(k);
       form.reset();
