@@ -153,7 +153,9 @@ const char *srv_code_of_rc(int rc, const char *msg)
 	case JPKI_ERR_KEY: return "key";
 	case JPKI_ERR_LINT: return "lint";
 	case JPKI_ERR_POLICY: return "policy";
-	case JPKI_ERR_STORE: return "busy";
+	/* a fault, not "busy" (that is only ever a 503 to retry) */
+	case JPKI_ERR_STORE:
+	case JPKI_ERR_INTEGRITY: return "storage_fault";
 	default: return "internal";
 	}
 }

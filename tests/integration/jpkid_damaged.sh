@@ -46,12 +46,14 @@ curl -sf "$BASE/healthz" >/dev/null && ok "healthy store: /healthz ok" || bad "h
 login admin admin admin-password-1
 for n in 1 2 3; do overwrite_page "$DB" residents "$n"; done
 overwrite_page "$DB" residents 0
-codes=""
+codes=""; faults=""
 for q in 損傷 太郎 ソンショウ 清瀬 1980-01-02; do
   req admin GET "/api/v1/residents?q=$(jq -rn --arg q "$q" '$q|@uri')"; codes="$codes $CODE"
+  [ "$CODE" = 500 ] && faults="$faults $(jq -r .error.code <<<"$BODY" 2>/dev/null)"
 done
 echo "# residents searches on the damaged store answered:$codes"
 grep -q 500 <<<"$codes" && ! grep -q 503 <<<"$codes" && ok "damage met while serving: 500, never 503" || bad "codes:$codes ($BODY)"
+[ -n "$faults" ] && ! grep -qv storage_fault <<<"$(tr ' ' '\n' <<<"$faults" | sed '/^$/d')" && ok "each 500 says storage_fault, not busy:$faults" || bad "500 codes:$faults"
 code=$(curl -s -o hz.txt -w '%{http_code}' "$BASE/healthz")
 [ "$code" = 500 ] && grep -q "damaged" hz.txt && ok "/healthz unhealthy after damage ($code)" || bad "healthz: $code $(cat hz.txt)"
 m=$(curl -s "$BASE/metrics")
