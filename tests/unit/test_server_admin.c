@@ -281,7 +281,10 @@ static void test_error_codes(void **state)
 			    "duplicate");
 	assert_string_equal(srv_code_of_rc(JPKI_ERR_STATE, "card is lost"),
 			    "state");
-	assert_string_equal(srv_code_of_rc(JPKI_ERR_STORE, "x"), "busy");
+	assert_string_equal(srv_code_of_rc(JPKI_ERR_STORE, "x"),
+			    "storage_fault");
+	assert_string_equal(srv_code_of_rc(JPKI_ERR_INTEGRITY, "x"),
+			    "storage_fault");
 	assert_string_equal(srv_code_of_rc(-999, "x"), "internal");
 }
 
