@@ -766,15 +766,25 @@ void api_audit_verify(srv_worker *w, srv_req *r)
 	if (rc == 0)
 		srv_reply_json(
 		    r, MHD_HTTP_OK,
-		    json_pack("{s:b,s:I,s:I,s:I,s:s}", "ok", 1, "records",
-			      (json_int_t)rep.records, "checkpoints",
+		    json_pack("{s:b,s:I,s:I,s:I,s:s,s:I,s:I}", "ok", 1,
+			      "records", (json_int_t)rep.records, "checkpoints",
 			      (json_int_t)rep.checkpoints, "checkpoint_seq",
 			      (json_int_t)rep.checkpoint_seq, "checkpoint_at",
-			      rep.checkpoint_at));
-	else if (rc == JPKI_ERR_INTEGRITY)
+			      rep.checkpoint_at, "certificates_checked",
+			      (json_int_t)rep.certificates_checked,
+			      "revocations_checked",
+			      (json_int_t)rep.revocations_checked));
+	else if (rc == JPKI_ERR_INTEGRITY) {
+		/* each disagreement of the certificates table with the log */
+		json_t *m = json_array();
+		for (int64_t i = 0; m != NULL && i < rep.mismatches &&
+				    i < CA_AUDIT_MISMATCH_MAX;
+		     i++)
+			json_array_append_new(m, json_string(rep.mismatch[i]));
 		srv_reply_json(r, MHD_HTTP_OK,
-			       json_pack("{s:b,s:s}", "ok", 0, "message",
-					 jpki_err_msg(&err, rc)));
-	else
+			       json_pack("{s:b,s:s,s:o*}", "ok", 0, "message",
+					 jpki_err_msg(&err, rc), "mismatches",
+					 m));
+	} else
 		srv_reply_rc(r, rc, &err);
 }

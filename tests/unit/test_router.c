@@ -45,7 +45,7 @@ static void test_every_route(void **state)
 		const srv_route_def *d = &t[i];
 		printf("%-6s %-44s %-8s %-6s %-10s %zu\n",
 		       srv_method_name(d->method), d->path,
-		       d->run == SRV_RUN_MEMORY   ? "memory"
+		       d->run == SRV_RUN_MEMORY	  ? "memory"
 		       : d->run == SRV_RUN_INLINE ? "inline"
 						  : "worker",
 		       d->cls < CLS_N ? srv_class_name(d->cls) : "-",
@@ -68,8 +68,7 @@ static void test_every_route(void **state)
 			assert_non_null(d->h.work);
 			assert_true(d->cls >= 0 && d->cls < CLS_N);
 			break;
-		default:
-			fail_msg("route %s: unknown way of running", d->path);
+		default: fail_msg("route %s: unknown way of running", d->path);
 		}
 		/* a body limit only where a body is read */
 		if (d->method == M_GET)
@@ -105,10 +104,15 @@ static void test_not_found_and_allow(void **state)
 	const srv_route_def *d = NULL;
 	char arg[SRV_ARG_MAX], allow[64];
 	(void)state;
-	static const char *const unknown[] = {
-	    "/api/v1/nope", "/api/v1/", "/api/v1", "/api/v2/session",
-	    "/healthz/x", "/ocsp2", "/api/v1/residents/1/2/3", "/etc/passwd",
-	    "/api/v1/session/"};
+	static const char *const unknown[] = {"/api/v1/nope",
+					      "/api/v1/",
+					      "/api/v1",
+					      "/api/v2/session",
+					      "/healthz/x",
+					      "/ocsp2",
+					      "/api/v1/residents/1/2/3",
+					      "/etc/passwd",
+					      "/api/v1/session/"};
 	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++)
 		if (srv_route_find(M_GET, unknown[i], &d, arg, sizeof(arg),
 				   allow, sizeof(allow)) != -1)
@@ -155,8 +159,8 @@ static void test_not_found_and_allow(void **state)
 					sizeof(arg), allow, sizeof(allow)),
 			 0);
 	assert_int_equal(d->route, R_CRL);
-	assert_int_equal(srv_route_find(M_GET, "/", &d, arg, sizeof(arg),
-					allow, sizeof(allow)),
+	assert_int_equal(srv_route_find(M_GET, "/", &d, arg, sizeof(arg), allow,
+					sizeof(allow)),
 			 0);
 	assert_int_equal(d->route, R_UI);
 	assert_int_equal(srv_route_find(M_POST, "/ocsp", &d, arg, sizeof(arg),
