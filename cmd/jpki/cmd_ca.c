@@ -645,8 +645,12 @@ static const char audit_help[] =
     "The append-only, hash-chained audit log of every mutation.  verify\n"
     "recomputes the chain and names the first record that does not match,\n"
     "checks every signed checkpoint in DIR/audit/checkpoints (records cut\n"
-    "from the end or rewritten show there), and that every revocation in\n"
-    "the log is a revoked certificate (a CRL entry).  checkpoint signs the\n"
+    "from the end or rewritten show there), then the certificates table\n"
+    "against the log: every certificate has its issue record (and the DER\n"
+    "hash the record names), every issued certificate is in the table, and\n"
+    "every revocation or hold in the table has its record and every record\n"
+    "its revocation.  Each disagreement is printed by serial (exit non-zero).\n"
+    "checkpoint signs the\n"
     "chain's head with the CA's audit key and appends it to that file\n"
     "(jpkid does so after every revocation and every minute).\n";
 
@@ -686,6 +690,19 @@ int cmd_audit(cli_ctx *ctx, int argc, char **argv)
 		ca_audit_report rep;
 		rc = ca_audit_verify(ca, &rep, &err);
 		ca_close(ca);
+		if (rc != 0 && rep.mismatches > 0) {
+			/* each disagreement of the table with the log, by
+			 * serial (stderr; the JSON error names the first) */
+			int64_t shown = rep.mismatches < CA_AUDIT_MISMATCH_MAX
+					    ? rep.mismatches
+					    : CA_AUDIT_MISMATCH_MAX;
+			for (int64_t i = 0; i < shown; i++)
+				fprintf(stderr, "mismatch: %s\n",
+					rep.mismatch[i]);
+			if (rep.mismatches > shown)
+				fprintf(stderr, "... and %lld more\n",
+					(long long)(rep.mismatches - shown));
+		}
 		if (rc != 0)
 			return cli_error(ctx, rc, &err);
 		if (ctx->json) {
@@ -702,15 +719,19 @@ int cmd_audit(cli_ctx *ctx, int argc, char **argv)
 			json_object_set_new(
 			    o, "revocations_checked",
 			    json_integer(rep.revocations_checked));
+			json_object_set_new(
+			    o, "certificates_checked",
+			    json_integer(rep.certificates_checked));
 			cli_print_json(o);
 		} else {
 			printf(
 			    "audit log intact: %lld records, %lld signed "
-			    "checkpoints (latest: record %lld, %s), %lld "
-			    "revocations match the certificates\n",
+			    "checkpoints (latest: record %lld, %s); %lld "
+			    "certificates and %lld revocations match it\n",
 			    (long long)rep.records, (long long)rep.checkpoints,
 			    (long long)rep.checkpoint_seq,
 			    rep.checkpoint_at[0] ? rep.checkpoint_at : "none",
+			    (long long)rep.certificates_checked,
 			    (long long)rep.revocations_checked);
 		}
 		return 0;

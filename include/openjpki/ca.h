@@ -64,12 +64,21 @@ typedef struct ca_audit_report {
 	int64_t checkpoints;	/* signed checkpoints read */
 	int64_t checkpoint_seq; /* the latest one's record */
 	char checkpoint_at[21];
-	int64_t revocations_checked; /* against the certificates table */
+	int64_t revocations_checked;  /* against the certificates table */
+	int64_t certificates_checked; /* rows checked against the log */
+	/* disagreements between the log and the certificates table, each
+	 * naming its serial (the first CA_AUDIT_MISMATCH_MAX kept) */
+	int64_t mismatches;
+#define CA_AUDIT_MISMATCH_MAX 32
+	char mismatch[CA_AUDIT_MISMATCH_MAX][224];
 } ca_audit_report;
 /* The chain (store_audit_verify), then every checkpoint's signature, that
  * each checkpointed record is still there with its hash (nothing cut from
- * the end, nothing rewritten), and that every revocation in the log is a
- * revoked certificate in the table.  JPKI_ERR_INTEGRITY saying what. */
+ * the end, nothing rewritten), then the certificates table against the
+ * log: every leaf has its issue record (and the DER hash it names), every
+ * issued certificate is in the table, every revocation or hold in the
+ * table has its record and every record its revocation.  JPKI_ERR_INTEGRITY
+ * saying what; the table's disagreements are listed in rep->mismatch. */
 int ca_audit_verify(jpki_ca *ca, ca_audit_report *rep, jpki_err *err);
 /* JPKI_ERR_POLICY when the clock is fixed on a production CA. */
 int ca_check_clock(const jpki_ca *ca, bool now_fixed, jpki_err *err);

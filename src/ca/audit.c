@@ -16,6 +16,8 @@
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,6 +152,17 @@ typedef struct cp {
 	int line;
 } cp;
 
+/* one certificate event of the log: issued, or revoked (a hold too) */
+enum { LC_ISSUED, LC_REVOKED };
+typedef struct logcert {
+	char serial[STORE_SERIAL_HEX_MAX];
+	char sha[65]; /* "" when the issue record names no hash */
+	int64_t resident;
+	int64_t seq;
+	int what;
+	int reason;
+} logcert;
+
 typedef struct vctx {
 	cp *cps; /* sorted by seq (the file is in time order, seqs grow) */
 	size_t n, next;
@@ -158,11 +171,131 @@ typedef struct vctx {
 	const char *bad; /* first checkpoint whose record differs */
 	cp bad_cp;
 	char bad_hash[65];
-	/* revocation records, cross-checked against the certificates */
-	char (*revoked)[STORE_SERIAL_HEX_MAX];
-	size_t nrev, caprev;
+	/* the log's certificates, cross-checked against the table */
+	logcert *lc;
+	size_t nlc, caplc;
+	int64_t *old_renewals; /* residents renewed by records without
+				  superseded= (written before it was) */
+	size_t nold, capold;
 	bool nomem;
 } vctx;
+
+/* detail's "key=" value into out ("" when absent) */
+static void field(const char *detail, const char *key, char *out, size_t cap)
+{
+	size_t k = strlen(key);
+	out[0] = '\0';
+	for (const char *p = detail; p != NULL && *p != '\0';) {
+		if (strncmp(p, key, k) == 0 && p[k] == '=') {
+			size_t n = strcspn(p + k + 1, " ");
+			if (n >= cap)
+				n = cap - 1;
+			memcpy(out, p + k + 1, n);
+			out[n] = '\0';
+			return;
+		}
+		p = strchr(p, ' ');
+		if (p != NULL)
+			p++;
+	}
+}
+
+static logcert *lc_add(vctx *v, const char *serial, int64_t seq, int what)
+{
+	if (serial[0] == '\0' || strcmp(serial, "-") == 0 ||
+	    strlen(serial) >= STORE_SERIAL_HEX_MAX)
+		return NULL;
+	if (v->nlc == v->caplc) {
+		size_t nc = v->caplc ? v->caplc * 2 : 256;
+		logcert *p = realloc(v->lc, nc * sizeof(*p));
+		if (p == NULL) {
+			v->nomem = true;
+			return NULL;
+		}
+		v->lc = p;
+		v->caplc = nc;
+	}
+	logcert *c = &v->lc[v->nlc++];
+	memset(c, 0, sizeof(*c));
+	jpki_strlcpy(c->serial, serial, sizeof(c->serial));
+	c->seq = seq;
+	c->what = what;
+	return c;
+}
+
+/* cert.issue: resident=R card=C sign=S auth=S renewal=N, and since the
+ * table is checked against the log also sign_sha256=H auth_sha256=H
+ * superseded=S[,S] */
+static int log_issue(vctx *v, const store_audit *a)
+{
+	char res[24], ren[4], sup[2 * STORE_SERIAL_HEX_MAX + 2];
+	static const char *const kinds[2][2] = {{"sign", "sign_sha256"},
+						{"auth", "auth_sha256"}};
+	field(a->detail, "resident", res, sizeof(res));
+	field(a->detail, "renewal", ren, sizeof(ren));
+	int64_t resident = strtoll(res, NULL, 10);
+	for (int k = 0; k < 2; k++) {
+		char serial[STORE_SERIAL_HEX_MAX + 8], sha[66];
+		field(a->detail, kinds[k][0], serial, sizeof(serial));
+		field(a->detail, kinds[k][1], sha, sizeof(sha));
+		logcert *c = lc_add(v, serial, a->seq, LC_ISSUED);
+		if (c == NULL) {
+			if (v->nomem)
+				return -1;
+			continue;
+		}
+		c->resident = resident;
+		if (strlen(sha) == 64)
+			memcpy(c->sha, sha, sizeof(c->sha));
+	}
+	if (strstr(a->detail, " superseded=") == NULL) {
+		if (strcmp(ren, "1") != 0)
+			return 0;
+		/* an old record: which serials it revoked is not written */
+		if (v->nold == v->capold) {
+			size_t nc = v->capold ? v->capold * 2 : 64;
+			int64_t *p = realloc(v->old_renewals, nc * sizeof(*p));
+			if (p == NULL) {
+				v->nomem = true;
+				return -1;
+			}
+			v->old_renewals = p;
+			v->capold = nc;
+		}
+		v->old_renewals[v->nold++] = resident;
+		return 0;
+	}
+	field(a->detail, "superseded", sup, sizeof(sup));
+	for (char *s = sup, *e; s != NULL && *s != '\0'; s = e) {
+		e = strchr(s, ',');
+		if (e != NULL)
+			*e++ = '\0';
+		logcert *c = lc_add(v, s, a->seq, LC_REVOKED);
+		if (c == NULL && v->nomem)
+			return -1;
+		if (c != NULL)
+			c->reason = JPKI_REASON_SUPERSEDED;
+	}
+	return 0;
+}
+
+/* cert.revoke / cert.hold: serial=S reason=R */
+static int log_revoke(vctx *v, const store_audit *a)
+{
+	char serial[STORE_SERIAL_HEX_MAX + 8], reason[40];
+	jpki_reason r = JPKI_REASON_UNSPECIFIED;
+	field(a->detail, "serial", serial, sizeof(serial));
+	field(a->detail, "reason", reason, sizeof(reason));
+	if (jpki_reason_parse(reason, &r) != 0)
+		r = strcmp(a->action, "cert.hold") == 0
+			? JPKI_REASON_CERTIFICATE_HOLD
+			: JPKI_REASON_UNSPECIFIED;
+	logcert *c = lc_add(v, serial, a->seq, LC_REVOKED);
+	if (c == NULL)
+		return v->nomem ? -1 : 0;
+	c->reason = (int)r;
+	return 0;
+}
 
 static int visit(void *vc, const store_audit *a)
 {
@@ -178,28 +311,11 @@ static int visit(void *vc, const store_audit *a)
 			jpki_strlcpy(v->bad_hash, a->hash, sizeof(v->bad_hash));
 		}
 	}
+	if (strcmp(a->action, "cert.issue") == 0)
+		return log_issue(v, a);
 	if (strcmp(a->action, "cert.revoke") == 0 ||
-	    strcmp(a->action, "cert.hold") == 0) {
-		const char *s = strstr(a->detail, "serial=");
-		if (s != NULL) {
-			if (v->nrev == v->caprev) {
-				size_t nc = v->caprev ? v->caprev * 2 : 64;
-				void *p = realloc(v->revoked,
-						  nc * sizeof(*v->revoked));
-				if (p == NULL) {
-					v->nomem = true;
-					return -1;
-				}
-				v->revoked = p;
-				v->caprev = nc;
-			}
-			size_t k = strcspn(s + 7, " ");
-			if (k >= STORE_SERIAL_HEX_MAX)
-				k = STORE_SERIAL_HEX_MAX - 1;
-			memcpy(v->revoked[v->nrev], s + 7, k);
-			v->revoked[v->nrev++][k] = '\0';
-		}
-	}
+	    strcmp(a->action, "cert.hold") == 0)
+		return log_revoke(v, a);
 	return 0;
 }
 
@@ -291,6 +407,238 @@ out:
 	return rc;
 }
 
+/* ---- the certificates table against the log ---- */
+
+typedef struct trow {
+	char serial[STORE_SERIAL_HEX_MAX];
+	int kind;
+	int64_t resident;
+	store_cert_status status;
+	int reason;
+} trow;
+
+typedef struct tctx {
+	trow *r;
+	size_t n, cap;
+	bool nomem;
+} tctx;
+
+static int collect_row(void *vt, const store_cert *c)
+{
+	tctx *t = vt;
+	if (t->n == t->cap) {
+		size_t nc = t->cap ? t->cap * 2 : 256;
+		trow *p = realloc(t->r, nc * sizeof(*p));
+		if (p == NULL) {
+			t->nomem = true;
+			return -1;
+		}
+		t->r = p;
+		t->cap = nc;
+	}
+	trow *r = &t->r[t->n++];
+	jpki_strlcpy(r->serial, c->serial, sizeof(r->serial));
+	r->kind = c->kind;
+	r->resident = c->resident_id;
+	r->status = c->status;
+	r->reason = c->reason;
+	return 0;
+}
+
+/* by serial, then in log order */
+static int lc_cmp(const void *a, const void *b)
+{
+	const logcert *x = a, *y = b;
+	int c = strcmp(x->serial, y->serial);
+	if (c != 0)
+		return c;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int row_cmp(const void *a, const void *b)
+{
+	return strcmp(((const trow *)a)->serial, ((const trow *)b)->serial);
+}
+
+static int i64_cmp(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void mismatch(ca_audit_report *rep, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void mismatch(ca_audit_report *rep, const char *fmt, ...)
+{
+	if (rep->mismatches < CA_AUDIT_MISMATCH_MAX) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(rep->mismatch[rep->mismatches],
+			  sizeof(rep->mismatch[0]), fmt, ap);
+		va_end(ap);
+	}
+	rep->mismatches++;
+}
+
+/* Every row of the certificates table: the valid ones (any notAfter) and
+ * the revoked ones of the two leaf kinds and the two roots. */
+static int table_rows(jpki_ca *ca, tctx *t, jpki_err *err)
+{
+	jpki_date first = {1, 1, 1}, last = {9999, 12, 31};
+	static const int kinds[] = {JPKI_CERT_SIGN, JPKI_CERT_AUTH,
+				    CA_ROOT_KIND_BASE + JPKI_CERT_SIGN,
+				    CA_ROOT_KIND_BASE + JPKI_CERT_AUTH};
+	int rc = store_cert_expiring(ca->st, first, last, collect_row, t, err);
+	for (size_t i = 0; rc == 0 && i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		rc = store_cert_revoked(ca->st, kinds[i], NULL,
+					(time_t)INT64_MIN, collect_row, t, err);
+	if (rc != 0 && t->nomem)
+		rc = jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
+	return rc;
+}
+
+/* The DER stored for serial against the SHA-256 its issue record names. */
+static bool der_matches(jpki_ca *ca, const char *serial, const char *sha)
+{
+	static const char hx[] = "0123456789abcdef";
+	store_cert c;
+	uint8_t md[32];
+	unsigned int n = 0;
+	char got[65];
+	memset(&c, 0, sizeof(c));
+	if (store_cert_get(ca->st, serial, &c, NULL) != 0)
+		return false;
+	bool ok =
+	    EVP_Digest(c.der, c.der_len, md, &n, EVP_sha256(), NULL) == 1 &&
+	    n == 32;
+	store_cert_clear(&c);
+	if (!ok)
+		return false;
+	for (size_t i = 0; i < 32; i++) {
+		got[2 * i] = hx[md[i] >> 4];
+		got[2 * i + 1] = hx[md[i] & 15];
+	}
+	got[64] = '\0';
+	return strcmp(got, sha) == 0;
+}
+
+/* One row against its events in the log (ev[0..ne), in log order). */
+static void check_row(jpki_ca *ca, const vctx *v, const trow *r,
+		      const logcert *ev, size_t ne, ca_audit_report *rep)
+{
+	const logcert *issued = NULL, *last_rev = NULL;
+	bool root = r->kind >= CA_ROOT_KIND_BASE;
+	for (size_t i = 0; i < ne; i++) {
+		if (ev[i].what == LC_ISSUED && issued == NULL)
+			issued = &ev[i];
+		else if (ev[i].what == LC_REVOKED)
+			last_rev = &ev[i];
+	}
+	/* roots are made by ca.init, which names no serial */
+	if (!root && issued == NULL)
+		mismatch(rep,
+			 "certificate %s is in the certificates table but no "
+			 "issue record of the audit log names it",
+			 r->serial);
+	else if (issued != NULL && issued->sha[0] != '\0' &&
+		 !der_matches(ca, r->serial, issued->sha))
+		mismatch(rep,
+			 "certificate %s: the DER in the certificates table is "
+			 "not the one its issue record (audit record %lld) "
+			 "names",
+			 r->serial, (long long)issued->seq);
+	if (r->status == STORE_CERT_REVOKED) {
+		bool old_renewal =
+		    r->reason == JPKI_REASON_SUPERSEDED && last_rev == NULL &&
+		    v->nold > 0 &&
+		    bsearch(&r->resident, v->old_renewals, v->nold,
+			    sizeof(int64_t), i64_cmp) != NULL;
+		if (last_rev == NULL && !old_renewal)
+			mismatch(rep,
+				 "the certificates table shows certificate %s "
+				 "revoked (%s), but the audit log has no "
+				 "revocation for it",
+				 r->serial,
+				 jpki_reason_name((jpki_reason)r->reason));
+		else if (last_rev != NULL && last_rev->reason != r->reason)
+			mismatch(
+			    rep,
+			    "certificate %s: the certificates table says "
+			    "%s, its last audit record (%lld) %s",
+			    r->serial, jpki_reason_name((jpki_reason)r->reason),
+			    (long long)last_rev->seq,
+			    jpki_reason_name((jpki_reason)last_rev->reason));
+	} else if (last_rev != NULL) {
+		mismatch(rep,
+			 "the audit log revokes certificate %s, but the "
+			 "certificates table does not show it revoked",
+			 r->serial);
+	}
+	if (last_rev != NULL)
+		rep->revocations_checked++;
+}
+
+static int cross_check(jpki_ca *ca, vctx *v, ca_audit_report *rep,
+		       jpki_err *err)
+{
+	tctx t;
+	memset(&t, 0, sizeof(t));
+	int rc = table_rows(ca, &t, err);
+	if (rc != 0)
+		goto out;
+	if (v->nlc > 0)
+		qsort(v->lc, v->nlc, sizeof(*v->lc), lc_cmp);
+	if (t.n > 0)
+		qsort(t.r, t.n, sizeof(*t.r), row_cmp);
+	if (v->nold > 0)
+		qsort(v->old_renewals, v->nold, sizeof(int64_t), i64_cmp);
+	/* both sorted by serial: one merge */
+	size_t i = 0, k = 0;
+	while (i < v->nlc || k < t.n) {
+		int c = i >= v->nlc ? 1
+			: k >= t.n  ? -1
+				    : strcmp(v->lc[i].serial, t.r[k].serial);
+		size_t j = i;
+		if (c <= 0)
+			while (j < v->nlc &&
+			       strcmp(v->lc[j].serial, v->lc[i].serial) == 0)
+				j++;
+		if (c < 0) {
+			/* in the log, not in the table */
+			bool issued = false, revoked = false;
+			for (size_t e = i; e < j; e++) {
+				issued |= v->lc[e].what == LC_ISSUED;
+				revoked |= v->lc[e].what == LC_REVOKED;
+			}
+			if (issued)
+				mismatch(rep,
+					 "the audit log issued certificate %s "
+					 "(record %lld), but the certificates "
+					 "table has no such certificate",
+					 v->lc[i].serial,
+					 (long long)v->lc[i].seq);
+			if (revoked)
+				mismatch(
+				    rep,
+				    "the audit log revokes certificate %s, "
+				    "but the certificates table has no "
+				    "such certificate",
+				    v->lc[i].serial);
+			i = j;
+			continue;
+		}
+		rep->certificates_checked++;
+		check_row(ca, v, &t.r[k], c == 0 ? &v->lc[i] : NULL,
+			  c == 0 ? j - i : 0, rep);
+		if (c == 0)
+			i = j;
+		k++;
+	}
+out:
+	free(t.r);
+	return rc;
+}
+
 int ca_audit_verify(jpki_ca *ca, ca_audit_report *rep, jpki_err *err)
 {
 	char dir[PATH_MAX], file[PATH_MAX], pub_path[PATH_MAX];
@@ -342,29 +690,17 @@ int ca_audit_verify(jpki_ca *ca, ca_audit_report *rep, jpki_err *err)
 			goto out;
 		}
 	}
-	/* every revocation recorded in the log is a revoked certificate (a
-	 * CRL entry) in the certificates table */
-	for (size_t i = 0; i < v.nrev; i++) {
-		store_cert c;
-		memset(&c, 0, sizeof(c));
-		int g = store_cert_get(ca->st, v.revoked[i], &c, NULL);
-		bool revoked = g == 0 && c.status == STORE_CERT_REVOKED;
-		store_cert_clear(&c);
-		if (!revoked) {
-			rc = jpki_fail(err, JPKI_ERR_INTEGRITY,
-				       "the audit log revokes certificate %s, "
-				       "but the certificates table %s",
-				       v.revoked[i],
-				       g == JPKI_ERR_NOT_FOUND
-					   ? "has no such certificate"
-					   : "does not show it revoked");
-			goto out;
-		}
-		rep->revocations_checked++;
-	}
+	if ((rc = cross_check(ca, &v, rep, err)) != 0)
+		goto out;
+	if (rep->mismatches > 0)
+		rc = jpki_fail(err, JPKI_ERR_INTEGRITY,
+			       "the certificates table and the audit log "
+			       "disagree on %lld certificate(s); first: %s",
+			       (long long)rep->mismatches, rep->mismatch[0]);
 out:
 	EVP_PKEY_free(pub);
 	free(v.cps);
-	free(v.revoked);
+	free(v.lc);
+	free(v.old_renewals);
 	return rc;
 }

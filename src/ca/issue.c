@@ -466,12 +466,33 @@ fail:
 	return rc;
 }
 
+/* SHA-256 of a certificate's DER as lower-case hex ("-" without one):
+ * the issue record names the very bytes stored (ca_audit_verify). */
+static void der_sha256(const uint8_t *der, size_t len, char out[65])
+{
+	static const char hx[] = "0123456789abcdef";
+	uint8_t md[32];
+	unsigned int n = 0;
+	if (der == NULL ||
+	    EVP_Digest(der, len, md, &n, EVP_sha256(), NULL) != 1 || n != 32) {
+		jpki_strlcpy(out, "-", 65);
+		return;
+	}
+	for (size_t i = 0; i < 32; i++) {
+		out[2 * i] = hx[md[i] >> 4];
+		out[2 * i + 1] = hx[md[i] & 15];
+	}
+	out[64] = '\0';
+}
+
 /* Phase 2, inside the write transaction: re-check the plan, record the
- * certificates, revoke the superseded ones, append the audit record. */
+ * certificates, revoke the superseded ones, append the audit record:
+ * resident, card, the serials, renewal, the DERs' SHA-256 and the
+ * serials the renewal revoked (superseded), docs/design.md "Audit". */
 static int record(jpki_ca *ca, const ca_issue_req *req, const plan *p,
 		  ca_issued *res, jpki_err *err)
 {
-	char detail[256];
+	char detail[512], sh[65], ah[65];
 	int rc;
 	if ((rc = plan_still_holds(ca, p, err)) != 0 ||
 	    (res->auth_der != NULL &&
@@ -496,12 +517,17 @@ static int record(jpki_ca *ca, const ca_issue_req *req, const plan *p,
 				     STORE_SERIAL_HEX_MAX);
 		}
 	}
+	der_sha256(res->sign_der, res->sign_der_len, sh);
+	der_sha256(res->auth_der, res->auth_der_len, ah);
 	snprintf(detail, sizeof(detail),
-		 "resident=%lld card=%s sign=%s auth=%s renewal=%d",
+		 "resident=%lld card=%s sign=%s auth=%s renewal=%d "
+		 "sign_sha256=%s auth_sha256=%s superseded=%s%s%s",
 		 (long long)p->res.id, req->card_serial,
 		 res->sign_serial[0] ? res->sign_serial : "-",
 		 res->auth_serial[0] ? res->auth_serial : "-",
-		 req->renewal ? 1 : 0);
+		 req->renewal ? 1 : 0, sh, ah,
+		 res->superseded[0][0] ? res->superseded[0] : "-",
+		 res->superseded[1][0] ? "," : "", res->superseded[1]);
 	return store_audit_append(ca->st, req->now,
 				  req->actor != NULL ? req->actor : "ca",
 				  "cert.issue", detail, err);

@@ -24,94 +24,140 @@
 #define IMPORT_PATH "residents/import"
 /* a base64 card image and the PINs */
 
-typedef struct route {
-	const char *path; /* "*" matches one segment */
-	int method;
-	int route;
-	int cls;
-	srv_handler fn;
-	int role;
-	size_t body;
-} route;
+#define V1 "/api/v1/"
+#define ROUTE(m, p, rt, run_, cls_, role_, body_, media_, member, fn)          \
+	{                                                                      \
+		.method = (m), .path = (p), .route = (rt), .run = (run_),      \
+		.cls = (cls_), .role = (role_), .body = (body_),               \
+		.media = (media_),                                             \
+		.h = {.member = (fn) }                                         \
+	}
+#define MEMORY(p, rt, fn)                                                      \
+	ROUTE(M_GET, p, rt, SRV_RUN_MEMORY, CLS_INLINE, ROLE_NONE, 0,          \
+	      SRV_MEDIA_ANY, serve, fn)
+#define INLINE(m, p, rt, role, body, fn)                                       \
+	ROUTE(m, p, rt, SRV_RUN_INLINE, CLS_INLINE, role, body,                \
+	      SRV_MEDIA_JSON, run, fn)
+#define WORK(m, p, rt, cls, role, body, media, fn)                             \
+	ROUTE(m, p, rt, SRV_RUN_WORKER, cls, role, body, media, work, fn)
+
+static void session_get(srv_req *r);
+static void session_delete(srv_req *r);
+static void issue_challenge(srv_req *r);
+static void stats_get(srv_req *r);
 
 /* clang-format off */
-static const route routes[] = {
-	{"session", M_POST, R_SESSION, CLS_AUTH, api_login, ROLE_NONE, BODY_SMALL},
-	{"session", M_GET, R_SESSION, CLS_INLINE, NULL, ROLE_CLERK, 0},
-	{"session", M_DELETE, R_SESSION, CLS_INLINE, NULL, ROLE_CLERK, 0},
-	{"operators", M_GET, R_OPERATORS, CLS_READ, api_operators_get, ROLE_CA_ADMIN, 0},
-	{"operators", M_POST, R_OPERATORS, CLS_AUTH, api_operators_post, ROLE_CA_ADMIN, BODY_SMALL},
-	{"operators/*/password", M_POST, R_OPERATORS, CLS_AUTH, api_operator_password, ROLE_CLERK, BODY_SMALL},
-	{"municipalities", M_GET, R_MUNIS, CLS_READ, api_munis_get, ROLE_CLERK, 0},
-	{"municipalities", M_POST, R_MUNIS, CLS_WRITE, api_munis_post, ROLE_CA_ADMIN, BODY_SMALL},
-	{"residents", M_GET, R_RESIDENTS, CLS_READ, api_residents_search, ROLE_CLERK, 0},
-	{"residents", M_POST, R_RESIDENTS, CLS_WRITE, api_residents_post, ROLE_CLERK, BODY_RESIDENT},
-	{IMPORT_PATH, M_POST, R_RESIDENTS, CLS_WRITE, api_residents_import, ROLE_SUPERVISOR, BODY_IMPORT},
-	{"residents/*", M_GET, R_RESIDENTS, CLS_READ, api_resident_get, ROLE_CLERK, 0},
-	{"residents/*", M_PATCH, R_RESIDENTS, CLS_WRITE, api_resident_patch, ROLE_CLERK, BODY_RESIDENT},
-	{"residents/*/remove", M_POST, R_RESIDENTS, CLS_WRITE, api_resident_remove, ROLE_SUPERVISOR, BODY_SMALL},
-	{"cards", M_POST, R_CARDS, CLS_WRITE, api_cards_post, ROLE_CLERK, BODY_SMALL},
-	{"issue/challenge", M_POST, R_CHALLENGE, CLS_INLINE, NULL, ROLE_CLERK, BODY_SMALL},
+static const srv_route_def routes[] = {
+	/* answered from memory on the HTTP thread, first: the hot paths */
+	MEMORY("/ocsp/**", R_OCSP, srv_serve_ocsp_get),
+	MEMORY("/crl/**", R_CRL, srv_serve_crl),
+	MEMORY("/arl/**", R_CRL, srv_serve_crl),
+	MEMORY("/healthz", R_HEALTHZ, srv_serve_healthz),
+	MEMORY("/metrics", R_METRICS, srv_serve_metrics),
+	MEMORY("/", R_UI, srv_serve_ui),
+	MEMORY("/index.html", R_UI, srv_serve_ui),
+	MEMORY("/ui/**", R_UI, srv_serve_ui),
+	/* OCSP over POST: served from the cache when it can be, else the
+	 * live class (server.c, ocsp_dispatch) */
+	WORK(M_POST, "/ocsp", R_OCSP, CLS_OCSP, ROLE_NONE, JPKI_OCSP_MAX_REQ, SRV_MEDIA_ANY, srv_ocsp_live),
+	/* /api/v1 */
+	WORK(M_POST, V1 "session", R_SESSION, CLS_AUTH, ROLE_NONE, BODY_SMALL, SRV_MEDIA_JSON, api_login),
+	INLINE(M_GET, V1 "session", R_SESSION, ROLE_CLERK, 0, session_get),
+	INLINE(M_DELETE, V1 "session", R_SESSION, ROLE_CLERK, 0, session_delete),
+	WORK(M_GET, V1 "operators", R_OPERATORS, CLS_READ, ROLE_CA_ADMIN, 0, SRV_MEDIA_JSON, api_operators_get),
+	WORK(M_POST, V1 "operators", R_OPERATORS, CLS_AUTH, ROLE_CA_ADMIN, BODY_SMALL, SRV_MEDIA_JSON, api_operators_post),
+	WORK(M_POST, V1 "operators/*/password", R_OPERATORS, CLS_AUTH, ROLE_CLERK, BODY_SMALL, SRV_MEDIA_JSON, api_operator_password),
+	WORK(M_GET, V1 "municipalities", R_MUNIS, CLS_READ, ROLE_CLERK, 0, SRV_MEDIA_JSON, api_munis_get),
+	WORK(M_POST, V1 "municipalities", R_MUNIS, CLS_WRITE, ROLE_CA_ADMIN, BODY_SMALL, SRV_MEDIA_JSON, api_munis_post),
+	WORK(M_GET, V1 "residents", R_RESIDENTS, CLS_READ, ROLE_CLERK, 0, SRV_MEDIA_JSON, api_residents_search),
+	WORK(M_POST, V1 "residents", R_RESIDENTS, CLS_WRITE, ROLE_CLERK, BODY_RESIDENT, SRV_MEDIA_JSON, api_residents_post),
+	WORK(M_POST, V1 IMPORT_PATH, R_RESIDENTS, CLS_WRITE, ROLE_SUPERVISOR, BODY_IMPORT, SRV_MEDIA_CSV, api_residents_import),
+	WORK(M_GET, V1 "residents/*", R_RESIDENTS, CLS_READ, ROLE_CLERK, 0, SRV_MEDIA_JSON, api_resident_get),
+	WORK(M_PATCH, V1 "residents/*", R_RESIDENTS, CLS_WRITE, ROLE_CLERK, BODY_RESIDENT, SRV_MEDIA_JSON, api_resident_patch),
+	WORK(M_POST, V1 "residents/*/remove", R_RESIDENTS, CLS_WRITE, ROLE_SUPERVISOR, BODY_SMALL, SRV_MEDIA_JSON, api_resident_remove),
+	WORK(M_POST, V1 "cards", R_CARDS, CLS_WRITE, ROLE_CLERK, BODY_SMALL, SRV_MEDIA_JSON, api_cards_post),
+	INLINE(M_POST, V1 "issue/challenge", R_CHALLENGE, ROLE_CLERK, BODY_SMALL, issue_challenge),
 	/* CA-admin test issuance outside the counter (refused by a
 	 * production CA, ca_issue); the counter issues through applications */
-	{"issue/preview", M_POST, R_PREVIEW, CLS_READ, api_issue_preview, ROLE_CA_ADMIN, BODY_ISSUE},
-	{"issue", M_POST, R_ISSUE, CLS_ISSUE, NULL, ROLE_CA_ADMIN, BODY_ISSUE},
-	{"certificates/*", M_GET, R_CERTS, CLS_READ, api_cert_get, ROLE_CLERK, 0},
-	{"certificates/*/revoke", M_POST, R_CERTS, CLS_WRITE, api_cert_revoke, ROLE_CLERK, BODY_SMALL},
-	{"cards/virtual/*/image", M_GET, R_VCARD, CLS_INLINE, NULL, ROLE_CLERK, 0},
-	{"stats", M_GET, R_STATS, CLS_INLINE, NULL, ROLE_CLERK, 0},
-	{"audit/verify", M_GET, R_AUDIT, CLS_READ, api_audit_verify, ROLE_SUPERVISOR, 0},
-	{"applications", M_GET, R_APPS, CLS_READ, api_apps_list, ROLE_CLERK, 0},
-	{"applications", M_POST, R_APPS, CLS_WRITE, api_apps_open, ROLE_CLERK, BODY_SMALL},
-	{"applications/*", M_GET, R_APPS, CLS_READ, api_app_get, ROLE_CLERK, 0},
-	{"applications/*/documents", M_POST, R_APPS, CLS_WRITE, api_app_documents, ROLE_CLERK, BODY_SMALL},
-	{"applications/*/inquiry", M_POST, R_APPS, CLS_WRITE, api_app_inquiry, ROLE_CLERK, BODY_SMALL},
-	{"applications/*/inquiry/answer", M_POST, R_APPS, CLS_WRITE, api_app_inquiry_answer, ROLE_CLERK, BODY_SMALL},
-	{"applications/*/preview", M_GET, R_APPS, CLS_READ, api_app_preview, ROLE_CLERK, 0},
-	{"applications/*/preview", M_POST, R_APPS, CLS_READ, api_app_preview, ROLE_CLERK, BODY_SMALL},
-	{"applications/*/approve", M_POST, R_APPS, CLS_WRITE, api_app_approve, ROLE_CLERK, BODY_SMALL},
-	{"applications/*/card-produced", M_POST, R_APPS, CLS_WRITE, api_app_card_produced, ROLE_CLERK, BODY_SMALL},
-	{"applications/*/card-ready", M_POST, R_APPS, CLS_WRITE, api_app_card_ready, ROLE_CLERK, BODY_SMALL},
-	{"applications/*/complete", M_POST, R_APPS, CLS_WRITE, api_app_complete, ROLE_CLERK, BODY_ISSUE},
-	{"applications/*/complete-virtual", M_POST, R_APPS, CLS_WRITE, api_app_complete_virtual, ROLE_CLERK, BODY_SMALL},
-	{"applications/*/reject", M_POST, R_APPS, CLS_WRITE, api_app_reject, ROLE_CLERK, BODY_SMALL},
-	{"applications/*/cancel", M_POST, R_APPS, CLS_WRITE, api_app_cancel, ROLE_CLERK, BODY_SMALL},
-	{"notices/run", M_POST, R_NOTICES, CLS_WRITE, api_notices_run, ROLE_SUPERVISOR, BODY_SMALL},
-	{"notices/*/letters.html", M_GET, R_NOTICES, CLS_READ, api_notices_letters, ROLE_SUPERVISOR, 0},
-	{"notices/*/mailroom.csv", M_GET, R_NOTICES, CLS_READ, api_notices_mailroom, ROLE_SUPERVISOR, 0},
+	WORK(M_POST, V1 "issue/preview", R_PREVIEW, CLS_READ, ROLE_CA_ADMIN, BODY_ISSUE, SRV_MEDIA_JSON, api_issue_preview),
+	WORK(M_POST, V1 "issue", R_ISSUE, CLS_ISSUE, ROLE_CA_ADMIN, BODY_ISSUE, SRV_MEDIA_JSON, api_issue),
+	WORK(M_GET, V1 "certificates/*", R_CERTS, CLS_READ, ROLE_CLERK, 0, SRV_MEDIA_JSON, api_cert_get),
+	WORK(M_POST, V1 "certificates/*/revoke", R_CERTS, CLS_WRITE, ROLE_CLERK, BODY_SMALL, SRV_MEDIA_JSON, api_cert_revoke),
+	INLINE(M_GET, V1 "cards/virtual/*/image", R_VCARD, ROLE_CLERK, 0, srv_download_take),
+	INLINE(M_GET, V1 "stats", R_STATS, ROLE_CLERK, 0, stats_get),
+	WORK(M_GET, V1 "audit/verify", R_AUDIT, CLS_READ, ROLE_SUPERVISOR, 0, SRV_MEDIA_JSON, api_audit_verify),
+	WORK(M_GET, V1 "applications", R_APPS, CLS_READ, ROLE_CLERK, 0, SRV_MEDIA_JSON, api_apps_list),
+	WORK(M_POST, V1 "applications", R_APPS, CLS_WRITE, ROLE_CLERK, BODY_SMALL, SRV_MEDIA_JSON, api_apps_open),
+	WORK(M_GET, V1 "applications/*", R_APPS, CLS_READ, ROLE_CLERK, 0, SRV_MEDIA_JSON, api_app_get),
+	WORK(M_POST, V1 "applications/*/documents", R_APPS, CLS_WRITE, ROLE_CLERK, BODY_SMALL, SRV_MEDIA_JSON, api_app_documents),
+	WORK(M_POST, V1 "applications/*/inquiry", R_APPS, CLS_WRITE, ROLE_CLERK, BODY_SMALL, SRV_MEDIA_JSON, api_app_inquiry),
+	WORK(M_POST, V1 "applications/*/inquiry/answer", R_APPS, CLS_WRITE, ROLE_CLERK, BODY_SMALL, SRV_MEDIA_JSON, api_app_inquiry_answer),
+	WORK(M_GET, V1 "applications/*/preview", R_APPS, CLS_READ, ROLE_CLERK, 0, SRV_MEDIA_JSON, api_app_preview),
+	WORK(M_POST, V1 "applications/*/preview", R_APPS, CLS_READ, ROLE_CLERK, BODY_SMALL, SRV_MEDIA_JSON, api_app_preview),
+	WORK(M_POST, V1 "applications/*/approve", R_APPS, CLS_WRITE, ROLE_CLERK, BODY_SMALL, SRV_MEDIA_JSON, api_app_approve),
+	WORK(M_POST, V1 "applications/*/card-produced", R_APPS, CLS_WRITE, ROLE_CLERK, BODY_SMALL, SRV_MEDIA_JSON, api_app_card_produced),
+	WORK(M_POST, V1 "applications/*/card-ready", R_APPS, CLS_WRITE, ROLE_CLERK, BODY_SMALL, SRV_MEDIA_JSON, api_app_card_ready),
+	WORK(M_POST, V1 "applications/*/complete", R_APPS, CLS_WRITE, ROLE_CLERK, BODY_ISSUE, SRV_MEDIA_JSON, api_app_complete),
+	WORK(M_POST, V1 "applications/*/complete-virtual", R_APPS, CLS_WRITE, ROLE_CLERK, BODY_SMALL, SRV_MEDIA_JSON, api_app_complete_virtual),
+	WORK(M_POST, V1 "applications/*/reject", R_APPS, CLS_WRITE, ROLE_CLERK, BODY_SMALL, SRV_MEDIA_JSON, api_app_reject),
+	WORK(M_POST, V1 "applications/*/cancel", R_APPS, CLS_WRITE, ROLE_CLERK, BODY_SMALL, SRV_MEDIA_JSON, api_app_cancel),
+	WORK(M_POST, V1 "notices/run", R_NOTICES, CLS_WRITE, ROLE_SUPERVISOR, BODY_SMALL, SRV_MEDIA_JSON, api_notices_run),
+	WORK(M_GET, V1 "notices/*/letters.html", R_NOTICES, CLS_READ, ROLE_SUPERVISOR, 0, SRV_MEDIA_JSON, api_notices_letters),
+	WORK(M_GET, V1 "notices/*/mailroom.csv", R_NOTICES, CLS_READ, ROLE_SUPERVISOR, 0, SRV_MEDIA_JSON, api_notices_mailroom),
 	/* H3: letters to print, the office the letters name */
-	{"applications/*/inquiry-letter", M_GET, R_APPS, CLS_READ, api_app_inquiry_letter, ROLE_CLERK, 0},
-	{"applications/*/receipt", M_GET, R_APPS, CLS_READ, api_app_receipt, ROLE_CLERK, 0},
-	{"municipalities/*/office", M_GET, R_MUNIS, CLS_READ, api_muni_office_get, ROLE_CLERK, 0},
-	{"municipalities/*/office", M_POST, R_MUNIS, CLS_WRITE, api_muni_office_post, ROLE_CA_ADMIN, BODY_SMALL},
+	WORK(M_GET, V1 "applications/*/inquiry-letter", R_APPS, CLS_READ, ROLE_CLERK, 0, SRV_MEDIA_JSON, api_app_inquiry_letter),
+	WORK(M_GET, V1 "applications/*/receipt", R_APPS, CLS_READ, ROLE_CLERK, 0, SRV_MEDIA_JSON, api_app_receipt),
+	WORK(M_GET, V1 "municipalities/*/office", R_MUNIS, CLS_READ, ROLE_CLERK, 0, SRV_MEDIA_JSON, api_muni_office_get),
+	WORK(M_POST, V1 "municipalities/*/office", R_MUNIS, CLS_WRITE, ROLE_CA_ADMIN, BODY_SMALL, SRV_MEDIA_JSON, api_muni_office_post),
 	/* relying parties: no operator session, no cookie, so no CSRF
 	 * token (docs/design.md, "Log-in and verification API") */
-	{"login/challenge", M_GET, R_RP_LOGIN, CLS_READ, api_rp_challenge, ROLE_NONE, 0},
-	{"login/challenge", M_POST, R_RP_LOGIN, CLS_READ, api_rp_challenge, ROLE_NONE, BODY_SMALL},
-	{"login", M_POST, R_RP_LOGIN, CLS_AUTH, api_rp_login, ROLE_NONE, BODY_ISSUE},
-	{"verify", M_POST, R_RP_VERIFY, CLS_READ, api_rp_verify, ROLE_NONE, SRV_RP_VERIFY_BODY},
+	WORK(M_GET, V1 "login/challenge", R_RP_LOGIN, CLS_READ, ROLE_NONE, 0, SRV_MEDIA_JSON, api_rp_challenge),
+	WORK(M_POST, V1 "login/challenge", R_RP_LOGIN, CLS_READ, ROLE_NONE, BODY_SMALL, SRV_MEDIA_JSON, api_rp_challenge),
+	WORK(M_POST, V1 "login", R_RP_LOGIN, CLS_AUTH, ROLE_NONE, BODY_ISSUE, SRV_MEDIA_JSON, api_rp_login),
+	WORK(M_POST, V1 "verify", R_RP_VERIFY, CLS_READ, ROLE_NONE, SRV_RP_VERIFY_BODY, SRV_MEDIA_JSON, api_rp_verify),
 	/* 最新の基本4情報: an API key in Authorization, no cookie */
-	{"basic4/challenge", M_POST, R_RP_BASIC4, CLS_READ, api_rp_basic4_challenge, ROLE_NONE, BODY_SMALL},
-	{"basic4/latest", M_POST, R_RP_BASIC4, CLS_READ, api_rp_basic4_latest, ROLE_NONE, SRV_RP_VERIFY_BODY},
+	WORK(M_POST, V1 "basic4/challenge", R_RP_BASIC4, CLS_READ, ROLE_NONE, BODY_SMALL, SRV_MEDIA_JSON, api_rp_basic4_challenge),
+	WORK(M_POST, V1 "basic4/latest", R_RP_BASIC4, CLS_READ, ROLE_NONE, SRV_RP_VERIFY_BODY, SRV_MEDIA_JSON, api_rp_basic4_latest),
 	/* setting up and supervising (api_admin.c) */
-	{"operators/*/disable", M_POST, R_OPERATORS, CLS_WRITE, api_operator_disable, ROLE_CA_ADMIN, BODY_SMALL},
-	{"operators/*/enable", M_POST, R_OPERATORS, CLS_WRITE, api_operator_enable, ROLE_CA_ADMIN, BODY_SMALL},
-	{"municipalities/*", M_PATCH, R_MUNIS, CLS_WRITE, api_muni_patch, ROLE_CA_ADMIN, BODY_SMALL},
-	{"setup", M_GET, R_OTHER, CLS_READ, api_setup_get, ROLE_CLERK, 0},
-	{"audit", M_GET, R_AUDIT, CLS_READ, api_audit_history, ROLE_SUPERVISOR, 0},
+	WORK(M_POST, V1 "operators/*/disable", R_OPERATORS, CLS_WRITE, ROLE_CA_ADMIN, BODY_SMALL, SRV_MEDIA_JSON, api_operator_disable),
+	WORK(M_POST, V1 "operators/*/enable", R_OPERATORS, CLS_WRITE, ROLE_CA_ADMIN, BODY_SMALL, SRV_MEDIA_JSON, api_operator_enable),
+	WORK(M_PATCH, V1 "municipalities/*", R_MUNIS, CLS_WRITE, ROLE_CA_ADMIN, BODY_SMALL, SRV_MEDIA_JSON, api_muni_patch),
+	WORK(M_GET, V1 "setup", R_OTHER, CLS_READ, ROLE_CLERK, 0, SRV_MEDIA_JSON, api_setup_get),
+	WORK(M_GET, V1 "audit", R_AUDIT, CLS_READ, ROLE_SUPERVISOR, 0, SRV_MEDIA_JSON, api_audit_history),
 	/* the counter's card helper (api_terminal.c): pairing by the
 	 * clerk; redeem and terminal authentication carry the code or the
 	 * pairing token in their body, no cookie */
-	{"terminal/pair", M_POST, R_CARDS, CLS_WRITE, api_terminal_pair, ROLE_CLERK, BODY_SMALL},
-	{"terminal/redeem", M_POST, R_CARDS, CLS_AUTH, api_terminal_redeem, ROLE_NONE, BODY_SMALL},
-	{"terminal/tauth", M_POST, R_CARDS, CLS_WRITE, api_terminal_tauth, ROLE_NONE, BODY_SMALL},
+	WORK(M_POST, V1 "terminal/pair", R_CARDS, CLS_WRITE, ROLE_CLERK, BODY_SMALL, SRV_MEDIA_JSON, api_terminal_pair),
+	WORK(M_POST, V1 "terminal/redeem", R_CARDS, CLS_AUTH, ROLE_NONE, BODY_SMALL, SRV_MEDIA_JSON, api_terminal_redeem),
+	WORK(M_POST, V1 "terminal/tauth", R_CARDS, CLS_WRITE, ROLE_NONE, BODY_SMALL, SRV_MEDIA_JSON, api_terminal_tauth),
 };
 /* clang-format on */
 
-/* Match url against pattern; the one "*" segment is copied to arg. */
+const srv_route_def *srv_routes(size_t *n)
+{
+	*n = sizeof(routes) / sizeof(routes[0]);
+	return routes;
+}
+
+const char *srv_method_name(int method)
+{
+	switch (method) {
+	case M_GET: return "GET";
+	case M_POST: return "POST";
+	case M_PATCH: return "PATCH";
+	case M_DELETE: return "DELETE";
+	case M_HEAD: return "HEAD";
+	default: return "?";
+	}
+}
+
+/* Match url against pattern: the one "*" segment is copied to arg, a
+ * final "**" takes the rest of the URL. */
 static bool match(const char *pat, const char *url, char *arg, size_t cap)
 {
 	while (*pat != '\0') {
+		if (pat[0] == '*' && pat[1] == '*')
+			return true;
 		if (*pat == '*') {
 			const char *end = strchr(url, '/');
 			size_t n = end ? (size_t)(end - url) : strlen(url);
@@ -129,6 +175,47 @@ static bool match(const char *pat, const char *url, char *arg, size_t cap)
 		url++;
 	}
 	return *url == '\0';
+}
+
+int srv_route_find(int method, const char *url, const srv_route_def **out,
+		   char *arg, size_t cap, char *allow, size_t allow_cap)
+{
+	const srv_route_def *first = NULL;
+	char tmp[SRV_ARG_MAX];
+	size_t n = sizeof(routes) / sizeof(routes[0]);
+	if (allow_cap > 0)
+		allow[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		if (cap > 0)
+			arg[0] = '\0';
+		if (!match(routes[i].path, url, arg, cap))
+			continue;
+		if (routes[i].method == method) {
+			*out = &routes[i];
+			return 0;
+		}
+		if (first == NULL)
+			first = &routes[i];
+	}
+	if (first == NULL)
+		return -1;
+	*out = first;
+	/* every method of this path, once each, in the table's order */
+	size_t used = 0;
+	unsigned seen = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!match(routes[i].path, url, tmp, sizeof(tmp)) ||
+		    (seen & (1u << routes[i].method)) != 0)
+			continue;
+		seen |= 1u << routes[i].method;
+		int k = snprintf(allow + used, allow_cap - used, "%s%s",
+				 used ? ", " : "",
+				 srv_method_name(routes[i].method));
+		if (k < 0 || (size_t)k >= allow_cap - used)
+			break;
+		used += (size_t)k;
+	}
+	return -2;
 }
 
 static void query_args(srv_req *r)
@@ -149,63 +236,51 @@ static void query_args(srv_req *r)
 	}
 }
 
-int srv_api_route(srv_req *r, const char *url, bool *csrf)
+int srv_route_apply(srv_req *r, const srv_route_def *d, const char *arg,
+		    bool *csrf)
 {
-	bool path_found = false;
-	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-		char arg[SRV_ARG_MAX];
-		if (!match(routes[i].path, url, arg, sizeof(arg)))
-			continue;
-		path_found = true;
-		r->route = routes[i].route;
-		if (routes[i].method != r->method)
-			continue;
-		r->cls = routes[i].cls;
-		r->fn = routes[i].fn;
-		r->body_max = routes[i].body;
-		r->body_type = strcmp(routes[i].path, IMPORT_PATH) == 0
-				   ? "text/csv"
-				   : "application/json";
-		memcpy(r->arg, arg, sizeof(arg));
-		if (r->method == M_GET)
-			query_args(r);
-		if (r->route == R_RP_LOGIN) {
-			/* the challenge's ?origin= (too long: left empty,
-			 * then refused by the handler) */
-			const char *o = MHD_lookup_connection_value(
-			    r->conn, MHD_GET_ARGUMENT_KIND, "origin");
+	r->def = d;
+	r->route = d->route;
+	r->cls = d->cls;
+	r->fn = d->run == SRV_RUN_WORKER ? d->h.work : NULL;
+	r->body_max = d->body;
+	r->body_type = d->media == SRV_MEDIA_CSV    ? "text/csv"
+		       : d->media == SRV_MEDIA_JSON ? "application/json"
+						    : NULL;
+	jpki_strlcpy(r->arg, arg, sizeof(r->arg));
+	if (r->method == M_GET)
+		query_args(r);
+	if (r->route == R_RP_LOGIN) {
+		/* the challenge's ?origin= (too long: left empty,
+		 * then refused by the handler) */
+		const char *o = MHD_lookup_connection_value(
+		    r->conn, MHD_GET_ARGUMENT_KIND, "origin");
+		r->arg2[0] = '\0';
+		if (o != NULL && jpki_strlcpy(r->arg2, o, sizeof(r->arg2)) != 0)
 			r->arg2[0] = '\0';
-			if (o != NULL &&
-			    jpki_strlcpy(r->arg2, o, sizeof(r->arg2)) != 0)
-				r->arg2[0] = '\0';
-		}
-		if (r->route == R_RP_BASIC4) {
-			/* the relying party's key (too long: left empty,
-			 * then refused by the handler) */
-			const char *a = MHD_lookup_connection_value(
-			    r->conn, MHD_HEADER_KIND,
-			    MHD_HTTP_HEADER_AUTHORIZATION);
-			r->arg2[0] = '\0';
-			if (a != NULL &&
-			    jpki_strlcpy(r->arg2, a, sizeof(r->arg2)) != 0)
-				r->arg2[0] = '\0';
-		}
-		if (routes[i].fn == api_terminal_pair) {
-			/* the page's origin, which the helper will answer
-			 * (too long: left empty, then refused) */
-			const char *o = MHD_lookup_connection_value(
-			    r->conn, MHD_HEADER_KIND, "Origin");
-			r->arg2[0] = '\0';
-			if (o != NULL &&
-			    jpki_strlcpy(r->arg2, o, sizeof(r->arg2)) != 0)
-				r->arg2[0] = '\0';
-		}
-		/* every mutation of a logged-in operator carries the CSRF
-		 * token; log-in itself needs the JSON content type */
-		*csrf = r->method != M_GET && routes[i].role > ROLE_NONE;
-		return routes[i].role;
 	}
-	return path_found ? -2 : -1;
+	if (r->route == R_RP_BASIC4) {
+		/* the relying party's key (too long: left empty,
+		 * then refused by the handler) */
+		const char *a = MHD_lookup_connection_value(
+		    r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+		r->arg2[0] = '\0';
+		if (a != NULL && jpki_strlcpy(r->arg2, a, sizeof(r->arg2)) != 0)
+			r->arg2[0] = '\0';
+	}
+	if (r->fn == api_terminal_pair) {
+		/* the page's origin, which the helper will answer
+		 * (too long: left empty, then refused) */
+		const char *o = MHD_lookup_connection_value(
+		    r->conn, MHD_HEADER_KIND, "Origin");
+		r->arg2[0] = '\0';
+		if (o != NULL && jpki_strlcpy(r->arg2, o, sizeof(r->arg2)) != 0)
+			r->arg2[0] = '\0';
+	}
+	/* every mutation of a logged-in operator carries the CSRF
+	 * token; log-in itself needs the JSON content type */
+	*csrf = r->method != M_GET && d->role > ROLE_NONE;
+	return d->role;
 }
 
 /* ---- handlers on the HTTP thread ---- */
@@ -230,51 +305,65 @@ static json_t *session_json(const srv_req *r, const char *csrf, time_t expires)
 			 at);
 }
 
-void srv_api_inline_run(srv_req *r)
+static void session_get(srv_req *r)
 {
-	server *s = r->s;
-	time_t now = srv_time(s);
-	if (r->route == R_SESSION && r->method == M_GET) {
-		char csrf[65];
-		time_t exp = 0;
-		srv_req tmp = *r;
-		const char *sid = MHD_lookup_connection_value(
-		    r->conn, MHD_COOKIE_KIND, "jpkid_session");
-		if (srv_session_get(s->sess, sid, false, NULL, now, &tmp, csrf,
-				    &exp) != 0) {
-			srv_reply_error(r, MHD_HTTP_UNAUTHORIZED,
-					"unauthenticated", "no session");
-			return;
-		}
-		srv_reply_json(r, MHD_HTTP_OK, session_json(r, csrf, exp));
-		OPENSSL_cleanse(csrf, sizeof(csrf));
-	} else if (r->route == R_SESSION && r->method == M_DELETE) {
-		srv_session_end(s->sess, r->sid);
-		srv_reply_json(r, MHD_HTTP_OK, json_pack("{s:b}", "ok", 1));
-		set_cookie(r, "", 0);
-	} else if (r->route == R_CHALLENGE) {
-		char c[64];
-		int rc = srv_challenge_new(s->sess, r->sid, now, c);
-		if (rc == JPKI_ERR_RANGE)
-			srv_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "busy",
-					"too many open challenges; use or let "
-					"some expire");
-		else if (rc != 0)
-			srv_reply_error(r, MHD_HTTP_UNAUTHORIZED,
-					"unauthenticated", "no session");
-		else
-			srv_reply_json(r, MHD_HTTP_OK,
-				       json_pack("{s:s,s:i}", "challenge", c,
-						 "expires_in",
-						 SRV_CHALLENGE_TTL));
-	} else if (r->route == R_VCARD) {
-		srv_download_take(r);
-	} else if (r->route == R_STATS) {
-		srv_reply_json(r, MHD_HTTP_OK, srv_stats_json(s));
-	} else {
-		srv_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found",
-				"no such resource");
+	char csrf[65];
+	time_t exp = 0;
+	srv_req tmp = *r;
+	const char *sid = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND,
+						      "jpkid_session");
+	if (srv_session_get(r->s->sess, sid, false, NULL, srv_time(r->s), &tmp,
+			    csrf, &exp) != 0) {
+		srv_reply_error(r, MHD_HTTP_UNAUTHORIZED, "unauthenticated",
+				"no session");
+		return;
 	}
+	srv_reply_json(r, MHD_HTTP_OK, session_json(r, csrf, exp));
+	OPENSSL_cleanse(csrf, sizeof(csrf));
+}
+
+static void session_delete(srv_req *r)
+{
+	srv_session_end(r->s->sess, r->sid);
+	srv_reply_json(r, MHD_HTTP_OK, json_pack("{s:b}", "ok", 1));
+	set_cookie(r, "", 0);
+}
+
+/* A challenge for the proof of possession: each session, and all the
+ * sessions of one operator, hold a bounded share of the table (429 with
+ * Retry-After beyond it), so one clerk cannot starve the others. */
+static void issue_challenge(srv_req *r)
+{
+	char c[64], ra[16];
+	int wait = 0;
+	int rc =
+	    srv_challenge_open(r->s->sess, r->sid, srv_time(r->s), c, &wait);
+	if (rc == JPKI_ERR_RANGE) {
+		snprintf(ra, sizeof(ra), "%d", wait > 0 ? wait : 1);
+		srv_reply_error(
+		    r, MHD_HTTP_TOO_MANY_REQUESTS, "too_many_challenges",
+		    "this session (at most %d) or operator (at "
+		    "most %d) holds too many open challenges; use "
+		    "or let some expire",
+		    SRV_CHALLENGES_PER_SESSION, SRV_CHALLENGES_PER_OPERATOR);
+		if (r->resp != NULL)
+			MHD_add_response_header(
+			    r->resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+	} else if (rc == JPKI_ERR_STATE)
+		srv_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "busy",
+				"too many open challenges; try again shortly");
+	else if (rc != 0)
+		srv_reply_error(r, MHD_HTTP_UNAUTHORIZED, "unauthenticated",
+				"no session");
+	else
+		srv_reply_json(r, MHD_HTTP_OK,
+			       json_pack("{s:s,s:i}", "challenge", c,
+					 "expires_in", SRV_CHALLENGE_TTL));
+}
+
+static void stats_get(srv_req *r)
+{
+	srv_reply_json(r, MHD_HTTP_OK, srv_stats_json(r->s));
 }
 
 /* ---- operators ---- */
@@ -677,15 +766,25 @@ void api_audit_verify(srv_worker *w, srv_req *r)
 	if (rc == 0)
 		srv_reply_json(
 		    r, MHD_HTTP_OK,
-		    json_pack("{s:b,s:I,s:I,s:I,s:s}", "ok", 1, "records",
-			      (json_int_t)rep.records, "checkpoints",
+		    json_pack("{s:b,s:I,s:I,s:I,s:s,s:I,s:I}", "ok", 1,
+			      "records", (json_int_t)rep.records, "checkpoints",
 			      (json_int_t)rep.checkpoints, "checkpoint_seq",
 			      (json_int_t)rep.checkpoint_seq, "checkpoint_at",
-			      rep.checkpoint_at));
-	else if (rc == JPKI_ERR_INTEGRITY)
+			      rep.checkpoint_at, "certificates_checked",
+			      (json_int_t)rep.certificates_checked,
+			      "revocations_checked",
+			      (json_int_t)rep.revocations_checked));
+	else if (rc == JPKI_ERR_INTEGRITY) {
+		/* each disagreement of the certificates table with the log */
+		json_t *m = json_array();
+		for (int64_t i = 0; m != NULL && i < rep.mismatches &&
+				    i < CA_AUDIT_MISMATCH_MAX;
+		     i++)
+			json_array_append_new(m, json_string(rep.mismatch[i]));
 		srv_reply_json(r, MHD_HTTP_OK,
-			       json_pack("{s:b,s:s}", "ok", 0, "message",
-					 jpki_err_msg(&err, rc)));
-	else
+			       json_pack("{s:b,s:s,s:o*}", "ok", 0, "message",
+					 jpki_err_msg(&err, rc), "mismatches",
+					 m));
+	} else
 		srv_reply_rc(r, rc, &err);
 }

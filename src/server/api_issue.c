@@ -398,3 +398,11 @@ out:
 	free(errs);
 	free(map);
 }
+
+/* The issue class groups its requests into one srv_api_issue_batch (one
+ * commit for all, admission.c); this is the same for one request, the
+ * route table's handler. */
+void api_issue(srv_worker *w, srv_req *r)
+{
+	srv_api_issue_batch(w, &r, 1);
+}

@@ -186,9 +186,10 @@ static enum MHD_Result ocsp_dispatch(server *s, srv_req *r)
 
 /* GET /ocsp/{base64 DER}, RFC 6960 A.1 (URL-decoded by MHD already;
  * %XX left in by a client that encoded twice is decoded here). */
-static enum MHD_Result ocsp_get(server *s, struct MHD_Connection *conn,
-				const char *arg, double t0, void **con_cls)
+enum MHD_Result srv_serve_ocsp_get(server *s, struct MHD_Connection *conn,
+				   const char *url, double t0, void **con_cls)
 {
+	const char *arg = url + strlen("/ocsp/");
 	char buf[2 * JPKI_OCSP_MAX_REQ];
 	uint8_t der[JPKI_OCSP_MAX_REQ];
 	size_t n = 0, len = 0;
@@ -225,12 +226,13 @@ static enum MHD_Result ocsp_get(server *s, struct MHD_Connection *conn,
 
 /* ---- CRL ---- */
 
-static enum MHD_Result crl_get(server *s, struct MHD_Connection *conn,
-			       const char *url, double t0)
+enum MHD_Result srv_serve_crl(server *s, struct MHD_Connection *conn,
+			      const char *url, double t0, void **con_cls)
 {
 	char key[48];
 	size_t n = strlen(url);
 	int status = 0;
+	(void)con_cls;
 	/* "/crl/sign/132217.crl" -> "crl/sign/132217" */
 	if (n < 6 || n - 5 >= sizeof(key) || strcmp(url + n - 4, ".crl") != 0)
 		return text(s, conn, R_CRL, t0, MHD_HTTP_NOT_FOUND,
@@ -251,6 +253,50 @@ static enum MHD_Result crl_get(server *s, struct MHD_Connection *conn,
 	srv_metrics_done(s, R_CRL, CLS_INLINE, status, srv_now_mono() - t0,
 			 false);
 	return (enum MHD_Result)ret;
+}
+
+/* ---- health, metrics, the UI ---- */
+
+enum MHD_Result srv_serve_healthz(server *s, struct MHD_Connection *conn,
+				  const char *url, double t0, void **con_cls)
+{
+	(void)url;
+	(void)con_cls;
+	return atomic_load(&s->m.damaged)
+		   ? text(s, conn, R_HEALTHZ, t0,
+			  MHD_HTTP_INTERNAL_SERVER_ERROR,
+			  "unhealthy: the store is damaged (see jpkid's log; "
+			  "restore it from a backup)\n")
+		   : text(s, conn, R_HEALTHZ, t0, MHD_HTTP_OK, "ok\n");
+}
+
+enum MHD_Result srv_serve_metrics(server *s, struct MHD_Connection *conn,
+				  const char *url, double t0, void **con_cls)
+{
+	char *txt = NULL;
+	size_t len = 0;
+	(void)url;
+	(void)con_cls;
+	if (srv_metrics_render(s, &txt, &len) != 0)
+		return MHD_NO;
+	struct MHD_Response *resp =
+	    MHD_create_response_from_buffer(len, txt, MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(txt);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+				"text/plain; version=0.0.4");
+	enum MHD_Result ret = fixed(s, conn, R_METRICS, t0, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+enum MHD_Result srv_serve_ui(server *s, struct MHD_Connection *conn,
+			     const char *url, double t0, void **con_cls)
+{
+	(void)con_cls;
+	return srv_ui_serve(s, conn, url, t0);
 }
 
 /* ---- the API's entry checks ---- */
@@ -333,21 +379,13 @@ static enum MHD_Result body_begin(server *s, srv_req *r)
 	return MHD_YES;
 }
 
-static enum MHD_Result api_begin(server *s, srv_req *r, const char *url)
+/* A request on its route: the session, role and CSRF token it needs, its
+ * media type, its body limit and budget, room in its class. */
+static enum MHD_Result route_begin(server *s, srv_req *r,
+				   const srv_route_def *d, const char *arg)
 {
 	bool csrf = false;
-	int min = srv_api_route(r, url, &csrf);
-	if (min == -1) {
-		srv_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found",
-				"no such resource");
-		return send_req(s, r, false);
-	}
-	if (min == -2) {
-		srv_reply_error(r, MHD_HTTP_METHOD_NOT_ALLOWED,
-				"method_not_allowed",
-				"method not allowed on this resource");
-		return send_req(s, r, false);
-	}
+	int min = srv_route_apply(r, d, arg, &csrf);
 	if (min > ROLE_NONE) {
 		const char *sid = MHD_lookup_connection_value(
 		    r->conn, MHD_COOKIE_KIND, COOKIE_NAME);
@@ -374,7 +412,8 @@ static enum MHD_Result api_begin(server *s, srv_req *r, const char *url)
 			return send_req(s, r, false);
 		}
 	}
-	if (r->method == M_POST || r->method == M_PATCH) {
+	if ((r->method == M_POST || r->method == M_PATCH) &&
+	    r->body_type != NULL) {
 		if (has_body(r->conn) && !is_body_type(r->conn, r->body_type)) {
 			srv_reply_error(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
 					"unsupported_media_type",
@@ -388,7 +427,9 @@ static enum MHD_Result api_begin(server *s, srv_req *r, const char *url)
 				r->body_max);
 		return send_req(s, r, false);
 	}
-	if (r->cls < CLS_N && !srv_class_has_room(s, r->cls)) {
+	/* OCSP may be answered from the cache: its class is asked later */
+	if (r->cls < CLS_N && r->route != R_OCSP &&
+	    !srv_class_has_room(s, r->cls)) {
 		atomic_fetch_add_explicit(&s->m.rejected[r->cls], 1,
 					  memory_order_relaxed);
 		return refuse_busy(s, r);
@@ -496,8 +537,8 @@ static bool framing_check(server *s, struct MHD_Connection *conn,
 
 static enum MHD_Result api_dispatch(server *s, srv_req *r)
 {
-	if (r->cls >= CLS_N) {
-		srv_api_inline_run(r);
+	if (r->def != NULL && r->def->run == SRV_RUN_INLINE) {
+		r->def->h.run(r);
 		return send_req(s, r, false);
 	}
 	if (!srv_admit(s, r))
@@ -514,97 +555,61 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	srv_req *r = *con_cls;
 	enum MHD_Result refused;
 	(void)version;
-	/* first call of a request: its headers are all there */
-	if (r == NULL && framing_check(s, conn, url, &refused))
-		return refused;
-	if (r == NULL && strcmp(method, "GET") == 0 &&
-	    (strncmp(url, "/ocsp/", 6) == 0 || strncmp(url, "/crl/", 5) == 0 ||
-	     strncmp(url, "/arl/", 5) == 0 || strcmp(url, "/healthz") == 0 ||
-	     strcmp(url, "/metrics") == 0 || srv_ui_path(url))) {
-		/* answered on the next call, when MHD has the whole request:
-		 * an answer queued on the first call closes the connection */
-		*con_cls = &fast_marker;
-		return MHD_YES;
+	/* first call of a request: its headers are all there; strict
+	 * framing, then the one route table (api.c) */
+	if (r == NULL) {
+		const srv_route_def *d = NULL;
+		char arg[SRV_ARG_MAX], allow[64];
+		if (framing_check(s, conn, url, &refused))
+			return refused;
+		int m = method_of(method);
+		int found = srv_route_find(m, url, &d, arg, sizeof(arg), allow,
+					   sizeof(allow));
+		if (found == 0 && d->run == SRV_RUN_MEMORY) {
+			/* answered on the next call, when MHD has the whole
+			 * request: an answer queued on the first call closes
+			 * the connection */
+			*con_cls = &fast_marker;
+			return MHD_YES;
+		}
+		double t0 = srv_now_mono();
+		if ((r = req_new(s, conn, t0, m)) == NULL)
+			return MHD_NO;
+		*con_cls = r;
+		if (found == -1) {
+			srv_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found",
+					"no such resource");
+			return send_req(s, r, false);
+		}
+		if (found == -2) {
+			r->route = d->route;
+			srv_reply_error(r, MHD_HTTP_METHOD_NOT_ALLOWED,
+					"method_not_allowed",
+					"%s is not allowed here (allowed: %s)",
+					method, allow);
+			if (r->resp != NULL)
+				MHD_add_response_header(
+				    r->resp, MHD_HTTP_HEADER_ALLOW, allow);
+			return send_req(s, r, false);
+		}
+		return route_begin(s, r, d, arg);
 	}
 	if (r == (srv_req *)&fast_marker) {
+		const srv_route_def *d = NULL;
+		char arg[SRV_ARG_MAX];
 		double t0 = srv_now_mono();
-		int m = M_GET;
 		*con_cls = NULL;
 		if (*upload_size != 0) {
 			*upload_size = 0; /* a GET body means nothing */
 			*con_cls = &fast_marker;
 			return MHD_YES;
 		}
-		/* memory answers first: no allocation on these paths */
-		if (m == M_GET && strncmp(url, "/ocsp/", 6) == 0)
-			return ocsp_get(s, conn, url + 6, t0, con_cls);
-		if (m == M_GET && (strncmp(url, "/crl/", 5) == 0 ||
-				   strncmp(url, "/arl/", 5) == 0))
-			return crl_get(s, conn, url, t0);
-		if (m == M_GET && srv_ui_path(url))
-			return srv_ui_serve(s, conn, url, t0);
-		if (m == M_GET && strcmp(url, "/healthz") == 0)
-			return atomic_load(&s->m.damaged)
-				   ? text(s, conn, R_HEALTHZ, t0,
-					  MHD_HTTP_INTERNAL_SERVER_ERROR,
-					  "unhealthy: the store is damaged "
-					  "(see jpkid's log; restore it from "
-					  "a backup)\n")
-				   : text(s, conn, R_HEALTHZ, t0, MHD_HTTP_OK,
-					  "ok\n");
-		if (m == M_GET && strcmp(url, "/metrics") == 0) {
-			char *txt = NULL;
-			size_t len = 0;
-			if (srv_metrics_render(s, &txt, &len) != 0)
-				return MHD_NO;
-			struct MHD_Response *resp =
-			    MHD_create_response_from_buffer(
-				len, txt, MHD_RESPMEM_MUST_FREE);
-			if (resp == NULL) {
-				free(txt);
-				return MHD_NO;
-			}
-			MHD_add_response_header(resp,
-						MHD_HTTP_HEADER_CONTENT_TYPE,
-						"text/plain; version=0.0.4");
-			enum MHD_Result ret =
-			    fixed(s, conn, R_METRICS, t0, MHD_HTTP_OK, resp);
-			MHD_destroy_response(resp);
-			return ret;
-		}
-		return MHD_NO;
-	}
-	if (r == NULL) {
-		double t0 = srv_now_mono();
-		int m = method_of(method);
-		if ((r = req_new(s, conn, t0, m)) == NULL)
+		/* memory answers: no allocation on these paths */
+		if (srv_route_find(M_GET, url, &d, arg, sizeof(arg), NULL, 0) !=
+			0 ||
+		    d->run != SRV_RUN_MEMORY)
 			return MHD_NO;
-		*con_cls = r;
-		if (strcmp(url, "/ocsp") == 0) {
-			r->route = R_OCSP;
-			if (m != M_POST) {
-				srv_reply_error(r, MHD_HTTP_METHOD_NOT_ALLOWED,
-						"method_not_allowed",
-						"POST an OCSP request, or GET "
-						"/ocsp/{base64}");
-				return send_req(s, r, false);
-			}
-			r->body_max = JPKI_OCSP_MAX_REQ;
-			if (body_too_big(conn, r->body_max)) {
-				srv_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE,
-						"too_large",
-						"OCSP requests are limited to "
-						"%d bytes",
-						JPKI_OCSP_MAX_REQ);
-				return send_req(s, r, false);
-			}
-			return body_begin(s, r);
-		}
-		if (strncmp(url, "/api/v1/", 8) == 0)
-			return api_begin(s, r, url + 8);
-		srv_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found",
-				"no such resource");
-		return send_req(s, r, false);
+		return d->h.serve(s, conn, url, t0, con_cls);
 	}
 	if (r->done)
 		return send_req(s, r, false);

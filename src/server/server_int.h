@@ -74,6 +74,47 @@ typedef struct server server;
 typedef struct srv_req srv_req;
 typedef struct srv_worker srv_worker;
 typedef void (*srv_handler)(srv_worker *w, srv_req *r);
+/* runs on the HTTP thread with the request (no store) */
+typedef void (*srv_inline_fn)(srv_req *r);
+/* answers from memory on the HTTP thread, before any allocation */
+typedef enum MHD_Result (*srv_memory_fn)(server *s, struct MHD_Connection *conn,
+					 const char *url, double t0,
+					 void **con_cls);
+
+/* ---- the router: one table takes every path (api.c) ----
+ * A route is a method, a path pattern ("*" matches one segment, a final
+ * "**" the rest), the metrics label, how it runs, its admission class,
+ * the role it needs, its body limit and media type, and its handler: the
+ * union member that `run` names, never NULL (tests/unit/test_router.c). */
+enum srv_run {
+	SRV_RUN_MEMORY, /* GET answered from memory: h.serve */
+	SRV_RUN_INLINE, /* on the HTTP thread with a srv_req: h.run */
+	SRV_RUN_WORKER, /* admitted to class `cls`, run by a worker: h.work */
+};
+enum srv_media { SRV_MEDIA_JSON, SRV_MEDIA_CSV, SRV_MEDIA_ANY };
+typedef struct srv_route_def {
+	int method;
+	const char *path;
+	int route; /* enum srv_route, for /metrics */
+	int run;   /* enum srv_run */
+	int cls;   /* enum srv_class_id; CLS_INLINE unless SRV_RUN_WORKER */
+	int role;  /* the least role; ROLE_NONE: no session */
+	size_t body;
+	int media; /* enum srv_media */
+	union {
+		srv_memory_fn serve;
+		srv_inline_fn run;
+		srv_handler work;
+	} h;
+} srv_route_def;
+const srv_route_def *srv_routes(size_t *n);
+/* Find the route of (method, url): 0 and *out; -1 when no route has this
+ * path (404); -2 when some have, none with this method (405): *out is one
+ * of them and allow ("GET, POST") lists their methods.  The "*" segment
+ * goes to arg (cap); one too long matches nothing. */
+int srv_route_find(int method, const char *url, const srv_route_def **out,
+		   char *arg, size_t cap, char *allow, size_t allow_cap);
+const char *srv_method_name(int method);
 
 #define SRV_SID_LEN 32
 #define SRV_ARG_MAX 128
@@ -89,9 +130,10 @@ struct srv_req {
 	int method;
 	double t0;
 	srv_handler fn;
-	char arg[SRV_ARG_MAX];	/* path argument (id, serial, name) */
-	char arg2[SRV_ARG_MAX]; /* query "q" */
-	int limit;		/* query "limit" */
+	const srv_route_def *def; /* its route (NULL: none, or OCSP GET) */
+	char arg[SRV_ARG_MAX];	  /* path argument (id, serial, name) */
+	char arg2[SRV_ARG_MAX];	  /* query "q" */
+	int limit;		  /* query "limit" */
 	/* the operator, copied from the session at admission */
 	bool authed;
 	int role;
@@ -381,6 +423,16 @@ size_t srv_sessions_sync(srv_sessions *t, const srv_op_cutoff *c, size_t nc);
 #define SRV_CHALLENGE_TTL 300
 int srv_challenge_new(srv_sessions *t, const uint8_t sid[SRV_SID_LEN],
 		      time_t now, char out_b64[64]);
+/* Bounds on open challenges, so that one clerk cannot fill the table for
+ * the others. */
+#define SRV_CHALLENGES_PER_SESSION 256
+#define SRV_CHALLENGES_PER_OPERATOR 1024
+/* As srv_challenge_new, telling the causes apart: JPKI_ERR_RANGE when
+ * the session or its operator holds its share (*retry_after: seconds
+ * until its first challenge expires), JPKI_ERR_STATE when the whole table
+ * is full, JPKI_ERR_AUTH without a session. */
+int srv_challenge_open(srv_sessions *t, const uint8_t sid[SRV_SID_LEN],
+		       time_t now, char out_b64[64], int *retry_after);
 int srv_challenge_take(srv_sessions *t, const uint8_t sid[SRV_SID_LEN],
 		       const char *b64, time_t now);
 
@@ -653,13 +705,23 @@ int srv_json_check(json_t *o, const char *where, const srv_jfield *f, size_t n,
 const char *srv_jstr(json_t *o, const char *key); /* NULL when absent */
 
 /* ---- API (api_*.c) ---- */
-/* Route an /api/v1 request: sets r->route, r->cls, r->fn, r->body_max,
- * r->arg; returns the minimum role (ROLE_NONE for log-in) and whether a
- * CSRF token is required, or -1 (404) / -2 (405). */
-int srv_api_route(srv_req *r, const char *url, bool *csrf);
-/* The API handlers that need no store (session, challenge): they run on
- * the HTTP thread (r->cls == CLS_INLINE). */
-void srv_api_inline_run(srv_req *r);
+/* Take r's route d (arg: its "*" segment): sets r->route, r->cls, r->fn,
+ * r->body_max, r->body_type, r->arg and the query and header arguments;
+ * returns the least role (ROLE_NONE: no session) and whether the request
+ * must carry the CSRF token. */
+int srv_route_apply(srv_req *r, const srv_route_def *d, const char *arg,
+		    bool *csrf);
+/* the answers from memory (server.c, ui.c) */
+enum MHD_Result srv_serve_ocsp_get(server *s, struct MHD_Connection *conn,
+				   const char *url, double t0, void **con_cls);
+enum MHD_Result srv_serve_crl(server *s, struct MHD_Connection *conn,
+			      const char *url, double t0, void **con_cls);
+enum MHD_Result srv_serve_healthz(server *s, struct MHD_Connection *conn,
+				  const char *url, double t0, void **con_cls);
+enum MHD_Result srv_serve_metrics(server *s, struct MHD_Connection *conn,
+				  const char *url, double t0, void **con_cls);
+enum MHD_Result srv_serve_ui(server *s, struct MHD_Connection *conn,
+			     const char *url, double t0, void **con_cls);
 /* Issuance: a batch of queued requests. */
 void srv_api_issue_batch(srv_worker *w, srv_req **reqs, size_t n);
 
@@ -690,6 +752,7 @@ void api_cards_post(srv_worker *w, srv_req *r);
 void api_cert_get(srv_worker *w, srv_req *r);
 void api_cert_revoke(srv_worker *w, srv_req *r);
 void api_issue_preview(srv_worker *w, srv_req *r);
+void api_issue(srv_worker *w, srv_req *r);
 void api_audit_verify(srv_worker *w, srv_req *r);
 void api_stats(srv_worker *w, srv_req *r);
 /* The counter's applications and expiry notices (api_applications.c). */

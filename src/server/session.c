@@ -18,7 +18,11 @@
 #define SESSION_TTL (8 * 3600)
 #define SESSION_IDLE 3600
 #define MAX_CHALLENGES 16384
-#define CHALLENGES_PER_SESSION 1024
+/* one session, and all sessions of one operator, hold at most this many
+ * open challenges: a clerk cannot fill the table for the others
+ * (SRV_CHALLENGES_PER_SESSION/_OPERATOR, server_int.h) */
+#define CHALLENGES_PER_SESSION SRV_CHALLENGES_PER_SESSION
+#define CHALLENGES_PER_OPERATOR SRV_CHALLENGES_PER_OPERATOR
 
 typedef struct sess {
 	bool used;
@@ -262,11 +266,41 @@ void srv_session_end(srv_sessions *t, const uint8_t sid[SRV_SID_LEN])
 	pthread_mutex_unlock(&t->mu);
 }
 
-int srv_challenge_new(srv_sessions *t, const uint8_t sid[SRV_SID_LEN],
-		      time_t now, char out_b64[64])
+/* Open challenges of the sessions of `name` (t->mu held). */
+static int operator_challenges(srv_sessions *t, const char *name)
+{
+	int n = 0;
+	for (size_t i = 0; i < MAX_SESSIONS; i++)
+		if (t->s[i].used && t->s[i].challenges > 0 &&
+		    strcmp(t->s[i].name, name) == 0)
+			n += t->s[i].challenges;
+	return n;
+}
+
+/* Seconds until the first open challenge of session s (all of the
+ * operator's sessions when `op`) expires (t->mu held). */
+static int first_expiry(srv_sessions *t, const sess *s, bool op, time_t now)
+{
+	time_t first = now + SRV_CHALLENGE_TTL;
+	for (size_t i = 0; i < MAX_CHALLENGES; i++) {
+		const chal *h = &t->c[i];
+		if (!h->used || h->expires >= first)
+			continue;
+		const sess *o = owner(t, h);
+		if (o == s ||
+		    (op && o != NULL && strcmp(o->name, s->name) == 0))
+			first = h->expires;
+	}
+	return first > now ? (int)(first - now) : 1;
+}
+
+int srv_challenge_open(srv_sessions *t, const uint8_t sid[SRV_SID_LEN],
+		       time_t now, char out_b64[64], int *retry_after)
 {
 	uint8_t c[32];
 	int rc = jpki_random(c, sizeof(c), NULL);
+	if (retry_after != NULL)
+		*retry_after = 0;
 	if (rc != 0)
 		return rc;
 	pthread_mutex_lock(&t->mu);
@@ -287,8 +321,16 @@ int srv_challenge_new(srv_sessions *t, const uint8_t sid[SRV_SID_LEN],
 		if (!h->used && slot == NULL)
 			slot = h;
 	}
-	if (slot == NULL || s->challenges >= CHALLENGES_PER_SESSION) {
+	bool full_session = s->challenges >= CHALLENGES_PER_SESSION;
+	if (full_session ||
+	    operator_challenges(t, s->name) >= CHALLENGES_PER_OPERATOR) {
+		if (retry_after != NULL)
+			*retry_after = first_expiry(t, s, !full_session, now);
 		rc = JPKI_ERR_RANGE;
+		goto out;
+	}
+	if (slot == NULL) {
+		rc = JPKI_ERR_STATE; /* the whole table: busy */
 		goto out;
 	}
 	slot->used = true;
@@ -301,6 +343,13 @@ int srv_challenge_new(srv_sessions *t, const uint8_t sid[SRV_SID_LEN],
 out:
 	pthread_mutex_unlock(&t->mu);
 	return rc;
+}
+
+int srv_challenge_new(srv_sessions *t, const uint8_t sid[SRV_SID_LEN],
+		      time_t now, char out_b64[64])
+{
+	int rc = srv_challenge_open(t, sid, now, out_b64, NULL);
+	return rc == JPKI_ERR_STATE ? JPKI_ERR_RANGE : rc;
 }
 
 int srv_challenge_take(srv_sessions *t, const uint8_t sid[SRV_SID_LEN],

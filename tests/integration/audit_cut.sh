@@ -20,6 +20,7 @@ J resident card "$A" --serial "CARD$A" >/dev/null
 newkey a_s; newkey a_a
 J issue --resident "$A" --card "CARD$A" --sign-key a_s.pub --auth-key a_a.pub --out-dir a >/dev/null
 S=$(openssl x509 -in a/sign.pem -noout -serial | cut -d= -f2)
+SA=$(openssl x509 -in a/auth.pem -noout -serial | cut -d= -f2)
 expect_ok "keyCompromise revocation" J revoke "$S" --reason keyCompromise
 [ -s "$T/ca/audit/checkpoints" ] && [ -s "$T/ca/audit/key.pub.pem" ] && ok "the revocation was checkpointed outside the database" || bad "no checkpoint file"
 out=$(J --json audit verify)
@@ -52,8 +53,48 @@ out=$(J audit verify 2>&1) && bad "forged checkpoint accepted: $out" || { grep -
 rm -rf "$T/ca"; cp -a "$T/clean" "$T/ca"
 rm "$T/ca/audit/checkpoints"
 out=$(J audit verify 2>&1) && bad "missing checkpoints accepted: $out" || { grep -q "checkpoints were removed" <<<"$out" && ok "removed checkpoints reported" || bad "removed: $out"; }
+# the certificates table edited behind the CA's back, the log untouched:
+# each change reported by serial
+vbad() { # vbad WHAT SQL PATTERN...: after SQL, verify fails naming each PATTERN
+  local what=$1 sql=$2; shift 2
+  rm -rf "$T/ca"; cp -a "$T/clean" "$T/ca"
+  sqlite3 "$DB" "$sql"
+  if out=$(J audit verify 2>&1); then bad "$what accepted: $out"; return; fi
+  for pat in "$@"; do grep -qF -- "$pat" <<<"$out" || { bad "$what: no '$pat' in: $out"; return; }; done
+  ok "$what reported"
+}
+COLS="kind, resident_id, card_serial, muni_code, subject, not_before, not_after"
+# 6. a certificate row inserted (a copy of a real one under a new serial)
+vbad "an inserted certificate row" \
+  "INSERT INTO certificates (serial, $COLS, status, der) SELECT 'DEADBEEF01', $COLS, 0, der FROM certificates WHERE serial = '$SA';" \
+  "certificate DEADBEEF01 is in the certificates table but no issue record"
+# 7. a valid certificate's row deleted (no revocation involved)
+vbad "a deleted valid certificate row" "DELETE FROM certificates WHERE serial = '$SA';" \
+  "the audit log issued certificate $SA (record" "but the certificates table has no such certificate"
+# 8. a status changed in the table: a hold nobody recorded
+vbad "a hold set in the table" "UPDATE certificates SET status = 1, reason = 6, revoked_at = 1 WHERE serial = '$SA';" \
+  "shows certificate $SA revoked (certificateHold), but the audit log has no revocation"
+# 9. a revocation's reason rewritten (keyCompromise -> unspecified)
+vbad "a revocation reason rewritten" "UPDATE certificates SET reason = 0 WHERE serial = '$S';" \
+  "certificate $S: the certificates table says unspecified, its last audit record"
+# 10. another certificate's bytes under a recorded serial
+vbad "a swapped DER" "UPDATE certificates SET der = (SELECT der FROM certificates WHERE serial = '$S') WHERE serial = '$SA';" \
+  "certificate $SA: the DER in the certificates table is not the one its issue record"
+# 11. several at once: each by its serial
+vbad "an insertion and a deletion together" \
+  "INSERT INTO certificates (serial, $COLS, status, der) SELECT 'DEADBEEF02', $COLS, 0, der FROM certificates WHERE serial = '$SA'; DELETE FROM certificates WHERE serial = '$SA';" \
+  "mismatch: certificate DEADBEEF02 is in" "mismatch: the audit log issued certificate $SA" "disagree on 2 certificate(s)"
 rm -rf "$T/ca"; cp -a "$T/clean" "$T/ca"
 expect_ok "the clean copy still verifies" J audit verify
+# a renewal's superseded certificates are named by its issue record: the
+# table's superseded revocations match the log
+NOW2=2031-10-15T01:00:00Z
+newkey r_a
+expect_ok "renewal (3 months before the 5th birthday)" "$JPKI" --now "$NOW2" issue --resident "$A" --card "CARD$A" --renew --auth-key r_a.pub --out-dir r
+out=$("$JPKI" --now "$NOW2" --json audit verify 2>&1)
+jq -e '.ok and .revocations_checked == 2' <<<"$out" >/dev/null && ok "the superseded certificate matches its renewal record: $(jq -c . <<<"$out")" || bad "after renewal: $out"
+"$JPKI" --now "$NOW2" audit list | grep -q "superseded=$SA" && ok "the renewal record names the superseded serial" || bad "no superseded= in: $("$JPKI" --now "$NOW2" audit list | tail -3)"
+rm -rf "$T/ca"; cp -a "$T/clean" "$T/ca"
 # jpkid checkpoints the head it finds when it starts (then every minute
 # while the log grows, and after every revocation it publishes)
 . "$HERE/lib/jpkid.sh"
