@@ -13,10 +13,13 @@
 
 #define F(type_, member, col, t, what)                                         \
 	{                                                                      \
-		col, t, offsetof(type_, member),                               \
-		    sizeof(((type_ *)0)->member), what                         \
+		col, t, offsetof(type_, member), sizeof(((type_ *)0)->member), \
+		    what                                                       \
 	}
-#define MAP(name_, arr) {name_, arr, (int)(sizeof(arr) / sizeof(arr[0]))}
+#define MAP(name_, arr)                                                        \
+	{                                                                      \
+		name_, arr, (int)(sizeof(arr) / sizeof(arr[0]))                \
+	}
 
 static const struct rm_field muni_f[] = {
     F(store_muni, code, "code", RM_TEXT, "municipality code"),
@@ -37,8 +40,7 @@ static const struct rm_field resident_f[] = {
     F(store_resident, sex, "sex", RM_INT, "resident sex"),
     F(store_resident, muni_code, "muni_code", RM_TEXT,
       "resident municipality code"),
-    F(store_resident, adult_ward, "adult_ward", RM_BOOL,
-      "resident adult ward"),
+    F(store_resident, adult_ward, "adult_ward", RM_BOOL, "resident adult ward"),
     F(store_resident, status, "status", RM_INT, "resident status"),
     F(store_resident, updated_at, "updated_at", RM_I64, "resident update"),
     F(store_resident, my_number, "my_number", RM_TEXT_NULL,
@@ -220,8 +222,7 @@ void rm_get(const struct rm_field *f, const void *rec, struct rm_value *v)
 	}
 }
 
-void rm_get_text(const struct rm_field *f, const void *rec,
-		 struct rm_value *v)
+void rm_get_text(const struct rm_field *f, const void *rec, struct rm_value *v)
 {
 	rm_get(f, rec, v);
 	if (v->kind != RMV_INT)
@@ -259,10 +260,9 @@ int rm_set(const struct rm_field *f, void *rec, const struct rm_value *v,
 		if (v->kind == RMV_INT)
 			return jpki_fail(err, JPKI_ERR_INTEGRITY,
 					 "stored %s is not text", f->what);
-		return store_copy_text(p, f->size,
-				       v->kind == RMV_NULL ? NULL : v->s,
-				       v->kind == RMV_NULL ? 0 : v->len,
-				       f->what, err);
+		return store_copy_text(
+		    p, f->size, v->kind == RMV_NULL ? NULL : v->s,
+		    v->kind == RMV_NULL ? 0 : v->len, f->what, err);
 	case RM_DATE:
 	case RM_DATE_NULL: {
 		jpki_date d = {0, 0, 0};
@@ -289,7 +289,8 @@ int rm_set(const struct rm_field *f, void *rec, const struct rm_value *v,
 		int64_t i = 0;
 		if (v->kind == RMV_INT)
 			i = v->i;
-		else if (v->kind == RMV_TEXT && parse_int(v->s, v->len, &i) != 0)
+		else if (v->kind == RMV_TEXT &&
+			 parse_int(v->s, v->len, &i) != 0)
 			return jpki_fail(err, JPKI_ERR_INTEGRITY,
 					 "stored %s is not a number", f->what);
 		if (f->type == RM_BOOL) {

@@ -59,8 +59,7 @@ struct rm_value {
 void rm_get(const struct rm_field *f, const void *rec, struct rm_value *v);
 /* The same value as text for a backend that sends text only (libpq):
  * integers are written into v->buf.  NULL stays RMV_NULL. */
-void rm_get_text(const struct rm_field *f, const void *rec,
-		 struct rm_value *v);
+void rm_get_text(const struct rm_field *f, const void *rec, struct rm_value *v);
 /* Store a column's value into field f of rec.  Integers may come as
  * RMV_TEXT (decimal).  JPKI_ERR_RANGE when text does not fit its field or
  * an integer its type, JPKI_ERR_INTEGRITY when a date or number is not
