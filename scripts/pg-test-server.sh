@@ -53,8 +53,23 @@ url() {
 	echo "postgresql://jpki@127.0.0.1:$port/jpki?connect_timeout=10"
 }
 
+stop_server() {
+	if [ -f "$dir/data/postmaster.pid" ]; then
+		pid=$(head -1 "$dir/data/postmaster.pid")
+		as_owner "$PGBIN/pg_ctl" -D "$dir/data" -m fast -w -t 30 stop \
+			>/dev/null 2>&1 || kill "$pid" 2>/dev/null || true
+		for _ in $(seq 1 100); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+	fi
+	rm -rf "$dir"
+}
+
 case $cmd in
 start)
+	# what an interrupted run left behind
+	[ ! -e "$dir" ] || stop_server
 	if [ "$(id -u)" -eq 0 ] && ! id "$TEST_USER" >/dev/null 2>&1; then
 		useradd --system --no-create-home --shell /usr/sbin/nologin \
 			"$TEST_USER"
@@ -93,16 +108,7 @@ url)
 	url
 	;;
 stop)
-	if [ -f "$dir/data/postmaster.pid" ]; then
-		pid=$(head -1 "$dir/data/postmaster.pid")
-		as_owner "$PGBIN/pg_ctl" -D "$dir/data" -m fast -w -t 30 stop \
-			>/dev/null 2>&1 || kill "$pid" 2>/dev/null || true
-		for _ in $(seq 1 100); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-	fi
-	rm -rf "$dir"
+	stop_server
 	;;
 *) usage ;;
 esac
