@@ -139,10 +139,9 @@ static int pg_fail(struct pgc *p, const struct outcome *o, jpki_err *err,
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	return jpki_fail(err,
-			 code_of_state(o->state[0] != '\0' ? o->state : NULL,
-				       p->c),
-			 "%s: %s", what, o->msg);
+	return jpki_fail(
+	    err, code_of_state(o->state[0] != '\0' ? o->state : NULL, p->c),
+	    "%s: %s", what, o->msg);
 }
 
 /* Run sql with P; 0 when it gave `want`, else -1 with the SQLSTATE and
@@ -155,27 +154,26 @@ static int run(struct pgc *p, const char *sql, const struct params *P,
 	o->res = P == NULL ? PQexec(p->c, sql)
 			   : PQexecParams(p->c, sql, P->n, NULL, P->v, P->len,
 					  P->fmt, 0);
-	ExecStatusType s = o->res != NULL ? PQresultStatus(o->res)
-					  : PGRES_FATAL_ERROR;
+	ExecStatusType s =
+	    o->res != NULL ? PQresultStatus(o->res) : PGRES_FATAL_ERROR;
 	if (s == want)
 		return 0;
-	const char *st =
-	    o->res != NULL ? PQresultErrorField(o->res, PG_DIAG_SQLSTATE)
+	const char *st = o->res != NULL
+			     ? PQresultErrorField(o->res, PG_DIAG_SQLSTATE)
+			     : NULL;
+	const char *cn =
+	    o->res != NULL ? PQresultErrorField(o->res, PG_DIAG_CONSTRAINT_NAME)
 			   : NULL;
-	const char *cn = o->res != NULL ? PQresultErrorField(
-					      o->res, PG_DIAG_CONSTRAINT_NAME)
-					: NULL;
-	const char *m = o->res != NULL ? PQresultErrorField(
-					     o->res, PG_DIAG_MESSAGE_PRIMARY)
-				       : NULL;
+	const char *m =
+	    o->res != NULL ? PQresultErrorField(o->res, PG_DIAG_MESSAGE_PRIMARY)
+			   : NULL;
 	jpki_strlcpy(o->state, st != NULL ? st : "", sizeof(o->state));
 	jpki_strlcpy(o->constraint, cn != NULL ? cn : "",
 		     sizeof(o->constraint));
 	jpki_strlcpy(o->msg,
-		     m != NULL ? m
-		     : PQerrorMessage(p->c)[0] != '\0'
-			 ? PQerrorMessage(p->c)
-			 : "unexpected result",
+		     m != NULL			       ? m
+		     : PQerrorMessage(p->c)[0] != '\0' ? PQerrorMessage(p->c)
+						       : "unexpected result",
 		     sizeof(o->msg));
 	for (char *c = o->msg; *c; c++)
 		if (*c == '\n')
@@ -437,8 +435,8 @@ static int pg_schema_current(void *impl, int *version, jpki_err *err)
 			 " name TEXT NOT NULL)",
 			 "creating schema_version", err)) != 0)
 		return rc;
-	if (run(p, "SELECT COALESCE(MAX(version), 0) FROM schema_version",
-		NULL, PGRES_TUPLES_OK, &o) != 0) {
+	if (run(p, "SELECT COALESCE(MAX(version), 0) FROM schema_version", NULL,
+		PGRES_TUPLES_OK, &o) != 0) {
 		rc = pg_fail(p, &o, err, "reading the schema version");
 		goto out;
 	}
@@ -476,8 +474,8 @@ static int pg_check(void *impl, bool full, jpki_err *err)
 	struct pgc *p = impl;
 	struct outcome o;
 	(void)full;
-	if (run(p, "SELECT count(*) FROM schema_version", NULL,
-		PGRES_TUPLES_OK, &o) != 0) {
+	if (run(p, "SELECT count(*) FROM schema_version", NULL, PGRES_TUPLES_OK,
+		&o) != 0) {
 		PQclear(o.res);
 		return pg_fail(p, &o, err, "checking the PostgreSQL store");
 	}
@@ -487,8 +485,8 @@ static int pg_check(void *impl, bool full, jpki_err *err)
 
 /* ---- meta --------------------------------------------------------------- */
 
-static int meta_read(struct pgc *p, const char *sql, const char *key,
-		     char *val, size_t cap, jpki_err *err)
+static int meta_read(struct pgc *p, const char *sql, const char *key, char *val,
+		     size_t cap, jpki_err *err)
 {
 	struct outcome o;
 	struct params P = {0};
@@ -714,10 +712,9 @@ static int pg_resident_get_ext(void *impl, const char *ext_id,
 	char key[48];
 	p_text(&P, ext_id);
 	snprintf(key, sizeof(key), "with ext_id %s", ext_id);
-	return get_row(impl,
-		       "SELECT " RES_COLS " FROM residents WHERE ext_id = $1",
-		       &P, &rm_resident, out, sizeof(*out), "resident", key,
-		       err);
+	return get_row(
+	    impl, "SELECT " RES_COLS " FROM residents WHERE ext_id = $1", &P,
+	    &rm_resident, out, sizeof(*out), "resident", key, err);
 }
 
 static int pg_resident_search(void *impl, const char *q_text, int limit,
@@ -769,7 +766,8 @@ static int pg_card_put(void *impl, const store_card *c, jpki_err *err)
 	struct params P = {0};
 	p_fields(&P, &rm_card, 0, rm_card.n, c);
 	if (cmd(p,
-		"INSERT INTO cards (serial, resident_id, issued, expiry, status)"
+		"INSERT INTO cards (serial, resident_id, issued, expiry, "
+		"status)"
 		" VALUES ($1, $2, $3, $4, $5)"
 		" ON CONFLICT (serial) DO UPDATE SET"
 		" resident_id = excluded.resident_id,"
@@ -811,7 +809,7 @@ static int pg_cert_put(void *impl, const store_cert *c, jpki_err *err)
 						     : STORE_CERT_VALID;
 	p_fields(&P, &rm_cert, 0, rm_cert.n, &row);
 	if (row.status != STORE_CERT_REVOKED) {
-		P.v[9] = NULL; /* reason */
+		P.v[9] = NULL;	/* reason */
 		P.v[10] = NULL; /* revoked_at */
 	}
 	p_blob(&P, c->der, c->der_len);
@@ -852,7 +850,8 @@ static int pg_cert_get(void *impl, const char *serial, store_cert *out,
 	size_t len = 0;
 	int rc;
 	p_text(&P, serial);
-	if (run(p, "SELECT " CERT_COLS ", der FROM certificates WHERE serial = $1",
+	if (run(p,
+		"SELECT " CERT_COLS ", der FROM certificates WHERE serial = $1",
 		&P, PGRES_TUPLES_OK, &o) != 0) {
 		rc = pg_fail(p, &o, err, "reading certificate %s", serial);
 		goto out;
@@ -1105,7 +1104,8 @@ static int pg_app_update(void *impl, const store_app *a, jpki_err *err)
 		return app_fail(p, &o, a, err);
 	if (changes == 0)
 		return jpki_fail(err, JPKI_ERR_NOT_FOUND,
-				 "application %lld not found", (long long)a->id);
+				 "application %lld not found",
+				 (long long)a->id);
 	return 0;
 }
 
@@ -1117,8 +1117,7 @@ static int pg_app_get(void *impl, int64_t id, store_app *out, jpki_err *err)
 	snprintf(key, sizeof(key), "%lld", (long long)id);
 	return get_row(impl,
 		       "SELECT " APP_COLS " FROM applications WHERE id = $1",
-		       &P, &rm_app, out, sizeof(*out), "application", key,
-		       err);
+		       &P, &rm_app, out, sizeof(*out), "application", key, err);
 }
 
 static int pg_app_list(void *impl, int64_t resident_id, bool open_only,
@@ -1138,16 +1137,15 @@ static int pg_app_list(void *impl, int64_t resident_id, bool open_only,
 }
 
 static int insert_seq(struct pgc *p, const char *sql, const struct params *P,
-		      int64_t app_id, const char *what, int *seq,
-		      jpki_err *err)
+		      int64_t app_id, const char *what, int *seq, jpki_err *err)
 {
 	struct outcome o;
 	int64_t v = 0;
 	if (insert_returning(p, sql, P, &o, &v) != 0) {
 		if (strcmp(o.state, "23503") == 0)
 			return jpki_fail(err, JPKI_ERR_NOT_FOUND,
-					 "%s: application %lld not found",
-					 what, (long long)app_id);
+					 "%s: application %lld not found", what,
+					 (long long)app_id);
 		return pg_fail(p, &o, err, "writing %s of application %lld",
 			       what, (long long)app_id);
 	}
