@@ -1,5 +1,6 @@
 /* jpki: the openjpki command-line tool.  main() reads the clock once and
  * dispatches to a subcommand family; see `jpki --help`. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -52,11 +53,15 @@ static void usage(FILE *f)
 {
 	fprintf(
 	    f,
-	    "usage: jpki [--dir DIR] [--json] [--now TIME] COMMAND [ARGS]\n\n"
+	    "usage: jpki [--dir DIR] [--store LOC] [--json] [--now TIME] "
+	    "COMMAND [ARGS]\n\n"
 	    "openjpki: Japan's Public Certification Service for Individuals\n"
 	    "(公的個人認証サービス) in the open.\n\n"
 	    "global options:\n"
 	    "  --dir DIR   CA directory (default $JPKI_DIR or var/ca)\n"
+	    "  --store LOC the CA's store (default $JPKI_STORE or the\n"
+	    "              directory's SQLite file): a path, sqlite:PATH or\n"
+	    "              a libpq URI postgresql://...\n"
 	    "  --json      machine-readable output on stdout\n"
 	    "  --now TIME  fix the clock (YYYY-MM-DD or "
 	    "YYYY-MM-DDTHH:MM:SSZ);\n"
@@ -124,6 +129,7 @@ int main(int argc, char **argv)
 	const char *now_s = NULL;
 	static const struct option opts[] = {
 	    {"dir", required_argument, NULL, 'd'},
+	    {"store", required_argument, NULL, 's'},
 	    {"json", no_argument, NULL, 'j'},
 	    {"now", required_argument, NULL, 'n'},
 	    {"help", no_argument, NULL, 'h'},
@@ -138,6 +144,12 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': ctx.dir = optarg; break;
+		case 's':
+			/* the commands read it where they open the CA */
+			if (setenv("JPKI_STORE", optarg, 1) != 0)
+				return cli_usage_error("--store: %s",
+						       strerror(errno));
+			break;
 		case 'j': ctx.json = true; break;
 		case 'n': now_s = optarg; break;
 		case 'h': usage(stdout); return 0;

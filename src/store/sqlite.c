@@ -18,6 +18,7 @@
 
 #include "openjpki/textfold.h"
 #include "openjpki/util.h"
+#include "rowmap.h"
 #include "store_impl.h"
 
 #ifndef SQLITE_OPEN_EXRESCODE /* before 3.37: set by a call instead */
@@ -331,41 +332,60 @@ static int bind_text(sqlite3_stmt *st, int i, const char *v)
 	return sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
 }
 
-/* "" is stored as NULL (no parent row). */
-static int bind_text_opt(sqlite3_stmt *st, int i, const char *v)
+/* Bind fields [from, from + n) of rec (map m) to the parameters param,
+ * param + 1, ...  Text in rec is bound in place: rec outlives the step. */
+static int bind_fields(sqlite3_stmt *st, const struct rm_map *m, int from,
+		       int n, const void *rec, int param)
 {
-	return v[0] == '\0' ? sqlite3_bind_null(st, i) : bind_text(st, i, v);
+	for (int i = 0; i < n; i++) {
+		struct rm_value v;
+		int rc;
+		rm_get(&m->f[from + i], rec, &v);
+		if (v.kind == RMV_NULL)
+			rc = sqlite3_bind_null(st, param + i);
+		else if (v.kind == RMV_INT)
+			rc = sqlite3_bind_int64(st, param + i, v.i);
+		else
+			rc = sqlite3_bind_text(st, param + i, v.s, (int)v.len,
+					       v.s == v.buf ? SQLITE_TRANSIENT
+							    : SQLITE_STATIC);
+		if (rc != SQLITE_OK)
+			return rc;
+	}
+	return SQLITE_OK;
 }
 
-static int bind_int_opt(sqlite3_stmt *st, int i, int64_t v)
+static int bind_rec(sqlite3_stmt *st, const struct rm_map *m, const void *rec,
+		    int param)
 {
-	return v == 0 ? sqlite3_bind_null(st, i) : sqlite3_bind_int64(st, i, v);
+	return bind_fields(st, m, 0, m->n, rec, param);
 }
 
-static int bind_date(sqlite3_stmt *st, int i, jpki_date d)
+/* Columns col, col + 1, ... into the fields of rec (map m). */
+static int read_rec(sqlite3_stmt *st, const struct rm_map *m, int col,
+		    void *rec, jpki_err *err)
 {
-	char buf[11];
-	jpki_date_format(d, buf);
-	return sqlite3_bind_text(st, i, buf, -1, SQLITE_TRANSIENT);
-}
-
-static int col_text(sqlite3_stmt *st, int i, char *dst, size_t cap,
-		    const char *what, jpki_err *err)
-{
-	const unsigned char *p = sqlite3_column_text(st, i);
-	size_t n = (size_t)sqlite3_column_bytes(st, i);
-	if (p == NULL && sqlite3_column_type(st, i) != SQLITE_NULL)
-		return jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
-	return store_copy_text(dst, cap, p, n, what, err);
-}
-
-static int col_date(sqlite3_stmt *st, int i, jpki_date *d, const char *what,
-		    jpki_err *err)
-{
-	const char *p = (const char *)sqlite3_column_text(st, i);
-	if (p == NULL || jpki_date_parse(p, d) != 0)
-		return jpki_fail(err, JPKI_ERR_INTEGRITY,
-				 "stored %s is not a date", what);
+	for (int i = 0; i < m->n; i++) {
+		struct rm_value v = {.kind = RMV_NULL};
+		int c = col + i, rc;
+		switch (sqlite3_column_type(st, c)) {
+		case SQLITE_NULL: break;
+		case SQLITE_INTEGER:
+			v.kind = RMV_INT;
+			v.i = sqlite3_column_int64(st, c);
+			break;
+		default:
+			v.kind = RMV_TEXT;
+			v.s = (const char *)sqlite3_column_text(st, c);
+			if (v.s == NULL)
+				return jpki_fail(err, JPKI_ERR_NOMEM,
+						 "out of memory");
+			v.len = (size_t)sqlite3_column_bytes(st, c);
+			break;
+		}
+		if ((rc = rm_set(&m->f[i], rec, &v, err)) != 0)
+			return rc;
+	}
 	return 0;
 }
 
@@ -754,24 +774,86 @@ static int sq_meta_set(void *impl, const char *key, const char *val,
 	return rc;
 }
 
-/* ---- municipalities ----------------------------------------------------- */
+/* ---- generic row operations --------------------------------------------- */
 
-static int read_muni(sqlite3_stmt *st, store_muni *m, jpki_err *err)
+/* Run a bound statement that returns no rows; `bound` is the binding's
+ * result.  *changes: rows changed (NULL: not wanted). */
+static int write_row(struct sq *q, enum stmt_id id, sqlite3_stmt *st, int bound,
+		     int *changes)
 {
-	int rc;
-	memset(m, 0, sizeof(*m));
-	if ((rc = col_text(st, 0, m->code, sizeof(m->code), "municipality code",
-			   err)) != 0 ||
-	    (rc = col_text(st, 1, m->pref_roman, sizeof(m->pref_roman),
-			   "prefecture (roman)", err)) != 0 ||
-	    (rc = col_text(st, 2, m->city_roman, sizeof(m->city_roman),
-			   "city (roman)", err)) != 0 ||
-	    (rc = col_text(st, 3, m->pref, sizeof(m->pref), "prefecture",
-			   err)) != 0 ||
-	    (rc = col_text(st, 4, m->city, sizeof(m->city), "city", err)) != 0)
-		return rc;
-	return 0;
+	int rc = bound;
+	if (rc == SQLITE_OK)
+		rc = step_done(st);
+	if (rc == SQLITE_OK && changes != NULL)
+		*changes = sqlite3_changes(q->db);
+	stmt_put(q, id, st);
+	return rc;
 }
+
+/* One row of a bound statement into *out (map m, struct of `size` bytes,
+ * from column 0); JPKI_ERR_NOT_FOUND "<noun> <key> not found" when none. */
+static int get_row(struct sq *q, enum stmt_id id, sqlite3_stmt *st, int bound,
+		   const struct rm_map *m, void *out, size_t size,
+		   const char *noun, const char *key, jpki_err *err)
+{
+	unsigned char rec[sizeof(store_resident) + sizeof(store_app)];
+	int rc = bound;
+	if (size > sizeof(rec))
+		rc = SQLITE_MISUSE;
+	if (rc != SQLITE_OK || (rc = sqlite3_step(st)) != SQLITE_ROW) {
+		if (rc == SQLITE_DONE)
+			rc = jpki_fail(err, JPKI_ERR_NOT_FOUND,
+				       "%s %s not found", noun, key);
+		else
+			rc = db_fail(q, rc, err, "reading %s %s", noun, key);
+		goto out;
+	}
+	memset(rec, 0, size);
+	if ((rc = read_rec(st, m, 0, rec, err)) != 0)
+		jpki_wrap(err, rc, "%s %s", noun, key);
+	else
+		memcpy(out, rec, size);
+out:
+	stmt_put(q, id, st);
+	return rc;
+}
+
+/* Every row of a bound statement through fn (map m); `what` names the
+ * listing in errors.  wrap_id: wrap a row's error with "<m->name> <id>". */
+typedef int (*row_fn)(void *ctx, const void *rec);
+static int each_row(struct sq *q, enum stmt_id id, sqlite3_stmt *st, int bound,
+		    const struct rm_map *m, size_t size, bool wrap_id,
+		    row_fn fn, void *ctx, const char *what, jpki_err *err)
+{
+	unsigned char rec[sizeof(store_resident) + sizeof(store_app)];
+	int rc = 0, s = bound;
+	if (size > sizeof(rec))
+		s = SQLITE_MISUSE;
+	if (s == SQLITE_OK) {
+		while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+			memset(rec, 0, size);
+			if ((rc = read_rec(st, m, 0, rec, err)) != 0) {
+				if (wrap_id) {
+					int64_t key;
+					memcpy(&key, rec + m->f[0].off,
+					       sizeof(key));
+					jpki_wrap(err, rc, "%s %lld", m->name,
+						  (long long)key);
+				}
+				goto out;
+			}
+			if ((rc = fn(ctx, rec)) != 0)
+				goto out;
+		}
+	}
+	if (s != SQLITE_DONE)
+		rc = db_fail(q, s, err, "%s", what);
+out:
+	stmt_put(q, id, st);
+	return rc;
+}
+
+/* ---- municipalities ----------------------------------------------------- */
 
 static int sq_muni_put(void *impl, const store_muni *m, jpki_err *err)
 {
@@ -780,14 +862,9 @@ static int sq_muni_put(void *impl, const store_muni *m, jpki_err *err)
 	int rc = stmt_get(q, ST_MUNI_PUT, &st, err);
 	if (rc != 0)
 		return rc;
-	if ((rc = bind_text(st, 1, m->code)) != SQLITE_OK ||
-	    (rc = bind_text(st, 2, m->pref_roman)) != SQLITE_OK ||
-	    (rc = bind_text(st, 3, m->city_roman)) != SQLITE_OK ||
-	    (rc = bind_text(st, 4, m->pref)) != SQLITE_OK ||
-	    (rc = bind_text(st, 5, m->city)) != SQLITE_OK ||
-	    (rc = step_done(st)) != SQLITE_OK)
+	if ((rc = write_row(q, ST_MUNI_PUT, st, bind_rec(st, &rm_muni, m, 1),
+			    NULL)) != SQLITE_OK)
 		rc = db_fail(q, rc, err, "writing municipality %s", m->code);
-	stmt_put(q, ST_MUNI_PUT, st);
 	return rc;
 }
 
@@ -796,44 +873,23 @@ static int sq_muni_get(void *impl, const char *code, store_muni *out,
 {
 	struct sq *q = impl;
 	sqlite3_stmt *st = NULL;
-	store_muni m;
 	int rc = stmt_get(q, ST_MUNI_GET, &st, err);
 	if (rc != 0)
 		return rc;
-	if ((rc = bind_text(st, 1, code)) != SQLITE_OK ||
-	    (rc = sqlite3_step(st)) != SQLITE_ROW) {
-		if (rc == SQLITE_DONE)
-			rc = jpki_fail(err, JPKI_ERR_NOT_FOUND,
-				       "municipality %s not found", code);
-		else
-			rc = db_fail(q, rc, err, "reading municipality %s",
-				     code);
-		goto out;
-	}
-	if ((rc = read_muni(st, &m, err)) == 0)
-		*out = m;
-out:
-	stmt_put(q, ST_MUNI_GET, st);
-	return rc;
+	return get_row(q, ST_MUNI_GET, st, bind_text(st, 1, code), &rm_muni,
+		       out, sizeof(*out), "municipality", code, err);
 }
 
 static int sq_muni_each(void *impl, store_muni_fn fn, void *ctx, jpki_err *err)
 {
 	struct sq *q = impl;
 	sqlite3_stmt *st = NULL;
-	store_muni m;
-	int rc = stmt_get(q, ST_MUNI_EACH, &st, err), s;
+	int rc = stmt_get(q, ST_MUNI_EACH, &st, err);
 	if (rc != 0)
 		return rc;
-	while ((s = sqlite3_step(st)) == SQLITE_ROW)
-		if ((rc = read_muni(st, &m, err)) != 0 ||
-		    (rc = fn(ctx, &m)) != 0)
-			goto out;
-	if (s != SQLITE_DONE)
-		rc = db_fail(q, s, err, "listing municipalities");
-out:
-	stmt_put(q, ST_MUNI_EACH, st);
-	return rc;
+	return each_row(q, ST_MUNI_EACH, st, SQLITE_OK, &rm_muni,
+			sizeof(store_muni), false, (row_fn)fn, ctx,
+			"listing municipalities", err);
 }
 
 /* ---- residents ---------------------------------------------------------- */
@@ -885,29 +941,18 @@ static void sql_fold(sqlite3_context *cx, int argc, sqlite3_value **argv)
 	sqlite3_result_text(cx, out, -1, sqlite3_free);
 }
 
+/* Parameters 2..12 are the fields after id, 13 and 14 the search keys. */
 static int bind_resident(sqlite3_stmt *st, const store_resident *r)
 {
 	struct res_keys k;
 	int rc;
 	if ((rc = resident_keys(r, &k)) != SQLITE_OK ||
-	    (rc = bind_text_opt(st, 12, r->my_number)) != SQLITE_OK ||
+	    (rc = bind_fields(st, &rm_resident, 1, rm_resident.n - 1, r, 2)) !=
+		SQLITE_OK ||
 	    /* the keys live on this frame: SQLite copies them */
 	    (rc = sqlite3_bind_text(st, 13, k.name, -1, SQLITE_TRANSIENT)) !=
 		SQLITE_OK ||
 	    (rc = sqlite3_bind_text(st, 14, k.address, -1, SQLITE_TRANSIENT)) !=
-		SQLITE_OK)
-		return rc;
-	if ((rc = bind_text(st, 2, r->ext_id)) != SQLITE_OK ||
-	    (rc = bind_text(st, 3, r->name)) != SQLITE_OK ||
-	    (rc = bind_text(st, 4, r->kana)) != SQLITE_OK ||
-	    (rc = bind_text(st, 5, r->address)) != SQLITE_OK ||
-	    (rc = bind_date(st, 6, r->birth)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int(st, 7, r->sex)) != SQLITE_OK ||
-	    (rc = bind_text(st, 8, r->muni_code)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int(st, 9, r->adult_ward ? 1 : 0)) !=
-		SQLITE_OK ||
-	    (rc = sqlite3_bind_int(st, 10, (int)r->status)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 11, (sqlite3_int64)r->updated_at)) !=
 		SQLITE_OK)
 		return rc;
 	return SQLITE_OK;
@@ -928,33 +973,17 @@ static int resident_fail(struct sq *q, int rc, const store_resident *r,
 	return db_fail(q, rc, err, "writing resident %s", r->ext_id);
 }
 
-static int read_resident(sqlite3_stmt *st, store_resident *r, jpki_err *err)
+/* Run a bound INSERT ... RETURNING of one integer into *v. */
+static int insert_returning(sqlite3_stmt *st, int bound, int64_t *v)
 {
-	int rc;
-	memset(r, 0, sizeof(*r));
-	r->id = sqlite3_column_int64(st, 0);
-	if ((rc = col_text(st, 1, r->ext_id, sizeof(r->ext_id),
-			   "resident ext_id", err)) != 0 ||
-	    (rc = col_text(st, 2, r->name, sizeof(r->name), "resident name",
-			   err)) != 0 ||
-	    (rc = col_text(st, 3, r->kana, sizeof(r->kana), "resident kana",
-			   err)) != 0 ||
-	    (rc = col_text(st, 4, r->address, sizeof(r->address),
-			   "resident address", err)) != 0 ||
-	    (rc = col_date(st, 5, &r->birth, "resident birth date", err)) !=
-		0 ||
-	    (rc = col_text(st, 7, r->muni_code, sizeof(r->muni_code),
-			   "resident municipality code", err)) != 0)
+	int rc = bound;
+	if (rc != SQLITE_OK || (rc = sqlite3_step(st)) != SQLITE_ROW)
 		return rc;
-	r->sex = sqlite3_column_int(st, 6);
-	r->adult_ward = sqlite3_column_int(st, 8) != 0;
-	r->status = (store_resident_status)sqlite3_column_int(st, 9);
-	r->updated_at = (time_t)sqlite3_column_int64(st, 10);
-	if (sqlite3_column_type(st, 11) != SQLITE_NULL &&
-	    (rc = col_text(st, 11, r->my_number, sizeof(r->my_number),
-			   "resident my_number", err)) != 0)
+	int64_t got = sqlite3_column_int64(st, 0);
+	if ((rc = step_done(st)) != SQLITE_OK)
 		return rc;
-	return 0;
+	*v = got;
+	return SQLITE_OK;
 }
 
 static int sq_resident_add(void *impl, const store_resident *r, int64_t *id,
@@ -965,18 +994,8 @@ static int sq_resident_add(void *impl, const store_resident *r, int64_t *id,
 	int rc = stmt_get(q, ST_RES_ADD, &st, err);
 	if (rc != 0)
 		return rc;
-	if ((rc = bind_resident(st, r)) != SQLITE_OK ||
-	    (rc = sqlite3_step(st)) != SQLITE_ROW) {
+	if ((rc = insert_returning(st, bind_resident(st, r), id)) != SQLITE_OK)
 		rc = resident_fail(q, rc, r, err);
-		goto out;
-	}
-	int64_t v = sqlite3_column_int64(st, 0);
-	if ((rc = step_done(st)) != SQLITE_OK) {
-		rc = resident_fail(q, rc, r, err);
-		goto out;
-	}
-	*id = v;
-out:
 	stmt_put(q, ST_RES_ADD, st);
 	return rc;
 }
@@ -986,39 +1005,17 @@ static int sq_resident_update(void *impl, const store_resident *r,
 {
 	struct sq *q = impl;
 	sqlite3_stmt *st = NULL;
+	int changes = 0, b;
 	int rc = stmt_get(q, ST_RES_UPDATE, &st, err);
 	if (rc != 0)
 		return rc;
-	if ((rc = sqlite3_bind_int64(st, 1, r->id)) != SQLITE_OK ||
-	    (rc = bind_resident(st, r)) != SQLITE_OK ||
-	    (rc = step_done(st)) != SQLITE_OK)
+	if ((b = sqlite3_bind_int64(st, 1, r->id)) == SQLITE_OK)
+		b = bind_resident(st, r);
+	if ((rc = write_row(q, ST_RES_UPDATE, st, b, &changes)) != SQLITE_OK)
 		rc = resident_fail(q, rc, r, err);
-	else if (sqlite3_changes(q->db) == 0)
+	else if (changes == 0)
 		rc = jpki_fail(err, JPKI_ERR_NOT_FOUND,
 			       "resident %lld not found", (long long)r->id);
-	stmt_put(q, ST_RES_UPDATE, st);
-	return rc;
-}
-
-/* One resident by the statement's single key, already bound. */
-static int resident_one(struct sq *q, enum stmt_id id, sqlite3_stmt *st,
-			int bound, const char *key, store_resident *out,
-			jpki_err *err)
-{
-	store_resident r;
-	int rc = bound;
-	if (rc != SQLITE_OK || (rc = sqlite3_step(st)) != SQLITE_ROW) {
-		if (rc == SQLITE_DONE)
-			rc = jpki_fail(err, JPKI_ERR_NOT_FOUND,
-				       "resident %s not found", key);
-		else
-			rc = db_fail(q, rc, err, "reading resident %s", key);
-		goto out;
-	}
-	if ((rc = read_resident(st, &r, err)) == 0)
-		*out = r;
-out:
-	stmt_put(q, id, st);
 	return rc;
 }
 
@@ -1032,8 +1029,8 @@ static int sq_resident_get(void *impl, int64_t id, store_resident *out,
 	if (rc != 0)
 		return rc;
 	snprintf(key, sizeof(key), "%lld", (long long)id);
-	return resident_one(q, ST_RES_GET, st, sqlite3_bind_int64(st, 1, id),
-			    key, out, err);
+	return get_row(q, ST_RES_GET, st, sqlite3_bind_int64(st, 1, id),
+		       &rm_resident, out, sizeof(*out), "resident", key, err);
 }
 
 static int sq_resident_get_ext(void *impl, const char *ext_id,
@@ -1046,8 +1043,8 @@ static int sq_resident_get_ext(void *impl, const char *ext_id,
 	if (rc != 0)
 		return rc;
 	snprintf(key, sizeof(key), "with ext_id %s", ext_id);
-	return resident_one(q, ST_RES_GET_EXT, st, bind_text(st, 1, ext_id),
-			    key, out, err);
+	return get_row(q, ST_RES_GET_EXT, st, bind_text(st, 1, ext_id),
+		       &rm_resident, out, sizeof(*out), "resident", key, err);
 }
 
 static int sq_resident_search(void *impl, const char *q_text, int limit,
@@ -1055,24 +1052,14 @@ static int sq_resident_search(void *impl, const char *q_text, int limit,
 {
 	struct sq *q = impl;
 	sqlite3_stmt *st = NULL;
-	store_resident r;
-	int rc = stmt_get(q, ST_RES_SEARCH, &st, err), s;
+	int rc = stmt_get(q, ST_RES_SEARCH, &st, err), b;
 	if (rc != 0)
 		return rc;
-	if ((s = bind_text(st, 1, q_text)) != SQLITE_OK ||
-	    (s = sqlite3_bind_int(st, 2, limit)) != SQLITE_OK) {
-		rc = db_fail(q, s, err, "searching residents");
-		goto out;
-	}
-	while ((s = sqlite3_step(st)) == SQLITE_ROW)
-		if ((rc = read_resident(st, &r, err)) != 0 ||
-		    (rc = fn(ctx, &r)) != 0)
-			goto out;
-	if (s != SQLITE_DONE)
-		rc = db_fail(q, s, err, "searching residents");
-out:
-	stmt_put(q, ST_RES_SEARCH, st);
-	return rc;
+	if ((b = bind_text(st, 1, q_text)) == SQLITE_OK)
+		b = sqlite3_bind_int(st, 2, limit);
+	return each_row(q, ST_RES_SEARCH, st, b, &rm_resident,
+			sizeof(store_resident), false, (row_fn)fn, ctx,
+			"searching residents", err);
 }
 
 /* ---- cards -------------------------------------------------------------- */
@@ -1084,20 +1071,13 @@ static int sq_card_put(void *impl, const store_card *c, jpki_err *err)
 	int rc = stmt_get(q, ST_CARD_PUT, &st, err);
 	if (rc != 0)
 		return rc;
-	if ((rc = bind_text(st, 1, c->serial)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 2, c->resident_id)) != SQLITE_OK ||
-	    (rc = bind_date(st, 3, c->issued)) != SQLITE_OK ||
-	    (rc = bind_date(st, 4, c->expiry)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int(st, 5, (int)c->status)) != SQLITE_OK ||
-	    (rc = step_done(st)) != SQLITE_OK) {
-		if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-			rc = jpki_fail(err, JPKI_ERR_NOT_FOUND,
-				       "card %s: resident %lld not found",
-				       c->serial, (long long)c->resident_id);
-		else
-			rc = db_fail(q, rc, err, "writing card %s", c->serial);
-	}
-	stmt_put(q, ST_CARD_PUT, st);
+	rc = write_row(q, ST_CARD_PUT, st, bind_rec(st, &rm_card, c, 1), NULL);
+	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+		rc = jpki_fail(err, JPKI_ERR_NOT_FOUND,
+			       "card %s: resident %lld not found", c->serial,
+			       (long long)c->resident_id);
+	else if (rc != SQLITE_OK)
+		rc = db_fail(q, rc, err, "writing card %s", c->serial);
 	return rc;
 }
 
@@ -1106,58 +1086,14 @@ static int sq_card_get(void *impl, const char *serial, store_card *out,
 {
 	struct sq *q = impl;
 	sqlite3_stmt *st = NULL;
-	store_card c;
 	int rc = stmt_get(q, ST_CARD_GET, &st, err);
 	if (rc != 0)
 		return rc;
-	if ((rc = bind_text(st, 1, serial)) != SQLITE_OK ||
-	    (rc = sqlite3_step(st)) != SQLITE_ROW) {
-		if (rc == SQLITE_DONE)
-			rc = jpki_fail(err, JPKI_ERR_NOT_FOUND,
-				       "card %s not found", serial);
-		else
-			rc = db_fail(q, rc, err, "reading card %s", serial);
-		goto out;
-	}
-	memset(&c, 0, sizeof(c));
-	if ((rc = col_text(st, 0, c.serial, sizeof(c.serial), "card serial",
-			   err)) != 0 ||
-	    (rc = col_date(st, 2, &c.issued, "card issue date", err)) != 0 ||
-	    (rc = col_date(st, 3, &c.expiry, "card expiry date", err)) != 0)
-		goto out;
-	c.resident_id = sqlite3_column_int64(st, 1);
-	c.status = (store_card_status)sqlite3_column_int(st, 4);
-	*out = c;
-out:
-	stmt_put(q, ST_CARD_GET, st);
-	return rc;
+	return get_row(q, ST_CARD_GET, st, bind_text(st, 1, serial), &rm_card,
+		       out, sizeof(*out), "card", serial, err);
 }
 
 /* ---- certificates ------------------------------------------------------- */
-
-/* CERT_COLS into *c; der left NULL. */
-static int read_cert(sqlite3_stmt *st, store_cert *c, jpki_err *err)
-{
-	int rc;
-	memset(c, 0, sizeof(*c));
-	if ((rc = col_text(st, 0, c->serial, sizeof(c->serial),
-			   "certificate serial", err)) != 0 ||
-	    (rc = col_text(st, 3, c->card_serial, sizeof(c->card_serial),
-			   "certificate card serial", err)) != 0 ||
-	    (rc = col_text(st, 4, c->muni_code, sizeof(c->muni_code),
-			   "certificate municipality code", err)) != 0 ||
-	    (rc = col_text(st, 5, c->subject, sizeof(c->subject),
-			   "certificate subject", err)) != 0)
-		return rc;
-	c->kind = sqlite3_column_int(st, 1);
-	c->resident_id = sqlite3_column_int64(st, 2);
-	c->not_before = (time_t)sqlite3_column_int64(st, 6);
-	c->not_after = (time_t)sqlite3_column_int64(st, 7);
-	c->status = (store_cert_status)sqlite3_column_int(st, 8);
-	c->reason = sqlite3_column_int(st, 9);
-	c->revoked_at = (time_t)sqlite3_column_int64(st, 10);
-	return 0;
-}
 
 /* Which parent row a certificate's foreign key misses. */
 static int cert_fk_fail(struct sq *q, const store_cert *c, jpki_err *err)
@@ -1183,40 +1119,29 @@ static int sq_cert_put(void *impl, const store_cert *c, jpki_err *err)
 {
 	struct sq *q = impl;
 	sqlite3_stmt *st = NULL;
-	bool revoked = c->status == STORE_CERT_REVOKED;
-	int rc = stmt_get(q, ST_CERT_PUT, &st, err);
+	store_cert row = *c;
+	int rc = stmt_get(q, ST_CERT_PUT, &st, err), b;
 	if (rc != 0)
 		return rc;
-	if ((rc = bind_text(st, 1, c->serial)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int(st, 2, c->kind)) != SQLITE_OK ||
-	    (rc = bind_int_opt(st, 3, c->resident_id)) != SQLITE_OK ||
-	    (rc = bind_text_opt(st, 4, c->card_serial)) != SQLITE_OK ||
-	    (rc = bind_text_opt(st, 5, c->muni_code)) != SQLITE_OK ||
-	    (rc = bind_text(st, 6, c->subject)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 7, (sqlite3_int64)c->not_before)) !=
-		SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 8, (sqlite3_int64)c->not_after)) !=
-		SQLITE_OK ||
-	    (rc = sqlite3_bind_int(st, 9, revoked ? 1 : 0)) != SQLITE_OK ||
-	    (rc = revoked ? sqlite3_bind_int(st, 10, c->reason)
-			  : sqlite3_bind_null(st, 10)) != SQLITE_OK ||
-	    (rc = revoked
-		      ? sqlite3_bind_int64(st, 11, (sqlite3_int64)c->revoked_at)
-		      : sqlite3_bind_null(st, 11)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_blob(st, 12, c->der, (int)c->der_len,
-				    SQLITE_STATIC)) != SQLITE_OK ||
-	    (rc = step_done(st)) != SQLITE_OK) {
-		if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
-			rc = jpki_fail(err, JPKI_ERR_CONFLICT,
-				       "certificate serial %s already exists",
-				       c->serial);
-		else if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-			rc = cert_fk_fail(q, c, err);
-		else
-			rc = db_fail(q, rc, err, "writing certificate %s",
-				     c->serial);
-	}
-	stmt_put(q, ST_CERT_PUT, st);
+	/* status 0 or 1; reason and revoked_at only when revoked */
+	row.status = c->status == STORE_CERT_REVOKED ? STORE_CERT_REVOKED
+						     : STORE_CERT_VALID;
+	if ((b = bind_rec(st, &rm_cert, &row, 1)) == SQLITE_OK &&
+	    row.status != STORE_CERT_REVOKED &&
+	    (b = sqlite3_bind_null(st, 10)) == SQLITE_OK)
+		b = sqlite3_bind_null(st, 11);
+	if (b == SQLITE_OK)
+		b = sqlite3_bind_blob(st, 12, c->der, (int)c->der_len,
+				      SQLITE_STATIC);
+	rc = write_row(q, ST_CERT_PUT, st, b, NULL);
+	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+		rc = jpki_fail(err, JPKI_ERR_CONFLICT,
+			       "certificate serial %s already exists",
+			       c->serial);
+	else if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+		rc = cert_fk_fail(q, c, err);
+	else if (rc != SQLITE_OK)
+		rc = db_fail(q, rc, err, "writing certificate %s", c->serial);
 	return rc;
 }
 
@@ -1239,10 +1164,11 @@ static int sq_cert_get(void *impl, const char *serial, store_cert *out,
 				     serial);
 		goto out;
 	}
-	if ((rc = read_cert(st, &c, err)) != 0)
+	memset(&c, 0, sizeof(c));
+	if ((rc = read_rec(st, &rm_cert, 0, &c, err)) != 0)
 		goto out;
-	const void *der = sqlite3_column_blob(st, 11);
-	size_t len = (size_t)sqlite3_column_bytes(st, 11);
+	const void *der = sqlite3_column_blob(st, rm_cert.n);
+	size_t len = (size_t)sqlite3_column_bytes(st, rm_cert.n);
 	if (der == NULL || len == 0 || len > STORE_DER_MAX) {
 		rc = jpki_fail(err, JPKI_ERR_INTEGRITY,
 			       "stored DER of certificate %s is %zu bytes",
@@ -1267,26 +1193,18 @@ static int sq_cert_state(void *impl, const char *serial,
 {
 	struct sq *q = impl;
 	sqlite3_stmt *st = NULL;
+	struct rm_cert_state s;
 	int rc = stmt_get(q, ST_CERT_STATE, &st, err);
 	if (rc != 0)
 		return rc;
-	if ((rc = bind_text(st, 1, serial)) != SQLITE_OK ||
-	    (rc = sqlite3_step(st)) != SQLITE_ROW) {
-		if (rc == SQLITE_DONE)
-			rc = jpki_fail(err, JPKI_ERR_NOT_FOUND,
-				       "certificate %s not found", serial);
-		else
-			rc = db_fail(q, rc, err, "reading certificate %s",
-				     serial);
-		goto out;
-	}
-	rc = 0;
-	*status = (store_cert_status)sqlite3_column_int(st, 0);
-	*reason = sqlite3_column_int(st, 1);
-	*revoked_at = (time_t)sqlite3_column_int64(st, 2);
-out:
-	stmt_put(q, ST_CERT_STATE, st);
-	return rc;
+	if ((rc = get_row(q, ST_CERT_STATE, st, bind_text(st, 1, serial),
+			  &rm_cert_state, &s, sizeof(s), "certificate", serial,
+			  err)) != 0)
+		return rc;
+	*status = s.status;
+	*reason = s.reason;
+	*revoked_at = s.revoked_at;
+	return 0;
 }
 
 static int sq_cert_set_revoked(void *impl, const char *serial, int reason,
@@ -1294,38 +1212,25 @@ static int sq_cert_set_revoked(void *impl, const char *serial, int reason,
 {
 	struct sq *q = impl;
 	sqlite3_stmt *st = NULL;
-	int rc = stmt_get(q, ST_CERT_REVOKE, &st, err);
+	int rc = stmt_get(q, ST_CERT_REVOKE, &st, err), b, changes = 0;
 	if (rc != 0)
 		return rc;
-	if ((rc = bind_text(st, 1, serial)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int(st, 2, reason)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 3, (sqlite3_int64)at)) != SQLITE_OK ||
-	    (rc = step_done(st)) != SQLITE_OK)
+	if ((b = bind_text(st, 1, serial)) == SQLITE_OK &&
+	    (b = sqlite3_bind_int(st, 2, reason)) == SQLITE_OK)
+		b = sqlite3_bind_int64(st, 3, (sqlite3_int64)at);
+	if ((rc = write_row(q, ST_CERT_REVOKE, st, b, &changes)) != SQLITE_OK)
 		rc = db_fail(q, rc, err, "revoking certificate %s", serial);
-	else if (sqlite3_changes(q->db) == 0)
+	else if (changes == 0)
 		rc = jpki_fail(err, JPKI_ERR_NOT_FOUND,
 			       "certificate %s not found", serial);
-	stmt_put(q, ST_CERT_REVOKE, st);
 	return rc;
 }
 
-/* Step a bound certificate listing, calling fn per row. */
 static int cert_list(struct sq *q, enum stmt_id id, sqlite3_stmt *st, int bound,
 		     store_cert_fn fn, void *ctx, jpki_err *err)
 {
-	store_cert c;
-	int rc = 0, s = bound;
-	if (s == SQLITE_OK) {
-		while ((s = sqlite3_step(st)) == SQLITE_ROW)
-			if ((rc = read_cert(st, &c, err)) != 0 ||
-			    (rc = fn(ctx, &c)) != 0)
-				goto out;
-	}
-	if (s != SQLITE_DONE)
-		rc = db_fail(q, s, err, "listing certificates");
-out:
-	stmt_put(q, id, st);
-	return rc;
+	return each_row(q, id, st, bound, &rm_cert, sizeof(store_cert), false,
+			(row_fn)fn, ctx, "listing certificates", err);
 }
 
 static int sq_cert_by_resident(void *impl, int64_t resident_id,
@@ -1378,6 +1283,7 @@ static int sq_audit_head(void *impl, int64_t *seq, char hash[65], jpki_err *err)
 {
 	struct sq *q = impl;
 	sqlite3_stmt *st = NULL;
+	struct rm_audit_head h;
 	int rc = stmt_get(q, ST_AUDIT_HEAD, &st, err);
 	if (rc != 0)
 		return rc;
@@ -1387,11 +1293,10 @@ static int sq_audit_head(void *impl, int64_t *seq, char hash[65], jpki_err *err)
 		hash[0] = '\0';
 		rc = 0;
 	} else if (rc == SQLITE_ROW) {
-		char h[65];
-		if ((rc = col_text(st, 1, h, sizeof(h), "audit hash", err)) ==
-		    0) {
-			*seq = sqlite3_column_int64(st, 0);
-			memcpy(hash, h, sizeof(h));
+		memset(&h, 0, sizeof(h));
+		if ((rc = read_rec(st, &rm_audit_head, 0, &h, err)) == 0) {
+			*seq = h.seq;
+			memcpy(hash, h.hash, sizeof(h.hash));
 		}
 	} else {
 		rc = db_fail(q, rc, err, "reading the audit log");
@@ -1407,40 +1312,11 @@ static int sq_audit_insert(void *impl, const store_audit *a, jpki_err *err)
 	int rc = stmt_get(q, ST_AUDIT_ADD, &st, err);
 	if (rc != 0)
 		return rc;
-	if ((rc = sqlite3_bind_int64(st, 1, a->seq)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 2, (sqlite3_int64)a->at)) !=
-		SQLITE_OK ||
-	    (rc = bind_text(st, 3, a->actor)) != SQLITE_OK ||
-	    (rc = bind_text(st, 4, a->action)) != SQLITE_OK ||
-	    (rc = bind_text(st, 5, a->detail)) != SQLITE_OK ||
-	    (rc = bind_text(st, 6, a->prev_hash)) != SQLITE_OK ||
-	    (rc = bind_text(st, 7, a->hash)) != SQLITE_OK ||
-	    (rc = step_done(st)) != SQLITE_OK)
+	if ((rc = write_row(q, ST_AUDIT_ADD, st, bind_rec(st, &rm_audit, a, 1),
+			    NULL)) != SQLITE_OK)
 		rc = db_fail(q, rc, err, "appending audit record %lld",
 			     (long long)a->seq);
-	stmt_put(q, ST_AUDIT_ADD, st);
 	return rc;
-}
-
-static int read_audit(sqlite3_stmt *st, store_audit *a, jpki_err *err)
-{
-	int rc;
-	memset(a, 0, sizeof(*a));
-	a->seq = sqlite3_column_int64(st, 0);
-	a->at = (time_t)sqlite3_column_int64(st, 1);
-	if ((rc = col_text(st, 2, a->actor, sizeof(a->actor), "audit actor",
-			   err)) != 0 ||
-	    (rc = col_text(st, 3, a->action, sizeof(a->action), "audit action",
-			   err)) != 0 ||
-	    (rc = col_text(st, 4, a->detail, sizeof(a->detail), "audit detail",
-			   err)) != 0 ||
-	    (rc = col_text(st, 5, a->prev_hash, sizeof(a->prev_hash),
-			   "audit prev_hash", err)) != 0 ||
-	    (rc = col_text(st, 6, a->hash, sizeof(a->hash), "audit hash",
-			   err)) != 0)
-		return jpki_wrap(err, rc, "audit record %lld",
-				 (long long)a->seq);
-	return 0;
 }
 
 static int sq_audit_each(void *impl, store_audit_fn fn, void *ctx,
@@ -1448,63 +1324,15 @@ static int sq_audit_each(void *impl, store_audit_fn fn, void *ctx,
 {
 	struct sq *q = impl;
 	sqlite3_stmt *st = NULL;
-	store_audit a;
-	int rc = stmt_get(q, ST_AUDIT_EACH, &st, err), s;
+	int rc = stmt_get(q, ST_AUDIT_EACH, &st, err);
 	if (rc != 0)
 		return rc;
-	while ((s = sqlite3_step(st)) == SQLITE_ROW)
-		if ((rc = read_audit(st, &a, err)) != 0 ||
-		    (rc = fn(ctx, &a)) != 0)
-			goto out;
-	if (s != SQLITE_DONE)
-		rc = db_fail(q, s, err, "reading the audit log");
-out:
-	stmt_put(q, ST_AUDIT_EACH, st);
-	return rc;
+	return each_row(q, ST_AUDIT_EACH, st, SQLITE_OK, &rm_audit,
+			sizeof(store_audit), true, (row_fn)fn, ctx,
+			"reading the audit log", err);
 }
 
 /* ---- counter applications ----------------------------------------------- */
-
-/* {0,0,0} is stored as NULL. */
-static int bind_date_opt(sqlite3_stmt *st, int i, jpki_date d)
-{
-	if (d.y == 0 && d.m == 0 && d.d == 0)
-		return sqlite3_bind_null(st, i);
-	return bind_date(st, i, d);
-}
-
-static int col_date_opt(sqlite3_stmt *st, int i, jpki_date *d, const char *what,
-			jpki_err *err)
-{
-	if (sqlite3_column_type(st, i) == SQLITE_NULL) {
-		memset(d, 0, sizeof(*d));
-		return 0;
-	}
-	return col_date(st, i, d, what, err);
-}
-
-static int bind_app(sqlite3_stmt *st, const store_app *a)
-{
-	int rc;
-	if ((rc = sqlite3_bind_int64(st, 2, a->resident_id)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int(st, 3, (int)a->kind)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int(st, 4, (int)a->state)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int(st, 5, (int)a->applicant)) != SQLITE_OK ||
-	    (rc = bind_text(st, 6, a->agent_name)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int(st, 7, a->certs)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int(st, 8, a->pins)) != SQLITE_OK ||
-	    (rc = bind_text_opt(st, 9, a->card_serial)) != SQLITE_OK ||
-	    (rc = bind_text_opt(st, 10, a->new_card_serial)) != SQLITE_OK ||
-	    (rc = bind_date_opt(st, 11, a->inquiry_sent)) != SQLITE_OK ||
-	    (rc = bind_date_opt(st, 12, a->inquiry_answered)) != SQLITE_OK ||
-	    (rc = bind_text(st, 13, a->note)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 14, (sqlite3_int64)a->opened_at)) !=
-		SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 15, (sqlite3_int64)a->updated_at)) !=
-		SQLITE_OK)
-		return rc;
-	return SQLITE_OK;
-}
 
 static int app_fail(struct sq *q, int rc, const store_app *a, jpki_err *err)
 {
@@ -1523,36 +1351,6 @@ static int app_fail(struct sq *q, int rc, const store_app *a, jpki_err *err)
 		       (long long)a->id, (long long)a->resident_id);
 }
 
-static int read_app(sqlite3_stmt *st, store_app *a, jpki_err *err)
-{
-	int rc;
-	memset(a, 0, sizeof(*a));
-	a->id = sqlite3_column_int64(st, 0);
-	if ((rc = col_text(st, 5, a->agent_name, sizeof(a->agent_name),
-			   "agent name", err)) != 0 ||
-	    (rc = col_text(st, 8, a->card_serial, sizeof(a->card_serial),
-			   "application card serial", err)) != 0 ||
-	    (rc =
-		 col_text(st, 9, a->new_card_serial, sizeof(a->new_card_serial),
-			  "application new card serial", err)) != 0 ||
-	    (rc = col_date_opt(st, 10, &a->inquiry_sent, "inquiry sent date",
-			       err)) != 0 ||
-	    (rc = col_date_opt(st, 11, &a->inquiry_answered,
-			       "inquiry answer date", err)) != 0 ||
-	    (rc = col_text(st, 12, a->note, sizeof(a->note), "application note",
-			   err)) != 0)
-		return jpki_wrap(err, rc, "application %lld", (long long)a->id);
-	a->resident_id = sqlite3_column_int64(st, 1);
-	a->kind = (store_app_kind)sqlite3_column_int(st, 2);
-	a->state = (store_app_state)sqlite3_column_int(st, 3);
-	a->applicant = (store_app_applicant)sqlite3_column_int(st, 4);
-	a->certs = sqlite3_column_int(st, 6);
-	a->pins = sqlite3_column_int(st, 7);
-	a->opened_at = (time_t)sqlite3_column_int64(st, 13);
-	a->updated_at = (time_t)sqlite3_column_int64(st, 14);
-	return 0;
-}
-
 static int sq_app_add(void *impl, const store_app *a, int64_t *id,
 		      jpki_err *err)
 {
@@ -1561,18 +1359,10 @@ static int sq_app_add(void *impl, const store_app *a, int64_t *id,
 	int rc = stmt_get(q, ST_APP_ADD, &st, err);
 	if (rc != 0)
 		return rc;
-	if ((rc = bind_app(st, a)) != SQLITE_OK ||
-	    (rc = sqlite3_step(st)) != SQLITE_ROW) {
+	if ((rc = insert_returning(
+		 st, bind_fields(st, &rm_app, 1, rm_app.n - 1, a, 2), id)) !=
+	    SQLITE_OK)
 		rc = app_fail(q, rc, a, err);
-		goto out;
-	}
-	int64_t v = sqlite3_column_int64(st, 0);
-	if ((rc = step_done(st)) != SQLITE_OK) {
-		rc = app_fail(q, rc, a, err);
-		goto out;
-	}
-	*id = v;
-out:
 	stmt_put(q, ST_APP_ADD, st);
 	return rc;
 }
@@ -1581,17 +1371,15 @@ static int sq_app_update(void *impl, const store_app *a, jpki_err *err)
 {
 	struct sq *q = impl;
 	sqlite3_stmt *st = NULL;
-	int rc = stmt_get(q, ST_APP_UPDATE, &st, err);
+	int rc = stmt_get(q, ST_APP_UPDATE, &st, err), changes = 0;
 	if (rc != 0)
 		return rc;
-	if ((rc = sqlite3_bind_int64(st, 1, a->id)) != SQLITE_OK ||
-	    (rc = bind_app(st, a)) != SQLITE_OK ||
-	    (rc = step_done(st)) != SQLITE_OK)
+	if ((rc = write_row(q, ST_APP_UPDATE, st, bind_rec(st, &rm_app, a, 1),
+			    &changes)) != SQLITE_OK)
 		rc = app_fail(q, rc, a, err);
-	else if (sqlite3_changes(q->db) == 0)
+	else if (changes == 0)
 		rc = jpki_fail(err, JPKI_ERR_NOT_FOUND,
 			       "application %lld not found", (long long)a->id);
-	stmt_put(q, ST_APP_UPDATE, st);
 	return rc;
 }
 
@@ -1599,26 +1387,13 @@ static int sq_app_get(void *impl, int64_t id, store_app *out, jpki_err *err)
 {
 	struct sq *q = impl;
 	sqlite3_stmt *st = NULL;
-	store_app a;
+	char key[24];
 	int rc = stmt_get(q, ST_APP_GET, &st, err);
 	if (rc != 0)
 		return rc;
-	if ((rc = sqlite3_bind_int64(st, 1, id)) != SQLITE_OK ||
-	    (rc = sqlite3_step(st)) != SQLITE_ROW) {
-		if (rc == SQLITE_DONE)
-			rc = jpki_fail(err, JPKI_ERR_NOT_FOUND,
-				       "application %lld not found",
-				       (long long)id);
-		else
-			rc = db_fail(q, rc, err, "reading application %lld",
-				     (long long)id);
-		goto out;
-	}
-	if ((rc = read_app(st, &a, err)) == 0)
-		*out = a;
-out:
-	stmt_put(q, ST_APP_GET, st);
-	return rc;
+	snprintf(key, sizeof(key), "%lld", (long long)id);
+	return get_row(q, ST_APP_GET, st, sqlite3_bind_int64(st, 1, id),
+		       &rm_app, out, sizeof(*out), "application", key, err);
 }
 
 static int sq_app_list(void *impl, int64_t resident_id, bool open_only,
@@ -1626,25 +1401,14 @@ static int sq_app_list(void *impl, int64_t resident_id, bool open_only,
 {
 	struct sq *q = impl;
 	sqlite3_stmt *st = NULL;
-	store_app a;
-	int rc = stmt_get(q, ST_APP_LIST, &st, err), s;
+	int rc = stmt_get(q, ST_APP_LIST, &st, err), b;
 	if (rc != 0)
 		return rc;
-	if ((s = sqlite3_bind_int64(st, 1, resident_id)) != SQLITE_OK ||
-	    (s = sqlite3_bind_int(st, 2, open_only ? 1 : 0)) != SQLITE_OK ||
-	    (s = sqlite3_bind_int(st, 3, limit)) != SQLITE_OK) {
-		rc = db_fail(q, s, err, "listing applications");
-		goto out;
-	}
-	while ((s = sqlite3_step(st)) == SQLITE_ROW)
-		if ((rc = read_app(st, &a, err)) != 0 ||
-		    (rc = fn(ctx, &a)) != 0)
-			goto out;
-	if (s != SQLITE_DONE)
-		rc = db_fail(q, s, err, "listing applications");
-out:
-	stmt_put(q, ST_APP_LIST, st);
-	return rc;
+	if ((b = sqlite3_bind_int64(st, 1, resident_id)) == SQLITE_OK &&
+	    (b = sqlite3_bind_int(st, 2, open_only ? 1 : 0)) == SQLITE_OK)
+		b = sqlite3_bind_int(st, 3, limit);
+	return each_row(q, ST_APP_LIST, st, b, &rm_app, sizeof(store_app), true,
+			(row_fn)fn, ctx, "listing applications", err);
 }
 
 /* Run an INSERT ... RETURNING seq that is already bound. */
@@ -1652,30 +1416,23 @@ static int insert_seq(struct sq *q, enum stmt_id id, sqlite3_stmt *st,
 		      int bound, int64_t app_id, const char *what, int *seq,
 		      jpki_err *err)
 {
-	int rc = bound;
-	if (rc != SQLITE_OK || (rc = sqlite3_step(st)) != SQLITE_ROW) {
-		if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-			rc = jpki_fail(err, JPKI_ERR_NOT_FOUND,
-				       "%s: application %lld not found", what,
-				       (long long)app_id);
-		else
-			rc = db_fail(q, rc, err,
-				     "writing %s of application %lld", what,
-				     (long long)app_id);
-		goto out;
-	}
-	int v = sqlite3_column_int(st, 0);
-	if ((rc = step_done(st)) != SQLITE_OK) {
+	int64_t v = 0;
+	int rc = insert_returning(st, bound, &v);
+	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+		rc = jpki_fail(err, JPKI_ERR_NOT_FOUND,
+			       "%s: application %lld not found", what,
+			       (long long)app_id);
+	else if (rc != SQLITE_OK)
 		rc = db_fail(q, rc, err, "writing %s of application %lld", what,
 			     (long long)app_id);
-		goto out;
-	}
-	*seq = v;
-out:
+	else
+		*seq = (int)v;
 	stmt_put(q, id, st);
 	return rc;
 }
 
+/* The documents' and events' INSERTs: ?1 the application, then the fields
+ * after app_id and seq. */
 static int sq_app_doc_add(void *impl, const store_app_doc *d, int *seq,
 			  jpki_err *err)
 {
@@ -1684,12 +1441,8 @@ static int sq_app_doc_add(void *impl, const store_app_doc *d, int *seq,
 	int rc = stmt_get(q, ST_DOC_ADD, &st, err), b;
 	if (rc != 0)
 		return rc;
-	if ((b = sqlite3_bind_int64(st, 1, d->app_id)) == SQLITE_OK &&
-	    (b = sqlite3_bind_int(st, 2, (int)d->role)) == SQLITE_OK &&
-	    (b = bind_text(st, 3, d->type)) == SQLITE_OK &&
-	    (b = bind_text(st, 4, d->number)) == SQLITE_OK &&
-	    (b = bind_date_opt(st, 5, d->expiry)) == SQLITE_OK)
-		b = sqlite3_bind_int64(st, 6, (sqlite3_int64)d->added_at);
+	if ((b = sqlite3_bind_int64(st, 1, d->app_id)) == SQLITE_OK)
+		b = bind_fields(st, &rm_doc, 2, rm_doc.n - 2, d, 2);
 	return insert_seq(q, ST_DOC_ADD, st, b, d->app_id, "document", seq,
 			  err);
 }
@@ -1699,34 +1452,15 @@ static int sq_app_doc_each(void *impl, int64_t app_id, store_app_doc_fn fn,
 {
 	struct sq *q = impl;
 	sqlite3_stmt *st = NULL;
-	store_app_doc d;
-	int rc = stmt_get(q, ST_DOC_EACH, &st, err), s;
+	char what[64];
+	int rc = stmt_get(q, ST_DOC_EACH, &st, err);
 	if (rc != 0)
 		return rc;
-	if ((s = sqlite3_bind_int64(st, 1, app_id)) != SQLITE_OK)
-		goto done;
-	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&d, 0, sizeof(d));
-		d.app_id = sqlite3_column_int64(st, 0);
-		d.seq = sqlite3_column_int(st, 1);
-		d.role = (store_doc_role)sqlite3_column_int(st, 2);
-		d.added_at = (time_t)sqlite3_column_int64(st, 6);
-		if ((rc = col_text(st, 3, d.type, sizeof(d.type),
-				   "document type", err)) != 0 ||
-		    (rc = col_text(st, 4, d.number, sizeof(d.number),
-				   "document number", err)) != 0 ||
-		    (rc = col_date_opt(st, 5, &d.expiry, "document expiry",
-				       err)) != 0 ||
-		    (rc = fn(ctx, &d)) != 0)
-			goto out;
-	}
-done:
-	if (s != SQLITE_DONE)
-		rc = db_fail(q, s, err, "listing documents of application %lld",
-			     (long long)app_id);
-out:
-	stmt_put(q, ST_DOC_EACH, st);
-	return rc;
+	snprintf(what, sizeof(what), "listing documents of application %lld",
+		 (long long)app_id);
+	return each_row(q, ST_DOC_EACH, st, sqlite3_bind_int64(st, 1, app_id),
+			&rm_doc, sizeof(store_app_doc), false, (row_fn)fn, ctx,
+			what, err);
 }
 
 static int sq_app_event_add(void *impl, const store_app_event *e, int *seq,
@@ -1737,14 +1471,8 @@ static int sq_app_event_add(void *impl, const store_app_event *e, int *seq,
 	int rc = stmt_get(q, ST_EVENT_ADD, &st, err), b;
 	if (rc != 0)
 		return rc;
-	if ((b = sqlite3_bind_int64(st, 1, e->app_id)) == SQLITE_OK &&
-	    (b = sqlite3_bind_int64(st, 2, (sqlite3_int64)e->at)) ==
-		SQLITE_OK &&
-	    (b = bind_text(st, 3, e->actor)) == SQLITE_OK &&
-	    (b = bind_text(st, 4, e->event)) == SQLITE_OK &&
-	    (b = sqlite3_bind_int(st, 5, (int)e->from_state)) == SQLITE_OK &&
-	    (b = sqlite3_bind_int(st, 6, (int)e->to_state)) == SQLITE_OK)
-		b = bind_text(st, 7, e->detail);
+	if ((b = sqlite3_bind_int64(st, 1, e->app_id)) == SQLITE_OK)
+		b = bind_fields(st, &rm_event, 2, rm_event.n - 2, e, 2);
 	return insert_seq(q, ST_EVENT_ADD, st, b, e->app_id, "event", seq, err);
 }
 
@@ -1753,35 +1481,15 @@ static int sq_app_event_each(void *impl, int64_t app_id, store_app_event_fn fn,
 {
 	struct sq *q = impl;
 	sqlite3_stmt *st = NULL;
-	store_app_event e;
-	int rc = stmt_get(q, ST_EVENT_EACH, &st, err), s;
+	char what[64];
+	int rc = stmt_get(q, ST_EVENT_EACH, &st, err);
 	if (rc != 0)
 		return rc;
-	if ((s = sqlite3_bind_int64(st, 1, app_id)) != SQLITE_OK)
-		goto done;
-	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&e, 0, sizeof(e));
-		e.app_id = sqlite3_column_int64(st, 0);
-		e.seq = sqlite3_column_int(st, 1);
-		e.at = (time_t)sqlite3_column_int64(st, 2);
-		e.from_state = (store_app_state)sqlite3_column_int(st, 5);
-		e.to_state = (store_app_state)sqlite3_column_int(st, 6);
-		if ((rc = col_text(st, 3, e.actor, sizeof(e.actor),
-				   "event actor", err)) != 0 ||
-		    (rc = col_text(st, 4, e.event, sizeof(e.event),
-				   "event name", err)) != 0 ||
-		    (rc = col_text(st, 7, e.detail, sizeof(e.detail),
-				   "event detail", err)) != 0 ||
-		    (rc = fn(ctx, &e)) != 0)
-			goto out;
-	}
-done:
-	if (s != SQLITE_DONE)
-		rc = db_fail(q, s, err, "listing history of application %lld",
-			     (long long)app_id);
-out:
-	stmt_put(q, ST_EVENT_EACH, st);
-	return rc;
+	snprintf(what, sizeof(what), "listing history of application %lld",
+		 (long long)app_id);
+	return each_row(q, ST_EVENT_EACH, st, sqlite3_bind_int64(st, 1, app_id),
+			&rm_event, sizeof(store_app_event), false, (row_fn)fn,
+			ctx, what, err);
 }
 
 static int sq_notice_add(void *impl, const store_notice *n, jpki_err *err)
@@ -1791,30 +1499,22 @@ static int sq_notice_add(void *impl, const store_notice *n, jpki_err *err)
 	int rc = stmt_get(q, ST_NOTICE_ADD, &st, err);
 	if (rc != 0)
 		return rc;
-	if ((rc = bind_text(st, 1, n->cert_serial)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 2, n->resident_id)) != SQLITE_OK ||
-	    (rc = bind_date(st, 3, n->expiry)) != SQLITE_OK ||
-	    (rc = bind_text(st, 4, n->batch)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 5, (sqlite3_int64)n->sent_at)) !=
-		SQLITE_OK ||
-	    (rc = step_done(st)) != SQLITE_OK) {
-		if (rc == SQLITE_CONSTRAINT_PRIMARYKEY ||
-		    rc == SQLITE_CONSTRAINT_UNIQUE)
-			rc = jpki_fail(err, JPKI_ERR_CONFLICT,
-				       "the expiry notice for certificate %s "
-				       "was already sent",
-				       n->cert_serial);
-		else if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-			rc = jpki_fail(
-			    err, JPKI_ERR_NOT_FOUND,
-			    "notice: certificate %s or resident %lld "
-			    "not found",
-			    n->cert_serial, (long long)n->resident_id);
-		else
-			rc = db_fail(q, rc, err, "recording notice for %s",
-				     n->cert_serial);
-	}
-	stmt_put(q, ST_NOTICE_ADD, st);
+	rc = write_row(q, ST_NOTICE_ADD, st, bind_rec(st, &rm_notice, n, 1),
+		       NULL);
+	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY ||
+	    rc == SQLITE_CONSTRAINT_UNIQUE)
+		rc = jpki_fail(err, JPKI_ERR_CONFLICT,
+			       "the expiry notice for certificate %s "
+			       "was already sent",
+			       n->cert_serial);
+	else if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+		rc = jpki_fail(err, JPKI_ERR_NOT_FOUND,
+			       "notice: certificate %s or resident %lld "
+			       "not found",
+			       n->cert_serial, (long long)n->resident_id);
+	else if (rc != SQLITE_OK)
+		rc = db_fail(q, rc, err, "recording notice for %s",
+			     n->cert_serial);
 	return rc;
 }
 
@@ -1823,34 +1523,12 @@ static int sq_notice_get(void *impl, const char *cert_serial, store_notice *out,
 {
 	struct sq *q = impl;
 	sqlite3_stmt *st = NULL;
-	store_notice n;
 	int rc = stmt_get(q, ST_NOTICE_GET, &st, err);
 	if (rc != 0)
 		return rc;
-	if ((rc = bind_text(st, 1, cert_serial)) != SQLITE_OK ||
-	    (rc = sqlite3_step(st)) != SQLITE_ROW) {
-		if (rc == SQLITE_DONE)
-			rc = jpki_fail(err, JPKI_ERR_NOT_FOUND,
-				       "no notice sent for certificate %s",
-				       cert_serial);
-		else
-			rc = db_fail(q, rc, err, "reading notice for %s",
-				     cert_serial);
-		goto out;
-	}
-	memset(&n, 0, sizeof(n));
-	n.resident_id = sqlite3_column_int64(st, 1);
-	n.sent_at = (time_t)sqlite3_column_int64(st, 4);
-	if ((rc = col_text(st, 0, n.cert_serial, sizeof(n.cert_serial),
-			   "notice serial", err)) != 0 ||
-	    (rc = col_date(st, 2, &n.expiry, "notice expiry", err)) != 0 ||
-	    (rc = col_text(st, 3, n.batch, sizeof(n.batch), "notice batch",
-			   err)) != 0)
-		goto out;
-	*out = n;
-out:
-	stmt_put(q, ST_NOTICE_GET, st);
-	return rc;
+	return get_row(q, ST_NOTICE_GET, st, bind_text(st, 1, cert_serial),
+		       &rm_notice, out, sizeof(*out), "notice for certificate",
+		       cert_serial, err);
 }
 
 /* ---- finding residents (H3) --------------------------------------------- */
@@ -1861,29 +1539,19 @@ static int sq_resident_find(void *impl, const store_resident_query *qr,
 {
 	struct sq *q = impl;
 	sqlite3_stmt *st = NULL;
-	store_resident r;
 	char birth[11] = "";
-	int rc = stmt_get(q, ST_RES_FIND, &st, err), s;
+	int rc = stmt_get(q, ST_RES_FIND, &st, err), b;
 	if (rc != 0)
 		return rc;
 	if (qr->birth.y != 0)
 		jpki_date_format(qr->birth, birth);
-	if ((s = bind_text(st, 1, birth)) != SQLITE_OK ||
-	    (s = bind_text(st, 2, qr->key)) != SQLITE_OK ||
-	    (s = bind_text(st, 3, qr->ext)) != SQLITE_OK ||
-	    (s = sqlite3_bind_int(st, 4, limit)) != SQLITE_OK) {
-		rc = db_fail(q, s, err, "searching residents");
-		goto out;
-	}
-	while ((s = sqlite3_step(st)) == SQLITE_ROW)
-		if ((rc = read_resident(st, &r, err)) != 0 ||
-		    (rc = fn(ctx, &r)) != 0)
-			goto out;
-	if (s != SQLITE_DONE)
-		rc = db_fail(q, s, err, "searching residents");
-out:
-	stmt_put(q, ST_RES_FIND, st);
-	return rc;
+	if ((b = bind_text(st, 1, birth)) == SQLITE_OK &&
+	    (b = bind_text(st, 2, qr->key)) == SQLITE_OK &&
+	    (b = bind_text(st, 3, qr->ext)) == SQLITE_OK)
+		b = sqlite3_bind_int(st, 4, limit);
+	return each_row(q, ST_RES_FIND, st, b, &rm_resident,
+			sizeof(store_resident), false, (row_fn)fn, ctx,
+			"searching residents", err);
 }
 
 static int sq_app_find(void *impl, const store_app_filter *f, int limit,
@@ -1908,11 +1576,13 @@ static int sq_app_find(void *impl, const store_app_filter *f, int limit,
 	}
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		memset(&row, 0, sizeof(row));
-		if ((rc = read_app(st, &row.app, err)) != 0 ||
-		    (rc = col_text(st, 15, row.name, sizeof(row.name),
-				   "resident name", err)) != 0 ||
-		    (rc = col_text(st, 16, row.kana, sizeof(row.kana),
-				   "resident kana", err)) != 0 ||
+		if ((rc = read_rec(st, &rm_app, 0, &row.app, err)) != 0) {
+			jpki_wrap(err, rc, "application %lld",
+				  (long long)row.app.id);
+			goto out;
+		}
+		if ((rc = read_rec(st, &rm_app_row_names, rm_app.n, &row,
+				   err)) != 0 ||
 		    (rc = fn(ctx, &row)) != 0)
 			goto out;
 	}
@@ -1928,34 +1598,11 @@ static int sq_office_get(void *impl, const char *code, store_office *out,
 {
 	struct sq *q = impl;
 	sqlite3_stmt *st = NULL;
-	store_office o;
 	int rc = stmt_get(q, ST_OFFICE_GET, &st, err);
 	if (rc != 0)
 		return rc;
-	if ((rc = bind_text(st, 1, code)) != SQLITE_OK ||
-	    (rc = sqlite3_step(st)) != SQLITE_ROW) {
-		if (rc == SQLITE_DONE)
-			rc = jpki_fail(err, JPKI_ERR_NOT_FOUND,
-				       "municipality %s not found", code);
-		else
-			rc = db_fail(q, rc, err, "reading municipality %s",
-				     code);
-		goto out;
-	}
-	memset(&o, 0, sizeof(o));
-	if ((rc = col_text(st, 0, o.name, sizeof(o.name), "office name",
-			   err)) != 0 ||
-	    (rc = col_text(st, 1, o.address, sizeof(o.address),
-			   "office address", err)) != 0 ||
-	    (rc = col_text(st, 2, o.phone, sizeof(o.phone), "office phone",
-			   err)) != 0 ||
-	    (rc = col_text(st, 3, o.hours, sizeof(o.hours), "office hours",
-			   err)) != 0)
-		goto out;
-	*out = o;
-out:
-	stmt_put(q, ST_OFFICE_GET, st);
-	return rc;
+	return get_row(q, ST_OFFICE_GET, st, bind_text(st, 1, code), &rm_office,
+		       out, sizeof(*out), "municipality", code, err);
 }
 
 static int sq_office_set(void *impl, const char *code, const store_office *o,
@@ -1963,20 +1610,16 @@ static int sq_office_set(void *impl, const char *code, const store_office *o,
 {
 	struct sq *q = impl;
 	sqlite3_stmt *st = NULL;
-	int rc = stmt_get(q, ST_OFFICE_SET, &st, err);
+	int rc = stmt_get(q, ST_OFFICE_SET, &st, err), b, changes = 0;
 	if (rc != 0)
 		return rc;
-	if ((rc = bind_text(st, 1, code)) != SQLITE_OK ||
-	    (rc = bind_text(st, 2, o->name)) != SQLITE_OK ||
-	    (rc = bind_text(st, 3, o->address)) != SQLITE_OK ||
-	    (rc = bind_text(st, 4, o->phone)) != SQLITE_OK ||
-	    (rc = bind_text(st, 5, o->hours)) != SQLITE_OK ||
-	    (rc = step_done(st)) != SQLITE_OK)
+	if ((b = bind_text(st, 1, code)) == SQLITE_OK)
+		b = bind_rec(st, &rm_office, o, 2);
+	if ((rc = write_row(q, ST_OFFICE_SET, st, b, &changes)) != SQLITE_OK)
 		rc = db_fail(q, rc, err, "writing municipality %s", code);
-	else if (sqlite3_changes(q->db) == 0)
+	else if (changes == 0)
 		rc = jpki_fail(err, JPKI_ERR_NOT_FOUND,
 			       "municipality %s not found", code);
-	stmt_put(q, ST_OFFICE_SET, st);
 	return rc;
 }
 

@@ -227,7 +227,13 @@ int store_open(const char *location, store **out, jpki_err *err)
 	if (location == NULL || out == NULL)
 		return jpki_fail(err, JPKI_ERR_INVAL, "no store location");
 	size_t sl = scheme_len(location);
-	if (sl == 6 && strncasecmp(location, "sqlite", 6) == 0) {
+	const struct store_backend *backend = &store_sqlite_backend;
+	if ((sl == 10 && strncasecmp(location, "postgresql", 10) == 0) ||
+	    (sl == 8 && strncasecmp(location, "postgres", 8) == 0)) {
+		/* the whole URI goes to libpq (hosts, options, ...) */
+		backend = &store_pg_backend;
+		path = strdup(location);
+	} else if (sl == 6 && strncasecmp(location, "sqlite", 6) == 0) {
 		const char *p = location + 7;
 		const char *q = strchr(p, '?');
 		path = strndup(p, q != NULL ? (size_t)(q - p) : strlen(p));
@@ -235,7 +241,8 @@ int store_open(const char *location, store **out, jpki_err *err)
 	} else if (sl > 0) {
 		return jpki_fail(err, JPKI_ERR_INVAL,
 				 "unknown store location scheme \"%.*s\" "
-				 "(use a file path or sqlite:PATH)",
+				 "(use a file path, sqlite:PATH or "
+				 "postgresql://...)",
 				 (int)(sl > 32 ? 32 : sl), location);
 	} else {
 		path = strdup(location);
@@ -253,7 +260,7 @@ int store_open(const char *location, store **out, jpki_err *err)
 		rc = jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	s->ops = &store_sqlite_backend;
+	s->ops = backend;
 	if ((rc = s->ops->open(path, opts, &s->impl, err)) != 0 ||
 	    (rc = migrate(s, err)) != 0)
 		goto out;

@@ -1,5 +1,5 @@
 /* openjpki store — the contract between the backend-neutral front
- * (store.c) and a backend (sqlite.c; a libpq backend follows).
+ * (store.c) and a backend (sqlite.c, pg.c).
  *
  * The front owns everything that must behave the same on every backend:
  * argument checks and limits, transaction nesting, the revocation state
@@ -44,6 +44,8 @@ struct store_migration {
 
 /* SQLite schema history (schema.c), ending with {0, NULL, NULL}. */
 extern const struct store_migration store_sqlite_migrations[];
+/* PostgreSQL schema history (schema.c): the same versions. */
+extern const struct store_migration store_pg_migrations[];
 
 struct store_backend {
 	const char *name;
@@ -170,6 +172,8 @@ struct store_backend {
 };
 
 extern const struct store_backend store_sqlite_backend;
+/* pg.c: chosen by a location "postgresql://..." or "postgres://...". */
+extern const struct store_backend store_pg_backend;
 
 /* Helpers the backends share (store.c). */
 

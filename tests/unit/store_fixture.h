@@ -1,5 +1,10 @@
 /* Shared fixture of the tests/unit/test_store*.c tests: a fresh store in a
- * temporary directory, sample rows, and error assertions. */
+ * temporary directory, sample rows, and error assertions.
+ *
+ * With JPKI_TEST_STORE=postgresql://... (the CTest tests named .../pg, a server
+ * started by scripts/pg-test-server.sh) the store is a fresh schema of
+ * that database instead, and the tests that look at the SQLite file
+ * itself are skipped (fx_sqlite_only). */
 #ifndef OPENJPKI_TEST_STORE_FIXTURE_H
 #define OPENJPKI_TEST_STORE_FIXTURE_H
 
@@ -11,6 +16,7 @@
 
 #include <cmocka.h>
 #include <dirent.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +28,8 @@
 struct fx {
 	char dir[64];
 	char path[128];
+	char loc[600];	 /* what store_open gets: path, or the PG URI */
+	char schema[64]; /* PG: the fresh schema, "" for SQLite */
 	store *s;
 	int64_t resident; /* id of the sample resident */
 };
@@ -57,12 +65,62 @@ static inline void fx_rmdir(const char *dir)
 	rmdir(dir);
 }
 
+/* The PostgreSQL server under test, or NULL (SQLite). */
+static inline const char *fx_pg_url(void)
+{
+	const char *u = getenv("JPKI_TEST_STORE");
+	return u != NULL && u[0] != '\0' ? u : NULL;
+}
+
+/* Skip a test about the SQLite file itself when running against PG. */
+#define fx_sqlite_only()                                                       \
+	do {                                                                   \
+		if (fx_pg_url() != NULL)                                       \
+			skip();                                                \
+	} while (0)
+
+/* Run one statement on the PG server (tests only). */
+static inline void fx_pg_exec(const char *sql)
+{
+	PGconn *c = PQconnectdb(fx_pg_url());
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	PQclear(PQexec(c, "SET client_min_messages = warning"));
+	PGresult *r = PQexec(c, sql);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		print_error("%s: %s\n", sql, PQerrorMessage(c));
+	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	PQfinish(c);
+}
+
 static inline void fx_mkdir(struct fx *f)
 {
+	static int n;
+	const char *url = fx_pg_url();
 	memset(f, 0, sizeof(*f));
 	snprintf(f->dir, sizeof(f->dir), "/tmp/jpki-store-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
 	snprintf(f->path, sizeof(f->path), "%s/store.db", f->dir);
+	snprintf(f->loc, sizeof(f->loc), "%s", f->path);
+	if (url == NULL)
+		return;
+	/* a fresh schema per test: the store's tables go there through
+	 * search_path in the URI */
+	char sql[128];
+	snprintf(f->schema, sizeof(f->schema), "t%d_%d", (int)getpid(), n++);
+	snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", f->schema);
+	fx_pg_exec(sql);
+	snprintf(f->loc, sizeof(f->loc), "%s%soptions=-csearch_path%%3D%s", url,
+		 strchr(url, '?') != NULL ? "&" : "?", f->schema);
+}
+
+static inline void fx_drop(const struct fx *f)
+{
+	char sql[128];
+	if (f->schema[0] == '\0')
+		return;
+	snprintf(sql, sizeof(sql), "DROP SCHEMA %s CASCADE", f->schema);
+	fx_pg_exec(sql);
 }
 
 static inline store_muni fx_muni(const char *code, const char *city)
@@ -137,7 +195,9 @@ static inline int fx_setup(void **state)
 	jpki_err e = {0, ""};
 	assert_non_null(f);
 	fx_mkdir(f);
-	assert_int_equal(store_open(f->path, &f->s, &e), 0);
+	if (store_open(f->loc, &f->s, &e) != 0)
+		print_error("store_open %s: %s\n", f->loc, e.msg);
+	assert_non_null(f->s);
 	store_muni m = fx_muni("131016", "千代田区");
 	assert_int_equal(store_muni_put(f->s, &m, &e), 0);
 	store_resident r = fx_person("R0001", "山田 花子", "ヤマダ ハナコ");
@@ -154,6 +214,7 @@ static inline int fx_teardown(void **state)
 	struct fx *f = *state;
 	store_close(f->s);
 	fx_rmdir(f->dir);
+	fx_drop(f);
 	free(f);
 	return 0;
 }

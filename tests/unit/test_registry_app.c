@@ -151,7 +151,7 @@ static jpki_ca *open_ca(void)
 {
 	jpki_ca *ca = NULL;
 	jpki_err err = {0};
-	if (ca_open(cadir, NULL, &ca, &err) != 0)
+	if (ca_open(cadir, ca_fixture_store(), &ca, &err) != 0)
 		fail_msg("ca_open: %s", err.msg);
 	return ca;
 }

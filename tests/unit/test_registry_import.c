@@ -30,7 +30,7 @@ static int setup(void **state)
 	if (ca_fixture_make("imp", dir, sizeof(dir), cadir, sizeof(cadir), &T0,
 			    true) != 0)
 		return -1;
-	return ca_open(cadir, NULL, &ca, &err) != 0 ? -1 : 0;
+	return ca_open(cadir, ca_fixture_store(), &ca, &err) != 0 ? -1 : 0;
 }
 
 static int teardown(void **state)

@@ -44,7 +44,7 @@ static int setup(void **state)
 	ks = EVP_RSA_gen(2048);
 	ka = EVP_RSA_gen(2048);
 	jpki_ca *ca = NULL;
-	if (ca_open(cadir, NULL, &ca, &err) != 0)
+	if (ca_open(cadir, ca_fixture_store(), &ca, &err) != 0)
 		return -1;
 	store_office off = {"清瀬市役所 市民課", "東京都清瀬市中里5-842",
 			    "042-492-5111", "平日 8時30分〜17時"};
@@ -66,7 +66,7 @@ static jpki_ca *open_ca(void)
 {
 	jpki_ca *ca = NULL;
 	jpki_err err = {0};
-	if (ca_open(cadir, NULL, &ca, &err) != 0)
+	if (ca_open(cadir, ca_fixture_store(), &ca, &err) != 0)
 		fail_msg("ca_open: %s", err.msg);
 	return ca;
 }

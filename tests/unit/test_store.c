@@ -16,6 +16,7 @@ static int latest_version(void)
 
 static void test_open_migrate_reopen(void **state)
 {
+	fx_sqlite_only();
 	(void)state;
 	struct fx f;
 	jpki_err e = {0, ""};
@@ -57,6 +58,7 @@ static void test_open_migrate_reopen(void **state)
 
 static void test_newer_schema_refused(void **state)
 {
+	fx_sqlite_only();
 	(void)state;
 	struct fx f;
 	jpki_err e = {0, ""};
@@ -83,6 +85,7 @@ static void test_newer_schema_refused(void **state)
 
 static void test_open_errors(void **state)
 {
+	fx_sqlite_only();
 	(void)state;
 	struct fx f;
 	jpki_err e = {0, ""};
@@ -90,9 +93,8 @@ static void test_open_errors(void **state)
 	char loc[200];
 	fx_mkdir(&f);
 
-	expect_err(store_open("postgresql://db/jpki", &s, &e), &e,
-		   JPKI_ERR_INVAL,
-		   "unknown store location scheme \"postgresql\"");
+	expect_err(store_open("mysql://db/jpki", &s, &e), &e, JPKI_ERR_INVAL,
+		   "unknown store location scheme \"mysql\"");
 	expect_err(store_open("sqlite:", &s, &e), &e, JPKI_ERR_INVAL,
 		   "names no file");
 	expect_err(store_open("", &s, &e), &e, JPKI_ERR_INVAL, "names no file");
@@ -395,6 +397,7 @@ static void test_residents(void **state)
 
 static void test_stored_too_long(void **state)
 {
+	fx_sqlite_only();
 	struct fx *f = *state;
 	jpki_err e = {0, ""};
 	store_resident got;
@@ -414,6 +417,7 @@ static void test_stored_too_long(void **state)
 
 static void test_stored_garbage(void **state)
 {
+	fx_sqlite_only();
 	struct fx *f = *state;
 	jpki_err e = {0, ""};
 	store_resident r;
@@ -464,6 +468,7 @@ static void test_stored_garbage(void **state)
  * its busy timeout. */
 static void test_busy(void **state)
 {
+	fx_sqlite_only();
 	struct fx *f = *state;
 	jpki_err e = {0, ""};
 	store *other = NULL;
@@ -489,6 +494,7 @@ static void test_busy(void **state)
 
 static void test_migration_fails(void **state)
 {
+	fx_sqlite_only();
 	(void)state;
 	struct fx f;
 	jpki_err e = {0, ""};
@@ -568,7 +574,7 @@ static void test_read_snapshot(void **state)
 	store *other = NULL;
 	char v[8];
 	assert_int_equal(store_meta_set(f->s, "snap", "1", &e), 0);
-	assert_int_equal(store_open(f->path, &other, &e), 0);
+	assert_int_equal(store_open(f->loc, &other, &e), 0);
 
 	assert_int_equal(store_read_begin(f->s, &e), 0);
 	assert_int_equal(store_meta_get(f->s, "snap", v, sizeof(v), &e), 0);
@@ -603,6 +609,7 @@ static void test_read_snapshot(void **state)
  * valid certificate adds nothing to it (migration 3). */
 static void test_revoked_index(void **state)
 {
+	fx_sqlite_only();
 	struct fx *f = *state;
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
@@ -721,7 +728,7 @@ static void test_transactions(void **state)
 	assert_int_equal(store_meta_set(f->s, "i", "9", &e), 0);
 	store_close(f->s);
 	f->s = NULL;
-	assert_int_equal(store_open(f->path, &f->s, &e), 0);
+	assert_int_equal(store_open(f->loc, &f->s, &e), 0);
 	assert_int_equal(store_meta_get(f->s, "i", v, sizeof(v), &e),
 			 JPKI_ERR_NOT_FOUND);
 }

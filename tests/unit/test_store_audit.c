@@ -119,6 +119,7 @@ static void test_append_verify(void **state)
 
 static void test_append_only(void **state)
 {
+	fx_sqlite_only();
 	struct fx *f = *state;
 	char msg[128];
 	append3(f);
@@ -136,6 +137,7 @@ static void test_append_only(void **state)
 
 static void test_tamper_altered(void **state)
 {
+	fx_sqlite_only();
 	struct fx *f = *state;
 	jpki_err e = {0, ""};
 	int64_t n = -1;
@@ -153,6 +155,7 @@ static void test_tamper_altered(void **state)
 
 static void test_tamper_rehashed(void **state)
 {
+	fx_sqlite_only();
 	struct fx *f = *state;
 	jpki_err e = {0, ""};
 	struct records r = {0};
@@ -176,6 +179,7 @@ static void test_tamper_rehashed(void **state)
 
 static void test_tamper_removed(void **state)
 {
+	fx_sqlite_only();
 	struct fx *f = *state;
 	jpki_err e = {0, ""};
 	append3(f);
@@ -194,6 +198,7 @@ static void test_tamper_removed(void **state)
 
 static void test_tamper_oversized(void **state)
 {
+	fx_sqlite_only();
 	struct fx *f = *state;
 	jpki_err e = {0, ""};
 	append3(f);
@@ -209,6 +214,7 @@ static void test_tamper_oversized(void **state)
 
 static void test_full(void **state)
 {
+	fx_sqlite_only();
 	struct fx *f = *state;
 	jpki_err e = {0, ""};
 	char sql[400];

@@ -1,0 +1,1386 @@
+/* The PostgreSQL backend (libpq): one connection per handle, chosen by a
+ * store location "postgresql://..." or "postgres://..." (a libpq URI,
+ * multi-host with target_session_attrs=read-write included), which goes
+ * to PQconnectdb() unchanged.
+ *
+ * The DML is sqlite.c's with "$n" placeholders, strpos() for instr(),
+ * casts where PostgreSQL cannot infer a parameter's type, and the
+ * `*_for_update` reads serialised as store_impl.h asks:
+ *
+ * - write transactions are READ COMMITTED, so that a statement run after
+ *   a lock is granted sees what the lock's previous holder committed;
+ * - meta_get_for_update takes a transaction-level advisory lock on the
+ *   key (a row lock cannot guard a counter that has no row yet), so two
+ *   writers never read the same serial or sequence counter;
+ * - audit_head_for_update takes one advisory lock for the whole log, so
+ *   the hash chain grows by one writer at a time;
+ * - cert_state_for_update is SELECT ... FOR UPDATE.
+ * A lock not granted within busy_timeout (lock_timeout) is a conflict.
+ *
+ * Values travel as text (rowmap.c converts), the DER as binary. */
+#include <errno.h>
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "openjpki/textfold.h"
+#include "openjpki/util.h"
+#include "rowmap.h"
+#include "store_impl.h"
+
+/* Advisory lock keys: (namespace, key) pairs of the two-int form. */
+#define LOCK_NS_META 0x4a504b01	  /* key: hashtext(meta key) */
+#define LOCK_NS_AUDIT 0x4a504b02  /* key 0: the audit chain head */
+#define LOCK_NS_SCHEMA 0x4a504b03 /* key 0: migrations */
+
+#define MAX_PARAMS 16
+
+struct pgc {
+	PGconn *c;
+};
+
+/* ---- parameters --------------------------------------------------------- */
+
+struct params {
+	int n;
+	const char *v[MAX_PARAMS];
+	int len[MAX_PARAMS];
+	int fmt[MAX_PARAMS];
+	char buf[MAX_PARAMS][24];
+};
+
+static void p_text(struct params *P, const char *s)
+{
+	P->v[P->n] = s;
+	P->len[P->n] = 0;
+	P->fmt[P->n] = 0;
+	P->n++;
+}
+
+static void p_null(struct params *P)
+{
+	p_text(P, NULL);
+}
+
+static void p_int(struct params *P, int64_t i)
+{
+	snprintf(P->buf[P->n], sizeof(P->buf[0]), "%" PRId64, i);
+	p_text(P, P->buf[P->n]);
+}
+
+static void p_blob(struct params *P, const void *b, size_t len)
+{
+	P->v[P->n] = b;
+	P->len[P->n] = (int)len;
+	P->fmt[P->n] = 1;
+	P->n++;
+}
+
+/* Fields [from, from + n) of rec (map m) as the next parameters.  Text
+ * fields of the struct are NUL-terminated within their size (the front
+ * checked them), so they are passed in place. */
+static void p_fields(struct params *P, const struct rm_map *m, int from, int n,
+		     const void *rec)
+{
+	for (int i = 0; i < n; i++) {
+		struct rm_value v;
+		rm_get_text(&m->f[from + i], rec, &v);
+		if (v.kind == RMV_NULL) {
+			p_null(P);
+		} else if (v.s == v.buf) {
+			memcpy(P->buf[P->n], v.buf, sizeof(P->buf[0]));
+			p_text(P, P->buf[P->n]);
+		} else {
+			p_text(P, v.s);
+		}
+	}
+}
+
+/* ---- errors ------------------------------------------------------------- */
+
+static int code_of_state(const char *st, PGconn *c)
+{
+	if (c != NULL && PQstatus(c) != CONNECTION_OK)
+		return JPKI_ERR_IO;
+	if (st == NULL)
+		return JPKI_ERR_STORE;
+	if (strcmp(st, "23505") == 0 || strcmp(st, "40001") == 0 ||
+	    strcmp(st, "40P01") == 0 || strcmp(st, "55P03") == 0 ||
+	    strcmp(st, "57014") == 0)
+		return JPKI_ERR_CONFLICT;
+	if (strcmp(st, "23503") == 0)
+		return JPKI_ERR_NOT_FOUND;
+	if (strncmp(st, "08", 2) == 0 || strncmp(st, "53", 2) == 0 ||
+	    strncmp(st, "57P", 3) == 0 || strcmp(st, "25006") == 0)
+		return JPKI_ERR_IO;
+	if (strncmp(st, "XX", 2) == 0)
+		return JPKI_ERR_INTEGRITY;
+	return JPKI_ERR_STORE;
+}
+
+/* The outcome of one statement: its result, or its SQLSTATE. */
+struct outcome {
+	PGresult *res;
+	char state[6];
+	char msg[160];
+	char constraint[64];
+};
+
+static int pg_fail(struct pgc *p, const struct outcome *o, jpki_err *err,
+		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int pg_fail(struct pgc *p, const struct outcome *o, jpki_err *err,
+		   const char *fmt, ...)
+{
+	char what[160];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return jpki_fail(
+	    err, code_of_state(o->state[0] != '\0' ? o->state : NULL, p->c),
+	    "%s: %s", what, o->msg);
+}
+
+/* Run sql with P; 0 when it gave `want`, else -1 with the SQLSTATE and
+ * message in *o.  The caller PQclear()s o->res either way. */
+static int run(struct pgc *p, const char *sql, const struct params *P,
+	       ExecStatusType want, struct outcome *o)
+{
+	memset(o, 0, sizeof(*o));
+	/* without parameters: PQexec, which also runs several statements */
+	o->res = P == NULL ? PQexec(p->c, sql)
+			   : PQexecParams(p->c, sql, P->n, NULL, P->v, P->len,
+					  P->fmt, 0);
+	ExecStatusType s =
+	    o->res != NULL ? PQresultStatus(o->res) : PGRES_FATAL_ERROR;
+	if (s == want)
+		return 0;
+	const char *st = o->res != NULL
+			     ? PQresultErrorField(o->res, PG_DIAG_SQLSTATE)
+			     : NULL;
+	const char *cn =
+	    o->res != NULL ? PQresultErrorField(o->res, PG_DIAG_CONSTRAINT_NAME)
+			   : NULL;
+	const char *m =
+	    o->res != NULL ? PQresultErrorField(o->res, PG_DIAG_MESSAGE_PRIMARY)
+			   : NULL;
+	jpki_strlcpy(o->state, st != NULL ? st : "", sizeof(o->state));
+	jpki_strlcpy(o->constraint, cn != NULL ? cn : "",
+		     sizeof(o->constraint));
+	jpki_strlcpy(o->msg,
+		     m != NULL			       ? m
+		     : PQerrorMessage(p->c)[0] != '\0' ? PQerrorMessage(p->c)
+						       : "unexpected result",
+		     sizeof(o->msg));
+	for (char *c = o->msg; *c; c++)
+		if (*c == '\n')
+			*c = ' ';
+	return -1;
+}
+
+/* A statement without rows; *changes: rows changed (NULL: not wanted). */
+static int cmd(struct pgc *p, const char *sql, const struct params *P,
+	       struct outcome *o, int *changes)
+{
+	int rc = run(p, sql, P, PGRES_COMMAND_OK, o);
+	if (rc == 0 && changes != NULL)
+		*changes = atoi(PQcmdTuples(o->res));
+	PQclear(o->res);
+	o->res = NULL;
+	return rc;
+}
+
+/* Columns col, col + 1, ... of row `row` into rec (map m). */
+static int read_rec(PGresult *res, int row, const struct rm_map *m, int col,
+		    void *rec, jpki_err *err)
+{
+	for (int i = 0; i < m->n; i++) {
+		struct rm_value v = {.kind = RMV_NULL};
+		int rc;
+		if (!PQgetisnull(res, row, col + i)) {
+			v.kind = RMV_TEXT;
+			v.s = PQgetvalue(res, row, col + i);
+			v.len = (size_t)PQgetlength(res, row, col + i);
+		}
+		if ((rc = rm_set(&m->f[i], rec, &v, err)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* ---- generic row operations --------------------------------------------- */
+
+/* One row into *out (map m); JPKI_ERR_NOT_FOUND "<noun> <key> not found"
+ * when none. */
+static int get_row(struct pgc *p, const char *sql, const struct params *P,
+		   const struct rm_map *m, void *out, size_t size,
+		   const char *noun, const char *key, jpki_err *err)
+{
+	unsigned char rec[sizeof(store_resident) + sizeof(store_app)];
+	struct outcome o;
+	int rc;
+	if (size > sizeof(rec))
+		return jpki_fail(err, JPKI_ERR_STORE, "record too large");
+	if (run(p, sql, P, PGRES_TUPLES_OK, &o) != 0) {
+		rc = pg_fail(p, &o, err, "reading %s %s", noun, key);
+		goto out;
+	}
+	if (PQntuples(o.res) == 0) {
+		rc = jpki_fail(err, JPKI_ERR_NOT_FOUND, "%s %s not found", noun,
+			       key);
+		goto out;
+	}
+	memset(rec, 0, size);
+	if ((rc = read_rec(o.res, 0, m, 0, rec, err)) != 0)
+		jpki_wrap(err, rc, "%s %s", noun, key);
+	else
+		memcpy(out, rec, size);
+out:
+	PQclear(o.res);
+	return rc;
+}
+
+typedef int (*row_fn)(void *ctx, const void *rec);
+
+/* Every row through fn (map m).  wrap_id: a row's error names the record
+ * by its first field (an int64 id or seq). */
+static int each_row(struct pgc *p, const char *sql, const struct params *P,
+		    const struct rm_map *m, size_t size, bool wrap_id,
+		    row_fn fn, void *ctx, const char *what, jpki_err *err)
+{
+	unsigned char rec[sizeof(store_resident) + sizeof(store_app)];
+	struct outcome o;
+	int rc = 0;
+	if (size > sizeof(rec))
+		return jpki_fail(err, JPKI_ERR_STORE, "record too large");
+	if (run(p, sql, P, PGRES_TUPLES_OK, &o) != 0) {
+		rc = pg_fail(p, &o, err, "%s", what);
+		goto out;
+	}
+	for (int r = 0, n = PQntuples(o.res); r < n; r++) {
+		memset(rec, 0, size);
+		if ((rc = read_rec(o.res, r, m, 0, rec, err)) != 0) {
+			if (wrap_id) {
+				int64_t key;
+				memcpy(&key, rec + m->f[0].off, sizeof(key));
+				jpki_wrap(err, rc, "%s %lld", m->name,
+					  (long long)key);
+			}
+			goto out;
+		}
+		if ((rc = fn(ctx, rec)) != 0)
+			goto out;
+	}
+out:
+	PQclear(o.res);
+	return rc;
+}
+
+/* INSERT ... RETURNING one integer. */
+static int insert_returning(struct pgc *p, const char *sql,
+			    const struct params *P, struct outcome *o,
+			    int64_t *v)
+{
+	int rc = run(p, sql, P, PGRES_TUPLES_OK, o);
+	if (rc == 0) {
+		if (PQntuples(o->res) != 1 ||
+		    sscanf(PQgetvalue(o->res, 0, 0), "%" SCNd64, v) != 1) {
+			jpki_strlcpy(o->msg, "no id returned", sizeof(o->msg));
+			rc = -1;
+		}
+	}
+	PQclear(o->res);
+	o->res = NULL;
+	return rc;
+}
+
+/* ---- open, close, transactions ------------------------------------------ */
+
+static void quiet(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+}
+
+static void pg_close(void *impl)
+{
+	struct pgc *p = impl;
+	if (p == NULL)
+		return;
+	PQfinish(p->c);
+	free(p);
+}
+
+static int pg_open(const char *location, const char *opts, void **impl,
+		   jpki_err *err)
+{
+	struct pgc *p = NULL;
+	struct outcome o;
+	int rc = 0;
+	if (opts != NULL && opts[0] != '\0')
+		return jpki_fail(err, JPKI_ERR_INVAL,
+				 "PostgreSQL store options go in the URI");
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
+	p->c = PQconnectdb(location);
+	if (p->c == NULL) {
+		rc = jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if (PQstatus(p->c) != CONNECTION_OK) {
+		char m[160];
+		jpki_strlcpy(m, PQerrorMessage(p->c), sizeof(m));
+		for (char *c = m; *c; c++)
+			if (*c == '\n')
+				*c = ' ';
+		/* a URI libpq cannot parse is the caller's mistake */
+		rc = jpki_fail(err,
+			       strstr(m, "invalid") != NULL ? JPKI_ERR_INVAL
+							    : JPKI_ERR_IO,
+			       "cannot connect to the PostgreSQL store: %s", m);
+		goto out;
+	}
+	PQsetNoticeProcessor(p->c, quiet, NULL);
+	/* a lock not granted within 5 s is a conflict, as SQLite's busy
+	 * timeout; a statement never runs longer than a minute */
+	if (cmd(p,
+		"SET lock_timeout = '5s'; SET statement_timeout = '60s';"
+		" SET client_min_messages = warning; SET TIME ZONE 'UTC'",
+		NULL, &o, NULL) != 0) {
+		rc = pg_fail(p, &o, err, "setting up the PostgreSQL store");
+		goto out;
+	}
+	*impl = p;
+	p = NULL; /* transferred */
+out:
+	pg_close(p);
+	return rc;
+}
+
+static int simple(struct pgc *p, const char *sql, const char *what,
+		  jpki_err *err)
+{
+	struct outcome o;
+	if (cmd(p, sql, NULL, &o, NULL) != 0)
+		return pg_fail(p, &o, err, "%s", what);
+	return 0;
+}
+
+static int pg_begin(void *impl, jpki_err *err)
+{
+	return simple(impl, "BEGIN ISOLATION LEVEL READ COMMITTED",
+		      "starting a store transaction", err);
+}
+
+static int pg_commit(void *impl, jpki_err *err)
+{
+	struct pgc *p = impl;
+	struct outcome o;
+	int rc = run(p, "COMMIT", NULL, PGRES_COMMAND_OK, &o);
+	/* COMMIT of a failed transaction "succeeds" as ROLLBACK */
+	if (rc == 0 && strcmp(PQcmdStatus(o.res), "COMMIT") != 0)
+		rc = jpki_fail(err, JPKI_ERR_STORE,
+			       "committing to the store: the transaction had "
+			       "failed and was rolled back");
+	else if (rc != 0)
+		rc = pg_fail(p, &o, err, "committing to the store");
+	PQclear(o.res);
+	return rc;
+}
+
+static void pg_rollback(void *impl)
+{
+	struct pgc *p = impl;
+	if (PQtransactionStatus(p->c) != PQTRANS_IDLE)
+		PQclear(PQexec(p->c, "ROLLBACK"));
+}
+
+static int pg_read_begin(void *impl, jpki_err *err)
+{
+	return simple(impl, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+		      "starting a read snapshot", err);
+}
+
+static void pg_read_end(void *impl)
+{
+	pg_rollback(impl);
+}
+
+static int pg_exec(void *impl, const char *sql, jpki_err *err)
+{
+	return simple(impl, sql, "PostgreSQL store", err);
+}
+
+static int pg_schema_current(void *impl, int *version, jpki_err *err)
+{
+	struct pgc *p = impl;
+	struct outcome o;
+	struct params P = {0};
+	int rc;
+	/* two processes opening a new store: one migrates, the other waits
+	 * and then finds it done */
+	p_int(&P, LOCK_NS_SCHEMA);
+	if (run(p, "SELECT pg_advisory_xact_lock($1::int, 0)", &P,
+		PGRES_TUPLES_OK, &o) != 0) {
+		PQclear(o.res);
+		return pg_fail(p, &o, err, "locking the schema");
+	}
+	PQclear(o.res);
+	if ((rc = simple(p,
+			 "CREATE TABLE IF NOT EXISTS schema_version ("
+			 " version INTEGER PRIMARY KEY,"
+			 " name TEXT NOT NULL)",
+			 "creating schema_version", err)) != 0)
+		return rc;
+	if (run(p, "SELECT COALESCE(MAX(version), 0) FROM schema_version", NULL,
+		PGRES_TUPLES_OK, &o) != 0) {
+		rc = pg_fail(p, &o, err, "reading the schema version");
+		goto out;
+	}
+	long v = strtol(PQgetvalue(o.res, 0, 0), NULL, 10);
+	if (v < 0 || v > 1000000)
+		rc = jpki_fail(err, JPKI_ERR_SCHEMA,
+			       "schema version %ld is not valid", v);
+	else
+		*version = (int)v;
+out:
+	PQclear(o.res);
+	return rc;
+}
+
+static int pg_schema_record(void *impl, int version, const char *name,
+			    jpki_err *err)
+{
+	struct pgc *p = impl;
+	struct outcome o;
+	struct params P = {0};
+	p_int(&P, version);
+	p_text(&P, name);
+	if (cmd(p, "INSERT INTO schema_version (version, name) VALUES ($1, $2)",
+		&P, &o, NULL) != 0)
+		return pg_fail(p, &o, err, "recording schema version %d",
+			       version);
+	return 0;
+}
+
+/* "not ok" never: PostgreSQL checks its own pages; amcheck is an
+ * extension the store does not require.  The check asks the server
+ * whether it answers and the schema is there. */
+static int pg_check(void *impl, bool full, jpki_err *err)
+{
+	struct pgc *p = impl;
+	struct outcome o;
+	(void)full;
+	if (run(p, "SELECT count(*) FROM schema_version", NULL, PGRES_TUPLES_OK,
+		&o) != 0) {
+		PQclear(o.res);
+		return pg_fail(p, &o, err, "checking the PostgreSQL store");
+	}
+	PQclear(o.res);
+	return 0;
+}
+
+/* ---- meta --------------------------------------------------------------- */
+
+static int meta_read(struct pgc *p, const char *sql, const char *key, char *val,
+		     size_t cap, jpki_err *err)
+{
+	struct outcome o;
+	struct params P = {0};
+	int rc = 0;
+	p_text(&P, key);
+	if (run(p, sql, &P, PGRES_TUPLES_OK, &o) != 0) {
+		rc = pg_fail(p, &o, err, "reading setting %s", key);
+		goto out;
+	}
+	if (PQntuples(o.res) == 0) {
+		rc = jpki_fail(err, JPKI_ERR_NOT_FOUND, "setting %s is not set",
+			       key);
+		goto out;
+	}
+	size_t n = (size_t)PQgetlength(o.res, 0, 0);
+	if (n >= cap) {
+		rc = jpki_fail(err, JPKI_ERR_RANGE,
+			       "setting %s is %zu bytes; the buffer holds %zu",
+			       key, n, cap - 1);
+		goto out;
+	}
+	rc = store_copy_text(val, cap, PQgetvalue(o.res, 0, 0), n, "setting",
+			     err);
+out:
+	PQclear(o.res);
+	return rc;
+}
+
+static int pg_meta_get(void *impl, const char *key, char *val, size_t cap,
+		       jpki_err *err)
+{
+	return meta_read(impl, "SELECT value FROM meta WHERE key = $1", key,
+			 val, cap, err);
+}
+
+static int pg_meta_get_for_update(void *impl, const char *key, char *val,
+				  size_t cap, jpki_err *err)
+{
+	struct pgc *p = impl;
+	struct outcome o;
+	struct params P = {0};
+	p_int(&P, LOCK_NS_META);
+	p_text(&P, key);
+	if (run(p, "SELECT pg_advisory_xact_lock($1::int, hashtext($2))", &P,
+		PGRES_TUPLES_OK, &o) != 0) {
+		PQclear(o.res);
+		return pg_fail(p, &o, err, "locking setting %s", key);
+	}
+	PQclear(o.res);
+	return meta_read(p, "SELECT value FROM meta WHERE key = $1 FOR UPDATE",
+			 key, val, cap, err);
+}
+
+static int pg_meta_set(void *impl, const char *key, const char *val,
+		       jpki_err *err)
+{
+	struct pgc *p = impl;
+	struct outcome o;
+	struct params P = {0};
+	p_text(&P, key);
+	p_text(&P, val);
+	if (cmd(p,
+		"INSERT INTO meta (key, value) VALUES ($1, $2)"
+		" ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+		&P, &o, NULL) != 0)
+		return pg_fail(p, &o, err, "writing setting %s", key);
+	return 0;
+}
+
+/* ---- municipalities ----------------------------------------------------- */
+
+static int pg_muni_put(void *impl, const store_muni *m, jpki_err *err)
+{
+	struct pgc *p = impl;
+	struct outcome o;
+	struct params P = {0};
+	p_fields(&P, &rm_muni, 0, rm_muni.n, m);
+	if (cmd(p,
+		"INSERT INTO municipalities"
+		" (code, pref_roman, city_roman, pref, city)"
+		" VALUES ($1, $2, $3, $4, $5)"
+		" ON CONFLICT (code) DO UPDATE SET"
+		" pref_roman = excluded.pref_roman,"
+		" city_roman = excluded.city_roman,"
+		" pref = excluded.pref, city = excluded.city",
+		&P, &o, NULL) != 0)
+		return pg_fail(p, &o, err, "writing municipality %s", m->code);
+	return 0;
+}
+
+static int pg_muni_get(void *impl, const char *code, store_muni *out,
+		       jpki_err *err)
+{
+	struct params P = {0};
+	p_text(&P, code);
+	return get_row(impl,
+		       "SELECT code, pref_roman, city_roman, pref, city"
+		       " FROM municipalities WHERE code = $1",
+		       &P, &rm_muni, out, sizeof(*out), "municipality", code,
+		       err);
+}
+
+static int pg_muni_each(void *impl, store_muni_fn fn, void *ctx, jpki_err *err)
+{
+	return each_row(impl,
+			"SELECT code, pref_roman, city_roman, pref, city"
+			" FROM municipalities ORDER BY code",
+			NULL, &rm_muni, sizeof(store_muni), false, (row_fn)fn,
+			ctx, "listing municipalities", err);
+}
+
+/* ---- residents ---------------------------------------------------------- */
+
+#define RES_COLS                                                               \
+	"id, ext_id, name, kana, address, birth, sex, muni_code, adult_ward, " \
+	"status, updated_at, my_number"
+
+struct res_keys {
+	char name[2 * sizeof(((store_resident *)0)->name) + 2];
+	char address[sizeof(((store_resident *)0)->address)];
+};
+
+static int resident_keys(const store_resident *r, struct res_keys *k,
+			 jpki_err *err)
+{
+	size_t n;
+	if (jpki_text_fold(r->name, k->name, sizeof(k->name), NULL) != 0)
+		goto bad;
+	n = strlen(k->name);
+	k->name[n++] = '\t';
+	if (jpki_text_fold(r->kana, k->name + n, sizeof(k->name) - n, NULL) !=
+		0 ||
+	    jpki_text_fold(r->address, k->address, sizeof(k->address), NULL) !=
+		0)
+		goto bad;
+	return 0;
+bad:
+	return jpki_fail(err, JPKI_ERR_INVAL,
+			 "resident %s: text cannot be folded", r->ext_id);
+}
+
+static int resident_fail(struct pgc *p, const struct outcome *o,
+			 const store_resident *r, jpki_err *err)
+{
+	if (strcmp(o->state, "23505") == 0)
+		return jpki_fail(err, JPKI_ERR_EXISTS,
+				 "a resident with ext_id %s already exists",
+				 r->ext_id);
+	if (strcmp(o->state, "23503") == 0)
+		return jpki_fail(err, JPKI_ERR_NOT_FOUND,
+				 "resident %s: municipality %s not found",
+				 r->ext_id, r->muni_code);
+	return pg_fail(p, o, err, "writing resident %s", r->ext_id);
+}
+
+static int pg_resident_add(void *impl, const store_resident *r, int64_t *id,
+			   jpki_err *err)
+{
+	struct pgc *p = impl;
+	struct outcome o;
+	struct params P = {0};
+	struct res_keys k;
+	int rc = resident_keys(r, &k, err);
+	if (rc != 0)
+		return rc;
+	p_fields(&P, &rm_resident, 1, rm_resident.n - 1, r);
+	p_text(&P, k.name);
+	p_text(&P, k.address);
+	if (insert_returning(p,
+			     "INSERT INTO residents (ext_id, name, kana,"
+			     " address, birth, sex, muni_code, adult_ward,"
+			     " status, updated_at, my_number, name_key,"
+			     " address_key) VALUES ($1, $2, $3, $4, $5, $6,"
+			     " $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+			     &P, &o, id) != 0)
+		return resident_fail(p, &o, r, err);
+	return 0;
+}
+
+static int pg_resident_update(void *impl, const store_resident *r,
+			      jpki_err *err)
+{
+	struct pgc *p = impl;
+	struct outcome o;
+	struct params P = {0};
+	struct res_keys k;
+	int changes = 0, rc = resident_keys(r, &k, err);
+	if (rc != 0)
+		return rc;
+	p_fields(&P, &rm_resident, 0, rm_resident.n, r);
+	p_text(&P, k.name);
+	p_text(&P, k.address);
+	if (cmd(p,
+		"UPDATE residents SET ext_id = $2, name = $3, kana = $4,"
+		" address = $5, birth = $6, sex = $7, muni_code = $8,"
+		" adult_ward = $9, status = $10, updated_at = $11,"
+		" my_number = $12, name_key = $13, address_key = $14"
+		" WHERE id = $1",
+		&P, &o, &changes) != 0)
+		return resident_fail(p, &o, r, err);
+	if (changes == 0)
+		return jpki_fail(err, JPKI_ERR_NOT_FOUND,
+				 "resident %lld not found", (long long)r->id);
+	return 0;
+}
+
+static int pg_resident_get(void *impl, int64_t id, store_resident *out,
+			   jpki_err *err)
+{
+	struct params P = {0};
+	char key[24];
+	p_int(&P, id);
+	snprintf(key, sizeof(key), "%lld", (long long)id);
+	return get_row(impl, "SELECT " RES_COLS " FROM residents WHERE id = $1",
+		       &P, &rm_resident, out, sizeof(*out), "resident", key,
+		       err);
+}
+
+static int pg_resident_get_ext(void *impl, const char *ext_id,
+			       store_resident *out, jpki_err *err)
+{
+	struct params P = {0};
+	char key[48];
+	p_text(&P, ext_id);
+	snprintf(key, sizeof(key), "with ext_id %s", ext_id);
+	return get_row(
+	    impl, "SELECT " RES_COLS " FROM residents WHERE ext_id = $1", &P,
+	    &rm_resident, out, sizeof(*out), "resident", key, err);
+}
+
+static int pg_resident_search(void *impl, const char *q_text, int limit,
+			      store_resident_fn fn, void *ctx, jpki_err *err)
+{
+	struct params P = {0};
+	p_text(&P, q_text);
+	p_int(&P, limit);
+	return each_row(impl,
+			"SELECT " RES_COLS " FROM residents"
+			" WHERE $1 = '' OR strpos(name, $1) > 0"
+			" OR strpos(kana, $1) > 0 OR strpos(ext_id, $1) > 0"
+			" ORDER BY id LIMIT $2::bigint",
+			&P, &rm_resident, sizeof(store_resident), false,
+			(row_fn)fn, ctx, "searching residents", err);
+}
+
+static int pg_resident_find(void *impl, const store_resident_query *qr,
+			    int limit, store_resident_fn fn, void *ctx,
+			    jpki_err *err)
+{
+	struct params P = {0};
+	char birth[11] = "";
+	if (qr->birth.y != 0)
+		jpki_date_format(qr->birth, birth);
+	p_text(&P, birth);
+	p_text(&P, qr->key);
+	p_text(&P, qr->ext);
+	p_int(&P, limit);
+	return each_row(impl,
+			"SELECT " RES_COLS " FROM residents"
+			" WHERE ($1 = '' AND $2 = '' AND $3 = '')"
+			" OR ($1 <> '' AND birth = $1)"
+			" OR ($2 <> '' AND (strpos(name_key, $2) > 0"
+			" OR strpos(address_key, $2) > 0))"
+			" OR ($3 <> '' AND (strpos(lower(ext_id), $3) > 0"
+			" OR my_number = $3))"
+			" ORDER BY id LIMIT $4::bigint",
+			&P, &rm_resident, sizeof(store_resident), false,
+			(row_fn)fn, ctx, "searching residents", err);
+}
+
+/* ---- cards -------------------------------------------------------------- */
+
+static int pg_card_put(void *impl, const store_card *c, jpki_err *err)
+{
+	struct pgc *p = impl;
+	struct outcome o;
+	struct params P = {0};
+	p_fields(&P, &rm_card, 0, rm_card.n, c);
+	if (cmd(p,
+		"INSERT INTO cards (serial, resident_id, issued, expiry, "
+		"status)"
+		" VALUES ($1, $2, $3, $4, $5)"
+		" ON CONFLICT (serial) DO UPDATE SET"
+		" resident_id = excluded.resident_id,"
+		" issued = excluded.issued, expiry = excluded.expiry,"
+		" status = excluded.status",
+		&P, &o, NULL) == 0)
+		return 0;
+	if (strcmp(o.state, "23503") == 0)
+		return jpki_fail(err, JPKI_ERR_NOT_FOUND,
+				 "card %s: resident %lld not found", c->serial,
+				 (long long)c->resident_id);
+	return pg_fail(p, &o, err, "writing card %s", c->serial);
+}
+
+static int pg_card_get(void *impl, const char *serial, store_card *out,
+		       jpki_err *err)
+{
+	struct params P = {0};
+	p_text(&P, serial);
+	return get_row(impl,
+		       "SELECT serial, resident_id, issued, expiry, status"
+		       " FROM cards WHERE serial = $1",
+		       &P, &rm_card, out, sizeof(*out), "card", serial, err);
+}
+
+/* ---- certificates ------------------------------------------------------- */
+
+#define CERT_COLS                                                              \
+	"serial, kind, resident_id, card_serial, muni_code, subject, "         \
+	"not_before, not_after, status, reason, revoked_at"
+
+static int pg_cert_put(void *impl, const store_cert *c, jpki_err *err)
+{
+	struct pgc *p = impl;
+	struct outcome o;
+	struct params P = {0};
+	store_cert row = *c;
+	row.status = c->status == STORE_CERT_REVOKED ? STORE_CERT_REVOKED
+						     : STORE_CERT_VALID;
+	p_fields(&P, &rm_cert, 0, rm_cert.n, &row);
+	if (row.status != STORE_CERT_REVOKED) {
+		P.v[9] = NULL;	/* reason */
+		P.v[10] = NULL; /* revoked_at */
+	}
+	p_blob(&P, c->der, c->der_len);
+	if (cmd(p,
+		"INSERT INTO certificates (" CERT_COLS ", der) VALUES ($1, $2,"
+		" $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+		&P, &o, NULL) == 0)
+		return 0;
+	if (strcmp(o.state, "23505") == 0)
+		return jpki_fail(err, JPKI_ERR_CONFLICT,
+				 "certificate serial %s already exists",
+				 c->serial);
+	if (strcmp(o.state, "23503") == 0) {
+		if (strstr(o.constraint, "resident") != NULL)
+			return jpki_fail(
+			    err, JPKI_ERR_NOT_FOUND,
+			    "certificate %s: resident %lld not found",
+			    c->serial, (long long)c->resident_id);
+		if (strstr(o.constraint, "card") != NULL)
+			return jpki_fail(err, JPKI_ERR_NOT_FOUND,
+					 "certificate %s: card %s not found",
+					 c->serial, c->card_serial);
+		return jpki_fail(err, JPKI_ERR_NOT_FOUND,
+				 "certificate %s: municipality %s not found",
+				 c->serial, c->muni_code);
+	}
+	return pg_fail(p, &o, err, "writing certificate %s", c->serial);
+}
+
+static int pg_cert_get(void *impl, const char *serial, store_cert *out,
+		       jpki_err *err)
+{
+	struct pgc *p = impl;
+	struct outcome o;
+	struct params P = {0};
+	store_cert c;
+	unsigned char *der = NULL;
+	size_t len = 0;
+	int rc;
+	p_text(&P, serial);
+	if (run(p,
+		"SELECT " CERT_COLS ", der FROM certificates WHERE serial = $1",
+		&P, PGRES_TUPLES_OK, &o) != 0) {
+		rc = pg_fail(p, &o, err, "reading certificate %s", serial);
+		goto out;
+	}
+	if (PQntuples(o.res) == 0) {
+		rc = jpki_fail(err, JPKI_ERR_NOT_FOUND,
+			       "certificate %s not found", serial);
+		goto out;
+	}
+	memset(&c, 0, sizeof(c));
+	if ((rc = read_rec(o.res, 0, &rm_cert, 0, &c, err)) != 0)
+		goto out;
+	if (!PQgetisnull(o.res, 0, rm_cert.n))
+		der = PQunescapeBytea(
+		    (const unsigned char *)PQgetvalue(o.res, 0, rm_cert.n),
+		    &len);
+	if (der == NULL || len == 0 || len > STORE_DER_MAX) {
+		rc = jpki_fail(err, JPKI_ERR_INTEGRITY,
+			       "stored DER of certificate %s is %zu bytes",
+			       serial, len);
+		goto out;
+	}
+	if ((c.der = malloc(len)) == NULL) {
+		rc = jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	memcpy(c.der, der, len);
+	c.der_len = len;
+	*out = c; /* der transferred */
+out:
+	PQfreemem(der);
+	PQclear(o.res);
+	return rc;
+}
+
+static int pg_cert_state(void *impl, const char *serial,
+			 store_cert_status *status, int *reason,
+			 time_t *revoked_at, jpki_err *err)
+{
+	struct params P = {0};
+	struct rm_cert_state s;
+	p_text(&P, serial);
+	int rc = get_row(impl,
+			 "SELECT status, reason, revoked_at FROM certificates"
+			 " WHERE serial = $1 FOR UPDATE",
+			 &P, &rm_cert_state, &s, sizeof(s), "certificate",
+			 serial, err);
+	if (rc != 0)
+		return rc;
+	*status = s.status;
+	*reason = s.reason;
+	*revoked_at = s.revoked_at;
+	return 0;
+}
+
+static int pg_cert_set_revoked(void *impl, const char *serial, int reason,
+			       time_t at, jpki_err *err)
+{
+	struct pgc *p = impl;
+	struct outcome o;
+	struct params P = {0};
+	int changes = 0;
+	p_text(&P, serial);
+	p_int(&P, reason);
+	p_int(&P, (int64_t)at);
+	if (cmd(p,
+		"UPDATE certificates SET status = 1, reason = $2,"
+		" revoked_at = $3 WHERE serial = $1",
+		&P, &o, &changes) != 0)
+		return pg_fail(p, &o, err, "revoking certificate %s", serial);
+	if (changes == 0)
+		return jpki_fail(err, JPKI_ERR_NOT_FOUND,
+				 "certificate %s not found", serial);
+	return 0;
+}
+
+static int cert_list(struct pgc *p, const char *sql, const struct params *P,
+		     store_cert_fn fn, void *ctx, jpki_err *err)
+{
+	return each_row(p, sql, P, &rm_cert, sizeof(store_cert), false,
+			(row_fn)fn, ctx, "listing certificates", err);
+}
+
+static int pg_cert_by_resident(void *impl, int64_t resident_id,
+			       store_cert_fn fn, void *ctx, jpki_err *err)
+{
+	struct params P = {0};
+	p_int(&P, resident_id);
+	return cert_list(impl,
+			 "SELECT " CERT_COLS " FROM certificates"
+			 " WHERE resident_id = $1"
+			 " ORDER BY not_before DESC, serial DESC",
+			 &P, fn, ctx, err);
+}
+
+static int pg_cert_revoked(void *impl, int kind, const char *muni_code,
+			   time_t not_after_from, store_cert_fn fn, void *ctx,
+			   jpki_err *err)
+{
+	struct params P = {0};
+	p_int(&P, kind);
+	p_int(&P, (int64_t)not_after_from);
+	if (muni_code == NULL)
+		return cert_list(impl,
+				 "SELECT " CERT_COLS " FROM certificates"
+				 " WHERE kind = $1 AND status = 1"
+				 " AND not_after >= $2 ORDER BY serial",
+				 &P, fn, ctx, err);
+	p_text(&P, muni_code);
+	return cert_list(impl,
+			 "SELECT " CERT_COLS " FROM certificates"
+			 " WHERE kind = $1 AND muni_code = $3"
+			 " AND status = 1 AND not_after >= $2"
+			 " ORDER BY serial",
+			 &P, fn, ctx, err);
+}
+
+static int pg_cert_expiring(void *impl, time_t from, time_t to,
+			    store_cert_fn fn, void *ctx, jpki_err *err)
+{
+	struct params P = {0};
+	p_int(&P, (int64_t)from);
+	p_int(&P, (int64_t)to);
+	return cert_list(impl,
+			 "SELECT " CERT_COLS " FROM certificates"
+			 " WHERE status = 0 AND not_after BETWEEN $1 AND $2"
+			 " ORDER BY not_after, serial",
+			 &P, fn, ctx, err);
+}
+
+/* ---- audit -------------------------------------------------------------- */
+
+static int pg_audit_head(void *impl, int64_t *seq, char hash[65], jpki_err *err)
+{
+	struct pgc *p = impl;
+	struct outcome o;
+	struct params P = {0};
+	struct rm_audit_head h;
+	int rc = 0;
+	p_int(&P, LOCK_NS_AUDIT);
+	if (run(p, "SELECT pg_advisory_xact_lock($1::int, 0)", &P,
+		PGRES_TUPLES_OK, &o) != 0) {
+		rc = pg_fail(p, &o, err, "locking the audit log");
+		goto out;
+	}
+	PQclear(o.res);
+	if (run(p, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+		NULL, PGRES_TUPLES_OK, &o) != 0) {
+		rc = pg_fail(p, &o, err, "reading the audit log");
+		goto out;
+	}
+	if (PQntuples(o.res) == 0) {
+		*seq = 0;
+		hash[0] = '\0';
+		goto out;
+	}
+	memset(&h, 0, sizeof(h));
+	if ((rc = read_rec(o.res, 0, &rm_audit_head, 0, &h, err)) == 0) {
+		*seq = h.seq;
+		memcpy(hash, h.hash, sizeof(h.hash));
+	}
+out:
+	PQclear(o.res);
+	return rc;
+}
+
+static int pg_audit_insert(void *impl, const store_audit *a, jpki_err *err)
+{
+	struct pgc *p = impl;
+	struct outcome o;
+	struct params P = {0};
+	p_fields(&P, &rm_audit, 0, rm_audit.n, a);
+	if (cmd(p,
+		"INSERT INTO audit (seq, at, actor, action, detail, prev_hash,"
+		" hash) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+		&P, &o, NULL) != 0)
+		return pg_fail(p, &o, err, "appending audit record %lld",
+			       (long long)a->seq);
+	return 0;
+}
+
+static int pg_audit_each(void *impl, store_audit_fn fn, void *ctx,
+			 jpki_err *err)
+{
+	return each_row(impl,
+			"SELECT seq, at, actor, action, detail, prev_hash, hash"
+			" FROM audit ORDER BY seq",
+			NULL, &rm_audit, sizeof(store_audit), true, (row_fn)fn,
+			ctx, "reading the audit log", err);
+}
+
+/* ---- counter applications ----------------------------------------------- */
+
+#define APP_COLS                                                               \
+	"id, resident_id, kind, state, applicant, agent_name, certs, pins, "   \
+	"card_serial, new_card_serial, inquiry_sent, inquiry_answered, note, " \
+	"opened_at, updated_at"
+
+static int app_fail(struct pgc *p, const struct outcome *o, const store_app *a,
+		    jpki_err *err)
+{
+	if (strcmp(o->state, "23505") == 0)
+		return jpki_fail(
+		    err, JPKI_ERR_CONFLICT,
+		    "resident %lld already has an open application "
+		    "of kind %d",
+		    (long long)a->resident_id, (int)a->kind);
+	if (strcmp(o->state, "23503") == 0)
+		return jpki_fail(err, JPKI_ERR_NOT_FOUND,
+				 "application for resident %lld: resident or "
+				 "card %s not found",
+				 (long long)a->resident_id, a->card_serial);
+	return pg_fail(p, o, err, "writing application %lld of resident %lld",
+		       (long long)a->id, (long long)a->resident_id);
+}
+
+static int pg_app_add(void *impl, const store_app *a, int64_t *id,
+		      jpki_err *err)
+{
+	struct pgc *p = impl;
+	struct outcome o;
+	struct params P = {0};
+	p_fields(&P, &rm_app, 1, rm_app.n - 1, a);
+	if (insert_returning(p,
+			     "INSERT INTO applications (resident_id, kind,"
+			     " state, applicant, agent_name, certs, pins,"
+			     " card_serial, new_card_serial, inquiry_sent,"
+			     " inquiry_answered, note, opened_at, updated_at)"
+			     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,"
+			     " $10, $11, $12, $13, $14) RETURNING id",
+			     &P, &o, id) != 0)
+		return app_fail(p, &o, a, err);
+	return 0;
+}
+
+static int pg_app_update(void *impl, const store_app *a, jpki_err *err)
+{
+	struct pgc *p = impl;
+	struct outcome o;
+	struct params P = {0};
+	int changes = 0;
+	p_fields(&P, &rm_app, 0, rm_app.n, a);
+	if (cmd(p,
+		"UPDATE applications SET resident_id = $2, kind = $3,"
+		" state = $4, applicant = $5, agent_name = $6, certs = $7,"
+		" pins = $8, card_serial = $9, new_card_serial = $10,"
+		" inquiry_sent = $11, inquiry_answered = $12, note = $13,"
+		" opened_at = $14, updated_at = $15 WHERE id = $1",
+		&P, &o, &changes) != 0)
+		return app_fail(p, &o, a, err);
+	if (changes == 0)
+		return jpki_fail(err, JPKI_ERR_NOT_FOUND,
+				 "application %lld not found",
+				 (long long)a->id);
+	return 0;
+}
+
+static int pg_app_get(void *impl, int64_t id, store_app *out, jpki_err *err)
+{
+	struct params P = {0};
+	char key[24];
+	p_int(&P, id);
+	snprintf(key, sizeof(key), "%lld", (long long)id);
+	return get_row(impl,
+		       "SELECT " APP_COLS " FROM applications WHERE id = $1",
+		       &P, &rm_app, out, sizeof(*out), "application", key, err);
+}
+
+static int pg_app_list(void *impl, int64_t resident_id, bool open_only,
+		       int limit, store_app_fn fn, void *ctx, jpki_err *err)
+{
+	struct params P = {0};
+	p_int(&P, resident_id);
+	p_int(&P, open_only ? 1 : 0);
+	p_int(&P, limit);
+	return each_row(impl,
+			"SELECT " APP_COLS " FROM applications"
+			" WHERE ($1::bigint = 0 OR resident_id = $1::bigint)"
+			" AND ($2::int = 0 OR state < 7)"
+			" ORDER BY id DESC LIMIT $3::bigint",
+			&P, &rm_app, sizeof(store_app), true, (row_fn)fn, ctx,
+			"listing applications", err);
+}
+
+static int insert_seq(struct pgc *p, const char *sql, const struct params *P,
+		      int64_t app_id, const char *what, int *seq, jpki_err *err)
+{
+	struct outcome o;
+	int64_t v = 0;
+	if (insert_returning(p, sql, P, &o, &v) != 0) {
+		if (strcmp(o.state, "23503") == 0)
+			return jpki_fail(err, JPKI_ERR_NOT_FOUND,
+					 "%s: application %lld not found", what,
+					 (long long)app_id);
+		return pg_fail(p, &o, err, "writing %s of application %lld",
+			       what, (long long)app_id);
+	}
+	*seq = (int)v;
+	return 0;
+}
+
+static int pg_app_doc_add(void *impl, const store_app_doc *d, int *seq,
+			  jpki_err *err)
+{
+	struct params P = {0};
+	p_int(&P, d->app_id);
+	p_fields(&P, &rm_doc, 2, rm_doc.n - 2, d);
+	return insert_seq(
+	    impl,
+	    "INSERT INTO application_documents (app_id, seq, role, type,"
+	    " number, expiry, added_at) VALUES ($1::bigint,"
+	    " (SELECT COALESCE(MAX(seq), 0) + 1 FROM application_documents"
+	    " WHERE app_id = $1::bigint), $2, $3, $4, $5, $6) RETURNING seq",
+	    &P, d->app_id, "document", seq, err);
+}
+
+static int pg_app_doc_each(void *impl, int64_t app_id, store_app_doc_fn fn,
+			   void *ctx, jpki_err *err)
+{
+	struct params P = {0};
+	char what[64];
+	p_int(&P, app_id);
+	snprintf(what, sizeof(what), "listing documents of application %lld",
+		 (long long)app_id);
+	return each_row(impl,
+			"SELECT app_id, seq, role, type, number, expiry,"
+			" added_at FROM application_documents"
+			" WHERE app_id = $1 ORDER BY seq",
+			&P, &rm_doc, sizeof(store_app_doc), false, (row_fn)fn,
+			ctx, what, err);
+}
+
+static int pg_app_event_add(void *impl, const store_app_event *e, int *seq,
+			    jpki_err *err)
+{
+	struct params P = {0};
+	p_int(&P, e->app_id);
+	p_fields(&P, &rm_event, 2, rm_event.n - 2, e);
+	return insert_seq(
+	    impl,
+	    "INSERT INTO application_events (app_id, seq, at, actor, event,"
+	    " from_state, to_state, detail) VALUES ($1::bigint,"
+	    " (SELECT COALESCE(MAX(seq), 0) + 1 FROM application_events"
+	    " WHERE app_id = $1::bigint), $2, $3, $4, $5, $6, $7)"
+	    " RETURNING seq",
+	    &P, e->app_id, "event", seq, err);
+}
+
+static int pg_app_event_each(void *impl, int64_t app_id, store_app_event_fn fn,
+			     void *ctx, jpki_err *err)
+{
+	struct params P = {0};
+	char what[64];
+	p_int(&P, app_id);
+	snprintf(what, sizeof(what), "listing history of application %lld",
+		 (long long)app_id);
+	return each_row(impl,
+			"SELECT app_id, seq, at, actor, event, from_state,"
+			" to_state, detail FROM application_events"
+			" WHERE app_id = $1 ORDER BY seq",
+			&P, &rm_event, sizeof(store_app_event), false,
+			(row_fn)fn, ctx, what, err);
+}
+
+static int pg_notice_add(void *impl, const store_notice *n, jpki_err *err)
+{
+	struct pgc *p = impl;
+	struct outcome o;
+	struct params P = {0};
+	p_fields(&P, &rm_notice, 0, rm_notice.n, n);
+	if (cmd(p,
+		"INSERT INTO notices (cert_serial, resident_id, expiry, batch,"
+		" sent_at) VALUES ($1, $2, $3, $4, $5)",
+		&P, &o, NULL) == 0)
+		return 0;
+	if (strcmp(o.state, "23505") == 0)
+		return jpki_fail(err, JPKI_ERR_CONFLICT,
+				 "the expiry notice for certificate %s "
+				 "was already sent",
+				 n->cert_serial);
+	if (strcmp(o.state, "23503") == 0)
+		return jpki_fail(err, JPKI_ERR_NOT_FOUND,
+				 "notice: certificate %s or resident %lld "
+				 "not found",
+				 n->cert_serial, (long long)n->resident_id);
+	return pg_fail(p, &o, err, "recording notice for %s", n->cert_serial);
+}
+
+static int pg_notice_get(void *impl, const char *cert_serial, store_notice *out,
+			 jpki_err *err)
+{
+	struct params P = {0};
+	p_text(&P, cert_serial);
+	return get_row(impl,
+		       "SELECT cert_serial, resident_id, expiry, batch, sent_at"
+		       " FROM notices WHERE cert_serial = $1",
+		       &P, &rm_notice, out, sizeof(*out),
+		       "notice for certificate", cert_serial, err);
+}
+
+static int pg_app_find(void *impl, const store_app_filter *f, int limit,
+		       store_app_row_fn fn, void *ctx, jpki_err *err)
+{
+	struct pgc *p = impl;
+	struct outcome o;
+	struct params P = {0};
+	store_app_row row;
+	int rc = 0;
+	p_int(&P, f->resident_id);
+	p_int(&P, (int)f->state_min);
+	p_int(&P, (int)f->state_max);
+	p_int(&P, (int64_t)f->opened_from);
+	p_int(&P, (int64_t)f->opened_to);
+	p_int(&P, limit);
+	if (run(p,
+		"SELECT " APP_COLS ","
+		" (SELECT r.name FROM residents r"
+		"  WHERE r.id = applications.resident_id),"
+		" (SELECT r.kana FROM residents r"
+		"  WHERE r.id = applications.resident_id)"
+		" FROM applications"
+		" WHERE ($1::bigint = 0 OR resident_id = $1::bigint)"
+		" AND state BETWEEN $2 AND $3"
+		" AND ($4::bigint = 0 OR opened_at >= $4::bigint)"
+		" AND ($5::bigint = 0 OR opened_at <= $5::bigint)"
+		" ORDER BY id DESC LIMIT $6::bigint",
+		&P, PGRES_TUPLES_OK, &o) != 0) {
+		rc = pg_fail(p, &o, err, "listing applications");
+		goto out;
+	}
+	for (int r = 0, n = PQntuples(o.res); r < n; r++) {
+		memset(&row, 0, sizeof(row));
+		if ((rc = read_rec(o.res, r, &rm_app, 0, &row.app, err)) != 0) {
+			jpki_wrap(err, rc, "application %lld",
+				  (long long)row.app.id);
+			goto out;
+		}
+		if ((rc = read_rec(o.res, r, &rm_app_row_names, rm_app.n, &row,
+				   err)) != 0 ||
+		    (rc = fn(ctx, &row)) != 0)
+			goto out;
+	}
+out:
+	PQclear(o.res);
+	return rc;
+}
+
+static int pg_office_get(void *impl, const char *code, store_office *out,
+			 jpki_err *err)
+{
+	struct params P = {0};
+	p_text(&P, code);
+	return get_row(impl,
+		       "SELECT office_name, office_address, office_phone,"
+		       " office_hours FROM municipalities WHERE code = $1",
+		       &P, &rm_office, out, sizeof(*out), "municipality", code,
+		       err);
+}
+
+static int pg_office_set(void *impl, const char *code, const store_office *o_,
+			 jpki_err *err)
+{
+	struct pgc *p = impl;
+	struct outcome o;
+	struct params P = {0};
+	int changes = 0;
+	p_text(&P, code);
+	p_fields(&P, &rm_office, 0, rm_office.n, o_);
+	if (cmd(p,
+		"UPDATE municipalities SET office_name = $2,"
+		" office_address = $3, office_phone = $4, office_hours = $5"
+		" WHERE code = $1",
+		&P, &o, &changes) != 0)
+		return pg_fail(p, &o, err, "writing municipality %s", code);
+	if (changes == 0)
+		return jpki_fail(err, JPKI_ERR_NOT_FOUND,
+				 "municipality %s not found", code);
+	return 0;
+}
+
+const struct store_backend store_pg_backend = {
+    .name = "postgresql",
+    .migrations = store_pg_migrations,
+    .open = pg_open,
+    .close = pg_close,
+    .check = pg_check,
+    .begin = pg_begin,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+    .read_begin = pg_read_begin,
+    .read_end = pg_read_end,
+    .schema_current = pg_schema_current,
+    .exec = pg_exec,
+    .schema_record = pg_schema_record,
+    .meta_get = pg_meta_get,
+    .meta_get_for_update = pg_meta_get_for_update,
+    .meta_set = pg_meta_set,
+    .muni_put = pg_muni_put,
+    .muni_get = pg_muni_get,
+    .muni_each = pg_muni_each,
+    .resident_add = pg_resident_add,
+    .resident_update = pg_resident_update,
+    .resident_get = pg_resident_get,
+    .resident_get_ext = pg_resident_get_ext,
+    .resident_search = pg_resident_search,
+    .card_put = pg_card_put,
+    .card_get = pg_card_get,
+    .cert_put = pg_cert_put,
+    .cert_get = pg_cert_get,
+    .cert_state_for_update = pg_cert_state,
+    .cert_set_revoked = pg_cert_set_revoked,
+    .cert_by_resident = pg_cert_by_resident,
+    .cert_revoked = pg_cert_revoked,
+    .cert_expiring = pg_cert_expiring,
+    .audit_head_for_update = pg_audit_head,
+    .audit_insert = pg_audit_insert,
+    .audit_each = pg_audit_each,
+    .app_add = pg_app_add,
+    .app_update = pg_app_update,
+    .app_get = pg_app_get,
+    .app_list = pg_app_list,
+    .app_doc_add = pg_app_doc_add,
+    .app_doc_each = pg_app_doc_each,
+    .app_event_add = pg_app_event_add,
+    .app_event_each = pg_app_event_each,
+    .notice_add = pg_notice_add,
+    .notice_get = pg_notice_get,
+    .resident_find = pg_resident_find,
+    .app_find = pg_app_find,
+    .office_get = pg_office_get,
+    .office_set = pg_office_set,
+};
