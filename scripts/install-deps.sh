@@ -8,6 +8,7 @@ pkgs=(
   libssl-dev openssl libsqlite3-dev sqlite3 libcmocka-dev
   libjansson-dev libmicrohttpd-dev libpq-dev libpcsclite-dev
   gnutls-bin pcscd vsmartcard-vpcd opensc opensc-pkcs11 pcsc-tools
+  libp11-kit-dev softhsm2
   xxd procps faketime
   curl jq wrk nginx-light iproute2 util-linux
   chromium fonts-noto-cjk
