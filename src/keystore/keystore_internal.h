@@ -8,8 +8,7 @@ typedef struct keystore_ops {
 	void (*close)(void *be);
 	int (*generate)(void *be, const char *label, int bits, EVP_PKEY **pub,
 			jpki_err *err);
-	int (*load)(void *be, const char *label, EVP_PKEY **out,
-		    jpki_err *err);
+	int (*load)(void *be, const char *label, EVP_PKEY **out, jpki_err *err);
 	int (*has)(void *be, const char *label, jpki_err *err);
 } keystore_ops;
 
@@ -28,8 +27,8 @@ int ks_label_check(const char *label, jpki_err *err);
 /* A private key living in a token: the provider calls these. */
 typedef struct ks_p11_key ks_p11_key;
 /* PKCS#1 v1.5 over `digestinfo` (CKM_RSA_PKCS), *siglen in/out. */
-int ks_p11_key_sign(ks_p11_key *k, const unsigned char *digestinfo,
-		    size_t len, unsigned char *sig, size_t *siglen);
+int ks_p11_key_sign(ks_p11_key *k, const unsigned char *digestinfo, size_t len,
+		    unsigned char *sig, size_t *siglen);
 void ks_p11_key_ref(ks_p11_key *k);
 void ks_p11_key_unref(ks_p11_key *k);
 

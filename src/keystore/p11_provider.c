@@ -174,8 +174,7 @@ static int km_get_params(void *vk, OSSL_PARAM params[])
 	if ((p = OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_BITS)) != NULL &&
 	    !OSSL_PARAM_set_int(p, bits))
 		return 0;
-	if ((p = OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_MAX_SIZE)) !=
-		NULL &&
+	if ((p = OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_MAX_SIZE)) != NULL &&
 	    !OSSL_PARAM_set_int(p, (bits + 7) / 8))
 		return 0;
 	if ((p = OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_SECURITY_BITS)) !=
@@ -241,7 +240,7 @@ static const unsigned char alg_id[15] = {0x30, 0x0d, 0x06, 0x09, 0x2a,
 
 typedef struct sig_ctx {
 	pkey_data *key;
-	EVP_MD_CTX *md; /* digest_sign: SHA-256 of the message */
+	EVP_MD_CTX *md;	    /* digest_sign: SHA-256 of the message */
 	EVP_MD_CTX *verify; /* digest_verify: the default provider's */
 	int md_ok;	    /* the digest asked for is SHA-256 */
 } sig_ctx;
@@ -298,8 +297,8 @@ static int sig_set_params(void *vc, const OSSL_PARAM params[])
 	const OSSL_PARAM *p;
 	if (params == NULL)
 		return 1;
-	if ((p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_DIGEST)) !=
-	    NULL) {
+	if ((p = OSSL_PARAM_locate_const(
+		 params, OSSL_SIGNATURE_PARAM_DIGEST)) != NULL) {
 		const char *name = NULL;
 		if (!OSSL_PARAM_get_utf8_string_ptr(p, &name))
 			return 0;
@@ -307,9 +306,8 @@ static int sig_set_params(void *vc, const OSSL_PARAM params[])
 		if (!c->md_ok)
 			return 0;
 	}
-	if ((p = OSSL_PARAM_locate_const(params,
-					 OSSL_SIGNATURE_PARAM_PAD_MODE)) !=
-	    NULL) {
+	if ((p = OSSL_PARAM_locate_const(
+		 params, OSSL_SIGNATURE_PARAM_PAD_MODE)) != NULL) {
 		int mode = 0;
 		const char *s = NULL;
 		if (p->data_type == OSSL_PARAM_UTF8_STRING) {
@@ -339,8 +337,8 @@ static int sig_get_params(void *vc, OSSL_PARAM params[])
 {
 	OSSL_PARAM *p;
 	(void)vc;
-	if ((p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_ALGORITHM_ID)) !=
-		NULL &&
+	if ((p = OSSL_PARAM_locate(
+		 params, OSSL_SIGNATURE_PARAM_ALGORITHM_ID)) != NULL &&
 	    !OSSL_PARAM_set_octet_string(p, alg_id, sizeof(alg_id)))
 		return 0;
 	if ((p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_DIGEST)) !=
@@ -357,8 +355,7 @@ static int sig_get_params(void *vc, OSSL_PARAM params[])
 static const OSSL_PARAM *sig_gettable(void *vc, void *provctx)
 {
 	static const OSSL_PARAM t[] = {
-	    OSSL_PARAM_octet_string(OSSL_SIGNATURE_PARAM_ALGORITHM_ID, NULL,
-				    0),
+	    OSSL_PARAM_octet_string(OSSL_SIGNATURE_PARAM_ALGORITHM_ID, NULL, 0),
 	    OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST, NULL, 0),
 	    OSSL_PARAM_int(OSSL_SIGNATURE_PARAM_PAD_MODE, NULL),
 	    OSSL_PARAM_END};
@@ -449,7 +446,8 @@ static int sig_dverify_init(void *vc, const char *mdname, void *vkey,
 static int sig_dverify_update(void *vc, const unsigned char *data, size_t len)
 {
 	sig_ctx *c = vc;
-	return c->verify != NULL && EVP_DigestVerifyUpdate(c->verify, data, len);
+	return c->verify != NULL &&
+	       EVP_DigestVerifyUpdate(c->verify, data, len);
 }
 
 static int sig_dverify_final(void *vc, const unsigned char *sig, size_t len)
@@ -466,11 +464,9 @@ static const OSSL_DISPATCH signature_fns[] = {
     {OSSL_FUNC_SIGNATURE_SIGN_INIT, (void (*)(void))sig_sign_init},
     {OSSL_FUNC_SIGNATURE_SIGN, (void (*)(void))sig_sign},
     {OSSL_FUNC_SIGNATURE_DIGEST_SIGN_INIT, (void (*)(void))sig_dsign_init},
-    {OSSL_FUNC_SIGNATURE_DIGEST_SIGN_UPDATE,
-     (void (*)(void))sig_dsign_update},
+    {OSSL_FUNC_SIGNATURE_DIGEST_SIGN_UPDATE, (void (*)(void))sig_dsign_update},
     {OSSL_FUNC_SIGNATURE_DIGEST_SIGN_FINAL, (void (*)(void))sig_dsign_final},
-    {OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_INIT,
-     (void (*)(void))sig_dverify_init},
+    {OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_INIT, (void (*)(void))sig_dverify_init},
     {OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_UPDATE,
      (void (*)(void))sig_dverify_update},
     {OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_FINAL,

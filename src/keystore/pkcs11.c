@@ -71,8 +71,8 @@ void ks_p11_key_unref(ks_p11_key *k)
 	free(k);
 }
 
-int ks_p11_key_sign(ks_p11_key *k, const unsigned char *digestinfo,
-		    size_t len, unsigned char *sig, size_t *siglen)
+int ks_p11_key_sign(ks_p11_key *k, const unsigned char *digestinfo, size_t len,
+		    unsigned char *sig, size_t *siglen)
 {
 	CK_MECHANISM mech = {CKM_RSA_PKCS, NULL, 0};
 	CK_ULONG out = *siglen;
@@ -81,8 +81,8 @@ int ks_p11_key_sign(ks_p11_key *k, const unsigned char *digestinfo,
 	pthread_mutex_lock(&t->mu);
 	rv = t->f->C_SignInit(t->s, &mech, k->h);
 	if (rv == CKR_OK)
-		rv = t->f->C_Sign(t->s, (CK_BYTE_PTR)digestinfo, len, sig,
-				  &out);
+		rv =
+		    t->f->C_Sign(t->s, (CK_BYTE_PTR)digestinfo, len, sig, &out);
 	pthread_mutex_unlock(&t->mu);
 	if (rv != CKR_OK)
 		return -1;
@@ -187,12 +187,11 @@ static int read_pin(const char *src, char *pin, size_t cap, jpki_err *err)
 
 static int p11_fail(jpki_err *err, const char *what, CK_RV rv)
 {
-	return jpki_fail(err,
-			 rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED
-			     ? JPKI_ERR_AUTH
-			     : JPKI_ERR_CRYPTO,
-			 "keystore: %s: PKCS#11 error 0x%lx", what,
-			 (unsigned long)rv);
+	return jpki_fail(
+	    err,
+	    rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED ? JPKI_ERR_AUTH
+							    : JPKI_ERR_CRYPTO,
+	    "keystore: %s: PKCS#11 error 0x%lx", what, (unsigned long)rv);
 }
 
 static int find_slot(p11tok *t, const char *label, CK_SLOT_ID *slot,
@@ -329,8 +328,7 @@ static int find_obj(p11tok *t, CK_OBJECT_CLASS cls, const char *label,
 		return p11_fail(err, "C_FindObjects", rv);
 	if (n == 0)
 		return jpki_fail(err, JPKI_ERR_NOT_FOUND,
-				 "keystore: no key \"%s\" in the token",
-				 label);
+				 "keystore: no key \"%s\" in the token", label);
 	if (n > 1)
 		return jpki_fail(err, JPKI_ERR_INTEGRITY,
 				 "keystore: two keys labelled \"%s\" in the "
@@ -384,8 +382,7 @@ out:
 	return rc;
 }
 
-static int p11_load(void *be, const char *label, EVP_PKEY **out,
-		    jpki_err *err)
+static int p11_load(void *be, const char *label, EVP_PKEY **out, jpki_err *err)
 {
 	pks *ks = be;
 	CK_OBJECT_HANDLE h;
@@ -397,8 +394,8 @@ static int p11_load(void *be, const char *label, EVP_PKEY **out,
 	return make_pkey(ks->tok, h, out, err);
 }
 
-static int p11_generate(void *be, const char *label, int bits,
-			EVP_PKEY **pub, jpki_err *err)
+static int p11_generate(void *be, const char *label, int bits, EVP_PKEY **pub,
+			jpki_err *err)
 {
 	pks *ks = be;
 	p11tok *t = ks->tok;
@@ -439,8 +436,7 @@ static int p11_generate(void *be, const char *label, int bits,
 		CK_RV rv = t->f->C_GenerateKeyPair(
 		    t->s, &mech, pubt, sizeof(pubt) / sizeof(pubt[0]), privt,
 		    sizeof(privt) / sizeof(privt[0]), &pubh, &privh);
-		rc = rv == CKR_OK ? 0
-				  : p11_fail(err, "C_GenerateKeyPair", rv);
+		rc = rv == CKR_OK ? 0 : p11_fail(err, "C_GenerateKeyPair", rv);
 	} else {
 		rc = jpki_fail(err, rc, "keystore: looking for \"%s\"", label);
 	}
