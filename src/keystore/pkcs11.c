@@ -21,12 +21,100 @@
 #define PIN_MAX 256
 #define PIN_FILE_MAX 4096
 
+/* A loaded module.  Several keystores in one process (jpkid's issuing
+ * threads each open the CA) share it: PKCS#11 has one C_Initialize and one
+ * login state per application, so the module is finalised (which logs out
+ * and closes every session) only when the last keystore of it goes. */
+typedef struct p11mod {
+	struct p11mod *next;
+	char path[1024];
+	void *dl;
+	CK_FUNCTION_LIST_PTR f;
+	int refs;
+	int finalize; /* we initialised it */
+} p11mod;
+
+static pthread_mutex_t mods_mu = PTHREAD_MUTEX_INITIALIZER;
+static p11mod *mods;
+
+static void mod_release(p11mod *m)
+{
+	pthread_mutex_lock(&mods_mu);
+	if (--m->refs == 0) {
+		for (p11mod **pp = &mods; *pp != NULL; pp = &(*pp)->next)
+			if (*pp == m) {
+				*pp = m->next;
+				break;
+			}
+		if (m->finalize)
+			m->f->C_Finalize(NULL);
+		dlclose(m->dl);
+		free(m);
+	}
+	pthread_mutex_unlock(&mods_mu);
+}
+
+static int p11_fail(jpki_err *err, const char *what, CK_RV rv);
+
+static int mod_get(const char *path, p11mod **out, jpki_err *err)
+{
+	CK_C_GetFunctionList getf;
+	CK_C_INITIALIZE_ARGS ia;
+	int rc = 0;
+	p11mod *m;
+	pthread_mutex_lock(&mods_mu);
+	for (m = mods; m != NULL; m = m->next)
+		if (strcmp(m->path, path) == 0) {
+			m->refs++;
+			*out = m;
+			goto out;
+		}
+	if ((m = calloc(1, sizeof(*m))) == NULL) {
+		rc = jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	jpki_strlcpy(m->path, path, sizeof(m->path));
+	if ((m->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		rc = jpki_fail(err, JPKI_ERR_IO,
+			       "keystore: cannot load PKCS#11 module %s: %s",
+			       path, dlerror());
+		goto out;
+	}
+	*(void **)(&getf) = dlsym(m->dl, "C_GetFunctionList");
+	if (getf == NULL || getf(&m->f) != CKR_OK || m->f == NULL) {
+		rc = jpki_fail(err, JPKI_ERR_IO,
+			       "keystore: %s is not a PKCS#11 module", path);
+		goto out;
+	}
+	memset(&ia, 0, sizeof(ia));
+	ia.flags = CKF_OS_LOCKING_OK;
+	CK_RV rv = m->f->C_Initialize(&ia);
+	if (rv == CKR_OK)
+		m->finalize = 1;
+	else if (rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
+		rc = p11_fail(err, "C_Initialize", rv);
+		goto out;
+	}
+	m->refs = 1;
+	m->next = mods;
+	mods = m;
+	*out = m;
+	m = NULL;
+out:
+	if (rc != 0 && m != NULL) {
+		if (m->dl != NULL)
+			dlclose(m->dl);
+		free(m);
+	}
+	pthread_mutex_unlock(&mods_mu);
+	return rc;
+}
+
 /* One logged-in session on one token, shared by every key of it. */
 typedef struct p11tok {
 	atomic_int refs;
-	void *dl;
+	p11mod *mod;
 	CK_FUNCTION_LIST_PTR f;
-	int finalize; /* we initialised the module */
 	CK_SESSION_HANDLE s;
 	int open;
 	pthread_mutex_t mu; /* a session is used by one thread at a time */
@@ -46,14 +134,12 @@ static void tok_unref(p11tok *t)
 {
 	if (t == NULL || atomic_fetch_sub(&t->refs, 1) != 1)
 		return;
-	if (t->open) {
-		t->f->C_Logout(t->s);
+	/* no C_Logout: the login is the application's, shared with other
+	 * sessions; C_Finalize of the last user ends it */
+	if (t->open)
 		t->f->C_CloseSession(t->s);
-	}
-	if (t->finalize)
-		t->f->C_Finalize(NULL);
-	if (t->dl != NULL)
-		dlclose(t->dl);
+	if (t->mod != NULL)
+		mod_release(t->mod);
 	pthread_mutex_destroy(&t->mu);
 	free(t);
 }
@@ -235,7 +321,6 @@ int ks_pkcs11_open(const char *location, void **out, jpki_err *err)
 	char pin[PIN_MAX];
 	CK_SLOT_ID slot = 0;
 	CK_RV rv;
-	CK_C_GetFunctionList getf;
 	int rc;
 	p11tok *t = NULL;
 	memset(pin, 0, sizeof(pin));
@@ -248,29 +333,9 @@ int ks_pkcs11_open(const char *location, void **out, jpki_err *err)
 	}
 	atomic_init(&t->refs, 1);
 	pthread_mutex_init(&t->mu, NULL);
-	if ((t->dl = dlopen(sp.module, RTLD_NOW | RTLD_LOCAL)) == NULL) {
-		rc = jpki_fail(err, JPKI_ERR_IO,
-			       "keystore: cannot load PKCS#11 module %s: %s",
-			       sp.module, dlerror());
+	if ((rc = mod_get(sp.module, &t->mod, err)) != 0)
 		goto out;
-	}
-	*(void **)(&getf) = dlsym(t->dl, "C_GetFunctionList");
-	if (getf == NULL || getf(&t->f) != CKR_OK || t->f == NULL) {
-		rc = jpki_fail(err, JPKI_ERR_IO,
-			       "keystore: %s is not a PKCS#11 module",
-			       sp.module);
-		goto out;
-	}
-	CK_C_INITIALIZE_ARGS ia;
-	memset(&ia, 0, sizeof(ia));
-	ia.flags = CKF_OS_LOCKING_OK;
-	rv = t->f->C_Initialize(&ia);
-	if (rv == CKR_OK)
-		t->finalize = 1;
-	else if (rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
-		rc = p11_fail(err, "C_Initialize", rv);
-		goto out;
-	}
+	t->f = t->mod->f;
 	if ((rc = find_slot(t, sp.token, &slot, err)) != 0)
 		goto out;
 	rv = t->f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION,

@@ -112,6 +112,9 @@ out=$(JPKI_PKCS11_PIN=2468 "$EXTRACT" "$MODULE" jpki-ca 3 2>&1) && ok "no key ex
 for l in sign-root auth-root audit; do
   grep -q "ok - C_WrapKey refused: $l" <<<"$out" && ok "wrap refused for $l" || bad "wrap of $l: $out"
 done
+# the benchmark's PKCS#11 mode keeps working (figures: docs/benchmarks.md)
+out=$("$JPKI_BUILD/bench/bench_issue" --seconds 1 --keystore pkcs11 2>&1 | tail -1)
+grep -q '"keystore":"pkcs11"' <<<"$out" && grep -q '"pairs_per_s":[1-9]' <<<"$out" && ok "bench_issue --keystore pkcs11 issues" || bad "bench_issue pkcs11: $out"
 # a file-keystore CA is unchanged by all this
 expect_ok "file keystore CA still the default" env JPKI_DIR=$T/fileca "$JPKI" --now "$NOW" ca init
 [ -f "$T/fileca/keys/sign-root.key.pem" ] && [ ! -e "$T/fileca/keystore" ] && ok "file keystore in DIR/keys" || bad "file keystore"

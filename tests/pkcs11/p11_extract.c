@@ -49,7 +49,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	*(void **)(&getf) = dlsym(dl, "C_GetFunctionList");
-	if (getf == NULL || getf(&f) != CKR_OK || f->C_Initialize(NULL) != CKR_OK ||
+	if (getf == NULL || getf(&f) != CKR_OK ||
+	    f->C_Initialize(NULL) != CKR_OK ||
 	    f->C_GetSlotList(CK_TRUE, slots, &ns) != CKR_OK) {
 		fprintf(stderr, "cannot initialise %s\n", argv[1]);
 		return 2;
@@ -130,7 +131,7 @@ int main(int argc, char **argv)
 				 "C_GetAttributeValue(0x%lx) refused:",
 				 (unsigned long)secret[j]);
 			check(rv == CKR_ATTRIBUTE_SENSITIVE &&
-			          g.ulValueLen == CK_UNAVAILABLE_INFORMATION,
+				  g.ulValueLen == CK_UNAVAILABLE_INFORMATION,
 			      what, label, rv);
 		}
 		unsigned char buf[1024];
@@ -138,7 +139,7 @@ int main(int argc, char **argv)
 		rv = f->C_GetAttributeValue(s, keys[i], &v, 1);
 		check((rv == CKR_ATTRIBUTE_SENSITIVE ||
 		       rv == CKR_ATTRIBUTE_TYPE_INVALID) &&
-		          v.ulValueLen == CK_UNAVAILABLE_INFORMATION,
+			  v.ulValueLen == CK_UNAVAILABLE_INFORMATION,
 		      "C_GetAttributeValue(CKA_VALUE) refused:", label, rv);
 		wl = sizeof(wrapped);
 		rv = f->C_WrapKey(s, &wm, wrap_key, keys[i], wrapped, &wl);
