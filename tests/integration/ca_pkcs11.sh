@@ -4,7 +4,9 @@
 # token; issuance, CRLs and OCSP pass the same peers as with file keys;
 # the audit checkpoints are signed by the token's audit key; no key can be
 # read or wrapped out of the token (tests/pkcs11/p11_extract.c).
-. "$(dirname "$0")/lib.sh"
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
+. "$HERE/lib/jpkid.sh"
 MODULE=${JPKI_PKCS11_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
 [ -r "$MODULE" ] || { bad "no PKCS#11 module $MODULE (scripts/install-deps.sh installs softhsm2)"; finish; }
 EXTRACT=${JPKI_BUILD:?}/tests/p11_extract
@@ -106,6 +108,15 @@ base64 -d <<<"$sig" >cp.sig
 expect_ok "openssl dgst verifies the checkpoint" openssl dgst -sha256 -verify "$T/ca/audit/key.pub.pem" -signature cp.sig cp.tbs
 printf 'openjpki audit checkpoint v1\n%s\n%s\n%s\n' "$seq" "0000" "$at" >cp.bad
 expect_fail "Verification failure" openssl dgst -sha256 -verify "$T/ca/audit/key.pub.pem" -signature cp.sig cp.bad
+
+# jpkid on the same CA signs its OCSP responses in the token
+start_jpkid "$T/ca"
+out=$(openssl ocsp -issuer $R/sign-root.pem -cert a/sign.pem -url "$BASE/ocsp" -CAfile $R/sign-root.pem -timeout 20 2>&1)
+grep -q "a/sign.pem: revoked" <<<"$out" && grep -q "Response verify OK" <<<"$out" && ok "jpkid OCSP revoked, signed by the token" || bad "jpkid ocsp a: $out"
+out=$(openssl ocsp -issuer $R/auth-root.pem -cert b/auth.pem -url "$BASE/ocsp" -CAfile $R/auth-root.pem -timeout 20 2>&1)
+grep -q "b/auth.pem: good" <<<"$out" && grep -q "Response verify OK" <<<"$out" && ok "jpkid OCSP good, signed by the token" || bad "jpkid ocsp b: $out"
+stop_jpkid && ok "jpkid stopped cleanly" || bad "jpkid stop: $(tail -5 "$T/jpkid.err")"
+expect_ok "audit verify after jpkid" J audit verify
 
 # none of the three keys leaves the token
 out=$(JPKI_PKCS11_PIN=2468 "$EXTRACT" "$MODULE" jpki-ca 3 2>&1) && ok "no key extractable (3 keys: C_GetAttributeValue, C_WrapKey refused)" || bad "p11_extract: $out"
