@@ -9,8 +9,14 @@
  * its commit's fsync the others keep every core signing.  The limit is
  * always measured on all the cores (`-multi <cores>`).
  *
+ * --keystore pkcs11 keeps the CA's keys in a SoftHSM2 token made for the
+ * run (a private SOFTHSM2_CONF and token directory under the run's temp
+ * directory; --module names another PKCS#11 module's path, whose token
+ * "bench" must then exist with PIN $JPKI_PKCS11_PIN): every signature is
+ * a C_Sign through the keystore's OpenSSL provider.
+ *
  * usage: bench_issue [--seconds S] [--threads N] [--sync full|normal]
- *                    [--batch N] */
+ *                    [--batch N] [--keystore file|pkcs11] [--module SO] */
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 #include <pthread.h>
@@ -126,6 +132,8 @@ int main(int argc, char **argv)
 	int threads = cores + 1;
 	const char *sync = "full";
 	int batch = 32; /* jpkid's --issue-batch default */
+	const char *keystore = "file";
+	const char *module = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
 			seconds = atof(argv[++i]);
@@ -135,11 +143,18 @@ int main(int argc, char **argv)
 			sync = argv[++i];
 		else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc)
 			batch = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--keystore") == 0 && i + 1 < argc &&
+			 (strcmp(argv[i + 1], "file") == 0 ||
+			  strcmp(argv[i + 1], "pkcs11") == 0))
+			keystore = argv[++i];
+		else if (strcmp(argv[i], "--module") == 0 && i + 1 < argc)
+			module = argv[++i];
 		else {
 			fprintf(
 			    stderr,
 			    "usage: bench_issue [--seconds S] [--threads N] "
-			    "[--sync full|normal] [--batch N]\n");
+			    "[--sync full|normal] [--batch N] "
+			    "[--keystore file|pkcs11] [--module SO]\n");
 			return 2;
 		}
 	}
@@ -158,6 +173,37 @@ int main(int argc, char **argv)
 	time_t now = time(NULL);
 	ca_init_opts o = {
 	    .profile = JPKI_PROFILE_TEST, .now = now, .store = store_loc};
+	char ks_loc[1400];
+	if (strcmp(keystore, "pkcs11") == 0) {
+		if (module == NULL) {
+			/* a SoftHSM2 token of the run's own */
+			char conf[300], cmd[1600];
+			module = "/usr/lib/softhsm/libsofthsm2.so";
+			snprintf(conf, sizeof(conf), "%s/softhsm2.conf", dir);
+			snprintf(cmd, sizeof(cmd),
+				 "mkdir -p '%s/tokens' && printf "
+				 "'directories.tokendir = %s/tokens\\n"
+				 "objectstore.backend = file\\nlog.level = "
+				 "ERROR\\n' > '%s' && SOFTHSM2_CONF='%s' "
+				 "softhsm2-util --init-token --free --label "
+				 "bench --so-pin 12345678 --pin 1234 "
+				 ">/dev/null",
+				 dir, dir, conf, conf);
+			if (system(cmd) != 0) {
+				fprintf(stderr, "bench_issue: cannot make a "
+						"SoftHSM2 token (softhsm2 "
+						"installed?)\n");
+				return 1;
+			}
+			setenv("SOFTHSM2_CONF", conf, 1);
+			setenv("JPKI_PKCS11_PIN", "1234", 1);
+		}
+		snprintf(ks_loc, sizeof(ks_loc),
+			 "pkcs11:module=%s;token=bench;pin-source=env:JPKI_"
+			 "PKCS11_PIN",
+			 module);
+		o.keystore = ks_loc;
+	}
 	if (ca_init(cadir, &o, &err) != 0) {
 		fprintf(stderr, "bench_issue: %s\n", err.msg);
 		return 1;
@@ -219,8 +265,8 @@ int main(int argc, char **argv)
 	double raw_cpu = raw_signs_per_cpu_s();
 
 	printf("issuing pairs for %.0f s on %d threads (store sync=%s, batch "
-	       "%d) ...\n",
-	       seconds, threads, sync, batch);
+	       "%d, keystore %s) ...\n",
+	       seconds, threads, sync, batch, keystore);
 	fflush(stdout);
 	for (int t = 0; t < threads; t++) {
 		jpki_strlcpy(w[t].dir, cadir, sizeof(w[t].dir));
@@ -266,8 +312,9 @@ int main(int argc, char **argv)
 	printf("CA core, store commit included:  %.0f pairs/s (%ld pairs in "
 	       "%.2f s)\n",
 	       pairs, total, el);
-	printf("ratio:                           %.2f (target >= 0.80)\n",
-	       ceiling > 0 ? pairs / ceiling : 0);
+	printf("ratio:                           %.2f (target >= %s)\n",
+	       ceiling > 0 ? pairs / ceiling : 0,
+	       strcmp(keystore, "pkcs11") == 0 ? "0.70" : "0.80");
 	/* The same efficiency in CPU time, against one thread signing alone:
 	 * little moved by other load on the machine, but when the cores are
 	 * SMT siblings, threads signing side by side are each slower than
@@ -279,16 +326,16 @@ int main(int argc, char **argv)
 	       "CPU-second: efficiency %.2f; the issuing threads kept the "
 	       "cores %.0f %% busy\n",
 	       cpu > 0 ? (double)total / cpu : 0, raw_cpu, cpu_eff, 100 * util);
-	printf("{\"bench\":\"issue\",\"cores\":%d,\"threads\":%d,\"sync\":\"%"
-	       "s\",\"batch\":%d,"
+	printf("{\"bench\":\"issue\",\"keystore\":\"%s\",\"cores\":%d,"
+	       "\"threads\":%d,\"sync\":\"%s\",\"batch\":%d,"
 	       "\"pairs_per_s\":%.1f,\"openssl_sign_per_s\":%.1f,"
 	       "\"openssl_sign_per_s_before\":%.1f,"
 	       "\"openssl_sign_per_s_after\":%.1f,"
 	       "\"ceiling_pairs_per_s\":%.1f,\"ratio\":%.3f,\"cpu_efficiency\":"
 	       "%.3f,\"utilisation\":%.3f}\n",
-	       cores, threads, sync, batch, pairs, limit_sign, limit_before,
-	       limit_after, ceiling, ceiling > 0 ? pairs / ceiling : 0, cpu_eff,
-	       util);
+	       keystore, cores, threads, sync, batch, pairs, limit_sign,
+	       limit_before, limit_after, ceiling,
+	       ceiling > 0 ? pairs / ceiling : 0, cpu_eff, util);
 	char cmd[400];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

@@ -12,12 +12,21 @@
 
 static const char ca_help[] =
     "usage: jpki ca init [--profile test|production]\n"
+    "                    [--pkcs11 MODULE --token LABEL [--pin-file F]]\n"
+    "                    [--keystore LOCATION]\n"
     "       jpki ca show\n\n"
     "init  create a CA in --dir: the signature (署名用) and authentication\n"
     "      (利用者証明用) roots, RSA-2048, 10 years, keys in DIR/keys (0600),\n"
     "      the store DIR/jpki.db and the roots in DIR/roots/*.pem.\n"
     "      --profile test (default) issues under O=JPKI-TEST so nothing can\n"
     "      pass for a real J-LIS certificate; production must be chosen.\n"
+    "      --pkcs11 MODULE --token LABEL: the keys (both roots, the audit\n"
+    "      key) are generated inside that PKCS#11 token, non-extractable;\n"
+    "      the user PIN is read from --pin-file F or from $JPKI_PKCS11_PIN\n"
+    "      (never from the command line).  --keystore takes a location\n"
+    "      directly: file:DIR or\n"
+    "      pkcs11:module=PATH;token=LABEL;pin-source=file:F|env:VAR\n"
+    "      (also from $JPKI_KEYSTORE).  It is kept in DIR/keystore.\n"
     "show  the CA's profile and roots\n";
 
 int cmd_ca(cli_ctx *ctx, int argc, char **argv)
@@ -35,18 +44,56 @@ int cmd_ca(cli_ctx *ctx, int argc, char **argv)
 				  .store = getenv("JPKI_STORE")};
 		static const struct option opts[] = {
 		    {"profile", required_argument, NULL, 'p'},
+		    {"pkcs11", required_argument, NULL, 'm'},
+		    {"token", required_argument, NULL, 't'},
+		    {"pin-file", required_argument, NULL, 'f'},
+		    {"keystore", required_argument, NULL, 'k'},
 		    {NULL, 0, NULL, 0}};
+		const char *module = NULL, *token = NULL, *pin_file = NULL;
+		const char *ks = getenv("JPKI_KEYSTORE");
+		char loc[3072];
 		int c;
 		optind = 0;
 		while ((c = getopt_long(argc - 1, argv + 1, "", opts, NULL)) !=
 		       -1) {
-			if (c != 'p')
+			if (c == 'm')
+				module = optarg;
+			else if (c == 't')
+				token = optarg;
+			else if (c == 'f')
+				pin_file = optarg;
+			else if (c == 'k')
+				ks = optarg;
+			else if (c != 'p')
 				return 2;
-			if (jpki_profile_parse(optarg, &o.profile) != 0)
+			else if (jpki_profile_parse(optarg, &o.profile) != 0)
 				return cli_usage_error(
 				    "--profile: test or production, not %s",
 				    optarg);
 		}
+		if (module != NULL || token != NULL || pin_file != NULL) {
+			if (module == NULL || token == NULL)
+				return cli_usage_error(
+				    "ca init: --pkcs11 MODULE and --token "
+				    "LABEL go together");
+			if (strchr(module, ';') != NULL ||
+			    strchr(token, ';') != NULL ||
+			    (pin_file != NULL && strchr(pin_file, ';') != NULL))
+				return cli_usage_error(
+				    "ca init: ';' cannot appear in --pkcs11, "
+				    "--token or --pin-file");
+			int n =
+			    snprintf(loc, sizeof(loc),
+				     "pkcs11:module=%s;token=%s;"
+				     "pin-source=%s%s",
+				     module, token, pin_file ? "file:" : "env:",
+				     pin_file ? pin_file : "JPKI_PKCS11_PIN");
+			if (n < 0 || (size_t)n >= sizeof(loc))
+				return cli_usage_error(
+				    "ca init: PKCS#11 location too long");
+			ks = loc;
+		}
+		o.keystore = ks;
 		int rc = ca_init(ctx->dir, &o, &err);
 		if (rc != 0)
 			return cli_error(ctx, rc, &err);
@@ -57,6 +104,9 @@ int cmd_ca(cli_ctx *ctx, int argc, char **argv)
 			json_object_set_new(
 			    j, "profile",
 			    json_string(jpki_profile_name(o.profile)));
+			json_object_set_new(j, "keystore",
+					    o.keystore ? json_string(o.keystore)
+						       : json_null());
 			cli_print_json(j);
 		} else {
 			printf("CA created in %s (profile %s)\n"

@@ -30,6 +30,9 @@ typedef struct ca_init_opts {
 	time_t now;
 	bool now_fixed;	   /* the clock was fixed (tests): production refuses */
 	const char *store; /* store location; NULL = sqlite:DIR/jpki.db */
+	/* keystore location (keystore.h), kept in DIR/keystore; NULL = the
+	 * file keystore DIR/keys */
+	const char *keystore;
 } ca_init_opts;
 
 /* Create a CA in `dir` (which must not hold one yet): both root keys

@@ -172,8 +172,45 @@ static int default_store(const char *dir, char *out, size_t cap, jpki_err *err)
 	return 0;
 }
 
+/* Where the CA's keys are: DIR/keystore names a keystore location (a
+ * PKCS#11 token, written by ca_init), else the file keystore DIR/keys.
+ * The location holds no secret (the PIN has its own source). */
+static int keystore_location(const char *dir, const char *given, char *out,
+			     size_t cap, jpki_err *err)
+{
+	char path[PATH_MAX];
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	struct stat st;
+	if (given != NULL) {
+		if (jpki_strlcpy(out, given, cap) != 0)
+			return jpki_fail(err, JPKI_ERR_RANGE,
+					 "keystore location too long");
+		return 0;
+	}
+	snprintf(path, sizeof(path), "%s/keystore", dir);
+	if (stat(path, &st) != 0) {
+		if ((size_t)snprintf(out, cap, "file:%s/keys", dir) >= cap)
+			return jpki_fail(err, JPKI_ERR_RANGE,
+					 "CA path too long");
+		return 0;
+	}
+	int rc = jpki_file_read(path, cap - 1, &buf, &len, err);
+	if (rc != 0)
+		return rc;
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		len--;
+	memcpy(out, buf, len);
+	out[len] = '\0';
+	free(buf);
+	if (len == 0 || memchr(out, '\n', len) != NULL)
+		return jpki_fail(err, JPKI_ERR_INTEGRITY,
+				 "%s is not one keystore location", path);
+	return 0;
+}
+
 static int open_parts(jpki_ca *ca, const char *dir, const char *store_loc,
-		      jpki_err *err)
+		      const char *ks_loc, jpki_err *err)
 {
 	char loc[PATH_MAX + 16];
 	char keys[PATH_MAX + 8];
@@ -185,7 +222,8 @@ static int open_parts(jpki_ca *ca, const char *dir, const char *store_loc,
 			return rc;
 		store_loc = loc;
 	}
-	snprintf(keys, sizeof(keys), "%s/keys", dir);
+	if ((rc = keystore_location(dir, ks_loc, keys, sizeof(keys), err)) != 0)
+		return rc;
 	if ((rc = store_open(store_loc, &ca->st, err)) != 0)
 		return rc;
 	return keystore_open(keys, &ca->ks, err);
@@ -228,8 +266,15 @@ int ca_init(const char *dir, const ca_init_opts *opts, jpki_err *err)
 	if (ca == NULL)
 		return jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
 	ca->profile = opts->profile;
-	if ((rc = open_parts(ca, dir, opts->store, err)) != 0)
+	if ((rc = open_parts(ca, dir, opts->store, opts->keystore, err)) != 0)
 		goto out;
+	if (opts->keystore != NULL) {
+		snprintf(path, sizeof(path), "%s/keystore", dir);
+		if ((rc = jpki_file_write_atomic(path, opts->keystore,
+						 strlen(opts->keystore), 0600,
+						 err)) != 0)
+			goto out;
+	}
 	if ((rc = store_begin(ca->st, err)) != 0)
 		goto out;
 	if ((rc = store_meta_set(ca->st, "profile",
@@ -286,14 +331,16 @@ int ca_open(const char *dir, const char *store_loc, jpki_ca **out,
 	if ((rc = x509_init(err)) != 0)
 		return rc;
 	snprintf(path, sizeof(path), "%s/keys", dir);
-	if (stat(path, &st) != 0)
+	char ks_path[PATH_MAX];
+	snprintf(ks_path, sizeof(ks_path), "%s/keystore", dir);
+	if (stat(path, &st) != 0 && stat(ks_path, &st) != 0)
 		return jpki_fail(err, JPKI_ERR_NOT_FOUND,
 				 "no CA in %s (create one with `jpki ca init`)",
 				 dir);
 	ca = calloc(1, sizeof(*ca));
 	if (ca == NULL)
 		return jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
-	if ((rc = open_parts(ca, dir, store_loc, err)) != 0)
+	if ((rc = open_parts(ca, dir, store_loc, NULL, err)) != 0)
 		goto out;
 	if ((rc = store_meta_get(ca->st, "profile", prof, sizeof(prof), err)) !=
 		0 ||

@@ -11,28 +11,17 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "openjpki/keystore.h"
+#include "keystore_internal.h"
 #include "openjpki/util.h"
 
 #define KEY_FILE_MAX (64 * 1024)
 
-struct keystore {
+typedef struct fks {
 	char dir[PATH_MAX];
-};
+} fks;
 
-int keystore_open(const char *location, keystore **out, jpki_err *err)
+int ks_file_open(const char *location, void **out, jpki_err *err)
 {
-	if (location == NULL || location[0] == '\0')
-		return jpki_fail(err, JPKI_ERR_INVAL,
-				 "keystore: empty location");
-	if (strncmp(location, "file:", 5) == 0)
-		location += 5;
-	else if (strstr(location, "://") != NULL ||
-		 strncmp(location, "pkcs11:", 7) == 0)
-		return jpki_fail(err, JPKI_ERR_INVAL,
-				 "keystore: unknown location scheme in \"%s\" "
-				 "(this build has the file backend: file:DIR)",
-				 location);
 	int rc = jpki_mkdirs(location, 0700, err);
 	if (rc != 0)
 		return rc;
@@ -44,7 +33,7 @@ int keystore_open(const char *location, keystore **out, jpki_err *err)
 		return jpki_fail(err, JPKI_ERR_IO,
 				 "keystore: cannot restrict %s to 0700: %s",
 				 location, strerror(errno));
-	keystore *ks = calloc(1, sizeof(*ks));
+	fks *ks = calloc(1, sizeof(*ks));
 	if (ks == NULL)
 		return jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
 	if (jpki_strlcpy(ks->dir, location, sizeof(ks->dir)) != 0) {
@@ -56,35 +45,23 @@ int keystore_open(const char *location, keystore **out, jpki_err *err)
 	return 0;
 }
 
-void keystore_close(keystore *ks)
+static void file_close(void *be)
 {
-	free(ks);
+	free(be);
 }
 
-static int key_path(const keystore *ks, const char *label, char *path,
-		    size_t cap, jpki_err *err)
+static int key_path(const fks *ks, const char *label, char *path, size_t cap,
+		    jpki_err *err)
 {
-	size_t n = strlen(label);
-	if (n == 0 || n > 64)
-		return jpki_fail(
-		    err, JPKI_ERR_INVAL,
-		    "keystore: key label must be 1 to 64 characters");
-	for (size_t i = 0; i < n; i++) {
-		char c = label[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		      c == '-' || c == '_'))
-			return jpki_fail(err, JPKI_ERR_INVAL,
-					 "keystore: key label may contain only "
-					 "a-z, 0-9, '-' and '_'");
-	}
 	if ((size_t)snprintf(path, cap, "%s/%s.key.pem", ks->dir, label) >= cap)
 		return jpki_fail(err, JPKI_ERR_RANGE,
 				 "keystore: path too long");
 	return 0;
 }
 
-int keystore_has(keystore *ks, const char *label, jpki_err *err)
+static int file_has(void *be, const char *label, jpki_err *err)
 {
+	fks *ks = be;
 	char path[PATH_MAX];
 	int rc = key_path(ks, label, path, sizeof(path), err);
 	if (rc != 0)
@@ -96,20 +73,16 @@ int keystore_has(keystore *ks, const char *label, jpki_err *err)
 	return 0;
 }
 
-int keystore_generate(keystore *ks, const char *label, int bits, EVP_PKEY **pub,
-		      jpki_err *err)
+static int file_generate(void *be, const char *label, int bits, EVP_PKEY **pub,
+			 jpki_err *err)
 {
+	fks *ks = be;
 	char path[PATH_MAX];
 	EVP_PKEY *key = NULL;
 	BIO *mem = NULL;
 	int rc = key_path(ks, label, path, sizeof(path), err);
 	if (rc != 0)
 		return rc;
-	if (bits < 2048)
-		return jpki_fail(
-		    err, JPKI_ERR_KEY,
-		    "keystore: RSA keys must have at least 2048 bits "
-		    "(施行規則第2条)");
 	struct stat st;
 	if (stat(path, &st) == 0)
 		return jpki_fail(err, JPKI_ERR_EXISTS,
@@ -146,9 +119,9 @@ out:
 	return rc;
 }
 
-int keystore_load(keystore *ks, const char *label, EVP_PKEY **out,
-		  jpki_err *err)
+static int file_load(void *be, const char *label, EVP_PKEY **out, jpki_err *err)
 {
+	fks *ks = be;
 	char path[PATH_MAX];
 	uint8_t *buf = NULL;
 	size_t len = 0;
@@ -188,3 +161,10 @@ out:
 	EVP_PKEY_free(key);
 	return rc;
 }
+
+const keystore_ops ks_file_ops = {
+    .close = file_close,
+    .generate = file_generate,
+    .load = file_load,
+    .has = file_has,
+};
