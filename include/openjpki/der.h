@@ -74,8 +74,7 @@ int jpki_der_oid(jpki_rbuf *b, jpki_rbuf *oid);
 int jpki_der_octets(jpki_rbuf *b, jpki_rbuf *v);
 /* BIT STRING: the bits' octets and the count of unused bits (0..7, 0 when
  * empty, and those bits zero). */
-int jpki_der_bits(jpki_rbuf *b, const uint8_t **p, size_t *n,
-		  unsigned *unused);
+int jpki_der_bits(jpki_rbuf *b, const uint8_t **p, size_t *n, unsigned *unused);
 /* BOOLEAN: one octet, 0x00 or 0xff. */
 int jpki_der_bool(jpki_rbuf *b, bool *v);
 /* NULL: empty content. */

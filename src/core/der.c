@@ -36,8 +36,7 @@ int jpki_der_any(jpki_rbuf *b, uint8_t *tag, jpki_rbuf *content)
 		/* 10.1: definite form, long only for >= 128, no leading zero
 		 * octet; 0x80 (indefinite) has octets == 0 */
 		size_t octets = len & 0x7f;
-		if (octets == 0 || octets > 4 || left - 2 < octets ||
-		    h[2] == 0)
+		if (octets == 0 || octets > 4 || left - 2 < octets || h[2] == 0)
 			return JPKI_ERR_PARSE;
 		len = 0;
 		for (size_t i = 0; i < octets; i++)
@@ -192,8 +191,7 @@ int jpki_der_octets(jpki_rbuf *b, jpki_rbuf *v)
 	return jpki_der_get(b, JPKI_DER_OCTETS, v);
 }
 
-int jpki_der_bits(jpki_rbuf *b, const uint8_t **p, size_t *n,
-		  unsigned *unused)
+int jpki_der_bits(jpki_rbuf *b, const uint8_t **p, size_t *n, unsigned *unused)
 {
 	jpki_rbuf v;
 	size_t start = b->off;

@@ -39,9 +39,9 @@ static int certid(jpki_rbuf *b, jpki_ocsp_certid *id)
 		return JPKI_ERR_PARSE;
 	id->der = whole.p;
 	id->der_len = whole.len;
-	id->hash = jpki_der_is(&oid, oid_sha1, sizeof(oid_sha1))	 ? 1
+	id->hash = jpki_der_is(&oid, oid_sha1, sizeof(oid_sha1))       ? 1
 		   : jpki_der_is(&oid, oid_sha256, sizeof(oid_sha256)) ? 256
-									 : 0;
+								       : 0;
 	id->name_hash = nh.p;
 	id->name_hash_len = nh.len;
 	id->key_hash = kh.p;
@@ -74,11 +74,10 @@ static int extensions(jpki_rbuf *b, jpki_ocsp_req *rq)
 		if (jpki_der_peek_is(&ext, JPKI_DER_BOOL) &&
 		    (jpki_der_bool(&ext, &crit) != 0 || !crit))
 			return JPKI_ERR_PARSE;
-		if (jpki_der_octets(&ext, &val) != 0 ||
-		    jpki_der_end(&ext) != 0)
+		if (jpki_der_octets(&ext, &val) != 0 || jpki_der_end(&ext) != 0)
 			return JPKI_ERR_PARSE;
-		if (rq == NULL || !jpki_der_is(&oid, oid_nonce,
-					       sizeof(oid_nonce)))
+		if (rq == NULL ||
+		    !jpki_der_is(&oid, oid_nonce, sizeof(oid_nonce)))
 			continue;
 		if (rq->has_nonce)
 			return JPKI_ERR_PARSE;
@@ -114,9 +113,9 @@ int x509_ocsp_req_parse(const uint8_t *req, size_t len, jpki_ocsp_req *rq)
 	    jpki_der_get(&outer, JPKI_DER_SEQ, &tbs) != 0)
 		return JPKI_ERR_PARSE;
 	bool signed_req = jpki_rbuf_left(&outer) > 0;
-	if (signed_req && (jpki_der_explicit(&outer, 0, JPKI_DER_SEQ, &skip) !=
-			       0 ||
-			   jpki_der_end(&outer) != 0))
+	if (signed_req &&
+	    (jpki_der_explicit(&outer, 0, JPKI_DER_SEQ, &skip) != 0 ||
+	     jpki_der_end(&outer) != 0))
 		return JPKI_ERR_PARSE;
 	/* TBSRequest ::= SEQUENCE { version [0] EXPLICIT DEFAULT v1,
 	 * requestorName [1] EXPLICIT GeneralName OPTIONAL, requestList,
@@ -126,16 +125,16 @@ int x509_ocsp_req_parse(const uint8_t *req, size_t len, jpki_ocsp_req *rq)
 		return JPKI_ERR_PARSE;
 	jpki_rbuf name;
 	if (jpki_der_optional(&tbs, JPKI_DER_CTX_CONS(1), &name, &there) != 0 ||
-	    (there && (jpki_der_any(&name, &t, &skip) != 0 ||
-		       jpki_der_end(&name) != 0)))
+	    (there &&
+	     (jpki_der_any(&name, &t, &skip) != 0 || jpki_der_end(&name) != 0)))
 		return JPKI_ERR_PARSE;
 	bool named = there;
 	if (jpki_der_get(&tbs, JPKI_DER_SEQ, &list) != 0)
 		return JPKI_ERR_PARSE;
 	jpki_rbuf exts;
 	if (jpki_der_optional(&tbs, JPKI_DER_CTX_CONS(2), &exts, &there) != 0 ||
-	    (there && (extensions(&exts, rq) != 0 ||
-		       jpki_der_end(&exts) != 0)) ||
+	    (there &&
+	     (extensions(&exts, rq) != 0 || jpki_der_end(&exts) != 0)) ||
 	    jpki_der_end(&tbs) != 0)
 		return JPKI_ERR_PARSE;
 	bool any_ext = there;
