@@ -170,6 +170,10 @@ int ca_crl(jpki_ca *ca, jpki_cert_kind kind, ca_crl_scope scope,
 #define CA_OCSP_VALIDITY (24 * 3600)
 int ca_ocsp(jpki_ca *ca, int kind, const uint8_t *req, size_t req_len,
 	    time_t now, uint8_t **resp, size_t *resp_len, jpki_err *err);
+/* The same for a request already read (x509_ocsp_req_parse); rq NULL
+ * when it was malformed. */
+int ca_ocsp_req(jpki_ca *ca, int kind, const jpki_ocsp_req *rq, time_t now,
+		uint8_t **resp, size_t *resp_len, jpki_err *err);
 
 /* Upper-case hex serial of a certificate into out. */
 int ca_serial_hex(X509 *cert, char out[STORE_SERIAL_HEX_MAX], jpki_err *err);

@@ -263,6 +263,36 @@ typedef struct jpki_ocsp_status {
 	jpki_reason reason;
 } jpki_ocsp_status;
 
+/* One CertID of a request, pointing into the request's bytes. */
+typedef struct jpki_ocsp_certid {
+	const uint8_t *der; /* the CertID element, echoed in the response */
+	size_t der_len;
+	int hash; /* 1 = SHA-1, 256 = SHA-256, 0 = another algorithm */
+	const uint8_t *name_hash, *key_hash;
+	size_t name_hash_len, key_hash_len;
+	const uint8_t *serial; /* magnitude, no leading zero octets */
+	size_t serial_len;     /* 1..; zero is one 0x00 octet */
+	bool serial_negative;
+} jpki_ocsp_certid;
+
+/* An OCSPRequest read once (x509_ocsp_req_parse) and passed down. */
+typedef struct jpki_ocsp_req {
+	size_t n_ids; /* 1..JPKI_OCSP_MAX_IDS */
+	jpki_ocsp_certid id[JPKI_OCSP_MAX_IDS];
+	bool has_nonce, nonce_critical;
+	const uint8_t *nonce_ext; /* the nonce extension's extnValue octets */
+	size_t nonce_ext_len;
+	/* the RFC 5019 2.1.1 shape: one CertID, no requestorName, no
+	 * extensions, no signature */
+	bool simple;
+} jpki_ocsp_req;
+
+/* Strict DER read of an OCSPRequest (RFC 6960 4.1.1): at most
+ * JPKI_OCSP_MAX_REQ bytes, no trailing data, 1..JPKI_OCSP_MAX_IDS
+ * CertIDs, a version other than the default refused, a nonce (RFC 8954)
+ * of 1..32 octets if any, at most one.  JPKI_ERR_PARSE when malformed. */
+int x509_ocsp_req_parse(const uint8_t *req, size_t len, jpki_ocsp_req *out);
+
 /* Answer status for one CertID.  The callback is called only for CertIDs
  * whose SHA-1 or SHA-256 issuer name and key hashes match `issuer` (others
  * are answered UNKNOWN without it); `serial` is the minimal big-endian
@@ -287,6 +317,13 @@ int x509_ocsp_respond(const uint8_t *req, size_t req_len, X509 *issuer,
 		      EVP_PKEY *key, jpki_ocsp_lookup_fn lookup, void *ctx,
 		      time_t now, time_t next_update, uint8_t **out,
 		      size_t *out_len, jpki_err *err);
+
+/* x509_ocsp_respond for a request already read; rq NULL means it was
+ * malformed (the answer is then malformedRequest). */
+int x509_ocsp_respond_req(const jpki_ocsp_req *rq, X509 *issuer, EVP_PKEY *key,
+			  jpki_ocsp_lookup_fn lookup, void *ctx, time_t now,
+			  time_t next_update, uint8_t **out, size_t *out_len,
+			  jpki_err *err);
 
 /* A DER OCSPResponse without body for an error status:
  * OCSP_RESPONSE_STATUS_MALFORMEDREQUEST, _INTERNALERROR, _TRYLATER,

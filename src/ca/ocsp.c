@@ -46,51 +46,52 @@ static int lookup(void *vctx, const uint8_t *serial, size_t serial_len,
 }
 
 /* The hierarchy a request is about: the one whose root matches the first
- * CertID's issuer hashes.  Sign when nothing matches (the answer is then
- * "unknown" for every CertID, as RFC 6960 §2.2 allows). */
-static jpki_cert_kind pick_kind(jpki_ca *ca, const uint8_t *req, size_t len)
+ * CertID's issuer hashes (SHA-1 or SHA-256, the only ones answered).
+ * Sign when nothing matches (the answer is then "unknown" for every
+ * CertID, as RFC 6960 2.2 allows). */
+static jpki_cert_kind pick_kind(jpki_ca *ca, const jpki_ocsp_req *rq)
 {
-	const unsigned char *p = req;
-	jpki_cert_kind kind = JPKI_CERT_SIGN;
-	if (len > JPKI_OCSP_MAX_REQ)
-		return kind;
-	OCSP_REQUEST *r = d2i_OCSP_REQUEST(NULL, &p, (long)len);
-	if (r == NULL || OCSP_request_onereq_count(r) < 1)
-		goto out;
-	OCSP_CERTID *id = OCSP_onereq_get0_id(OCSP_request_onereq_get0(r, 0));
+	if (rq == NULL || rq->n_ids < 1)
+		return JPKI_CERT_SIGN;
+	const jpki_ocsp_certid *id = &rq->id[0];
+	const EVP_MD *md = id->hash == 1     ? EVP_sha1()
+			   : id->hash == 256 ? EVP_sha256()
+					     : NULL;
+	if (md == NULL)
+		return JPKI_CERT_SIGN;
 	for (int k = JPKI_CERT_SIGN; k <= JPKI_CERT_AUTH; k++) {
-		OCSP_CERTID *mine = OCSP_cert_to_id(NULL, NULL, ca->root[k]);
-		ASN1_OBJECT *alg = NULL;
-		OCSP_id_get0_info(NULL, &alg, NULL, NULL, id);
-		const EVP_MD *md = alg ? EVP_get_digestbyobj(alg) : NULL;
-		if (mine != NULL && md != NULL && md != EVP_sha1()) {
-			OCSP_CERTID_free(mine);
-			mine = OCSP_cert_id_new(
-			    md, X509_get_subject_name(ca->root[k]),
-			    X509_get0_pubkey_bitstr(ca->root[k]),
-			    X509_get0_serialNumber(ca->root[k]));
-		}
-		int same = mine != NULL && OCSP_id_issuer_cmp(mine, id) == 0;
-		OCSP_CERTID_free(mine);
-		if (same) {
-			kind = (jpki_cert_kind)k;
-			break;
-		}
+		unsigned char name[EVP_MAX_MD_SIZE], key[EVP_MAX_MD_SIZE];
+		unsigned int nl = 0, kl = 0;
+		if (ca->root[k] == NULL ||
+		    !X509_NAME_digest(X509_get_subject_name(ca->root[k]), md,
+				      name, &nl) ||
+		    !X509_pubkey_digest(ca->root[k], md, key, &kl))
+			continue;
+		if (id->name_hash_len == nl && id->key_hash_len == kl &&
+		    memcmp(id->name_hash, name, nl) == 0 &&
+		    memcmp(id->key_hash, key, kl) == 0)
+			return (jpki_cert_kind)k;
 	}
-out:
-	OCSP_REQUEST_free(r);
-	return kind;
+	return JPKI_CERT_SIGN;
+}
+
+int ca_ocsp_req(jpki_ca *ca, int kind, const jpki_ocsp_req *rq, time_t now,
+		uint8_t **resp, size_t *resp_len, jpki_err *err)
+{
+	lookup_ctx ctx = {ca,
+			  kind == 0 ? pick_kind(ca, rq) : (jpki_cert_kind)kind};
+	if (ctx.kind != JPKI_CERT_SIGN && ctx.kind != JPKI_CERT_AUTH)
+		return jpki_fail(err, JPKI_ERR_INVAL, "unknown hierarchy %d",
+				 kind);
+	return x509_ocsp_respond_req(rq, ca->root[ctx.kind], ca->key[ctx.kind],
+				     lookup, &ctx, now, now + CA_OCSP_VALIDITY,
+				     resp, resp_len, err);
 }
 
 int ca_ocsp(jpki_ca *ca, int kind, const uint8_t *req, size_t req_len,
 	    time_t now, uint8_t **resp, size_t *resp_len, jpki_err *err)
 {
-	lookup_ctx ctx = {ca, kind == 0 ? pick_kind(ca, req, req_len)
-					: (jpki_cert_kind)kind};
-	if (ctx.kind != JPKI_CERT_SIGN && ctx.kind != JPKI_CERT_AUTH)
-		return jpki_fail(err, JPKI_ERR_INVAL, "unknown hierarchy %d",
-				 kind);
-	return x509_ocsp_respond(req, req_len, ca->root[ctx.kind],
-				 ca->key[ctx.kind], lookup, &ctx, now,
-				 now + CA_OCSP_VALIDITY, resp, resp_len, err);
+	jpki_ocsp_req rq;
+	bool ok = x509_ocsp_req_parse(req, req_len, &rq) == 0;
+	return ca_ocsp_req(ca, kind, ok ? &rq : NULL, now, resp, resp_len, err);
 }

@@ -32,13 +32,15 @@ void srv_ocsp_live(srv_worker *w, srv_req *r)
 	size_t len = 0;
 	jpki_err err = {0};
 	srv_ocsp_info info;
-	bool cacheable = r->ocsp_simple && r->ocsp_kind != 0;
-	uint64_t gen = cacheable
-			   ? srv_ocsp_cache_capture(s->ocsp, r->ocsp_serial,
-						    r->ocsp_serial_len)
-			   : 0;
-	int rc = ca_ocsp(w->ca, r->ocsp_kind, r->body.p, r->body.len, now, &der,
-			 &len, &err);
+	const srv_ocsp_parsed *p = &r->ocsp;
+	bool cacheable = p->ok && p->simple && p->kind != 0;
+	uint64_t gen = cacheable ? srv_ocsp_cache_capture(s->ocsp, p->serial,
+							  p->serial_len)
+				 : 0;
+	/* the request as read on the HTTP thread, not read again; a
+	 * malformed one is answered malformedRequest by the signer */
+	int rc = ca_ocsp_req(w->ca, p->kind, p->ok ? &p->req : NULL, now, &der,
+			     &len, &err);
 	if (rc != 0) {
 		/* a busy store is worth another try; anything else is ours */
 		if (answer_error(r, rc == JPKI_ERR_STORE
@@ -51,14 +53,12 @@ void srv_ocsp_live(srv_worker *w, srv_req *r)
 	atomic_fetch_add_explicit(&s->m.ocsp_live, 1, memory_order_relaxed);
 	bool have_info = srv_ocsp_info_of(der, len, &info) == 0;
 	if (cacheable && have_info) {
-		srv_ocsp_cache_install(s->ocsp, r->ocsp_kind,
-				       r->body.p + r->ocsp_key_off,
-				       r->ocsp_key_len, r->ocsp_serial,
-				       r->ocsp_serial_len, der, len, gen, now);
+		srv_ocsp_cache_install(s->ocsp, p->kind, r->body.p + p->key_off,
+				       p->key_len, p->serial, p->serial_len,
+				       der, len, gen, now);
 	}
-	r->resp =
-	    srv_ocsp_response(der, len, have_info ? &info : NULL,
-			      !r->ocsp_simple, s->ocsp_max_age, now, NULL, 0);
+	r->resp = srv_ocsp_response(der, len, have_info ? &info : NULL,
+				    !p->simple, s->ocsp_max_age, now, NULL, 0);
 	free(der);
 	if (r->resp == NULL) {
 		srv_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",

@@ -1,74 +1,13 @@
-/* The hot path's reading of an OCSPRequest (RFC 6960 §4.1.1), through the
- * bounded reader.  Only the RFC 5019 §2.1.1 shape is recognised: one
- * Request with one CertID, no version, requestorName, extensions or
- * signature.  Its CertID bytes are the cache key.  Anything else (a nonce,
- * several CertIDs, BER) is left to OpenSSL's parser on the slow path, so
- * this reader only has to be right about what it accepts. */
+/* The hot path's reading of an OCSPRequest: the one strict-DER reading
+ * (x509_ocsp_req_parse), done once on the HTTP thread; its result travels
+ * with the request to the signer on a miss.  Only the RFC 5019 2.1.1
+ * shape -- one Request with one CertID, no requestorName, extensions or
+ * signature -- is answered from the cache; its CertID bytes are the key. */
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <string.h>
 
 #include "server_int.h"
-
-/* DER OIDs of SHA-1 and SHA-256 (content octets). */
-static const uint8_t oid_sha1[] = {0x2b, 0x0e, 0x03, 0x02, 0x1a};
-static const uint8_t oid_sha256[] = {0x60, 0x86, 0x48, 0x01, 0x65,
-				     0x03, 0x04, 0x02, 0x01};
-
-/* One TLV with a single-octet tag and a minimal definite length. */
-static int tlv(jpki_rbuf *b, uint8_t *tag, size_t *len)
-{
-	uint8_t t, l;
-	int rc;
-	if ((rc = jpki_rbuf_u8(b, &t)) != 0 || (t & 0x1f) == 0x1f ||
-	    (rc = jpki_rbuf_u8(b, &l)) != 0)
-		return JPKI_ERR_PARSE;
-	size_t n = l;
-	if (l & 0x80) {
-		int k = l & 0x7f;
-		if (k == 0 || k > 3)
-			return JPKI_ERR_PARSE;
-		n = 0;
-		for (int i = 0; i < k; i++) {
-			uint8_t v;
-			if (jpki_rbuf_u8(b, &v) != 0 || (i == 0 && v == 0))
-				return JPKI_ERR_PARSE;
-			n = n << 8 | v;
-		}
-		if (n < 0x80)
-			return JPKI_ERR_PARSE;
-	}
-	if (n > jpki_rbuf_left(b))
-		return JPKI_ERR_PARSE;
-	*tag = t;
-	*len = n;
-	return 0;
-}
-
-/* Enter a constructed TLV of tag `want`: *in covers its content. */
-static int enter(jpki_rbuf *b, uint8_t want, jpki_rbuf *in)
-{
-	uint8_t t;
-	size_t n;
-	const uint8_t *p;
-	if (tlv(b, &t, &n) != 0 || t != want || jpki_rbuf_ptr(b, &p, n) != 0)
-		return JPKI_ERR_PARSE;
-	jpki_rbuf_init(in, p, n);
-	return 0;
-}
-
-static uint8_t peek(const jpki_rbuf *b)
-{
-	return jpki_rbuf_left(b) > 0 ? b->p[b->off] : 0;
-}
-
-static int prim(jpki_rbuf *b, uint8_t want, const uint8_t **p, size_t *n)
-{
-	uint8_t t;
-	if (tlv(b, &t, n) != 0 || t != want || jpki_rbuf_ptr(b, p, *n) != 0)
-		return JPKI_ERR_PARSE;
-	return 0;
-}
 
 static int match_issuer(int alg, const uint8_t *nh, size_t nl,
 			const uint8_t *kh, size_t kl,
@@ -88,77 +27,27 @@ static int match_issuer(int alg, const uint8_t *nh, size_t nl,
 	return 0;
 }
 
-static int certid(jpki_rbuf *b, const srv_issuer_hashes roots[3],
-		  srv_ocsp_parsed *p)
-{
-	jpki_rbuf cid, alg;
-	const uint8_t *oid, *nh, *kh, *sn;
-	size_t ol, nl, kl, sl;
-	if (enter(b, 0x30, &cid) != 0 || enter(&cid, 0x30, &alg) != 0 ||
-	    prim(&alg, 0x06, &oid, &ol) != 0)
-		return JPKI_ERR_PARSE;
-	if (jpki_rbuf_left(&alg) > 0) {
-		const uint8_t *np;
-		size_t nn;
-		if (prim(&alg, 0x05, &np, &nn) != 0 || nn != 0 ||
-		    jpki_rbuf_end(&alg) != 0)
-			return JPKI_ERR_PARSE;
-	}
-	if (prim(&cid, 0x04, &nh, &nl) != 0 ||
-	    prim(&cid, 0x04, &kh, &kl) != 0 ||
-	    prim(&cid, 0x02, &sn, &sl) != 0 || jpki_rbuf_end(&cid) != 0)
-		return JPKI_ERR_PARSE;
-	int a = ol == sizeof(oid_sha1) && memcmp(oid, oid_sha1, ol) == 0 ? 1
-		: ol == sizeof(oid_sha256) && memcmp(oid, oid_sha256, ol) == 0
-		    ? 256
-		    : 0;
-	p->kind = match_issuer(a, nh, nl, kh, kl, roots);
-	/* a positive DER INTEGER (minimal: one 00 only before a high
-	 * bit) of at most 20 significant octets */
-	if (sl == 0 || (sn[0] & 0x80) != 0 ||
-	    (sl > 1 && sn[0] == 0 && (sn[1] & 0x80) == 0))
-		return JPKI_ERR_PARSE;
-	if (sl > 1 && sn[0] == 0) {
-		sn++;
-		sl--;
-	}
-	if (sl > sizeof(p->serial))
-		return JPKI_ERR_PARSE;
-	memcpy(p->serial, sn, sl);
-	p->serial_len = sl;
-	return 0;
-}
-
 int srv_ocsp_parse(const uint8_t *req, size_t len,
 		   const srv_issuer_hashes roots[3], srv_ocsp_parsed *p)
 {
-	jpki_rbuf top, outer, tbs, list, one;
 	memset(p, 0, sizeof(*p));
-	if (len == 0 || len > JPKI_OCSP_MAX_REQ)
+	if (x509_ocsp_req_parse(req, len, &p->req) != 0)
 		return JPKI_ERR_PARSE;
-	jpki_rbuf_init(&top, req, len);
-	if (enter(&top, 0x30, &outer) != 0 || jpki_rbuf_end(&top) != 0 ||
-	    enter(&outer, 0x30, &tbs) != 0)
-		return JPKI_ERR_PARSE;
-	/* [0] version, [1] requestorName: valid, but not the simple shape */
-	if (peek(&tbs) == 0xa0 || peek(&tbs) == 0xa1)
+	p->ok = true;
+	const jpki_ocsp_certid *id = &p->req.id[0];
+	p->key_off = (size_t)(id->der - req);
+	p->key_len = id->der_len;
+	/* the hierarchy the (first) CertID names, for the signer too */
+	p->kind = match_issuer(id->hash, id->name_hash, id->name_hash_len,
+			       id->key_hash, id->key_hash_len, roots);
+	/* cacheable: one positive serial of at most 20 octets (RFC 5280
+	 * 4.1.2.2), a key that fits */
+	if (!p->req.simple || id->serial_negative ||
+	    id->serial_len > sizeof(p->serial) || p->key_len > SRV_OCSP_KEY_MAX)
 		return 0;
-	if (enter(&tbs, 0x30, &list) != 0)
-		return JPKI_ERR_PARSE;
-	if (enter(&list, 0x30, &one) != 0)
-		return JPKI_ERR_PARSE;
-	size_t key_off = (size_t)(one.p - req) + one.off;
-	if (certid(&one, roots, p) != 0)
-		return JPKI_ERR_PARSE;
-	size_t key_end = (size_t)(one.p - req) + one.off;
-	p->key_off = key_off;
-	p->key_len = key_end - key_off;
-	if (p->key_len > SRV_OCSP_KEY_MAX)
-		return JPKI_ERR_PARSE;
-	/* singleRequestExtensions, more CertIDs, requestExtensions (a
-	 * nonce), optionalSignature: all for the slow path */
-	p->simple = jpki_rbuf_left(&one) == 0 && jpki_rbuf_left(&list) == 0 &&
-		    jpki_rbuf_left(&tbs) == 0 && jpki_rbuf_left(&outer) == 0;
+	p->simple = true;
+	memcpy(p->serial, id->serial, id->serial_len);
+	p->serial_len = id->serial_len;
 	return 0;
 }
 

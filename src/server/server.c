@@ -170,13 +170,8 @@ static enum MHD_Result ocsp_dispatch(server *s, srv_req *r)
 		}
 		atomic_fetch_add_explicit(&s->m.ocsp_misses, 1,
 					  memory_order_relaxed);
-		r->ocsp_simple = true;
-		r->ocsp_kind = p.kind;
-		memcpy(r->ocsp_serial, p.serial, p.serial_len);
-		r->ocsp_serial_len = p.serial_len;
-		r->ocsp_key_off = p.key_off;
-		r->ocsp_key_len = p.key_len;
 	}
+	r->ocsp = p; /* read once: the signer takes it from here */
 	r->cls = CLS_OCSP;
 	r->fn = srv_ocsp_live;
 	if (!srv_admit(s, r))

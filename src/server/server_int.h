@@ -119,6 +119,18 @@ const char *srv_method_name(int method);
 #define SRV_SID_LEN 32
 #define SRV_ARG_MAX 128
 
+/* ---- an OCSP request as read once (ocsp_req.c) ---- */
+#define SRV_OCSP_KEY_MAX 160
+typedef struct srv_ocsp_parsed {
+	bool ok;     /* strict DER of an OCSPRequest: req holds it */
+	bool simple; /* one CertID, no extensions, no signature */
+	int kind; /* root the first CertID names: JPKI_CERT_SIGN/AUTH, 0 none */
+	size_t key_off, key_len; /* CertID TLV inside the request */
+	uint8_t serial[20];
+	size_t serial_len; /* minimal magnitude, no leading zeros */
+	jpki_ocsp_req req; /* points into the request's bytes */
+} srv_ocsp_parsed;
+
 /* One HTTP request (MHD's con_cls).  Owned by the HTTP thread except
  * while queued: from srv_admit() until the worker resumes the connection
  * it belongs to the worker alone. */
@@ -152,13 +164,11 @@ struct srv_req {
 	int status;
 	struct MHD_Response *resp;
 	bool done;
-	bool counted;  /* metrics recorded */
-	int ocsp_kind; /* OCSP: issuer of a simple request, 0 otherwise */
-	bool ocsp_simple;
-	uint8_t ocsp_serial[20];
-	size_t ocsp_serial_len;
-	size_t ocsp_key_off, ocsp_key_len; /* CertID inside body */
-	unsigned client;		   /* srv_client_of */
+	bool counted; /* metrics recorded */
+	/* OCSP: the request read once on the HTTP thread (points into
+	 * body); ocsp.ok false when it was malformed */
+	srv_ocsp_parsed ocsp;
+	unsigned client;  /* srv_client_of */
 	size_t body_held; /* bytes reserved with srv_clients_body_take */
 	bool over_budget; /* a body past the client's or global budget */
 };
@@ -224,14 +234,6 @@ void srv_metrics_done(server *s, int route, int cls, int status, double seconds,
 int srv_metrics_render(server *s, char **out, size_t *len);
 
 /* ---- OCSP (ocsp_req.c, ocsp_cache.c) ---- */
-#define SRV_OCSP_KEY_MAX 160
-typedef struct srv_ocsp_parsed {
-	bool simple; /* one CertID, no extensions, no signature */
-	int kind;    /* issuer matched: JPKI_CERT_SIGN/AUTH; 0 = not ours */
-	size_t key_off, key_len; /* CertID TLV inside the request */
-	uint8_t serial[20];
-	size_t serial_len; /* minimal magnitude, no leading zeros */
-} srv_ocsp_parsed;
 
 /* Issuer name/key hashes of both roots, SHA-1 and SHA-256. */
 typedef struct srv_issuer_hashes {
@@ -239,10 +241,10 @@ typedef struct srv_issuer_hashes {
 } srv_issuer_hashes;
 int srv_issuer_hashes_of(X509 *root, srv_issuer_hashes *h, jpki_err *err);
 
-/* Fast structural read of an OCSPRequest: only the simple RFC 5019 shape
- * is recognised; 0 when it is that shape (p->simple), JPKI_ERR_PARSE when
- * the bytes are not DER of the expected outline (then the slow path
- * decides, with OpenSSL's parser). */
+/* The one read of an OCSPRequest (x509_ocsp_req_parse) plus what the
+ * cache needs: 0 when it is strict DER (p->ok; p->simple when it is the
+ * RFC 5019 shape with a cacheable serial, p->kind the root it names),
+ * JPKI_ERR_PARSE when malformed (answered malformedRequest). */
 int srv_ocsp_parse(const uint8_t *req, size_t len,
 		   const srv_issuer_hashes roots[3], srv_ocsp_parsed *p);
 /* DER OCSPRequest with the one CertID `certid` (for pre-signing). */

@@ -9,48 +9,15 @@
  * certificate from a cache keyed by the hash of its DER: a relying party
  * receiving many documents from one signer parses the certificate once.
  *
- * Only plain DER of the shape RFC 5652 5.1 gives, with definite lengths,
- * is split; anything else (BER, unusual choices) makes the caller parse
- * the whole document with OpenSSL instead, so no input is accepted here
- * that the full parse would refuse for its structure. */
+ * Only strict DER (openjpki/der.h: minimal definite lengths) of the shape
+ * RFC 5652 5.1 gives is split; anything else (BER, unusual choices) makes the
+ * caller parse the whole document with OpenSSL instead, so no input is accepted
+ * here that the full parse would refuse for its structure. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "openjpki/buf.h"
+#include "openjpki/der.h"
 #include "val_int.h"
-
-typedef struct tlv {
-	uint8_t tag;
-	const uint8_t *start; /* the tag byte */
-	size_t hdr;	      /* tag + length octets */
-	size_t len;	      /* content octets */
-} tlv;
-
-/* One TLV with a low tag number and a definite length (X.690 8.1). */
-static int tlv_read(jpki_rbuf *b, tlv *t)
-{
-	uint8_t l0, x;
-	size_t len = 0, start = b->off;
-	if (jpki_rbuf_u8(b, &t->tag) != 0 || (t->tag & 0x1f) == 0x1f ||
-	    jpki_rbuf_u8(b, &l0) != 0 || l0 == 0x80 || l0 == 0xff)
-		return -1;
-	if (l0 < 0x80) {
-		len = l0;
-	} else {
-		int n = l0 & 0x7f;
-		if (n > 4)
-			return -1;
-		for (int i = 0; i < n; i++) {
-			if (jpki_rbuf_u8(b, &x) != 0)
-				return -1;
-			len = len << 8 | x;
-		}
-	}
-	t->start = b->p + start;
-	t->hdr = b->off - start;
-	t->len = len;
-	return jpki_rbuf_skip(b, len) == 0 ? 0 : -1;
-}
 
 /* A DER header for `len` content octets. */
 static size_t hdr_put(uint8_t *out, uint8_t tag, size_t len)
@@ -68,84 +35,77 @@ static size_t hdr_put(uint8_t *out, uint8_t tag, size_t len)
 	return n;
 }
 
-static void sub(const tlv *t, jpki_rbuf *b)
-{
-	jpki_rbuf_init(b, t->start + t->hdr, t->len);
-}
-
 int vali_cms_split(const uint8_t *der, size_t len, vali_split *s)
 {
-	static const uint8_t signed_data[] = {
-	    0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02};
-	jpki_rbuf b, in;
-	tlv ci, oid, exp, sd, kids[8], *certs = NULL;
+	static const uint8_t signed_data[] = {0x2a, 0x86, 0x48, 0x86, 0xf7,
+					      0x0d, 0x01, 0x07, 0x02};
+	jpki_rbuf b, ci, oid_c, oid, exp, sd_c, sd, in, kid, kid_c;
+	jpki_rbuf certs = {0}, certs_c;
+	uint8_t t;
 	size_t n_kids = 0;
+	bool have_certs = false;
 	memset(s, 0, sizeof(*s));
 	/* ContentInfo ::= SEQUENCE { contentType, [0] EXPLICIT content } */
 	jpki_rbuf_init(&b, der, len);
-	if (tlv_read(&b, &ci) != 0 || ci.tag != 0x30 || jpki_rbuf_end(&b) != 0)
+	if (jpki_der_get(&b, JPKI_DER_SEQ, &ci) != 0 || jpki_der_end(&b) != 0)
 		return 1;
-	sub(&ci, &in);
-	if (tlv_read(&in, &oid) != 0 ||
-	    oid.hdr + oid.len != sizeof(signed_data) ||
-	    memcmp(oid.start, signed_data, sizeof(signed_data)) != 0 ||
-	    tlv_read(&in, &exp) != 0 || exp.tag != 0xa0 ||
-	    jpki_rbuf_end(&in) != 0)
+	if (jpki_der_get_whole(&ci, JPKI_DER_OID, &oid_c, &oid) != 0 ||
+	    !jpki_der_is(&oid_c, signed_data, sizeof(signed_data)) ||
+	    jpki_der_get(&ci, JPKI_DER_CTX_CONS(0), &exp) != 0 ||
+	    jpki_der_end(&ci) != 0)
 		return 1;
-	sub(&exp, &in);
-	if (tlv_read(&in, &sd) != 0 || sd.tag != 0x30 ||
-	    jpki_rbuf_end(&in) != 0)
+	if (jpki_der_get_whole(&exp, JPKI_DER_SEQ, &sd_c, &sd) != 0 ||
+	    jpki_der_end(&exp) != 0)
 		return 1;
 	/* SignedData: version, digestAlgorithms, encapContentInfo,
 	 * [0] certificates, [1] crls, signerInfos */
-	sub(&sd, &in);
+	in = sd_c;
 	while (jpki_rbuf_left(&in) > 0) {
-		if (n_kids == sizeof(kids) / sizeof(kids[0]) ||
-		    tlv_read(&in, &kids[n_kids]) != 0)
+		if (n_kids == 8 ||
+		    jpki_der_any_whole(&in, &t, &kid_c, &kid) != 0)
 			return 1;
-		if (kids[n_kids].tag == 0xa0) {
-			if (certs != NULL || n_kids != 3)
+		if (t == JPKI_DER_CTX_CONS(0)) {
+			if (have_certs || n_kids != 3)
 				return 1;
-			certs = &kids[n_kids];
+			have_certs = true;
+			certs = kid;
+			certs_c = kid_c;
 		}
 		n_kids++;
 	}
-	if (certs == NULL)
+	if (!have_certs)
 		return 1;
 	/* CertificateChoices: plain certificates only */
-	sub(certs, &in);
-	while (jpki_rbuf_left(&in) > 0) {
-		tlv c;
+	while (jpki_rbuf_left(&certs_c) > 0) {
+		jpki_rbuf c_c, c;
 		if (s->n_certs == VALI_CMS_CERTS_MAX ||
-		    tlv_read(&in, &c) != 0 || c.tag != 0x30)
+		    jpki_der_get_whole(&certs_c, JPKI_DER_SEQ, &c_c, &c) != 0)
 			return 1;
-		s->cert[s->n_certs] = c.start;
-		s->cert_len[s->n_certs++] = c.hdr + c.len;
+		s->cert[s->n_certs] = c.p;
+		s->cert_len[s->n_certs++] = c.len;
 	}
 	/* the same document without the certificates field */
-	size_t cut = certs->hdr + certs->len;
-	size_t sd_len = sd.len - cut;
+	size_t sd_len = sd_c.len - certs.len;
 	uint8_t h_sd[8], h_exp[8], h_ci[8];
-	size_t n_sd = hdr_put(h_sd, 0x30, sd_len);
-	size_t n_exp = hdr_put(h_exp, 0xa0, n_sd + sd_len);
-	size_t ci_len = oid.hdr + oid.len + n_exp + n_sd + sd_len;
-	size_t n_ci = hdr_put(h_ci, 0x30, ci_len);
+	size_t n_sd = hdr_put(h_sd, JPKI_DER_SEQ, sd_len);
+	size_t n_exp = hdr_put(h_exp, JPKI_DER_CTX_CONS(0), n_sd + sd_len);
+	size_t ci_len = oid.len + n_exp + n_sd + sd_len;
+	size_t n_ci = hdr_put(h_ci, JPKI_DER_SEQ, ci_len);
 	uint8_t *out = malloc(n_ci + ci_len), *p = out;
 	if (out == NULL)
 		return JPKI_ERR_NOMEM;
-	const uint8_t *sd_body = sd.start + sd.hdr;
-	size_t before = (size_t)(certs->start - sd_body);
+	size_t before = (size_t)(certs.p - sd_c.p);
 	memcpy(p, h_ci, n_ci);
 	p += n_ci;
-	memcpy(p, oid.start, oid.hdr + oid.len);
-	p += oid.hdr + oid.len;
+	memcpy(p, oid.p, oid.len);
+	p += oid.len;
 	memcpy(p, h_exp, n_exp);
 	p += n_exp;
 	memcpy(p, h_sd, n_sd);
 	p += n_sd;
-	memcpy(p, sd_body, before);
+	memcpy(p, sd_c.p, before);
 	p += before;
-	memcpy(p, certs->start + cut, sd.len - before - cut);
+	memcpy(p, certs.p + certs.len, sd_c.len - before - certs.len);
 	s->stripped = out;
 	s->stripped_len = n_ci + ci_len;
 	return 0;

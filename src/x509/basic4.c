@@ -91,7 +91,8 @@ int x509i_basic4_parse(const uint8_t *der, size_t len, jpki_basic4 *out)
 	if (x509i_tables_get(&t, NULL) != 0)
 		return JPKI_ERR_CRYPTO;
 	jpki_rbuf_init(&r, der, len);
-	if (x509i_tlv(&r, X509I_TAG_SEQ, &seq) != 0 || jpki_rbuf_end(&r) != 0)
+	if (jpki_der_get(&r, X509I_TAG_SEQ, &seq) != 0 ||
+	    jpki_rbuf_end(&r) != 0)
 		return JPKI_ERR_PARSE;
 	for (int i = 0; i < X509I_B4_COUNT; i++) {
 		jpki_rbuf on;
@@ -100,12 +101,12 @@ int x509i_basic4_parse(const uint8_t *der, size_t len, jpki_basic4 *out)
 		jpki_rbuf val;
 		size_t cap;
 		char *dst = (char *)out + slot_field(i, &cap);
-		if (x509i_tlv(&seq, X509I_TAG_CTX0_CONS, &on) != 0 ||
-		    x509i_tlv(&on, X509I_TAG_OID, &oid) != 0 ||
+		if (jpki_der_get(&seq, X509I_TAG_CTX0_CONS, &on) != 0 ||
+		    jpki_der_get(&on, X509I_TAG_OID, &oid) != 0 ||
 		    !x509i_oid_is(&t->b4[i], oid.p, oid.len) ||
-		    x509i_tlv(&on, X509I_TAG_CTX0_CONS, &ex) != 0 ||
+		    jpki_der_get(&on, X509I_TAG_CTX0_CONS, &ex) != 0 ||
 		    jpki_rbuf_end(&on) != 0 ||
-		    x509i_tlv(&ex, X509I_TAG_UTF8, &val) != 0 ||
+		    jpki_der_get(&ex, X509I_TAG_UTF8, &val) != 0 ||
 		    jpki_rbuf_end(&ex) != 0 || val.len >= cap ||
 		    !x509i_utf8_ok(val.p, val.len))
 			return JPKI_ERR_PARSE;

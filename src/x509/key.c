@@ -235,13 +235,16 @@ int x509i_check_spki(const jpki_rbuf *spki, jpki_rbuf *key, jpki_err *err)
 	/* SubjectPublicKeyInfo ::= SEQUENCE { algorithm AlgorithmIdentifier,
 	 * subjectPublicKey BIT STRING } (RFC 5280 4.1) */
 	r = *spki;
-	if (x509i_tlv(&r, X509I_TAG_SEQ, &s) != 0 || jpki_rbuf_end(&r) != 0 ||
-	    x509i_tlv_whole(&s, X509I_TAG_SEQ, &alg, &alg_tlv) != 0 ||
-	    x509i_tlv(&s, X509I_TAG_BITS, &bits) != 0 || jpki_rbuf_end(&s) != 0)
+	if (jpki_der_get(&r, X509I_TAG_SEQ, &s) != 0 ||
+	    jpki_rbuf_end(&r) != 0 ||
+	    jpki_der_get_whole(&s, X509I_TAG_SEQ, &alg, &alg_tlv) != 0 ||
+	    jpki_der_get(&s, X509I_TAG_BITS, &bits) != 0 ||
+	    jpki_rbuf_end(&s) != 0)
 		return jpki_fail(err, JPKI_ERR_KEY,
 				 "unreadable subjectPublicKeyInfo");
-	if (!x509i_bytes_are(&alg_tlv, t->rsa_alg, t->rsa_alg_len)) {
-		if (x509i_tlv_whole(&alg, X509I_TAG_OID, &oid, &oid_tlv) != 0)
+	if (!jpki_der_is(&alg_tlv, t->rsa_alg, t->rsa_alg_len)) {
+		if (jpki_der_get_whole(&alg, X509I_TAG_OID, &oid, &oid_tlv) !=
+		    0)
 			return jpki_fail(err, JPKI_ERR_KEY,
 					 "unreadable subjectPublicKeyInfo");
 		if (!x509i_oid_is(&t->rsa_enc, oid.p, oid.len)) {
@@ -263,9 +266,10 @@ int x509i_check_spki(const jpki_rbuf *spki, jpki_rbuf *key, jpki_err *err)
 	/* RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent
 	 * INTEGER } (RFC 8017 A.1.1), nothing after it */
 	r = k;
-	if (x509i_tlv(&r, X509I_TAG_SEQ, &seq) != 0 || jpki_rbuf_end(&r) != 0 ||
-	    x509i_tlv(&seq, X509I_TAG_INT, &in) != 0 ||
-	    x509i_tlv(&seq, X509I_TAG_INT, &ie) != 0 ||
+	if (jpki_der_get(&r, X509I_TAG_SEQ, &seq) != 0 ||
+	    jpki_rbuf_end(&r) != 0 ||
+	    jpki_der_get(&seq, X509I_TAG_INT, &in) != 0 ||
+	    jpki_der_get(&seq, X509I_TAG_INT, &ie) != 0 ||
 	    jpki_rbuf_end(&seq) != 0 || !positive_int(&in, &n, &n_len) ||
 	    !positive_int(&ie, &e, &e_len))
 		return jpki_fail(err, JPKI_ERR_KEY,

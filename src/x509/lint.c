@@ -114,41 +114,41 @@ static int tbs_split(const uint8_t *der, size_t len, size_t max, tbs_view *v,
 				 "TBSCertificate of %zu bytes, at most %zu",
 				 len, max);
 	jpki_rbuf_init(&r, der, len);
-	if (x509i_tlv(&r, X509I_TAG_SEQ, &t) != 0)
+	if (jpki_der_get(&r, X509I_TAG_SEQ, &t) != 0)
 		return malformed("not one DER SEQUENCE", err);
 	if (jpki_rbuf_end(&r) != 0)
 		return malformed("data after its end", err);
 	if (next_is(&t, X509I_TAG_CTX0_CONS)) {
-		if (x509i_tlv(&t, X509I_TAG_CTX0_CONS, &v->version) != 0)
+		if (jpki_der_get(&t, X509I_TAG_CTX0_CONS, &v->version) != 0)
 			return malformed("version", err);
 		v->has_version = true;
 	}
-	if (x509i_tlv(&t, X509I_TAG_INT, &v->serial) != 0)
+	if (jpki_der_get(&t, X509I_TAG_INT, &v->serial) != 0)
 		return malformed("serialNumber", err);
-	if (x509i_tlv_whole(&t, X509I_TAG_SEQ, &tmp, &v->sigalg) != 0)
+	if (jpki_der_get_whole(&t, X509I_TAG_SEQ, &tmp, &v->sigalg) != 0)
 		return malformed("signature", err);
-	if (x509i_tlv_whole(&t, X509I_TAG_SEQ, &tmp, &v->issuer) != 0)
+	if (jpki_der_get_whole(&t, X509I_TAG_SEQ, &tmp, &v->issuer) != 0)
 		return malformed("issuer", err);
-	if (x509i_tlv(&t, X509I_TAG_SEQ, &val) != 0 ||
-	    x509i_tlv_any(&val, &v->nb_tag, &v->nb) != 0 ||
-	    x509i_tlv_any(&val, &v->na_tag, &v->na) != 0 ||
+	if (jpki_der_get(&t, X509I_TAG_SEQ, &val) != 0 ||
+	    jpki_der_any(&val, &v->nb_tag, &v->nb) != 0 ||
+	    jpki_der_any(&val, &v->na_tag, &v->na) != 0 ||
 	    jpki_rbuf_end(&val) != 0)
 		return malformed("validity", err);
-	if (x509i_tlv_whole(&t, X509I_TAG_SEQ, &v->subject_in, &v->subject) !=
-	    0)
+	if (jpki_der_get_whole(&t, X509I_TAG_SEQ, &v->subject_in,
+			       &v->subject) != 0)
 		return malformed("subject", err);
-	if (x509i_tlv_whole(&t, X509I_TAG_SEQ, &tmp, &v->spki) != 0)
+	if (jpki_der_get_whole(&t, X509I_TAG_SEQ, &tmp, &v->spki) != 0)
 		return malformed("subjectPublicKeyInfo", err);
 	/* issuerUniqueID [1], subjectUniqueID [2] (4.1.2.8) */
 	while (next_is(&t, 0x81) || next_is(&t, 0x82) || next_is(&t, 0xa1) ||
 	       next_is(&t, 0xa2)) {
-		if (x509i_tlv_any(&t, &tag, &tmp) != 0)
+		if (jpki_der_any(&t, &tag, &tmp) != 0)
 			return malformed("unique identifier", err);
 		v->uids = true;
 	}
 	if (next_is(&t, X509I_TAG_CTX3_CONS) &&
-	    (x509i_tlv(&t, X509I_TAG_CTX3_CONS, &ex) != 0 ||
-	     x509i_tlv(&ex, X509I_TAG_SEQ, &v->exts) != 0 ||
+	    (jpki_der_get(&t, X509I_TAG_CTX3_CONS, &ex) != 0 ||
+	     jpki_der_get(&ex, X509I_TAG_SEQ, &v->exts) != 0 ||
 	     jpki_rbuf_end(&ex) != 0))
 		return malformed("extensions", err);
 	if (jpki_rbuf_end(&t) != 0)
@@ -162,18 +162,18 @@ static int ext_next(const x509i_tables *t, jpki_rbuf *exts, ext_view *e,
 	jpki_rbuf seq;
 	jpki_rbuf oid;
 	jpki_rbuf b;
-	if (x509i_tlv(exts, X509I_TAG_SEQ, &seq) != 0 ||
-	    x509i_tlv_whole(&seq, X509I_TAG_OID, &oid, &e->oid) != 0)
+	if (jpki_der_get(exts, X509I_TAG_SEQ, &seq) != 0 ||
+	    jpki_der_get_whole(&seq, X509I_TAG_OID, &oid, &e->oid) != 0)
 		return malformed("extension", err);
 	e->critical = false;
 	e->crit_der = true;
 	if (next_is(&seq, X509I_TAG_BOOL)) {
-		if (x509i_tlv(&seq, X509I_TAG_BOOL, &b) != 0 || b.len != 1)
+		if (jpki_der_get(&seq, X509I_TAG_BOOL, &b) != 0 || b.len != 1)
 			return malformed("extension", err);
 		e->critical = b.p[0] != 0;
 		e->crit_der = b.p[0] == 0xff;
 	}
-	if (x509i_tlv(&seq, X509I_TAG_OCTETS, &e->value) != 0 ||
+	if (jpki_der_get(&seq, X509I_TAG_OCTETS, &e->value) != 0 ||
 	    jpki_rbuf_end(&seq) != 0)
 		return malformed("extension", err);
 	e->nid = x509i_ext_nid(t, oid.p, oid.len);
@@ -213,7 +213,7 @@ static size_t utf8_chars(const unsigned char *s, size_t len)
 static int lint_version(const tbs_view *v, jpki_err *err)
 {
 	static const uint8_t v3[] = {X509I_TAG_INT, 1, 2};
-	if (!v->has_version || !x509i_bytes_are(&v->version, v3, sizeof(v3)))
+	if (!v->has_version || !jpki_der_is(&v->version, v3, sizeof(v3)))
 		return LINT("certificate must be v3 (RFC 5280 4.1.2.1)");
 	return 0;
 }
@@ -247,10 +247,10 @@ static int lint_sigalg(const x509i_tables *t, const jpki_rbuf *alg,
 	jpki_rbuf oid;
 	jpki_rbuf oid_tlv;
 	char name[80];
-	if (x509i_bytes_are(alg, t->sig_alg, t->sig_alg_len))
+	if (jpki_der_is(alg, t->sig_alg, t->sig_alg_len))
 		return 0;
-	if (x509i_tlv(&r, X509I_TAG_SEQ, &seq) != 0 ||
-	    x509i_tlv_whole(&seq, X509I_TAG_OID, &oid, &oid_tlv) != 0)
+	if (jpki_der_get(&r, X509I_TAG_SEQ, &seq) != 0 ||
+	    jpki_der_get_whole(&seq, X509I_TAG_OID, &oid, &oid_tlv) != 0)
 		return LINT("signature algorithm must be "
 			    "sha256WithRSAEncryption, not a malformed "
 			    "AlgorithmIdentifier");
@@ -434,7 +434,7 @@ static int lint_leaf_key_usage(const x509i_hier *h, const jpki_rbuf *v,
 {
 	bool sign = h->kind == JPKI_CERT_SIGN;
 	int rc;
-	if (x509i_bytes_are(v, h->ku, h->ku_len))
+	if (jpki_der_is(v, h->ku, h->ku_len))
 		return 0;
 	if ((rc = lint_key_usage(
 		 v, sign ? X509I_KU_DIGSIG | X509I_KU_NONREP : X509I_KU_DIGSIG,
@@ -452,7 +452,7 @@ static int lint_ski(const jpki_rbuf *key, const jpki_rbuf *v, bool exact,
 	uint8_t der[22] = {X509I_TAG_OCTETS, 20};
 	const unsigned char *p = v->p;
 	int rc = x509i_sha1(key->p, key->len, der + 2, err);
-	if (rc != 0 || x509i_bytes_are(v, der, sizeof(der)))
+	if (rc != 0 || jpki_der_is(v, der, sizeof(der)))
 		return rc;
 	ASN1_OCTET_STRING *ski = d2i_ASN1_OCTET_STRING(NULL, &p, (long)v->len);
 	if (ski == NULL) {
@@ -495,10 +495,11 @@ static int lint_aki(const uint8_t *aki, size_t aki_len, const jpki_rbuf *v,
 	jpki_rbuf seq;
 	jpki_rbuf id;
 	int rc;
-	if (aki != NULL && x509i_bytes_are(v, aki, aki_len))
+	if (aki != NULL && jpki_der_is(v, aki, aki_len))
 		return 0;
-	if (x509i_tlv(&r, X509I_TAG_SEQ, &seq) == 0 && jpki_rbuf_end(&r) == 0 &&
-	    x509i_tlv(&seq, X509I_TAG_CTX0, &id) == 0 && id.len > 0 &&
+	if (jpki_der_get(&r, X509I_TAG_SEQ, &seq) == 0 &&
+	    jpki_rbuf_end(&r) == 0 &&
+	    jpki_der_get(&seq, X509I_TAG_CTX0, &id) == 0 && id.len > 0 &&
 	    jpki_rbuf_end(&seq) == 0) {
 		if (aki == NULL)
 			return 0;
@@ -619,9 +620,9 @@ static bool rdn_text(jpki_rbuf *r, char *buf, size_t cap)
 	jpki_rbuf seq;
 	jpki_rbuf oid;
 	jpki_rbuf v;
-	if (x509i_tlv(r, X509I_TAG_SEQ, &seq) != 0 ||
-	    x509i_tlv(&seq, X509I_TAG_OID, &oid) != 0 ||
-	    x509i_tlv(&seq, X509I_TAG_UTF8, &v) != 0 || v.len >= cap ||
+	if (jpki_der_get(r, X509I_TAG_SEQ, &seq) != 0 ||
+	    jpki_der_get(&seq, X509I_TAG_OID, &oid) != 0 ||
+	    jpki_der_get(&seq, X509I_TAG_UTF8, &v) != 0 || v.len >= cap ||
 	    memchr(v.p, '\0', v.len) != NULL)
 		return false;
 	memcpy(buf, v.p, v.len);
@@ -640,15 +641,15 @@ static bool crldp_site(const jpki_rbuf *v, jpki_issuer_site *site)
 	char cn[X509I_UB_COMMON_NAME + 1];
 	size_t sfx = strlen(x509i_crldp_cn_suffix);
 	int n = 0;
-	if (x509i_tlv(&r, X509I_TAG_SEQ, &t[0]) != 0 ||
-	    x509i_tlv(&t[0], X509I_TAG_SEQ, &t[1]) != 0 ||
-	    x509i_tlv(&t[1], X509I_TAG_CTX0_CONS, &t[2]) != 0 ||
-	    x509i_tlv(&t[2], X509I_TAG_CTX0_CONS, &t[3]) != 0 ||
-	    x509i_tlv(&t[3], X509I_TAG_CTX4_CONS, &t[4]) != 0 ||
-	    x509i_tlv(&t[4], X509I_TAG_SEQ, &t[5]) != 0)
+	if (jpki_der_get(&r, X509I_TAG_SEQ, &t[0]) != 0 ||
+	    jpki_der_get(&t[0], X509I_TAG_SEQ, &t[1]) != 0 ||
+	    jpki_der_get(&t[1], X509I_TAG_CTX0_CONS, &t[2]) != 0 ||
+	    jpki_der_get(&t[2], X509I_TAG_CTX0_CONS, &t[3]) != 0 ||
+	    jpki_der_get(&t[3], X509I_TAG_CTX4_CONS, &t[4]) != 0 ||
+	    jpki_der_get(&t[4], X509I_TAG_SEQ, &t[5]) != 0)
 		return false;
 	while (jpki_rbuf_left(&t[5]) > 0) {
-		if (n == 6 || x509i_tlv(&t[5], X509I_TAG_SET, &rdn[n]) != 0)
+		if (n == 6 || jpki_der_get(&t[5], X509I_TAG_SET, &rdn[n]) != 0)
 			return false;
 		n++;
 	}
@@ -678,7 +679,7 @@ static int lint_leaf_crldp(const x509i_hier *h, const jpki_rbuf *v,
 	    x509i_site_check(&site, false, NULL) == 0 &&
 	    x509i_crldp_der(h, &site, buf, sizeof(buf), &der, &len, NULL) ==
 		0 &&
-	    x509i_bytes_are(v, der, len))
+	    jpki_der_is(v, der, len))
 		return 0;
 	if ((rc = lint_leaf_crldp_slow(h->prof, h->kind, v, subj_site, err)) !=
 	    0)
@@ -731,7 +732,7 @@ static int lint_leaf_policy(const x509i_hier *h, const jpki_rbuf *v,
 			    jpki_err *err)
 {
 	int rc;
-	if (x509i_bytes_are(v, h->cp, h->cp_len))
+	if (jpki_der_is(v, h->cp, h->cp_len))
 		return 0;
 	if ((rc = lint_policy(h->prof, h->kind, v, err)) != 0)
 		return rc;
@@ -847,15 +848,15 @@ static int name_split(const x509i_tables *t, const jpki_rbuf *rdns,
 	/* Name ::= SEQUENCE OF SET SIZE (1..MAX) OF AttributeTypeAndValue */
 	for (; jpki_rbuf_left(&r) > 0; rdn++) {
 		jpki_rbuf set;
-		if (x509i_tlv(&r, X509I_TAG_SET, &set) != 0 ||
+		if (jpki_der_get(&r, X509I_TAG_SET, &set) != 0 ||
 		    jpki_rbuf_left(&set) == 0)
 			return malformed("subject", err);
 		while (jpki_rbuf_left(&set) > 0) {
 			jpki_rbuf atv;
 			ava a;
-			if (x509i_tlv(&set, X509I_TAG_SEQ, &atv) != 0 ||
-			    x509i_tlv(&atv, X509I_TAG_OID, &a.type) != 0 ||
-			    x509i_tlv_any(&atv, &a.tag, &a.value) != 0 ||
+			if (jpki_der_get(&set, X509I_TAG_SEQ, &atv) != 0 ||
+			    jpki_der_get(&atv, X509I_TAG_OID, &a.type) != 0 ||
+			    jpki_der_any(&atv, &a.tag, &a.value) != 0 ||
 			    jpki_rbuf_end(&atv) != 0)
 				return malformed("subject", err);
 			a.rdn = rdn;
@@ -977,7 +978,7 @@ static int lint_leaf(const x509i_hier *h, const uint8_t *aki, size_t aki_len,
 	    (rc = tbs_split(der, len, max, &v, err)) != 0 ||
 	    (rc = lint_common(t, &v, false, err)) != 0)
 		return rc;
-	if (!x509i_bytes_are(&v.issuer, h->root_dn, h->root_dn_len))
+	if (!jpki_der_is(&v.issuer, h->root_dn, h->root_dn_len))
 		return LINT("issuer must be the %s %s root DN",
 			    jpki_profile_name(h->prof),
 			    jpki_cert_kind_name(h->kind));
@@ -1241,8 +1242,8 @@ int x509_lint_root(jpki_profile prof, jpki_cert_kind kind, X509 *cert,
 	if ((rc = tbs_split(der, len, OBJECT_TBS_MAX, &v, err)) != 0 ||
 	    (rc = lint_common(t, &v, true, err)) != 0)
 		goto out;
-	if (!x509i_bytes_are(&v.subject, h->root_dn, h->root_dn_len) ||
-	    !x509i_bytes_are(&v.issuer, h->root_dn, h->root_dn_len)) {
+	if (!jpki_der_is(&v.subject, h->root_dn, h->root_dn_len) ||
+	    !jpki_der_is(&v.issuer, h->root_dn, h->root_dn_len)) {
 		rc = LINT("root subject and issuer must be the %s %s root DN "
 			  "(C, O, OU, OU with the J-LIS string types)",
 			  jpki_profile_name(prof), jpki_cert_kind_name(kind));

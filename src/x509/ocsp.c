@@ -1,9 +1,8 @@
 /* OCSP responder encoding (RFC 6960).  J-LIS answers status one
  * certificate at a time over OCSP (spec §2.2).  The request is untrusted:
- * it is size-bounded, must be exactly one DER OCSPRequest with 1 to
- * JPKI_OCSP_MAX_IDS CertIDs and an RFC 8954 nonce of 1 to 32 octets, or
- * the answer is malformedRequest.  The responder is the root itself,
- * identified by key hash; producedAt and thisUpdate are `now`. */
+ * it is read once, in strict DER, by x509_ocsp_req_parse (ocsp_req.c);
+ * what that refuses is answered malformedRequest.  The responder is the root
+ * itself, identified by key hash; producedAt and thisUpdate are `now`. */
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/ocsp.h>
@@ -12,10 +11,6 @@
 #include <string.h>
 
 #include "x509_int.h"
-
-/* RFC 8954 section 2.1 */
-#define NONCE_MIN 1
-#define NONCE_MAX 32
 
 static int encode(OCSP_RESPONSE *resp, uint8_t **out, size_t *out_len,
 		  jpki_err *err)
@@ -66,44 +61,6 @@ out:
 	return rc;
 }
 
-/* 0 when the request has no nonce or an acceptable one, -1 otherwise. */
-static int nonce_check(OCSP_REQUEST *rq)
-{
-	int i = OCSP_REQUEST_get_ext_by_NID(rq, NID_id_pkix_OCSP_Nonce, -1);
-	if (i < 0)
-		return 0;
-	if (OCSP_REQUEST_get_ext_by_NID(rq, NID_id_pkix_OCSP_Nonce, i) >= 0)
-		return -1;
-	X509_EXTENSION *ext = OCSP_REQUEST_get_ext(rq, i);
-	const ASN1_OCTET_STRING *v = X509_EXTENSION_get_data(ext);
-	const unsigned char *p = ASN1_STRING_get0_data(v);
-	long len = ASN1_STRING_length(v);
-	/* RFC 8954: Nonce ::= OCTET STRING inside extnValue; some older
-	 * clients put the raw bytes there, which is tolerated */
-	ASN1_OCTET_STRING *inner = d2i_ASN1_OCTET_STRING(NULL, &p, len);
-	if (inner != NULL && p == ASN1_STRING_get0_data(v) + len)
-		len = ASN1_STRING_length(inner);
-	ASN1_OCTET_STRING_free(inner);
-	ERR_clear_error();
-	return len >= NONCE_MIN && len <= NONCE_MAX ? 0 : -1;
-}
-
-/* Every CertID must survive the copy into the response: BER oddities that
- * d2i tolerates (e.g. in the hash algorithm's parameters) do not
- * re-encode, and such a request is malformed, not a responder failure. */
-static bool ids_ok(OCSP_REQUEST *rq, int n)
-{
-	for (int i = 0; i < n; i++) {
-		OCSP_CERTID *cid =
-		    OCSP_onereq_get0_id(OCSP_request_onereq_get0(rq, i));
-		OCSP_CERTID *copy = cid != NULL ? OCSP_CERTID_dup(cid) : NULL;
-		OCSP_CERTID_free(copy);
-		if (copy == NULL)
-			return false;
-	}
-	return true;
-}
-
 /* Issuer name and key hashes of `issuer` with one digest. */
 struct issuer_hash {
 	int nid;
@@ -130,46 +87,36 @@ static int issuer_hashes(X509 *issuer, struct issuer_hash h[2], jpki_err *err)
 	return 0;
 }
 
-static bool same(const ASN1_OCTET_STRING *s, const unsigned char *d,
+static bool same(const uint8_t *p, size_t n, const unsigned char *d,
 		 unsigned int len)
 {
-	return s != NULL && ASN1_STRING_length(s) == (int)len &&
-	       memcmp(ASN1_STRING_get0_data(s), d, len) == 0;
+	return n == len && memcmp(p, d, len) == 0;
 }
 
 /* RFC 6960 4.1.1: the CertID names our issuer with SHA-1 or SHA-256. */
-static bool ours(OCSP_CERTID *cid, const struct issuer_hash h[2])
+static bool ours(const jpki_ocsp_certid *id, const struct issuer_hash h[2])
 {
-	ASN1_OCTET_STRING *nh = NULL;
-	ASN1_OBJECT *md = NULL;
-	ASN1_OCTET_STRING *kh = NULL;
-	ASN1_INTEGER *sn = NULL;
-	if (!OCSP_id_get0_info(&nh, &md, &kh, &sn, cid))
-		return false;
-	int nid = OBJ_obj2nid(md);
+	int nid = id->hash == 1 ? NID_sha1 : id->hash == 256 ? NID_sha256 : 0;
 	for (int i = 0; i < 2; i++)
 		if (nid == h[i].nid)
-			return same(nh, h[i].name, h[i].len) &&
-			       same(kh, h[i].key, h[i].len);
+			return same(id->name_hash, id->name_hash_len, h[i].name,
+				    h[i].len) &&
+			       same(id->key_hash, id->key_hash_len, h[i].key,
+				    h[i].len);
 	return false;
 }
 
-static int status_of(OCSP_CERTID *cid, const struct issuer_hash h[2],
+static int status_of(const jpki_ocsp_certid *id, const struct issuer_hash h[2],
 		     jpki_ocsp_lookup_fn lookup, void *ctx,
 		     jpki_ocsp_status *st, jpki_err *err)
 {
-	ASN1_INTEGER *sn = NULL;
 	int rc;
 	memset(st, 0, sizeof(*st));
 	st->status = V_OCSP_CERTSTATUS_UNKNOWN;
-	if (!ours(cid, h) || !OCSP_id_get0_info(NULL, NULL, NULL, &sn, cid))
+	if (!ours(id, h) || id->serial_negative ||
+	    id->serial_len > X509I_SERIAL_MAX)
 		return 0;
-	int len = ASN1_STRING_length(sn);
-	if (ASN1_STRING_type(sn) != V_ASN1_INTEGER || len <= 0 ||
-	    len > X509I_SERIAL_MAX)
-		return 0;
-	if ((rc = lookup(ctx, ASN1_STRING_get0_data(sn), (size_t)len, st,
-			 err)) != 0)
+	if ((rc = lookup(ctx, id->serial, id->serial_len, st, err)) != 0)
 		return rc;
 	switch (st->status) {
 	case V_OCSP_CERTSTATUS_GOOD:
@@ -227,22 +174,54 @@ static int sign(OCSP_BASICRESP *bs, X509 *issuer, EVP_PKEY *key, time_t now,
 	return 0;
 }
 
+/* The request's nonce extension, as sent (RFC 6960 4.4.1). */
+static int copy_nonce(OCSP_BASICRESP *bs, const jpki_ocsp_req *rq,
+		      jpki_err *err)
+{
+	ASN1_OCTET_STRING *v = NULL;
+	X509_EXTENSION *ext = NULL;
+	int rc = 0;
+	if (!rq->has_nonce)
+		return 0;
+	if ((v = ASN1_OCTET_STRING_new()) == NULL ||
+	    !ASN1_OCTET_STRING_set(v, rq->nonce_ext, (int)rq->nonce_ext_len) ||
+	    (ext = X509_EXTENSION_create_by_NID(NULL, NID_id_pkix_OCSP_Nonce,
+						rq->nonce_critical ? 1 : 0,
+						v)) == NULL ||
+	    !OCSP_BASICRESP_add_ext(bs, ext, -1))
+		rc = jpki_fail(err, JPKI_ERR_CRYPTO, "OCSP nonce");
+	X509_EXTENSION_free(ext);
+	ASN1_OCTET_STRING_free(v);
+	return rc;
+}
+
 int x509_ocsp_respond(const uint8_t *req, size_t req_len, X509 *issuer,
 		      EVP_PKEY *key, jpki_ocsp_lookup_fn lookup, void *ctx,
 		      time_t now, time_t next_update, uint8_t **out,
 		      size_t *out_len, jpki_err *err)
 {
-	OCSP_REQUEST *rq = NULL;
+	jpki_ocsp_req rq;
+	if (req == NULL && req_len != 0)
+		return jpki_fail(err, JPKI_ERR_INVAL, "OCSP: bad argument");
+	bool ok = x509_ocsp_req_parse(req, req_len, &rq) == 0;
+	return x509_ocsp_respond_req(ok ? &rq : NULL, issuer, key, lookup, ctx,
+				     now, next_update, out, out_len, err);
+}
+
+int x509_ocsp_respond_req(const jpki_ocsp_req *rq, X509 *issuer, EVP_PKEY *key,
+			  jpki_ocsp_lookup_fn lookup, void *ctx, time_t now,
+			  time_t next_update, uint8_t **out, size_t *out_len,
+			  jpki_err *err)
+{
 	OCSP_BASICRESP *bs = NULL;
 	OCSP_RESPONSE *resp = NULL;
 	ASN1_TIME *thisupd = NULL;
 	ASN1_TIME *nextupd = NULL;
+	OCSP_CERTID *cid = NULL;
 	struct issuer_hash h[2];
-	const unsigned char *p = req;
-	int n = 0;
 	int rc;
 	if (issuer == NULL || key == NULL || lookup == NULL || out == NULL ||
-	    out_len == NULL || (req == NULL && req_len != 0))
+	    out_len == NULL)
 		return jpki_fail(err, JPKI_ERR_INVAL, "OCSP: bad argument");
 	if (now >= next_update)
 		return jpki_fail(err, JPKI_ERR_INVAL,
@@ -252,13 +231,7 @@ int x509_ocsp_respond(const uint8_t *req, size_t req_len, X509 *issuer,
 				 "OCSP signing key does not match the issuer");
 	if ((rc = issuer_hashes(issuer, h, err)) != 0)
 		return rc;
-	if (req_len > 0 && req_len <= JPKI_OCSP_MAX_REQ)
-		rq = d2i_OCSP_REQUEST(NULL, &p, (long)req_len);
-	if (rq != NULL)
-		n = OCSP_request_onereq_count(rq);
-	if (rq == NULL || p != req + req_len || n < 1 ||
-	    n > JPKI_OCSP_MAX_IDS || nonce_check(rq) != 0 || !ids_ok(rq, n)) {
-		ERR_clear_error();
+	if (rq == NULL || rq->n_ids < 1 || rq->n_ids > JPKI_OCSP_MAX_IDS) {
 		rc = x509_ocsp_error(OCSP_RESPONSE_STATUS_MALFORMEDREQUEST, out,
 				     out_len, err);
 		goto out;
@@ -269,19 +242,29 @@ int x509_ocsp_respond(const uint8_t *req, size_t req_len, X509 *issuer,
 		rc = jpki_fail(err, JPKI_ERR_CRYPTO, "OCSP response");
 		goto out;
 	}
-	for (int i = 0; i < n; i++) {
-		OCSP_CERTID *cid =
-		    OCSP_onereq_get0_id(OCSP_request_onereq_get0(rq, i));
+	for (size_t i = 0; i < rq->n_ids; i++) {
+		const jpki_ocsp_certid *id = &rq->id[i];
+		const unsigned char *p = id->der;
 		jpki_ocsp_status st;
-		if ((rc = status_of(cid, h, lookup, ctx, &st, err)) != 0 ||
+		/* the CertID goes back as it came: OpenSSL's object of the
+		 * strict-DER bytes already read, which re-encode the same */
+		if ((cid = d2i_OCSP_CERTID(NULL, &p, (long)id->der_len)) ==
+			NULL ||
+		    p != id->der + id->der_len) {
+			ERR_clear_error();
+			rc = x509_ocsp_error(
+			    OCSP_RESPONSE_STATUS_MALFORMEDREQUEST, out, out_len,
+			    err);
+			goto out;
+		}
+		if ((rc = status_of(id, h, lookup, ctx, &st, err)) != 0 ||
 		    (rc = add_status(bs, cid, &st, thisupd, nextupd, err)) != 0)
 			goto out;
+		OCSP_CERTID_free(cid);
+		cid = NULL;
 	}
-	if (OCSP_copy_nonce(bs, rq) <= 0) {
-		rc = jpki_fail(err, JPKI_ERR_CRYPTO, "OCSP nonce");
-		goto out;
-	}
-	if ((rc = sign(bs, issuer, key, now, err)) != 0)
+	if ((rc = copy_nonce(bs, rq, err)) != 0 ||
+	    (rc = sign(bs, issuer, key, now, err)) != 0)
 		goto out;
 	if ((resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL,
 					 bs)) == NULL) {
@@ -290,10 +273,10 @@ int x509_ocsp_respond(const uint8_t *req, size_t req_len, X509 *issuer,
 	}
 	rc = encode(resp, out, out_len, err);
 out:
+	OCSP_CERTID_free(cid);
 	ASN1_TIME_free(nextupd);
 	ASN1_TIME_free(thisupd);
 	OCSP_RESPONSE_free(resp);
 	OCSP_BASICRESP_free(bs);
-	OCSP_REQUEST_free(rq);
 	return rc;
 }

@@ -77,7 +77,7 @@ static bool name_der(const X509_NAME *n, bool inner, uint8_t *buf, size_t cap,
 		return false;
 	if (inner) {
 		jpki_rbuf_init(&r, d, l);
-		if (x509i_tlv(&r, X509I_TAG_SEQ, &c) != 0 ||
+		if (jpki_der_get(&r, X509I_TAG_SEQ, &c) != 0 ||
 		    jpki_rbuf_end(&r) != 0)
 			return false;
 		d = c.p;

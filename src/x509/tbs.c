@@ -166,8 +166,8 @@ int x509_cert_assemble(const uint8_t *tbs, size_t tbs_len, const uint8_t *sig,
 				 sig_len, SIG_MAX);
 	/* one DER SEQUENCE of what the writer above writes at most */
 	jpki_rbuf_init(&r, tbs, tbs_len);
-	if (tbs_len > X509_TBS_MAX || x509i_tlv(&r, X509I_TAG_SEQ, &c) != 0 ||
-	    jpki_rbuf_end(&r) != 0)
+	if (tbs_len > X509_TBS_MAX ||
+	    jpki_der_get(&r, X509I_TAG_SEQ, &c) != 0 || jpki_rbuf_end(&r) != 0)
 		return jpki_fail(err, JPKI_ERR_PARSE,
 				 "TBSCertificate is not one DER SEQUENCE of "
 				 "at most %d bytes",

@@ -12,7 +12,7 @@ static int any_tlv(jpki_rbuf *r, uint8_t *tag, jpki_rbuf *content)
 	if (jpki_rbuf_left(r) == 0)
 		return JPKI_ERR_PARSE;
 	*tag = r->p[r->off];
-	return x509i_tlv(r, *tag, content);
+	return jpki_der_get(r, *tag, content);
 }
 
 static const char *short_name(const jpki_rbuf *oid)
@@ -51,7 +51,7 @@ int x509_tbs_subject_oneline(const uint8_t *tbs, size_t tbs_len, char *out,
 				 "no room for the subject");
 	out[0] = '\0';
 	jpki_rbuf_init(&r, tbs, tbs_len);
-	if (x509i_tlv(&r, X509I_TAG_SEQ, &t) != 0)
+	if (jpki_der_get(&r, X509I_TAG_SEQ, &t) != 0)
 		goto bad;
 	/* [0] version, serialNumber, signature, issuer, validity, subject */
 	if (jpki_rbuf_left(&t) > 0 && t.p[t.off] == X509I_TAG_CTX0_CONS &&
@@ -60,16 +60,16 @@ int x509_tbs_subject_oneline(const uint8_t *tbs, size_t tbs_len, char *out,
 	for (int i = 0; i < 4; i++)
 		if (any_tlv(&t, &tag, &f) != 0)
 			goto bad;
-	if (x509i_tlv(&t, X509I_TAG_SEQ, &name) != 0)
+	if (jpki_der_get(&t, X509I_TAG_SEQ, &name) != 0)
 		goto bad;
 	while (jpki_rbuf_left(&name) > 0) {
 		jpki_rbuf set, atv, oid, val;
-		if (x509i_tlv(&name, X509I_TAG_SET, &set) != 0)
+		if (jpki_der_get(&name, X509I_TAG_SET, &set) != 0)
 			goto bad;
 		while (jpki_rbuf_left(&set) > 0) {
 			char tmp[8];
-			if (x509i_tlv(&set, X509I_TAG_SEQ, &atv) != 0 ||
-			    x509i_tlv(&atv, X509I_TAG_OID, &oid) != 0 ||
+			if (jpki_der_get(&set, X509I_TAG_SEQ, &atv) != 0 ||
+			    jpki_der_get(&atv, X509I_TAG_OID, &oid) != 0 ||
 			    any_tlv(&atv, &tag, &val) != 0 ||
 			    jpki_rbuf_end(&atv) != 0)
 				goto bad;

@@ -1,7 +1,7 @@
-/* DER for the few fixed shapes the leaf profiles emit and the lints read
- * back (X.690 section 10: definite lengths in the fewest octets).  The
- * writer works from the end of the buffer so that a header is written
- * once its content's length is known; the reader goes through jpki_rbuf. */
+/* DER for the few fixed shapes the leaf profiles emit (X.690 section 10:
+ * definite lengths in the fewest octets).  The writer works from the end
+ * of the buffer so that a header is written once its content's length is
+ * known; reading back is the one strict reader's (openjpki/der.h). */
 #include <string.h>
 
 #include "x509_int.h"
@@ -97,62 +97,4 @@ const uint8_t *x509i_dw_data(const x509i_dw *w, size_t *len)
 		return NULL;
 	*len = w->len;
 	return w->buf + w->cap - w->len;
-}
-
-int x509i_tlv_any(jpki_rbuf *r, uint8_t *tag, jpki_rbuf *content)
-{
-	/* the header read in place: this runs for every TLV the lints
-	 * read, and every octet it looks at is within jpki_rbuf_left() */
-	size_t left = jpki_rbuf_left(r);
-	const uint8_t *h = r->p + r->off;
-	size_t n = 2;
-	size_t len;
-	const uint8_t *p = NULL;
-	/* one-octet tags only: no field of ours has a tag number over 30 */
-	if (left < 2 || (h[0] & 0x1f) == 0x1f)
-		return JPKI_ERR_PARSE;
-	len = h[1];
-	if (len >= 0x80) {
-		/* long form: 1-3 octets, no leading zero, not for < 128
-		 * (X.690 10.1); certificates stay far below 16 MiB */
-		size_t octets = len & 0x7f;
-		if (octets == 0 || octets > 3 || left < 2 + octets || h[2] == 0)
-			return JPKI_ERR_PARSE;
-		len = 0;
-		for (size_t i = 0; i < octets; i++)
-			len = len << 8 | h[2 + i];
-		if (len < 0x80)
-			return JPKI_ERR_PARSE;
-		n += octets;
-	}
-	if (len > left - n)
-		return JPKI_ERR_PARSE;
-	if (jpki_rbuf_skip(r, n) != 0 || jpki_rbuf_ptr(r, &p, len) != 0)
-		return JPKI_ERR_PARSE;
-	jpki_rbuf_init(content, p, len);
-	*tag = h[0];
-	return 0;
-}
-
-int x509i_tlv(jpki_rbuf *r, uint8_t tag, jpki_rbuf *content)
-{
-	if (jpki_rbuf_left(r) == 0 || r->p[r->off] != tag)
-		return JPKI_ERR_PARSE;
-	uint8_t t = 0;
-	return x509i_tlv_any(r, &t, content);
-}
-
-int x509i_tlv_whole(jpki_rbuf *r, uint8_t tag, jpki_rbuf *content,
-		    jpki_rbuf *whole)
-{
-	size_t start = r->off;
-	if (x509i_tlv(r, tag, content) != 0)
-		return JPKI_ERR_PARSE;
-	jpki_rbuf_init(whole, r->p + start, r->off - start);
-	return 0;
-}
-
-bool x509i_bytes_are(const jpki_rbuf *b, const uint8_t *der, size_t len)
-{
-	return b->len == len && (len == 0 || memcmp(b->p, der, len) == 0);
 }

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "openjpki/buf.h"
+#include "openjpki/der.h"
 #include "openjpki/x509.h"
 
 /* RFC 5280 Appendix A upper bounds. */
@@ -81,9 +82,8 @@ bool x509i_ascii_ok(const char *s, size_t min, size_t max, bool space);
 
 /* tlv.c: DER.  The writer fills a caller's buffer from its end, so that
  * each header goes in front of the content it counts once that is known;
- * running out of room is remembered and reported by x509i_dw_data().  The
- * reader takes one TLV with a one-octet tag and a DER length (definite,
- * minimal); on failure it leaves the cursor where it was. */
+ * running out of room is remembered and reported by x509i_dw_data().
+ * Reading is openjpki/der.h's (strict DER, bounded). */
 #define X509I_TAG_BOOL 0x01
 #define X509I_TAG_INT 0x02
 #define X509I_TAG_BITS 0x03
@@ -127,14 +127,6 @@ void x509i_dw_ext(x509i_dw *w, size_t mark, const uint8_t *oid, size_t oid_len,
 		  bool critical);
 /* The encoding, or NULL when it did not fit. */
 const uint8_t *x509i_dw_data(const x509i_dw *w, size_t *len);
-int x509i_tlv(jpki_rbuf *r, uint8_t tag, jpki_rbuf *content);
-/* The same for any one-octet tag, which goes to *tag. */
-int x509i_tlv_any(jpki_rbuf *r, uint8_t *tag, jpki_rbuf *content);
-/* x509i_tlv, and *whole the TLV itself. */
-int x509i_tlv_whole(jpki_rbuf *r, uint8_t tag, jpki_rbuf *content,
-		    jpki_rbuf *whole);
-/* Whether a slice holds exactly der[0..len). */
-bool x509i_bytes_are(const jpki_rbuf *b, const uint8_t *der, size_t len);
 
 /* tables.c: what every leaf of a hierarchy shares, built once per
  * process (CRYPTO_THREAD_run_once) and never written again, so that any
