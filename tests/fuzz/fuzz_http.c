@@ -4,7 +4,8 @@
  * connection, the write side is closed, and the answer is read with a
  * bound on its size and on the time it may take.
  *
- * Invariants: the server answers HTTP or nothing (never other bytes), and
+ * Invariants: the server answers HTTP or nothing (never other bytes), never
+ * 500 (nothing a stranger sends is an internal error; the store is sound), and
  * after every input it still answers GET /healthz with 200 on a new
  * connection; a crash of any server thread ends the process. */
 #include <arpa/inet.h>
@@ -111,6 +112,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n = exchange(data, size, ans, sizeof(ans));
 	if (n > 0 && (n < 7 || memcmp(ans, "HTTP/1.", 7) != 0)) {
 		fprintf(stderr, "fuzz_http: an answer that is not HTTP\n");
+		abort();
+	}
+	if (n >= 12 && memcmp(ans + 8, " 500", 4) == 0) {
+		fprintf(stderr, "fuzz_http: 500 for '%.*s'\n",
+			(int)(size < 200 ? size : 200), (const char *)data);
 		abort();
 	}
 	n = exchange((const uint8_t *)hz, sizeof(hz) - 1, ans, sizeof(ans));

@@ -87,6 +87,9 @@ h ocsp_get 'GET /ocsp/MEMwQTA%2FMD0wOzAJBgUrDgMCGgUABBQ HTTP/1.1\r\nHost: x\r\n\
 { printf 'POST /ocsp HTTP/1.1\r\nHost: x\r\nContent-Type: application/ocsp-request\r\nContent-Length: %d\r\n\r\n' "$(stat -c %s "$C/fuzz_server_ocsp_req/$(ls "$C/fuzz_server_ocsp_req" | head -1)")"; cat "$C/fuzz_server_ocsp_req/$(ls "$C/fuzz_server_ocsp_req" | head -1)"; } >"$D/seed_ocsp_post"
 LOGIN='{"name":"admin","password":"fuzz-admin-password-1"}'
 h login "POST /api/v1/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${#LOGIN}\r\n\r\n$LOGIN"
+# a malformed body whose error message quotes half a character (was 500)
+printf '{"name":"\\\xe5\xa4\xaa"}' >"$T/be"
+{ printf 'POST /api/v1/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n' "$(stat -c %s "$T/be")"; cat "$T/be"; } >"$D/seed_bad_escape"
 h login_text 'POST /api/v1/session HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\n{}'
 h api_noauth 'GET /api/v1/residents?q=%E5%B1%B1%E7%94%B0&limit=5 HTTP/1.1\r\nHost: x\r\nCookie: jpki_session=AAAA\r\n\r\n'
 h challenge 'GET /api/v1/login/challenge?origin=https://rp.example HTTP/1.1\r\nHost: x\r\n\r\n'
