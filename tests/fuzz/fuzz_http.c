@@ -10,6 +10,7 @@
  * connection; a crash of any server thread ends the process. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define ANSWER_MAX (256 * 1024) /* read at most this much of an answer */
 #define IO_SECONDS 5		/* one read or write may wait this long */
+#define QUIET_MS 30		/* an answer has ended after this pause */
+#define FIRST_MS 150 /* a fuzzed input's answer starts within this or never */
 
 static server *srv;
 static unsigned port;
@@ -81,7 +84,8 @@ static int dial(void)
 
 /* Write p (as much as the server takes before it closes), close the
  * write side, read the answer: its length (at most cap). */
-static size_t exchange(const uint8_t *p, size_t n, uint8_t *ans, size_t cap)
+static size_t exchange(const uint8_t *p, size_t n, uint8_t *ans, size_t cap,
+		       int first_ms)
 {
 	int fd = dial();
 	size_t off = 0, got = 0;
@@ -92,10 +96,18 @@ static size_t exchange(const uint8_t *p, size_t n, uint8_t *ans, size_t cap)
 		off += (size_t)w;
 	}
 	(void)shutdown(fd, SHUT_WR);
+	/* the first byte may take first_ms; once answers flow, a pause of
+	 * QUIET_MS ends the read.  The server does not close at once a
+	 * connection the client half-closed (a kept-alive one, or one with
+	 * an unfinished request: it waits for its idle timeout), and
+	 * waiting for that would make most inputs take seconds. */
 	while (got < cap) {
+		struct pollfd pf = {.fd = fd, .events = POLLIN};
+		if (poll(&pf, 1, got == 0 ? first_ms : QUIET_MS) <= 0)
+			break;
 		ssize_t r = recv(fd, ans + got, cap - got, 0);
 		if (r <= 0)
-			break; /* closed, reset, or quiet for IO_SECONDS */
+			break; /* closed or reset */
 		got += (size_t)r;
 	}
 	close(fd);
@@ -109,7 +121,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
 	if (srv == NULL)
 		init();
-	size_t n = exchange(data, size, ans, sizeof(ans));
+	size_t n = exchange(data, size, ans, sizeof(ans), FIRST_MS);
 	if (n > 0 && (n < 7 || memcmp(ans, "HTTP/1.", 7) != 0)) {
 		fprintf(stderr, "fuzz_http: an answer that is not HTTP\n");
 		abort();
@@ -119,7 +131,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			(int)(size < 200 ? size : 200), (const char *)data);
 		abort();
 	}
-	n = exchange((const uint8_t *)hz, sizeof(hz) - 1, ans, sizeof(ans));
+	n = exchange((const uint8_t *)hz, sizeof(hz) - 1, ans, sizeof(ans),
+		     IO_SECONDS * 1000);
 	if (n < 12 || memcmp(ans, "HTTP/1.1 200", 12) != 0) {
 		fprintf(stderr, "fuzz_http: /healthz answers '%.*s'\n",
 			(int)(n < 64 ? n : 64), (const char *)ans);
