@@ -71,7 +71,8 @@ test-tsan: deps
 fuzz: deps
 	CC=clang cmake -S . -B $(BUILD_FUZZ) -DCMAKE_BUILD_TYPE=Debug -DJPKI_FUZZ=ON -DJPKI_SANITIZE=ON
 	cmake --build $(BUILD_FUZZ) -j $(JOBS)
-	@echo "fuzzers are in $(BUILD_FUZZ)/tests (e.g. $(BUILD_FUZZ)/tests/fuzz_apdu tests/fuzz/corpus/fuzz_apdu)"
+	@echo "fuzzers are in $(BUILD_FUZZ)/tests; run one at a time, e.g."
+	@echo "  mkdir -p /tmp/new && $(BUILD_FUZZ)/tests/fuzz_http -max_total_time=120 /tmp/new tests/fuzz/corpus/fuzz_http"
 
 # jpki, jpkid and the data folder (the J-LIS roots) under PREFIX
 # (default /usr/local): PREFIX=/opt/openjpki make install

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "openjpki/util.h"
 #include "server_int.h"
 
 double srv_now_mono(void)
@@ -54,12 +55,61 @@ void srv_reply_json(srv_req *r, int status, json_t *body)
 /* {"error": {"code", "message"[, "field"]}}: the code is stable and
  * machine-readable (the UI words its headline from it), the message is
  * English for people reading with curl. */
+/* Bytes of the well-formed UTF-8 sequence at p (NUL-terminated), 0 when
+ * it is not one (overlong, surrogate, past U+10FFFF, cut short). */
+static size_t utf8_seq(const unsigned char *p)
+{
+	unsigned lo = 0x80, hi = 0xBF;
+	size_t n;
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xC2 && p[0] <= 0xDF) {
+		n = 2;
+	} else if (p[0] >= 0xE0 && p[0] <= 0xEF) {
+		n = 3;
+		lo = p[0] == 0xE0 ? 0xA0 : lo;
+		hi = p[0] == 0xED ? 0x9F : hi;
+	} else if (p[0] >= 0xF0 && p[0] <= 0xF4) {
+		n = 4;
+		lo = p[0] == 0xF0 ? 0x90 : lo;
+		hi = p[0] == 0xF4 ? 0x8F : hi;
+	} else {
+		return 0;
+	}
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+	return n;
+}
+
+/* A copy of s fit for a JSON string: a byte that is not part of
+ * well-formed UTF-8 becomes '?'.  Messages quote what the client sent
+ * (jansson's "near '...'") and may be cut mid-character; jansson refuses
+ * such strings, which left the request without an answer (500). */
+static void utf8_copy(char *dst, size_t cap, const char *s)
+{
+	unsigned char *p = (unsigned char *)dst;
+	jpki_strlcpy(dst, s, cap);
+	while (*p != 0) {
+		size_t n = utf8_seq(p);
+		if (n == 0)
+			*p++ = '?';
+		else
+			p += n;
+	}
+}
+
 static void reply_error(srv_req *r, int status, const char *code,
 			const char *field, const char *msg)
 {
-	json_t *e = json_pack("{s:s,s:s}", "code", code, "message", msg);
-	if (e != NULL && field != NULL && field[0] != '\0')
-		json_object_set_new(e, "field", json_string(field));
+	char m[JPKI_ERR_MSG_MAX > 512 ? JPKI_ERR_MSG_MAX : 512], f[64];
+	utf8_copy(m, sizeof(m), msg);
+	utf8_copy(f, sizeof(f), field != NULL ? field : "");
+	json_t *e = json_pack("{s:s,s:s}", "code", code, "message", m);
+	if (e != NULL && f[0] != '\0')
+		json_object_set_new(e, "field", json_string(f));
 	srv_reply_json(r, status,
 		       e != NULL ? json_pack("{s:o}", "error", e) : NULL);
 	if (r->resp != NULL && status == MHD_HTTP_SERVICE_UNAVAILABLE)

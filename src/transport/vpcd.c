@@ -17,6 +17,7 @@
 
 #include "openjpki/buf.h"
 #include "openjpki/transport.h"
+#include "vpcd_int.h"
 
 #define VPCD_CTRL_OFF 0x00
 #define VPCD_CTRL_ON 0x01
@@ -190,31 +191,53 @@ static int write_full(const vpcd_run *v, int fd, const uint8_t *buf, size_t n,
 	return IO_OK;
 }
 
-/* Answer one message in v->out (payload at v->out + 2); *reply_len 0 when
- * no answer is due. */
-static void handle(vpcd_run *v, const uint8_t *msg, size_t n, size_t *reply_len)
+int vpcd_frame_parse(const uint8_t *p, size_t len, size_t max_frame,
+		     const uint8_t **msg, size_t *msg_len, size_t *used,
+		     jpki_err *err)
 {
-	uint8_t *reply = v->out + 2;
+	jpki_rbuf rb;
+	uint16_t n = 0;
+	int rc;
+	*msg = NULL;
+	*msg_len = 0;
+	*used = 2;
+	if (len < 2)
+		return 0;
+	jpki_rbuf_init(&rb, p, len);
+	if ((rc = jpki_rbuf_u16be(&rb, &n)) != 0)
+		return jpki_fail(err, rc, "vpcd frame header");
+	if (n == 0 || n > max_frame)
+		return jpki_fail(err, JPKI_ERR_PARSE,
+				 "vpcd sent a frame of %u bytes "
+				 "(allowed 1..%zu)",
+				 (unsigned)n, max_frame);
+	*used = 2 + (size_t)n;
+	if (len - 2 < n)
+		return 0;
+	*msg = p + 2;
+	*msg_len = n;
+	return 1;
+}
+
+void vpcd_answer(jpki_card *card, jpki_vpcd_stats *st, const uint8_t *msg,
+		 size_t n, uint8_t *reply, size_t *reply_len)
+{
 	*reply_len = 0;
 	if (n == 1) {
 		jpki_rbuf rb;
 		uint8_t ctrl = 0;
 		jpki_rbuf_init(&rb, msg, n);
 		(void)jpki_rbuf_u8(&rb, &ctrl);
-		v->st->controls++;
+		st->controls++;
 		switch (ctrl) {
 		case VPCD_CTRL_OFF:
-			card_power(v->card, JPKI_CARD_POWER_OFF);
+			card_power(card, JPKI_CARD_POWER_OFF);
 			break;
-		case VPCD_CTRL_ON:
-			card_power(v->card, JPKI_CARD_POWER_ON);
-			break;
-		case VPCD_CTRL_RESET:
-			card_power(v->card, JPKI_CARD_RESET);
-			break;
+		case VPCD_CTRL_ON: card_power(card, JPKI_CARD_POWER_ON); break;
+		case VPCD_CTRL_RESET: card_power(card, JPKI_CARD_RESET); break;
 		case VPCD_CTRL_ATR: {
 			size_t alen = 0;
-			const uint8_t *atr = card_atr(v->card, &alen);
+			const uint8_t *atr = card_atr(card, &alen);
 			memcpy(reply, atr, alen);
 			*reply_len = alen;
 			break;
@@ -223,7 +246,7 @@ static void handle(vpcd_run *v, const uint8_t *msg, size_t n, size_t *reply_len)
 		}
 		return;
 	}
-	v->st->apdus++;
+	st->apdus++;
 	if (n < 4) {
 		/* vpcd passes whatever the application sent */
 		reply[0] = 0x67;
@@ -231,7 +254,7 @@ static void handle(vpcd_run *v, const uint8_t *msg, size_t n, size_t *reply_len)
 		*reply_len = 2;
 		return;
 	}
-	if (card_apdu(v->card, msg, n, reply, JPKI_VPCD_FRAME_MAX, reply_len) !=
+	if (card_apdu(card, msg, n, reply, JPKI_VPCD_FRAME_MAX, reply_len) !=
 	    0) {
 		/* only a response longer than a vpcd frame gets here */
 		reply[0] = 0x6F;
@@ -246,8 +269,8 @@ static int session(vpcd_run *v, int fd, jpki_err *err)
 {
 	for (;;) {
 		uint8_t hdr[2];
-		uint16_t n = 0;
-		jpki_rbuf rb;
+		const uint8_t *msg = NULL;
+		size_t n = 0, used = 0;
 		int rc;
 #ifdef TCP_QUICKACK
 		/* vpcd (vsmartcard 3.3) writes the length and the payload
@@ -261,18 +284,15 @@ static int session(vpcd_run *v, int fd, jpki_err *err)
 		rc = read_full(v, fd, hdr, sizeof(hdr), true, err);
 		if (rc != IO_OK)
 			return rc;
-		jpki_rbuf_init(&rb, hdr, sizeof(hdr));
-		if ((rc = jpki_rbuf_u16be(&rb, &n)) != 0)
-			return jpki_fail(err, rc, "vpcd frame header");
-		if (n == 0 || n > v->max_frame)
-			return jpki_fail(err, JPKI_ERR_PARSE,
-					 "vpcd sent a frame of %u bytes "
-					 "(allowed 1..%zu)",
-					 (unsigned)n, v->max_frame);
+		rc = vpcd_frame_parse(hdr, sizeof(hdr), v->max_frame, &msg, &n,
+				      &used, err);
+		if (rc < 0)
+			return rc;
+		n = used - sizeof(hdr);
 		if ((rc = read_full(v, fd, v->in, n, false, err)) != IO_OK)
 			return rc;
 		size_t reply_len = 0;
-		handle(v, v->in, n, &reply_len);
+		vpcd_answer(v->card, v->st, v->in, n, v->out + 2, &reply_len);
 		if (reply_len == 0)
 			continue;
 		v->out[0] = (uint8_t)(reply_len >> 8);

@@ -22,6 +22,7 @@
 
 #include "openjpki/card.h"
 #include "openjpki/transport.h"
+#include "transport/vpcd_int.h"
 
 #define MAXF 600
 
@@ -425,9 +426,50 @@ static void test_loopback_only(void **state)
 	card_free(card);
 }
 
+/* The framing without a socket: whole, partial and refused frames. */
+static void test_frame_parse(void **state)
+{
+	static const uint8_t two[] = {0x00, 0x01, 0x04, 0x00,
+				      0x03, 0x00, 0xA4, 0x04};
+	const uint8_t *msg = NULL;
+	size_t n = 0, used = 0;
+	jpki_err err = {0};
+	(void)state;
+	for (size_t len = 0; len < 2; len++) {
+		assert_int_equal(
+		    vpcd_frame_parse(two, len, 10, &msg, &n, &used, &err), 0);
+		assert_int_equal(used, 2);
+		assert_null(msg);
+	}
+	assert_int_equal(vpcd_frame_parse(two, 2, 10, &msg, &n, &used, &err),
+			 0);
+	assert_int_equal(used, 3);
+	assert_int_equal(vpcd_frame_parse(two, 3, 10, &msg, &n, &used, &err),
+			 1);
+	assert_ptr_equal(msg, two + 2);
+	assert_int_equal(n, 1);
+	assert_int_equal(used, 3);
+	assert_int_equal(
+	    vpcd_frame_parse(two + 3, 4, 10, &msg, &n, &used, &err), 0);
+	assert_int_equal(used, 5);
+	assert_int_equal(
+	    vpcd_frame_parse(two + 3, 5, 10, &msg, &n, &used, &err), 1);
+	assert_int_equal(n, 3);
+	assert_memory_equal(msg, "\x00\xA4\x04", 3);
+	/* over the limit, and zero: refused at the header */
+	assert_int_equal(vpcd_frame_parse(two + 3, 5, 2, &msg, &n, &used, &err),
+			 JPKI_ERR_PARSE);
+	assert_non_null(strstr(err.msg, "frame of 3 bytes"));
+	static const uint8_t zero[] = {0x00, 0x00, 0x01};
+	assert_int_equal(vpcd_frame_parse(zero, 3, 10, &msg, &n, &used, &err),
+			 JPKI_ERR_PARSE);
+	assert_null(msg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_frame_parse),
 	    cmocka_unit_test(test_session),
 	    cmocka_unit_test(test_frame_limits),
 	    cmocka_unit_test(test_stall),
