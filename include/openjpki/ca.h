@@ -164,7 +164,7 @@ int ca_crl_write(jpki_ca *ca, jpki_cert_kind kind, ca_crl_scope scope,
  * and both hierarchies' CRL of every municipality, as
  *   dir/gen-N/crl-{sign,auth}-full.crl, crl-{sign,auth}-<code>.crl,
  *   arl-{sign,auth}.crl
- * from one store transaction, each file fsync'ed, then dir/current (a
+ * from one store transaction, flushed (syncfs), then dir/current (a
  * symlink to gen-N) replaced by rename(2): a reader that opens files
  * through dir/current sees one whole generation, never a mixed set.  The
  * generation before stays for readers still on it; older ones are
