@@ -143,9 +143,9 @@ static double make_ca(const char *dir, size_t n, int munis, time_t now,
 		sqlite3_reset(ce);
 		if (ix != NULL) {
 			static const char *const rn[] = {
-			    "unspecified",	  "keyCompromise",
-			    "CACompromise",	  "affiliationChanged",
-			    "superseded",	  "cessationOfOperation",
+			    "unspecified",    "keyCompromise",
+			    "CACompromise",   "affiliationChanged",
+			    "superseded",     "cessationOfOperation",
 			    "certificateHold"};
 			struct tm tm;
 			char rt[20];
@@ -202,8 +202,8 @@ static int write_root(const char *dir, const char *file)
 		die("ca_open", err.msg);
 	snprintf(path, sizeof(path), "%s", file);
 	FILE *f = fopen(path, "w");
-	int ok = f != NULL &&
-		 PEM_write_X509(f, ca_root(ca, JPKI_CERT_SIGN)) == 1;
+	int ok =
+	    f != NULL && PEM_write_X509(f, ca_root(ca, JPKI_CERT_SIGN)) == 1;
 	if (f != NULL && fclose(f) != 0)
 		ok = 0;
 	ca_close(ca);
@@ -289,18 +289,20 @@ int main(int argc, char **argv)
 		else if (strcmp(argv[i], "--keep") == 0)
 			keep = true;
 		else {
-			printf("usage: bench_crl [--full | --entries N] "
-			       "[--compare M] [--keep]\n"
-			       "  (a) N revoked certificates (default 1000000,"
-			       " --full 10000000) over %d municipalities,\n"
-			       "      every CRL published (ca_crl_publish):"
-			       " time, peak RSS, openssl crl -verify;\n"
-			       "  (b) M (default 1000000; 0 skips) against "
-			       "`openssl ca -gencrl`, same run.\n"
-			       "Prints JSON.  --keep leaves the work "
-			       "directory.\n",
-			       MUNIS);
-			return strcmp(argv[i], "--help") == 0 ? 0 : 2;
+			bool help = strcmp(argv[i], "--help") == 0;
+			fprintf(help ? stdout : stderr,
+				"usage: bench_crl [--full | --entries N] "
+				"[--compare M] [--keep]\n"
+				"  (a) N revoked certificates (default 1000000,"
+				" --full 10000000) over %d municipalities,\n"
+				"      every CRL published (ca_crl_publish):"
+				" time, peak RSS, openssl crl -verify;\n"
+				"  (b) M (default 1000000; 0 skips) against "
+				"`openssl ca -gencrl`, same run.\n"
+				"Prints JSON.  --keep leaves the work "
+				"directory.\n",
+				MUNIS);
+			return help ? 0 : 2;
 		}
 	}
 	char work[600], ca_a[700], ca_b[700], out_a[700], root_a[700];
@@ -328,8 +330,7 @@ int main(int argc, char **argv)
 	if (run_child(pa, &pub_s, &pub_rss) != 0)
 		die("publish", "the publishing child failed");
 	char full_a[800];
-	snprintf(full_a, sizeof(full_a), "%s/current/crl-sign-full.crl",
-		 out_a);
+	snprintf(full_a, sizeof(full_a), "%s/current/crl-sign-full.crl", out_a);
 	bool ok_a = crl_verifies(full_a, true, root_a);
 	long long full_bytes = file_size(full_a);
 
@@ -374,9 +375,8 @@ int main(int argc, char **argv)
 		char *pb[] = {self, "--child-full", ca_b, mycrl, now_s, NULL};
 		if (run_child(pb, &ours_s, &ours_rss) != 0)
 			die("ours", "the CRL child failed");
-		char *po[] = {"openssl", "ca",	"-gencrl", "-config",
-			      cnf,	 "-out", ocrl,	    "-batch",
-			      NULL};
+		char *po[] = {"openssl", "ca", "-gencrl", "-config", cnf,
+			      "-out",	 ocrl, "-batch",  NULL};
 		if (run_child(po, &ossl_s, &ossl_rss) != 0)
 			die("openssl ca -gencrl", "failed");
 		ok_ours = crl_verifies(mycrl, true, root_b);
