@@ -42,8 +42,8 @@ static int flush(x509_crl_stream *s, jpki_err *err)
 {
 	if (s->rc != 0)
 		return s->rc;
-	if (s->buf_len > 0 && (s->rc = s->wr(s->wr_ctx, s->buf, s->buf_len,
-					     err)) != 0) {
+	if (s->buf_len > 0 &&
+	    (s->rc = s->wr(s->wr_ctx, s->buf, s->buf_len, err)) != 0) {
 		if (s->rc > 0)
 			s->rc = jpki_fail(err, JPKI_ERR_IO, "writing a CRL");
 		return s->rc;
@@ -92,7 +92,8 @@ static int entry_der(const jpki_crl_entry *e, uint8_t out[ENTRY_MAX],
 		     size_t *len, const uint8_t **sig, size_t *sig_len,
 		     jpki_err *err)
 {
-	/* Extensions { Extension { reasonCode, OCTET STRING { ENUMERATED } } } */
+	/* Extensions { Extension { reasonCode, OCTET STRING { ENUMERATED } } }
+	 */
 	static const uint8_t reason_ext[] = {0x30, 0x0c, 0x30, 0x0a, 0x06,
 					     0x03, 0x55, 0x1d, 0x15, 0x04,
 					     0x03, 0x0a, 0x01};
@@ -332,8 +333,8 @@ int x509_crl_stream_begin(X509 *issuer, EVP_PKEY *key,
 		goto out;
 	/* revokedCertificates is OPTIONAL: no SEQUENCE when empty */
 	if (n_entries > 0 &&
-	    (rc = emit_hdr(s, X509I_TAG_SEQ, (size_t)entries_len, true,
-			   err)) != 0)
+	    (rc = emit_hdr(s, X509I_TAG_SEQ, (size_t)entries_len, true, err)) !=
+		0)
 		goto out;
 	*out = s;
 	s = NULL;

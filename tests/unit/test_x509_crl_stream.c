@@ -86,8 +86,7 @@ static void old_der(const X509_NAME *part, bool arl, const jpki_crl_entry *e,
 {
 	X509_CRL *crl = NULL;
 	jpki_err err = {0};
-	if (x509_crl_build(root, part, arl, e, n, t1, t2, num, &crl, &err) !=
-	    0)
+	if (x509_crl_build(root, part, arl, e, n, t1, t2, num, &crl, &err) != 0)
 		fail_msg("build: %s", err.msg);
 	assert_true(X509_CRL_sign(crl, root_key, EVP_sha256()) > 0);
 	*der = NULL;
@@ -276,17 +275,15 @@ static void test_refused(void **state)
 					       t1, 1, 0, 0, discard, NULL, &s,
 					       &err),
 			 JPKI_ERR_INVAL);
-	assert_int_equal(x509_crl_stream_begin(root, root_key,
-					       X509_get_subject_name(root),
-					       true, t1, t2, 1, 0, 0, discard,
-					       NULL, &s, &err),
+	assert_int_equal(x509_crl_stream_begin(
+			     root, root_key, X509_get_subject_name(root), true,
+			     t1, t2, 1, 0, 0, discard, NULL, &s, &err),
 			 JPKI_ERR_INVAL);
 	/* an EC key: the signature's size is not known in advance */
 	EVP_PKEY *ec = EVP_EC_gen("P-256");
 	assert_non_null(ec);
-	assert_int_equal(x509_crl_stream_begin(root, ec, NULL, false, t1, t2,
-					       1, 0, 0, discard, NULL, &s,
-					       &err),
+	assert_int_equal(x509_crl_stream_begin(root, ec, NULL, false, t1, t2, 1,
+					       0, 0, discard, NULL, &s, &err),
 			 JPKI_ERR_KEY);
 	EVP_PKEY_free(ec);
 }
