@@ -165,6 +165,29 @@ int ca_crl(jpki_ca *ca, jpki_cert_kind kind, ca_crl_scope scope,
 	   const char *muni_code, time_t now, uint8_t **der, size_t *der_len,
 	   jpki_err *err);
 
+/* The same CRL streamed through `wr` (x509_crl_stream): two passes over the
+ * store's revoked rows in one transaction, memory independent of their
+ * number.  ca_crl() collects it in memory, for small CRLs. */
+int ca_crl_write(jpki_ca *ca, jpki_cert_kind kind, ca_crl_scope scope,
+		 const char *muni_code, time_t now, jpki_write_fn wr,
+		 void *wr_ctx, jpki_err *err);
+
+/* Publish every CRL at once: the full CRL and the ARL of both hierarchies
+ * and both hierarchies' CRL of every municipality, as
+ *   dir/gen-N/crl-{sign,auth}-full.crl, crl-{sign,auth}-<code>.crl,
+ *   arl-{sign,auth}.crl
+ * from one store transaction, flushed (syncfs), then dir/current (a
+ * symlink to gen-N) replaced by rename(2): a reader that opens files
+ * through dir/current sees one whole generation, never a mixed set.  The
+ * generation before stays for readers still on it; older ones are
+ * removed.  docs/decisions.md "CRL publication". */
+typedef struct ca_crl_published {
+	uint64_t generation;
+	size_t files;
+} ca_crl_published;
+int ca_crl_publish(jpki_ca *ca, const char *dir, time_t now,
+		   ca_crl_published *out, jpki_err *err);
+
 /* Answer a DER OCSP request.  kind 0 = pick the hierarchy from the
  * request's first CertID.  nextUpdate = now + CA_OCSP_VALIDITY. */
 #define CA_OCSP_VALIDITY (24 * 3600)

@@ -254,6 +254,32 @@ int x509_crl_build(X509 *issuer, const X509_NAME *partition, bool arl,
 		   time_t next_update, uint64_t crl_number, X509_CRL **out,
 		   jpki_err *err);
 
+/* Streaming CRL writer (crl_stream.c): the same CRL as x509_crl_build()
+ * signed as X509_CRL_sign(..., EVP_sha256()) would, written as DER through
+ * `wr` while the TBSCertList is fed to EVP_DigestSignUpdate, so memory does
+ * not grow with the number of entries.  DER needs lengths first: the caller
+ * states the number of entries and the sum of x509_crl_entry_size() over
+ * them (a first pass), then adds the same entries in ascending serial order
+ * (as X509_CRL_sort orders them: shorter magnitude first, then by octets;
+ * JPKI_ERR_STATE otherwise).  x509_crl_stream_end() checks the count and
+ * size, writes the signature and frees the stream; x509_crl_stream_free()
+ * abandons one.  RSA signing keys only (the signature's size is known in
+ * advance). */
+typedef int (*jpki_write_fn)(void *ctx, const uint8_t *p, size_t n,
+			     jpki_err *err);
+typedef struct x509_crl_stream x509_crl_stream;
+int x509_crl_entry_size(const jpki_crl_entry *e, size_t *len, jpki_err *err);
+int x509_crl_stream_begin(X509 *issuer, EVP_PKEY *key,
+			  const X509_NAME *partition, bool arl,
+			  time_t this_update, time_t next_update,
+			  uint64_t crl_number, size_t n_entries,
+			  uint64_t entries_len, jpki_write_fn wr, void *wr_ctx,
+			  x509_crl_stream **out, jpki_err *err);
+int x509_crl_stream_add(x509_crl_stream *s, const jpki_crl_entry *e,
+			jpki_err *err);
+int x509_crl_stream_end(x509_crl_stream *s, jpki_err *err);
+void x509_crl_stream_free(x509_crl_stream *s);
+
 /* OCSP.  A parsed request: up to JPKI_OCSP_MAX_IDS CertIDs and the nonce. */
 #define JPKI_OCSP_MAX_IDS 8
 #define JPKI_OCSP_MAX_REQ 4096

@@ -203,6 +203,19 @@ static const char *const v6_resident_search[] = {
     NULL,
 };
 
+/* Streamed CRLs (ca/crl.c) read revoked rows in DER INTEGER order --
+ * shorter serial first, then by value; hex keeps that order within one
+ * length -- twice per CRL: these partial indexes hand them over sorted, so
+ * the store neither sorts ten million rows nor holds them. */
+static const char *const v5_revoked_serial_order[] = {
+    "DROP INDEX certificates_revoked",
+    "CREATE INDEX certificates_revoked ON certificates"
+    " (kind, muni_code, length(serial), serial) WHERE status = 1",
+    "CREATE INDEX certificates_revoked_serial ON certificates"
+    " (kind, length(serial), serial) WHERE status = 1",
+    NULL,
+};
+
 const struct store_migration store_sqlite_migrations[] = {
     {1, "initial schema", v1_initial},
     {2, "counter applications and notices", v2_applications},
@@ -211,6 +224,8 @@ const struct store_migration store_sqlite_migrations[] = {
      * until the merge renumbers it */
     {4, "resident 個人番号, search keys, office of a municipality",
      v6_resident_search},
+    /* CRL branch (issue #12 item 4); renumbered at the merge */
+    {5, "revoked certificates in serial order", v5_revoked_serial_order},
     {0, NULL, NULL},
 };
 

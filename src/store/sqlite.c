@@ -150,11 +150,12 @@ static const char *const stmt_sql[ST_COUNT] = {
 		       " ORDER BY not_before DESC, serial DESC",
     [ST_CERT_REVOKED_ALL] = "SELECT " CERT_COLS " FROM certificates"
 			    " WHERE kind = ?1 AND status = 1"
-			    " AND not_after >= ?2 ORDER BY serial",
+			    " AND not_after >= ?2"
+			    " ORDER BY length(serial), serial",
     [ST_CERT_REVOKED_MUNI] = "SELECT " CERT_COLS " FROM certificates"
 			     " WHERE kind = ?1 AND muni_code = ?3"
 			     " AND status = 1 AND not_after >= ?2"
-			     " ORDER BY serial",
+			     " ORDER BY length(serial), serial",
     [ST_CERT_EXPIRING] = "SELECT " CERT_COLS " FROM certificates"
 			 " WHERE status = 0"
 			 " AND not_after BETWEEN ?1 AND ?2"
