@@ -46,8 +46,8 @@ int cli_card_key(const char *image, const char *reader, const char *key,
 	if ((rc = jpki_provider_load(err)) != 0 ||
 	    (rc = jpki_provider_uri(image, reader, key, uri, sizeof(uri),
 				    err)) != 0 ||
-	    (rc = cli_take_pin(sign ? JPKI_PIN_SIGN : JPKI_PIN_AUTH,
-			       pin_value, pin_file, pin, err)) != 0)
+	    (rc = cli_take_pin(sign ? JPKI_PIN_SIGN : JPKI_PIN_AUTH, pin_value,
+			       pin_file, pin, err)) != 0)
 		goto out;
 	ERR_clear_error();
 	if ((ui = UI_UTIL_wrap_read_pem_callback(give_pin, 0)) == NULL ||
@@ -69,7 +69,8 @@ int cli_card_key(const char *image, const char *reader, const char *key,
 	if (*pkey == NULL || *cert == NULL) {
 		rc = cli_card_key_error(JPKI_ERR_CARD, err);
 		if (rc == JPKI_ERR_CARD)
-			jpki_fail(err, rc, "the card gave no key or certificate");
+			jpki_fail(err, rc,
+				  "the card gave no key or certificate");
 		goto out;
 	}
 	ERR_clear_error();

@@ -21,4 +21,8 @@ int cli_card_key(const char *image, const char *reader, const char *key,
  * card) said, else `rc` and err unchanged. */
 int cli_card_key_error(int rc, jpki_err *err);
 
+/* jpki card sign-digests (cmd_card_digests.c). */
+struct cli_ctx;
+int card_sign_digests_cmd(struct cli_ctx *ctx, int argc, char **argv);
+
 #endif
