@@ -19,8 +19,8 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/params.h>
 #include <openssl/param_build.h>
+#include <openssl/params.h>
 #include <openssl/provider.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
@@ -444,9 +444,8 @@ static int sig_set_params(void *ctx, const OSSL_PARAM params[])
 		return 1;
 	if (s->vctx != NULL)
 		return EVP_PKEY_CTX_set_params(s->vctx, params);
-	if ((p = OSSL_PARAM_locate_const(params,
-					 OSSL_SIGNATURE_PARAM_PAD_MODE)) !=
-	    NULL) {
+	if ((p = OSSL_PARAM_locate_const(
+		 params, OSSL_SIGNATURE_PARAM_PAD_MODE)) != NULL) {
 		int mode = 0;
 		const char *str = NULL;
 		if (p->data_type == OSSL_PARAM_INTEGER &&
@@ -456,21 +455,21 @@ static int sig_set_params(void *ctx, const OSSL_PARAM params[])
 			 strcmp(str, OSSL_PKEY_RSA_PAD_MODE_PKCSV15) == 0)
 			mode = RSA_PKCS1_PADDING;
 		if (mode != RSA_PKCS1_PADDING) {
-			prov_raise(s->prov, JPKI_ERR_INVAL,
-			      "the card signs with PKCS#1 v1.5 padding only "
-			      "(no PSS: TLS 1.3 client authentication is not "
-			      "possible)");
+			prov_raise(
+			    s->prov, JPKI_ERR_INVAL,
+			    "the card signs with PKCS#1 v1.5 padding only "
+			    "(no PSS: TLS 1.3 client authentication is not "
+			    "possible)");
 			return 0;
 		}
 	}
-	if ((p = OSSL_PARAM_locate_const(params,
-					 OSSL_SIGNATURE_PARAM_DIGEST)) !=
-	    NULL) {
+	if ((p = OSSL_PARAM_locate_const(
+		 params, OSSL_SIGNATURE_PARAM_DIGEST)) != NULL) {
 		const char *name = NULL;
 		if (!OSSL_PARAM_get_utf8_string_ptr(p, &name) ||
 		    !is_sha256_name(s->prov, name)) {
 			prov_raise(s->prov, JPKI_ERR_INVAL,
-			      "the card signs SHA-256 digests only");
+				   "the card signs SHA-256 digests only");
 			return 0;
 		}
 		s->sha256 = true;
@@ -520,9 +519,8 @@ static int sig_get_params(void *ctx, OSSL_PARAM params[])
 		if (!OSSL_PARAM_set_utf8_string(p, s->sha256 ? "SHA256" : ""))
 			return 0;
 	}
-	if ((p = OSSL_PARAM_locate(params,
-				   OSSL_SIGNATURE_PARAM_ALGORITHM_ID)) !=
-		NULL &&
+	if ((p = OSSL_PARAM_locate(
+		 params, OSSL_SIGNATURE_PARAM_ALGORITHM_ID)) != NULL &&
 	    !OSSL_PARAM_set_octet_string(p, alg_sha256_rsa,
 					 sizeof(alg_sha256_rsa)))
 		return 0;
@@ -534,8 +532,7 @@ static const OSSL_PARAM *sig_gettable(void *ctx, void *provctx)
 	static const OSSL_PARAM t[] = {
 	    OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_PAD_MODE, NULL, 0),
 	    OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST, NULL, 0),
-	    OSSL_PARAM_octet_string(OSSL_SIGNATURE_PARAM_ALGORITHM_ID, NULL,
-				    0),
+	    OSSL_PARAM_octet_string(OSSL_SIGNATURE_PARAM_ALGORITHM_ID, NULL, 0),
 	    OSSL_PARAM_END};
 	(void)ctx;
 	(void)provctx;
@@ -547,8 +544,8 @@ static int sig_attach(jp_sig *s, void *kd, const OSSL_PARAM params[])
 	jp_key *k = kd;
 	if (k == NULL || !k->card) {
 		prov_raise(s->prov, JPKI_ERR_KEY,
-		      "not a card key: this provider only signs with the "
-		      "card");
+			   "not a card key: this provider only signs with the "
+			   "card");
 		return 0;
 	}
 	atomic_fetch_add(&k->refs, 1);
@@ -571,7 +568,8 @@ static int sig_card(jp_sig *s, const uint8_t di[JPKI_DIGESTINFO_SHA256_LEN],
 	jpki_err err = {0};
 	int rc;
 	if (sigsize < JPKI_CARD_SIG_LEN) {
-		prov_raise(s->prov, JPKI_ERR_RANGE, "signature buffer too small");
+		prov_raise(s->prov, JPKI_ERR_RANGE,
+			   "signature buffer too small");
 		return 0;
 	}
 	if ((rc = key_sign(s->key, di, JPKI_DIGESTINFO_SHA256_LEN, out,
@@ -598,7 +596,8 @@ static int sig_sign(void *ctx, unsigned char *sig, size_t *siglen,
 	if (s->sha256) {
 		if (tbslen != 32) {
 			prov_raise(s->prov, JPKI_ERR_INVAL,
-			      "a SHA-256 hash is 32 bytes, not %zu", tbslen);
+				   "a SHA-256 hash is 32 bytes, not %zu",
+				   tbslen);
 			return 0;
 		}
 		card_digestinfo_sha256(tbs, di);
@@ -607,9 +606,10 @@ static int sig_sign(void *ctx, unsigned char *sig, size_t *siglen,
 		card_digestinfo_sha256(zero, di);
 		if (tbslen != sizeof(di) ||
 		    memcmp(tbs, di, sizeof(di) - 32) != 0) {
-			prov_raise(s->prov, JPKI_ERR_INVAL,
-			      "the card signs a SHA-256 DigestInfo (51 bytes), "
-			      "or a 32-byte hash with digest:sha256");
+			prov_raise(
+			    s->prov, JPKI_ERR_INVAL,
+			    "the card signs a SHA-256 DigestInfo (51 bytes), "
+			    "or a 32-byte hash with digest:sha256");
 			return 0;
 		}
 		memcpy(di, tbs, sizeof(di));
@@ -628,7 +628,8 @@ static int sig_dsign_init(void *ctx, const char *mdname, void *kd,
 	if (mdname != NULL && mdname[0] != '\0' &&
 	    !is_sha256_name(s->prov, mdname)) {
 		prov_raise(s->prov, JPKI_ERR_INVAL,
-		      "the card signs SHA-256 digests only, not %s", mdname);
+			   "the card signs SHA-256 digests only, not %s",
+			   mdname);
 		return 0;
 	}
 	s->sha256 = true;
@@ -688,10 +689,11 @@ static int sig_dsign_final(void *ctx, unsigned char *sig, size_t *siglen,
 		return 1;
 	}
 	if (s->key->which == JPKI_KEY_SIGN && !is_der_set(s)) {
-		prov_raise(s->prov, JPKI_ERR_INVAL,
-		      "the signature key (署名用) signs documents only: CMS "
-		      "signed attributes or a given hash, never a TLS "
-		      "handshake; use key=auth for TLS");
+		prov_raise(
+		    s->prov, JPKI_ERR_INVAL,
+		    "the signature key (署名用) signs documents only: CMS "
+		    "signed attributes or a given hash, never a TLS "
+		    "handshake; use key=auth for TLS");
 		return 0;
 	}
 	if (!EVP_DigestFinal_ex(s->md, h, &hl) || hl != 32) {
@@ -753,9 +755,8 @@ static int sig_dverify_init(void *ctx, const char *mdname, void *kd,
 {
 	jp_sig *s = ctx;
 	if (!sig_vkey(s, kd) || (s->vmd = EVP_MD_CTX_new()) == NULL ||
-	    !EVP_DigestVerifyInit_ex(s->vmd, &s->vctx, mdname,
-				     s->prov->libctx, VERIFY_PROPS, s->vkey,
-				     params))
+	    !EVP_DigestVerifyInit_ex(s->vmd, &s->vctx, mdname, s->prov->libctx,
+				     VERIFY_PROPS, s->vkey, params))
 		return 0;
 	return 1;
 }
@@ -766,11 +767,11 @@ static int sig_dverify_update(void *ctx, const unsigned char *data, size_t n)
 	return s->vmd != NULL && EVP_DigestVerifyUpdate(s->vmd, data, n);
 }
 
-static int sig_dverify_final(void *ctx, const unsigned char *sig,
-			     size_t siglen)
+static int sig_dverify_final(void *ctx, const unsigned char *sig, size_t siglen)
 {
 	jp_sig *s = ctx;
-	return s->vmd != NULL && EVP_DigestVerifyFinal(s->vmd, sig, siglen) == 1;
+	return s->vmd != NULL &&
+	       EVP_DigestVerifyFinal(s->vmd, sig, siglen) == 1;
 }
 
 static const OSSL_DISPATCH sig_fns[] = {
@@ -780,13 +781,11 @@ static const OSSL_DISPATCH sig_fns[] = {
     {OSSL_FUNC_SIGNATURE_SIGN_INIT, (void (*)(void))sig_sign_init},
     {OSSL_FUNC_SIGNATURE_SIGN, (void (*)(void))sig_sign},
     {OSSL_FUNC_SIGNATURE_DIGEST_SIGN_INIT, (void (*)(void))sig_dsign_init},
-    {OSSL_FUNC_SIGNATURE_DIGEST_SIGN_UPDATE,
-     (void (*)(void))sig_dsign_update},
+    {OSSL_FUNC_SIGNATURE_DIGEST_SIGN_UPDATE, (void (*)(void))sig_dsign_update},
     {OSSL_FUNC_SIGNATURE_DIGEST_SIGN_FINAL, (void (*)(void))sig_dsign_final},
     {OSSL_FUNC_SIGNATURE_VERIFY_INIT, (void (*)(void))sig_verify_init},
     {OSSL_FUNC_SIGNATURE_VERIFY, (void (*)(void))sig_verify},
-    {OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_INIT,
-     (void (*)(void))sig_dverify_init},
+    {OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_INIT, (void (*)(void))sig_dverify_init},
     {OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_UPDATE,
      (void (*)(void))sig_dverify_update},
     {OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_FINAL,
@@ -822,7 +821,8 @@ static int uri_value(const char *s, const char *e, char *out, size_t cap)
 		unsigned v;
 		char c = *s;
 		if (c == '%') {
-			if (e - s < 3 || sscanf(s + 1, "%2x", &v) != 1 || v == 0)
+			if (e - s < 3 || sscanf(s + 1, "%2x", &v) != 1 ||
+			    v == 0)
 				return 0;
 			c = (char)v;
 			s += 3;
@@ -865,10 +865,10 @@ static void *st_open(void *provctx, const char *uri)
 		eq = memchr(s, '=', (size_t)(end - s));
 		if (eq == NULL)
 			goto bad;
-#define FIELD(name) ((size_t)(eq - s) == strlen(name) && !strncmp(s, name, strlen(name)))
+#define FIELD(name)                                                            \
+	((size_t)(eq - s) == strlen(name) && !strncmp(s, name, strlen(name)))
 		if (FIELD("card")) {
-			if (!uri_value(eq + 1, end, st->card,
-				       sizeof(st->card)))
+			if (!uri_value(eq + 1, end, st->card, sizeof(st->card)))
 				goto bad;
 			st->has_card = true;
 		} else if (FIELD("reader")) {
@@ -909,9 +909,9 @@ static void *st_open(void *provctx, const char *uri)
 	return st;
 bad:
 	prov_raise(p, JPKI_ERR_INVAL,
-	      "bad jpki: URI (want jpki:card=PATH;key=auth|sign or "
-	      "jpki:reader=NAME|auto;key=auth|sign, optionally "
-	      ";pin-source=file:PATH or ;pin-value=PIN)");
+		   "bad jpki: URI (want jpki:card=PATH;key=auth|sign or "
+		   "jpki:reader=NAME|auto;key=auth|sign, optionally "
+		   ";pin-source=file:PATH or ;pin-value=PIN)");
 	st_close_ctx(st);
 	return NULL;
 }
@@ -949,8 +949,7 @@ static int st_pin(jp_store *st, jp_key *k, OSSL_PASSPHRASE_CALLBACK *pw_cb,
 		char info[64];
 		size_t got = 0;
 		OSSL_PARAM ps[2];
-		snprintf(info, sizeof(info), "the card's %s PIN",
-			 key_label(k));
+		snprintf(info, sizeof(info), "the card's %s PIN", key_label(k));
 		ps[0] = OSSL_PARAM_construct_utf8_string(
 		    OSSL_PASSPHRASE_PARAM_INFO, info, 0);
 		ps[1] = OSSL_PARAM_construct_end();

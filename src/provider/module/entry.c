@@ -4,8 +4,7 @@
 
 #include "openjpki/provider.h"
 
-__attribute__((visibility("default"))) OSSL_provider_init_fn
-    OSSL_provider_init;
+__attribute__((visibility("default"))) OSSL_provider_init_fn OSSL_provider_init;
 
 int OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
 		       const OSSL_DISPATCH **out, void **provctx)
