@@ -17,6 +17,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "card_key.h"
 #include "cli.h"
 #include "openjpki/card.h"
 #include "openjpki/terminal.h"
@@ -37,6 +38,7 @@ static const char card_help[] =
     "  change-pin   change the sign, auth or cardinfo PIN\n"
     "  read-cert    copy a certificate off the card (sign needs its PIN)\n"
     "  sign         SHA-256 + PKCS#1 v1.5 signature with a card key\n"
+    "  sign-digests sign SHA-256 digests, JSON with the certificate\n"
     "  read-info    個人番号 and basic four (券面事項入力補助AP)\n"
     "  serve        connect a card image to pcscd's vpcd reader\n\n"
     "PINs: --pin VALUE, --pin-file FILE (first line; '-' = standard input),\n"
@@ -1511,6 +1513,8 @@ int cmd_card(cli_ctx *ctx, int argc, char **argv)
 		return card_read_cert_cmd(ctx, argc, argv);
 	if (strcmp(sub, "sign") == 0)
 		return card_sign_cmd(ctx, argc, argv);
+	if (strcmp(sub, "sign-digests") == 0)
+		return card_sign_digests_cmd(ctx, argc, argv);
 	if (strcmp(sub, "serve") == 0)
 		return card_serve_cmd(ctx, argc, argv);
 	if (strcmp(sub, "read-info") == 0) /* H3 */

@@ -17,7 +17,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "card_pkey.h"
+#include "card_key.h"
 #include "cli.h"
 #include "openjpki/card.h"
 #include "openjpki/transport.h"
@@ -167,45 +167,6 @@ void cli_card_close(cli_card *c)
 	memset(c, 0, sizeof(*c));
 }
 
-/* SELECT the JPKI AP, VERIFY the signature PIN, read the signature
- * certificate (readable only after that PIN, spec §1.2). */
-static int card_unlock(cli_card *c, char *pin_value, const char *pin_file,
-		       X509 **cert, jpki_err *err)
-{
-	char pin[PIN_LINE_MAX];
-	uint8_t *der = NULL;
-	size_t len = 0;
-	int tries = -1;
-	int rc;
-	if ((rc = card_client_select(&c->link, JPKI_AP_JPKI, err)) != 0 ||
-	    (rc = cli_take_pin(JPKI_PIN_SIGN, pin_value, pin_file, pin, err)) !=
-		0)
-		goto out;
-	rc = card_client_verify(&c->link, JPKI_CPIN_SIGN, pin, &tries, err);
-	if (rc == JPKI_ERR_PIN_WRONG)
-		rc = jpki_fail(err, rc,
-			       "wrong signature PIN: %d tries left before it "
-			       "blocks",
-			       tries);
-	else if (rc == JPKI_ERR_PIN_BLOCKED)
-		rc = jpki_fail(err, rc,
-			       "the signature PIN is blocked: reset it at the "
-			       "municipal counter");
-	if (rc != 0)
-		goto out;
-	rc = card_client_read_cert(&c->link, JPKI_CCERT_SIGN, &der, &len, err);
-	if (rc == JPKI_ERR_NOT_FOUND)
-		rc = jpki_fail(err, rc,
-			       "the card holds no signature certificate "
-			       "(署名用電子証明書)");
-	if (rc == 0)
-		rc = x509_from_der(der, len, cert, err);
-out:
-	OPENSSL_cleanse(pin, sizeof(pin));
-	free(der);
-	return rc;
-}
-
 /* ------------------------------------------------------------------ */
 /* CMS                                                                 */
 
@@ -314,15 +275,12 @@ int cmd_sign(cli_ctx *ctx, int argc, char **argv)
 	char *pin = NULL, outbuf[PATH_MAX];
 	const char *out = NULL;
 	bool attached = false, pem = false;
-	cli_card conn;
-	card_pkey *cp = NULL;
-	EVP_PKEY *key = NULL, *soft = NULL;
+	EVP_PKEY *key = NULL, *soft = NULL, *card = NULL;
 	X509 *cert = NULL;
 	uint8_t *cms = NULL;
 	size_t cms_len = 0;
 	jpki_err err = {0};
 	int c, rc;
-	memset(&conn, 0, sizeof(conn));
 	if (cli_want_help(argc, argv, sign_help))
 		return 0;
 	optind = 0;
@@ -377,17 +335,17 @@ int cmd_sign(cli_ctx *ctx, int argc, char **argv)
 		}
 		key = soft;
 	} else {
-		if ((rc = cli_card_open(image, reader, &conn, &err)) != 0 ||
-		    (rc = card_unlock(&conn, pin, pin_file, &cert, &err)) !=
-			0 ||
-		    (rc = card_pkey_new(&conn.link, JPKI_KEY_SIGN, cert, &cp,
-					&key, &err)) != 0)
+		/* the signature PIN, the key and its certificate through
+		 * the openjpki provider (src/provider) */
+		if ((rc = cli_card_key(image, reader, "sign", pin, pin_file,
+				       &card, &cert, &err)) != 0)
 			goto out;
+		key = card;
 	}
 	rc = make_cms(in, cert, key, ctx->now, attached, pem, &cms, &cms_len,
 		      &err);
-	if (rc != 0 && card_pkey_error(cp, NULL) != 0)
-		rc = card_pkey_error(cp, &err); /* what the card said */
+	if (rc != 0 && card != NULL)
+		rc = cli_card_key_error(rc, &err); /* what the card said */
 	if (rc != 0 ||
 	    (rc = jpki_file_write_atomic(out, cms, cms_len, 0644, &err)) != 0)
 		goto out;
@@ -404,7 +362,7 @@ int cmd_sign(cli_ctx *ctx, int argc, char **argv)
 				    json_integer((json_int_t)cms_len));
 		json_object_set_new(o, "signing_time", json_string(t));
 		json_object_set_new(
-		    o, "key", json_string(cp != NULL ? "card" : "software"));
+		    o, "key", json_string(card != NULL ? "card" : "software"));
 		json_object_set_new(o, "signer", cli_cert_json(cert));
 		cli_print_json(o);
 	} else {
@@ -412,13 +370,12 @@ int cmd_sign(cli_ctx *ctx, int argc, char **argv)
 		       "%s key)\n",
 		       in, out, attached ? "attached" : "detached",
 		       pem ? "PEM" : "DER", cms_len,
-		       cp != NULL ? "card signature" : "software");
+		       card != NULL ? "card signature" : "software");
 	}
 out:
 	free(cms);
-	card_pkey_free(cp);
+	EVP_PKEY_free(card);
 	EVP_PKEY_free(soft);
 	X509_free(cert);
-	cli_card_close(&conn);
 	return rc == 0 ? 0 : cli_error(ctx, rc, &err);
 }

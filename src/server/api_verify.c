@@ -3,7 +3,16 @@
  *
  *   {"cms": base64 DER SignedData, "content": base64 (detached only)}
  *
- * and the answer is the document `jpki verify --json` prints
+ * or a raw-signature bundle of `jpki card sign-digests` (log-in bridges):
+ *
+ *   {"digest": 64 hex (SHA-256), "signature": base64 (PKCS#1 v1.5 over
+ *    the SHA-256 DigestInfo), "certificate": PEM or base64 DER}
+ *
+ * checked as the signature by the certificate's key and the certificate
+ * by the validation module (either hierarchy: the auth key signs log-in
+ * digests, the sign key documents).
+ *
+ * The answer is the document `jpki verify --json` prints
  * (val_result_json, one implementation), judged now against this CA's
  * roots with revocation from this CA's store: an OCSP answer signed in
  * process for each certificate in the CMS that one of our roots issued.
@@ -15,6 +24,9 @@
 #include <openssl/cms.h>
 #include <openssl/err.h>
 #include <openssl/ocsp.h>
+#include <openssl/pem.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,6 +111,149 @@ int srv_rp_ocsp_for_cms(srv_worker *w, jpki_validator *v, const uint8_t *p,
 	return rc;
 }
 
+#define RP_SIG_MAX 1024
+#define RP_CERT_MAX (16u * 1024)
+
+/* A failure named in the verdict (as the validation module does). */
+static void rp_fail(val_result *r, val_fail what, const char *fmt, ...)
+{
+	size_t slot = r->n_msgs < VAL_MSGS_MAX ? r->n_msgs++ : VAL_MSGS_MAX - 1;
+	va_list ap;
+	r->fails |= what;
+	r->msgs[slot].what = what;
+	va_start(ap, fmt);
+	vsnprintf(r->msgs[slot].text, sizeof(r->msgs[slot].text), fmt, ap);
+	va_end(ap);
+}
+
+static int rp_hex32(const char *s, uint8_t out[32])
+{
+	if (s == NULL || strlen(s) != 64)
+		return 0;
+	for (size_t i = 0; i < 32; i++) {
+		unsigned v = 0;
+		for (size_t j = 0; j < 2; j++) {
+			char c = s[2 * i + j];
+			v <<= 4;
+			if (c >= '0' && c <= '9')
+				v |= (unsigned)(c - '0');
+			else if (c >= 'a' && c <= 'f')
+				v |= (unsigned)(c - 'a' + 10);
+			else if (c >= 'A' && c <= 'F')
+				v |= (unsigned)(c - 'A' + 10);
+			else
+				return 0;
+		}
+		out[i] = (uint8_t)v;
+	}
+	return 1;
+}
+
+static int unb64(const char *s, size_t max, uint8_t **out, size_t *out_len);
+
+/* PEM, or base64 of the DER. */
+static X509 *rp_cert(const char *text)
+{
+	X509 *x = NULL;
+	if (strstr(text, "-----BEGIN CERTIFICATE-----") != NULL) {
+		BIO *b = BIO_new_mem_buf(text, -1);
+		if (b != NULL)
+			x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+		BIO_free(b);
+	} else {
+		uint8_t *der = NULL;
+		size_t len = 0;
+		if (unb64(text, RP_CERT_MAX, &der, &len) == 0) {
+			const unsigned char *q = der;
+			x = d2i_X509(NULL, &q, (long)len);
+			if (x != NULL && q != der + len) {
+				X509_free(x);
+				x = NULL;
+			}
+		}
+		free(der);
+	}
+	ERR_clear_error();
+	return x;
+}
+
+/* The signature by the certificate's key over the SHA-256 digest
+ * (PKCS#1 v1.5, the card's 80 2A): 1 good, 0 not. */
+static int rp_sig_ok(X509 *cert, const uint8_t md[32], const uint8_t *sig,
+		     size_t sig_len)
+{
+	EVP_PKEY *pub = X509_get0_pubkey(cert);
+	EVP_PKEY_CTX *c = NULL;
+	int ok = 0;
+	if (pub != NULL && EVP_PKEY_get_base_id(pub) == EVP_PKEY_RSA &&
+	    (c = EVP_PKEY_CTX_new(pub, NULL)) != NULL &&
+	    EVP_PKEY_verify_init(c) > 0 &&
+	    EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_PADDING) > 0 &&
+	    EVP_PKEY_CTX_set_signature_md(c, EVP_sha256()) > 0)
+		ok = EVP_PKEY_verify(c, sig, sig_len, md, 32) == 1;
+	EVP_PKEY_CTX_free(c);
+	ERR_clear_error();
+	return ok;
+}
+
+/* {"digest", "signature", "certificate"}: the verdict into *res. */
+static void rp_verify_digest(srv_worker *w, srv_req *r, json_t *b)
+{
+	server *s = w->s;
+	time_t now = srv_time(s);
+	uint8_t md[32], *sig = NULL;
+	size_t sig_len = 0;
+	const char *cert_text = srv_jstr(b, "certificate");
+	const char *sig64 = srv_jstr(b, "signature");
+	X509 *cert = NULL;
+	jpki_validator *v = NULL;
+	val_result res;
+	jpki_err err = {0};
+	int rc, sig_ok;
+	memset(&res, 0, sizeof(res));
+	if (!rp_hex32(srv_jstr(b, "digest"), md)) {
+		srv_reply_error(r, MHD_HTTP_BAD_REQUEST, "malformed",
+				"digest: 64 hex digits (SHA-256)");
+		goto out;
+	}
+	if (sig64 == NULL || unb64(sig64, RP_SIG_MAX, &sig, &sig_len) != 0 ||
+	    sig_len == 0) {
+		srv_reply_error(r, MHD_HTTP_BAD_REQUEST, "malformed",
+				"signature: base64 of the RSA signature");
+		goto out;
+	}
+	if (cert_text == NULL || (cert = rp_cert(cert_text)) == NULL) {
+		srv_reply_error(r, MHD_HTTP_BAD_REQUEST, "malformed",
+				"certificate: PEM or base64 DER X.509");
+		goto out;
+	}
+	sig_ok = rp_sig_ok(cert, md, sig, sig_len);
+	val_opts o = {now, now, VAL_PURPOSE_ANY};
+	if ((rc = srv_rp_validator(s, &v, &err)) != 0 ||
+	    (rc = srv_rp_ocsp_add(w, v, cert, now, &err)) != 0 ||
+	    (rc = val_cert(v, cert, &o, &res, &err)) != 0) {
+		srv_reply_rc(r, rc, &err);
+		goto out;
+	}
+	if (!sig_ok)
+		rp_fail(&res, VAL_FAIL_DOC_SIGNATURE,
+			"the signature is not the certificate key's PKCS#1 "
+			"v1.5 SHA-256 signature of the digest");
+	json_t *j = val_result_json(&res);
+	if (j == NULL) {
+		srv_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
+				"out of memory");
+		goto out;
+	}
+	json_object_set_new(j, "signature_valid", json_boolean(sig_ok));
+	srv_reply_json(r, MHD_HTTP_OK, j);
+out:
+	val_result_clear(&res);
+	val_free(v);
+	X509_free(cert);
+	free(sig);
+}
+
 /* base64 text into a new buffer; JPKI_ERR_PARSE when not base64. */
 static int unb64(const char *s, size_t max, uint8_t **out, size_t *out_len)
 {
@@ -117,8 +272,11 @@ static int unb64(const char *s, size_t max, uint8_t **out, size_t *out_len)
 void api_rp_verify(srv_worker *w, srv_req *r)
 {
 	static const srv_jfield f[] = {
-	    {"cms", JT_STRING, true, SRV_RP_VERIFY_BODY},
-	    {"content", JT_STRING, false, SRV_RP_VERIFY_BODY}};
+	    {"cms", JT_STRING, false, SRV_RP_VERIFY_BODY},
+	    {"content", JT_STRING, false, SRV_RP_VERIFY_BODY},
+	    {"digest", JT_STRING, false, 64},
+	    {"signature", JT_STRING, false, RP_SIG_MAX * 2},
+	    {"certificate", JT_STRING, false, RP_CERT_MAX * 2}};
 	server *s = w->s;
 	time_t now = srv_time(s);
 	uint8_t *cms = NULL, *content = NULL;
@@ -128,10 +286,24 @@ void api_rp_verify(srv_worker *w, srv_req *r)
 	jpki_err err = {0};
 	int rc;
 	memset(&res, 0, sizeof(res));
-	json_t *b = srv_json_body(r, f, 2);
+	json_t *b = srv_json_body(r, f, sizeof(f) / sizeof(f[0]));
 	if (b == NULL)
 		return;
 	const char *c64 = srv_jstr(b, "content");
+	bool bundle = srv_jstr(b, "digest") != NULL ||
+		      srv_jstr(b, "signature") != NULL ||
+		      srv_jstr(b, "certificate") != NULL;
+	if (bundle == (srv_jstr(b, "cms") != NULL) ||
+	    (bundle && c64 != NULL)) {
+		srv_reply_error(r, MHD_HTTP_BAD_REQUEST, "malformed",
+				"give cms (and content), or digest, signature "
+				"and certificate");
+		goto out;
+	}
+	if (bundle) {
+		rp_verify_digest(w, r, b);
+		goto out;
+	}
 	if (unb64(srv_jstr(b, "cms"), VAL_CMS_MAX, &cms, &cms_len) != 0 ||
 	    cms_len == 0) {
 		srv_reply_error(r, MHD_HTTP_BAD_REQUEST, "malformed",
