@@ -955,17 +955,19 @@ static int pg_cert_revoked(void *impl, int kind, const char *muni_code,
 	p_int(&P, kind);
 	p_int(&P, (int64_t)not_after_from);
 	if (muni_code == NULL)
-		return cert_list(impl,
-				 "SELECT " CERT_COLS " FROM certificates"
-				 " WHERE kind = $1 AND status = 1"
-				 " AND not_after >= $2 ORDER BY serial",
-				 &P, fn, ctx, err);
+		return cert_list(
+		    impl,
+		    "SELECT " CERT_COLS " FROM certificates"
+		    " WHERE kind = $1 AND status = 1"
+		    " AND not_after >= $2"
+		    " ORDER BY length(serial), serial COLLATE \"C\"",
+		    &P, fn, ctx, err);
 	p_text(&P, muni_code);
 	return cert_list(impl,
 			 "SELECT " CERT_COLS " FROM certificates"
 			 " WHERE kind = $1 AND muni_code = $3"
 			 " AND status = 1 AND not_after >= $2"
-			 " ORDER BY serial",
+			 " ORDER BY length(serial), serial COLLATE \"C\"",
 			 &P, fn, ctx, err);
 }
 

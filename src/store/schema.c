@@ -220,11 +220,9 @@ const struct store_migration store_sqlite_migrations[] = {
     {1, "initial schema", v1_initial},
     {2, "counter applications and notices", v2_applications},
     {3, "partial index of revoked certificates", v3_revoked_index},
-    /* H3: migration 6 on main (4 and 5 come from other branches); 4 here
-     * until the merge renumbers it */
     {4, "resident 個人番号, search keys, office of a municipality",
      v6_resident_search},
-    /* CRL branch (issue #12 item 4); renumbered at the merge */
+    /* issue #12 item 4: CRLs streamed in DER serial order */
     {5, "revoked certificates in serial order", v5_revoked_serial_order},
     {0, NULL, NULL},
 };
@@ -384,6 +382,18 @@ static const char *const pg_v4_resident_search[] = {
     NULL,
 };
 
+/* v5 in PostgreSQL: the same order, with the byte collation so that the
+ * index serves the ORDER BY whatever the database's locale. */
+static const char *const pg_v5_revoked_serial_order[] = {
+    "DROP INDEX certificates_revoked",
+    "CREATE INDEX certificates_revoked ON certificates"
+    " (kind, muni_code, length(serial), serial COLLATE \"C\")"
+    " WHERE status = 1",
+    "CREATE INDEX certificates_revoked_serial ON certificates"
+    " (kind, length(serial), serial COLLATE \"C\") WHERE status = 1",
+    NULL,
+};
+
 const struct store_migration store_pg_migrations[] = {
     {1, "initial schema", pg_v1_initial},
     {2, "counter applications and notices", pg_v2_applications},
@@ -391,5 +401,6 @@ const struct store_migration store_pg_migrations[] = {
     {3, "partial index of revoked certificates", v3_revoked_index},
     {4, "resident 個人番号, search keys, office of a municipality",
      pg_v4_resident_search},
+    {5, "revoked certificates in serial order", pg_v5_revoked_serial_order},
     {0, NULL, NULL},
 };
