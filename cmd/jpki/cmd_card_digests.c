@@ -65,8 +65,7 @@ static int read_stdin(char ***words, size_t *n, jpki_err *err)
 							 DIGESTS_MAX);
 				if (*n == cap) {
 					cap = cap ? cap * 2 : 16;
-					nw = realloc(*words,
-						     cap * sizeof(*nw));
+					nw = realloc(*words, cap * sizeof(*nw));
 					if (nw == NULL)
 						return jpki_fail(
 						    err, JPKI_ERR_NOMEM,
@@ -173,8 +172,8 @@ int card_sign_digests_cmd(cli_ctx *ctx, int argc, char **argv)
 			goto out;
 		}
 	}
-	if ((rc = cli_card_key(image, reader, key, pin, pin_file, &pkey,
-			       &cert, &err)) != 0)
+	if ((rc = cli_card_key(image, reader, key, pin, pin_file, &pkey, &cert,
+			       &err)) != 0)
 		goto out;
 	out = json_object();
 	sigs = json_array();

@@ -293,8 +293,7 @@ void api_rp_verify(srv_worker *w, srv_req *r)
 	bool bundle = srv_jstr(b, "digest") != NULL ||
 		      srv_jstr(b, "signature") != NULL ||
 		      srv_jstr(b, "certificate") != NULL;
-	if (bundle == (srv_jstr(b, "cms") != NULL) ||
-	    (bundle && c64 != NULL)) {
+	if (bundle == (srv_jstr(b, "cms") != NULL) || (bundle && c64 != NULL)) {
 		srv_reply_error(r, MHD_HTTP_BAD_REQUEST, "malformed",
 				"give cms (and content), or digest, signature "
 				"and certificate");

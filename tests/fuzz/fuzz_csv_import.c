@@ -84,11 +84,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		/* every row is now on record: the same file again is
 		 * refused, row by row */
-		rc = registry_residents_import(ca, data, size, T0, "fuzz",
-					       NULL, NULL, &again, &err);
-		if (out.rows == 0 ? rc != 0
-				  : rc != JPKI_ERR_INVAL ||
-					again.nerrors != out.rows)
+		rc = registry_residents_import(ca, data, size, T0, "fuzz", NULL,
+					       NULL, &again, &err);
+		if (out.rows == 0
+			? rc != 0
+			: rc != JPKI_ERR_INVAL || again.nerrors != out.rows)
 			abort();
 		check_refusal(&again);
 		break;
@@ -102,9 +102,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		check_refusal(&out);
 		break;
-	case JPKI_ERR_RANGE: /* too many rows */
-		check_refusal(&out);
-		break;
+	case JPKI_ERR_RANGE: /* too many rows */ check_refusal(&out); break;
 	default:
 		fprintf(stderr, "import: unexpected %d: %s\n", rc, err.msg);
 		abort();

@@ -91,7 +91,8 @@ static void check_accepted(json_t *o, const srv_jfield *f, size_t n)
 		switch (f[i].type) {
 		case JT_STRING:
 			if (!json_is_string(v) ||
-			    (f[i].max > 0 && json_string_length(v) > f[i].max) ||
+			    (f[i].max > 0 &&
+			     json_string_length(v) > f[i].max) ||
 			    strlen(json_string_value(v)) !=
 				json_string_length(v) ||
 			    srv_jstr(o, key) != json_string_value(v))

@@ -39,7 +39,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort(); /* a refusal says why */
 		if (rc <= 0) {
 			if (rc == 0 && (used < 2 || used <= size - off))
-				abort(); /* "not yet" with the frame all there */
+				abort(); /* "not yet" with the frame all there
+					  */
 			break;
 		}
 		if (msg != data + off + 2 || n == 0 || n > max_frame ||

@@ -23,9 +23,9 @@ typedef struct hdr_case {
 	const char *what;
 	uint8_t in[8];
 	size_t len;
-	int rc;		 /* of jpki_der_any */
-	uint8_t tag;	 /* when rc == 0 */
-	size_t body;	 /* content length when rc == 0 */
+	int rc;	     /* of jpki_der_any */
+	uint8_t tag; /* when rc == 0 */
+	size_t body; /* content length when rc == 0 */
 } hdr_case;
 
 static void test_headers(void **state)
@@ -37,29 +37,46 @@ static void test_headers(void **state)
 	    {"empty OCTET STRING", {0x04, 0x00}, 2, 0, 0x04, 0},
 	    {"short form 127", {0x04, 0x7f}, 2, JPKI_ERR_PARSE, 0, 0},
 	    {"indefinite length", {0x30, 0x80, 0, 0}, 4, JPKI_ERR_PARSE, 0, 0},
-	    {"long form for 5", {0x04, 0x81, 0x05, 1, 2, 3, 4, 5},
+	    {"long form for 5",
+	     {0x04, 0x81, 0x05, 1, 2, 3, 4, 5},
 	     8,
 	     JPKI_ERR_PARSE,
 	     0,
 	     0},
 	    {"long form for 127", {0x04, 0x81, 0x7f}, 3, JPKI_ERR_PARSE, 0, 0},
-	    {"two octets for 128", {0x04, 0x82, 0x00, 0x80}, 4, JPKI_ERR_PARSE,
-	     0, 0},
-	    {"five length octets", {0x04, 0x85, 1, 0, 0, 0, 0}, 7,
-	     JPKI_ERR_PARSE, 0, 0},
+	    {"two octets for 128",
+	     {0x04, 0x82, 0x00, 0x80},
+	     4,
+	     JPKI_ERR_PARSE,
+	     0,
+	     0},
+	    {"five length octets",
+	     {0x04, 0x85, 1, 0, 0, 0, 0},
+	     7,
+	     JPKI_ERR_PARSE,
+	     0,
+	     0},
 	    {"reserved 0xff length", {0x04, 0xff}, 2, JPKI_ERR_PARSE, 0, 0},
 	    {"length octets cut", {0x04, 0x82, 0x01}, 3, JPKI_ERR_PARSE, 0, 0},
-	    {"length past the buffer", {0x04, 0x03, 1, 2}, 4, JPKI_ERR_PARSE,
-	     0, 0},
-	    {"long length past the buffer", {0x04, 0x84, 0xff, 0xff, 0xff,
-					     0xff},
+	    {"length past the buffer",
+	     {0x04, 0x03, 1, 2},
+	     4,
+	     JPKI_ERR_PARSE,
+	     0,
+	     0},
+	    {"long length past the buffer",
+	     {0x04, 0x84, 0xff, 0xff, 0xff, 0xff},
 	     6,
 	     JPKI_ERR_PARSE,
 	     0,
 	     0},
 	    {"high tag number", {0x1f, 0x21, 0x00}, 3, JPKI_ERR_PARSE, 0, 0},
-	    {"context high tag number", {0xbf, 0x21, 0x00}, 3, JPKI_ERR_PARSE,
-	     0, 0},
+	    {"context high tag number",
+	     {0xbf, 0x21, 0x00},
+	     3,
+	     JPKI_ERR_PARSE,
+	     0,
+	     0},
 	    {"end-of-contents", {0x00, 0x00}, 2, JPKI_ERR_PARSE, 0, 0},
 	    {"tag 30 is one octet", {0x9e, 0x01, 0x07}, 3, 0, 0x9e, 1},
 	    {"constructed [3]", {0xa3, 0x02, 0x05, 0x00}, 4, 0, 0xa3, 2},
@@ -87,8 +104,8 @@ static void test_headers(void **state)
 static void test_long_lengths(void **state)
 {
 	(void)state;
-	static const size_t lens[] = {0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000,
-				      0xffffff, 0x1000000};
+	static const size_t lens[] = {0x7f,   0x80,    0xff,	 0x100,
+				      0xffff, 0x10000, 0xffffff, 0x1000000};
 	uint8_t *buf = calloc(1, 0x1000000 + 8);
 	assert_non_null(buf);
 	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
@@ -97,7 +114,10 @@ static void test_long_lengths(void **state)
 		if (n < 0x80) {
 			buf[h++] = (uint8_t)n;
 		} else {
-			size_t k = n <= 0xff ? 1 : n <= 0xffff ? 2 : n <= 0xffffff ? 3 : 4;
+			size_t k = n <= 0xff	   ? 1
+				   : n <= 0xffff   ? 2
+				   : n <= 0xffffff ? 3
+						   : 4;
 			buf[h++] = (uint8_t)(0x80 | k);
 			for (size_t j = k; j > 0; j--)
 				buf[h++] = (uint8_t)(n >> (8 * (j - 1)));
@@ -141,12 +161,27 @@ static void test_integers(void **state)
 	    {"-1", {0x02, 0x01, 0xff}, 3, 0, -1, JPKI_ERR_PARSE, 0},
 	    {"-128", {0x02, 0x01, 0x80}, 3, 0, -128, JPKI_ERR_PARSE, 0},
 	    {"-129", {0x02, 0x02, 0xff, 0x7f}, 4, 0, -129, JPKI_ERR_PARSE, 0},
-	    {"non-minimal 00 7f", {0x02, 0x02, 0x00, 0x7f}, 4, JPKI_ERR_PARSE,
-	     0, JPKI_ERR_PARSE, 0},
-	    {"non-minimal 00 00", {0x02, 0x02, 0x00, 0x00}, 4, JPKI_ERR_PARSE,
-	     0, JPKI_ERR_PARSE, 0},
-	    {"non-minimal ff 80", {0x02, 0x02, 0xff, 0x80}, 4, JPKI_ERR_PARSE,
-	     0, JPKI_ERR_PARSE, 0},
+	    {"non-minimal 00 7f",
+	     {0x02, 0x02, 0x00, 0x7f},
+	     4,
+	     JPKI_ERR_PARSE,
+	     0,
+	     JPKI_ERR_PARSE,
+	     0},
+	    {"non-minimal 00 00",
+	     {0x02, 0x02, 0x00, 0x00},
+	     4,
+	     JPKI_ERR_PARSE,
+	     0,
+	     JPKI_ERR_PARSE,
+	     0},
+	    {"non-minimal ff 80",
+	     {0x02, 0x02, 0xff, 0x80},
+	     4,
+	     JPKI_ERR_PARSE,
+	     0,
+	     JPKI_ERR_PARSE,
+	     0},
 	    {"INT64_MAX",
 	     {0x02, 0x08, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
 	     10,
@@ -168,10 +203,20 @@ static void test_integers(void **state)
 	     0,
 	     0,
 	     8},
-	    {"constructed tag", {0x22, 0x01, 0x01}, 3, JPKI_ERR_PARSE, 0,
-	     JPKI_ERR_PARSE, 0},
-	    {"not an INTEGER", {0x04, 0x01, 0x01}, 3, JPKI_ERR_PARSE, 0,
-	     JPKI_ERR_PARSE, 0},
+	    {"constructed tag",
+	     {0x22, 0x01, 0x01},
+	     3,
+	     JPKI_ERR_PARSE,
+	     0,
+	     JPKI_ERR_PARSE,
+	     0},
+	    {"not an INTEGER",
+	     {0x04, 0x01, 0x01},
+	     3,
+	     JPKI_ERR_PARSE,
+	     0,
+	     JPKI_ERR_PARSE,
+	     0},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const int_case *c = &cases[i];
@@ -273,9 +318,8 @@ static void test_nested_optional_explicit(void **state)
 	(void)state;
 	/* SEQUENCE { [0] EXPLICIT INTEGER 2, [1] IMPLICIT OCTETS, SEQUENCE {
 	 * SEQUENCE {} } } */
-	static const uint8_t seq[] = {0x30, 0x0c, 0xa0, 0x03, 0x02, 0x01,
-				      0x02, 0x81, 0x01, 0xaa, 0x30, 0x02,
-				      0x30, 0x00};
+	static const uint8_t seq[] = {0x30, 0x0c, 0xa0, 0x03, 0x02, 0x01, 0x02,
+				      0x81, 0x01, 0xaa, 0x30, 0x02, 0x30, 0x00};
 	jpki_rbuf b, in, v, inner, whole;
 	bool there = false;
 	jpki_rbuf_init(&b, seq, sizeof(seq));
@@ -308,14 +352,15 @@ static void test_nested_optional_explicit(void **state)
 	assert_int_equal(jpki_der_end(&in), 0);
 	assert_false(jpki_der_peek_is(&in, JPKI_DER_SEQ));
 	/* an explicit wrapper with two elements inside is refused */
-	static const uint8_t two[] = {0xa0, 0x06, 0x02, 0x01, 0x01,
-				      0x02, 0x01, 0x02};
+	static const uint8_t two[] = {0xa0, 0x06, 0x02, 0x01,
+				      0x01, 0x02, 0x01, 0x02};
 	jpki_rbuf_init(&b, two, sizeof(two));
 	assert_int_equal(jpki_der_explicit(&b, 0, JPKI_DER_INT, &v),
 			 JPKI_ERR_PARSE);
 	assert_int_equal(b.off, 0);
 	/* an inner length past its parent, though within the input */
-	static const uint8_t over[] = {0x30, 0x02, 0x04, 0x03, 0x01, 0x02, 0x03};
+	static const uint8_t over[] = {0x30, 0x02, 0x04, 0x03,
+				       0x01, 0x02, 0x03};
 	jpki_rbuf_init(&b, over, sizeof(over));
 	assert_int_equal(jpki_der_get(&b, JPKI_DER_SEQ, &in), 0);
 	assert_int_equal(jpki_der_octets(&in, &v), JPKI_ERR_PARSE);
@@ -323,12 +368,12 @@ static void test_nested_optional_explicit(void **state)
 
 /* x509_ocsp_req_parse: the OCSP request reader on top. */
 static const uint8_t certid_sha1[] = {
-    0x30, 0x3b, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05,
-    0x00, 0x04, 0x14, 1,    2,	  3,	4,    5,    6,	  7,	8,    9,
-    10,	  11,	12,   13,   14,	  15,	16,   17,   18,	  19,	20,   0x04,
-    0x14, 21,	22,   23,   24,	  25,	26,   27,   28,	  29,	30,   31,
-    32,	  33,	34,   35,   36,	  37,	38,   39,   40,	  0x02, 0x02, 0x00,
-    0x80};
+    0x30, 0x3b, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a,
+    0x05, 0x00, 0x04, 0x14, 1,	  2,	3,    4,    5,	  6,	7,
+    8,	  9,	10,   11,   12,	  13,	14,   15,   16,	  17,	18,
+    19,	  20,	0x04, 0x14, 21,	  22,	23,   24,   25,	  26,	27,
+    28,	  29,	30,   31,   32,	  33,	34,   35,   36,	  37,	38,
+    39,	  40,	0x02, 0x02, 0x00, 0x80};
 
 static size_t wrap(uint8_t *out, uint8_t tag, const uint8_t *in, size_t n)
 {
@@ -395,8 +440,9 @@ static void test_ocsp_request(void **state)
 	assert_int_equal(x509_ocsp_req_parse(a, m, &rq), JPKI_ERR_PARSE);
 	/* a nonce extension: read, not simple; an empty nonce refused */
 	for (int empty = 0; empty < 2; empty++) {
-		static const uint8_t ext_hdr[] = {
-		    0x06, 0x09, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x02};
+		static const uint8_t ext_hdr[] = {0x06, 0x09, 0x2b, 0x06,
+						  0x01, 0x05, 0x05, 0x07,
+						  0x30, 0x01, 0x02};
 		uint8_t ext[64], nonce[20];
 		size_t e = 0, k;
 		memset(nonce, 0x5a, sizeof(nonce));
