@@ -9,9 +9,11 @@
 #                                         shutdown) and removes DIR
 #
 # PostgreSQL refuses to run as root: as root the server runs as the
-# unprivileged system user openjpki-test (created when missing); otherwise
-# as the current user.  The Unix socket lives in DIR.  Nothing is stopped
-# by name.
+# unprivileged system user openjpki-test (created when missing), its files
+# in a directory of its own under /tmp (DIR, say a CI clone's build tree,
+# may sit under a 0700 directory that user cannot enter; DIR/home names
+# it); otherwise as the current user, in DIR.  The Unix socket lives there
+# too.  Nothing is stopped by name.
 set -euo pipefail
 
 PGBIN=${PGBIN:-}
@@ -53,16 +55,24 @@ url() {
 	echo "postgresql://jpki@127.0.0.1:$port/jpki?connect_timeout=10"
 }
 
+# where the server's files are: DIR, or the directory DIR/home names
+home_of() {
+	if [ -f "$dir/home" ]; then cat "$dir/home"; else echo "$dir"; fi
+}
+
 stop_server() {
-	if [ -f "$dir/data/postmaster.pid" ]; then
-		pid=$(head -1 "$dir/data/postmaster.pid")
-		as_owner "$PGBIN/pg_ctl" -D "$dir/data" -m fast -w -t 30 stop \
+	local home
+	home=$(home_of)
+	if [ -f "$home/data/postmaster.pid" ]; then
+		pid=$(head -1 "$home/data/postmaster.pid")
+		as_owner "$PGBIN/pg_ctl" -D "$home/data" -m fast -w -t 30 stop \
 			>/dev/null 2>&1 || kill "$pid" 2>/dev/null || true
 		for _ in $(seq 1 100); do
 			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.1
 		done
 	fi
+	case $home in /tmp/jpki-pgtest.*) rm -rf "$home" ;; esac
 	rm -rf "$dir"
 }
 
@@ -75,13 +85,18 @@ start)
 			"$TEST_USER"
 	fi
 	mkdir -p "$dir"
-	[ ! -e "$dir/data" ] || {
-		echo "pg-test-server: $dir/data exists" >&2
+	chmod 700 "$dir"
+	home=$dir
+	if [ "$(id -u)" -eq 0 ]; then
+		home=$(mktemp -d /tmp/jpki-pgtest.XXXXXX)
+		chown "$TEST_USER" "$home"
+		echo "$home" >"$dir/home"
+	fi
+	[ ! -e "$home/data" ] || {
+		echo "pg-test-server: $home/data exists" >&2
 		exit 1
 	}
-	if [ "$(id -u)" -eq 0 ]; then chown "$TEST_USER" "$dir"; fi
-	chmod 700 "$dir"
-	as_owner "$PGBIN/initdb" -D "$dir/data" -U jpki -A trust -E UTF8 \
+	as_owner "$PGBIN/initdb" -D "$home/data" -U jpki -A trust -E UTF8 \
 		--locale=C.UTF-8 >"$dir/initdb.log" 2>&1 || {
 		cat "$dir/initdb.log" >&2
 		exit 1
@@ -90,8 +105,8 @@ start)
 	for _ in 1 2 3 4 5; do
 		port=$(free_port)
 		echo "$port" >"$dir/port"
-		if as_owner "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" \
-			-w -t 60 -o "-h 127.0.0.1 -p $port -k $dir \
+		if as_owner "$PGBIN/pg_ctl" -D "$home/data" -l "$home/server.log" \
+			-w -t 60 -o "-h 127.0.0.1 -p $port -k $home \
 			-c fsync=off -c full_page_writes=off \
 			-c synchronous_commit=off -c max_connections=100" \
 			start >/dev/null; then
@@ -101,7 +116,7 @@ start)
 			exit 0
 		fi
 	done
-	cat "$dir/server.log" >&2
+	cat "$home/server.log" >&2
 	exit 1
 	;;
 url)
