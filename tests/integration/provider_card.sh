@@ -128,7 +128,7 @@ start_server() {
   done
   [ -n "$SPORT" ] || { bad "s_server did not start: $(cat srv.log)"; return 1; }
 }
-client() { printf 'GET / HTTP/1.0\r\n\r\n' | timeout 20 openssl s_client "${P[@]}" -connect "127.0.0.1:$SPORT" -CAfile srv.pem "$@" >cli.log 2>&1; }
+client() { printf 'GET / HTTP/1.0\r\n\r\n' | timeout 20 openssl s_client -ign_eof "${P[@]}" -connect "127.0.0.1:$SPORT" -CAfile srv.pem "$@" >cli.log 2>&1; }
 
 start_server
 if client -tls1_2 -client_sigalgs RSA+SHA256 -cert auth.pem -key "$AUTH;pin-value=1234" &&
