@@ -102,7 +102,8 @@ static void new_der(const X509_NAME *part, bool arl, jpki_crl_entry *e,
 	x509_crl_stream *s = NULL;
 	jpki_err err = {0};
 	uint64_t total = 0;
-	qsort(e, n, sizeof(*e), entry_cmp);
+	if (n > 0)
+		qsort(e, n, sizeof(*e), entry_cmp);
 	for (size_t i = 0; i < n; i++) {
 		size_t l = 0;
 		assert_int_equal(x509_crl_entry_size(&e[i], &l, &err), 0);
