@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# man/gen.sh JPKI [PAGE]: write the COMMANDS section of man/jpki.1 (between
-# its BEGIN/END COMMANDS markers) from the real `jpki COMMAND --help` of the
-# jpki binary JPKI.  With --check, change nothing: exit 1 and show the
-# difference when the page no longer matches the program's help.
+# man/gen.sh JPKI [PAGE [OUT]]: write PAGE (default man/jpki.1) to OUT
+# (default PAGE itself) with its COMMANDS section (between the BEGIN/END
+# COMMANDS markers) filled from the real `jpki COMMAND --help` of the jpki
+# binary JPKI.  The build runs it into build/man/jpki.1, the page that is
+# installed; the committed man/jpki.1 keeps the section empty.  With
+# --check, change nothing: exit 1 and show the difference when OUT no
+# longer matches the program's help.
 set -euo pipefail
 check=0
 if [ "${1:-}" = "--check" ]; then check=1; shift; fi
-jpki=${1:?usage: man/gen.sh [--check] JPKI [PAGE]}
+jpki=${1:?usage: man/gen.sh [--check] JPKI [PAGE [OUT]]}
 page=${2:-$(dirname "$0")/jpki.1}
+out=${3:-$page}
 
 # roff-escape help text for a no-fill block: backslash, hyphen-minus, and a
 # leading dot or quote.
@@ -32,8 +36,10 @@ awk -v sec="$tmp.sec" '
 	/^\.\\" END COMMANDS/ { skip = 0 }
 	!skip { print }' "$page" >"$tmp"
 grep -q '^\.\\" END COMMANDS' "$tmp" || { echo "gen.sh: no COMMANDS markers in $page" >&2; exit 1; }
+[ -s "$tmp.sec" ] || { echo "gen.sh: $jpki --help lists no commands" >&2; exit 1; }
 if [ $check = 1 ]; then
-	diff -u "$page" "$tmp" || { echo "gen.sh: $page is stale: run man/gen.sh build/cmd/jpki" >&2; exit 1; }
+	diff -u "$out" "$tmp" || { echo "gen.sh: $out is stale: rebuild (man/gen.sh)" >&2; exit 1; }
 else
-	cp "$tmp" "$page"
+	mkdir -p "$(dirname "$out")"
+	cp "$tmp" "$out"
 fi
