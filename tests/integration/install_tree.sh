@@ -11,7 +11,8 @@
 #     jpkid serves /healthz; `systemd-analyze verify` accepts jpkid.service
 #     as installed (its Documentation=man:jpkid(8) found in the installed
 #     man pages) and objects to a broken copy; `systemd-analyze security`
-#     rates its sandbox; a reinstall (cmake --install) keeps an edited
+#     rates its sandbox, and the cluster's Debian units with the sandbox
+#     drop-ins we install; a reinstall (cmake --install) keeps an edited
 #     jpkid.conf.
 #  3. man pages: jpki(1) and jpkid(8) render with man and groff without a
 #     warning; jpki(1) has every command of `jpki --help` with its current
@@ -53,6 +54,8 @@ fi
 missing=
 for f in bin/jpki bin/jpkid "$LIB/libopenjpki.a" "$LIB/pkgconfig/openjpki.pc" \
   include/openjpki/store.h include/openjpki/validation.h \
+  share/openjpki/systemd/etcd.service.d/openjpki-sandbox.conf \
+  share/openjpki/systemd/patroni@.service.d/openjpki-sandbox.conf \
   share/openjpki/jpki-roots/sign_ca_2015.pem share/openjpki/jpki-roots/sign_ca_2023.pem \
   share/openjpki/jpki-roots/auth_ca_2015.pem share/openjpki/jpki-roots/auth_ca_2023.pem \
   share/man/man1/jpki.1 share/man/man8/jpkid.8 lib/systemd/system/jpkid.service \
@@ -184,6 +187,24 @@ if command -v systemd-analyze >/dev/null; then
   echo "# $sec"
   if grep -qE 'level for jpkid.service: [0-9.]+ (OK|SAFE)' <<<"$sec"; then ok "sandbox rated OK or SAFE by systemd-analyze security"
   else bad "systemd-analyze security: ${sec:-no rating}"; fi
+  # the cluster's units (Debian's etcd.service, patroni@.service) with
+  # the sandbox drop-ins we install for them
+  for u in etcd.service patroni@.service; do
+    if [ ! -f "/lib/systemd/system/$u" ]; then
+      echo "# SKIP $u: not installed here (Debian etcd-server, patroni)"; continue
+    fi
+    inst=${u/@/@15-main}
+    rm -rf units; mkdir -p units
+    cp "/lib/systemd/system/$u" units/
+    cp -r "$P/share/openjpki/systemd/$u.d" units/
+    out=$(SYSTEMD_UNIT_PATH=$T/units: timeout 60 systemd-analyze verify "$inst" 2>&1)
+    [ -z "$out" ] && ok "$inst with our sandbox drop-in: systemd-analyze verify is silent" ||
+      bad "$inst with the drop-in: $out"
+    sec=$(SYSTEMD_UNIT_PATH=$T/units: timeout 60 systemd-analyze security --offline=yes "$inst" 2>&1 | grep 'Overall exposure level' || true)
+    bare=$(timeout 60 systemd-analyze security --offline=yes "/lib/systemd/system/$u" 2>&1 | grep -oE 'level for [^:]*: [0-9.]+ [A-Z]+' || true)
+    echo "# with the drop-in: $sec (Debian's unit alone: ${bare#level for })"
+    grep -qE ': [0-9.]+ (OK|SAFE)' <<<"$sec" && ok "$inst sandboxed: rated OK or SAFE" || bad "$inst: ${sec:-no rating}"
+  done
 else
   echo "# SKIP systemd checks: systemd-analyze is not installed (Debian package systemd)"
 fi
