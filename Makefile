@@ -74,10 +74,20 @@ fuzz: deps
 	@echo "fuzzers are in $(BUILD_FUZZ)/tests; run one at a time, e.g."
 	@echo "  mkdir -p /tmp/new && $(BUILD_FUZZ)/tests/fuzz_http -max_total_time=120 /tmp/new tests/fuzz/corpus/fuzz_http"
 
-# jpki, jpkid and the data folder (the J-LIS roots) under PREFIX
-# (default /usr/local): PREFIX=/opt/openjpki make install
-install: build
-	cmake --install $(BUILD) $(if $(PREFIX),--prefix $(PREFIX))
+# jpki, jpkid, libopenjpki.a with its headers and openjpki.pc, the data
+# folder (the J-LIS roots), the OpenSSL provider, jpkid.service with
+# jpkid.conf and the man pages under PREFIX (default /usr/local), staged
+# under DESTDIR when given (docs/deploy.md):
+#   make install PREFIX=/usr DESTDIR=/tmp/stage
+# Both are read at install time, not when the build was configured: the
+# programs find their data next to their bin/, and the files that name
+# paths are written for PREFIX then (dist/install.cmake).
+PREFIX  ?= /usr/local
+DESTDIR ?=
+install: deps $(BUILD)/CMakeCache.txt
+	@case "$(PREFIX)" in /*) ;; *) echo "make install: PREFIX must be an absolute path, not '$(PREFIX)'" >&2; exit 2;; esac
+	cmake --build $(BUILD) -j $(JOBS) --target jpki jpkid openjpki openjpki-provider jpki_man
+	DESTDIR="$(if $(DESTDIR),$(abspath $(DESTDIR)))" cmake --install $(BUILD) --prefix "$(PREFIX)"
 
 bench: build
 	@bash bench/run.sh $(BUILD)

@@ -59,9 +59,10 @@ int jpki_strlcpy(char *dst, const char *src, size_t cap);
 void jpki_malloc_keep(void);
 
 /* The data folder (the J-LIS roots in jpki-roots/): `override` when it is
- * a non-empty string (the caller passes $JPKI_DATA_DIR), else the installed
- * DATADIR/openjpki when it holds jpki-roots/, else the source tree's data/
- * (a binary run from its build tree). */
+ * a non-empty string (the caller passes $JPKI_DATA_DIR), else PREFIX/share/
+ * openjpki next to the running program (PREFIX/bin/NAME), else the
+ * configured DATADIR/openjpki, each only when it holds jpki-roots/, else
+ * the source tree's data/ (a binary run from its build tree). */
 const char *jpki_data_dir(const char *override);
 
 /* Text a person's record may hold (names, kana, addresses, ids): valid

@@ -8,6 +8,7 @@
 #include <malloc.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -266,10 +267,42 @@ void jpki_malloc_keep(void)
 	(void)mallopt(M_TOP_PAD, 16 * 1024 * 1024);
 }
 
+/* PREFIX/share/openjpki for a program installed as PREFIX/bin/NAME, when
+ * it holds jpki-roots/: an installed tree finds its data wherever it was
+ * installed (`make install PREFIX=...`, `cmake --install --prefix`). */
+static char exe_data[PATH_MAX];
+static pthread_once_t exe_data_once = PTHREAD_ONCE_INIT;
+
+static void exe_data_find(void)
+{
+	char exe[PATH_MAX], cand[PATH_MAX], roots[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return;
+	exe[n] = '\0';
+	for (int up = 0; up < 2; up++) { /* NAME, then bin */
+		char *slash = strrchr(exe, '/');
+		if (slash == NULL)
+			return;
+		*slash = '\0';
+	}
+	int c = snprintf(cand, sizeof(cand), "%s/share/openjpki", exe);
+	int r =
+	    snprintf(roots, sizeof(roots), "%s/share/openjpki/jpki-roots", exe);
+	if (c < 0 || (size_t)c >= sizeof(cand) || r < 0 ||
+	    (size_t)r >= sizeof(roots))
+		return;
+	if (access(roots, R_OK | X_OK) == 0)
+		jpki_strlcpy(exe_data, cand, sizeof(exe_data));
+}
+
 const char *jpki_data_dir(const char *override)
 {
 	if (override != NULL && override[0] != '\0')
 		return override;
+	pthread_once(&exe_data_once, exe_data_find);
+	if (exe_data[0] != '\0')
+		return exe_data;
 	if (access(JPKI_DATADIR_INSTALLED "/jpki-roots", R_OK | X_OK) == 0)
 		return JPKI_DATADIR_INSTALLED;
 	return JPKI_DATADIR_SOURCE;
