@@ -10,6 +10,7 @@ pkgs=(
   libjansson-dev libmicrohttpd-dev libpq-dev libpcsclite-dev
   gnutls-bin pcscd vsmartcard-vpcd opensc opensc-pkcs11 pcsc-tools
   libp11-kit-dev softhsm2
+  libqpdf-dev poppler-utils
   patroni etcd-server etcd-client python3-psycopg2
   xxd procps faketime systemd groff-base man-db
   curl jq wrk nginx-light iproute2 util-linux

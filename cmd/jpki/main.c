@@ -11,6 +11,8 @@
 #include "cli.h"
 #include "openjpki/date.h"
 
+int cmd_pdf(cli_ctx *ctx, int argc, char **argv); /* cmd_pdf.c */
+
 static const struct {
 	const char *name;
 	cli_fn fn;
@@ -40,6 +42,7 @@ static const struct {
      "sign a document as CMS with the card's signature key (or a key file)"},
     {"verify", cmd_verify,
      "verify a signed document (CMS): chain, revocation, basic-4"},
+    {"pdf", cmd_pdf, "sign a PDF with the card (co-signing) and verify PDFs"},
     {"login", cmd_login,
      "log in to a relying party with the card's authentication certificate"},
     {"rp", cmd_rp, "relying parties of the latest basic-4 service: API keys"},
