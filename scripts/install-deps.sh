@@ -10,6 +10,7 @@ pkgs=(
   libjansson-dev libmicrohttpd-dev libpq-dev libpcsclite-dev
   gnutls-bin pcscd vsmartcard-vpcd opensc opensc-pkcs11 pcsc-tools
   libp11-kit-dev softhsm2
+  libxmlsec1-dev xmlsec1
   patroni etcd-server etcd-client python3-psycopg2
   xxd procps faketime
   curl jq wrk nginx-light iproute2 util-linux

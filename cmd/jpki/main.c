@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "cmd_xml.h"
 #include "openjpki/date.h"
 
 static const struct {
@@ -40,6 +41,7 @@ static const struct {
      "sign a document as CMS with the card's signature key (or a key file)"},
     {"verify", cmd_verify,
      "verify a signed document (CMS): chain, revocation, basic-4"},
+    {"xml", cmd_xml, "sign or verify XML (XMLDSig, e-Gov 電子申請 shape)"},
     {"login", cmd_login,
      "log in to a relying party with the card's authentication certificate"},
     {"rp", cmd_rp, "relying parties of the latest basic-4 service: API keys"},
