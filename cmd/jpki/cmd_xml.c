@@ -183,7 +183,8 @@ static int xml_sign(cli_ctx *ctx, int argc, char **argv)
 		return cli_usage_error(
 		    "xml sign: --attach goes with --application");
 	if ((key_path != NULL) != (cert_path != NULL))
-		return cli_usage_error("xml sign: --key and --cert go together");
+		return cli_usage_error(
+		    "xml sign: --key and --cert go together");
 	if ((key_path != NULL) + (image != NULL) + (reader != NULL) != 1)
 		return cli_usage_error(
 		    "xml sign: give one of CARD.img, --reader or --key/--cert");
@@ -276,9 +277,9 @@ static int xml_sign(cli_ctx *ctx, int argc, char **argv)
 			json_t *p = json_object();
 			json_object_set_new(p, "name",
 					    json_string(parts[i].name));
-			json_object_set_new(
-			    p, "role",
-			    json_string(parts[i].attachment ? "添付書類"
+			json_object_set_new(p, "role",
+					    json_string(parts[i].attachment
+							    ? "添付書類"
 							    : "申請書"));
 			json_object_set_new(
 			    p, "bytes", json_integer((json_int_t)parts[i].len));
@@ -448,11 +449,11 @@ static json_t *xv_json(const xmlsig_result *r)
 		json_object_set_new(p, "uri", json_string(r->refs[i].uri));
 		json_object_set_new(
 		    p, "role",
-		    json_string(r->refs[i].uri[0] == '\0'
-				    ? (r->application ? "構成管理情報"
-						      : "document")
-				: r->refs[i].attachment ? "添付書類"
-							: "申請書"));
+		    json_string(
+			r->refs[i].uri[0] == '\0'
+			    ? (r->application ? "構成管理情報" : "document")
+			: r->refs[i].attachment ? "添付書類"
+						: "申請書"));
 		json_object_set_new(
 		    p, "status",
 		    json_string(ref_status_name(r->refs[i].status)));
@@ -466,8 +467,8 @@ static void xv_text(const xmlsig_result *r)
 {
 	const val_result *v = &r->val;
 	char t[21], buf[600];
-	printf("%s\n", v->fails == 0 ? "VALID XML signature"
-				     : "INVALID XML signature");
+	printf("%s\n",
+	       v->fails == 0 ? "VALID XML signature" : "INVALID XML signature");
 	for (size_t i = 0; i < v->n_msgs; i++)
 		printf("  - %s: %s\n", val_fail_name(v->msgs[i].what),
 		       v->msgs[i].text);
@@ -515,7 +516,7 @@ static int xml_verify(cli_ctx *ctx, int argc, char **argv)
 	char *names[XMLSIG_PARTS_MAX] = {0}, dir[PATH_MAX], path[PATH_MAX];
 	bool att[XMLSIG_PARTS_MAX];
 	xmlsig_part parts[XMLSIG_PARTS_MAX];
-	size_t doc_len = 0, n = 0;
+	size_t doc_len = 0, n = 0, n_given = 0;
 	xmlsig_result res;
 	jpki_err err = {0};
 	val_opts o = {ctx->now, ctx->now, VAL_PURPOSE_SIGN};
@@ -547,19 +548,26 @@ static int xml_verify(cli_ctx *ctx, int argc, char **argv)
 			rc = jpki_fail(&err, JPKI_ERR_RANGE, "path too long");
 			goto out;
 		}
-		if ((rc = jpki_file_read(path, XMLSIG_PART_MAX, &bufs[i], &len,
-					 &err)) != 0) {
+		rc =
+		    jpki_file_read(path, XMLSIG_PART_MAX, &bufs[i], &len, &err);
+		if (rc == JPKI_ERR_NOT_FOUND) {
+			/* a missing part is the verdict's to name */
+			free(names[i]);
+			names[i] = NULL;
+			continue;
+		}
+		if (rc != 0) {
 			jpki_wrap(&err, rc, "%s %s",
 				  att[i] ? "添付書類" : "申請書", names[i]);
 			goto out;
 		}
-		parts[i].name = names[i];
-		parts[i].data = bufs[i];
-		parts[i].len = len;
-		parts[i].attachment = att[i];
+		parts[n_given].name = names[i];
+		parts[n_given].data = bufs[i];
+		parts[n_given].len = len;
+		parts[n_given++].attachment = att[i];
 	}
-	if ((rc = xmlsig_verify(v, doc, doc_len, parts, n, &o, &res, &err)) !=
-	    0)
+	if ((rc = xmlsig_verify(v, doc, doc_len, parts, n_given, &o, &res,
+				&err)) != 0)
 		goto out;
 	if (ctx->json)
 		cli_print_json(xv_json(&res));
