@@ -37,10 +37,10 @@
 extern "C" {
 #endif
 
-#define XMLSIG_DOC_MAX (8u << 20)    /* a signed XML document */
-#define XMLSIG_PART_MAX (32u << 20)  /* one 申請書 or 添付書類 */
-#define XMLSIG_PARTS_MAX 32	     /* parts of one application */
-#define XMLSIG_NAME_MAX 128	     /* a part's file name */
+#define XMLSIG_DOC_MAX (8u << 20)	/* a signed XML document */
+#define XMLSIG_PART_MAX (32u << 20)	/* one 申請書 or 添付書類 */
+#define XMLSIG_PARTS_MAX 32		/* parts of one application */
+#define XMLSIG_NAME_MAX 128		/* a part's file name */
 #define XMLSIG_KOUSEI_NAME "kousei.xml" /* the 構成管理情報 file */
 
 /* A part of an application: its file name (as referenced: letters,
@@ -81,10 +81,10 @@ typedef enum xmlsig_ref_status {
 } xmlsig_ref_status;
 
 typedef struct xmlsig_result {
-	val_result val; /* signer, chain, revocation, basic-4, and every
-			   failure (document ones included) */
-	bool application;    /* kousei.xml with detached parts */
-	bool signature_ok;   /* SignedInfo's signature and every digest */
+	val_result val;	   /* signer, chain, revocation, basic-4, and every
+			      failure (document ones included) */
+	bool application;  /* kousei.xml with detached parts */
+	bool signature_ok; /* SignedInfo's signature and every digest */
 	size_t n_refs;
 	struct {
 		char uri[XMLSIG_NAME_MAX + 1]; /* "" = the document itself */

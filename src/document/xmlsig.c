@@ -56,7 +56,8 @@
 /* ------------------------------------------------------------------ */
 /* Process-wide set-up                                                 */
 
-/* xmlsec's first error message since it was emptied, for the jpki_err of a failed call */
+/* xmlsec's first error message since it was emptied, for the jpki_err of a
+ * failed call */
 static _Thread_local char last_xmlsec_error[200];
 /* the parts detached References may resolve to, during one call */
 static _Thread_local const xmlsig_part *io_parts;
@@ -216,8 +217,8 @@ static bool has_bytes(const uint8_t *b, size_t len, const char *what)
 /* Parse without network, DTD loading or entity substitution; refuse any
  * DOCTYPE (before parsing when visible in the bytes, after parsing
  * otherwise) and any encoding but UTF-8.  0 with *out, or 1 with why. */
-static int safe_parse(const uint8_t *b, size_t len, xmlDocPtr *out,
-		      char *why, size_t cap)
+static int safe_parse(const uint8_t *b, size_t len, xmlDocPtr *out, char *why,
+		      size_t cap)
 {
 	xmlDocPtr doc = NULL;
 	*out = NULL;
@@ -248,8 +249,9 @@ static int safe_parse(const uint8_t *b, size_t len, xmlDocPtr *out,
 		return 1;
 	}
 	if (doc->intSubset != NULL || doc->extSubset != NULL) {
-		snprintf(why, cap, "a DOCTYPE is refused (DTDs and external "
-				   "entities, XXE)");
+		snprintf(why, cap,
+			 "a DOCTYPE is refused (DTDs and external "
+			 "entities, XXE)");
 		goto bad;
 	}
 	if (doc->encoding != NULL &&
@@ -378,8 +380,8 @@ static int read_listing(xmlDocPtr doc, bool *is_app, listing *l, char *why,
 			}
 			for (size_t i = 0; i < l->n; i++) {
 				if (strcmp(l->name[i], s) == 0) {
-					snprintf(why, cap,
-						 "%.64s listed twice", s);
+					snprintf(why, cap, "%.64s listed twice",
+						 s);
 					xmlFree(t);
 					return 1;
 				}
@@ -456,8 +458,8 @@ static xmlSecKeyPtr make_key(EVP_PKEY *pkey, X509 *cert)
 		goto bad;
 	}
 	if (cert != NULL) {
-		if ((x = xmlSecKeyEnsureData(key, xmlSecOpenSSLKeyDataX509Id)) ==
-			NULL ||
+		if ((x = xmlSecKeyEnsureData(
+			 key, xmlSecOpenSSLKeyDataX509Id)) == NULL ||
 		    (dup = X509_dup(cert)) == NULL)
 			goto bad;
 		if (xmlSecOpenSSLKeyDataX509AdoptCert(x, dup) < 0) {
@@ -482,8 +484,9 @@ static int keyinfo_cert(xmlNodePtr sig, X509 **out, char *why, size_t cap)
 			ki = n;
 	*out = NULL;
 	if (ki == NULL) {
-		snprintf(why, cap, "no KeyInfo: the signer's certificate "
-				   "must be in X509Data");
+		snprintf(why, cap,
+			 "no KeyInfo: the signer's certificate "
+			 "must be in X509Data");
 		return 1;
 	}
 	for (xd = first_el(ki->children); xd; xd = next_el(xd)) {
@@ -577,7 +580,8 @@ static int check_signed_info(xmlNodePtr sig, xmlsig_result *res, char *why,
 		xmlNodePtr c;
 		bool self;
 		if (!is_el(r, "Reference", NS_DSIG)) {
-			snprintf(why, cap, "SignedInfo: unexpected element %.40s",
+			snprintf(why, cap,
+				 "SignedInfo: unexpected element %.40s",
 				 (const char *)r->name);
 			return 1;
 		}
@@ -780,7 +784,8 @@ static int check_document(const uint8_t *xml, size_t len,
 		if (!listed) {
 			fail(doc_fails, VAL_FAIL_DOCUMENT,
 			     "Reference %s: not a part listed in %s", u,
-			     app ? K_INFO : "the document (not an application)");
+			     app ? K_INFO
+				 : "the document (not an application)");
 			goto out;
 		}
 		if (!given) {
@@ -820,8 +825,7 @@ static int check_document(const uint8_t *xml, size_t len,
 		goto out;
 	}
 	if ((ctx = xmlSecDSigCtxCreate(NULL)) == NULL ||
-	    restrict_ctx(ctx) < 0 ||
-	    (pub = X509_get_pubkey(*cert)) == NULL ||
+	    restrict_ctx(ctx) < 0 || (pub = X509_get_pubkey(*cert)) == NULL ||
 	    (ctx->signKey = make_key(pub, NULL)) == NULL) {
 		ERR_clear_error();
 		if (pub == NULL) {
@@ -932,7 +936,8 @@ int xmlsig_verify(jpki_validator *v, const uint8_t *xml, size_t len,
 	int rc;
 	if (v == NULL || (xml == NULL && len != 0) || o == NULL ||
 	    res == NULL || (parts == NULL && n != 0) || n > XMLSIG_PARTS_MAX)
-		return jpki_fail(err, JPKI_ERR_INVAL, "xml verify: bad argument");
+		return jpki_fail(err, JPKI_ERR_INVAL,
+				 "xml verify: bad argument");
 	memset(res, 0, sizeof(*res));
 	memset(&docf, 0, sizeof(docf));
 	for (size_t i = 0; i < n; i++)
@@ -943,8 +948,8 @@ int xmlsig_verify(jpki_validator *v, const uint8_t *xml, size_t len,
 					 "xml verify: bad part");
 	if ((rc = xmlsig_init(err)) != 0)
 		return rc;
-	if ((rc = check_document(xml, len, parts, n, res, &docf, &cert,
-				 err)) != 0)
+	if ((rc = check_document(xml, len, parts, n, res, &docf, &cert, err)) !=
+	    0)
 		goto out;
 	if (cert != NULL) {
 		co = *o;
@@ -972,10 +977,10 @@ out:
 static int external_sign(xmlSecDSigCtxPtr ctx, xmlNodePtr sig, EVP_PKEY *key,
 			 jpki_err *err)
 {
-	xmlSecBufferPtr b = ctx->preSignMemBufMethod != NULL
-				? xmlSecTransformMemBufGetBuffer(
-				      ctx->preSignMemBufMethod)
-				: NULL;
+	xmlSecBufferPtr b =
+	    ctx->preSignMemBufMethod != NULL
+		? xmlSecTransformMemBufGetBuffer(ctx->preSignMemBufMethod)
+		: NULL;
 	EVP_PKEY_CTX *pc = NULL;
 	unsigned char h[EVP_MAX_MD_SIZE], *sv = NULL, *b64 = NULL;
 	unsigned hl = 0;
@@ -992,8 +997,8 @@ static int external_sign(xmlSecDSigCtxPtr ctx, xmlNodePtr sig, EVP_PKEY *key,
 	}
 	/* the hash is made here and the key signs it as a given hash (the
 	 * card's signature key signs nothing else but CMS attributes) */
-	if (!EVP_Digest(xmlSecBufferGetData(b), xmlSecBufferGetSize(b), h,
-			&hl, EVP_sha256(), NULL) ||
+	if (!EVP_Digest(xmlSecBufferGetData(b), xmlSecBufferGetSize(b), h, &hl,
+			EVP_sha256(), NULL) ||
 	    (pc = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL)) == NULL ||
 	    EVP_PKEY_sign_init(pc) != 1 ||
 	    EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING) != 1 ||
@@ -1035,9 +1040,9 @@ static int sign_doc(xmlDocPtr doc, xmlNodePtr parent, const xmlsig_part *parts,
 		goto out;
 	}
 	xmlAddChild(parent, sig);
-	if ((ref = xmlSecTmplSignatureAddReference(
-		 sig, xmlSecTransformSha256Id, NULL, (const xmlChar *)"",
-		 NULL)) == NULL ||
+	if ((ref = xmlSecTmplSignatureAddReference(sig, xmlSecTransformSha256Id,
+						   NULL, (const xmlChar *)"",
+						   NULL)) == NULL ||
 	    xmlSecTmplReferenceAddTransform(ref, xmlSecTransformEnvelopedId) ==
 		NULL ||
 	    xmlSecTmplReferenceAddTransform(ref, xmlSecTransformExclC14NId) ==
@@ -1182,8 +1187,8 @@ int xmlsig_sign_application(const xmlsig_part *parts, size_t n, EVP_PKEY *key,
 	int rc;
 	if (parts == NULL || n == 0 || n > XMLSIG_PARTS_MAX || key == NULL ||
 	    cert == NULL || out == NULL || out_len == NULL)
-		return jpki_fail(err, JPKI_ERR_INVAL,
-				 "xml sign: 1 to %d parts", XMLSIG_PARTS_MAX);
+		return jpki_fail(err, JPKI_ERR_INVAL, "xml sign: 1 to %d parts",
+				 XMLSIG_PARTS_MAX);
 	for (size_t i = 0; i < n; i++) {
 		if (!xmlsig_part_name_ok(parts[i].name))
 			return jpki_fail(err, JPKI_ERR_INVAL,
@@ -1232,12 +1237,12 @@ int xmlsig_sign_application(const xmlsig_part *parts, size_t n, EVP_PKEY *key,
 	}
 	for (size_t i = 0; i < n; i++) {
 		bool att = parts[i].attachment;
-		xmlNodePtr g = xmlNewChild(info, NULL,
-					   (const xmlChar *)(att ? K_ATT : K_APP),
-					   NULL);
+		xmlNodePtr g = xmlNewChild(
+		    info, NULL, (const xmlChar *)(att ? K_ATT : K_APP), NULL);
 		if (g == NULL ||
 		    xmlNewTextChild(
-			g, NULL, (const xmlChar *)(att ? K_ATT_FILE : K_APP_FILE),
+			g, NULL,
+			(const xmlChar *)(att ? K_ATT_FILE : K_APP_FILE),
 			(const xmlChar *)parts[i].name) == NULL) {
 			rc = jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
 			goto out;
