@@ -1176,6 +1176,16 @@ int xmlsig_sign_enveloped(const uint8_t *doc, size_t len, EVP_PKEY *key,
 	return rc;
 }
 
+/* A newline and two spaces per level, as the last child of n. */
+static bool indent(xmlNodePtr n, int level)
+{
+	static const char ws[] = "\n            ";
+	int len = 1 + 2 * level;
+	if (len > (int)sizeof(ws) - 1)
+		len = (int)sizeof(ws) - 1;
+	return xmlAddChild(n, xmlNewTextLen((const xmlChar *)ws, len)) != NULL;
+}
+
 int xmlsig_sign_application(const xmlsig_part *parts, size_t n, EVP_PKEY *key,
 			    X509 *cert, uint8_t **out, size_t *out_len,
 			    jpki_err *err)
@@ -1230,26 +1240,30 @@ int xmlsig_sign_application(const xmlsig_part *parts, size_t n, EVP_PKEY *key,
 		goto out;
 	}
 	xmlDocSetRootElement(d, root);
-	if ((info = xmlNewChild(root, NULL, (const xmlChar *)K_INFO, NULL)) ==
-	    NULL) {
-		rc = jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
+	/* indented by hand (text nodes), before signing: the listing is
+	 * signed as it will be read */
+	bool ok = indent(root, 1) &&
+		  (info = xmlNewChild(root, NULL, (const xmlChar *)K_INFO,
+				      NULL)) != NULL;
+	for (size_t i = 0; ok && i < n; i++) {
 		bool att = parts[i].attachment;
-		xmlNodePtr g = xmlNewChild(
-		    info, NULL, (const xmlChar *)(att ? K_ATT : K_APP), NULL);
-		if (g == NULL ||
-		    xmlNewTextChild(
-			g, NULL,
-			(const xmlChar *)(att ? K_ATT_FILE : K_APP_FILE),
-			(const xmlChar *)parts[i].name) == NULL) {
-			rc = jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
-			goto out;
-		}
+		xmlNodePtr g = NULL;
+		ok = indent(info, 2) &&
+		     (g = xmlNewChild(info, NULL,
+				      (const xmlChar *)(att ? K_ATT : K_APP),
+				      NULL)) != NULL &&
+		     indent(g, 3) &&
+		     xmlNewTextChild(
+			 g, NULL,
+			 (const xmlChar *)(att ? K_ATT_FILE : K_APP_FILE),
+			 (const xmlChar *)parts[i].name) != NULL &&
+		     indent(g, 2);
 	}
-	if ((sig = xmlNewChild(root, NULL, (const xmlChar *)K_SIG, NULL)) ==
-	    NULL) {
+	ok = ok && indent(info, 1) && indent(root, 1) &&
+	     (sig = xmlNewChild(root, NULL, (const xmlChar *)K_SIG, NULL)) !=
+		 NULL &&
+	     indent(root, 0);
+	if (!ok) {
 		rc = jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
 		goto out;
 	}
