@@ -3,7 +3,7 @@
  * (kousei.xml) signs the 申請書 and 添付書類 by file name -- made with the
  * card's signature key through the openjpki provider (or a key file), and
  * verified with the chain, revocation and basic-4 checks of `jpki verify`.
- * The library is src/document/xmlsig.c. */
+ * The library is src/xmlsig/xmlsig.c. */
 #include <openssl/pem.h>
 
 #include <getopt.h>

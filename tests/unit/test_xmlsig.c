@@ -1,4 +1,4 @@
-/* XML signatures (src/document/xmlsig.c): a JPKI signature certificate
+/* XML signatures (src/xmlsig/xmlsig.c): a JPKI signature certificate
  * under a test root signs enveloped and application documents which
  * verify (signature, References, chain, CRL, basic-4); every alteration,
  * profile breach and DTD is refused with its own reason. */
@@ -31,10 +31,10 @@ static int setup(void **state)
 	r_sign = fx_root(JPKI_PROFILE_TEST, JPKI_CERT_SIGN, k_root, 1,
 			 "2025-01-05T01:02:03Z");
 	l_sign = fx_sign_leaf(JPKI_PROFILE_TEST, r_sign, k_root, k_leaf, 0x10);
-	X509_CRL *c = fx_crl(JPKI_PROFILE_TEST, JPKI_CERT_SIGN, r_sign, k_root,
-			     &fx_site, NULL, 0, JPKI_REASON_UNSPECIFIED,
-			     "2025-02-15T03:00:00Z", "2025-03-01T00:00:00Z",
-			     "2025-03-03T00:00:00Z");
+	X509_CRL *c =
+	    fx_crl(JPKI_PROFILE_TEST, JPKI_CERT_SIGN, r_sign, k_root, &fx_site,
+		   NULL, 0, JPKI_REASON_UNSPECIFIED, "2025-02-15T03:00:00Z",
+		   "2025-03-01T00:00:00Z", "2025-03-03T00:00:00Z");
 	fx_crl_file(c, crl_path);
 	X509_CRL_free(c);
 	fx_dp_text(JPKI_PROFILE_TEST, JPKI_CERT_SIGN, &fx_site, dp_text,
@@ -111,9 +111,9 @@ static void test_part_names(void **state)
 {
 	(void)state;
 	const char *good[] = {"shinsei.xml", "a", "950A_01-2.pdf", "x.y.z"};
-	const char *bad[] = {"",	  ".hidden", "-x",	  "a/b",
-			     "../etc",	  "a b",     "file:x",	  "kousei.xml",
-			     "%2e%2e",	  "申請書.xml", "a\\b", "#id"};
+	const char *bad[] = {"",       ".hidden",    "-x",     "a/b",
+			     "../etc", "a b",	     "file:x", "kousei.xml",
+			     "%2e%2e", "申請書.xml", "a\\b",   "#id"};
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
 		assert_true(xmlsig_part_name_ok(good[i]));
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -233,14 +233,14 @@ static void test_application(void **state)
 
 	/* one 申請書, first; names checked */
 	parts[0].attachment = true;
-	assert_int_equal(xmlsig_sign_application(parts, 2, k_leaf, l_sign,
-						 &out, &len, &err),
-			 JPKI_ERR_INVAL);
+	assert_int_equal(
+	    xmlsig_sign_application(parts, 2, k_leaf, l_sign, &out, &len, &err),
+	    JPKI_ERR_INVAL);
 	parts[0].attachment = false;
 	parts[1].name = "../x.pdf";
-	assert_int_equal(xmlsig_sign_application(parts, 2, k_leaf, l_sign,
-						 &out, &len, &err),
-			 JPKI_ERR_INVAL);
+	assert_int_equal(
+	    xmlsig_sign_application(parts, 2, k_leaf, l_sign, &out, &len, &err),
+	    JPKI_ERR_INVAL);
 }
 
 static void test_profile(void **state)
@@ -256,8 +256,7 @@ static void test_profile(void **state)
 	     "2001/10/xml-exc-c14n#WithComments\"/>\n<ds:SignatureMethod",
 	     "exclusive C14N"},
 	    {"xmlenc#sha256", "xmldsig#sha1", "SHA-256"},
-	    {"<ds:Reference URI=\"\">", "<ds:Reference URI=\"#x\">",
-	     "refused"},
+	    {"<ds:Reference URI=\"\">", "<ds:Reference URI=\"#x\">", "refused"},
 	    {"<ds:Reference URI=\"\">",
 	     "<ds:Reference URI=\"http://127.0.0.1/x\">", "refused"},
 	    {"<ds:Reference URI=\"\">", "<ds:Reference>", "without URI"},
@@ -266,8 +265,7 @@ static void test_profile(void **state)
 	     "signature\"/>",
 	     "", "enveloped-signature and exclusive C14N"},
 	    {"<ds:KeyInfo>", "<ds:Object/><ds:KeyInfo>", "Object"},
-	    {"<ds:X509Certificate>", "<ds:X509Certificate>AAAA",
-	     "base64 DER"},
+	    {"<ds:X509Certificate>", "<ds:X509Certificate>AAAA", "base64 DER"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		xmlsig_result r;
@@ -292,7 +290,8 @@ static void test_dtd_refused(void **state)
 	    "\"file:///etc/passwd\">]>\n<a>&x;</a>",
 	    "<?xml version=\"1.0\"?>\n<!DOCTYPE a SYSTEM "
 	    "\"http://127.0.0.1:9/a.dtd\">\n<a/>",
-	    "<?xml version=\"1.0\"?>\n<!DOCTYPE a [<!ENTITY a \"aaaa\"><!ENTITY "
+	    "<?xml version=\"1.0\"?>\n<!DOCTYPE a [<!ENTITY a "
+	    "\"aaaa\"><!ENTITY "
 	    "b \"&a;&a;&a;&a;\">]>\n<a>&b;</a>",
 	};
 	uint8_t *out = NULL;
@@ -300,11 +299,10 @@ static void test_dtd_refused(void **state)
 	jpki_err err = {0};
 	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
 		xmlsig_result r;
-		assert_int_equal(
-		    xmlsig_sign_enveloped((const uint8_t *)docs[i],
-					  strlen(docs[i]), k_leaf, l_sign, &out,
-					  &len, &err),
-		    JPKI_ERR_PARSE);
+		assert_int_equal(xmlsig_sign_enveloped(
+				     (const uint8_t *)docs[i], strlen(docs[i]),
+				     k_leaf, l_sign, &out, &len, &err),
+				 JPKI_ERR_PARSE);
 		assert_non_null(strstr(err.msg, "DOCTYPE"));
 		verify(docs[i], strlen(docs[i]), NULL, 0, &r);
 		assert_true(fx_says(&r.val, VAL_FAIL_DOCUMENT, "DOCTYPE"));
