@@ -11,6 +11,7 @@
 #include <openssl/rsa.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,9 +209,14 @@ bool xmlsig_part_name_ok(const char *name)
 static bool has_bytes(const uint8_t *b, size_t len, const char *what)
 {
 	size_t w = strlen(what);
-	for (size_t i = 0; i + w <= len; i++)
-		if (b[i] == (uint8_t)what[0] && memcmp(b + i, what, w) == 0)
+	const uint8_t *p = b, *end = b + len;
+	while (w > 0 && (size_t)(end - p) >= w &&
+	       (p = memchr(p, what[0], (size_t)(end - p - (ptrdiff_t)w) + 1)) !=
+		   NULL) {
+		if (memcmp(p, what, w) == 0)
 			return true;
+		p++;
+	}
 	return false;
 }
 
@@ -474,6 +480,55 @@ bad:
 	return NULL;
 }
 
+/* Parsed signer certificates by the SHA-256 of their DER: OpenSSL 3
+ * decodes a certificate's public key through its decoder machinery, which
+ * costs more than the whole signature check, and a relying party sees the
+ * same signers again and again.  Process-wide, bounded (emptied when
+ * full), under a mutex. */
+#define CERT_CACHE_MAX 256
+static struct {
+	unsigned char hash[32];
+	X509 *x;
+} cert_cache[CERT_CACHE_MAX];
+static size_t cert_cache_n;
+static pthread_mutex_t cert_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The certificate in der (no trailing data), a new reference; NULL when
+ * it is not one. */
+static X509 *cert_parse(const unsigned char *der, size_t len)
+{
+	unsigned char h[32];
+	const unsigned char *p = der;
+	X509 *x = NULL;
+	if (len == 0 || len > CERT_B64_MAX ||
+	    !EVP_Digest(der, len, h, NULL, EVP_sha256(), NULL))
+		return NULL;
+	pthread_mutex_lock(&cert_cache_lock);
+	for (size_t i = 0; i < cert_cache_n && x == NULL; i++)
+		if (memcmp(cert_cache[i].hash, h, 32) == 0 &&
+		    X509_up_ref(cert_cache[i].x))
+			x = cert_cache[i].x;
+	pthread_mutex_unlock(&cert_cache_lock);
+	if (x != NULL)
+		return x;
+	if ((x = d2i_X509(NULL, &p, (long)len)) == NULL || p != der + len) {
+		X509_free(x);
+		return NULL;
+	}
+	pthread_mutex_lock(&cert_cache_lock);
+	if (cert_cache_n == CERT_CACHE_MAX) {
+		for (size_t i = 0; i < cert_cache_n; i++)
+			X509_free(cert_cache[i].x);
+		cert_cache_n = 0;
+	}
+	if (X509_up_ref(x)) {
+		memcpy(cert_cache[cert_cache_n].hash, h, 32);
+		cert_cache[cert_cache_n++].x = x;
+	}
+	pthread_mutex_unlock(&cert_cache_lock);
+	return x;
+}
+
 /* The one certificate in KeyInfo/X509Data/X509Certificate. */
 static int keyinfo_cert(xmlNodePtr sig, X509 **out, char *why, size_t cap)
 {
@@ -513,13 +568,8 @@ static int keyinfo_cert(xmlNodePtr sig, X509 **out, char *why, size_t cap)
 				if (EVP_DecodeUpdate(ec, der, &dl, t,
 						     (int)tl) >= 0 &&
 				    EVP_DecodeFinal(ec, der + dl, &fl) == 1) {
-					const unsigned char *p = der;
-					found = d2i_X509(NULL, &p, dl + fl);
-					if (found != NULL &&
-					    p != der + dl + fl) {
-						X509_free(found);
-						found = NULL;
-					}
+					found =
+					    cert_parse(der, (size_t)(dl + fl));
 				}
 			}
 			EVP_ENCODE_CTX_free(ec);
