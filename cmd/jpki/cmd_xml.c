@@ -24,6 +24,8 @@
 #include "openjpki/xmlsig.h"
 
 #define KEY_FILE_MAX (64u * 1024)
+/* all the parts of one application read for a verification */
+#define PARTS_TOTAL_MAX (256u << 20)
 
 static const char xml_help[] =
     "usage: jpki xml sign ...    sign an XML document or an application\n"
@@ -35,7 +37,7 @@ static const char sign_help[] =
     "       jpki xml sign --application 申請書.xml [--attach FILE ...]\n"
     "                     [--out DIR/kousei.xml]\n"
     "         (CARD.img | --card CARD.img | --reader NAME|auto)\n"
-    "         [--pin PIN | --pin-file FILE]\n"
+    "         [--pin PIN | --pin-file FILE] [--json]\n"
     "       ... --key KEY.pem --cert CERT.pem (a software key)\n\n"
     "XMLDSig with RSA-SHA256 (PKCS#1 v1.5), exclusive C14N and SHA-256\n"
     "digests, the signer's certificate in KeyInfo/X509Data\n"
@@ -516,7 +518,7 @@ static int xml_verify(cli_ctx *ctx, int argc, char **argv)
 	char *names[XMLSIG_PARTS_MAX] = {0}, dir[PATH_MAX], path[PATH_MAX];
 	bool att[XMLSIG_PARTS_MAX];
 	xmlsig_part parts[XMLSIG_PARTS_MAX];
-	size_t doc_len = 0, n = 0, n_given = 0;
+	size_t doc_len = 0, n = 0, n_given = 0, total = 0;
 	xmlsig_result res;
 	jpki_err err = {0};
 	val_opts o = {ctx->now, ctx->now, VAL_PURPOSE_SIGN};
@@ -559,6 +561,13 @@ static int xml_verify(cli_ctx *ctx, int argc, char **argv)
 		if (rc != 0) {
 			jpki_wrap(&err, rc, "%s %s",
 				  att[i] ? "添付書類" : "申請書", names[i]);
+			goto out;
+		}
+		if ((total += len) > PARTS_TOTAL_MAX) {
+			rc = jpki_fail(&err, JPKI_ERR_RANGE,
+				       "the application's parts exceed %u "
+				       "bytes",
+				       PARTS_TOTAL_MAX);
 			goto out;
 		}
 		parts[n_given].name = names[i];
