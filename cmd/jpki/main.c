@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "cmd_xml.h"
 #include "openjpki/date.h"
 
 int cmd_pdf(cli_ctx *ctx, int argc, char **argv); /* cmd_pdf.c */
@@ -43,6 +44,7 @@ static const struct {
     {"verify", cmd_verify,
      "verify a signed document (CMS): chain, revocation, basic-4"},
     {"pdf", cmd_pdf, "sign a PDF with the card (co-signing) and verify PDFs"},
+    {"xml", cmd_xml, "sign or verify XML (XMLDSig, e-Gov 電子申請 shape)"},
     {"login", cmd_login,
      "log in to a relying party with the card's authentication certificate"},
     {"rp", cmd_rp, "relying parties of the latest basic-4 service: API keys"},
