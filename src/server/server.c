@@ -15,6 +15,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "openjpki/tsa.h"
 #include "openjpki/util.h"
 #include "openjpki/validation.h"
 #include "server_int.h"
@@ -768,6 +769,12 @@ static int prepare_ca(server *s, const server_config *cfg, char *created,
 		if ((rc = val_jlis_root_read(cfg->jlis_dir, i, &s->jlis[i],
 					     err)) != 0)
 			goto out;
+	/* the TSA, when the CA has one (jpki ca tsa-init) */
+	rc = ca_tsa_open(ca, &s->tsa, err);
+	if (rc == JPKI_ERR_NOT_FOUND)
+		rc = 0;
+	if (rc != 0)
+		goto out;
 	if ((rc = srv_operator_any(ca, &any, err)) != 0 || any)
 		goto out;
 	char pw[SERVER_PASSWORD_MAX + 1];
@@ -918,6 +925,7 @@ void server_stop(server *s)
 	if (s->r_unauthorized != NULL)
 		MHD_destroy_response(s->r_unauthorized);
 	EVP_PKEY_free(s->preview_key);
+	ca_tsa_free(s->tsa);
 	for (int k = 0; k < 3; k++)
 		X509_free(s->root_cert[k]);
 	for (size_t i = 0; i < VAL_JLIS_ROOTS; i++)

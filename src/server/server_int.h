@@ -41,6 +41,7 @@ enum srv_route {
 	R_APPS,
 	R_NOTICES,
 	R_RP_BASIC4,
+	R_TSA,
 	R_N
 };
 const char *srv_route_name(int route);
@@ -91,7 +92,12 @@ enum srv_run {
 	SRV_RUN_INLINE, /* on the HTTP thread with a srv_req: h.run */
 	SRV_RUN_WORKER, /* admitted to class `cls`, run by a worker: h.work */
 };
-enum srv_media { SRV_MEDIA_JSON, SRV_MEDIA_CSV, SRV_MEDIA_ANY };
+enum srv_media {
+	SRV_MEDIA_JSON,
+	SRV_MEDIA_CSV,
+	SRV_MEDIA_ANY,
+	SRV_MEDIA_TSQ, /* application/timestamp-query (RFC 3161 3.4) */
+};
 typedef struct srv_route_def {
 	int method;
 	const char *path;
@@ -622,6 +628,7 @@ struct server {
 	bool audit_syslog;     /* each checkpoint also to syslog */
 	int body_seconds;      /* a request's body must arrive within this */
 	EVP_PKEY *preview_key; /* stands in for a key not given to preview */
+	struct jpki_tsa *tsa; /* the CA's TSA (NULL: none), shared, immutable */
 	struct MHD_Response *r_malformed, *r_unauthorized;
 	/* refresher */
 	pthread_t pub_th;
@@ -795,6 +802,9 @@ int srv_pop_verify(const char *challenge, const char *kname,
 		   jpki_err *err);
 /* OCSP live signing (ocsp_live.c). */
 void srv_ocsp_live(srv_worker *w, srv_req *r);
+/* The RFC 3161 time-stamp authority (tsa.c): a TimeStampReq in, a
+ * TimeStampResp out, at jpkid's clock. */
+void srv_tsa(srv_worker *w, srv_req *r);
 
 /* PEM text of a DER certificate, as a JSON string. */
 json_t *srv_cert_pem(const uint8_t *der, size_t len);
