@@ -55,9 +55,8 @@ static X509_NAME *tsa_name(const char *cn)
 {
 	X509_NAME *n = X509_NAME_new();
 	if (n == NULL ||
-	    !X509_NAME_add_entry_by_txt(n, "C", MBSTRING_ASC,
-					(const unsigned char *)"JP", -1, -1,
-					0) ||
+	    !X509_NAME_add_entry_by_txt(
+		n, "C", MBSTRING_ASC, (const unsigned char *)"JP", -1, -1, 0) ||
 	    !X509_NAME_add_entry_by_txt(n, "O", MBSTRING_ASC,
 					(const unsigned char *)"JPKI-TEST TSA",
 					-1, -1, 0) ||
@@ -95,8 +94,8 @@ static int build_cert(EVP_PKEY *pub, X509 *issuer, EVP_PKEY *issuer_key,
 					? X509_get_subject_name(issuer)
 					: name) != 1 ||
 	    X509_time_adj_ex(X509_getm_notBefore(c), 0, 0, &now) == NULL ||
-	    X509_time_adj_ex(X509_getm_notAfter(c), years * 365 + years / 4,
-			     0, &now) == NULL ||
+	    X509_time_adj_ex(X509_getm_notAfter(c), years * 365 + years / 4, 0,
+			     &now) == NULL ||
 	    X509_set_pubkey(c, pub) != 1) {
 		rc = jpki_fail(err, JPKI_ERR_CRYPTO, "TSA certificate fields");
 		goto out;
@@ -343,7 +342,8 @@ static ASN1_INTEGER *serial_cb(TS_RESP_CTX *ctx, void *data)
 	if (ai == NULL) {
 		TS_RESP_CTX_set_status_info(ctx, TS_STATUS_REJECTION,
 					    "serial number unavailable");
-		TS_RESP_CTX_add_failure_info(ctx, TS_INFO_ADD_INFO_NOT_AVAILABLE);
+		TS_RESP_CTX_add_failure_info(ctx,
+					     TS_INFO_ADD_INFO_NOT_AVAILABLE);
 	}
 	return ai;
 }
@@ -402,8 +402,8 @@ int ca_tsa_respond(const jpki_tsa *t, const uint8_t *req, size_t len,
 		const ASN1_INTEGER *st =
 		    TS_STATUS_INFO_get0_status(TS_RESP_get_status_info(resp));
 		long s = ASN1_INTEGER_get(st);
-		*granted = s == TS_STATUS_GRANTED ||
-			   s == TS_STATUS_GRANTED_WITH_MODS;
+		*granted =
+		    s == TS_STATUS_GRANTED || s == TS_STATUS_GRANTED_WITH_MODS;
 	}
 out:
 	ERR_clear_error();

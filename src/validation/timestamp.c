@@ -110,15 +110,16 @@ static TS_REQ *make_request(const uint8_t *data, size_t len, jpki_err *err)
 	nb[0] &= 0x7f; /* positive */
 	ok = rq != NULL && mi != NULL && alg != NULL &&
 	     SHA256(data, len, md) != NULL &&
-	     X509_ALGOR_set0(alg, OBJ_nid2obj(NID_sha256), V_ASN1_NULL,
-			     NULL) == 1 &&
+	     X509_ALGOR_set0(alg, OBJ_nid2obj(NID_sha256), V_ASN1_NULL, NULL) ==
+		 1 &&
 	     TS_MSG_IMPRINT_set_algo(mi, alg) == 1 &&
 	     TS_MSG_IMPRINT_set_msg(mi, md, sizeof(md)) == 1 &&
 	     TS_REQ_set_version(rq, 1) == 1 &&
 	     TS_REQ_set_msg_imprint(rq, mi) == 1 &&
 	     (bn = BN_bin2bn(nb, sizeof(nb), NULL)) != NULL &&
 	     (nonce = BN_to_ASN1_INTEGER(bn, NULL)) != NULL &&
-	     TS_REQ_set_nonce(rq, nonce) == 1 && TS_REQ_set_cert_req(rq, 1) == 1;
+	     TS_REQ_set_nonce(rq, nonce) == 1 &&
+	     TS_REQ_set_cert_req(rq, 1) == 1;
 	if (!ok)
 		jpki_fail(err, JPKI_ERR_CRYPTO, "building the TimeStampReq");
 out:
@@ -140,12 +141,10 @@ static int refused(TS_RESP *resp, jpki_err *err)
 	const STACK_OF(ASN1_UTF8STRING) *text = TS_STATUS_INFO_get0_text(si);
 	const ASN1_UTF8STRING *t0 = sk_ASN1_UTF8STRING_value(text, 0);
 	long st = ASN1_INTEGER_get(TS_STATUS_INFO_get0_status(si));
-	return jpki_fail(err, JPKI_ERR_POLICY,
-			 "the TSA refused (PKIStatus %ld)%s%.*s", st,
-			 t0 != NULL ? ": " : "",
-			 t0 != NULL ? ASN1_STRING_length(t0) : 0,
-			 t0 != NULL ? (const char *)ASN1_STRING_get0_data(t0)
-				    : "");
+	return jpki_fail(
+	    err, JPKI_ERR_POLICY, "the TSA refused (PKIStatus %ld)%s%.*s", st,
+	    t0 != NULL ? ": " : "", t0 != NULL ? ASN1_STRING_length(t0) : 0,
+	    t0 != NULL ? (const char *)ASN1_STRING_get0_data(t0) : "");
 }
 
 int val_timestamp_fetch(const char *url, const uint8_t *data, size_t len,
@@ -161,7 +160,8 @@ int val_timestamp_fetch(const char *url, const uint8_t *data, size_t len,
 	int rc = 0;
 	if (url == NULL || (data == NULL && len != 0) || token == NULL ||
 	    token_len == NULL)
-		return jpki_fail(err, JPKI_ERR_INVAL, "timestamp: bad argument");
+		return jpki_fail(err, JPKI_ERR_INVAL,
+				 "timestamp: bad argument");
 	if (!vali_is_http(url))
 		return jpki_fail(err, JPKI_ERR_INVAL,
 				 "TSA %s: only http:// URLs", url);
@@ -172,12 +172,11 @@ int val_timestamp_fetch(const char *url, const uint8_t *data, size_t len,
 		rc = jpki_fail(err, JPKI_ERR_CRYPTO, "encoding the request");
 		goto out;
 	}
-	if ((rc = vali_http_post(url, "application/timestamp-query", body,
-				 (size_t)n, "application/timestamp-reply",
-				 JPKI_TSA_RESP_MAX,
-				 timeout > 0 ? timeout
-					     : VAL_HTTP_TIMEOUT_DEFAULT,
-				 &answer, &answer_len, err)) != 0)
+	if ((rc = vali_http_post(
+		 url, "application/timestamp-query", body, (size_t)n,
+		 "application/timestamp-reply", JPKI_TSA_RESP_MAX,
+		 timeout > 0 ? timeout : VAL_HTTP_TIMEOUT_DEFAULT, &answer,
+		 &answer_len, err)) != 0)
 		goto out;
 	const unsigned char *p = answer;
 	resp = d2i_TS_RESP(NULL, &p, (long)answer_len);
@@ -315,9 +314,8 @@ static PKCS7 *token_of(CMS_SignerInfo *si, int idx, val_result *res)
 	}
 	const unsigned char *p = t->value.sequence->data;
 	long len = t->value.sequence->length;
-	PKCS7 *tok = len > 0 && len <= (long)TOKEN_MAX
-			 ? d2i_PKCS7(NULL, &p, len)
-			 : NULL;
+	PKCS7 *tok =
+	    len > 0 && len <= (long)TOKEN_MAX ? d2i_PKCS7(NULL, &p, len) : NULL;
 	if (tok == NULL || p != t->value.sequence->data + len) {
 		PKCS7_free(tok);
 		vali_fail(res, VAL_FAIL_TIMESTAMP,
@@ -371,8 +369,9 @@ int vali_timestamp_check(jpki_validator *v, CMS_SignerInfo *si, time_t now,
 		goto out;
 	}
 	const ASN1_OBJECT *alg = NULL;
-	X509_ALGOR_get0(&alg, NULL, NULL,
-			TS_MSG_IMPRINT_get_algo(TS_TST_INFO_get_msg_imprint(info)));
+	X509_ALGOR_get0(
+	    &alg, NULL, NULL,
+	    TS_MSG_IMPRINT_get_algo(TS_TST_INFO_get_msg_imprint(info)));
 	if (!sha2(alg)) {
 		vali_fail(res, VAL_FAIL_TIMESTAMP,
 			  "time-stamp imprint algorithm refused (SHA-256, "
@@ -398,7 +397,8 @@ int vali_timestamp_check(jpki_validator *v, CMS_SignerInfo *si, time_t now,
 	 * (extendedKeyUsage critical, RFC 3161 2.3), valid at now; the
 	 * imprint must be the hash of the signature value */
 	if (TS_RESP_verify_token(vc, tok) != 1) {
-		const char *why = ERR_reason_error_string(ERR_peek_last_error());
+		const char *why =
+		    ERR_reason_error_string(ERR_peek_last_error());
 		vali_fail(res, VAL_FAIL_TIMESTAMP,
 			  "the signature time-stamp does not verify: %s",
 			  why != NULL ? why : "refused");
