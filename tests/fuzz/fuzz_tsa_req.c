@@ -86,7 +86,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (granted) {
 		const unsigned char *q = data;
 		TS_REQ *rq = d2i_TS_REQ(NULL, &q, (long)size);
-		TS_VERIFY_CTX *vc = rq ? TS_REQ_to_TS_VERIFY_CTX(rq, NULL) : NULL;
+		TS_VERIFY_CTX *vc =
+		    rq ? TS_REQ_to_TS_VERIFY_CTX(rq, NULL) : NULL;
 		if (vc == NULL || X509_STORE_up_ref(st) != 1)
 			abort();
 		/* without certReq the token carries no certificate */
