@@ -151,6 +151,8 @@ grep -q "^INVALID" <<<"$out" && grep -q "revoked: revoked $HOURAGO" <<<"$out" &&
 # without a time-stamp, A's signature is judged now: revoked
 expect_ok "jpki sign without --tsa (A)" J sign --in doc.txt --key a_s.key --cert a/sign.pem --out a-plain.p7s
 expect_fail "revoked" V a-plain.p7s --content doc.txt
+# nor at an earlier --at: a key compromise taints what signingTime claims
+expect_fail "revoked" V a-plain.p7s --content doc.txt --at "$NOW"
 # a TSA root we do not trust: the time-stamp fails, and says so
 openssl req -x509 -newkey rsa:2048 -nodes -keyout other.key -subj "/CN=other TSA root" -days 30 -out other-root.pem 2>/dev/null
 expect_fail "bad-timestamp" V a.p7s --content doc.txt --roots "$T/ca/roots" --tsa-roots other-root.pem
