@@ -559,6 +559,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		if (framing_check(s, conn, url, &refused))
 			return refused;
 		int m = method_of(method);
+		if (srv_tls_refused(s, conn)) {
+			if ((r = req_new(s, conn, srv_now_mono(), m)) == NULL)
+				return MHD_NO;
+			*con_cls = r;
+			srv_reply_error(r, MHD_HTTP_FORBIDDEN,
+					"client_certificate",
+					"this listener needs a client "
+					"certificate under its client CA");
+			return send_req(s, r, false);
+		}
 		int found = srv_route_find(m, url, &d, arg, sizeof(arg), allow,
 					   sizeof(allow));
 		if (found == 0 && d->run == SRV_RUN_MEMORY) {
@@ -893,6 +903,11 @@ int server_start(const server_config *cfg, server **out, char *created_password,
 	const union MHD_DaemonInfo *di =
 	    MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	s->port = di != NULL ? di->port : ntohs(sa.sin_port);
+	if (cfg->tls_listen != NULL &&
+	    ((rc = parse_listen(cfg->tls_listen, &sa, err)) != 0 ||
+	     (rc = srv_tls_start(s, cfg, &sa, on_request, on_completed, err)) !=
+		 0))
+		goto out;
 	*out = s;
 	s = NULL; /* transferred */
 out:
@@ -915,6 +930,7 @@ void server_stop(server *s)
 	srv_publish_stop(s);
 	if (s->mhd != NULL)
 		MHD_stop_daemon(s->mhd);
+	srv_tls_stop(s);
 	srv_classes_free(s);
 	srv_ocsp_cache_free(s->ocsp);
 	srv_crl_cache_free(s->crl);

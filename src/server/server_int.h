@@ -629,6 +629,10 @@ struct server {
 	int body_seconds;      /* a request's body must arrive within this */
 	EVP_PKEY *preview_key; /* stands in for a key not given to preview */
 	struct jpki_tsa *tsa; /* the CA's TSA (NULL: none), shared, immutable */
+	/* the optional TLS listener (tls.c) and the PEM it was given */
+	struct MHD_Daemon *mhd_tls;
+	unsigned tls_port;
+	char *tls_cert, *tls_key, *tls_trust;
 	struct MHD_Response *r_malformed, *r_unauthorized;
 	/* refresher */
 	pthread_t pub_th;
@@ -650,6 +654,16 @@ struct server {
 	long cnt_day; /* JST day number the counters are for */
 	unsigned long cnt[CNT_N];
 };
+
+/* ---- the TLS listener with client certificates (tls.c) ---- */
+struct sockaddr_in;
+int srv_tls_start(server *s, const server_config *cfg,
+		  const struct sockaddr_in *sa, MHD_AccessHandlerCallback fn,
+		  MHD_RequestCompletedCallback done, jpki_err *err);
+void srv_tls_stop(server *s);
+/* A request on the TLS listener without a client certificate that
+ * verifies under the client CA: to be refused (403). */
+bool srv_tls_refused(server *s, struct MHD_Connection *conn);
 
 /* Open a CA handle for a worker. */
 int srv_open_ca(server *s, jpki_ca **out, jpki_err *err);
