@@ -156,6 +156,29 @@ expect_fail "revoked" V a-plain.p7s --content doc.txt --at "$NOW"
 # a TSA root we do not trust: the time-stamp fails, and says so
 openssl req -x509 -newkey rsa:2048 -nodes -keyout other.key -subj "/CN=other TSA root" -days 30 -out other-root.pem 2>/dev/null
 expect_fail "bad-timestamp" V a.p7s --content doc.txt --roots "$T/ca/roots" --tsa-roots other-root.pem
+# B's token moved into A's signature: its imprint is over another
+# signature value (same length: fixed-size serial, nonce, signature)
+python3 - a.p7s b.p7s swapped.p7s <<'PY'
+import subprocess, sys
+def token(path):
+    der = open(path, 'rb').read()
+    lines = subprocess.run(['openssl', 'asn1parse', '-inform', 'DER', '-i'], input=der,
+                           capture_output=True, check=True).stdout.decode().splitlines()
+    for i, l in enumerate(lines):
+        if 'id-smime-aa-timeStampToken' in l:
+            n = lines[i + 2]
+            off = int(n.split(':')[0]); hl = int(n.split('hl=')[1].split()[0]); ln = int(n.split('l=')[2].split()[0])
+            return der, off, der[off:off + hl + ln]
+a, off, ta = token(sys.argv[1])
+_, _, tb = token(sys.argv[2])
+if len(ta) != len(tb):
+    sys.exit('tokens of different lengths: %d %d' % (len(ta), len(tb)))
+open(sys.argv[3], 'wb').write(a[:off] + tb + a[off + len(ta):])
+PY
+out=$(V swapped.p7s --content doc.txt 2>&1) || true
+grep -q "^INVALID" <<<"$out" && grep -q "bad-timestamp: the signature time-stamp does not verify: message imprint mismatch" <<<"$out" &&
+  grep -q "revoked: revoked $INHOUR" <<<"$out" &&
+  ok "a token over another signature: bad-timestamp, and the signer judged now (revoked)" || bad "swapped: $out"
 # altered content: the document signature fails, whatever the time-stamp
 printf 'altered\n' >alt.txt
 expect_fail "bad-signature" V a.p7s --content alt.txt
