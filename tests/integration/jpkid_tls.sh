@@ -52,7 +52,15 @@ code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 20 "$BASE/healthz")
 [ "$code" = 200 ] && ok "the plain listener still answers without a certificate" || bad "plain: $code"
 
 # the card's authentication key through the provider (TLS 1.2: the card
-# signs PKCS#1 v1.5 only)
+# signs PKCS#1 v1.5 only).  A sanitizer build's provider cannot be loaded
+# by the distribution's openssl (its runtime would have to come first):
+# said, and not counted, there.
+if grep -qE '^JPKI_(SANITIZE|TSAN):BOOL=ON' "$JPKI_BUILD/CMakeCache.txt" 2>/dev/null; then
+  echo "# skipped in a sanitizer build: s_client with the card's key (provider)"
+  stop_jpkid
+  finish
+  exit $?
+fi
 out=$(printf 'GET /healthz HTTP/1.0\r\n\r\n' | timeout 30 openssl s_client "${P[@]}" -connect "127.0.0.1:$TPORT" \
   -CAfile srv.pem -tls1_2 -client_sigalgs RSA+SHA256 -cert card-auth.pem -key "jpki:card=$T/card.img;key=auth;pin-value=1234" -ign_eof 2>&1 || true)
 grep -q "^HTTP/1.[01] 200 OK" <<<"$out" && ok "s_client with the card's auth key (provider): 200" || bad "card TLS: $(tail -15 <<<"$out")"
