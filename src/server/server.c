@@ -559,7 +559,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		if (framing_check(s, conn, url, &refused))
 			return refused;
 		int m = method_of(method);
-		if (srv_tls_refused(s, conn)) {
+		if (srv_tls_refused(conn)) {
 			if ((r = req_new(s, conn, srv_now_mono(), m)) == NULL)
 				return MHD_NO;
 			*con_cls = r;

@@ -663,7 +663,7 @@ int srv_tls_start(server *s, const server_config *cfg,
 void srv_tls_stop(server *s);
 /* A request on the TLS listener without a client certificate that
  * verifies under the client CA: to be refused (403). */
-bool srv_tls_refused(server *s, struct MHD_Connection *conn);
+bool srv_tls_refused(struct MHD_Connection *conn);
 
 /* Open a CA handle for a worker. */
 int srv_open_ca(server *s, jpki_ca **out, jpki_err *err);

@@ -88,7 +88,8 @@ int srv_tls_start(server *s, const server_config *cfg,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
 	    MHD_OPTION_HTTPS_MEM_CERT, s->tls_cert, MHD_OPTION_HTTPS_MEM_KEY,
 	    s->tls_key, MHD_OPTION_HTTPS_MEM_TRUST, s->tls_trust,
-	    MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
+	    MHD_OPTION_HTTPS_PRIORITIES,
+	    "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
 	    MHD_OPTION_NOTIFY_COMPLETED, done, s, MHD_OPTION_END);
 	if (s->mhd_tls == NULL)
 		return jpki_fail(err, JPKI_ERR_IO,
@@ -112,12 +113,12 @@ void srv_tls_stop(server *s)
 	s->tls_cert = s->tls_key = s->tls_trust = NULL;
 }
 
-bool srv_tls_refused(server *s, struct MHD_Connection *conn)
+bool srv_tls_refused(struct MHD_Connection *conn)
 {
-	if (s->mhd_tls == NULL)
-		return false;
 	/* only the TLS listener's connections have a GnuTLS session (with a
-	 * thread pool, a connection's daemon is a worker, not mhd_tls) */
+	 * thread pool, a connection's daemon is a worker, not mhd_tls; and
+	 * mhd_tls is set while the plain listener already serves, so it is
+	 * not read here) */
 	const union MHD_ConnectionInfo *ci =
 	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
 	if (ci == NULL || ci->tls_session == NULL)
@@ -127,7 +128,8 @@ bool srv_tls_refused(server *s, struct MHD_Connection *conn)
 	if (gnutls_certificate_get_peers(ts, &n) == NULL || n == 0)
 		return true;
 	/* signature chain to the trust list, validity at the real clock */
-	return gnutls_certificate_verify_peers2(ts, &status) != 0 || status != 0;
+	return gnutls_certificate_verify_peers2(ts, &status) != 0 ||
+	       status != 0;
 }
 
 unsigned server_tls_port(const server *s)
