@@ -7,7 +7,7 @@ pkgs=(
   build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
   libssl-dev openssl libsqlite3-dev sqlite3 libcmocka-dev
   postgresql-15 postgresql-client-15
-  libjansson-dev libmicrohttpd-dev libpq-dev libpcsclite-dev
+  libjansson-dev libmicrohttpd-dev libgnutls28-dev libpq-dev libpcsclite-dev
   gnutls-bin pcscd vsmartcard-vpcd opensc opensc-pkcs11 pcsc-tools
   libp11-kit-dev softhsm2
   libqpdf-dev poppler-utils

@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "openjpki/registry.h"
 #include "openjpki/rules.h"
+#include "openjpki/tsa.h"
 #include "openjpki/util.h"
 #include "openjpki/views.h"
 
@@ -14,7 +15,8 @@ static const char ca_help[] =
     "usage: jpki ca init [--profile test|production]\n"
     "                    [--pkcs11 MODULE --token LABEL [--pin-file F]]\n"
     "                    [--keystore LOCATION]\n"
-    "       jpki ca show\n\n"
+    "       jpki ca show\n"
+    "       jpki ca tsa-init\n\n"
     "init  create a CA in --dir: the signature (署名用) and authentication\n"
     "      (利用者証明用) roots, RSA-2048, 10 years, keys in DIR/keys (0600),\n"
     "      the store DIR/jpki.db and the roots in DIR/roots/*.pem.\n"
@@ -27,7 +29,11 @@ static const char ca_help[] =
     "      directly: file:DIR or\n"
     "      pkcs11:module=PATH;token=LABEL;pin-source=file:F|env:VAR\n"
     "      (also from $JPKI_KEYSTORE).  It is kept in DIR/keystore.\n"
-    "show  the CA's profile and roots\n";
+    "show  the CA's profile and roots\n"
+    "tsa-init  give a test CA its RFC 3161 time-stamp authority, which\n"
+    "      jpkid serves at /tsa: a separate test root DIR/tsa/root.pem and\n"
+    "      the TSA certificate DIR/tsa/tsa.pem (extendedKeyUsage critical\n"
+    "      timeStamping), keys \"tsa-root\" and \"tsa\" in the keystore.\n";
 
 int cmd_ca(cli_ctx *ctx, int argc, char **argv)
 {
@@ -35,7 +41,8 @@ int cmd_ca(cli_ctx *ctx, int argc, char **argv)
 	if (cli_want_help(argc, argv, ca_help))
 		return 0;
 	if (argc < 2)
-		return cli_usage_error("ca: missing action (init, show)");
+		return cli_usage_error(
+		    "ca: missing action (init, show, tsa-init)");
 	const char *action = argv[1];
 	if (strcmp(action, "init") == 0) {
 		ca_init_opts o = {.profile = JPKI_PROFILE_TEST,
@@ -135,6 +142,29 @@ int cmd_ca(cli_ctx *ctx, int argc, char **argv)
 				    cli_cert_json(ca_root(ca, JPKI_CERT_AUTH)));
 		cli_print_json(j);
 		ca_close(ca);
+		return 0;
+	}
+	if (strcmp(action, "tsa-init") == 0) {
+		jpki_ca *ca = NULL;
+		int rc = cli_open_ca(ctx, &ca, &err);
+		if (rc == 0)
+			rc = ca_tsa_init(ca, ctx->now, &err);
+		ca_close(ca);
+		if (rc != 0)
+			return cli_error(ctx, rc, &err);
+		if (ctx->json) {
+			json_t *j = json_object();
+			json_object_set_new(j, "ok", json_true());
+			json_object_set_new(j, "policy",
+					    json_string(JPKI_TSA_POLICY_OID));
+			cli_print_json(j);
+		} else {
+			printf("TSA created in %s/tsa (policy %s)\n"
+			       "  TSA root:        %s/tsa/root.pem\n"
+			       "  TSA certificate: %s/tsa/tsa.pem\n",
+			       ctx->dir, JPKI_TSA_POLICY_OID, ctx->dir,
+			       ctx->dir);
+		}
 		return 0;
 	}
 	return cli_usage_error("ca: unknown action %s", action);

@@ -21,6 +21,7 @@
 #include "cli.h"
 #include "openjpki/card.h"
 #include "openjpki/transport.h"
+#include "openjpki/tsa.h"
 #include "openjpki/util.h"
 #include "openjpki/validation.h"
 
@@ -33,7 +34,7 @@
 static const char sign_help[] =
     "usage: jpki sign --in FILE [--out FILE.p7s] [--attached] [--pem]\n"
     "         (CARD.img | --card CARD.img | --reader NAME|auto)\n"
-    "         [--pin PIN | --pin-file FILE]\n"
+    "         [--pin PIN | --pin-file FILE] [--tsa URL]\n"
     "       jpki sign --in FILE --key KEY.pem --cert CERT.pem [...]\n\n"
     "Sign FILE as a CMS SignedData (RFC 5652): SHA-256, RSA PKCS#1 v1.5,\n"
     "signed attributes contentType, messageDigest and signingTime, the\n"
@@ -44,7 +45,12 @@ static const char sign_help[] =
     "DigestInfo with its signature key (80 2A 00 80) after the signature\n"
     "PIN (署名用電子証明書暗証番号): --pin, --pin-file (first line; '-' =\n"
     "standard input), or a line of standard input.  --key/--cert sign with\n"
-    "a software key instead.  The clock (signingTime) is --now if given.\n";
+    "a software key instead.  The clock (signingTime) is --now if given.\n"
+    "--tsa URL adds a signature time-stamp (CAdES-T): the RFC 3161 TSA at\n"
+    "URL (http://; jpkid serves one at /tsa) stamps the signature value,\n"
+    "and the token goes in the unsigned attribute\n"
+    "id-aa-signatureTimeStampToken.  `jpki verify` then judges the signer\n"
+    "at the time-stamp's time.\n";
 
 /* A line of standard input; on a terminal with a prompt and no echo. */
 static int ask_pin(const char *prompt, char *buf, size_t cap, jpki_err *err)
@@ -189,6 +195,35 @@ static int read_key(const char *path, EVP_PKEY **out, jpki_err *err)
 	return rc;
 }
 
+/* DER CMS to PEM, in place. */
+static int to_pem(uint8_t **buf, size_t *len, jpki_err *err)
+{
+	const unsigned char *p = *buf;
+	CMS_ContentInfo *cms = d2i_CMS_ContentInfo(NULL, &p, (long)*len);
+	BIO *mem = BIO_new(BIO_s_mem());
+	char *text = NULL;
+	uint8_t *copy = NULL;
+	int rc = 0;
+	if (cms == NULL || mem == NULL || !PEM_write_bio_CMS(mem, cms)) {
+		rc = jpki_fail(err, JPKI_ERR_CRYPTO, "encoding the CMS");
+		goto out;
+	}
+	long n = BIO_get_mem_data(mem, &text);
+	if (n <= 0 || (copy = malloc((size_t)n)) == NULL) {
+		rc = jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	memcpy(copy, text, (size_t)n);
+	free(*buf);
+	*buf = copy;
+	*len = (size_t)n;
+out:
+	ERR_clear_error();
+	BIO_free(mem);
+	CMS_ContentInfo_free(cms);
+	return rc;
+}
+
 /* Sign `in` into a DER or PEM CMS at *out (malloc'ed). */
 static int make_cms(const char *in, X509 *cert, EVP_PKEY *key, time_t now,
 		    bool attached, bool pem, uint8_t **out, size_t *out_len,
@@ -269,9 +304,10 @@ int cmd_sign(cli_ctx *ctx, int argc, char **argv)
 	    {"pin-file", required_argument, NULL, 'P'},
 	    {"key", required_argument, NULL, 'k'},
 	    {"cert", required_argument, NULL, 'C'},
+	    {"tsa", required_argument, NULL, 'T'},
 	    {NULL, 0, NULL, 0}};
 	const char *in = NULL, *image = NULL, *reader = NULL, *pin_file = NULL;
-	const char *key_path = NULL, *cert_path = NULL;
+	const char *key_path = NULL, *cert_path = NULL, *tsa = NULL;
 	char *pin = NULL, outbuf[PATH_MAX];
 	const char *out = NULL;
 	bool attached = false, pem = false;
@@ -296,6 +332,7 @@ int cmd_sign(cli_ctx *ctx, int argc, char **argv)
 		case 'P': pin_file = optarg; break;
 		case 'k': key_path = optarg; break;
 		case 'C': cert_path = optarg; break;
+		case 'T': tsa = optarg; break;
 		default: return 2;
 		}
 	}
@@ -342,10 +379,25 @@ int cmd_sign(cli_ctx *ctx, int argc, char **argv)
 			goto out;
 		key = card;
 	}
-	rc = make_cms(in, cert, key, ctx->now, attached, pem, &cms, &cms_len,
-		      &err);
+	rc = make_cms(in, cert, key, ctx->now, attached, pem && tsa == NULL,
+		      &cms, &cms_len, &err);
 	if (rc != 0 && card != NULL)
 		rc = cli_card_key_error(rc, &err); /* what the card said */
+	if (rc == 0 && tsa != NULL) {
+		uint8_t *stamped = NULL;
+		size_t stamped_len = 0;
+		rc = val_cms_add_timestamp(cms, cms_len, tsa, 0, &stamped,
+					   &stamped_len, &err);
+		if (rc == 0) {
+			free(cms);
+			cms = stamped;
+			cms_len = stamped_len;
+			if (pem)
+				rc = to_pem(&cms, &cms_len, &err);
+		} else {
+			jpki_wrap(&err, rc, "time-stamp from %s", tsa);
+		}
+	}
 	if (rc != 0 ||
 	    (rc = jpki_file_write_atomic(out, cms, cms_len, 0644, &err)) != 0)
 		goto out;
@@ -361,16 +413,19 @@ int cmd_sign(cli_ctx *ctx, int argc, char **argv)
 		json_object_set_new(o, "bytes",
 				    json_integer((json_int_t)cms_len));
 		json_object_set_new(o, "signing_time", json_string(t));
+		json_object_set_new(o, "timestamped",
+				    json_boolean(tsa != NULL));
 		json_object_set_new(
 		    o, "key", json_string(card != NULL ? "card" : "software"));
 		json_object_set_new(o, "signer", cli_cert_json(cert));
 		cli_print_json(o);
 	} else {
 		printf("signed %s -> %s (CMS SignedData, %s, %s, %zu bytes, "
-		       "%s key)\n",
+		       "%s key%s)\n",
 		       in, out, attached ? "attached" : "detached",
 		       pem ? "PEM" : "DER", cms_len,
-		       card != NULL ? "card signature" : "software");
+		       card != NULL ? "card signature" : "software",
+		       tsa != NULL ? ", time-stamped" : "");
 	}
 out:
 	free(cms);

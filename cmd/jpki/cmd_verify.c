@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "openjpki/tsa.h"
 #include "openjpki/util.h"
 #include "openjpki/val_json.h"
 #include "openjpki/validation.h"
@@ -25,7 +26,7 @@ static const char verify_help[] =
     "         [--trust-jlis]\n"
     "         [--crl-map DIRNAME=PATH|URL ...] [--ocsp URL]\n"
     "         [--ocsp-response FILE ...] [--at TIME] [--purpose sign|auth]\n"
-    "         [--timeout S] [--skew S]\n\n"
+    "         [--tsa-roots FILE ...] [--timeout S] [--skew S]\n\n"
     "Verify a CMS SignedData (DER or PEM; detached: give --content): the\n"
     "signature, the signer's certificate under a trusted root (chosen by\n"
     "key: several generations share one DN), the profile (keyUsage, policy\n"
@@ -47,13 +48,19 @@ static const char verify_help[] =
     "            form; the location is a file or an http:// URL\n"
     "--at TIME   judge the certificate at this instant (YYYY-MM-DD or\n"
     "            YYYY-MM-DDTHH:MM:SSZ); CRL/OCSP freshness uses the clock\n"
-    "--purpose   sign (documents, default) or auth (log-in certificate)\n";
+    "--purpose   sign (documents, default) or auth (log-in certificate)\n"
+    "--tsa-roots trusted TSA roots (PEM) for signature time-stamps\n"
+    "            (CAdES-T); default the CA directory's tsa/root.pem when\n"
+    "            --roots is not given.  A time-stamp that verifies proves\n"
+    "            the signature existed then: the signer's certificate is\n"
+    "            judged at that time (revoked later: still valid).\n"
+    "            Without TSA roots, time-stamps are not judged.\n";
 
 typedef struct verify_args {
 	const char *doc, *content, *ocsp_url, *at;
-	const char *roots[16], *maps[64], *resps[64];
+	const char *roots[16], *maps[64], *resps[64], *tsa_roots[8];
 	bool trust_jlis;
-	size_t n_roots, n_maps, n_resps;
+	size_t n_roots, n_maps, n_resps, n_tsa_roots;
 	val_purpose purpose;
 	int timeout, skew;
 } verify_args;
@@ -123,7 +130,15 @@ static int setup(cli_ctx *ctx, const verify_args *a, jpki_validator *v,
 					 def);
 		if ((rc = val_load_roots(v, def, NULL, err)) != 0)
 			return rc;
+		snprintf(def, sizeof(def), "%s/tsa/root.pem", ctx->dir);
+		if (a->n_tsa_roots == 0 && stat(def, &st) == 0 &&
+		    (rc = val_load_tsa_roots(v, def, NULL, err)) != 0)
+			return rc;
 	}
+	for (size_t i = 0; i < a->n_tsa_roots; i++)
+		if ((rc = val_load_tsa_roots(v, a->tsa_roots[i], NULL, err)) !=
+		    0)
+			return rc;
 	for (size_t i = 0; i < a->n_maps; i++)
 		if ((rc = val_map_crl_spec(v, a->maps[i], err)) != 0)
 			return rc;
@@ -158,6 +173,12 @@ static void result_text(const val_result *r)
 	if (r->has_signing_time) {
 		jpki_time_format(r->signing_time, t);
 		printf("signed at:  %s (the signer's claim)\n", t);
+	}
+	if (r->has_timestamp) {
+		jpki_time_format(r->timestamp, t);
+		printf("time-stamp: %s by %s (policy %s); the signer is judged "
+		       "at this time\n",
+		       t, r->tsa_name, r->tsa_policy);
 	}
 	if (j != NULL) {
 		const char *kind =
@@ -227,6 +248,7 @@ static int parse_args(int argc, char **argv, verify_args *a)
 	    {"timeout", required_argument, NULL, 't'},
 	    {"skew", required_argument, NULL, 's'},
 	    {"trust-jlis", no_argument, NULL, 'J'},
+	    {"tsa-roots", required_argument, NULL, 'T'},
 	    {NULL, 0, NULL, 0}};
 	int c;
 	memset(a, 0, sizeof(*a));
@@ -256,6 +278,12 @@ static int parse_args(int argc, char **argv, verify_args *a)
 			break;
 		case 'a': a->at = optarg; break;
 		case 'J': a->trust_jlis = true; break;
+		case 'T':
+			if (a->n_tsa_roots ==
+			    sizeof(a->tsa_roots) / sizeof(a->tsa_roots[0]))
+				return cli_usage_error("--tsa-roots: too many");
+			a->tsa_roots[a->n_tsa_roots++] = optarg;
+			break;
 		case 'p':
 			if (strcmp(optarg, "sign") == 0)
 				a->purpose = VAL_PURPOSE_SIGN;

@@ -16,7 +16,9 @@ static const char usage[] =
     "usage: jpkid --dir DIR [--store LOCATION] [--listen ADDR:PORT]\n"
     "             [--threads N] [--workers N] [--queue N] [--deadline-ms MS]\n"
     "             [--issue-batch N] [--ocsp-cache-max N] [--max-age S]\n"
-    "             [--insecure-cookies] [--login-nonce-ttl S]\n\n"
+    "             [--insecure-cookies] [--login-nonce-ttl S]\n"
+    "             [--tls-listen ADDR:PORT --tls-cert F --tls-key F\n"
+    "              [--tls-client-ca F]]\n\n"
     "The JPKI service: OCSP (POST /ocsp, GET /ocsp/{base64}), CRLs\n"
     "(/crl/sign/{muni}.crl, /crl/auth/{muni}.crl, /crl/{sign,auth}/full.crl,\n"
     "/arl/{sign,auth}.crl), the counter's API (/api/v1/...), /healthz and\n"
@@ -59,7 +61,12 @@ static const char usage[] =
     "                  revocation, and a minute while the log grows) also\n"
     "                  goes to syslog (authpriv), for a remote collector\n"
     "--trust-proxy ADDR  requests from ADDR (a reverse proxy) count\n"
-    "                  against the last address of X-Forwarded-For\n";
+    "                  against the last address of X-Forwarded-For\n"
+    "--tls-listen ADDR:PORT  also serve every route over TLS (1.2, 1.3)\n"
+    "                  with --tls-cert and --tls-key (PEM), where each\n"
+    "                  request needs a client certificate verifying under\n"
+    "                  --tls-client-ca (PEM; default this CA's\n"
+    "                  authentication root: the card's 利用者証明用 key)\n";
 
 static int num(const char *opt, const char *v, int lo, int hi, int *out)
 {
@@ -80,6 +87,10 @@ int main(int argc, char **argv)
 	    {"dir", required_argument, NULL, 'd'},
 	    {"store", required_argument, NULL, 's'},
 	    {"listen", required_argument, NULL, 'l'},
+	    {"tls-listen", required_argument, NULL, 0x101},
+	    {"tls-cert", required_argument, NULL, 0x102},
+	    {"tls-key", required_argument, NULL, 0x103},
+	    {"tls-client-ca", required_argument, NULL, 0x104},
 	    {"threads", required_argument, NULL, 't'},
 	    {"workers", required_argument, NULL, 'w'},
 	    {"queue", required_argument, NULL, 'q'},
@@ -117,6 +128,10 @@ int main(int argc, char **argv)
 		case 'd': cfg.dir = optarg; break;
 		case 's': cfg.store = optarg; break;
 		case 'l': cfg.listen = optarg; break;
+		case 0x101: cfg.tls_listen = optarg; break;
+		case 0x102: cfg.tls_cert = optarg; break;
+		case 0x103: cfg.tls_key = optarg; break;
+		case 0x104: cfg.tls_client_ca = optarg; break;
 		case 't':
 			rc = num("--threads", optarg, 1, 256, &cfg.threads);
 			break;
@@ -248,6 +263,19 @@ int main(int argc, char **argv)
 		printf("jpkid: relying parties may also use the J-LIS roots "
 		       "of %s (fingerprints checked)\n",
 		       cfg.jlis_dir);
+	if (cfg.tls_listen != NULL) {
+		char th[64] = "127.0.0.1";
+		const char *tc = strrchr(cfg.tls_listen, ':');
+		if (tc != NULL && tc > cfg.tls_listen &&
+		    (size_t)(tc - cfg.tls_listen) < sizeof(th)) {
+			memcpy(th, cfg.tls_listen,
+			       (size_t)(tc - cfg.tls_listen));
+			th[tc - cfg.tls_listen] = '\0';
+		}
+		printf("jpkid: listening on https://%s:%u (client certificates "
+		       "required)\n",
+		       th, server_tls_port(srv));
+	}
 	printf("jpkid: listening on http://%s:%u\n", host, server_port(srv));
 	fflush(stdout);
 	if (sigwait(&set, &sig) != 0)

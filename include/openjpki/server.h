@@ -71,6 +71,11 @@ typedef struct server_config {
 	/* Each audit checkpoint also goes to syslog (LOG_AUTHPRIV), for a
 	 * collector outside this machine. */
 	bool audit_syslog;
+	/* An optional TLS listener ("ADDR:PORT", NULL = none) serving the
+	 * same routes, where every request needs a client certificate that
+	 * verifies under tls_client_ca (PEM; NULL = this CA's
+	 * authentication root).  tls_cert/tls_key: the server's PEM files. */
+	const char *tls_listen, *tls_cert, *tls_key, *tls_client_ca;
 } server_config;
 
 /* Open (or create) the CA, create the first operator if there is none,
@@ -83,6 +88,8 @@ int server_start(const server_config *cfg, server **out, char *created_password,
 		 size_t cap, jpki_err *err);
 /* The TCP port actually bound. */
 unsigned server_port(const server *s);
+/* The TLS listener's port (0: none). */
+unsigned server_tls_port(const server *s);
 /* Stop accepting, answer what is queued, join every thread, free.  NULL
  * is fine. */
 void server_stop(server *s);

@@ -78,8 +78,9 @@ typedef enum val_fail {
 	VAL_FAIL_PROFILE =
 	    1u
 	    << 12, /* CA as leaf, weak key or algorithm, unknown critical ext */
+	VAL_FAIL_TIMESTAMP = 1u << 13, /* a signature time-stamp that fails */
 } val_fail;
-#define VAL_FAIL_ALL ((1u << 13) - 1u)
+#define VAL_FAIL_ALL ((1u << 14) - 1u)
 
 /* Stable short name of one bit ("revoked", "expired", "bad-signature"),
  * NULL for anything else. */
@@ -153,6 +154,14 @@ typedef struct val_result {
 	jpki_date birth;
 	int birth_era;	    /* 1 明治 .. 5 令和 (rules_era_name) */
 	int birth_era_year; /* 昭和55 -> 55 */
+
+	/* signature time-stamp (CAdES-T, RFC 3161 Appendix A), checked
+	 * against the TSA roots (openjpki/tsa.h); the signer was judged at
+	 * its time */
+	bool has_timestamp;
+	time_t timestamp;     /* TSTInfo genTime */
+	char tsa_name[256];   /* the TSA certificate's subject */
+	char tsa_policy[128]; /* TSTInfo policy, dotted */
 } val_result;
 
 /* Release the references of a result and zero it.  NULL is fine. */

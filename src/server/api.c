@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 
 #include "openjpki/registry.h"
+#include "openjpki/tsa.h"
 #include "openjpki/util.h"
 #include "openjpki/views.h"
 #include "server_int.h"
@@ -60,6 +61,8 @@ static const srv_route_def routes[] = {
 	/* OCSP over POST: served from the cache when it can be, else the
 	 * live class (server.c, ocsp_dispatch) */
 	WORK(M_POST, "/ocsp", R_OCSP, CLS_OCSP, ROLE_NONE, JPKI_OCSP_MAX_REQ, SRV_MEDIA_ANY, srv_ocsp_live),
+	/* RFC 3161 time-stamps (tsa.c): anonymous, signed like OCSP */
+	WORK(M_POST, "/tsa", R_TSA, CLS_OCSP, ROLE_NONE, JPKI_TSA_REQ_MAX, SRV_MEDIA_TSQ, srv_tsa),
 	/* /api/v1 */
 	WORK(M_POST, V1 "session", R_SESSION, CLS_AUTH, ROLE_NONE, BODY_SMALL, SRV_MEDIA_JSON, api_login),
 	INLINE(M_GET, V1 "session", R_SESSION, ROLE_CLERK, 0, session_get),
@@ -246,7 +249,9 @@ int srv_route_apply(srv_req *r, const srv_route_def *d, const char *arg,
 	r->body_max = d->body;
 	r->body_type = d->media == SRV_MEDIA_CSV    ? "text/csv"
 		       : d->media == SRV_MEDIA_JSON ? "application/json"
-						    : NULL;
+		       : d->media == SRV_MEDIA_TSQ
+			   ? "application/timestamp-query"
+			   : NULL;
 	jpki_strlcpy(r->arg, arg, sizeof(r->arg));
 	if (r->method == M_GET)
 		query_args(r);

@@ -23,7 +23,7 @@ const char *srv_route_name(int route)
 	    "residents",    "cards",	    "challenge", "issue",
 	    "preview",	    "certificates", "audit",	 "virtual-cards",
 	    "stats",	    "ui",	    "login",	 "verify",
-	    "applications", "notices",	    "basic4"};
+	    "applications", "notices",	    "basic4",	 "tsa"};
 	return route >= 0 && route < R_N ? names[route] : "other";
 }
 

@@ -15,6 +15,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "openjpki/tsa.h"
 #include "openjpki/util.h"
 #include "openjpki/validation.h"
 #include "server_int.h"
@@ -558,6 +559,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		if (framing_check(s, conn, url, &refused))
 			return refused;
 		int m = method_of(method);
+		if (srv_tls_refused(conn)) {
+			if ((r = req_new(s, conn, srv_now_mono(), m)) == NULL)
+				return MHD_NO;
+			*con_cls = r;
+			srv_reply_error(r, MHD_HTTP_FORBIDDEN,
+					"client_certificate",
+					"this listener needs a client "
+					"certificate under its client CA");
+			return send_req(s, r, false);
+		}
 		int found = srv_route_find(m, url, &d, arg, sizeof(arg), allow,
 					   sizeof(allow));
 		if (found == 0 && d->run == SRV_RUN_MEMORY) {
@@ -768,6 +779,12 @@ static int prepare_ca(server *s, const server_config *cfg, char *created,
 		if ((rc = val_jlis_root_read(cfg->jlis_dir, i, &s->jlis[i],
 					     err)) != 0)
 			goto out;
+	/* the TSA, when the CA has one (jpki ca tsa-init) */
+	rc = ca_tsa_open(ca, &s->tsa, err);
+	if (rc == JPKI_ERR_NOT_FOUND)
+		rc = 0;
+	if (rc != 0)
+		goto out;
 	if ((rc = srv_operator_any(ca, &any, err)) != 0 || any)
 		goto out;
 	char pw[SERVER_PASSWORD_MAX + 1];
@@ -886,6 +903,11 @@ int server_start(const server_config *cfg, server **out, char *created_password,
 	const union MHD_DaemonInfo *di =
 	    MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	s->port = di != NULL ? di->port : ntohs(sa.sin_port);
+	if (cfg->tls_listen != NULL &&
+	    ((rc = parse_listen(cfg->tls_listen, &sa, err)) != 0 ||
+	     (rc = srv_tls_start(s, cfg, &sa, on_request, on_completed, err)) !=
+		 0))
+		goto out;
 	*out = s;
 	s = NULL; /* transferred */
 out:
@@ -908,6 +930,7 @@ void server_stop(server *s)
 	srv_publish_stop(s);
 	if (s->mhd != NULL)
 		MHD_stop_daemon(s->mhd);
+	srv_tls_stop(s);
 	srv_classes_free(s);
 	srv_ocsp_cache_free(s->ocsp);
 	srv_crl_cache_free(s->crl);
@@ -918,6 +941,7 @@ void server_stop(server *s)
 	if (s->r_unauthorized != NULL)
 		MHD_destroy_response(s->r_unauthorized);
 	EVP_PKEY_free(s->preview_key);
+	ca_tsa_free(s->tsa);
 	for (int k = 0; k < 3; k++)
 		X509_free(s->root_cert[k]);
 	for (size_t i = 0; i < VAL_JLIS_ROOTS; i++)

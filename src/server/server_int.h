@@ -41,6 +41,7 @@ enum srv_route {
 	R_APPS,
 	R_NOTICES,
 	R_RP_BASIC4,
+	R_TSA,
 	R_N
 };
 const char *srv_route_name(int route);
@@ -91,7 +92,12 @@ enum srv_run {
 	SRV_RUN_INLINE, /* on the HTTP thread with a srv_req: h.run */
 	SRV_RUN_WORKER, /* admitted to class `cls`, run by a worker: h.work */
 };
-enum srv_media { SRV_MEDIA_JSON, SRV_MEDIA_CSV, SRV_MEDIA_ANY };
+enum srv_media {
+	SRV_MEDIA_JSON,
+	SRV_MEDIA_CSV,
+	SRV_MEDIA_ANY,
+	SRV_MEDIA_TSQ, /* application/timestamp-query (RFC 3161 3.4) */
+};
 typedef struct srv_route_def {
 	int method;
 	const char *path;
@@ -622,6 +628,11 @@ struct server {
 	bool audit_syslog;     /* each checkpoint also to syslog */
 	int body_seconds;      /* a request's body must arrive within this */
 	EVP_PKEY *preview_key; /* stands in for a key not given to preview */
+	struct jpki_tsa *tsa; /* the CA's TSA (NULL: none), shared, immutable */
+	/* the optional TLS listener (tls.c) and the PEM it was given */
+	struct MHD_Daemon *mhd_tls;
+	unsigned tls_port;
+	char *tls_cert, *tls_key, *tls_trust;
 	struct MHD_Response *r_malformed, *r_unauthorized;
 	/* refresher */
 	pthread_t pub_th;
@@ -643,6 +654,16 @@ struct server {
 	long cnt_day; /* JST day number the counters are for */
 	unsigned long cnt[CNT_N];
 };
+
+/* ---- the TLS listener with client certificates (tls.c) ---- */
+struct sockaddr_in;
+int srv_tls_start(server *s, const server_config *cfg,
+		  const struct sockaddr_in *sa, MHD_AccessHandlerCallback fn,
+		  MHD_RequestCompletedCallback done, jpki_err *err);
+void srv_tls_stop(server *s);
+/* A request on the TLS listener without a client certificate that
+ * verifies under the client CA: to be refused (403). */
+bool srv_tls_refused(struct MHD_Connection *conn);
 
 /* Open a CA handle for a worker. */
 int srv_open_ca(server *s, jpki_ca **out, jpki_err *err);
@@ -795,6 +816,9 @@ int srv_pop_verify(const char *challenge, const char *kname,
 		   jpki_err *err);
 /* OCSP live signing (ocsp_live.c). */
 void srv_ocsp_live(srv_worker *w, srv_req *r);
+/* The RFC 3161 time-stamp authority (tsa.c): a TimeStampReq in, a
+ * TimeStampResp out, at jpkid's clock. */
+void srv_tsa(srv_worker *w, srv_req *r);
 
 /* PEM text of a DER certificate, as a JSON string. */
 json_t *srv_cert_pem(const uint8_t *der, size_t len);

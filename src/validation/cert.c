@@ -357,9 +357,12 @@ static void apply_revocation(jpki_validator *v, const vali_rev *a,
 	res->reason = a->reason;
 	/* Revoked after the instant judged: the certificate was good then,
 	 * unless the reason says its key may have been misused earlier
-	 * (docs/decisions.md). */
+	 * (docs/decisions.md).  A key compromise is dated by the revocation
+	 * when that instant is a verified time-stamp's, which cannot be
+	 * back-dated as signingTime can. */
+	bool proven = res->has_timestamp && res->timestamp == o->at;
 	if (a->revoked_at <= o->at || a->reason == JPKI_REASON_UNSPECIFIED ||
-	    a->reason == JPKI_REASON_KEY_COMPROMISE ||
+	    (!proven && a->reason == JPKI_REASON_KEY_COMPROMISE) ||
 	    a->reason == JPKI_REASON_CA_COMPROMISE) {
 		vali_time_str(a->revoked_at, t1);
 		vali_fail(res, VAL_FAIL_REVOKED,

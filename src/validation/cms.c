@@ -315,6 +315,12 @@ static int check(jpki_validator *v, const uint8_t *der, size_t len,
 			      : "the signature does not verify over the "
 				"content");
 	rc = 0;
+	/* a signature time-stamp that verifies proves the signature
+	 * existed then: the signer is judged at that instant */
+	if ((rc = vali_timestamp_check(v, si, o->now, res, err)) != 0)
+		goto out;
+	if (res->has_timestamp)
+		co.at = res->timestamp;
 	/* documents are signed with the signature certificate */
 	if (co.purpose == VAL_PURPOSE_ANY)
 		co.purpose = VAL_PURPOSE_SIGN;

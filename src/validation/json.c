@@ -223,6 +223,14 @@ json_t *val_result_json(const val_result *r)
 		jpki_time_format(r->signing_time, t);
 		json_object_set_new(o, "signing_time", json_string(t));
 	}
+	if (r->has_timestamp) {
+		json_t *ts = json_object();
+		jpki_time_format(r->timestamp, t);
+		json_object_set_new(ts, "time", json_string(t));
+		json_object_set_new(ts, "tsa", json_string(r->tsa_name));
+		json_object_set_new(ts, "policy", json_string(r->tsa_policy));
+		json_object_set_new(o, "timestamp", ts);
+	}
 	if (r->cert != NULL)
 		json_object_set_new(o, "signer", val_cert_json(r->cert));
 	if (r->root != NULL) {

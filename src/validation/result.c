@@ -22,6 +22,7 @@ static const struct {
     {VAL_FAIL_POLICY, "wrong-policy"},
     {VAL_FAIL_REVOCATION_UNKNOWN, "revocation-unknown"},
     {VAL_FAIL_PROFILE, "bad-profile"},
+    {VAL_FAIL_TIMESTAMP, "bad-timestamp"},
 };
 
 const char *val_fail_name(val_fail f)

@@ -2,6 +2,7 @@
 #ifndef OPENJPKI_VAL_INT_H
 #define OPENJPKI_VAL_INT_H
 
+#include <openssl/cms.h>
 #include <openssl/ocsp.h>
 #include <openssl/x509v3.h>
 #include <stdbool.h>
@@ -88,6 +89,7 @@ struct jpki_validator {
 	vali_pcert *pcache; /* the same scheme */
 	size_t pcache_cap, pcache_n;
 	val_stats stats;
+	STACK_OF(X509) * tsa_roots; /* trusted TSA roots (timestamp.c) */
 };
 
 /* result.c: record a failure (bit + message).  Every bit gets at least
@@ -137,6 +139,15 @@ int vali_ocsp_status(jpki_validator *v, X509 *cert, size_t root,
  * of the certificate's DER when known (NULL: computed). */
 int vali_cert_check(jpki_validator *v, X509 *cert, const unsigned char *hash,
 		    const val_opts *o, val_result *res, jpki_err *err);
+
+/* timestamp.c: the signature time-stamps of si (unsigned attribute
+ * id-aa-signatureTimeStampToken).  None, or no TSA root trusted: 0 and
+ * nothing set.  One that verifies (signature by a certificate with the
+ * timeStamping purpose under a trusted TSA root, valid at now; imprint over
+ * si's signature value): res->has_timestamp and its time.  Otherwise
+ * VAL_FAIL_TIMESTAMP.  Negative only for internal failures. */
+int vali_timestamp_check(jpki_validator *v, CMS_SignerInfo *si, time_t now,
+			 val_result *res, jpki_err *err);
 
 /* cmsder.c: a DER ContentInfo(SignedData) split into its certificates
  * (pointers into the input) and a copy without the certificates field.

@@ -36,6 +36,7 @@ void val_free(jpki_validator *v)
 		OCSP_BASICRESP_free(v->ocsp[i]);
 	free(v->ocsp);
 	free(v->ocsp_url);
+	sk_X509_pop_free(v->tsa_roots, X509_free);
 	free(v->cache);
 	vali_pcache_clear(v);
 	free(v->pcache);
