@@ -112,7 +112,8 @@ int cli_error(const cli_ctx *ctx, int rc, const jpki_err *err)
 	case JPKI_ERR_NOMEM:
 	case JPKI_ERR_IO:
 	case JPKI_ERR_CRYPTO:
-	case JPKI_ERR_STORE: return 3;
+	case JPKI_ERR_STORE:
+	case JPKI_ERR_UNAVAILABLE: return 3;
 	default: return 1;
 	}
 }

@@ -41,6 +41,9 @@ typedef enum jpki_rc {
 	JPKI_ERR_STORE = -40,	 /* database failure */
 	JPKI_ERR_CONFLICT = -41, /* unique constraint, concurrent update */
 	JPKI_ERR_SCHEMA = -42,	 /* unknown or newer schema version */
+	/* the store cannot be reached now (no primary during a failover,
+	 * connection lost); nothing was written: try again later */
+	JPKI_ERR_UNAVAILABLE = -43,
 	/* card/ and transport/ */
 	JPKI_ERR_CARD = -50,	    /* card answered an error status word */
 	JPKI_ERR_PIN_WRONG = -51,   /* PIN verification failed (tries remain) */

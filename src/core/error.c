@@ -29,6 +29,7 @@ const char *jpki_strerror(int code)
 	case JPKI_ERR_STORE: return "database error";
 	case JPKI_ERR_CONFLICT: return "conflict";
 	case JPKI_ERR_SCHEMA: return "unsupported schema version";
+	case JPKI_ERR_UNAVAILABLE: return "temporarily unavailable";
 	case JPKI_ERR_CARD: return "card error";
 	case JPKI_ERR_PIN_WRONG: return "wrong PIN";
 	case JPKI_ERR_PIN_BLOCKED: return "PIN blocked";

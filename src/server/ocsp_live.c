@@ -43,10 +43,10 @@ void srv_ocsp_live(srv_worker *w, srv_req *r)
 			     &len, &err);
 	if (rc != 0) {
 		/* a busy store is worth another try; anything else is ours */
-		if (answer_error(r, rc == JPKI_ERR_STORE
-					? OCSP_RESPONSE_STATUS_TRYLATER
-					: OCSP_RESPONSE_STATUS_INTERNALERROR) !=
-		    0)
+		if (answer_error(
+			r, rc == JPKI_ERR_STORE || rc == JPKI_ERR_UNAVAILABLE
+			       ? OCSP_RESPONSE_STATUS_TRYLATER
+			       : OCSP_RESPONSE_STATUS_INTERNALERROR) != 0)
 			srv_reply_rc(r, rc, &err);
 		return;
 	}

@@ -158,6 +158,9 @@ int srv_status_of_rc(int rc)
 	case JPKI_ERR_KEY:
 	case JPKI_ERR_LINT:
 	case JPKI_ERR_POLICY: return MHD_HTTP_UNPROCESSABLE_CONTENT;
+	/* the store is out of reach for now (failover): nothing was
+	 * written, try again (503 + Retry-After) */
+	case JPKI_ERR_UNAVAILABLE: return MHD_HTTP_SERVICE_UNAVAILABLE;
 	/* a storage fault is not "busy": 503 means only try again */
 	case JPKI_ERR_STORE:
 	case JPKI_ERR_INTEGRITY: return MHD_HTTP_INTERNAL_SERVER_ERROR;
@@ -203,6 +206,7 @@ const char *srv_code_of_rc(int rc, const char *msg)
 	case JPKI_ERR_KEY: return "key";
 	case JPKI_ERR_LINT: return "lint";
 	case JPKI_ERR_POLICY: return "policy";
+	case JPKI_ERR_UNAVAILABLE: return "busy";
 	/* a fault, not "busy" (that is only ever a 503 to retry) */
 	case JPKI_ERR_STORE:
 	case JPKI_ERR_INTEGRITY: return "storage_fault";

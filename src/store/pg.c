@@ -17,14 +17,28 @@
  * - cert_state_for_update is SELECT ... FOR UPDATE.
  * A lock not granted within busy_timeout (lock_timeout) is a conflict.
  *
+ * Failover (docs/decisions.md, "jpkid across a PostgreSQL failover"): a
+ * lost connection (CONNECTION_BAD, SQLSTATE class 08, 57P01-57P03, 25006
+ * after a demotion) is replaced by a fresh PQconnectdb() on the same
+ * multi-host URI, which finds the new primary.  A reconnection that fails
+ * is tried again only after a backoff (0.1 s doubling to 2 s), so a worker
+ * answers at once instead of hammering the members.  Everything that fails
+ * because of it -- and a serialization failure or deadlock (40001, 40P01)
+ * -- is JPKI_ERR_UNAVAILABLE: nothing was written, try again.  A statement
+ * outside a transaction (a plain read) is retried once on a new connection;
+ * inside one, the transaction is lost and the caller rolls back.  A COMMIT
+ * whose answer is lost is resolved, not guessed: see commit_outcome().
+ *
  * Values travel as text (rowmap.c converts), the DER as binary. */
 #include <errno.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "openjpki/textfold.h"
 #include "openjpki/util.h"
@@ -38,8 +52,23 @@
 
 #define MAX_PARAMS 16
 
+/* Reconnection backoff (seconds) and how long a lost COMMIT's outcome is
+ * looked for (a failover takes about 14 s with pg-cluster.sh's timings). */
+#define BACKOFF_MIN 0.1
+#define BACKOFF_MAX 2.0
+#define RESOLVE_SECS 25.0
+
 struct pgc {
 	PGconn *c;
+	char *loc;	 /* the URI, for reconnecting */
+	bool lost;	 /* the connection must be replaced before use */
+	bool in_tx;	 /* between BEGIN and COMMIT/ROLLBACK */
+	double retry_at; /* monotonic: no reconnection attempt before */
+	double backoff;
+	/* the audit record this transaction appended (seq 0: none): the
+	 * witness of a COMMIT whose answer was lost */
+	int64_t audit_seq;
+	char audit_hash[65];
 };
 
 /* ---- parameters --------------------------------------------------------- */
@@ -101,21 +130,32 @@ static void p_fields(struct params *P, const struct rm_map *m, int from, int n,
 
 /* ---- errors ------------------------------------------------------------- */
 
+/* SQLSTATEs after which this connection is no use: the link is gone
+ * (class 08), the server shuts down or restarts (57P01-57P03), or it is
+ * no longer the primary (25006 read_only_sql_transaction). */
+static bool state_lost(const char *st)
+{
+	return st != NULL &&
+	       (strncmp(st, "08", 2) == 0 || strcmp(st, "57P01") == 0 ||
+		strcmp(st, "57P02") == 0 || strcmp(st, "57P03") == 0 ||
+		strcmp(st, "25006") == 0);
+}
+
 static int code_of_state(const char *st, PGconn *c)
 {
-	if (c != NULL && PQstatus(c) != CONNECTION_OK)
-		return JPKI_ERR_IO;
+	if (c == NULL || PQstatus(c) != CONNECTION_OK || state_lost(st))
+		return JPKI_ERR_UNAVAILABLE;
 	if (st == NULL)
 		return JPKI_ERR_STORE;
-	if (strcmp(st, "23505") == 0 || strcmp(st, "40001") == 0 ||
-	    strcmp(st, "40P01") == 0 || strcmp(st, "55P03") == 0 ||
+	/* serialization failure, deadlock, out of resources: try again */
+	if (strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0 ||
+	    strncmp(st, "53", 2) == 0 || strncmp(st, "57P", 3) == 0)
+		return JPKI_ERR_UNAVAILABLE;
+	if (strcmp(st, "23505") == 0 || strcmp(st, "55P03") == 0 ||
 	    strcmp(st, "57014") == 0)
 		return JPKI_ERR_CONFLICT;
 	if (strcmp(st, "23503") == 0)
 		return JPKI_ERR_NOT_FOUND;
-	if (strncmp(st, "08", 2) == 0 || strncmp(st, "53", 2) == 0 ||
-	    strncmp(st, "57P", 3) == 0 || strcmp(st, "25006") == 0)
-		return JPKI_ERR_IO;
 	if (strncmp(st, "XX", 2) == 0)
 		return JPKI_ERR_INTEGRITY;
 	return JPKI_ERR_STORE;
@@ -144,10 +184,11 @@ static int pg_fail(struct pgc *p, const struct outcome *o, jpki_err *err,
 	    "%s: %s", what, o->msg);
 }
 
-/* Run sql with P; 0 when it gave `want`, else -1 with the SQLSTATE and
- * message in *o.  The caller PQclear()s o->res either way. */
-static int run(struct pgc *p, const char *sql, const struct params *P,
-	       ExecStatusType want, struct outcome *o)
+/* Run sql with P once on the current connection; 0 when it gave `want`,
+ * else -1 with the SQLSTATE and message in *o.  The caller PQclear()s
+ * o->res either way. */
+static int run_once(struct pgc *p, const char *sql, const struct params *P,
+		    ExecStatusType want, struct outcome *o)
 {
 	memset(o, 0, sizeof(*o));
 	/* without parameters: PQexec, which also runs several statements */
@@ -179,6 +220,124 @@ static int run(struct pgc *p, const char *sql, const struct params *P,
 		if (*c == '\n')
 			*c = ' ';
 	return -1;
+}
+
+/* ---- connection, reconnection ------------------------------------------ */
+
+static double mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static bool conn_ok(const struct pgc *p)
+{
+	return p->c != NULL && PQstatus(p->c) == CONNECTION_OK;
+}
+
+/* *o as a failure without a result: SQLSTATE st, message m. */
+static void set_outcome(struct outcome *o, const char *st, const char *m)
+{
+	memset(o, 0, sizeof(*o));
+	jpki_strlcpy(o->state, st, sizeof(o->state));
+	jpki_strlcpy(o->msg, m, sizeof(o->msg));
+	for (char *c = o->msg; *c; c++)
+		if (*c == '\n')
+			*c = ' ';
+}
+
+static void quiet(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+}
+
+/* A new connection on p->loc, set up; 0, or -1 with *o filled (08006,
+ * or the set-up statement's failure). */
+static int connect_once(struct pgc *p, struct outcome *o)
+{
+	if (p->c != NULL)
+		PQfinish(p->c);
+	p->c = PQconnectdb(p->loc);
+	if (p->c == NULL) {
+		set_outcome(o, "08006", "out of memory");
+		return -1;
+	}
+	if (PQstatus(p->c) != CONNECTION_OK) {
+		set_outcome(o, "08006", PQerrorMessage(p->c));
+		return -1;
+	}
+	PQsetNoticeProcessor(p->c, quiet, NULL);
+	/* a lock not granted within 5 s is a conflict, as SQLite's busy
+	 * timeout; a statement never runs longer than a minute */
+	int rc = run_once(p,
+			  "SET lock_timeout = '5s'; SET statement_timeout = "
+			  "'60s'; SET client_min_messages = warning;"
+			  " SET TIME ZONE 'UTC'",
+			  NULL, PGRES_COMMAND_OK, o);
+	PQclear(o->res);
+	o->res = NULL;
+	return rc;
+}
+
+/* Replace a lost connection (the multi-host URI with
+ * target_session_attrs=read-write finds whichever member is primary now).
+ * Within the backoff after a failed attempt, fails at once. */
+static int reconnect(struct pgc *p, struct outcome *o)
+{
+	double now = mono();
+	if (now < p->retry_at) {
+		set_outcome(o, "08006",
+			    "no PostgreSQL primary reachable (failover?); "
+			    "trying again shortly");
+		return -1;
+	}
+	if (connect_once(p, o) != 0) {
+		p->lost = true;
+		p->backoff = p->backoff < BACKOFF_MIN	    ? BACKOFF_MIN
+			     : p->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX
+							    : p->backoff * 2;
+		p->retry_at = now + p->backoff;
+		return -1;
+	}
+	p->lost = false;
+	p->backoff = 0;
+	p->retry_at = 0;
+	return 0;
+}
+
+/* Run sql with P; 0 when it gave `want`, else -1 with the SQLSTATE and
+ * message in *o.  The caller PQclear()s o->res either way.  Outside a
+ * transaction a lost connection is replaced first, and a statement that
+ * meets a lost connection is run once more on a new one; inside a
+ * transaction the failure is the caller's (the transaction is gone). */
+static int run(struct pgc *p, const char *sql, const struct params *P,
+	       ExecStatusType want, struct outcome *o)
+{
+	if (p->lost || !conn_ok(p)) {
+		if (p->in_tx) {
+			set_outcome(o, "08003",
+				    "connection to the PostgreSQL store lost "
+				    "inside a transaction");
+			return -1;
+		}
+		if (reconnect(p, o) != 0)
+			return -1;
+	}
+	int rc = run_once(p, sql, P, want, o);
+	if (rc != 0 && (!conn_ok(p) || state_lost(o->state))) {
+		p->lost = true;
+		if (!p->in_tx) {
+			PQclear(o->res);
+			o->res = NULL;
+			if (reconnect(p, o) == 0)
+				rc = run_once(p, sql, P, want, o);
+			if (rc != 0 && (!conn_ok(p) || state_lost(o->state)))
+				p->lost = true;
+		}
+	}
+	return rc;
 }
 
 /* A statement without rows; *changes: rows changed (NULL: not wanted). */
@@ -299,18 +458,13 @@ static int insert_returning(struct pgc *p, const char *sql,
 
 /* ---- open, close, transactions ------------------------------------------ */
 
-static void quiet(void *arg, const char *msg)
-{
-	(void)arg;
-	(void)msg;
-}
-
 static void pg_close(void *impl)
 {
 	struct pgc *p = impl;
 	if (p == NULL)
 		return;
 	PQfinish(p->c);
+	free(p->loc);
 	free(p);
 }
 
@@ -323,34 +477,25 @@ static int pg_open(const char *location, const char *opts, void **impl,
 	if (opts != NULL && opts[0] != '\0')
 		return jpki_fail(err, JPKI_ERR_INVAL,
 				 "PostgreSQL store options go in the URI");
-	if ((p = calloc(1, sizeof(*p))) == NULL)
-		return jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
-	p->c = PQconnectdb(location);
-	if (p->c == NULL) {
+	if ((p = calloc(1, sizeof(*p))) == NULL ||
+	    (p->loc = strdup(location)) == NULL) {
 		rc = jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if (PQstatus(p->c) != CONNECTION_OK) {
-		char m[160];
-		jpki_strlcpy(m, PQerrorMessage(p->c), sizeof(m));
-		for (char *c = m; *c; c++)
-			if (*c == '\n')
-				*c = ' ';
-		/* a URI libpq cannot parse is the caller's mistake */
-		rc = jpki_fail(err,
-			       strstr(m, "invalid") != NULL ? JPKI_ERR_INVAL
-							    : JPKI_ERR_IO,
-			       "cannot connect to the PostgreSQL store: %s", m);
-		goto out;
-	}
-	PQsetNoticeProcessor(p->c, quiet, NULL);
-	/* a lock not granted within 5 s is a conflict, as SQLite's busy
-	 * timeout; a statement never runs longer than a minute */
-	if (cmd(p,
-		"SET lock_timeout = '5s'; SET statement_timeout = '60s';"
-		" SET client_min_messages = warning; SET TIME ZONE 'UTC'",
-		NULL, &o, NULL) != 0) {
-		rc = pg_fail(p, &o, err, "setting up the PostgreSQL store");
+	if (connect_once(p, &o) != 0) {
+		if (p->c == NULL || PQstatus(p->c) != CONNECTION_OK) {
+			/* a URI libpq cannot parse is the caller's mistake */
+			rc = jpki_fail(err,
+				       strstr(o.msg, "invalid") != NULL
+					   ? JPKI_ERR_INVAL
+					   : JPKI_ERR_IO,
+				       "cannot connect to the PostgreSQL "
+				       "store: %s",
+				       o.msg);
+		} else {
+			rc = pg_fail(p, &o, err,
+				     "setting up the PostgreSQL store");
+		}
 		goto out;
 	}
 	*impl = p;
@@ -369,24 +514,145 @@ static int simple(struct pgc *p, const char *sql, const char *what,
 	return 0;
 }
 
+static int tx_begin(struct pgc *p, const char *sql, const char *what,
+		    jpki_err *err)
+{
+	p->audit_seq = 0;
+	p->audit_hash[0] = '\0';
+	int rc = simple(p, sql, what, err);
+	if (rc == 0)
+		p->in_tx = true;
+	return rc;
+}
+
 static int pg_begin(void *impl, jpki_err *err)
 {
-	return simple(impl, "BEGIN ISOLATION LEVEL READ COMMITTED",
-		      "starting a store transaction", err);
+	return tx_begin(impl, "BEGIN ISOLATION LEVEL READ COMMITTED",
+			"starting a store transaction", err);
+}
+
+static void sleep_until(double t)
+{
+	double d = t - mono();
+	if (d <= 0)
+		return;
+	struct timespec ts = {.tv_sec = (time_t)d,
+			      .tv_nsec = (long)((d - (double)(time_t)d) * 1e9)};
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* The answer to a COMMIT was lost with the connection: the transaction
+ * may or may not be durable (the primary may have died before or after
+ * it, its synchronous standby may or may not have it).  It is neither
+ * reported as done nor retried blindly: the audit record it appended is
+ * looked up on whichever member is primary now.  The audit lock is taken
+ * first, so that a COMMIT still running on a live server (the link broke,
+ * the server did not) finishes before the look-up.  Found with our hash:
+ * committed.  Missing or another record in its place: not committed
+ * (JPKI_ERR_UNAVAILABLE, try again).  No primary within RESOLVE_SECS, or
+ * no audit record in the transaction: unknown, JPKI_ERR_UNAVAILABLE with
+ * a message that says so. */
+static int commit_outcome(struct pgc *p, const char *why, jpki_err *err)
+{
+	struct outcome o;
+	struct params L = {0}, Q = {0};
+	double deadline = mono() + RESOLVE_SECS;
+	int found = -1; /* 1 committed, 0 not, -1 unknown */
+	if (p->audit_seq == 0)
+		return jpki_fail(err, JPKI_ERR_UNAVAILABLE,
+				 "connection to the PostgreSQL store lost "
+				 "during COMMIT (%s); the outcome is unknown",
+				 why);
+	p_int(&L, LOCK_NS_AUDIT);
+	p_int(&Q, p->audit_seq);
+	while (found < 0 && mono() < deadline) {
+		if (p->lost || !conn_ok(p)) {
+			sleep_until(p->retry_at);
+			if (reconnect(p, &o) != 0)
+				continue;
+		}
+		if (run_once(p, "BEGIN", NULL, PGRES_COMMAND_OK, &o) == 0) {
+			PQclear(o.res);
+			if (run_once(p,
+				     "SELECT pg_advisory_xact_lock($1::int, 0)",
+				     &L, PGRES_TUPLES_OK, &o) == 0) {
+				PQclear(o.res);
+				if (run_once(p,
+					     "SELECT hash FROM audit WHERE seq "
+					     "= $1::bigint",
+					     &Q, PGRES_TUPLES_OK, &o) == 0)
+					found = PQntuples(o.res) == 1 &&
+						strcmp(PQgetvalue(o.res, 0, 0),
+						       p->audit_hash) == 0;
+			}
+		}
+		PQclear(o.res);
+		if (conn_ok(p) && PQtransactionStatus(p->c) != PQTRANS_IDLE)
+			PQclear(PQexec(p->c, "ROLLBACK"));
+		if (found < 0 && (!conn_ok(p) || state_lost(o.state))) {
+			p->lost = true;
+			if (p->retry_at < mono() + BACKOFF_MIN)
+				p->retry_at = mono() + BACKOFF_MIN;
+		} else if (found < 0) {
+			/* the old COMMIT still holds the audit lock */
+			sleep_until(mono() + BACKOFF_MIN);
+		}
+	}
+	if (found == 1)
+		return 0;
+	if (found == 0)
+		return jpki_fail(err, JPKI_ERR_UNAVAILABLE,
+				 "connection to the PostgreSQL store lost "
+				 "during COMMIT (%s); the transaction was not "
+				 "committed",
+				 why);
+	return jpki_fail(err, JPKI_ERR_UNAVAILABLE,
+			 "connection to the PostgreSQL store lost during "
+			 "COMMIT (%s) and no primary answered within %.0f s; "
+			 "the outcome is unknown",
+			 why, RESOLVE_SECS);
+}
+
+/* Tests only (store_impl.h): the next n COMMITs are sent, and once the
+ * server has answered the answer is dropped with the connection, as when
+ * the primary dies between committing and replying. */
+int store_pg_test_lose_commit_answer;
+
+static int commit_answer_lost(struct pgc *p, jpki_err *err)
+{
+	struct pollfd pf = {.fd = PQsocket(p->c), .events = POLLIN};
+	store_pg_test_lose_commit_answer--;
+	if (PQsendQuery(p->c, "COMMIT") != 1)
+		return jpki_fail(err, JPKI_ERR_STORE, "test: COMMIT not sent");
+	while (poll(&pf, 1, 10000) < 0 && errno == EINTR)
+		;
+	p->lost = true;
+	p->in_tx = false;
+	return commit_outcome(p, "test: answer dropped", err);
 }
 
 static int pg_commit(void *impl, jpki_err *err)
 {
 	struct pgc *p = impl;
 	struct outcome o;
+	if (store_pg_test_lose_commit_answer > 0 && conn_ok(p) && !p->lost)
+		return commit_answer_lost(p, err);
 	int rc = run(p, "COMMIT", NULL, PGRES_COMMAND_OK, &o);
 	/* COMMIT of a failed transaction "succeeds" as ROLLBACK */
-	if (rc == 0 && strcmp(PQcmdStatus(o.res), "COMMIT") != 0)
+	if (rc == 0 && strcmp(PQcmdStatus(o.res), "COMMIT") != 0) {
 		rc = jpki_fail(err, JPKI_ERR_STORE,
 			       "committing to the store: the transaction had "
 			       "failed and was rolled back");
-	else if (rc != 0)
+	} else if (rc != 0 && (p->lost || !conn_ok(p))) {
+		p->lost = true;
+		p->in_tx = false;
+		rc = commit_outcome(p, o.msg, err);
+	} else if (rc != 0) {
 		rc = pg_fail(p, &o, err, "committing to the store");
+	}
+	if (rc == 0)
+		p->in_tx = false;
 	PQclear(o.res);
 	return rc;
 }
@@ -394,14 +660,20 @@ static int pg_commit(void *impl, jpki_err *err)
 static void pg_rollback(void *impl)
 {
 	struct pgc *p = impl;
-	if (PQtransactionStatus(p->c) != PQTRANS_IDLE)
+	if (!p->lost && conn_ok(p) &&
+	    PQtransactionStatus(p->c) != PQTRANS_IDLE) {
 		PQclear(PQexec(p->c, "ROLLBACK"));
+		if (!conn_ok(p))
+			p->lost = true;
+	}
+	p->in_tx = false;
+	p->audit_seq = 0;
 }
 
 static int pg_read_begin(void *impl, jpki_err *err)
 {
-	return simple(impl, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-		      "starting a read snapshot", err);
+	return tx_begin(impl, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+			"starting a read snapshot", err);
 }
 
 static void pg_read_end(void *impl)
@@ -1032,6 +1304,9 @@ static int pg_audit_insert(void *impl, const store_audit *a, jpki_err *err)
 		&P, &o, NULL) != 0)
 		return pg_fail(p, &o, err, "appending audit record %lld",
 			       (long long)a->seq);
+	/* the witness of this transaction's COMMIT (commit_outcome) */
+	p->audit_seq = a->seq;
+	jpki_strlcpy(p->audit_hash, a->hash, sizeof(p->audit_hash));
 	return 0;
 }
 

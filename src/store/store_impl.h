@@ -42,6 +42,11 @@ struct store_migration {
 	const char *const *sql; /* NULL-terminated */
 };
 
+/* Tests only (pg.c): drop the answer to the next n COMMITs on a
+ * PostgreSQL store after the server sent it, to exercise the resolution of
+ * a COMMIT whose outcome the client did not hear. */
+extern int store_pg_test_lose_commit_answer;
+
 /* SQLite schema history (schema.c), ending with {0, NULL, NULL}. */
 extern const struct store_migration store_sqlite_migrations[];
 /* PostgreSQL schema history (schema.c): the same versions. */

@@ -286,6 +286,10 @@ static void test_error_codes(void **state)
 	assert_string_equal(srv_code_of_rc(JPKI_ERR_INTEGRITY, "x"),
 			    "storage_fault");
 	assert_string_equal(srv_code_of_rc(-999, "x"), "internal");
+	/* a store out of reach (failover) is busy, never a fault */
+	assert_string_equal(srv_code_of_rc(JPKI_ERR_UNAVAILABLE, "x"), "busy");
+	assert_int_equal(srv_status_of_rc(JPKI_ERR_UNAVAILABLE), 503);
+	assert_int_equal(srv_status_of_rc(JPKI_ERR_STORE), 500);
 }
 
 int main(void)

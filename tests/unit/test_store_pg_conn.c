@@ -1,0 +1,198 @@
+/* The PostgreSQL store across a lost connection (issue #12, failover): a
+ * plain read is retried on a new connection, a transaction that lost its
+ * connection fails with JPKI_ERR_UNAVAILABLE (try again), and a COMMIT
+ * whose answer was lost is resolved by its audit record, never guessed.
+ * The server's side of the connection is cut with pg_terminate_backend.
+ * PostgreSQL only (CTest unit/test_store_pg_conn/pg); skipped on SQLite. */
+#include "store/store_impl.h"
+#include "store_fixture.h"
+
+/* Open the store with an application_name of its own, so that its
+ * backend can be found and terminated. */
+static int setup(void **state)
+{
+	static int n;
+	struct fx *f = calloc(1, sizeof(*f));
+	jpki_err e = {0, ""};
+	assert_non_null(f);
+	*state = f;
+	if (fx_pg_url() == NULL)
+		return 0;
+	fx_mkdir(f);
+	size_t len = strlen(f->loc);
+	snprintf(f->loc + len, sizeof(f->loc) - len,
+		 "&application_name=jpkiconn%d_%d", (int)getpid(), n++);
+	if (store_open(f->loc, &f->s, &e) != 0)
+		print_error("store_open %s: %s\n", f->loc, e.msg);
+	assert_non_null(f->s);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	store_pg_test_lose_commit_answer = 0;
+	if (f->s != NULL)
+		fx_teardown(state);
+	else
+		free(f);
+	return 0;
+}
+
+/* Terminate the store's backend (waits for it to go); the number of
+ * backends terminated. */
+static int cut(const struct fx *f)
+{
+	char sql[320];
+	const char *app = strstr(f->loc, "application_name=") + 17;
+	PGconn *c = PQconnectdb(fx_pg_url());
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FILTER (WHERE t) FROM (SELECT "
+		 "pg_terminate_backend(pid, 5000) AS t FROM (SELECT pid FROM "
+		 "pg_stat_activity WHERE application_name = '%s' OFFSET 0) a) b",
+		 app);
+	PGresult *r = PQexec(c, sql);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		print_error("%s: %s\n", sql, PQerrorMessage(c));
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	int n = atoi(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	PQfinish(c);
+	return n;
+}
+
+static int64_t head(const struct fx *f)
+{
+	int64_t seq = -1;
+	char hash[65];
+	jpki_err e = {0, ""};
+	assert_int_equal(store_audit_head(f->s, &seq, hash, &e), 0);
+	return seq;
+}
+
+/* A read outside a transaction after the server dropped the connection:
+ * answered on a new one. */
+static void test_read_reconnects(void **state)
+{
+	struct fx *f = *state;
+	jpki_err e = {0, ""};
+	char v[32] = "";
+	if (fx_pg_url() == NULL)
+		skip();
+	assert_int_equal(store_begin(f->s, &e), 0);
+	assert_int_equal(store_meta_set(f->s, "pgconn.k", "v1", &e), 0);
+	assert_int_equal(store_commit(f->s, &e), 0);
+	assert_int_equal(cut(f), 1);
+	assert_int_equal(store_meta_get(f->s, "pgconn.k", v, sizeof(v), &e),
+			 0);
+	assert_string_equal(v, "v1");
+	/* and a write transaction starts on it */
+	assert_int_equal(cut(f), 1);
+	assert_int_equal(store_begin(f->s, &e), 0);
+	assert_int_equal(store_meta_set(f->s, "pgconn.k", "v2", &e), 0);
+	assert_int_equal(store_commit(f->s, &e), 0);
+	assert_int_equal(store_meta_get(f->s, "pgconn.k", v, sizeof(v), &e),
+			 0);
+	assert_string_equal(v, "v2");
+}
+
+/* Lost inside a transaction: JPKI_ERR_UNAVAILABLE, nothing written; the
+ * next transaction runs on a new connection. */
+static void test_tx_lost(void **state)
+{
+	struct fx *f = *state;
+	jpki_err e = {0, ""};
+	char v[32] = "";
+	if (fx_pg_url() == NULL)
+		skip();
+	assert_int_equal(store_begin(f->s, &e), 0);
+	assert_int_equal(store_meta_set(f->s, "pgconn.t", "lost", &e), 0);
+	assert_int_equal(cut(f), 1);
+	int rc = store_meta_set(f->s, "pgconn.t2", "lost", &e);
+	expect_err(rc, &e, JPKI_ERR_UNAVAILABLE, "");
+	store_rollback(f->s);
+	rc = store_meta_get(f->s, "pgconn.t", v, sizeof(v), &e);
+	assert_int_equal(rc, JPKI_ERR_NOT_FOUND);
+	assert_int_equal(store_begin(f->s, &e), 0);
+	assert_int_equal(store_meta_set(f->s, "pgconn.t", "ok", &e), 0);
+	assert_int_equal(store_commit(f->s, &e), 0);
+	assert_int_equal(store_meta_get(f->s, "pgconn.t", v, sizeof(v), &e),
+			 0);
+	assert_string_equal(v, "ok");
+}
+
+/* COMMIT on a connection the server already closed: the audit record is
+ * not on the server, so "not committed" (try again), never success. */
+static void test_commit_lost_not_committed(void **state)
+{
+	struct fx *f = *state;
+	jpki_err e = {0, ""};
+	if (fx_pg_url() == NULL)
+		skip();
+	int64_t before = head(f);
+	assert_int_equal(store_begin(f->s, &e), 0);
+	assert_int_equal(store_audit_append(f->s, 1700000000, "ca",
+					    "cert.issue", "serial=01", &e),
+			 0);
+	assert_int_equal(cut(f), 1);
+	int rc = store_commit(f->s, &e);
+	expect_err(rc, &e, JPKI_ERR_UNAVAILABLE, "was not committed");
+	store_rollback(f->s);
+	assert_int_equal(head(f), before);
+	/* the retry commits once */
+	assert_int_equal(store_begin(f->s, &e), 0);
+	assert_int_equal(store_audit_append(f->s, 1700000000, "ca",
+					    "cert.issue", "serial=01", &e),
+			 0);
+	assert_int_equal(store_commit(f->s, &e), 0);
+	assert_int_equal(head(f), before + 1);
+	int64_t n = 0;
+	assert_int_equal(store_audit_verify(f->s, &n, &e), 0);
+	assert_int_equal(n, before + 1);
+}
+
+/* The server committed but its answer was lost: resolved as committed
+ * (reported as success, so the caller does not do it twice). */
+static void test_commit_answer_lost(void **state)
+{
+	struct fx *f = *state;
+	jpki_err e = {0, ""};
+	if (fx_pg_url() == NULL)
+		skip();
+	int64_t before = head(f);
+	assert_int_equal(store_begin(f->s, &e), 0);
+	assert_int_equal(store_audit_append(f->s, 1700000000, "ca",
+					    "cert.issue", "serial=02", &e),
+			 0);
+	store_pg_test_lose_commit_answer = 1;
+	assert_int_equal(store_commit(f->s, &e), 0);
+	assert_int_equal(store_pg_test_lose_commit_answer, 0);
+	assert_int_equal(head(f), before + 1);
+	/* a transaction without an audit record cannot be resolved: its
+	 * outcome is reported unknown, as unavailable (not as success) */
+	assert_int_equal(store_begin(f->s, &e), 0);
+	assert_int_equal(store_meta_set(f->s, "pgconn.u", "x", &e), 0);
+	store_pg_test_lose_commit_answer = 1;
+	int rc = store_commit(f->s, &e);
+	expect_err(rc, &e, JPKI_ERR_UNAVAILABLE, "outcome is unknown");
+	store_rollback(f->s);
+	/* and the store goes on */
+	assert_int_equal(store_begin(f->s, &e), 0);
+	assert_int_equal(store_meta_set(f->s, "pgconn.u", "y", &e), 0);
+	assert_int_equal(store_commit(f->s, &e), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_read_reconnects, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_tx_lost, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_commit_lost_not_committed,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_commit_answer_lost, setup,
+					    teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
