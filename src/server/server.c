@@ -394,6 +394,12 @@ static enum MHD_Result route_begin(server *s, srv_req *r,
 					"log in first (POST /api/v1/session)");
 			return send_req(s, r, false);
 		}
+		if (rc == JPKI_ERR_IO) {
+			srv_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "busy",
+					"sessions cannot be read from the "
+					"store now; try again");
+			return send_req(s, r, false);
+		}
 		if (rc != 0) {
 			srv_reply_error(r, MHD_HTTP_FORBIDDEN, "csrf",
 					"X-CSRF-Token missing or wrong");

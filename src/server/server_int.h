@@ -415,8 +415,9 @@ int srv_session_create_gen(srv_sessions *t, const char *name, int role,
 			   int64_t gen, time_t now, char sid_hex[65],
 			   char csrf_hex[65], time_t *expires);
 /* Look up the session of a cookie value; csrf (may be NULL) is checked
- * when check_csrf.  0, JPKI_ERR_AUTH (no or expired session) or
- * JPKI_ERR_POLICY (CSRF token missing or wrong). */
+ * when check_csrf.  0, JPKI_ERR_AUTH (no or expired session),
+ * JPKI_ERR_POLICY (CSRF token missing or wrong) or JPKI_ERR_IO (the store
+ * failed: answer 503). */
 int srv_session_get(srv_sessions *t, const char *sid_hex, bool check_csrf,
 		    const char *csrf, time_t now, srv_req *r, char csrf_out[65],
 		    time_t *expires);

@@ -204,7 +204,7 @@ int srv_session_get(srv_sessions *t, const char *sid_hex, bool check_csrf,
 		goto out;
 	}
 	if (rc != 0) {
-		rc = JPKI_ERR_AUTH; /* the store failed: no session */
+		rc = JPKI_ERR_IO; /* the store failed: 503, try again */
 		goto out;
 	}
 	if (check_csrf && (csrf == NULL || strlen(csrf) != 64 ||
