@@ -496,18 +496,95 @@ static void *refresher_main(void *arg)
 
 /* ---- revocations told by the store (PostgreSQL) ---- */
 
+/* What one wait told: OCSP first for every serial, then each CRL they
+ * touch once (a burst of revocations regenerates a CRL once, not once
+ * per serial, and never delays the OCSP answers behind CRLs). */
+#define TOLD_MAX 1024
+#define CRLS_MAX 64
+typedef struct told {
+	char serial[TOLD_MAX][STORE_SERIAL_HEX_MAX];
+	size_t n;
+	bool overflow; /* more than TOLD_MAX: rescan instead */
+} told;
+
 static void on_revoked(void *ctx, const char *serial_hex)
 {
-	srv_worker *w = ctx;
-	uint8_t serial[20];
-	size_t len = 0;
-	int st = 0, reason = 0;
-	/* published already by this node (its own API call) */
-	if (serial_bytes(serial_hex, serial, &len) == 0 &&
-	    srv_ocsp_cache_status(w->s->ocsp, serial, len, &st, &reason) == 0 &&
-	    st == V_OCSP_CERTSTATUS_REVOKED)
+	told *t = ctx;
+	if (t->n == TOLD_MAX || jpki_strlcpy(t->serial[t->n], serial_hex,
+					     STORE_SERIAL_HEX_MAX) != 0) {
+		t->overflow = true;
 		return;
-	srv_publish_revoked(w, serial_hex);
+	}
+	t->n++;
+}
+
+typedef struct crl_target {
+	int kind, scope;
+	char muni[8];
+} crl_target;
+
+static void crl_mark(crl_target *v, size_t *n, bool *overflow, int kind,
+		     int scope, const char *muni)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (v[i].kind == kind && v[i].scope == scope &&
+		    strcmp(v[i].muni, muni) == 0)
+			return;
+	if (*n == CRLS_MAX) {
+		*overflow = true;
+		return;
+	}
+	v[*n].kind = kind;
+	v[*n].scope = scope;
+	jpki_strlcpy(v[*n].muni, muni, sizeof(v[*n].muni));
+	(*n)++;
+}
+
+static void publish_told(server *s, jpki_ca *ca, told *t)
+{
+	crl_target crls[CRLS_MAX];
+	size_t nc = 0;
+	bool overflow = t->overflow;
+	time_t now = srv_time(s);
+	for (size_t i = 0; i < t->n && !overflow; i++) {
+		store_cert c;
+		uint8_t serial[20];
+		size_t len = 0;
+		int st = 0, reason = 0;
+		/* published already by this node (its own API call) */
+		if (serial_bytes(t->serial[i], serial, &len) == 0 &&
+		    srv_ocsp_cache_status(s->ocsp, serial, len, &st, &reason) ==
+			0 &&
+		    st == V_OCSP_CERTSTATUS_REVOKED)
+			continue;
+		memset(&c, 0, sizeof(c));
+		if (store_cert_get(ca_store(ca), t->serial[i], &c, NULL) != 0)
+			continue; /* not this store's (another schema) */
+		if (c.kind == JPKI_CERT_SIGN || c.kind == JPKI_CERT_AUTH) {
+			if (len > 0) {
+				srv_ocsp_cache_drop(s->ocsp, serial, len);
+				srv_presign(s, ca, c.kind, c.serial, now);
+			}
+			if (c.muni_code[0] != '\0')
+				crl_mark(crls, &nc, &overflow, c.kind,
+					 CA_CRL_PARTITION, c.muni_code);
+			crl_mark(crls, &nc, &overflow, c.kind, CA_CRL_FULL, "");
+		} else if (c.kind == 10 + JPKI_CERT_SIGN ||
+			   c.kind == 10 + JPKI_CERT_AUTH) {
+			crl_mark(crls, &nc, &overflow, c.kind - 10, CA_CRL_ARL,
+				 "");
+		}
+		store_cert_clear(&c);
+	}
+	if (overflow) {
+		sync_revocations(s, ca, now);
+		return;
+	}
+	for (size_t i = 0; i < nc; i++)
+		srv_crl_make(s, ca, crls[i].kind, crls[i].scope,
+			     crls[i].scope == CA_CRL_PARTITION ? crls[i].muni
+							       : NULL,
+			     now);
 }
 
 static void *watch_main(void *arg)
@@ -516,6 +593,11 @@ static void *watch_main(void *arg)
 	store_watch *wt = NULL;
 	bool reopened = false, logged = false;
 	jpki_err err = {0};
+	told *t = calloc(1, sizeof(*t));
+	if (t == NULL) {
+		fprintf(stderr, "jpkid: revocation listener: out of memory\n");
+		return NULL;
+	}
 	while (!atomic_load(&s->watch_stop)) {
 		if (wt == NULL) {
 			if (store_watch_open(s->store_loc, &wt, &err) != 0) {
@@ -539,8 +621,13 @@ static void *watch_main(void *arg)
 				sync_revocations(s, s->watch_w.ca, srv_time(s));
 			reopened = true;
 		}
-		if (store_watch_wait(wt, WATCH_WAIT_MS, on_revoked, &s->watch_w,
-				     &err) != 0) {
+		t->n = 0;
+		t->overflow = false;
+		int rc =
+		    store_watch_wait(wt, WATCH_WAIT_MS, on_revoked, t, &err);
+		if (t->n > 0 || t->overflow)
+			publish_told(s, s->watch_w.ca, t);
+		if (rc != 0) {
 			fprintf(stderr, "jpkid: revocation listener: %s\n",
 				err.msg);
 			store_watch_close(wt);
@@ -548,6 +635,7 @@ static void *watch_main(void *arg)
 		}
 	}
 	store_watch_close(wt);
+	free(t);
 	return NULL;
 }
 
