@@ -410,6 +410,82 @@ int store_muni_office_get(store *s, const char *code, store_office *out,
 int store_muni_office_set(store *s, const char *code, const store_office *o,
 			  jpki_err *err);
 
+/* ==== Short-lived shared state of jpkid nodes (issue #12 item 3) ========
+ * Operator sessions, issuance challenges, relying-party nonces and
+ * one-time downloads, so that several jpkid processes on one store answer
+ * any request.  `id` is the upper-case hex SHA-256 of the secret the client
+ * holds, never the secret itself.  Rows past `expires` are dead whatever is
+ * still stored; store_token_delete with expired_at sweeps them. */
+enum store_token_kind {
+	STORE_TOKEN_SESSION = 1,
+	STORE_TOKEN_CHALLENGE = 2,
+	STORE_TOKEN_NONCE = 3,
+	STORE_TOKEN_DOWNLOAD = 4,
+};
+#define STORE_TOKEN_ID_LEN 64
+typedef struct store_token {
+	char id[STORE_TOKEN_ID_LEN + 1];
+	int kind;	 /* enum store_token_kind */
+	char owner[160]; /* session: operator; challenge, download: the
+			    session's id; nonce: what it is bound to */
+	char op[64];	 /* challenge: the session's operator; download:
+				  the card serial */
+	int role;
+	int64_t gen;
+	time_t expires;
+	time_t last;	/* session: last use; nonce: 1 once used */
+	char extra[65]; /* session: its CSRF token (hex) */
+} store_token;
+
+/* Which rows store_token_delete/count look at: every condition set
+ * (non-NULL, non-zero) must hold. */
+typedef struct store_token_filter {
+	int kind;	   /* 0: any */
+	const char *id;	   /* this row only */
+	const char *owner; /* rows of this owner */
+	const char *op;	   /* rows of this operator */
+	const char *keep;  /* not this row */
+	int64_t gen_below; /* gen < gen_below */
+	time_t expired_at; /* expires <= expired_at */
+	time_t alive_at;   /* expires > alive_at (count) */
+} store_token_filter;
+
+/* Insert a row with optional data (a download's image); JPKI_ERR_CONFLICT
+ * when the id exists. */
+int store_token_put(store *s, const store_token *t, const uint8_t *data,
+		    size_t len, jpki_err *err);
+/* Read a row; *data (malloc'ed) and *len when data is non-NULL. */
+int store_token_get(store *s, const char *id, store_token *out, uint8_t **data,
+		    size_t *len, jpki_err *err);
+/* Set `last` of a row to `last`, only when it is `expect` unless expect
+ * is negative; *changed: whether the row changed (the caller won). */
+int store_token_touch(store *s, const char *id, time_t last, int64_t expect,
+		      bool *changed, jpki_err *err);
+/* Read and delete a row at once: JPKI_ERR_NOT_FOUND when it is not there
+ * or another node took it first. */
+int store_token_take(store *s, const char *id, store_token *out, uint8_t **data,
+		     size_t *len, jpki_err *err);
+/* Delete the rows the filter selects; *n: how many (may be NULL). */
+int store_token_delete(store *s, const store_token_filter *f, size_t *n,
+		       jpki_err *err);
+/* Count the rows the filter selects, and the earliest expiry among them
+ * (0 when none). */
+int store_token_count(store *s, const store_token_filter *f, size_t *n,
+		      time_t *first_expiry, jpki_err *err);
+
+/* Revocations as other processes commit them (PostgreSQL LISTEN/NOTIFY on
+ * a connection of the watch's own): JPKI_ERR_STATE from store_watch_open
+ * on a backend that cannot tell (SQLite: scan instead).  store_watch_wait
+ * waits up to timeout_ms and calls fn with each revoked serial (hex);
+ * JPKI_ERR_IO when the connection is lost: close and open again, and
+ * rescan, for what committed meanwhile was not told. */
+typedef struct store_watch store_watch;
+typedef void (*store_watch_fn)(void *ctx, const char *serial_hex);
+int store_watch_open(const char *location, store_watch **out, jpki_err *err);
+int store_watch_wait(store_watch *w, int timeout_ms, store_watch_fn fn,
+		     void *ctx, jpki_err *err);
+void store_watch_close(store_watch *w);
+
 #ifdef __cplusplus
 }
 #endif

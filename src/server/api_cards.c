@@ -5,6 +5,8 @@
  * zeroed when taken or expired.  Cards are made and changed only by
  * completing applications (one door). */
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,53 +16,161 @@
 #include "openjpki/util.h"
 #include "server_int.h"
 
-/* ---- the download table ---- */
+/* ---- the download table: rows of kind download in the store ----
+ * so that the node the download reaches needs not be the one that wrote
+ * the card.  The image is sealed with AES-256-GCM under SHA-256 of a
+ * label and the session id, which the store never holds (only its hash):
+ * the rows give nothing to who reads the database.  Row id: SHA-256 of
+ * the session id and the card serial. */
 
-static void dl_drop(srv_download *d)
+#define DL_IV 12
+#define DL_TAG 16
+
+static void dl_key(const uint8_t *sid, uint8_t key[32])
 {
-	jpki_free_secret(d->img, d->len);
-	memset(d, 0, sizeof(*d));
+	static const char label[] = "openjpki card image v1";
+	uint8_t buf[sizeof(label) + SRV_SID_LEN];
+	unsigned int n = 0;
+	memcpy(buf, label, sizeof(label));
+	memcpy(buf + sizeof(label), sid, SRV_SID_LEN);
+	if (EVP_Digest(buf, sizeof(buf), key, &n, EVP_sha256(), NULL) != 1)
+		memset(key, 0, 32); /* then decryption fails: not found */
+	OPENSSL_cleanse(buf, sizeof(buf));
+}
+
+static void dl_id(const uint8_t *sid, const char *serial,
+		  char id[STORE_TOKEN_ID_LEN + 1])
+{
+	uint8_t buf[SRV_SID_LEN + JPKI_CARD_SERIAL_LEN + 1];
+	size_t n = strnlen(serial, JPKI_CARD_SERIAL_LEN);
+	memcpy(buf, sid, SRV_SID_LEN);
+	memcpy(buf + SRV_SID_LEN, serial, n);
+	srv_token_id(buf, SRV_SID_LEN + n, id);
+	OPENSSL_cleanse(buf, sizeof(buf));
+}
+
+/* AES-256-GCM of in (len) into out (len + DL_IV + DL_TAG), or open it. */
+static int dl_seal(const uint8_t key[32], const uint8_t *in, size_t len,
+		   uint8_t *out, bool open)
+{
+	EVP_CIPHER_CTX *cx = EVP_CIPHER_CTX_new();
+	int n = 0, ok = cx != NULL;
+	const uint8_t *iv = open ? in : out;
+	if (open) {
+		in += DL_IV;
+		len -= DL_IV + DL_TAG;
+	} else if (RAND_bytes(out, DL_IV) != 1)
+		ok = 0;
+	ok = ok &&
+	     EVP_CipherInit_ex(cx, EVP_aes_256_gcm(), NULL, key, iv,
+			       open ? 0 : 1) == 1 &&
+	     EVP_CipherUpdate(cx, open ? out : out + DL_IV, &n, in, (int)len) ==
+		 1;
+	if (ok && open)
+		ok = EVP_CIPHER_CTX_ctrl(cx, EVP_CTRL_GCM_SET_TAG, DL_TAG,
+					 (void *)(in + len)) == 1;
+	ok = ok &&
+	     EVP_CipherFinal_ex(cx, (open ? out : out + DL_IV) + n, &n) == 1;
+	if (ok && !open)
+		ok = EVP_CIPHER_CTX_ctrl(cx, EVP_CTRL_GCM_GET_TAG, DL_TAG,
+					 out + DL_IV + len) == 1;
+	EVP_CIPHER_CTX_free(cx);
+	return ok ? 0 : JPKI_ERR_CRYPTO;
 }
 
 void srv_downloads_sweep(server *s, time_t now)
 {
-	pthread_mutex_lock(&s->dl_mu);
-	for (size_t i = 0; i < SRV_DL_MAX; i++)
-		if (s->dl[i].img != NULL && s->dl[i].expires <= now)
-			dl_drop(&s->dl[i]);
-	pthread_mutex_unlock(&s->dl_mu);
+	srv_tokens_sweep(s->sess, now);
 }
 
 void srv_downloads_free(server *s)
 {
-	for (size_t i = 0; i < SRV_DL_MAX; i++)
-		dl_drop(&s->dl[i]);
+	(void)s; /* nothing held in memory */
 }
 
 /* Hand the image to the table (*img taken on success). */
 static int dl_put(server *s, const char *serial, const uint8_t *sid,
 		  uint8_t **img, size_t len, time_t now)
 {
-	srv_download *slot = NULL;
-	pthread_mutex_lock(&s->dl_mu);
-	for (size_t i = 0; i < SRV_DL_MAX; i++) {
-		srv_download *d = &s->dl[i];
-		if (d->img != NULL &&
-		    (d->expires <= now || strcmp(d->serial, serial) == 0))
-			dl_drop(d);
-		if (d->img == NULL && slot == NULL)
-			slot = d;
-	}
-	if (slot != NULL) {
-		jpki_strlcpy(slot->serial, serial, sizeof(slot->serial));
-		memcpy(slot->sid, sid, SRV_SID_LEN);
-		slot->img = *img;
+	store_token k;
+	uint8_t key[32], *sealed = NULL;
+	size_t n = 0;
+	int rc;
+	if (len == 0 || len > SRV_DL_IMAGE_MAX)
+		return JPKI_ERR_RANGE;
+	if ((sealed = malloc(len + DL_IV + DL_TAG)) == NULL)
+		return JPKI_ERR_NOMEM;
+	memset(&k, 0, sizeof(k));
+	dl_id(sid, serial, k.id);
+	k.kind = STORE_TOKEN_DOWNLOAD;
+	srv_token_id(sid, SRV_SID_LEN, k.owner);
+	jpki_strlcpy(k.op, serial, sizeof(k.op));
+	k.expires = now + SRV_DL_TTL;
+	dl_key(sid, key);
+	rc = dl_seal(key, *img, len, sealed, false);
+	OPENSSL_cleanse(key, sizeof(key));
+	if (rc != 0)
+		goto out;
+	store_token_filter one = {.id = k.id},
+			   all = {.kind = STORE_TOKEN_DOWNLOAD,
+				  .alive_at = now};
+	store *st = srv_sessions_lock(s->sess);
+	store_token_delete(st, &one, NULL, NULL); /* the same card again */
+	if ((rc = store_token_count(st, &all, &n, NULL, NULL)) == 0 &&
+	    n >= SRV_DL_MAX)
+		rc = JPKI_ERR_RANGE;
+	if (rc == 0)
+		rc =
+		    store_token_put(st, &k, sealed, len + DL_IV + DL_TAG, NULL);
+	srv_sessions_unlock(s->sess);
+	if (rc == 0) {
+		jpki_free_secret(*img, len);
 		*img = NULL; /* transferred */
-		slot->len = len;
-		slot->expires = now + SRV_DL_TTL;
 	}
-	pthread_mutex_unlock(&s->dl_mu);
-	return slot != NULL ? 0 : JPKI_ERR_RANGE;
+out:
+	free(sealed); /* sealed: nothing secret */
+	return rc;
+}
+
+/* Take the image of (sid, serial): 0 and *img, *len, or not found. */
+static int dl_take(server *s, const uint8_t *sid, const char *serial,
+		   time_t now, uint8_t **img, size_t *len)
+{
+	char id[STORE_TOKEN_ID_LEN + 1], owner[STORE_TOKEN_ID_LEN + 1];
+	store_token k;
+	uint8_t *sealed = NULL, key[32], *plain = NULL;
+	size_t sl = 0;
+	int rc;
+	dl_id(sid, serial, id);
+	srv_token_id(sid, SRV_SID_LEN, owner);
+	store *st = srv_sessions_lock(s->sess);
+	rc = store_token_take(st, id, &k, &sealed, &sl, NULL);
+	srv_sessions_unlock(s->sess);
+	if (rc != 0)
+		return JPKI_ERR_NOT_FOUND;
+	if (k.kind != STORE_TOKEN_DOWNLOAD || k.expires <= now ||
+	    strcmp(k.owner, owner) != 0 || strcmp(k.op, serial) != 0 ||
+	    sealed == NULL || sl <= DL_IV + DL_TAG) {
+		rc = JPKI_ERR_NOT_FOUND;
+		goto out;
+	}
+	if ((plain = malloc(sl - DL_IV - DL_TAG)) == NULL) {
+		rc = JPKI_ERR_NOMEM;
+		goto out;
+	}
+	dl_key(sid, key);
+	rc = dl_seal(key, sealed, sl, plain, true);
+	OPENSSL_cleanse(key, sizeof(key));
+	if (rc != 0) {
+		jpki_free_secret(plain, sl - DL_IV - DL_TAG);
+		rc = JPKI_ERR_NOT_FOUND;
+		goto out;
+	}
+	*img = plain;
+	*len = sl - DL_IV - DL_TAG;
+out:
+	free(sealed);
+	return rc;
 }
 
 typedef struct dl_body {
@@ -96,23 +206,8 @@ void srv_download_take(srv_req *r)
 				"out of memory");
 		return;
 	}
-	pthread_mutex_lock(&s->dl_mu);
-	for (size_t i = 0; i < SRV_DL_MAX; i++) {
-		srv_download *d = &s->dl[i];
-		if (d->img == NULL || strcmp(d->serial, r->arg) != 0)
-			continue;
-		if (d->expires <= now) {
-			dl_drop(d);
-			break;
-		}
-		if (CRYPTO_memcmp(d->sid, r->sid, SRV_SID_LEN) != 0)
-			break;
-		b->img = d->img;
-		b->len = d->len;
-		memset(d, 0, sizeof(*d)); /* taken: downloadable once */
-		break;
-	}
-	pthread_mutex_unlock(&s->dl_mu);
+	if (dl_take(s, r->sid, r->arg, now, &b->img, &b->len) != 0)
+		b->img = NULL;
 	if (b->img == NULL) {
 		free(b);
 		srv_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found",

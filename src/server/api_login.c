@@ -41,31 +41,24 @@
 #define BUCKETS 256
 #define PER_BUCKET 64
 
-typedef struct rp_nonce {
-	uint8_t nonce[SRV_RP_NONCE_LEN];
-	char origin[SRV_RP_ORIGIN_MAX + 1];
-	time_t expires;
-	bool live, used;
-} rp_nonce;
-
-/* Bucketed by the nonce's first byte (uniformly random): a bucket is
- * scanned whole with CRYPTO_memcmp, so the time taken does not depend on
- * how much of a guessed nonce matches. */
+/* The nonces live in the store (table tokens, kind nonce), keyed by the
+ * SHA-256 of the nonce, so that a nonce handed out by one jpkid node is
+ * taken on any other.  A row stays NONCE_GRACE seconds past the nonce's
+ * expiry so that a late replay is told apart from an unknown nonce; the
+ * row's gen holds the nonce's own expiry, last is 1 once it is used. */
 struct srv_rp_nonces {
-	pthread_mutex_t mu;
+	srv_sessions *sess; /* its store handle and lock */
 	int ttl;
-	rp_nonce slot[BUCKETS][PER_BUCKET];
 };
 
-int srv_rp_nonces_new(int ttl, srv_rp_nonces **out)
+int srv_rp_nonces_new(int ttl, srv_sessions *sess, srv_rp_nonces **out)
 {
+	if (sess == NULL)
+		return JPKI_ERR_INVAL;
 	srv_rp_nonces *t = calloc(1, sizeof(*t));
 	if (t == NULL)
 		return JPKI_ERR_NOMEM;
-	if (pthread_mutex_init(&t->mu, NULL) != 0) {
-		free(t);
-		return JPKI_ERR_NOMEM;
-	}
+	t->sess = sess;
 	t->ttl = ttl > 0 ? ttl : SRV_RP_NONCE_TTL;
 	*out = t;
 	return 0;
@@ -73,16 +66,9 @@ int srv_rp_nonces_new(int ttl, srv_rp_nonces **out)
 
 void srv_rp_nonces_free(srv_rp_nonces *t)
 {
-	if (t == NULL)
-		return;
-	pthread_mutex_destroy(&t->mu);
-	OPENSSL_cleanse(t->slot, sizeof(t->slot));
 	free(t);
 }
 
-/* RFC 6454 serialised origin, in the one form we compare: "http" or
- * "https", "://", a lower-case host name or IPv4 address, an optional
- * ":port" (1-5 digits); nothing else (no path, no trailing '/'). */
 bool srv_rp_origin_ok(const char *o)
 {
 	size_t n = o != NULL ? strlen(o) : 0, i;
@@ -127,27 +113,35 @@ int srv_rp_nonce_ttl(const srv_rp_nonces *t)
 int srv_rp_nonce_new(srv_rp_nonces *t, const char *origin, time_t now,
 		     uint8_t nonce[SRV_RP_NONCE_LEN])
 {
+	store_token k;
+	store_token_filter f = {.kind = STORE_TOKEN_NONCE, .alive_at = now};
+	size_t n = 0;
 	int rc = JPKI_ERR_RANGE;
-	pthread_mutex_lock(&t->mu);
+	memset(&k, 0, sizeof(k));
+	k.kind = STORE_TOKEN_NONCE;
+	if (jpki_strlcpy(k.owner, origin, sizeof(k.owner)) != 0)
+		return JPKI_ERR_RANGE;
+	k.gen = (int64_t)(now + t->ttl);
+	k.expires = now + t->ttl + NONCE_GRACE;
+	srv_tokens_sweep(t->sess, now);
+	store *st = srv_sessions_lock(t->sess);
+	if (store_token_count(st, &f, &n, NULL, NULL) != 0 ||
+	    n >= (size_t)BUCKETS * PER_BUCKET)
+		goto out;
 	for (int attempt = 0; attempt < 4 && rc != 0; attempt++) {
 		if (RAND_bytes(nonce, SRV_RP_NONCE_LEN) != 1) {
 			rc = JPKI_ERR_CRYPTO;
 			break;
 		}
-		rp_nonce *b = t->slot[nonce[0]];
-		for (int i = 0; i < PER_BUCKET; i++) {
-			if (b[i].live && now <= b[i].expires + NONCE_GRACE)
-				continue;
-			memcpy(b[i].nonce, nonce, SRV_RP_NONCE_LEN);
-			jpki_strlcpy(b[i].origin, origin, sizeof(b[i].origin));
-			b[i].expires = now + t->ttl;
-			b[i].live = true;
-			b[i].used = false;
-			rc = 0;
+		srv_token_id(nonce, SRV_RP_NONCE_LEN, k.id);
+		rc = store_token_put(st, &k, NULL, 0, NULL);
+		if (rc != 0 && rc != JPKI_ERR_CONFLICT)
 			break;
-		}
 	}
-	pthread_mutex_unlock(&t->mu);
+	if (rc != 0 && rc != JPKI_ERR_CRYPTO)
+		rc = JPKI_ERR_RANGE;
+out:
+	srv_sessions_unlock(t->sess);
 	return rc;
 }
 
@@ -156,28 +150,26 @@ int srv_rp_nonce_take(srv_rp_nonces *t, const uint8_t nonce[SRV_RP_NONCE_LEN],
 		      size_t bound_cap)
 {
 	int v = SRV_NV_UNKNOWN;
-	rp_nonce *hit = NULL;
-	pthread_mutex_lock(&t->mu);
-	rp_nonce *b = t->slot[nonce[0]];
-	for (int i = 0; i < PER_BUCKET; i++) {
-		bool same =
-		    CRYPTO_memcmp(b[i].nonce, nonce, SRV_RP_NONCE_LEN) == 0;
-		if (same && b[i].live)
-			hit = &b[i];
-	}
-	if (hit != NULL) {
-		jpki_strlcpy(bound, hit->origin, bound_cap);
-		if (hit->used)
+	char id[STORE_TOKEN_ID_LEN + 1];
+	store_token h;
+	bool won = false;
+	srv_token_id(nonce, SRV_RP_NONCE_LEN, id);
+	store *st = srv_sessions_lock(t->sess);
+	if (store_token_get(st, id, &h, NULL, NULL, NULL) == 0 &&
+	    h.kind == STORE_TOKEN_NONCE && now <= h.expires) {
+		jpki_strlcpy(bound, h.owner, bound_cap);
+		/* used up whatever the verdict; the first taker wins */
+		if (h.last != 0 ||
+		    store_token_touch(st, id, 1, 0, &won, NULL) != 0 || !won)
 			v = SRV_NV_REPLAYED;
-		else if (now > hit->expires)
+		else if (now > (time_t)h.gen)
 			v = SRV_NV_EXPIRED;
-		else if (strcmp(hit->origin, origin) != 0)
+		else if (strcmp(h.owner, origin) != 0)
 			v = SRV_NV_BOUND;
 		else
 			v = SRV_NV_OK;
-		hit->used = true;
 	}
-	pthread_mutex_unlock(&t->mu);
+	srv_sessions_unlock(t->sess);
 	return v;
 }
 

@@ -8,12 +8,20 @@
  * middle of their validity (long before nextUpdate), generates CRLs for
  * municipalities recorded elsewhere, and every few seconds compares the
  * store's revocations with what is published, so that a change made by
- * another process (the CLI, another node) is published too. */
+ * another process (the CLI, another node) is published too.
+ *
+ * On PostgreSQL a watcher thread LISTENs for revocations as they commit
+ * (the trigger of store migration 6 NOTIFYs inside the revoking
+ * transaction) and publishes each at once, on its own connection, which
+ * it opens again when it is lost (then rescanning, for what committed
+ * meanwhile was not told).  The scan stays, every WATCHED_SCAN seconds,
+ * as a safety net; on SQLite it runs every SYNC_EVERY seconds. */
 #include <openssl/ocsp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 
 #include "openjpki/util.h"
 #include "server_int.h"
@@ -22,6 +30,8 @@
 #define PRESIGN_PER_TICK 200 /* signatures per second of warm-up */
 #define DUE_PER_PASS 1000
 #define SYNC_EVERY 10
+#define WATCHED_SCAN 300 /* s between scans while the store tells */
+#define WATCH_WAIT_MS 200
 #define MUNI_EVERY 60
 #define SYNC_MAX 1024 /* republished per sync pass */
 
@@ -410,7 +420,8 @@ static void *refresher_main(void *arg)
 	jpki_ca *ca = s->pub_w.ca;
 	warm_list warm;
 	warm_item *batch = calloc(PRESIGN_PER_TICK, sizeof(*batch));
-	time_t next_sync = 0, next_muni = 0, next_due = 0, next_cp = 0;
+	time_t next_sync = 0, next_muni = 0, next_due = 0, next_cp = 0,
+	       next_scan = 0;
 	bool warmed = false;
 	memset(&warm, 0, sizeof(warm));
 	for (;;) {
@@ -442,7 +453,10 @@ static void *refresher_main(void *arg)
 			next_muni = now + MUNI_EVERY;
 		}
 		if (now >= next_sync) {
-			sync_revocations(s, ca, now);
+			if (!s->watch_started || now >= next_scan) {
+				sync_revocations(s, ca, now);
+				next_scan = now + WATCHED_SCAN;
+			}
 			srv_sessions_sync_store(s, ca);
 			next_sync = now + SYNC_EVERY;
 		}
@@ -480,6 +494,186 @@ static void *refresher_main(void *arg)
 	return NULL;
 }
 
+/* ---- revocations told by the store (PostgreSQL) ---- */
+
+/* What one wait told: OCSP first for every serial, then each CRL they
+ * touch once (a burst of revocations regenerates a CRL once, not once
+ * per serial, and never delays the OCSP answers behind CRLs). */
+#define TOLD_MAX 1024
+#define CRLS_MAX 64
+typedef struct told {
+	char serial[TOLD_MAX][STORE_SERIAL_HEX_MAX];
+	size_t n;
+	bool overflow; /* more than TOLD_MAX: rescan instead */
+} told;
+
+static void on_revoked(void *ctx, const char *serial_hex)
+{
+	told *t = ctx;
+	if (t->n == TOLD_MAX || jpki_strlcpy(t->serial[t->n], serial_hex,
+					     STORE_SERIAL_HEX_MAX) != 0) {
+		t->overflow = true;
+		return;
+	}
+	t->n++;
+}
+
+typedef struct crl_target {
+	int kind, scope;
+	char muni[8];
+} crl_target;
+
+static void crl_mark(crl_target *v, size_t *n, bool *overflow, int kind,
+		     int scope, const char *muni)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (v[i].kind == kind && v[i].scope == scope &&
+		    strcmp(v[i].muni, muni) == 0)
+			return;
+	if (*n == CRLS_MAX) {
+		*overflow = true;
+		return;
+	}
+	v[*n].kind = kind;
+	v[*n].scope = scope;
+	jpki_strlcpy(v[*n].muni, muni, sizeof(v[*n].muni));
+	(*n)++;
+}
+
+static void publish_told(server *s, jpki_ca *ca, told *t)
+{
+	crl_target crls[CRLS_MAX];
+	size_t nc = 0;
+	bool overflow = t->overflow;
+	time_t now = srv_time(s);
+	for (size_t i = 0; i < t->n && !overflow; i++) {
+		store_cert c;
+		uint8_t serial[20];
+		size_t len = 0;
+		int st = 0, reason = 0;
+		/* published already by this node (its own API call) */
+		if (serial_bytes(t->serial[i], serial, &len) == 0 &&
+		    srv_ocsp_cache_status(s->ocsp, serial, len, &st, &reason) ==
+			0 &&
+		    st == V_OCSP_CERTSTATUS_REVOKED)
+			continue;
+		memset(&c, 0, sizeof(c));
+		if (store_cert_get(ca_store(ca), t->serial[i], &c, NULL) != 0)
+			continue; /* not this store's (another schema) */
+		if (c.kind == JPKI_CERT_SIGN || c.kind == JPKI_CERT_AUTH) {
+			if (len > 0) {
+				srv_ocsp_cache_drop(s->ocsp, serial, len);
+				srv_presign(s, ca, c.kind, c.serial, now);
+			}
+			if (c.muni_code[0] != '\0')
+				crl_mark(crls, &nc, &overflow, c.kind,
+					 CA_CRL_PARTITION, c.muni_code);
+			crl_mark(crls, &nc, &overflow, c.kind, CA_CRL_FULL, "");
+		} else if (c.kind == 10 + JPKI_CERT_SIGN ||
+			   c.kind == 10 + JPKI_CERT_AUTH) {
+			crl_mark(crls, &nc, &overflow, c.kind - 10, CA_CRL_ARL,
+				 "");
+		}
+		store_cert_clear(&c);
+	}
+	if (overflow) {
+		sync_revocations(s, ca, now);
+		return;
+	}
+	for (size_t i = 0; i < nc; i++)
+		srv_crl_make(s, ca, crls[i].kind, crls[i].scope,
+			     crls[i].scope == CA_CRL_PARTITION ? crls[i].muni
+							       : NULL,
+			     now);
+}
+
+static void *watch_main(void *arg)
+{
+	server *s = arg;
+	store_watch *wt = NULL;
+	bool reopened = false, logged = false;
+	jpki_err err = {0};
+	told *t = calloc(1, sizeof(*t));
+	if (t == NULL) {
+		fprintf(stderr, "jpkid: revocation listener: out of memory\n");
+		return NULL;
+	}
+	while (!atomic_load(&s->watch_stop)) {
+		if (wt == NULL) {
+			if (store_watch_open(s->store_loc, &wt, &err) != 0) {
+				if (!logged)
+					fprintf(stderr,
+						"jpkid: not listening for "
+						"revocations: %s\n",
+						err.msg);
+				logged = true;
+				wt = NULL;
+				struct timespec ts = {0, 250 * 1000 * 1000};
+				nanosleep(&ts, NULL);
+				continue;
+			}
+			if (logged)
+				fprintf(stderr, "jpkid: listening for "
+						"revocations again\n");
+			logged = false;
+			/* what committed while nobody listened */
+			if (reopened)
+				sync_revocations(s, s->watch_w.ca, srv_time(s));
+			reopened = true;
+		}
+		t->n = 0;
+		t->overflow = false;
+		int rc =
+		    store_watch_wait(wt, WATCH_WAIT_MS, on_revoked, t, &err);
+		if (t->n > 0 || t->overflow)
+			publish_told(s, s->watch_w.ca, t);
+		if (rc != 0) {
+			fprintf(stderr, "jpkid: revocation listener: %s\n",
+				err.msg);
+			store_watch_close(wt);
+			wt = NULL;
+		}
+	}
+	store_watch_close(wt);
+	free(t);
+	return NULL;
+}
+
+/* Start the watcher when the store can tell (not SQLite). */
+static int watch_start(server *s, jpki_err *err)
+{
+	store_watch *probe = NULL;
+	int rc;
+	if (!s->has_store)
+		return 0;
+	rc = store_watch_open(s->store_loc, &probe, NULL);
+	if (rc == JPKI_ERR_STATE)
+		return 0; /* SQLite: the scan */
+	/* the thread opens its own, and retries one not reachable now */
+	store_watch_close(probe);
+	s->watch_w.s = s;
+	s->watch_w.cls = -1;
+	if ((rc = srv_open_ca(s, &s->watch_w.ca, err)) != 0)
+		return rc;
+	atomic_store(&s->watch_stop, false);
+	if (pthread_create(&s->watch_th, NULL, watch_main, s) != 0)
+		return jpki_fail(err, JPKI_ERR_NOMEM,
+				 "cannot start the revocation listener");
+	s->watch_started = true;
+	return 0;
+}
+
+static void watch_stop(server *s)
+{
+	if (s->watch_started) {
+		atomic_store(&s->watch_stop, true);
+		pthread_join(s->watch_th, NULL);
+		s->watch_started = false;
+	}
+	ca_close(s->watch_w.ca);
+	s->watch_w.ca = NULL;
+}
+
 int srv_publish_start(server *s, jpki_err *err)
 {
 	int rc;
@@ -495,6 +689,9 @@ int srv_publish_start(server *s, jpki_err *err)
 	/* the first CRLs before the doors open: a relying party never sees
 	 * a 404 for a partition that exists */
 	ensure_crls(s, s->pub_w.ca, srv_time(s));
+	/* a store that cannot be reached now is retried by the thread */
+	if ((rc = watch_start(s, err)) != 0)
+		return rc;
 	if (pthread_create(&s->pub_th, NULL, refresher_main, s) != 0)
 		return jpki_fail(err, JPKI_ERR_NOMEM,
 				 "cannot start the refresher thread");
@@ -504,6 +701,7 @@ int srv_publish_start(server *s, jpki_err *err)
 
 void srv_publish_stop(server *s)
 {
+	watch_stop(s);
 	if (s->pub_q == NULL)
 		return;
 	if (s->pub_started) {

@@ -395,6 +395,12 @@ static enum MHD_Result route_begin(server *s, srv_req *r,
 					"log in first (POST /api/v1/session)");
 			return send_req(s, r, false);
 		}
+		if (rc == JPKI_ERR_IO) {
+			srv_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "busy",
+					"sessions cannot be read from the "
+					"store now; try again");
+			return send_req(s, r, false);
+		}
 		if (rc != 0) {
 			srv_reply_error(r, MHD_HTTP_FORBIDDEN, "csrf",
 					"X-CSRF-Token missing or wrong");
@@ -846,7 +852,6 @@ int server_start(const server_config *cfg, server **out, char *created_password,
 		return jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
 	s->clock_offset = cfg->clock_offset;
 	s->started = srv_time(s);
-	pthread_mutex_init(&s->dl_mu, NULL);
 	pthread_mutex_init(&s->cp_mu, NULL);
 	s->audit_syslog = cfg->audit_syslog;
 	pthread_mutex_init(&s->cnt_mu, NULL);
@@ -868,10 +873,14 @@ int server_start(const server_config *cfg, server **out, char *created_password,
 	s->secure_cookies = !loopback && !cfg->insecure_cookies;
 	if ((rc = prepare_ca(s, cfg, created_password, cap, err)) != 0)
 		goto out;
+	/* sessions and the like: in the store, through a handle of their own */
+	if ((rc = srv_open_ca(s, &s->sess_ca, err)) != 0)
+		goto out;
 	if (srv_ocsp_cache_new(s->ocsp_max, s->ocsp_max_age, &s->ocsp) != 0 ||
 	    srv_crl_cache_new(s->ocsp_max_age, &s->crl) != 0 ||
-	    srv_sessions_new(&s->sess) != 0 ||
-	    srv_rp_nonces_new(cfg->login_nonce_ttl, &s->rp_nonces) != 0 ||
+	    srv_sessions_new(ca_store(s->sess_ca), &s->sess) != 0 ||
+	    srv_rp_nonces_new(cfg->login_nonce_ttl, s->sess, &s->rp_nonces) !=
+		0 ||
 	    (s->preview_key = EVP_RSA_gen(2048)) == NULL ||
 	    (s->r_malformed = ocsp_error_response(
 		 OCSP_RESPONSE_STATUS_MALFORMEDREQUEST)) == NULL ||
@@ -934,8 +943,9 @@ void server_stop(server *s)
 	srv_classes_free(s);
 	srv_ocsp_cache_free(s->ocsp);
 	srv_crl_cache_free(s->crl);
-	srv_sessions_free(s->sess);
 	srv_rp_nonces_free(s->rp_nonces);
+	srv_sessions_free(s->sess);
+	ca_close(s->sess_ca);
 	if (s->r_malformed != NULL)
 		MHD_destroy_response(s->r_malformed);
 	if (s->r_unauthorized != NULL)
@@ -949,7 +959,6 @@ void server_stop(server *s)
 	srv_clients_free(s->clients);
 	srv_throttle_free(s->throttle);
 	srv_downloads_free(s);
-	pthread_mutex_destroy(&s->dl_mu);
 	pthread_mutex_destroy(&s->cp_mu);
 	pthread_mutex_destroy(&s->cnt_mu);
 	free(s);

@@ -398,8 +398,19 @@ int srv_operator_gen(jpki_ca *ca, const char *name, int64_t *gen,
 int srv_operator_cutoffs(jpki_ca *ca, srv_op_cutoff *out, size_t max, size_t *n,
 			 jpki_err *err);
 
+/* Sessions, challenges, relying-party nonces and one-time downloads live
+ * in the store (store_token_*, session.c), so that every jpkid node on
+ * one store answers every request; `st` is a handle of their own, used
+ * under the table's lock (srv_sessions_lock). */
 typedef struct srv_sessions srv_sessions;
-int srv_sessions_new(srv_sessions **out);
+int srv_sessions_new(store *st, srv_sessions **out);
+store *srv_sessions_lock(srv_sessions *t);
+void srv_sessions_unlock(srv_sessions *t);
+/* The row id of a secret: upper-case hex of its SHA-256. */
+void srv_token_id(const uint8_t *secret, size_t len,
+		  char out[STORE_TOKEN_ID_LEN + 1]);
+/* Delete rows past their expiry (at most every few seconds). */
+void srv_tokens_sweep(srv_sessions *t, time_t now);
 void srv_sessions_free(srv_sessions *t);
 size_t srv_sessions_count(srv_sessions *t);
 /* New session: sid and csrf (hex, 65 bytes each); _gen with the
@@ -410,8 +421,9 @@ int srv_session_create_gen(srv_sessions *t, const char *name, int role,
 			   int64_t gen, time_t now, char sid_hex[65],
 			   char csrf_hex[65], time_t *expires);
 /* Look up the session of a cookie value; csrf (may be NULL) is checked
- * when check_csrf.  0, JPKI_ERR_AUTH (no or expired session) or
- * JPKI_ERR_POLICY (CSRF token missing or wrong). */
+ * when check_csrf.  0, JPKI_ERR_AUTH (no or expired session),
+ * JPKI_ERR_POLICY (CSRF token missing or wrong) or JPKI_ERR_IO (the store
+ * failed: answer 503). */
 int srv_session_get(srv_sessions *t, const char *sid_hex, bool check_csrf,
 		    const char *csrf, time_t now, srv_req *r, char csrf_out[65],
 		    time_t *expires);
@@ -447,17 +459,11 @@ int srv_challenge_take(srv_sessions *t, const uint8_t sid[SRV_SID_LEN],
 /* ---- the service's clock: time(NULL) + the test-only offset ---- */
 time_t srv_time(const server *s);
 
-/* ---- virtual-card images waiting for their one download (api_cards.c) */
+/* ---- virtual-card images waiting for their one download (api_cards.c,
+ * sealed in the store) */
 #define SRV_DL_MAX 32  /* images held at once */
 #define SRV_DL_TTL 300 /* seconds an image waits for its download */
 #define SRV_DL_IMAGE_MAX (256 * 1024)
-typedef struct srv_download {
-	char serial[JPKI_CARD_SERIAL_LEN + 1];
-	uint8_t sid[SRV_SID_LEN]; /* only the session that made it */
-	uint8_t *img;		  /* private keys: zeroed when dropped */
-	size_t len;
-	time_t expires;
-} srv_download;
 /* Zero and drop images past their expiry (the refresher calls it). */
 void srv_downloads_sweep(server *s, time_t now);
 void srv_downloads_free(server *s);
@@ -493,7 +499,7 @@ enum MHD_Result srv_ui_serve(server *s, struct MHD_Connection *conn,
 #define SRV_RP_ORIGIN_MAX 127	      /* fits srv_req.arg2 */
 #define SRV_RP_VERIFY_BODY (2u << 20) /* JSON body of POST /api/v1/verify */
 typedef struct srv_rp_nonces srv_rp_nonces;
-int srv_rp_nonces_new(int ttl, srv_rp_nonces **out);
+int srv_rp_nonces_new(int ttl, srv_sessions *sess, srv_rp_nonces **out);
 void srv_rp_nonces_free(srv_rp_nonces *t); /* NULL is fine */
 /* Whether o is an origin in the one form compared (api_login.c). */
 bool srv_rp_origin_ok(const char *o);
@@ -648,8 +654,12 @@ struct server {
 	srv_worker pub_w;
 	time_t started;
 	long long clock_offset; /* tests only (server_config) */
-	pthread_mutex_t dl_mu;
-	srv_download dl[SRV_DL_MAX];
+	jpki_ca *sess_ca;	/* the store handle of s->sess */
+	/* revocations told by the store (publish.c, PostgreSQL) */
+	pthread_t watch_th;
+	bool watch_started;
+	atomic_bool watch_stop;
+	srv_worker watch_w;
 	pthread_mutex_t cnt_mu;
 	long cnt_day; /* JST day number the counters are for */
 	unsigned long cnt[CNT_N];

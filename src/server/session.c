@@ -1,22 +1,32 @@
-/* Operator sessions and issuance challenges, in memory.
+/* Operator sessions and issuance challenges, in the store (table tokens,
+ * migration 6), so that every jpkid node on one store answers every
+ * request (issue #12 item 3; docs/decisions.md "Several jpkid nodes").
  *
  * A session id is 256 random bits, sent as an HttpOnly, SameSite=Strict
  * cookie; its CSRF token (another 256 bits) is handed out in the log-in
- * answer and must come back in X-CSRF-Token on every mutation.  Sessions
- * end 8 hours after log-in or after an hour without use; a restart ends
- * them all (operators log in again).  Challenges are single-use nonces for
- * the proof of possession of issuance keys, bound to the session that
- * asked for them and valid for SRV_CHALLENGE_TTL seconds. */
+ * answer and must come back in X-CSRF-Token on every mutation.  The store
+ * keeps only the SHA-256 of the session id, never the id itself.
+ * Sessions end 8 hours after log-in or after an hour without use (the
+ * last use is written at most once a SESSION_TOUCH seconds); a restart of
+ * a node ends none of them.  Challenges are single-use nonces for the
+ * proof of possession of issuance keys, bound to the session that asked
+ * for them and valid for SRV_CHALLENGE_TTL seconds.
+ *
+ * One store handle serves all of this, behind one mutex. */
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "openjpki/store.h"
 #include "openjpki/util.h"
 #include "server_int.h"
 
 #define MAX_SESSIONS 4096
 #define SESSION_TTL (8 * 3600)
 #define SESSION_IDLE 3600
+#define SESSION_TOUCH 60 /* s between writes of a session's last use */
+#define SWEEP_EVERY 10	 /* s between deletions of expired rows */
 #define MAX_CHALLENGES 16384
 /* one session, and all sessions of one operator, hold at most this many
  * open challenges: a clerk cannot fill the table for the others
@@ -24,38 +34,21 @@
 #define CHALLENGES_PER_SESSION SRV_CHALLENGES_PER_SESSION
 #define CHALLENGES_PER_OPERATOR SRV_CHALLENGES_PER_OPERATOR
 
-typedef struct sess {
-	bool used;
-	uint8_t id[SRV_SID_LEN];
-	char csrf[65];
-	char name[64];
-	int role;
-	time_t expires, last;
-	int64_t gen; /* of the operator's record at log-in (srv_op_cutoff) */
-	int challenges;
-} sess;
-
-typedef struct chal {
-	bool used;
-	uint8_t c[32];
-	uint8_t sid[SRV_SID_LEN];
-	size_t slot; /* of the session, checked against sid */
-	time_t expires;
-} chal;
-
 struct srv_sessions {
 	pthread_mutex_t mu;
-	sess s[MAX_SESSIONS];
-	chal c[MAX_CHALLENGES];
-	size_t n;
+	store *st; /* not owned */
+	time_t swept;
 };
 
-int srv_sessions_new(srv_sessions **out)
+int srv_sessions_new(store *st, srv_sessions **out)
 {
+	if (st == NULL)
+		return JPKI_ERR_INVAL;
 	srv_sessions *t = calloc(1, sizeof(*t));
 	if (t == NULL)
 		return JPKI_ERR_NOMEM;
 	pthread_mutex_init(&t->mu, NULL);
+	t->st = st;
 	*out = t;
 	return 0;
 }
@@ -65,29 +58,67 @@ void srv_sessions_free(srv_sessions *t)
 	if (t == NULL)
 		return;
 	pthread_mutex_destroy(&t->mu);
-	OPENSSL_cleanse(t, sizeof(*t));
 	free(t);
+}
+
+store *srv_sessions_lock(srv_sessions *t)
+{
+	pthread_mutex_lock(&t->mu);
+	return t->st;
+}
+
+void srv_sessions_unlock(srv_sessions *t)
+{
+	pthread_mutex_unlock(&t->mu);
+}
+
+void srv_token_id(const uint8_t *secret, size_t len,
+		  char out[STORE_TOKEN_ID_LEN + 1])
+{
+	uint8_t md[32];
+	unsigned int n = 0;
+	if (EVP_Digest(secret, len, md, &n, EVP_sha256(), NULL) != 1 ||
+	    n != sizeof(md)) {
+		/* never a valid id: every lookup fails */
+		out[0] = '\0';
+		return;
+	}
+	jpki_hex(md, sizeof(md), out);
 }
 
 size_t srv_sessions_count(srv_sessions *t)
 {
+	store_token_filter f = {.kind = STORE_TOKEN_SESSION};
+	size_t n = 0;
 	pthread_mutex_lock(&t->mu);
-	size_t n = t->n;
+	if (store_token_count(t->st, &f, &n, NULL, NULL) != 0)
+		n = 0;
 	pthread_mutex_unlock(&t->mu);
 	return n;
 }
 
-static bool alive(const sess *s, time_t now)
+/* Delete rows past their expiry, at most once every SWEEP_EVERY seconds
+ * (t->mu held). */
+static void sweep(srv_sessions *t, time_t now)
 {
-	return s->used && now < s->expires && now < s->last + SESSION_IDLE;
+	if (now >= t->swept && now < t->swept + SWEEP_EVERY)
+		return;
+	store_token_filter f = {.expired_at = now};
+	store_token_delete(t->st, &f, NULL, NULL);
+	t->swept = now;
 }
 
-static void end(srv_sessions *t, sess *s)
+void srv_tokens_sweep(srv_sessions *t, time_t now)
 {
-	if (!s->used)
-		return;
-	OPENSSL_cleanse(s, sizeof(*s));
-	t->n--;
+	pthread_mutex_lock(&t->mu);
+	sweep(t, now);
+	pthread_mutex_unlock(&t->mu);
+}
+
+static bool alive(const store_token *s, time_t now)
+{
+	return s->kind == STORE_TOKEN_SESSION && now < s->expires &&
+	       now < s->last + SESSION_IDLE;
 }
 
 int srv_session_create(srv_sessions *t, const char *name, int role, time_t now,
@@ -102,55 +133,51 @@ int srv_session_create_gen(srv_sessions *t, const char *name, int role,
 			   char csrf_hex[65], time_t *expires)
 {
 	uint8_t id[SRV_SID_LEN], csrf[32];
+	store_token k;
+	store_token_filter f = {.kind = STORE_TOKEN_SESSION, .alive_at = now};
+	size_t n = 0;
 	int rc;
 	if ((rc = jpki_random(id, sizeof(id), NULL)) != 0 ||
 	    (rc = jpki_random(csrf, sizeof(csrf), NULL)) != 0)
 		return rc;
-	pthread_mutex_lock(&t->mu);
-	sess *slot = NULL;
-	for (size_t i = 0; i < MAX_SESSIONS; i++) {
-		if (t->s[i].used && !alive(&t->s[i], now))
-			end(t, &t->s[i]);
-		if (!t->s[i].used && slot == NULL)
-			slot = &t->s[i];
-	}
-	if (slot == NULL) {
-		pthread_mutex_unlock(&t->mu);
+	memset(&k, 0, sizeof(k));
+	srv_token_id(id, sizeof(id), k.id);
+	k.kind = STORE_TOKEN_SESSION;
+	if (jpki_strlcpy(k.owner, name, sizeof(k.owner)) != 0)
 		return JPKI_ERR_RANGE;
-	}
-	memset(slot, 0, sizeof(*slot));
-	slot->used = true;
-	memcpy(slot->id, id, sizeof(id));
-	jpki_hex(csrf, sizeof(csrf), slot->csrf);
-	jpki_strlcpy(slot->name, name, sizeof(slot->name));
-	slot->role = role;
-	slot->gen = gen;
-	slot->expires = now + SESSION_TTL;
-	slot->last = now;
-	t->n++;
-	memcpy(csrf_hex, slot->csrf, 65);
-	*expires = slot->expires;
+	k.role = role;
+	k.gen = gen;
+	k.expires = now + SESSION_TTL;
+	k.last = now;
+	jpki_hex(csrf, sizeof(csrf), k.extra);
+	pthread_mutex_lock(&t->mu);
+	sweep(t, now);
+	if ((rc = store_token_count(t->st, &f, &n, NULL, NULL)) == 0 &&
+	    n >= MAX_SESSIONS)
+		rc = JPKI_ERR_RANGE;
+	if (rc == 0)
+		rc = store_token_put(t->st, &k, NULL, 0, NULL);
 	pthread_mutex_unlock(&t->mu);
-	jpki_hex(id, sizeof(id), sid_hex);
+	if (rc == 0) {
+		memcpy(csrf_hex, k.extra, 65);
+		*expires = k.expires;
+		jpki_hex(id, sizeof(id), sid_hex);
+	}
+	OPENSSL_cleanse(&k, sizeof(k));
 	OPENSSL_cleanse(id, sizeof(id));
 	OPENSSL_cleanse(csrf, sizeof(csrf));
-	return 0;
+	return rc;
 }
 
-/* The session a challenge belongs to, if it still exists. */
-static sess *owner(srv_sessions *t, const chal *h)
+/* End a session: its row, its challenges and its downloads (t->mu held). */
+static void end(srv_sessions *t, const char *hid)
 {
-	sess *s = &t->s[h->slot % MAX_SESSIONS];
-	return s->used && memcmp(s->id, h->sid, SRV_SID_LEN) == 0 ? s : NULL;
-}
-
-static sess *find(srv_sessions *t, const uint8_t id[SRV_SID_LEN])
-{
-	for (size_t i = 0; i < MAX_SESSIONS; i++)
-		if (t->s[i].used &&
-		    CRYPTO_memcmp(t->s[i].id, id, SRV_SID_LEN) == 0)
-			return &t->s[i];
-	return NULL;
+	store_token_filter f = {.id = hid};
+	store_token_delete(t->st, &f, NULL, NULL);
+	f = (store_token_filter){.kind = STORE_TOKEN_CHALLENGE, .owner = hid};
+	store_token_delete(t->st, &f, NULL, NULL);
+	f.kind = STORE_TOKEN_DOWNLOAD;
+	store_token_delete(t->st, &f, NULL, NULL);
 }
 
 int srv_session_get(srv_sessions *t, const char *sid_hex, bool check_csrf,
@@ -158,65 +185,70 @@ int srv_session_get(srv_sessions *t, const char *sid_hex, bool check_csrf,
 		    time_t *expires)
 {
 	uint8_t id[SRV_SID_LEN];
+	char hid[STORE_TOKEN_ID_LEN + 1];
+	store_token s;
 	size_t n = 0;
 	int rc = 0;
 	if (sid_hex == NULL || strlen(sid_hex) != 2 * SRV_SID_LEN ||
 	    jpki_unhex(sid_hex, id, sizeof(id), &n, NULL) != 0 ||
 	    n != SRV_SID_LEN)
 		return JPKI_ERR_AUTH;
+	srv_token_id(id, sizeof(id), hid);
+	memset(&s, 0, sizeof(s));
 	pthread_mutex_lock(&t->mu);
-	sess *s = find(t, id);
-	if (s == NULL || !alive(s, now)) {
-		if (s != NULL)
-			end(t, s);
+	rc = store_token_get(t->st, hid, &s, NULL, NULL, NULL);
+	if (rc == JPKI_ERR_NOT_FOUND || (rc == 0 && !alive(&s, now))) {
+		if (rc == 0 && s.kind == STORE_TOKEN_SESSION)
+			end(t, hid);
 		rc = JPKI_ERR_AUTH;
 		goto out;
 	}
+	if (rc != 0) {
+		rc = JPKI_ERR_IO; /* the store failed: 503, try again */
+		goto out;
+	}
 	if (check_csrf && (csrf == NULL || strlen(csrf) != 64 ||
-			   CRYPTO_memcmp(csrf, s->csrf, 64) != 0)) {
+			   CRYPTO_memcmp(csrf, s.extra, 64) != 0)) {
 		rc = JPKI_ERR_POLICY;
 		goto out;
 	}
-	s->last = now;
+	if (now >= s.last + SESSION_TOUCH)
+		store_token_touch(t->st, hid, now, -1, NULL, NULL);
 	r->authed = true;
-	r->role = s->role;
-	jpki_strlcpy(r->actor, s->name, sizeof(r->actor));
-	memcpy(r->sid, s->id, SRV_SID_LEN);
+	r->role = s.role;
+	jpki_strlcpy(r->actor, s.owner, sizeof(r->actor));
+	memcpy(r->sid, id, SRV_SID_LEN);
 	if (csrf_out != NULL)
-		memcpy(csrf_out, s->csrf, 65);
+		memcpy(csrf_out, s.extra, 65);
 	if (expires != NULL)
-		*expires = s->expires;
+		*expires = s.expires;
 out:
 	pthread_mutex_unlock(&t->mu);
+	OPENSSL_cleanse(&s, sizeof(s));
 	OPENSSL_cleanse(id, sizeof(id));
 	return rc;
-}
-
-/* End a session and drop its challenges (t->mu held). */
-static void end_with_challenges(srv_sessions *t, sess *s)
-{
-	for (size_t i = 0; i < MAX_CHALLENGES; i++)
-		if (t->c[i].used &&
-		    memcmp(t->c[i].sid, s->id, SRV_SID_LEN) == 0)
-			memset(&t->c[i], 0, sizeof(t->c[i]));
-	end(t, s);
 }
 
 size_t srv_sessions_end_operator(srv_sessions *t, const char *name,
 				 const uint8_t *keep, int64_t gen)
 {
-	size_t n = 0;
+	char hkeep[STORE_TOKEN_ID_LEN + 1];
+	store_token_filter f = {.kind = STORE_TOKEN_SESSION, .owner = name};
+	size_t n = 0, c = 0;
+	if (keep != NULL) {
+		srv_token_id(keep, SRV_SID_LEN, hkeep);
+		f.keep = hkeep;
+		srv_session_set_gen(t, keep, gen);
+	}
 	pthread_mutex_lock(&t->mu);
-	for (size_t i = 0; i < MAX_SESSIONS; i++) {
-		sess *s = &t->s[i];
-		if (!s->used || strcmp(s->name, name) != 0)
-			continue;
-		if (keep != NULL && memcmp(s->id, keep, SRV_SID_LEN) == 0) {
-			s->gen = gen;
-			continue;
-		}
-		end_with_challenges(t, s);
-		n++;
+	if (store_token_delete(t->st, &f, &n, NULL) != 0)
+		n = 0;
+	/* their challenges: those of a session ended are refused anyway
+	 * (srv_challenge_take looks for the session), and expire */
+	if (keep == NULL) {
+		f = (store_token_filter){.kind = STORE_TOKEN_CHALLENGE,
+					 .op = name};
+		store_token_delete(t->st, &f, &c, NULL);
 	}
 	pthread_mutex_unlock(&t->mu);
 	return n;
@@ -225,29 +257,38 @@ size_t srv_sessions_end_operator(srv_sessions *t, const char *name,
 void srv_session_set_gen(srv_sessions *t, const uint8_t sid[SRV_SID_LEN],
 			 int64_t gen)
 {
+	char hid[STORE_TOKEN_ID_LEN + 1];
+	store_token s;
+	srv_token_id(sid, SRV_SID_LEN, hid);
 	pthread_mutex_lock(&t->mu);
-	sess *s = find(t, sid);
-	if (s != NULL)
-		s->gen = gen;
+	/* the row again with its new generation: one's own session only */
+	if (store_token_take(t->st, hid, &s, NULL, NULL, NULL) == 0) {
+		s.gen = gen;
+		store_token_put(t->st, &s, NULL, 0, NULL);
+	}
 	pthread_mutex_unlock(&t->mu);
+	OPENSSL_cleanse(&s, sizeof(s));
 }
 
 size_t srv_sessions_sync(srv_sessions *t, const srv_op_cutoff *c, size_t nc)
 {
 	size_t n = 0;
 	pthread_mutex_lock(&t->mu);
-	for (size_t i = 0; i < MAX_SESSIONS; i++) {
-		sess *s = &t->s[i];
-		if (!s->used)
-			continue;
-		for (size_t k = 0; k < nc; k++) {
-			if (strcmp(s->name, c[k].name) != 0)
+	for (size_t k = 0; k < nc; k++) {
+		store_token_filter f = {.kind = STORE_TOKEN_SESSION,
+					.owner = c[k].name};
+		size_t m = 0;
+		if (!c[k].disabled) {
+			if (c[k].gen <= 0)
 				continue;
-			if (c[k].disabled || s->gen < c[k].gen) {
-				end_with_challenges(t, s);
-				n++;
-			}
-			break;
+			f.gen_below = c[k].gen;
+		}
+		if (store_token_delete(t->st, &f, &m, NULL) == 0)
+			n += m;
+		if (c[k].disabled) {
+			f = (store_token_filter){.kind = STORE_TOKEN_CHALLENGE,
+						 .op = c[k].name};
+			store_token_delete(t->st, &f, NULL, NULL);
 		}
 	}
 	pthread_mutex_unlock(&t->mu);
@@ -256,92 +297,92 @@ size_t srv_sessions_sync(srv_sessions *t, const srv_op_cutoff *c, size_t nc)
 
 void srv_session_end(srv_sessions *t, const uint8_t sid[SRV_SID_LEN])
 {
+	char hid[STORE_TOKEN_ID_LEN + 1];
+	srv_token_id(sid, SRV_SID_LEN, hid);
 	pthread_mutex_lock(&t->mu);
-	sess *s = find(t, sid);
-	if (s != NULL)
-		end(t, s);
-	for (size_t i = 0; i < MAX_CHALLENGES; i++)
-		if (t->c[i].used && memcmp(t->c[i].sid, sid, SRV_SID_LEN) == 0)
-			memset(&t->c[i], 0, sizeof(t->c[i]));
+	end(t, hid);
 	pthread_mutex_unlock(&t->mu);
 }
 
-/* Open challenges of the sessions of `name` (t->mu held). */
-static int operator_challenges(srv_sessions *t, const char *name)
+/* Seconds until the first open challenge the filter selects expires. */
+static int first_expiry(srv_sessions *t, store_token_filter *f, time_t now)
 {
-	int n = 0;
-	for (size_t i = 0; i < MAX_SESSIONS; i++)
-		if (t->s[i].used && t->s[i].challenges > 0 &&
-		    strcmp(t->s[i].name, name) == 0)
-			n += t->s[i].challenges;
-	return n;
-}
-
-/* Seconds until the first open challenge of session s (all of the
- * operator's sessions when `op`) expires (t->mu held). */
-static int first_expiry(srv_sessions *t, const sess *s, bool op, time_t now)
-{
-	time_t first = now + SRV_CHALLENGE_TTL;
-	for (size_t i = 0; i < MAX_CHALLENGES; i++) {
-		const chal *h = &t->c[i];
-		if (!h->used || h->expires >= first)
-			continue;
-		const sess *o = owner(t, h);
-		if (o == s ||
-		    (op && o != NULL && strcmp(o->name, s->name) == 0))
-			first = h->expires;
-	}
-	return first > now ? (int)(first - now) : 1;
+	size_t n = 0;
+	time_t first = 0;
+	if (store_token_count(t->st, f, &n, &first, NULL) != 0 || n == 0 ||
+	    first <= now)
+		return 1;
+	return (int)(first - now);
 }
 
 int srv_challenge_open(srv_sessions *t, const uint8_t sid[SRV_SID_LEN],
 		       time_t now, char out_b64[64], int *retry_after)
 {
 	uint8_t c[32];
+	char hid[STORE_TOKEN_ID_LEN + 1];
+	store_token s, h;
+	size_t mine = 0, ops = 0, all = 0;
 	int rc = jpki_random(c, sizeof(c), NULL);
 	if (retry_after != NULL)
 		*retry_after = 0;
 	if (rc != 0)
 		return rc;
+	srv_token_id(sid, SRV_SID_LEN, hid);
+	memset(&h, 0, sizeof(h));
 	pthread_mutex_lock(&t->mu);
-	sess *s = find(t, sid);
-	chal *slot = NULL;
-	if (s == NULL) {
+	sweep(t, now);
+	if (store_token_get(t->st, hid, &s, NULL, NULL, NULL) != 0 ||
+	    s.kind != STORE_TOKEN_SESSION) {
 		rc = JPKI_ERR_AUTH;
 		goto out;
 	}
-	for (size_t i = 0; i < MAX_CHALLENGES; i++) {
-		chal *h = &t->c[i];
-		if (h->used && now >= h->expires) {
-			sess *o = owner(t, h);
-			if (o != NULL && o->challenges > 0)
-				o->challenges--;
-			memset(h, 0, sizeof(*h));
-		}
-		if (!h->used && slot == NULL)
-			slot = h;
+	store_token_filter fs = {
+	    .kind = STORE_TOKEN_CHALLENGE, .owner = hid, .alive_at = now};
+	store_token_filter fo = {
+	    .kind = STORE_TOKEN_CHALLENGE, .op = s.owner, .alive_at = now};
+	store_token_filter fa = {.kind = STORE_TOKEN_CHALLENGE,
+				 .alive_at = now};
+	if (store_begin(t->st, NULL) != 0) {
+		rc = JPKI_ERR_STATE;
+		goto out;
 	}
-	bool full_session = s->challenges >= CHALLENGES_PER_SESSION;
-	if (full_session ||
-	    operator_challenges(t, s->name) >= CHALLENGES_PER_OPERATOR) {
+	if (store_token_count(t->st, &fs, &mine, NULL, NULL) != 0 ||
+	    store_token_count(t->st, &fo, &ops, NULL, NULL) != 0 ||
+	    store_token_count(t->st, &fa, &all, NULL, NULL) != 0) {
+		rc = JPKI_ERR_STATE;
+		goto end;
+	}
+	bool full_session = mine >= CHALLENGES_PER_SESSION;
+	if (full_session || ops >= CHALLENGES_PER_OPERATOR) {
 		if (retry_after != NULL)
-			*retry_after = first_expiry(t, s, !full_session, now);
+			*retry_after =
+			    first_expiry(t, full_session ? &fs : &fo, now);
 		rc = JPKI_ERR_RANGE;
-		goto out;
+		goto end;
 	}
-	if (slot == NULL) {
+	if (all >= MAX_CHALLENGES) {
 		rc = JPKI_ERR_STATE; /* the whole table: busy */
-		goto out;
+		goto end;
 	}
-	slot->used = true;
-	memcpy(slot->c, c, sizeof(c));
-	memcpy(slot->sid, sid, SRV_SID_LEN);
-	slot->slot = (size_t)(s - t->s);
-	slot->expires = now + SRV_CHALLENGE_TTL;
-	s->challenges++;
-	rc = srv_b64_encode(c, sizeof(c), out_b64, 64);
+	srv_token_id(c, sizeof(c), h.id);
+	h.kind = STORE_TOKEN_CHALLENGE;
+	jpki_strlcpy(h.owner, hid, sizeof(h.owner));
+	jpki_strlcpy(h.op, s.owner, sizeof(h.op));
+	h.expires = now + SRV_CHALLENGE_TTL;
+	if (store_token_put(t->st, &h, NULL, 0, NULL) != 0) {
+		rc = JPKI_ERR_STATE;
+		goto end;
+	}
+end:
+	if (rc == 0 && store_commit(t->st, NULL) != 0)
+		rc = JPKI_ERR_STATE;
+	if (rc != 0)
+		store_rollback(t->st);
 out:
 	pthread_mutex_unlock(&t->mu);
+	if (rc == 0)
+		rc = srv_b64_encode(c, sizeof(c), out_b64, 64);
+	OPENSSL_cleanse(c, sizeof(c));
 	return rc;
 }
 
@@ -356,26 +397,24 @@ int srv_challenge_take(srv_sessions *t, const uint8_t sid[SRV_SID_LEN],
 		       const char *b64, time_t now)
 {
 	uint8_t c[32];
+	char hc[STORE_TOKEN_ID_LEN + 1], hid[STORE_TOKEN_ID_LEN + 1];
+	store_token h, s;
 	size_t n = 0;
 	int rc = JPKI_ERR_NOT_FOUND;
 	if (b64 == NULL ||
 	    srv_b64_decode(b64, strlen(b64), c, sizeof(c), &n) != 0 ||
 	    n != sizeof(c))
 		return JPKI_ERR_INVAL;
+	srv_token_id(c, sizeof(c), hc);
+	srv_token_id(sid, SRV_SID_LEN, hid);
 	pthread_mutex_lock(&t->mu);
-	for (size_t i = 0; i < MAX_CHALLENGES; i++) {
-		chal *h = &t->c[i];
-		if (!h->used || CRYPTO_memcmp(h->c, c, sizeof(c)) != 0)
-			continue;
-		if (memcmp(h->sid, sid, SRV_SID_LEN) == 0 && now < h->expires)
-			rc = 0;
-		/* used, expired or someone else's: gone either way */
-		sess *o = owner(t, h);
-		if (o != NULL && o->challenges > 0)
-			o->challenges--;
-		memset(h, 0, sizeof(*h));
-		break;
-	}
+	/* used, expired or someone else's: gone either way */
+	if (store_token_take(t->st, hc, &h, NULL, NULL, NULL) == 0 &&
+	    h.kind == STORE_TOKEN_CHALLENGE && strcmp(h.owner, hid) == 0 &&
+	    now < h.expires &&
+	    store_token_get(t->st, hid, &s, NULL, NULL, NULL) == 0 &&
+	    s.kind == STORE_TOKEN_SESSION)
+		rc = 0;
 	pthread_mutex_unlock(&t->mu);
 	return rc;
 }

@@ -33,6 +33,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
+#include <openssl/crypto.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1609,6 +1610,242 @@ static int pg_office_set(void *impl, const char *code, const store_office *o_,
 	return 0;
 }
 
+/* ---- shared node state (issue #12 item 3) ------------------------------- */
+
+#define TOKEN_COLS "id, kind, owner, operator, role, gen, expires, last, extra"
+
+static int pg_token_put(void *impl, const store_token *t, const uint8_t *data,
+			size_t len, jpki_err *err)
+{
+	struct pgc *p = impl;
+	struct outcome o;
+	struct params P = {0};
+	p_fields(&P, &rm_token, 0, rm_token.n, t);
+	if (data != NULL)
+		p_blob(&P, data, len);
+	else
+		p_null(&P);
+	if (cmd(p,
+		"INSERT INTO tokens (" TOKEN_COLS ", data)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+		&P, &o, NULL) == 0)
+		return 0;
+	if (strcmp(o.state, "23505") == 0)
+		return jpki_fail(err, JPKI_ERR_CONFLICT,
+				 "token exists already");
+	return pg_fail(p, &o, err, "writing a token");
+}
+
+static int pg_token_get(void *impl, const char *id, store_token *out,
+			uint8_t **data, size_t *len, jpki_err *err)
+{
+	struct pgc *p = impl;
+	struct outcome o;
+	struct params P = {0};
+	store_token t;
+	unsigned char *raw = NULL;
+	size_t n = 0;
+	int rc;
+	p_text(&P, id);
+	if (run(p, "SELECT " TOKEN_COLS ", data FROM tokens WHERE id = $1", &P,
+		PGRES_TUPLES_OK, &o) != 0) {
+		rc = pg_fail(p, &o, err, "reading a token");
+		goto out;
+	}
+	if (PQntuples(o.res) == 0) {
+		rc = jpki_fail(err, JPKI_ERR_NOT_FOUND, "token not found");
+		goto out;
+	}
+	memset(&t, 0, sizeof(t));
+	if ((rc = read_rec(o.res, 0, &rm_token, 0, &t, err)) != 0)
+		goto out;
+	if (data != NULL) {
+		uint8_t *d = NULL;
+		if (!PQgetisnull(o.res, 0, rm_token.n))
+			raw = PQunescapeBytea((const unsigned char *)PQgetvalue(
+						  o.res, 0, rm_token.n),
+					      &n);
+		if (raw != NULL && n > 0) {
+			if ((d = malloc(n)) == NULL) {
+				rc = jpki_fail(err, JPKI_ERR_NOMEM,
+					       "out of memory");
+				goto out;
+			}
+			memcpy(d, raw, n);
+		}
+		*data = d;
+		*len = d != NULL ? n : 0;
+	}
+	*out = t;
+out:
+	if (raw != NULL) {
+		OPENSSL_cleanse(raw, n);
+		PQfreemem(raw);
+	}
+	PQclear(o.res);
+	return rc;
+}
+
+static int pg_token_touch(void *impl, const char *id, time_t last,
+			  int64_t expect, bool *changed, jpki_err *err)
+{
+	struct pgc *p = impl;
+	struct outcome o;
+	struct params P = {0};
+	int changes = 0;
+	p_text(&P, id);
+	p_int(&P, (int64_t)last);
+	p_int(&P, expect);
+	if (cmd(p,
+		"UPDATE tokens SET last = $2::bigint WHERE id = $1"
+		" AND ($3::bigint < 0 OR last = $3::bigint)",
+		&P, &o, &changes) != 0)
+		return pg_fail(p, &o, err, "updating a token");
+	*changed = changes > 0;
+	return 0;
+}
+
+#define TOKEN_FILTER                                                           \
+	" WHERE ($1::int = 0 OR kind = $1::int)"                               \
+	" AND ($2::text IS NULL OR id = $2::text)"                             \
+	" AND ($3::text IS NULL OR owner = $3::text)"                          \
+	" AND ($4::text IS NULL OR operator = $4::text)"                       \
+	" AND ($5::text IS NULL OR id <> $5::text)"                            \
+	" AND ($6::bigint = 0 OR gen < $6::bigint)"                            \
+	" AND ($7::bigint = 0 OR expires <= $7::bigint)"                       \
+	" AND ($8::bigint = 0 OR expires > $8::bigint)"
+
+static void p_opt_text(struct params *P, const char *v)
+{
+	if (v != NULL)
+		p_text(P, v);
+	else
+		p_null(P);
+}
+
+static void p_filter(struct params *P, const store_token_filter *f)
+{
+	p_int(P, f->kind);
+	p_opt_text(P, f->id);
+	p_opt_text(P, f->owner);
+	p_opt_text(P, f->op);
+	p_opt_text(P, f->keep);
+	p_int(P, f->gen_below);
+	p_int(P, (int64_t)f->expired_at);
+	p_int(P, (int64_t)f->alive_at);
+}
+
+static int pg_token_delete(void *impl, const store_token_filter *f, size_t *n,
+			   jpki_err *err)
+{
+	struct pgc *p = impl;
+	struct outcome o;
+	struct params P = {0};
+	int changes = 0;
+	p_filter(&P, f);
+	if (cmd(p, "DELETE FROM tokens" TOKEN_FILTER, &P, &o, &changes) != 0)
+		return pg_fail(p, &o, err, "deleting tokens");
+	*n = (size_t)changes;
+	return 0;
+}
+
+static int pg_token_count(void *impl, const store_token_filter *f, size_t *n,
+			  time_t *first, jpki_err *err)
+{
+	struct pgc *p = impl;
+	struct outcome o;
+	struct params P = {0};
+	int64_t c = 0, e = 0;
+	int rc = 0;
+	p_filter(&P, f);
+	if (run(p,
+		"SELECT count(*), coalesce(min(expires), 0) FROM "
+		"tokens" TOKEN_FILTER,
+		&P, PGRES_TUPLES_OK, &o) != 0) {
+		rc = pg_fail(p, &o, err, "counting tokens");
+		goto out;
+	}
+	if (PQntuples(o.res) != 1 ||
+	    sscanf(PQgetvalue(o.res, 0, 0), "%" SCNd64, &c) != 1 ||
+	    sscanf(PQgetvalue(o.res, 0, 1), "%" SCNd64, &e) != 1) {
+		rc =
+		    jpki_fail(err, JPKI_ERR_STORE, "counting tokens: no count");
+		goto out;
+	}
+	*n = (size_t)c;
+	*first = (time_t)e;
+out:
+	PQclear(o.res);
+	return rc;
+}
+
+/* ---- revocations as they commit (LISTEN/NOTIFY) ------------------------- */
+
+/* A connection of its own that LISTENs on jpki_revoked (the trigger of
+ * migration 6 notifies it inside each revoking transaction). */
+static int pg_watch_open(const char *location, void **impl, jpki_err *err)
+{
+	struct pgc *p = NULL;
+	struct outcome o;
+	int rc = 0;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
+	p->c = PQconnectdb(location);
+	if (p->c == NULL || PQstatus(p->c) != CONNECTION_OK) {
+		char m[160];
+		jpki_strlcpy(m, p->c != NULL ? PQerrorMessage(p->c) : "",
+			     sizeof(m));
+		for (char *c = m; *c; c++)
+			if (*c == '\n')
+				*c = ' ';
+		rc = jpki_fail(err, JPKI_ERR_IO,
+			       "cannot connect to the PostgreSQL store to "
+			       "listen: %s",
+			       m);
+		goto out;
+	}
+	PQsetNoticeProcessor(p->c, quiet, NULL);
+	if (cmd(p, "LISTEN jpki_revoked", NULL, &o, NULL) != 0) {
+		rc = pg_fail(p, &o, err, "listening for revocations");
+		goto out;
+	}
+	*impl = p;
+	p = NULL;
+out:
+	pg_close(p);
+	return rc;
+}
+
+/* Wait up to timeout_ms for notifications; fn gets each serial.
+ * JPKI_ERR_IO when the connection is lost (reopen it). */
+static int pg_watch_wait(void *impl, int timeout_ms, store_watch_fn fn,
+			 void *ctx, jpki_err *err)
+{
+	struct pgc *p = impl;
+	PGnotify *nt;
+	int sock = PQsocket(p->c);
+	if (sock < 0 || PQstatus(p->c) != CONNECTION_OK)
+		return jpki_fail(err, JPKI_ERR_IO,
+				 "the listening connection is lost");
+	struct pollfd pfd = {.fd = sock, .events = POLLIN};
+	int n = poll(&pfd, 1, timeout_ms);
+	if (n < 0 && errno != EINTR)
+		return jpki_fail(err, JPKI_ERR_IO, "poll: %s", strerror(errno));
+	if (n > 0 && PQconsumeInput(p->c) == 0)
+		return jpki_fail(err, JPKI_ERR_IO,
+				 "the listening connection is lost");
+	while ((nt = PQnotifies(p->c)) != NULL) {
+		if (strcmp(nt->relname, "jpki_revoked") == 0 &&
+		    nt->extra != NULL)
+			fn(ctx, nt->extra);
+		PQfreemem(nt);
+	}
+	if (PQstatus(p->c) != CONNECTION_OK)
+		return jpki_fail(err, JPKI_ERR_IO,
+				 "the listening connection is lost");
+	return 0;
+}
+
 const struct store_backend store_pg_backend = {
     .name = "postgresql",
     .migrations = store_pg_migrations,
@@ -1660,4 +1897,12 @@ const struct store_backend store_pg_backend = {
     .app_find = pg_app_find,
     .office_get = pg_office_get,
     .office_set = pg_office_set,
+    .token_put = pg_token_put,
+    .token_get = pg_token_get,
+    .token_touch = pg_token_touch,
+    .token_delete = pg_token_delete,
+    .token_count = pg_token_count,
+    .watch_open = pg_watch_open,
+    .watch_wait = pg_watch_wait,
+    .watch_close = pg_close,
 };

@@ -169,6 +169,19 @@ static const struct rm_field office_f[] = {
 };
 const struct rm_map rm_office = MAP("office", office_f);
 
+static const struct rm_field token_f[] = {
+    F(store_token, id, "id", RM_TEXT, "token id"),
+    F(store_token, kind, "kind", RM_INT, "token kind"),
+    F(store_token, owner, "owner", RM_TEXT, "token owner"),
+    F(store_token, op, "operator", RM_TEXT, "token operator"),
+    F(store_token, role, "role", RM_INT, "token role"),
+    F(store_token, gen, "gen", RM_I64, "token generation"),
+    F(store_token, expires, "expires", RM_I64, "token expiry"),
+    F(store_token, last, "last", RM_I64, "token last use"),
+    F(store_token, extra, "extra", RM_TEXT, "token extra"),
+};
+const struct rm_map rm_token = MAP("token", token_f);
+
 /* ---- conversions -------------------------------------------------------- */
 
 static int64_t get_int(const struct rm_field *f, const void *p)

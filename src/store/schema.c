@@ -216,6 +216,27 @@ static const char *const v5_revoked_serial_order[] = {
     NULL,
 };
 
+/* Issue #12 item 3: the short-lived state jpkid nodes share (sessions,
+ * issuance challenges, relying-party nonces, one-time downloads), keyed by
+ * the SHA-256 of the client's secret.  PG: data BYTEA. */
+static const char *const v6_tokens[] = {
+    "CREATE TABLE tokens ("
+    " id TEXT PRIMARY KEY CHECK (length(id) = 64),"
+    " kind SMALLINT NOT NULL CHECK (kind BETWEEN 1 AND 4),"
+    " owner TEXT NOT NULL,"
+    " operator TEXT NOT NULL,"
+    " role SMALLINT NOT NULL,"
+    " gen BIGINT NOT NULL,"
+    " expires BIGINT NOT NULL,"
+    " last BIGINT NOT NULL,"
+    " extra TEXT NOT NULL,"
+    " data BLOB)",
+    "CREATE INDEX tokens_owner ON tokens (kind, owner)",
+    "CREATE INDEX tokens_operator ON tokens (kind, operator)",
+    "CREATE INDEX tokens_expires ON tokens (expires)",
+    NULL,
+};
+
 const struct store_migration store_sqlite_migrations[] = {
     {1, "initial schema", v1_initial},
     {2, "counter applications and notices", v2_applications},
@@ -224,6 +245,8 @@ const struct store_migration store_sqlite_migrations[] = {
      v6_resident_search},
     /* issue #12 item 4: CRLs streamed in DER serial order */
     {5, "revoked certificates in serial order", v5_revoked_serial_order},
+    /* issue #12 item 3: state shared by jpkid nodes */
+    {6, "sessions, challenges, nonces and downloads", v6_tokens},
     {0, NULL, NULL},
 };
 
@@ -394,6 +417,33 @@ static const char *const pg_v5_revoked_serial_order[] = {
     NULL,
 };
 
+static const char *const pg_v6_tokens[] = {
+    "CREATE TABLE tokens ("
+    " id TEXT PRIMARY KEY CHECK (length(id) = 64),"
+    " kind SMALLINT NOT NULL CHECK (kind BETWEEN 1 AND 4),"
+    " owner TEXT NOT NULL,"
+    " operator TEXT NOT NULL,"
+    " role SMALLINT NOT NULL,"
+    " gen BIGINT NOT NULL,"
+    " expires BIGINT NOT NULL,"
+    " last BIGINT NOT NULL,"
+    " extra TEXT NOT NULL,"
+    " data BYTEA)",
+    "CREATE INDEX tokens_owner ON tokens (kind, owner)",
+    "CREATE INDEX tokens_operator ON tokens (kind, operator)",
+    "CREATE INDEX tokens_expires ON tokens (expires)",
+    /* every revocation, by any writer, tells the listening jpkid nodes
+     * inside its own transaction (delivered at commit, never before) */
+    "CREATE FUNCTION jpki_notify_revoked() RETURNS trigger"
+    " LANGUAGE plpgsql AS $$ BEGIN"
+    " PERFORM pg_notify('jpki_revoked', NEW.serial); RETURN NULL; END $$",
+    "CREATE TRIGGER certificates_revoked_notify AFTER UPDATE OF status"
+    " ON certificates FOR EACH ROW"
+    " WHEN (NEW.status = 1 AND OLD.status <> 1)"
+    " EXECUTE FUNCTION jpki_notify_revoked()",
+    NULL,
+};
+
 const struct store_migration store_pg_migrations[] = {
     {1, "initial schema", pg_v1_initial},
     {2, "counter applications and notices", pg_v2_applications},
@@ -402,5 +452,6 @@ const struct store_migration store_pg_migrations[] = {
     {4, "resident 個人番号, search keys, office of a municipality",
      pg_v4_resident_search},
     {5, "revoked certificates in serial order", pg_v5_revoked_serial_order},
+    {6, "sessions, challenges, nonces and downloads", pg_v6_tokens},
     {0, NULL, NULL},
 };

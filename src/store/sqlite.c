@@ -72,6 +72,12 @@ enum stmt_id {
 	ST_APP_FIND,   /* H3 */
 	ST_OFFICE_GET, /* H3 */
 	ST_OFFICE_SET, /* H3 */
+	ST_TOKEN_PUT,
+	ST_TOKEN_GET,
+	ST_TOKEN_TOUCH,
+	ST_TOKEN_DEL_ID,
+	ST_TOKEN_DEL,
+	ST_TOKEN_COUNT,
 	ST_COUNT
 };
 
@@ -226,6 +232,30 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_OFFICE_SET] = "UPDATE municipalities SET office_name = ?2,"
 		      " office_address = ?3, office_phone = ?4,"
 		      " office_hours = ?5 WHERE code = ?1",
+    [ST_TOKEN_PUT] = "INSERT INTO tokens (id, kind, owner, operator, role,"
+		     " gen, expires, last, extra, data)"
+		     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    [ST_TOKEN_GET] = "SELECT id, kind, owner, operator, role, gen, expires,"
+		     " last, extra, data FROM tokens WHERE id = ?1",
+    [ST_TOKEN_TOUCH] = "UPDATE tokens SET last = ?2 WHERE id = ?1"
+		       " AND (?3 < 0 OR last = ?3)",
+    [ST_TOKEN_DEL_ID] = "DELETE FROM tokens WHERE id = ?1",
+    [ST_TOKEN_DEL] = "DELETE FROM tokens"
+		     " WHERE (?1 = 0 OR kind = ?1) AND (?2 IS NULL OR id = ?2)"
+		     " AND (?3 IS NULL OR owner = ?3)"
+		     " AND (?4 IS NULL OR operator = ?4)"
+		     " AND (?5 IS NULL OR id <> ?5) AND (?6 = 0 OR gen < ?6)"
+		     " AND (?7 = 0 OR expires <= ?7)"
+		     " AND (?8 = 0 OR expires > ?8)",
+    [ST_TOKEN_COUNT] =
+	"SELECT count(*), coalesce(min(expires), 0)"
+	" FROM tokens"
+	" WHERE (?1 = 0 OR kind = ?1) AND (?2 IS NULL OR id = ?2)"
+	" AND (?3 IS NULL OR owner = ?3)"
+	" AND (?4 IS NULL OR operator = ?4)"
+	" AND (?5 IS NULL OR id <> ?5) AND (?6 = 0 OR gen < ?6)"
+	" AND (?7 = 0 OR expires <= ?7)"
+	" AND (?8 = 0 OR expires > ?8)",
 };
 
 struct sq {
@@ -1624,6 +1654,149 @@ static int sq_office_set(void *impl, const char *code, const store_office *o,
 	return rc;
 }
 
+/* ---- shared node state (issue #12 item 3) ------------------------------- */
+
+static int sq_token_put(void *impl, const store_token *t, const uint8_t *data,
+			size_t len, jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	int rc = stmt_get(q, ST_TOKEN_PUT, &st, err), b;
+	if (rc != 0)
+		return rc;
+	b = bind_rec(st, &rm_token, t, 1);
+	if (b == SQLITE_OK)
+		b = data != NULL ? sqlite3_bind_blob(st, rm_token.n + 1, data,
+						     (int)len, SQLITE_STATIC)
+				 : sqlite3_bind_null(st, rm_token.n + 1);
+	rc = write_row(q, ST_TOKEN_PUT, st, b, NULL);
+	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+		rc = jpki_fail(err, JPKI_ERR_CONFLICT, "token exists already");
+	else if (rc != SQLITE_OK)
+		rc = db_fail(q, rc, err, "writing a token");
+	return rc;
+}
+
+static int sq_token_get(void *impl, const char *id, store_token *out,
+			uint8_t **data, size_t *len, jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	store_token t;
+	int rc = stmt_get(q, ST_TOKEN_GET, &st, err);
+	if (rc != 0)
+		return rc;
+	if ((rc = bind_text(st, 1, id)) != SQLITE_OK ||
+	    (rc = sqlite3_step(st)) != SQLITE_ROW) {
+		if (rc == SQLITE_DONE)
+			rc = jpki_fail(err, JPKI_ERR_NOT_FOUND,
+				       "token not found");
+		else
+			rc = db_fail(q, rc, err, "reading a token");
+		goto out;
+	}
+	memset(&t, 0, sizeof(t));
+	if ((rc = read_rec(st, &rm_token, 0, &t, err)) != 0)
+		goto out;
+	if (data != NULL) {
+		const void *p = sqlite3_column_blob(st, rm_token.n);
+		size_t n = (size_t)sqlite3_column_bytes(st, rm_token.n);
+		uint8_t *d = NULL;
+		if (p != NULL && n > 0) {
+			if ((d = malloc(n)) == NULL) {
+				rc = jpki_fail(err, JPKI_ERR_NOMEM,
+					       "out of memory");
+				goto out;
+			}
+			memcpy(d, p, n);
+		}
+		*data = d;
+		*len = d != NULL ? n : 0;
+	}
+	*out = t;
+out:
+	stmt_put(q, ST_TOKEN_GET, st);
+	return rc;
+}
+
+static int sq_token_touch(void *impl, const char *id, time_t last,
+			  int64_t expect, bool *changed, jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	int rc = stmt_get(q, ST_TOKEN_TOUCH, &st, err), b, changes = 0;
+	if (rc != 0)
+		return rc;
+	if ((b = bind_text(st, 1, id)) == SQLITE_OK &&
+	    (b = sqlite3_bind_int64(st, 2, (int64_t)last)) == SQLITE_OK)
+		b = sqlite3_bind_int64(st, 3, expect);
+	if ((rc = write_row(q, ST_TOKEN_TOUCH, st, b, &changes)) != SQLITE_OK)
+		return db_fail(q, rc, err, "updating a token");
+	*changed = changes > 0;
+	return 0;
+}
+
+static int bind_opt_text(sqlite3_stmt *st, int i, const char *v)
+{
+	return v != NULL ? bind_text(st, i, v) : sqlite3_bind_null(st, i);
+}
+
+static int bind_filter(sqlite3_stmt *st, const store_token_filter *f)
+{
+	int b;
+	if ((b = sqlite3_bind_int(st, 1, f->kind)) == SQLITE_OK &&
+	    (b = bind_opt_text(st, 2, f->id)) == SQLITE_OK &&
+	    (b = bind_opt_text(st, 3, f->owner)) == SQLITE_OK &&
+	    (b = bind_opt_text(st, 4, f->op)) == SQLITE_OK &&
+	    (b = bind_opt_text(st, 5, f->keep)) == SQLITE_OK &&
+	    (b = sqlite3_bind_int64(st, 6, f->gen_below)) == SQLITE_OK &&
+	    (b = sqlite3_bind_int64(st, 7, (int64_t)f->expired_at)) ==
+		SQLITE_OK)
+		b = sqlite3_bind_int64(st, 8, (int64_t)f->alive_at);
+	return b;
+}
+
+static int sq_token_delete(void *impl, const store_token_filter *f, size_t *n,
+			   jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	/* one row by its key: the primary key's index, not the filter */
+	bool by_id = f->id != NULL && f->kind == 0 && f->owner == NULL &&
+		     f->op == NULL && f->keep == NULL && f->gen_below == 0 &&
+		     f->expired_at == 0 && f->alive_at == 0;
+	enum stmt_id id = by_id ? ST_TOKEN_DEL_ID : ST_TOKEN_DEL;
+	int rc = stmt_get(q, id, &st, err), changes = 0;
+	if (rc != 0)
+		return rc;
+	int b = by_id ? bind_text(st, 1, f->id) : bind_filter(st, f);
+	if ((rc = write_row(q, id, st, b, &changes)) != SQLITE_OK)
+		return db_fail(q, rc, err, "deleting tokens");
+	*n = (size_t)changes;
+	return 0;
+}
+
+static int sq_token_count(void *impl, const store_token_filter *f, size_t *n,
+			  time_t *first, jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	int rc = stmt_get(q, ST_TOKEN_COUNT, &st, err);
+	if (rc != 0)
+		return rc;
+	if ((rc = bind_filter(st, f)) != SQLITE_OK ||
+	    (rc = sqlite3_step(st)) != SQLITE_ROW) {
+		rc = db_fail(q, rc, err, "counting tokens");
+		goto out;
+	}
+	*n = (size_t)sqlite3_column_int64(st, 0);
+	*first = (time_t)sqlite3_column_int64(st, 1);
+	rc = 0;
+out:
+	stmt_put(q, ST_TOKEN_COUNT, st);
+	return rc;
+}
+
 const struct store_backend store_sqlite_backend = {
     .name = "sqlite",
     .migrations = store_sqlite_migrations,
@@ -1676,4 +1849,9 @@ const struct store_backend store_sqlite_backend = {
     .app_find = sq_app_find,
     .office_get = sq_office_get,
     .office_set = sq_office_set,
+    .token_put = sq_token_put,
+    .token_get = sq_token_get,
+    .token_touch = sq_token_touch,
+    .token_delete = sq_token_delete,
+    .token_count = sq_token_count,
 };

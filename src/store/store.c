@@ -1286,3 +1286,181 @@ int store_audit_head(store *s, int64_t *seq, char hash[65], jpki_err *err)
 	store_read_end(s);
 	return rc;
 }
+
+/* ---- short-lived shared state of jpkid nodes (issue #12 item 3) --------- */
+
+static int check_token_id(const char *id, jpki_err *err)
+{
+	size_t n = 0;
+	if (id == NULL)
+		return jpki_fail(err, JPKI_ERR_INVAL, "no token id");
+	while ((id[n] >= '0' && id[n] <= '9') || (id[n] >= 'A' && id[n] <= 'F'))
+		n++;
+	if (n != STORE_TOKEN_ID_LEN || id[n] != '\0')
+		return jpki_fail(err, JPKI_ERR_INVAL,
+				 "a token id is 64 upper-case hex digits");
+	return 0;
+}
+
+int store_token_put(store *s, const store_token *t, const uint8_t *data,
+		    size_t len, jpki_err *err)
+{
+	int rc;
+	if ((rc = usable(s, err)) != 0)
+		return rc;
+	if (t == NULL)
+		return jpki_fail(err, JPKI_ERR_INVAL, "no token");
+	if ((rc = check_token_id(t->id, err)) != 0 ||
+	    (rc = CHECK_FIELD("token owner", t, owner, false, err)) != 0 ||
+	    (rc = CHECK_FIELD("token operator", t, op, false, err)) != 0 ||
+	    (rc = CHECK_FIELD("token extra", t, extra, false, err)) != 0)
+		return rc;
+	if (t->kind < STORE_TOKEN_SESSION || t->kind > STORE_TOKEN_DOWNLOAD)
+		return jpki_fail(err, JPKI_ERR_INVAL, "unknown token kind %d",
+				 t->kind);
+	if (data == NULL && len != 0)
+		return jpki_fail(err, JPKI_ERR_INVAL, "no token data");
+	if ((rc = store_begin(s, err)) != 0)
+		return rc;
+	return tx_leave(s, s->ops->token_put(s->impl, t, data, len, err), err);
+}
+
+int store_token_get(store *s, const char *id, store_token *out, uint8_t **data,
+		    size_t *len, jpki_err *err)
+{
+	int rc;
+	if ((rc = usable(s, err)) != 0 || (rc = check_token_id(id, err)) != 0 ||
+	    (rc = check_out(out, err)) != 0)
+		return rc;
+	if (data != NULL && len == NULL)
+		return jpki_fail(err, JPKI_ERR_INVAL, "no length output");
+	return s->ops->token_get(s->impl, id, out, data, len, err);
+}
+
+int store_token_touch(store *s, const char *id, time_t last, int64_t expect,
+		      bool *changed, jpki_err *err)
+{
+	int rc;
+	bool ch = false;
+	if ((rc = usable(s, err)) != 0 || (rc = check_token_id(id, err)) != 0)
+		return rc;
+	if ((rc = store_begin(s, err)) != 0)
+		return rc;
+	rc = tx_leave(
+	    s, s->ops->token_touch(s->impl, id, last, expect, &ch, err), err);
+	if (rc == 0 && changed != NULL)
+		*changed = ch;
+	return rc;
+}
+
+int store_token_delete(store *s, const store_token_filter *f, size_t *n,
+		       jpki_err *err)
+{
+	int rc;
+	size_t k = 0;
+	if ((rc = usable(s, err)) != 0 || (rc = check_out(f, err)) != 0)
+		return rc;
+	if (f->id != NULL && (rc = check_token_id(f->id, err)) != 0)
+		return rc;
+	if (f->kind == 0 && f->id == NULL && f->expired_at == 0)
+		return jpki_fail(err, JPKI_ERR_INVAL,
+				 "deleting tokens needs a kind, id or expiry");
+	if ((rc = store_begin(s, err)) != 0)
+		return rc;
+	rc = tx_leave(s, s->ops->token_delete(s->impl, f, &k, err), err);
+	if (rc == 0 && n != NULL)
+		*n = k;
+	return rc;
+}
+
+int store_token_take(store *s, const char *id, store_token *out, uint8_t **data,
+		     size_t *len, jpki_err *err)
+{
+	store_token t;
+	uint8_t *d = NULL;
+	size_t dl = 0, n = 0;
+	store_token_filter f = {.id = id};
+	int rc = store_token_get(s, id, &t, data != NULL ? &d : NULL, &dl, err);
+	if (rc != 0)
+		return rc;
+	/* whoever deletes the row has taken it */
+	if ((rc = store_token_delete(s, &f, &n, err)) == 0 && n != 1)
+		rc = jpki_fail(err, JPKI_ERR_NOT_FOUND, "token taken already");
+	if (rc != 0) {
+		if (d != NULL)
+			jpki_free_secret(d, dl);
+		return rc;
+	}
+	*out = t;
+	if (data != NULL) {
+		*data = d;
+		*len = dl;
+	}
+	return 0;
+}
+
+int store_token_count(store *s, const store_token_filter *f, size_t *n,
+		      time_t *first_expiry, jpki_err *err)
+{
+	int rc;
+	size_t k = 0;
+	time_t first = 0;
+	if ((rc = usable(s, err)) != 0 || (rc = check_out(f, err)) != 0 ||
+	    (rc = check_out(n, err)) != 0)
+		return rc;
+	if ((rc = s->ops->token_count(s->impl, f, &k, &first, err)) != 0)
+		return rc;
+	*n = k;
+	if (first_expiry != NULL)
+		*first_expiry = first;
+	return 0;
+}
+
+/* ---- revocations as they commit ----------------------------------------- */
+
+struct store_watch {
+	const struct store_backend *ops;
+	void *impl;
+};
+
+int store_watch_open(const char *location, store_watch **out, jpki_err *err)
+{
+	const struct store_backend *b = &store_sqlite_backend;
+	store_watch *w = NULL;
+	int rc;
+	if (location == NULL || out == NULL)
+		return jpki_fail(err, JPKI_ERR_INVAL, "no store location");
+	size_t sl = scheme_len(location);
+	if ((sl == 10 && strncasecmp(location, "postgresql", 10) == 0) ||
+	    (sl == 8 && strncasecmp(location, "postgres", 8) == 0))
+		b = &store_pg_backend;
+	if (b->watch_open == NULL)
+		return jpki_fail(err, JPKI_ERR_STATE,
+				 "the %s store does not tell of revocations",
+				 b->name);
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
+	w->ops = b;
+	if ((rc = b->watch_open(location, &w->impl, err)) != 0) {
+		free(w);
+		return rc;
+	}
+	*out = w;
+	return 0;
+}
+
+int store_watch_wait(store_watch *w, int timeout_ms, store_watch_fn fn,
+		     void *ctx, jpki_err *err)
+{
+	if (w == NULL || fn == NULL)
+		return jpki_fail(err, JPKI_ERR_INVAL, "no watch or callback");
+	return w->ops->watch_wait(w->impl, timeout_ms, fn, ctx, err);
+}
+
+void store_watch_close(store_watch *w)
+{
+	if (w == NULL)
+		return;
+	w->ops->watch_close(w->impl);
+	free(w);
+}

@@ -172,6 +172,26 @@ struct store_backend {
 			  jpki_err *err);
 	int (*office_set)(void *impl, const char *code, const store_office *o,
 			  jpki_err *err);
+	/* Shared node state (store_token_*): put inserts (JPKI_ERR_CONFLICT
+	 * on a duplicate id); get reads (data malloc'ed when wanted); touch
+	 * sets last (only when it is `expect`, unless negative) and reports
+	 * whether the row changed; delete and count take the filter as the
+	 * front checked it. */
+	int (*token_put)(void *impl, const store_token *t, const uint8_t *data,
+			 size_t len, jpki_err *err);
+	int (*token_get)(void *impl, const char *id, store_token *out,
+			 uint8_t **data, size_t *len, jpki_err *err);
+	int (*token_touch)(void *impl, const char *id, time_t last,
+			   int64_t expect, bool *changed, jpki_err *err);
+	int (*token_delete)(void *impl, const store_token_filter *f, size_t *n,
+			    jpki_err *err);
+	int (*token_count)(void *impl, const store_token_filter *f, size_t *n,
+			   time_t *first_expiry, jpki_err *err);
+	/* store_watch_*: NULL on a backend that cannot tell (SQLite). */
+	int (*watch_open)(const char *location, void **impl, jpki_err *err);
+	int (*watch_wait)(void *impl, int timeout_ms, store_watch_fn fn,
+			  void *ctx, jpki_err *err);
+	void (*watch_close)(void *impl);
 	/* store_check: the engine's own consistency check. */
 	int (*check)(void *impl, bool full, jpki_err *err);
 };

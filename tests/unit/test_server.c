@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "server/server_int.h"
 
@@ -242,6 +243,32 @@ static void test_json_check(void **state)
 	json_decref(o);
 }
 
+/* Sessions live in the store: a fresh SQLite one in a temporary
+ * directory (the store tests cover both backends). */
+static store *sess_store(char dirbuf[64])
+{
+	store *st = NULL;
+	char loc[128];
+	snprintf(dirbuf, 64, "/tmp/jpki-sess-XXXXXX");
+	assert_non_null(mkdtemp(dirbuf));
+	snprintf(loc, sizeof(loc), "%s/s.db", dirbuf);
+	assert_int_equal(store_open(loc, &st, NULL), 0);
+	return st;
+}
+
+static void sess_store_done(store *st, const char *dirbuf)
+{
+	char p[128];
+	store_close(st);
+	snprintf(p, sizeof(p), "%s/s.db", dirbuf);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/s.db-wal", dirbuf);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/s.db-shm", dirbuf);
+	unlink(p);
+	rmdir(dirbuf);
+}
+
 static void test_sessions(void **state)
 {
 	(void)state;
@@ -249,7 +276,9 @@ static void test_sessions(void **state)
 	char sid[65], csrf[65], sid2[65], csrf2[65], c[64];
 	time_t exp = 0, now = 1000000;
 	srv_req r, r2;
-	assert_int_equal(srv_sessions_new(&t), 0);
+	char sdir[64];
+	store *st = sess_store(sdir);
+	assert_int_equal(srv_sessions_new(st, &t), 0);
 	assert_int_equal(
 	    srv_session_create(t, "clerk1", ROLE_CLERK, now, sid, csrf, &exp),
 	    0);
@@ -306,6 +335,7 @@ static void test_sessions(void **state)
 	    srv_session_get(t, sid, false, NULL, now, &r, NULL, NULL),
 	    JPKI_ERR_AUTH);
 	srv_sessions_free(t);
+	sess_store_done(st, sdir);
 	srv_sessions_free(NULL);
 }
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ca_fixture.h"
 #include "openjpki/util.h"
@@ -159,6 +160,32 @@ static void test_operators(void **state)
 	ca_close(ca);
 }
 
+/* Sessions live in the store: a fresh SQLite one in a temporary
+ * directory (the store tests cover both backends). */
+static store *sess_store(char dirbuf[64])
+{
+	store *st = NULL;
+	char loc[128];
+	snprintf(dirbuf, 64, "/tmp/jpki-sess-XXXXXX");
+	assert_non_null(mkdtemp(dirbuf));
+	snprintf(loc, sizeof(loc), "%s/s.db", dirbuf);
+	assert_int_equal(store_open(loc, &st, NULL), 0);
+	return st;
+}
+
+static void sess_store_done(store *st, const char *dirbuf)
+{
+	char p[128];
+	store_close(st);
+	snprintf(p, sizeof(p), "%s/s.db", dirbuf);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/s.db-wal", dirbuf);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/s.db-shm", dirbuf);
+	unlink(p);
+	rmdir(dirbuf);
+}
+
 static void test_sessions_end(void **state)
 {
 	(void)state;
@@ -166,7 +193,9 @@ static void test_sessions_end(void **state)
 	char sa[65], sb[65], sc[65], csrf[65];
 	time_t exp = 0, now = 1000000;
 	srv_req ra, rb, rc;
-	assert_int_equal(srv_sessions_new(&t), 0);
+	char sdir[64];
+	store *st = sess_store(sdir);
+	assert_int_equal(srv_sessions_new(st, &t), 0);
 	assert_int_equal(
 	    srv_session_create(t, "clerk1", ROLE_CLERK, now, sa, csrf, &exp),
 	    0);
@@ -236,6 +265,7 @@ static void test_sessions_end(void **state)
 	c[0].gen = 4;
 	assert_int_equal(srv_sessions_sync(t, c, 1), 1);
 	srv_sessions_free(t);
+	sess_store_done(st, sdir);
 }
 
 static void test_audit_tokens(void **state)

@@ -733,6 +733,124 @@ static void test_transactions(void **state)
 			 JPKI_ERR_NOT_FOUND);
 }
 
+/* Issue #12 item 3: the short-lived rows jpkid nodes share. */
+static store_token tok(const char *id_char, int kind, const char *owner,
+		       const char *op, time_t expires)
+{
+	store_token t;
+	memset(&t, 0, sizeof(t));
+	memset(t.id, id_char[0], STORE_TOKEN_ID_LEN);
+	t.kind = kind;
+	snprintf(t.owner, sizeof(t.owner), "%s", owner);
+	snprintf(t.op, sizeof(t.op), "%s", op);
+	t.role = 2;
+	t.gen = 7;
+	t.expires = expires;
+	t.last = 100;
+	snprintf(t.extra, sizeof(t.extra), "csrf");
+	return t;
+}
+
+static void test_tokens(void **state)
+{
+	struct fx *f = *state;
+	jpki_err e = {0};
+	store_token a = tok("A", STORE_TOKEN_SESSION, "clerk1", "", 1000),
+		    b = tok("B", STORE_TOKEN_CHALLENGE, "A-owner", "clerk1",
+			    500),
+		    c = tok("C", STORE_TOKEN_CHALLENGE, "A-owner", "clerk1",
+			    900),
+		    d = tok("D", STORE_TOKEN_DOWNLOAD, "A-owner", "CARD1", 800),
+		    got;
+	const uint8_t img[5] = {0, 1, 2, 0xff, 0};
+	uint8_t *data = NULL;
+	size_t len = 0, n = 0;
+	time_t first = 0;
+	bool changed = false;
+	assert_int_equal(store_token_put(f->s, &a, NULL, 0, &e), 0);
+	assert_int_equal(store_token_put(f->s, &b, NULL, 0, &e), 0);
+	assert_int_equal(store_token_put(f->s, &c, NULL, 0, &e), 0);
+	assert_int_equal(store_token_put(f->s, &d, img, sizeof(img), &e), 0);
+	expect_err(store_token_put(f->s, &a, NULL, 0, &e), &e,
+		   JPKI_ERR_CONFLICT, "exists");
+	store_token bad = a;
+	bad.id[3] = 'a'; /* lower case: not an id */
+	expect_err(store_token_put(f->s, &bad, NULL, 0, &e), &e, JPKI_ERR_INVAL,
+		   "hex");
+	bad = a;
+	bad.kind = 9;
+	memset(bad.id, 'E', STORE_TOKEN_ID_LEN);
+	expect_err(store_token_put(f->s, &bad, NULL, 0, &e), &e, JPKI_ERR_INVAL,
+		   "kind");
+	/* every field back, and the data */
+	memset(&got, 0, sizeof(got));
+	assert_int_equal(store_token_get(f->s, a.id, &got, NULL, NULL, &e), 0);
+	assert_memory_equal(&got, &a, sizeof(a));
+	assert_int_equal(store_token_get(f->s, d.id, &got, &data, &len, &e), 0);
+	assert_int_equal(len, sizeof(img));
+	assert_memory_equal(data, img, sizeof(img));
+	free(data);
+	data = NULL;
+	assert_int_equal(store_token_get(f->s, b.id, &got, &data, &len, &e), 0);
+	assert_null(data);
+	assert_int_equal(len, 0);
+	/* touch: unconditional, then only from an expected value */
+	assert_int_equal(store_token_touch(f->s, a.id, 200, -1, &changed, &e),
+			 0);
+	assert_true(changed);
+	assert_int_equal(store_token_touch(f->s, a.id, 300, 100, &changed, &e),
+			 0);
+	assert_false(changed);
+	assert_int_equal(store_token_touch(f->s, a.id, 300, 200, &changed, &e),
+			 0);
+	assert_true(changed);
+	assert_int_equal(store_token_get(f->s, a.id, &got, NULL, NULL, &e), 0);
+	assert_int_equal(got.last, 300);
+	/* counts through the filter, with the first expiry */
+	store_token_filter fl = {.kind = STORE_TOKEN_CHALLENGE,
+				 .owner = "A-owner"};
+	assert_int_equal(store_token_count(f->s, &fl, &n, &first, &e), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(first, 500);
+	fl.alive_at = 500;
+	assert_int_equal(store_token_count(f->s, &fl, &n, &first, &e), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(first, 900);
+	fl =
+	    (store_token_filter){.kind = STORE_TOKEN_CHALLENGE, .op = "nobody"};
+	assert_int_equal(store_token_count(f->s, &fl, &n, &first, &e), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(first, 0);
+	/* take: once */
+	assert_int_equal(store_token_take(f->s, d.id, &got, &data, &len, &e),
+			 0);
+	assert_int_equal(len, sizeof(img));
+	free(data);
+	expect_err(store_token_take(f->s, d.id, &got, NULL, NULL, &e), &e,
+		   JPKI_ERR_NOT_FOUND, "token");
+	/* deletes: by generation, keeping one, by expiry */
+	store_token a2 = tok("F", STORE_TOKEN_SESSION, "clerk1", "", 1000);
+	a2.gen = 9;
+	assert_int_equal(store_token_put(f->s, &a2, NULL, 0, &e), 0);
+	fl = (store_token_filter){
+	    .kind = STORE_TOKEN_SESSION, .owner = "clerk1", .gen_below = 8};
+	assert_int_equal(store_token_delete(f->s, &fl, &n, &e), 0);
+	assert_int_equal(n, 1); /* a, gen 7 */
+	fl = (store_token_filter){
+	    .kind = STORE_TOKEN_SESSION, .owner = "clerk1", .keep = a2.id};
+	assert_int_equal(store_token_delete(f->s, &fl, &n, &e), 0);
+	assert_int_equal(n, 0);
+	fl = (store_token_filter){.expired_at = 500};
+	assert_int_equal(store_token_delete(f->s, &fl, &n, &e), 0);
+	assert_int_equal(n, 1); /* b */
+	fl = (store_token_filter){0};
+	expect_err(store_token_delete(f->s, &fl, &n, &e), &e, JPKI_ERR_INVAL,
+		   "needs");
+	fl = (store_token_filter){.kind = STORE_TOKEN_SESSION};
+	assert_int_equal(store_token_count(f->s, &fl, &n, NULL, &e), 0);
+	assert_int_equal(n, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -754,6 +872,7 @@ int main(void)
 					    fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_revoked_index, fx_setup,
 					    fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_tokens, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_transactions, fx_setup,
 					    fx_teardown),
 	};

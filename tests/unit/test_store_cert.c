@@ -378,6 +378,52 @@ static void test_expiring(void **state)
 		   "last day 0000-01-01 is not a valid date");
 }
 
+/* Issue #12 item 3: a revocation committed through one handle is told to
+ * a watch on its own connection (PostgreSQL); SQLite cannot tell. */
+struct seen {
+	char serial[STORE_SERIAL_HEX_MAX];
+	int n;
+};
+
+static void on_seen(void *ctx, const char *serial)
+{
+	struct seen *s = ctx;
+	snprintf(s->serial, sizeof(s->serial), "%s", serial);
+	s->n++;
+}
+
+static void test_watch(void **state)
+{
+	struct fx *f = *state;
+	jpki_err e = {0, ""};
+	store_watch *w = NULL;
+	struct seen seen = {{0}, 0};
+	if (fx_pg_url() == NULL) {
+		expect_err(store_watch_open(f->loc, &w, &e), &e, JPKI_ERR_STATE,
+			   "does not tell");
+		return;
+	}
+	store_cert c = fx_cert("5A", 1, f->resident, T0);
+	assert_int_equal(store_cert_put(f->s, &c, &e), 0);
+	assert_int_equal(store_watch_open(f->loc, &w, &e), 0);
+	/* nothing yet */
+	assert_int_equal(store_watch_wait(w, 50, on_seen, &seen, &e), 0);
+	assert_int_equal(seen.n, 0);
+	/* not told before the commit */
+	assert_int_equal(store_begin(f->s, &e), 0);
+	assert_int_equal(store_cert_revoke(f->s, "5A", 1, T0, false, &e), 0);
+	assert_int_equal(store_watch_wait(w, 100, on_seen, &seen, &e), 0);
+	assert_int_equal(seen.n, 0);
+	assert_int_equal(store_commit(f->s, &e), 0);
+	for (int i = 0; i < 50 && seen.n == 0; i++)
+		assert_int_equal(store_watch_wait(w, 100, on_seen, &seen, &e),
+				 0);
+	assert_int_equal(seen.n, 1);
+	assert_string_equal(seen.serial, "5A");
+	store_watch_close(w);
+	store_watch_close(NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -390,6 +436,7 @@ int main(void)
 					    fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_listing_reentrant, fx_setup,
 					    fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_watch, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_expiring, fx_setup,
 					    fx_teardown),
 	};
