@@ -9,7 +9,7 @@ pkgs=(
   postgresql-15 postgresql-client-15
   libjansson-dev libmicrohttpd-dev libpq-dev libpcsclite-dev
   gnutls-bin pcscd vsmartcard-vpcd opensc opensc-pkcs11 pcsc-tools
-  libp11-kit-dev softhsm2
+  libp11-kit-dev softhsm2 libseccomp-dev
   patroni etcd-server etcd-client python3-psycopg2
   xxd procps faketime
   curl jq wrk nginx-light iproute2 util-linux
