@@ -11,7 +11,7 @@ pkgs=(
   gnutls-bin pcscd vsmartcard-vpcd opensc opensc-pkcs11 pcsc-tools
   libp11-kit-dev softhsm2
   libqpdf-dev poppler-utils
-  libxmlsec1-dev xmlsec1
+  libxmlsec1-dev xmlsec1 libseccomp-dev
   patroni etcd-server etcd-client python3-psycopg2
   xxd procps faketime systemd groff-base man-db
   curl jq wrk nginx-light iproute2 util-linux

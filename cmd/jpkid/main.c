@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
+#include "openjpki/keystore.h"
 #include "openjpki/server.h"
 #include "openjpki/util.h"
 
@@ -18,7 +20,8 @@ static const char usage[] =
     "             [--issue-batch N] [--ocsp-cache-max N] [--max-age S]\n"
     "             [--insecure-cookies] [--login-nonce-ttl S]\n"
     "             [--tls-listen ADDR:PORT --tls-cert F --tls-key F\n"
-    "              [--tls-client-ca F]]\n\n"
+    "              [--tls-client-ca F]]\n"
+    "             [--signer [--signer-exe PATH] [--signer-arg ARG]...]\n\n"
     "The JPKI service: OCSP (POST /ocsp, GET /ocsp/{base64}), CRLs\n"
     "(/crl/sign/{muni}.crl, /crl/auth/{muni}.crl, /crl/{sign,auth}/full.crl,\n"
     "/arl/{sign,auth}.crl), the counter's API (/api/v1/...), /healthz and\n"
@@ -66,7 +69,15 @@ static const char usage[] =
     "                  with --tls-cert and --tls-key (PEM), where each\n"
     "                  request needs a client certificate verifying under\n"
     "                  --tls-client-ca (PEM; default this CA's\n"
-    "                  authentication root: the card's 利用者証明用 key)\n";
+    "                  authentication root: the card's 利用者証明用 key)\n"
+    "--signer          the CA's keys stay in jpki-signer, a child process\n"
+    "                  (started again when it dies) that alone opens the\n"
+    "                  keystore and signs only what passes the profile;\n"
+    "                  jpkid holds no private key (the CA must exist)\n"
+    "--signer-exe PATH the signer program (default: jpki-signer beside\n"
+    "                  jpkid)\n"
+    "--signer-arg ARG  one more argument for the signer (repeatable), e.g.\n"
+    "                  --signer-arg --user --signer-arg jpki-signer\n";
 
 static int num(const char *opt, const char *v, int lo, int hi, int *out)
 {
@@ -110,6 +121,9 @@ int main(int argc, char **argv)
 	    {"body-seconds", required_argument, NULL, 'S'},
 	    {"check-full", no_argument, NULL, 'F'},
 	    {"audit-syslog", no_argument, NULL, 'A'},
+	    {"signer", no_argument, NULL, 'K'},
+	    {"signer-exe", required_argument, NULL, 'X'},
+	    {"signer-arg", required_argument, NULL, 'G'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0}};
 	server_config cfg;
@@ -119,7 +133,11 @@ int main(int argc, char **argv)
 	server *srv = NULL;
 	sigset_t set;
 	int c, sig = 0, rc = 0;
-	bool trust_jlis = false;
+	bool trust_jlis = false, use_signer = false;
+	const char *signer_exe = NULL;
+	static const char *signer_argv[40];
+	size_t signer_argc = 2; /* --dir DIR first */
+	char signer_path[4096];
 	static char admin_pw[SERVER_PASSWORD_MAX + 1];
 	char jlis_dir[4096];
 	memset(&cfg, 0, sizeof(cfg));
@@ -181,6 +199,16 @@ int main(int argc, char **argv)
 		case 'P': cfg.trust_proxy = optarg; break;
 		case 'F': cfg.check_full = true; break;
 		case 'A': cfg.audit_syslog = true; break;
+		case 'K': use_signer = true; break;
+		case 'X': signer_exe = optarg; break;
+		case 'G':
+			if (signer_argc + 1 >=
+			    sizeof(signer_argv) / sizeof(signer_argv[0])) {
+				fputs("jpkid: too many --signer-arg\n", stderr);
+				return 2;
+			}
+			signer_argv[signer_argc++] = optarg;
+			break;
 		case 'S':
 			rc = num("--body-seconds", optarg, 1, 3600,
 				 &cfg.body_seconds);
@@ -240,11 +268,46 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if (use_signer) {
+		/* before any thread: the signer is forked from here first */
+		if (signer_exe == NULL) {
+			char self[4000];
+			ssize_t n =
+			    readlink("/proc/self/exe", self, sizeof(self) - 1);
+			char *slash = NULL;
+			if (n > 0) {
+				self[n] = '\0';
+				slash = strrchr(self, '/');
+			}
+			if (slash == NULL) {
+				fputs("jpkid: where is jpki-signer? "
+				      "(--signer-exe)\n",
+				      stderr);
+				return 2;
+			}
+			*slash = '\0';
+			snprintf(signer_path, sizeof(signer_path),
+				 "%s/jpki-signer", self);
+			signer_exe = signer_path;
+		}
+		signer_argv[0] = "--dir";
+		signer_argv[1] = cfg.dir;
+		signer_argv[signer_argc] = NULL;
+		keystore_signer_opts so = {.exe = signer_exe,
+					   .argv = signer_argv};
+		if (keystore_signer_start(&so, &err) != 0) {
+			fprintf(stderr, "jpkid: %s\n",
+				jpki_err_msg(&err, err.code));
+			return 1;
+		}
+		cfg.keystore = "signer:";
+	}
 	rc = server_start(&cfg, &srv, created, sizeof(created), &err);
 	OPENSSL_cleanse(admin_pw, sizeof(admin_pw)); /* used on first start */
 	cfg.admin_password = NULL;
 	if (rc != 0) {
 		fprintf(stderr, "jpkid: %s\n", jpki_err_msg(&err, err.code));
+		keystore_signer_stop();
 		return 1;
 	}
 	if (created[0] != '\0')
@@ -282,5 +345,6 @@ int main(int argc, char **argv)
 		sig = 0;
 	fprintf(stderr, "jpkid: signal %d, stopping\n", sig);
 	server_stop(srv);
+	keystore_signer_stop();
 	return 0;
 }

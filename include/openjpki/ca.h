@@ -40,6 +40,10 @@ typedef struct ca_init_opts {
 int ca_init(const char *dir, const ca_init_opts *opts, jpki_err *err);
 
 /* Open an existing CA.  `store_loc` NULL = the directory's own store. */
+/* ca_open with the keystore at `keystore` (e.g. "signer:") instead of
+ * the one DIR names; NULL = ca_open. */
+int ca_open_ks(const char *dir, const char *store_loc, const char *ks_loc,
+	       jpki_ca **out, jpki_err *err);
 int ca_open(const char *dir, const char *store_loc, jpki_ca **out,
 	    jpki_err *err);
 void ca_close(jpki_ca *ca);

@@ -27,6 +27,7 @@ typedef enum jpki_rc {
 	JPKI_ERR_EXISTS = -7,	 /* already there */
 	JPKI_ERR_RANGE = -8,	 /* a size or count over its limit */
 	JPKI_ERR_STATE = -9,	 /* not allowed in the current state */
+	JPKI_ERR_BUSY = -10,	 /* over a rate or capacity: try again later */
 	/* rules/ */
 	JPKI_ERR_INELIGIBLE = -20, /* the law refuses this request */
 	JPKI_ERR_PIN_FORMAT = -21, /* PIN does not meet its format */

@@ -33,6 +33,35 @@ int keystore_load(keystore *ks, const char *label, EVP_PKEY **out,
 /* Whether the label exists (0 yes, JPKI_ERR_NOT_FOUND no). */
 int keystore_has(keystore *ks, const char *label, jpki_err *err);
 
+/* --- the signer process (docs/design.md, "The signer process") ---
+ *
+ * "signer:" is a keystore whose keys live in jpki-signer, a child process
+ * the program starts with keystore_signer_start: each key is an EVP_PKEY
+ * of the in-tree provider whose signing sends the whole message (a
+ * TBSCertificate, TBSCertList, OCSP ResponseData or audit checkpoint) over
+ * a socketpair, where the signer checks it and signs.  Such a key refuses
+ * EVP_PKEY_sign over a bare hash: callers use EVP_DigestSign* when
+ * keystore_signs_messages says so.  A signer that dies is started again;
+ * a request caught by its death is sent once more to the new one. */
+typedef struct keystore_signer_opts {
+	const char *exe;	 /* the jpki-signer program */
+	const char *const *argv; /* its arguments after argv[0], NULL-ended;
+				   "--fd 3" is added (the socket) */
+} keystore_signer_opts;
+int keystore_signer_start(const keystore_signer_opts *o, jpki_err *err);
+/* Stop the signer (SIGTERM by its pid) and its watcher; idempotent. */
+void keystore_signer_stop(void);
+/* The signer's pid (0 when none), and how many times it was restarted. */
+int keystore_signer_pid(void);
+unsigned keystore_signer_restarts(void);
+/* Whether the keystore's keys sign whole messages (the signer). */
+int keystore_signs_messages(const keystore *ks);
+/* After a failed signature on this thread: the signer's refusal as an
+ * error (JPKI_ERR_BUSY over its rate, JPKI_ERR_POLICY when it refused the
+ * object, ...) into *err, and its code; 0 when the failure was not a
+ * refusal by the signer.  Clears it. */
+int keystore_take_refusal(jpki_err *err);
+
 #ifdef __cplusplus
 }
 #endif

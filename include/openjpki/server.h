@@ -24,13 +24,15 @@ extern "C" {
 typedef struct server server;
 
 typedef struct server_config {
-	const char *dir;    /* CA directory; a test-profile CA is created there
-			     * when it holds none */
-	const char *store;  /* store location; NULL = DIR/jpki.db */
-	const char *listen; /* "ADDR:PORT" (IPv4); NULL = 127.0.0.1:8080;
-			     * port 0 picks a free one (server_port) */
-	int threads;	    /* HTTP threads; 0 = number of CPUs */
-	int workers;	    /* worker threads per class; 0 = 2 */
+	const char *dir;   /* CA directory; a test-profile CA is created there
+			    * when it holds none */
+	const char *store; /* store location; NULL = DIR/jpki.db */
+	const char *keystore; /* keystore location ("signer:"); NULL = the
+			       * CA's own (DIR/keystore or DIR/keys) */
+	const char *listen;   /* "ADDR:PORT" (IPv4); NULL = 127.0.0.1:8080;
+			       * port 0 picks a free one (server_port) */
+	int threads;	      /* HTTP threads; 0 = number of CPUs */
+	int workers;	      /* worker threads per class; 0 = 2 */
 	int queue;	 /* queued requests per class; 0 = per-class default */
 	int deadline_ms; /* deadline of a queued request; 0 = per class */
 	int issue_batch; /* requests per ca_issue_batch; 0 = 32 */

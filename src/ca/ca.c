@@ -324,6 +324,12 @@ static int load_root(jpki_ca *ca, jpki_cert_kind kind, jpki_err *err)
 int ca_open(const char *dir, const char *store_loc, jpki_ca **out,
 	    jpki_err *err)
 {
+	return ca_open_ks(dir, store_loc, NULL, out, err);
+}
+
+int ca_open_ks(const char *dir, const char *store_loc, const char *ks_loc,
+	       jpki_ca **out, jpki_err *err)
+{
 	char path[PATH_MAX], prof[32];
 	struct stat st;
 	jpki_ca *ca = NULL;
@@ -340,7 +346,7 @@ int ca_open(const char *dir, const char *store_loc, jpki_ca **out,
 	ca = calloc(1, sizeof(*ca));
 	if (ca == NULL)
 		return jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
-	if ((rc = open_parts(ca, dir, store_loc, NULL, err)) != 0)
+	if ((rc = open_parts(ca, dir, store_loc, ks_loc, err)) != 0)
 		goto out;
 	if ((rc = store_meta_get(ca->st, "profile", prof, sizeof(prof), err)) !=
 		0 ||

@@ -25,6 +25,9 @@ struct jpki_ca {
 	 * key, PKCS#1 v1.5 with SHA-256, that every leaf reuses. */
 	x509_issuer *issuer[3];
 	EVP_PKEY_CTX *sign_ctx[3];
+	/* the keys sign whole messages (the signer process): sign_tbs hands
+	 * over the TBSCertificate, not its hash */
+	bool sign_msg;
 	EVP_MD *sha256;
 	EVP_MD_CTX *md_ctx;
 	/* Random octets for serials and authentication ids, drawn from the

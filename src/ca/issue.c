@@ -1,6 +1,7 @@
 /* Issuing the two certificates of a card: eligibility and validity from
  * rules/, lint-then-sign, one store transaction per request. */
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 #include <stdio.h>
@@ -286,6 +287,8 @@ int ca_issuing_open(jpki_ca *ca, jpki_err *err)
 					  ca->root[k], &ca->issuer[k], err)) !=
 		    0)
 			return rc;
+		if ((ca->sign_msg = keystore_signs_messages(ca->ks)))
+			continue;
 		EVP_PKEY_CTX *c =
 		    EVP_PKEY_CTX_new_from_pkey(NULL, ca->key[k], NULL);
 		ca->sign_ctx[k] = c;
@@ -328,12 +331,31 @@ static int sign_tbs(jpki_ca *ca, jpki_cert_kind kind, const uint8_t *tbs,
 	uint8_t sig[1024];
 	size_t sig_len = sizeof(sig);
 	int rc;
+	if (ca->sign_msg) {
+		/* the signer reads and lints what it signs */
+		EVP_MD_CTX *m = EVP_MD_CTX_new();
+		int ok = m != NULL &&
+			 EVP_DigestSignInit_ex(m, NULL, "SHA256", NULL, NULL,
+					       ca->key[kind], NULL) == 1 &&
+			 EVP_DigestSign(m, sig, &sig_len, tbs, tbs_len) == 1;
+		EVP_MD_CTX_free(m);
+		if (!ok) {
+			if ((rc = keystore_take_refusal(err)) != 0) {
+				ERR_clear_error();
+				return rc;
+			}
+			return jpki_fail(err, JPKI_ERR_CRYPTO,
+					 "signing certificate");
+		}
+		goto assemble;
+	}
 	if (EVP_DigestInit_ex2(ca->md_ctx, ca->sha256, NULL) != 1 ||
 	    EVP_DigestUpdate(ca->md_ctx, tbs, tbs_len) != 1 ||
 	    EVP_DigestFinal_ex(ca->md_ctx, md, &md_len) != 1)
 		return jpki_fail(err, JPKI_ERR_CRYPTO, "hashing a certificate");
 	if (EVP_PKEY_sign(ca->sign_ctx[kind], sig, &sig_len, md, md_len) != 1)
 		return jpki_fail(err, JPKI_ERR_CRYPTO, "signing certificate");
+assemble:;
 	size_t cap = tbs_len + sig_len + 32;
 	uint8_t *buf = malloc(cap);
 	if (buf == NULL)

@@ -19,6 +19,7 @@ const char *jpki_strerror(int code)
 	case JPKI_ERR_EXISTS: return "already exists";
 	case JPKI_ERR_RANGE: return "over limit";
 	case JPKI_ERR_STATE: return "not allowed in the current state";
+	case JPKI_ERR_BUSY: return "busy, try again later";
 	case JPKI_ERR_INELIGIBLE: return "not eligible";
 	case JPKI_ERR_PIN_FORMAT: return "PIN format not allowed";
 	case JPKI_ERR_WINDOW: return "outside the allowed period";

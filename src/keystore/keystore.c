@@ -40,13 +40,17 @@ int keystore_open(const char *location, keystore **out, jpki_err *err)
 	if (strncmp(location, "pkcs11:", 7) == 0) {
 		ops = &ks_pkcs11_ops;
 		rc = ks_pkcs11_open(location + 7, &be, err);
+	} else if (strncmp(location, "signer:", 7) == 0) {
+		ops = &ks_signer_ops;
+		rc = ks_signer_open(location + 7, &be, err);
 	} else {
 		if (strncmp(location, "file:", 5) == 0)
 			location += 5;
 		else if (strstr(location, "://") != NULL)
 			return jpki_fail(err, JPKI_ERR_INVAL,
 					 "keystore: unknown location scheme in "
-					 "\"%s\" (file:DIR or pkcs11:...)",
+					 "\"%s\" (file:DIR, pkcs11:... or "
+					 "signer:)",
 					 location);
 		ops = &ks_file_ops;
 		rc = ks_file_open(location, &be, err);
@@ -93,6 +97,11 @@ int keystore_load(keystore *ks, const char *label, EVP_PKEY **out,
 	if (rc != 0)
 		return rc;
 	return ks->ops->load(ks->be, label, out, err);
+}
+
+int keystore_signs_messages(const keystore *ks)
+{
+	return ks != NULL && ks->ops == &ks_signer_ops;
 }
 
 int keystore_has(keystore *ks, const char *label, jpki_err *err)

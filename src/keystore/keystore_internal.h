@@ -2,6 +2,7 @@
 #ifndef JPKI_KEYSTORE_INTERNAL_H
 #define JPKI_KEYSTORE_INTERNAL_H
 
+#include "openjpki/buf.h"
 #include "openjpki/keystore.h"
 
 typedef struct keystore_ops {
@@ -36,5 +37,31 @@ void ks_p11_key_unref(ks_p11_key *k);
  * to `k` (a reference is taken). */
 int ks_p11_pkey_new(ks_p11_key *k, const BIGNUM *n, const BIGNUM *e,
 		    EVP_PKEY **out, jpki_err *err);
+
+/* A key held elsewhere, behind the same provider: either it signs a
+ * DigestInfo (a PKCS#11 token) or it takes the whole message and hashes it
+ * itself (the signer process, which must read what it signs).  A message
+ * key refuses EVP_PKEY_sign over a bare hash; EVP_DigestSign* collect the
+ * message (at most KS_MESSAGE_MAX octets) and hand it over at the end. */
+#define KS_MESSAGE_MAX (64u << 20)
+typedef struct ks_key_ops {
+	int (*sign_digestinfo)(void *k, const unsigned char *di, size_t len,
+			       unsigned char *sig, size_t *siglen);
+	int (*sign_message)(void *k, const unsigned char *msg, size_t len,
+			    unsigned char *sig, size_t *siglen);
+	void (*ref)(void *k);
+	void (*unref)(void *k);
+} ks_key_ops;
+typedef struct ks_key_ref {
+	const ks_key_ops *ops;
+	void *key;
+} ks_key_ref;
+int ks_remote_pkey_new(const ks_key_ops *ops, void *k, const BIGNUM *n,
+		       const BIGNUM *e, EVP_PKEY **out, jpki_err *err);
+
+/* --- the signer client (signer_client.c) --- */
+extern const keystore_ops ks_signer_ops;
+/* `spec` is what follows "signer:" (empty: the process's signer link). */
+int ks_signer_open(const char *spec, void **be, jpki_err *err);
 
 #endif

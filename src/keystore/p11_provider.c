@@ -30,8 +30,8 @@
 
 typedef struct pkey_data {
 	BIGNUM *n, *e;
-	ks_p11_key *tok; /* NULL: a public key imported for comparison */
-	EVP_PKEY *pub;	 /* the same (n, e) in the default provider */
+	ks_key_ref tok; /* tok.key NULL: a public key imported for comparison */
+	EVP_PKEY *pub;	/* the same (n, e) in the default provider */
 } pkey_data;
 
 static void *km_new(void *provctx)
@@ -48,8 +48,8 @@ static void km_free(void *vk)
 	BN_free(k->n);
 	BN_free(k->e);
 	EVP_PKEY_free(k->pub);
-	if (k->tok != NULL)
-		ks_p11_key_unref(k->tok);
+	if (k->tok.key != NULL)
+		k->tok.ops->unref(k->tok.key);
 	free(k);
 }
 
@@ -60,7 +60,7 @@ static int km_has(const void *vk, int selection)
 		return 0;
 	if ((selection & OSSL_KEYMGMT_SELECT_PUBLIC_KEY) && k->n == NULL)
 		return 0;
-	if ((selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY) && k->tok == NULL)
+	if ((selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY) && k->tok.key == NULL)
 		return 0;
 	return 1;
 }
@@ -111,19 +111,19 @@ static int km_import(void *vk, int selection, const OSSL_PARAM params[])
 	    !OSSL_PARAM_get_BN(p, &k->e))
 		return 0;
 	if (selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY) {
-		/* only ks_p11_pkey_new hands in a token key */
+		/* only ks_remote_pkey_new hands in a key reference */
 		void *ref = NULL;
 		size_t used = 0;
 		p = OSSL_PARAM_locate_const(params, PARAM_KEYREF);
 		if (p == NULL ||
 		    !OSSL_PARAM_get_octet_string(p, &ref, 0, &used) ||
-		    used != sizeof(ks_p11_key *)) {
+		    used != sizeof(ks_key_ref)) {
 			OPENSSL_free(ref);
 			return 0;
 		}
 		memcpy(&k->tok, ref, sizeof(k->tok));
 		OPENSSL_free(ref);
-		ks_p11_key_ref(k->tok);
+		k->tok.ops->ref(k->tok.key);
 	}
 	return make_pub(k);
 }
@@ -241,6 +241,7 @@ static const unsigned char alg_id[15] = {0x30, 0x0d, 0x06, 0x09, 0x2a,
 typedef struct sig_ctx {
 	pkey_data *key;
 	EVP_MD_CTX *md;	    /* digest_sign: SHA-256 of the message */
+	jpki_wbuf msg;	    /* digest_sign, a message key: the message */
 	EVP_MD_CTX *verify; /* digest_verify: the default provider's */
 	int md_ok;	    /* the digest asked for is SHA-256 */
 } sig_ctx;
@@ -262,6 +263,7 @@ static void sig_free(void *vc)
 		return;
 	EVP_MD_CTX_free(c->md);
 	EVP_MD_CTX_free(c->verify);
+	jpki_wbuf_free(&c->msg);
 	free(c);
 }
 
@@ -272,7 +274,10 @@ static void *sig_dup(void *vc)
 		return NULL;
 	d->key = c->key;
 	d->md_ok = c->md_ok;
-	if ((c->md != NULL && ((d->md = EVP_MD_CTX_new()) == NULL ||
+	jpki_wbuf_init(&d->msg, c->msg.max);
+	if ((c->msg.len > 0 &&
+	     jpki_wbuf_put(&d->msg, c->msg.p, c->msg.len) != 0) ||
+	    (c->md != NULL && ((d->md = EVP_MD_CTX_new()) == NULL ||
 			       !EVP_MD_CTX_copy_ex(d->md, c->md))) ||
 	    (c->verify != NULL &&
 	     ((d->verify = EVP_MD_CTX_new()) == NULL ||
@@ -368,7 +373,7 @@ static int sig_sign_init(void *vc, void *vkey, const OSSL_PARAM params[])
 {
 	sig_ctx *c = vc;
 	c->key = vkey;
-	if (c->key == NULL || c->key->tok == NULL)
+	if (c->key == NULL || c->key->tok.key == NULL)
 		return 0;
 	return sig_set_params(c, params);
 }
@@ -383,12 +388,15 @@ static int sign_hash(sig_ctx *c, unsigned char *sig, size_t *siglen,
 		*siglen = need;
 		return 1;
 	}
-	if (!c->md_ok || hlen != 32 || sigsize < need)
+	/* a message key signs only what its holder can read whole */
+	if (!c->md_ok || hlen != 32 || sigsize < need ||
+	    c->key->tok.ops->sign_digestinfo == NULL)
 		return 0;
 	memcpy(di, sha256_prefix, sizeof(sha256_prefix));
 	memcpy(di + sizeof(sha256_prefix), h, 32);
 	*siglen = sigsize;
-	return ks_p11_key_sign(c->key->tok, di, sizeof(di), sig, siglen) == 0;
+	return c->key->tok.ops->sign_digestinfo(c->key->tok.key, di, sizeof(di),
+						sig, siglen) == 0;
 }
 
 static int sig_sign(void *vc, unsigned char *sig, size_t *siglen,
@@ -403,6 +411,11 @@ static int sig_dsign_init(void *vc, const char *mdname, void *vkey,
 	sig_ctx *c = vc;
 	if (!digest_is_sha256(mdname) || !sig_sign_init(c, vkey, params))
 		return 0;
+	if (c->key->tok.ops->sign_message != NULL) {
+		jpki_wbuf_free(&c->msg);
+		jpki_wbuf_init(&c->msg, KS_MESSAGE_MAX);
+		return 1;
+	}
 	if (c->md == NULL && (c->md = EVP_MD_CTX_new()) == NULL)
 		return 0;
 	return EVP_DigestInit_ex2(c->md, EVP_sha256(), NULL);
@@ -411,6 +424,8 @@ static int sig_dsign_init(void *vc, const char *mdname, void *vkey,
 static int sig_dsign_update(void *vc, const unsigned char *data, size_t len)
 {
 	sig_ctx *c = vc;
+	if (c->key != NULL && c->key->tok.ops->sign_message != NULL)
+		return len == 0 || jpki_wbuf_put(&c->msg, data, len) == 0;
 	return c->md != NULL && EVP_DigestUpdate(c->md, data, len);
 }
 
@@ -422,6 +437,17 @@ static int sig_dsign_final(void *vc, unsigned char *sig, size_t *siglen,
 	unsigned int hl = 0;
 	if (sig == NULL)
 		return sign_hash(c, NULL, siglen, 0, NULL, 0);
+	if (c->key->tok.ops->sign_message != NULL) {
+		size_t need = (size_t)(BN_num_bits(c->key->n) + 7) / 8;
+		if (!c->md_ok || sigsize < need)
+			return 0;
+		*siglen = sigsize;
+		int ok =
+		    c->key->tok.ops->sign_message(c->key->tok.key, c->msg.p,
+						  c->msg.len, sig, siglen) == 0;
+		c->msg.len = 0;
+		return ok;
+	}
 	if (c->md == NULL || !EVP_DigestFinal_ex(c->md, h, &hl))
 		return 0;
 	return sign_hash(c, sig, siglen, sigsize, h, hl);
@@ -526,9 +552,34 @@ static void prov_load(void)
 	prov_loaded = 1;
 }
 
+static int p11_sign_di(void *k, const unsigned char *di, size_t len,
+		       unsigned char *sig, size_t *siglen)
+{
+	return ks_p11_key_sign(k, di, len, sig, siglen);
+}
+
+static void p11_ref(void *k)
+{
+	ks_p11_key_ref(k);
+}
+
+static void p11_unref(void *k)
+{
+	ks_p11_key_unref(k);
+}
+
+static const ks_key_ops p11_key_ops = {p11_sign_di, NULL, p11_ref, p11_unref};
+
 int ks_p11_pkey_new(ks_p11_key *k, const BIGNUM *n, const BIGNUM *e,
 		    EVP_PKEY **out, jpki_err *err)
 {
+	return ks_remote_pkey_new(&p11_key_ops, k, n, e, out, err);
+}
+
+int ks_remote_pkey_new(const ks_key_ops *ops, void *k, const BIGNUM *n,
+		       const BIGNUM *e, EVP_PKEY **out, jpki_err *err)
+{
+	ks_key_ref ref = {ops, k};
 	OSSL_PARAM_BLD *bld = NULL;
 	OSSL_PARAM *params = NULL;
 	EVP_PKEY_CTX *ctx = NULL;
@@ -538,11 +589,13 @@ int ks_p11_pkey_new(ks_p11_key *k, const BIGNUM *n, const BIGNUM *e,
 		return jpki_fail(err, JPKI_ERR_CRYPTO,
 				 "keystore: cannot load the " PROV_NAME
 				 " OpenSSL provider");
+	if (ops == NULL || k == NULL)
+		return jpki_fail(err, JPKI_ERR_INVAL, "keystore: no key");
 	if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
 	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) ||
 	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) ||
-	    !OSSL_PARAM_BLD_push_octet_string(bld, PARAM_KEYREF, &k,
-					      sizeof(k)) ||
+	    !OSSL_PARAM_BLD_push_octet_string(bld, PARAM_KEYREF, &ref,
+					      sizeof(ref)) ||
 	    (params = OSSL_PARAM_BLD_to_param(bld)) == NULL) {
 		rc = jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
 		goto out;

@@ -164,6 +164,8 @@ int srv_status_of_rc(int rc)
 	/* a storage fault is not "busy": 503 means only try again */
 	case JPKI_ERR_STORE:
 	case JPKI_ERR_INTEGRITY: return MHD_HTTP_INTERNAL_SERVER_ERROR;
+	/* the signer over its rate: only try again */
+	case JPKI_ERR_BUSY: return MHD_HTTP_SERVICE_UNAVAILABLE;
 	default: return MHD_HTTP_INTERNAL_SERVER_ERROR;
 	}
 }
@@ -207,6 +209,7 @@ const char *srv_code_of_rc(int rc, const char *msg)
 	case JPKI_ERR_LINT: return "lint";
 	case JPKI_ERR_POLICY: return "policy";
 	case JPKI_ERR_UNAVAILABLE: return "busy";
+	case JPKI_ERR_BUSY: return "busy";
 	/* a fault, not "busy" (that is only ever a 503 to retry) */
 	case JPKI_ERR_STORE:
 	case JPKI_ERR_INTEGRITY: return "storage_fault";

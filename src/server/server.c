@@ -32,7 +32,8 @@ time_t srv_time(const server *s)
 
 int srv_open_ca(server *s, jpki_ca **out, jpki_err *err)
 {
-	return ca_open(s->dir, s->has_store ? s->store_loc : NULL, out, err);
+	return ca_open_ks(s->dir, s->has_store ? s->store_loc : NULL,
+			  s->has_ks ? s->ks_loc : NULL, out, err);
 }
 
 void srv_storage_fault(server *s, int rc, const char *msg)
@@ -721,6 +722,10 @@ static int prepare_ca(server *s, const server_config *cfg, char *created,
 	time_t now = srv_time(s);
 	bool any = false;
 	int rc = srv_open_ca(s, &ca, err);
+	if (rc == JPKI_ERR_NOT_FOUND && s->has_ks)
+		return jpki_wrap(err, rc,
+				 "with a keystore of its own (--signer) "
+				 "jpkid creates no CA: `jpki ca init` first: ");
 	if (rc == JPKI_ERR_NOT_FOUND) {
 		ca_init_opts o = {.profile = JPKI_PROFILE_TEST,
 				  .now = now,
@@ -862,6 +867,11 @@ int server_start(const server_config *cfg, server **out, char *created_password,
 		goto out;
 	}
 	s->has_store = cfg->store != NULL;
+	if (cfg->keystore != NULL &&
+	    jpki_strlcpy(s->ks_loc, cfg->keystore, sizeof(s->ks_loc)) != 0)
+		return jpki_fail(err, JPKI_ERR_RANGE,
+				 "keystore location too long");
+	s->has_ks = cfg->keystore != NULL;
 	s->ocsp_max_age = cfg->ocsp_max_age > 0 ? cfg->ocsp_max_age : 3600;
 	s->ocsp_max =
 	    cfg->ocsp_cache_max > 0 ? (size_t)cfg->ocsp_cache_max : 200000;

@@ -612,6 +612,8 @@ struct server {
 	char dir[PATH_MAX];
 	char store_loc[PATH_MAX + 16];
 	bool has_store;
+	char ks_loc[PATH_MAX + 16];
+	bool has_ks;
 	struct MHD_Daemon *mhd;
 	unsigned port;
 	bool secure_cookies;

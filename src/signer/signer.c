@@ -1,0 +1,307 @@
+/* The signer (include/openjpki/signer.h): the keystore's keys behind the
+ * policy, a token bucket and an append-only log of every signature.  The
+ * log is also the record of used certificate serials: it is read back at
+ * start-up (docs/decisions.md, "The signer process"). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "openjpki/keystore.h"
+#include "openjpki/signer.h"
+#include "openjpki/util.h"
+
+static const char *const labels[3] = {"sign-root", "auth-root", "audit"};
+
+struct signer {
+	keystore *ks;
+	EVP_PKEY *key[3];
+	signer_policy *pol;
+	signer_bucket bucket;
+	int log_fd;
+	char log_path[PATH_MAX];
+};
+
+void signer_close(signer *s)
+{
+	if (s == NULL)
+		return;
+	for (int i = 0; i < 3; i++)
+		EVP_PKEY_free(s->key[i]);
+	keystore_close(s->ks);
+	signer_policy_free(s->pol);
+	if (s->log_fd >= 0)
+		close(s->log_fd);
+	free(s);
+}
+
+static int read_root(const char *dir, const char *label, X509 **out,
+		     jpki_err *err)
+{
+	char path[PATH_MAX];
+	if ((size_t)snprintf(path, sizeof(path), "%s/roots/%s.pem", dir,
+			     label) >= sizeof(path))
+		return jpki_fail(err, JPKI_ERR_RANGE, "CA path too long");
+	FILE *f = fopen(path, "re");
+	if (f == NULL)
+		return jpki_fail(err, JPKI_ERR_NOT_FOUND,
+				 "signer: cannot read %s: %s", path,
+				 strerror(errno));
+	*out = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	if (*out == NULL)
+		return jpki_fail(err, JPKI_ERR_CRYPTO,
+				 "signer: %s is not a certificate", path);
+	return 0;
+}
+
+/* The CA's own rule (ca.c): DIR/keystore names the location, else the
+ * file keystore DIR/keys. */
+static int ks_location(const char *dir, char *out, size_t cap, jpki_err *err)
+{
+	char path[PATH_MAX];
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/keystore", dir);
+	if (stat(path, &st) != 0) {
+		if ((size_t)snprintf(out, cap, "file:%s/keys", dir) >= cap)
+			return jpki_fail(err, JPKI_ERR_RANGE,
+					 "CA path too long");
+		return 0;
+	}
+	int rc = jpki_file_read(path, cap - 1, &buf, &len, err);
+	if (rc != 0)
+		return rc;
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		len--;
+	memcpy(out, buf, len);
+	out[len] = '\0';
+	free(buf);
+	if (len == 0 || memchr(out, '\n', len) != NULL ||
+	    strncmp(out, "signer:", 7) == 0)
+		return jpki_fail(err, JPKI_ERR_INTEGRITY,
+				 "%s is not one keystore location", path);
+	return 0;
+}
+
+static int load_key(signer *s, int i, X509 *root, jpki_err *err)
+{
+	int rc = keystore_has(s->ks, labels[i], NULL);
+	if (rc == JPKI_ERR_NOT_FOUND && i == 2)
+		return 0; /* made on first use (GENERATE) */
+	if ((rc = keystore_load(s->ks, labels[i], &s->key[i], err)) != 0)
+		return rc;
+	if (root != NULL && X509_check_private_key(root, s->key[i]) != 1)
+		return jpki_fail(err, JPKI_ERR_KEY,
+				 "signer: the %s key does not match its "
+				 "certificate",
+				 labels[i]);
+	return 0;
+}
+
+static int read_log(signer *s, jpki_err *err)
+{
+	FILE *f = fopen(s->log_path, "re");
+	char *line = NULL;
+	size_t cap = 0;
+	uint8_t sn[SIGNER_SERIAL_MAX];
+	size_t sl;
+	int rc = 0;
+	if (f == NULL)
+		return errno == ENOENT
+			   ? 0
+			   : jpki_fail(err, JPKI_ERR_IO,
+				       "signer: cannot read %s: %s",
+				       s->log_path, strerror(errno));
+	while (rc == 0 && getline(&line, &cap, f) > 0)
+		if (signer_line_serial(line, sn, &sl))
+			rc = signer_policy_mark(s->pol, sn, sl, err);
+	free(line);
+	fclose(f);
+	return rc;
+}
+
+int signer_open(const signer_config *cfg, signer **out, jpki_err *err)
+{
+	char loc[PATH_MAX + 16], dir[PATH_MAX];
+	X509 *roots[2] = {NULL, NULL};
+	int rc;
+	signer *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
+	s->log_fd = -1;
+	if ((rc = read_root(cfg->dir, labels[0], &roots[0], err)) != 0 ||
+	    (rc = read_root(cfg->dir, labels[1], &roots[1], err)) != 0 ||
+	    (rc = signer_policy_new(roots[0], roots[1], &s->pol, err)) != 0)
+		goto out;
+	if (cfg->keystore != NULL) {
+		if (jpki_strlcpy(loc, cfg->keystore, sizeof(loc)) != 0) {
+			rc = jpki_fail(err, JPKI_ERR_RANGE,
+				       "keystore location too long");
+			goto out;
+		}
+	} else if ((rc = ks_location(cfg->dir, loc, sizeof(loc), err)) != 0) {
+		goto out;
+	}
+	if ((rc = keystore_open(loc, &s->ks, err)) != 0 ||
+	    (rc = load_key(s, 0, roots[0], err)) != 0 ||
+	    (rc = load_key(s, 1, roots[1], err)) != 0 ||
+	    (rc = load_key(s, 2, NULL, err)) != 0)
+		goto out;
+	if (cfg->log_path != NULL) {
+		if (jpki_strlcpy(s->log_path, cfg->log_path,
+				 sizeof(s->log_path)) != 0) {
+			rc =
+			    jpki_fail(err, JPKI_ERR_RANGE, "log path too long");
+			goto out;
+		}
+	} else {
+		snprintf(dir, sizeof(dir), "%s/signer", cfg->dir);
+		if ((rc = jpki_mkdirs(dir, 0700, err)) != 0)
+			goto out;
+		if ((size_t)snprintf(s->log_path, sizeof(s->log_path),
+				     "%s/signer.log",
+				     dir) >= sizeof(s->log_path)) {
+			rc =
+			    jpki_fail(err, JPKI_ERR_RANGE, "log path too long");
+			goto out;
+		}
+	}
+	if ((rc = read_log(s, err)) != 0)
+		goto out;
+	s->log_fd =
+	    open(s->log_path,
+		 O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (s->log_fd < 0) {
+		rc = jpki_fail(err, JPKI_ERR_IO, "signer: cannot open %s: %s",
+			       s->log_path, strerror(errno));
+		goto out;
+	}
+	signer_bucket_init(&s->bucket, cfg->rate, cfg->burst, cfg->now_mono);
+	*out = s;
+	s = NULL;
+out:
+	X509_free(roots[0]);
+	X509_free(roots[1]);
+	signer_close(s);
+	return rc;
+}
+
+static int answer(uint8_t status, const char *msg, jpki_wbuf *out)
+{
+	size_t n = msg == NULL ? 0 : strlen(msg);
+	if (n > SIGNER_MSG_MAX)
+		n = SIGNER_MSG_MAX;
+	return signer_resp_encode(status, (const uint8_t *)msg, n, out, NULL);
+}
+
+static int answer_err(int rc, const jpki_err *e, jpki_wbuf *out)
+{
+	uint8_t st =
+	    rc == JPKI_ERR_PARSE       ? SIGNER_MALFORMED
+	    : rc == JPKI_ERR_NOT_FOUND ? SIGNER_NOT_FOUND
+	    : rc == JPKI_ERR_EXISTS    ? SIGNER_EXISTS
+	    : rc == JPKI_ERR_POLICY || rc == JPKI_ERR_LINT || rc == JPKI_ERR_KEY
+		? SIGNER_REFUSED
+		: SIGNER_INTERNAL;
+	return answer(st, jpki_err_msg(e, rc), out);
+}
+
+static int key_index(const char *label)
+{
+	for (int i = 0; i < 3; i++)
+		if (strcmp(label, labels[i]) == 0)
+			return i;
+	return -1;
+}
+
+static int answer_spki(EVP_PKEY *k, jpki_wbuf *out)
+{
+	unsigned char *der = NULL;
+	int n = i2d_PUBKEY(k, &der);
+	if (n <= 0)
+		return answer(SIGNER_INTERNAL, "signer: encoding a public key",
+			      out);
+	int rc = signer_resp_encode(SIGNER_OK, der, (size_t)n, out, NULL);
+	OPENSSL_free(der);
+	return rc;
+}
+
+static int generate(signer *s, const signer_req *rq, jpki_wbuf *out)
+{
+	jpki_err e = {0};
+	EVP_PKEY *pub = NULL;
+	if (strcmp(rq->label, "audit") != 0)
+		return answer(SIGNER_REFUSED,
+			      "signer: only the audit key is made here", out);
+	if (s->key[2] != NULL)
+		return answer(SIGNER_EXISTS, "signer: the audit key exists",
+			      out);
+	int rc = keystore_generate(s->ks, "audit", 2048, &pub, &e);
+	EVP_PKEY_free(pub);
+	if (rc == 0)
+		rc = keystore_load(s->ks, "audit", &s->key[2], &e);
+	if (rc != 0)
+		return answer_err(rc, &e, out);
+	return answer_spki(s->key[2], out);
+}
+
+int signer_handle(signer *s, const uint8_t *body, size_t len, time_t now,
+		  double mono, jpki_wbuf *out)
+{
+	jpki_err e = {0};
+	signer_req rq;
+	signer_entry ent;
+	unsigned char sig[1024];
+	size_t sig_len = sizeof(sig);
+	char line[256];
+	int rc = signer_req_parse(body, len, &rq, &e);
+	if (rc != 0)
+		return answer(SIGNER_MALFORMED, jpki_err_msg(&e, rc), out);
+	int ki = key_index(rq.label);
+	if (rq.op == SIGNER_OP_GENERATE)
+		return generate(s, &rq, out);
+	if (rq.op == SIGNER_OP_PUBKEY) {
+		if (ki < 0 || s->key[ki] == NULL)
+			return answer(SIGNER_NOT_FOUND, "signer: no such key",
+				      out);
+		return answer_spki(s->key[ki], out);
+	}
+	if (!signer_bucket_take(&s->bucket, mono))
+		return answer(SIGNER_BUSY, "signer: over the signing rate",
+			      out);
+	if ((rc = signer_policy_check(s->pol, &rq, &ent, &e)) != 0)
+		return answer_err(rc, &e, out);
+	if (ki < 0 || s->key[ki] == NULL)
+		return answer(SIGNER_NOT_FOUND, "signer: no such key", out);
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	if (md == NULL ||
+	    EVP_DigestSignInit_ex(md, NULL, "SHA256", NULL, NULL, s->key[ki],
+				  NULL) != 1 ||
+	    EVP_DigestSign(md, sig, &sig_len, rq.payload, rq.payload_len) !=
+		1) {
+		EVP_MD_CTX_free(md);
+		jpki_fail(&e, JPKI_ERR_CRYPTO, "signer: signing with %s",
+			  rq.label);
+		return answer(SIGNER_INTERNAL, e.msg, out);
+	}
+	EVP_MD_CTX_free(md);
+	/* logged (and the serial used) before the signature leaves */
+	signer_entry_line(&ent, now, line, sizeof(line) - 1);
+	size_t n = strlen(line);
+	line[n++] = '\n';
+	if ((ent.op == SIGNER_OP_CERT &&
+	     signer_policy_mark(s->pol, ent.serial, ent.serial_len, &e) != 0) ||
+	    write(s->log_fd, line, n) != (ssize_t)n)
+		return answer(SIGNER_INTERNAL, "signer: cannot write its log",
+			      out);
+	return signer_resp_encode(SIGNER_OK, sig, sig_len, out, NULL);
+}
