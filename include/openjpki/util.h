@@ -47,6 +47,10 @@ int jpki_unhex(const char *s, uint8_t *dst, size_t cap, size_t *out_len,
 int jpki_ct_memcmp(const void *a, const void *b, size_t n);
 /* Bounded string copy that always terminates; JPKI_ERR_RANGE if truncated. */
 int jpki_strlcpy(char *dst, const char *src, size_t cap);
+/* The same where a cut copy is what the caller wants: a message or a
+ * label shown to a person, never a value that is stored, compared or
+ * looked up.  cap > 0. */
+void jpki_strlcpy_cut(char *dst, const char *src, size_t cap);
 
 /* Process-wide malloc policy of the long-running programs (jpkid, the
  * issuance benchmarks), called first thing in main(): keep freed heap
