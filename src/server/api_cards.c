@@ -51,8 +51,10 @@ static int dl_put(server *s, const char *serial, const uint8_t *sid,
 		if (d->img == NULL && slot == NULL)
 			slot = d;
 	}
+	if (slot != NULL &&
+	    jpki_strlcpy(slot->serial, serial, sizeof(slot->serial)) != 0)
+		slot = NULL; /* a serial too long to hold: refused */
 	if (slot != NULL) {
-		jpki_strlcpy(slot->serial, serial, sizeof(slot->serial));
 		memcpy(slot->sid, sid, SRV_SID_LEN);
 		slot->img = *img;
 		*img = NULL; /* transferred */

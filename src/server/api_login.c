@@ -127,7 +127,10 @@ int srv_rp_nonce_ttl(const srv_rp_nonces *t)
 int srv_rp_nonce_new(srv_rp_nonces *t, const char *origin, time_t now,
 		     uint8_t nonce[SRV_RP_NONCE_LEN])
 {
+	char o[SRV_RP_ORIGIN_MAX + 1];
 	int rc = JPKI_ERR_RANGE;
+	if (jpki_strlcpy(o, origin, sizeof(o)) != 0)
+		return JPKI_ERR_RANGE; /* bound to a cut origin: never */
 	pthread_mutex_lock(&t->mu);
 	for (int attempt = 0; attempt < 4 && rc != 0; attempt++) {
 		if (RAND_bytes(nonce, SRV_RP_NONCE_LEN) != 1) {
@@ -139,7 +142,7 @@ int srv_rp_nonce_new(srv_rp_nonces *t, const char *origin, time_t now,
 			if (b[i].live && now <= b[i].expires + NONCE_GRACE)
 				continue;
 			memcpy(b[i].nonce, nonce, SRV_RP_NONCE_LEN);
-			jpki_strlcpy(b[i].origin, origin, sizeof(b[i].origin));
+			memcpy(b[i].origin, o, sizeof(b[i].origin));
 			b[i].expires = now + t->ttl;
 			b[i].live = true;
 			b[i].used = false;
@@ -166,7 +169,8 @@ int srv_rp_nonce_take(srv_rp_nonces *t, const uint8_t nonce[SRV_RP_NONCE_LEN],
 			hit = &b[i];
 	}
 	if (hit != NULL) {
-		jpki_strlcpy(bound, hit->origin, bound_cap);
+		/* for the message only; the verdict compares hit->origin */
+		jpki_strlcpy_cut(bound, hit->origin, bound_cap);
 		if (hit->used)
 			v = SRV_NV_REPLAYED;
 		else if (now > hit->expires)
@@ -218,7 +222,9 @@ void api_rp_challenge(srv_worker *w, srv_req *r)
 	if (origin[0] == '\0' && r->method == M_POST && r->body.len > 0) {
 		if ((b = srv_json_body(r, f, 1)) == NULL)
 			return;
-		jpki_strlcpy(origin, srv_jstr(b, "origin"), sizeof(origin));
+		if (jpki_strlcpy(origin, srv_jstr(b, "origin"),
+				 sizeof(origin)) != 0)
+			origin[0] = '\0'; /* too long: refused below */
 		json_decref(b);
 	}
 	if (!srv_rp_origin_ok(origin)) {

@@ -766,7 +766,7 @@ void api_app_inquiry_letter(srv_worker *w, srv_req *r);
 void api_app_receipt(srv_worker *w, srv_req *r);
 void api_muni_office_get(srv_worker *w, srv_req *r);
 void api_muni_office_post(srv_worker *w, srv_req *r);
-void srv_office_fields(json_t *b, store_office *o);
+int srv_office_fields(json_t *b, store_office *o, jpki_err *err);
 void api_apps_open(srv_worker *w, srv_req *r);
 void api_app_get(srv_worker *w, srv_req *r);
 void api_app_documents(srv_worker *w, srv_req *r);

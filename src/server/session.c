@@ -34,6 +34,8 @@ typedef struct sess {
 	int64_t gen; /* of the operator's record at log-in (srv_op_cutoff) */
 	int challenges;
 } sess;
+_Static_assert(sizeof(((sess *)0)->name) == sizeof(((srv_req *)0)->actor),
+	       "a session's name is copied whole into a request's actor");
 
 typedef struct chal {
 	bool used;
@@ -102,8 +104,10 @@ int srv_session_create_gen(srv_sessions *t, const char *name, int role,
 			   char csrf_hex[65], time_t *expires)
 {
 	uint8_t id[SRV_SID_LEN], csrf[32];
+	char nm[sizeof(((sess *)0)->name)];
 	int rc;
-	if ((rc = jpki_random(id, sizeof(id), NULL)) != 0 ||
+	if ((rc = jpki_strlcpy(nm, name, sizeof(nm))) != 0 ||
+	    (rc = jpki_random(id, sizeof(id), NULL)) != 0 ||
 	    (rc = jpki_random(csrf, sizeof(csrf), NULL)) != 0)
 		return rc;
 	pthread_mutex_lock(&t->mu);
@@ -122,7 +126,7 @@ int srv_session_create_gen(srv_sessions *t, const char *name, int role,
 	slot->used = true;
 	memcpy(slot->id, id, sizeof(id));
 	jpki_hex(csrf, sizeof(csrf), slot->csrf);
-	jpki_strlcpy(slot->name, name, sizeof(slot->name));
+	memcpy(slot->name, nm, sizeof(slot->name));
 	slot->role = role;
 	slot->gen = gen;
 	slot->expires = now + SESSION_TTL;
@@ -180,7 +184,7 @@ int srv_session_get(srv_sessions *t, const char *sid_hex, bool check_csrf,
 	s->last = now;
 	r->authed = true;
 	r->role = s->role;
-	jpki_strlcpy(r->actor, s->name, sizeof(r->actor));
+	memcpy(r->actor, s->name, sizeof(r->actor)); /* both 64 */
 	memcpy(r->sid, s->id, SRV_SID_LEN);
 	if (csrf_out != NULL)
 		memcpy(csrf_out, s->csrf, 65);
