@@ -247,9 +247,9 @@ int srv_route_apply(srv_req *r, const srv_route_def *d, const char *arg,
 	r->body_type = d->media == SRV_MEDIA_CSV    ? "text/csv"
 		       : d->media == SRV_MEDIA_JSON ? "application/json"
 						    : NULL;
+	/* as srv_route_find: one too long matches nothing */
 	if (jpki_strlcpy(r->arg, arg, sizeof(r->arg)) != 0)
-		r->arg[0] =
-		    '\0'; /* as srv_route_find: too long matches nothing */
+		r->arg[0] = '\0';
 	if (r->method == M_GET)
 		query_args(r);
 	if (r->route == R_RP_LOGIN) {

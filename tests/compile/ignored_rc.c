@@ -35,7 +35,8 @@ int ignored_rc_probe(char *dst, size_t cap, jpki_rbuf *b, store *st,
 	x509i_basic4_parse(der, len, b4);
 #else
 	if ((rc = jpki_strlcpy(dst, "probe", cap)) != 0 ||
-	    (rc = jpki_rbuf_u8(b, &v)) != 0 || (rc = store_begin(st, NULL)) != 0 ||
+	    (rc = jpki_rbuf_u8(b, &v)) != 0 ||
+	    (rc = store_begin(st, NULL)) != 0 ||
 	    (rc = x509i_basic4_parse(der, len, b4)) != 0)
 		return rc;
 	/* the one documented way to drop a result on purpose */
