@@ -224,14 +224,18 @@ int main(int argc, char **argv)
 		store_resident r;
 		memset(&r, 0, sizeof(r));
 		snprintf(r.ext_id, sizeof(r.ext_id), "R%lld", (long long)i);
-		jpki_strlcpy(r.name, "山田　太郎", sizeof(r.name));
-		jpki_strlcpy(r.kana, "ヤマダ　タロウ", sizeof(r.kana));
-		jpki_strlcpy(r.address, "東京都千代田区外神田１丁目２番３号",
-			     sizeof(r.address));
+		if (jpki_strlcpy(r.name, "山田　太郎", sizeof(r.name)) != 0 ||
+		    jpki_strlcpy(r.kana, "ヤマダ　タロウ", sizeof(r.kana)) !=
+			0 ||
+		    jpki_strlcpy(r.address,
+				 "東京都千代田区外神田１丁目２番３号",
+				 sizeof(r.address)) != 0 ||
+		    jpki_strlcpy(r.muni_code, "131016", sizeof(r.muni_code)) !=
+			0)
+			goto fail;
 		r.birth = (jpki_date){1950 + (int)(i % 50), 1 + (int)(i % 12),
 				      1 + (int)(i % 28)};
 		r.sex = 1 + (int)(i % 2);
-		jpki_strlcpy(r.muni_code, "131016", sizeof(r.muni_code));
 		r.updated_at = now;
 		if (store_resident_add(st, &r, &err) != 0)
 			goto fail;
@@ -269,8 +273,12 @@ int main(int argc, char **argv)
 	       seconds, threads, sync, batch, keystore);
 	fflush(stdout);
 	for (int t = 0; t < threads; t++) {
-		jpki_strlcpy(w[t].dir, cadir, sizeof(w[t].dir));
-		jpki_strlcpy(w[t].store, store_loc, sizeof(w[t].store));
+		if (jpki_strlcpy(w[t].dir, cadir, sizeof(w[t].dir)) != 0 ||
+		    jpki_strlcpy(w[t].store, store_loc, sizeof(w[t].store)) !=
+			0) {
+			fprintf(stderr, "bench_issue: path too long\n");
+			return 1;
+		}
 		w[t].first = 1 + t * per_thread;
 		w[t].count = per_thread;
 		w[t].seconds = seconds;

@@ -357,8 +357,9 @@ static void *client_run(void *arg)
 			cl->other++;
 			cl->last_status = st;
 			if (st > 0)
-				jpki_strlcpy(cl->last_body, resp_body(c),
-					     sizeof(cl->last_body));
+				jpki_strlcpy_cut(
+				    cl->last_body, resp_body(c),
+				    sizeof(cl->last_body)); /* shown */
 			i++;
 			if (cl->other > 100)
 				break;
@@ -470,14 +471,20 @@ static int make_ca(const char *cadir, int64_t *ids, size_t n, jpki_err *err)
 		store_resident r;
 		memset(&r, 0, sizeof(r));
 		snprintf(r.ext_id, sizeof(r.ext_id), "R%zu", i);
-		jpki_strlcpy(r.name, "山田　太郎", sizeof(r.name));
-		jpki_strlcpy(r.kana, "ヤマダ　タロウ", sizeof(r.kana));
-		jpki_strlcpy(r.address, "東京都千代田区外神田１丁目２番３号",
-			     sizeof(r.address));
+		if (jpki_strlcpy(r.name, "山田　太郎", sizeof(r.name)) != 0 ||
+		    jpki_strlcpy(r.kana, "ヤマダ　タロウ", sizeof(r.kana)) !=
+			0 ||
+		    jpki_strlcpy(r.address,
+				 "東京都千代田区外神田１丁目２番３号",
+				 sizeof(r.address)) != 0 ||
+		    jpki_strlcpy(r.muni_code, "131016", sizeof(r.muni_code)) !=
+			0) {
+			rc = jpki_fail(err, JPKI_ERR_RANGE, "resident field");
+			goto out;
+		}
 		r.birth = (jpki_date){1950 + (int)(i % 50), 1 + (int)(i % 12),
 				      1 + (int)(i % 28)};
 		r.sex = 1 + (int)(i % 2);
-		jpki_strlcpy(r.muni_code, "131016", sizeof(r.muni_code));
 		r.updated_at = now;
 		if ((rc = store_resident_add(st, &r, err)) != 0)
 			goto out;

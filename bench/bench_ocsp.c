@@ -135,16 +135,18 @@ static X509 *make_ca(const char *cadir, X509 **root_out)
 	    ca_open(cadir, NULL, &ca, &err) != 0 ||
 	    registry_muni_put(ca, &m, now, "bench", &err) != 0)
 		goto out;
-	jpki_strlcpy(r.ext_id, "B1", sizeof(r.ext_id));
-	jpki_strlcpy(r.name, "負荷　試験", sizeof(r.name));
-	jpki_strlcpy(r.kana, "フカ", sizeof(r.kana));
-	jpki_strlcpy(r.address, "東京都清瀬市", sizeof(r.address));
-	jpki_date_parse("1985-04-01", &r.birth);
+	if (jpki_strlcpy(r.ext_id, "B1", sizeof(r.ext_id)) != 0 ||
+	    jpki_strlcpy(r.name, "負荷　試験", sizeof(r.name)) != 0 ||
+	    jpki_strlcpy(r.kana, "フカ", sizeof(r.kana)) != 0 ||
+	    jpki_strlcpy(r.address, "東京都清瀬市", sizeof(r.address)) != 0 ||
+	    jpki_date_parse("1985-04-01", &r.birth) != 0 ||
+	    jpki_strlcpy(r.muni_code, "132217", sizeof(r.muni_code)) != 0)
+		goto out;
 	r.sex = 1;
-	jpki_strlcpy(r.muni_code, "132217", sizeof(r.muni_code));
 	if (registry_resident_add(ca, &r, now, "bench", &err) != 0)
 		goto out;
-	jpki_strlcpy(c.serial, "BC1", sizeof(c.serial));
+	if (jpki_strlcpy(c.serial, "BC1", sizeof(c.serial)) != 0)
+		goto out;
 	c.resident_id = r.id;
 	c.issued = jpki_date_of(now);
 	if (registry_card_record(ca, &c, now, "bench", &err) != 0)

@@ -13,13 +13,14 @@
  * to the provider's prompt; *pkey is the card key, *cert the key's
  * certificate read from the card (caller frees both).  The card stays
  * open (and its PIN verified) until *pkey is freed. */
-int cli_card_key(const char *image, const char *reader, const char *key,
-		 char *pin_value, const char *pin_file, EVP_PKEY **pkey,
-		 X509 **cert, jpki_err *err);
+JPKI_MUST_CHECK int cli_card_key(const char *image, const char *reader,
+				 const char *key, char *pin_value,
+				 const char *pin_file, EVP_PKEY **pkey,
+				 X509 **cert, jpki_err *err);
 
 /* After a failed OpenSSL call with a card key: what the provider (the
  * card) said, else `rc` and err unchanged. */
-int cli_card_key_error(int rc, jpki_err *err);
+JPKI_MUST_CHECK int cli_card_key_error(int rc, jpki_err *err);
 
 /* jpki card sign-digests (cmd_card_digests.c). */
 struct cli_ctx;

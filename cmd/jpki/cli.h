@@ -23,7 +23,7 @@ typedef int (*cli_fn)(cli_ctx *ctx, int argc, char **argv);
 /* Print "jpki: <msg>" on stderr (or {"error":...} with --json) and return
  * the exit code for rc: 1 for refusals and bad input, 2 for usage, 3 for
  * internal failures. */
-int cli_error(const cli_ctx *ctx, int rc, const jpki_err *err);
+JPKI_MUST_CHECK int cli_error(const cli_ctx *ctx, int rc, const jpki_err *err);
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* JSON string escaping onto f. */
 void cli_json_str(FILE *f, const char *s);
@@ -58,8 +58,8 @@ typedef struct cli_card {
 	jpki_pcsc *pc;
 	jpki_link link;
 } cli_card;
-int cli_card_open(const char *image, const char *reader, cli_card *c,
-		  jpki_err *err);
+JPKI_MUST_CHECK int cli_card_open(const char *image, const char *reader,
+				  cli_card *c, jpki_err *err);
 /* Power off (the verified PINs are dropped) and close; zeroes c. */
 void cli_card_close(cli_card *c);
 /* A PIN of `kind` from --pin (scrubbed from argv), --pin-file (first
@@ -67,8 +67,9 @@ void cli_card_close(cli_card *c);
  * terminal), checked and normalised before it reaches the card (a
  * malformed PIN would cost a try for nothing). */
 #define CLI_PIN_LINE_MAX 64
-int cli_take_pin(jpki_pin_kind kind, char *value, const char *file,
-		 char out[CLI_PIN_LINE_MAX], jpki_err *err);
+JPKI_MUST_CHECK int cli_take_pin(jpki_pin_kind kind, char *value,
+				 const char *file, char out[CLI_PIN_LINE_MAX],
+				 jpki_err *err);
 
 #endif
 
@@ -79,16 +80,17 @@ int cli_take_pin(jpki_pin_kind kind, char *value, const char *file,
 #include "openjpki/ca.h"
 
 /* Open the CA in ctx->dir and apply the clock policy. */
-int cli_open_ca(cli_ctx *ctx, jpki_ca **out, jpki_err *err);
+JPKI_MUST_CHECK int cli_open_ca(cli_ctx *ctx, jpki_ca **out, jpki_err *err);
 /* Print a JSON object on stdout (and free it). */
 void cli_print_json(json_t *obj);
 /* Read a public key (PEM SubjectPublicKeyInfo, or a certificate / private
  * key, whose public half is taken) from a file. */
-int cli_read_pubkey(const char *path, EVP_PKEY **out, jpki_err *err);
+JPKI_MUST_CHECK int cli_read_pubkey(const char *path, EVP_PKEY **out,
+				    jpki_err *err);
 /* Read a certificate (PEM or DER). */
-int cli_read_cert(const char *path, X509 **out, jpki_err *err);
+JPKI_MUST_CHECK int cli_read_cert(const char *path, X509 **out, jpki_err *err);
 /* Write a certificate as PEM, atomically. */
-int cli_write_cert(const char *path, X509 *cert, jpki_err *err);
+JPKI_MUST_CHECK int cli_write_cert(const char *path, X509 *cert, jpki_err *err);
 /* JSON description of a certificate (subject, serial, validity, kind,
  * basic-4 for a signature certificate). */
 json_t *cli_cert_json(X509 *cert);

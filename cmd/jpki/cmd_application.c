@@ -78,7 +78,7 @@ static int parse_set(const char *s, const char *const *names, int *out)
 static void date_str(jpki_date d, char out[11])
 {
 	if (d.y == 0)
-		jpki_strlcpy(out, "", 11);
+		out[0] = '\0';
 	else
 		jpki_date_format(d, out);
 }

@@ -332,10 +332,10 @@ int cmd_muni(cli_ctx *ctx, int argc, char **argv)
 	store_muni m;
 	memset(&m, 0, sizeof(m));
 	const char *code = argv[2];
-	if (strlen(code) != 6 || strspn(code, "0123456789") != 6)
+	if (strlen(code) != 6 || strspn(code, "0123456789") != 6 ||
+	    jpki_strlcpy(m.code, code, sizeof(m.code)) != 0)
 		return cli_usage_error(
 		    "muni add: CODE must be 6 digits, not %s", code);
-	jpki_strlcpy(m.code, code, sizeof(m.code));
 	static const struct option opts[] = {
 	    {"pref", required_argument, NULL, 'p'},
 	    {"city", required_argument, NULL, 'c'},

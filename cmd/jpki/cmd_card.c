@@ -77,7 +77,7 @@ static int conn_fail(const card_conn *c, int rc, jpki_err *err)
 	if (rc == JPKI_ERR_TRANSPORT && c->pc != NULL && err != NULL &&
 	    transport_pcsc_error(c->pc)[0] != '\0') {
 		char was[JPKI_ERR_MSG_MAX];
-		jpki_strlcpy(was, err->msg, sizeof(was));
+		jpki_strlcpy_cut(was, err->msg, sizeof(was));
 		jpki_fail(err, rc, "%s: %s", was, transport_pcsc_error(c->pc));
 	}
 	return rc;
@@ -231,7 +231,7 @@ static int pin_norm(jpki_pin_kind kind, const char *what, char *buf,
 		memcpy(buf, norm, strlen(norm) + 1);
 	} else if (err != NULL) {
 		char msg[JPKI_ERR_MSG_MAX];
-		jpki_strlcpy(msg, err->msg, sizeof(msg));
+		jpki_strlcpy_cut(msg, err->msg, sizeof(msg));
 		jpki_fail(err, rc, "%s%s%s (not sent to the card)",
 			  what ? what : "", what ? ": " : "", msg);
 	}
@@ -794,7 +794,10 @@ static int card_personalize_cmd(cli_ctx *ctx, int argc, char **argv)
 					: "signature certificate";
 				if (po.cert[k] == NULL)
 					continue;
-				(void)ca_serial_hex(po.cert[k], sn, NULL);
+				/* a failure leaves sn "?" (outputs are
+				 * untouched on failure) */
+				jpki_ignore(
+				    ca_serial_hex(po.cert[k], sn, NULL));
 				printf("  %s serial %s%s\n", what, sn,
 				       po.reused[k] ? " (already issued)" : "");
 			}

@@ -51,11 +51,12 @@ static int open_reader(void *vctx, jpki_link *l, char *name, size_t cap,
 	reader_ctx *rc = vctx;
 	int r = cli_card_open(NULL, rc->reader != NULL ? rc->reader : "auto",
 			      &rc->c, err);
+	/* name: the reader shown to the operator */
 	if (rc->reader != NULL)
-		jpki_strlcpy(name, rc->reader, cap);
+		jpki_strlcpy_cut(name, rc->reader, cap);
 	if (r != 0)
 		return r;
-	jpki_strlcpy(name, transport_pcsc_reader(rc->c.pc), cap);
+	jpki_strlcpy_cut(name, transport_pcsc_reader(rc->c.pc), cap);
 	*l = rc->c.link;
 	return 0;
 }

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "openjpki/error.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -23,17 +25,17 @@ typedef struct jpki_rbuf {
 
 void jpki_rbuf_init(jpki_rbuf *b, const void *p, size_t len);
 size_t jpki_rbuf_left(const jpki_rbuf *b);
-int jpki_rbuf_u8(jpki_rbuf *b, uint8_t *v);
-int jpki_rbuf_u16be(jpki_rbuf *b, uint16_t *v);
-int jpki_rbuf_u32be(jpki_rbuf *b, uint32_t *v);
-int jpki_rbuf_u64be(jpki_rbuf *b, uint64_t *v);
+JPKI_MUST_CHECK int jpki_rbuf_u8(jpki_rbuf *b, uint8_t *v);
+JPKI_MUST_CHECK int jpki_rbuf_u16be(jpki_rbuf *b, uint16_t *v);
+JPKI_MUST_CHECK int jpki_rbuf_u32be(jpki_rbuf *b, uint32_t *v);
+JPKI_MUST_CHECK int jpki_rbuf_u64be(jpki_rbuf *b, uint64_t *v);
 /* Copy n bytes out. */
-int jpki_rbuf_get(jpki_rbuf *b, void *dst, size_t n);
+JPKI_MUST_CHECK int jpki_rbuf_get(jpki_rbuf *b, void *dst, size_t n);
 /* Point at the next n bytes without copying (valid while the source lives). */
-int jpki_rbuf_ptr(jpki_rbuf *b, const uint8_t **p, size_t n);
-int jpki_rbuf_skip(jpki_rbuf *b, size_t n);
+JPKI_MUST_CHECK int jpki_rbuf_ptr(jpki_rbuf *b, const uint8_t **p, size_t n);
+JPKI_MUST_CHECK int jpki_rbuf_skip(jpki_rbuf *b, size_t n);
 /* JPKI_ERR_PARSE if any bytes are left. */
-int jpki_rbuf_end(const jpki_rbuf *b);
+JPKI_MUST_CHECK int jpki_rbuf_end(const jpki_rbuf *b);
 
 typedef struct jpki_wbuf {
 	uint8_t *p;
@@ -43,11 +45,11 @@ typedef struct jpki_wbuf {
 } jpki_wbuf;
 
 void jpki_wbuf_init(jpki_wbuf *b, size_t max);
-int jpki_wbuf_put(jpki_wbuf *b, const void *src, size_t n);
-int jpki_wbuf_u8(jpki_wbuf *b, uint8_t v);
-int jpki_wbuf_u16be(jpki_wbuf *b, uint16_t v);
-int jpki_wbuf_u32be(jpki_wbuf *b, uint32_t v);
-int jpki_wbuf_u64be(jpki_wbuf *b, uint64_t v);
+JPKI_MUST_CHECK int jpki_wbuf_put(jpki_wbuf *b, const void *src, size_t n);
+JPKI_MUST_CHECK int jpki_wbuf_u8(jpki_wbuf *b, uint8_t v);
+JPKI_MUST_CHECK int jpki_wbuf_u16be(jpki_wbuf *b, uint16_t v);
+JPKI_MUST_CHECK int jpki_wbuf_u32be(jpki_wbuf *b, uint32_t v);
+JPKI_MUST_CHECK int jpki_wbuf_u64be(jpki_wbuf *b, uint64_t v);
 /* Zeroes the contents before freeing (buffers may hold key material). */
 void jpki_wbuf_free(jpki_wbuf *b);
 

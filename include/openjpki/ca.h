@@ -37,15 +37,17 @@ typedef struct ca_init_opts {
 
 /* Create a CA in `dir` (which must not hold one yet): both root keys
  * (RSA-2048), both self-signed roots (linted), the store. */
-int ca_init(const char *dir, const ca_init_opts *opts, jpki_err *err);
+JPKI_MUST_CHECK int ca_init(const char *dir, const ca_init_opts *opts,
+			    jpki_err *err);
 
 /* Open an existing CA.  `store_loc` NULL = the directory's own store. */
 /* ca_open with the keystore at `keystore` (e.g. "signer:") instead of
  * the one DIR names; NULL = ca_open. */
-int ca_open_ks(const char *dir, const char *store_loc, const char *ks_loc,
-	       jpki_ca **out, jpki_err *err);
-int ca_open(const char *dir, const char *store_loc, jpki_ca **out,
-	    jpki_err *err);
+JPKI_MUST_CHECK int ca_open_ks(const char *dir, const char *store_loc,
+			       const char *ks_loc, jpki_ca **out,
+			       jpki_err *err);
+JPKI_MUST_CHECK int ca_open(const char *dir, const char *store_loc,
+			    jpki_ca **out, jpki_err *err);
 void ca_close(jpki_ca *ca);
 
 jpki_profile ca_profile(const jpki_ca *ca);
@@ -63,8 +65,8 @@ typedef struct ca_checkpoint {
 	char hash[65];
 	char line[1024]; /* the line appended, without its newline */
 } ca_checkpoint;
-int ca_audit_checkpoint(jpki_ca *ca, time_t now, ca_checkpoint *out,
-			jpki_err *err);
+JPKI_MUST_CHECK int ca_audit_checkpoint(jpki_ca *ca, time_t now,
+					ca_checkpoint *out, jpki_err *err);
 
 typedef struct ca_audit_report {
 	int64_t records;	/* audit records in the chain */
@@ -86,9 +88,11 @@ typedef struct ca_audit_report {
  * issued certificate is in the table, every revocation or hold in the
  * table has its record and every record its revocation.  JPKI_ERR_INTEGRITY
  * saying what; the table's disagreements are listed in rep->mismatch. */
-int ca_audit_verify(jpki_ca *ca, ca_audit_report *rep, jpki_err *err);
+JPKI_MUST_CHECK int ca_audit_verify(jpki_ca *ca, ca_audit_report *rep,
+				    jpki_err *err);
 /* JPKI_ERR_POLICY when the clock is fixed on a production CA. */
-int ca_check_clock(const jpki_ca *ca, bool now_fixed, jpki_err *err);
+JPKI_MUST_CHECK int ca_check_clock(const jpki_ca *ca, bool now_fixed,
+				   jpki_err *err);
 
 typedef struct ca_issue_req {
 	int64_t resident_id;
@@ -125,21 +129,21 @@ typedef struct ca_issued {
 
 /* The issued certificate of `kind` parsed into an object (caller frees);
  * JPKI_ERR_NOT_FOUND when that kind was not issued. */
-int ca_issued_x509(const ca_issued *out, jpki_cert_kind kind, X509 **cert,
-		   jpki_err *err);
+JPKI_MUST_CHECK int ca_issued_x509(const ca_issued *out, jpki_cert_kind kind,
+				   X509 **cert, jpki_err *err);
 
 /* What ca_issue would do, without signing: eligibility and validity per
  * requested kind (shown to the clerk before confirmation).  Same refusals
  * as ca_issue. */
-int ca_issue_preview(jpki_ca *ca, const ca_issue_req *req, ca_issued *out,
-		     jpki_err *err);
+JPKI_MUST_CHECK int ca_issue_preview(jpki_ca *ca, const ca_issue_req *req,
+				     ca_issued *out, jpki_err *err);
 /* Issue the requested certificates in one transaction.  Refusals:
  * JPKI_ERR_NOT_FOUND (resident, card), JPKI_ERR_INELIGIBLE, JPKI_ERR_KEY,
  * JPKI_ERR_WINDOW (renewal too early), JPKI_ERR_STATE (a valid certificate
  * of that kind exists and this is not a renewal; removed resident; card
  * not active), JPKI_ERR_LINT.  Free *out with ca_issued_free. */
-int ca_issue(jpki_ca *ca, const ca_issue_req *req, ca_issued *out,
-	     jpki_err *err);
+JPKI_MUST_CHECK int ca_issue(jpki_ca *ca, const ca_issue_req *req,
+			     ca_issued *out, jpki_err *err);
 void ca_issued_free(ca_issued *out);
 
 /* Issue several requests with one store commit (group commit, for the
@@ -148,13 +152,15 @@ void ca_issued_free(ca_issued *out);
  * with ca_issued_free).  Returns nonzero only when the transaction itself
  * failed, and then nothing of the batch was issued. */
 #define CA_BATCH_MAX 256
-int ca_issue_batch(jpki_ca *ca, const ca_issue_req *reqs, size_t n,
-		   ca_issued *outs, int *rcs, jpki_err *errs, jpki_err *err);
+JPKI_MUST_CHECK int ca_issue_batch(jpki_ca *ca, const ca_issue_req *reqs,
+				   size_t n, ca_issued *outs, int *rcs,
+				   jpki_err *errs, jpki_err *err);
 
 /* Revoke (or put on hold with JPKI_REASON_CERTIFICATE_HOLD) a certificate.
  * A held certificate may be revoked finally; a hold is never released. */
-int ca_revoke(jpki_ca *ca, const char *serial_hex, jpki_reason reason,
-	      time_t now, const char *actor, jpki_err *err);
+JPKI_MUST_CHECK int ca_revoke(jpki_ca *ca, const char *serial_hex,
+			      jpki_reason reason, time_t now, const char *actor,
+			      jpki_err *err);
 
 typedef enum ca_crl_scope {
 	CA_CRL_PARTITION = 0, /* one municipality's partition */
@@ -165,16 +171,17 @@ typedef enum ca_crl_scope {
 /* A signed CRL, DER (malloc'ed, caller frees).  muni_code for
  * CA_CRL_PARTITION.  nextUpdate = now + CA_CRL_VALIDITY. */
 #define CA_CRL_VALIDITY (24 * 3600)
-int ca_crl(jpki_ca *ca, jpki_cert_kind kind, ca_crl_scope scope,
-	   const char *muni_code, time_t now, uint8_t **der, size_t *der_len,
-	   jpki_err *err);
+JPKI_MUST_CHECK int ca_crl(jpki_ca *ca, jpki_cert_kind kind, ca_crl_scope scope,
+			   const char *muni_code, time_t now, uint8_t **der,
+			   size_t *der_len, jpki_err *err);
 
 /* The same CRL streamed through `wr` (x509_crl_stream): two passes over the
  * store's revoked rows in one transaction, memory independent of their
  * number.  ca_crl() collects it in memory, for small CRLs. */
-int ca_crl_write(jpki_ca *ca, jpki_cert_kind kind, ca_crl_scope scope,
-		 const char *muni_code, time_t now, jpki_write_fn wr,
-		 void *wr_ctx, jpki_err *err);
+JPKI_MUST_CHECK int ca_crl_write(jpki_ca *ca, jpki_cert_kind kind,
+				 ca_crl_scope scope, const char *muni_code,
+				 time_t now, jpki_write_fn wr, void *wr_ctx,
+				 jpki_err *err);
 
 /* Publish every CRL at once: the full CRL and the ARL of both hierarchies
  * and both hierarchies' CRL of every municipality, as
@@ -189,21 +196,24 @@ typedef struct ca_crl_published {
 	uint64_t generation;
 	size_t files;
 } ca_crl_published;
-int ca_crl_publish(jpki_ca *ca, const char *dir, time_t now,
-		   ca_crl_published *out, jpki_err *err);
+JPKI_MUST_CHECK int ca_crl_publish(jpki_ca *ca, const char *dir, time_t now,
+				   ca_crl_published *out, jpki_err *err);
 
 /* Answer a DER OCSP request.  kind 0 = pick the hierarchy from the
  * request's first CertID.  nextUpdate = now + CA_OCSP_VALIDITY. */
 #define CA_OCSP_VALIDITY (24 * 3600)
-int ca_ocsp(jpki_ca *ca, int kind, const uint8_t *req, size_t req_len,
-	    time_t now, uint8_t **resp, size_t *resp_len, jpki_err *err);
+JPKI_MUST_CHECK int ca_ocsp(jpki_ca *ca, int kind, const uint8_t *req,
+			    size_t req_len, time_t now, uint8_t **resp,
+			    size_t *resp_len, jpki_err *err);
 /* The same for a request already read (x509_ocsp_req_parse); rq NULL
  * when it was malformed. */
-int ca_ocsp_req(jpki_ca *ca, int kind, const jpki_ocsp_req *rq, time_t now,
-		uint8_t **resp, size_t *resp_len, jpki_err *err);
+JPKI_MUST_CHECK int ca_ocsp_req(jpki_ca *ca, int kind, const jpki_ocsp_req *rq,
+				time_t now, uint8_t **resp, size_t *resp_len,
+				jpki_err *err);
 
 /* Upper-case hex serial of a certificate into out. */
-int ca_serial_hex(X509 *cert, char out[STORE_SERIAL_HEX_MAX], jpki_err *err);
+JPKI_MUST_CHECK int ca_serial_hex(X509 *cert, char out[STORE_SERIAL_HEX_MAX],
+				  jpki_err *err);
 
 #ifdef __cplusplus
 }

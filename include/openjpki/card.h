@@ -124,8 +124,9 @@ typedef struct jpki_card_params {
  * terminal key, which the counter must keep to personalise the card.  The
  * card is not bound to a file: call card_save() to give it one.  Caller
  * frees with card_free(). */
-int card_create(const jpki_card_params *params, jpki_card **out,
-		uint8_t tkey_out[JPKI_CARD_TKEY_LEN], jpki_err *err);
+JPKI_MUST_CHECK int card_create(const jpki_card_params *params, jpki_card **out,
+				uint8_t tkey_out[JPKI_CARD_TKEY_LEN],
+				jpki_err *err);
 
 /* Load an image file and bind the card to it: every persistent change is
  * written back atomically.  Takes an exclusive advisory lock on
@@ -133,22 +134,22 @@ int card_create(const jpki_card_params *params, jpki_card **out,
  * holds it).  Refuses foreign, truncated, corrupt (JPKI_ERR_INTEGRITY),
  * newer-version (JPKI_ERR_SCHEMA) or inconsistent images; nothing is half
  * loaded and the file is never modified by a failed load. */
-int card_load(const char *path, jpki_card **out, jpki_err *err);
+JPKI_MUST_CHECK int card_load(const char *path, jpki_card **out, jpki_err *err);
 
 /* Parse an image from memory; the card is not bound to any file (changes
  * stay in memory).  Used by tests and fuzzers. */
-int card_load_mem(const uint8_t *img, size_t len, jpki_card **out,
-		  jpki_err *err);
+JPKI_MUST_CHECK int card_load_mem(const uint8_t *img, size_t len,
+				  jpki_card **out, jpki_err *err);
 
 /* Write the card to a new image file at path (JPKI_ERR_EXISTS if there is
  * one) and bind the card to it, as card_load() does.  A card already bound
  * to a file is refused (JPKI_ERR_STATE). */
-int card_save(jpki_card *card, const char *path, jpki_err *err);
+JPKI_MUST_CHECK int card_save(jpki_card *card, const char *path, jpki_err *err);
 
 /* Serialise the image into *out (caller frees with
  * jpki_free_secret(*out, *out_len): it holds private keys). */
-int card_image(const jpki_card *card, uint8_t **out, size_t *out_len,
-	       jpki_err *err);
+JPKI_MUST_CHECK int card_image(const jpki_card *card, uint8_t **out,
+			       size_t *out_len, jpki_err *err);
 
 /* Free the card, zeroing keys and PINs, and release its file lock.  NULL
  * is fine. */
@@ -167,7 +168,8 @@ void card_power(jpki_card *card, jpki_card_power event);
 
 /* Behaviour switches (JPKI_CARD_OPT_*): read, and set (persisted). */
 unsigned card_options(const jpki_card *card);
-int card_set_options(jpki_card *card, unsigned options, jpki_err *err);
+JPKI_MUST_CHECK int card_set_options(jpki_card *card, unsigned options,
+				     jpki_err *err);
 
 /* Process one command APDU (cmd_len 4..JPKI_CARD_CMD_MAX) and write the
  * response APDU (data + SW1 SW2) into resp.  Returns 0 whenever a response
@@ -176,8 +178,9 @@ int card_set_options(jpki_card *card, unsigned options, jpki_err *err);
  * Negative only for misuse: NULL arguments, resp_cap < 2, or a response
  * longer than resp_cap (JPKI_ERR_RANGE; size resp with
  * JPKI_CARD_RESP_MAX to be safe).  *resp_len untouched on failure. */
-int card_apdu(jpki_card *card, const uint8_t *cmd, size_t cmd_len,
-	      uint8_t *resp, size_t resp_cap, size_t *resp_len);
+JPKI_MUST_CHECK int card_apdu(jpki_card *card, const uint8_t *cmd,
+			      size_t cmd_len, uint8_t *resp, size_t resp_cap,
+			      size_t *resp_len);
 
 /* ------------------------------------------------------------------ */
 /* Host side                                                          */
@@ -196,50 +199,56 @@ typedef struct jpki_link {
 /* A jpki_transmit_fn over a jpki_card in this process (ctx = the card):
  * card_apdu() and nothing else.  For tests, fuzzers and benchmarks; use
  * transport_inproc_* for a card image file. */
-int card_transmit(void *card, const uint8_t *cmd, size_t n, uint8_t *resp,
-		  size_t cap, size_t *rlen);
+JPKI_MUST_CHECK int card_transmit(void *card, const uint8_t *cmd, size_t n,
+				  uint8_t *resp, size_t cap, size_t *rlen);
 
 /* Status word of the last exchange is reported in err->msg; host functions
  * map them: 63 Cx -> JPKI_ERR_PIN_WRONG, 69 83/69 84 -> _PIN_BLOCKED,
  * 69 82 -> _AUTH, 6A 82 -> _NOT_FOUND, anything else -> _CARD. */
 
 /* SELECT an application by AID (00 A4 04 0C). */
-int card_client_select(const jpki_link *l, jpki_card_ap ap, jpki_err *err);
+JPKI_MUST_CHECK int card_client_select(const jpki_link *l, jpki_card_ap ap,
+				       jpki_err *err);
 
 /* SELECT the PIN EF of `pin` and VERIFY it (the JPKI AP, or the
  * 券面事項入力補助AP for JPKI_CPIN_CARDINFO, must be selected).  The PIN is
  * sent exactly as given.  On JPKI_ERR_PIN_WRONG *tries_left (may be NULL)
  * receives the remaining tries; on success it receives the maximum. */
-int card_client_verify(const jpki_link *l, jpki_card_pin pin, const char *value,
-		       int *tries_left, jpki_err *err);
+JPKI_MUST_CHECK int card_client_verify(const jpki_link *l, jpki_card_pin pin,
+				       const char *value, int *tries_left,
+				       jpki_err *err);
 
 /* SELECT the PIN EF and send an empty VERIFY: remaining tries (0 =
  * blocked). */
-int card_client_retries(const jpki_link *l, jpki_card_pin pin, int *tries_left,
-			jpki_err *err);
+JPKI_MUST_CHECK int card_client_retries(const jpki_link *l, jpki_card_pin pin,
+					int *tries_left, jpki_err *err);
 
 /* VERIFY `old` then CHANGE REFERENCE DATA (00 24 01 80) to `new_pin`. */
-int card_client_change_pin(const jpki_link *l, jpki_card_pin pin,
-			   const char *old, const char *new_pin, jpki_err *err);
+JPKI_MUST_CHECK int card_client_change_pin(const jpki_link *l,
+					   jpki_card_pin pin, const char *old,
+					   const char *new_pin, jpki_err *err);
 
 /* SELECT a certificate EF of the JPKI AP and read the DER certificate in
  * 256-byte READ BINARY chunks (length from its 30 82 HH LL header).
  * *der is malloc'ed (caller frees).  JPKI_ERR_NOT_FOUND if the card holds
  * no such certificate, JPKI_ERR_AUTH for EF 0001 before the sign PIN. */
-int card_client_read_cert(const jpki_link *l, jpki_card_cert which,
-			  uint8_t **der, size_t *der_len, jpki_err *err);
+JPKI_MUST_CHECK int card_client_read_cert(const jpki_link *l,
+					  jpki_card_cert which, uint8_t **der,
+					  size_t *der_len, jpki_err *err);
 
 /* SELECT EF `fid` in the current AP and read it whole (chunks of 256 until
  * a short answer or 6B 00), at most `max` bytes.  *out is malloc'ed. */
-int card_client_read_ef(const jpki_link *l, uint16_t fid, size_t max,
-			uint8_t **out, size_t *out_len, jpki_err *err);
+JPKI_MUST_CHECK int card_client_read_ef(const jpki_link *l, uint16_t fid,
+					size_t max, uint8_t **out,
+					size_t *out_len, jpki_err *err);
 
 /* SELECT the key EF and sign a DigestInfo (1..245 bytes) with 80 2A 00 80.
  * The PIN guarding the key must have been verified.  sig gets exactly 256
  * bytes. */
-int card_client_sign(const jpki_link *l, jpki_card_key key,
-		     const uint8_t *digestinfo, size_t n,
-		     uint8_t sig[JPKI_CARD_SIG_LEN], jpki_err *err);
+JPKI_MUST_CHECK int card_client_sign(const jpki_link *l, jpki_card_key key,
+				     const uint8_t *digestinfo, size_t n,
+				     uint8_t sig[JPKI_CARD_SIG_LEN],
+				     jpki_err *err);
 
 /* Build the DER DigestInfo for a SHA-256 hash (51 bytes). */
 #define JPKI_DIGESTINFO_SHA256_LEN 51
@@ -257,9 +266,11 @@ typedef struct jpki_card_basic4 {
 /* After VERIFY of the 券面事項入力補助 PIN: the 12-digit My Number (EF
  * 0001) into out[13]; the basic-4 EF 0002 parsed into strings (caller
  * frees each with free()). */
-int card_client_read_mynumber(const jpki_link *l, char out[13], jpki_err *err);
-int card_client_read_basic4(const jpki_link *l, char **name, char **address,
-			    char birth[9], char *sex, jpki_err *err);
+JPKI_MUST_CHECK int card_client_read_mynumber(const jpki_link *l, char out[13],
+					      jpki_err *err);
+JPKI_MUST_CHECK int card_client_read_basic4(const jpki_link *l, char **name,
+					    char **address, char birth[9],
+					    char *sex, jpki_err *err);
 
 /* --- counter terminal (personalisation) --------------------------- */
 
@@ -268,37 +279,43 @@ int card_client_read_basic4(const jpki_link *l, char **name, char **address,
  * auth v1" || challenge).  Valid until power-off/reset.  A wrong MAC
  * costs one of 15 persistent tries (JPKI_ERR_AUTH; blocked ->
  * JPKI_ERR_PIN_BLOCKED). */
-int card_term_auth(const jpki_link *l, const uint8_t tkey[JPKI_CARD_TKEY_LEN],
-		   jpki_err *err);
+JPKI_MUST_CHECK int card_term_auth(const jpki_link *l,
+				   const uint8_t tkey[JPKI_CARD_TKEY_LEN],
+				   jpki_err *err);
 
 /* Have the card generate a fresh RSA-2048 key pair (80 46 00 KK) and
  * return its public key (80 CA 00 KK, SubjectPublicKeyInfo).  The
  * certificate EF of the old key is erased.  *pub: caller frees with
  * EVP_PKEY_free(). */
-int card_term_generate_key(const jpki_link *l, jpki_card_key key,
-			   EVP_PKEY **pub, jpki_err *err);
+JPKI_MUST_CHECK int card_term_generate_key(const jpki_link *l,
+					   jpki_card_key key, EVP_PKEY **pub,
+					   jpki_err *err);
 /* Public key of an existing key pair (JPKI_ERR_NOT_FOUND if none). */
-int card_term_read_pubkey(const jpki_link *l, jpki_card_key key, EVP_PKEY **pub,
-			  jpki_err *err);
+JPKI_MUST_CHECK int card_term_read_pubkey(const jpki_link *l, jpki_card_key key,
+					  EVP_PKEY **pub, jpki_err *err);
 
 /* Set (or reset, at the counter) a PIN: checked and normalised with
  * rules_pin_check(); the retry counter returns to its maximum. */
-int card_term_set_pin(const jpki_link *l, jpki_card_pin pin, const char *value,
-		      jpki_err *err);
+JPKI_MUST_CHECK int card_term_set_pin(const jpki_link *l, jpki_card_pin pin,
+				      const char *value, jpki_err *err);
 
 /* Write a DER certificate to its EF (der == NULL / len 0 erases it).  The
  * card refuses a SIGN/AUTH certificate whose public key is not its own. */
-int card_term_write_cert(const jpki_link *l, jpki_card_cert which,
-			 const uint8_t *der, size_t len, jpki_err *err);
+JPKI_MUST_CHECK int card_term_write_cert(const jpki_link *l,
+					 jpki_card_cert which,
+					 const uint8_t *der, size_t len,
+					 jpki_err *err);
 
 /* EF 0008: 8F 8F 00 with both certificates, 00 8F 00 without the
  * signature certificate (holders under 15). */
-int card_term_write_presence(const jpki_link *l, bool sign_cert, bool auth_cert,
-			     jpki_err *err);
+JPKI_MUST_CHECK int card_term_write_presence(const jpki_link *l, bool sign_cert,
+					     bool auth_cert, jpki_err *err);
 
 /* 券面事項入力補助AP: My Number (12 digits) and the basic-4 items. */
-int card_term_write_cardinfo(const jpki_link *l, const char *my_number,
-			     const jpki_card_basic4 *b4, jpki_err *err);
+JPKI_MUST_CHECK int card_term_write_cardinfo(const jpki_link *l,
+					     const char *my_number,
+					     const jpki_card_basic4 *b4,
+					     jpki_err *err);
 
 #ifdef __cplusplus
 }

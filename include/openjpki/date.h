@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "openjpki/error.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -40,12 +42,12 @@ jpki_date jpki_date_of(time_t t);
 time_t jpki_date_start(jpki_date d);
 time_t jpki_date_end(jpki_date d);
 /* "YYYY-MM-DD" (exactly 10 characters, a valid date) -> 0 or JPKI_ERR_INVAL */
-int jpki_date_parse(const char *s, jpki_date *out);
+JPKI_MUST_CHECK int jpki_date_parse(const char *s, jpki_date *out);
 /* writes "YYYY-MM-DD" into out (at least 11 bytes) */
 void jpki_date_format(jpki_date d, char out[11]);
 /* Parse an instant "YYYY-MM-DDTHH:MM:SSZ" or "YYYY-MM-DDTHH:MM:SS+09:00"
  * or a date "YYYY-MM-DD" (00:00 JST). */
-int jpki_time_parse(const char *s, time_t *out);
+JPKI_MUST_CHECK int jpki_time_parse(const char *s, time_t *out);
 /* "YYYY-MM-DDTHH:MM:SSZ" into out (at least 21 bytes). */
 void jpki_time_format(time_t t, char out[21]);
 

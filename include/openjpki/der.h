@@ -43,44 +43,48 @@ bool jpki_der_peek(const jpki_rbuf *b, uint8_t *tag);
 bool jpki_der_peek_is(const jpki_rbuf *b, uint8_t tag);
 
 /* One element of any tag: *tag, and *content its content octets. */
-int jpki_der_any(jpki_rbuf *b, uint8_t *tag, jpki_rbuf *content);
+JPKI_MUST_CHECK int jpki_der_any(jpki_rbuf *b, uint8_t *tag,
+				 jpki_rbuf *content);
 /* One element of tag `tag`. */
-int jpki_der_get(jpki_rbuf *b, uint8_t tag, jpki_rbuf *content);
+JPKI_MUST_CHECK int jpki_der_get(jpki_rbuf *b, uint8_t tag, jpki_rbuf *content);
 /* jpki_der_get, and *whole the element itself (tag, length, content). */
-int jpki_der_get_whole(jpki_rbuf *b, uint8_t tag, jpki_rbuf *content,
-		       jpki_rbuf *whole);
+JPKI_MUST_CHECK int jpki_der_get_whole(jpki_rbuf *b, uint8_t tag,
+				       jpki_rbuf *content, jpki_rbuf *whole);
 /* jpki_der_any, and *whole the element itself. */
-int jpki_der_any_whole(jpki_rbuf *b, uint8_t *tag, jpki_rbuf *content,
-		       jpki_rbuf *whole);
+JPKI_MUST_CHECK int jpki_der_any_whole(jpki_rbuf *b, uint8_t *tag,
+				       jpki_rbuf *content, jpki_rbuf *whole);
 /* An OPTIONAL element: when the next tag is `tag` it is read (*present
  * true), otherwise nothing is read and *present is false. */
-int jpki_der_optional(jpki_rbuf *b, uint8_t tag, jpki_rbuf *content,
-		      bool *present);
+JPKI_MUST_CHECK int jpki_der_optional(jpki_rbuf *b, uint8_t tag,
+				      jpki_rbuf *content, bool *present);
 /* [n] EXPLICIT: a constructed [n] holding exactly one element of tag
  * `inner`, whose content goes to *content. */
-int jpki_der_explicit(jpki_rbuf *b, unsigned n, uint8_t inner,
-		      jpki_rbuf *content);
+JPKI_MUST_CHECK int jpki_der_explicit(jpki_rbuf *b, unsigned n, uint8_t inner,
+				      jpki_rbuf *content);
 
 /* INTEGER: its content octets (two's complement, minimal, >= 1 octet). */
-int jpki_der_int_bytes(jpki_rbuf *b, const uint8_t **p, size_t *n);
+JPKI_MUST_CHECK int jpki_der_int_bytes(jpki_rbuf *b, const uint8_t **p,
+				       size_t *n);
 /* A non-negative INTEGER as its magnitude without the sign octet (zero is
  * one 0x00 octet); a negative one is refused. */
-int jpki_der_uint_bytes(jpki_rbuf *b, const uint8_t **p, size_t *n);
+JPKI_MUST_CHECK int jpki_der_uint_bytes(jpki_rbuf *b, const uint8_t **p,
+					size_t *n);
 /* INTEGER in int64_t range. */
-int jpki_der_int64(jpki_rbuf *b, int64_t *v);
+JPKI_MUST_CHECK int jpki_der_int64(jpki_rbuf *b, int64_t *v);
 /* OBJECT IDENTIFIER content octets (non-empty, minimal sub-identifiers). */
-int jpki_der_oid(jpki_rbuf *b, jpki_rbuf *oid);
+JPKI_MUST_CHECK int jpki_der_oid(jpki_rbuf *b, jpki_rbuf *oid);
 /* OCTET STRING (primitive). */
-int jpki_der_octets(jpki_rbuf *b, jpki_rbuf *v);
+JPKI_MUST_CHECK int jpki_der_octets(jpki_rbuf *b, jpki_rbuf *v);
 /* BIT STRING: the bits' octets and the count of unused bits (0..7, 0 when
  * empty, and those bits zero). */
-int jpki_der_bits(jpki_rbuf *b, const uint8_t **p, size_t *n, unsigned *unused);
+JPKI_MUST_CHECK int jpki_der_bits(jpki_rbuf *b, const uint8_t **p, size_t *n,
+				  unsigned *unused);
 /* BOOLEAN: one octet, 0x00 or 0xff. */
-int jpki_der_bool(jpki_rbuf *b, bool *v);
+JPKI_MUST_CHECK int jpki_der_bool(jpki_rbuf *b, bool *v);
 /* NULL: empty content. */
-int jpki_der_null(jpki_rbuf *b);
+JPKI_MUST_CHECK int jpki_der_null(jpki_rbuf *b);
 /* JPKI_ERR_PARSE when bytes are left. */
-int jpki_der_end(const jpki_rbuf *b);
+JPKI_MUST_CHECK int jpki_der_end(const jpki_rbuf *b);
 /* Whether a slice holds exactly der[0..len). */
 bool jpki_der_is(const jpki_rbuf *b, const uint8_t *der, size_t len);
 

@@ -15,6 +15,17 @@
 extern "C" {
 #endif
 
+/* On every function that returns 0 or a negative jpki_rc: a call that
+ * drops the result is a warning, and warnings are errors (-Werror), so an
+ * ignored failure does not build.  GCC ignores a (void) cast here; where
+ * dropping a result is right (best-effort cleanup), say why in a comment
+ * and pass it to jpki_ignore(). */
+#if defined(__GNUC__) || defined(__clang__)
+#define JPKI_MUST_CHECK __attribute__((warn_unused_result))
+#else
+#define JPKI_MUST_CHECK
+#endif
+
 typedef enum jpki_rc {
 	JPKI_OK = 0,
 	/* generic */
@@ -75,6 +86,14 @@ int jpki_fail(jpki_err *err, int code, const char *fmt, ...)
  * ...").  Returns err->code (or code if err is NULL). */
 int jpki_wrap(jpki_err *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Drop a result on purpose: best-effort cleanup whose failure changes
+ * nothing the caller could act on.  Each call carries a comment saying
+ * why. */
+static inline void jpki_ignore(int rc)
+{
+	(void)rc;
+}
 
 /* Reset *err to "no error". */
 void jpki_err_clear(jpki_err *err);

@@ -19,19 +19,21 @@ extern "C" {
 typedef struct keystore keystore;
 
 /* "file:DIR" or a plain directory path. */
-int keystore_open(const char *location, keystore **out, jpki_err *err);
+JPKI_MUST_CHECK int keystore_open(const char *location, keystore **out,
+				  jpki_err *err);
 void keystore_close(keystore *ks);
 /* Generate an RSA key of `bits` under `label` ([a-z0-9_-], <= 64 chars);
  * JPKI_ERR_EXISTS if the label is taken.  *pub (optional) receives the
  * public key (caller frees with EVP_PKEY_free). */
-int keystore_generate(keystore *ks, const char *label, int bits, EVP_PKEY **pub,
-		      jpki_err *err);
+JPKI_MUST_CHECK int keystore_generate(keystore *ks, const char *label, int bits,
+				      EVP_PKEY **pub, jpki_err *err);
 /* Load the private key `label` for signing.  Caller frees with
  * EVP_PKEY_free (OpenSSL zeroes RSA key material on free). */
-int keystore_load(keystore *ks, const char *label, EVP_PKEY **out,
-		  jpki_err *err);
+JPKI_MUST_CHECK int keystore_load(keystore *ks, const char *label,
+				  EVP_PKEY **out, jpki_err *err);
 /* Whether the label exists (0 yes, JPKI_ERR_NOT_FOUND no). */
-int keystore_has(keystore *ks, const char *label, jpki_err *err);
+JPKI_MUST_CHECK int keystore_has(keystore *ks, const char *label,
+				 jpki_err *err);
 
 /* --- the signer process (docs/design.md, "The signer process") ---
  *

@@ -28,17 +28,18 @@ int jpki_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
 
 /* Load "default" and the built-in "openjpki" into the default library
  * context (once per process). */
-int jpki_provider_load(jpki_err *err);
+JPKI_MUST_CHECK int jpki_provider_load(jpki_err *err);
 
 /* After a failed OpenSSL call on a card key: the jpki_rc and message of
  * the provider's most recent error in the queue (the queue is cleared);
  * 0 when the provider raised none. */
-int jpki_provider_error(jpki_err *err);
+JPKI_MUST_CHECK int jpki_provider_error(jpki_err *err);
 
 /* Build "jpki:card=PATH;key=KEY" or "jpki:reader=NAME;key=KEY" into out
  * (';', '%' and '=' of PATH/NAME percent-encoded). */
-int jpki_provider_uri(const char *image, const char *reader, const char *key,
-		      char *out, size_t cap, jpki_err *err);
+JPKI_MUST_CHECK int jpki_provider_uri(const char *image, const char *reader,
+				      const char *key, char *out, size_t cap,
+				      jpki_err *err);
 
 #ifdef __cplusplus
 }

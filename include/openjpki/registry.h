@@ -19,12 +19,14 @@ extern "C" {
  * (upsert; its expiry from rules_card_expiry when c->expiry is unset), each
  * with its audit record in the same transaction.  The resident's
  * municipality must be on record. */
-int registry_muni_put(jpki_ca *ca, const store_muni *m, time_t now,
-		      const char *actor, jpki_err *err);
-int registry_resident_add(jpki_ca *ca, store_resident *r, time_t now,
-			  const char *actor, jpki_err *err);
-int registry_card_record(jpki_ca *ca, store_card *c, time_t now,
-			 const char *actor, jpki_err *err);
+JPKI_MUST_CHECK int registry_muni_put(jpki_ca *ca, const store_muni *m,
+				      time_t now, const char *actor,
+				      jpki_err *err);
+JPKI_MUST_CHECK int registry_resident_add(jpki_ca *ca, store_resident *r,
+					  time_t now, const char *actor,
+					  jpki_err *err);
+JPKI_MUST_CHECK int registry_card_record(jpki_ca *ca, store_card *c, time_t now,
+					 const char *actor, jpki_err *err);
 
 /* What a change did, for the clerk and the audit log. */
 typedef struct registry_change_result {
@@ -38,15 +40,18 @@ typedef struct registry_change_result {
  * change of other fields (kana, guardianship) revokes nothing.  Becoming an
  * adult ward (成年被後見人) revokes the signature certificate too, since it
  * could not be issued now (docs/decisions.md). */
-int registry_resident_change(jpki_ca *ca, const store_resident *updated,
-			     time_t now, const char *actor,
-			     registry_change_result *out, jpki_err *err);
+JPKI_MUST_CHECK int registry_resident_change(jpki_ca *ca,
+					     const store_resident *updated,
+					     time_t now, const char *actor,
+					     registry_change_result *out,
+					     jpki_err *err);
 
 /* Removal from the register (住民票の消除: death, emigration): revokes every
  * valid certificate of the resident (cessationOfOperation). */
-int registry_resident_remove(jpki_ca *ca, int64_t resident_id, time_t now,
-			     const char *actor, registry_change_result *out,
-			     jpki_err *err);
+JPKI_MUST_CHECK int registry_resident_remove(jpki_ca *ca, int64_t resident_id,
+					     time_t now, const char *actor,
+					     registry_change_result *out,
+					     jpki_err *err);
 
 /* ==== Counter applications ==============================================
  * One application per request at the counter (store_app_kind), each with
@@ -77,10 +82,13 @@ const char *registry_app_state_name(store_app_state s);
 const char *registry_applicant_name(store_app_applicant a);
 const char *registry_doc_role_name(store_doc_role r);
 /* Parse those names: 0 or JPKI_ERR_INVAL listing the names. */
-int registry_app_kind_parse(const char *s, store_app_kind *out, jpki_err *err);
-int registry_applicant_parse(const char *s, store_app_applicant *out,
-			     jpki_err *err);
-int registry_doc_role_parse(const char *s, store_doc_role *out, jpki_err *err);
+JPKI_MUST_CHECK int registry_app_kind_parse(const char *s, store_app_kind *out,
+					    jpki_err *err);
+JPKI_MUST_CHECK int registry_applicant_parse(const char *s,
+					     store_app_applicant *out,
+					     jpki_err *err);
+JPKI_MUST_CHECK int registry_doc_role_parse(const char *s, store_doc_role *out,
+					    jpki_err *err);
 
 typedef struct registry_app_req {
 	int64_t resident_id;
@@ -110,17 +118,20 @@ typedef struct registry_app_req {
  * authentication certificate through a 法定代理人, a minor under 15 or an
  * adult ward applying without one), JPKI_ERR_WINDOW (renewal before
  * rules_renewal_opens), JPKI_ERR_INVAL.  *out is the stored application. */
-int registry_app_open(jpki_ca *ca, const registry_app_req *req, time_t now,
-		      const char *actor, store_app *out, jpki_err *err);
+JPKI_MUST_CHECK int registry_app_open(jpki_ca *ca, const registry_app_req *req,
+				      time_t now, const char *actor,
+				      store_app *out, jpki_err *err);
 
 /* Record a document shown at the counter: its type (registry_doc_types),
  * number and expiry ({0,0,0} for none; required for documents that have
  * one).  Expired documents, types that do not fit the applicant, and a
  * 12-digit 個人番号 given as a card's number are refused (JPKI_ERR_INVAL). */
-int registry_app_add_document(jpki_ca *ca, int64_t app_id, store_doc_role role,
-			      const char *type, const char *number,
-			      jpki_date expiry, time_t now, const char *actor,
-			      jpki_err *err);
+JPKI_MUST_CHECK int registry_app_add_document(jpki_ca *ca, int64_t app_id,
+					      store_doc_role role,
+					      const char *type,
+					      const char *number,
+					      jpki_date expiry, time_t now,
+					      const char *actor, jpki_err *err);
 
 /* Document types accepted, NULL-terminated: {name, Japanese name}. */
 typedef struct registry_doc_type {
@@ -135,10 +146,12 @@ extern const registry_doc_type registry_doc_types[];
  * (received -> inquiry_sent), brought back answered (inquiry_sent ->
  * inquiry_answered) on a later day than it was sent (JPKI_ERR_STATE the
  * same day: it goes by post). */
-int registry_app_send_inquiry(jpki_ca *ca, int64_t app_id, time_t now,
-			      const char *actor, jpki_err *err);
-int registry_app_answer_inquiry(jpki_ca *ca, int64_t app_id, time_t now,
-				const char *actor, jpki_err *err);
+JPKI_MUST_CHECK int registry_app_send_inquiry(jpki_ca *ca, int64_t app_id,
+					      time_t now, const char *actor,
+					      jpki_err *err);
+JPKI_MUST_CHECK int registry_app_answer_inquiry(jpki_ca *ca, int64_t app_id,
+						time_t now, const char *actor,
+						jpki_err *err);
 
 /* What completing the application would do, for the clerk, before
  * anything is issued: eligibility, validity, card expiry, fees, what gets
@@ -161,34 +174,39 @@ typedef struct registry_preview {
 	jpki_plan plan;		/* the one plan (rules_plan) */
 } registry_preview;
 
-int registry_app_preview(jpki_ca *ca, int64_t app_id, time_t now,
-			 registry_preview *out, jpki_err *err);
+JPKI_MUST_CHECK int registry_app_preview(jpki_ca *ca, int64_t app_id,
+					 time_t now, registry_preview *out,
+					 jpki_err *err);
 
 /* Identity and documents checked (received or inquiry_answered ->
  * approved; card_ordered for a new card or a card reissue).  A card
  * reissue retires the old card here and revokes its certificates (held
  * ones finally).  JPKI_ERR_STATE with what is missing when the documents
  * do not suffice. */
-int registry_app_approve(jpki_ca *ca, int64_t app_id, time_t now,
-			 const char *actor, jpki_err *err);
+JPKI_MUST_CHECK int registry_app_approve(jpki_ca *ca, int64_t app_id,
+					 time_t now, const char *actor,
+					 jpki_err *err);
 /* The same, telling which certificates approval revoked (a reissue). */
-int registry_app_approve2(jpki_ca *ca, int64_t app_id, time_t now,
-			  const char *actor, registry_change_result *revoked,
-			  jpki_err *err);
+JPKI_MUST_CHECK int registry_app_approve2(jpki_ca *ca, int64_t app_id,
+					  time_t now, const char *actor,
+					  registry_change_result *revoked,
+					  jpki_err *err);
 /* The application's plan on `now` (rules_plan from the store): what the
  * preview shows and completion does.  Refusals as rules_plan, *out still
  * filled. */
-int registry_app_plan(jpki_ca *ca, int64_t app_id, time_t now, jpki_plan *out,
-		      jpki_err *err);
+JPKI_MUST_CHECK int registry_app_plan(jpki_ca *ca, int64_t app_id, time_t now,
+				      jpki_plan *out, jpki_err *err);
 
 /* The card's production (card_states.c): J-LIS produced the card with
  * `card_serial` (card_ordered -> card_produced), it arrived at the counter
  * (-> card_ready). */
-int registry_app_card_produced(jpki_ca *ca, int64_t app_id,
-			       const char *card_serial, time_t now,
-			       const char *actor, jpki_err *err);
-int registry_app_card_ready(jpki_ca *ca, int64_t app_id, time_t now,
-			    const char *actor, jpki_err *err);
+JPKI_MUST_CHECK int registry_app_card_produced(jpki_ca *ca, int64_t app_id,
+					       const char *card_serial,
+					       time_t now, const char *actor,
+					       jpki_err *err);
+JPKI_MUST_CHECK int registry_app_card_ready(jpki_ca *ca, int64_t app_id,
+					    time_t now, const char *actor,
+					    jpki_err *err);
 
 /* Completion input: the public keys generated on the card for the
  * certificates the application issues (one per wanted kind, no more). */
@@ -214,17 +232,18 @@ typedef struct registry_outcome {
  * certificate of a lost card (certificateHold, the card marked lost); for
  * a found card revoke the held certificates finally and issue anew.
  * Everything in one transaction.  out may be NULL when nothing is issued. */
-int registry_app_complete(jpki_ca *ca, int64_t app_id,
-			  const registry_complete_in *in, time_t now,
-			  const char *actor, registry_outcome *out,
-			  jpki_err *err);
+JPKI_MUST_CHECK int registry_app_complete(jpki_ca *ca, int64_t app_id,
+					  const registry_complete_in *in,
+					  time_t now, const char *actor,
+					  registry_outcome *out, jpki_err *err);
 void registry_outcome_free(registry_outcome *o);
 
 /* Any open state -> rejected (reason required) or cancelled (withdrawn). */
-int registry_app_reject(jpki_ca *ca, int64_t app_id, const char *reason,
-			time_t now, const char *actor, jpki_err *err);
-int registry_app_cancel(jpki_ca *ca, int64_t app_id, time_t now,
-			const char *actor, jpki_err *err);
+JPKI_MUST_CHECK int registry_app_reject(jpki_ca *ca, int64_t app_id,
+					const char *reason, time_t now,
+					const char *actor, jpki_err *err);
+JPKI_MUST_CHECK int registry_app_cancel(jpki_ca *ca, int64_t app_id, time_t now,
+					const char *actor, jpki_err *err);
 
 /* ==== Expiry notices (有効期限通知書) =====================================
  * Every valid certificate whose notice is due on `now` (rules_notice_due:
@@ -240,9 +259,10 @@ typedef struct registry_notice_summary {
 	char batch[32];
 } registry_notice_summary;
 
-int registry_notices_run(jpki_ca *ca, const char *out_dir, time_t now,
-			 const char *actor, registry_notice_summary *out,
-			 jpki_err *err);
+JPKI_MUST_CHECK int registry_notices_run(jpki_ca *ca, const char *out_dir,
+					 time_t now, const char *actor,
+					 registry_notice_summary *out,
+					 jpki_err *err);
 
 /* ==== Bulk import of residents from CSV (import.c) =====================
  * RFC 4180 CSV in UTF-8 (a BOM is tolerated), CRLF or LF line ends, a
@@ -281,24 +301,27 @@ typedef void (*registry_import_progress)(void *ctx, size_t done, size_t total);
 /* 0 when every row was imported; JPKI_ERR_INVAL when rows are bad (out
  * lists them, nothing imported); JPKI_ERR_PARSE for a file that is not
  * CSV of that header (out names the line); store errors as usual. */
-int registry_residents_import(jpki_ca *ca, const uint8_t *csv, size_t len,
-			      time_t now, const char *actor,
-			      registry_import_progress progress, void *pctx,
-			      registry_import_result *out, jpki_err *err);
+JPKI_MUST_CHECK int
+registry_residents_import(jpki_ca *ca, const uint8_t *csv, size_t len,
+			  time_t now, const char *actor,
+			  registry_import_progress progress, void *pctx,
+			  registry_import_result *out, jpki_err *err);
 
 /* ==== Finding residents (search.c, H3) ==================================
  * A date of birth typed at the counter, 西暦 or 和暦 (search.c lists the
  * forms): 0 and *out; JPKI_ERR_PARSE when s is not shaped as a date;
  * JPKI_ERR_INVAL when it is but names no day (1980-02-30) or a day outside
  * the era (平成31年5月1日). */
-int registry_birth_parse(const char *s, jpki_date *out, jpki_err *err);
+JPKI_MUST_CHECK int registry_birth_parse(const char *s, jpki_date *out,
+					 jpki_err *err);
 /* The store query for a clerk's search text: a date of birth, or folded
  * text matched against name, kana and address; either way against ext id
  * and 個人番号 too.  "" (or only spaces) = every resident. */
-int registry_search_query(const char *q, store_resident_query *out,
-			  jpki_err *err);
-int registry_resident_find(jpki_ca *ca, const char *q, int limit,
-			   store_resident_fn fn, void *ctx, jpki_err *err);
+JPKI_MUST_CHECK int
+registry_search_query(const char *q, store_resident_query *out, jpki_err *err);
+JPKI_MUST_CHECK int registry_resident_find(jpki_ca *ca, const char *q,
+					   int limit, store_resident_fn fn,
+					   void *ctx, jpki_err *err);
 
 /* ==== Letters (letters.c, H3) ===========================================
  * Printable HTML (A4, print CSS, Japanese, dates in 和暦), into *out
@@ -307,15 +330,15 @@ int registry_resident_find(jpki_ca *ca, const char *q, int limit,
  * (JPKI_ERR_STATE otherwise): the inquiry to the holder with its reply
  * part.  The 領収書 of a completed application (JPKI_ERR_STATE
  * otherwise). */
-int registry_inquiry_letter(jpki_ca *ca, int64_t app_id, jpki_wbuf *out,
-			    jpki_err *err);
-int registry_receipt(jpki_ca *ca, int64_t app_id, time_t now, jpki_wbuf *out,
-		     jpki_err *err);
+JPKI_MUST_CHECK int registry_inquiry_letter(jpki_ca *ca, int64_t app_id,
+					    jpki_wbuf *out, jpki_err *err);
+JPKI_MUST_CHECK int registry_receipt(jpki_ca *ca, int64_t app_id, time_t now,
+				     jpki_wbuf *out, jpki_err *err);
 /* The office a municipality's letters name (store_muni_office_set with
  * its audit record). */
-int registry_muni_office_set(jpki_ca *ca, const char *code,
-			     const store_office *o, time_t now,
-			     const char *actor, jpki_err *err);
+JPKI_MUST_CHECK int registry_muni_office_set(jpki_ca *ca, const char *code,
+					     const store_office *o, time_t now,
+					     const char *actor, jpki_err *err);
 
 #ifdef __cplusplus
 }

@@ -46,8 +46,8 @@ typedef struct jpki_person {
 
 /* May a certificate of `kind` be issued to `p` on `today`?  0, or
  * JPKI_ERR_INELIGIBLE with the reason (under 15, adult ward). */
-int rules_eligible(jpki_cert_kind kind, const jpki_person *p, jpki_date today,
-		   jpki_err *err);
+JPKI_MUST_CHECK int rules_eligible(jpki_cert_kind kind, const jpki_person *p,
+				   jpki_date today, jpki_err *err);
 
 /* Last valid day of a My Number Card issued on `issued` to someone born
  * `birth`: the 10th birthday after issue when 18 or older on that day,
@@ -84,8 +84,9 @@ typedef struct jpki_validity {
  * has_auth_expiry for an authentication certificate); a renewal before
  * rules_renewal_opens(current_expiry) gets rules_renewal_allowed's
  * JPKI_ERR_WINDOW.  Ties between caps go to the birthday, then the card. */
-int rules_cert_validity(jpki_cert_kind kind, const jpki_validity_in *in,
-			jpki_validity *out, jpki_err *err);
+JPKI_MUST_CHECK int rules_cert_validity(jpki_cert_kind kind,
+					const jpki_validity_in *in,
+					jpki_validity *out, jpki_err *err);
 
 /* First day renewal may be applied for: 3 months before the last valid day
  * (the same day number, or the month's last day when it has none). */
@@ -93,7 +94,8 @@ jpki_date rules_renewal_opens(jpki_date expiry);
 /* 0 when a certificate expiring on `expiry` may be renewed on `today`
  * (from rules_renewal_opens on, and any time after expiry), else
  * JPKI_ERR_WINDOW with the first allowed day in the message. */
-int rules_renewal_allowed(jpki_date expiry, jpki_date today, jpki_err *err);
+JPKI_MUST_CHECK int rules_renewal_allowed(jpki_date expiry, jpki_date today,
+					  jpki_err *err);
 
 /* 有効期限通知書: due when `today` lies between 3 months and 2 months before
  * `expiry` (both ends included). */
@@ -115,11 +117,11 @@ typedef enum jpki_pin_kind {
  * PIN.  out gets the normalised PIN (cap >= JPKI_PIN_MAX + 1), or is NULL
  * to check only.  0 or JPKI_ERR_PIN_FORMAT with the rule broken (the PIN
  * itself is never put in the message). */
-int rules_pin_check(jpki_pin_kind kind, const char *pin, char *out, size_t cap,
-		    jpki_err *err);
+JPKI_MUST_CHECK int rules_pin_check(jpki_pin_kind kind, const char *pin,
+				    char *out, size_t cap, jpki_err *err);
 /* Retry limit: 5 for the signature PIN, 3 for the others; JPKI_ERR_INVAL
  * for an unknown kind. */
-int rules_pin_retries(jpki_pin_kind kind);
+JPKI_MUST_CHECK int rules_pin_retries(jpki_pin_kind kind);
 
 typedef enum jpki_fee_event {
 	JPKI_FEE_ISSUE = 1,	   /* 新規発行 */
@@ -137,10 +139,11 @@ jpki_fee rules_fee(jpki_fee_event ev);
 
 /* Era-coded birth date "EYYYYMMDD" (era 1 明治, 2 大正, 3 昭和, 4 平成,
  * 5 令和; YYYYMMDD Gregorian) into out[10].  JPKI_ERR_INVAL before 明治. */
-int rules_era_date(jpki_date birth, char out[10], jpki_err *err);
+JPKI_MUST_CHECK int rules_era_date(jpki_date birth, char out[10],
+				   jpki_err *err);
 /* Inverse: parse "EYYYYMMDD", checking that the era matches the date. */
-int rules_era_date_parse(const char *s, jpki_date *out, int *era,
-			 jpki_err *err);
+JPKI_MUST_CHECK int rules_era_date_parse(const char *s, jpki_date *out,
+					 int *era, jpki_err *err);
 /* "明治" .. "令和" for era 1..5, else NULL. */
 const char *rules_era_name(int era);
 /* Japanese-era year of a date (令和7年 -> 7); 0 before 明治. */
@@ -230,7 +233,8 @@ typedef struct jpki_plan {
  * refusal (JPKI_ERR_INELIGIBLE, JPKI_ERR_WINDOW, JPKI_ERR_STATE,
  * JPKI_ERR_INVAL) with its English text in err, and *out still filled
  * (every kind with its own code and texts) for the clerk to see. */
-int rules_plan(const rules_plan_in *in, jpki_plan *out, jpki_err *err);
+JPKI_MUST_CHECK int rules_plan(const rules_plan_in *in, jpki_plan *out,
+			       jpki_err *err);
 /* Does the application kind issue certificates? */
 bool rules_app_issues(rules_app app);
 /* "new-card", "issue", ... ("unknown" for any other value). */
@@ -277,12 +281,12 @@ const char *rules_reason_ja(int reason);
 /* Which proxy papers suffice for an application (docs/decisions.md):
  * a 任意代理人 with a 委任状 (`attorney`) or the answered 照会書兼回答書
  * (`inquiry_answered`).  0, or JPKI_ERR_STATE saying what is missing. */
-int rules_proxy_papers(rules_app app, bool attorney, bool inquiry_answered,
-		       jpki_err *err);
+JPKI_MUST_CHECK int rules_proxy_papers(rules_app app, bool attorney,
+				       bool inquiry_answered, jpki_err *err);
 /* Does a 委任状 alone suffice for this kind? */
 bool rules_attorney_suffices(rules_app app);
 /* H3: the first day of era 1..5 (明治 .. 令和); JPKI_ERR_INVAL otherwise. */
-int rules_era_first_day(int era, jpki_date *out, jpki_err *err);
+JPKI_MUST_CHECK int rules_era_first_day(int era, jpki_date *out, jpki_err *err);
 
 /* 個人番号 (番号法施行令 第8条).  The check digit of the first 11 digits
  * (0..9), or -1 when the argument is not 11 ASCII digits. */
@@ -290,7 +294,7 @@ int rules_mynumber_check_digit(const char *first11);
 /* 0 when s is 12 digits whose last is the check digit of the others, else
  * JPKI_ERR_INVAL saying which (the number itself is not put in the
  * message). */
-int rules_mynumber_check(const char *s, jpki_err *err);
+JPKI_MUST_CHECK int rules_mynumber_check(const char *s, jpki_err *err);
 
 #ifdef __cplusplus
 }

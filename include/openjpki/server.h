@@ -86,8 +86,9 @@ typedef struct server_config {
  * NUL-terminated string, cap >= 64; "" otherwise): print it once.  Caller
  * stops with server_stop(). */
 #define SERVER_PASSWORD_MAX 128
-int server_start(const server_config *cfg, server **out, char *created_password,
-		 size_t cap, jpki_err *err);
+JPKI_MUST_CHECK int server_start(const server_config *cfg, server **out,
+				 char *created_password, size_t cap,
+				 jpki_err *err);
 /* The TCP port actually bound. */
 unsigned server_port(const server *s);
 /* The TLS listener's port (0: none). */

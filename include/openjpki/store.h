@@ -37,15 +37,16 @@ typedef struct store store;
  *   busy_timeout=MS         wait for other writers (default 5000)
  * A new database file is created with mode 0600.  Other schemes are
  * JPKI_ERR_INVAL.  Caller closes with store_close(). */
-int store_open(const char *location, store **out, jpki_err *err);
+JPKI_MUST_CHECK int store_open(const char *location, store **out,
+			       jpki_err *err);
 void store_close(store *s);
 /* Schema version of the open store. */
-int store_schema_version(store *s);
+JPKI_MUST_CHECK int store_schema_version(store *s);
 /* The engine's own consistency check of the whole store: quick (SQLite
  * quick_check: every page and record readable, O(size)) or full
  * (integrity_check: indexes against their tables too).  0, or
  * JPKI_ERR_INTEGRITY naming the first problem.  Outside transactions. */
-int store_check(store *s, bool full, jpki_err *err);
+JPKI_MUST_CHECK int store_check(store *s, bool full, jpki_err *err);
 
 /* Transactions nest by counting: only the outermost commit writes.  A
  * transaction takes the write lock when it starts.  A write operation that
@@ -55,8 +56,8 @@ int store_check(store *s, bool full, jpki_err *err);
  * store_commit() or by one store_rollback(); a failed commit still needs
  * its store_rollback() (`if (commit fails) rollback` is always right).
  * Write operations outside a transaction commit alone. */
-int store_begin(store *s, jpki_err *err);
-int store_commit(store *s, jpki_err *err);
+JPKI_MUST_CHECK int store_begin(store *s, jpki_err *err);
+JPKI_MUST_CHECK int store_commit(store *s, jpki_err *err);
 void store_rollback(store *s);
 
 /* A read snapshot: the reads between store_read_begin() and
@@ -66,7 +67,7 @@ void store_rollback(store *s);
  * with JPKI_ERR_STATE inside one.  Snapshots do not nest; inside a
  * transaction, which is one consistent view already, the pair does
  * nothing.  Keep it short: it holds back WAL checkpoints while open. */
-int store_read_begin(store *s, jpki_err *err);
+JPKI_MUST_CHECK int store_read_begin(store *s, jpki_err *err);
 void store_read_end(store *s);
 
 /* Key/value settings of the CA (profile, sequence counters, CRL numbers).
@@ -74,14 +75,16 @@ void store_read_end(store *s);
  * bytes; a value that does not fit `cap` (with its NUL) is JPKI_ERR_RANGE. */
 #define STORE_META_KEY_MAX 128
 #define STORE_META_VALUE_MAX 65536
-int store_meta_get(store *s, const char *key, char *val, size_t cap,
-		   jpki_err *err); /* JPKI_ERR_NOT_FOUND when unset */
-int store_meta_set(store *s, const char *key, const char *val, jpki_err *err);
+JPKI_MUST_CHECK int
+store_meta_get(store *s, const char *key, char *val, size_t cap,
+	       jpki_err *err); /* JPKI_ERR_NOT_FOUND when unset */
+JPKI_MUST_CHECK int store_meta_set(store *s, const char *key, const char *val,
+				   jpki_err *err);
 /* Atomically add `delta` to an integer setting (starting from 0) and return
  * the new value: CRL numbers, CN sequence numbers.  JPKI_ERR_STATE if the
  * setting holds something else, JPKI_ERR_RANGE on int64 overflow. */
-int store_meta_incr(store *s, const char *key, int64_t delta, int64_t *out,
-		    jpki_err *err);
+JPKI_MUST_CHECK int store_meta_incr(store *s, const char *key, int64_t delta,
+				    int64_t *out, jpki_err *err);
 
 /* 市区町村: the issuing municipality, its CRL partition. */
 typedef struct store_muni {
@@ -92,10 +95,13 @@ typedef struct store_muni {
 	char city[64];	     /* "千代田区" */
 } store_muni;
 
-int store_muni_put(store *s, const store_muni *m, jpki_err *err); /* upsert */
-int store_muni_get(store *s, const char *code, store_muni *out, jpki_err *err);
+JPKI_MUST_CHECK int store_muni_put(store *s, const store_muni *m,
+				   jpki_err *err); /* upsert */
+JPKI_MUST_CHECK int store_muni_get(store *s, const char *code, store_muni *out,
+				   jpki_err *err);
 typedef int (*store_muni_fn)(void *ctx, const store_muni *m);
-int store_muni_each(store *s, store_muni_fn fn, void *ctx, jpki_err *err);
+JPKI_MUST_CHECK int store_muni_each(store *s, store_muni_fn fn, void *ctx,
+				    jpki_err *err);
 
 /* 住民基本台帳 record, as much of it as the service needs. */
 typedef enum store_resident_status {
@@ -119,18 +125,20 @@ typedef struct store_resident {
 	char my_number[13]; /* 個人番号, 12 digits; "" not on record (H3) */
 } store_resident;
 
-int store_resident_add(store *s, store_resident *r,
-		       jpki_err *err); /* sets r->id */
-int store_resident_update(store *s, const store_resident *r, jpki_err *err);
-int store_resident_get(store *s, int64_t id, store_resident *out,
-		       jpki_err *err);
-int store_resident_get_ext(store *s, const char *ext_id, store_resident *out,
-			   jpki_err *err);
+JPKI_MUST_CHECK int store_resident_add(store *s, store_resident *r,
+				       jpki_err *err); /* sets r->id */
+JPKI_MUST_CHECK int store_resident_update(store *s, const store_resident *r,
+					  jpki_err *err);
+JPKI_MUST_CHECK int store_resident_get(store *s, int64_t id,
+				       store_resident *out, jpki_err *err);
+JPKI_MUST_CHECK int store_resident_get_ext(store *s, const char *ext_id,
+					   store_resident *out, jpki_err *err);
 typedef int (*store_resident_fn)(void *ctx, const store_resident *r);
 /* Residents whose name, kana or ext_id contains `q` (all when q is ""),
  * at most `limit`, ordered by id. */
-int store_resident_search(store *s, const char *q, int limit,
-			  store_resident_fn fn, void *ctx, jpki_err *err);
+JPKI_MUST_CHECK int store_resident_search(store *s, const char *q, int limit,
+					  store_resident_fn fn, void *ctx,
+					  jpki_err *err);
 
 /* My Number Card, as far as it caps certificate validity. */
 typedef enum store_card_status {
@@ -147,9 +155,10 @@ typedef struct store_card {
 	store_card_status status;
 } store_card;
 
-int store_card_put(store *s, const store_card *c, jpki_err *err); /* upsert */
-int store_card_get(store *s, const char *serial, store_card *out,
-		   jpki_err *err);
+JPKI_MUST_CHECK int store_card_put(store *s, const store_card *c,
+				   jpki_err *err); /* upsert */
+JPKI_MUST_CHECK int store_card_get(store *s, const char *serial,
+				   store_card *out, jpki_err *err);
 
 /* Certificates.  `serial` is upper-case hex of the DER INTEGER content. */
 typedef enum store_cert_status {
@@ -180,10 +189,11 @@ typedef struct store_cert {
  * non-zero, non-empty) name a row the store does not have.  DER is
  * 1..STORE_DER_MAX bytes. */
 #define STORE_DER_MAX (64 * 1024)
-int store_cert_put(store *s, const store_cert *c, jpki_err *err);
+JPKI_MUST_CHECK int store_cert_put(store *s, const store_cert *c,
+				   jpki_err *err);
 /* Fetch by serial (with DER).  Free with store_cert_clear(). */
-int store_cert_get(store *s, const char *serial, store_cert *out,
-		   jpki_err *err);
+JPKI_MUST_CHECK int store_cert_get(store *s, const char *serial,
+				   store_cert *out, jpki_err *err);
 void store_cert_clear(store_cert *c);
 /* Mark revoked; JPKI_ERR_NOT_FOUND for an unknown serial, JPKI_ERR_STATE if
  * already revoked, unless `from_hold` and the current reason is
@@ -192,21 +202,24 @@ void store_cert_clear(store_cert *c);
  * JPKI_ERR_INVAL.  The final revocation keeps the hold's revoked_at: the
  * certificate has been unusable since then, and a later date would let
  * signatures made after the hold look valid. */
-int store_cert_revoke(store *s, const char *serial, int reason, time_t at,
-		      bool from_hold, jpki_err *err);
+JPKI_MUST_CHECK int store_cert_revoke(store *s, const char *serial, int reason,
+				      time_t at, bool from_hold, jpki_err *err);
 typedef int (*store_cert_fn)(void *ctx, const store_cert *c);
 /* Certificates of a resident (no DER), newest first. */
-int store_cert_by_resident(store *s, int64_t resident_id, store_cert_fn fn,
-			   void *ctx, jpki_err *err);
+JPKI_MUST_CHECK int store_cert_by_resident(store *s, int64_t resident_id,
+					   store_cert_fn fn, void *ctx,
+					   jpki_err *err);
 /* Revoked certificates of `kind` issued by municipality `muni_code` (all
  * municipalities when NULL) whose notAfter is >= `not_after_from` (expired
  * ones drop off the CRL), ordered by serial, no DER. */
-int store_cert_revoked(store *s, int kind, const char *muni_code,
-		       time_t not_after_from, store_cert_fn fn, void *ctx,
-		       jpki_err *err);
+JPKI_MUST_CHECK int store_cert_revoked(store *s, int kind,
+				       const char *muni_code,
+				       time_t not_after_from, store_cert_fn fn,
+				       void *ctx, jpki_err *err);
 /* Valid certificates expiring between two days (JST, inclusive). */
-int store_cert_expiring(store *s, jpki_date from, jpki_date to,
-			store_cert_fn fn, void *ctx, jpki_err *err);
+JPKI_MUST_CHECK int store_cert_expiring(store *s, jpki_date from, jpki_date to,
+					store_cert_fn fn, void *ctx,
+					jpki_err *err);
 
 /* Append-only audit log, hash-chained: each record stores SHA-256 over the
  * previous record's hash and its own fields. */
@@ -220,17 +233,21 @@ typedef struct store_audit {
 	char hash[65];
 } store_audit;
 
-int store_audit_append(store *s, time_t at, const char *actor,
-		       const char *action, const char *detail, jpki_err *err);
+JPKI_MUST_CHECK int store_audit_append(store *s, time_t at, const char *actor,
+				       const char *action, const char *detail,
+				       jpki_err *err);
 typedef int (*store_audit_fn)(void *ctx, const store_audit *a);
-int store_audit_each(store *s, store_audit_fn fn, void *ctx, jpki_err *err);
+JPKI_MUST_CHECK int store_audit_each(store *s, store_audit_fn fn, void *ctx,
+				     jpki_err *err);
 /* Recompute the chain; JPKI_ERR_INTEGRITY naming the first bad record.
  * On success *records (may be NULL) is the number of records checked.  The
  * chain shows altered, inserted, removed or reordered records; removing
  * records from the end shows only against a count or hash kept elsewhere. */
-int store_audit_verify(store *s, int64_t *records, jpki_err *err);
+JPKI_MUST_CHECK int store_audit_verify(store *s, int64_t *records,
+				       jpki_err *err);
 /* The last record's seq and hash (seq 0, hash "" for an empty log). */
-int store_audit_head(store *s, int64_t *seq, char hash[65], jpki_err *err);
+JPKI_MUST_CHECK int store_audit_head(store *s, int64_t *seq, char hash[65],
+				     jpki_err *err);
 
 /* ==== Counter applications (registry/) ==================================
  * The store keeps applications, the documents shown, their state history
@@ -298,14 +315,17 @@ typedef struct store_app {
 /* Insert (a->id ignored, then set).  JPKI_ERR_CONFLICT when the resident
  * already has an open application of that kind; JPKI_ERR_NOT_FOUND for an
  * unknown resident or card. */
-int store_app_add(store *s, store_app *a, jpki_err *err);
-int store_app_update(store *s, const store_app *a, jpki_err *err);
-int store_app_get(store *s, int64_t id, store_app *out, jpki_err *err);
+JPKI_MUST_CHECK int store_app_add(store *s, store_app *a, jpki_err *err);
+JPKI_MUST_CHECK int store_app_update(store *s, const store_app *a,
+				     jpki_err *err);
+JPKI_MUST_CHECK int store_app_get(store *s, int64_t id, store_app *out,
+				  jpki_err *err);
 typedef int (*store_app_fn)(void *ctx, const store_app *a);
 /* Applications of a resident (every resident when resident_id is 0), only
  * the open ones when open_only, at most limit (>= 1), newest first. */
-int store_app_list(store *s, int64_t resident_id, bool open_only, int limit,
-		   store_app_fn fn, void *ctx, jpki_err *err);
+JPKI_MUST_CHECK int store_app_list(store *s, int64_t resident_id,
+				   bool open_only, int limit, store_app_fn fn,
+				   void *ctx, jpki_err *err);
 
 typedef enum store_doc_role {
 	STORE_DOC_HOLDER = 1, /* the card holder's own document */
@@ -322,10 +342,12 @@ typedef struct store_app_doc {
 	time_t added_at;
 } store_app_doc;
 
-int store_app_doc_add(store *s, store_app_doc *d, jpki_err *err); /* sets seq */
+JPKI_MUST_CHECK int store_app_doc_add(store *s, store_app_doc *d,
+				      jpki_err *err); /* sets seq */
 typedef int (*store_app_doc_fn)(void *ctx, const store_app_doc *d);
-int store_app_doc_each(store *s, int64_t app_id, store_app_doc_fn fn, void *ctx,
-		       jpki_err *err);
+JPKI_MUST_CHECK int store_app_doc_each(store *s, int64_t app_id,
+				       store_app_doc_fn fn, void *ctx,
+				       jpki_err *err);
 
 /* State history of an application (append-only). */
 typedef struct store_app_event {
@@ -339,10 +361,12 @@ typedef struct store_app_event {
 	char detail[512];
 } store_app_event;
 
-int store_app_event_add(store *s, store_app_event *e, jpki_err *err);
+JPKI_MUST_CHECK int store_app_event_add(store *s, store_app_event *e,
+					jpki_err *err);
 typedef int (*store_app_event_fn)(void *ctx, const store_app_event *e);
-int store_app_event_each(store *s, int64_t app_id, store_app_event_fn fn,
-			 void *ctx, jpki_err *err);
+JPKI_MUST_CHECK int store_app_event_each(store *s, int64_t app_id,
+					 store_app_event_fn fn, void *ctx,
+					 jpki_err *err);
 
 /* 有効期限通知書 sent: one per certificate.  store_notice_add is
  * JPKI_ERR_CONFLICT when that certificate's notice was already sent. */
@@ -354,9 +378,10 @@ typedef struct store_notice {
 	time_t sent_at;
 } store_notice;
 
-int store_notice_add(store *s, const store_notice *n, jpki_err *err);
-int store_notice_get(store *s, const char *cert_serial, store_notice *out,
-		     jpki_err *err);
+JPKI_MUST_CHECK int store_notice_add(store *s, const store_notice *n,
+				     jpki_err *err);
+JPKI_MUST_CHECK int store_notice_get(store *s, const char *cert_serial,
+				     store_notice *out, jpki_err *err);
 
 /* ==== Finding residents (H3) ============================================
  * A resident row carries search keys (jpki_text_fold of the name and kana,
@@ -372,8 +397,9 @@ typedef struct store_resident_query {
 	char ext[64];	 /* folded; "" not searched */
 } store_resident_query;
 
-int store_resident_find(store *s, const store_resident_query *q, int limit,
-			store_resident_fn fn, void *ctx, jpki_err *err);
+JPKI_MUST_CHECK int store_resident_find(store *s, const store_resident_query *q,
+					int limit, store_resident_fn fn,
+					void *ctx, jpki_err *err);
 
 /* The counter's application list (H3): applications with their resident's
  * name and kana, whose state lies in [state_min, state_max], of one
@@ -392,8 +418,9 @@ typedef struct store_app_row {
 } store_app_row;
 
 typedef int (*store_app_row_fn)(void *ctx, const store_app_row *row);
-int store_app_find(store *s, const store_app_filter *f, int limit,
-		   store_app_row_fn fn, void *ctx, jpki_err *err);
+JPKI_MUST_CHECK int store_app_find(store *s, const store_app_filter *f,
+				   int limit, store_app_row_fn fn, void *ctx,
+				   jpki_err *err);
 
 /* The office a municipality's letters name (有効期限通知書, 照会書兼回答書,
  * 領収書), H3; "" unset.  get: JPKI_ERR_NOT_FOUND for an unknown
@@ -405,10 +432,10 @@ typedef struct store_office {
 	char hours[128];   /* "平日 8時30分〜17時" */
 } store_office;
 
-int store_muni_office_get(store *s, const char *code, store_office *out,
-			  jpki_err *err);
-int store_muni_office_set(store *s, const char *code, const store_office *o,
-			  jpki_err *err);
+JPKI_MUST_CHECK int store_muni_office_get(store *s, const char *code,
+					  store_office *out, jpki_err *err);
+JPKI_MUST_CHECK int store_muni_office_set(store *s, const char *code,
+					  const store_office *o, jpki_err *err);
 
 /* ==== Short-lived shared state of jpkid nodes (issue #12 item 3) ========
  * Operator sessions, issuance challenges, relying-party nonces and

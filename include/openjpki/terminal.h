@@ -29,13 +29,15 @@ extern "C" {
 /* Record the terminal key of a new card in the CA's store, with an audit
  * record (action "card.create"), in one transaction.  JPKI_ERR_EXISTS when
  * the store already holds a card with that serial. */
-int terminal_tkey_record(jpki_ca *ca, const char *serial,
-			 const uint8_t tkey[JPKI_CARD_TKEY_LEN], time_t now,
-			 const char *actor, jpki_err *err);
+JPKI_MUST_CHECK int terminal_tkey_record(jpki_ca *ca, const char *serial,
+					 const uint8_t tkey[JPKI_CARD_TKEY_LEN],
+					 time_t now, const char *actor,
+					 jpki_err *err);
 /* The terminal key of card `serial` from the store (JPKI_ERR_NOT_FOUND when
  * none was recorded).  tkey is untouched on failure. */
-int terminal_tkey_get(jpki_ca *ca, const char *serial,
-		      uint8_t tkey[JPKI_CARD_TKEY_LEN], jpki_err *err);
+JPKI_MUST_CHECK int terminal_tkey_get(jpki_ca *ca, const char *serial,
+				      uint8_t tkey[JPKI_CARD_TKEY_LEN],
+				      jpki_err *err);
 
 /* Finds a card's terminal key (the CLI also looks beside the image).  0 and
  * tkey filled, or a jpki_rc with the message. */
@@ -90,24 +92,28 @@ typedef struct terminal_perso_out {
  * filled on success and partly on failure (serial, no_sign_why,
  * sign_pin_needed); release it with terminal_perso_out_clear() in both
  * cases. */
-int terminal_personalize(jpki_ca *ca, const jpki_link *l,
-			 const terminal_perso_req *req, terminal_perso_out *out,
-			 jpki_err *err);
+JPKI_MUST_CHECK int terminal_personalize(jpki_ca *ca, const jpki_link *l,
+					 const terminal_perso_req *req,
+					 terminal_perso_out *out,
+					 jpki_err *err);
 void terminal_perso_out_clear(terminal_perso_out *out);
 
 /* EF 0006 serialNumber of the card behind `l` (selects the JPKI AP). */
-int terminal_card_serial(const jpki_link *l,
-			 char serial[JPKI_CARD_SERIAL_LEN + 1], jpki_err *err);
+JPKI_MUST_CHECK int terminal_card_serial(const jpki_link *l,
+					 char serial[JPKI_CARD_SERIAL_LEN + 1],
+					 jpki_err *err);
 
 /* Virtual cards the service keeps (kept.c): the image of card `serial`
  * stored in the CA's store (setting "card/kept/<serial>"), replaced on
  * every put.  get: JPKI_ERR_NOT_FOUND when the service keeps no such
  * card; *img malloc'd (free with jpki_free_secret: it holds keys). */
 #define TERMINAL_KEPT_META_PREFIX "card/kept/"
-int terminal_kept_put(jpki_ca *ca, const char *serial, const uint8_t *img,
-		      size_t len, jpki_err *err);
-int terminal_kept_get(jpki_ca *ca, const char *serial, uint8_t **img,
-		      size_t *len, jpki_err *err);
+JPKI_MUST_CHECK int terminal_kept_put(jpki_ca *ca, const char *serial,
+				      const uint8_t *img, size_t len,
+				      jpki_err *err);
+JPKI_MUST_CHECK int terminal_kept_get(jpki_ca *ca, const char *serial,
+				      uint8_t **img, size_t *len,
+				      jpki_err *err);
 /* ------------------------------------------------------------------ */
 /* The counter PC's card helper (`jpki terminal serve`, serve.c) and its
  * pairing with jpkid (docs/decisions.md, "The card at the counter").    */
@@ -119,9 +125,10 @@ int terminal_kept_get(jpki_ca *ca, const char *serial, uint8_t **img,
  * the store keeps no terminal key for `serial`. */
 #define TERMINAL_TAUTH_CHAL_LEN 16
 #define TERMINAL_TAUTH_MAC_LEN 32
-int terminal_tauth_mac(jpki_ca *ca, const char *serial,
-		       const uint8_t chal[TERMINAL_TAUTH_CHAL_LEN],
-		       uint8_t mac[TERMINAL_TAUTH_MAC_LEN], jpki_err *err);
+JPKI_MUST_CHECK int
+terminal_tauth_mac(jpki_ca *ca, const char *serial,
+		   const uint8_t chal[TERMINAL_TAUTH_CHAL_LEN],
+		   uint8_t mac[TERMINAL_TAUTH_MAC_LEN], jpki_err *err);
 
 /* The MAC for a challenge, from whoever keeps the terminal key. */
 typedef int (*terminal_mac_fn)(void *ctx, const char *serial,
@@ -130,8 +137,9 @@ typedef int (*terminal_mac_fn)(void *ctx, const char *serial,
 			       jpki_err *err);
 /* GET CHALLENGE, the MAC from mac_fn, EXTERNAL AUTHENTICATE (the JPKI AP
  * selected): card_term_auth with the key kept elsewhere. */
-int terminal_auth_relay(const jpki_link *l, const char *serial,
-			terminal_mac_fn mac_fn, void *ctx, jpki_err *err);
+JPKI_MUST_CHECK int terminal_auth_relay(const jpki_link *l, const char *serial,
+					terminal_mac_fn mac_fn, void *ctx,
+					jpki_err *err);
 
 /* Opens the card in the reader (the CLI: PC/SC); close releases it (and
  * resets the card, so that no PIN stays verified). */
@@ -157,8 +165,9 @@ typedef struct terminal_pairing {
 /* Redeem `code` at jpkid (`jpkid_url` "http://127.0.0.1:PORT", loopback
  * only): POST /api/v1/terminal/redeem.  Release with
  * terminal_pairing_clear(). */
-int terminal_pair_redeem(const char *jpkid_url, const char *code,
-			 terminal_pairing *out, jpki_err *err);
+JPKI_MUST_CHECK int terminal_pair_redeem(const char *jpkid_url,
+					 const char *code,
+					 terminal_pairing *out, jpki_err *err);
 void terminal_pairing_clear(terminal_pairing *p);
 
 typedef struct terminal_serve_opts {
@@ -171,8 +180,8 @@ typedef struct terminal_serve_opts {
 
 typedef struct terminal_server terminal_server;
 /* Listen on 127.0.0.1 and answer the paired page (serve.c's comment). */
-int terminal_serve_start(const terminal_serve_opts *opts, terminal_server **out,
-			 jpki_err *err);
+JPKI_MUST_CHECK int terminal_serve_start(const terminal_serve_opts *opts,
+					 terminal_server **out, jpki_err *err);
 unsigned terminal_serve_port(const terminal_server *t);
 void terminal_serve_stop(terminal_server *t); /* NULL is fine */
 

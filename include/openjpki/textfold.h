@@ -34,7 +34,8 @@ extern "C" {
 /* Fold `in` into out (cap bytes with the NUL; strlen(in) + 1 always
  * suffices).  JPKI_ERR_INVAL for input that is not UTF-8 (out then holds
  * ""), JPKI_ERR_RANGE when out is too small. */
-int jpki_text_fold(const char *in, char *out, size_t cap, jpki_err *err);
+JPKI_MUST_CHECK int jpki_text_fold(const char *in, char *out, size_t cap,
+				   jpki_err *err);
 
 #ifdef __cplusplus
 }

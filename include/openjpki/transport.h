@@ -28,11 +28,13 @@ typedef struct jpki_inproc jpki_inproc;
 /* Load the card image at path (card_load(): locked, bound, every
  * persistent change written back atomically before the response is
  * returned) and power it on.  Caller closes with transport_inproc_close(). */
-int transport_inproc_open(const char *path, jpki_inproc **out, jpki_err *err);
+JPKI_MUST_CHECK int transport_inproc_open(const char *path, jpki_inproc **out,
+					  jpki_err *err);
 
 /* jpki_transmit_fn with ctx = the jpki_inproc. */
-int transport_inproc_transmit(void *ctx, const uint8_t *cmd, size_t n,
-			      uint8_t *resp, size_t cap, size_t *rlen);
+JPKI_MUST_CHECK int transport_inproc_transmit(void *ctx, const uint8_t *cmd,
+					      size_t n, uint8_t *resp,
+					      size_t cap, size_t *rlen);
 
 /* {transport_inproc_transmit, t}: ready for card_client_* / card_term_*. */
 jpki_link transport_inproc_link(jpki_inproc *t);
@@ -61,20 +63,23 @@ typedef struct jpki_pcsc jpki_pcsc;
  * signature).  Errors (JPKI_ERR_TRANSPORT / JPKI_ERR_NOT_FOUND) name the
  * readers there are and whether each holds a card.  Caller closes with
  * transport_pcsc_close(). */
-int transport_pcsc_open(const char *reader, jpki_pcsc **out, jpki_err *err);
+JPKI_MUST_CHECK int transport_pcsc_open(const char *reader, jpki_pcsc **out,
+					jpki_err *err);
 
 /* jpki_transmit_fn with ctx = the jpki_pcsc.  Handles 61 XX (GET
  * RESPONSE) and 6C XX (repeat with Le = XX) for T=0 readers; a card reset
  * or removed by someone else is a transport error. */
-int transport_pcsc_transmit(void *ctx, const uint8_t *cmd, size_t n,
-			    uint8_t *resp, size_t cap, size_t *rlen);
+JPKI_MUST_CHECK int transport_pcsc_transmit(void *ctx, const uint8_t *cmd,
+					    size_t n, uint8_t *resp, size_t cap,
+					    size_t *rlen);
 
 /* {transport_pcsc_transmit, t}. */
 jpki_link transport_pcsc_link(jpki_pcsc *t);
 
 /* Warm reset (SCARD_RESET_CARD), or a power cycle (SCARD_UNPOWER_CARD)
  * when `unpower`: the card forgets verified PINs and selections. */
-int transport_pcsc_reset(jpki_pcsc *t, bool unpower, jpki_err *err);
+JPKI_MUST_CHECK int transport_pcsc_reset(jpki_pcsc *t, bool unpower,
+					 jpki_err *err);
 
 /* Name of the reader in use (valid until close). */
 const char *transport_pcsc_reader(const jpki_pcsc *t);
@@ -144,8 +149,9 @@ typedef struct jpki_vpcd_stats {
  * is cleared) and is re-established with backoff.  Refuses a host that is
  * not a loopback address unless opts->allow_remote (JPKI_ERR_POLICY).
  * stats (may be NULL) is updated as frames are handled. */
-int transport_vpcd_serve(jpki_card *card, const jpki_vpcd_opts *opts,
-			 jpki_vpcd_stats *stats, jpki_err *err);
+JPKI_MUST_CHECK int transport_vpcd_serve(jpki_card *card,
+					 const jpki_vpcd_opts *opts,
+					 jpki_vpcd_stats *stats, jpki_err *err);
 
 #ifdef __cplusplus
 }

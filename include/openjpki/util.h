@@ -15,8 +15,9 @@ extern "C" {
 
 /* Write data to path atomically: a temporary file in the same directory,
  * fsync, rename, fsync of the directory.  The file gets `mode`. */
-int jpki_file_write_atomic(const char *path, const void *data, size_t len,
-			   mode_t mode, jpki_err *err);
+JPKI_MUST_CHECK int jpki_file_write_atomic(const char *path, const void *data,
+					   size_t len, mode_t mode,
+					   jpki_err *err);
 /* Read a whole file of at most max bytes.  *out is malloc'ed (caller frees
  * with free(); use jpki_file_free_secret for key material). */
 /* jpki_file_read_flags: JPKI_FILE_OWN for a file the program owns and
@@ -24,29 +25,35 @@ int jpki_file_write_atomic(const char *path, const void *data, size_t len,
  * but a regular file is refused (JPKI_ERR_INVAL), since two names for it
  * would fork on the next atomic write. */
 #define JPKI_FILE_OWN 1u
-int jpki_file_read_flags(const char *path, size_t max, unsigned flags,
-			 uint8_t **out, size_t *out_len, jpki_err *err);
+JPKI_MUST_CHECK int jpki_file_read_flags(const char *path, size_t max,
+					 unsigned flags, uint8_t **out,
+					 size_t *out_len, jpki_err *err);
 /* Remove what jpki_file_write_atomic leaves when killed mid-write
  * (path.tmp-<12 hex digits>, which may hold a whole card image).  Call it
  * only while holding the file's lock.  *removed (may be NULL): how many. */
-int jpki_file_sweep_tmp(const char *path, int *removed, jpki_err *err);
-int jpki_file_read(const char *path, size_t max, uint8_t **out, size_t *out_len,
-		   jpki_err *err);
+JPKI_MUST_CHECK int jpki_file_sweep_tmp(const char *path, int *removed,
+					jpki_err *err);
+JPKI_MUST_CHECK int jpki_file_read(const char *path, size_t max, uint8_t **out,
+				   size_t *out_len, jpki_err *err);
 /* OPENSSL_cleanse then free. NULL is fine. */
 void jpki_free_secret(void *p, size_t len);
 /* mkdir -p with mode for each created component. */
-int jpki_mkdirs(const char *path, mode_t mode, jpki_err *err);
+JPKI_MUST_CHECK int jpki_mkdirs(const char *path, mode_t mode, jpki_err *err);
 /* Cryptographically random bytes (OpenSSL RAND_bytes). */
-int jpki_random(void *dst, size_t n, jpki_err *err);
+JPKI_MUST_CHECK int jpki_random(void *dst, size_t n, jpki_err *err);
 /* Upper-case hex of n bytes into out (2n+1 bytes). */
 void jpki_hex(const uint8_t *src, size_t n, char *out);
 /* Parse hex (either case, even length) into dst of cap bytes. */
-int jpki_unhex(const char *s, uint8_t *dst, size_t cap, size_t *out_len,
-	       jpki_err *err);
+JPKI_MUST_CHECK int jpki_unhex(const char *s, uint8_t *dst, size_t cap,
+			       size_t *out_len, jpki_err *err);
 /* Constant-time comparison: 0 when equal. */
 int jpki_ct_memcmp(const void *a, const void *b, size_t n);
 /* Bounded string copy that always terminates; JPKI_ERR_RANGE if truncated. */
-int jpki_strlcpy(char *dst, const char *src, size_t cap);
+JPKI_MUST_CHECK int jpki_strlcpy(char *dst, const char *src, size_t cap);
+/* The same where a cut copy is what the caller wants: a message or a
+ * label shown to a person, never a value that is stored, compared or
+ * looked up.  cap > 0. */
+void jpki_strlcpy_cut(char *dst, const char *src, size_t cap);
 
 /* Process-wide malloc policy of the long-running programs (jpkid, the
  * issuance benchmarks), called first thing in main(): keep freed heap

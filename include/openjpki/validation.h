@@ -172,15 +172,15 @@ void val_result_clear(val_result *r);
 
 /* A validator without roots or revocation sources.  Caller frees with
  * val_free(). */
-int val_new(jpki_validator **out, jpki_err *err);
+JPKI_MUST_CHECK int val_new(jpki_validator **out, jpki_err *err);
 void val_free(jpki_validator *v); /* NULL is fine */
 
 /* skew: how far ahead of `now` a thisUpdate or producedAt may be;
  * cache_age: seconds a CRL or OCSP answer is kept before it is read again
  * (also before its nextUpdate); http_timeout: seconds per download or
  * OCSP exchange.  0 keeps the current value. */
-int val_set_limits(jpki_validator *v, int skew, int cache_age, int http_timeout,
-		   jpki_err *err);
+JPKI_MUST_CHECK int val_set_limits(jpki_validator *v, int skew, int cache_age,
+				   int http_timeout, jpki_err *err);
 
 /* --- trusted roots --------------------------------------------------- */
 
@@ -188,14 +188,14 @@ int val_set_limits(jpki_validator *v, int skew, int cache_age, int http_timeout,
  * keyCertSign, a JPKI root DN of either profile (x509_classify).  The
  * validator takes its own reference.  A root already there (same DER) is
  * not added twice. */
-int val_add_root(jpki_validator *v, X509 *root, jpki_err *err);
+JPKI_MUST_CHECK int val_add_root(jpki_validator *v, X509 *root, jpki_err *err);
 
 /* Trust every root in a file (PEM with one or more certificates, or one
  * DER certificate) or in the .pem, .crt, .cer and .der files of a directory.
  * Anything there that is not a JPKI root is refused, naming the file.
  * *added (may be NULL) gets the number of new roots. */
-int val_load_roots(jpki_validator *v, const char *path, size_t *added,
-		   jpki_err *err);
+JPKI_MUST_CHECK int val_load_roots(jpki_validator *v, const char *path,
+				   size_t *added, jpki_err *err);
 
 /* The four public J-LIS roots (2015 and 2023 generations of each
  * hierarchy), shipped in the data folder's jpki-roots/ and pinned by the
@@ -212,11 +212,12 @@ extern const val_jlis_root val_jlis_roots[VAL_JLIS_ROOTS];
 /* Read val_jlis_roots[i] from DIR (a jpki-roots folder) and check it
  * against its pinned fingerprint: JPKI_ERR_IO when missing, JPKI_ERR_INVAL
  * when it is not the pinned certificate.  *out is the caller's. */
-int val_jlis_root_read(const char *dir, size_t i, X509 **out, jpki_err *err);
+JPKI_MUST_CHECK int val_jlis_root_read(const char *dir, size_t i, X509 **out,
+				       jpki_err *err);
 /* Trust all four (each read with val_jlis_root_read); not by default:
  * `jpki verify --trust-jlis`, `jpkid --trust-jlis`. */
-int val_load_jlis_roots(jpki_validator *v, const char *dir, size_t *added,
-			jpki_err *err);
+JPKI_MUST_CHECK int val_load_jlis_roots(jpki_validator *v, const char *dir,
+					size_t *added, jpki_err *err);
 
 size_t val_root_count(const jpki_validator *v);
 /* The i-th root (borrowed, valid while the validator lives), NULL past
@@ -229,8 +230,8 @@ X509 *val_root(const jpki_validator *v, size_t i);
  * signature verifies but a root is named by the AKI (or, for a leaf without
  * AKI, by the issuer DN), *idx = that candidate and *sig_ok = false.
  * JPKI_ERR_NOT_FOUND when no trusted root is named at all. */
-int val_find_issuer(const jpki_validator *v, X509 *leaf, size_t *idx,
-		    bool *sig_ok, jpki_err *err);
+JPKI_MUST_CHECK int val_find_issuer(const jpki_validator *v, X509 *leaf,
+				    size_t *idx, bool *sig_ok, jpki_err *err);
 
 /* --- revocation sources ---------------------------------------------- */
 
@@ -242,22 +243,24 @@ int val_find_issuer(const jpki_validator *v, X509 *leaf, size_t *idx,
  * maps every partition (a full CRL).  A partition may be mapped several
  * times (one CRL per root generation): the CRL signed by the leaf's root
  * is used. */
-int val_map_crl(jpki_validator *v, const char *dirname, const char *location,
-		jpki_err *err);
+JPKI_MUST_CHECK int val_map_crl(jpki_validator *v, const char *dirname,
+				const char *location, jpki_err *err);
 /* The same from "DIRNAME=LOCATION": split before "http://" when the text
  * has "=http://", otherwise at the last '=' (a path with '=' cannot be
  * given this way). */
-int val_map_crl_spec(jpki_validator *v, const char *spec, jpki_err *err);
+JPKI_MUST_CHECK int val_map_crl_spec(jpki_validator *v, const char *spec,
+				     jpki_err *err);
 
 /* Ask this OCSP responder (http:// URL) when no CRL answers: a request with
  * a fresh 16-byte nonce, which the response must echo. */
-int val_set_ocsp_url(jpki_validator *v, const char *url, jpki_err *err);
+JPKI_MUST_CHECK int val_set_ocsp_url(jpki_validator *v, const char *url,
+				     jpki_err *err);
 
 /* An OCSP response obtained elsewhere (DER, at most VAL_OCSP_RESP_MAX,
  * trailing data refused, status successful).  It is checked when used:
  * signature by the leaf's root, CertID, times. */
-int val_add_ocsp_response(jpki_validator *v, const uint8_t *der, size_t len,
-			  jpki_err *err);
+JPKI_MUST_CHECK int val_add_ocsp_response(jpki_validator *v, const uint8_t *der,
+					  size_t len, jpki_err *err);
 
 /* --- verdicts -------------------------------------------------------- */
 
@@ -270,8 +273,8 @@ int val_add_ocsp_response(jpki_validator *v, const uint8_t *der, size_t len,
  * keyCompromise, cACompromise or unspecified reasons.  0 with *res filled
  * (res->fails says), or a negative jpki_rc for misuse or an internal
  * failure (then *res is cleared). */
-int val_cert(jpki_validator *v, X509 *cert, const val_opts *o, val_result *res,
-	     jpki_err *err);
+JPKI_MUST_CHECK int val_cert(jpki_validator *v, X509 *cert, const val_opts *o,
+			     val_result *res, jpki_err *err);
 
 /* Verify a CMS SignedData (DER, at most VAL_CMS_MAX, trailing data
  * refused): exactly one signer, whose certificate is in the CMS; SHA-256,
@@ -284,9 +287,10 @@ int val_cert(jpki_validator *v, X509 *cert, const val_opts *o, val_result *res,
  * a signature certificate the basic-4 data with the birth date in
  * Gregorian and era form.  Malformed input is a verdict
  * (VAL_FAIL_DOCUMENT), not an error. */
-int val_cms(jpki_validator *v, const uint8_t *cms, size_t cms_len,
-	    const uint8_t *content, size_t content_len, const val_opts *o,
-	    val_result *res, jpki_err *err);
+JPKI_MUST_CHECK int val_cms(jpki_validator *v, const uint8_t *cms,
+			    size_t cms_len, const uint8_t *content,
+			    size_t content_len, const val_opts *o,
+			    val_result *res, jpki_err *err);
 
 /* Counters, for benchmarks and tests. */
 typedef struct val_stats {

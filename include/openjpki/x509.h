@@ -27,7 +27,7 @@ typedef enum jpki_profile {
 } jpki_profile;
 
 const char *jpki_profile_name(jpki_profile p); /* "test" / "production" */
-int jpki_profile_parse(const char *s, jpki_profile *out);
+JPKI_MUST_CHECK int jpki_profile_parse(const char *s, jpki_profile *out);
 
 /* OIDs (dotted) of the profile.  Registered once with OBJ_create by
  * x509_init(); call it before anything else here (idempotent, thread-safe). */
@@ -41,7 +41,7 @@ int jpki_profile_parse(const char *s, jpki_profile *out);
 #define JPKI_OID_BIRTH "1.2.392.200149.8.5.5.4"
 #define JPKI_OID_ADDRESS "1.2.392.200149.8.5.5.5"
 #define JPKI_OID_ADDRESS_SUBST "1.2.392.200149.8.5.5.6"
-int x509_init(jpki_err *err);
+JPKI_MUST_CHECK int x509_init(jpki_err *err);
 
 /* CPS qualifier URI of the certificatePolicies extension.  Production: the
  * value used in synthetic fixtures (real value unverified, spec §1.2);
@@ -62,13 +62,14 @@ int x509_init(jpki_err *err);
  * CRLDP DirName = own DN, SKI).  notAfter is 23:59:59 JST of the day
  * before the 10th anniversary of notBefore's JST date.  *out is unsigned;
  * caller frees with X509_free(). */
-int x509_root_build(jpki_profile prof, jpki_cert_kind kind, EVP_PKEY *pub,
-		    const uint8_t *serial, size_t serial_len, time_t not_before,
-		    X509 **out, jpki_err *err);
+JPKI_MUST_CHECK int x509_root_build(jpki_profile prof, jpki_cert_kind kind,
+				    EVP_PKEY *pub, const uint8_t *serial,
+				    size_t serial_len, time_t not_before,
+				    X509 **out, jpki_err *err);
 
 /* The hierarchy's DN (the root's subject = every leaf's issuer). */
-int x509_root_name(jpki_profile prof, jpki_cert_kind kind, X509_NAME **out,
-		   jpki_err *err);
+JPKI_MUST_CHECK int x509_root_name(jpki_profile prof, jpki_cert_kind kind,
+				   X509_NAME **out, jpki_err *err);
 
 /* Basic-4 data as carried in the signature certificate's subjectAltName.
  * Strings are UTF-8, NUL-terminated.  The substitute fields are empty when
@@ -111,46 +112,49 @@ typedef struct jpki_sign_subject {
  * needed *needed is false and out is "" (the certificate's substitute field
  * is then empty).  JPKI_ERR_INVAL for malformed UTF-8 or control
  * characters, JPKI_ERR_RANGE when out_cap is too small. */
-int x509_substitute(const char *in, char *out, size_t out_cap, bool *needed,
-		    jpki_err *err);
+JPKI_MUST_CHECK int x509_substitute(const char *in, char *out, size_t out_cap,
+				    bool *needed, jpki_err *err);
 
 /* 署名用電子証明書, unsigned: issuer = the hierarchy DN; subject C=JP,
  * L=pref, L=city, CN=YYYYMMDDhhmmss+sequence(5)+window(9); keyUsage
  * critical digitalSignature+nonRepudiation; certificatePolicies critical
  * with CPS qualifier; SAN otherNames .5.5.1-.6; CRLDP DirName of the
  * municipality's partition; AKI = issuer SKI; SKI. */
-int x509_sign_cert_build(jpki_profile prof, X509 *issuer,
-			 const jpki_sign_subject *subj, EVP_PKEY *pub,
-			 const uint8_t *serial, size_t serial_len,
-			 time_t not_before, time_t not_after, X509 **out,
-			 jpki_err *err);
+JPKI_MUST_CHECK int x509_sign_cert_build(jpki_profile prof, X509 *issuer,
+					 const jpki_sign_subject *subj,
+					 EVP_PKEY *pub, const uint8_t *serial,
+					 size_t serial_len, time_t not_before,
+					 time_t not_after, X509 **out,
+					 jpki_err *err);
 
 /* 利用者証明用電子証明書, unsigned: subject C=JP, CN=opaque_id only;
  * keyUsage critical digitalSignature; policy ...8.5.1.3.30 (test: .0.30);
  * CRLDP DirName of the hierarchy's partition for `site`; AKI; SKI. */
-int x509_auth_cert_build(jpki_profile prof, X509 *issuer, const char *opaque_id,
-			 const jpki_issuer_site *site, EVP_PKEY *pub,
-			 const uint8_t *serial, size_t serial_len,
-			 time_t not_before, time_t not_after, X509 **out,
-			 jpki_err *err);
+JPKI_MUST_CHECK int x509_auth_cert_build(jpki_profile prof, X509 *issuer,
+					 const char *opaque_id,
+					 const jpki_issuer_site *site,
+					 EVP_PKEY *pub, const uint8_t *serial,
+					 size_t serial_len, time_t not_before,
+					 time_t not_after, X509 **out,
+					 jpki_err *err);
 
 /* The CRL distribution point DirName of a municipality partition:
  * C=JP, O=JPKI|JPKI-TEST, OU=<hierarchy OU>, OU=CRL Distribution Points,
  * OU=<pref_roman>, CN=<city_roman> CRLDP. */
-int x509_crldp_name(jpki_profile prof, jpki_cert_kind kind,
-		    const jpki_issuer_site *site, X509_NAME **out,
-		    jpki_err *err);
+JPKI_MUST_CHECK int x509_crldp_name(jpki_profile prof, jpki_cert_kind kind,
+				    const jpki_issuer_site *site,
+				    X509_NAME **out, jpki_err *err);
 
 /* Lints run before every signature.  They check the profile (extensions,
  * criticality, policy of `prof`, DN shape), RSA key >= 2048 bits with
  * e=65537, field lengths, notBefore < notAfter, notAfter at 14:59:59Z.
  * JPKI_ERR_LINT (or JPKI_ERR_KEY) with the first problem found. */
-int x509_lint_root(jpki_profile prof, jpki_cert_kind kind, X509 *cert,
-		   jpki_err *err);
-int x509_lint_leaf(jpki_profile prof, jpki_cert_kind kind, X509 *cert,
-		   jpki_err *err);
+JPKI_MUST_CHECK int x509_lint_root(jpki_profile prof, jpki_cert_kind kind,
+				   X509 *cert, jpki_err *err);
+JPKI_MUST_CHECK int x509_lint_leaf(jpki_profile prof, jpki_cert_kind kind,
+				   X509 *cert, jpki_err *err);
 /* Key acceptable for a JPKI certificate: RSA, >= 2048 bits, e = 65537. */
-int x509_check_key(EVP_PKEY *pub, jpki_err *err);
+JPKI_MUST_CHECK int x509_check_key(EVP_PKEY *pub, jpki_err *err);
 
 /* The CA's issuing path, DER first (docs/design.md, "Issuance cost").
  * OpenSSL 3.0 objects cost more to build, encode and parse than the RSA
@@ -164,8 +168,9 @@ int x509_check_key(EVP_PKEY *pub, jpki_err *err);
  * JPKI_ERR_INVAL, in the object builders' words, when root is not the
  * hierarchy's root or has no subjectKeyIdentifier.  Free accepts NULL. */
 typedef struct x509_issuer x509_issuer;
-int x509_issuer_new(jpki_profile prof, jpki_cert_kind kind, X509 *root,
-		    x509_issuer **out, jpki_err *err);
+JPKI_MUST_CHECK int x509_issuer_new(jpki_profile prof, jpki_cert_kind kind,
+				    X509 *root, x509_issuer **out,
+				    jpki_err *err);
 void x509_issuer_free(x509_issuer *iss);
 
 /* Largest TBSCertificate the builders write (the basic-4 SAN at its
@@ -178,46 +183,53 @@ void x509_issuer_free(x509_issuer *iss);
  * refusals (code and message) as the object builders above; signature
  * algorithm sha256WithRSAEncryption.  On failure out and *out_len are
  * untouched (JPKI_ERR_RANGE when it does not fit out_cap). */
-int x509_sign_tbs_build(const x509_issuer *iss, const jpki_sign_subject *subj,
-			EVP_PKEY *pub, const uint8_t *serial, size_t serial_len,
-			time_t not_before, time_t not_after, uint8_t *out,
-			size_t out_cap, size_t *out_len, jpki_err *err);
-int x509_auth_tbs_build(const x509_issuer *iss, const char *opaque_id,
-			const jpki_issuer_site *site, EVP_PKEY *pub,
-			const uint8_t *serial, size_t serial_len,
-			time_t not_before, time_t not_after, uint8_t *out,
-			size_t out_cap, size_t *out_len, jpki_err *err);
+JPKI_MUST_CHECK int
+x509_sign_tbs_build(const x509_issuer *iss, const jpki_sign_subject *subj,
+		    EVP_PKEY *pub, const uint8_t *serial, size_t serial_len,
+		    time_t not_before, time_t not_after, uint8_t *out,
+		    size_t out_cap, size_t *out_len, jpki_err *err);
+JPKI_MUST_CHECK int
+x509_auth_tbs_build(const x509_issuer *iss, const char *opaque_id,
+		    const jpki_issuer_site *site, EVP_PKEY *pub,
+		    const uint8_t *serial, size_t serial_len, time_t not_before,
+		    time_t not_after, uint8_t *out, size_t out_cap,
+		    size_t *out_len, jpki_err *err);
 /* The leaf lint on TBSCertificate bytes (untrusted: read with a bounded
  * reader) against the issuer's profile and kind: the checks and messages
  * of x509_lint_leaf, which runs this same lint on the TBSCertificate an
  * object encodes to, plus AKI = the issuer's SKI.  JPKI_ERR_LINT /
  * JPKI_ERR_KEY, or JPKI_ERR_PARSE for bytes that are not a DER
  * TBSCertificate of at most X509_TBS_MAX bytes. */
-int x509_lint_leaf_tbs(const x509_issuer *iss, const uint8_t *tbs,
-		       size_t tbs_len, jpki_err *err);
+JPKI_MUST_CHECK int x509_lint_leaf_tbs(const x509_issuer *iss,
+				       const uint8_t *tbs, size_t tbs_len,
+				       jpki_err *err);
 /* Certificate ::= SEQUENCE { tbs, sha256WithRSAEncryption, BIT STRING sig }
  * in a buffer of the caller's (tbs_len + sig_len + 24 octets suffice).
  * tbs must be one DER SEQUENCE (JPKI_ERR_PARSE) and sig 1-512 octets;
  * JPKI_ERR_RANGE, out and *out_len untouched, if it does not fit. */
-int x509_cert_assemble(const uint8_t *tbs, size_t tbs_len, const uint8_t *sig,
-		       size_t sig_len, uint8_t *out, size_t out_cap,
-		       size_t *out_len, jpki_err *err);
+JPKI_MUST_CHECK int x509_cert_assemble(const uint8_t *tbs, size_t tbs_len,
+				       const uint8_t *sig, size_t sig_len,
+				       uint8_t *out, size_t out_cap,
+				       size_t *out_len, jpki_err *err);
 /* The subject of a TBSCertificate in X509_NAME_oneline's form
  * ("/C=JP/L=Tokyo-to/L=Chiyoda-ku/CN=..."; bytes outside printable ASCII
  * as \xXX), for the store's display column.  JPKI_ERR_PARSE for bad DER,
  * JPKI_ERR_RANGE when it does not fit `cap`. */
-int x509_tbs_subject_oneline(const uint8_t *tbs, size_t tbs_len, char *out,
-			     size_t cap, jpki_err *err);
+JPKI_MUST_CHECK int x509_tbs_subject_oneline(const uint8_t *tbs, size_t tbs_len,
+					     char *out, size_t cap,
+					     jpki_err *err);
 
 /* Read the basic-4 data from any signature certificate (ours or a real
  * J-LIS one): otherName values as UTF8String or OCTET STRING.
  * JPKI_ERR_NOT_FOUND when the certificate has no basic-4 SAN. */
-int x509_basic4_decode(X509 *cert, jpki_basic4 *out, jpki_err *err);
+JPKI_MUST_CHECK int x509_basic4_decode(X509 *cert, jpki_basic4 *out,
+				       jpki_err *err);
 
 /* Which hierarchy and profile a certificate belongs to, from its policy or
  * (for roots) its DN.  JPKI_ERR_NOT_FOUND when neither. */
-int x509_classify(X509 *cert, jpki_cert_kind *kind, jpki_profile *prof,
-		  bool *is_root, jpki_err *err);
+JPKI_MUST_CHECK int x509_classify(X509 *cert, jpki_cert_kind *kind,
+				  jpki_profile *prof, bool *is_root,
+				  jpki_err *err);
 
 /* CRL reason codes used by J-LIS (RFC 5280 CRLReason values). */
 typedef enum jpki_reason {
@@ -232,7 +244,7 @@ typedef enum jpki_reason {
 /* RFC 5280 names ("keyCompromise"), NULL for a value outside the enum;
  * jpki_profile_name likewise gives NULL for an invalid profile. */
 const char *jpki_reason_name(jpki_reason r);
-int jpki_reason_parse(const char *s, jpki_reason *out);
+JPKI_MUST_CHECK int jpki_reason_parse(const char *s, jpki_reason *out);
 
 typedef struct jpki_crl_entry {
 	const uint8_t *serial;
@@ -249,10 +261,11 @@ typedef struct jpki_crl_entry {
  * root's own DN, its cRLDistributionPoints.  At most JPKI_CRL_MAX_ENTRIES
  * entries (JPKI_ERR_RANGE). */
 #define JPKI_CRL_MAX_ENTRIES 16777216
-int x509_crl_build(X509 *issuer, const X509_NAME *partition, bool arl,
-		   const jpki_crl_entry *entries, size_t n, time_t this_update,
-		   time_t next_update, uint64_t crl_number, X509_CRL **out,
-		   jpki_err *err);
+JPKI_MUST_CHECK int x509_crl_build(X509 *issuer, const X509_NAME *partition,
+				   bool arl, const jpki_crl_entry *entries,
+				   size_t n, time_t this_update,
+				   time_t next_update, uint64_t crl_number,
+				   X509_CRL **out, jpki_err *err);
 
 /* Streaming CRL writer (crl_stream.c): the same CRL as x509_crl_build()
  * signed as X509_CRL_sign(..., EVP_sha256()) would, written as DER through
@@ -268,16 +281,17 @@ int x509_crl_build(X509 *issuer, const X509_NAME *partition, bool arl,
 typedef int (*jpki_write_fn)(void *ctx, const uint8_t *p, size_t n,
 			     jpki_err *err);
 typedef struct x509_crl_stream x509_crl_stream;
-int x509_crl_entry_size(const jpki_crl_entry *e, size_t *len, jpki_err *err);
-int x509_crl_stream_begin(X509 *issuer, EVP_PKEY *key,
-			  const X509_NAME *partition, bool arl,
-			  time_t this_update, time_t next_update,
-			  uint64_t crl_number, size_t n_entries,
-			  uint64_t entries_len, jpki_write_fn wr, void *wr_ctx,
-			  x509_crl_stream **out, jpki_err *err);
-int x509_crl_stream_add(x509_crl_stream *s, const jpki_crl_entry *e,
-			jpki_err *err);
-int x509_crl_stream_end(x509_crl_stream *s, jpki_err *err);
+JPKI_MUST_CHECK int x509_crl_entry_size(const jpki_crl_entry *e, size_t *len,
+					jpki_err *err);
+JPKI_MUST_CHECK int
+x509_crl_stream_begin(X509 *issuer, EVP_PKEY *key, const X509_NAME *partition,
+		      bool arl, time_t this_update, time_t next_update,
+		      uint64_t crl_number, size_t n_entries,
+		      uint64_t entries_len, jpki_write_fn wr, void *wr_ctx,
+		      x509_crl_stream **out, jpki_err *err);
+JPKI_MUST_CHECK int x509_crl_stream_add(x509_crl_stream *s,
+					const jpki_crl_entry *e, jpki_err *err);
+JPKI_MUST_CHECK int x509_crl_stream_end(x509_crl_stream *s, jpki_err *err);
 void x509_crl_stream_free(x509_crl_stream *s);
 
 /* OCSP.  A parsed request: up to JPKI_OCSP_MAX_IDS CertIDs and the nonce. */
@@ -317,7 +331,8 @@ typedef struct jpki_ocsp_req {
  * JPKI_OCSP_MAX_REQ bytes, no trailing data, 1..JPKI_OCSP_MAX_IDS
  * CertIDs, a version other than the default refused, a nonce (RFC 8954)
  * of 1..32 octets if any, at most one.  JPKI_ERR_PARSE when malformed. */
-int x509_ocsp_req_parse(const uint8_t *req, size_t len, jpki_ocsp_req *out);
+JPKI_MUST_CHECK int x509_ocsp_req_parse(const uint8_t *req, size_t len,
+					jpki_ocsp_req *out);
 
 /* Answer status for one CertID.  The callback is called only for CertIDs
  * whose SHA-1 or SHA-256 issuer name and key hashes match `issuer` (others
@@ -339,29 +354,37 @@ typedef int (*jpki_ocsp_lookup_fn)(void *ctx, const uint8_t *serial,
  * outside 1..32 octets (RFC 8954) is malformed too.  producedAt and
  * thisUpdate are `now`.  When lookup fails its rc is returned and *out is
  * untouched: answer with x509_ocsp_error(INTERNALERROR) then. */
-int x509_ocsp_respond(const uint8_t *req, size_t req_len, X509 *issuer,
-		      EVP_PKEY *key, jpki_ocsp_lookup_fn lookup, void *ctx,
-		      time_t now, time_t next_update, uint8_t **out,
-		      size_t *out_len, jpki_err *err);
+JPKI_MUST_CHECK int x509_ocsp_respond(const uint8_t *req, size_t req_len,
+				      X509 *issuer, EVP_PKEY *key,
+				      jpki_ocsp_lookup_fn lookup, void *ctx,
+				      time_t now, time_t next_update,
+				      uint8_t **out, size_t *out_len,
+				      jpki_err *err);
 
 /* x509_ocsp_respond for a request already read; rq NULL means it was
  * malformed (the answer is then malformedRequest). */
-int x509_ocsp_respond_req(const jpki_ocsp_req *rq, X509 *issuer, EVP_PKEY *key,
-			  jpki_ocsp_lookup_fn lookup, void *ctx, time_t now,
-			  time_t next_update, uint8_t **out, size_t *out_len,
-			  jpki_err *err);
+JPKI_MUST_CHECK int x509_ocsp_respond_req(const jpki_ocsp_req *rq, X509 *issuer,
+					  EVP_PKEY *key,
+					  jpki_ocsp_lookup_fn lookup, void *ctx,
+					  time_t now, time_t next_update,
+					  uint8_t **out, size_t *out_len,
+					  jpki_err *err);
 
 /* A DER OCSPResponse without body for an error status:
  * OCSP_RESPONSE_STATUS_MALFORMEDREQUEST, _INTERNALERROR, _TRYLATER,
  * _SIGREQUIRED or _UNAUTHORIZED.  *out malloc'ed, caller frees. */
-int x509_ocsp_error(int status, uint8_t **out, size_t *out_len, jpki_err *err);
+JPKI_MUST_CHECK int x509_ocsp_error(int status, uint8_t **out, size_t *out_len,
+				    jpki_err *err);
 
 /* DER helpers: *out malloc'ed, caller frees with free(). */
-int x509_to_der(X509 *c, uint8_t **out, size_t *out_len, jpki_err *err);
-int x509_from_der(const uint8_t *p, size_t len, X509 **out, jpki_err *err);
+JPKI_MUST_CHECK int x509_to_der(X509 *c, uint8_t **out, size_t *out_len,
+				jpki_err *err);
+JPKI_MUST_CHECK int x509_from_der(const uint8_t *p, size_t len, X509 **out,
+				  jpki_err *err);
 /* Read a certificate from PEM or DER bytes (at most 64 KiB of DER; PEM may
  * be preceded and followed by white space only). */
-int x509_from_bytes(const uint8_t *p, size_t len, X509 **out, jpki_err *err);
+JPKI_MUST_CHECK int x509_from_bytes(const uint8_t *p, size_t len, X509 **out,
+				    jpki_err *err);
 
 #ifdef __cplusplus
 }

@@ -131,8 +131,8 @@ int ca_audit_checkpoint(jpki_ca *ca, time_t now, ca_checkpoint *out,
 	}
 	if (out != NULL) {
 		out->seq = seq;
-		jpki_strlcpy(out->hash, hash, sizeof(out->hash));
-		jpki_strlcpy(out->line, line, sizeof(out->line));
+		memcpy(out->hash, hash, sizeof(out->hash)); /* both 65 */
+		memcpy(out->line, line, sizeof(out->line)); /* both 1024 */
 		out->line[strcspn(out->line, "\n")] = '\0';
 	}
 out:
@@ -217,7 +217,8 @@ static logcert *lc_add(vctx *v, const char *serial, int64_t seq, int what)
 	}
 	logcert *c = &v->lc[v->nlc++];
 	memset(c, 0, sizeof(*c));
-	jpki_strlcpy(c->serial, serial, sizeof(c->serial));
+	memcpy(c->serial, serial,
+	       strlen(serial) + 1); /* length checked above */
 	c->seq = seq;
 	c->what = what;
 	return c;
@@ -301,14 +302,14 @@ static int visit(void *vc, const store_audit *a)
 {
 	vctx *v = vc;
 	v->last_seq = a->seq;
-	jpki_strlcpy(v->last_hash, a->hash, sizeof(v->last_hash));
+	memcpy(v->last_hash, a->hash, sizeof(v->last_hash)); /* both 65 */
 	while (v->next < v->n && v->cps[v->next].seq <= a->seq) {
 		cp *c = &v->cps[v->next++];
 		if (c->seq == a->seq && strcmp(c->hash, a->hash) != 0 &&
 		    v->bad == NULL) {
 			v->bad = "hash";
 			v->bad_cp = *c;
-			jpki_strlcpy(v->bad_hash, a->hash, sizeof(v->bad_hash));
+			memcpy(v->bad_hash, a->hash, sizeof(v->bad_hash));
 		}
 	}
 	if (strcmp(a->action, "cert.issue") == 0)
@@ -393,8 +394,8 @@ static int read_checkpoints(const char *file, EVP_PKEY *pub, cp **out,
 			goto out;
 		}
 		v[n].seq = seq;
-		jpki_strlcpy(v[n].hash, hash, sizeof(v[n].hash));
-		jpki_strlcpy(v[n].at, at, sizeof(v[n].at));
+		memcpy(v[n].hash, hash, sizeof(v[n].hash)); /* both 65 */
+		memcpy(v[n].at, at, sizeof(v[n].at));	    /* both 21 */
 		v[n].line = lineno;
 		n++;
 	}
@@ -437,7 +438,7 @@ static int collect_row(void *vt, const store_cert *c)
 		t->cap = nc;
 	}
 	trow *r = &t->r[t->n++];
-	jpki_strlcpy(r->serial, c->serial, sizeof(r->serial));
+	memcpy(r->serial, c->serial, sizeof(r->serial)); /* same size */
 	r->kind = c->kind;
 	r->resident = c->resident_id;
 	r->status = c->status;
@@ -678,8 +679,8 @@ int ca_audit_verify(jpki_ca *ca, ca_audit_report *rep, jpki_err *err)
 	if (v.n > 0) {
 		const cp *last = &v.cps[v.n - 1];
 		rep->checkpoint_seq = last->seq;
-		jpki_strlcpy(rep->checkpoint_at, last->at,
-			     sizeof(rep->checkpoint_at));
+		memcpy(rep->checkpoint_at, last->at,
+		       sizeof(rep->checkpoint_at)); /* both 21 */
 		if (last->seq > v.last_seq) {
 			rc = jpki_fail(err, JPKI_ERR_INTEGRITY,
 				       "the audit log ends at record %lld but "

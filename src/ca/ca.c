@@ -89,10 +89,12 @@ int ca_record(jpki_ca *ca, X509 *cert, int kind, int64_t resident_id,
 		return rc;
 	c.kind = kind;
 	c.resident_id = resident_id;
-	if (card_serial != NULL)
-		jpki_strlcpy(c.card_serial, card_serial, sizeof(c.card_serial));
-	if (muni_code != NULL)
-		jpki_strlcpy(c.muni_code, muni_code, sizeof(c.muni_code));
+	if ((card_serial != NULL && jpki_strlcpy(c.card_serial, card_serial,
+						 sizeof(c.card_serial)) != 0) ||
+	    (muni_code != NULL &&
+	     jpki_strlcpy(c.muni_code, muni_code, sizeof(c.muni_code)) != 0))
+		return jpki_fail(err, JPKI_ERR_RANGE,
+				 "card serial or municipality code too long");
 	X509_NAME_oneline(X509_get_subject_name(cert), c.subject,
 			  sizeof(c.subject));
 	struct tm tm;

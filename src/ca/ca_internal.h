@@ -39,22 +39,24 @@ struct jpki_ca {
 
 const char *ca_key_label(jpki_cert_kind kind);
 /* A fresh unpredictable positive serial (CA_SERIAL_BYTES), for a root. */
-int ca_new_serial(uint8_t out[CA_SERIAL_BYTES], jpki_err *err);
+JPKI_MUST_CHECK int ca_new_serial(uint8_t out[CA_SERIAL_BYTES], jpki_err *err);
 /* A leaf's serial: unique by the hierarchy's sequence number, unpredictable
  * by 80 random bits (issue.c, docs/decisions.md). */
-int ca_leaf_serial(jpki_ca *ca, jpki_cert_kind kind, int64_t seq,
-		   uint8_t out[CA_SERIAL_BYTES], jpki_err *err);
+JPKI_MUST_CHECK int ca_leaf_serial(jpki_ca *ca, jpki_cert_kind kind,
+				   int64_t seq, uint8_t out[CA_SERIAL_BYTES],
+				   jpki_err *err);
 /* Upper-case hex of a serial's magnitude, as the store keys it. */
 void ca_serial_bytes_hex(const uint8_t *serial, size_t len,
 			 char out[STORE_SERIAL_HEX_MAX]);
 /* Prepare / release the per-handle issuing path (issuer, sign_ctx). */
-int ca_issuing_open(jpki_ca *ca, jpki_err *err);
+JPKI_MUST_CHECK int ca_issuing_open(jpki_ca *ca, jpki_err *err);
 void ca_issuing_close(jpki_ca *ca);
 /* Lint and sign a leaf or root. */
-int ca_sign_cert(jpki_ca *ca, jpki_cert_kind kind, bool root, X509 *cert,
-		 EVP_PKEY *key, jpki_err *err);
+JPKI_MUST_CHECK int ca_sign_cert(jpki_ca *ca, jpki_cert_kind kind, bool root,
+				 X509 *cert, EVP_PKEY *key, jpki_err *err);
 /* Record a signed certificate in the store (inside the caller's txn). */
-int ca_record(jpki_ca *ca, X509 *cert, int kind, int64_t resident_id,
-	      const char *card_serial, const char *muni_code, jpki_err *err);
+JPKI_MUST_CHECK int ca_record(jpki_ca *ca, X509 *cert, int kind,
+			      int64_t resident_id, const char *card_serial,
+			      const char *muni_code, jpki_err *err);
 
 #endif

@@ -70,10 +70,14 @@ static int crl_txn(jpki_ca *ca, jpki_cert_kind kind, ca_crl_scope scope,
 			return rc;
 		jpki_issuer_site site;
 		memset(&site, 0, sizeof(site));
-		jpki_strlcpy(site.pref_roman, m.pref_roman,
-			     sizeof(site.pref_roman));
-		jpki_strlcpy(site.city_roman, m.city_roman,
-			     sizeof(site.city_roman));
+		if (jpki_strlcpy(site.pref_roman, m.pref_roman,
+				 sizeof(site.pref_roman)) != 0 ||
+		    jpki_strlcpy(site.city_roman, m.city_roman,
+				 sizeof(site.city_roman)) != 0)
+			return jpki_fail(err, JPKI_ERR_RANGE,
+					 "municipality %s: romanised name "
+					 "too long",
+					 muni_code);
 		if ((rc = x509_crldp_name(ca->profile, kind, &site, &partition,
 					  err)) != 0)
 			return rc;
@@ -335,7 +339,7 @@ int ca_crl_publish(jpki_ca *ca, const char *dir, time_t now,
 			       strerror(errno));
 		goto out;
 	}
-	jpki_strlcpy(gen, c_gen, sizeof(gen)); /* ours from here on */
+	memcpy(gen, c_gen, sizeof(gen)); /* both PATH_MAX; ours from here on */
 	for (int k = JPKI_CERT_SIGN; k <= JPKI_CERT_AUTH && rc == 0; k++)
 		if ((rc = pub_file(&c, (jpki_cert_kind)k, CA_CRL_FULL, NULL)) ==
 		    0)

@@ -26,8 +26,8 @@ static int collect_current(void *ctx, const store_cert *c)
 		return 0;
 	/* newest first: the first valid one of each kind is the current one */
 	cur->have[c->kind] = true;
-	jpki_strlcpy(cur->serial[c->kind], c->serial, STORE_SERIAL_HEX_MAX);
-	jpki_strlcpy(cur->card[c->kind], c->card_serial, sizeof(cur->card[0]));
+	memcpy(cur->serial[c->kind], c->serial, STORE_SERIAL_HEX_MAX);
+	memcpy(cur->card[c->kind], c->card_serial, sizeof(cur->card[0]));
 	cur->last_day[c->kind] = jpki_date_of(c->not_after);
 	return 0;
 }
@@ -170,20 +170,26 @@ int ca_issue_preview(jpki_ca *ca, const ca_issue_req *req, ca_issued *out,
 	return 0;
 }
 
-static void site_of(const plan *p, const ca_issue_req *req,
-		    jpki_issuer_site *site)
+static int site_of(const plan *p, const ca_issue_req *req,
+		   jpki_issuer_site *site, jpki_err *err)
 {
 	memset(site, 0, sizeof(*site));
-	jpki_strlcpy(site->pref_roman, p->muni.pref_roman,
-		     sizeof(site->pref_roman));
-	jpki_strlcpy(site->city_roman, p->muni.city_roman,
-		     sizeof(site->city_roman));
-	if (req->window_id != NULL)
-		jpki_strlcpy(site->window_id, req->window_id,
-			     sizeof(site->window_id));
-	else
+	if (jpki_strlcpy(site->pref_roman, p->muni.pref_roman,
+			 sizeof(site->pref_roman)) != 0 ||
+	    jpki_strlcpy(site->city_roman, p->muni.city_roman,
+			 sizeof(site->city_roman)) != 0)
+		return jpki_fail(err, JPKI_ERR_RANGE,
+				 "municipality %s: romanised name too long",
+				 p->muni.code);
+	if (req->window_id != NULL) {
+		if (jpki_strlcpy(site->window_id, req->window_id,
+				 sizeof(site->window_id)) != 0)
+			return jpki_fail(err, JPKI_ERR_INVAL,
+					 "window id: 9 characters");
+	} else
 		snprintf(site->window_id, sizeof(site->window_id), "%.6s001",
 			 p->muni.code);
+	return 0;
 }
 
 /* Next CN sequence number of `kind`.  Numbers are reserved from the store
@@ -384,8 +390,8 @@ static int issue_one(jpki_ca *ca, const ca_issue_req *req, plan *p,
 	time_t not_after = jpki_date_end(p->v[kind].last_day);
 	int64_t seq;
 	int rc;
-	site_of(p, req, &site);
-	if ((rc = seq_next(ca, kind, &seq, err)) != 0 ||
+	if ((rc = site_of(p, req, &site, err)) != 0 ||
+	    (rc = seq_next(ca, kind, &seq, err)) != 0 ||
 	    (rc = ca_leaf_serial(ca, kind, seq, serial, err)) != 0)
 		return rc;
 	if (kind == JPKI_CERT_SIGN) {
@@ -429,12 +435,18 @@ static int record_leaf(jpki_ca *ca, const ca_issue_req *req, const plan *p,
 {
 	store_cert c;
 	memset(&c, 0, sizeof(c));
-	jpki_strlcpy(c.serial, serial_hex, sizeof(c.serial));
+	if (jpki_strlcpy(c.serial, serial_hex, sizeof(c.serial)) != 0 ||
+	    jpki_strlcpy(c.card_serial, req->card_serial,
+			 sizeof(c.card_serial)) != 0 ||
+	    jpki_strlcpy(c.muni_code, p->muni.code, sizeof(c.muni_code)) != 0 ||
+	    jpki_strlcpy(c.subject, p->meta[kind].subject, sizeof(c.subject)) !=
+		0)
+		return jpki_fail(err, JPKI_ERR_RANGE,
+				 "certificate %s: a field is longer than the "
+				 "store keeps",
+				 serial_hex);
 	c.kind = (int)kind;
 	c.resident_id = p->res.id;
-	jpki_strlcpy(c.card_serial, req->card_serial, sizeof(c.card_serial));
-	jpki_strlcpy(c.muni_code, p->muni.code, sizeof(c.muni_code));
-	jpki_strlcpy(c.subject, p->meta[kind].subject, sizeof(c.subject));
 	c.not_before = p->meta[kind].not_before;
 	c.not_after = p->meta[kind].not_after;
 	c.status = STORE_CERT_VALID;
@@ -497,7 +509,7 @@ static void der_sha256(const uint8_t *der, size_t len, char out[65])
 	unsigned int n = 0;
 	if (der == NULL ||
 	    EVP_Digest(der, len, md, &n, EVP_sha256(), NULL) != 1 || n != 32) {
-		jpki_strlcpy(out, "-", 65);
+		memcpy(out, "-", 2);
 		return;
 	}
 	for (size_t i = 0; i < 32; i++) {
@@ -535,8 +547,8 @@ static int record(jpki_ca *ca, const ca_issue_req *req, const plan *p,
 						    JPKI_REASON_SUPERSEDED,
 						    req->now, false, err)) != 0)
 				return rc;
-			jpki_strlcpy(res->superseded[n++], p->cur.serial[k],
-				     STORE_SERIAL_HEX_MAX);
+			memcpy(res->superseded[n++], p->cur.serial[k],
+			       STORE_SERIAL_HEX_MAX); /* same size */
 		}
 	}
 	der_sha256(res->sign_der, res->sign_der_len, sh);

@@ -182,7 +182,12 @@ int card_create(const jpki_card_params *params, jpki_card **out,
 		c->atr_len = params->atr_len;
 	}
 	if (params->serial != NULL) {
-		jpki_strlcpy(c->serial, params->serial, sizeof(c->serial));
+		/* serial_ok() bounded it to 16 characters */
+		if ((rc = jpki_strlcpy(c->serial, params->serial,
+				       sizeof(c->serial))) != 0) {
+			rc = jpki_fail(err, rc, "card serial too long");
+			goto out;
+		}
 	} else {
 		uint8_t r[JPKI_CARD_SERIAL_LEN / 2];
 		if ((rc = jpki_random(r, sizeof(r), err)) != 0)

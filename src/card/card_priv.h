@@ -131,16 +131,16 @@ typedef struct card_cmd {
 } card_cmd;
 
 /* card.c */
-int card_alloc(jpki_card **out, jpki_err *err);
+JPKI_MUST_CHECK int card_alloc(jpki_card **out, jpki_err *err);
 /* Write the image to the bound file (no-op without one), then the hook.
  * 0 or a jpki_rc. */
-int card_persist(jpki_card *card, jpki_err *err);
+JPKI_MUST_CHECK int card_persist(jpki_card *card, jpki_err *err);
 void card_blob_clear(card_blob *b);
-int card_blob_set(card_blob *b, const uint8_t *p, size_t len);
+JPKI_MUST_CHECK int card_blob_set(card_blob *b, const uint8_t *p, size_t len);
 void card_key_clear(card_key *k);
 /* Take ownership of pkey (an RSA-2048 private key) and prepare its
  * signing context. */
-int card_key_set(card_key *k, EVP_PKEY *pkey, jpki_err *err);
+JPKI_MUST_CHECK int card_key_set(card_key *k, EVP_PKEY *pkey, jpki_err *err);
 void card_clear_verified(jpki_card *card, int ap);
 void card_token_build(uint8_t token[CARD_TOKEN_LEN], const char *serial,
 		      time_t made);
@@ -149,16 +149,19 @@ void card_test_set_hooks(jpki_card *card, const card_hooks *hooks);
 void card_test_set_term_auth(jpki_card *card, bool on);
 
 /* image.c */
-int card_image_parse(const uint8_t *img, size_t len, jpki_card **out,
-		     jpki_err *err);
+JPKI_MUST_CHECK int card_image_parse(const uint8_t *img, size_t len,
+				     jpki_card **out, jpki_err *err);
 
 /* Content checks shared by PUT DATA and the image loader: 0 or
  * JPKI_ERR_PARSE / JPKI_ERR_KEY with a message. */
-int card_check_cert(const uint8_t *der, size_t len, EVP_PKEY *key,
-		    jpki_err *err);
-int card_check_presence(const uint8_t *p, size_t len, jpki_err *err);
-int card_check_mynumber_ef(const uint8_t *p, size_t len, jpki_err *err);
-int card_check_basic4_ef(const uint8_t *p, size_t len, jpki_err *err);
+JPKI_MUST_CHECK int card_check_cert(const uint8_t *der, size_t len,
+				    EVP_PKEY *key, jpki_err *err);
+JPKI_MUST_CHECK int card_check_presence(const uint8_t *p, size_t len,
+					jpki_err *err);
+JPKI_MUST_CHECK int card_check_mynumber_ef(const uint8_t *p, size_t len,
+					   jpki_err *err);
+JPKI_MUST_CHECK int card_check_basic4_ef(const uint8_t *p, size_t len,
+					 jpki_err *err);
 /* The basic-4 EF (FF 20 { DF 21 .. DF 25 }), pointers into the input. */
 typedef struct card_basic4_view {
 	const uint8_t *name, *addr;
@@ -166,14 +169,16 @@ typedef struct card_basic4_view {
 	char birth[9];
 	char sex;
 } card_basic4_view;
-int card_basic4_parse(const uint8_t *p, size_t len, card_basic4_view *v);
-int card_check_pin_value(jpki_pin_kind kind, const uint8_t *p, size_t len,
-			 jpki_err *err);
-int card_check_key(EVP_PKEY *pkey, jpki_err *err);
+JPKI_MUST_CHECK int card_basic4_parse(const uint8_t *p, size_t len,
+				      card_basic4_view *v);
+JPKI_MUST_CHECK int card_check_pin_value(jpki_pin_kind kind, const uint8_t *p,
+					 size_t len, jpki_err *err);
+JPKI_MUST_CHECK int card_check_key(EVP_PKEY *pkey, jpki_err *err);
 jpki_pin_kind card_pin_kind(const jpki_card *card, const card_pin *pin);
 
 /* apdu.c */
-int card_cmd_parse(const uint8_t *apdu, size_t len, card_cmd *out);
+JPKI_MUST_CHECK int card_cmd_parse(const uint8_t *apdu, size_t len,
+				   card_cmd *out);
 
 /* Command handlers: return a status word, data in rsp. */
 uint16_t card_select(jpki_card *card, const card_cmd *c);
@@ -190,9 +195,9 @@ uint16_t card_perso_put_data(jpki_card *card, const card_cmd *c);
 
 /* Terminal authentication MAC: HMAC-SHA256(tkey, label || challenge). */
 #define CARD_TAUTH_LABEL "openjpki terminal auth v1"
-int card_tauth_mac(const uint8_t tkey[JPKI_CARD_TKEY_LEN],
-		   const uint8_t chal[JPKI_CARD_CHALLENGE_LEN],
-		   uint8_t mac[32]);
+JPKI_MUST_CHECK int card_tauth_mac(const uint8_t tkey[JPKI_CARD_TKEY_LEN],
+				   const uint8_t chal[JPKI_CARD_CHALLENGE_LEN],
+				   uint8_t mac[32]);
 
 /* EF lookup in the current AP. */
 enum { EF_DATA = 1, EF_PIN = 2, EF_KEY = 3 };
@@ -211,15 +216,17 @@ card_blob *card_data_of(jpki_card *card, int ap, uint16_t fid);
 bool card_guard_ok(jpki_card *card, const card_ef *ef);
 
 /* Host side helpers (client.c): transmit and split the status word. */
-int card_host_xfer(const jpki_link *l, const uint8_t *cmd, size_t n,
-		   uint8_t *resp, size_t cap, size_t *data_len, uint16_t *sw,
-		   jpki_err *err);
+JPKI_MUST_CHECK int card_host_xfer(const jpki_link *l, const uint8_t *cmd,
+				   size_t n, uint8_t *resp, size_t cap,
+				   size_t *data_len, uint16_t *sw,
+				   jpki_err *err);
 /* Build a command APDU (short, or extended when lc > 255 or le > 256;
  * le < 0 = no Le field).  Returns its length, 0 if cap is too small. */
 size_t card_host_build(uint8_t *out, size_t cap, uint8_t cla, uint8_t ins,
 		       uint8_t p1, uint8_t p2, const uint8_t *data, size_t lc,
 		       long le);
 /* Map a status word to a jpki_rc with a message naming `what`. */
-int card_host_sw_fail(uint16_t sw, const char *what, jpki_err *err);
+JPKI_MUST_CHECK int card_host_sw_fail(uint16_t sw, const char *what,
+				      jpki_err *err);
 
 #endif

@@ -30,6 +30,12 @@ int jpki_strlcpy(char *dst, const char *src, size_t cap)
 	return 0;
 }
 
+void jpki_strlcpy_cut(char *dst, const char *src, size_t cap)
+{
+	/* a cut is the intended result here */
+	jpki_ignore(jpki_strlcpy(dst, src, cap));
+}
+
 static int write_all(int fd, const uint8_t *p, size_t len)
 {
 	while (len > 0) {
@@ -58,7 +64,8 @@ int jpki_file_write_atomic(const char *path, const void *data, size_t len,
 		return JPKI_ERR_CRYPTO;
 	jpki_hex(rnd, sizeof(rnd), rhex);
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp-%s", path, rhex) >=
-	    sizeof(tmp))
+		sizeof(tmp) ||
+	    jpki_strlcpy(dir, path, sizeof(dir)) != 0)
 		return jpki_fail(err, JPKI_ERR_RANGE, "path too long: %s",
 				 path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
@@ -85,10 +92,9 @@ int jpki_file_write_atomic(const char *path, const void *data, size_t len,
 			       tmp, path, strerror(errno));
 		goto out;
 	}
-	jpki_strlcpy(dir, path, sizeof(dir));
-	char *slash = strrchr(dir, '/');
+	char *slash = strrchr(dir, '/'); /* dir: a copy of path */
 	if (slash == NULL)
-		jpki_strlcpy(dir, ".", sizeof(dir));
+		memcpy(dir, ".", 2);
 	else if (slash == dir)
 		dir[1] = '\0';
 	else
@@ -319,7 +325,7 @@ int jpki_file_sweep_tmp(const char *path, int *removed, jpki_err *err)
 	char *slash = strrchr(dir, '/');
 	if (slash == NULL) {
 		base = path;
-		jpki_strlcpy(dir, ".", sizeof(dir));
+		memcpy(dir, ".", 2);
 	} else {
 		base = path + (slash - dir) + 1;
 		if (slash == dir)

@@ -16,27 +16,29 @@ typedef struct keystore_ops {
 extern const keystore_ops ks_file_ops;
 extern const keystore_ops ks_pkcs11_ops;
 
-int ks_file_open(const char *dir, void **be, jpki_err *err);
+JPKI_MUST_CHECK int ks_file_open(const char *dir, void **be, jpki_err *err);
 /* `spec` is what follows "pkcs11:". */
-int ks_pkcs11_open(const char *spec, void **be, jpki_err *err);
+JPKI_MUST_CHECK int ks_pkcs11_open(const char *spec, void **be, jpki_err *err);
 
 /* [a-z0-9_-], 1 to 64 characters. */
-int ks_label_check(const char *label, jpki_err *err);
+JPKI_MUST_CHECK int ks_label_check(const char *label, jpki_err *err);
 
 /* --- the in-tree OpenSSL provider (p11_provider.c) --- */
 
 /* A private key living in a token: the provider calls these. */
 typedef struct ks_p11_key ks_p11_key;
 /* PKCS#1 v1.5 over `digestinfo` (CKM_RSA_PKCS), *siglen in/out. */
-int ks_p11_key_sign(ks_p11_key *k, const unsigned char *digestinfo, size_t len,
-		    unsigned char *sig, size_t *siglen);
+JPKI_MUST_CHECK int ks_p11_key_sign(ks_p11_key *k,
+				    const unsigned char *digestinfo, size_t len,
+				    unsigned char *sig, size_t *siglen);
 void ks_p11_key_ref(ks_p11_key *k);
 void ks_p11_key_unref(ks_p11_key *k);
 
 /* An EVP_PKEY whose public half is (n, e) and whose private operations go
  * to `k` (a reference is taken). */
-int ks_p11_pkey_new(ks_p11_key *k, const BIGNUM *n, const BIGNUM *e,
-		    EVP_PKEY **out, jpki_err *err);
+JPKI_MUST_CHECK int ks_p11_pkey_new(ks_p11_key *k, const BIGNUM *n,
+				    const BIGNUM *e, EVP_PKEY **out,
+				    jpki_err *err);
 
 /* A key held elsewhere, behind the same provider: either it signs a
  * DigestInfo (a PKCS#11 token) or it takes the whole message and hashes it

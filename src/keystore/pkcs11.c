@@ -73,7 +73,12 @@ static int mod_get(const char *path, p11mod **out, jpki_err *err)
 		rc = jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	jpki_strlcpy(m->path, path, sizeof(m->path));
+	if (jpki_strlcpy(m->path, path, sizeof(m->path)) != 0) {
+		rc = jpki_fail(err, JPKI_ERR_RANGE,
+			       "keystore: PKCS#11 module path too long: %s",
+			       path);
+		goto out;
+	}
 	if ((m->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
 		rc = jpki_fail(err, JPKI_ERR_IO,
 			       "keystore: cannot load PKCS#11 module %s: %s",
@@ -187,8 +192,10 @@ typedef struct spec {
 static int parse_spec(const char *s, spec *sp, jpki_err *err)
 {
 	memset(sp, 0, sizeof(*sp));
-	jpki_strlcpy(sp->pin_source, "env:JPKI_PKCS11_PIN",
-		     sizeof(sp->pin_source));
+	if (jpki_strlcpy(sp->pin_source, "env:JPKI_PKCS11_PIN",
+			 sizeof(sp->pin_source)) != 0)
+		return jpki_fail(err, JPKI_ERR_RANGE,
+				 "keystore: pin-source field too small");
 	while (*s != '\0') {
 		const char *end = strchr(s, ';');
 		size_t n = end ? (size_t)(end - s) : strlen(s);

@@ -184,12 +184,16 @@ static int record(store *st, store_app *a, const char *event,
 	memset(&e, 0, sizeof(e));
 	e.app_id = a->id;
 	e.at = now;
-	jpki_strlcpy(e.actor, REG_ACTOR(actor), sizeof(e.actor));
-	jpki_strlcpy(e.event, event, sizeof(e.event));
+	if (jpki_strlcpy(e.actor, REG_ACTOR(actor), sizeof(e.actor)) != 0 ||
+	    jpki_strlcpy(e.event, event, sizeof(e.event)) != 0 ||
+	    (detail != NULL &&
+	     jpki_strlcpy(e.detail, detail, sizeof(e.detail)) != 0))
+		return jpki_fail(err, JPKI_ERR_RANGE,
+				 "application %lld: event %s: actor, name or "
+				 "detail too long",
+				 (long long)a->id, event);
 	e.from_state = from;
 	e.to_state = a->state;
-	if (detail != NULL)
-		jpki_strlcpy(e.detail, detail, sizeof(e.detail));
 	snprintf(audit, sizeof(audit),
 		 "app=%lld resident=%lld kind=%s from=%s to=%s%s%s",
 		 (long long)a->id, (long long)a->resident_id,
@@ -265,10 +269,10 @@ static int collect(void *ctx, const store_cert *c)
 	if (c->status == STORE_CERT_VALID) {
 		if (!h->valid[c->kind]) {
 			h->valid[c->kind] = true;
-			jpki_strlcpy(h->serial[c->kind], c->serial,
-				     STORE_SERIAL_HEX_MAX);
-			jpki_strlcpy(h->card_of[c->kind], c->card_serial,
-				     sizeof(h->card_of[0]));
+			memcpy(h->serial[c->kind], c->serial,
+			       STORE_SERIAL_HEX_MAX); /* same sizes */
+			memcpy(h->card_of[c->kind], c->card_serial,
+			       sizeof(h->card_of[0]));
 			h->last_day[c->kind] = jpki_date_of(c->not_after);
 		}
 		return 0;
@@ -276,8 +280,7 @@ static int collect(void *ctx, const store_cert *c)
 	if (c->reason == JPKI_REASON_CERTIFICATE_HOLD && h->n_hold < 4 &&
 	    (h->card == NULL || strcmp(h->card, c->card_serial) == 0)) {
 		h->hold_kind[h->n_hold] = c->kind;
-		jpki_strlcpy(h->hold[h->n_hold++], c->serial,
-			     STORE_SERIAL_HEX_MAX);
+		memcpy(h->hold[h->n_hold++], c->serial, STORE_SERIAL_HEX_MAX);
 	}
 	return 0;
 }
@@ -344,8 +347,9 @@ typedef struct affected {
 
 static void affect(affected *af, const char *serial, bool held)
 {
-	if (af->n < 4) {
-		jpki_strlcpy(af->serial[af->n], serial, STORE_SERIAL_HEX_MAX);
+	/* serial: one of the holdings' STORE_SERIAL_HEX_MAX arrays */
+	if (af->n < 4 && jpki_strlcpy(af->serial[af->n], serial,
+				      STORE_SERIAL_HEX_MAX) == 0) {
 		af->from_hold[af->n++] = held;
 	}
 }
@@ -387,8 +391,8 @@ static int revoke_planned(jpki_ca *ca, const jpki_plan *pl, const holdings *h,
 		if (rc != 0)
 			return rc;
 		if (o != NULL && o->revoked < 4)
-			jpki_strlcpy(o->serials[o->revoked], af->serial[i],
-				     STORE_SERIAL_HEX_MAX);
+			memcpy(o->serials[o->revoked], af->serial[i],
+			       STORE_SERIAL_HEX_MAX);
 		if (o != NULL)
 			o->revoked++;
 	}
@@ -684,8 +688,8 @@ int registry_app_preview(jpki_ca *ca, int64_t app_id, time_t now,
 		pv.validity[k] = c->validity;
 		if (c->asked && !c->issue &&
 		    rules_app_issues((rules_app)a->kind))
-			jpki_strlcpy(pv.refused[k], c->en,
-				     sizeof(pv.refused[k]));
+			jpki_strlcpy_cut(pv.refused[k], c->en,
+					 sizeof(pv.refused[k])); /* a message */
 	}
 	pv.fee = pl->fee;
 	pv.fee_total = pl->fee_total;
@@ -697,14 +701,14 @@ int registry_app_preview(jpki_ca *ca, int64_t app_id, time_t now,
 		/* held on receipt: show what the report holds */
 		pv.affected = 0;
 		for (int i = 0; i < h.n_hold && pv.affected < 4; i++)
-			jpki_strlcpy(pv.affected_serials[pv.affected++],
-				     h.hold[i], STORE_SERIAL_HEX_MAX);
+			memcpy(pv.affected_serials[pv.affected++], h.hold[i],
+			       STORE_SERIAL_HEX_MAX);
 	}
 	if (a->state < STORE_APP_APPROVED) {
 		pv.docs_ok = reg_docs_ready(st, a, today, &derr) == 0;
 		if (!pv.docs_ok)
-			jpki_strlcpy(pv.docs_missing, derr.msg,
-				     sizeof(pv.docs_missing));
+			jpki_strlcpy_cut(pv.docs_missing, derr.msg,
+					 sizeof(pv.docs_missing));
 	} else {
 		pv.docs_ok = a->state < STORE_APP_COMPLETED;
 	}
@@ -946,11 +950,11 @@ int registry_app_complete(jpki_ca *ca, int64_t app_id,
 			 (a.pins & STORE_APP_PIN_CARDINFO) ? "cardinfo " : "");
 		break;
 	}
-	jpki_strlcpy(o.card_serial,
-		     a.kind == STORE_APP_NEW_CARD || a.kind == STORE_APP_REISSUE
-			 ? a.new_card_serial
-			 : a.card_serial,
-		     sizeof(o.card_serial));
+	memcpy(o.card_serial, /* all three are char[40] */
+	       a.kind == STORE_APP_NEW_CARD || a.kind == STORE_APP_REISSUE
+		   ? a.new_card_serial
+		   : a.card_serial,
+	       sizeof(o.card_serial));
 	if (o.issued.sign_serial[0] || o.issued.auth_serial[0]) {
 		size_t n = strlen(detail);
 		snprintf(detail + n, sizeof(detail) - n,

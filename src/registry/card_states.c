@@ -72,7 +72,7 @@ int reg_card_hand_over(store *st, const store_app *a, jpki_date today,
 				 "card %s is already on record",
 				 a->new_card_serial);
 	memset(&c, 0, sizeof(c));
-	jpki_strlcpy(c.serial, a->new_card_serial, sizeof(c.serial));
+	memcpy(c.serial, a->new_card_serial, sizeof(c.serial)); /* both 40 */
 	c.resident_id = a->resident_id;
 	c.issued = today;
 	c.expiry = rules_card_expiry(r.birth, today);

@@ -190,18 +190,30 @@ static bool to_resident(const row *r, store_resident *res, time_t now,
 	else if (ward[0] != '\0' && strcmp(ward, "0") != 0 &&
 		 strcmp(ward, "false") != 0)
 		return fail_row(why, cap, "adult_ward: 0, 1, true or false");
-	jpki_strlcpy(res->ext_id, r->f[0], sizeof(res->ext_id));
-	jpki_strlcpy(res->name, r->f[1], sizeof(res->name));
-	jpki_strlcpy(res->kana, r->f[2], sizeof(res->kana));
-	jpki_strlcpy(res->address, r->f[3], sizeof(res->address));
+	/* a field longer than the store keeps is refused, not cut */
+	if (jpki_strlcpy(res->ext_id, r->f[0], sizeof(res->ext_id)) != 0)
+		return fail_row(why, cap, "id: longer than %zu bytes",
+				sizeof(res->ext_id) - 1);
+	if (jpki_strlcpy(res->name, r->f[1], sizeof(res->name)) != 0)
+		return fail_row(why, cap, "name: longer than %zu bytes",
+				sizeof(res->name) - 1);
+	if (jpki_strlcpy(res->kana, r->f[2], sizeof(res->kana)) != 0)
+		return fail_row(why, cap, "kana: longer than %zu bytes",
+				sizeof(res->kana) - 1);
+	if (jpki_strlcpy(res->address, r->f[3], sizeof(res->address)) != 0)
+		return fail_row(why, cap, "address: longer than %zu bytes",
+				sizeof(res->address) - 1);
 	res->sex = r->f[5][0] - '0';
-	jpki_strlcpy(res->muni_code, r->f[6], sizeof(res->muni_code));
+	memcpy(res->muni_code, r->f[6], 7); /* 6 digits, checked above */
 	if (r->n > 8 && r->f[8][0] != '\0') {
 		if (rules_mynumber_check(r->f[8], NULL) != 0)
 			return fail_row(why, cap,
 					"my_number: 12 digits with the check "
 					"digit of 番号法施行令 第8条");
-		jpki_strlcpy(res->my_number, r->f[8], sizeof(res->my_number));
+		/* rules_mynumber_check() held it to 12 digits */
+		if (jpki_strlcpy(res->my_number, r->f[8],
+				 sizeof(res->my_number)) != 0)
+			return fail_row(why, cap, "my_number: 12 digits");
 	}
 	res->status = STORE_RESIDENT_LIVING;
 	res->updated_at = now;
@@ -212,8 +224,8 @@ static void report(registry_import_result *out, size_t line, const char *msg)
 {
 	if (out->nerrors < REGISTRY_IMPORT_ERRORS_MAX) {
 		out->errors[out->nerrors].line = line;
-		jpki_strlcpy(out->errors[out->nerrors].msg, msg,
-			     sizeof(out->errors[0].msg));
+		jpki_strlcpy_cut(out->errors[out->nerrors].msg, msg,
+				 sizeof(out->errors[0].msg)); /* a message */
 	}
 	out->nerrors++;
 }
@@ -237,8 +249,9 @@ static int open_csv(csv *c, const uint8_t *p, size_t len, row *r,
 	jpki_rbuf_init(&c->b, p, len);
 	c->line = 1;
 	c->ncols = 0;
-	if (len >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf)
-		jpki_rbuf_skip(&c->b, 3);
+	if (len >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf &&
+	    jpki_rbuf_skip(&c->b, 3) != 0)
+		return jpki_fail(err, JPKI_ERR_PARSE, "CSV: truncated BOM");
 	int rc = read_row(c, r);
 	bool good = rc == 1 && (r->n == NCOLS - 1 || r->n == NCOLS) &&
 		    r->why[0] == '\0';
@@ -306,8 +319,8 @@ static int check_all(jpki_ca *ca, const uint8_t *p, size_t len, time_t now,
 			report(out, r->line, why);
 			continue;
 		}
-		jpki_strlcpy(ids[out->rows - 1].id, res.ext_id,
-			     sizeof(ids[0].id));
+		memcpy(ids[out->rows - 1].id, res.ext_id,
+		       sizeof(ids[0].id)); /* both 32 */
 		if (strcmp(muni_ok, res.muni_code) != 0) {
 			if ((rc = store_muni_get(st, res.muni_code, &m, err)) ==
 			    JPKI_ERR_NOT_FOUND) {
@@ -319,7 +332,7 @@ static int check_all(jpki_ca *ca, const uint8_t *p, size_t len, time_t now,
 			}
 			if (rc != 0)
 				goto out;
-			jpki_strlcpy(muni_ok, res.muni_code, sizeof(muni_ok));
+			memcpy(muni_ok, res.muni_code, sizeof(muni_ok)); /* 8 */
 		}
 		rc = store_resident_get_ext(st, res.ext_id, &old, err);
 		if (rc == 0) {

@@ -7,19 +7,21 @@
 #include "openjpki/buf.h"
 #include "openjpki/registry.h"
 
-int letter_put(jpki_wbuf *b, const char *s);
+JPKI_MUST_CHECK int letter_put(jpki_wbuf *b, const char *s);
 /* HTML text and attribute escaping. */
-int letter_html(jpki_wbuf *b, const char *s);
+JPKI_MUST_CHECK int letter_html(jpki_wbuf *b, const char *s);
 /* "令和8年12月6日（2026年）"; "令和元年…" for the first year. */
 void letter_wareki(jpki_date d, char *out, size_t cap);
 /* <!DOCTYPE html> … <body>: print CSS (A4), the title. */
-int letter_head(jpki_wbuf *b, const char *title);
+JPKI_MUST_CHECK int letter_head(jpki_wbuf *b, const char *title);
 /* The sender: the municipality, and its office's name, address, phone
  * and hours when set. */
-int letter_office(jpki_wbuf *b, const store_muni *m, const store_office *o);
+JPKI_MUST_CHECK int letter_office(jpki_wbuf *b, const store_muni *m,
+				  const store_office *o);
 /* The office of municipality `code` (all "" when it has none set). */
-int letter_office_get(store *st, const char *code, store_muni *m,
-		      store_office *o, jpki_err *err);
+JPKI_MUST_CHECK int letter_office_get(store *st, const char *code,
+				      store_muni *m, store_office *o,
+				      jpki_err *err);
 /* 申請の種類 in Japanese. */
 const char *letter_kind_ja(store_app_kind k);
 

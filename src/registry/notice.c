@@ -272,10 +272,10 @@ int registry_notices_run(jpki_ca *ca, const char *out_dir, time_t now,
 		if ((rc = letter_office_get(st, r.muni_code, &m, &o, err)) != 0)
 			goto out;
 		memset(&n, 0, sizeof(n));
-		jpki_strlcpy(n.cert_serial, c->serial, sizeof(n.cert_serial));
+		memcpy(n.cert_serial, c->serial, sizeof(n.cert_serial));
 		n.resident_id = r.id;
 		n.expiry = jpki_date_of(c->not_after);
-		jpki_strlcpy(n.batch, sum.batch, sizeof(n.batch));
+		memcpy(n.batch, sum.batch, sizeof(n.batch)); /* both 32 */
 		n.sent_at = now;
 		if ((rc = store_notice_add(st, &n, err)) != 0)
 			goto out;

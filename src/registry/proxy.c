@@ -265,8 +265,12 @@ int registry_app_add_document(jpki_ca *ca, int64_t app_id, store_doc_role role,
 	d.role = role;
 	d.expiry = expiry;
 	d.added_at = now;
-	jpki_strlcpy(d.type, type, sizeof(d.type));
-	jpki_strlcpy(d.number, number, sizeof(d.number));
+	if (jpki_strlcpy(d.type, type, sizeof(d.type)) != 0 ||
+	    jpki_strlcpy(d.number, number, sizeof(d.number)) != 0) {
+		rc = jpki_fail(err, JPKI_ERR_RANGE,
+			       "document type or number too long");
+		goto out;
+	}
 	if ((rc = store_app_doc_add(st, &d, err)) != 0)
 		goto out;
 	/* the history names the type only: numbers stay in the documents */

@@ -28,7 +28,7 @@ static int pick(void *ctx, const store_cert *c)
 		t->more = true;
 		return 0;
 	}
-	jpki_strlcpy(t->serial[t->n++], c->serial, STORE_SERIAL_HEX_MAX);
+	memcpy(t->serial[t->n++], c->serial, STORE_SERIAL_HEX_MAX);
 	return 0;
 }
 
@@ -73,8 +73,8 @@ static int revoke_kinds(jpki_ca *ca, int64_t id, int kinds, jpki_reason reason,
 				    err)) != 0)
 			return rc;
 		if (out->revoked < 4)
-			jpki_strlcpy(out->serials[out->revoked], t.serial[i],
-				     STORE_SERIAL_HEX_MAX);
+			memcpy(out->serials[out->revoked], t.serial[i],
+			       STORE_SERIAL_HEX_MAX);
 		out->revoked++;
 	}
 	return 0;

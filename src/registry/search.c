@@ -186,10 +186,10 @@ int registry_search_query(const char *q, store_resident_query *out,
 	if (rc < 0)
 		return rc;
 	if (rc == 0)
-		jpki_strlcpy(out->key, f, sizeof(out->key));
+		memcpy(out->key, f, sizeof(out->key)); /* f is as large */
 	/* an id: 住民票コード (11 digits), the office's own key, 個人番号 */
 	if (strlen(f) < sizeof(out->ext))
-		jpki_strlcpy(out->ext, f, sizeof(out->ext));
+		memcpy(out->ext, f, strlen(f) + 1);
 	return 0;
 }
 

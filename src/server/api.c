@@ -252,7 +252,9 @@ int srv_route_apply(srv_req *r, const srv_route_def *d, const char *arg,
 		       : d->media == SRV_MEDIA_TSQ
 			   ? "application/timestamp-query"
 			   : NULL;
-	jpki_strlcpy(r->arg, arg, sizeof(r->arg));
+	/* as srv_route_find: one too long matches nothing */
+	if (jpki_strlcpy(r->arg, arg, sizeof(r->arg)) != 0)
+		r->arg[0] = '\0';
 	if (r->method == M_GET)
 		query_args(r);
 	if (r->route == R_RP_LOGIN) {
@@ -457,7 +459,12 @@ void api_login(srv_worker *w, srv_req *r)
 		goto out;
 	}
 	r->role = role;
-	jpki_strlcpy(r->actor, name, sizeof(r->actor));
+	/* srv_operator_check_name() held name to SRV_OP_NAME_MAX */
+	if (jpki_strlcpy(r->actor, name, sizeof(r->actor)) != 0) {
+		srv_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
+				"operator name too long");
+		goto out;
+	}
 	srv_reply_json(r, MHD_HTTP_OK, session_json(r, csrf, exp));
 	set_cookie(r, sid, (long)(exp - now));
 	OPENSSL_cleanse(sid, sizeof(sid));
@@ -588,15 +595,22 @@ void api_munis_post(srv_worker *w, srv_req *r)
 		return;
 	memset(&m, 0, sizeof(m));
 	const char *code = srv_jstr(b, "code");
-	jpki_strlcpy(m.code, code, sizeof(m.code));
-	jpki_strlcpy(m.pref, srv_jstr(b, "pref"), sizeof(m.pref));
-	jpki_strlcpy(m.city, srv_jstr(b, "city"), sizeof(m.city));
-	jpki_strlcpy(m.pref_roman, srv_jstr(b, "pref_roman"),
-		     sizeof(m.pref_roman));
-	jpki_strlcpy(m.city_roman, srv_jstr(b, "city_roman"),
-		     sizeof(m.city_roman));
-	int rc;
-	if (strlen(code) != 6 || strspn(code, "0123456789") != 6)
+	memset(&off, 0, sizeof(off));
+	/* f[] bounds the lengths; a field the store keeps shorter is
+	 * refused, not cut */
+	int rc = srv_office_fields(b, &off, &err);
+	if (rc != 0)
+		goto refused;
+	if (jpki_strlcpy(m.code, code, sizeof(m.code)) != 0 ||
+	    jpki_strlcpy(m.pref, srv_jstr(b, "pref"), sizeof(m.pref)) != 0 ||
+	    jpki_strlcpy(m.city, srv_jstr(b, "city"), sizeof(m.city)) != 0 ||
+	    jpki_strlcpy(m.pref_roman, srv_jstr(b, "pref_roman"),
+			 sizeof(m.pref_roman)) != 0 ||
+	    jpki_strlcpy(m.city_roman, srv_jstr(b, "city_roman"),
+			 sizeof(m.city_roman)) != 0)
+		rc = jpki_fail(&err, JPKI_ERR_RANGE,
+			       "a field is longer than the store keeps");
+	else if (strlen(code) != 6 || strspn(code, "0123456789") != 6)
 		rc = jpki_fail(&err, JPKI_ERR_INVAL,
 			       "code: the 6-digit 全国地方公共団体コード");
 	else if (m.pref[0] == '\0' || m.city[0] == '\0' ||
@@ -606,12 +620,11 @@ void api_munis_post(srv_worker *w, srv_req *r)
 			       "forms use A-Z a-z 0-9 '-' ' '");
 	else
 		rc = record_new_muni(w->ca, &m, srv_time(w->s), &err, r->actor);
-	memset(&off, 0, sizeof(off));
-	srv_office_fields(b, &off);
 	if (rc == 0 &&
 	    (off.name[0] || off.address[0] || off.phone[0] || off.hours[0]))
 		rc = registry_muni_office_set(w->ca, m.code, &off,
 					      srv_time(w->s), r->actor, &err);
+refused:
 	json_decref(b);
 	if (rc != 0) {
 		srv_reply_rc(r, rc, &err);

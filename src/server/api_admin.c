@@ -171,10 +171,15 @@ void api_muni_patch(srv_worker *w, srv_req *r)
 		srv_reply_rc(r, rc, &err);
 		goto out;
 	}
-	if (pref != NULL)
-		jpki_strlcpy(m.pref, pref, sizeof(m.pref));
-	if (city != NULL)
-		jpki_strlcpy(m.city, city, sizeof(m.city));
+	if ((pref != NULL && jpki_strlcpy(m.pref, pref, sizeof(m.pref)) != 0) ||
+	    (city != NULL && jpki_strlcpy(m.city, city, sizeof(m.city)) != 0)) {
+		srv_reply_field(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+				pref != NULL && strlen(pref) >= sizeof(m.pref)
+				    ? "pref"
+				    : "city",
+				"longer than the store keeps");
+		goto out;
+	}
 	if ((rc = registry_muni_put(w->ca, &m, srv_time(w->s), r->actor,
 				    &err)) != 0) {
 		srv_reply_rc(r, rc, &err);
@@ -307,7 +312,8 @@ void api_audit_history(srv_worker *w, srv_req *r)
 	if (colon != NULL && (size_t)(colon - r->arg2) < sizeof(kind)) {
 		memcpy(kind, r->arg2, (size_t)(colon - r->arg2));
 		kind[colon - r->arg2] = '\0';
-		jpki_strlcpy(value, colon + 1, sizeof(value));
+		if (jpki_strlcpy(value, colon + 1, sizeof(value)) != 0)
+			value[0] = '\0'; /* too long: refused below */
 	}
 	bool numeric = value[0] != '\0' &&
 		       strspn(value, "0123456789") == strlen(value) &&

@@ -226,8 +226,9 @@ void api_muni_office_get(srv_worker *w, srv_req *r)
 }
 
 /* Apply the office fields of a request body to o (checked by the
- * caller's srv_jfield list). */
-void srv_office_fields(json_t *b, store_office *o)
+ * caller's srv_jfield list); JPKI_ERR_RANGE for one longer than the
+ * store keeps. */
+int srv_office_fields(json_t *b, store_office *o, jpki_err *err)
 {
 	static const struct {
 		const char *key;
@@ -241,9 +242,13 @@ void srv_office_fields(json_t *b, store_office *o)
 	};
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
 		const char *v = srv_jstr(b, f[i].key);
-		if (v != NULL)
-			jpki_strlcpy((char *)o + f[i].off, v, f[i].cap);
+		if (v != NULL &&
+		    jpki_strlcpy((char *)o + f[i].off, v, f[i].cap) != 0)
+			return jpki_fail(err, JPKI_ERR_RANGE,
+					 "%s: longer than %zu bytes", f[i].key,
+					 f[i].cap - 1);
 	}
+	return 0;
 }
 
 void api_muni_office_post(srv_worker *w, srv_req *r)
@@ -262,8 +267,7 @@ void api_muni_office_post(srv_worker *w, srv_req *r)
 	if (b == NULL)
 		return;
 	int rc = store_muni_office_get(ca_store(w->ca), r->arg, &o, &err);
-	if (rc == 0) {
-		srv_office_fields(b, &o);
+	if (rc == 0 && (rc = srv_office_fields(b, &o, &err)) == 0) {
 		rc = registry_muni_office_set(w->ca, r->arg, &o, srv_time(w->s),
 					      r->actor, &err);
 	}

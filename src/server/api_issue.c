@@ -140,13 +140,19 @@ static bool parse_item(server *s, srv_req *r, item *it, bool preview)
 	json_t *b = it->body;
 	it->req.resident_id =
 	    json_integer_value(json_object_get(b, "resident"));
-	jpki_strlcpy(it->card, srv_jstr(b, "card"), sizeof(it->card));
+	if (jpki_strlcpy(it->card, srv_jstr(b, "card"), sizeof(it->card)) !=
+	    0) {
+		srv_reply_field(r, MHD_HTTP_BAD_REQUEST, "invalid_field",
+				"card", "longer than a card serial");
+		return false;
+	}
 	it->req.card_serial = it->card;
 	it->req.renewal = json_is_true(json_object_get(b, "renewal"));
 	if (srv_jstr(b, "window") != NULL) {
-		jpki_strlcpy(it->window, srv_jstr(b, "window"),
-			     sizeof(it->window));
-		if (strlen(it->window) != 9) {
+		/* a longer one must not pass cut to 9 */
+		if (jpki_strlcpy(it->window, srv_jstr(b, "window"),
+				 sizeof(it->window)) != 0 ||
+		    strlen(it->window) != 9) {
 			srv_reply_error(
 			    r, MHD_HTTP_BAD_REQUEST, "bad_request",
 			    "window: 9 characters (受付窓口識別記号)");

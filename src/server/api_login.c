@@ -157,7 +157,7 @@ int srv_rp_nonce_take(srv_rp_nonces *t, const uint8_t nonce[SRV_RP_NONCE_LEN],
 	store *st = srv_sessions_lock(t->sess);
 	if (store_token_get(st, id, &h, NULL, NULL, NULL) == 0 &&
 	    h.kind == STORE_TOKEN_NONCE && now <= h.expires) {
-		jpki_strlcpy(bound, h.owner, bound_cap);
+		jpki_strlcpy_cut(bound, h.owner, bound_cap);
 		/* used up whatever the verdict; the first taker wins */
 		if (h.last != 0 ||
 		    store_token_touch(st, id, 1, 0, &won, NULL) != 0 || !won)
@@ -210,7 +210,9 @@ void api_rp_challenge(srv_worker *w, srv_req *r)
 	if (origin[0] == '\0' && r->method == M_POST && r->body.len > 0) {
 		if ((b = srv_json_body(r, f, 1)) == NULL)
 			return;
-		jpki_strlcpy(origin, srv_jstr(b, "origin"), sizeof(origin));
+		if (jpki_strlcpy(origin, srv_jstr(b, "origin"),
+				 sizeof(origin)) != 0)
+			origin[0] = '\0'; /* too long: refused below */
 		json_decref(b);
 	}
 	if (!srv_rp_origin_ok(origin)) {

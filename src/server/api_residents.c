@@ -24,12 +24,15 @@ static bool id_arg(srv_req *r, int64_t *id)
 	return true;
 }
 
-/* Copy a validated string field into a fixed buffer. */
-static void cp(char *dst, size_t cap, json_t *b, const char *key)
+/* Copy a validated string field into a fixed buffer; one longer than
+ * the buffer is refused, not cut. */
+static int cp(char *dst, size_t cap, json_t *b, const char *key, jpki_err *err)
 {
 	const char *v = srv_jstr(b, key);
-	if (v != NULL)
-		jpki_strlcpy(dst, v, cap);
+	if (v != NULL && jpki_strlcpy(dst, v, cap) != 0)
+		return jpki_fail(err, JPKI_ERR_RANGE,
+				 "%s: longer than %zu bytes", key, cap - 1);
+	return 0;
 }
 
 /* Fields shared by create and change, already type-checked. */
@@ -38,9 +41,12 @@ static int resident_fields(json_t *b, store_resident *res, jpki_err *err)
 	const char *birth = srv_jstr(b, "birth");
 	json_t *sex = json_object_get(b, "sex");
 	json_t *ward = json_object_get(b, "adult_ward");
-	cp(res->name, sizeof(res->name), b, "name");
-	cp(res->kana, sizeof(res->kana), b, "kana");
-	cp(res->address, sizeof(res->address), b, "address");
+	int rc;
+	if ((rc = cp(res->name, sizeof(res->name), b, "name", err)) != 0 ||
+	    (rc = cp(res->kana, sizeof(res->kana), b, "kana", err)) != 0 ||
+	    (rc = cp(res->address, sizeof(res->address), b, "address", err)) !=
+		0)
+		return rc;
 	if (birth != NULL && jpki_date_parse(birth, &res->birth) != 0)
 		return jpki_fail(err, JPKI_ERR_INVAL,
 				 "birth: a date YYYY-MM-DD, not %.16s", birth);
@@ -59,7 +65,10 @@ static int resident_fields(json_t *b, store_resident *res, jpki_err *err)
 		const char *v = json_is_string(mn) ? json_string_value(mn) : "";
 		if (v[0] != '\0' && rules_mynumber_check(v, err) != 0)
 			return jpki_wrap(err, JPKI_ERR_INVAL, "my_number");
-		jpki_strlcpy(res->my_number, v, sizeof(res->my_number));
+		if (jpki_strlcpy(res->my_number, v, sizeof(res->my_number)) !=
+		    0)
+			return jpki_fail(err, JPKI_ERR_RANGE,
+					 "my_number: 12 digits");
 	}
 	if (res->name[0] == '\0' || res->address[0] == '\0')
 		return jpki_fail(err, JPKI_ERR_INVAL,
@@ -85,11 +94,13 @@ void api_residents_post(srv_worker *w, srv_req *r)
 	if (b == NULL)
 		return;
 	memset(&res, 0, sizeof(res));
-	cp(res.ext_id, sizeof(res.ext_id), b, "ext_id");
-	cp(res.muni_code, sizeof(res.muni_code), b, "muni");
 	res.status = STORE_RESIDENT_LIVING;
 	res.updated_at = now;
-	int rc = resident_fields(b, &res, &err);
+	int rc;
+	if ((rc = cp(res.ext_id, sizeof(res.ext_id), b, "ext_id", &err)) == 0 &&
+	    (rc = cp(res.muni_code, sizeof(res.muni_code), b, "muni", &err)) ==
+		0)
+		rc = resident_fields(b, &res, &err);
 	json_decref(b);
 	if (rc == 0 && res.ext_id[0] == '\0')
 		rc =
@@ -354,15 +365,16 @@ void api_cards_post(srv_worker *w, srv_req *r)
 	if (b == NULL)
 		return;
 	memset(&c, 0, sizeof(c));
-	cp(c.serial, sizeof(c.serial), b, "serial");
+	rc = cp(c.serial, sizeof(c.serial), b, "serial", &err);
 	c.resident_id = json_integer_value(json_object_get(b, "resident"));
 	c.issued = jpki_date_of(now);
 	c.status = STORE_CARD_ACTIVE;
 	const char *issued = srv_jstr(b, "issued");
-	if (issued != NULL && jpki_date_parse(issued, &c.issued) != 0)
+	if (rc == 0 && issued != NULL &&
+	    jpki_date_parse(issued, &c.issued) != 0)
 		rc = jpki_fail(&err, JPKI_ERR_INVAL,
 			       "issued: a date YYYY-MM-DD");
-	else if (c.serial[0] == '\0' || c.resident_id <= 0)
+	else if (rc == 0 && (c.serial[0] == '\0' || c.resident_id <= 0))
 		rc = jpki_fail(&err, JPKI_ERR_INVAL,
 			       "serial and resident are required");
 	json_decref(b);

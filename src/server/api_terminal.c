@@ -41,6 +41,7 @@ typedef struct pairing {
 	char actor[64];
 	time_t expires;
 } pairing;
+_Static_assert(sizeof(((pairing *)0)->actor) == 64, "copied whole below");
 
 static pthread_mutex_t pair_mu = PTHREAD_MUTEX_INITIALIZER;
 static pairing pairs[PAIR_MAX];
@@ -78,8 +79,12 @@ void api_terminal_pair(srv_worker *w, srv_req *r)
 	snprintf(p.code, sizeof(p.code), "%08u", v);
 	jpki_hex(rnd, sizeof(rnd), p.token);
 	OPENSSL_cleanse(rnd, sizeof(rnd));
-	jpki_strlcpy(p.origin, r->arg2, sizeof(p.origin));
-	jpki_strlcpy(p.actor, r->actor, sizeof(p.actor));
+	if (jpki_strlcpy(p.origin, r->arg2, sizeof(p.origin)) != 0 ||
+	    jpki_strlcpy(p.actor, r->actor, sizeof(p.actor)) != 0) {
+		srv_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_origin",
+				"the page's origin is too long");
+		return;
+	}
 	p.expires = now + CODE_TTL;
 	p.used = true;
 	int slot = -1;
@@ -254,7 +259,8 @@ void api_terminal_tauth(srv_worker *w, srv_req *r)
 		    CRYPTO_memcmp(pairs[i].token, tok, TERMINAL_TOKEN_LEN) ==
 			0) {
 			ok = true;
-			jpki_strlcpy(actor, pairs[i].actor, sizeof(actor));
+			memcpy(actor, pairs[i].actor,
+			       sizeof(actor)); /* same size */
 		}
 	pthread_mutex_unlock(&pair_mu);
 	if (!ok) {

@@ -44,7 +44,8 @@ void srv_ocsp_live(srv_worker *w, srv_req *r)
 	if (rc != 0) {
 		/* a busy store is worth another try; anything else is ours */
 		if (answer_error(
-			r, rc == JPKI_ERR_STORE || rc == JPKI_ERR_UNAVAILABLE
+			r, rc == JPKI_ERR_STORE || rc == JPKI_ERR_UNAVAILABLE ||
+				   rc == JPKI_ERR_BUSY
 			       ? OCSP_RESPONSE_STATUS_TRYLATER
 			       : OCSP_RESPONSE_STATUS_INTERNALERROR) != 0)
 			srv_reply_rc(r, rc, &err);
@@ -53,9 +54,11 @@ void srv_ocsp_live(srv_worker *w, srv_req *r)
 	atomic_fetch_add_explicit(&s->m.ocsp_live, 1, memory_order_relaxed);
 	bool have_info = srv_ocsp_info_of(der, len, &info) == 0;
 	if (cacheable && have_info) {
-		srv_ocsp_cache_install(s->ocsp, p->kind, r->body.p + p->key_off,
-				       p->key_len, p->serial, p->serial_len,
-				       der, len, gen, now);
+		/* a cache that refuses it only costs the next request a live
+		 * signature; this one is answered either way */
+		jpki_ignore(srv_ocsp_cache_install(
+		    s->ocsp, p->kind, r->body.p + p->key_off, p->key_len,
+		    p->serial, p->serial_len, der, len, gen, now));
 	}
 	r->resp = srv_ocsp_response(der, len, have_info ? &info : NULL,
 				    !p->simple, s->ocsp_max_age, now, NULL, 0);

@@ -518,8 +518,10 @@ int srv_operator_cutoffs(jpki_ca *ca, srv_op_cutoff *out, size_t max, size_t *n,
 		    load_json(ca_store(ca), key, &rec, NULL) != 0)
 			continue;
 		bool dis = json_is_true(json_object_get(rec, "disabled"));
-		if (dis || gen_of(rec) > 0) {
-			jpki_strlcpy(out[*n].name, name, sizeof(out[*n].name));
+		/* a name too long for the list is skipped as a bad entry */
+		if ((dis || gen_of(rec) > 0) &&
+		    jpki_strlcpy(out[*n].name, name, sizeof(out[*n].name)) ==
+			0) {
 			out[*n].disabled = dis;
 			out[*n].gen = gen_of(rec);
 			(*n)++;

@@ -137,6 +137,34 @@ int srv_crl_make(server *s, jpki_ca *ca, int kind, int scope, const char *muni,
 	return rc;
 }
 
+/* The refresher's and the workers' publishing: a failure leaves the
+ * previous CRL or no pre-signed answer in place (a request signs one
+ * live; sync_revocations regenerates a CRL that lags the store), so it is
+ * reported and the caller goes on. */
+static void publish_crl(server *s, jpki_ca *ca, int kind, int scope,
+			const char *muni, time_t now)
+{
+	int rc = srv_crl_make(s, ca, kind, scope, muni, now);
+	if (rc != 0)
+		fprintf(stderr, "jpkid: %s CRL (%s%s) not regenerated: %s\n",
+			jpki_cert_kind_name((jpki_cert_kind)kind),
+			scope == CA_CRL_PARTITION ? "municipality "
+			: scope == CA_CRL_FULL	  ? "full"
+						  : "ARL",
+			scope == CA_CRL_PARTITION && muni != NULL ? muni : "",
+			jpki_strerror(rc));
+}
+
+static void publish_ocsp(server *s, jpki_ca *ca, int kind,
+			 const char *serial_hex, time_t now)
+{
+	int rc = srv_presign(s, ca, kind, serial_hex, now);
+	if (rc != 0)
+		fprintf(stderr,
+			"jpkid: OCSP answer for %s not pre-signed: %s\n",
+			serial_hex, jpki_strerror(rc));
+}
+
 void srv_publish_revoked(srv_worker *w, const char *serial_hex)
 {
 	store_cert c;
@@ -149,15 +177,15 @@ void srv_publish_revoked(srv_worker *w, const char *serial_hex)
 	if (c.kind == JPKI_CERT_SIGN || c.kind == JPKI_CERT_AUTH) {
 		if (serial_bytes(c.serial, serial, &serial_len) == 0) {
 			srv_ocsp_cache_drop(w->s->ocsp, serial, serial_len);
-			srv_presign(w->s, w->ca, c.kind, c.serial, now);
+			publish_ocsp(w->s, w->ca, c.kind, c.serial, now);
 		}
 		if (c.muni_code[0] != '\0')
-			srv_crl_make(w->s, w->ca, c.kind, CA_CRL_PARTITION,
-				     c.muni_code, now);
-		srv_crl_make(w->s, w->ca, c.kind, CA_CRL_FULL, NULL, now);
+			publish_crl(w->s, w->ca, c.kind, CA_CRL_PARTITION,
+				    c.muni_code, now);
+		publish_crl(w->s, w->ca, c.kind, CA_CRL_FULL, NULL, now);
 	} else if (c.kind == 10 + JPKI_CERT_SIGN ||
 		   c.kind == 10 + JPKI_CERT_AUTH) {
-		srv_crl_make(w->s, w->ca, c.kind - 10, CA_CRL_ARL, NULL, now);
+		publish_crl(w->s, w->ca, c.kind - 10, CA_CRL_ARL, NULL, now);
 	}
 	store_cert_clear(&c);
 	srv_audit_checkpoint(w->s, w->ca, now); /* after every revocation */
@@ -186,20 +214,21 @@ void srv_publish_muni(srv_worker *w, const char *muni)
 {
 	time_t now = srv_time(w->s);
 	for (int k = JPKI_CERT_SIGN; k <= JPKI_CERT_AUTH; k++)
-		srv_crl_make(w->s, w->ca, k, CA_CRL_PARTITION, muni, now);
+		publish_crl(w->s, w->ca, k, CA_CRL_PARTITION, muni, now);
 }
 
 void srv_publish_issued(server *s, const char *serial_hex, int kind)
 {
 	pthread_mutex_lock(&s->pub_mu);
-	if (s->pub_q_len < s->pub_q_cap) {
-		jpki_strlcpy(s->pub_q[s->pub_q_len].serial, serial_hex,
-			     STORE_SERIAL_HEX_MAX);
+	if (s->pub_q_len < s->pub_q_cap &&
+	    jpki_strlcpy(s->pub_q[s->pub_q_len].serial, serial_hex,
+			 STORE_SERIAL_HEX_MAX) == 0) {
 		s->pub_q[s->pub_q_len].kind = kind;
 		s->pub_q_len++;
 		pthread_cond_signal(&s->pub_cv);
 	}
-	/* a full queue only delays: the first request signs it live */
+	/* a full queue (or a serial no certificate has) only delays: the
+	 * first request signs it live */
 	pthread_mutex_unlock(&s->pub_mu);
 }
 
@@ -222,7 +251,9 @@ static int warm_add(void *ctx, const store_cert *c)
 		return 0;
 	if (l->n == l->cap)
 		return 1; /* as many as the cache holds */
-	jpki_strlcpy(l->v[l->n].serial, c->serial, STORE_SERIAL_HEX_MAX);
+	if (jpki_strlcpy(l->v[l->n].serial, c->serial, STORE_SERIAL_HEX_MAX) !=
+	    0)
+		return 0; /* not one of ours to warm */
 	l->v[l->n].kind = c->kind;
 	l->n++;
 	return 0;
@@ -238,10 +269,18 @@ static void warm_collect(server *s, jpki_ca *ca, warm_list *l, size_t max)
 		l->cap = 0;
 		return;
 	}
-	store_cert_expiring(ca_store(ca), today, end, warm_add, l, NULL);
-	for (int k = JPKI_CERT_SIGN; k <= JPKI_CERT_AUTH; k++)
-		store_cert_revoked(ca_store(ca), k, NULL, now, warm_add, l,
-				   NULL);
+	/* warm_add stops both walks (1) when the list is full; a store
+	 * error only leaves fewer answers to pre-sign: requests sign the
+	 * others live */
+	jpki_err err = {0};
+	int rc =
+	    store_cert_expiring(ca_store(ca), today, end, warm_add, l, &err);
+	for (int k = JPKI_CERT_SIGN; k <= JPKI_CERT_AUTH && rc >= 0; k++)
+		rc = store_cert_revoked(ca_store(ca), k, NULL, now, warm_add, l,
+					&err);
+	if (rc < 0)
+		fprintf(stderr, "jpkid: OCSP warm-up list cut short: %s\n",
+			err.msg);
 	(void)s;
 }
 
@@ -263,9 +302,11 @@ static srv_crl_ref *fp_slot(fp_acc *a, const char *key)
 			return &a->v[i];
 	if (a->n == a->cap)
 		return NULL;
-	srv_crl_ref *r = &a->v[a->n++];
+	srv_crl_ref *r = &a->v[a->n];
 	memset(r, 0, sizeof(*r));
-	jpki_strlcpy(r->key, key, sizeof(r->key));
+	if (jpki_strlcpy(r->key, key, sizeof(r->key)) != 0)
+		return NULL; /* as a full table: not counted */
+	a->n++;
 	return r;
 }
 
@@ -292,9 +333,9 @@ static int fp_visit(void *ctx, const store_cert *c)
 		if (srv_ocsp_cache_status(a->s->ocsp, serial, len, &st,
 					  &reason) == 0 &&
 		    (st != V_OCSP_CERTSTATUS_REVOKED || reason != c->reason) &&
-		    a->nrep < SYNC_MAX) {
-			jpki_strlcpy(a->republish[a->nrep], c->serial,
-				     STORE_SERIAL_HEX_MAX);
+		    a->nrep < SYNC_MAX &&
+		    jpki_strlcpy(a->republish[a->nrep], c->serial,
+				 STORE_SERIAL_HEX_MAX) == 0) {
 			a->republish_kind[a->nrep++] = c->kind;
 		}
 	} else {
@@ -338,7 +379,7 @@ static void sync_revocations(server *s, jpki_ca *ca, time_t now)
 		if (serial_bytes(a.republish[i], serial, &len) != 0)
 			continue;
 		srv_ocsp_cache_drop(s->ocsp, serial, len);
-		srv_presign(s, ca, a.republish_kind[i], a.republish[i], now);
+		publish_ocsp(s, ca, a.republish_kind[i], a.republish[i], now);
 	}
 	size_t n = srv_crl_cache_list(s->crl, now, false, have, MAXREF);
 	for (size_t i = 0; i < n; i++) {
@@ -350,8 +391,8 @@ static void sync_revocations(server *s, jpki_ca *ca, time_t now)
 				break;
 			}
 		if (cnt != have[i].fp_count || x != have[i].fp_xor)
-			srv_crl_make(s, ca, have[i].kind, have[i].scope,
-				     have[i].muni, now);
+			publish_crl(s, ca, have[i].kind, have[i].scope,
+				    have[i].muni, now);
 	}
 out:
 	free(a.v);
@@ -374,8 +415,8 @@ static int ensure_muni(void *vctx, const store_muni *m)
 		snprintf(key, sizeof(key), "crl/%s/%s",
 			 jpki_cert_kind_name((jpki_cert_kind)k), m->code);
 		if (!srv_crl_cache_has(c->s->crl, key))
-			srv_crl_make(c->s, c->ca, k, CA_CRL_PARTITION, m->code,
-				     c->now);
+			publish_crl(c->s, c->ca, k, CA_CRL_PARTITION, m->code,
+				    c->now);
 	}
 	return 0;
 }
@@ -388,12 +429,15 @@ static void ensure_crls(server *s, jpki_ca *ca, time_t now)
 		const char *kn = jpki_cert_kind_name((jpki_cert_kind)k);
 		snprintf(key, sizeof(key), "crl/%s/full", kn);
 		if (!srv_crl_cache_has(s->crl, key))
-			srv_crl_make(s, ca, k, CA_CRL_FULL, NULL, now);
+			publish_crl(s, ca, k, CA_CRL_FULL, NULL, now);
 		snprintf(key, sizeof(key), "arl/%s", kn);
 		if (!srv_crl_cache_has(s->crl, key))
-			srv_crl_make(s, ca, k, CA_CRL_ARL, NULL, now);
+			publish_crl(s, ca, k, CA_CRL_ARL, NULL, now);
 	}
-	store_muni_each(ca_store(ca), ensure_muni, &mc, NULL);
+	jpki_err err = {0};
+	if (store_muni_each(ca_store(ca), ensure_muni, &mc, &err) != 0)
+		fprintf(stderr, "jpkid: municipality CRLs not checked: %s\n",
+			err.msg);
 }
 
 static void refresh_due(server *s, jpki_ca *ca, time_t now)
@@ -402,8 +446,7 @@ static void refresh_due(server *s, jpki_ca *ca, time_t now)
 	srv_crl_ref due[MAXDUE];
 	size_t n = srv_crl_cache_list(s->crl, now, true, due, MAXDUE);
 	for (size_t i = 0; i < n; i++)
-		srv_crl_make(s, ca, due[i].kind, due[i].scope, due[i].muni,
-			     now);
+		publish_crl(s, ca, due[i].kind, due[i].scope, due[i].muni, now);
 	srv_ocsp_due *od = calloc(DUE_PER_PASS, sizeof(*od));
 	if (od == NULL)
 		return;
@@ -436,9 +479,8 @@ static void *refresher_main(void *arg)
 		while (batch != NULL && s->pub_q_len > 0 &&
 		       nb < PRESIGN_PER_TICK) {
 			s->pub_q_len--;
-			jpki_strlcpy(batch[nb].serial,
-				     s->pub_q[s->pub_q_len].serial,
-				     STORE_SERIAL_HEX_MAX);
+			memcpy(batch[nb].serial, s->pub_q[s->pub_q_len].serial,
+			       STORE_SERIAL_HEX_MAX); /* same size */
 			batch[nb++].kind = s->pub_q[s->pub_q_len].kind;
 		}
 		pthread_mutex_unlock(&s->pub_mu);
@@ -447,7 +489,8 @@ static void *refresher_main(void *arg)
 		time_t now = srv_time(s);
 		srv_downloads_sweep(s, now);
 		for (size_t i = 0; i < nb; i++)
-			srv_presign(s, ca, batch[i].kind, batch[i].serial, now);
+			publish_ocsp(s, ca, batch[i].kind, batch[i].serial,
+				     now);
 		if (now >= next_muni) {
 			ensure_crls(s, ca, now);
 			next_muni = now + MUNI_EVERY;
@@ -480,8 +523,8 @@ static void *refresher_main(void *arg)
 			for (int i = 0;
 			     i < PRESIGN_PER_TICK && warm.next < warm.n;
 			     i++, warm.next++)
-				srv_presign(s, ca, warm.v[warm.next].kind,
-					    warm.v[warm.next].serial, now);
+				publish_ocsp(s, ca, warm.v[warm.next].kind,
+					     warm.v[warm.next].serial, now);
 			if (warm.next >= warm.n) {
 				warmed = true;
 				free(warm.v);

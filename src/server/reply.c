@@ -91,7 +91,7 @@ static size_t utf8_seq(const unsigned char *p)
 static void utf8_copy(char *dst, size_t cap, const char *s)
 {
 	unsigned char *p = (unsigned char *)dst;
-	jpki_strlcpy(dst, s, cap);
+	jpki_strlcpy_cut(dst, s, cap); /* a message: cut, then mended */
 	while (*p != 0) {
 		size_t n = utf8_seq(p);
 		if (n == 0)

@@ -741,7 +741,7 @@ static int prepare_ca(server *s, const server_config *cfg, char *created,
 		rc = store_check(ca_store(ca), cfg->check_full, err);
 	if (rc == JPKI_ERR_INTEGRITY) {
 		char why[JPKI_ERR_MSG_MAX];
-		jpki_strlcpy(why, err->msg, sizeof(why));
+		jpki_strlcpy_cut(why, err->msg, sizeof(why));
 		jpki_fail(err, rc,
 			  "refusing to serve a damaged store; restore the "
 			  "database from a backup (jpkid --check-full lists "
@@ -809,7 +809,11 @@ static int prepare_ca(server *s, const server_config *cfg, char *created,
 		uint8_t rnd[18];
 		if ((rc = jpki_random(rnd, sizeof(rnd), err)) != 0)
 			goto out;
-		srv_b64_encode(rnd, sizeof(rnd), pw, sizeof(pw));
+		if ((rc = srv_b64_encode(rnd, sizeof(rnd), pw, sizeof(pw))) !=
+		    0) {
+			rc = jpki_fail(err, rc, "encoding the admin password");
+			goto out;
+		}
 		for (char *p = pw; *p; p++)
 			*p = *p == '+' ? '-' : *p == '/' ? '_' : *p;
 		if (created == NULL || jpki_strlcpy(created, pw, cap) != 0) {

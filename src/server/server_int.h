@@ -118,8 +118,9 @@ const srv_route_def *srv_routes(size_t *n);
  * path (404); -2 when some have, none with this method (405): *out is one
  * of them and allow ("GET, POST") lists their methods.  The "*" segment
  * goes to arg (cap); one too long matches nothing. */
-int srv_route_find(int method, const char *url, const srv_route_def **out,
-		   char *arg, size_t cap, char *allow, size_t allow_cap);
+JPKI_MUST_CHECK int srv_route_find(int method, const char *url,
+				   const srv_route_def **out, char *arg,
+				   size_t cap, char *allow, size_t allow_cap);
 const char *srv_method_name(int method);
 
 #define SRV_SID_LEN 32
@@ -202,7 +203,8 @@ typedef struct srv_class {
 } srv_class;
 
 /* Start every class's workers, each with its own CA handle. */
-int srv_classes_start(server *s, const server_config *cfg, jpki_err *err);
+JPKI_MUST_CHECK int srv_classes_start(server *s, const server_config *cfg,
+				      jpki_err *err);
 /* Answer everything queued with 503, join the workers (the queues stay
  * readable for /metrics until srv_classes_free). */
 void srv_classes_stop(server *s);
@@ -237,7 +239,7 @@ typedef struct srv_metrics {
 void srv_metrics_done(server *s, int route, int cls, int status, double seconds,
 		      bool rejected);
 /* Prometheus text exposition; *out malloc'ed. */
-int srv_metrics_render(server *s, char **out, size_t *len);
+JPKI_MUST_CHECK int srv_metrics_render(server *s, char **out, size_t *len);
 
 /* ---- OCSP (ocsp_req.c, ocsp_cache.c) ---- */
 
@@ -245,43 +247,51 @@ int srv_metrics_render(server *s, char **out, size_t *len);
 typedef struct srv_issuer_hashes {
 	uint8_t name1[20], key1[20], name256[32], key256[32];
 } srv_issuer_hashes;
-int srv_issuer_hashes_of(X509 *root, srv_issuer_hashes *h, jpki_err *err);
+JPKI_MUST_CHECK int srv_issuer_hashes_of(X509 *root, srv_issuer_hashes *h,
+					 jpki_err *err);
 
 /* The one read of an OCSPRequest (x509_ocsp_req_parse) plus what the
  * cache needs: 0 when it is strict DER (p->ok; p->simple when it is the
  * RFC 5019 shape with a cacheable serial, p->kind the root it names),
  * JPKI_ERR_PARSE when malformed (answered malformedRequest). */
-int srv_ocsp_parse(const uint8_t *req, size_t len,
-		   const srv_issuer_hashes roots[3], srv_ocsp_parsed *p);
+JPKI_MUST_CHECK int srv_ocsp_parse(const uint8_t *req, size_t len,
+				   const srv_issuer_hashes roots[3],
+				   srv_ocsp_parsed *p);
 /* DER OCSPRequest with the one CertID `certid` (for pre-signing). */
-int srv_ocsp_wrap(const uint8_t *certid, size_t len, uint8_t *out, size_t cap,
-		  size_t *out_len);
+JPKI_MUST_CHECK int srv_ocsp_wrap(const uint8_t *certid, size_t len,
+				  uint8_t *out, size_t cap, size_t *out_len);
 
 typedef struct srv_ocsp_cache srv_ocsp_cache;
-int srv_ocsp_cache_new(size_t max, int max_age, srv_ocsp_cache **out);
+JPKI_MUST_CHECK int srv_ocsp_cache_new(size_t max, int max_age,
+				       srv_ocsp_cache **out);
 void srv_ocsp_cache_free(srv_ocsp_cache *c);
 size_t srv_ocsp_cache_size(srv_ocsp_cache *c);
 /* Queue the cached answer for key on conn: MHD_YES/NO, or -1 on a miss. */
-int srv_ocsp_cache_serve(srv_ocsp_cache *c, const uint8_t *serial,
-			 size_t serial_len, const uint8_t *key, size_t key_len,
-			 struct MHD_Connection *conn, const char *if_none_match,
-			 int *status);
+JPKI_MUST_CHECK int
+srv_ocsp_cache_serve(srv_ocsp_cache *c, const uint8_t *serial,
+		     size_t serial_len, const uint8_t *key, size_t key_len,
+		     struct MHD_Connection *conn, const char *if_none_match,
+		     int *status);
 /* Generation of the serial's shard: take it before reading the status
  * from the store, pass it to install, which refuses when the serial was
  * dropped meanwhile. */
 uint64_t srv_ocsp_cache_capture(srv_ocsp_cache *c, const uint8_t *serial,
 				size_t serial_len);
 /* Install a signed response (DER OCSPResponse, one SingleResponse). */
-int srv_ocsp_cache_install(srv_ocsp_cache *c, int kind, const uint8_t *key,
-			   size_t key_len, const uint8_t *serial,
-			   size_t serial_len, const uint8_t *der, size_t len,
-			   uint64_t captured, time_t now);
+JPKI_MUST_CHECK int srv_ocsp_cache_install(srv_ocsp_cache *c, int kind,
+					   const uint8_t *key, size_t key_len,
+					   const uint8_t *serial,
+					   size_t serial_len,
+					   const uint8_t *der, size_t len,
+					   uint64_t captured, time_t now);
 void srv_ocsp_cache_drop(srv_ocsp_cache *c, const uint8_t *serial,
 			 size_t serial_len);
 /* Cached status of any variant of a serial: 0 and the status and reason, or
  * JPKI_ERR_NOT_FOUND. */
-int srv_ocsp_cache_status(srv_ocsp_cache *c, const uint8_t *serial,
-			  size_t serial_len, int *status, int *reason);
+JPKI_MUST_CHECK int srv_ocsp_cache_status(srv_ocsp_cache *c,
+					  const uint8_t *serial,
+					  size_t serial_len, int *status,
+					  int *reason);
 typedef struct srv_ocsp_due {
 	int kind;
 	uint8_t key[SRV_OCSP_KEY_MAX];
@@ -299,7 +309,8 @@ typedef struct srv_ocsp_info {
 	int status, reason;
 	time_t this_update, next_update;
 } srv_ocsp_info;
-int srv_ocsp_info_of(const uint8_t *der, size_t len, srv_ocsp_info *info);
+JPKI_MUST_CHECK int srv_ocsp_info_of(const uint8_t *der, size_t len,
+				     srv_ocsp_info *info);
 /* Build an MHD response for DER bytes (copied) with the OCSP headers;
  * nonce = no caching. */
 struct MHD_Response *srv_ocsp_response(const uint8_t *der, size_t len,
@@ -309,18 +320,19 @@ struct MHD_Response *srv_ocsp_response(const uint8_t *der, size_t len,
 
 /* ---- CRL cache (crl_cache.c) ---- */
 typedef struct srv_crl_cache srv_crl_cache;
-int srv_crl_cache_new(int max_age, srv_crl_cache **out);
+JPKI_MUST_CHECK int srv_crl_cache_new(int max_age, srv_crl_cache **out);
 void srv_crl_cache_free(srv_crl_cache *c);
 size_t srv_crl_cache_size(srv_crl_cache *c);
 /* key: "crl/sign/132217", "crl/auth/full", "arl/sign". */
-int srv_crl_cache_serve(srv_crl_cache *c, const char *key,
-			struct MHD_Connection *conn, const char *if_none_match,
-			int *status);
+JPKI_MUST_CHECK int srv_crl_cache_serve(srv_crl_cache *c, const char *key,
+					struct MHD_Connection *conn,
+					const char *if_none_match, int *status);
 /* Install DER; refused (0, nothing done) when the cached CRL has a higher
  * or equal cRLNumber. */
-int srv_crl_cache_install(srv_crl_cache *c, const char *key, int kind,
-			  int scope, const char *muni, const uint8_t *der,
-			  size_t len, time_t now);
+JPKI_MUST_CHECK int srv_crl_cache_install(srv_crl_cache *c, const char *key,
+					  int kind, int scope, const char *muni,
+					  const uint8_t *der, size_t len,
+					  time_t now);
 typedef struct srv_crl_ref {
 	char key[48];
 	int kind, scope;
@@ -336,7 +348,7 @@ void srv_crl_fp_add(uint64_t *count, uint64_t *x, const uint8_t *serial,
 		    size_t len, int reason);
 
 /* ---- publishing (publish.c): refresher thread and post-change hooks ---- */
-int srv_publish_start(server *s, jpki_err *err);
+JPKI_MUST_CHECK int srv_publish_start(server *s, jpki_err *err);
 void srv_publish_stop(server *s);
 /* After a commit that revoked `serial_hex` (through any handle): drop and
  * re-sign its OCSP responses, regenerate its CRLs. */
@@ -346,41 +358,46 @@ void srv_publish_issued(server *s, const char *serial_hex, int kind);
 /* After a municipality was recorded: generate its CRLs. */
 void srv_publish_muni(srv_worker *w, const char *muni);
 /* Sign and cache the SHA-1 CertID response of one certificate. */
-int srv_presign(server *s, jpki_ca *ca, int kind, const char *serial_hex,
-		time_t now);
+JPKI_MUST_CHECK int srv_presign(server *s, jpki_ca *ca, int kind,
+				const char *serial_hex, time_t now);
 /* Generate and install one CRL. */
-int srv_crl_make(server *s, jpki_ca *ca, int kind, int scope, const char *muni,
-		 time_t now);
+JPKI_MUST_CHECK int srv_crl_make(server *s, jpki_ca *ca, int kind, int scope,
+				 const char *muni, time_t now);
 
 /* ---- operators and sessions (operators.c, session.c) ---- */
 #define SRV_OP_NAME_MAX 32
-int srv_operator_check_name(const char *name);
+JPKI_MUST_CHECK int srv_operator_check_name(const char *name);
 /* Create an operator in the store (JPKI_ERR_EXISTS if taken), audited. */
-int srv_operator_create(jpki_ca *ca, const char *name, int role,
-			const char *password, const char *actor, time_t now,
-			jpki_err *err);
+JPKI_MUST_CHECK int srv_operator_create(jpki_ca *ca, const char *name, int role,
+					const char *password, const char *actor,
+					time_t now, jpki_err *err);
 /* 0 and *role when name/password match; JPKI_ERR_AUTH otherwise (the
  * same work is done for an unknown name). */
-int srv_operator_verify(jpki_ca *ca, const char *name, const char *password,
-			int *role, jpki_err *err);
+JPKI_MUST_CHECK int srv_operator_verify(jpki_ca *ca, const char *name,
+					const char *password, int *role,
+					jpki_err *err);
 /* Whether any operator exists. */
-int srv_operator_any(jpki_ca *ca, bool *any, jpki_err *err);
-int srv_operator_list(jpki_ca *ca, json_t **out, jpki_err *err);
-int srv_operator_set_password(jpki_ca *ca, const char *name,
-			      const char *password, const char *actor,
-			      time_t now, jpki_err *err);
+JPKI_MUST_CHECK int srv_operator_any(jpki_ca *ca, bool *any, jpki_err *err);
+JPKI_MUST_CHECK int srv_operator_list(jpki_ca *ca, json_t **out, jpki_err *err);
+JPKI_MUST_CHECK int srv_operator_set_password(jpki_ca *ca, const char *name,
+					      const char *password,
+					      const char *actor, time_t now,
+					      jpki_err *err);
 
 /* One operator's record, without its hash ({name, role, changed,
  * disabled}); JPKI_ERR_NOT_FOUND when there is none. */
-int srv_operator_get(jpki_ca *ca, const char *name, json_t **out,
-		     jpki_err *err);
+JPKI_MUST_CHECK int srv_operator_get(jpki_ca *ca, const char *name,
+				     json_t **out, jpki_err *err);
 /* Disable (log-in refused) or enable again, audited.  One cannot disable
  * oneself, nor the last enabled ca-admin (JPKI_ERR_STATE). */
-int srv_operator_set_disabled(jpki_ca *ca, const char *name, bool disabled,
-			      const char *actor, time_t now, jpki_err *err);
+JPKI_MUST_CHECK int srv_operator_set_disabled(jpki_ca *ca, const char *name,
+					      bool disabled, const char *actor,
+					      time_t now, jpki_err *err);
 /* An operator's own change: JPKI_ERR_AUTH unless `current` is right. */
-int srv_operator_change_own(jpki_ca *ca, const char *name, const char *current,
-			    const char *password, time_t now, jpki_err *err);
+JPKI_MUST_CHECK int srv_operator_change_own(jpki_ca *ca, const char *name,
+					    const char *current,
+					    const char *password, time_t now,
+					    jpki_err *err);
 /* Which sessions must end: operators disabled, and sessions logged in
  * with an older generation of the record (each password change and each
  * disable counts one up). */
@@ -390,20 +407,21 @@ typedef struct srv_op_cutoff {
 	int64_t gen;
 } srv_op_cutoff;
 /* srv_operator_verify, with the record's generation for the session. */
-int srv_operator_verify_gen(jpki_ca *ca, const char *name, const char *password,
-			    int *role, int64_t *gen, jpki_err *err);
+JPKI_MUST_CHECK int srv_operator_verify_gen(jpki_ca *ca, const char *name,
+					    const char *password, int *role,
+					    int64_t *gen, jpki_err *err);
 /* The record's generation now. */
-int srv_operator_gen(jpki_ca *ca, const char *name, int64_t *gen,
-		     jpki_err *err);
-int srv_operator_cutoffs(jpki_ca *ca, srv_op_cutoff *out, size_t max, size_t *n,
-			 jpki_err *err);
+JPKI_MUST_CHECK int srv_operator_gen(jpki_ca *ca, const char *name,
+				     int64_t *gen, jpki_err *err);
+JPKI_MUST_CHECK int srv_operator_cutoffs(jpki_ca *ca, srv_op_cutoff *out,
+					 size_t max, size_t *n, jpki_err *err);
 
 /* Sessions, challenges, relying-party nonces and one-time downloads live
  * in the store (store_token_*, session.c), so that every jpkid node on
  * one store answers every request; `st` is a handle of their own, used
  * under the table's lock (srv_sessions_lock). */
 typedef struct srv_sessions srv_sessions;
-int srv_sessions_new(store *st, srv_sessions **out);
+JPKI_MUST_CHECK int srv_sessions_new(store *st, srv_sessions **out);
 store *srv_sessions_lock(srv_sessions *t);
 void srv_sessions_unlock(srv_sessions *t);
 /* The row id of a secret: upper-case hex of its SHA-256. */
@@ -415,18 +433,21 @@ void srv_sessions_free(srv_sessions *t);
 size_t srv_sessions_count(srv_sessions *t);
 /* New session: sid and csrf (hex, 65 bytes each); _gen with the
  * generation of the operator's record it logged in with (0 otherwise). */
-int srv_session_create(srv_sessions *t, const char *name, int role, time_t now,
-		       char sid_hex[65], char csrf_hex[65], time_t *expires);
-int srv_session_create_gen(srv_sessions *t, const char *name, int role,
-			   int64_t gen, time_t now, char sid_hex[65],
-			   char csrf_hex[65], time_t *expires);
+JPKI_MUST_CHECK int srv_session_create(srv_sessions *t, const char *name,
+				       int role, time_t now, char sid_hex[65],
+				       char csrf_hex[65], time_t *expires);
+JPKI_MUST_CHECK int srv_session_create_gen(srv_sessions *t, const char *name,
+					   int role, int64_t gen, time_t now,
+					   char sid_hex[65], char csrf_hex[65],
+					   time_t *expires);
 /* Look up the session of a cookie value; csrf (may be NULL) is checked
  * when check_csrf.  0, JPKI_ERR_AUTH (no or expired session),
  * JPKI_ERR_POLICY (CSRF token missing or wrong) or JPKI_ERR_IO (the store
  * failed: answer 503). */
-int srv_session_get(srv_sessions *t, const char *sid_hex, bool check_csrf,
-		    const char *csrf, time_t now, srv_req *r, char csrf_out[65],
-		    time_t *expires);
+JPKI_MUST_CHECK int srv_session_get(srv_sessions *t, const char *sid_hex,
+				    bool check_csrf, const char *csrf,
+				    time_t now, srv_req *r, char csrf_out[65],
+				    time_t *expires);
 void srv_session_end(srv_sessions *t, const uint8_t sid[SRV_SID_LEN]);
 /* End every session of operator `name` but `keep` (may be NULL; it takes
  * generation `gen`); how many ended. */
@@ -441,8 +462,9 @@ void srv_session_set_gen(srv_sessions *t, const uint8_t sid[SRV_SID_LEN],
 size_t srv_sessions_sync(srv_sessions *t, const srv_op_cutoff *c, size_t nc);
 /* Issuance challenges bound to a session, single use. */
 #define SRV_CHALLENGE_TTL 300
-int srv_challenge_new(srv_sessions *t, const uint8_t sid[SRV_SID_LEN],
-		      time_t now, char out_b64[64]);
+JPKI_MUST_CHECK int srv_challenge_new(srv_sessions *t,
+				      const uint8_t sid[SRV_SID_LEN],
+				      time_t now, char out_b64[64]);
 /* Bounds on open challenges, so that one clerk cannot fill the table for
  * the others. */
 #define SRV_CHALLENGES_PER_SESSION 256
@@ -451,10 +473,13 @@ int srv_challenge_new(srv_sessions *t, const uint8_t sid[SRV_SID_LEN],
  * the session or its operator holds its share (*retry_after: seconds
  * until its first challenge expires), JPKI_ERR_STATE when the whole table
  * is full, JPKI_ERR_AUTH without a session. */
-int srv_challenge_open(srv_sessions *t, const uint8_t sid[SRV_SID_LEN],
-		       time_t now, char out_b64[64], int *retry_after);
-int srv_challenge_take(srv_sessions *t, const uint8_t sid[SRV_SID_LEN],
-		       const char *b64, time_t now);
+JPKI_MUST_CHECK int srv_challenge_open(srv_sessions *t,
+				       const uint8_t sid[SRV_SID_LEN],
+				       time_t now, char out_b64[64],
+				       int *retry_after);
+JPKI_MUST_CHECK int srv_challenge_take(srv_sessions *t,
+				       const uint8_t sid[SRV_SID_LEN],
+				       const char *b64, time_t now);
 
 /* ---- the service's clock: time(NULL) + the test-only offset ---- */
 time_t srv_time(const server *s);
@@ -471,8 +496,9 @@ void srv_downloads_free(server *s);
 void srv_download_take(srv_req *r);
 /* Hand a card image to the one-time download table for the session `sid`
  * (*img taken on success; JPKI_ERR_RANGE when the table is full). */
-int srv_download_put(server *s, const char *serial, const uint8_t *sid,
-		     uint8_t **img, size_t len, time_t now);
+JPKI_MUST_CHECK int srv_download_put(server *s, const char *serial,
+				     const uint8_t *sid, uint8_t **img,
+				     size_t len, time_t now);
 
 /* ---- today's counters for the dashboard (api_stats.c) ---- */
 enum srv_count { CNT_ISSUED = 0, CNT_RENEWED, CNT_REVOKED, CNT_N };
@@ -499,25 +525,28 @@ enum MHD_Result srv_ui_serve(server *s, struct MHD_Connection *conn,
 #define SRV_RP_ORIGIN_MAX 127	      /* fits srv_req.arg2 */
 #define SRV_RP_VERIFY_BODY (2u << 20) /* JSON body of POST /api/v1/verify */
 typedef struct srv_rp_nonces srv_rp_nonces;
-int srv_rp_nonces_new(int ttl, srv_sessions *sess, srv_rp_nonces **out);
+JPKI_MUST_CHECK int srv_rp_nonces_new(int ttl, srv_sessions *sess,
+				      srv_rp_nonces **out);
 void srv_rp_nonces_free(srv_rp_nonces *t); /* NULL is fine */
 /* Whether o is an origin in the one form compared (api_login.c). */
 bool srv_rp_origin_ok(const char *o);
 /* The text the card signs to log in; its length, or -1 when cap is too
  * small. */
-int srv_rp_login_tbs(const char *origin, const char *nonce_b64, char *out,
-		     size_t cap);
+JPKI_MUST_CHECK int srv_rp_login_tbs(const char *origin, const char *nonce_b64,
+				     char *out, size_t cap);
 /* A validator trusting this CA's two roots (caller frees, val_free). */
 typedef struct jpki_validator jpki_validator;
-int srv_rp_validator(server *s, jpki_validator **out, jpki_err *err);
+JPKI_MUST_CHECK int srv_rp_validator(server *s, jpki_validator **out,
+				     jpki_err *err);
 /* An OCSP answer for cert, signed in process from the store, given to
  * the validator; nothing for a certificate none of its roots issued. */
-int srv_rp_ocsp_add(srv_worker *w, jpki_validator *v, X509 *cert, time_t now,
-		    jpki_err *err);
+JPKI_MUST_CHECK int srv_rp_ocsp_add(srv_worker *w, jpki_validator *v,
+				    X509 *cert, time_t now, jpki_err *err);
 /* The same for every certificate a CMS carries (at most 4); a document
  * that does not parse is left to val_cms to judge. */
-int srv_rp_ocsp_for_cms(srv_worker *w, jpki_validator *v, const uint8_t *p,
-			size_t len, time_t now, jpki_err *err);
+JPKI_MUST_CHECK int srv_rp_ocsp_for_cms(srv_worker *w, jpki_validator *v,
+					const uint8_t *p, size_t len,
+					time_t now, jpki_err *err);
 void api_rp_challenge(srv_worker *w, srv_req *r);
 void api_rp_login(srv_worker *w, srv_req *r);
 void api_rp_verify(srv_worker *w, srv_req *r);
@@ -531,13 +560,15 @@ enum srv_rp_nonce_verdict {
 	SRV_NV_BOUND, /* issued for another origin or relying party */
 };
 /* A new nonce bound to `bound`; JPKI_ERR_RANGE when the table is full. */
-int srv_rp_nonce_new(srv_rp_nonces *t, const char *bound, time_t now,
-		     uint8_t nonce[SRV_RP_NONCE_LEN]);
+JPKI_MUST_CHECK int srv_rp_nonce_new(srv_rp_nonces *t, const char *bound,
+				     time_t now,
+				     uint8_t nonce[SRV_RP_NONCE_LEN]);
 /* Take a nonce (a known one is used up whatever the verdict): a
  * srv_rp_nonce_verdict, and what it was bound to in was_bound. */
-int srv_rp_nonce_take(srv_rp_nonces *t, const uint8_t nonce[SRV_RP_NONCE_LEN],
-		      const char *bound, time_t now, char *was_bound,
-		      size_t was_cap);
+JPKI_MUST_CHECK int srv_rp_nonce_take(srv_rp_nonces *t,
+				      const uint8_t nonce[SRV_RP_NONCE_LEN],
+				      const char *bound, time_t now,
+				      char *was_bound, size_t was_cap);
 int srv_rp_nonce_ttl(const srv_rp_nonces *t);
 /* A challenge for r's client (srv_clients_challenge_take), or 429 with
  * Retry-After answered and false. */
@@ -569,8 +600,8 @@ typedef struct srv_clients_cfg {
  * does not know the key cannot aim at another's slot. */
 unsigned srv_keyed_slot(const uint8_t key[16], const void *p, size_t n,
 			unsigned slots);
-int srv_clients_new(const srv_clients_cfg *cfg, srv_clients **out,
-		    jpki_err *err);
+JPKI_MUST_CHECK int srv_clients_new(const srv_clients_cfg *cfg,
+				    srv_clients **out, jpki_err *err);
 void srv_clients_free(srv_clients *c);
 /* The client's slot (see clients.c). */
 unsigned srv_client_of(const srv_clients *c, struct MHD_Connection *conn);
@@ -598,7 +629,7 @@ void srv_audit_checkpoint(server *s, jpki_ca *ca, time_t now);
 #define SRV_LOCKED_ACCOUNT 1
 #define SRV_LOCKED_CLIENT 2
 typedef struct srv_throttle srv_throttle;
-int srv_throttle_new(srv_throttle **out);
+JPKI_MUST_CHECK int srv_throttle_new(srv_throttle **out);
 void srv_throttle_free(srv_throttle *t);
 /* Seconds the log-in of `name` from `client` stays locked (0: open). */
 int srv_throttle_check(srv_throttle *t, const char *name, unsigned client,
@@ -678,7 +709,7 @@ void srv_tls_stop(server *s);
 bool srv_tls_refused(struct MHD_Connection *conn);
 
 /* Open a CA handle for a worker. */
-int srv_open_ca(server *s, jpki_ca **out, jpki_err *err);
+JPKI_MUST_CHECK int srv_open_ca(server *s, jpki_ca **out, jpki_err *err);
 
 /* ---- replies (reply.c) ---- */
 double srv_now_mono(void);
@@ -717,10 +748,11 @@ struct MHD_Response *srv_busy_response(const char *why);
 void srv_http_date(time_t t, char out[32]);
 /* Strict base64 (standard or URL alphabet, padding optional): *out_len
  * bytes into out (cap). */
-int srv_b64_decode(const char *in, size_t in_len, uint8_t *out, size_t cap,
-		   size_t *out_len);
+JPKI_MUST_CHECK int srv_b64_decode(const char *in, size_t in_len, uint8_t *out,
+				   size_t cap, size_t *out_len);
 /* Standard base64 with padding, NUL-terminated, into out (cap). */
-int srv_b64_encode(const uint8_t *in, size_t len, char *out, size_t cap);
+JPKI_MUST_CHECK int srv_b64_encode(const uint8_t *in, size_t len, char *out,
+				   size_t cap);
 
 /* ---- JSON bodies (json.c) ---- */
 enum srv_jtype { JT_STRING, JT_INT, JT_BOOL, JT_OBJECT };
@@ -735,8 +767,9 @@ typedef struct srv_jfield {
  * strings are refused (400 answered, NULL returned). */
 json_t *srv_json_body(srv_req *r, const srv_jfield *f, size_t n);
 /* Check a nested object the same way; message into msg. */
-int srv_json_check(json_t *o, const char *where, const srv_jfield *f, size_t n,
-		   char *msg, size_t cap);
+JPKI_MUST_CHECK int srv_json_check(json_t *o, const char *where,
+				   const srv_jfield *f, size_t n, char *msg,
+				   size_t cap);
 const char *srv_jstr(json_t *o, const char *key); /* NULL when absent */
 
 /* ---- API (api_*.c) ---- */
@@ -799,7 +832,8 @@ void api_app_inquiry_letter(srv_worker *w, srv_req *r);
 void api_app_receipt(srv_worker *w, srv_req *r);
 void api_muni_office_get(srv_worker *w, srv_req *r);
 void api_muni_office_post(srv_worker *w, srv_req *r);
-void srv_office_fields(json_t *b, store_office *o);
+JPKI_MUST_CHECK int srv_office_fields(json_t *b, store_office *o,
+				      jpki_err *err);
 void api_apps_open(srv_worker *w, srv_req *r);
 void api_app_get(srv_worker *w, srv_req *r);
 void api_app_documents(srv_worker *w, srv_req *r);
@@ -820,12 +854,14 @@ void api_notices_mailroom(srv_worker *w, srv_req *r);
  * (der holds SRV_SPKI_MAX bytes), and check the openjpki-pop-v1 signature
  * of key over challenge, kind, resident and card. */
 #define SRV_SPKI_MAX 2048
-int srv_spki_decode(const char *b64, EVP_PKEY **out, uint8_t *der,
-		    size_t *der_len, jpki_err *err);
-int srv_pop_verify(const char *challenge, const char *kname,
-		   int64_t resident_id, const char *card, EVP_PKEY *key,
-		   const uint8_t *spki, size_t spki_len, const char *pop,
-		   jpki_err *err);
+JPKI_MUST_CHECK int srv_spki_decode(const char *b64, EVP_PKEY **out,
+				    uint8_t *der, size_t *der_len,
+				    jpki_err *err);
+JPKI_MUST_CHECK int srv_pop_verify(const char *challenge, const char *kname,
+				   int64_t resident_id, const char *card,
+				   EVP_PKEY *key, const uint8_t *spki,
+				   size_t spki_len, const char *pop,
+				   jpki_err *err);
 /* OCSP live signing (ocsp_live.c). */
 void srv_ocsp_live(srv_worker *w, srv_req *r);
 /* The RFC 3161 time-stamp authority (tsa.c): a TimeStampReq in, a

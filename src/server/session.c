@@ -137,7 +137,8 @@ int srv_session_create_gen(srv_sessions *t, const char *name, int role,
 	store_token_filter f = {.kind = STORE_TOKEN_SESSION, .alive_at = now};
 	size_t n = 0;
 	int rc;
-	if ((rc = jpki_random(id, sizeof(id), NULL)) != 0 ||
+	if ((rc = jpki_strlcpy(nm, name, sizeof(nm))) != 0 ||
+	    (rc = jpki_random(id, sizeof(id), NULL)) != 0 ||
 	    (rc = jpki_random(csrf, sizeof(csrf), NULL)) != 0)
 		return rc;
 	memset(&k, 0, sizeof(k));
@@ -216,7 +217,7 @@ int srv_session_get(srv_sessions *t, const char *sid_hex, bool check_csrf,
 		store_token_touch(t->st, hid, now, -1, NULL, NULL);
 	r->authed = true;
 	r->role = s.role;
-	jpki_strlcpy(r->actor, s.owner, sizeof(r->actor));
+	jpki_strlcpy_cut(r->actor, s.owner, sizeof(r->actor));
 	memcpy(r->sid, id, SRV_SID_LEN);
 	if (csrf_out != NULL)
 		memcpy(csrf_out, s.extra, 65);

@@ -209,14 +209,19 @@ static int run_once(struct pgc *p, const char *sql, const struct params *P,
 	const char *m =
 	    o->res != NULL ? PQresultErrorField(o->res, PG_DIAG_MESSAGE_PRIMARY)
 			   : NULL;
-	jpki_strlcpy(o->state, st != NULL ? st : "", sizeof(o->state));
-	jpki_strlcpy(o->constraint, cn != NULL ? cn : "",
-		     sizeof(o->constraint));
-	jpki_strlcpy(o->msg,
-		     m != NULL			       ? m
-		     : PQerrorMessage(p->c)[0] != '\0' ? PQerrorMessage(p->c)
-						       : "unexpected result",
-		     sizeof(o->msg));
+	/* a cut SQLSTATE or constraint name would be matched as another:
+	 * unknown instead */
+	if (jpki_strlcpy(o->state, st != NULL ? st : "", sizeof(o->state)) != 0)
+		o->state[0] = '\0';
+	if (jpki_strlcpy(o->constraint, cn != NULL ? cn : "",
+			 sizeof(o->constraint)) != 0)
+		o->constraint[0] = '\0';
+	jpki_strlcpy_cut(o->msg,
+			 m != NULL ? m
+			 : PQerrorMessage(p->c)[0] != '\0'
+			     ? PQerrorMessage(p->c)
+			     : "unexpected result",
+			 sizeof(o->msg));
 	for (char *c = o->msg; *c; c++)
 		if (*c == '\n')
 			*c = ' ';
@@ -448,7 +453,8 @@ static int insert_returning(struct pgc *p, const char *sql,
 	if (rc == 0) {
 		if (PQntuples(o->res) != 1 ||
 		    sscanf(PQgetvalue(o->res, 0, 0), "%" SCNd64, v) != 1) {
-			jpki_strlcpy(o->msg, "no id returned", sizeof(o->msg));
+			jpki_strlcpy_cut(o->msg, "no id returned",
+					 sizeof(o->msg));
 			rc = -1;
 		}
 	}

@@ -64,8 +64,8 @@ void rm_get_text(const struct rm_field *f, const void *rec, struct rm_value *v);
  * RMV_TEXT (decimal).  JPKI_ERR_RANGE when text does not fit its field or
  * an integer its type, JPKI_ERR_INTEGRITY when a date or number is not
  * one. */
-int rm_set(const struct rm_field *f, void *rec, const struct rm_value *v,
-	   jpki_err *err);
+JPKI_MUST_CHECK int rm_set(const struct rm_field *f, void *rec,
+			   const struct rm_value *v, jpki_err *err);
 
 /* The records, in the column order of the backends' SELECT lists. */
 extern const struct rm_map rm_muni;

@@ -532,7 +532,7 @@ static int sq_check(void *impl, bool full, jpki_err *err)
 		if (strncmp(t, "***", 3) == 0 && strchr(t, '\n') != NULL)
 			t = strchr(t, '\n') + 1;
 		if (n++ == 0)
-			jpki_strlcpy(first, t, sizeof(first));
+			jpki_strlcpy_cut(first, t, sizeof(first)); /* message */
 		for (char *c = first; *c; c++)
 			if (*c == '\n')
 				*c = ' ';

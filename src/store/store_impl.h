@@ -205,7 +205,8 @@ extern const struct store_backend store_pg_backend;
 /* Copy a column value of `len` bytes (src may be NULL: "") into a field of
  * `cap` bytes; JPKI_ERR_RANGE naming `what` when it does not fit or holds a
  * NUL byte. */
-int store_copy_text(char *dst, size_t cap, const void *src, size_t len,
-		    const char *what, jpki_err *err);
+JPKI_MUST_CHECK int store_copy_text(char *dst, size_t cap, const void *src,
+				    size_t len, const char *what,
+				    jpki_err *err);
 
 #endif

@@ -135,7 +135,7 @@ static int pin_norm(jpki_pin_kind kind, const char *in, char out[PIN_BUF],
 	int rc = rules_pin_check(kind, in, out, PIN_BUF, err);
 	if (rc != 0) {
 		char msg[JPKI_ERR_MSG_MAX];
-		jpki_strlcpy(msg, err != NULL ? err->msg : "", sizeof(msg));
+		jpki_strlcpy_cut(msg, err != NULL ? err->msg : "", sizeof(msg));
 		jpki_fail(err, rc, "%s (not sent to the card)", msg);
 		OPENSSL_cleanse(out, PIN_BUF);
 	}
@@ -154,8 +154,7 @@ static int collect_on_card(void *vctx, const store_cert *c)
 	if ((c->kind == JPKI_CERT_SIGN || c->kind == JPKI_CERT_AUTH) &&
 	    c->status == STORE_CERT_VALID && oc->serial[c->kind][0] == '\0' &&
 	    strcmp(c->card_serial, oc->card) == 0)
-		jpki_strlcpy(oc->serial[c->kind], c->serial,
-			     STORE_SERIAL_HEX_MAX);
+		memcpy(oc->serial[c->kind], c->serial, STORE_SERIAL_HEX_MAX);
 	return 0;
 }
 
@@ -269,12 +268,15 @@ static void sign_decision(const terminal_perso_req *req,
 	in.app = RULES_APP_NEW_CARD;
 	in.applicant = RULES_BY_CA_TEST;
 	in.certs = 1;
-	(void)rules_plan(&in, &plan, &why);
+	/* a refusal is read from plan below: rules_plan fills it either
+	 * way */
+	jpki_ignore(rules_plan(&in, &plan, &why));
 	const rules_plan_cert *c = &plan.cert[JPKI_CERT_SIGN];
 	if (plan.code != NULL && c->code != NULL &&
 	    (strcmp(c->code, "under-15") == 0 ||
 	     strcmp(c->code, "adult-ward") == 0)) {
-		jpki_strlcpy(out->no_sign_msg, c->en, sizeof(out->no_sign_msg));
+		jpki_strlcpy_cut(out->no_sign_msg, c->en,
+				 sizeof(out->no_sign_msg)); /* a message */
 		out->no_sign_why = out->no_sign_msg;
 	} else {
 		*want_sign = true;
@@ -450,8 +452,8 @@ int terminal_personalize(jpki_ca *ca, const jpki_link *l,
 	for (int k = JPKI_CERT_SIGN; k <= JPKI_CERT_AUTH; k++) {
 		out->reused[k] = out->cert[k] != NULL;
 		if (out->reused[k])
-			jpki_strlcpy(out->cert_serial[k], oc.serial[k],
-				     STORE_SERIAL_HEX_MAX);
+			memcpy(out->cert_serial[k], oc.serial[k],
+			       STORE_SERIAL_HEX_MAX);
 	}
 	if (pub[JPKI_CERT_AUTH] != NULL || pub[JPKI_CERT_SIGN] != NULL) {
 		ca_issue_req ir = {
@@ -471,8 +473,8 @@ int terminal_personalize(jpki_ca *ca, const jpki_link *l,
 						 &out->cert[JPKI_CERT_AUTH],
 						 err)) != 0)
 				goto out;
-			jpki_strlcpy(out->cert_serial[JPKI_CERT_AUTH],
-				     res.auth_serial, STORE_SERIAL_HEX_MAX);
+			memcpy(out->cert_serial[JPKI_CERT_AUTH],
+			       res.auth_serial, STORE_SERIAL_HEX_MAX);
 			out->validity[JPKI_CERT_AUTH] = res.auth_validity;
 		}
 		if (res.sign_der != NULL) {
@@ -480,8 +482,8 @@ int terminal_personalize(jpki_ca *ca, const jpki_link *l,
 						 &out->cert[JPKI_CERT_SIGN],
 						 err)) != 0)
 				goto out;
-			jpki_strlcpy(out->cert_serial[JPKI_CERT_SIGN],
-				     res.sign_serial, STORE_SERIAL_HEX_MAX);
+			memcpy(out->cert_serial[JPKI_CERT_SIGN],
+			       res.sign_serial, STORE_SERIAL_HEX_MAX);
 			out->validity[JPKI_CERT_SIGN] = res.sign_validity;
 		}
 		memcpy(out->superseded, res.superseded,

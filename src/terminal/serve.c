@@ -93,7 +93,7 @@ static int parse_url(const char *url, char host[64], unsigned *port,
 				 url);
 	*port = (unsigned)v;
 	if (strcmp(host, "localhost") == 0)
-		jpki_strlcpy(host, "127.0.0.1", 64);
+		memcpy(host, "127.0.0.1", sizeof("127.0.0.1"));
 	if (inet_pton(AF_INET, host, &a) != 1 || (ntohl(a.s_addr) >> 24) != 127)
 		return jpki_fail(err, JPKI_ERR_POLICY,
 				 "--jpkid: only a loopback address "
@@ -277,8 +277,12 @@ int terminal_pair_redeem(const char *jpkid_url, const char *code,
 			       "jpkid's pairing answer lacks origin or token");
 		goto out;
 	}
-	jpki_strlcpy(out->operator_name, op != NULL ? op : "",
-		     sizeof(out->operator_name));
+	if (jpki_strlcpy(out->operator_name, op != NULL ? op : "",
+			 sizeof(out->operator_name)) != 0) {
+		rc = jpki_fail(err, JPKI_ERR_PARSE,
+			       "jpkid's operator name is too long");
+		goto out;
+	}
 	static const char *const kn[3] = {NULL, "sign", "auth"};
 	for (int k = JPKI_CERT_SIGN; k <= JPKI_CERT_AUTH; k++) {
 		const char *pem = jstr(roots, kn[k]);
@@ -335,8 +339,10 @@ static int mac_from_jpkid(void *vctx, const char *serial,
 		    got != TERMINAL_TAUTH_MAC_LEN)
 			rc = jpki_fail(err, JPKI_ERR_PARSE,
 				       "jpkid's MAC is malformed");
+		else if (jpki_strlcpy(tc->kind, k, sizeof(tc->kind)) != 0)
+			rc = jpki_fail(err, JPKI_ERR_PARSE,
+				       "jpkid's key kind is malformed");
 		else {
-			jpki_strlcpy(tc->kind, k, sizeof(tc->kind));
 			tc->pins = (int)json_integer_value(
 			    json_object_get(ans, "pins"));
 		}

@@ -227,7 +227,8 @@ void vpcd_answer(jpki_card *card, jpki_vpcd_stats *st, const uint8_t *msg,
 		jpki_rbuf rb;
 		uint8_t ctrl = 0;
 		jpki_rbuf_init(&rb, msg, n);
-		(void)jpki_rbuf_u8(&rb, &ctrl);
+		if (jpki_rbuf_u8(&rb, &ctrl) != 0)
+			return; /* n == 1: not reached */
 		st->controls++;
 		switch (ctrl) {
 		case VPCD_CTRL_OFF:

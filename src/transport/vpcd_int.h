@@ -17,9 +17,10 @@
  *   0: not yet; *used the bytes the frame needs (2 while len < 2);
  *   JPKI_ERR_PARSE: N is 0 or over max_frame (the peer breaks the
  *   protocol; the connection cannot be resynchronised). */
-int vpcd_frame_parse(const uint8_t *p, size_t len, size_t max_frame,
-		     const uint8_t **msg, size_t *msg_len, size_t *used,
-		     jpki_err *err);
+JPKI_MUST_CHECK int vpcd_frame_parse(const uint8_t *p, size_t len,
+				     size_t max_frame, const uint8_t **msg,
+				     size_t *msg_len, size_t *used,
+				     jpki_err *err);
 
 /* The answer to one message (a 1-byte control, or a command APDU) into
  * reply (JPKI_VPCD_FRAME_MAX bytes); *reply_len 0 when none is due.

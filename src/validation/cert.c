@@ -128,7 +128,8 @@ static void issuer_checks(jpki_validator *v, X509 *cert, val_result *res,
 	    ASN1_STRING_length(aki) <= 20)
 		jpki_hex(ASN1_STRING_get0_data(aki),
 			 (size_t)ASN1_STRING_length(aki), akh);
-	(void)vali_dn_key(X509_get_issuer_name(cert), dn, sizeof(dn));
+	if (vali_dn_key(X509_get_issuer_name(cert), dn, sizeof(dn)) != 0)
+		memcpy(dn, "?", 2); /* only named in the messages below */
 	if (val_find_issuer(v, cert, &idx, &sig_ok, NULL) != 0) {
 		bool same_dn = false;
 		for (size_t i = 0; i < v->n_roots; i++)

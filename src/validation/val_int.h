@@ -97,7 +97,7 @@ struct jpki_validator {
 void vali_fail(val_result *r, val_fail what, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* ASN1_TIME to time_t (UTC); JPKI_ERR_PARSE when unreadable. */
-int vali_time(const ASN1_TIME *t, time_t *out);
+JPKI_MUST_CHECK int vali_time(const ASN1_TIME *t, time_t *out);
 /* "YYYY-MM-DDTHH:MM:SSZ" */
 void vali_time_str(time_t t, char out[21]);
 /* Empty the certificate cache (configuration changed). */
@@ -109,36 +109,41 @@ void vali_where(const jpki_validator *v, const vali_rev *a, char *out,
 /* dirname.c: canonical text of a DirName ("CN=..,OU=..,C=JP", RFC 2253
  * order, types upper-cased, spaces around separators dropped), from a
  * user string (RFC 2253 or "/C=JP/..." slash form) or from a name. */
-int vali_dn_canon(const char *in, char *out, size_t cap);
-int vali_dn_key(const X509_NAME *n, char *out, size_t cap);
+JPKI_MUST_CHECK int vali_dn_canon(const char *in, char *out, size_t cap);
+JPKI_MUST_CHECK int vali_dn_key(const X509_NAME *n, char *out, size_t cap);
 #define VALI_DN_MAX 1024
 
 /* http.c: GET a URL / POST a body (http:// only), at most max bytes. */
-int vali_http_get(const char *url, size_t max, int timeout, uint8_t **out,
-		  size_t *out_len, jpki_err *err);
-int vali_http_post(const char *url, const char *ctype, const uint8_t *body,
-		   size_t n, const char *expect_ctype, size_t max, int timeout,
-		   uint8_t **out, size_t *out_len, jpki_err *err);
+JPKI_MUST_CHECK int vali_http_get(const char *url, size_t max, int timeout,
+				  uint8_t **out, size_t *out_len,
+				  jpki_err *err);
+JPKI_MUST_CHECK int vali_http_post(const char *url, const char *ctype,
+				   const uint8_t *body, size_t n,
+				   const char *expect_ctype, size_t max,
+				   int timeout, uint8_t **out, size_t *out_len,
+				   jpki_err *err);
 bool vali_is_http(const char *s);
 
 /* crl.c: the answer of the CRL sources for `cert` issued by root `root`.
  * 0 with a->status GOOD/REVOKED, or JPKI_ERR_NOT_FOUND with why (the
  * reasons no source answered) filled in; other negatives are internal. */
-int vali_crl_status(jpki_validator *v, X509 *cert, size_t root,
-		    const val_opts *o, vali_rev *a, char *why, size_t cap,
-		    jpki_err *err);
+JPKI_MUST_CHECK int vali_crl_status(jpki_validator *v, X509 *cert, size_t root,
+				    const val_opts *o, vali_rev *a, char *why,
+				    size_t cap, jpki_err *err);
 void vali_crl_free(vali_crl *c);
 
 /* ocsp.c: the same from the given OCSP responses, then the responder. */
-int vali_ocsp_status(jpki_validator *v, X509 *cert, size_t root,
-		     const val_opts *o, vali_rev *a, char *why, size_t cap,
-		     jpki_err *err);
+JPKI_MUST_CHECK int vali_ocsp_status(jpki_validator *v, X509 *cert, size_t root,
+				     const val_opts *o, vali_rev *a, char *why,
+				     size_t cap, jpki_err *err);
 
 /* cert.c: val_cert() without clearing *res first, so that val_cms()
  * adds the certificate's verdict to the document's; hash is the SHA-256
  * of the certificate's DER when known (NULL: computed). */
-int vali_cert_check(jpki_validator *v, X509 *cert, const unsigned char *hash,
-		    const val_opts *o, val_result *res, jpki_err *err);
+JPKI_MUST_CHECK int vali_cert_check(jpki_validator *v, X509 *cert,
+				    const unsigned char *hash,
+				    const val_opts *o, val_result *res,
+				    jpki_err *err);
 
 /* timestamp.c: the signature time-stamps of si (unsigned attribute
  * id-aa-signatureTimeStampToken).  None, or no TSA root trusted: 0 and
@@ -161,16 +166,19 @@ typedef struct vali_split {
 	size_t cert_len[VALI_CMS_CERTS_MAX];
 	size_t n_certs;
 } vali_split;
-int vali_cms_split(const uint8_t *der, size_t len, vali_split *s);
+JPKI_MUST_CHECK int vali_cms_split(const uint8_t *der, size_t len,
+				   vali_split *s);
 void vali_split_clear(vali_split *s);
 
 /* pcache.c: the parsed certificate of `der` (a new reference, caller
  * frees) and its hash; JPKI_ERR_PARSE for a malformed one. */
-int vali_pcert_get(jpki_validator *v, const uint8_t *der, size_t len,
-		   X509 **out, unsigned char hash[32], jpki_err *err);
+JPKI_MUST_CHECK int vali_pcert_get(jpki_validator *v, const uint8_t *der,
+				   size_t len, X509 **out,
+				   unsigned char hash[32], jpki_err *err);
 /* The basic-4 data of the certificate with that hash (x), decoded once. */
-int vali_pcert_basic4(jpki_validator *v, const unsigned char hash[32], X509 *x,
-		      jpki_basic4 *out, jpki_err *err);
+JPKI_MUST_CHECK int vali_pcert_basic4(jpki_validator *v,
+				      const unsigned char hash[32], X509 *x,
+				      jpki_basic4 *out, jpki_err *err);
 void vali_pcache_clear(jpki_validator *v);
 
 /* Append "; text" (or "text") to a why-buffer, truncating. */

@@ -61,16 +61,16 @@ extern const char x509i_crldp_ou[];		/* "CRL Distribution Points" */
 extern const char x509i_crldp_cn_suffix[];	/* " CRLDP" */
 /* Append one single-valued RDN; the value's bytes go in as `type`
  * (V_ASN1_PRINTABLESTRING or V_ASN1_UTF8STRING) exactly. */
-int x509i_name_add(X509_NAME *n, int nid, int type, const char *val,
-		   jpki_err *err);
+JPKI_MUST_CHECK int x509i_name_add(X509_NAME *n, int nid, int type,
+				   const char *val, jpki_err *err);
 /* Exact equality of two names by DER (string types included). */
 bool x509i_name_der_eq(const X509_NAME *a, const X509_NAME *b);
 /* The root's subjectAltName DirName (Japanese). */
-int x509i_root_altname(jpki_profile prof, jpki_cert_kind kind, X509_NAME **out,
-		       jpki_err *err);
+JPKI_MUST_CHECK int x509i_root_altname(jpki_profile prof, jpki_cert_kind kind,
+				       X509_NAME **out, jpki_err *err);
 /* Checks on the romanised site strings and the window id. */
-int x509i_site_check(const jpki_issuer_site *site, bool need_window,
-		     jpki_err *err);
+JPKI_MUST_CHECK int x509i_site_check(const jpki_issuer_site *site,
+				     bool need_window, jpki_err *err);
 /* Printable ASCII (0x20..0x7e) of min..max bytes, no spaces if !space. */
 bool x509i_ascii_ok(const char *s, size_t min, size_t max, bool space);
 
@@ -188,10 +188,10 @@ typedef struct x509i_tables {
 	uint8_t sig_alg[X509I_ALG_DER_MAX];
 	size_t sig_alg_len;
 } x509i_tables;
-int x509i_tables_get(const x509i_tables **out, jpki_err *err);
+JPKI_MUST_CHECK int x509i_tables_get(const x509i_tables **out, jpki_err *err);
 /* The tables of one hierarchy; JPKI_ERR_INVAL for a bad profile or kind. */
-int x509i_hier_get(jpki_profile prof, jpki_cert_kind kind,
-		   const x509i_hier **out, jpki_err *err);
+JPKI_MUST_CHECK int x509i_hier_get(jpki_profile prof, jpki_cert_kind kind,
+				   const x509i_hier **out, jpki_err *err);
 /* Whether a name's DER is exactly der[0..len). */
 bool x509i_name_is(const X509_NAME *n, const uint8_t *der, size_t len);
 /* Whether the OID content octets p[0..n) are o. */
@@ -212,39 +212,47 @@ struct x509_issuer {
 };
 /* iss is an issuer of kind's hierarchy (JPKI_ERR_INVAL otherwise, with
  * the object builders' words). */
-int x509i_issuer_is(const x509_issuer *iss, jpki_cert_kind kind, jpki_err *err);
+JPKI_MUST_CHECK int x509i_issuer_is(const x509_issuer *iss, jpki_cert_kind kind,
+				    jpki_err *err);
 
 /* ext.c: extension builders, appended to x in call order, and the DER
  * of the leaves' variable extension values, shared with the TBS writer. */
-int x509i_key_usage_ext(int bits, X509_EXTENSION **out, jpki_err *err);
-int x509i_policy_ext(jpki_profile prof, jpki_cert_kind kind,
-		     X509_EXTENSION **out, jpki_err *err);
-int x509i_add_key_usage(X509 *x, int bits, jpki_err *err);
+JPKI_MUST_CHECK int x509i_key_usage_ext(int bits, X509_EXTENSION **out,
+					jpki_err *err);
+JPKI_MUST_CHECK int x509i_policy_ext(jpki_profile prof, jpki_cert_kind kind,
+				     X509_EXTENSION **out, jpki_err *err);
+JPKI_MUST_CHECK int x509i_add_key_usage(X509 *x, int bits, jpki_err *err);
 /* Append an extension whose value is the DER der[0..len). */
-int x509i_add_ext_der(X509 *x, int nid, bool critical, const uint8_t *der,
-		      size_t len, jpki_err *err);
-int x509i_add_crldp(X509 *x, const X509_NAME *dp, jpki_err *err);
+JPKI_MUST_CHECK int x509i_add_ext_der(X509 *x, int nid, bool critical,
+				      const uint8_t *der, size_t len,
+				      jpki_err *err);
+JPKI_MUST_CHECK int x509i_add_crldp(X509 *x, const X509_NAME *dp,
+				    jpki_err *err);
 /* cRLDistributionPoints value naming the partition of `site` (pref_roman
  * and city_roman used, already checked) in hierarchy h, in front of w. */
 #define X509I_CRLDP_DER_MAX 512
-int x509i_put_crldp(x509i_dw *w, const x509i_hier *h,
-		    const jpki_issuer_site *site, jpki_err *err);
+JPKI_MUST_CHECK int x509i_put_crldp(x509i_dw *w, const x509i_hier *h,
+				    const jpki_issuer_site *site,
+				    jpki_err *err);
 /* The same into buf; *der points into it. */
-int x509i_crldp_der(const x509i_hier *h, const jpki_issuer_site *site,
-		    uint8_t *buf, size_t cap, const uint8_t **der, size_t *len,
-		    jpki_err *err);
-int x509i_add_leaf_crldp(X509 *x, const x509i_hier *h,
-			 const jpki_issuer_site *site, jpki_err *err);
-int x509i_add_ski(X509 *x, jpki_err *err);
+JPKI_MUST_CHECK int x509i_crldp_der(const x509i_hier *h,
+				    const jpki_issuer_site *site, uint8_t *buf,
+				    size_t cap, const uint8_t **der,
+				    size_t *len, jpki_err *err);
+JPKI_MUST_CHECK int x509i_add_leaf_crldp(X509 *x, const x509i_hier *h,
+					 const jpki_issuer_site *site,
+					 jpki_err *err);
+JPKI_MUST_CHECK int x509i_add_ski(X509 *x, jpki_err *err);
 /* authorityKeyIdentifier value naming issuer's subjectKeyIdentifier, into
  * buf[0..*len) (cap X509I_AKI_DER_MAX). */
-int x509i_aki_der(X509 *issuer, uint8_t buf[X509I_AKI_DER_MAX], size_t *len,
-		  jpki_err *err);
-int x509i_add_aki(X509 *x, X509 *issuer, jpki_err *err);
+JPKI_MUST_CHECK int x509i_aki_der(X509 *issuer, uint8_t buf[X509I_AKI_DER_MAX],
+				  size_t *len, jpki_err *err);
+JPKI_MUST_CHECK int x509i_add_aki(X509 *x, X509 *issuer, jpki_err *err);
 /* SHA-1 (the tables' fetched one) of p[0..n). */
-int x509i_sha1(const uint8_t *p, size_t n, uint8_t out[20], jpki_err *err);
+JPKI_MUST_CHECK int x509i_sha1(const uint8_t *p, size_t n, uint8_t out[20],
+			       jpki_err *err);
 /* SHA-1 of the subjectPublicKey BIT STRING (RFC 5280 4.2.1.2 method 1). */
-int x509i_key_id(X509 *x, unsigned char out[20], jpki_err *err);
+JPKI_MUST_CHECK int x509i_key_id(X509 *x, unsigned char out[20], jpki_err *err);
 
 /* key.c: the caller's key as x509_check_key accepts it, read once as
  * numbers; setting it into an X509 without OpenSSL's encoder round trip;
@@ -260,37 +268,42 @@ typedef struct x509i_rsa {
 /* Largest RSAPublicKey DER of a key x509i_rsa_get accepts. */
 #define X509I_RSA_DER_MAX (X509I_RSA_BYTES_MAX + 32)
 /* x509_check_key's checks, in its order and words, and n and e. */
-int x509i_rsa_get(EVP_PKEY *pub, x509i_rsa *k, jpki_err *err);
+JPKI_MUST_CHECK int x509i_rsa_get(EVP_PKEY *pub, x509i_rsa *k, jpki_err *err);
 /* RSAPublicKey ::= SEQUENCE { n, e } (RFC 8017 A.1.1) in front of w. */
 void x509i_dw_rsa(x509i_dw *w, const x509i_rsa *k);
-int x509i_set_pubkey(X509 *x, EVP_PKEY *pub, jpki_err *err);
+JPKI_MUST_CHECK int x509i_set_pubkey(X509 *x, EVP_PKEY *pub, jpki_err *err);
 /* The lint's key checks on a SubjectPublicKeyInfo TLV (JPKI_ERR_KEY);
  * *key is its subjectPublicKey, the RSAPublicKey DER. */
-int x509i_check_spki(const jpki_rbuf *spki, jpki_rbuf *key, jpki_err *err);
+JPKI_MUST_CHECK int x509i_check_spki(const jpki_rbuf *spki, jpki_rbuf *key,
+				     jpki_err *err);
 
 /* cert.c: an unsigned v3 certificate with serial, validity, issuer DN and
  * key set; the leaf builders check `issuer` is the hierarchy's root.  The
  * checks come from the functions below, which the TBS writer shares. */
-int x509i_cert_new(const uint8_t *serial, size_t serial_len, time_t nb,
-		   time_t na, EVP_PKEY *pub, X509 **out, jpki_err *err);
-int x509i_leaf_issuer(const x509i_hier *h, X509 *issuer, jpki_err *err);
+JPKI_MUST_CHECK int x509i_cert_new(const uint8_t *serial, size_t serial_len,
+				   time_t nb, time_t na, EVP_PKEY *pub,
+				   X509 **out, jpki_err *err);
+JPKI_MUST_CHECK int x509i_leaf_issuer(const x509i_hier *h, X509 *issuer,
+				      jpki_err *err);
 /* The significant octets of a serial number, refused as RFC 5280 4.1.2.2
  * says (JPKI_ERR_INVAL). */
-int x509i_serial_octets(const uint8_t *serial, size_t serial_len,
-			const uint8_t **sig, size_t *sig_len, jpki_err *err);
+JPKI_MUST_CHECK int x509i_serial_octets(const uint8_t *serial,
+					size_t serial_len, const uint8_t **sig,
+					size_t *sig_len, jpki_err *err);
 /* ASN1_INTEGER from a big-endian magnitude (leading zeros ignored),
  * refused when zero or over 20 octets once DER-encoded. */
-int x509i_serial(const uint8_t *serial, size_t serial_len, ASN1_INTEGER **out,
-		 jpki_err *err);
+JPKI_MUST_CHECK int x509i_serial(const uint8_t *serial, size_t serial_len,
+				 ASN1_INTEGER **out, jpki_err *err);
 /* notBefore < notAfter, both in the years 1-9999 (JPKI_ERR_INVAL). */
-int x509i_validity_check(time_t nb, time_t na, jpki_err *err);
+JPKI_MUST_CHECK int x509i_validity_check(time_t nb, time_t na, jpki_err *err);
 /* Time TLV of t as ASN1_TIME_set() writes it: UTCTime for 1950-2049,
  * GeneralizedTime otherwise (RFC 5280 4.1.2.5); t checked as above. */
 #define X509I_TIME_DER_MAX 17
 size_t x509i_time_der(time_t t, uint8_t out[X509I_TIME_DER_MAX]);
 /* A Time's content in RFC 5280 4.1.2.5.1/.2 form (YYMMDDHHMMSSZ or
  * YYYYMMDDHHMMSSZ, a valid date and time) to time_t. */
-int x509i_time_parse(uint8_t tag, const jpki_rbuf *c, time_t *out);
+JPKI_MUST_CHECK int x509i_time_parse(uint8_t tag, const jpki_rbuf *c,
+				     time_t *out);
 /* notAfter of a root whose notBefore is nb. */
 time_t x509i_root_not_after(time_t nb);
 
@@ -306,35 +319,41 @@ typedef struct x509i_leaf_in {
 	size_t serial_len;
 	time_t nb, na;
 } x509i_leaf_in;
-int x509i_tbs_write(const x509_issuer *iss, const x509i_leaf_in *in,
-		    uint8_t *out, size_t out_cap, size_t *out_len,
-		    jpki_err *err);
+JPKI_MUST_CHECK int x509i_tbs_write(const x509_issuer *iss,
+				    const x509i_leaf_in *in, uint8_t *out,
+				    size_t out_cap, size_t *out_len,
+				    jpki_err *err);
 
 /* profile_sign.c, profile_auth.c: the subject checks both builders make,
  * in their order and words. */
 #define X509I_SIGN_CN_LEN 28 /* 14 + 5 + 9 */
-int x509i_sign_subject(const jpki_sign_subject *subj,
-		       char cn[X509I_SIGN_CN_LEN + 1], jpki_basic4 *b4,
-		       jpki_err *err);
-int x509i_auth_subject(const char *opaque_id, const jpki_issuer_site *site,
-		       jpki_err *err);
+JPKI_MUST_CHECK int x509i_sign_subject(const jpki_sign_subject *subj,
+				       char cn[X509I_SIGN_CN_LEN + 1],
+				       jpki_basic4 *b4, jpki_err *err);
+JPKI_MUST_CHECK int x509i_auth_subject(const char *opaque_id,
+				       const jpki_issuer_site *site,
+				       jpki_err *err);
 
 /* basic4.c */
 /* The SAN value, the six otherNames in OID order, in front of w. */
-int x509i_put_basic4_san(x509i_dw *w, const jpki_basic4 *b4, jpki_err *err);
-int x509i_add_basic4_san(X509 *x, const jpki_basic4 *b4, jpki_err *err);
+JPKI_MUST_CHECK int x509i_put_basic4_san(x509i_dw *w, const jpki_basic4 *b4,
+					 jpki_err *err);
+JPKI_MUST_CHECK int x509i_add_basic4_san(X509 *x, const jpki_basic4 *b4,
+					 jpki_err *err);
 /* The SAN value as x509i_put_basic4_san writes it, read back strictly:
  * exactly the six otherNames in OID order, UTF8String values of
  * well-formed UTF-8 within the fields' sizes, DER.  JPKI_ERR_PARSE for
  * anything else (x509i_basic4_read then says what); *out is written as
  * it goes, also on failure (the caller cleanses it). */
-int x509i_basic4_parse(const uint8_t *der, size_t len, jpki_basic4 *out);
+JPKI_MUST_CHECK int x509i_basic4_parse(const uint8_t *der, size_t len,
+				       jpki_basic4 *out);
 /* Read the basic-4 otherNames of gens into out.  *seen and *utf8 get a
  * bit per slot present / present as UTF8String; *foreign counts names
  * that are not basic-4 otherNames.  JPKI_ERR_NOT_FOUND when none. */
-int x509i_basic4_read(const GENERAL_NAMES *gens, jpki_basic4 *out,
-		      unsigned *seen, unsigned *utf8, int *foreign,
-		      jpki_err *err);
+JPKI_MUST_CHECK int x509i_basic4_read(const GENERAL_NAMES *gens,
+				      jpki_basic4 *out, unsigned *seen,
+				      unsigned *utf8, int *foreign,
+				      jpki_err *err);
 
 /* substitute.c: strict UTF-8 (no overlongs, surrogates, NUL or C0/DEL
  * controls) of len bytes. */

@@ -37,14 +37,18 @@ static int64_t add_resident(jpki_ca *ca, const char *ext, const char *birth,
 	store_resident r;
 	jpki_err err = {0};
 	memset(&r, 0, sizeof(r));
-	jpki_strlcpy(r.ext_id, ext, sizeof(r.ext_id));
-	jpki_strlcpy(r.name, "山田　太郎", sizeof(r.name));
-	jpki_strlcpy(r.kana, "ヤマダ　タロウ", sizeof(r.kana));
-	jpki_strlcpy(r.address, "東京都清瀬市上清戸１丁目", sizeof(r.address));
+	assert_int_equal(jpki_strlcpy(r.ext_id, ext, sizeof(r.ext_id)), 0);
+	assert_int_equal(jpki_strlcpy(r.name, "山田　太郎", sizeof(r.name)), 0);
+	assert_int_equal(jpki_strlcpy(r.kana, "ヤマダ　タロウ", sizeof(r.kana)),
+			 0);
+	assert_int_equal(jpki_strlcpy(r.address, "東京都清瀬市上清戸１丁目",
+				      sizeof(r.address)),
+			 0);
 	assert_int_equal(jpki_date_parse(birth, &r.birth), 0);
 	r.sex = 1;
 	r.adult_ward = ward;
-	jpki_strlcpy(r.muni_code, muni, sizeof(r.muni_code));
+	assert_int_equal(jpki_strlcpy(r.muni_code, muni, sizeof(r.muni_code)),
+			 0);
 	int rc = registry_resident_add(ca, &r, T0, "test", &err);
 	if (rc != 0)
 		fail_msg("add resident: %s", err.msg);
@@ -294,7 +298,9 @@ static void test_renewal_and_revocation(void **state)
 	store_resident r;
 	registry_change_result res;
 	assert_int_equal(store_resident_get(ca_store(ca), id, &r, &err), 0);
-	jpki_strlcpy(r.address, "東京都清瀬市中清戸２丁目", sizeof(r.address));
+	assert_int_equal(jpki_strlcpy(r.address, "東京都清瀬市中清戸２丁目",
+				      sizeof(r.address)),
+			 0);
 	assert_int_equal(
 	    registry_resident_change(ca, &r, open, "test", &res, &err), 0);
 	assert_int_equal(res.revoked, 0);

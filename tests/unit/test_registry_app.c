@@ -53,14 +53,18 @@ static int64_t add_res(jpki_ca *ca, const char *ext, const char *birth,
 	store_card c;
 	jpki_err err = {0};
 	memset(&r, 0, sizeof(r));
-	jpki_strlcpy(r.ext_id, ext, sizeof(r.ext_id));
-	jpki_strlcpy(r.name, name, sizeof(r.name));
-	jpki_strlcpy(r.kana, "ヤマダ　タロウ", sizeof(r.kana));
-	jpki_strlcpy(r.address, "東京都清瀬市上清戸１丁目", sizeof(r.address));
+	assert_int_equal(jpki_strlcpy(r.ext_id, ext, sizeof(r.ext_id)), 0);
+	assert_int_equal(jpki_strlcpy(r.name, name, sizeof(r.name)), 0);
+	assert_int_equal(jpki_strlcpy(r.kana, "ヤマダ　タロウ", sizeof(r.kana)),
+			 0);
+	assert_int_equal(jpki_strlcpy(r.address, "東京都清瀬市上清戸１丁目",
+				      sizeof(r.address)),
+			 0);
 	r.birth = d(birth);
 	r.sex = 1;
 	r.adult_ward = ward;
-	jpki_strlcpy(r.muni_code, "132217", sizeof(r.muni_code));
+	assert_int_equal(
+	    jpki_strlcpy(r.muni_code, "132217", sizeof(r.muni_code)), 0);
 	if (registry_resident_add(ca, &r, T0, "test", &err) != 0)
 		fail_msg("add resident: %s", err.msg);
 	memset(&c, 0, sizeof(c));
@@ -567,8 +571,10 @@ static void test_loss_found(void **state)
 	assert_int_equal(pv.affected, 2);
 	assert_true(pv.hold);
 	char s0[STORE_SERIAL_HEX_MAX], s1[STORE_SERIAL_HEX_MAX];
-	jpki_strlcpy(s0, pv.affected_serials[0], sizeof(s0));
-	jpki_strlcpy(s1, pv.affected_serials[1], sizeof(s1));
+	assert_int_equal(jpki_strlcpy(s0, pv.affected_serials[0], sizeof(s0)),
+			 0);
+	assert_int_equal(jpki_strlcpy(s1, pv.affected_serials[1], sizeof(s1)),
+			 0);
 	assert_int_equal(cert_reason(ca, s0), JPKI_REASON_CERTIFICATE_HOLD);
 	assert_int_equal(cert_reason(ca, s1), JPKI_REASON_CERTIFICATE_HOLD);
 	assert_int_equal(registry_app_approve(ca, id, T0, "clerk", &err), 0);

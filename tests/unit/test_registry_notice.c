@@ -81,12 +81,15 @@ static int64_t holder(jpki_ca *ca, const char *name, const char *birth,
 	jpki_err err = {0};
 	memset(&r, 0, sizeof(r));
 	snprintf(r.ext_id, sizeof(r.ext_id), "N%d", ++nres);
-	jpki_strlcpy(r.name, name, sizeof(r.name));
-	jpki_strlcpy(r.address, "東京都清瀬市上清戸１丁目", sizeof(r.address));
+	assert_int_equal(jpki_strlcpy(r.name, name, sizeof(r.name)), 0);
+	assert_int_equal(jpki_strlcpy(r.address, "東京都清瀬市上清戸１丁目",
+				      sizeof(r.address)),
+			 0);
 	assert_int_equal(jpki_date_parse(birth, &r.birth), 0);
 	r.sex = 1;
 	r.adult_ward = ward;
-	jpki_strlcpy(r.muni_code, "132217", sizeof(r.muni_code));
+	assert_int_equal(
+	    jpki_strlcpy(r.muni_code, "132217", sizeof(r.muni_code)), 0);
 	if (registry_resident_add(ca, &r, T0, "test", &err) != 0)
 		fail_msg("add resident: %s", err.msg);
 	memset(&c, 0, sizeof(c));

@@ -260,12 +260,14 @@ static int64_t add(const char *ext, const char *name, const char *kana,
 	store_resident r;
 	jpki_err err = {0};
 	memset(&r, 0, sizeof(r));
-	jpki_strlcpy(r.ext_id, ext, sizeof(r.ext_id));
-	jpki_strlcpy(r.name, name, sizeof(r.name));
-	jpki_strlcpy(r.kana, kana, sizeof(r.kana));
-	jpki_strlcpy(r.address, addr, sizeof(r.address));
-	jpki_strlcpy(r.muni_code, "132217", sizeof(r.muni_code));
-	jpki_strlcpy(r.my_number, mynum, sizeof(r.my_number));
+	assert_int_equal(jpki_strlcpy(r.ext_id, ext, sizeof(r.ext_id)), 0);
+	assert_int_equal(jpki_strlcpy(r.name, name, sizeof(r.name)), 0);
+	assert_int_equal(jpki_strlcpy(r.kana, kana, sizeof(r.kana)), 0);
+	assert_int_equal(jpki_strlcpy(r.address, addr, sizeof(r.address)), 0);
+	assert_int_equal(
+	    jpki_strlcpy(r.muni_code, "132217", sizeof(r.muni_code)), 0);
+	assert_int_equal(jpki_strlcpy(r.my_number, mynum, sizeof(r.my_number)),
+			 0);
 	assert_int_equal(jpki_date_parse(birth, &r.birth), 0);
 	r.sex = 1;
 	r.updated_at = T0;
@@ -373,27 +375,33 @@ static void test_my_number(void **state)
 	store_resident r, got;
 	jpki_err err = {0};
 	memset(&r, 0, sizeof(r));
-	jpki_strlcpy(r.ext_id, "MN1", sizeof(r.ext_id));
-	jpki_strlcpy(r.name, "番号 太郎", sizeof(r.name));
-	jpki_strlcpy(r.address, "東京都清瀬市", sizeof(r.address));
-	jpki_strlcpy(r.muni_code, "132217", sizeof(r.muni_code));
+	assert_int_equal(jpki_strlcpy(r.ext_id, "MN1", sizeof(r.ext_id)), 0);
+	assert_int_equal(jpki_strlcpy(r.name, "番号 太郎", sizeof(r.name)), 0);
+	assert_int_equal(
+	    jpki_strlcpy(r.address, "東京都清瀬市", sizeof(r.address)), 0);
+	assert_int_equal(
+	    jpki_strlcpy(r.muni_code, "132217", sizeof(r.muni_code)), 0);
 	r.birth = (jpki_date){1990, 1, 1};
 	r.sex = 1;
-	jpki_strlcpy(r.my_number, "123456789019", sizeof(r.my_number));
+	assert_int_equal(
+	    jpki_strlcpy(r.my_number, "123456789019", sizeof(r.my_number)), 0);
 	assert_int_equal(registry_resident_add(ca, &r, T0, "test", &err),
 			 JPKI_ERR_INVAL);
 	assert_non_null(strstr(err.msg, "check digit"));
 	assert_int_equal(
 	    store_resident_get_ext(ca_store(ca), "MN1", &got, &err),
 	    JPKI_ERR_NOT_FOUND);
-	jpki_strlcpy(r.my_number, "195173159140", sizeof(r.my_number));
+	assert_int_equal(
+	    jpki_strlcpy(r.my_number, "195173159140", sizeof(r.my_number)), 0);
 	assert_int_equal(registry_resident_add(ca, &r, T0, "test", &err), 0);
 	assert_int_equal(store_resident_get(ca_store(ca), r.id, &got, &err), 0);
 	assert_string_equal(got.my_number, "195173159140");
 	/* a change to a wrong number is refused, the record keeps its own */
 	registry_change_result res;
 	got.updated_at = T0;
-	jpki_strlcpy(got.my_number, "195173159141", sizeof(got.my_number));
+	assert_int_equal(
+	    jpki_strlcpy(got.my_number, "195173159141", sizeof(got.my_number)),
+	    0);
 	assert_int_equal(
 	    registry_resident_change(ca, &got, T0, "test", &res, &err),
 	    JPKI_ERR_INVAL);

@@ -135,7 +135,7 @@ static int open_mem(void *ctx, jpki_link *l, char *reader, size_t cap,
 	card_power(m->card, JPKI_CARD_POWER_ON);
 	l->transmit = card_transmit;
 	l->ctx = m->card;
-	jpki_strlcpy(reader, "memory", cap);
+	assert_int_equal(jpki_strlcpy(reader, "memory", cap), 0);
 	m->opened++;
 	return 0;
 }
@@ -186,11 +186,14 @@ static void test_gate(void **state)
 	assert_int_equal(ca_open(cadir, NULL, &ca, &err), 0);
 	m.card = new_card(ca);
 	memset(&p, 0, sizeof(p));
-	jpki_strlcpy(p.jpkid_host, "127.0.0.1", sizeof(p.jpkid_host));
+	assert_int_equal(
+	    jpki_strlcpy(p.jpkid_host, "127.0.0.1", sizeof(p.jpkid_host)), 0);
 	p.jpkid_port = 9; /* never reached here */
-	jpki_strlcpy(p.origin, ORIGIN, sizeof(p.origin));
-	jpki_strlcpy(p.token, TOKEN, sizeof(p.token));
-	jpki_strlcpy(p.operator_name, "clerk1", sizeof(p.operator_name));
+	assert_int_equal(jpki_strlcpy(p.origin, ORIGIN, sizeof(p.origin)), 0);
+	assert_int_equal(jpki_strlcpy(p.token, TOKEN, sizeof(p.token)), 0);
+	assert_int_equal(
+	    jpki_strlcpy(p.operator_name, "clerk1", sizeof(p.operator_name)),
+	    0);
 	terminal_serve_opts so = {.port = 0,
 				  .pairing = &p,
 				  .open = open_mem,
