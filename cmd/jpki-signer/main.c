@@ -162,7 +162,9 @@ static void serve(signer *s, int fd)
 			if (signer_resp_encode(SIGNER_MALFORMED,
 					       (const uint8_t *)e.msg,
 					       strlen(e.msg), &out, NULL) == 0)
-				signer_write_all(fd, out.p, out.len, NULL);
+				/* hanging up anyway: the peer may be gone */
+				jpki_ignore(
+				    signer_write_all(fd, out.p, out.len, NULL));
 			jpki_wbuf_free(&out);
 			return;
 		}

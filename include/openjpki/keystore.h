@@ -50,7 +50,8 @@ typedef struct keystore_signer_opts {
 	const char *const *argv; /* its arguments after argv[0], NULL-ended;
 				   "--fd 3" is added (the socket) */
 } keystore_signer_opts;
-int keystore_signer_start(const keystore_signer_opts *o, jpki_err *err);
+JPKI_MUST_CHECK int keystore_signer_start(const keystore_signer_opts *o,
+					  jpki_err *err);
 /* Stop the signer (SIGTERM by its pid) and its watcher; idempotent. */
 void keystore_signer_stop(void);
 /* The signer's pid (0 when none), and how many times it was restarted. */
@@ -62,7 +63,7 @@ int keystore_signs_messages(const keystore *ks);
  * error (JPKI_ERR_BUSY over its rate, JPKI_ERR_POLICY when it refused the
  * object, ...) into *err, and its code; 0 when the failure was not a
  * refusal by the signer.  Clears it. */
-int keystore_take_refusal(jpki_err *err);
+JPKI_MUST_CHECK int keystore_take_refusal(jpki_err *err);
 
 #ifdef __cplusplus
 }

@@ -63,14 +63,15 @@ typedef struct pdf_report {
  * "PDF signatures").  0 with *out filled (caller frees with
  * pdf_report_free(); a signature's problems say why it fails), or
  * JPKI_ERR_PARSE for a damaged or encrypted PDF (qpdf's message). */
-int pdf_inspect(const uint8_t *buf, size_t len, pdf_report **out,
-		jpki_err *err);
+JPKI_MUST_CHECK int pdf_inspect(const uint8_t *buf, size_t len,
+				pdf_report **out, jpki_err *err);
 void pdf_report_free(pdf_report *r);
 
 /* The bytes br covers (buf[br0, br0+br1) then buf[br2, br2+br3)) into a
  * new buffer (caller frees). */
-int pdf_range_bytes(const uint8_t *buf, size_t len, const long long br[4],
-		    uint8_t **out, size_t *out_len, jpki_err *err);
+JPKI_MUST_CHECK int pdf_range_bytes(const uint8_t *buf, size_t len,
+				    const long long br[4], uint8_t **out,
+				    size_t *out_len, jpki_err *err);
 
 typedef struct pdf_sign_opts {
 	time_t now;	      /* /M */
@@ -98,11 +99,12 @@ typedef struct pdf_prepared {
  * in and Contents zeroed; the AcroForm and the page's /Annots are
  * extended.  Sign pdf_range_bytes(p->buf, p->len, p->br), then
  * pdf_sign_finish().  JPKI_ERR_PARSE for a damaged input. */
-int pdf_sign_prepare(const uint8_t *in, size_t in_len, const pdf_sign_opts *o,
-		     pdf_prepared *p, jpki_err *err);
+JPKI_MUST_CHECK int pdf_sign_prepare(const uint8_t *in, size_t in_len,
+				     const pdf_sign_opts *o, pdf_prepared *p,
+				     jpki_err *err);
 /* Put the DER CMS into the placeholder (JPKI_ERR_RANGE if too big). */
-int pdf_sign_finish(pdf_prepared *p, const uint8_t *cms, size_t cms_len,
-		    jpki_err *err);
+JPKI_MUST_CHECK int pdf_sign_finish(pdf_prepared *p, const uint8_t *cms,
+				    size_t cms_len, jpki_err *err);
 void pdf_prepared_clear(pdf_prepared *p);
 
 #ifdef __cplusplus

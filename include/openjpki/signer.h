@@ -46,16 +46,16 @@ typedef struct signer_entry {
 typedef struct signer_policy signer_policy;
 /* roots[0] the signature root, roots[1] the authentication root (public
  * certificates); the profile is the one whose root DNs they carry. */
-int signer_policy_new(X509 *sign_root, X509 *auth_root, signer_policy **out,
-		      jpki_err *err);
+JPKI_MUST_CHECK int signer_policy_new(X509 *sign_root, X509 *auth_root,
+				      signer_policy **out, jpki_err *err);
 void signer_policy_free(signer_policy *p);
 /* Check one parsed request.  0, or JPKI_ERR_POLICY / JPKI_ERR_LINT /
  * JPKI_ERR_PARSE with the reason; *e is filled on success. */
-int signer_policy_check(signer_policy *p, const signer_req *rq, signer_entry *e,
-			jpki_err *err);
+JPKI_MUST_CHECK int signer_policy_check(signer_policy *p, const signer_req *rq,
+					signer_entry *e, jpki_err *err);
 /* A certificate serial is used from now on (a signed cert entry). */
-int signer_policy_mark(signer_policy *p, const uint8_t *serial, size_t len,
-		       jpki_err *err);
+JPKI_MUST_CHECK int signer_policy_mark(signer_policy *p, const uint8_t *serial,
+				       size_t len, jpki_err *err);
 bool signer_policy_used(const signer_policy *p, const uint8_t *serial,
 			size_t len);
 
@@ -92,13 +92,14 @@ typedef struct signer signer;
 /* Open the keystore, load the keys that exist (sign-root, auth-root,
  * audit) and check each root key against its certificate, rebuild the
  * used serials from the log and open it for appending. */
-int signer_open(const signer_config *cfg, signer **out, jpki_err *err);
+JPKI_MUST_CHECK int signer_open(const signer_config *cfg, signer **out,
+				jpki_err *err);
 void signer_close(signer *s);
 /* One request body: the response frame goes to *out (always, unless
  * out of memory: then non-zero).  A signature is returned only once its
  * log line is written. */
-int signer_handle(signer *s, const uint8_t *body, size_t len, time_t now,
-		  double mono, jpki_wbuf *out);
+JPKI_MUST_CHECK int signer_handle(signer *s, const uint8_t *body, size_t len,
+				  time_t now, double mono, jpki_wbuf *out);
 
 #ifdef __cplusplus
 }

@@ -66,26 +66,30 @@ const char *signer_op_name(uint8_t op);
 /* A request body (after the frame's length): version, a known op, a
  * label of [a-z0-9_-], a payload within the op's cap, nothing after it.
  * JPKI_ERR_PARSE otherwise. */
-int signer_req_parse(const uint8_t *body, size_t len, signer_req *out,
-		     jpki_err *err);
+JPKI_MUST_CHECK int signer_req_parse(const uint8_t *body, size_t len,
+				     signer_req *out, jpki_err *err);
 /* A whole request frame (length prefix included) into *out. */
-int signer_req_encode(uint8_t op, const char *label, const uint8_t *payload,
-		      size_t payload_len, jpki_wbuf *out, jpki_err *err);
+JPKI_MUST_CHECK int signer_req_encode(uint8_t op, const char *label,
+				      const uint8_t *payload,
+				      size_t payload_len, jpki_wbuf *out,
+				      jpki_err *err);
 /* A whole response frame into *out. */
-int signer_resp_encode(uint8_t status, const uint8_t *payload,
-		       size_t payload_len, jpki_wbuf *out, jpki_err *err);
-int signer_resp_parse(const uint8_t *body, size_t len, uint8_t *status,
-		      const uint8_t **payload, size_t *payload_len,
-		      jpki_err *err);
+JPKI_MUST_CHECK int signer_resp_encode(uint8_t status, const uint8_t *payload,
+				       size_t payload_len, jpki_wbuf *out,
+				       jpki_err *err);
+JPKI_MUST_CHECK int signer_resp_parse(const uint8_t *body, size_t len,
+				      uint8_t *status, const uint8_t **payload,
+				      size_t *payload_len, jpki_err *err);
 /* The jpki_rc a refusal stands for (SIGNER_BUSY: JPKI_ERR_BUSY). */
 int signer_status_rc(uint8_t status);
 
 /* Read one frame's body (malloc'd, *len >= 1) of at most `max` octets.
  * JPKI_ERR_IO on end of file or a read error, JPKI_ERR_PARSE for a length
  * of 0 or over max (the stream is then out of step: close it). */
-int signer_frame_read(int fd, size_t max, uint8_t **body, size_t *len,
-		      jpki_err *err);
-int signer_write_all(int fd, const uint8_t *p, size_t n, jpki_err *err);
+JPKI_MUST_CHECK int signer_frame_read(int fd, size_t max, uint8_t **body,
+				      size_t *len, jpki_err *err);
+JPKI_MUST_CHECK int signer_write_all(int fd, const uint8_t *p, size_t n,
+				     jpki_err *err);
 
 #ifdef __cplusplus
 }

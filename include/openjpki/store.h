@@ -479,26 +479,30 @@ typedef struct store_token_filter {
 
 /* Insert a row with optional data (a download's image); JPKI_ERR_CONFLICT
  * when the id exists. */
-int store_token_put(store *s, const store_token *t, const uint8_t *data,
-		    size_t len, jpki_err *err);
+JPKI_MUST_CHECK int store_token_put(store *s, const store_token *t,
+				    const uint8_t *data, size_t len,
+				    jpki_err *err);
 /* Read a row; *data (malloc'ed) and *len when data is non-NULL. */
-int store_token_get(store *s, const char *id, store_token *out, uint8_t **data,
-		    size_t *len, jpki_err *err);
+JPKI_MUST_CHECK int store_token_get(store *s, const char *id, store_token *out,
+				    uint8_t **data, size_t *len, jpki_err *err);
 /* Set `last` of a row to `last`, only when it is `expect` unless expect
  * is negative; *changed: whether the row changed (the caller won). */
-int store_token_touch(store *s, const char *id, time_t last, int64_t expect,
-		      bool *changed, jpki_err *err);
+JPKI_MUST_CHECK int store_token_touch(store *s, const char *id, time_t last,
+				      int64_t expect, bool *changed,
+				      jpki_err *err);
 /* Read and delete a row at once: JPKI_ERR_NOT_FOUND when it is not there
  * or another node took it first. */
-int store_token_take(store *s, const char *id, store_token *out, uint8_t **data,
-		     size_t *len, jpki_err *err);
+JPKI_MUST_CHECK int store_token_take(store *s, const char *id, store_token *out,
+				     uint8_t **data, size_t *len,
+				     jpki_err *err);
 /* Delete the rows the filter selects; *n: how many (may be NULL). */
-int store_token_delete(store *s, const store_token_filter *f, size_t *n,
-		       jpki_err *err);
+JPKI_MUST_CHECK int store_token_delete(store *s, const store_token_filter *f,
+				       size_t *n, jpki_err *err);
 /* Count the rows the filter selects, and the earliest expiry among them
  * (0 when none). */
-int store_token_count(store *s, const store_token_filter *f, size_t *n,
-		      time_t *first_expiry, jpki_err *err);
+JPKI_MUST_CHECK int store_token_count(store *s, const store_token_filter *f,
+				      size_t *n, time_t *first_expiry,
+				      jpki_err *err);
 
 /* Revocations as other processes commit them (PostgreSQL LISTEN/NOTIFY on
  * a connection of the watch's own): JPKI_ERR_STATE from store_watch_open
@@ -508,9 +512,11 @@ int store_token_count(store *s, const store_token_filter *f, size_t *n,
  * rescan, for what committed meanwhile was not told. */
 typedef struct store_watch store_watch;
 typedef void (*store_watch_fn)(void *ctx, const char *serial_hex);
-int store_watch_open(const char *location, store_watch **out, jpki_err *err);
-int store_watch_wait(store_watch *w, int timeout_ms, store_watch_fn fn,
-		     void *ctx, jpki_err *err);
+JPKI_MUST_CHECK int store_watch_open(const char *location, store_watch **out,
+				     jpki_err *err);
+JPKI_MUST_CHECK int store_watch_wait(store_watch *w, int timeout_ms,
+				     store_watch_fn fn, void *ctx,
+				     jpki_err *err);
 void store_watch_close(store_watch *w);
 
 #ifdef __cplusplus

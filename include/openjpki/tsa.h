@@ -34,17 +34,17 @@ extern "C" {
 /* Create the TSA of the CA: both keys (RSA-2048), the TSA root and the TSA
  * certificate valid from `now`, written to DIR/tsa/.  JPKI_ERR_EXISTS when
  * it has one; JPKI_ERR_POLICY for a production-profile CA. */
-int ca_tsa_init(jpki_ca *ca, time_t now, jpki_err *err);
+JPKI_MUST_CHECK int ca_tsa_init(jpki_ca *ca, time_t now, jpki_err *err);
 
 typedef struct jpki_tsa jpki_tsa;
 /* Load the CA's TSA (key and certificates): JPKI_ERR_NOT_FOUND when it
  * has none.  A jpki_tsa is immutable: threads may share it.  Caller frees
  * with ca_tsa_free(). */
-int ca_tsa_open(jpki_ca *ca, jpki_tsa **out, jpki_err *err);
+JPKI_MUST_CHECK int ca_tsa_open(jpki_ca *ca, jpki_tsa **out, jpki_err *err);
 /* A TSA from a key and its certificate (tests, fuzzing); references are
  * taken. */
-int ca_tsa_new(EVP_PKEY *key, X509 *cert, X509 *root, jpki_tsa **out,
-	       jpki_err *err);
+JPKI_MUST_CHECK int ca_tsa_new(EVP_PKEY *key, X509 *cert, X509 *root,
+			       jpki_tsa **out, jpki_err *err);
 void ca_tsa_free(jpki_tsa *t); /* NULL is fine */
 /* Borrowed certificates (valid while t lives); root may be NULL. */
 X509 *ca_tsa_cert(const jpki_tsa *t);
@@ -53,7 +53,8 @@ X509 *ca_tsa_root(const jpki_tsa *t);
 /* Strict reading of a TimeStampReq: one DER object (re-encoding gives the
  * same bytes), nothing after it, at most JPKI_TSA_REQ_MAX bytes.  0, or
  * JPKI_ERR_PARSE / JPKI_ERR_RANGE with the reason in err. */
-int ca_tsa_req_check(const uint8_t *req, size_t len, jpki_err *err);
+JPKI_MUST_CHECK int ca_tsa_req_check(const uint8_t *req, size_t len,
+				     jpki_err *err);
 
 /* Answer a TimeStampReq at `now` (RFC 3161 2.4.2): *out is a DER
  * TimeStampResp (malloc'ed, caller frees), granted with a token, or a
@@ -61,9 +62,10 @@ int ca_tsa_req_check(const uint8_t *req, size_t len, jpki_err *err);
  * ca_tsa_req_check refuses, badAlg for a digest other than SHA-256/384/512,
  * unacceptedPolicy, unacceptedExtension).  *granted (may be NULL) tells
  * which.  A negative jpki_rc only for internal failures. */
-int ca_tsa_respond(const jpki_tsa *t, const uint8_t *req, size_t len,
-		   time_t now, uint8_t **out, size_t *out_len, bool *granted,
-		   jpki_err *err);
+JPKI_MUST_CHECK int ca_tsa_respond(const jpki_tsa *t, const uint8_t *req,
+				   size_t len, time_t now, uint8_t **out,
+				   size_t *out_len, bool *granted,
+				   jpki_err *err);
 
 /* ---- client side (validation/timestamp.c) ---- */
 
@@ -72,26 +74,29 @@ int ca_tsa_respond(const jpki_tsa *t, const uint8_t *req, size_t len,
  * answer (granted, nonce echoed, imprint ours) and return the token (DER
  * ContentInfo, malloc'ed, caller frees).  The token's signature is not
  * judged here: verifiers do that against the TSA roots they trust. */
-int val_timestamp_fetch(const char *url, const uint8_t *data, size_t len,
-			int timeout, uint8_t **token, size_t *token_len,
-			jpki_err *err);
+JPKI_MUST_CHECK int val_timestamp_fetch(const char *url, const uint8_t *data,
+					size_t len, int timeout,
+					uint8_t **token, size_t *token_len,
+					jpki_err *err);
 
 /* Trust a TSA root for signature time-stamps (val_cms): a self-signed CA
  * certificate; the validator takes its own reference.  Without one,
  * val_cms leaves time-stamps unjudged and judges the signer at o->at. */
 typedef struct jpki_validator jpki_validator;
-int val_add_tsa_root(jpki_validator *v, X509 *root, jpki_err *err);
+JPKI_MUST_CHECK int val_add_tsa_root(jpki_validator *v, X509 *root,
+				     jpki_err *err);
 /* Every certificate of a PEM file (or one DER certificate). */
-int val_load_tsa_roots(jpki_validator *v, const char *path, size_t *added,
-		       jpki_err *err);
+JPKI_MUST_CHECK int val_load_tsa_roots(jpki_validator *v, const char *path,
+				       size_t *added, jpki_err *err);
 
 /* CAdES-T: add the signature time-stamp (unsigned attribute
  * id-aa-signatureTimeStampToken, RFC 3161 Appendix A) of the one
  * SignerInfo of a DER CMS SignedData, fetched from `url` over the
  * signature value.  *out is the new DER (caller frees). */
-int val_cms_add_timestamp(const uint8_t *cms, size_t len, const char *url,
-			  int timeout, uint8_t **out, size_t *out_len,
-			  jpki_err *err);
+JPKI_MUST_CHECK int val_cms_add_timestamp(const uint8_t *cms, size_t len,
+					  const char *url, int timeout,
+					  uint8_t **out, size_t *out_len,
+					  jpki_err *err);
 
 #ifdef __cplusplus
 }

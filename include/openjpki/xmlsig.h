@@ -53,7 +53,7 @@ typedef struct xmlsig_part {
 } xmlsig_part;
 
 /* Initialise libxml2, xmlsec and its OpenSSL backend once (idempotent). */
-int xmlsig_init(jpki_err *err);
+JPKI_MUST_CHECK int xmlsig_init(jpki_err *err);
 
 /* Whether `name` is acceptable as a part name (see xmlsig_part). */
 bool xmlsig_part_name_ok(const char *name);
@@ -61,16 +61,18 @@ bool xmlsig_part_name_ok(const char *name);
 /* Enveloped signature over the XML document doc (len bytes) with key (a
  * software key or the card's, through the provider) and its certificate.
  * *out (malloc'ed, caller frees) is the signed document. */
-int xmlsig_sign_enveloped(const uint8_t *doc, size_t len, EVP_PKEY *key,
-			  X509 *cert, uint8_t **out, size_t *out_len,
-			  jpki_err *err);
+JPKI_MUST_CHECK int xmlsig_sign_enveloped(const uint8_t *doc, size_t len,
+					  EVP_PKEY *key, X509 *cert,
+					  uint8_t **out, size_t *out_len,
+					  jpki_err *err);
 
 /* The 構成管理情報 (kousei.xml) of an application made of parts[0..n)
  * (exactly one 申請書, the others 添付書類), signed: the References cover
  * kousei.xml and every part.  *out is malloc'ed. */
-int xmlsig_sign_application(const xmlsig_part *parts, size_t n, EVP_PKEY *key,
-			    X509 *cert, uint8_t **out, size_t *out_len,
-			    jpki_err *err);
+JPKI_MUST_CHECK int xmlsig_sign_application(const xmlsig_part *parts, size_t n,
+					    EVP_PKEY *key, X509 *cert,
+					    uint8_t **out, size_t *out_len,
+					    jpki_err *err);
 
 /* The References of a signature, as the verifier saw them. */
 #define XMLSIG_REFS_MAX (XMLSIG_PARTS_MAX + 1)
@@ -105,17 +107,19 @@ void xmlsig_result_clear(xmlsig_result *r);
  * must be a listed part.  0 with *res filled (res->val.fails == 0: valid),
  * a negative jpki_rc for misuse or an internal failure (then *res is
  * cleared).  Malformed or refused input is a verdict (VAL_FAIL_DOCUMENT). */
-int xmlsig_verify(jpki_validator *v, const uint8_t *xml, size_t len,
-		  const xmlsig_part *parts, size_t n, const val_opts *o,
-		  xmlsig_result *res, jpki_err *err);
+JPKI_MUST_CHECK int xmlsig_verify(jpki_validator *v, const uint8_t *xml,
+				  size_t len, const xmlsig_part *parts,
+				  size_t n, const val_opts *o,
+				  xmlsig_result *res, jpki_err *err);
 
 /* The file names an application's kousei.xml lists (申請書 first),
  * without verifying anything, so that a caller can read them: names[i]
  * are malloc'ed (free each), *n <= XMLSIG_PARTS_MAX.  A document that is
  * not an application gives *n = 0. */
-int xmlsig_application_parts(const uint8_t *xml, size_t len,
-			     char *names[XMLSIG_PARTS_MAX], bool *attachment,
-			     size_t *n, jpki_err *err);
+JPKI_MUST_CHECK int xmlsig_application_parts(const uint8_t *xml, size_t len,
+					     char *names[XMLSIG_PARTS_MAX],
+					     bool *attachment, size_t *n,
+					     jpki_err *err);
 
 #ifdef __cplusplus
 }

@@ -298,8 +298,9 @@ static void exe_data_find(void)
 	if (c < 0 || (size_t)c >= sizeof(cand) || r < 0 ||
 	    (size_t)r >= sizeof(roots))
 		return;
-	if (access(roots, R_OK | X_OK) == 0)
-		jpki_strlcpy(exe_data, cand, sizeof(exe_data));
+	if (access(roots, R_OK | X_OK) == 0 &&
+	    jpki_strlcpy(exe_data, cand, sizeof(exe_data)) != 0)
+		exe_data[0] = '\0'; /* cannot happen: same size as cand */
 }
 
 const char *jpki_data_dir(const char *override)

@@ -13,11 +13,11 @@
 /* qpdf over buf[0, len): no xref reconstruction, warnings kept (and
  * treated as damage by pdfq_check), encrypted files refused.  Caller
  * ends *out with qpdf_cleanup(). */
-int pdfq_open(const uint8_t *buf, size_t len, const char *what, qpdf_data *out,
-	      jpki_err *err);
+JPKI_MUST_CHECK int pdfq_open(const uint8_t *buf, size_t len, const char *what,
+			      qpdf_data *out, jpki_err *err);
 /* JPKI_ERR_PARSE with qpdf's message if qpdf met an error or a warning
  * since the last call, else 0. */
-int pdfq_check(qpdf_data q, const char *what, jpki_err *err);
+JPKI_MUST_CHECK int pdfq_check(qpdf_data q, const char *what, jpki_err *err);
 /* Whether dict[key] is the name `name` ("/Sig"). */
 bool pdfq_name_is(qpdf_data q, qpdf_oh dict, const char *key, const char *name);
 /* buf ends with "%%EOF" and at most one end-of-line marker. */

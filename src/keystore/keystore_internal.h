@@ -58,12 +58,13 @@ typedef struct ks_key_ref {
 	const ks_key_ops *ops;
 	void *key;
 } ks_key_ref;
-int ks_remote_pkey_new(const ks_key_ops *ops, void *k, const BIGNUM *n,
-		       const BIGNUM *e, EVP_PKEY **out, jpki_err *err);
+JPKI_MUST_CHECK int ks_remote_pkey_new(const ks_key_ops *ops, void *k,
+				       const BIGNUM *n, const BIGNUM *e,
+				       EVP_PKEY **out, jpki_err *err);
 
 /* --- the signer client (signer_client.c) --- */
 extern const keystore_ops ks_signer_ops;
 /* `spec` is what follows "signer:" (empty: the process's signer link). */
-int ks_signer_open(const char *spec, void **be, jpki_err *err);
+JPKI_MUST_CHECK int ks_signer_open(const char *spec, void **be, jpki_err *err);
 
 #endif

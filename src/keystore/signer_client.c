@@ -329,7 +329,7 @@ static int skey_sign(void *vk, const unsigned char *msg, size_t len,
 	int rc = ask(op, k->label, msg, len, sig, siglen, &e);
 	if (rc != 0) {
 		refusal_rc = rc;
-		jpki_strlcpy(refusal_msg, e.msg, sizeof(refusal_msg));
+		jpki_strlcpy_cut(refusal_msg, e.msg, sizeof(refusal_msg));
 		ERR_raise_data(ERR_LIB_USER, ERR_R_OPERATION_FAIL, "%s", e.msg);
 		return -1;
 	}
@@ -380,7 +380,12 @@ static int s_load(void *be, const char *label, EVP_PKEY **out, jpki_err *err)
 		goto out;
 	}
 	atomic_init(&k->refs, 1);
-	jpki_strlcpy(k->label, label, sizeof(k->label));
+	if (jpki_strlcpy(k->label, label, sizeof(k->label)) != 0) {
+		free(k);
+		rc = jpki_fail(err, JPKI_ERR_RANGE,
+			       "signer: key label too long: %s", label);
+		goto out;
+	}
 	rc = ks_remote_pkey_new(&skey_ops, k, bn_n, bn_e, out, err);
 	skey_unref(k); /* the EVP_PKEY holds its own reference */
 out:

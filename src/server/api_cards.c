@@ -104,7 +104,10 @@ static int dl_put(server *s, const char *serial, const uint8_t *sid,
 	dl_id(sid, serial, k.id);
 	k.kind = STORE_TOKEN_DOWNLOAD;
 	srv_token_id(sid, SRV_SID_LEN, k.owner);
-	jpki_strlcpy(k.op, serial, sizeof(k.op));
+	if (jpki_strlcpy(k.op, serial, sizeof(k.op)) != 0) {
+		free(sealed);
+		return JPKI_ERR_RANGE; /* a serial too long to hold */
+	}
 	k.expires = now + SRV_DL_TTL;
 	dl_key(sid, key);
 	rc = dl_seal(key, *img, len, sealed, false);
@@ -115,7 +118,9 @@ static int dl_put(server *s, const char *serial, const uint8_t *sid,
 			   all = {.kind = STORE_TOKEN_DOWNLOAD,
 				  .alive_at = now};
 	store *st = srv_sessions_lock(s->sess);
-	store_token_delete(st, &one, NULL, NULL); /* the same card again */
+	/* the same card again; should the old row stay, the put below
+	 * conflicts and the caller is told */
+	jpki_ignore(store_token_delete(st, &one, NULL, NULL));
 	if ((rc = store_token_count(st, &all, &n, NULL, NULL)) == 0 &&
 	    n >= SRV_DL_MAX)
 		rc = JPKI_ERR_RANGE;

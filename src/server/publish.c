@@ -579,7 +579,10 @@ static void crl_mark(crl_target *v, size_t *n, bool *overflow, int kind,
 	}
 	v[*n].kind = kind;
 	v[*n].scope = scope;
-	jpki_strlcpy(v[*n].muni, muni, sizeof(v[*n].muni));
+	if (jpki_strlcpy(v[*n].muni, muni, sizeof(v[*n].muni)) != 0) {
+		*overflow = true; /* not a code we issue: regenerate all */
+		return;
+	}
 	(*n)++;
 }
 
@@ -606,7 +609,7 @@ static void publish_told(server *s, jpki_ca *ca, told *t)
 		if (c.kind == JPKI_CERT_SIGN || c.kind == JPKI_CERT_AUTH) {
 			if (len > 0) {
 				srv_ocsp_cache_drop(s->ocsp, serial, len);
-				srv_presign(s, ca, c.kind, c.serial, now);
+				publish_ocsp(s, ca, c.kind, c.serial, now);
 			}
 			if (c.muni_code[0] != '\0')
 				crl_mark(crls, &nc, &overflow, c.kind,
@@ -624,10 +627,10 @@ static void publish_told(server *s, jpki_ca *ca, told *t)
 		return;
 	}
 	for (size_t i = 0; i < nc; i++)
-		srv_crl_make(s, ca, crls[i].kind, crls[i].scope,
-			     crls[i].scope == CA_CRL_PARTITION ? crls[i].muni
-							       : NULL,
-			     now);
+		publish_crl(s, ca, crls[i].kind, crls[i].scope,
+			    crls[i].scope == CA_CRL_PARTITION ? crls[i].muni
+							      : NULL,
+			    now);
 }
 
 static void *watch_main(void *arg)

@@ -700,9 +700,11 @@ struct server {
 
 /* ---- the TLS listener with client certificates (tls.c) ---- */
 struct sockaddr_in;
-int srv_tls_start(server *s, const server_config *cfg,
-		  const struct sockaddr_in *sa, MHD_AccessHandlerCallback fn,
-		  MHD_RequestCompletedCallback done, jpki_err *err);
+JPKI_MUST_CHECK int srv_tls_start(server *s, const server_config *cfg,
+				  const struct sockaddr_in *sa,
+				  MHD_AccessHandlerCallback fn,
+				  MHD_RequestCompletedCallback done,
+				  jpki_err *err);
 void srv_tls_stop(server *s);
 /* A request on the TLS listener without a client certificate that
  * verifies under the client CA: to be refused (403). */

@@ -15,6 +15,7 @@
  * One store handle serves all of this, behind one mutex. */
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,6 +98,21 @@ size_t srv_sessions_count(srv_sessions *t)
 	return n;
 }
 
+/* Delete the rows `f` selects; a failure is logged, not returned: the
+ * caller (a sweep, a log-out) has no one to return it to, and a row left
+ * behind expires (its expiry is checked on every read).  `n` may be NULL. */
+static void del_logged(store *st, const store_token_filter *f, size_t *n,
+		       const char *what)
+{
+	int rc = store_token_delete(st, f, n, NULL);
+	if (rc != 0) {
+		fprintf(stderr, "jpkid: %s not deleted from the store: %s\n",
+			what, jpki_strerror(rc));
+		if (n != NULL)
+			*n = 0;
+	}
+}
+
 /* Delete rows past their expiry, at most once every SWEEP_EVERY seconds
  * (t->mu held). */
 static void sweep(srv_sessions *t, time_t now)
@@ -104,7 +120,7 @@ static void sweep(srv_sessions *t, time_t now)
 	if (now >= t->swept && now < t->swept + SWEEP_EVERY)
 		return;
 	store_token_filter f = {.expired_at = now};
-	store_token_delete(t->st, &f, NULL, NULL);
+	del_logged(t->st, &f, NULL, "expired sessions and tokens");
 	t->swept = now;
 }
 
@@ -137,8 +153,7 @@ int srv_session_create_gen(srv_sessions *t, const char *name, int role,
 	store_token_filter f = {.kind = STORE_TOKEN_SESSION, .alive_at = now};
 	size_t n = 0;
 	int rc;
-	if ((rc = jpki_strlcpy(nm, name, sizeof(nm))) != 0 ||
-	    (rc = jpki_random(id, sizeof(id), NULL)) != 0 ||
+	if ((rc = jpki_random(id, sizeof(id), NULL)) != 0 ||
 	    (rc = jpki_random(csrf, sizeof(csrf), NULL)) != 0)
 		return rc;
 	memset(&k, 0, sizeof(k));
@@ -174,11 +189,11 @@ int srv_session_create_gen(srv_sessions *t, const char *name, int role,
 static void end(srv_sessions *t, const char *hid)
 {
 	store_token_filter f = {.id = hid};
-	store_token_delete(t->st, &f, NULL, NULL);
+	del_logged(t->st, &f, NULL, "an ended session");
 	f = (store_token_filter){.kind = STORE_TOKEN_CHALLENGE, .owner = hid};
-	store_token_delete(t->st, &f, NULL, NULL);
+	del_logged(t->st, &f, NULL, "an ended session's challenges");
 	f.kind = STORE_TOKEN_DOWNLOAD;
-	store_token_delete(t->st, &f, NULL, NULL);
+	del_logged(t->st, &f, NULL, "an ended session's downloads");
 }
 
 int srv_session_get(srv_sessions *t, const char *sid_hex, bool check_csrf,
@@ -213,8 +228,9 @@ int srv_session_get(srv_sessions *t, const char *sid_hex, bool check_csrf,
 		rc = JPKI_ERR_POLICY;
 		goto out;
 	}
+	/* the idle clock: a failed touch costs at most SESSION_TOUCH of it */
 	if (now >= s.last + SESSION_TOUCH)
-		store_token_touch(t->st, hid, now, -1, NULL, NULL);
+		jpki_ignore(store_token_touch(t->st, hid, now, -1, NULL, NULL));
 	r->authed = true;
 	r->role = s.role;
 	jpki_strlcpy_cut(r->actor, s.owner, sizeof(r->actor));
@@ -249,7 +265,7 @@ size_t srv_sessions_end_operator(srv_sessions *t, const char *name,
 	if (keep == NULL) {
 		f = (store_token_filter){.kind = STORE_TOKEN_CHALLENGE,
 					 .op = name};
-		store_token_delete(t->st, &f, &c, NULL);
+		del_logged(t->st, &f, &c, "an operator's challenges");
 	}
 	pthread_mutex_unlock(&t->mu);
 	return n;
@@ -265,7 +281,12 @@ void srv_session_set_gen(srv_sessions *t, const uint8_t sid[SRV_SID_LEN],
 	/* the row again with its new generation: one's own session only */
 	if (store_token_take(t->st, hid, &s, NULL, NULL, NULL) == 0) {
 		s.gen = gen;
-		store_token_put(t->st, &s, NULL, 0, NULL);
+		int rc = store_token_put(t->st, &s, NULL, 0, NULL);
+		if (rc != 0) /* the session is gone: its owner logs in again */
+			fprintf(stderr,
+				"jpkid: a session not kept after a password "
+				"change: %s\n",
+				jpki_strerror(rc));
 	}
 	pthread_mutex_unlock(&t->mu);
 	OPENSSL_cleanse(&s, sizeof(s));
@@ -289,7 +310,8 @@ size_t srv_sessions_sync(srv_sessions *t, const srv_op_cutoff *c, size_t nc)
 		if (c[k].disabled) {
 			f = (store_token_filter){.kind = STORE_TOKEN_CHALLENGE,
 						 .op = c[k].name};
-			store_token_delete(t->st, &f, NULL, NULL);
+			del_logged(t->st, &f, NULL,
+				   "a disabled operator's challenges");
 		}
 	}
 	pthread_mutex_unlock(&t->mu);
@@ -367,8 +389,11 @@ int srv_challenge_open(srv_sessions *t, const uint8_t sid[SRV_SID_LEN],
 	}
 	srv_token_id(c, sizeof(c), h.id);
 	h.kind = STORE_TOKEN_CHALLENGE;
-	jpki_strlcpy(h.owner, hid, sizeof(h.owner));
-	jpki_strlcpy(h.op, s.owner, sizeof(h.op));
+	if (jpki_strlcpy(h.owner, hid, sizeof(h.owner)) != 0 ||
+	    jpki_strlcpy(h.op, s.owner, sizeof(h.op)) != 0) {
+		rc = JPKI_ERR_RANGE;
+		goto end;
+	}
 	h.expires = now + SRV_CHALLENGE_TTL;
 	if (store_token_put(t->st, &h, NULL, 0, NULL) != 0) {
 		rc = JPKI_ERR_STATE;

@@ -246,8 +246,9 @@ static bool conn_ok(const struct pgc *p)
 static void set_outcome(struct outcome *o, const char *st, const char *m)
 {
 	memset(o, 0, sizeof(*o));
-	jpki_strlcpy(o->state, st, sizeof(o->state));
-	jpki_strlcpy(o->msg, m, sizeof(o->msg));
+	if (jpki_strlcpy(o->state, st, sizeof(o->state)) != 0)
+		o->state[0] = '\0';
+	jpki_strlcpy_cut(o->msg, m, sizeof(o->msg));
 	for (char *c = o->msg; *c; c++)
 		if (*c == '\n')
 			*c = ' ';
@@ -1313,7 +1314,8 @@ static int pg_audit_insert(void *impl, const store_audit *a, jpki_err *err)
 			       (long long)a->seq);
 	/* the witness of this transaction's COMMIT (commit_outcome) */
 	p->audit_seq = a->seq;
-	jpki_strlcpy(p->audit_hash, a->hash, sizeof(p->audit_hash));
+	if (jpki_strlcpy(p->audit_hash, a->hash, sizeof(p->audit_hash)) != 0)
+		return jpki_fail(err, JPKI_ERR_RANGE, "audit hash too long");
 	return 0;
 }
 
@@ -1799,8 +1801,8 @@ static int pg_watch_open(const char *location, void **impl, jpki_err *err)
 	p->c = PQconnectdb(location);
 	if (p->c == NULL || PQstatus(p->c) != CONNECTION_OK) {
 		char m[160];
-		jpki_strlcpy(m, p->c != NULL ? PQerrorMessage(p->c) : "",
-			     sizeof(m));
+		jpki_strlcpy_cut(m, p->c != NULL ? PQerrorMessage(p->c) : "",
+				 sizeof(m));
 		for (char *c = m; *c; c++)
 			if (*c == '\n')
 				*c = ' ';

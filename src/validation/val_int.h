@@ -151,8 +151,9 @@ JPKI_MUST_CHECK int vali_cert_check(jpki_validator *v, X509 *cert,
  * timeStamping purpose under a trusted TSA root, valid at now; imprint over
  * si's signature value): res->has_timestamp and its time.  Otherwise
  * VAL_FAIL_TIMESTAMP.  Negative only for internal failures. */
-int vali_timestamp_check(jpki_validator *v, CMS_SignerInfo *si, time_t now,
-			 val_result *res, jpki_err *err);
+JPKI_MUST_CHECK int vali_timestamp_check(jpki_validator *v, CMS_SignerInfo *si,
+					 time_t now, val_result *res,
+					 jpki_err *err);
 
 /* cmsder.c: a DER ContentInfo(SignedData) split into its certificates
  * (pointers into the input) and a copy without the certificates field.

@@ -47,11 +47,12 @@ static int cut(const struct fx *f)
 	const char *app = strstr(f->loc, "application_name=") + 17;
 	PGconn *c = PQconnectdb(fx_pg_url());
 	assert_int_equal(PQstatus(c), CONNECTION_OK);
-	snprintf(sql, sizeof(sql),
-		 "SELECT count(*) FILTER (WHERE t) FROM (SELECT "
-		 "pg_terminate_backend(pid, 5000) AS t FROM (SELECT pid FROM "
-		 "pg_stat_activity WHERE application_name = '%s' OFFSET 0) a) b",
-		 app);
+	snprintf(
+	    sql, sizeof(sql),
+	    "SELECT count(*) FILTER (WHERE t) FROM (SELECT "
+	    "pg_terminate_backend(pid, 5000) AS t FROM (SELECT pid FROM "
+	    "pg_stat_activity WHERE application_name = '%s' OFFSET 0) a) b",
+	    app);
 	PGresult *r = PQexec(c, sql);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK)
 		print_error("%s: %s\n", sql, PQerrorMessage(c));
@@ -84,16 +85,14 @@ static void test_read_reconnects(void **state)
 	assert_int_equal(store_meta_set(f->s, "pgconn.k", "v1", &e), 0);
 	assert_int_equal(store_commit(f->s, &e), 0);
 	assert_int_equal(cut(f), 1);
-	assert_int_equal(store_meta_get(f->s, "pgconn.k", v, sizeof(v), &e),
-			 0);
+	assert_int_equal(store_meta_get(f->s, "pgconn.k", v, sizeof(v), &e), 0);
 	assert_string_equal(v, "v1");
 	/* and a write transaction starts on it */
 	assert_int_equal(cut(f), 1);
 	assert_int_equal(store_begin(f->s, &e), 0);
 	assert_int_equal(store_meta_set(f->s, "pgconn.k", "v2", &e), 0);
 	assert_int_equal(store_commit(f->s, &e), 0);
-	assert_int_equal(store_meta_get(f->s, "pgconn.k", v, sizeof(v), &e),
-			 0);
+	assert_int_equal(store_meta_get(f->s, "pgconn.k", v, sizeof(v), &e), 0);
 	assert_string_equal(v, "v2");
 }
 
@@ -117,8 +116,7 @@ static void test_tx_lost(void **state)
 	assert_int_equal(store_begin(f->s, &e), 0);
 	assert_int_equal(store_meta_set(f->s, "pgconn.t", "ok", &e), 0);
 	assert_int_equal(store_commit(f->s, &e), 0);
-	assert_int_equal(store_meta_get(f->s, "pgconn.t", v, sizeof(v), &e),
-			 0);
+	assert_int_equal(store_meta_get(f->s, "pgconn.t", v, sizeof(v), &e), 0);
 	assert_string_equal(v, "ok");
 }
 
