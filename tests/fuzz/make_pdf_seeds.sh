@@ -4,7 +4,8 @@
 # (invisible), co-signed (visible), and damaged or attacked copies: an
 # incremental update over signed content, a ByteRange made to wrap a
 # later update, a null ByteRange, zeroed Contents, a truncated file, a
-# bad startxref, an xref stream, junk.
+# bad startxref, an xref stream, junk.  Inputs the fuzzer found
+# (found_*) are kept.
 #   bash tests/fuzz/make_pdf_seeds.sh BUILD/cmd
 # The signers are a test CA made here (not the validation fixture's, whose
 # keys are not kept): the seeds reach the CMS check, which answers
@@ -80,7 +81,7 @@ mkpdf doc.pdf \
   "$(stream 'q 1 1 1 rg 72 600 400 40 re f Q')"
 
 C=$SRC/tests/fuzz/corpus/fuzz_pdf_read
-rm -rf "$C" && mkdir -p "$C"
+mkdir -p "$C" && find "$C" -maxdepth 1 -type f ! -name 'found_*' -delete
 cp doc.pdf "$C/unsigned"
 J pdf sign --in doc.pdf --out a.pdf --key a.key --cert ca-a/sign.pem --reserve 4096 >/dev/null
 J pdf sign --in a.pdf --out ab.pdf --key b.key --cert ca-b/sign.pem --reserve 4096 --rect 300,40,240,50 >/dev/null
@@ -92,6 +93,11 @@ update "$C/isa" 4 "$(stream 'BT /F1 18 Tf 72 760 Td (Mallory) Tj ET')"
 # the white box taken away (shadow hide) on the singly signed file
 cp a.pdf "$C/shadow_hide"
 update "$C/shadow_hide" 7 "$(stream ' ')"
+# a later catalog with more keys than the comparison reads (it leaked
+# them once)
+cat1=$(awk '/^1 0 obj$/{getline; c=$0} END{print c}' a.pdf)
+cp a.pdf "$C/catalog_300_keys"
+update "$C/catalog_300_keys" 1 "${cat1%>>} $(for i in $(seq 300); do printf '/K%d 1 ' "$i"; done)>>"
 # the second signature's ByteRange stretched over a later update
 read -r a0 a1 a2 a3 <<<"$(br_of ab.pdf 2)"
 end=$(stat -c %s ab.pdf)
