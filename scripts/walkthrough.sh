@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The README walkthrough, end to end and non-interactive: a CA, a
-# municipality, a resident, a card, certificates, a signature, its
-# verification, a change of address that revokes, CRL and OCSP.
+# municipality, a resident, a card, certificates, a signature (CMS, PDF,
+# XML), its verification, a change of address that revokes, CRL and OCSP.
 # usage: scripts/walkthrough.sh JPKI_BINARY OUTPUT_DIR
 set -euo pipefail
 JPKI=$(realpath "${1:?jpki binary}")
+SRC=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${2:?output directory}
 rm -rf "$OUT"
 mkdir -p "$OUT"
@@ -53,6 +54,15 @@ run "$JPKI" sign yamada.card --in document.txt --pin ABC123
 run openssl cms -verify -binary -inform DER -in document.txt.p7s -content document.txt -CAfile ca/roots/sign-root.pem -purpose any -out /dev/null
 run "$JPKI" crl --kind sign --muni 131016 --out chiyoda-before.crl
 run "$JPKI" verify document.txt.p7s --content document.txt --crl-map '*=chiyoda-before.crl'
+
+step "7b. The same card signs a PDF (co-signable incremental update) and an XML document"
+run "$JPKI" pdf sign yamada.card --in "$SRC/docs/examples/application.pdf" --out app-signed.pdf --pin ABC123
+run "$JPKI" pdf verify app-signed.pdf --crl-map '*=chiyoda-before.crl'
+run pdfsig -nocert app-signed.pdf
+echo '<申請書><申請内容>転居届</申請内容></申請書>' > shinsei.xml
+run "$JPKI" xml sign yamada.card --in shinsei.xml --out shinsei-signed.xml --pin ABC123
+run "$JPKI" xml verify shinsei-signed.xml --crl-map '*=chiyoda-before.crl'
+run xmlsec1 --verify --trusted-pem ca/roots/sign-root.pem shinsei-signed.xml
 
 step "8. A move (住所変更) revokes the signature certificate only"
 run "$JPKI" resident change "$RID" --address "東京都千代田区神田駿河台１丁目１番"

@@ -451,16 +451,21 @@ static bool list_extends(qpdf_data qp, qpdf_oh p, qpdf_data qf, qpdf_oh f,
 	return true;
 }
 
+/* The keys of d as copies (caller frees), or SIZE_MAX (nothing kept)
+ * when over cap or out of memory. */
 static size_t dict_keys(qpdf_data q, qpdf_oh d, char **keys, size_t cap)
 {
 	size_t n = 0;
 	qpdf_oh_begin_dict_key_iter(q, d);
 	while (qpdf_oh_dict_more_keys(q)) {
 		const char *k = qpdf_oh_dict_next_key(q);
-		if (n < cap && (keys[n] = strdup(k)) != NULL)
+		if (n < cap && (keys[n] = strdup(k)) != NULL) {
 			n++;
-		else
-			return SIZE_MAX;
+			continue;
+		}
+		while (n > 0)
+			free(keys[--n]);
+		return SIZE_MAX;
 	}
 	return n;
 }
