@@ -520,13 +520,16 @@ static void der_sha256(const uint8_t *der, size_t len, char out[65])
 }
 
 /* Phase 2, inside the write transaction: re-check the plan, record the
- * certificates, revoke the superseded ones, append the audit record:
- * resident, card, the serials, renewal, the DERs' SHA-256 and the
- * serials the renewal revoked (superseded), docs/design.md "Audit". */
-static int record(jpki_ca *ca, const ca_issue_req *req, const plan *p,
-		  ca_issued *res, jpki_err *err)
+ * certificates, revoke the superseded ones (record_certs); then, for the
+ * whole batch after every request's certificates, append each audit
+ * record (record_audit): resident, card, the serials, renewal, the DERs'
+ * SHA-256 and the serials the renewal revoked (superseded),
+ * docs/design.md "Audit".  The audit chain's lock (one writer at a time
+ * on PostgreSQL) is so taken last and held only for the appends and the
+ * commit, not for the batch's other statements. */
+static int record_certs(jpki_ca *ca, const ca_issue_req *req, const plan *p,
+			ca_issued *res, jpki_err *err)
 {
-	char detail[512], sh[65], ah[65];
 	int rc;
 	if ((rc = plan_still_holds(ca, p, err)) != 0 ||
 	    (res->auth_der != NULL &&
@@ -551,6 +554,13 @@ static int record(jpki_ca *ca, const ca_issue_req *req, const plan *p,
 			       STORE_SERIAL_HEX_MAX); /* same size */
 		}
 	}
+	return 0;
+}
+
+static int record_audit(jpki_ca *ca, const ca_issue_req *req, const plan *p,
+			const ca_issued *res, jpki_err *err)
+{
+	char detail[512], sh[65], ah[65];
 	der_sha256(res->sign_der, res->sign_der_len, sh);
 	der_sha256(res->auth_der, res->auth_der_len, ah);
 	snprintf(detail, sizeof(detail),
@@ -608,20 +618,23 @@ int ca_issue_batch(jpki_ca *ca, const ca_issue_req *reqs, size_t n,
 		goto out;
 	if ((rc = store_begin(ca->st, err)) != 0)
 		goto fail;
-	for (size_t i = 0; i < n; i++) {
-		if (rcs[i] != 0)
+	for (size_t i = 0; i < 2 * n; i++) {
+		size_t j = i % n;
+		if (rcs[j] != 0)
 			continue;
-		if ((rc = record(ca, &reqs[i], &plans[i], &outs[i],
-				 &errs[i])) != 0) {
+		if ((rc = i < n ? record_certs(ca, &reqs[j], &plans[j],
+					       &outs[j], &errs[j])
+				: record_audit(ca, &reqs[j], &plans[j],
+					       &outs[j], &errs[j])) != 0) {
 			if (rc != JPKI_ERR_CONFLICT) {
 				/* a store failure spoils the whole transaction
 				 */
 				if (err != NULL)
-					*err = errs[i];
+					*err = errs[j];
 				goto fail;
 			}
-			rcs[i] = rc;
-			ca_issued_free(&outs[i]);
+			rcs[j] = rc;
+			ca_issued_free(&outs[j]);
 		}
 	}
 	if ((rc = store_commit(ca->st, err)) != 0)

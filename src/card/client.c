@@ -101,8 +101,8 @@ static int simple(const jpki_link *l, const uint8_t *cmd, size_t n,
 		  uint8_t *resp, size_t cap, size_t *data_len, const char *what,
 		  jpki_err *err)
 {
-	uint16_t sw;
-	size_t dl;
+	uint16_t sw = 0;
+	size_t dl = 0;
 	int rc = card_host_xfer(l, cmd, n, resp, cap, &dl, &sw, err);
 	if (rc != 0)
 		return rc;
