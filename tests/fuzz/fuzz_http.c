@@ -9,6 +9,7 @@
  * after every input it still answers GET /healthz with 200 on a new
  * connection; a crash of any server thread ends the process. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdint.h>
@@ -74,12 +75,34 @@ static int dial(void)
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (fd < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0 ||
-	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		perror("fuzz_http: connect");
-		abort();
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0)
+		goto fail;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		/* libFuzzer's timer (SIGALRM) may interrupt a connect that
+		 * waits for a full backlog: the connection goes on, so wait
+		 * for it rather than call it a crash */
+		struct pollfd pf = {.fd = fd, .events = POLLOUT};
+		int soerr = 0;
+		socklen_t sl = sizeof(soerr);
+		int pr;
+		if (errno != EINTR && errno != EINPROGRESS)
+			goto fail;
+		do
+			pr = poll(&pf, 1, IO_SECONDS * 1000);
+		while (pr < 0 && errno == EINTR);
+		if (pr <= 0 ||
+		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0 ||
+		    soerr != 0) {
+			errno = pr == 0	     ? ETIMEDOUT
+				: soerr != 0 ? soerr
+					     : errno;
+			goto fail;
+		}
 	}
 	return fd;
+fail:
+	perror("fuzz_http: connect");
+	abort();
 }
 
 /* Write p (as much as the server takes before it closes), close the
