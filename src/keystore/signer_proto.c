@@ -69,7 +69,9 @@ int signer_req_parse(const uint8_t *body, size_t len, signer_req *out,
 				 signer_op_name(op));
 	memcpy(out->label, label, llen);
 	out->label[llen] = '\0';
-	if (ks_label_check(out->label, NULL) != 0)
+	/* a NUL inside would cut the label short of the bytes on the wire */
+	if (memchr(label, '\0', llen) != NULL ||
+	    ks_label_check(out->label, NULL) != 0)
 		return jpki_fail(err, JPKI_ERR_PARSE,
 				 "signer: key label not of [a-z0-9_-]");
 	out->op = op;

@@ -1186,13 +1186,31 @@ int jpki_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
 
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 static int load_ok;
+static OSSL_PROVIDER *loaded_default, *loaded_jpki;
+
+/* Each OSSL_PROVIDER_load holds a reference that OpenSSL's own cleanup
+ * does not drop: without an unload the provider (our context and its
+ * child library context) outlives the program.  Registered after OpenSSL
+ * registered its cleanup, so it runs first. */
+static void unload_builtin(void)
+{
+	if (loaded_jpki != NULL)
+		OSSL_PROVIDER_unload(loaded_jpki);
+	if (loaded_default != NULL)
+		OSSL_PROVIDER_unload(loaded_default);
+	loaded_jpki = loaded_default = NULL;
+}
 
 static void load_builtin(void)
 {
-	load_ok = OSSL_PROVIDER_load(NULL, "default") != NULL &&
-		  OSSL_PROVIDER_add_builtin(NULL, JPKI_PROVIDER_NAME,
-					    jpki_provider_init) &&
-		  OSSL_PROVIDER_load(NULL, JPKI_PROVIDER_NAME) != NULL;
+	loaded_default = OSSL_PROVIDER_load(NULL, "default");
+	if (loaded_default != NULL &&
+	    OSSL_PROVIDER_add_builtin(NULL, JPKI_PROVIDER_NAME,
+				      jpki_provider_init))
+		loaded_jpki = OSSL_PROVIDER_load(NULL, JPKI_PROVIDER_NAME);
+	load_ok = loaded_jpki != NULL;
+	if (loaded_default != NULL)
+		(void)atexit(unload_builtin);
 }
 
 int jpki_provider_load(jpki_err *err)

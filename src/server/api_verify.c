@@ -116,6 +116,8 @@ int srv_rp_ocsp_for_cms(srv_worker *w, jpki_validator *v, const uint8_t *p,
 
 /* A failure named in the verdict (as the validation module does). */
 static void rp_fail(val_result *r, val_fail what, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void rp_fail(val_result *r, val_fail what, const char *fmt, ...)
 {
 	size_t slot = r->n_msgs < VAL_MSGS_MAX ? r->n_msgs++ : VAL_MSGS_MAX - 1;
 	va_list ap;
