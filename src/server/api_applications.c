@@ -558,8 +558,16 @@ void api_app_complete(srv_worker *w, srv_req *r)
 	    !take_key(r, b, JPKI_CERT_AUTH, &a, &in.auth_pub))
 		goto out;
 	/* the challenge is spent only by a request whose proofs verify */
-	if (keys && srv_challenge_take(w->s->sess, r->sid,
-				       srv_jstr(b, "challenge"), now) != 0) {
+	int crc = keys ? srv_challenge_take(w->s->sess, r->sid,
+					    srv_jstr(b, "challenge"), now)
+		       : 0;
+	if (crc == JPKI_ERR_UNAVAILABLE) {
+		srv_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "busy",
+				"the store is out of reach; ask for a new "
+				"challenge and try again");
+		goto out;
+	}
+	if (crc != 0) {
 		srv_reply_error(r, MHD_HTTP_CONFLICT, "challenge",
 				"unknown, expired or used challenge");
 		goto out;

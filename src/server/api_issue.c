@@ -346,9 +346,17 @@ void srv_api_issue_batch(srv_worker *w, srv_req **reqs, size_t n)
 		if (!parse_item(s, reqs[i], &its[i], false))
 			continue;
 		/* the challenge last: a malformed request does not burn it */
-		if (srv_challenge_take(s->sess, reqs[i]->sid,
-				       srv_jstr(its[i].body, "challenge"),
-				       now) != 0) {
+		int crc =
+		    srv_challenge_take(s->sess, reqs[i]->sid,
+				       srv_jstr(its[i].body, "challenge"), now);
+		if (crc == JPKI_ERR_UNAVAILABLE) {
+			srv_reply_error(reqs[i], MHD_HTTP_SERVICE_UNAVAILABLE,
+					"busy",
+					"the store is out of reach; ask for a "
+					"new challenge and try again");
+			continue;
+		}
+		if (crc != 0) {
 			srv_reply_error(reqs[i], MHD_HTTP_CONFLICT,
 					"bad_challenge",
 					"challenge unknown, expired, used "

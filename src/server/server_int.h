@@ -477,6 +477,9 @@ JPKI_MUST_CHECK int srv_challenge_open(srv_sessions *t,
 				       const uint8_t sid[SRV_SID_LEN],
 				       time_t now, char out_b64[64],
 				       int *retry_after);
+/* 0 when the challenge was this session's, open and is now used;
+ * JPKI_ERR_UNAVAILABLE when the store is out of reach (try again with a new
+ * challenge); otherwise it is unknown, used, expired or another's. */
 JPKI_MUST_CHECK int srv_challenge_take(srv_sessions *t,
 				       const uint8_t sid[SRV_SID_LEN],
 				       const char *b64, time_t now);

@@ -354,8 +354,12 @@ int srv_challenge_open(srv_sessions *t, const uint8_t sid[SRV_SID_LEN],
 	memset(&h, 0, sizeof(h));
 	pthread_mutex_lock(&t->mu);
 	sweep(t, now);
-	if (store_token_get(t->st, hid, &s, NULL, NULL, NULL) != 0 ||
-	    s.kind != STORE_TOKEN_SESSION) {
+	int grc = store_token_get(t->st, hid, &s, NULL, NULL, NULL);
+	if (grc == JPKI_ERR_UNAVAILABLE) {
+		rc = JPKI_ERR_STATE; /* the store out of reach: busy */
+		goto out;
+	}
+	if (grc != 0 || s.kind != STORE_TOKEN_SESSION) {
 		rc = JPKI_ERR_AUTH;
 		goto out;
 	}
@@ -434,12 +438,16 @@ int srv_challenge_take(srv_sessions *t, const uint8_t sid[SRV_SID_LEN],
 	srv_token_id(c, sizeof(c), hc);
 	srv_token_id(sid, SRV_SID_LEN, hid);
 	pthread_mutex_lock(&t->mu);
-	/* used, expired or someone else's: gone either way */
-	if (store_token_take(t->st, hc, &h, NULL, NULL, NULL) == 0 &&
-	    h.kind == STORE_TOKEN_CHALLENGE && strcmp(h.owner, hid) == 0 &&
-	    now < h.expires &&
-	    store_token_get(t->st, hid, &s, NULL, NULL, NULL) == 0 &&
-	    s.kind == STORE_TOKEN_SESSION)
+	/* used, expired or someone else's: gone either way; a store out of
+	 * reach (a failover) is not a verdict on the challenge: try again */
+	int trc = store_token_take(t->st, hc, &h, NULL, NULL, NULL);
+	int grc = trc == 0 ? store_token_get(t->st, hid, &s, NULL, NULL, NULL)
+			   : JPKI_ERR_NOT_FOUND;
+	if (trc == JPKI_ERR_UNAVAILABLE || grc == JPKI_ERR_UNAVAILABLE)
+		rc = JPKI_ERR_UNAVAILABLE;
+	else if (trc == 0 && h.kind == STORE_TOKEN_CHALLENGE &&
+		 strcmp(h.owner, hid) == 0 && now < h.expires && grc == 0 &&
+		 s.kind == STORE_TOKEN_SESSION)
 		rc = 0;
 	pthread_mutex_unlock(&t->mu);
 	return rc;
