@@ -25,6 +25,10 @@ typedef int (*cli_fn)(cli_ctx *ctx, int argc, char **argv);
  * internal failures. */
 JPKI_MUST_CHECK int cli_error(const cli_ctx *ctx, int rc, const jpki_err *err);
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The head of a command family (jpki pdf, xml, card, terminal): with no
+ * subcommand, `help` on stderr and 2; with --help / -h as argv[1], `help`
+ * on stdout and 0; else -1 (argv[1] names a subcommand). */
+int cli_family_help(int argc, char **argv, const char *help);
 /* JSON string escaping onto f. */
 void cli_json_str(FILE *f, const char *s);
 

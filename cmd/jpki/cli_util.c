@@ -50,6 +50,16 @@ int cli_want_help(int argc, char **argv, const char *help)
 	return 0;
 }
 
+int cli_family_help(int argc, char **argv, const char *help)
+{
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		fputs(help, argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	return -1;
+}
+
 #define CLI_FILE_MAX (1u << 20)
 
 int cli_read_pubkey(const char *path, EVP_PKEY **out, jpki_err *err)

@@ -1494,11 +1494,9 @@ out:
 
 int cmd_card(cli_ctx *ctx, int argc, char **argv)
 {
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0) {
-		fputs(card_help, argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
-	}
+	int rc = cli_family_help(argc, argv, card_help);
+	if (rc >= 0)
+		return rc;
 	const char *sub = argv[1];
 	argc--;
 	argv++;

@@ -19,6 +19,7 @@
 
 #include "card_key.h"
 #include "cli.h"
+#include "doc_common.h"
 #include "openjpki/card.h"
 #include "openjpki/transport.h"
 #include "openjpki/tsa.h"
@@ -26,7 +27,6 @@
 #include "openjpki/validation.h"
 
 #define PIN_LINE_MAX CLI_PIN_LINE_MAX
-#define KEY_FILE_MAX (64u * 1024)
 /* attached content must leave room for the CMS around it, so that our
  * own verifier (VAL_CMS_MAX) accepts the result */
 #define ATTACHED_MAX (VAL_CMS_MAX - 64u * 1024)
@@ -175,25 +175,6 @@ void cli_card_close(cli_card *c)
 
 /* ------------------------------------------------------------------ */
 /* CMS                                                                 */
-
-static int read_key(const char *path, EVP_PKEY **out, jpki_err *err)
-{
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	BIO *b = NULL;
-	int rc = jpki_file_read(path, KEY_FILE_MAX, &buf, &len, err);
-	if (rc != 0)
-		return rc;
-	if ((b = BIO_new_mem_buf(buf, (int)len)) == NULL ||
-	    (*out = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL)) == NULL) {
-		ERR_clear_error();
-		rc = jpki_fail(err, JPKI_ERR_PARSE,
-			       "%s: no PEM private key (unencrypted)", path);
-	}
-	BIO_free(b);
-	jpki_free_secret(buf, len);
-	return rc;
-}
 
 /* DER CMS to PEM, in place. */
 static int to_pem(uint8_t **buf, size_t *len, jpki_err *err)
@@ -360,16 +341,9 @@ int cmd_sign(cli_ctx *ctx, int argc, char **argv)
 	if ((rc = x509_init(&err)) != 0)
 		goto out;
 	if (key_path != NULL) {
-		if ((rc = read_key(key_path, &soft, &err)) != 0 ||
-		    (rc = cli_read_cert(cert_path, &cert, &err)) != 0)
+		if ((rc = doc_soft_key(key_path, cert_path, &soft, &cert,
+				       &err)) != 0)
 			goto out;
-		if (X509_check_private_key(cert, soft) != 1) {
-			ERR_clear_error();
-			rc = jpki_fail(&err, JPKI_ERR_KEY,
-				       "%s is not the key of %s", key_path,
-				       cert_path);
-			goto out;
-		}
 		key = soft;
 	} else {
 		/* the signature PIN, the key and its certificate through

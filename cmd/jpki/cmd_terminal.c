@@ -171,11 +171,9 @@ out:
 
 int cmd_terminal(cli_ctx *ctx, int argc, char **argv)
 {
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0) {
-		fputs(terminal_help, argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
-	}
+	int rc = cli_family_help(argc, argv, terminal_help);
+	if (rc >= 0)
+		return rc;
 	if (strcmp(argv[1], "serve") == 0) {
 		if (cli_want_help(argc - 1, argv + 1, terminal_help))
 			return 0;

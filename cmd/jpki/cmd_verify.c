@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "doc_common.h"
 #include "openjpki/tsa.h"
 #include "openjpki/util.h"
 #include "openjpki/val_json.h"
@@ -57,10 +58,10 @@ static const char verify_help[] =
     "            Without TSA roots, time-stamps are not judged.\n";
 
 typedef struct verify_args {
-	const char *doc, *content, *ocsp_url, *at;
-	const char *roots[16], *maps[64], *resps[64], *tsa_roots[8];
-	bool trust_jlis;
-	size_t n_roots, n_maps, n_resps, n_tsa_roots;
+	const char *doc, *content;
+	doc_val_args val;
+	const char *tsa_roots[8];
+	size_t n_tsa_roots;
 	val_purpose purpose;
 	int timeout, skew;
 } verify_args;
@@ -108,28 +109,10 @@ static int setup(cli_ctx *ctx, const verify_args *a, jpki_validator *v,
 	char def[4096];
 	struct stat st;
 	int rc;
-	if ((rc = val_set_limits(v, a->skew, 0, a->timeout, err)) != 0)
+	if ((rc = val_set_limits(v, a->skew, 0, a->timeout, err)) != 0 ||
+	    (rc = doc_val_roots(ctx, &a->val, v, err)) != 0)
 		return rc;
-	for (size_t i = 0; i < a->n_roots; i++)
-		if ((rc = val_load_roots(v, a->roots[i], NULL, err)) != 0)
-			return rc;
-	if (a->trust_jlis) {
-		char dir[4096];
-		size_t added = 0;
-		snprintf(dir, sizeof(dir), "%s/jpki-roots",
-			 jpki_data_dir(getenv("JPKI_DATA_DIR")));
-		if ((rc = val_load_jlis_roots(v, dir, &added, err)) != 0)
-			return rc;
-	}
-	if (a->n_roots == 0 && !a->trust_jlis) {
-		snprintf(def, sizeof(def), "%s/roots", ctx->dir);
-		if (stat(def, &st) != 0)
-			return jpki_fail(err, JPKI_ERR_NOT_FOUND,
-					 "no trusted roots: give --roots (no "
-					 "%s)",
-					 def);
-		if ((rc = val_load_roots(v, def, NULL, err)) != 0)
-			return rc;
+	if (a->val.n_roots == 0 && !a->val.trust_jlis) {
 		snprintf(def, sizeof(def), "%s/tsa/root.pem", ctx->dir);
 		if (a->n_tsa_roots == 0 && stat(def, &st) == 0 &&
 		    (rc = val_load_tsa_roots(v, def, NULL, err)) != 0)
@@ -139,24 +122,7 @@ static int setup(cli_ctx *ctx, const verify_args *a, jpki_validator *v,
 		if ((rc = val_load_tsa_roots(v, a->tsa_roots[i], NULL, err)) !=
 		    0)
 			return rc;
-	for (size_t i = 0; i < a->n_maps; i++)
-		if ((rc = val_map_crl_spec(v, a->maps[i], err)) != 0)
-			return rc;
-	if (a->ocsp_url != NULL &&
-	    (rc = val_set_ocsp_url(v, a->ocsp_url, err)) != 0)
-		return rc;
-	for (size_t i = 0; i < a->n_resps; i++) {
-		uint8_t *der = NULL;
-		size_t len = 0;
-		if ((rc = jpki_file_read(a->resps[i], VAL_OCSP_RESP_MAX, &der,
-					 &len, err)) != 0)
-			return rc;
-		rc = val_add_ocsp_response(v, der, len, err);
-		free(der);
-		if (rc != 0)
-			return jpki_wrap(err, rc, "%s", a->resps[i]);
-	}
-	return 0;
+	return doc_val_revocation(&a->val, v, err);
 }
 
 static void result_text(const val_result *r)
@@ -250,34 +216,18 @@ static int parse_args(int argc, char **argv, verify_args *a)
 	    {"trust-jlis", no_argument, NULL, 'J'},
 	    {"tsa-roots", required_argument, NULL, 'T'},
 	    {NULL, 0, NULL, 0}};
-	int c;
+	int c, rc;
 	memset(a, 0, sizeof(*a));
 	a->purpose = VAL_PURPOSE_SIGN;
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if ((rc = doc_val_option(c, optarg, &a->val)) >= 0) {
+			if (rc != 0)
+				return rc;
+			continue;
+		}
 		switch (c) {
 		case 'c': a->content = optarg; break;
-		case 'r':
-			if (a->n_roots ==
-			    sizeof(a->roots) / sizeof(a->roots[0]))
-				return cli_usage_error("--roots: too many");
-			a->roots[a->n_roots++] = optarg;
-			break;
-		case 'm':
-			if (a->n_maps == sizeof(a->maps) / sizeof(a->maps[0]))
-				return cli_usage_error("--crl-map: too many");
-			a->maps[a->n_maps++] = optarg;
-			break;
-		case 'o': a->ocsp_url = optarg; break;
-		case 'O':
-			if (a->n_resps ==
-			    sizeof(a->resps) / sizeof(a->resps[0]))
-				return cli_usage_error(
-				    "--ocsp-response: too many");
-			a->resps[a->n_resps++] = optarg;
-			break;
-		case 'a': a->at = optarg; break;
-		case 'J': a->trust_jlis = true; break;
 		case 'T':
 			if (a->n_tsa_roots ==
 			    sizeof(a->tsa_roots) / sizeof(a->tsa_roots[0]))
@@ -332,8 +282,8 @@ int cmd_verify(cli_ctx *ctx, int argc, char **argv)
 		return 0;
 	if ((rc = parse_args(argc, argv, &a)) != 0)
 		return rc;
-	if (a.at != NULL && jpki_time_parse(a.at, &o.at) != 0)
-		return cli_usage_error("--at: not a time: %s", a.at);
+	if (a.val.at != NULL && jpki_time_parse(a.val.at, &o.at) != 0)
+		return cli_usage_error("--at: not a time: %s", a.val.at);
 	o.purpose = a.purpose;
 	if ((rc = val_new(&v, &err)) != 0 ||
 	    (rc = setup(ctx, &a, v, &err)) != 0 ||

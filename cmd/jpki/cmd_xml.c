@@ -18,12 +18,12 @@
 #include "card_key.h"
 #include "cli.h"
 #include "cmd_xml.h"
+#include "doc_common.h"
 #include "openjpki/util.h"
 #include "openjpki/val_json.h"
 #include "openjpki/validation.h"
 #include "openjpki/xmlsig.h"
 
-#define KEY_FILE_MAX (64u * 1024)
 /* all the parts of one application read for a verification */
 #define PARTS_TOTAL_MAX (256u << 20)
 
@@ -75,25 +75,6 @@ static const char verify_help[] =
 
 /* ------------------------------------------------------------------ */
 /* Signing                                                             */
-
-static int read_key(const char *path, EVP_PKEY **out, jpki_err *err)
-{
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	BIO *b = NULL;
-	int rc = jpki_file_read(path, KEY_FILE_MAX, &buf, &len, err);
-	if (rc != 0)
-		return rc;
-	if ((b = BIO_new_mem_buf(buf, (int)len)) == NULL ||
-	    (*out = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL)) == NULL) {
-		ERR_clear_error();
-		rc = jpki_fail(err, JPKI_ERR_PARSE,
-			       "%s: no PEM private key (unencrypted)", path);
-	}
-	BIO_free(b);
-	jpki_free_secret(buf, len);
-	return rc;
-}
 
 /* The last component of a path (no allocation: a pointer into it). */
 static const char *base_name(const char *path)
@@ -239,16 +220,9 @@ static int xml_sign(cli_ctx *ctx, int argc, char **argv)
 		}
 	}
 	if (key_path != NULL) {
-		if ((rc = read_key(key_path, &soft, &err)) != 0 ||
-		    (rc = cli_read_cert(cert_path, &cert, &err)) != 0)
+		if ((rc = doc_soft_key(key_path, cert_path, &soft, &cert,
+				       &err)) != 0)
 			goto out;
-		if (X509_check_private_key(cert, soft) != 1) {
-			ERR_clear_error();
-			rc = jpki_fail(&err, JPKI_ERR_KEY,
-				       "%s is not the key of %s", key_path,
-				       cert_path);
-			goto out;
-		}
 		key = soft;
 	} else {
 		if ((rc = cli_card_key(image, reader, "sign", pin, pin_file,
@@ -318,10 +292,8 @@ out:
 /* Verification                                                        */
 
 typedef struct xv_args {
-	const char *doc, *ocsp_url, *at;
-	const char *roots[16], *maps[64], *resps[64];
-	bool trust_jlis;
-	size_t n_roots, n_maps, n_resps;
+	const char *doc;
+	doc_val_args val;
 	int timeout;
 } xv_args;
 
@@ -337,30 +309,16 @@ static int xv_parse(cli_ctx *ctx, int argc, char **argv, xv_args *a)
 	    {"trust-jlis", no_argument, NULL, 'J'},
 	    {"json", no_argument, NULL, 'j'},
 	    {NULL, 0, NULL, 0}};
-	int c;
+	int c, rc;
 	memset(a, 0, sizeof(*a));
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if ((rc = doc_val_option(c, optarg, &a->val)) >= 0) {
+			if (rc != 0)
+				return rc;
+			continue;
+		}
 		switch (c) {
-		case 'r':
-			if (a->n_roots == 16)
-				return cli_usage_error("--roots: too many");
-			a->roots[a->n_roots++] = optarg;
-			break;
-		case 'm':
-			if (a->n_maps == 64)
-				return cli_usage_error("--crl-map: too many");
-			a->maps[a->n_maps++] = optarg;
-			break;
-		case 'o': a->ocsp_url = optarg; break;
-		case 'O':
-			if (a->n_resps == 64)
-				return cli_usage_error(
-				    "--ocsp-response: too many");
-			a->resps[a->n_resps++] = optarg;
-			break;
-		case 'a': a->at = optarg; break;
-		case 'J': a->trust_jlis = true; break;
 		case 'j': ctx->json = true; break;
 		case 't': {
 			char *end;
@@ -384,48 +342,11 @@ static int xv_parse(cli_ctx *ctx, int argc, char **argv, xv_args *a)
 static int xv_setup(cli_ctx *ctx, const xv_args *a, jpki_validator *v,
 		    jpki_err *err)
 {
-	char path[PATH_MAX];
-	struct stat st;
 	int rc;
-	if ((rc = val_set_limits(v, 0, 0, a->timeout, err)) != 0)
+	if ((rc = val_set_limits(v, 0, 0, a->timeout, err)) != 0 ||
+	    (rc = doc_val_roots(ctx, &a->val, v, err)) != 0)
 		return rc;
-	for (size_t i = 0; i < a->n_roots; i++)
-		if ((rc = val_load_roots(v, a->roots[i], NULL, err)) != 0)
-			return rc;
-	if (a->trust_jlis) {
-		snprintf(path, sizeof(path), "%s/jpki-roots",
-			 jpki_data_dir(getenv("JPKI_DATA_DIR")));
-		if ((rc = val_load_jlis_roots(v, path, NULL, err)) != 0)
-			return rc;
-	}
-	if (a->n_roots == 0 && !a->trust_jlis) {
-		snprintf(path, sizeof(path), "%s/roots", ctx->dir);
-		if (stat(path, &st) != 0)
-			return jpki_fail(err, JPKI_ERR_NOT_FOUND,
-					 "no trusted roots: give --roots (no "
-					 "%s)",
-					 path);
-		if ((rc = val_load_roots(v, path, NULL, err)) != 0)
-			return rc;
-	}
-	for (size_t i = 0; i < a->n_maps; i++)
-		if ((rc = val_map_crl_spec(v, a->maps[i], err)) != 0)
-			return rc;
-	if (a->ocsp_url != NULL &&
-	    (rc = val_set_ocsp_url(v, a->ocsp_url, err)) != 0)
-		return rc;
-	for (size_t i = 0; i < a->n_resps; i++) {
-		uint8_t *der = NULL;
-		size_t len = 0;
-		if ((rc = jpki_file_read(a->resps[i], VAL_OCSP_RESP_MAX, &der,
-					 &len, err)) != 0)
-			return rc;
-		rc = val_add_ocsp_response(v, der, len, err);
-		free(der);
-		if (rc != 0)
-			return jpki_wrap(err, rc, "%s", a->resps[i]);
-	}
-	return 0;
+	return doc_val_revocation(&a->val, v, err);
 }
 
 static const char *ref_status_name(xmlsig_ref_status s)
@@ -528,8 +449,8 @@ static int xml_verify(cli_ctx *ctx, int argc, char **argv)
 		return 0;
 	if ((rc = xv_parse(ctx, argc, argv, &a)) != 0)
 		return rc;
-	if (a.at != NULL && jpki_time_parse(a.at, &o.at) != 0)
-		return cli_usage_error("--at: not a time: %s", a.at);
+	if (a.val.at != NULL && jpki_time_parse(a.val.at, &o.at) != 0)
+		return cli_usage_error("--at: not a time: %s", a.val.at);
 	if ((rc = xmlsig_init(&err)) != 0 || (rc = val_new(&v, &err)) != 0 ||
 	    (rc = xv_setup(ctx, &a, v, &err)) != 0 ||
 	    (rc = jpki_file_read(a.doc, XMLSIG_DOC_MAX, &doc, &doc_len,
@@ -596,11 +517,9 @@ out:
 
 int cmd_xml(cli_ctx *ctx, int argc, char **argv)
 {
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0) {
-		fputs(xml_help, argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
-	}
+	int rc = cli_family_help(argc, argv, xml_help);
+	if (rc >= 0)
+		return rc;
 	const char *sub = argv[1];
 	argc--;
 	argv++;

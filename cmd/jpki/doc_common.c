@@ -1,0 +1,123 @@
+/* Shared pieces of the document commands (jpki sign, verify, pdf, xml). */
+#include <openssl/pem.h>
+
+#include <openssl/err.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "doc_common.h"
+#include "openjpki/util.h"
+
+#define KEY_FILE_MAX (64u * 1024)
+
+static int read_key(const char *path, EVP_PKEY **out, jpki_err *err)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	BIO *b = NULL;
+	int rc = jpki_file_read(path, KEY_FILE_MAX, &buf, &len, err);
+	if (rc != 0)
+		return rc;
+	if ((b = BIO_new_mem_buf(buf, (int)len)) == NULL ||
+	    (*out = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL)) == NULL) {
+		ERR_clear_error();
+		rc = jpki_fail(err, JPKI_ERR_PARSE,
+			       "%s: no PEM private key (unencrypted)", path);
+	}
+	BIO_free(b);
+	jpki_free_secret(buf, len);
+	return rc;
+}
+
+int doc_soft_key(const char *key_path, const char *cert_path, EVP_PKEY **key,
+		 X509 **cert, jpki_err *err)
+{
+	int rc;
+	if ((rc = read_key(key_path, key, err)) != 0 ||
+	    (rc = cli_read_cert(cert_path, cert, err)) != 0)
+		return rc;
+	if (X509_check_private_key(*cert, *key) != 1) {
+		ERR_clear_error();
+		return jpki_fail(err, JPKI_ERR_KEY, "%s is not the key of %s",
+				 key_path, cert_path);
+	}
+	return 0;
+}
+
+int doc_val_option(int c, const char *arg, doc_val_args *a)
+{
+	switch (c) {
+	case 'r':
+		if (a->n_roots == DOC_ROOTS_MAX)
+			return cli_usage_error("--roots: too many");
+		a->roots[a->n_roots++] = arg;
+		return 0;
+	case 'm':
+		if (a->n_maps == DOC_MAPS_MAX)
+			return cli_usage_error("--crl-map: too many");
+		a->maps[a->n_maps++] = arg;
+		return 0;
+	case 'o': a->ocsp_url = arg; return 0;
+	case 'O':
+		if (a->n_resps == DOC_RESPS_MAX)
+			return cli_usage_error("--ocsp-response: too many");
+		a->resps[a->n_resps++] = arg;
+		return 0;
+	case 'a': a->at = arg; return 0;
+	case 'J': a->trust_jlis = true; return 0;
+	default: return -1;
+	}
+}
+
+int doc_val_roots(const cli_ctx *ctx, const doc_val_args *a, jpki_validator *v,
+		  jpki_err *err)
+{
+	char path[4096];
+	struct stat st;
+	int rc;
+	for (size_t i = 0; i < a->n_roots; i++)
+		if ((rc = val_load_roots(v, a->roots[i], NULL, err)) != 0)
+			return rc;
+	if (a->trust_jlis) {
+		snprintf(path, sizeof(path), "%s/jpki-roots",
+			 jpki_data_dir(getenv("JPKI_DATA_DIR")));
+		if ((rc = val_load_jlis_roots(v, path, NULL, err)) != 0)
+			return rc;
+	}
+	if (a->n_roots == 0 && !a->trust_jlis) {
+		snprintf(path, sizeof(path), "%s/roots", ctx->dir);
+		if (stat(path, &st) != 0)
+			return jpki_fail(err, JPKI_ERR_NOT_FOUND,
+					 "no trusted roots: give --roots (no "
+					 "%s)",
+					 path);
+		if ((rc = val_load_roots(v, path, NULL, err)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+int doc_val_revocation(const doc_val_args *a, jpki_validator *v, jpki_err *err)
+{
+	int rc;
+	for (size_t i = 0; i < a->n_maps; i++)
+		if ((rc = val_map_crl_spec(v, a->maps[i], err)) != 0)
+			return rc;
+	if (a->ocsp_url != NULL &&
+	    (rc = val_set_ocsp_url(v, a->ocsp_url, err)) != 0)
+		return rc;
+	for (size_t i = 0; i < a->n_resps; i++) {
+		uint8_t *der = NULL;
+		size_t len = 0;
+		if ((rc = jpki_file_read(a->resps[i], VAL_OCSP_RESP_MAX, &der,
+					 &len, err)) != 0)
+			return rc;
+		rc = val_add_ocsp_response(v, der, len, err);
+		free(der);
+		if (rc != 0)
+			return jpki_wrap(err, rc, "%s", a->resps[i]);
+	}
+	return 0;
+}
