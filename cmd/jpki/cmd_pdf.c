@@ -75,33 +75,17 @@ static int make_cms(const uint8_t *data, size_t len, X509 *cert, EVP_PKEY *key,
 	unsigned flags =
 	    CMS_BINARY | CMS_PARTIAL | CMS_NOSMIMECAP | CMS_DETACHED;
 	CMS_ContentInfo *cms = NULL;
-	CMS_SignerInfo *si = NULL;
-	ASN1_TIME *t = NULL;
 	BIO *in = NULL;
 	unsigned char *der = NULL;
 	int rc = 0, n;
 	if (len > INT_MAX)
 		return jpki_fail(err, JPKI_ERR_RANGE, "PDF too large");
-	if ((in = BIO_new_mem_buf(data, (int)len)) == NULL ||
-	    (cms = CMS_sign(NULL, NULL, NULL, NULL, flags)) == NULL ||
-	    (si = CMS_add1_signer(cms, cert, key, EVP_sha256(), flags)) ==
-		NULL ||
-	    (t = ASN1_TIME_set(NULL, now)) == NULL ||
-	    !CMS_signed_add1_attr_by_NID(si, NID_pkcs9_signingTime, t->type, t,
-					 -1)) {
+	if ((in = BIO_new_mem_buf(data, (int)len)) == NULL) {
 		rc = jpki_fail(err, JPKI_ERR_CRYPTO, "preparing the CMS");
 		goto out;
 	}
-	if (!CMS_final(cms, in, NULL, flags)) {
-		rc = jpki_fail(err, JPKI_ERR_CRYPTO, "signing");
+	if ((rc = doc_cms_sign(in, cert, key, now, flags, &cms, err)) != 0)
 		goto out;
-	}
-	if (CMS_SignerInfo_verify(si) != 1) {
-		rc = jpki_fail(err, JPKI_ERR_CRYPTO,
-			       "the signature does not verify with the "
-			       "certificate's key");
-		goto out;
-	}
 	if ((n = i2d_CMS_ContentInfo(cms, &der)) <= 0 ||
 	    (*out = malloc((size_t)n)) == NULL) {
 		rc = jpki_fail(err, JPKI_ERR_NOMEM, "encoding the CMS");
@@ -111,7 +95,6 @@ static int make_cms(const uint8_t *data, size_t len, X509 *cert, EVP_PKEY *key,
 	*out_len = (size_t)n;
 out:
 	OPENSSL_free(der);
-	ASN1_TIME_free(t);
 	CMS_ContentInfo_free(cms);
 	BIO_free(in);
 	return rc;

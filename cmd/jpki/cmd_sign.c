@@ -213,8 +213,6 @@ static int make_cms(const char *in, X509 *cert, EVP_PKEY *key, time_t now,
 	unsigned flags = CMS_BINARY | CMS_PARTIAL | CMS_NOSMIMECAP |
 			 (attached ? 0 : CMS_DETACHED);
 	CMS_ContentInfo *cms = NULL;
-	CMS_SignerInfo *si = NULL;
-	ASN1_TIME *t = NULL;
 	BIO *data = NULL, *mem = NULL;
 	struct stat st;
 	int rc = 0;
@@ -229,28 +227,8 @@ static int make_cms(const char *in, X509 *cert, EVP_PKEY *key, time_t now,
 		rc = jpki_fail(err, JPKI_ERR_IO, "cannot open %s", in);
 		goto out;
 	}
-	/* RFC 5652 5.4: signed attributes contentType and messageDigest
-	 * (added by CMS_final), signingTime from our clock */
-	if ((cms = CMS_sign(NULL, NULL, NULL, NULL, flags)) == NULL ||
-	    (si = CMS_add1_signer(cms, cert, key, EVP_sha256(), flags)) ==
-		NULL ||
-	    (t = ASN1_TIME_set(NULL, now)) == NULL ||
-	    !CMS_signed_add1_attr_by_NID(si, NID_pkcs9_signingTime, t->type, t,
-					 -1)) {
-		rc = jpki_fail(err, JPKI_ERR_CRYPTO, "preparing the CMS");
+	if ((rc = doc_cms_sign(data, cert, key, now, flags, &cms, err)) != 0)
 		goto out;
-	}
-	if (!CMS_final(cms, data, NULL, flags)) {
-		rc = jpki_fail(err, JPKI_ERR_CRYPTO, "signing");
-		goto out;
-	}
-	/* what the card (or key) returned must verify before it leaves */
-	if (CMS_SignerInfo_verify(si) != 1) {
-		rc = jpki_fail(err, JPKI_ERR_CRYPTO,
-			       "the signature does not verify with the "
-			       "certificate's key");
-		goto out;
-	}
 	if ((mem = BIO_new(BIO_s_mem())) == NULL ||
 	    !(pem ? PEM_write_bio_CMS(mem, cms) : i2d_CMS_bio(mem, cms))) {
 		rc = jpki_fail(err, JPKI_ERR_CRYPTO, "encoding the CMS");
@@ -266,7 +244,6 @@ static int make_cms(const char *in, X509 *cert, EVP_PKEY *key, time_t now,
 	*out_len = (size_t)len;
 out:
 	BIO_free(mem);
-	ASN1_TIME_free(t);
 	CMS_ContentInfo_free(cms);
 	BIO_free(data);
 	return rc;
@@ -340,19 +317,10 @@ int cmd_sign(cli_ctx *ctx, int argc, char **argv)
 	}
 	if ((rc = x509_init(&err)) != 0)
 		goto out;
-	if (key_path != NULL) {
-		if ((rc = doc_soft_key(key_path, cert_path, &soft, &cert,
-				       &err)) != 0)
-			goto out;
-		key = soft;
-	} else {
-		/* the signature PIN, the key and its certificate through
-		 * the openjpki provider (src/provider) */
-		if ((rc = cli_card_key(image, reader, "sign", pin, pin_file,
-				       &card, &cert, &err)) != 0)
-			goto out;
-		key = card;
-	}
+	if ((rc = doc_signing_key(key_path, cert_path, image, reader, pin,
+				  pin_file, &soft, &card, &cert, &err)) != 0)
+		goto out;
+	key = card != NULL ? card : soft;
 	rc = make_cms(in, cert, key, ctx->now, attached, pem && tsa == NULL,
 		      &cms, &cms_len, &err);
 	if (rc != 0 && card != NULL)

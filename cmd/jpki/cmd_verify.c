@@ -163,15 +163,7 @@ static void result_text(const val_result *r)
 		       json_string_value(json_object_get(j, "not_after")));
 		json_decref(j);
 	}
-	if (r->root != NULL) {
-		val_root_desc(r->root, buf, sizeof(buf));
-		printf("  issuer:   trusted %s\n", buf);
-	}
-	printf("revocation: %s", val_rev_name(r->rev));
-	if (r->rev == VAL_REV_REVOKED) {
-		jpki_time_format(r->revoked_at, t);
-		printf(" at %s (%s)", t, jpki_reason_name(r->reason));
-	}
+	doc_print_issuer_revocation(r);
 	if (r->rev_source != VAL_SRC_NONE) {
 		jpki_time_format(r->rev_next_update, t);
 		printf(" -- %s %s, next update %s",

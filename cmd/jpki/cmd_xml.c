@@ -219,17 +219,10 @@ static int xml_sign(cli_ctx *ctx, int argc, char **argv)
 			}
 		}
 	}
-	if (key_path != NULL) {
-		if ((rc = doc_soft_key(key_path, cert_path, &soft, &cert,
-				       &err)) != 0)
-			goto out;
-		key = soft;
-	} else {
-		if ((rc = cli_card_key(image, reader, "sign", pin, pin_file,
-				       &card, &cert, &err)) != 0)
-			goto out;
-		key = card;
-	}
+	if ((rc = doc_signing_key(key_path, cert_path, image, reader, pin,
+				  pin_file, &soft, &card, &cert, &err)) != 0)
+		goto out;
+	key = card != NULL ? card : soft;
 	if (in != NULL)
 		rc = xmlsig_sign_enveloped(doc, doc_len, key, cert, &sig,
 					   &sig_len, &err);
@@ -389,7 +382,7 @@ static json_t *xv_json(const xmlsig_result *r)
 static void xv_text(const xmlsig_result *r)
 {
 	const val_result *v = &r->val;
-	char t[21], buf[600];
+	char buf[600];
 	printf("%s\n",
 	       v->fails == 0 ? "VALID XML signature" : "INVALID XML signature");
 	for (size_t i = 0; i < v->n_msgs; i++)
@@ -410,15 +403,7 @@ static void xv_text(const xmlsig_result *r)
 		       json_string_value(json_object_get(j, "serial")));
 		json_decref(j);
 	}
-	if (v->root != NULL) {
-		val_root_desc(v->root, buf, sizeof(buf));
-		printf("  issuer:   trusted %s\n", buf);
-	}
-	printf("revocation: %s", val_rev_name(v->rev));
-	if (v->rev == VAL_REV_REVOKED) {
-		jpki_time_format(v->revoked_at, t);
-		printf(" at %s (%s)", t, jpki_reason_name(v->reason));
-	}
+	doc_print_issuer_revocation(v);
 	printf("\n");
 	if (v->has_basic4) {
 		val_era_text(v, buf, sizeof(buf));

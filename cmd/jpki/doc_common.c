@@ -7,8 +7,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "card_key.h"
 #include "doc_common.h"
+#include "openjpki/date.h"
 #include "openjpki/util.h"
+#include "openjpki/val_json.h"
+#include "openjpki/x509.h"
 
 #define KEY_FILE_MAX (64u * 1024)
 
@@ -44,6 +48,67 @@ int doc_soft_key(const char *key_path, const char *cert_path, EVP_PKEY **key,
 				 key_path, cert_path);
 	}
 	return 0;
+}
+
+int doc_signing_key(const char *key_path, const char *cert_path,
+		    const char *image, const char *reader, char *pin,
+		    const char *pin_file, EVP_PKEY **soft, EVP_PKEY **card,
+		    X509 **cert, jpki_err *err)
+{
+	if (key_path != NULL)
+		return doc_soft_key(key_path, cert_path, soft, cert, err);
+	/* the signature PIN, the key and its certificate through the
+	 * openjpki provider (src/provider) */
+	return cli_card_key(image, reader, "sign", pin, pin_file, card, cert,
+			    err);
+}
+
+int doc_cms_sign(BIO *data, X509 *cert, EVP_PKEY *key, time_t now,
+		 unsigned flags, CMS_ContentInfo **out, jpki_err *err)
+{
+	CMS_ContentInfo *cms = NULL;
+	CMS_SignerInfo *si = NULL;
+	ASN1_TIME *t = NULL;
+	int rc = 0;
+	if ((cms = CMS_sign(NULL, NULL, NULL, NULL, flags)) == NULL ||
+	    (si = CMS_add1_signer(cms, cert, key, EVP_sha256(), flags)) ==
+		NULL ||
+	    (t = ASN1_TIME_set(NULL, now)) == NULL ||
+	    !CMS_signed_add1_attr_by_NID(si, NID_pkcs9_signingTime, t->type, t,
+					 -1)) {
+		rc = jpki_fail(err, JPKI_ERR_CRYPTO, "preparing the CMS");
+		goto out;
+	}
+	if (!CMS_final(cms, data, NULL, flags)) {
+		rc = jpki_fail(err, JPKI_ERR_CRYPTO, "signing");
+		goto out;
+	}
+	if (CMS_SignerInfo_verify(si) != 1) {
+		rc = jpki_fail(err, JPKI_ERR_CRYPTO,
+			       "the signature does not verify with the "
+			       "certificate's key");
+		goto out;
+	}
+	*out = cms;
+	cms = NULL;
+out:
+	ASN1_TIME_free(t);
+	CMS_ContentInfo_free(cms);
+	return rc;
+}
+
+void doc_print_issuer_revocation(const val_result *r)
+{
+	char t[21], buf[600];
+	if (r->root != NULL) {
+		val_root_desc(r->root, buf, sizeof(buf));
+		printf("  issuer:   trusted %s\n", buf);
+	}
+	printf("revocation: %s", val_rev_name(r->rev));
+	if (r->rev == VAL_REV_REVOKED) {
+		jpki_time_format(r->revoked_at, t);
+		printf(" at %s (%s)", t, jpki_reason_name(r->reason));
+	}
 }
 
 int doc_val_option(int c, const char *arg, doc_val_args *a)

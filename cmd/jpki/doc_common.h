@@ -4,6 +4,10 @@
 #ifndef JPKI_CMD_DOC_COMMON_H
 #define JPKI_CMD_DOC_COMMON_H
 
+/* pem.h first: cms.h declares the CMS PEM functions only after it */
+#include <openssl/pem.h>
+
+#include <openssl/cms.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -15,6 +19,25 @@
  * frees *key and *cert (also set on failure when read). */
 JPKI_MUST_CHECK int doc_soft_key(const char *key_path, const char *cert_path,
 				 EVP_PKEY **key, X509 **cert, jpki_err *err);
+
+/* The signing key of jpki sign / xml sign: the software key of
+ * key_path and cert_path (doc_soft_key) when key_path is given, else the
+ * card's signature key after its PIN (cli_card_key, card_key.h).  Sets
+ * *soft or *card, and *cert; the caller frees all three. */
+JPKI_MUST_CHECK int doc_signing_key(const char *key_path, const char *cert_path,
+				    const char *image, const char *reader,
+				    char *pin, const char *pin_file,
+				    EVP_PKEY **soft, EVP_PKEY **card,
+				    X509 **cert, jpki_err *err);
+
+/* A CMS SignedData over data (RFC 5652 5.4): SHA-256, signed attributes
+ * contentType and messageDigest (added by CMS_final) and signingTime
+ * `now`, the signer's certificate; flags as for CMS_sign (CMS_PARTIAL
+ * among them).  What the card (or key) returned is verified before it
+ * leaves.  The caller frees *out. */
+JPKI_MUST_CHECK int doc_cms_sign(BIO *data, X509 *cert, EVP_PKEY *key,
+				 time_t now, unsigned flags,
+				 CMS_ContentInfo **out, jpki_err *err);
 
 /* The validator options shared by the verify commands: --roots,
  * --trust-jlis, --crl-map, --ocsp, --ocsp-response, --at. */
@@ -41,5 +64,10 @@ JPKI_MUST_CHECK int doc_val_roots(const cli_ctx *ctx, const doc_val_args *a,
 /* Set the revocation sources: --crl-map, --ocsp, --ocsp-response. */
 JPKI_MUST_CHECK int doc_val_revocation(const doc_val_args *a, jpki_validator *v,
 				       jpki_err *err);
+
+/* The verdict's trust anchor ("  issuer:   trusted ...") and the
+ * start of its revocation line ("revocation: good", " at TIME (reason)"
+ * when revoked), without the line's end. */
+void doc_print_issuer_revocation(const val_result *r);
 
 #endif
