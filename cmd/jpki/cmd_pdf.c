@@ -192,15 +192,9 @@ static int pdf_sign_cmd(cli_ctx *ctx, int argc, char **argv)
 	}
 	if (in == NULL)
 		return cli_usage_error("pdf sign: --in FILE.pdf is required");
-	if ((key_path != NULL) != (cert_path != NULL))
-		return cli_usage_error(
-		    "pdf sign: --key and --cert go together");
-	if ((key_path != NULL) + (image != NULL) + (reader != NULL) != 1)
-		return cli_usage_error(
-		    "pdf sign: give one of CARD.img, --reader "
-		    "or --key/--cert");
-	if (key_path != NULL && (pin != NULL || pin_file != NULL))
-		return cli_usage_error("pdf sign: a software key takes no PIN");
+	if ((rc = doc_key_usage("pdf sign", key_path, cert_path, image, reader,
+				pin, pin_file)) != 0)
+		return rc;
 	if (out == NULL) {
 		size_t n = strlen(in);
 		if (n > 4 && strcmp(in + n - 4, ".pdf") == 0)

@@ -301,14 +301,9 @@ int cmd_sign(cli_ctx *ctx, int argc, char **argv)
 	}
 	if (in == NULL)
 		return cli_usage_error("sign: --in FILE is required");
-	if ((key_path != NULL) != (cert_path != NULL))
-		return cli_usage_error("sign: --key and --cert go together");
-	if ((key_path != NULL) + (image != NULL) + (reader != NULL) != 1)
-		return cli_usage_error(
-		    "sign: give one of CARD.img, --reader or "
-		    "--key/--cert");
-	if (key_path != NULL && (pin != NULL || pin_file != NULL))
-		return cli_usage_error("sign: a software key takes no PIN");
+	if ((rc = doc_key_usage("sign", key_path, cert_path, image, reader, pin,
+				pin_file)) != 0)
+		return rc;
 	if (out == NULL) {
 		if ((size_t)snprintf(outbuf, sizeof(outbuf), "%s.p7s", in) >=
 		    sizeof(outbuf))

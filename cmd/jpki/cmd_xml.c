@@ -165,14 +165,9 @@ static int xml_sign(cli_ctx *ctx, int argc, char **argv)
 	if (in != NULL && n_attach > 0)
 		return cli_usage_error(
 		    "xml sign: --attach goes with --application");
-	if ((key_path != NULL) != (cert_path != NULL))
-		return cli_usage_error(
-		    "xml sign: --key and --cert go together");
-	if ((key_path != NULL) + (image != NULL) + (reader != NULL) != 1)
-		return cli_usage_error(
-		    "xml sign: give one of CARD.img, --reader or --key/--cert");
-	if (key_path != NULL && (pin != NULL || pin_file != NULL))
-		return cli_usage_error("xml sign: a software key takes no PIN");
+	if ((rc = doc_key_usage("xml sign", key_path, cert_path, image, reader,
+				pin, pin_file)) != 0)
+		return rc;
 	if (out == NULL) {
 		int n;
 		if (in != NULL) {

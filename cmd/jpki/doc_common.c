@@ -50,6 +50,20 @@ int doc_soft_key(const char *key_path, const char *cert_path, EVP_PKEY **key,
 	return 0;
 }
 
+int doc_key_usage(const char *cmd, const char *key_path, const char *cert_path,
+		  const char *image, const char *reader, const char *pin,
+		  const char *pin_file)
+{
+	if ((key_path != NULL) != (cert_path != NULL))
+		return cli_usage_error("%s: --key and --cert go together", cmd);
+	if ((key_path != NULL) + (image != NULL) + (reader != NULL) != 1)
+		return cli_usage_error(
+		    "%s: give one of CARD.img, --reader or --key/--cert", cmd);
+	if (key_path != NULL && (pin != NULL || pin_file != NULL))
+		return cli_usage_error("%s: a software key takes no PIN", cmd);
+	return 0;
+}
+
 int doc_signing_key(const char *key_path, const char *cert_path,
 		    const char *image, const char *reader, char *pin,
 		    const char *pin_file, EVP_PKEY **soft, EVP_PKEY **card,

@@ -20,6 +20,14 @@
 JPKI_MUST_CHECK int doc_soft_key(const char *key_path, const char *cert_path,
 				 EVP_PKEY **key, X509 **cert, jpki_err *err);
 
+/* The usage rules of a signing key (cmd: "sign", "pdf sign", ...):
+ * --key and --cert together; exactly one of CARD.img, --reader or
+ * --key/--cert; no PIN for a software key.  0, or the usage exit code
+ * after the message. */
+int doc_key_usage(const char *cmd, const char *key_path, const char *cert_path,
+		  const char *image, const char *reader, const char *pin,
+		  const char *pin_file);
+
 /* The signing key of jpki sign / xml sign: the software key of
  * key_path and cert_path (doc_soft_key) when key_path is given, else the
  * card's signature key after its PIN (cli_card_key, card_key.h).  Sets
