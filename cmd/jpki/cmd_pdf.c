@@ -20,11 +20,16 @@
 #include "doc_common.h"
 #include "openjpki/date.h"
 #include "openjpki/pdf.h"
+#include "openjpki/tsa.h"
 #include "openjpki/util.h"
 #include "openjpki/val_json.h"
 #include "openjpki/validation.h"
 
 int cmd_pdf(cli_ctx *ctx, int argc, char **argv);
+
+/* --tsa's default /Contents room: the CMS plus a token with its TSA
+ * certificate (about 4 KiB from jpkid) and room for a longer chain */
+#define PDF_CMS_RESERVE_TSA (PDF_CMS_RESERVE + 32768u)
 
 static const char pdf_help[] =
     "usage: jpki pdf sign|verify ...\n\n"
@@ -37,6 +42,7 @@ static const char sign_help[] =
     "         (CARD.img | --card CARD.img | --reader NAME|auto)\n"
     "         [--pin PIN | --pin-file FILE]\n"
     "         [--page N] [--rect X,Y,W,H] [--field NAME] [--reserve BYTES]\n"
+    "         [--tsa URL]\n"
     "       jpki pdf sign --in IN.pdf --key KEY.pem --cert CERT.pem [...]\n\n"
     "Add a signature to IN.pdf as an incremental update (the bytes of\n"
     "IN.pdf are kept, so earlier signatures stay valid: co-signing is\n"
@@ -48,12 +54,22 @@ static const char sign_help[] =
     "after the signature PIN (署名用電子証明書暗証番号) through the\n"
     "openjpki provider, as `jpki sign` does.  OUT.pdf (default\n"
     "IN-signed.pdf) is written atomically; a damaged or encrypted input is\n"
-    "refused and nothing is written.\n";
+    "refused and nothing is written.\n\n"
+    "--reserve BYTES  room for the CMS in /Contents, 1024 or more (default\n"
+    "                 16384, 49152 with --tsa); a CMS that does not fit is\n"
+    "                 refused\n"
+    "--tsa URL   add a signature time-stamp (PAdES B-T): the RFC 3161 TSA\n"
+    "            at URL (http://; jpkid serves one at /tsa) stamps the\n"
+    "            signature value, and the token goes into the CMS as the\n"
+    "            unsigned attribute id-aa-signatureTimeStampToken, as\n"
+    "            `jpki sign --tsa` does.  No document time-stamp and no\n"
+    "            DSS (not B-LT/B-LTA).  A TSA that fails writes nothing.\n";
 
 static const char verify_help[] =
     "usage: jpki pdf verify FILE.pdf [--roots FILE|DIR ...] [--trust-jlis]\n"
     "         [--crl-map DIRNAME=PATH|URL ...] [--ocsp URL]\n"
-    "         [--ocsp-response FILE ...] [--at TIME] [--timeout S]\n\n"
+    "         [--ocsp-response FILE ...] [--at TIME] [--timeout S]\n"
+    "         [--tsa-roots FILE ...]\n\n"
     "Check every signature of FILE.pdf: its /ByteRange covers the file\n"
     "from byte 0 to the end of a revision except exactly its own\n"
     "/Contents; its dictionary is in the revision it signs; every object\n"
@@ -63,7 +79,13 @@ static const char verify_help[] =
     "covered bytes, the certificate under a trusted root, revocation (CRL\n"
     "or OCSP, options as for `jpki verify`) and the basic-4 data\n"
     "(基本4情報).  Exit 0 only when the file has signatures and all of\n"
-    "them hold.  --json for one JSON object.\n";
+    "them hold.  --json for one JSON object.\n\n"
+    "--tsa-roots trusted TSA roots (PEM) for signature time-stamps\n"
+    "            (PAdES B-T); default the CA directory's tsa/root.pem when\n"
+    "            --roots is not given.  As for `jpki verify`: a time-stamp\n"
+    "            that verifies proves the signature existed then, and the\n"
+    "            signer's certificate is judged at that time.  Without TSA\n"
+    "            roots, time-stamps are not judged.\n";
 
 /* ------------------------------------------------------------------ */
 /* sign                                                                */
@@ -129,8 +151,10 @@ static int pdf_sign_cmd(cli_ctx *ctx, int argc, char **argv)
 	    {"rect", required_argument, NULL, 'r'},
 	    {"field", required_argument, NULL, 'f'},
 	    {"reserve", required_argument, NULL, 's'},
+	    {"tsa", required_argument, NULL, 'T'},
 	    {NULL, 0, NULL, 0}};
 	const char *in = NULL, *out = NULL, *image = NULL, *reader = NULL;
+	const char *tsa = NULL;
 	const char *pin_file = NULL, *key_path = NULL, *cert_path = NULL;
 	char *pin = NULL, outbuf[PATH_MAX], l0[64], l1[96], l2[64];
 	pdf_sign_opts so = {0};
@@ -174,16 +198,20 @@ static int pdf_sign_cmd(cli_ctx *ctx, int argc, char **argv)
 		case 's': {
 			char *end;
 			long n = strtol(optarg, &end, 10);
-			if (*end != '\0' || n < 4096 ||
+			if (*end != '\0' || n < 1024 ||
 			    n > (long)PDF_CMS_RESERVE_MAX)
-				return cli_usage_error("--reserve: 4096-%u",
+				return cli_usage_error("--reserve: 1024-%u",
 						       PDF_CMS_RESERVE_MAX);
 			so.reserve = (size_t)n;
 			break;
 		}
+		case 'T': tsa = optarg; break;
 		default: return 2;
 		}
 	}
+	/* a token brings the TSA's certificate: room for it by default */
+	if (tsa != NULL && so.reserve == 0)
+		so.reserve = PDF_CMS_RESERVE_TSA;
 	if (optind < argc) {
 		if (image != NULL || optind + 1 < argc)
 			return cli_usage_error(
@@ -251,7 +279,23 @@ static int pdf_sign_cmd(cli_ctx *ctx, int argc, char **argv)
 	    make_cms(data, data_len, cert, key, ctx->now, &cms, &cms_len, &err);
 	if (rc != 0 && card != NULL)
 		rc = cli_card_key_error(rc, &err);
-	if (rc != 0 || (rc = pdf_sign_finish(&pp, cms, cms_len, &err)) != 0)
+	if (rc == 0 && tsa != NULL) {
+		uint8_t *stamped = NULL;
+		size_t stamped_len = 0;
+		rc = val_cms_add_timestamp(cms, cms_len, tsa, 0, &stamped,
+					   &stamped_len, &err);
+		if (rc != 0) {
+			jpki_wrap(&err, rc, "time-stamp from %s", tsa);
+		} else {
+			free(cms);
+			cms = stamped;
+			cms_len = stamped_len;
+		}
+	}
+	if (rc == 0 &&
+	    (rc = pdf_sign_finish(&pp, cms, cms_len, &err)) == JPKI_ERR_RANGE)
+		jpki_wrap(&err, rc, "--reserve too small");
+	if (rc != 0)
 		goto out;
 	/* what leaves must read back as a sound signature */
 	if ((rc = pdf_inspect(pp.buf, pp.len, &rep, &err)) != 0)
@@ -275,6 +319,8 @@ static int pdf_sign_cmd(cli_ctx *ctx, int argc, char **argv)
 		json_object_set_new(o, "field", json_string(pp.field));
 		json_object_set_new(o, "visible", json_boolean(so.visible));
 		json_object_set_new(o, "page", json_integer(so.page));
+		json_object_set_new(o, "timestamped",
+				    json_boolean(tsa != NULL));
 		json_object_set_new(o, "signatures",
 				    json_integer((json_int_t)rep->n_sigs));
 		json_object_set_new(o, "bytes",
@@ -285,10 +331,11 @@ static int pdf_sign_cmd(cli_ctx *ctx, int argc, char **argv)
 		cli_print_json(o);
 	} else {
 		printf("signed %s -> %s (field %s, %s, signature %zu of the "
-		       "file, %s key)\n",
+		       "file, %s key%s)\n",
 		       in, out, pp.field, so.visible ? "visible" : "invisible",
 		       rep->n_sigs,
-		       card != NULL ? "card signature" : "software");
+		       card != NULL ? "card signature" : "software",
+		       tsa != NULL ? ", time-stamped" : "");
 	}
 out:
 	pdf_report_free(rep);
@@ -308,6 +355,8 @@ out:
 typedef struct vargs {
 	const char *file;
 	doc_val_args val;
+	const char *tsa_roots[DOC_TSA_ROOTS_MAX];
+	size_t n_tsa_roots;
 	int timeout;
 } vargs;
 
@@ -321,6 +370,7 @@ static int parse_vargs(int argc, char **argv, vargs *a)
 	    {"at", required_argument, NULL, 'a'},
 	    {"timeout", required_argument, NULL, 't'},
 	    {"trust-jlis", no_argument, NULL, 'J'},
+	    {"tsa-roots", required_argument, NULL, 'T'},
 	    {NULL, 0, NULL, 0}};
 	int c, rc;
 	memset(a, 0, sizeof(*a));
@@ -332,6 +382,11 @@ static int parse_vargs(int argc, char **argv, vargs *a)
 			continue;
 		}
 		switch (c) {
+		case 'T':
+			if (a->n_tsa_roots == DOC_TSA_ROOTS_MAX)
+				return cli_usage_error("--tsa-roots: too many");
+			a->tsa_roots[a->n_tsa_roots++] = optarg;
+			break;
 		case 't': {
 			char *end;
 			long n = strtol(optarg, &end, 10);
@@ -355,6 +410,9 @@ static int setup(cli_ctx *ctx, const vargs *a, jpki_validator *v, jpki_err *err)
 	int rc;
 	if ((rc = val_set_limits(v, 0, 0, a->timeout, err)) != 0 ||
 	    (rc = doc_val_roots(ctx, &a->val, v, err)) != 0)
+		return rc;
+	if ((rc = doc_val_tsa_roots(ctx, &a->val, a->tsa_roots, a->n_tsa_roots,
+				    v, err)) != 0)
 		return rc;
 	return doc_val_revocation(&a->val, v, err);
 }
@@ -412,6 +470,12 @@ static void sig_text(size_t i, const pdf_sig *s, const val_result *r,
 	if (r->has_signing_time) {
 		jpki_time_format(r->signing_time, buf);
 		printf("  signed at: %s (the signer's claim)\n", buf);
+	}
+	if (r->has_timestamp) {
+		jpki_time_format(r->timestamp, buf);
+		printf("  time-stamp: %s by %s (policy %s); the signer is "
+		       "judged at this time\n",
+		       buf, r->tsa_name, r->tsa_policy);
 	}
 	printf("  revocation: %s\n", val_rev_name(r->rev));
 	if (r->has_basic4) {

@@ -60,7 +60,7 @@ static const char verify_help[] =
 typedef struct verify_args {
 	const char *doc, *content;
 	doc_val_args val;
-	const char *tsa_roots[8];
+	const char *tsa_roots[DOC_TSA_ROOTS_MAX];
 	size_t n_tsa_roots;
 	val_purpose purpose;
 	int timeout, skew;
@@ -106,22 +106,13 @@ static int read_doc(const char *path, uint8_t **out, size_t *out_len,
 static int setup(cli_ctx *ctx, const verify_args *a, jpki_validator *v,
 		 jpki_err *err)
 {
-	char def[4096];
-	struct stat st;
 	int rc;
 	if ((rc = val_set_limits(v, a->skew, 0, a->timeout, err)) != 0 ||
 	    (rc = doc_val_roots(ctx, &a->val, v, err)) != 0)
 		return rc;
-	if (a->val.n_roots == 0 && !a->val.trust_jlis) {
-		snprintf(def, sizeof(def), "%s/tsa/root.pem", ctx->dir);
-		if (a->n_tsa_roots == 0 && stat(def, &st) == 0 &&
-		    (rc = val_load_tsa_roots(v, def, NULL, err)) != 0)
-			return rc;
-	}
-	for (size_t i = 0; i < a->n_tsa_roots; i++)
-		if ((rc = val_load_tsa_roots(v, a->tsa_roots[i], NULL, err)) !=
-		    0)
-			return rc;
+	if ((rc = doc_val_tsa_roots(ctx, &a->val, a->tsa_roots, a->n_tsa_roots,
+				    v, err)) != 0)
+		return rc;
 	return doc_val_revocation(&a->val, v, err);
 }
 

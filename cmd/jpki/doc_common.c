@@ -10,6 +10,7 @@
 #include "card_key.h"
 #include "doc_common.h"
 #include "openjpki/date.h"
+#include "openjpki/tsa.h"
 #include "openjpki/util.h"
 #include "openjpki/val_json.h"
 #include "openjpki/x509.h"
@@ -175,6 +176,25 @@ int doc_val_roots(const cli_ctx *ctx, const doc_val_args *a, jpki_validator *v,
 		if ((rc = val_load_roots(v, path, NULL, err)) != 0)
 			return rc;
 	}
+	return 0;
+}
+
+int doc_val_tsa_roots(const cli_ctx *ctx, const doc_val_args *a,
+		      const char *const *tsa, size_t n, jpki_validator *v,
+		      jpki_err *err)
+{
+	char def[4096];
+	struct stat st;
+	int rc;
+	if (n == 0 && a->n_roots == 0 && !a->trust_jlis) {
+		snprintf(def, sizeof(def), "%s/tsa/root.pem", ctx->dir);
+		if (stat(def, &st) == 0 &&
+		    (rc = val_load_tsa_roots(v, def, NULL, err)) != 0)
+			return rc;
+	}
+	for (size_t i = 0; i < n; i++)
+		if ((rc = val_load_tsa_roots(v, tsa[i], NULL, err)) != 0)
+			return rc;
 	return 0;
 }
 

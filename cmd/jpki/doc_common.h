@@ -69,6 +69,13 @@ int doc_val_option(int c, const char *arg, doc_val_args *a);
  * --trust-jlis, else the CA directory's roots/ (refused when absent). */
 JPKI_MUST_CHECK int doc_val_roots(const cli_ctx *ctx, const doc_val_args *a,
 				  jpki_validator *v, jpki_err *err);
+/* Load the trusted TSA roots (signature time-stamps, CAdES-T / PAdES-T):
+ * each of tsa[0..n), or with none of them and no --roots/--trust-jlis
+ * the CA directory's tsa/root.pem when it exists. */
+#define DOC_TSA_ROOTS_MAX 8
+JPKI_MUST_CHECK int doc_val_tsa_roots(const cli_ctx *ctx, const doc_val_args *a,
+				      const char *const *tsa, size_t n,
+				      jpki_validator *v, jpki_err *err);
 /* Set the revocation sources: --crl-map, --ocsp, --ocsp-response. */
 JPKI_MUST_CHECK int doc_val_revocation(const doc_val_args *a, jpki_validator *v,
 				       jpki_err *err);

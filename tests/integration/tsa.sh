@@ -6,7 +6,10 @@
 # signature time-stamped before its certificate was revoked stays valid,
 # one time-stamped after the revocation is refused; a malformed request
 # gets a rejection (badDataFormat), a wrong media type 415, a body over
-# the cap 413.
+# the cap 413.  PAdES B-T: `jpki pdf sign --tsa` puts the token in the
+# PDF's CMS (`openssl ts -verify` accepts it, pdfsig still reports the
+# signature valid), `jpki pdf verify` shows it and judges the signer at
+# its time; a tampered token is refused, a too small --reserve too.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib/jpkid.sh"
 export JPKI_DIR=$T/ca
@@ -185,6 +188,85 @@ expect_fail "bad-signature" V a.p7s --content alt.txt
 # a TSA that refuses: jpki sign says why and writes nothing
 expect_fail "time-stamp from" J sign --in doc.txt --key a_s.key --cert a/sign.pem --tsa "$BASE/api/v1/nothing" --out nothing.p7s
 [ ! -e nothing.p7s ] && ok "nothing written when the TSA fails" || bad "nothing.p7s written"
+
+# --- PAdES B-T: jpki pdf sign --tsa and jpki pdf verify -------------------
+python3 - doc.pdf <<'PY'
+import sys
+objs = [b'<< /Type /Catalog /Pages 2 0 R >>',
+        b'<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+        b'<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>',
+        b'<< /Length 48 >>\nstream\nBT /F1 18 Tf 72 760 Td (Touki application) Tj ET\nendstream',
+        b'<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>']
+out = bytearray(b'%PDF-1.7\n%\xe2\xe3\xcf\xd3\n'); offs = []
+for i, o in enumerate(objs):
+    offs.append(len(out)); out += b'%d 0 obj\n%s\nendobj\n' % (i + 1, o)
+x = len(out)
+out += b'xref\n0 %d\n0000000000 65535 f \n' % (len(objs) + 1)
+out += b''.join(b'%010d 00000 n \n' % o for o in offs)
+out += b'trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n' % (len(objs) + 1, x)
+open(sys.argv[1], 'wb').write(out)
+PY
+expect_ok "jpki pdf sign --tsa (A)" J pdf sign --in doc.pdf --key a_s.key --cert a/sign.pem --tsa "$TSA" --out a-t.pdf
+expect_ok "jpki pdf sign without --tsa (A)" J pdf sign --in doc.pdf --key a_s.key --cert a/sign.pem --out a-plain.pdf
+# the CMS of the PDF's signature, its token and signature value; and a
+# copy of the PDF whose token's last byte (the TSA's signature) is changed
+python3 - a-t.pdf <<'PY'
+import re, subprocess, sys
+pdf = open(sys.argv[1], 'rb').read()
+m = re.search(rb'/Contents\s*<([0-9A-Fa-f]+)>', pdf)
+raw = bytes.fromhex(m.group(1).decode())
+n = raw[1] & 0x7f if raw[1] & 0x80 else 0
+der = raw[:2 + n + (int.from_bytes(raw[2:2 + n], 'big') if n else raw[1])]
+open('pdf-cms.der', 'wb').write(der)
+lines = subprocess.run(['openssl', 'asn1parse', '-inform', 'DER', '-i'], input=der,
+                       capture_output=True, check=True).stdout.decode().splitlines()
+sig = tok = None
+for i, l in enumerate(lines):
+    if 'id-smime-aa-timeStampToken' in l:
+        nxt = lines[i + 2]
+        off = int(nxt.split(':')[0]); hl = int(nxt.split('hl=')[1].split()[0]); ln = int(nxt.split('l=')[2].split()[0])
+        tok = der[off:off + hl + ln]; end = off + hl + ln
+for i, l in enumerate(lines):
+    if 'rsaEncryption' in l or 'sha256WithRSAEncryption' in l:
+        for j in range(i + 1, min(i + 4, len(lines))):
+            if sig is None and 'OCTET STRING' in lines[j] and 'HEX DUMP' in lines[j]:
+                sig = bytes.fromhex(lines[j].split('[HEX DUMP]:')[1])
+open('pdf-tok.der', 'wb').write(tok)
+open('pdf-sigval.bin', 'wb').write(sig)
+pos = m.start(1) + 2 * (end - 1)
+byte = bytes([der[end - 1] ^ 0x01]).hex().upper().encode()
+open('a-t-tampered.pdf', 'wb').write(pdf[:pos] + byte + pdf[pos + 2:])
+print('# PAdES B-T: CMS %d bytes, token %d bytes' % (len(der), len(tok)))
+PY
+st=$(openssl cms -cmsout -print -inform DER -in pdf-cms.der)
+grep -q "id-smime-aa-timeStampToken" <<<"$st" && ok "the PDF's CMS: unsigned attribute id-aa-signatureTimeStampToken" || bad "no token in the PDF's CMS"
+expect_ok "openssl ts -verify accepts the token from the PDF's CMS (over the signature value)" \
+  at_time "$NOW" openssl ts -verify -token_in -in pdf-tok.der -data pdf-sigval.bin -CAfile "$TR" -untrusted "$TC"
+if command -v pdfsig >/dev/null; then
+  ps=$(pdfsig -nocert a-t.pdf 2>&1 || true)
+  grep -q "Signature Validation: Signature is Valid." <<<"$ps" && ok "pdfsig: the time-stamped signature is valid" || bad "pdfsig: $ps"
+else
+  bad "pdfsig missing (apt-get install poppler-utils)"
+fi
+PV() { "$JPKI" --now "$LATER" pdf verify "$@" --crl-map "$DP=kiyose.crl"; }
+out=$(PV a-t.pdf 2>&1) || true
+grep -q "^VALID: 1 of 1" <<<"$out" && grep -q "time-stamp: .* by .*JPKI-TEST TSA 1 (policy $POLICY)" <<<"$out" &&
+  grep -q "revocation: revoked" <<<"$out" &&
+  ok "pdf verify: time-stamped before the revocation: VALID, the time-stamp shown" || bad "A pdf: $out"
+out=$("$JPKI" --now "$LATER" --json pdf verify a-t.pdf --crl-map "$DP=kiyose.crl" 2>&1) || true
+jq -e '.ok == true and (.signatures[0].cms.timestamp.time | length) == 20 and .signatures[0].cms.timestamp.policy == "'"$POLICY"'"' <<<"$out" >/dev/null &&
+  ok "pdf verify --json: the time-stamp (time, policy)" || bad "A pdf json: $out"
+# without a time-stamp A's PDF signature is judged now: revoked
+expect_fail "revoked" PV a-plain.pdf
+expect_fail "bad-timestamp" PV a-t.pdf --roots "$T/ca/roots" --tsa-roots other-root.pem
+out=$(PV a-t-tampered.pdf 2>&1) || true
+grep -q "^INVALID" <<<"$out" && grep -q "bad-timestamp: the signature time-stamp does not verify" <<<"$out" &&
+  grep -q "revoked: revoked $INHOUR" <<<"$out" &&
+  ok "pdf verify: a tampered time-stamp: bad-timestamp, the signer judged now (revoked)" || bad "tampered: $out"
+# 3072 bytes hold the CMS, not the CMS with its token
+expect_ok "pdf sign --reserve 3072 (no time-stamp)" J pdf sign --in doc.pdf --key a_s.key --cert a/sign.pem --reserve 3072 --out small-plain.pdf
+expect_fail "reserve too small" J pdf sign --in doc.pdf --key a_s.key --cert a/sign.pem --tsa "$TSA" --reserve 3072 --out small.pdf
+[ ! -e small.pdf ] && ok "nothing written when the time-stamped CMS does not fit" || bad "small.pdf written"
 
 stop_jpkid
 finish
