@@ -9,7 +9,7 @@
 #   bash tests/fuzz/make_pdf_seeds.sh BUILD/cmd
 # The signers are a test CA made here (not the validation fixture's, whose
 # keys are not kept): the seeds reach the CMS check, which answers
-# "untrusted".  Signatures keep the smallest room (--reserve 4096) so the
+# "untrusted".  Signatures keep a small room (--reserve 4096) so the
 # corpus stays small.
 set -euo pipefail
 BIN=$(cd "${1:?usage: make_pdf_seeds.sh BUILD/cmd}" && pwd)
