@@ -747,10 +747,10 @@ int srv_publish_start(server *s, jpki_err *err)
 
 void srv_publish_stop(server *s)
 {
-	watch_stop(s);
-	if (s->pub_q == NULL)
-		return;
-	if (s->pub_started) {
+	/* the refresher first: it reads watch_started, which watch_stop
+	 * clears; the listener after it (it may still queue work, into a
+	 * queue freed only below) */
+	if (s->pub_q != NULL && s->pub_started) {
 		pthread_mutex_lock(&s->pub_mu);
 		s->pub_stop = true;
 		pthread_cond_broadcast(&s->pub_cv);
@@ -758,6 +758,9 @@ void srv_publish_stop(server *s)
 		pthread_join(s->pub_th, NULL);
 		s->pub_started = false;
 	}
+	watch_stop(s);
+	if (s->pub_q == NULL)
+		return;
 	ca_close(s->pub_w.ca);
 	s->pub_w.ca = NULL;
 	free(s->pub_q);

@@ -255,7 +255,8 @@ grep -qh "storage fault" "$T"/node*.err && bad "a node logged a storage fault" |
 for p in "${NODE_PIDS[@]}"; do
   kill "$p" 2>/dev/null || true
   rc=0; wait "$p" 2>/dev/null || rc=$?
-  [ "$rc" = 0 ] && ok "node (pid $p) stopped cleanly" || bad "node $p exit $rc: $(tail -3 "$T"/node*.err)"
+  # 66: a sanitizer's report (TSan in CI) -- print it whole
+  [ "$rc" = 0 ] && ok "node (pid $p) stopped cleanly" || bad "node $p exit $rc: $(grep -h -A60 'WARNING: \|ERROR: ' "$T"/node*.err | head -120; tail -3 "$T"/node*.err)"
 done
 NODE_PIDS=()
 finish
