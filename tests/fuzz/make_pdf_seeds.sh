@@ -21,41 +21,7 @@ cd "$T"
 export JPKI_DIR=$T/ca
 J() { "$JPKI" --now 2026-01-05T00:00:00Z "$@"; }
 
-# mkpdf OUT BODY...: object i = BODY i, 1 = the catalog
-mkpdf() {
-  local out=$1; shift
-  local n=$# i=1 offs=() body x
-  printf '%%PDF-1.7\n%%\342\343\317\323\n' >"$out"
-  for body in "$@"; do
-    offs+=("$(stat -c %s "$out")")
-    printf '%d 0 obj\n%s\nendobj\n' "$i" "$body" >>"$out"
-    i=$((i+1))
-  done
-  x=$(stat -c %s "$out")
-  { printf 'xref\n0 %d\n0000000000 65535 f \n' $((n+1))
-    for o in "${offs[@]}"; do printf '%010d 00000 n \n' "$o"; done
-    printf 'trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n' $((n+1)) "$x"; } >>"$out"
-}
-stream() { printf '<< /Length %d %s >>\nstream\n%s\nendstream' "${#1}" "${2:-}" "$1"; }
-# update FILE ID BODY [ID BODY ...]: an incremental update (re)defining them
-update() {
-  local f=$1; shift
-  local prev size root ids=() offs=() x
-  prev=$(tail -c 64 "$f" | grep -a -A1 startxref | tail -1 | tr -d '\r')
-  size=$(grep -a -o '/Size [0-9]*' "$f" | tail -1 | cut -d' ' -f2)
-  root=$(grep -a -o '/Root [0-9]* [0-9]* R' "$f" | tail -1)
-  while [ $# -gt 0 ]; do
-    offs+=("$(stat -c %s "$f")"); ids+=("$1")
-    printf '%d 0 obj\n%s\nendobj\n' "$1" "$2" >>"$f"
-    [ "$1" -ge "$size" ] && size=$(($1+1))
-    shift 2
-  done
-  x=$(stat -c %s "$f")
-  { printf 'xref\n'
-    for k in "${!ids[@]}"; do printf '%d 1\n%010d 00000 n \n' "${ids[$k]}" "${offs[$k]}"; done
-    printf 'trailer\n<< /Size %d %s /Prev %d >>\nstartxref\n%d\n%%%%EOF\n' "$size" "$root" "$prev" "$x"; } >>"$f"
-}
-br_of() { grep -a -o '/ByteRange \[[0-9 ]*\]' "$1" | sed -n "${2}p" | tr -d '/ByteRange[]'; }
+. "$SRC/tests/integration/lib/pdf.sh" # mkpdf, stream, update, br_of
 
 J ca init >/dev/null
 J muni add 132217 --pref 東京都 --city 清瀬市 --pref-roman Tokyo-to --city-roman Kiyose-shi >/dev/null

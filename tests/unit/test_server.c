@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "server/server_int.h"
+#include "sess_fixture.h"
 
 static EVP_PKEY *key;
 static X509 *root, *leaf;
@@ -241,32 +242,6 @@ static void test_json_check(void **state)
 	assert_int_not_equal(srv_json_check(o, "body", f, 3, msg, sizeof(msg)),
 			     0);
 	json_decref(o);
-}
-
-/* Sessions live in the store: a fresh SQLite one in a temporary
- * directory (the store tests cover both backends). */
-static store *sess_store(char dirbuf[64])
-{
-	store *st = NULL;
-	char loc[128];
-	snprintf(dirbuf, 64, "/tmp/jpki-sess-XXXXXX");
-	assert_non_null(mkdtemp(dirbuf));
-	snprintf(loc, sizeof(loc), "%s/s.db", dirbuf);
-	assert_int_equal(store_open(loc, &st, NULL), 0);
-	return st;
-}
-
-static void sess_store_done(store *st, const char *dirbuf)
-{
-	char p[128];
-	store_close(st);
-	snprintf(p, sizeof(p), "%s/s.db", dirbuf);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/s.db-wal", dirbuf);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/s.db-shm", dirbuf);
-	unlink(p);
-	rmdir(dirbuf);
 }
 
 static void test_sessions(void **state)

@@ -15,6 +15,7 @@
 #include "ca_fixture.h"
 #include "openjpki/util.h"
 #include "server/server_int.h"
+#include "sess_fixture.h"
 
 static char dir[64], cadir[96];
 static time_t T0;
@@ -158,32 +159,6 @@ static void test_operators(void **state)
 	assert_int_equal(store_audit_verify(ca_store(ca), &records, &err), 0);
 	assert_true(records >= 7);
 	ca_close(ca);
-}
-
-/* Sessions live in the store: a fresh SQLite one in a temporary
- * directory (the store tests cover both backends). */
-static store *sess_store(char dirbuf[64])
-{
-	store *st = NULL;
-	char loc[128];
-	snprintf(dirbuf, 64, "/tmp/jpki-sess-XXXXXX");
-	assert_non_null(mkdtemp(dirbuf));
-	snprintf(loc, sizeof(loc), "%s/s.db", dirbuf);
-	assert_int_equal(store_open(loc, &st, NULL), 0);
-	return st;
-}
-
-static void sess_store_done(store *st, const char *dirbuf)
-{
-	char p[128];
-	store_close(st);
-	snprintf(p, sizeof(p), "%s/s.db", dirbuf);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/s.db-wal", dirbuf);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/s.db-shm", dirbuf);
-	unlink(p);
-	rmdir(dirbuf);
 }
 
 static void test_sessions_end(void **state)
