@@ -18,6 +18,13 @@ extern "C" {
 JPKI_MUST_CHECK int jpki_file_write_atomic(const char *path, const void *data,
 					   size_t len, mode_t mode,
 					   jpki_err *err);
+/* jpki_file_write_atomic for a file that must not be replaced (a new
+ * key): the temporary file is linked to path, not renamed over it, so
+ * when path exists -- made meanwhile by another process -- it is left as
+ * it is and the answer is JPKI_ERR_EXISTS. */
+JPKI_MUST_CHECK int jpki_file_create_atomic(const char *path, const void *data,
+					    size_t len, mode_t mode,
+					    jpki_err *err);
 /* Read a whole file of at most max bytes.  *out is malloc'ed (caller frees
  * with free(); use jpki_file_free_secret for key material). */
 /* jpki_file_read_flags: JPKI_FILE_OWN for a file the program owns and

@@ -62,8 +62,11 @@ static int audit_key(jpki_ca *ca, const char *pub_path, EVP_PKEY **out,
 		EVP_PKEY *pub = NULL;
 		BIO *b = NULL;
 		BUF_MEM *m = NULL;
-		if ((rc = keystore_generate(ca->ks, AUDIT_KEY, 2048, &pub,
-					    err)) != 0)
+		rc = keystore_generate(ca->ks, AUDIT_KEY, 2048, &pub, err);
+		/* another node on the same directory made it first: use it */
+		if (rc == JPKI_ERR_EXISTS)
+			return keystore_load(ca->ks, AUDIT_KEY, out, err);
+		if (rc != 0)
 			return rc;
 		if ((b = BIO_new(BIO_s_mem())) == NULL ||
 		    PEM_write_bio_PUBKEY(b, pub) != 1) {

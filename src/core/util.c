@@ -51,8 +51,8 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
-int jpki_file_write_atomic(const char *path, const void *data, size_t len,
-			   mode_t mode, jpki_err *err)
+static int file_put(const char *path, const void *data, size_t len, mode_t mode,
+		    bool replace, jpki_err *err)
 {
 	char tmp[PATH_MAX];
 	char dir[PATH_MAX];
@@ -87,10 +87,23 @@ int jpki_file_write_atomic(const char *path, const void *data, size_t len,
 		goto out;
 	}
 	fd = -1;
-	if (rename(tmp, path) != 0) {
+	if (replace && rename(tmp, path) != 0) {
 		rc = jpki_fail(err, JPKI_ERR_IO, "cannot rename %s to %s: %s",
 			       tmp, path, strerror(errno));
 		goto out;
+	}
+	if (!replace) {
+		/* link(2) fails on an existing name: never two writers' keys */
+		if (link(tmp, path) != 0) {
+			rc = errno == EEXIST
+				 ? jpki_fail(err, JPKI_ERR_EXISTS,
+					     "%s exists already", path)
+				 : jpki_fail(err, JPKI_ERR_IO,
+					     "cannot link %s to %s: %s", tmp,
+					     path, strerror(errno));
+			goto out;
+		}
+		unlink(tmp);
 	}
 	char *slash = strrchr(dir, '/'); /* dir: a copy of path */
 	if (slash == NULL)
@@ -113,6 +126,18 @@ out:
 	if (dfd >= 0)
 		close(dfd);
 	return rc;
+}
+
+int jpki_file_write_atomic(const char *path, const void *data, size_t len,
+			   mode_t mode, jpki_err *err)
+{
+	return file_put(path, data, len, mode, true, err);
+}
+
+int jpki_file_create_atomic(const char *path, const void *data, size_t len,
+			    mode_t mode, jpki_err *err)
+{
+	return file_put(path, data, len, mode, false, err);
 }
 
 int jpki_file_read(const char *path, size_t max, uint8_t **out, size_t *out_len,

@@ -105,7 +105,8 @@ static int file_generate(void *be, const char *label, int bits, EVP_PKEY **pub,
 		rc = jpki_fail(err, JPKI_ERR_CRYPTO, "keystore: encoding key");
 		goto out;
 	}
-	rc = jpki_file_write_atomic(path, pem, (size_t)len, 0600, err);
+	/* not over a key another process made since the check above */
+	rc = jpki_file_create_atomic(path, pem, (size_t)len, 0600, err);
 	if (rc != 0)
 		goto out;
 	if (pub != NULL) {

@@ -170,6 +170,30 @@ static void test_atomic_file(void **state)
 			 JPKI_ERR_RANGE);
 	assert_int_equal(jpki_file_read("/nonexistent/x", 2, &buf, &len, &err),
 			 JPKI_ERR_NOT_FOUND);
+	/* create, unlike write: never over an existing file (a key another
+	 * process made), which stays as it was; no temporary left behind */
+	assert_int_equal(jpki_file_create_atomic(path, "new", 3, 0600, &err),
+			 JPKI_ERR_EXISTS);
+	assert_int_equal(jpki_file_read(path, 100, &buf, &len, &err), 0);
+	assert_int_equal(len, 3);
+	assert_memory_equal(buf, "bye", 3);
+	free(buf);
+	int swept = -1;
+	assert_int_equal(jpki_file_sweep_tmp(path, &swept, &err), 0);
+	assert_int_equal(swept, 0);
+	char path2[300];
+	snprintf(path2, sizeof(path2), "%s/fresh", sub);
+	assert_int_equal(jpki_file_create_atomic(path2, "key", 3, 0600, &err),
+			 0);
+	assert_int_equal(stat(path2, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(st.st_nlink, 1); /* the temporary name is gone */
+	assert_int_equal(jpki_file_read(path2, 100, &buf, &len, &err), 0);
+	assert_memory_equal(buf, "key", 3);
+	free(buf);
+	assert_int_equal(jpki_file_sweep_tmp(path2, &swept, &err), 0);
+	assert_int_equal(swept, 0);
+	unlink(path2);
 	unlink(path);
 	rmdir(sub);
 	snprintf(sub, sizeof(sub), "%s/a", dir);
