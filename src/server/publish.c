@@ -512,9 +512,13 @@ static void *refresher_main(void *arg)
 			int64_t seq = 0;
 			char hash[65];
 			if (store_audit_head(ca_store(ca), &seq, hash, NULL) ==
-				0 &&
-			    seq != s->cp_seq)
-				srv_audit_checkpoint(s, ca, now);
+			    0) {
+				pthread_mutex_lock(&s->cp_mu);
+				bool stale = seq != s->cp_seq;
+				pthread_mutex_unlock(&s->cp_mu);
+				if (stale)
+					srv_audit_checkpoint(s, ca, now);
+			}
 			next_cp = now + CHECKPOINT_EVERY;
 		}
 		if (!warmed) {
