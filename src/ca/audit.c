@@ -88,6 +88,19 @@ static int audit_key(jpki_ca *ca, const char *pub_path, EVP_PKEY **out,
 	return keystore_load(ca->ks, AUDIT_KEY, out, err);
 }
 
+int ca_audit_key_make(jpki_ca *ca, jpki_err *err)
+{
+	char dir[PATH_MAX], file[PATH_MAX], pub[PATH_MAX];
+	EVP_PKEY *key = NULL;
+	int rc;
+	if ((rc = paths(ca, dir, file, pub, err)) != 0 ||
+	    (rc = jpki_mkdirs(dir, 0700, err)) != 0 ||
+	    (rc = audit_key(ca, pub, &key, err)) != 0)
+		return rc;
+	EVP_PKEY_free(key);
+	return 0;
+}
+
 int ca_audit_checkpoint(jpki_ca *ca, time_t now, ca_checkpoint *out,
 			jpki_err *err)
 {

@@ -290,6 +290,11 @@ int ca_init(const char *dir, const ca_init_opts *opts, jpki_err *err)
 		store_rollback(ca->st);
 		goto out;
 	}
+	/* a token's audit key is made here, once: two nodes making it on
+	 * first use could leave two token objects under one label (file
+	 * keys are linked into place, so the first one made wins there) */
+	if (opts->keystore != NULL)
+		rc = ca_audit_key_make(ca, err);
 out:
 	ca_close(ca);
 	return rc;

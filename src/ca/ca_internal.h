@@ -59,4 +59,8 @@ JPKI_MUST_CHECK int ca_record(jpki_ca *ca, X509 *cert, int kind,
 			      int64_t resident_id, const char *card_serial,
 			      const char *muni_code, jpki_err *err);
 
+/* Make the audit key (and DIR/audit/key.pub.pem) unless there is one
+ * (audit.c; ca_init does it for a token keystore). */
+JPKI_MUST_CHECK int ca_audit_key_make(jpki_ca *ca, jpki_err *err);
+
 #endif

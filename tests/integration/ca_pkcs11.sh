@@ -41,6 +41,13 @@ for k in sign auth; do
   out=$(pkcs11-tool --module "$MODULE" --token-label jpki-ca --login --pin 2468 --read-object --type privkey --label $k-root -o $k.priv 2>&1 || true)
   [ ! -s $k.priv ] && ok "pkcs11-tool --read-object privkey $k-root refused" || bad "pkcs11-tool read the private key: $out"
 done
+# the audit key is made in the token at init, once (not by the first of
+# several nodes to checkpoint)
+n=$(pkcs11-tool --module "$MODULE" --token-label jpki-ca --list-objects --type pubkey 2>/dev/null | grep -c "label: *audit$" || true)
+[ "$n" = 1 ] && ok "ca init made one audit key in the token" || bad "audit key objects in the token: $n"
+[ "$(openssl pkey -pubin -in "$T/ca/audit/key.pub.pem" -outform DER 2>/dev/null | sha256sum)" = \
+  "$(pkcs11-tool --module "$MODULE" --token-label jpki-ca --read-object --type pubkey --label audit 2>/dev/null | openssl pkey -pubin -inform DER -outform DER | sha256sum)" ] \
+  && ok "audit/key.pub.pem is the token's audit key" || bad "audit/key.pub.pem differs from the token's"
 
 J muni add 132217 --pref 東京都 --city 清瀬市 --pref-roman Tokyo-to --city-roman Kiyose-shi >/dev/null
 rid() { sed -n 's/^ *"id": \([0-9]*\),*/\1/p'; }
