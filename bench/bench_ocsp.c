@@ -559,7 +559,11 @@ static void pop_usage(void)
 	    "point)\n"
 	    "  --seconds S      per measured run (default 5)\n"
 	    "  --connections C  keep-alive connections (default 32)\n"
-	    "  --cache N        jpkid --ocsp-cache-max (default: N)\n"
+	    "  --cache N        jpkid --ocsp-cache-max, answers ready in "
+	    "memory\n"
+	    "                   (default: N up to 200000); the rest "
+	    "(--ocsp-presigned N)\n"
+	    "                   on disk\n"
 	    "  --warm S         at most S s of warm-up before measuring "
 	    "(default 60)\n");
 }
@@ -569,7 +573,7 @@ static int population_main(int argc, char **argv)
 	long pop = 0, cache = 0;
 	int seconds = 5, conns = 32, warm = 60;
 	bool random = false;
-	char cadir[128], path[512], listen[64], th[16], cmax[32];
+	char cadir[128], path[512], listen[64], th[16], cmax[32], pmax[32];
 	char jpkid_bin[512];
 	pid_t jpkid = 0;
 	X509 *root = NULL, *cert = NULL;
@@ -605,7 +609,7 @@ static int population_main(int argc, char **argv)
 		}
 	}
 	if (cache == 0)
-		cache = pop;
+		cache = pop < 200000 ? pop : 200000;
 	if (pop < 100 || pop > 100000000 || seconds < 1 || seconds > 120 ||
 	    conns < 1 || conns > 512 || cache < 1 || cache > 100000000 ||
 	    warm < 0 || warm > 7200) {
@@ -674,10 +678,14 @@ static int population_main(int argc, char **argv)
 	snprintf(q.host, sizeof(q.host), "127.0.0.1:%d", port);
 	snprintf(th, sizeof(th), "%d", threads);
 	snprintf(cmax, sizeof(cmax), "%ld", cache);
+	snprintf(pmax, sizeof(pmax), "%ld", pop);
 	snprintf(path, sizeof(path), "%s/jpkid.log", tmp);
-	char *jargv[] = {jpkid_bin, "--dir",	 cadir, "--listen",
-			 listen,    "--threads", th,	"--ocsp-cache-max",
-			 cmax,	    NULL};
+	char *jargv[] = {jpkid_bin, "--dir",
+			 cadir,	    "--listen",
+			 listen,    "--threads",
+			 th,	    "--ocsp-cache-max",
+			 cmax,	    "--ocsp-presigned",
+			 pmax,	    NULL};
 	double t_start = bench_now();
 	jpkid = spawn(jargv, path);
 	if (wait_port(port) != 0) {
@@ -688,15 +696,32 @@ static int population_main(int argc, char **argv)
 	long rss0, hwm0, rss1, hwm1, rss2, hwm2;
 	rss_of(jpkid, &rss0, &hwm0);
 	/* warm-up: until the cache holds what it can, or --warm s */
-	long want = cache < pop ? cache : pop, entries = 0;
+	long want = pop, entries = 0;
+	/* memory per answer: the slope of VmRSS over the warm-up, hot
+	 * (ready responses) up to --cache, cold (on disk) past it; the
+	 * warm-up's own list is allocated before the first answer */
+	long e_a = -1, r_a = 0, e_b = -1, r_b = 0, e_c = -1, r_c = 0;
 	double t_warm = bench_now();
-	while (bench_now() - t_warm < warm) {
+	for (;;) {
+		long r, hw;
 		entries = cache_entries(port);
-		if (entries >= want)
+		rss_of(jpkid, &r, &hw);
+		if (entries > 0 && e_a < 0) {
+			e_a = entries;
+			r_a = r;
+		}
+		if (entries > 0 && entries <= cache) {
+			e_b = entries;
+			r_b = r;
+		}
+		if (entries > cache) {
+			e_c = entries;
+			r_c = r;
+		}
+		if (entries >= want || bench_now() - t_warm >= warm)
 			break;
 		usleep(500000);
 	}
-	entries = cache_entries(port);
 	double warm_s = bench_now() - t_warm;
 	rss_of(jpkid, &rss1, &hwm1);
 	printf("bench_ocsp: jpkid up in %.1f s; warm-up %.1f s: %ld of %ld "
@@ -743,20 +768,29 @@ static int population_main(int argc, char **argv)
 	rss_of(jpkid, &rss2, &hwm2);
 	if (getloadavg(load + 1, 1) < 0)
 		load[1] = -1;
-	double per_m_kib =
-	    entries > 0 ? (double)(rss1 - rss0) / entries * 1e6 : 0;
-	/* the pre-signed answers held are what grows with the population */
-	double proj_gib = (rss0 + per_m_kib * 100) / (1024.0 * 1024.0);
+	double hot_kib = e_b > e_a ? (double)(r_b - r_a) / (e_b - e_a) : 0;
+	double cold_kib =
+	    e_c > e_b && e_b > 0 ? (double)(r_c - r_b) / (e_c - e_b) : hot_kib;
+	double base_kib = r_a - e_a * hot_kib;
+	/* 100M answers: --cache of them hot, the rest cold */
+	double per_m_kib = cold_kib * 1e6;
+	double proj_gib =
+	    (base_kib + hot_kib * (double)cache + cold_kib * (1e8 - cache)) /
+	    (1024.0 * 1024.0);
+	printf("\nmemory per answer: %.2f KiB ready in memory (%ld..%ld), "
+	       "%.2f KiB on disk (%ld..%ld)\n",
+	       hot_kib, e_a, e_b, cold_kib, e_b, e_c);
 	double ratio_g = hg.rps > 0 ? rg.rps / hg.rps : 0;
 	double ratio_p = hp.rps > 0 ? rp.rps / hp.rps : 0;
 	printf("\nrandom/hot: GET x%.2f, POST x%.2f (target >= 0.5)\n"
 	       "jpkid VmRSS %ld KiB at start, %ld after warm-up, %ld after "
 	       "the runs (VmHWM %ld)\n"
-	       "memory per million pre-signed answers: %.0f MiB; projection "
-	       "for 100M: %.1f GiB (target <= 24)\n"
+	       "memory per million answers past the cache: %.0f MiB; "
+	       "projection for 100M (%ld ready in memory): %.1f GiB "
+	       "(target <= 24)\n"
 	       "load average %.2f after\n",
 	       ratio_g, ratio_p, rss0, rss1, rss2, hwm2, per_m_kib / 1024.0,
-	       proj_gib, load[1]);
+	       cache, proj_gib, load[1]);
 	printf("{\"bench\":\"ocsp_population\",\"population\":%ld,"
 	       "\"cache_max\":%ld,\"fill_s\":%.1f,\"warm_s\":%.1f,"
 	       "\"presigned\":%ld,\"seconds\":%d,\"connections\":%d,"
@@ -765,13 +799,14 @@ static int population_main(int argc, char **argv)
 	       "\"random_presigned_frac\":%.3f,\"ratio_get\":%.3f,"
 	       "\"ratio_post\":%.3f,\"rss_start_kib\":%ld,"
 	       "\"rss_warm_kib\":%ld,\"rss_end_kib\":%ld,\"hwm_kib\":%ld,"
+	       "\"hot_kib_each\":%.3f,\"cold_kib_each\":%.3f,"
 	       "\"mib_per_million\":%.1f,\"projection_100m_gib\":%.1f,"
 	       "\"failed\":%ld,\"load_before\":%.2f,\"load_after\":%.2f}\n",
 	       pop, cache, fill_s, warm_s, entries, seconds, conns, hg.rps,
 	       rg.rps, hp.rps, rp.rps,
 	       (rg.presigned_frac + rp.presigned_frac) / 2, ratio_g, ratio_p,
-	       rss0, rss1, rss2, hwm2, per_m_kib / 1024.0, proj_gib,
-	       hg.bad + rg.bad + hp.bad + rp.bad, load[0], load[1]);
+	       rss0, rss1, rss2, hwm2, hot_kib, cold_kib, per_m_kib / 1024.0,
+	       proj_gib, hg.bad + rg.bad + hp.bad + rp.bad, load[0], load[1]);
 	OPENSSL_free(der);
 	rc = hg.ok > 0 && hp.ok > 0 && (!random || (rg.ok > 0 && rp.ok > 0))
 		 ? 0
