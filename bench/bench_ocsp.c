@@ -42,6 +42,7 @@
 #include "openjpki/ca.h"
 #include "openjpki/registry.h"
 #include "openjpki/util.h"
+#include "server/server_int.h"
 
 static char tmp[64];
 
@@ -565,12 +566,162 @@ static void pop_usage(void)
 	    "(--ocsp-presigned N)\n"
 	    "                   on disk\n"
 	    "  --warm S         at most S s of warm-up before measuring "
-	    "(default 60)\n");
+	    "(default 60)\n"
+	    "   or: bench_ocsp --cache-memory N [--cache H]\n"
+	    "  memory per answer in jpkid's OCSP cache, in this process: "
+	    "H ready\n"
+	    "  (default 100000), N in the spill file\n");
+}
+
+/* --cache-memory N [--cache H]: memory per pre-signed answer measured in
+ * this process, without HTTP or a signature per answer: one response is
+ * signed by the CA, then installed into jpkid's own OCSP cache
+ * (src/server/ocsp_cache.c) under N different CertIDs, H of them ready in
+ * memory and the rest in the spill file.  VmRSS before and after each
+ * tier gives the bytes per answer at 1M or more. */
+static int cache_memory_main(long n, long hot_n)
+{
+	char cadir[128], path[512];
+	X509 *root = NULL, *cert = NULL;
+	jpki_ca *ca = NULL;
+	jpki_err err = {0};
+	srv_ocsp_cache *hc = NULL, *cc = NULL;
+	uint8_t *resp = NULL, *key = NULL;
+	size_t resp_len = 0;
+	int rc = 1;
+	snprintf(tmp, sizeof(tmp), "%s/jpki-bench-ocsp-XXXXXX",
+		 getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
+	if (mkdtemp(tmp) == NULL)
+		return 1;
+	snprintf(cadir, sizeof(cadir), "%s/ca", tmp);
+	if ((cert = make_ca(cadir, &root)) == NULL ||
+	    ca_open(cadir, NULL, &ca, &err) != 0)
+		goto out;
+	/* the signed answer: the real certificate's, good */
+	OCSP_REQUEST *rq = OCSP_REQUEST_new();
+	OCSP_CERTID *id = OCSP_cert_to_id(NULL, cert, root);
+	unsigned char *der = NULL;
+	int dl = 0;
+	if (rq != NULL && id != NULL && OCSP_request_add0_id(rq, id) != NULL)
+		dl = i2d_OCSP_REQUEST(rq, &der);
+	else
+		OCSP_CERTID_free(id);
+	OCSP_REQUEST_free(rq);
+	if (dl <= 0 || ca_ocsp(ca, JPKI_CERT_AUTH, der, (size_t)dl, time(NULL),
+			       &resp, &resp_len, &err) != 0) {
+		OPENSSL_free(der);
+		goto out;
+	}
+	OPENSSL_free(der);
+	/* the keys: CertIDs of certificate i (serial_of) */
+	uint8_t sn[SN_LEN];
+	serial_of(0, sn);
+	ASN1_INTEGER *ai = ASN1_INTEGER_new();
+	BIGNUM *bn = BN_bin2bn(sn, SN_LEN, NULL);
+	unsigned char *kd = NULL;
+	int kl = 0;
+	id = NULL;
+	if (ai != NULL && bn != NULL && BN_to_ASN1_INTEGER(bn, ai) != NULL)
+		id = OCSP_cert_id_new(EVP_sha1(), X509_get_subject_name(root),
+				      X509_get0_pubkey_bitstr(root), ai);
+	if (id != NULL)
+		kl = i2d_OCSP_CERTID(id, &kd);
+	OCSP_CERTID_free(id);
+	ASN1_INTEGER_free(ai);
+	BN_free(bn);
+	if (kl <= SN_LEN || memcmp(kd + kl - SN_LEN, sn, SN_LEN) != 0) {
+		OPENSSL_free(kd);
+		fprintf(stderr, "bench_ocsp: CertID template\n");
+		goto out;
+	}
+	key = malloc((size_t)kl);
+	if (key == NULL) {
+		OPENSSL_free(kd);
+		goto out;
+	}
+	memcpy(key, kd, (size_t)kl);
+	OPENSSL_free(kd);
+	time_t now = time(NULL);
+	long r0, r1, r2, r3, hw;
+	rss_of(getpid(), &r0, &hw);
+	if (srv_ocsp_cache_new((size_t)hot_n, (size_t)hot_n, NULL, 3600, &hc) !=
+		0 ||
+	    srv_ocsp_cache_new((size_t)n, 0, tmp, 3600, &cc) != 0)
+		goto out;
+	rss_of(getpid(), &r1, &hw);
+	double t0 = bench_now();
+	for (long i = 0; i < hot_n; i++) {
+		serial_of((size_t)i, key + kl - SN_LEN);
+		uint64_t g =
+		    srv_ocsp_cache_capture(hc, key + kl - SN_LEN, SN_LEN);
+		if (srv_ocsp_cache_install(hc, JPKI_CERT_AUTH, key, (size_t)kl,
+					   key + kl - SN_LEN, SN_LEN, resp,
+					   resp_len, g, now) != 0)
+			goto out;
+	}
+	double t1 = bench_now();
+	rss_of(getpid(), &r2, &hw);
+	for (long i = 0; i < n; i++) {
+		serial_of((size_t)i, key + kl - SN_LEN);
+		uint64_t g =
+		    srv_ocsp_cache_capture(cc, key + kl - SN_LEN, SN_LEN);
+		if (srv_ocsp_cache_install(cc, JPKI_CERT_AUTH, key, (size_t)kl,
+					   key + kl - SN_LEN, SN_LEN, resp,
+					   resp_len, g, now) != 0)
+			goto out;
+	}
+	double t2 = bench_now();
+	rss_of(getpid(), &r3, &hw);
+	if (srv_ocsp_cache_size(hc) != (size_t)hot_n ||
+	    srv_ocsp_cache_size(cc) != (size_t)n ||
+	    srv_ocsp_cache_hot(cc) != 0) {
+		fprintf(stderr, "bench_ocsp: cache holds %zu and %zu\n",
+			srv_ocsp_cache_size(hc), srv_ocsp_cache_size(cc));
+		goto out;
+	}
+	double hot_b = hot_n > 0 ? (r2 - r1) * 1024.0 / hot_n : 0;
+	double cold_b = (r3 - r2) * 1024.0 / n;
+	/* 100M: 200,000 ready in memory, the rest cold, plus warm-up's
+	 * list of every serial (48 bytes each, freed once warm) */
+	double warm_b = 48;
+	double proj = (r1 * 1024.0 + 200000 * hot_b +
+		       (1e8 - 200000) * (cold_b + warm_b)) /
+		      (1024.0 * 1024 * 1024);
+	printf("bench_ocsp: one %zu-octet response, %d-octet CertIDs; "
+	       "VmRSS %ld KiB at start\n"
+	       "  %ld answers ready in memory: %.0f bytes each (%.1f s)\n"
+	       "  %ld answers in the spill file: %.0f bytes of memory each "
+	       "(%.1f s), %zu octets on disk each\n"
+	       "projection for 100M (200,000 ready, warm-up list included): "
+	       "%.1f GiB (target <= 24)\n",
+	       resp_len, kl, r0, hot_n, hot_b, t1 - t0, n, cold_b, t2 - t1,
+	       resp_len, proj);
+	printf("{\"bench\":\"ocsp_cache_memory\",\"answers\":%ld,\"hot\":%ld,"
+	       "\"response_octets\":%zu,\"key_octets\":%d,"
+	       "\"hot_bytes_each\":%.0f,\"cold_bytes_each\":%.0f,"
+	       "\"mib_per_million_cold\":%.1f,\"projection_100m_gib\":%.2f}\n",
+	       n, hot_n, resp_len, kl, hot_b, cold_b, cold_b * 1e6 / 1048576.0,
+	       proj);
+	rc = 0;
+out:
+	if (rc != 0 && err.msg[0] != '\0')
+		fprintf(stderr, "bench_ocsp: %s\n", err.msg);
+	srv_ocsp_cache_free(hc);
+	srv_ocsp_cache_free(cc);
+	free(key);
+	free(resp);
+	ca_close(ca);
+	X509_free(cert);
+	X509_free(root);
+	snprintf(path, sizeof(path), "rm -rf '%s'", tmp);
+	if (system(path) != 0)
+		fprintf(stderr, "bench_ocsp: could not remove %s\n", tmp);
+	return rc;
 }
 
 static int population_main(int argc, char **argv)
 {
-	long pop = 0, cache = 0;
+	long pop = 0, cache = 0, memory_n = 0;
 	int seconds = 5, conns = 32, warm = 60;
 	bool random = false;
 	char cadir[128], path[512], listen[64], th[16], cmax[32], pmax[32];
@@ -603,11 +754,18 @@ static int population_main(int argc, char **argv)
 			cache = atol(v);
 		else if (strcmp(a, "--warm") == 0)
 			warm = atoi(v);
+		else if (strcmp(a, "--cache-memory") == 0)
+			memory_n = atol(v);
 		else {
 			pop_usage();
 			return 2;
 		}
 	}
+	if (memory_n > 0)
+		return memory_n <= 100000000
+			   ? cache_memory_main(memory_n,
+					       cache > 0 ? cache : 100000)
+			   : 2;
 	if (cache == 0)
 		cache = pop < 200000 ? pop : 200000;
 	if (pop < 100 || pop > 100000000 || seconds < 1 || seconds > 120 ||
@@ -777,8 +935,10 @@ static int population_main(int argc, char **argv)
 	double proj_gib =
 	    (base_kib + hot_kib * (double)cache + cold_kib * (1e8 - cache)) /
 	    (1024.0 * 1024.0);
-	printf("\nmemory per answer: %.2f KiB ready in memory (%ld..%ld), "
-	       "%.2f KiB on disk (%ld..%ld)\n",
+	printf("\nVmRSS slope over the warm-up (coarse below ~1M answers; "
+	       "--cache-memory\nmeasures bytes per answer): %.2f KiB per "
+	       "answer ready in memory (%ld..%ld),\n%.2f KiB per answer on "
+	       "disk (%ld..%ld)\n",
 	       hot_kib, e_a, e_b, cold_kib, e_b, e_c);
 	double ratio_g = hg.rps > 0 ? rg.rps / hg.rps : 0;
 	double ratio_p = hp.rps > 0 ? rp.rps / hp.rps : 0;

@@ -46,13 +46,23 @@ typedef struct entry {
 	uint64_t hash;
 	hot *h;	      /* NULL: cold, the DER is in the spill file */
 	uint64_t off; /* cold: where the DER starts in the file */
-	int64_t this_update, next_update;
+	uint32_t this_update, next_update; /* seconds since 1970 */
 	uint32_t len; /* cold: DER length (room at off, at least) */
 	uint16_t key_len;
 	uint8_t kind, status, reason, serial_len;
-	uint8_t serial[20];
-	uint8_t key[]; /* key_len octets */
+	/* the CertID; the serial's octets are its last serial_len */
+	uint8_t key[];
 } entry;
+
+static const uint8_t *serial_of(const entry *e)
+{
+	return e->key + e->key_len - e->serial_len;
+}
+
+static bool has_serial(const entry *e, const uint8_t *serial, size_t len)
+{
+	return e->serial_len == len && memcmp(serial_of(e), serial, len) == 0;
+}
 
 typedef struct shard {
 	pthread_mutex_t mu;
@@ -364,13 +374,18 @@ int srv_ocsp_cache_install(srv_ocsp_cache *c, int kind, const uint8_t *key,
 	entry *ne = NULL, *gone = NULL;
 	hot *nh = NULL, *old = NULL;
 	int rc = 0;
+	/* serialNumber ends the CertID: its octets (a leading zero octet
+	 * aside) are the key's last */
 	if (key_len == 0 || key_len > SRV_OCSP_KEY_MAX || serial_len == 0 ||
-	    serial_len > 20 || len > UINT32_MAX)
+	    serial_len > 20 || serial_len >= key_len || len > UINT32_MAX ||
+	    memcmp(key + key_len - serial_len, serial, serial_len) != 0)
 		return JPKI_ERR_INVAL;
 	if ((rc = srv_ocsp_info_of(der, len, &info)) != 0)
 		return rc;
 	if (info.status == V_OCSP_CERTSTATUS_UNKNOWN)
 		return 0; /* never cached: anyone can ask about anything */
+	if (info.this_update < 0 || info.next_update > (time_t)UINT32_MAX)
+		return JPKI_ERR_RANGE;
 	if ((ne = calloc(1, sizeof(*ne) + key_len)) == NULL)
 		return JPKI_ERR_NOMEM;
 	ne->hash = hash(c->seed, key, key_len);
@@ -395,9 +410,8 @@ int srv_ocsp_cache_install(srv_ocsp_cache *c, int kind, const uint8_t *key,
 	ne->kind = (uint8_t)kind;
 	ne->status = (uint8_t)info.status;
 	ne->reason = (uint8_t)info.reason;
-	ne->this_update = info.this_update;
-	ne->next_update = info.next_update;
-	memcpy(ne->serial, serial, serial_len);
+	ne->this_update = (uint32_t)info.this_update;
+	ne->next_update = (uint32_t)info.next_update;
 	ne->serial_len = (uint8_t)serial_len;
 	memcpy(ne->key, key, key_len);
 	ne->key_len = (uint16_t)key_len;
@@ -471,8 +485,7 @@ void srv_ocsp_cache_drop(srv_ocsp_cache *c, const uint8_t *serial,
 		entry **pp = &s->b[i];
 		while (*pp != NULL) {
 			entry *e = *pp;
-			if (e->serial_len == serial_len &&
-			    memcmp(e->serial, serial, serial_len) == 0) {
+			if (has_serial(e, serial, serial_len)) {
 				*pp = e->next;
 				e->next = gone;
 				gone = e;
@@ -501,8 +514,7 @@ int srv_ocsp_cache_status(srv_ocsp_cache *c, const uint8_t *serial,
 	pthread_mutex_lock(&s->mu);
 	for (size_t i = 0; i < s->nb && rc != 0; i++)
 		for (entry *e = s->b[i]; e != NULL; e = e->next)
-			if (e->serial_len == serial_len &&
-			    memcmp(e->serial, serial, serial_len) == 0) {
+			if (has_serial(e, serial, serial_len)) {
 				*status = e->status;
 				*reason = e->reason;
 				rc = 0;
@@ -533,7 +545,8 @@ size_t srv_ocsp_cache_due(srv_ocsp_cache *c, time_t now, srv_ocsp_due *out,
 				out[n].kind = e->kind;
 				memcpy(out[n].key, e->key, e->key_len);
 				out[n].key_len = e->key_len;
-				memcpy(out[n].serial, e->serial, e->serial_len);
+				memcpy(out[n].serial, serial_of(e),
+				       e->serial_len);
 				out[n].serial_len = e->serial_len;
 				n++;
 			}
