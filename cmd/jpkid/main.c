@@ -56,7 +56,7 @@ static const char usage[] =
     "--issue-batch N   issuance requests per group commit (default 32)\n"
     "--ocsp-cache-max N  OCSP answers ready in memory (default 200000)\n"
     "--ocsp-presigned N  OCSP answers pre-signed in all; past the cache\n"
-    "                  on disk in DIR, ~200 bytes of memory each\n"
+    "                  on disk in DIR, ~150 bytes of memory each\n"
     "--test-clock-offset DAYS  tests only: run the service's clock DAYS\n"
     "                  ahead (or behind); a production-profile CA refuses\n"
     "--login-nonce-ttl S  seconds a relying party's log-in nonce is valid\n"
