@@ -927,14 +927,17 @@ static int population_main(int argc, char **argv)
 	if (getloadavg(load + 1, 1) < 0)
 		load[1] = -1;
 	double hot_kib = e_b > e_a ? (double)(r_b - r_a) / (e_b - e_a) : 0;
+	/* no answer reached the spill file: no cold figure (0), nor a
+	 * projection */
 	double cold_kib =
-	    e_c > e_b && e_b > 0 ? (double)(r_c - r_b) / (e_c - e_b) : hot_kib;
+	    e_c > e_b && e_b > 0 ? (double)(r_c - r_b) / (e_c - e_b) : 0;
 	double base_kib = r_a - e_a * hot_kib;
 	/* 100M answers: --cache of them hot, the rest cold */
 	double per_m_kib = cold_kib * 1e6;
-	double proj_gib =
-	    (base_kib + hot_kib * (double)cache + cold_kib * (1e8 - cache)) /
-	    (1024.0 * 1024.0);
+	double proj_gib = cold_kib > 0 ? (base_kib + hot_kib * (double)cache +
+					  cold_kib * (1e8 - cache)) /
+					     (1024.0 * 1024.0)
+				       : 0;
 	printf("\nVmRSS slope over the warm-up (coarse below ~1M answers; "
 	       "--cache-memory\nmeasures bytes per answer): %.2f KiB per "
 	       "answer ready in memory (%ld..%ld),\n%.2f KiB per answer on "
