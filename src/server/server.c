@@ -894,10 +894,17 @@ int server_start(const server_config *cfg, server **out, char *created_password,
 	/* sessions and the like: in the store, through a handle of their own */
 	if ((rc = srv_open_ca(s, &s->sess_ca, err)) != 0)
 		goto out;
-	if (srv_ocsp_cache_new(s->ocsp_max, s->ocsp_hot,
-			       s->ocsp_max > s->ocsp_hot ? s->dir : NULL,
-			       s->ocsp_max_age, &s->ocsp) != 0 ||
-	    srv_crl_cache_new(s->ocsp_max_age, &s->crl) != 0 ||
+	if ((rc = srv_ocsp_cache_new(s->ocsp_max, s->ocsp_hot,
+				     s->ocsp_max > s->ocsp_hot ? s->dir : NULL,
+				     s->ocsp_max_age, &s->ocsp)) != 0) {
+		rc = jpki_fail(err, rc,
+			       rc == JPKI_ERR_IO
+				   ? "OCSP spill file not created in %s"
+				   : "OCSP cache not created",
+			       s->dir);
+		goto out;
+	}
+	if (srv_crl_cache_new(s->ocsp_max_age, &s->crl) != 0 ||
 	    srv_sessions_new(ca_store(s->sess_ca), &s->sess) != 0 ||
 	    srv_rp_nonces_new(cfg->login_nonce_ttl, s->sess, &s->rp_nonces) !=
 		0 ||
