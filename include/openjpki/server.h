@@ -36,10 +36,15 @@ typedef struct server_config {
 	int queue;	 /* queued requests per class; 0 = per-class default */
 	int deadline_ms; /* deadline of a queued request; 0 = per class */
 	int issue_batch; /* requests per ca_issue_batch; 0 = 32 */
-	int ocsp_cache_max;    /* pre-signed OCSP responses kept; 0 = 200000 */
-	int ocsp_max_age;      /* Cache-Control max-age cap, s; 0 = 3600 */
-	bool insecure_cookies; /* no Secure flag off loopback (behind a TLS
-				* terminating proxy that rewrites it) */
+	int ocsp_cache_max;	/* pre-signed OCSP responses kept ready in
+				 * memory; 0 = 200000 */
+	int ocsp_presigned_max; /* pre-signed OCSP answers kept in all: those
+				 * past ocsp_cache_max as DER in a spill file
+				 * in DIR, about 160 bytes of memory each;
+				 * 0 = ocsp_cache_max (none on disk) */
+	int ocsp_max_age;	/* Cache-Control max-age cap, s; 0 = 3600 */
+	bool insecure_cookies;	/* no Secure flag off loopback (behind a TLS
+				 * terminating proxy that rewrites it) */
 	/* First start without operators: the password of "admin" (ca-admin).
 	 * NULL = a random one, handed back by server_start. */
 	const char *admin_password;

@@ -1,42 +1,68 @@
-/* Pre-signed OCSP responses in memory (RFC 5019 §2.2, §6.2).
+/* Pre-signed OCSP responses (RFC 5019 §2.2, §6.2).
  *
  * Entries are keyed by the CertID bytes a client sends (so SHA-1 and
  * SHA-256 CertIDs of one certificate are separate entries) and sharded by
  * serial number, so that every variant of one certificate lives under one
- * lock.  Each entry holds a reference-counted MHD_Response with its
- * headers already set: the hot path is a hash lookup and
- * MHD_queue_response under the shard's mutex.  Replacing or dropping an
- * entry only drops the cache's reference; connections still sending the
- * old bytes keep theirs.
+ * lock.  The first `hot_max` entries are hot: each holds a
+ * reference-counted MHD_Response with its headers already set, and the
+ * hot path is a hash lookup and MHD_queue_response under the shard's
+ * mutex.  Replacing or dropping an entry only drops the cache's
+ * reference; connections still sending the old bytes keep theirs.
+ *
+ * Past hot_max (up to `max` in all), an entry is cold: about 160 bytes of
+ * memory (key, status, times) and its DER in an unlinked file of its own
+ * (a spill file in the CA directory, gone when the process ends).  A hit
+ * on a cold entry reads the DER under the shard's lock (a re-signing
+ * overwrites it in place under the same lock, so a read is never torn)
+ * and builds the response for this request: one pread from the page
+ * cache and the headers, no signature.
  *
  * A status change must never be overwritten by a response signed from the
  * old status: a drop bumps the shard's generation, and an install whose
  * signer read the store under an older generation is refused. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
 #include <openssl/ocsp.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "openjpki/util.h"
 #include "server_int.h"
 
 #define SHARDS 64
 
+typedef struct hot {
+	struct MHD_Response *resp;
+	char etag[40];
+} hot;
+
 typedef struct entry {
 	struct entry *next;
 	uint64_t hash;
-	int kind;
-	int status, reason;
-	time_t this_update, next_update, refresh_at;
-	struct MHD_Response *resp;
-	char etag[40];
-	uint8_t serial[20];
-	uint8_t serial_len;
+	hot *h;	      /* NULL: cold, the DER is in the spill file */
+	uint64_t off; /* cold: where the DER starts in the file */
+	uint32_t this_update, next_update; /* seconds since 1970 */
+	uint32_t len; /* cold: DER length (room at off, at least) */
 	uint16_t key_len;
-	uint8_t key[SRV_OCSP_KEY_MAX];
+	uint8_t kind, status, reason, serial_len;
+	/* the CertID; the serial's octets are its last serial_len */
+	uint8_t key[];
 } entry;
+
+static const uint8_t *serial_of(const entry *e)
+{
+	return e->key + e->key_len - e->serial_len;
+}
+
+static bool has_serial(const entry *e, const uint8_t *serial, size_t len)
+{
+	return e->serial_len == len && memcmp(serial_of(e), serial, len) == 0;
+}
 
 typedef struct shard {
 	pthread_mutex_t mu;
@@ -48,9 +74,12 @@ typedef struct shard {
 struct srv_ocsp_cache {
 	shard sh[SHARDS];
 	uint64_t seed;
-	size_t max;
+	size_t max, hot_max;
 	int max_age;
-	atomic_size_t n;
+	atomic_size_t n, nhot;
+	int fd; /* the spill file; -1 = none (every entry hot) */
+	pthread_mutex_t fmu;
+	uint64_t end; /* next free octet of the file, under fmu */
 };
 
 static uint64_t hash(uint64_t seed, const uint8_t *p, size_t n)
@@ -70,17 +99,47 @@ static shard *shard_of(srv_ocsp_cache *c, const uint8_t *serial, size_t n)
 	return &c->sh[hash(c->seed, serial, n) % SHARDS];
 }
 
-int srv_ocsp_cache_new(size_t max, int max_age, srv_ocsp_cache **out)
+/* An unlinked file in dir for cold entries' DER. */
+static int spill_open(const char *dir)
+{
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path))
+		return -1;
+	int fd = open(path, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0 || errno != EOPNOTSUPP)
+		return fd;
+	/* no O_TMPFILE on this file system: a named file, unlinked at once */
+	if (snprintf(path, sizeof(path), "%s/.ocsp-spill-XXXXXX", dir) >=
+	    (int)sizeof(path))
+		return -1;
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd >= 0)
+		unlink(path);
+	return fd;
+}
+
+int srv_ocsp_cache_new(size_t max, size_t hot_max, const char *spill_dir,
+		       int max_age, srv_ocsp_cache **out)
 {
 	srv_ocsp_cache *c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return JPKI_ERR_NOMEM;
+	c->fd = -1;
+	pthread_mutex_init(&c->fmu, NULL);
 	if (RAND_bytes((unsigned char *)&c->seed, sizeof(c->seed)) != 1) {
-		free(c);
+		srv_ocsp_cache_free(c);
 		return JPKI_ERR_CRYPTO;
 	}
+	c->hot_max = hot_max < max ? hot_max : max;
 	c->max = max;
 	c->max_age = max_age;
+	if (spill_dir != NULL && c->hot_max < max &&
+	    (c->fd = spill_open(spill_dir)) < 0) {
+		srv_ocsp_cache_free(c);
+		return JPKI_ERR_IO;
+	}
+	if (c->fd < 0)
+		c->max = c->hot_max;
 	for (int i = 0; i < SHARDS; i++) {
 		pthread_mutex_init(&c->sh[i].mu, NULL);
 		c->sh[i].nb = 64;
@@ -94,12 +153,20 @@ int srv_ocsp_cache_new(size_t max, int max_age, srv_ocsp_cache **out)
 	return 0;
 }
 
+static void hot_free(hot *h)
+{
+	if (h == NULL)
+		return;
+	if (h->resp != NULL)
+		MHD_destroy_response(h->resp);
+	free(h);
+}
+
 static void entry_free(entry *e)
 {
 	if (e == NULL)
 		return;
-	if (e->resp != NULL)
-		MHD_destroy_response(e->resp);
+	hot_free(e->h);
 	free(e);
 }
 
@@ -109,7 +176,9 @@ void srv_ocsp_cache_free(srv_ocsp_cache *c)
 		return;
 	for (int i = 0; i < SHARDS; i++) {
 		shard *s = &c->sh[i];
-		for (size_t j = 0; s->b != NULL && j < s->nb; j++) {
+		if (s->b == NULL)
+			continue; /* never initialised */
+		for (size_t j = 0; j < s->nb; j++) {
 			entry *e = s->b[j];
 			while (e != NULL) {
 				entry *nx = e->next;
@@ -120,12 +189,20 @@ void srv_ocsp_cache_free(srv_ocsp_cache *c)
 		free(s->b);
 		pthread_mutex_destroy(&s->mu);
 	}
+	if (c->fd >= 0)
+		close(c->fd);
+	pthread_mutex_destroy(&c->fmu);
 	free(c);
 }
 
 size_t srv_ocsp_cache_size(srv_ocsp_cache *c)
 {
 	return atomic_load_explicit(&c->n, memory_order_relaxed);
+}
+
+size_t srv_ocsp_cache_hot(srv_ocsp_cache *c)
+{
+	return atomic_load_explicit(&c->nhot, memory_order_relaxed);
 }
 
 static entry *find(shard *s, uint64_t h, const uint8_t *key, size_t len)
@@ -157,10 +234,73 @@ static int not_modified(struct MHD_Connection *conn, const char *etag,
 	return ret;
 }
 
+static bool read_all(int fd, uint8_t *p, size_t n, uint64_t off)
+{
+	while (n > 0) {
+		ssize_t r = pread(fd, p, n, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return false;
+		p += r;
+		n -= (size_t)r;
+		off += (uint64_t)r;
+	}
+	return true;
+}
+
+static bool write_all(int fd, const uint8_t *p, size_t n, uint64_t off)
+{
+	while (n > 0) {
+		ssize_t w = pwrite(fd, p, n, (off_t)off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return false;
+		p += w;
+		n -= (size_t)w;
+		off += (uint64_t)w;
+	}
+	return true;
+}
+
+/* A cold entry: its DER from the file, the response built for this
+ * request (called with the shard's lock held; releases it). */
+static int serve_cold(srv_ocsp_cache *c, shard *s, const entry *e,
+		      struct MHD_Connection *conn, const char *if_none_match,
+		      time_t now, int *status)
+{
+	srv_ocsp_info info = {.status = e->status,
+			      .reason = e->reason,
+			      .this_update = (time_t)e->this_update,
+			      .next_update = (time_t)e->next_update};
+	size_t len = e->len;
+	uint8_t *der = len > 0 ? malloc(len) : NULL;
+	bool ok = der != NULL && read_all(c->fd, der, len, e->off);
+	pthread_mutex_unlock(&s->mu);
+	char etag[40];
+	struct MHD_Response *r =
+	    ok ? srv_ocsp_response(der, len, &info, false, c->max_age, now,
+				   etag, sizeof(etag))
+	       : NULL;
+	free(der);
+	if (r == NULL)
+		return -1; /* answered as a miss: signed live */
+	int ret;
+	if (etag_matches(if_none_match, etag)) {
+		ret = not_modified(conn, etag, status);
+	} else {
+		ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
+		*status = MHD_HTTP_OK;
+	}
+	MHD_destroy_response(r);
+	return ret;
+}
+
 int srv_ocsp_cache_serve(srv_ocsp_cache *c, const uint8_t *serial,
 			 size_t serial_len, const uint8_t *key, size_t key_len,
 			 struct MHD_Connection *conn, const char *if_none_match,
-			 int *status)
+			 time_t now, int *status)
 {
 	shard *s = shard_of(c, serial, serial_len);
 	uint64_t h = hash(c->seed, key, key_len);
@@ -171,13 +311,15 @@ int srv_ocsp_cache_serve(srv_ocsp_cache *c, const uint8_t *serial,
 		pthread_mutex_unlock(&s->mu);
 		return -1;
 	}
-	if (etag_matches(if_none_match, e->etag)) {
-		memcpy(etag, e->etag, sizeof(etag));
+	if (e->h == NULL)
+		return serve_cold(c, s, e, conn, if_none_match, now, status);
+	if (etag_matches(if_none_match, e->h->etag)) {
+		memcpy(etag, e->h->etag, sizeof(etag));
 		pthread_mutex_unlock(&s->mu);
 		return not_modified(conn, etag, status);
 	}
 	/* MHD takes its own reference under the response's lock */
-	int ret = MHD_queue_response(conn, MHD_HTTP_OK, e->resp);
+	int ret = MHD_queue_response(conn, MHD_HTTP_OK, e->h->resp);
 	pthread_mutex_unlock(&s->mu);
 	*status = MHD_HTTP_OK;
 	return ret;
@@ -213,73 +355,122 @@ static void grow(shard *s)
 	s->nb = nb;
 }
 
+/* Room for len octets at the end of the spill file. */
+static uint64_t spill_alloc(srv_ocsp_cache *c, size_t len)
+{
+	pthread_mutex_lock(&c->fmu);
+	uint64_t off = c->end;
+	c->end += len;
+	pthread_mutex_unlock(&c->fmu);
+	return off;
+}
+
 int srv_ocsp_cache_install(srv_ocsp_cache *c, int kind, const uint8_t *key,
 			   size_t key_len, const uint8_t *serial,
 			   size_t serial_len, const uint8_t *der, size_t len,
 			   uint64_t captured, time_t now)
 {
 	srv_ocsp_info info;
-	entry *ne = NULL, *old_resp_holder = NULL;
-	struct MHD_Response *old = NULL;
+	entry *ne = NULL, *gone = NULL;
+	hot *nh = NULL, *old = NULL;
 	int rc = 0;
+	/* serialNumber ends the CertID: its octets (a leading zero octet
+	 * aside) are the key's last */
 	if (key_len == 0 || key_len > SRV_OCSP_KEY_MAX || serial_len == 0 ||
-	    serial_len > 20)
+	    serial_len > 20 || serial_len >= key_len || len > UINT32_MAX ||
+	    memcmp(key + key_len - serial_len, serial, serial_len) != 0)
 		return JPKI_ERR_INVAL;
 	if ((rc = srv_ocsp_info_of(der, len, &info)) != 0)
 		return rc;
 	if (info.status == V_OCSP_CERTSTATUS_UNKNOWN)
 		return 0; /* never cached: anyone can ask about anything */
-	if ((ne = calloc(1, sizeof(*ne))) == NULL)
+	if (info.this_update < 0 || info.next_update > (time_t)UINT32_MAX)
+		return JPKI_ERR_RANGE;
+	if ((ne = calloc(1, sizeof(*ne) + key_len)) == NULL)
 		return JPKI_ERR_NOMEM;
-	ne->resp = srv_ocsp_response(der, len, &info, false, c->max_age, now,
-				     ne->etag, sizeof(ne->etag));
-	if (ne->resp == NULL) {
-		free(ne);
-		return JPKI_ERR_NOMEM;
-	}
 	ne->hash = hash(c->seed, key, key_len);
-	ne->kind = kind;
-	ne->status = info.status;
-	ne->reason = info.reason;
-	ne->this_update = info.this_update;
-	ne->next_update = info.next_update;
-	ne->refresh_at =
-	    info.this_update + (info.next_update - info.this_update) / 2;
-	memcpy(ne->serial, serial, serial_len);
+	shard *s = shard_of(c, serial, serial_len);
+	/* a response ready in memory only for an entry that is or will be
+	 * hot (hot entries stay hot, cold ones cold) */
+	pthread_mutex_lock(&s->mu);
+	entry *e = find(s, ne->hash, key, key_len);
+	bool want_hot =
+	    e != NULL ? e->h != NULL : atomic_load(&c->nhot) < c->hot_max;
+	pthread_mutex_unlock(&s->mu);
+	if (want_hot) {
+		if ((nh = calloc(1, sizeof(*nh))) == NULL ||
+		    (nh->resp = srv_ocsp_response(der, len, &info, false,
+						  c->max_age, now, nh->etag,
+						  sizeof(nh->etag))) == NULL) {
+			free(nh);
+			free(ne);
+			return JPKI_ERR_NOMEM;
+		}
+	}
+	ne->kind = (uint8_t)kind;
+	ne->status = (uint8_t)info.status;
+	ne->reason = (uint8_t)info.reason;
+	ne->this_update = (uint32_t)info.this_update;
+	ne->next_update = (uint32_t)info.next_update;
 	ne->serial_len = (uint8_t)serial_len;
 	memcpy(ne->key, key, key_len);
 	ne->key_len = (uint16_t)key_len;
-	shard *s = shard_of(c, serial, serial_len);
 	pthread_mutex_lock(&s->mu);
-	entry *e = find(s, ne->hash, key, key_len);
+	e = find(s, ne->hash, key, key_len);
+	entry *target = NULL;
 	if (s->gen != captured) {
-		old_resp_holder = ne; /* signed from a stale status */
+		gone = ne; /* signed from a stale status */
 	} else if (e != NULL) {
 		/* keep the node, swap what it serves */
-		old = e->resp;
-		e->resp = ne->resp;
-		ne->resp = NULL;
-		memcpy(e->etag, ne->etag, sizeof(e->etag));
-		e->status = ne->status;
-		e->reason = ne->reason;
-		e->this_update = ne->this_update;
-		e->next_update = ne->next_update;
-		e->refresh_at = ne->refresh_at;
-		old_resp_holder = ne;
-	} else if (atomic_load(&c->n) >= c->max) {
-		old_resp_holder = ne;
+		target = e;
+		gone = ne;
+	} else if (atomic_load(&c->n) >= c->max ||
+		   (c->fd < 0 &&
+		    (nh == NULL || atomic_load(&c->nhot) >= c->hot_max))) {
+		gone = ne; /* full, or would be cold with nowhere to go */
 	} else {
+		target = ne;
 		if (s->n >= s->nb)
 			grow(s);
 		ne->next = s->b[ne->hash % s->nb];
 		s->b[ne->hash % s->nb] = ne;
 		s->n++;
 		atomic_fetch_add(&c->n, 1);
+		if (nh != NULL && atomic_load(&c->nhot) < c->hot_max) {
+			ne->h = nh; /* hot from the start */
+			nh = NULL;
+			atomic_fetch_add(&c->nhot, 1);
+		}
+	}
+	/* made hot meanwhile without our response: the one installed then
+	 * is as fresh, and stays with its times */
+	if (target != NULL && (target->h == NULL || nh != NULL)) {
+		target->status = ne->status;
+		target->reason = ne->reason;
+		target->this_update = ne->this_update;
+		target->next_update = ne->next_update;
+		if (target->h != NULL) {
+			old = target->h;
+			target->h = nh;
+			nh = NULL;
+		} else if (c->fd >= 0) {
+			/* cold: the new bytes in place when they fit (a
+			 * reader holds this lock too), else at the end */
+			if (target == ne || len > target->len)
+				target->off = spill_alloc(c, len);
+			target->len = (uint32_t)len;
+			if (!write_all(c->fd, der, len, target->off)) {
+				/* unreadable: the next request signs live */
+				target->len = 0;
+				rc = JPKI_ERR_IO;
+			}
+		}
 	}
 	pthread_mutex_unlock(&s->mu);
-	entry_free(old_resp_holder);
-	if (old != NULL)
-		MHD_destroy_response(old);
+	if (gone != NULL)
+		free(gone);
+	hot_free(nh);
+	hot_free(old);
 	return rc;
 }
 
@@ -294,13 +485,14 @@ void srv_ocsp_cache_drop(srv_ocsp_cache *c, const uint8_t *serial,
 		entry **pp = &s->b[i];
 		while (*pp != NULL) {
 			entry *e = *pp;
-			if (e->serial_len == serial_len &&
-			    memcmp(e->serial, serial, serial_len) == 0) {
+			if (has_serial(e, serial, serial_len)) {
 				*pp = e->next;
 				e->next = gone;
 				gone = e;
 				s->n--;
 				atomic_fetch_sub(&c->n, 1);
+				if (e->h != NULL)
+					atomic_fetch_sub(&c->nhot, 1);
 			} else {
 				pp = &e->next;
 			}
@@ -322,8 +514,7 @@ int srv_ocsp_cache_status(srv_ocsp_cache *c, const uint8_t *serial,
 	pthread_mutex_lock(&s->mu);
 	for (size_t i = 0; i < s->nb && rc != 0; i++)
 		for (entry *e = s->b[i]; e != NULL; e = e->next)
-			if (e->serial_len == serial_len &&
-			    memcmp(e->serial, serial, serial_len) == 0) {
+			if (has_serial(e, serial, serial_len)) {
 				*status = e->status;
 				*reason = e->reason;
 				rc = 0;
@@ -343,12 +534,19 @@ size_t srv_ocsp_cache_due(srv_ocsp_cache *c, time_t now, srv_ocsp_due *out,
 		for (size_t j = 0; j < s->nb && n < max; j++)
 			for (entry *e = s->b[j]; e != NULL && n < max;
 			     e = e->next) {
-				if (e->refresh_at > now)
+				time_t refresh_at =
+				    (time_t)(e->this_update +
+					     (e->next_update - e->this_update) /
+						 2);
+				/* a cold entry whose bytes were lost is due */
+				if (refresh_at > now &&
+				    (e->h != NULL || e->len > 0))
 					continue;
 				out[n].kind = e->kind;
 				memcpy(out[n].key, e->key, e->key_len);
 				out[n].key_len = e->key_len;
-				memcpy(out[n].serial, e->serial, e->serial_len);
+				memcpy(out[n].serial, serial_of(e),
+				       e->serial_len);
 				out[n].serial_len = e->serial_len;
 				n++;
 			}

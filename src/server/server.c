@@ -159,9 +159,9 @@ static enum MHD_Result ocsp_dispatch(server *s, srv_req *r)
 		}
 		const char *inm = MHD_lookup_connection_value(
 		    r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
-		int ret = srv_ocsp_cache_serve(s->ocsp, p.serial, p.serial_len,
-					       r->body.p + p.key_off, p.key_len,
-					       r->conn, inm, &status);
+		int ret = srv_ocsp_cache_serve(
+		    s->ocsp, p.serial, p.serial_len, r->body.p + p.key_off,
+		    p.key_len, r->conn, inm, srv_time(s), &status);
 		if (ret >= 0) {
 			atomic_fetch_add_explicit(&s->m.ocsp_hits, 1,
 						  memory_order_relaxed);
@@ -877,8 +877,12 @@ int server_start(const server_config *cfg, server **out, char *created_password,
 				 "keystore location too long");
 	s->has_ks = cfg->keystore != NULL;
 	s->ocsp_max_age = cfg->ocsp_max_age > 0 ? cfg->ocsp_max_age : 3600;
-	s->ocsp_max =
+	s->ocsp_hot =
 	    cfg->ocsp_cache_max > 0 ? (size_t)cfg->ocsp_cache_max : 200000;
+	s->ocsp_max = cfg->ocsp_presigned_max > 0 &&
+			      (size_t)cfg->ocsp_presigned_max > s->ocsp_hot
+			  ? (size_t)cfg->ocsp_presigned_max
+			  : s->ocsp_hot;
 	s->threads = cfg->threads > 0 ? cfg->threads
 				      : (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (s->threads < 1 || s->threads > 256)
@@ -890,8 +894,17 @@ int server_start(const server_config *cfg, server **out, char *created_password,
 	/* sessions and the like: in the store, through a handle of their own */
 	if ((rc = srv_open_ca(s, &s->sess_ca, err)) != 0)
 		goto out;
-	if (srv_ocsp_cache_new(s->ocsp_max, s->ocsp_max_age, &s->ocsp) != 0 ||
-	    srv_crl_cache_new(s->ocsp_max_age, &s->crl) != 0 ||
+	if ((rc = srv_ocsp_cache_new(s->ocsp_max, s->ocsp_hot,
+				     s->ocsp_max > s->ocsp_hot ? s->dir : NULL,
+				     s->ocsp_max_age, &s->ocsp)) != 0) {
+		rc = jpki_fail(err, rc,
+			       rc == JPKI_ERR_IO
+				   ? "OCSP spill file not created in %s"
+				   : "OCSP cache not created",
+			       s->dir);
+		goto out;
+	}
+	if (srv_crl_cache_new(s->ocsp_max_age, &s->crl) != 0 ||
 	    srv_sessions_new(ca_store(s->sess_ca), &s->sess) != 0 ||
 	    srv_rp_nonces_new(cfg->login_nonce_ttl, s->sess, &s->rp_nonces) !=
 		0 ||

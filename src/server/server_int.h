@@ -262,16 +262,21 @@ JPKI_MUST_CHECK int srv_ocsp_wrap(const uint8_t *certid, size_t len,
 				  uint8_t *out, size_t cap, size_t *out_len);
 
 typedef struct srv_ocsp_cache srv_ocsp_cache;
-JPKI_MUST_CHECK int srv_ocsp_cache_new(size_t max, int max_age,
+/* At most max entries, the first hot_max of them hot (a response ready in
+ * memory), the others cold (DER in an unlinked file in spill_dir; NULL =
+ * none, and max is hot_max). */
+JPKI_MUST_CHECK int srv_ocsp_cache_new(size_t max, size_t hot_max,
+				       const char *spill_dir, int max_age,
 				       srv_ocsp_cache **out);
 void srv_ocsp_cache_free(srv_ocsp_cache *c);
 size_t srv_ocsp_cache_size(srv_ocsp_cache *c);
+size_t srv_ocsp_cache_hot(srv_ocsp_cache *c);
 /* Queue the cached answer for key on conn: MHD_YES/NO, or -1 on a miss. */
 JPKI_MUST_CHECK int
 srv_ocsp_cache_serve(srv_ocsp_cache *c, const uint8_t *serial,
 		     size_t serial_len, const uint8_t *key, size_t key_len,
 		     struct MHD_Connection *conn, const char *if_none_match,
-		     int *status);
+		     time_t now, int *status);
 /* Generation of the serial's shard: take it before reading the status
  * from the store, pass it to install, which refuses when the serial was
  * dropped meanwhile. */
@@ -653,7 +658,8 @@ struct server {
 	bool secure_cookies;
 	int threads;
 	int ocsp_max_age;
-	size_t ocsp_max;
+	size_t ocsp_max; /* pre-signed answers in all (warm-up's list) */
+	size_t ocsp_hot; /* of which ready in memory */
 	srv_class cls[CLS_N];
 	srv_metrics m;
 	srv_ocsp_cache *ocsp;
