@@ -114,7 +114,7 @@ static struct {
 	pthread_cond_t cv;
 	job *jobs;
 	size_t *heap, hn;
-	size_t inflight;
+	size_t inflight, begun, finished;
 	bool leader, stop;
 	double t0, end; /* absolute (bench_now) */
 } sch;
@@ -178,6 +178,8 @@ static size_t next_job(void)
 		if (sch.hn > 0 && sch.t0 + sch.jobs[sch.heap[0]].next <= now) {
 			j = heap_pop();
 			sch.inflight++;
+			if (!sch.jobs[j].started)
+				sch.begun++;
 			pthread_cond_signal(&sch.cv); /* a new leader */
 			break;
 		}
@@ -211,7 +213,8 @@ static void job_back(size_t j, double wait)
 	if (wait >= 0) {
 		sch.jobs[j].next = bench_now() - sch.t0 + wait;
 		heap_push(j);
-	}
+	} else
+		sch.finished++;
 	/* the leader may sleep past this one, or the run may be over */
 	pthread_cond_broadcast(&sch.cv);
 	pthread_mutex_unlock(&sch.mu);
@@ -221,7 +224,8 @@ static void job_back(size_t j, double wait)
 
 typedef struct worker {
 	conn c;
-	int op; /* operator number */
+	double last_use; /* of c */
+	int op;		 /* operator number */
 	const cardkey *keys;
 	int max_retries;
 	fvec chal_lat, issue_lat;
@@ -276,8 +280,17 @@ static double attempt(worker *w, job *jb, size_t idx)
 		w->relogins++;
 	}
 	double t = bench_now();
+	/* jpkid closes a keep-alive connection idle 30 s: a fresh one
+	 * rather than a request on one it may be closing */
+	if (t - w->last_use > 20)
+		conn_close(c);
 	int st = http(c, "POST", "/api/v1/issue/challenge", NULL);
+	if (st < 0) { /* a challenge is harmless to ask again at once */
+		w->transport++;
+		st = http(c, "POST", "/api/v1/issue/challenge", NULL);
+	}
 	double lat = bench_now() - t;
+	w->last_use = bench_now();
 	if (st == 503 || st == 429) {
 		if (st == 503)
 			w->busy503++;
@@ -321,6 +334,7 @@ static double attempt(worker *w, job *jb, size_t idx)
 	t = bench_now();
 	st = http(c, "POST", "/api/v1/issue", body);
 	lat = bench_now() - t;
+	w->last_use = bench_now();
 	if (st == 201) {
 		(void)fvec_add(&w->issue_lat, (float)lat);
 		jb->issue_lat = (float)lat;
@@ -340,7 +354,7 @@ static double attempt(worker *w, job *jb, size_t idx)
 	if (st < 0) { /* sent, outcome unknown: ask again */
 		w->transport++;
 		jb->unknown = true;
-		return 1;
+		return 0;
 	}
 	if (st == 409 && jb->unknown &&
 	    strstr(resp_body(c), "challenge") == NULL) {
@@ -756,6 +770,7 @@ int main(int argc, char **argv)
 		wk[t].op = t / WORKERS_PER_OP;
 		wk[t].keys = keys;
 		wk[t].max_retries = max_retries;
+		wk[t].last_use = bench_now();
 		snprintf(name, sizeof(name), "rd%d", wk[t].op);
 		if (login(&wk[t].c, name, CLERK_PW) != 0) {
 			fprintf(stderr, "bench_record_day: log-in %d failed\n",
@@ -792,6 +807,25 @@ int main(int argc, char **argv)
 		if (pthread_create(&tid[t], NULL, worker_run, &wk[t]) != 0)
 			break;
 		started++;
+	}
+	/* progress once a minute */
+	for (double next = sch.t0 + 60;;) {
+		usleep(200000);
+		double now = bench_now();
+		pthread_mutex_lock(&sch.mu);
+		bool over = sch.stop || now >= sch.end;
+		size_t begun = sch.begun, fin = sch.finished, fl = sch.inflight,
+		       waiting = sch.hn;
+		pthread_mutex_unlock(&sch.mu);
+		if (over)
+			break;
+		if (now >= next) {
+			printf("  %4.0f s: %zu begun, %zu finished, %zu in "
+			       "flight, %zu waiting\n",
+			       now - sch.t0, begun, fin, fl, waiting);
+			fflush(stdout);
+			next += 60;
+		}
 	}
 	for (int t = 0; t < started; t++)
 		pthread_join(tid[t], NULL);
