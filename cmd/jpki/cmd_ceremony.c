@@ -42,8 +42,8 @@ static int roll(cli_ctx *ctx, jpki_ca *ca, const jpki_cert_kind *kinds, int n,
 		if (rc != 0)
 			return rc;
 		json_t *o = json_object();
-		json_object_set_new(
-		    o, "kind", json_string(jpki_cert_kind_name(in->kind)));
+		json_object_set_new(o, "kind",
+				    json_string(jpki_cert_kind_name(in->kind)));
 		json_object_set_new(o, "generation", json_integer(in->gen));
 		json_object_set_new(o, "serial", json_string(in->serial));
 		json_object_set_new(o, "sha256", json_string(in->sha256));

@@ -83,8 +83,8 @@ int ca_root_gen(const jpki_ca *ca, jpki_cert_kind kind, int gen, X509 **root)
 	return ca->ngen[kind];
 }
 
-int ca_rollover(jpki_ca *ca, jpki_cert_kind kind, time_t now,
-		const char *actor, ca_rollover_info *info, jpki_err *err)
+int ca_rollover(jpki_ca *ca, jpki_cert_kind kind, time_t now, const char *actor,
+		ca_rollover_info *info, jpki_err *err)
 {
 	X509 *root = NULL, *nwo = NULL, *own = NULL;
 	EVP_PKEY *key = NULL;
