@@ -17,6 +17,8 @@ static const char ca_help[] =
     "                    [--keystore LOCATION]\n"
     "       jpki ca show\n"
     "       jpki ca rollover --kind sign|auth|both\n"
+    "       jpki ca ceremony (--init | --rollover --kind K) --witness NAME "
+    "[--yes]\n"
     "       jpki ca tsa-init\n\n"
     "init  create a CA in --dir: the signature (署名用) and authentication\n"
     "      (利用者証明用) roots, RSA-2048, 10 years, keys in DIR/keys (0600),\n"

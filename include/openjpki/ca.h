@@ -80,6 +80,22 @@ JPKI_MUST_CHECK int ca_rollover(jpki_ca *ca, jpki_cert_kind kind, time_t now,
 				const char *actor, ca_rollover_info *info,
 				jpki_err *err);
 
+/* A key ceremony's transcript (jpki ca ceremony): written to
+ * DIR/ceremony/<time>.txt, its SHA-256 and `summary` (the new roots'
+ * fingerprints, the witnesses; <= 700 characters) appended to the audit
+ * log as "ca.ceremony", then a checkpoint signed by the audit key covers
+ * it (ca_audit_checkpoint). */
+typedef struct ca_ceremony_info {
+	char sha256[65];
+	char path[4096];
+	int64_t checkpoint_seq;
+} ca_ceremony_info;
+JPKI_MUST_CHECK int ca_ceremony_record(jpki_ca *ca, time_t now,
+				       const char *actor,
+				       const char *transcript,
+				       const char *summary,
+				       ca_ceremony_info *out, jpki_err *err);
+
 /* ==== Audit checkpoints (audit.c) =======================================
  * The audit chain's head signed with the CA's audit key and appended to
  * DIR/audit/checkpoints, outside the database (docs/decisions.md, "An

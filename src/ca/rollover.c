@@ -164,3 +164,69 @@ out:
 	X509_free(own);
 	return rc;
 }
+
+int ca_ceremony_record(jpki_ca *ca, time_t now, const char *actor,
+		       const char *transcript, const char *summary,
+		       ca_ceremony_info *out, jpki_err *err)
+{
+	static const char hx[] = "0123456789abcdef";
+	char at[21], stamp[21], path[PATH_MAX + 64], detail[1024];
+	unsigned char md[32];
+	unsigned int n = 0;
+	size_t len = strlen(transcript);
+	ca_checkpoint cp;
+	int rc;
+	if (summary == NULL || strlen(summary) > 700)
+		return jpki_fail(err, JPKI_ERR_RANGE,
+				 "ceremony summary missing or too long");
+	if (EVP_Digest(transcript, len, md, &n, EVP_sha256(), NULL) != 1 ||
+	    n != 32)
+		return jpki_fail(err, JPKI_ERR_CRYPTO,
+				 "hashing the transcript");
+	memset(out, 0, sizeof(*out));
+	for (unsigned i = 0; i < 32; i++) {
+		out->sha256[2 * i] = hx[md[i] >> 4];
+		out->sha256[2 * i + 1] = hx[md[i] & 15];
+	}
+	/* DIR/ceremony/<YYYYMMDDTHHMMSSZ>.txt, never overwritten */
+	jpki_time_format(now, at);
+	size_t k = 0;
+	for (size_t i = 0; at[i] != '\0' && k + 1 < sizeof(stamp); i++)
+		if (at[i] != '-' && at[i] != ':')
+			stamp[k++] = at[i];
+	stamp[k] = '\0';
+	snprintf(path, sizeof(path), "%s/ceremony", ca->dir);
+	if ((rc = jpki_mkdirs(path, 0755, err)) != 0)
+		return rc;
+	struct stat st;
+	for (int i = 0; i < 100; i++) {
+		if (i == 0)
+			snprintf(path, sizeof(path), "%s/ceremony/%s.txt",
+				 ca->dir, stamp);
+		else
+			snprintf(path, sizeof(path), "%s/ceremony/%s-%d.txt",
+				 ca->dir, stamp, i);
+		if (stat(path, &st) != 0)
+			break;
+	}
+	if ((rc = jpki_file_write_atomic(path, transcript, len, 0644, err)) !=
+	    0)
+		return rc;
+	if (jpki_strlcpy(out->path, path, sizeof(out->path)) != 0)
+		return jpki_fail(err, JPKI_ERR_RANGE, "CA path too long");
+	snprintf(detail, sizeof(detail), "transcript_sha256=%s %s", out->sha256,
+		 summary);
+	if ((rc = store_begin(ca->st, err)) != 0)
+		return rc;
+	if ((rc = store_audit_append(ca->st, now, actor ? actor : "ca",
+				     "ca.ceremony", detail, err)) != 0 ||
+	    (rc = store_commit(ca->st, err)) != 0) {
+		store_rollback(ca->st);
+		return rc;
+	}
+	/* the record, with everything before it, under the audit key */
+	if ((rc = ca_audit_checkpoint(ca, now, &cp, err)) != 0)
+		return rc;
+	out->checkpoint_seq = cp.seq;
+	return 0;
+}
