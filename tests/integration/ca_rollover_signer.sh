@@ -49,6 +49,14 @@ out=$(openssl ocsp -issuer "$R/sign-root-2.pem" -cert y_sign.pem -url "$BASE/ocs
 grep -q "y_sign.pem: good" <<<"$out" && grep -q "Response verify OK" <<<"$out" && ok "OCSP for generation 2 signed by sign-root-2" || bad "ocsp y: $out"
 grep -q " ocsp sign-root sha256=" "$D/signer/signer.log" && grep -q " ocsp sign-root-2 sha256=" "$D/signer/signer.log" &&
   ok "the signer logged OCSP answers of both generations" || bad "ocsp log: $(grep ocsp "$D/signer/signer.log" | tail -3)"
+# jpkid's verification service trusts both generations
+printf 'rollover\n' >doc.txt
+for w in x y; do
+  [ $w = x ] && c=x/sign.pem || c=y_sign.pem
+  openssl cms -sign -binary -nodetach -in doc.txt -signer $c -inkey ${w/y/y_s}.key -outform DER -out $w.p7s
+  req - POST /api/v1/verify "{\"cms\":\"$(base64 -w0 $w.p7s)\"}"
+  [ "$CODE" = 200 ] && grep -q '"valid": *true' <<<"$BODY" && ok "/api/v1/verify accepts generation $([ $w = x ] && echo 1 || echo 2)" || bad "api verify $w: $CODE ${BODY:0:400}"
+done
 # revoke the generation-1 certificate: its OCSP answer says so, gen 1's key
 sx=$(openssl x509 -in x/sign.pem -noout -serial | cut -d= -f2)
 req admin POST "/api/v1/certificates/$sx/revoke" '{"reason":"keyCompromise"}'
