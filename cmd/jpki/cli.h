@@ -33,6 +33,9 @@ int cli_family_help(int argc, char **argv, const char *help);
 void cli_json_str(FILE *f, const char *s);
 
 int cmd_ca(cli_ctx *ctx, int argc, char **argv);
+/* jpki ca rollover / ceremony (cmd_ceremony.c); argv[0] is the action */
+int cli_ca_rollover(cli_ctx *ctx, int argc, char **argv, const char *actor);
+int cmd_ca_ceremony(cli_ctx *ctx, int argc, char **argv);
 int cmd_muni(cli_ctx *ctx, int argc, char **argv);
 int cmd_resident(cli_ctx *ctx, int argc, char **argv);
 int cmd_resident_import(cli_ctx *ctx, int argc, char **argv);

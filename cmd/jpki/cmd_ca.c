@@ -16,6 +16,9 @@ static const char ca_help[] =
     "                    [--pkcs11 MODULE --token LABEL [--pin-file F]]\n"
     "                    [--keystore LOCATION]\n"
     "       jpki ca show\n"
+    "       jpki ca rollover --kind sign|auth|both\n"
+    "       jpki ca ceremony (--init | --rollover --kind K) --witness NAME "
+    "[--yes]\n"
     "       jpki ca tsa-init\n\n"
     "init  create a CA in --dir: the signature (署名用) and authentication\n"
     "      (利用者証明用) roots, RSA-2048, 10 years, keys in DIR/keys (0600),\n"
@@ -29,7 +32,16 @@ static const char ca_help[] =
     "      directly: file:DIR or\n"
     "      pkcs11:module=PATH;token=LABEL;pin-source=file:F|env:VAR\n"
     "      (also from $JPKI_KEYSTORE).  It is kept in DIR/keystore.\n"
-    "show  the CA's profile and roots\n"
+    "show  the CA's profile and roots (every generation)\n"
+    "rollover  a new root generation for a hierarchy: same DN, a new key\n"
+    "      (keystore label sign-root-N / auth-root-N) and root\n"
+    "      DIR/roots/<label>.pem, and two link certificates in DIR/links/:\n"
+    "      <new>-with-<old>.pem (NewWithOld: the new key signed by the old)\n"
+    "      and <old>-with-<new>.pem (OldWithNew).  New certificates are\n"
+    "      issued under the new generation; the old ones stay valid and\n"
+    "      revocable, each generation's CRLs and OCSP answers signed with\n"
+    "      its own key.  `jpki ca ceremony` runs it as a witnessed\n"
+    "      procedure.\n"
     "tsa-init  give a test CA its RFC 3161 time-stamp authority, which\n"
     "      jpkid serves at /tsa: a separate test root DIR/tsa/root.pem and\n"
     "      the TSA certificate DIR/tsa/tsa.pem (extendedKeyUsage critical\n"
@@ -41,8 +53,8 @@ int cmd_ca(cli_ctx *ctx, int argc, char **argv)
 	if (cli_want_help(argc, argv, ca_help))
 		return 0;
 	if (argc < 2)
-		return cli_usage_error(
-		    "ca: missing action (init, show, tsa-init)");
+		return cli_usage_error("ca: missing action (init, show, "
+				       "rollover, ceremony, tsa-init)");
 	const char *action = argv[1];
 	if (strcmp(action, "init") == 0) {
 		ca_init_opts o = {.profile = JPKI_PROFILE_TEST,
@@ -140,10 +152,31 @@ int cmd_ca(cli_ctx *ctx, int argc, char **argv)
 				    cli_cert_json(ca_root(ca, JPKI_CERT_SIGN)));
 		json_object_set_new(j, "auth_root",
 				    cli_cert_json(ca_root(ca, JPKI_CERT_AUTH)));
+		for (int k = JPKI_CERT_SIGN; k <= JPKI_CERT_AUTH; k++) {
+			json_t *a = json_array();
+			int n = ca_root_gen(ca, (jpki_cert_kind)k, 0, NULL);
+			for (int g = 1; g <= n; g++) {
+				X509 *r = NULL;
+				(void)ca_root_gen(ca, (jpki_cert_kind)k, g, &r);
+				json_t *o = cli_cert_json(r);
+				json_object_set_new(o, "generation",
+						    json_integer(g));
+				json_array_append_new(a, o);
+			}
+			json_object_set_new(j,
+					    k == JPKI_CERT_SIGN
+						? "sign_generations"
+						: "auth_generations",
+					    a);
+		}
 		cli_print_json(j);
 		ca_close(ca);
 		return 0;
 	}
+	if (strcmp(action, "rollover") == 0)
+		return cli_ca_rollover(ctx, argc - 1, argv + 1, NULL);
+	if (strcmp(action, "ceremony") == 0)
+		return cmd_ca_ceremony(ctx, argc - 1, argv + 1);
 	if (strcmp(action, "tsa-init") == 0) {
 		jpki_ca *ca = NULL;
 		int rc = cli_open_ca(ctx, &ca, &err);

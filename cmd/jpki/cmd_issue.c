@@ -268,10 +268,14 @@ int cmd_revoke(cli_ctx *ctx, int argc, char **argv)
 
 static const char crl_help[] =
     "usage: jpki crl --kind sign|auth (--muni CODE | --full | --arl) --out "
-    "FILE\n\n"
+    "FILE\n"
+    "                [--gen N]\n\n"
     "Produce a signed CRL (DER): the partition of one issuing municipality\n"
     "(named in each certificate's CRL distribution point), the whole\n"
-    "hierarchy (--full), or the ARL of revoked roots (--arl).\n";
+    "hierarchy (--full), or the ARL of revoked roots (--arl).\n"
+    "--gen N: the CRL of root generation N (after `jpki ca rollover`):\n"
+    "the certificates its root issued, signed with its key; the newest\n"
+    "by default.  The ARL covers every generation.\n";
 
 static int parse_kind(const char *s, jpki_cert_kind *k)
 {
@@ -292,8 +296,10 @@ int cmd_crl(cli_ctx *ctx, int argc, char **argv)
 	    {"full", no_argument, NULL, 'f'},
 	    {"arl", no_argument, NULL, 'a'},
 	    {"out", required_argument, NULL, 'o'},
+	    {"gen", required_argument, NULL, 'g'},
 	    {NULL, 0, NULL, 0}};
 	jpki_cert_kind kind = 0;
+	int gen = 0;
 	ca_crl_scope scope = CA_CRL_PARTITION;
 	const char *muni = NULL, *out = NULL;
 	int nscope = 0, c, rc;
@@ -321,6 +327,16 @@ int cmd_crl(cli_ctx *ctx, int argc, char **argv)
 			nscope++;
 			break;
 		case 'o': out = optarg; break;
+		case 'g': {
+			char *end = NULL;
+			long g = strtol(optarg, &end, 10);
+			if (end == optarg || *end != '\0' || g < 1 || g > 99)
+				return cli_usage_error(
+				    "--gen: a generation number, not %s",
+				    optarg);
+			gen = (int)g;
+			break;
+		}
 		default: return 2;
 		}
 	}
@@ -332,8 +348,8 @@ int cmd_crl(cli_ctx *ctx, int argc, char **argv)
 	uint8_t *der = NULL;
 	size_t len = 0;
 	if ((rc = cli_open_ca(ctx, &ca, &err)) != 0 ||
-	    (rc = ca_crl(ca, kind, scope, muni, ctx->now, &der, &len, &err)) !=
-		0 ||
+	    (rc = ca_crl_gen(ca, kind, gen, scope, muni, ctx->now, &der, &len,
+			     &err)) != 0 ||
 	    (rc = jpki_file_write_atomic(out, der, len, 0644, &err)) != 0) {
 		free(der);
 		ca_close(ca);

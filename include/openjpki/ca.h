@@ -56,6 +56,46 @@ X509 *ca_root(const jpki_ca *ca, jpki_cert_kind kind);
 /* The CA's store, borrowed (for the registry and the CLI). */
 store *ca_store(jpki_ca *ca);
 
+/* ==== Root generations (rollover.c) ====================================
+ * Each hierarchy has root generations 1..N (same DN, a new key each);
+ * the newest issues, every one answers for what it issued (CRLs, OCSP).
+ * How many a hierarchy has, and (root non-NULL, 1 <= gen <= N) that
+ * generation's root, borrowed. */
+int ca_root_gen(const jpki_ca *ca, jpki_cert_kind kind, int gen, X509 **root);
+
+typedef struct ca_rollover_info {
+	jpki_cert_kind kind;
+	int gen;				 /* the new generation */
+	char serial[STORE_SERIAL_HEX_MAX];	 /* its root's */
+	char sha256[65];			 /* its root's fingerprint */
+	char new_with_old[STORE_SERIAL_HEX_MAX]; /* link: new key, old signs */
+	char old_with_new[STORE_SERIAL_HEX_MAX]; /* link: old key, new signs */
+} ca_rollover_info;
+/* A new root generation for `kind`: key generated in the keystore under
+ * "<sign|auth>-root-N", root DIR/roots/<label>.pem, link certificates
+ * DIR/links/<label>-with-<M>.pem (the key of generation <label> certified
+ * by generation M's), one audit record "ca.rollover"; the handle issues
+ * under it from then on. */
+JPKI_MUST_CHECK int ca_rollover(jpki_ca *ca, jpki_cert_kind kind, time_t now,
+				const char *actor, ca_rollover_info *info,
+				jpki_err *err);
+
+/* A key ceremony's transcript (jpki ca ceremony): written to
+ * DIR/ceremony/<time>.txt, its SHA-256 and `summary` (the new roots'
+ * fingerprints, the witnesses; <= 700 characters) appended to the audit
+ * log as "ca.ceremony", then a checkpoint signed by the audit key covers
+ * it (ca_audit_checkpoint). */
+typedef struct ca_ceremony_info {
+	char sha256[65];
+	char path[4096];
+	int64_t checkpoint_seq;
+} ca_ceremony_info;
+JPKI_MUST_CHECK int ca_ceremony_record(jpki_ca *ca, time_t now,
+				       const char *actor,
+				       const char *transcript,
+				       const char *summary,
+				       ca_ceremony_info *out, jpki_err *err);
+
 /* ==== Audit checkpoints (audit.c) =======================================
  * The audit chain's head signed with the CA's audit key and appended to
  * DIR/audit/checkpoints, outside the database (docs/decisions.md, "An
@@ -183,10 +223,24 @@ JPKI_MUST_CHECK int ca_crl_write(jpki_ca *ca, jpki_cert_kind kind,
 				 time_t now, jpki_write_fn wr, void *wr_ctx,
 				 jpki_err *err);
 
+/* The same for root generation `gen` (ca_rollover): the certificates its
+ * root issued, signed with its key; gen 0 = the newest, the one ca_crl and
+ * ca_crl_write use.  The ARL is one for every generation, signed by the
+ * newest.  JPKI_ERR_NOT_FOUND for a generation the CA does not have. */
+JPKI_MUST_CHECK int ca_crl_gen(jpki_ca *ca, jpki_cert_kind kind, int gen,
+			       ca_crl_scope scope, const char *muni_code,
+			       time_t now, uint8_t **der, size_t *der_len,
+			       jpki_err *err);
+JPKI_MUST_CHECK int ca_crl_write_gen(jpki_ca *ca, jpki_cert_kind kind, int gen,
+				     ca_crl_scope scope, const char *muni_code,
+				     time_t now, jpki_write_fn wr, void *wr_ctx,
+				     jpki_err *err);
+
 /* Publish every CRL at once: the full CRL and the ARL of both hierarchies
  * and both hierarchies' CRL of every municipality, as
  *   dir/gen-N/crl-{sign,auth}-full.crl, crl-{sign,auth}-<code>.crl,
  *   arl-{sign,auth}.crl
+ * (an older root generation N's CRLs as crl-...-gN.crl)
  * from one store transaction, flushed (syncfs), then dir/current (a
  * symlink to gen-N) replaced by rename(2): a reader that opens files
  * through dir/current sees one whole generation, never a mixed set.  The

@@ -49,6 +49,17 @@ typedef struct signer_policy signer_policy;
 JPKI_MUST_CHECK int signer_policy_new(X509 *sign_root, X509 *auth_root,
 				      signer_policy **out, jpki_err *err);
 void signer_policy_free(signer_policy *p);
+/* Root generations (jpki ca rollover): generation `gen` (2..
+ * SIGNER_GEN_MAX, in order) of hierarchy `ri` (0 sign, 1 auth), whose key
+ * is labelled "<sign|auth>-root-<gen>".  A TBS under that label is
+ * checked against this root (issuer, AKI, validity). */
+#define SIGNER_GEN_MAX 16
+JPKI_MUST_CHECK int signer_policy_add_gen(signer_policy *p, int ri, int gen,
+					  X509 *root, jpki_err *err);
+/* The hierarchy (0 sign, 1 auth) and generation a root key label names:
+ * "sign-root" is generation 1, "sign-root-N" generation N; -1 when it
+ * names no root key. */
+int signer_root_label(const char *label, int *gen);
 /* Check one parsed request.  0, or JPKI_ERR_POLICY / JPKI_ERR_LINT /
  * JPKI_ERR_PARSE with the reason; *e is filled on success. */
 JPKI_MUST_CHECK int signer_policy_check(signer_policy *p, const signer_req *rq,

@@ -179,6 +179,9 @@ typedef struct store_cert {
 	store_cert_status status;
 	int reason; /* jpki_reason when revoked */
 	time_t revoked_at;
+	/* root generation of the issuer (ca rollover): 1 = the first; a row
+	 * written with 0 is stored as 0 and read by the CA as 1 */
+	int gen;
 	uint8_t *der; /* owned by the store_cert after get; free with
 			 store_cert_clear */
 	size_t der_len;

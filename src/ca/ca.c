@@ -16,6 +16,24 @@ const char *ca_key_label(jpki_cert_kind kind)
 	return kind == JPKI_CERT_SIGN ? "sign-root" : "auth-root";
 }
 
+void ca_key_label_gen(jpki_cert_kind kind, int gen, char out[32])
+{
+	if (gen <= 1)
+		snprintf(out, 32, "%s", ca_key_label(kind));
+	else
+		snprintf(out, 32, "%s-%d", ca_key_label(kind), gen);
+}
+
+int ca_row_gen(const jpki_ca *ca, jpki_cert_kind kind, int gen)
+{
+	if (gen <= 0)
+		gen = 1;
+	if ((kind != JPKI_CERT_SIGN && kind != JPKI_CERT_AUTH) ||
+	    gen > ca->ngen[kind])
+		return -1;
+	return gen;
+}
+
 int ca_serial_hex(X509 *cert, char out[STORE_SERIAL_HEX_MAX], jpki_err *err)
 {
 	const ASN1_INTEGER *sn = X509_get0_serialNumber(cert);
@@ -79,7 +97,7 @@ int ca_sign_cert(jpki_ca *ca, jpki_cert_kind kind, bool root, X509 *cert,
 	return 0;
 }
 
-int ca_record(jpki_ca *ca, X509 *cert, int kind, int64_t resident_id,
+int ca_record(jpki_ca *ca, X509 *cert, int kind, int gen, int64_t resident_id,
 	      const char *card_serial, const char *muni_code, jpki_err *err)
 {
 	store_cert c;
@@ -105,6 +123,7 @@ int ca_record(jpki_ca *ca, X509 *cert, int kind, int64_t resident_id,
 		return jpki_fail(err, JPKI_ERR_CRYPTO, "bad notAfter");
 	c.not_after = timegm(&tm);
 	c.status = STORE_CERT_VALID;
+	c.gen = gen;
 	uint8_t *der = NULL;
 	size_t der_len = 0;
 	rc = x509_to_der(cert, &der, &der_len, err);
@@ -117,8 +136,8 @@ int ca_record(jpki_ca *ca, X509 *cert, int kind, int64_t resident_id,
 	return rc;
 }
 
-static int write_root_pem(const char *dir, jpki_cert_kind kind, X509 *cert,
-			  jpki_err *err)
+int ca_write_pem(const char *dir, const char *sub, const char *name, X509 *cert,
+		 jpki_err *err)
 {
 	char path[PATH_MAX];
 	BIO *mem = BIO_new(BIO_s_mem());
@@ -129,38 +148,62 @@ static int write_root_pem(const char *dir, jpki_cert_kind kind, X509 *cert,
 	}
 	char *p = NULL;
 	long len = BIO_get_mem_data(mem, &p);
-	snprintf(path, sizeof(path), "%s/roots/%s.pem", dir,
-		 ca_key_label(kind));
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s/%s.pem", dir, sub,
+			     name) >= sizeof(path)) {
+		rc = jpki_fail(err, JPKI_ERR_RANGE, "CA path too long");
+		goto out;
+	}
 	rc = jpki_file_write_atomic(path, p, (size_t)len, 0644, err);
 out:
 	BIO_free(mem);
 	return rc;
 }
 
-static int make_root(jpki_ca *ca, jpki_cert_kind kind, time_t now,
-		     jpki_err *err)
+int ca_make_root(jpki_ca *ca, jpki_cert_kind kind, int gen, time_t now,
+		 X509 **cert_out, EVP_PKEY **key_out, jpki_err *err)
 {
 	EVP_PKEY *key = NULL;
 	X509 *cert = NULL;
 	uint8_t serial[CA_SERIAL_BYTES];
-	int rc = keystore_generate(ca->ks, ca_key_label(kind), 2048, &key, err);
+	char label[32];
+	ca_key_label_gen(kind, gen, label);
+	int rc = keystore_generate(ca->ks, label, 2048, &key, err);
 	if (rc != 0)
 		goto out;
 	if ((rc = ca_new_serial(serial, err)) != 0 ||
 	    (rc = x509_root_build(ca->profile, kind, key, serial,
 				  sizeof(serial), now, &cert, err)) != 0 ||
 	    (rc = ca_sign_cert(ca, kind, true, cert, key, err)) != 0 ||
-	    (rc = ca_record(ca, cert, CA_ROOT_KIND_BASE + (int)kind, 0, NULL,
-			    NULL, err)) != 0 ||
-	    (rc = write_root_pem(ca->dir, kind, cert, err)) != 0)
+	    (rc = ca_record(ca, cert, CA_ROOT_KIND_BASE + (int)kind, gen, 0,
+			    NULL, NULL, err)) != 0 ||
+	    (rc = ca_write_pem(ca->dir, "roots", label, cert, err)) != 0)
 		goto out;
 	char sn[STORE_SERIAL_HEX_MAX];
-	char key_name[32];
+	char key_name[48], n[16];
 	if ((rc = ca_serial_hex(cert, sn, err)) != 0)
 		goto out;
-	snprintf(key_name, sizeof(key_name), "root/%s",
+	/* generation 1 under the name CAs from before rollover have */
+	if (gen <= 1)
+		snprintf(key_name, sizeof(key_name), "root/%s",
+			 jpki_cert_kind_name(kind));
+	else
+		snprintf(key_name, sizeof(key_name), "root/%s/%d",
+			 jpki_cert_kind_name(kind), gen);
+	snprintf(n, sizeof(n), "%d", gen);
+	if ((rc = store_meta_set(ca->st, key_name, sn, err)) != 0)
+		goto out;
+	snprintf(key_name, sizeof(key_name), "root/%s/generations",
 		 jpki_cert_kind_name(kind));
-	rc = store_meta_set(ca->st, key_name, sn, err);
+	if ((rc = store_meta_set(ca->st, key_name, n, err)) != 0)
+		goto out;
+	if (cert_out != NULL) {
+		*cert_out = cert;
+		cert = NULL;
+	}
+	if (key_out != NULL) {
+		*key_out = key;
+		key = NULL;
+	}
 out:
 	X509_free(cert);
 	EVP_PKEY_free(key);
@@ -236,10 +279,11 @@ void ca_close(jpki_ca *ca)
 	if (ca == NULL)
 		return;
 	ca_issuing_close(ca);
-	for (int i = 0; i < 3; i++) {
-		X509_free(ca->root[i]);
-		EVP_PKEY_free(ca->key[i]);
-	}
+	for (int i = 0; i < 3; i++)
+		for (int g = 0; g < CA_GEN_MAX; g++) {
+			X509_free(ca->groot[i][g]);
+			EVP_PKEY_free(ca->gkey[i][g]);
+		}
 	store_close(ca->st);
 	keystore_close(ca->ks);
 	free(ca);
@@ -281,8 +325,10 @@ int ca_init(const char *dir, const ca_init_opts *opts, jpki_err *err)
 		goto out;
 	if ((rc = store_meta_set(ca->st, "profile",
 				 jpki_profile_name(opts->profile), err)) != 0 ||
-	    (rc = make_root(ca, JPKI_CERT_SIGN, opts->now, err)) != 0 ||
-	    (rc = make_root(ca, JPKI_CERT_AUTH, opts->now, err)) != 0 ||
+	    (rc = ca_make_root(ca, JPKI_CERT_SIGN, 1, opts->now, NULL, NULL,
+			       err)) != 0 ||
+	    (rc = ca_make_root(ca, JPKI_CERT_AUTH, 1, opts->now, NULL, NULL,
+			       err)) != 0 ||
 	    (rc = store_audit_append(ca->st, opts->now, "ca", "ca.init",
 				     jpki_profile_name(opts->profile), err)) !=
 		0 ||
@@ -300,31 +346,74 @@ out:
 	return rc;
 }
 
-static int load_root(jpki_ca *ca, jpki_cert_kind kind, jpki_err *err)
+/* One generation's root (from the store) and key (from the keystore). */
+static int load_gen(jpki_ca *ca, jpki_cert_kind kind, int gen, jpki_err *err)
 {
-	char key_name[32], sn[STORE_SERIAL_HEX_MAX];
+	char key_name[48], sn[STORE_SERIAL_HEX_MAX], label[32];
 	store_cert c;
 	memset(&c, 0, sizeof(c));
-	snprintf(key_name, sizeof(key_name), "root/%s",
-		 jpki_cert_kind_name(kind));
+	if (gen <= 1)
+		snprintf(key_name, sizeof(key_name), "root/%s",
+			 jpki_cert_kind_name(kind));
+	else
+		snprintf(key_name, sizeof(key_name), "root/%s/%d",
+			 jpki_cert_kind_name(kind), gen);
 	int rc = store_meta_get(ca->st, key_name, sn, sizeof(sn), err);
 	if (rc != 0)
-		return jpki_wrap(err, rc, "CA in %s has no %s root", ca->dir,
-				 jpki_cert_kind_name(kind));
+		return jpki_wrap(err, rc, "CA in %s has no %s root (gen %d)",
+				 ca->dir, jpki_cert_kind_name(kind), gen);
 	if ((rc = store_cert_get(ca->st, sn, &c, err)) != 0)
 		return rc;
-	rc = x509_from_der(c.der, c.der_len, &ca->root[kind], err);
+	rc = x509_from_der(c.der, c.der_len, &ca->groot[kind][gen - 1], err);
 	store_cert_clear(&c);
 	if (rc != 0)
 		return rc;
-	if ((rc = keystore_load(ca->ks, ca_key_label(kind), &ca->key[kind],
+	ca_key_label_gen(kind, gen, label);
+	if ((rc = keystore_load(ca->ks, label, &ca->gkey[kind][gen - 1],
 				err)) != 0)
 		return rc;
-	if (X509_check_private_key(ca->root[kind], ca->key[kind]) != 1)
+	if (X509_check_private_key(ca->groot[kind][gen - 1],
+				   ca->gkey[kind][gen - 1]) != 1)
 		return jpki_fail(
 		    err, JPKI_ERR_KEY,
-		    "the %s root key does not match its certificate",
-		    jpki_cert_kind_name(kind));
+		    "the %s root key (gen %d) does not match its certificate",
+		    jpki_cert_kind_name(kind), gen);
+	return 0;
+}
+
+int ca_generations(jpki_ca *ca, jpki_cert_kind kind, int *n, jpki_err *err)
+{
+	char key_name[48], v[16];
+	snprintf(key_name, sizeof(key_name), "root/%s/generations",
+		 jpki_cert_kind_name(kind));
+	int rc = store_meta_get(ca->st, key_name, v, sizeof(v), NULL);
+	if (rc == JPKI_ERR_NOT_FOUND) {
+		*n = 1; /* a CA from before rollover */
+		return 0;
+	}
+	if (rc != 0)
+		return jpki_fail(err, rc, "reading the %s root generations",
+				 jpki_cert_kind_name(kind));
+	char *end = NULL;
+	long g = strtol(v, &end, 10);
+	if (end == v || *end != '\0' || g < 1 || g > CA_GEN_MAX)
+		return jpki_fail(err, JPKI_ERR_INTEGRITY,
+				 "bad %s root generation count \"%s\"",
+				 jpki_cert_kind_name(kind), v);
+	*n = (int)g;
+	return 0;
+}
+
+static int load_root(jpki_ca *ca, jpki_cert_kind kind, jpki_err *err)
+{
+	int n = 0, rc = ca_generations(ca, kind, &n, err);
+	for (int g = 1; rc == 0 && g <= n; g++)
+		rc = load_gen(ca, kind, g, err);
+	if (rc != 0)
+		return rc;
+	ca->ngen[kind] = n;
+	ca->root[kind] = ca->groot[kind][n - 1];
+	ca->key[kind] = ca->gkey[kind][n - 1];
 	return 0;
 }
 

@@ -7,8 +7,11 @@
 #include "openjpki/ca.h"
 #include "openjpki/keystore.h"
 
-/* Root certificates are stored with kind = CA_ROOT_KIND_BASE + hierarchy. */
+/* Root certificates are stored with kind = CA_ROOT_KIND_BASE + hierarchy;
+ * so are the link certificates of a rollover (ca_rollover). */
 #define CA_ROOT_KIND_BASE 10
+/* Root generations a hierarchy may have (J-LIS: one every 4 years or so). */
+#define CA_GEN_MAX 16
 #define CA_SERIAL_BYTES 16
 
 struct jpki_ca {
@@ -16,8 +19,13 @@ struct jpki_ca {
 	jpki_profile profile;
 	store *st;
 	keystore *ks;
-	X509 *root[3];	  /* index by jpki_cert_kind */
-	EVP_PKEY *key[3]; /* root private keys */
+	/* Every generation's root and key, [kind][gen - 1]; root[k] and
+	 * key[k] alias the newest, which issues (ngen[k] generations). */
+	X509 *groot[3][CA_GEN_MAX];
+	EVP_PKEY *gkey[3][CA_GEN_MAX];
+	int ngen[3];
+	X509 *root[3];	  /* index by jpki_cert_kind: the newest generation */
+	EVP_PKEY *key[3]; /* its private key */
 	/* CN sequence numbers reserved in blocks (see seq_next in issue.c) */
 	int64_t seq_next[3], seq_end[3], seq_block[3];
 	/* The issuing path, prepared once per handle (issue.c): each
@@ -38,6 +46,12 @@ struct jpki_ca {
 };
 
 const char *ca_key_label(jpki_cert_kind kind);
+/* The keystore label of a generation's root key: ca_key_label for the
+ * first (CAs from before rollover keep theirs), "sign-root-N" after. */
+void ca_key_label_gen(jpki_cert_kind kind, int gen, char out[32]);
+/* The generation whose root issued a stored row (0 read as 1); -1 when
+ * the CA has no such generation. */
+int ca_row_gen(const jpki_ca *ca, jpki_cert_kind kind, int gen);
 /* A fresh unpredictable positive serial (CA_SERIAL_BYTES), for a root. */
 JPKI_MUST_CHECK int ca_new_serial(uint8_t out[CA_SERIAL_BYTES], jpki_err *err);
 /* A leaf's serial: unique by the hierarchy's sequence number, unpredictable
@@ -55,9 +69,22 @@ void ca_issuing_close(jpki_ca *ca);
 JPKI_MUST_CHECK int ca_sign_cert(jpki_ca *ca, jpki_cert_kind kind, bool root,
 				 X509 *cert, EVP_PKEY *key, jpki_err *err);
 /* Record a signed certificate in the store (inside the caller's txn). */
-JPKI_MUST_CHECK int ca_record(jpki_ca *ca, X509 *cert, int kind,
+JPKI_MUST_CHECK int ca_record(jpki_ca *ca, X509 *cert, int kind, int gen,
 			      int64_t resident_id, const char *card_serial,
 			      const char *muni_code, jpki_err *err);
+/* Make generation `gen`'s root of a hierarchy: key in the keystore under
+ * ca_key_label_gen, self-signed root recorded and written to
+ * DIR/roots/<label>.pem, store meta naming it (inside the caller's txn).
+ * *cert_out / *key_out (optional) receive them. */
+JPKI_MUST_CHECK int ca_make_root(jpki_ca *ca, jpki_cert_kind kind, int gen,
+				 time_t now, X509 **cert_out,
+				 EVP_PKEY **key_out, jpki_err *err);
+/* How many root generations a hierarchy has (1 for CAs from before). */
+JPKI_MUST_CHECK int ca_generations(jpki_ca *ca, jpki_cert_kind kind, int *n,
+				   jpki_err *err);
+/* PEM of cert to DIR/sub/name.pem, atomically. */
+JPKI_MUST_CHECK int ca_write_pem(const char *dir, const char *sub,
+				 const char *name, X509 *cert, jpki_err *err);
 
 /* Make the audit key (and DIR/audit/key.pub.pem) unless there is one
  * (audit.c; ca_init does it for a token keystore). */

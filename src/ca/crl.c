@@ -23,6 +23,9 @@
 #include "openjpki/util.h"
 
 typedef struct crl_pass {
+	const jpki_ca *ca;
+	jpki_cert_kind kind;
+	int gen; /* the rows of this root generation; 0: every one (ARL) */
 	x509_crl_stream *out; /* NULL on the sizing pass */
 	size_t n;
 	uint64_t len;
@@ -33,6 +36,8 @@ typedef struct crl_pass {
 static int pass_entry(void *ctx, const store_cert *c)
 {
 	crl_pass *p = ctx;
+	if (p->gen != 0 && ca_row_gen(p->ca, p->kind, c->gen) != p->gen)
+		return 0; /* another generation's key answers for it */
 	uint8_t sn[20];
 	size_t sn_len = 0, len = 0;
 	int rc = jpki_unhex(c->serial, sn, sizeof(sn), &sn_len, p->err);
@@ -47,12 +52,24 @@ static int pass_entry(void *ctx, const store_cert *c)
 	return 0;
 }
 
-/* One CRL, inside the caller's store transaction. */
-static int crl_txn(jpki_ca *ca, jpki_cert_kind kind, ca_crl_scope scope,
-		   const char *muni_code, time_t now, jpki_write_fn wr,
-		   void *wr_ctx, jpki_err *err)
+/* One CRL, inside the caller's store transaction: of the certificates
+ * generation `gen`'s root issued, signed with its key (gen 0: the newest).
+ * The ARL lists the revoked roots and link certificates of every
+ * generation, signed by the newest. */
+static int crl_txn(jpki_ca *ca, jpki_cert_kind kind, int gen,
+		   ca_crl_scope scope, const char *muni_code, time_t now,
+		   jpki_write_fn wr, void *wr_ctx, jpki_err *err)
 {
-	crl_pass p = {.err = err};
+	if (gen == 0 || scope == CA_CRL_ARL)
+		gen = ca->ngen[kind];
+	if (gen < 1 || gen > ca->ngen[kind])
+		return jpki_fail(err, JPKI_ERR_NOT_FOUND,
+				 "the %s hierarchy has no root generation %d",
+				 jpki_cert_kind_name(kind), gen);
+	crl_pass p = {.ca = ca,
+		      .kind = kind,
+		      .gen = scope == CA_CRL_ARL ? 0 : gen,
+		      .err = err};
 	X509_NAME *partition = NULL;
 	x509_crl_stream *out = NULL;
 	store_muni m;
@@ -101,9 +118,9 @@ static int crl_txn(jpki_ca *ca, jpki_cert_kind kind, ca_crl_scope scope,
 		goto out;
 	if ((rc = store_meta_incr(ca->st, counter, 1, &number, err)) != 0 ||
 	    (rc = x509_crl_stream_begin(
-		 ca->root[kind], ca->key[kind], partition, scope == CA_CRL_ARL,
-		 now, now + CA_CRL_VALIDITY, (uint64_t)number, p.n, p.len, wr,
-		 wr_ctx, &out, err)) != 0)
+		 ca->groot[kind][gen - 1], ca->gkey[kind][gen - 1], partition,
+		 scope == CA_CRL_ARL, now, now + CA_CRL_VALIDITY,
+		 (uint64_t)number, p.n, p.len, wr, wr_ctx, &out, err)) != 0)
 		goto out;
 	/* pass 2: the same rows, written and signed */
 	p.out = out;
@@ -132,12 +149,20 @@ int ca_crl_write(jpki_ca *ca, jpki_cert_kind kind, ca_crl_scope scope,
 		 const char *muni_code, time_t now, jpki_write_fn wr,
 		 void *wr_ctx, jpki_err *err)
 {
+	return ca_crl_write_gen(ca, kind, 0, scope, muni_code, now, wr, wr_ctx,
+				err);
+}
+
+int ca_crl_write_gen(jpki_ca *ca, jpki_cert_kind kind, int gen,
+		     ca_crl_scope scope, const char *muni_code, time_t now,
+		     jpki_write_fn wr, void *wr_ctx, jpki_err *err)
+{
 	int rc;
 	if ((rc = check_kind(kind, err)) != 0 ||
 	    (rc = store_begin(ca->st, err)) != 0)
 		return rc;
-	if ((rc = crl_txn(ca, kind, scope, muni_code, now, wr, wr_ctx, err)) !=
-	    0) {
+	if ((rc = crl_txn(ca, kind, gen, scope, muni_code, now, wr, wr_ctx,
+			  err)) != 0) {
 		store_rollback(ca->st);
 		return rc;
 	}
@@ -171,9 +196,17 @@ int ca_crl(jpki_ca *ca, jpki_cert_kind kind, ca_crl_scope scope,
 	   const char *muni_code, time_t now, uint8_t **der, size_t *der_len,
 	   jpki_err *err)
 {
+	return ca_crl_gen(ca, kind, 0, scope, muni_code, now, der, der_len,
+			  err);
+}
+
+int ca_crl_gen(jpki_ca *ca, jpki_cert_kind kind, int gen, ca_crl_scope scope,
+	       const char *muni_code, time_t now, uint8_t **der,
+	       size_t *der_len, jpki_err *err)
+{
 	mem_sink m = {0};
-	int rc =
-	    ca_crl_write(ca, kind, scope, muni_code, now, mem_write, &m, err);
+	int rc = ca_crl_write_gen(ca, kind, gen, scope, muni_code, now,
+				  mem_write, &m, err);
 	if (rc != 0) {
 		free(m.p);
 		return rc;
@@ -210,18 +243,22 @@ typedef struct pub_ctx {
 	jpki_err *err;
 } pub_ctx;
 
-static int pub_file(pub_ctx *c, jpki_cert_kind kind, ca_crl_scope scope,
-		    const char *muni)
+/* The newest generation's CRLs keep their names; an older generation's
+ * carry "-gN" before ".crl". */
+static int pub_file(pub_ctx *c, jpki_cert_kind kind, int gen,
+		    ca_crl_scope scope, const char *muni)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], g[16] = "";
 	const char *kn = jpki_cert_kind_name(kind);
 	int n;
+	if (gen < c->ca->ngen[kind])
+		snprintf(g, sizeof(g), "-g%d", gen);
 	if (scope == CA_CRL_PARTITION)
-		n = snprintf(path, sizeof(path), "%s/crl-%s-%s.crl", c->gen, kn,
-			     muni);
+		n = snprintf(path, sizeof(path), "%s/crl-%s-%s%s.crl", c->gen,
+			     kn, muni, g);
 	else if (scope == CA_CRL_FULL)
-		n = snprintf(path, sizeof(path), "%s/crl-%s-full.crl", c->gen,
-			     kn);
+		n = snprintf(path, sizeof(path), "%s/crl-%s-full%s.crl", c->gen,
+			     kn, g);
 	else
 		n = snprintf(path, sizeof(path), "%s/arl-%s.crl", c->gen, kn);
 	if (n < 0 || (size_t)n >= sizeof(path))
@@ -230,8 +267,8 @@ static int pub_file(pub_ctx *c, jpki_cert_kind kind, ca_crl_scope scope,
 	if (fd < 0)
 		return jpki_fail(c->err, JPKI_ERR_IO, "%s: %s", path,
 				 strerror(errno));
-	int rc =
-	    crl_txn(c->ca, kind, scope, muni, c->now, fd_write, &fd, c->err);
+	int rc = crl_txn(c->ca, kind, gen, scope, muni, c->now, fd_write, &fd,
+			 c->err);
 	if (close(fd) != 0 && rc == 0)
 		rc = jpki_fail(c->err, JPKI_ERR_IO, "%s: %s", path,
 			       strerror(errno));
@@ -244,9 +281,10 @@ static int pub_muni(void *ctx, const store_muni *m)
 {
 	pub_ctx *c = ctx;
 	for (int k = JPKI_CERT_SIGN; k <= JPKI_CERT_AUTH; k++)
-		if ((c->rc = pub_file(c, (jpki_cert_kind)k, CA_CRL_PARTITION,
-				      m->code)) != 0)
-			return 1;
+		for (int g = 1; g <= c->ca->ngen[k]; g++)
+			if ((c->rc = pub_file(c, (jpki_cert_kind)k, g,
+					      CA_CRL_PARTITION, m->code)) != 0)
+				return 1;
 	return 0;
 }
 
@@ -340,10 +378,14 @@ int ca_crl_publish(jpki_ca *ca, const char *dir, time_t now,
 		goto out;
 	}
 	memcpy(gen, c_gen, sizeof(gen)); /* both PATH_MAX; ours from here on */
-	for (int k = JPKI_CERT_SIGN; k <= JPKI_CERT_AUTH && rc == 0; k++)
-		if ((rc = pub_file(&c, (jpki_cert_kind)k, CA_CRL_FULL, NULL)) ==
-		    0)
-			rc = pub_file(&c, (jpki_cert_kind)k, CA_CRL_ARL, NULL);
+	for (int k = JPKI_CERT_SIGN; k <= JPKI_CERT_AUTH && rc == 0; k++) {
+		for (int g = 1; g <= ca->ngen[k] && rc == 0; g++)
+			rc = pub_file(&c, (jpki_cert_kind)k, g, CA_CRL_FULL,
+				      NULL);
+		if (rc == 0)
+			rc = pub_file(&c, (jpki_cert_kind)k, ca->ngen[k],
+				      CA_CRL_ARL, NULL);
+	}
 	if (rc != 0)
 		goto out;
 	rc = store_muni_each(ca->st, pub_muni, &c, err);

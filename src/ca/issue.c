@@ -446,6 +446,7 @@ static int record_leaf(jpki_ca *ca, const ca_issue_req *req, const plan *p,
 				 "store keeps",
 				 serial_hex);
 	c.kind = (int)kind;
+	c.gen = ca->ngen[kind]; /* the newest generation issues */
 	c.resident_id = p->res.id;
 	c.not_before = p->meta[kind].not_before;
 	c.not_after = p->meta[kind].not_after;

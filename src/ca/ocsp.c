@@ -1,4 +1,5 @@
-/* OCSP (RFC 6960): the root of each hierarchy answers for its leaves. */
+/* OCSP (RFC 6960): the root of each hierarchy answers for its leaves, each
+ * root generation for the leaves it issued, with its own key. */
 #include <openssl/ocsp.h>
 #include <string.h>
 
@@ -8,6 +9,7 @@
 typedef struct lookup_ctx {
 	jpki_ca *ca;
 	jpki_cert_kind kind;
+	int gen;
 } lookup_ctx;
 
 static int lookup(void *vctx, const uint8_t *serial, size_t serial_len,
@@ -32,7 +34,10 @@ static int lookup(void *vctx, const uint8_t *serial, size_t serial_len,
 		return 0;
 	if (rc != 0)
 		return rc;
-	if (c.kind == (int)ctx->kind) {
+	/* another generation's certificate is not this key's to answer:
+	 * "unknown", as for a CertID of another issuer */
+	if (c.kind == (int)ctx->kind &&
+	    ca_row_gen(ctx->ca, ctx->kind, c.gen) == ctx->gen) {
 		if (c.status == STORE_CERT_REVOKED) {
 			st->status = V_OCSP_CERTSTATUS_REVOKED;
 			st->revoked_at = c.revoked_at;
@@ -45,47 +50,62 @@ static int lookup(void *vctx, const uint8_t *serial, size_t serial_len,
 	return 0;
 }
 
-/* The hierarchy a request is about: the one whose root matches the first
- * CertID's issuer hashes (SHA-1 or SHA-256, the only ones answered).
- * Sign when nothing matches (the answer is then "unknown" for every
- * CertID, as RFC 6960 2.2 allows). */
-static jpki_cert_kind pick_kind(jpki_ca *ca, const jpki_ocsp_req *rq)
+/* The hierarchy and root generation a request is about: the root whose
+ * name and key match the first CertID's issuer hashes (SHA-1 or SHA-256,
+ * the only ones answered); of `kind` only when kind != 0.  The newest
+ * generation (of sign when kind is 0) when nothing matches: the answer is
+ * then "unknown" for every CertID, as RFC 6960 2.2 allows. */
+static void pick(jpki_ca *ca, int kind, const jpki_ocsp_req *rq,
+		 lookup_ctx *ctx)
 {
+	ctx->kind = kind == 0 ? JPKI_CERT_SIGN : (jpki_cert_kind)kind;
+	ctx->gen = ctx->kind == JPKI_CERT_SIGN || ctx->kind == JPKI_CERT_AUTH
+		       ? ca->ngen[ctx->kind]
+		       : 0;
 	if (rq == NULL || rq->n_ids < 1)
-		return JPKI_CERT_SIGN;
+		return;
 	const jpki_ocsp_certid *id = &rq->id[0];
 	const EVP_MD *md = id->hash == 1     ? EVP_sha1()
 			   : id->hash == 256 ? EVP_sha256()
 					     : NULL;
 	if (md == NULL)
-		return JPKI_CERT_SIGN;
+		return;
 	for (int k = JPKI_CERT_SIGN; k <= JPKI_CERT_AUTH; k++) {
-		unsigned char name[EVP_MAX_MD_SIZE], key[EVP_MAX_MD_SIZE];
-		unsigned int nl = 0, kl = 0;
-		if (ca->root[k] == NULL ||
-		    !X509_NAME_digest(X509_get_subject_name(ca->root[k]), md,
-				      name, &nl) ||
-		    !X509_pubkey_digest(ca->root[k], md, key, &kl))
+		if (kind != 0 && k != kind)
 			continue;
-		if (id->name_hash_len == nl && id->key_hash_len == kl &&
-		    memcmp(id->name_hash, name, nl) == 0 &&
-		    memcmp(id->key_hash, key, kl) == 0)
-			return (jpki_cert_kind)k;
+		for (int g = 1; g <= ca->ngen[k]; g++) {
+			unsigned char name[EVP_MAX_MD_SIZE],
+			    key[EVP_MAX_MD_SIZE];
+			unsigned int nl = 0, kl = 0;
+			X509 *r = ca->groot[k][g - 1];
+			if (r == NULL ||
+			    !X509_NAME_digest(X509_get_subject_name(r), md,
+					      name, &nl) ||
+			    !X509_pubkey_digest(r, md, key, &kl))
+				continue;
+			if (id->name_hash_len == nl && id->key_hash_len == kl &&
+			    memcmp(id->name_hash, name, nl) == 0 &&
+			    memcmp(id->key_hash, key, kl) == 0) {
+				ctx->kind = (jpki_cert_kind)k;
+				ctx->gen = g;
+				return;
+			}
+		}
 	}
-	return JPKI_CERT_SIGN;
 }
 
 int ca_ocsp_req(jpki_ca *ca, int kind, const jpki_ocsp_req *rq, time_t now,
 		uint8_t **resp, size_t *resp_len, jpki_err *err)
 {
-	lookup_ctx ctx = {ca,
-			  kind == 0 ? pick_kind(ca, rq) : (jpki_cert_kind)kind};
-	if (ctx.kind != JPKI_CERT_SIGN && ctx.kind != JPKI_CERT_AUTH)
+	lookup_ctx ctx = {.ca = ca};
+	pick(ca, kind, rq, &ctx);
+	if (ctx.gen < 1)
 		return jpki_fail(err, JPKI_ERR_INVAL, "unknown hierarchy %d",
 				 kind);
-	return x509_ocsp_respond_req(rq, ca->root[ctx.kind], ca->key[ctx.kind],
-				     lookup, &ctx, now, now + CA_OCSP_VALIDITY,
-				     resp, resp_len, err);
+	return x509_ocsp_respond_req(rq, ca->groot[ctx.kind][ctx.gen - 1],
+				     ca->gkey[ctx.kind][ctx.gen - 1], lookup,
+				     &ctx, now, now + CA_OCSP_VALIDITY, resp,
+				     resp_len, err);
 }
 
 int ca_ocsp(jpki_ca *ca, int kind, const uint8_t *req, size_t req_len,

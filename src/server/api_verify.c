@@ -42,6 +42,8 @@ int srv_rp_validator(server *s, jpki_validator **out, jpki_err *err)
 	int rc = val_new(&v, err);
 	for (int k = JPKI_CERT_SIGN; rc == 0 && k <= JPKI_CERT_AUTH; k++)
 		rc = val_add_root(v, s->root_cert[k], err);
+	for (size_t i = 0; rc == 0 && i < s->n_old_roots; i++)
+		rc = val_add_root(v, s->old_roots[i], err);
 	for (size_t i = 0; rc == 0 && i < VAL_JLIS_ROOTS; i++)
 		if (s->jlis[i] != NULL)
 			rc = val_add_root(v, s->jlis[i], err);

@@ -763,6 +763,18 @@ static int prepare_ca(server *s, const server_config *cfg, char *created,
 		if ((rc = srv_issuer_hashes_of(s->root_cert[k], &s->roots[k],
 					       err)) != 0)
 			goto out;
+		int ng = ca_root_gen(ca, (jpki_cert_kind)k, 0, NULL);
+		for (int g = 1; g < ng && s->n_old_roots < 32; g++) {
+			X509 *r = NULL;
+			(void)ca_root_gen(ca, (jpki_cert_kind)k, g, &r);
+			if ((s->old_roots[s->n_old_roots] = X509_dup(r)) ==
+			    NULL) {
+				rc = jpki_fail(err, JPKI_ERR_NOMEM,
+					       "out of memory");
+				goto out;
+			}
+			s->n_old_roots++;
+		}
 	}
 	srv_clients_cfg cc = {
 	    .trust_proxy = cfg->trust_proxy,
@@ -981,6 +993,8 @@ void server_stop(server *s)
 	ca_tsa_free(s->tsa);
 	for (int k = 0; k < 3; k++)
 		X509_free(s->root_cert[k]);
+	for (size_t i = 0; i < s->n_old_roots; i++)
+		X509_free(s->old_roots[i]);
 	for (size_t i = 0; i < VAL_JLIS_ROOTS; i++)
 		X509_free(s->jlis[i]);
 	srv_clients_free(s->clients);

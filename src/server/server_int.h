@@ -668,6 +668,10 @@ struct server {
 	srv_rp_nonces *rp_nonces; /* relying-party log-in (api_login.c) */
 	srv_issuer_hashes roots[3];
 	X509 *root_cert[3];
+	/* the older root generations (ca rollover): relying parties'
+	 * signatures under them still verify */
+	X509 *old_roots[32];
+	size_t n_old_roots;
 	X509 *jlis[4]; /* --trust-jlis: J-LIS roots relying parties may use */
 	srv_clients *clients;
 	srv_throttle *throttle;

@@ -32,8 +32,9 @@ typedef struct slot {
 } slot;
 
 struct signer_policy {
-	X509 *root[2];
-	x509_issuer *iss[2];
+	/* [hierarchy][generation - 1] */
+	X509 *root[2][SIGNER_GEN_MAX];
+	x509_issuer *iss[2][SIGNER_GEN_MAX];
 	slot *set;
 	size_t cap, used; /* cap a power of two */
 };
@@ -42,10 +43,11 @@ void signer_policy_free(signer_policy *p)
 {
 	if (p == NULL)
 		return;
-	for (int i = 0; i < 2; i++) {
-		X509_free(p->root[i]);
-		x509_issuer_free(p->iss[i]);
-	}
+	for (int i = 0; i < 2; i++)
+		for (int g = 0; g < SIGNER_GEN_MAX; g++) {
+			X509_free(p->root[i][g]);
+			x509_issuer_free(p->iss[i][g]);
+		}
 	free(p->set);
 	free(p);
 }
@@ -61,19 +63,10 @@ int signer_policy_new(X509 *sign_root, X509 *auth_root, signer_policy **out,
 		return jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
 	if ((rc = x509_init(err)) != 0)
 		goto out;
-	for (int i = 0; i < 2; i++) {
-		if (roots[i] == NULL || X509_up_ref(roots[i]) != 1) {
-			rc = jpki_fail(err, JPKI_ERR_INVAL, "signer: no root");
+	(void)kinds;
+	for (int i = 0; i < 2; i++)
+		if ((rc = signer_policy_add_gen(p, i, 1, roots[i], err)) != 0)
 			goto out;
-		}
-		p->root[i] = roots[i];
-		/* the profile is the one whose root DN this is */
-		if (x509_issuer_new(JPKI_PROFILE_TEST, kinds[i], roots[i],
-				    &p->iss[i], NULL) != 0 &&
-		    (rc = x509_issuer_new(JPKI_PROFILE_PRODUCTION, kinds[i],
-					  roots[i], &p->iss[i], err)) != 0)
-			goto out;
-	}
 	p->cap = 1024;
 	if ((p->set = calloc(p->cap, sizeof(slot))) == NULL) {
 		rc = jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
@@ -84,6 +77,52 @@ int signer_policy_new(X509 *sign_root, X509 *auth_root, signer_policy **out,
 out:
 	signer_policy_free(p);
 	return rc;
+}
+
+int signer_policy_add_gen(signer_policy *p, int ri, int gen, X509 *root,
+			  jpki_err *err)
+{
+	static const jpki_cert_kind kinds[2] = {JPKI_CERT_SIGN, JPKI_CERT_AUTH};
+	if (ri < 0 || ri > 1 || gen < 1 || gen > SIGNER_GEN_MAX ||
+	    p->root[ri][gen - 1] != NULL ||
+	    (gen > 1 && p->root[ri][gen - 2] == NULL))
+		return jpki_fail(err, JPKI_ERR_INVAL,
+				 "signer: root generation %d out of order",
+				 gen);
+	if (root == NULL || X509_up_ref(root) != 1)
+		return jpki_fail(err, JPKI_ERR_INVAL, "signer: no root");
+	p->root[ri][gen - 1] = root;
+	/* the profile is the one whose root DN this is */
+	if (x509_issuer_new(JPKI_PROFILE_TEST, kinds[ri], root,
+			    &p->iss[ri][gen - 1], NULL) != 0)
+		return x509_issuer_new(JPKI_PROFILE_PRODUCTION, kinds[ri], root,
+				       &p->iss[ri][gen - 1], err);
+	return 0;
+}
+
+int signer_root_label(const char *label, int *gen)
+{
+	static const char *const base[2] = {LABEL_SIGN, LABEL_AUTH};
+	for (int i = 0; i < 2; i++) {
+		size_t n = strlen(base[i]);
+		if (strncmp(label, base[i], n) != 0)
+			continue;
+		if (label[n] == '\0') {
+			*gen = 1;
+			return i;
+		}
+		/* "-N", N of 2..SIGNER_GEN_MAX without leading zeros */
+		const char *d = label + n + 1;
+		if (label[n] != '-' || d[0] < '1' || d[0] > '9' ||
+		    strspn(d, "0123456789") != strlen(d) || strlen(d) > 2)
+			return -1;
+		int g = atoi(d);
+		if (g < 2 || g > SIGNER_GEN_MAX)
+			return -1;
+		*gen = g;
+		return i;
+	}
+	return -1;
 }
 
 /* --- the used serials: open addressing, FNV-1a --- */
@@ -142,15 +181,6 @@ static int refuse(jpki_err *err, const char *what)
 	return jpki_fail(err, JPKI_ERR_POLICY, "signer: %s", what);
 }
 
-static int root_index(const char *label)
-{
-	if (strcmp(label, LABEL_SIGN) == 0)
-		return 0;
-	if (strcmp(label, LABEL_AUTH) == 0)
-		return 1;
-	return -1;
-}
-
 /* SEQUENCE { tbs, sha256WithRSAEncryption, BIT STRING '' }: the signed
  * shape OpenSSL's decoders read (the signature is not looked at). */
 static int wrap(const uint8_t *tbs, size_t n, uint8_t **out, size_t *out_len,
@@ -200,15 +230,14 @@ static ASN1_TIME *time_of(uint8_t tag, const jpki_rbuf *v)
 
 /* --- cert --- */
 
-static int check_cert(signer_policy *p, int ri, const signer_req *rq,
-		      signer_entry *e, jpki_err *err)
+static int check_cert(signer_policy *p, X509 *root, x509_issuer *issuer,
+		      const signer_req *rq, signer_entry *e, jpki_err *err)
 {
 	jpki_rbuf b, in, v, alg, iss, val, nbv, nav;
 	const uint8_t *sp;
 	size_t sn;
 	uint8_t nbt, nat;
-	int rc =
-	    x509_lint_leaf_tbs(p->iss[ri], rq->payload, rq->payload_len, err);
+	int rc = x509_lint_leaf_tbs(issuer, rq->payload, rq->payload_len, err);
 	if (rc != 0)
 		return jpki_wrap(
 		    err, rc == JPKI_ERR_PARSE ? JPKI_ERR_PARSE : JPKI_ERR_LINT,
@@ -230,9 +259,9 @@ static int check_cert(signer_policy *p, int ri, const signer_req *rq,
 	ASN1_TIME *nb = time_of(nbt, &nbv), *na = time_of(nat, &nav);
 	if (nb == NULL || na == NULL)
 		rc = jpki_fail(err, JPKI_ERR_PARSE, "signer: bad validity");
-	else if (ASN1_TIME_compare(na, X509_get0_notAfter(p->root[ri])) > 0)
+	else if (ASN1_TIME_compare(na, X509_get0_notAfter(root)) > 0)
 		rc = refuse(err, "validity past the root's notAfter");
-	else if (ASN1_TIME_compare(nb, X509_get0_notBefore(p->root[ri])) < 0)
+	else if (ASN1_TIME_compare(nb, X509_get0_notBefore(root)) < 0)
 		rc = refuse(err, "validity before the root's notBefore");
 	ASN1_TIME_free(nb);
 	ASN1_TIME_free(na);
@@ -254,8 +283,8 @@ static int akid_is_root(AUTHORITY_KEYID *ak, X509 *root)
 	       ASN1_OCTET_STRING_cmp(ak->keyid, ski) == 0;
 }
 
-static int check_crl(signer_policy *p, int ri, const signer_req *rq,
-		     signer_entry *e, jpki_err *err)
+static int check_crl(X509 *root, const signer_req *rq, signer_entry *e,
+		     jpki_err *err)
 {
 	jpki_rbuf b, in, whole, algc;
 	int64_t ver = 0;
@@ -286,13 +315,13 @@ static int check_crl(signer_policy *p, int ri, const signer_req *rq,
 		goto out;
 	}
 	if (X509_NAME_cmp(X509_CRL_get_issuer(crl),
-			  X509_get_subject_name(p->root[ri])) != 0) {
+			  X509_get_subject_name(root)) != 0) {
 		rc = refuse(err, "CRL issuer is not the root");
 		goto out;
 	}
 	ak = X509_CRL_get_ext_d2i(crl, NID_authority_key_identifier, &crit,
 				  NULL);
-	if (!akid_is_root(ak, p->root[ri])) {
+	if (!akid_is_root(ak, root)) {
 		rc =
 		    refuse(err, "CRL authorityKeyIdentifier is not the root's");
 		goto out;
@@ -305,7 +334,7 @@ static int check_crl(signer_policy *p, int ri, const signer_req *rq,
 		goto out;
 	}
 	if (ASN1_TIME_compare(X509_CRL_get0_lastUpdate(crl),
-			      X509_get0_notBefore(p->root[ri])) < 0 ||
+			      X509_get0_notBefore(root)) < 0 ||
 	    ASN1_TIME_compare(X509_CRL_get0_lastUpdate(crl),
 			      X509_CRL_get0_nextUpdate(crl)) > 0) {
 		rc = refuse(err, "CRL thisUpdate outside the root's life or "
@@ -349,8 +378,7 @@ static int certid_is_root(OCSP_CERTID *cid, X509 *root)
 	return 1;
 }
 
-static int check_ocsp(signer_policy *p, int ri, const signer_req *rq,
-		      jpki_err *err)
+static int check_ocsp(X509 *root, const signer_req *rq, jpki_err *err)
 {
 	jpki_rbuf b, in;
 	uint8_t *der = NULL, tag = 0;
@@ -384,16 +412,15 @@ static int check_ocsp(signer_policy *p, int ri, const signer_req *rq,
 		goto out;
 	}
 	if (kid != NULL) {
-		if (X509_pubkey_digest(p->root[ri], EVP_sha1(), want, &wl) !=
-			1 ||
+		if (X509_pubkey_digest(root, EVP_sha1(), want, &wl) != 1 ||
 		    (unsigned)ASN1_STRING_length(kid) != wl ||
 		    memcmp(ASN1_STRING_get0_data(kid), want, wl) != 0) {
 			rc =
 			    refuse(err, "OCSP responder is not the root's key");
 			goto out;
 		}
-	} else if (name == NULL || X509_NAME_cmp(name, X509_get_subject_name(
-							   p->root[ri])) != 0) {
+	} else if (name == NULL ||
+		   X509_NAME_cmp(name, X509_get_subject_name(root)) != 0) {
 		rc = refuse(err, "OCSP responder is not the root");
 		goto out;
 	}
@@ -405,7 +432,7 @@ static int check_ocsp(signer_policy *p, int ri, const signer_req *rq,
 	for (int i = 0; i < n; i++) {
 		OCSP_SINGLERESP *sr = OCSP_resp_get0(bs, i);
 		const OCSP_CERTID *cid = OCSP_SINGLERESP_get0_id(sr);
-		if (!certid_is_root((OCSP_CERTID *)cid, p->root[ri])) {
+		if (!certid_is_root((OCSP_CERTID *)cid, root)) {
 			rc = refuse(err, "OCSP answer for a certificate of "
 					 "another issuer");
 			goto out;
@@ -464,7 +491,9 @@ static int check_audit(const signer_req *rq, signer_entry *e, jpki_err *err)
 int signer_policy_check(signer_policy *p, const signer_req *rq, signer_entry *e,
 			jpki_err *err)
 {
-	int ri = root_index(rq->label), rc;
+	int gen = 0, ri = signer_root_label(rq->label, &gen), rc;
+	X509 *root = ri >= 0 ? p->root[ri][gen - 1] : NULL;
+	x509_issuer *iss = ri >= 0 ? p->iss[ri][gen - 1] : NULL;
 	memset(e, 0, sizeof(*e));
 	e->op = rq->op;
 	memcpy(e->label, rq->label, sizeof(e->label));
@@ -474,10 +503,14 @@ int signer_policy_check(signer_policy *p, const signer_req *rq, signer_entry *e,
 	case SIGNER_OP_OCSP:
 		if (ri < 0)
 			return refuse(err, "certificates, CRLs and OCSP are "
-					   "signed by sign-root or auth-root");
-		rc = rq->op == SIGNER_OP_CERT  ? check_cert(p, ri, rq, e, err)
-		     : rq->op == SIGNER_OP_CRL ? check_crl(p, ri, rq, e, err)
-					       : check_ocsp(p, ri, rq, err);
+					   "signed by sign-root or auth-root "
+					   "(or a later generation's)");
+		if (root == NULL || iss == NULL)
+			return refuse(err, "no such root generation");
+		rc = rq->op == SIGNER_OP_CERT
+			 ? check_cert(p, root, iss, rq, e, err)
+		     : rq->op == SIGNER_OP_CRL ? check_crl(root, rq, e, err)
+					       : check_ocsp(root, rq, err);
 		break;
 	case SIGNER_OP_AUDIT:
 		if (strcmp(rq->label, LABEL_AUDIT) != 0)

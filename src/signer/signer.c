@@ -23,6 +23,8 @@ static const char *const labels[3] = {"sign-root", "auth-root", "audit"};
 struct signer {
 	keystore *ks;
 	EVP_PKEY *key[3];
+	/* later root generations' keys, [hierarchy][gen - 2] (ca rollover) */
+	EVP_PKEY *gkey[2][SIGNER_GEN_MAX - 1];
 	signer_policy *pol;
 	signer_bucket bucket;
 	int log_fd;
@@ -35,6 +37,9 @@ void signer_close(signer *s)
 		return;
 	for (int i = 0; i < 3; i++)
 		EVP_PKEY_free(s->key[i]);
+	for (int i = 0; i < 2; i++)
+		for (int g = 0; g < SIGNER_GEN_MAX - 1; g++)
+			EVP_PKEY_free(s->gkey[i][g]);
 	keystore_close(s->ks);
 	signer_policy_free(s->pol);
 	if (s->log_fd >= 0)
@@ -107,6 +112,39 @@ static int load_key(signer *s, int i, X509 *root, jpki_err *err)
 	return 0;
 }
 
+/* The later root generations DIR/roots/<label>-N.pem (N = 2, 3, ... while
+ * they exist) with their keys, into the policy. */
+static int load_gens(signer *s, const char *dir, jpki_err *err)
+{
+	for (int i = 0; i < 2; i++)
+		for (int g = 2; g <= SIGNER_GEN_MAX; g++) {
+			char label[32];
+			X509 *root = NULL;
+			snprintf(label, sizeof(label), "%s-%d", labels[i], g);
+			int rc = read_root(dir, label, &root, NULL);
+			if (rc == JPKI_ERR_NOT_FOUND)
+				break;
+			if (rc == 0)
+				rc = signer_policy_add_gen(s->pol, i, g, root,
+							   err);
+			else
+				rc = read_root(dir, label, &root, err);
+			if (rc == 0)
+				rc = keystore_load(s->ks, label,
+						   &s->gkey[i][g - 2], err);
+			if (rc == 0 && X509_check_private_key(
+					   root, s->gkey[i][g - 2]) != 1)
+				rc = jpki_fail(err, JPKI_ERR_KEY,
+					       "signer: the %s key does not "
+					       "match its certificate",
+					       label);
+			X509_free(root);
+			if (rc != 0)
+				return rc;
+		}
+	return 0;
+}
+
 static int read_log(signer *s, jpki_err *err)
 {
 	FILE *f = fopen(s->log_path, "re");
@@ -154,7 +192,8 @@ int signer_open(const signer_config *cfg, signer **out, jpki_err *err)
 	if ((rc = keystore_open(loc, &s->ks, err)) != 0 ||
 	    (rc = load_key(s, 0, roots[0], err)) != 0 ||
 	    (rc = load_key(s, 1, roots[1], err)) != 0 ||
-	    (rc = load_key(s, 2, NULL, err)) != 0)
+	    (rc = load_key(s, 2, NULL, err)) != 0 ||
+	    (rc = load_gens(s, cfg->dir, err)) != 0)
 		goto out;
 	if (cfg->log_path != NULL) {
 		if (jpki_strlcpy(s->log_path, cfg->log_path,
@@ -215,12 +254,12 @@ static int answer_err(int rc, const jpki_err *e, jpki_wbuf *out)
 	return answer(st, jpki_err_msg(e, rc), out);
 }
 
-static int key_index(const char *label)
+static EVP_PKEY *key_of(const signer *s, const char *label)
 {
-	for (int i = 0; i < 3; i++)
-		if (strcmp(label, labels[i]) == 0)
-			return i;
-	return -1;
+	int gen = 0, ri = signer_root_label(label, &gen);
+	if (ri >= 0)
+		return gen == 1 ? s->key[ri] : s->gkey[ri][gen - 2];
+	return strcmp(label, labels[2]) == 0 ? s->key[2] : NULL;
 }
 
 static int answer_spki(EVP_PKEY *k, jpki_wbuf *out)
@@ -266,26 +305,26 @@ int signer_handle(signer *s, const uint8_t *body, size_t len, time_t now,
 	int rc = signer_req_parse(body, len, &rq, &e);
 	if (rc != 0)
 		return answer(SIGNER_MALFORMED, jpki_err_msg(&e, rc), out);
-	int ki = key_index(rq.label);
+	EVP_PKEY *key = key_of(s, rq.label);
 	if (rq.op == SIGNER_OP_GENERATE)
 		return generate(s, &rq, out);
 	if (rq.op == SIGNER_OP_PUBKEY) {
-		if (ki < 0 || s->key[ki] == NULL)
+		if (key == NULL)
 			return answer(SIGNER_NOT_FOUND, "signer: no such key",
 				      out);
-		return answer_spki(s->key[ki], out);
+		return answer_spki(key, out);
 	}
 	if (!signer_bucket_take(&s->bucket, mono))
 		return answer(SIGNER_BUSY, "signer: over the signing rate",
 			      out);
 	if ((rc = signer_policy_check(s->pol, &rq, &ent, &e)) != 0)
 		return answer_err(rc, &e, out);
-	if (ki < 0 || s->key[ki] == NULL)
+	if (key == NULL)
 		return answer(SIGNER_NOT_FOUND, "signer: no such key", out);
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	if (md == NULL ||
-	    EVP_DigestSignInit_ex(md, NULL, "SHA256", NULL, NULL, s->key[ki],
-				  NULL) != 1 ||
+	    EVP_DigestSignInit_ex(md, NULL, "SHA256", NULL, NULL, key, NULL) !=
+		1 ||
 	    EVP_DigestSign(md, sig, &sig_len, rq.payload, rq.payload_len) !=
 		1) {
 		EVP_MD_CTX_free(md);

@@ -1077,7 +1077,7 @@ static int pg_card_get(void *impl, const char *serial, store_card *out,
 
 #define CERT_COLS                                                              \
 	"serial, kind, resident_id, card_serial, muni_code, subject, "         \
-	"not_before, not_after, status, reason, revoked_at"
+	"not_before, not_after, status, reason, revoked_at, gen"
 
 static int pg_cert_put(void *impl, const store_cert *c, jpki_err *err)
 {
@@ -1095,7 +1095,7 @@ static int pg_cert_put(void *impl, const store_cert *c, jpki_err *err)
 	p_blob(&P, c->der, c->der_len);
 	if (cmd(p,
 		"INSERT INTO certificates (" CERT_COLS ", der) VALUES ($1, $2,"
-		" $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+		" $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
 		&P, &o, NULL) == 0)
 		return 0;
 	if (strcmp(o.state, "23505") == 0)

@@ -72,6 +72,7 @@ static const struct rm_field cert_f[] = {
     F(store_cert, status, "status", RM_INT, "certificate status"),
     F(store_cert, reason, "reason", RM_INT, "revocation reason"),
     F(store_cert, revoked_at, "revoked_at", RM_I64, "revocation time"),
+    F(store_cert, gen, "gen", RM_INT, "issuer root generation"),
 };
 const struct rm_map rm_cert = MAP("certificate", cert_f);
 

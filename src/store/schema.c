@@ -237,6 +237,15 @@ static const char *const v6_tokens[] = {
     NULL,
 };
 
+/* Issue #13 item 3: root generations.  Each certificate records the
+ * generation of the root key that signed it, so that CRLs and OCSP answer
+ * for it with that key after a rollover; rows from before are generation
+ * 1.  The same statement in PostgreSQL. */
+static const char *const v7_root_generation[] = {
+    "ALTER TABLE certificates ADD COLUMN gen SMALLINT NOT NULL DEFAULT 1",
+    NULL,
+};
+
 const struct store_migration store_sqlite_migrations[] = {
     {1, "initial schema", v1_initial},
     {2, "counter applications and notices", v2_applications},
@@ -247,6 +256,8 @@ const struct store_migration store_sqlite_migrations[] = {
     {5, "revoked certificates in serial order", v5_revoked_serial_order},
     /* issue #12 item 3: state shared by jpkid nodes */
     {6, "sessions, challenges, nonces and downloads", v6_tokens},
+    /* issue #13 item 3: root generations */
+    {7, "issuer root generation of each certificate", v7_root_generation},
     {0, NULL, NULL},
 };
 
@@ -453,5 +464,6 @@ const struct store_migration store_pg_migrations[] = {
      pg_v4_resident_search},
     {5, "revoked certificates in serial order", pg_v5_revoked_serial_order},
     {6, "sessions, challenges, nonces and downloads", pg_v6_tokens},
+    {7, "issuer root generation of each certificate", v7_root_generation},
     {0, NULL, NULL},
 };

@@ -86,7 +86,7 @@ enum stmt_id {
 	"status, updated_at, my_number"
 #define CERT_COLS                                                              \
 	"serial, kind, resident_id, card_serial, muni_code, subject, "         \
-	"not_before, not_after, status, reason, revoked_at"
+	"not_before, not_after, status, reason, revoked_at, gen"
 #define AUDIT_COLS "seq, at, actor, action, detail, prev_hash, hash"
 #define APP_COLS                                                               \
 	"id, resident_id, kind, state, applicant, agent_name, certs, pins, "   \
@@ -144,7 +144,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 		    " FROM cards WHERE serial = ?1",
     [ST_CERT_PUT] = "INSERT INTO certificates (" CERT_COLS ", der)"
 		    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-		    " ?11, ?12)",
+		    " ?11, ?12, ?13)",
     [ST_CERT_GET] = "SELECT " CERT_COLS ", der"
 		    " FROM certificates WHERE serial = ?1",
     [ST_CERT_STATE] = "SELECT status, reason, revoked_at"
@@ -1162,7 +1162,7 @@ static int sq_cert_put(void *impl, const store_cert *c, jpki_err *err)
 	    (b = sqlite3_bind_null(st, 10)) == SQLITE_OK)
 		b = sqlite3_bind_null(st, 11);
 	if (b == SQLITE_OK)
-		b = sqlite3_bind_blob(st, 12, c->der, (int)c->der_len,
+		b = sqlite3_bind_blob(st, 13, c->der, (int)c->der_len,
 				      SQLITE_STATIC);
 	rc = write_row(q, ST_CERT_PUT, st, b, NULL);
 	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)

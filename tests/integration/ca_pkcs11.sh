@@ -130,6 +130,19 @@ out=$(JPKI_PKCS11_PIN=2468 "$EXTRACT" "$MODULE" jpki-ca 3 2>&1) && ok "no key ex
 for l in sign-root auth-root audit; do
   grep -q "ok - C_WrapKey refused: $l" <<<"$out" && ok "wrap refused for $l" || bad "wrap of $l: $out"
 done
+# a root rollover inside the token (issue #13 item 3): generation 2 of
+# the signature root is generated there too, issues, and is not extractable
+expect_ok "ca rollover --kind sign in the token" J ca rollover --kind sign
+C=$(J --json resident add --ext-id C1 --name "佐藤　次郎" --kana サトウジロウ --address "東京都清瀬市元町１丁目" --birth 1975-05-05 --sex 1 --muni 132217 | rid)
+J resident card "$C" --serial "CARD$C" >/dev/null
+newkey c_s
+expect_ok "issue C under the token's generation 2" J issue --resident "$C" --card "CARD$C" --sign-key c_s.pub --out-dir c
+expect_ok "openssl verify C under sign-root-2" P openssl verify -CAfile $R/sign-root-2.pem c/sign.pem
+expect_ok "openssl verify C under sign-root via the link" P openssl verify -CAfile $R/sign-root.pem -untrusted "$T/ca/links/sign-root-2-with-1.pem" c/sign.pem
+out=$(ocsp_status a/sign.pem $R/sign-root.pem)
+grep -q "a/sign.pem: revoked" <<<"$out" && grep -q "Response verify OK" <<<"$out" && ok "OCSP for generation 1 still signed by its token key" || bad "ocsp a gen1: $out"
+out=$(JPKI_PKCS11_PIN=2468 "$EXTRACT" "$MODULE" jpki-ca 4 2>&1) && grep -q "ok - C_WrapKey refused: sign-root-2" <<<"$out" &&
+  ok "generation 2 key not extractable" || bad "p11_extract after rollover: $out"
 # the benchmark's PKCS#11 mode keeps working (figures: docs/benchmarks.md)
 out=$("$JPKI_BUILD/bench/bench_issue" --seconds 1 --keystore pkcs11 2>&1 | tail -1)
 grep -q '"keystore":"pkcs11"' <<<"$out" && grep -q '"pairs_per_s":[1-9]' <<<"$out" && ok "bench_issue --keystore pkcs11 issues" || bad "bench_issue pkcs11: $out"

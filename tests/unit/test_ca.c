@@ -453,6 +453,120 @@ static void test_keystore(void **state)
 	keystore_close(ks);
 }
 
+/* Root generations (ca_rollover): issuance moves to the new generation,
+ * each generation's CRL is signed by its key and lists its certificates
+ * only, and a reopened CA knows both. */
+static X509_CRL *crl_of(jpki_ca *ca, int gen, int want_rc)
+{
+	uint8_t *der = NULL;
+	size_t len = 0;
+	jpki_err err = {0};
+	int rc = ca_crl_gen(ca, JPKI_CERT_SIGN, gen, CA_CRL_FULL, NULL,
+			    T0 + 120, &der, &len, &err);
+	assert_int_equal(rc, want_rc);
+	if (rc != 0)
+		return NULL;
+	const unsigned char *p = der;
+	X509_CRL *crl = d2i_X509_CRL(NULL, &p, (long)len);
+	free(der);
+	assert_non_null(crl);
+	return crl;
+}
+
+static bool crl_lists(X509_CRL *crl, X509 *cert)
+{
+	X509_REVOKED *r = NULL;
+	return X509_CRL_get0_by_cert(crl, &r, cert) == 1;
+}
+
+static X509 *issue_sign(jpki_ca *ca, const char *ext, EVP_PKEY *k,
+			char serial[STORE_SERIAL_HEX_MAX])
+{
+	int64_t id = add_resident(ca, ext, "1980-12-31", false, "132217");
+	char card[48];
+	snprintf(card, sizeof(card), "CARD-%s", ext);
+	ca_issue_req req = {
+	    .resident_id = id, .card_serial = card, .sign_pub = k, .now = T0};
+	ca_issued out;
+	jpki_err err = {0};
+	X509 *x = NULL;
+	if (ca_issue(ca, &req, &out, &err) != 0)
+		fail_msg("issue: %s", err.msg);
+	assert_int_equal(ca_issued_x509(&out, JPKI_CERT_SIGN, &x, &err), 0);
+	memcpy(serial, out.sign_serial, STORE_SERIAL_HEX_MAX);
+	ca_issued_free(&out);
+	return x;
+}
+
+static void test_rollover(void **state)
+{
+	(void)state;
+	jpki_err err = {0};
+	char s1[STORE_SERIAL_HEX_MAX], s2[STORE_SERIAL_HEX_MAX];
+	EVP_PKEY *ka = EVP_RSA_gen(2048), *kb = EVP_RSA_gen(2048);
+	jpki_ca *ca = open_ca();
+	assert_int_equal(ca_root_gen(ca, JPKI_CERT_SIGN, 0, NULL), 1);
+	X509 *g1 = X509_dup(ca_root(ca, JPKI_CERT_SIGN));
+	X509 *c1 = issue_sign(ca, "RO1", ka, s1);
+	ca_rollover_info info;
+	assert_int_equal(
+	    ca_rollover(ca, JPKI_CERT_SIGN, T0 + 60, "test", &info, &err), 0);
+	assert_int_equal(info.gen, 2);
+	assert_int_equal(strlen(info.sha256), 64);
+	assert_int_equal(ca_root_gen(ca, JPKI_CERT_SIGN, 0, NULL), 2);
+	assert_int_equal(ca_root_gen(ca, JPKI_CERT_AUTH, 0, NULL), 1);
+	X509 *g2 = X509_dup(ca_root(ca, JPKI_CERT_SIGN));
+	/* same DN, another key */
+	assert_int_equal(
+	    X509_NAME_cmp(X509_get_subject_name(g1), X509_get_subject_name(g2)),
+	    0);
+	assert_int_not_equal(
+	    EVP_PKEY_eq(X509_get0_pubkey(g1), X509_get0_pubkey(g2)), 1);
+	/* the same handle issues under generation 2 */
+	X509 *c2 = issue_sign(ca, "RO2", kb, s2);
+	assert_int_equal(X509_verify(c2, X509_get0_pubkey(g2)), 1);
+	assert_int_not_equal(X509_verify(c2, X509_get0_pubkey(g1)), 1);
+	assert_int_equal(X509_verify(c1, X509_get0_pubkey(g1)), 1);
+	store_cert row;
+	memset(&row, 0, sizeof(row));
+	assert_int_equal(store_cert_get(ca_store(ca), s2, &row, &err), 0);
+	assert_int_equal(row.gen, 2);
+	store_cert_clear(&row);
+	assert_int_equal(ca_revoke(ca, s1, JPKI_REASON_KEY_COMPROMISE, T0 + 90,
+				   "test", &err),
+			 0);
+	assert_int_equal(ca_revoke(ca, s2, JPKI_REASON_KEY_COMPROMISE, T0 + 90,
+				   "test", &err),
+			 0);
+	ca_close(ca);
+
+	/* reopened: both generations, the newest issues */
+	ca = open_ca();
+	assert_int_equal(ca_root_gen(ca, JPKI_CERT_SIGN, 0, NULL), 2);
+	assert_int_equal(X509_cmp(ca_root(ca, JPKI_CERT_SIGN), g2), 0);
+	X509 *r1 = NULL;
+	assert_int_equal(ca_root_gen(ca, JPKI_CERT_SIGN, 1, &r1), 2);
+	assert_int_equal(X509_cmp(r1, g1), 0);
+	X509_CRL *l1 = crl_of(ca, 1, 0), *l2 = crl_of(ca, 2, 0);
+	assert_null(crl_of(ca, 3, JPKI_ERR_NOT_FOUND));
+	assert_int_equal(X509_CRL_verify(l1, X509_get0_pubkey(g1)), 1);
+	assert_int_equal(X509_CRL_verify(l2, X509_get0_pubkey(g2)), 1);
+	assert_int_not_equal(X509_CRL_verify(l1, X509_get0_pubkey(g2)), 1);
+	assert_true(crl_lists(l1, c1));
+	assert_false(crl_lists(l1, c2));
+	assert_true(crl_lists(l2, c2));
+	assert_false(crl_lists(l2, c1));
+	X509_CRL_free(l1);
+	X509_CRL_free(l2);
+	ca_close(ca);
+	X509_free(c1);
+	X509_free(c2);
+	X509_free(g1);
+	X509_free(g2);
+	EVP_PKEY_free(ka);
+	EVP_PKEY_free(kb);
+}
+
 static void test_production_refuses_fixed_clock(void **state)
 {
 	(void)state;
@@ -508,6 +622,7 @@ int main(void)
 	    cmocka_unit_test(test_keystore),
 	    cmocka_unit_test(test_production_refuses_fixed_clock),
 	    cmocka_unit_test(test_production_issues_only_planned),
+	    cmocka_unit_test(test_rollover),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

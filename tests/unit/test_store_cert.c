@@ -57,6 +57,48 @@ static void test_cert_roundtrip(void **state)
 	store_cert_clear(&got);
 }
 
+/* The issuer's root generation (ca rollover, migration 7): stored and read
+ * back, in the record and in the revoked listing the CRLs read. */
+static int collect_gen(void *ctx, const store_cert *c)
+{
+	int *gens = ctx;
+	gens[gens[0] + 1] = c->gen;
+	gens[0]++;
+	return 0;
+}
+
+static void test_cert_generation(void **state)
+{
+	struct fx *f = *state;
+	jpki_err e = {0, ""};
+	uint8_t der[1] = {0x30};
+	store_cert g1 = fx_cert("0A01", 1, f->resident, T0), g2 = g1, got;
+	memcpy(g2.serial, "0A02", 5);
+	g1.gen = 1;
+	g2.gen = 2;
+	g1.der = g2.der = der;
+	g1.der_len = g2.der_len = 1;
+	assert_int_equal(store_cert_put(f->s, &g1, &e), 0);
+	assert_int_equal(store_cert_put(f->s, &g2, &e), 0);
+	assert_int_equal(store_cert_get(f->s, "0A01", &got, &e), 0);
+	assert_int_equal(got.gen, 1);
+	store_cert_clear(&got);
+	assert_int_equal(store_cert_get(f->s, "0A02", &got, &e), 0);
+	assert_int_equal(got.gen, 2);
+	store_cert_clear(&got);
+	assert_int_equal(store_cert_revoke(f->s, "0A01", 1, T0 - 10, false, &e),
+			 0);
+	assert_int_equal(store_cert_revoke(f->s, "0A02", 1, T0 - 10, false, &e),
+			 0);
+	int gens[4] = {0};
+	assert_int_equal(
+	    store_cert_revoked(f->s, 1, NULL, T0 - 1000, collect_gen, gens, &e),
+	    0);
+	assert_int_equal(gens[0], 2);
+	assert_int_equal(gens[1], 1); /* serial order */
+	assert_int_equal(gens[2], 2);
+}
+
 static void test_cert_errors(void **state)
 {
 	struct fx *f = *state;
@@ -428,6 +470,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_cert_roundtrip, fx_setup,
+					    fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_cert_generation, fx_setup,
 					    fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_cert_errors, fx_setup,
 					    fx_teardown),
