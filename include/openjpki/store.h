@@ -70,6 +70,15 @@ void store_rollback(store *s);
 JPKI_MUST_CHECK int store_read_begin(store *s, jpki_err *err);
 void store_read_end(store *s);
 
+/* Deferred writes, for a caller that rolls the whole transaction back on
+ * any failure (ca_issue_batch): until the transaction ends, a backend may
+ * send certificate writes and audit appends later, together with the
+ * transaction's next statement or its commit, to save round trips
+ * (PostgreSQL pipelines them; SQLite ignores this).  A deferred write's
+ * failure is then reported by that later call, naming the write.  Call
+ * inside a transaction; it ends with the transaction. */
+void store_defer_writes(store *s);
+
 /* Key/value settings of the CA (profile, sequence counters, CRL numbers).
  * Keys are 1..STORE_META_KEY_MAX-1 bytes, values up to STORE_META_VALUE_MAX-1
  * bytes; a value that does not fit `cap` (with its NUL) is JPKI_ERR_RANGE. */

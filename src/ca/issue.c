@@ -618,6 +618,11 @@ int ca_issue_batch(jpki_ca *ca, const ca_issue_req *reqs, size_t n,
 		goto out;
 	if ((rc = store_begin(ca->st, err)) != 0)
 		goto fail;
+	/* the batch is one transaction, rolled back on a store failure: its
+	 * writes may travel together (PostgreSQL: one round trip for the
+	 * certificates of a request with the next request's check, none
+	 * for each audit append) */
+	store_defer_writes(ca->st);
 	for (size_t i = 0; i < 2 * n; i++) {
 		size_t j = i % n;
 		if (rcs[j] != 0)

@@ -325,6 +325,12 @@ int store_read_begin(store *s, jpki_err *err)
 	return 0;
 }
 
+void store_defer_writes(store *s)
+{
+	if (s != NULL && s->depth > 0 && s->ops->defer_writes != NULL)
+		s->ops->defer_writes(s->impl);
+}
+
 void store_read_end(store *s)
 {
 	if (s != NULL)
