@@ -214,6 +214,16 @@ void store_cert_clear(store_cert *c);
 JPKI_MUST_CHECK int store_cert_revoke(store *s, const char *serial, int reason,
 				      time_t at, bool from_hold, jpki_err *err);
 typedef int (*store_cert_fn)(void *ctx, const store_cert *c);
+/* The reads an issuance is planned with (ca_issue_batch), in one round
+ * trip where the backend can (PostgreSQL pipelines them): the resident as
+ * store_resident_get (JPKI_ERR_NOT_FOUND when unknown), the card as
+ * store_card_get (*card_found false when unknown, not an error) and the
+ * resident's certificates through fn as store_cert_by_resident. */
+JPKI_MUST_CHECK int store_issue_reads(store *s, int64_t resident_id,
+				      const char *card_serial,
+				      store_resident *res, store_card *card,
+				      bool *card_found, store_cert_fn fn,
+				      void *ctx, jpki_err *err);
 /* Certificates of a resident (no DER), newest first. */
 JPKI_MUST_CHECK int store_cert_by_resident(store *s, int64_t resident_id,
 					   store_cert_fn fn, void *ctx,

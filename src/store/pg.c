@@ -441,30 +441,35 @@ static int read_rec(PGresult *res, int row, const struct rm_map *m, int col,
 
 /* One row into *out (map m); JPKI_ERR_NOT_FOUND "<noun> <key> not found"
  * when none. */
+/* The first row of res into *out (map m); JPKI_ERR_NOT_FOUND "<noun>
+ * <key> not found" when none. */
+static int row_of(PGresult *res, const struct rm_map *m, void *out, size_t size,
+		  const char *noun, const char *key, jpki_err *err)
+{
+	unsigned char rec[sizeof(store_resident) + sizeof(store_app)];
+	int rc;
+	if (size > sizeof(rec))
+		return jpki_fail(err, JPKI_ERR_STORE, "record too large");
+	if (PQntuples(res) == 0)
+		return jpki_fail(err, JPKI_ERR_NOT_FOUND, "%s %s not found",
+				 noun, key);
+	memset(rec, 0, size);
+	if ((rc = read_rec(res, 0, m, 0, rec, err)) != 0)
+		return jpki_wrap(err, rc, "%s %s", noun, key);
+	memcpy(out, rec, size);
+	return 0;
+}
+
 static int get_row(struct pgc *p, const char *sql, const struct params *P,
 		   const struct rm_map *m, void *out, size_t size,
 		   const char *noun, const char *key, jpki_err *err)
 {
-	unsigned char rec[sizeof(store_resident) + sizeof(store_app)];
 	struct outcome o;
 	int rc;
-	if (size > sizeof(rec))
-		return jpki_fail(err, JPKI_ERR_STORE, "record too large");
-	if (run(p, sql, P, PGRES_TUPLES_OK, &o) != 0) {
+	if (run(p, sql, P, PGRES_TUPLES_OK, &o) != 0)
 		rc = pg_fail(p, &o, err, "reading %s %s", noun, key);
-		goto out;
-	}
-	if (PQntuples(o.res) == 0) {
-		rc = jpki_fail(err, JPKI_ERR_NOT_FOUND, "%s %s not found", noun,
-			       key);
-		goto out;
-	}
-	memset(rec, 0, size);
-	if ((rc = read_rec(o.res, 0, m, 0, rec, err)) != 0)
-		jpki_wrap(err, rc, "%s %s", noun, key);
 	else
-		memcpy(out, rec, size);
-out:
+		rc = row_of(o.res, m, out, size, noun, key, err);
 	PQclear(o.res);
 	return rc;
 }
@@ -473,36 +478,46 @@ typedef int (*row_fn)(void *ctx, const void *rec);
 
 /* Every row through fn (map m).  wrap_id: a row's error names the record
  * by its first field (an int64 id or seq). */
+static int rows_of(PGresult *res, const struct rm_map *m, size_t size,
+		   bool wrap_id, row_fn fn, void *ctx, jpki_err *err);
+
 static int each_row(struct pgc *p, const char *sql, const struct params *P,
 		    const struct rm_map *m, size_t size, bool wrap_id,
 		    row_fn fn, void *ctx, const char *what, jpki_err *err)
 {
-	unsigned char rec[sizeof(store_resident) + sizeof(store_app)];
 	struct outcome o;
+	int rc;
+	if (run(p, sql, P, PGRES_TUPLES_OK, &o) != 0)
+		rc = pg_fail(p, &o, err, "%s", what);
+	else
+		rc = rows_of(o.res, m, size, wrap_id, fn, ctx, err);
+	PQclear(o.res);
+	return rc;
+}
+
+/* Every row of res through fn (map m). */
+static int rows_of(PGresult *res, const struct rm_map *m, size_t size,
+		   bool wrap_id, row_fn fn, void *ctx, jpki_err *err)
+{
+	unsigned char rec[sizeof(store_resident) + sizeof(store_app)];
 	int rc = 0;
 	if (size > sizeof(rec))
 		return jpki_fail(err, JPKI_ERR_STORE, "record too large");
-	if (run(p, sql, P, PGRES_TUPLES_OK, &o) != 0) {
-		rc = pg_fail(p, &o, err, "%s", what);
-		goto out;
-	}
-	for (int r = 0, n = PQntuples(o.res); r < n; r++) {
+	for (int r = 0, n = PQntuples(res); r < n; r++) {
 		memset(rec, 0, size);
-		if ((rc = read_rec(o.res, r, m, 0, rec, err)) != 0) {
+		if ((rc = read_rec(res, r, m, 0, rec, err)) != 0) {
 			if (wrap_id) {
 				int64_t key;
 				memcpy(&key, rec + m->f[0].off, sizeof(key));
 				jpki_wrap(err, rc, "%s %lld", m->name,
 					  (long long)key);
 			}
-			goto out;
+			return rc;
 		}
 		if ((rc = fn(ctx, rec)) != 0)
-			goto out;
+			return rc;
 	}
-out:
-	PQclear(o.res);
-	return rc;
+	return 0;
 }
 
 /* INSERT ... RETURNING one integer. */
@@ -1558,6 +1573,118 @@ static int pg_cert_expiring(void *impl, time_t from, time_t to,
 			 &P, fn, ctx, err);
 }
 
+/* Inside a transaction with nothing pending: n reads in one pipeline (one
+ * round trip), res[i] their results (the caller PQclear()s them); 0, or
+ * the first failure, named `what`, with every res[i] NULL. */
+static int fetch_piped(struct pgc *p, int n, const char *const *sql,
+		       const struct params *const *P, PGresult **res,
+		       const char *what, jpki_err *err)
+{
+	struct outcome o;
+	PGresult *r;
+	int rc = 0;
+	bool sync;
+	for (int i = 0; i < n; i++)
+		res[i] = NULL;
+	if (PQenterPipelineMode(p->c) != 1)
+		goto lost;
+	for (int i = 0; i < n; i++)
+		if (PQsendQueryParams(p->c, sql[i], P[i]->n, NULL, P[i]->v,
+				      P[i]->len, P[i]->fmt, 0) != 1)
+			goto lost;
+	if (PQpipelineSync(p->c) != 1)
+		goto lost;
+	for (int i = 0; i < n; i++) {
+		if ((r = PQgetResult(p->c)) == NULL)
+			goto lost;
+		if (outcome_of(p, r, PGRES_TUPLES_OK, &o) == 0 && rc == 0) {
+			res[i] = o.res;
+		} else {
+			if (rc == 0)
+				rc = pg_fail(p, &o, err, "%s", what);
+			PQclear(o.res);
+		}
+		while ((r = PQgetResult(p->c)) != NULL)
+			PQclear(r);
+	}
+	r = PQgetResult(p->c);
+	sync = r != NULL && PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+	PQclear(r);
+	if (!sync || PQexitPipelineMode(p->c) != 1)
+		goto lost;
+	if (rc != 0) {
+		for (int i = 0; i < n; i++) {
+			PQclear(res[i]);
+			res[i] = NULL;
+		}
+		if (!conn_ok(p))
+			p->lost = true;
+	}
+	return rc;
+lost:
+	p->lost = true;
+	for (int i = 0; i < n; i++) {
+		PQclear(res[i]);
+		res[i] = NULL;
+	}
+	return rc != 0 ? rc
+		       : jpki_fail(err, JPKI_ERR_UNAVAILABLE,
+				   "%s: connection to the PostgreSQL store "
+				   "lost",
+				   what);
+}
+
+/* store_issue_reads: the three reads in one pipeline inside the batch's
+ * read snapshot; one by one elsewhere. */
+static int pg_issue_reads(void *impl, int64_t resident_id,
+			  const char *card_serial, store_resident *res,
+			  store_card *card, bool *card_found, store_cert_fn fn,
+			  void *ctx, jpki_err *err)
+{
+	static const char *const sql[3] = {
+	    "SELECT " RES_COLS " FROM residents WHERE id = $1",
+	    "SELECT serial, resident_id, issued, expiry, status"
+	    " FROM cards WHERE serial = $1",
+	    "SELECT " CERT_COLS " FROM certificates WHERE resident_id = $1"
+	    " ORDER BY not_before DESC, serial DESC"};
+	struct pgc *p = impl;
+	struct params R = {0}, C = {0};
+	const struct params *P[3] = {&R, &C, &R};
+	PGresult *r[3];
+	char key[24];
+	int rc;
+	if (!p->in_tx || pending(p) || p->lost || !conn_ok(p)) {
+		if ((rc = pg_resident_get(impl, resident_id, res, err)) != 0)
+			return rc;
+		rc = pg_card_get(impl, card_serial, card, err);
+		*card_found = rc == 0;
+		if (rc != 0 && rc != JPKI_ERR_NOT_FOUND)
+			return rc;
+		return pg_cert_by_resident(impl, resident_id, fn, ctx, err);
+	}
+	p_int(&R, resident_id);
+	p_text(&C, card_serial);
+	snprintf(key, sizeof(key), "%lld", (long long)resident_id);
+	if ((rc = fetch_piped(p, 3, sql, P, r, "reading resident for issuing",
+			      err)) != 0)
+		return rc;
+	if ((rc = row_of(r[0], &rm_resident, res, sizeof(*res), "resident", key,
+			 err)) != 0)
+		goto out;
+	rc = row_of(r[1], &rm_card, card, sizeof(*card), "card", card_serial,
+		    err);
+	*card_found = rc == 0;
+	if (rc == JPKI_ERR_NOT_FOUND)
+		rc = 0;
+	if (rc == 0)
+		rc = rows_of(r[2], &rm_cert, sizeof(store_cert), false,
+			     (row_fn)fn, ctx, err);
+out:
+	for (int i = 0; i < 3; i++)
+		PQclear(r[i]);
+	return rc;
+}
+
 /* ---- audit -------------------------------------------------------------- */
 
 /* The audit lock is taken by a transaction's first append and held until
@@ -2189,6 +2316,7 @@ const struct store_backend store_pg_backend = {
     .migrations = store_pg_migrations,
     .open = pg_open,
     .close = pg_close,
+    .issue_reads = pg_issue_reads,
     .defer_writes = pg_defer_writes,
     .check = pg_check,
     .begin = pg_begin,
