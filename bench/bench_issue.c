@@ -29,7 +29,10 @@
  * usage: bench_issue [--seconds S] [--threads N] [--sync full|normal]
  *                    [--batch N] [--store URI] [--module SO]
  *                    [--keystore file|pkcs11|signer|signer-pkcs11]
- *                    [--signer-exe PATH] */
+ *                    [--signer-exe PATH] [--keep]
+ *
+ * --keep leaves the CA directory (printed on stderr), e.g. for `jpki
+ * --dir DIR/ca --store URI audit verify` after the run. */
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 #include <pthread.h>
@@ -195,6 +198,7 @@ int main(int argc, char **argv)
 	int batch = 32; /* jpkid's --issue-batch default */
 	const char *ks_name = "file";
 	const char *module = NULL, *store_arg = NULL, *signer_exe = NULL;
+	bool keep = false; /* leave the CA directory (jpki audit verify) */
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
 			seconds = atof(argv[++i]);
@@ -216,6 +220,8 @@ int main(int argc, char **argv)
 			signer_exe = argv[++i];
 		else if (strcmp(argv[i], "--module") == 0 && i + 1 < argc)
 			module = argv[++i];
+		else if (strcmp(argv[i], "--keep") == 0)
+			keep = true;
 		else {
 			fprintf(
 			    stderr,
@@ -223,7 +229,7 @@ int main(int argc, char **argv)
 			    "[--sync full|normal] [--batch N] [--store URI] "
 			    "[--module SO]\n                   "
 			    "[--keystore file|pkcs11|signer|signer-pkcs11] "
-			    "[--signer-exe PATH]\n");
+			    "[--signer-exe PATH] [--keep]\n");
 			return 2;
 		}
 	}
@@ -496,7 +502,9 @@ int main(int argc, char **argv)
 		keystore_signer_stop();
 	char cmd[400];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
+	if (keep)
+		fprintf(stderr, "bench_issue: kept the CA in %s/ca\n", dir);
+	else if (system(cmd) != 0)
 		fprintf(stderr, "bench_issue: could not remove %s\n", dir);
 	return failed;
 fail:

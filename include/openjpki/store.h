@@ -70,6 +70,15 @@ void store_rollback(store *s);
 JPKI_MUST_CHECK int store_read_begin(store *s, jpki_err *err);
 void store_read_end(store *s);
 
+/* Deferred writes, for a caller that rolls the whole transaction back on
+ * any failure (ca_issue_batch): until the transaction ends, a backend may
+ * send certificate writes and audit appends later, together with the
+ * transaction's next statement or its commit, to save round trips
+ * (PostgreSQL pipelines them; SQLite ignores this).  A deferred write's
+ * failure is then reported by that later call, naming the write.  Call
+ * inside a transaction; it ends with the transaction. */
+void store_defer_writes(store *s);
+
 /* Key/value settings of the CA (profile, sequence counters, CRL numbers).
  * Keys are 1..STORE_META_KEY_MAX-1 bytes, values up to STORE_META_VALUE_MAX-1
  * bytes; a value that does not fit `cap` (with its NUL) is JPKI_ERR_RANGE. */
@@ -208,6 +217,16 @@ void store_cert_clear(store_cert *c);
 JPKI_MUST_CHECK int store_cert_revoke(store *s, const char *serial, int reason,
 				      time_t at, bool from_hold, jpki_err *err);
 typedef int (*store_cert_fn)(void *ctx, const store_cert *c);
+/* The reads an issuance is planned with (ca_issue_batch), in one round
+ * trip where the backend can (PostgreSQL pipelines them): the resident as
+ * store_resident_get (JPKI_ERR_NOT_FOUND when unknown), the card as
+ * store_card_get (*card_found false when unknown, not an error) and the
+ * resident's certificates through fn as store_cert_by_resident. */
+JPKI_MUST_CHECK int store_issue_reads(store *s, int64_t resident_id,
+				      const char *card_serial,
+				      store_resident *res, store_card *card,
+				      bool *card_found, store_cert_fn fn,
+				      void *ctx, jpki_err *err);
 /* Certificates of a resident (no DER), newest first. */
 JPKI_MUST_CHECK int store_cert_by_resident(store *s, int64_t resident_id,
 					   store_cert_fn fn, void *ctx,

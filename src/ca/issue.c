@@ -106,8 +106,11 @@ static int plan_law(plan *p, const ca_issue_req *req, jpki_err *err)
 	return 0;
 }
 
+/* known: a municipality read in the same snapshot (the batch's previous
+ * plan), used instead of reading it again when it is the resident's;
+ * NULL: none. */
 static int make_plan(jpki_ca *ca, const ca_issue_req *req, plan *p,
-		     jpki_err *err)
+		     const store_muni *known, jpki_err *err)
 {
 	int rc;
 	memset(p, 0, sizeof(*p));
@@ -120,8 +123,12 @@ static int make_plan(jpki_ca *ca, const ca_issue_req *req, plan *p,
 	if (req->card_serial == NULL || req->card_serial[0] == '\0')
 		return jpki_fail(err, JPKI_ERR_INVAL,
 				 "the card holding the keys must be named");
-	if ((rc = store_resident_get(ca->st, req->resident_id, &p->res, err)) !=
-	    0)
+	/* the resident, the card and the resident's certificates: one
+	 * round trip on PostgreSQL */
+	bool card_found = false;
+	if ((rc = store_issue_reads(ca->st, req->resident_id, req->card_serial,
+				    &p->res, &p->card, &card_found,
+				    collect_current, &p->cur, err)) != 0)
 		return rc == JPKI_ERR_NOT_FOUND
 			   ? jpki_fail(err, rc, "unknown resident %lld",
 				       (long long)req->resident_id)
@@ -131,13 +138,14 @@ static int make_plan(jpki_ca *ca, const ca_issue_req *req, plan *p,
 				 "resident %lld has been removed from the "
 				 "register (住民票消除): nothing may be issued",
 				 (long long)req->resident_id);
-	if ((rc = store_muni_get(ca->st, p->res.muni_code, &p->muni, err)) != 0)
+	if (known != NULL && strcmp(known->code, p->res.muni_code) == 0)
+		p->muni = *known;
+	else if ((rc = store_muni_get(ca->st, p->res.muni_code, &p->muni,
+				      err)) != 0)
 		return jpki_wrap(err, rc, "resident's municipality");
-	if ((rc = store_card_get(ca->st, req->card_serial, &p->card, err)) != 0)
-		return rc == JPKI_ERR_NOT_FOUND
-			   ? jpki_fail(err, rc, "unknown card %s",
-				       req->card_serial)
-			   : rc;
+	if (!card_found)
+		return jpki_fail(err, JPKI_ERR_NOT_FOUND, "unknown card %s",
+				 req->card_serial);
 	if (p->card.resident_id != p->res.id)
 		return jpki_fail(err, JPKI_ERR_STATE,
 				 "card %s belongs to another resident",
@@ -145,9 +153,6 @@ static int make_plan(jpki_ca *ca, const ca_issue_req *req, plan *p,
 	if (p->card.status != STORE_CARD_ACTIVE)
 		return jpki_fail(err, JPKI_ERR_STATE, "card %s is not active",
 				 req->card_serial);
-	if ((rc = store_cert_by_resident(ca->st, p->res.id, collect_current,
-					 &p->cur, err)) != 0)
-		return rc;
 	/* outside the counter (no application's plan) only on a test CA:
 	 * the CA-admin test path, `jpki issue` and its HTTP twin */
 	if (req->plan == NULL && ca_profile(ca) == JPKI_PROFILE_PRODUCTION)
@@ -161,7 +166,7 @@ int ca_issue_preview(jpki_ca *ca, const ca_issue_req *req, ca_issued *out,
 		     jpki_err *err)
 {
 	plan p;
-	int rc = make_plan(ca, req, &p, err);
+	int rc = make_plan(ca, req, &p, NULL, err);
 	if (rc != 0)
 		return rc;
 	memset(out, 0, sizeof(*out));
@@ -605,8 +610,13 @@ int ca_issue_batch(jpki_ca *ca, const ca_issue_req *reqs, size_t n,
 	}
 	if ((rc = store_read_begin(ca->st, err)) != 0)
 		goto fail;
-	for (size_t i = 0; i < n; i++)
-		rcs[i] = make_plan(ca, &reqs[i], &plans[i], &errs[i]);
+	for (size_t i = 0, last = n; i < n; i++) {
+		rcs[i] =
+		    make_plan(ca, &reqs[i], &plans[i],
+			      last < n ? &plans[last].muni : NULL, &errs[i]);
+		if (rcs[i] == 0)
+			last = i;
+	}
 	store_read_end(ca->st);
 	for (size_t i = 0; i < n; i++) {
 		if (rcs[i] == 0)
@@ -619,6 +629,11 @@ int ca_issue_batch(jpki_ca *ca, const ca_issue_req *reqs, size_t n,
 		goto out;
 	if ((rc = store_begin(ca->st, err)) != 0)
 		goto fail;
+	/* the batch is one transaction, rolled back on a store failure: its
+	 * writes may travel together (PostgreSQL: one round trip for the
+	 * certificates of a request with the next request's check, none
+	 * for each audit append) */
+	store_defer_writes(ca->st);
 	for (size_t i = 0; i < 2 * n; i++) {
 		size_t j = i % n;
 		if (rcs[j] != 0)

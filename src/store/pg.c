@@ -70,9 +70,36 @@ struct pgc {
 	 * witness of a COMMIT whose answer was lost */
 	int64_t audit_seq;
 	char audit_hash[65];
+	/* the audit lock is held by this transaction and head_seq/head_hash
+	 * is the chain's head, counting the records still pending */
+	bool audit_locked;
+	int64_t head_seq;
+	char head_hash[65];
+	/* audit records appended in this transaction and not yet sent: they
+	 * go as one multi-row INSERT before the next statement or COMMIT */
+	store_audit *pend;
+	size_t npend, cap_pend;
+	/* other writes of the transaction not yet sent (certificates) */
+	struct queued **q;
+	size_t nq, cap_q;
+	bool defer; /* store_defer_writes: until the transaction ends */
 };
 
 /* ---- parameters --------------------------------------------------------- */
+
+/* A write inside a transaction whose answer nobody waits for (a
+ * certificate's INSERT): sent, with copies of its parameters, in one
+ * pipeline ahead of the transaction's next statement or its COMMIT.  Its
+ * failure is then that statement's, with the message the immediate
+ * write would have given (queued_msg). */
+struct queued {
+	const char *sql; /* a literal */
+	int n;
+	char *v[MAX_PARAMS];
+	int len[MAX_PARAMS];
+	int fmt[MAX_PARAMS];
+	store_cert cert; /* what the message names (der NULL) */
+};
 
 struct params {
 	int n;
@@ -188,14 +215,28 @@ static int pg_fail(struct pgc *p, const struct outcome *o, jpki_err *err,
 /* Run sql with P once on the current connection; 0 when it gave `want`,
  * else -1 with the SQLSTATE and message in *o.  The caller PQclear()s
  * o->res either way. */
-static int run_once(struct pgc *p, const char *sql, const struct params *P,
-		    ExecStatusType want, struct outcome *o)
+static int outcome_of(struct pgc *p, PGresult *res, ExecStatusType want,
+		      struct outcome *o);
+
+static int run_raw(struct pgc *p, const char *sql, int n, const char *const *v,
+		   const int *len, const int *fmt, ExecStatusType want,
+		   struct outcome *o)
+{
+	/* without parameters: PQexec, which also runs several statements */
+	return outcome_of(
+	    p,
+	    v == NULL ? PQexec(p->c, sql)
+		      : PQexecParams(p->c, sql, n, NULL, v, len, fmt, 0),
+	    want, o);
+}
+
+/* *o from a statement's result res (taken over; NULL: failed): 0 when it
+ * is `want`, else -1 with the SQLSTATE and message. */
+static int outcome_of(struct pgc *p, PGresult *res, ExecStatusType want,
+		      struct outcome *o)
 {
 	memset(o, 0, sizeof(*o));
-	/* without parameters: PQexec, which also runs several statements */
-	o->res = P == NULL ? PQexec(p->c, sql)
-			   : PQexecParams(p->c, sql, P->n, NULL, P->v, P->len,
-					  P->fmt, 0);
+	o->res = res;
 	ExecStatusType s =
 	    o->res != NULL ? PQresultStatus(o->res) : PGRES_FATAL_ERROR;
 	if (s == want)
@@ -226,6 +267,13 @@ static int run_once(struct pgc *p, const char *sql, const struct params *P,
 		if (*c == '\n')
 			*c = ' ';
 	return -1;
+}
+
+static int run_once(struct pgc *p, const char *sql, const struct params *P,
+		    ExecStatusType want, struct outcome *o)
+{
+	return P == NULL ? run_raw(p, sql, 0, NULL, NULL, NULL, want, o)
+			 : run_raw(p, sql, P->n, P->v, P->len, P->fmt, want, o);
 }
 
 /* ---- connection, reconnection ------------------------------------------ */
@@ -319,9 +367,21 @@ static int reconnect(struct pgc *p, struct outcome *o)
  * transaction a lost connection is replaced first, and a statement that
  * meets a lost connection is run once more on a new one; inside a
  * transaction the failure is the caller's (the transaction is gone). */
+static int run_piped(struct pgc *p, const char *sql, const struct params *P,
+		     const char *sql2, ExecStatusType want, struct outcome *o);
+
+static bool pending(const struct pgc *p)
+{
+	return p->npend > 0 || p->nq > 0;
+}
+
 static int run(struct pgc *p, const char *sql, const struct params *P,
 	       ExecStatusType want, struct outcome *o)
 {
+	/* the transaction's writes not yet sent go first, in one pipeline
+	 * with this statement */
+	if (pending(p))
+		return run_piped(p, sql, P, NULL, want, o);
 	if (p->lost || !conn_ok(p)) {
 		if (p->in_tx) {
 			set_outcome(o, "08003",
@@ -381,30 +441,35 @@ static int read_rec(PGresult *res, int row, const struct rm_map *m, int col,
 
 /* One row into *out (map m); JPKI_ERR_NOT_FOUND "<noun> <key> not found"
  * when none. */
+/* The first row of res into *out (map m); JPKI_ERR_NOT_FOUND "<noun>
+ * <key> not found" when none. */
+static int row_of(PGresult *res, const struct rm_map *m, void *out, size_t size,
+		  const char *noun, const char *key, jpki_err *err)
+{
+	unsigned char rec[sizeof(store_resident) + sizeof(store_app)];
+	int rc;
+	if (size > sizeof(rec))
+		return jpki_fail(err, JPKI_ERR_STORE, "record too large");
+	if (PQntuples(res) == 0)
+		return jpki_fail(err, JPKI_ERR_NOT_FOUND, "%s %s not found",
+				 noun, key);
+	memset(rec, 0, size);
+	if ((rc = read_rec(res, 0, m, 0, rec, err)) != 0)
+		return jpki_wrap(err, rc, "%s %s", noun, key);
+	memcpy(out, rec, size);
+	return 0;
+}
+
 static int get_row(struct pgc *p, const char *sql, const struct params *P,
 		   const struct rm_map *m, void *out, size_t size,
 		   const char *noun, const char *key, jpki_err *err)
 {
-	unsigned char rec[sizeof(store_resident) + sizeof(store_app)];
 	struct outcome o;
 	int rc;
-	if (size > sizeof(rec))
-		return jpki_fail(err, JPKI_ERR_STORE, "record too large");
-	if (run(p, sql, P, PGRES_TUPLES_OK, &o) != 0) {
+	if (run(p, sql, P, PGRES_TUPLES_OK, &o) != 0)
 		rc = pg_fail(p, &o, err, "reading %s %s", noun, key);
-		goto out;
-	}
-	if (PQntuples(o.res) == 0) {
-		rc = jpki_fail(err, JPKI_ERR_NOT_FOUND, "%s %s not found", noun,
-			       key);
-		goto out;
-	}
-	memset(rec, 0, size);
-	if ((rc = read_rec(o.res, 0, m, 0, rec, err)) != 0)
-		jpki_wrap(err, rc, "%s %s", noun, key);
 	else
-		memcpy(out, rec, size);
-out:
+		rc = row_of(o.res, m, out, size, noun, key, err);
 	PQclear(o.res);
 	return rc;
 }
@@ -413,36 +478,46 @@ typedef int (*row_fn)(void *ctx, const void *rec);
 
 /* Every row through fn (map m).  wrap_id: a row's error names the record
  * by its first field (an int64 id or seq). */
+static int rows_of(PGresult *res, const struct rm_map *m, size_t size,
+		   bool wrap_id, row_fn fn, void *ctx, jpki_err *err);
+
 static int each_row(struct pgc *p, const char *sql, const struct params *P,
 		    const struct rm_map *m, size_t size, bool wrap_id,
 		    row_fn fn, void *ctx, const char *what, jpki_err *err)
 {
-	unsigned char rec[sizeof(store_resident) + sizeof(store_app)];
 	struct outcome o;
+	int rc;
+	if (run(p, sql, P, PGRES_TUPLES_OK, &o) != 0)
+		rc = pg_fail(p, &o, err, "%s", what);
+	else
+		rc = rows_of(o.res, m, size, wrap_id, fn, ctx, err);
+	PQclear(o.res);
+	return rc;
+}
+
+/* Every row of res through fn (map m). */
+static int rows_of(PGresult *res, const struct rm_map *m, size_t size,
+		   bool wrap_id, row_fn fn, void *ctx, jpki_err *err)
+{
+	unsigned char rec[sizeof(store_resident) + sizeof(store_app)];
 	int rc = 0;
 	if (size > sizeof(rec))
 		return jpki_fail(err, JPKI_ERR_STORE, "record too large");
-	if (run(p, sql, P, PGRES_TUPLES_OK, &o) != 0) {
-		rc = pg_fail(p, &o, err, "%s", what);
-		goto out;
-	}
-	for (int r = 0, n = PQntuples(o.res); r < n; r++) {
+	for (int r = 0, n = PQntuples(res); r < n; r++) {
 		memset(rec, 0, size);
-		if ((rc = read_rec(o.res, r, m, 0, rec, err)) != 0) {
+		if ((rc = read_rec(res, r, m, 0, rec, err)) != 0) {
 			if (wrap_id) {
 				int64_t key;
 				memcpy(&key, rec + m->f[0].off, sizeof(key));
 				jpki_wrap(err, rc, "%s %lld", m->name,
 					  (long long)key);
 			}
-			goto out;
+			return rc;
 		}
 		if ((rc = fn(ctx, rec)) != 0)
-			goto out;
+			return rc;
 	}
-out:
-	PQclear(o.res);
-	return rc;
+	return 0;
 }
 
 /* INSERT ... RETURNING one integer. */
@@ -464,6 +539,222 @@ static int insert_returning(struct pgc *p, const char *sql,
 	return rc;
 }
 
+/* ---- writes sent in a pipeline ------------------------------------------ */
+
+#define AUDIT_COLS 7
+#define AUDIT_ROWS_PER_INSERT 128
+
+static void drop_pending(struct pgc *p)
+{
+	for (size_t i = 0; i < p->nq; i++) {
+		for (int j = 0; j < p->q[i]->n; j++)
+			free(p->q[i]->v[j]);
+		free(p->q[i]);
+	}
+	p->nq = 0;
+	p->npend = 0;
+}
+
+/* Queue sql with copies of P's values; c names the certificate in the
+ * message of a failure (queued_msg). */
+static int queue_write(struct pgc *p, const char *sql, const struct params *P,
+		       const store_cert *c, jpki_err *err)
+{
+	struct queued *w;
+	if (p->nq == p->cap_q) {
+		size_t cap = p->cap_q == 0 ? 16 : 2 * p->cap_q;
+		struct queued **n = realloc(p->q, cap * sizeof(*n));
+		if (n == NULL)
+			return jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
+		p->q = n;
+		p->cap_q = cap;
+	}
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
+	w->sql = sql;
+	w->n = P->n;
+	for (int i = 0; i < P->n; i++) {
+		size_t len;
+		w->len[i] = P->len[i];
+		w->fmt[i] = P->fmt[i];
+		if (P->v[i] == NULL)
+			continue;
+		len = P->fmt[i] == 1 ? (size_t)P->len[i] : strlen(P->v[i]) + 1;
+		if ((w->v[i] = malloc(len > 0 ? len : 1)) == NULL) {
+			for (int j = 0; j < i; j++)
+				free(w->v[j]);
+			free(w);
+			return jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
+		}
+		memcpy(w->v[i], P->v[i], len);
+	}
+	w->cert = *c;
+	w->cert.der = NULL;
+	w->cert.der_len = 0;
+	p->q[p->nq++] = w;
+	return 0;
+}
+
+/* The message of a certificate's INSERT that failed with *o. */
+static void queued_msg(const struct outcome *o, const store_cert *c, char *msg,
+		       size_t cap)
+{
+	if (strcmp(o->state, "23505") == 0)
+		snprintf(msg, cap, "certificate serial %s already exists",
+			 c->serial);
+	else if (strcmp(o->state, "23503") == 0 &&
+		 strstr(o->constraint, "resident") != NULL)
+		snprintf(msg, cap, "certificate %s: resident %lld not found",
+			 c->serial, (long long)c->resident_id);
+	else if (strcmp(o->state, "23503") == 0 &&
+		 strstr(o->constraint, "card") != NULL)
+		snprintf(msg, cap, "certificate %s: card %s not found",
+			 c->serial, c->card_serial);
+	else if (strcmp(o->state, "23503") == 0)
+		snprintf(msg, cap, "certificate %s: municipality %s not found",
+			 c->serial, c->muni_code);
+	else
+		snprintf(msg, cap, "writing certificate %s: %s", c->serial,
+			 o->msg);
+}
+
+/* Send the pending writes into the pipeline: the queued ones, then the
+ * audit records, AUDIT_ROWS_PER_INSERT to an INSERT.  The number of
+ * statements sent, or -1 when sending failed. */
+static int send_pending(struct pgc *p)
+{
+	static const char head[] =
+	    "INSERT INTO audit (seq, at, actor, action, detail, prev_hash,"
+	    " hash) VALUES ";
+	const char *v[AUDIT_ROWS_PER_INSERT * AUDIT_COLS];
+	char num[AUDIT_ROWS_PER_INSERT][2][24];
+	char sql[sizeof(head) + AUDIT_ROWS_PER_INSERT * 64];
+	int sent = 0;
+	for (size_t i = 0; i < p->nq; i++, sent++)
+		if (PQsendQueryParams(p->c, p->q[i]->sql, p->q[i]->n, NULL,
+				      (const char *const *)p->q[i]->v,
+				      p->q[i]->len, p->q[i]->fmt, 0) != 1)
+			return -1;
+	for (size_t done = 0; done < p->npend; sent++) {
+		size_t k = p->npend - done;
+		size_t off = sizeof(head) - 1;
+		if (k > AUDIT_ROWS_PER_INSERT)
+			k = AUDIT_ROWS_PER_INSERT;
+		memcpy(sql, head, off);
+		for (size_t r = 0; r < k; r++) {
+			const store_audit *a = &p->pend[done + r];
+			int b = (int)(r * AUDIT_COLS);
+			off += (size_t)snprintf(
+			    sql + off, sizeof(sql) - off,
+			    "%s($%d,$%d,$%d,$%d,$%d,$%d,$%d)", r > 0 ? "," : "",
+			    b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7);
+			snprintf(num[r][0], sizeof(num[r][0]), "%" PRId64,
+				 a->seq);
+			snprintf(num[r][1], sizeof(num[r][1]), "%lld",
+				 (long long)a->at);
+			v[b] = num[r][0];
+			v[b + 1] = num[r][1];
+			v[b + 2] = a->actor;
+			v[b + 3] = a->action;
+			v[b + 4] = a->detail;
+			v[b + 5] = a->prev_hash;
+			v[b + 6] = a->hash;
+		}
+		if (PQsendQueryParams(p->c, sql, (int)(k * AUDIT_COLS), NULL, v,
+				      NULL, NULL, 0) != 1)
+			return -1;
+		done += k;
+	}
+	return sent;
+}
+
+/* Inside a transaction: the pending writes, then sql with P (NULL: none)
+ * and sql2 (NULL: none; no parameters), in one pipeline -- one round trip
+ * (libpq pipeline mode).  0 when every write succeeded and the statements
+ * gave `want`, with o->res the last one's result; else -1 with the first
+ * failure in *o (a queued write's message as queued_msg words it).  The
+ * server runs them in order, each with a snapshot of its own (READ
+ * COMMITTED).  Nothing is pending afterwards: after a failure the
+ * transaction is lost and the caller rolls back. */
+static int run_piped(struct pgc *p, const char *sql, const struct params *P,
+		     const char *sql2, ExecStatusType want, struct outcome *o)
+{
+	struct outcome r;
+	int total, writes, rc = 0;
+	memset(o, 0, sizeof(*o));
+	if (p->lost || !conn_ok(p)) {
+		set_outcome(o, "08003",
+			    "connection to the PostgreSQL store lost inside a "
+			    "transaction");
+		drop_pending(p);
+		return -1;
+	}
+	if (PQenterPipelineMode(p->c) != 1 || (writes = send_pending(p)) < 0 ||
+	    (sql != NULL &&
+	     PQsendQueryParams(p->c, sql, P != NULL ? P->n : 0, NULL,
+			       P != NULL ? P->v : NULL,
+			       P != NULL ? P->len : NULL,
+			       P != NULL ? P->fmt : NULL, 0) != 1) ||
+	    (sql2 != NULL && PQsendQueryParams(p->c, sql2, 0, NULL, NULL, NULL,
+					       NULL, 0) != 1) ||
+	    PQpipelineSync(p->c) != 1) {
+		set_outcome(o, "08006", PQerrorMessage(p->c));
+		p->lost = true;
+		drop_pending(p);
+		return -1;
+	}
+	total = writes + (sql != NULL) + (sql2 != NULL);
+	for (int i = 0; i < total; i++) {
+		PGresult *res = PQgetResult(p->c);
+		if (res == NULL) {
+			if (rc == 0)
+				set_outcome(o, "08006",
+					    "connection to the PostgreSQL "
+					    "store lost");
+			rc = -1;
+			p->lost = true;
+			break;
+		}
+		if (outcome_of(p, res, i < writes ? PGRES_COMMAND_OK : want,
+			       &r) != 0 &&
+		    rc == 0) {
+			rc = -1;
+			*o = r;
+			if (i < (int)p->nq) {
+				char msg[512];
+				queued_msg(&r, &p->q[i]->cert, msg,
+					   sizeof(msg));
+				jpki_strlcpy_cut(o->msg, msg, sizeof(o->msg));
+			}
+		} else if (rc == 0 && i == total - 1) {
+			*o = r;
+		} else {
+			PQclear(r.res);
+		}
+		while ((res = PQgetResult(p->c)) != NULL)
+			PQclear(res);
+	}
+	if (!p->lost) {
+		PGresult *res = PQgetResult(p->c);
+		bool sync =
+		    res != NULL && PQresultStatus(res) == PGRES_PIPELINE_SYNC;
+		PQclear(res);
+		if (!sync || PQexitPipelineMode(p->c) != 1) {
+			p->lost = true;
+			if (rc == 0) {
+				PQclear(o->res);
+				set_outcome(o, "08006",
+					    "PostgreSQL pipeline out of step");
+				rc = -1;
+			}
+		}
+	}
+	if (rc != 0 && (!conn_ok(p) || state_lost(o->state)))
+		p->lost = true;
+	drop_pending(p);
+	return rc;
+}
+
 /* ---- open, close, transactions ------------------------------------------ */
 
 static void pg_close(void *impl)
@@ -473,6 +764,9 @@ static void pg_close(void *impl)
 		return;
 	PQfinish(p->c);
 	free(p->loc);
+	drop_pending(p);
+	free(p->pend);
+	free(p->q);
 	free(p);
 }
 
@@ -527,6 +821,9 @@ static int tx_begin(struct pgc *p, const char *sql, const char *what,
 {
 	p->audit_seq = 0;
 	p->audit_hash[0] = '\0';
+	p->audit_locked = false;
+	p->defer = false;
+	drop_pending(p);
 	int rc = simple(p, sql, what, err);
 	if (rc == 0)
 		p->in_tx = true;
@@ -644,8 +941,20 @@ static int pg_commit(void *impl, jpki_err *err)
 {
 	struct pgc *p = impl;
 	struct outcome o;
-	if (store_pg_test_lose_commit_answer > 0 && conn_ok(p) && !p->lost)
+	p->audit_locked = false;
+	p->defer = false;
+	if (store_pg_test_lose_commit_answer > 0 && conn_ok(p) && !p->lost) {
+		if (pending(p)) {
+			int r = run_piped(p, NULL, NULL, NULL, PGRES_COMMAND_OK,
+					  &o);
+			PQclear(o.res);
+			if (r != 0)
+				return pg_fail(p, &o, err,
+					       "committing to the store");
+		}
 		return commit_answer_lost(p, err);
+	}
+	/* with the writes still pending, in one round trip */
 	int rc = run(p, "COMMIT", NULL, PGRES_COMMAND_OK, &o);
 	/* COMMIT of a failed transaction "succeeds" as ROLLBACK */
 	if (rc == 0 && strcmp(PQcmdStatus(o.res), "COMMIT") != 0) {
@@ -676,6 +985,15 @@ static void pg_rollback(void *impl)
 	}
 	p->in_tx = false;
 	p->audit_seq = 0;
+	p->audit_locked = false;
+	p->defer = false;
+	drop_pending(p);
+}
+
+static void pg_defer_writes(void *impl)
+{
+	struct pgc *p = impl;
+	p->defer = p->in_tx;
 }
 
 static int pg_read_begin(void *impl, jpki_err *err)
@@ -1079,6 +1397,11 @@ static int pg_card_get(void *impl, const char *serial, store_card *out,
 	"serial, kind, resident_id, card_serial, muni_code, subject, "         \
 	"not_before, not_after, status, reason, revoked_at, gen"
 
+#define CERT_INSERT_SQL                                                        \
+	"INSERT INTO certificates (" CERT_COLS                                 \
+	", der) VALUES ($1, $2, $3, $4,"                                       \
+	" $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+
 static int pg_cert_put(void *impl, const store_cert *c, jpki_err *err)
 {
 	struct pgc *p = impl;
@@ -1093,30 +1416,16 @@ static int pg_cert_put(void *impl, const store_cert *c, jpki_err *err)
 		P.v[10] = NULL; /* revoked_at */
 	}
 	p_blob(&P, c->der, c->der_len);
-	if (cmd(p,
-		"INSERT INTO certificates (" CERT_COLS ", der) VALUES ($1, $2,"
-		" $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-		&P, &o, NULL) == 0)
+	/* deferred: sent with the transaction's next statement (run_piped) */
+	if (p->in_tx && p->defer)
+		return queue_write(p, CERT_INSERT_SQL, &P, c, err);
+	if (cmd(p, CERT_INSERT_SQL, &P, &o, NULL) == 0)
 		return 0;
-	if (strcmp(o.state, "23505") == 0)
-		return jpki_fail(err, JPKI_ERR_CONFLICT,
-				 "certificate serial %s already exists",
-				 c->serial);
-	if (strcmp(o.state, "23503") == 0) {
-		if (strstr(o.constraint, "resident") != NULL)
-			return jpki_fail(
-			    err, JPKI_ERR_NOT_FOUND,
-			    "certificate %s: resident %lld not found",
-			    c->serial, (long long)c->resident_id);
-		if (strstr(o.constraint, "card") != NULL)
-			return jpki_fail(err, JPKI_ERR_NOT_FOUND,
-					 "certificate %s: card %s not found",
-					 c->serial, c->card_serial);
-		return jpki_fail(err, JPKI_ERR_NOT_FOUND,
-				 "certificate %s: municipality %s not found",
-				 c->serial, c->muni_code);
-	}
-	return pg_fail(p, &o, err, "writing certificate %s", c->serial);
+	char msg[512];
+	queued_msg(&o, c, msg, sizeof(msg));
+	return jpki_fail(
+	    err, code_of_state(o.state[0] != '\0' ? o.state : NULL, p->c), "%s",
+	    msg);
 }
 
 static int pg_cert_get(void *impl, const char *serial, store_cert *out,
@@ -1264,36 +1573,170 @@ static int pg_cert_expiring(void *impl, time_t from, time_t to,
 			 &P, fn, ctx, err);
 }
 
+/* Inside a transaction with nothing pending: n reads in one pipeline (one
+ * round trip), res[i] their results (the caller PQclear()s them); 0, or
+ * the first failure, named `what`, with every res[i] NULL. */
+static int fetch_piped(struct pgc *p, int n, const char *const *sql,
+		       const struct params *const *P, PGresult **res,
+		       const char *what, jpki_err *err)
+{
+	struct outcome o;
+	PGresult *r;
+	int rc = 0;
+	bool sync;
+	for (int i = 0; i < n; i++)
+		res[i] = NULL;
+	if (PQenterPipelineMode(p->c) != 1)
+		goto lost;
+	for (int i = 0; i < n; i++)
+		if (PQsendQueryParams(p->c, sql[i], P[i]->n, NULL, P[i]->v,
+				      P[i]->len, P[i]->fmt, 0) != 1)
+			goto lost;
+	if (PQpipelineSync(p->c) != 1)
+		goto lost;
+	for (int i = 0; i < n; i++) {
+		if ((r = PQgetResult(p->c)) == NULL)
+			goto lost;
+		if (outcome_of(p, r, PGRES_TUPLES_OK, &o) == 0 && rc == 0) {
+			res[i] = o.res;
+		} else {
+			if (rc == 0)
+				rc = pg_fail(p, &o, err, "%s", what);
+			PQclear(o.res);
+		}
+		while ((r = PQgetResult(p->c)) != NULL)
+			PQclear(r);
+	}
+	r = PQgetResult(p->c);
+	sync = r != NULL && PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+	PQclear(r);
+	if (!sync || PQexitPipelineMode(p->c) != 1)
+		goto lost;
+	if (rc != 0) {
+		for (int i = 0; i < n; i++) {
+			PQclear(res[i]);
+			res[i] = NULL;
+		}
+		if (!conn_ok(p))
+			p->lost = true;
+	}
+	return rc;
+lost:
+	p->lost = true;
+	for (int i = 0; i < n; i++) {
+		PQclear(res[i]);
+		res[i] = NULL;
+	}
+	return rc != 0 ? rc
+		       : jpki_fail(err, JPKI_ERR_UNAVAILABLE,
+				   "%s: connection to the PostgreSQL store "
+				   "lost",
+				   what);
+}
+
+/* store_issue_reads: the three reads in one pipeline inside the batch's
+ * read snapshot; one by one elsewhere. */
+static int pg_issue_reads(void *impl, int64_t resident_id,
+			  const char *card_serial, store_resident *res,
+			  store_card *card, bool *card_found, store_cert_fn fn,
+			  void *ctx, jpki_err *err)
+{
+	static const char *const sql[3] = {
+	    "SELECT " RES_COLS " FROM residents WHERE id = $1",
+	    "SELECT serial, resident_id, issued, expiry, status"
+	    " FROM cards WHERE serial = $1",
+	    "SELECT " CERT_COLS " FROM certificates WHERE resident_id = $1"
+	    " ORDER BY not_before DESC, serial DESC"};
+	struct pgc *p = impl;
+	struct params R = {0}, C = {0};
+	const struct params *P[3] = {&R, &C, &R};
+	PGresult *r[3];
+	char key[24];
+	int rc;
+	if (!p->in_tx || pending(p) || p->lost || !conn_ok(p)) {
+		if ((rc = pg_resident_get(impl, resident_id, res, err)) != 0)
+			return rc;
+		rc = pg_card_get(impl, card_serial, card, err);
+		*card_found = rc == 0;
+		if (rc != 0 && rc != JPKI_ERR_NOT_FOUND)
+			return rc;
+		return pg_cert_by_resident(impl, resident_id, fn, ctx, err);
+	}
+	p_int(&R, resident_id);
+	p_text(&C, card_serial);
+	snprintf(key, sizeof(key), "%lld", (long long)resident_id);
+	if ((rc = fetch_piped(p, 3, sql, P, r, "reading resident for issuing",
+			      err)) != 0)
+		return rc;
+	if ((rc = row_of(r[0], &rm_resident, res, sizeof(*res), "resident", key,
+			 err)) != 0)
+		goto out;
+	rc = row_of(r[1], &rm_card, card, sizeof(*card), "card", card_serial,
+		    err);
+	*card_found = rc == 0;
+	if (rc == JPKI_ERR_NOT_FOUND)
+		rc = 0;
+	if (rc == 0)
+		rc = rows_of(r[2], &rm_cert, sizeof(store_cert), false,
+			     (row_fn)fn, ctx, err);
+out:
+	for (int i = 0; i < 3; i++)
+		PQclear(r[i]);
+	return rc;
+}
+
 /* ---- audit -------------------------------------------------------------- */
+
+/* The audit lock is taken by a transaction's first append and held until
+ * it ends, so the head it read then, moved by the transaction's own
+ * appends, stays the head: later appends ask the server nothing.  The
+ * records themselves wait in p->pend and go as multi-row INSERTs in the
+ * pipeline of the transaction's next statement or its COMMIT (run_piped):
+ * a batch's appends cost no round trip of their own under the lock, not
+ * three each. */
+#define AUDIT_HEAD_SQL "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"
 
 static int pg_audit_head(void *impl, int64_t *seq, char hash[65], jpki_err *err)
 {
 	struct pgc *p = impl;
 	struct outcome o;
-	struct params P = {0};
 	struct rm_audit_head h;
+	char sql[160];
 	int rc = 0;
-	p_int(&P, LOCK_NS_AUDIT);
-	if (run(p, "SELECT pg_advisory_xact_lock($1::int, 0)", &P,
-		PGRES_TUPLES_OK, &o) != 0) {
-		rc = pg_fail(p, &o, err, "locking the audit log");
-		goto out;
+	if (p->audit_locked) {
+		*seq = p->head_seq;
+		memcpy(hash, p->head_hash, sizeof(p->head_hash));
+		return 0;
 	}
-	PQclear(o.res);
-	if (run(p, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
-		NULL, PGRES_TUPLES_OK, &o) != 0) {
-		rc = pg_fail(p, &o, err, "reading the audit log");
-		goto out;
+	/* one round trip, two statements: READ COMMITTED gives the second a
+	 * snapshot of its own, taken after the lock was granted, so it sees
+	 * what the lock's previous holder committed.  With writes pending,
+	 * the two follow them in their pipeline. */
+	if (pending(p)) {
+		struct params L = {0};
+		p_int(&L, LOCK_NS_AUDIT);
+		rc = run_piped(p, "SELECT pg_advisory_xact_lock($1::int, 0)",
+			       &L, AUDIT_HEAD_SQL, PGRES_TUPLES_OK, &o);
+	} else {
+		snprintf(sql, sizeof(sql),
+			 "SELECT pg_advisory_xact_lock(%d, 0); " AUDIT_HEAD_SQL,
+			 LOCK_NS_AUDIT);
+		rc = run(p, sql, NULL, PGRES_TUPLES_OK, &o);
 	}
-	if (PQntuples(o.res) == 0) {
-		*seq = 0;
-		hash[0] = '\0';
+	if (rc != 0) {
+		rc = pg_fail(p, &o, err, "locking and reading the audit log");
 		goto out;
 	}
 	memset(&h, 0, sizeof(h));
-	if ((rc = read_rec(o.res, 0, &rm_audit_head, 0, &h, err)) == 0) {
-		*seq = h.seq;
-		memcpy(hash, h.hash, sizeof(h.hash));
+	if (PQntuples(o.res) > 0 &&
+	    (rc = read_rec(o.res, 0, &rm_audit_head, 0, &h, err)) != 0)
+		goto out;
+	*seq = h.seq;
+	memcpy(hash, h.hash, sizeof(h.hash));
+	if (p->in_tx) {
+		p->audit_locked = true;
+		p->head_seq = h.seq;
+		memcpy(p->head_hash, h.hash, sizeof(h.hash));
 	}
 out:
 	PQclear(o.res);
@@ -1304,18 +1747,32 @@ static int pg_audit_insert(void *impl, const store_audit *a, jpki_err *err)
 {
 	struct pgc *p = impl;
 	struct outcome o;
-	struct params P = {0};
-	p_fields(&P, &rm_audit, 0, rm_audit.n, a);
-	if (cmd(p,
-		"INSERT INTO audit (seq, at, actor, action, detail, prev_hash,"
-		" hash) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-		&P, &o, NULL) != 0)
-		return pg_fail(p, &o, err, "appending audit record %lld",
-			       (long long)a->seq);
+	if (p->npend == p->cap_pend) {
+		size_t cap = p->cap_pend == 0 ? 16 : 2 * p->cap_pend;
+		store_audit *n = realloc(p->pend, cap * sizeof(*n));
+		if (n == NULL)
+			return jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
+		p->pend = n;
+		p->cap_pend = cap;
+	}
 	/* the witness of this transaction's COMMIT (commit_outcome) */
-	p->audit_seq = a->seq;
 	if (jpki_strlcpy(p->audit_hash, a->hash, sizeof(p->audit_hash)) != 0)
 		return jpki_fail(err, JPKI_ERR_RANGE, "audit hash too long");
+	p->audit_seq = a->seq;
+	p->pend[p->npend++] = *a;
+	if (p->audit_locked) {
+		p->head_seq = a->seq;
+		memcpy(p->head_hash, p->audit_hash, sizeof(p->head_hash));
+	}
+	/* unless store_defer_writes asked otherwise: at once */
+	if (!p->in_tx || !p->defer) {
+		int rc = run_piped(p, NULL, NULL, NULL, PGRES_COMMAND_OK, &o);
+		PQclear(o.res);
+		if (rc != 0)
+			return pg_fail(p, &o, err,
+				       "appending audit record %lld",
+				       (long long)a->seq);
+	}
 	return 0;
 }
 
@@ -1859,6 +2316,8 @@ const struct store_backend store_pg_backend = {
     .migrations = store_pg_migrations,
     .open = pg_open,
     .close = pg_close,
+    .issue_reads = pg_issue_reads,
+    .defer_writes = pg_defer_writes,
     .check = pg_check,
     .begin = pg_begin,
     .commit = pg_commit,

@@ -325,6 +325,12 @@ int store_read_begin(store *s, jpki_err *err)
 	return 0;
 }
 
+void store_defer_writes(store *s)
+{
+	if (s != NULL && s->depth > 0 && s->ops->defer_writes != NULL)
+		s->ops->defer_writes(s->impl);
+}
+
 void store_read_end(store *s)
 {
 	if (s != NULL)
@@ -797,6 +803,31 @@ int store_cert_revoke(store *s, const char *serial, int reason, time_t at,
 		return rc;
 	return tx_leave(s, cert_revoke(s, serial, reason, at, from_hold, err),
 			err);
+}
+
+int store_issue_reads(store *s, int64_t resident_id, const char *card_serial,
+		      store_resident *res, store_card *card, bool *card_found,
+		      store_cert_fn fn, void *ctx, jpki_err *err)
+{
+	int rc;
+	if ((rc = usable(s, err)) != 0 ||
+	    (rc = check_text("card serial", card_serial, sizeof(card->serial),
+			     true, err)) != 0 ||
+	    (rc = check_out(res, err)) != 0 ||
+	    (rc = check_out(card, err)) != 0 ||
+	    (rc = check_out(card_found, err)) != 0 ||
+	    (rc = check_fn(fn != NULL, err)) != 0)
+		return rc;
+	if (s->ops->issue_reads != NULL)
+		return s->ops->issue_reads(s->impl, resident_id, card_serial,
+					   res, card, card_found, fn, ctx, err);
+	if ((rc = s->ops->resident_get(s->impl, resident_id, res, err)) != 0)
+		return rc;
+	rc = s->ops->card_get(s->impl, card_serial, card, err);
+	*card_found = rc == 0;
+	if (rc != 0 && rc != JPKI_ERR_NOT_FOUND)
+		return rc;
+	return s->ops->cert_by_resident(s->impl, resident_id, fn, ctx, err);
 }
 
 int store_cert_by_resident(store *s, int64_t resident_id, store_cert_fn fn,

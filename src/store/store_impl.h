@@ -192,6 +192,15 @@ struct store_backend {
 	int (*watch_wait)(void *impl, int timeout_ms, store_watch_fn fn,
 			  void *ctx, jpki_err *err);
 	void (*watch_close)(void *impl);
+	/* store_issue_reads in one go, arguments checked by the front; NULL:
+	 * the front makes the three reads. */
+	int (*issue_reads)(void *impl, int64_t resident_id,
+			   const char *card_serial, store_resident *res,
+			   store_card *card, bool *card_found, store_cert_fn fn,
+			   void *ctx, jpki_err *err);
+	/* store_defer_writes, inside a write transaction; NULL on a backend
+	 * that always writes at once (SQLite). */
+	void (*defer_writes)(void *impl);
 	/* store_check: the engine's own consistency check. */
 	int (*check)(void *impl, bool full, jpki_err *err);
 };

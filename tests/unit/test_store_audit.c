@@ -60,6 +60,54 @@ static void append3(struct fx *f)
 	    store_audit_append(f->s, -5, "ca", "cert.revoke", "", &e), 0);
 }
 
+/* store_defer_writes (ca_issue_batch): certificate writes and appends may
+ * travel later (PostgreSQL), yet a read inside the transaction sees them,
+ * the chain stays linear, and a deferred write's failure fails the
+ * transaction, naming the write, with nothing of it committed. */
+static void test_deferred(void **state)
+{
+	struct fx *f = *state;
+	jpki_err e = {0, ""};
+	int64_t n = -1, seq = 0;
+	char hash[65];
+	store_cert c = fx_cert("0D01", 1, f->resident, 1900000000), got;
+	append3(f);
+	assert_int_equal(store_begin(f->s, &e), 0);
+	store_defer_writes(f->s);
+	assert_int_equal(store_cert_put(f->s, &c, &e), 0);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(store_audit_append(f->s, 1700000100 + i, "ca",
+						    "cert.issue", "serial=0D01",
+						    &e),
+				 0);
+	assert_int_equal(store_audit_head(f->s, &seq, hash, &e), 0);
+	assert_int_equal(seq, 8);
+	memset(&got, 0, sizeof(got));
+	assert_int_equal(store_cert_get(f->s, "0D01", &got, &e), 0);
+	free(got.der);
+	assert_int_equal(store_commit(f->s, &e), 0);
+	assert_int_equal(store_audit_verify(f->s, &n, &e), 0);
+	assert_int_equal(n, 8);
+
+	assert_int_equal(store_begin(f->s, &e), 0);
+	store_defer_writes(f->s);
+	int rc = store_cert_put(f->s, &c, &e);
+	if (rc == 0) /* deferred: the next call reports it */
+		rc = store_audit_append(f->s, 1700000200, "ca", "cert.issue",
+					"serial=0D01 again", &e);
+	expect_err(rc, &e, JPKI_ERR_CONFLICT,
+		   "certificate serial 0D01 already exists");
+	assert_int_not_equal(store_commit(f->s, &e), 0);
+	store_rollback(f->s);
+	assert_int_equal(store_audit_verify(f->s, &n, &e), 0);
+	assert_int_equal(n, 8);
+	/* the handle works again, writes at once */
+	assert_int_equal(
+	    store_audit_append(f->s, 1700000300, "ca", "x", "", &e), 0);
+	assert_int_equal(store_audit_verify(f->s, &n, &e), 0);
+	assert_int_equal(n, 9);
+}
+
 static void test_append_verify(void **state)
 {
 	struct fx *f = *state;
@@ -235,6 +283,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_append_verify, fx_setup,
+					    fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_deferred, fx_setup,
 					    fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_append_only, fx_setup,
 					    fx_teardown),
