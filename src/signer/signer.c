@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,10 +21,22 @@
 
 static const char *const labels[3] = {"sign-root", "auth-root", "audit"};
 
-struct signer {
+/* One worker: its own keystore (for a PKCS#11 token, its own session)
+ * and keys; used by one thread at a time. */
+typedef struct worker {
 	keystore *ks;
 	EVP_PKEY *key[3];
+} worker;
+
+/* Shared by the workers: the policy (its used serials) under pol_mu,
+ * read-locked for the checks and write-locked for the used-serial check
+ * and mark; the rate, the log and the audit key's making under mu. */
+struct signer {
+	worker w[SIGNER_WORKERS_MAX];
+	unsigned nw;
 	signer_policy *pol;
+	pthread_rwlock_t pol_mu;
+	pthread_mutex_t mu;
 	signer_bucket bucket;
 	int log_fd;
 	char log_path[PATH_MAX];
@@ -33,12 +46,16 @@ void signer_close(signer *s)
 {
 	if (s == NULL)
 		return;
-	for (int i = 0; i < 3; i++)
-		EVP_PKEY_free(s->key[i]);
-	keystore_close(s->ks);
+	for (unsigned w = 0; w < SIGNER_WORKERS_MAX; w++) {
+		for (int i = 0; i < 3; i++)
+			EVP_PKEY_free(s->w[w].key[i]);
+		keystore_close(s->w[w].ks);
+	}
 	signer_policy_free(s->pol);
 	if (s->log_fd >= 0)
 		close(s->log_fd);
+	pthread_rwlock_destroy(&s->pol_mu);
+	pthread_mutex_destroy(&s->mu);
 	free(s);
 }
 
@@ -92,14 +109,14 @@ static int ks_location(const char *dir, char *out, size_t cap, jpki_err *err)
 	return 0;
 }
 
-static int load_key(signer *s, int i, X509 *root, jpki_err *err)
+static int load_key(worker *w, int i, X509 *root, jpki_err *err)
 {
-	int rc = keystore_has(s->ks, labels[i], NULL);
+	int rc = keystore_has(w->ks, labels[i], NULL);
 	if (rc == JPKI_ERR_NOT_FOUND && i == 2)
 		return 0; /* made on first use (GENERATE) */
-	if ((rc = keystore_load(s->ks, labels[i], &s->key[i], err)) != 0)
+	if ((rc = keystore_load(w->ks, labels[i], &w->key[i], err)) != 0)
 		return rc;
-	if (root != NULL && X509_check_private_key(root, s->key[i]) != 1)
+	if (root != NULL && X509_check_private_key(root, w->key[i]) != 1)
 		return jpki_fail(err, JPKI_ERR_KEY,
 				 "signer: the %s key does not match its "
 				 "certificate",
@@ -138,6 +155,18 @@ int signer_open(const signer_config *cfg, signer **out, jpki_err *err)
 	if (s == NULL)
 		return jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
 	s->log_fd = -1;
+	s->nw = cfg->workers == 0 ? 1 : cfg->workers;
+	if (pthread_rwlock_init(&s->pol_mu, NULL) != 0 ||
+	    pthread_mutex_init(&s->mu, NULL) != 0) {
+		free(s);
+		return jpki_fail(err, JPKI_ERR_NOMEM, "signer: no locks");
+	}
+	if (s->nw > SIGNER_WORKERS_MAX) {
+		rc =
+		    jpki_fail(err, JPKI_ERR_RANGE, "signer: at most %d workers",
+			      SIGNER_WORKERS_MAX);
+		goto out;
+	}
 	if ((rc = read_root(cfg->dir, labels[0], &roots[0], err)) != 0 ||
 	    (rc = read_root(cfg->dir, labels[1], &roots[1], err)) != 0 ||
 	    (rc = signer_policy_new(roots[0], roots[1], &s->pol, err)) != 0)
@@ -151,11 +180,12 @@ int signer_open(const signer_config *cfg, signer **out, jpki_err *err)
 	} else if ((rc = ks_location(cfg->dir, loc, sizeof(loc), err)) != 0) {
 		goto out;
 	}
-	if ((rc = keystore_open(loc, &s->ks, err)) != 0 ||
-	    (rc = load_key(s, 0, roots[0], err)) != 0 ||
-	    (rc = load_key(s, 1, roots[1], err)) != 0 ||
-	    (rc = load_key(s, 2, NULL, err)) != 0)
-		goto out;
+	for (unsigned w = 0; w < s->nw; w++)
+		if ((rc = keystore_open(loc, &s->w[w].ks, err)) != 0 ||
+		    (rc = load_key(&s->w[w], 0, roots[0], err)) != 0 ||
+		    (rc = load_key(&s->w[w], 1, roots[1], err)) != 0 ||
+		    (rc = load_key(&s->w[w], 2, NULL, err)) != 0)
+			goto out;
 	if (cfg->log_path != NULL) {
 		if (jpki_strlcpy(s->log_path, cfg->log_path,
 				 sizeof(s->log_path)) != 0) {
@@ -235,27 +265,66 @@ static int answer_spki(EVP_PKEY *k, jpki_wbuf *out)
 	return rc;
 }
 
-static int generate(signer *s, const signer_req *rq, jpki_wbuf *out)
+/* The audit key of worker w, loaded once another worker made it
+ * (s->mu held). */
+static void audit_key(worker *w)
+{
+	if (w->key[2] == NULL && keystore_has(w->ks, labels[2], NULL) == 0 &&
+	    keystore_load(w->ks, labels[2], &w->key[2], NULL) != 0)
+		w->key[2] = NULL;
+}
+
+static int generate(signer *s, worker *w, const signer_req *rq, jpki_wbuf *out)
 {
 	jpki_err e = {0};
 	EVP_PKEY *pub = NULL;
+	int rc;
 	if (strcmp(rq->label, "audit") != 0)
 		return answer(SIGNER_REFUSED,
 			      "signer: only the audit key is made here", out);
-	if (s->key[2] != NULL)
-		return answer(SIGNER_EXISTS, "signer: the audit key exists",
-			      out);
-	int rc = keystore_generate(s->ks, "audit", 2048, &pub, &e);
+	pthread_mutex_lock(&s->mu);
+	audit_key(w);
+	if (w->key[2] != NULL) {
+		rc = answer(SIGNER_EXISTS, "signer: the audit key exists", out);
+		goto out;
+	}
+	rc = keystore_generate(w->ks, "audit", 2048, &pub, &e);
 	EVP_PKEY_free(pub);
 	if (rc == 0)
-		rc = keystore_load(s->ks, "audit", &s->key[2], &e);
-	if (rc != 0)
-		return answer_err(rc, &e, out);
-	return answer_spki(s->key[2], out);
+		rc = keystore_load(w->ks, "audit", &w->key[2], &e);
+	rc = rc != 0 ? answer_err(rc, &e, out) : answer_spki(w->key[2], out);
+out:
+	pthread_mutex_unlock(&s->mu);
+	return rc;
 }
 
-int signer_handle(signer *s, const uint8_t *body, size_t len, time_t now,
-		  double mono, jpki_wbuf *out)
+/* Before the signature: a certificate's serial is checked unused and
+ * marked used in one step, so that of two requests for one serial at
+ * once exactly one is signed (a serial whose signing then fails stays
+ * used: it is never signed twice). */
+static int reserve(signer *s, const signer_req *rq, signer_entry *ent,
+		   jpki_err *e)
+{
+	pthread_rwlock_rdlock(&s->pol_mu);
+	int rc = signer_policy_check(s->pol, rq, ent, e);
+	pthread_rwlock_unlock(&s->pol_mu);
+	if (rc != 0 || ent->op != SIGNER_OP_CERT)
+		return rc;
+	pthread_rwlock_wrlock(&s->pol_mu);
+	if (signer_policy_used(s->pol, ent->serial, ent->serial_len))
+		rc = jpki_fail(e, JPKI_ERR_POLICY,
+			       "signer: %s TBSCertificate refused: serial "
+			       "number already used",
+			       rq->label);
+	else
+		rc =
+		    signer_policy_mark(s->pol, ent->serial, ent->serial_len, e);
+	pthread_rwlock_unlock(&s->pol_mu);
+	return rc;
+}
+
+int signer_handle(signer *s, unsigned wi, const uint8_t *body, size_t len,
+		  time_t now, double mono, jpki_wbuf *out)
 {
 	jpki_err e = {0};
 	signer_req rq;
@@ -263,28 +332,46 @@ int signer_handle(signer *s, const uint8_t *body, size_t len, time_t now,
 	unsigned char sig[1024];
 	size_t sig_len = sizeof(sig);
 	char line[256];
+	if (wi >= s->nw)
+		return answer(SIGNER_INTERNAL, "signer: no such worker", out);
+	worker *w = &s->w[wi];
 	int rc = signer_req_parse(body, len, &rq, &e);
 	if (rc != 0)
 		return answer(SIGNER_MALFORMED, jpki_err_msg(&e, rc), out);
 	int ki = key_index(rq.label);
 	if (rq.op == SIGNER_OP_GENERATE)
-		return generate(s, &rq, out);
+		return generate(s, w, &rq, out);
+	if (ki == 2 && w->key[2] == NULL) {
+		pthread_mutex_lock(&s->mu);
+		audit_key(w);
+		pthread_mutex_unlock(&s->mu);
+	}
 	if (rq.op == SIGNER_OP_PUBKEY) {
-		if (ki < 0 || s->key[ki] == NULL)
+		if (ki < 0 || w->key[ki] == NULL)
 			return answer(SIGNER_NOT_FOUND, "signer: no such key",
 				      out);
-		return answer_spki(s->key[ki], out);
+		return answer_spki(w->key[ki], out);
 	}
-	if (!signer_bucket_take(&s->bucket, mono))
+	pthread_mutex_lock(&s->mu);
+	bool took = signer_bucket_take(&s->bucket, mono);
+	pthread_mutex_unlock(&s->mu);
+	if (!took)
 		return answer(SIGNER_BUSY, "signer: over the signing rate",
 			      out);
-	if ((rc = signer_policy_check(s->pol, &rq, &ent, &e)) != 0)
-		return answer_err(rc, &e, out);
-	if (ki < 0 || s->key[ki] == NULL)
+	if (ki < 0 || w->key[ki] == NULL) {
+		/* checked as before, but nothing reserved for a missing key */
+		pthread_rwlock_rdlock(&s->pol_mu);
+		rc = signer_policy_check(s->pol, &rq, &ent, &e);
+		pthread_rwlock_unlock(&s->pol_mu);
+		if (rc != 0)
+			return answer_err(rc, &e, out);
 		return answer(SIGNER_NOT_FOUND, "signer: no such key", out);
+	}
+	if ((rc = reserve(s, &rq, &ent, &e)) != 0)
+		return answer_err(rc, &e, out);
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	if (md == NULL ||
-	    EVP_DigestSignInit_ex(md, NULL, "SHA256", NULL, NULL, s->key[ki],
+	    EVP_DigestSignInit_ex(md, NULL, "SHA256", NULL, NULL, w->key[ki],
 				  NULL) != 1 ||
 	    EVP_DigestSign(md, sig, &sig_len, rq.payload, rq.payload_len) !=
 		1) {
@@ -294,14 +381,21 @@ int signer_handle(signer *s, const uint8_t *body, size_t len, time_t now,
 		return answer(SIGNER_INTERNAL, e.msg, out);
 	}
 	EVP_MD_CTX_free(md);
-	/* logged (and the serial used) before the signature leaves */
+	/* logged (the serial already marked used) before the signature
+	 * leaves; one write of one whole line, under the lock */
 	signer_entry_line(&ent, now, line, sizeof(line) - 1);
 	size_t n = strlen(line);
 	line[n++] = '\n';
-	if ((ent.op == SIGNER_OP_CERT &&
-	     signer_policy_mark(s->pol, ent.serial, ent.serial_len, &e) != 0) ||
-	    write(s->log_fd, line, n) != (ssize_t)n)
+	pthread_mutex_lock(&s->mu);
+	ssize_t wr = write(s->log_fd, line, n);
+	pthread_mutex_unlock(&s->mu);
+	if (wr != (ssize_t)n)
 		return answer(SIGNER_INTERNAL, "signer: cannot write its log",
 			      out);
 	return signer_resp_encode(SIGNER_OK, sig, sig_len, out, NULL);
+}
+
+unsigned signer_workers(const signer *s)
+{
+	return s->nw;
 }
