@@ -30,13 +30,14 @@ typedef struct worker {
 
 /* Shared by the workers: the policy (its used serials) under pol_mu,
  * read-locked for the checks and write-locked for the used-serial check
- * and mark; the rate, the log and the audit key's making under mu. */
+ * and mark; the rate and the log under mu; the audit key's making (and
+ * the other workers' loading it) under key_mu. */
 struct signer {
 	worker w[SIGNER_WORKERS_MAX];
 	unsigned nw;
 	signer_policy *pol;
 	pthread_rwlock_t pol_mu;
-	pthread_mutex_t mu;
+	pthread_mutex_t mu, key_mu;
 	signer_bucket bucket;
 	int log_fd;
 	char log_path[PATH_MAX];
@@ -56,6 +57,7 @@ void signer_close(signer *s)
 		close(s->log_fd);
 	pthread_rwlock_destroy(&s->pol_mu);
 	pthread_mutex_destroy(&s->mu);
+	pthread_mutex_destroy(&s->key_mu);
 	free(s);
 }
 
@@ -157,7 +159,8 @@ int signer_open(const signer_config *cfg, signer **out, jpki_err *err)
 	s->log_fd = -1;
 	s->nw = cfg->workers == 0 ? 1 : cfg->workers;
 	if (pthread_rwlock_init(&s->pol_mu, NULL) != 0 ||
-	    pthread_mutex_init(&s->mu, NULL) != 0) {
+	    pthread_mutex_init(&s->mu, NULL) != 0 ||
+	    pthread_mutex_init(&s->key_mu, NULL) != 0) {
 		free(s);
 		return jpki_fail(err, JPKI_ERR_NOMEM, "signer: no locks");
 	}
@@ -266,7 +269,7 @@ static int answer_spki(EVP_PKEY *k, jpki_wbuf *out)
 }
 
 /* The audit key of worker w, loaded once another worker made it
- * (s->mu held). */
+ * (s->key_mu held). */
 static void audit_key(worker *w)
 {
 	if (w->key[2] == NULL && keystore_has(w->ks, labels[2], NULL) == 0 &&
@@ -282,7 +285,7 @@ static int generate(signer *s, worker *w, const signer_req *rq, jpki_wbuf *out)
 	if (strcmp(rq->label, "audit") != 0)
 		return answer(SIGNER_REFUSED,
 			      "signer: only the audit key is made here", out);
-	pthread_mutex_lock(&s->mu);
+	pthread_mutex_lock(&s->key_mu);
 	audit_key(w);
 	if (w->key[2] != NULL) {
 		rc = answer(SIGNER_EXISTS, "signer: the audit key exists", out);
@@ -294,7 +297,7 @@ static int generate(signer *s, worker *w, const signer_req *rq, jpki_wbuf *out)
 		rc = keystore_load(w->ks, "audit", &w->key[2], &e);
 	rc = rc != 0 ? answer_err(rc, &e, out) : answer_spki(w->key[2], out);
 out:
-	pthread_mutex_unlock(&s->mu);
+	pthread_mutex_unlock(&s->key_mu);
 	return rc;
 }
 
@@ -342,9 +345,9 @@ int signer_handle(signer *s, unsigned wi, const uint8_t *body, size_t len,
 	if (rq.op == SIGNER_OP_GENERATE)
 		return generate(s, w, &rq, out);
 	if (ki == 2 && w->key[2] == NULL) {
-		pthread_mutex_lock(&s->mu);
+		pthread_mutex_lock(&s->key_mu);
 		audit_key(w);
-		pthread_mutex_unlock(&s->mu);
+		pthread_mutex_unlock(&s->key_mu);
 	}
 	if (rq.op == SIGNER_OP_PUBKEY) {
 		if (ki < 0 || w->key[ki] == NULL)
