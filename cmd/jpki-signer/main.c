@@ -137,10 +137,12 @@ static int sandbox(bool listening)
 	    SCMP_SYS(sched_yield),   SCMP_SYS(tgkill),
 	    SCMP_SYS(sigaltstack),   SCMP_SYS(shutdown),
 	};
-	/* what glibc's threads need besides clone (the first pthread_create
-	 * sets the cancellation signal's handler) */
+	/* what threads need besides clone: the first pthread_create sets
+	 * the cancellation signal's handler; ThreadSanitizer's thread start
+	 * (pthread_getattr_np) reads the CPU affinity */
 	static const int thread[] = {SCMP_SYS(set_robust_list), SCMP_SYS(rseq),
-				     SCMP_SYS(rt_sigaction)};
+				     SCMP_SYS(rt_sigaction),
+				     SCMP_SYS(sched_getaffinity)};
 	scmp_filter_ctx f = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	int rc = f == NULL ? -1 : 0;
 	for (size_t i = 0; rc == 0 && i < sizeof(allow) / sizeof(allow[0]); i++)
