@@ -1,16 +1,20 @@
 /* jpki-signer: the only process that opens the CA's keystore
- * (docs/design.md, "The signer process").  jpkid starts it with a
- * socketpair as fd 3 (--fd 3); `--listen PATH` serves a Unix socket
- * instead, one connection at a time (systemd or tests).  After start-up it
+ * (docs/design.md, "The signer process").  jpkid starts it with
+ * socketpairs as fds 3 .. 3+N-1 (--fd 3 --workers N), one worker thread
+ * each; `--listen PATH` serves a Unix socket instead, N connections at a
+ * time (systemd or tests).  After start-up it
  * drops to --user when run as root, forbids new privileges and ptrace, and
  * runs under a seccomp allow-list.  `jpki-signer request` is a small
  * client of the protocol for tests and operators. */
+#define _GNU_SOURCE /* CLONE_THREAD */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <openssl/crypto.h>
+#include <pthread.h>
 #include <pwd.h>
+#include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,7 +33,7 @@
 static const char usage[] =
     "usage: jpki-signer --dir DIR (--fd N | --listen PATH) [--keystore LOC]\n"
     "                   [--log FILE] [--rate R] [--burst N] [--user USER]\n"
-    "                   [--no-seccomp]\n"
+    "                   [--workers N] [--no-seccomp]\n"
     "       jpki-signer request --connect PATH --op OP --label LABEL\n"
     "                   [--in FILE] [--out FILE] [--count N] [--raw]\n\n"
     "The CA's signer: the only process that opens the keystore.  It signs\n"
@@ -38,7 +42,11 @@ static const char usage[] =
     "1000), and logs each signature (DIR/signer/signer.log, which is also\n"
     "the record of used certificate serials).  jpkid --signer starts it.\n"
     "--fd N          serve the socket on descriptor N (from jpkid)\n"
-    "--listen PATH   serve a Unix socket (mode 0600), one client at a time\n"
+    "--listen PATH   serve a Unix socket (mode 0600), N clients at a time\n"
+    "--workers N     serve N requests at once, each by a thread with its\n"
+    "                own keystore session (1 to 16; default 1 with --fd,\n"
+    "                the number of CPUs with --listen); with --fd, the\n"
+    "                sockets are descriptors N .. N+workers-1\n"
     "--keystore LOC  the keystore (default: as the CA in DIR names it)\n"
     "--user USER     when started as root: run as USER after start-up\n"
     "                (required then)\n"
@@ -92,7 +100,10 @@ static int drop_privileges(const char *user)
 /* What the signer does once started: read and write its sockets and
  * log, memory, time, randomness, and the files a PKCS#11 module such as
  * SoftHSM2 keeps its token in (it re-reads them, and writes when the
- * audit key is made).  No socket, connect, exec, fork or ptrace. */
+ * audit key is made); start its worker threads (clone with CLONE_THREAD
+ * only; clone3, whose flags a filter cannot read, fails with ENOSYS and
+ * glibc falls back to clone).  No socket, connect, exec, fork or
+ * ptrace. */
 static int sandbox(bool listening)
 {
 	static const int allow[] = {
@@ -126,10 +137,26 @@ static int sandbox(bool listening)
 	    SCMP_SYS(sched_yield),   SCMP_SYS(tgkill),
 	    SCMP_SYS(sigaltstack),   SCMP_SYS(shutdown),
 	};
+	/* what threads need besides clone: the first pthread_create sets
+	 * the cancellation signal's handler; ThreadSanitizer's thread start
+	 * (pthread_getattr_np) reads the CPU affinity */
+	static const int thread[] = {SCMP_SYS(set_robust_list), SCMP_SYS(rseq),
+				     SCMP_SYS(rt_sigaction),
+				     SCMP_SYS(sched_getaffinity)};
 	scmp_filter_ctx f = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	int rc = f == NULL ? -1 : 0;
 	for (size_t i = 0; rc == 0 && i < sizeof(allow) / sizeof(allow[0]); i++)
 		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, allow[i], 0);
+	for (size_t i = 0; rc == 0 && i < sizeof(thread) / sizeof(thread[0]);
+	     i++)
+		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, thread[i], 0);
+	if (rc == 0)
+		rc = seccomp_rule_add(
+		    f, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+		    SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
+	if (rc == 0)
+		rc = seccomp_rule_add(f, SCMP_ACT_ERRNO(ENOSYS),
+				      SCMP_SYS(clone3), 0);
 	if (rc == 0 && listening)
 		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(accept), 0);
 	if (rc == 0 && listening)
@@ -145,7 +172,7 @@ static int sandbox(bool listening)
 /* --- serving --- */
 
 /* One connection until its peer closes it or breaks the framing. */
-static void serve(signer *s, int fd)
+static void serve(signer *s, unsigned wi, int fd)
 {
 	for (;;) {
 		jpki_err e = {0};
@@ -168,7 +195,7 @@ static void serve(signer *s, int fd)
 			jpki_wbuf_free(&out);
 			return;
 		}
-		rc = signer_handle(s, body, len, time(NULL), mono(), &out);
+		rc = signer_handle(s, wi, body, len, time(NULL), mono(), &out);
 		free(body);
 		if (rc != 0 ||
 		    signer_write_all(fd, out.p, out.len, NULL) != 0) {
@@ -177,6 +204,35 @@ static void serve(signer *s, int fd)
 		}
 		jpki_wbuf_free(&out);
 	}
+}
+
+/* A worker: its descriptor (--fd), or connections on the listening
+ * socket one after another (--listen). */
+typedef struct wctx {
+	signer *s;
+	unsigned wi;
+	int fd, lfd;
+	pthread_t t;
+} wctx;
+
+static void *work(void *arg)
+{
+	wctx *w = arg;
+	if (w->lfd < 0) {
+		serve(w->s, w->wi, w->fd);
+		return NULL;
+	}
+	for (;;) {
+		int cfd = accept(w->lfd, NULL, NULL);
+		if (cfd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			break;
+		}
+		serve(w->s, w->wi, cfd);
+		close(cfd);
+	}
+	return NULL;
 }
 
 static int listen_on(const char *path)
@@ -350,11 +406,14 @@ int main(int argc, char **argv)
 	    {"burst", required_argument, NULL, 'b'},
 	    {"user", required_argument, NULL, 'u'},
 	    {"no-seccomp", no_argument, NULL, 'S'},
+	    {"workers", required_argument, NULL, 'w'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0}};
 	signer_config cfg = {.rate = 500, .burst = 1000};
 	const char *listen_path = NULL, *user = NULL;
-	double fdn = -1;
+	double fdn = -1, workers = 0;
+	wctx w[SIGNER_WORKERS_MAX];
+	unsigned started = 0;
 	bool no_seccomp = false;
 	signer *s = NULL;
 	jpki_err e = {0};
@@ -381,12 +440,27 @@ int main(int argc, char **argv)
 			if (num(optarg, 1, 1e7, &cfg.burst) != 0)
 				return 2;
 			break;
+		case 'w':
+			if (num(optarg, 1, SIGNER_WORKERS_MAX, &workers) != 0)
+				return 2;
+			break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return 2;
 		}
 	}
 	if (cfg.dir == NULL || optind != argc ||
 	    (fdn < 0) == (listen_path == NULL)) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (workers == 0 && listen_path != NULL) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		workers = n < 1			   ? 1
+			  : n > SIGNER_WORKERS_MAX ? SIGNER_WORKERS_MAX
+						   : (double)n;
+	}
+	cfg.workers = workers == 0 ? 1 : (unsigned)workers;
+	if (fdn >= 0 && fdn + cfg.workers > (1 << 20)) {
 		fputs(usage, stderr);
 		return 2;
 	}
@@ -407,21 +481,29 @@ int main(int argc, char **argv)
 		signer_close(s);
 		return 1;
 	}
-	if (lfd >= 0) {
-		fprintf(stderr, "jpki-signer: listening on %s\n", listen_path);
-		for (;;) {
-			int cfd = accept(lfd, NULL, NULL);
-			if (cfd < 0) {
-				if (errno == EINTR || errno == ECONNABORTED)
-					continue;
-				break;
-			}
-			serve(s, cfd);
-			close(cfd);
+	if (lfd >= 0)
+		fprintf(stderr,
+			"jpki-signer: listening on %s, %u requests at once\n",
+			listen_path, cfg.workers);
+	/* worker 0 is this thread; the others are started under the
+	 * filter (clone with CLONE_THREAD) */
+	for (unsigned i = 0; i < cfg.workers; i++)
+		w[i] = (wctx){.s = s,
+			      .wi = i,
+			      .fd = lfd >= 0 ? -1 : (int)fdn + (int)i,
+			      .lfd = lfd};
+	for (started = 1; started < cfg.workers; started++)
+		if (pthread_create(&w[started].t, NULL, work, &w[started]) !=
+		    0) {
+			/* its socket would go unanswered: the client starts
+			 * another signer */
+			fprintf(stderr, "jpki-signer: cannot start worker %u\n",
+				started);
+			_exit(1);
 		}
-	} else {
-		serve(s, (int)fdn);
-	}
+	work(&w[0]);
+	for (unsigned i = 1; i < started; i++)
+		pthread_join(w[i].t, NULL);
 	signer_close(s);
 	return 0;
 }

@@ -44,11 +44,16 @@ JPKI_MUST_CHECK int keystore_has(keystore *ks, const char *label,
  * a socketpair, where the signer checks it and signs.  Such a key refuses
  * EVP_PKEY_sign over a bare hash: callers use EVP_DigestSign* when
  * keystore_signs_messages says so.  A signer that dies is started again;
- * a request caught by its death is sent once more to the new one. */
+ * a request caught by its death is sent once more to the new one.  The
+ * program's threads have up to `links` requests in the signer at once. */
 typedef struct keystore_signer_opts {
 	const char *exe;	 /* the jpki-signer program */
 	const char *const *argv; /* its arguments after argv[0], NULL-ended;
-				   "--fd 3" is added (the socket) */
+				   "--fd 3 --workers N" is added (the
+				   sockets) */
+	unsigned links;		 /* requests in flight at once, each on its own
+				    socketpair to its own signer worker (0: the
+				    number of CPUs; at most 16) */
 } keystore_signer_opts;
 JPKI_MUST_CHECK int keystore_signer_start(const keystore_signer_opts *o,
 					  jpki_err *err);

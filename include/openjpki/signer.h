@@ -97,7 +97,11 @@ typedef struct signer_config {
 	const char *log_path; /* NULL: DIR/signer/signer.log */
 	double rate, burst;   /* signatures per second, at once */
 	double now_mono;      /* monotonic seconds at start */
+	unsigned workers;     /* requests served at once (0: 1), each with
+				 its own keystore session and keys */
 } signer_config;
+
+#define SIGNER_WORKERS_MAX 16
 
 typedef struct signer signer;
 /* Open the keystore, load the keys that exist (sign-root, auth-root,
@@ -106,11 +110,16 @@ typedef struct signer signer;
 JPKI_MUST_CHECK int signer_open(const signer_config *cfg, signer **out,
 				jpki_err *err);
 void signer_close(signer *s);
-/* One request body: the response frame goes to *out (always, unless
- * out of memory: then non-zero).  A signature is returned only once its
- * log line is written. */
-JPKI_MUST_CHECK int signer_handle(signer *s, const uint8_t *body, size_t len,
-				  time_t now, double mono, jpki_wbuf *out);
+/* One request body, served by worker `worker` (below signer_workers;
+ * each worker by one thread at a time, the workers at once): the
+ * response frame goes to *out (always, unless out of memory: then
+ * non-zero).  A certificate's serial is checked and marked used in one
+ * step before it is signed; a signature is returned only once its log
+ * line is written. */
+JPKI_MUST_CHECK int signer_handle(signer *s, unsigned worker,
+				  const uint8_t *body, size_t len, time_t now,
+				  double mono, jpki_wbuf *out);
+unsigned signer_workers(const signer *s);
 
 #ifdef __cplusplus
 }

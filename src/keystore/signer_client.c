@@ -1,12 +1,15 @@
 /* The "signer:" keystore (include/openjpki/keystore.h): jpki-signer as a
- * child over a socketpair, its keys as EVP_PKEYs of the in-tree provider
+ * child over socketpairs, its keys as EVP_PKEYs of the in-tree provider
  * (p11_provider.c) whose signing sends the whole message to it.
  *
- * One link per process: the socket, the child's pid, a watcher thread
- * that waits for the child and starts it again when it dies.  Requests
- * from all threads go one at a time (the signer answers one at a time);
- * a request that meets a dead signer waits (at most LINK_WAIT_S) for the
- * next one and is sent once more. */
+ * One signer per process, with several links (socketpairs: its
+ * descriptors 3, 4, ..., one worker thread each there): a request takes
+ * a free link for its round trip, so as many requests as links are in
+ * flight at once from the issuing threads.  A watcher thread waits for
+ * the child and starts it again (with new links) when it dies.  A link
+ * caught by the death stays its holder's until the round trip ends (it
+ * is closed then, never reused); a request that meets a dead signer
+ * waits (at most LINK_WAIT_S) for the next one and is sent once more. */
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/core_names.h>
@@ -16,6 +19,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -31,65 +35,86 @@
 #define LINK_WAIT_S 10
 #define CHILD_FD 3
 #define ARGV_MAX 64
+#define LINKS_MAX 16 /* jpki-signer's --workers at most */
 
 static struct {
 	pthread_mutex_t mu;
-	pthread_cond_t up;
-	int fd;	   /* -1 while the signer is down */
-	pid_t pid; /* written by start and the watcher only */
+	pthread_cond_t up; /* a link came up or was given back */
+	unsigned nlinks;
+	int fd[LINKS_MAX];    /* -1 while down */
+	bool busy[LINKS_MAX]; /* held by a round trip */
+	unsigned gen;	      /* which signer the links are of */
+	pid_t pid;	      /* written by start and the watcher only */
 	bool started, stopping;
 	unsigned restarts;
-	char *argv[ARGV_MAX + 4];
+	char *argv[ARGV_MAX + 6];
 	pthread_t watcher;
-} L = {PTHREAD_MUTEX_INITIALIZER,
-       PTHREAD_COND_INITIALIZER,
-       -1,
-       0,
-       false,
-       false,
-       0,
-       {NULL},
-       0};
+} L = {.mu = PTHREAD_MUTEX_INITIALIZER, .up = PTHREAD_COND_INITIALIZER};
 
 /* the last refusal on this thread (keystore_take_refusal) */
 static _Thread_local int refusal_rc;
 static _Thread_local char refusal_msg[SIGNER_MSG_MAX + 1];
 
-/* fork + exec with the socket as fd 3; between them only
- * async-signal-safe calls (the caller has threads). */
-static int spawn(int *fd_out, pid_t *pid_out, jpki_err *err)
+/* fork + exec with the links' other ends as fds 3 .. 3+nlinks-1;
+ * between them only async-signal-safe calls (the caller has threads).
+ * L.mu held. */
+static int spawn(jpki_err *err)
 {
-	int sv[2];
+	int par[LINKS_MAX], chi[LINKS_MAX], tmp[LINKS_MAX];
+	unsigned n = L.nlinks, made;
 	sigset_t all;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
-		return jpki_fail(err, JPKI_ERR_IO, "signer: socketpair: %s",
-				 strerror(errno));
+	int rc = 0;
+	for (made = 0; made < n; made++) {
+		int sv[2];
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) !=
+		    0) {
+			rc = jpki_fail(err, JPKI_ERR_IO,
+				       "signer: socketpair: %s",
+				       strerror(errno));
+			goto out;
+		}
+		par[made] = sv[0];
+		chi[made] = sv[1];
+	}
 	pid_t pid = fork();
 	if (pid < 0) {
-		close(sv[0]);
-		close(sv[1]);
-		return jpki_fail(err, JPKI_ERR_IO, "signer: fork: %s",
-				 strerror(errno));
+		rc = jpki_fail(err, JPKI_ERR_IO, "signer: fork: %s",
+			       strerror(errno));
+		goto out;
 	}
 	if (pid == 0) {
-		if (sv[1] == CHILD_FD) {
-			if (fcntl(CHILD_FD, F_SETFD, 0) != 0)
+		/* above the targets first, so no dup2 lands on an end not
+		 * yet moved */
+		for (unsigned i = 0; i < n; i++)
+			if ((tmp[i] = fcntl(chi[i], F_DUPFD_CLOEXEC,
+					    CHILD_FD + (int)n)) < 0)
 				_exit(127);
-		} else if (dup2(sv[1], CHILD_FD) != CHILD_FD) {
-			_exit(127);
-		}
+		for (unsigned i = 0; i < n; i++)
+			if (dup2(tmp[i], CHILD_FD + (int)i) !=
+			    CHILD_FD + (int)i)
+				_exit(127);
 		/* nothing else of the parent's: listeners, the store */
-		syscall(SYS_close_range, CHILD_FD + 1, ~0U, 0);
+		syscall(SYS_close_range, CHILD_FD + n, ~0U, 0);
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
 		signal(SIGPIPE, SIG_IGN);
 		execv(L.argv[0], L.argv);
 		_exit(127);
 	}
-	close(sv[1]);
-	*fd_out = sv[0];
-	*pid_out = pid;
+	for (unsigned i = 0; i < n; i++) {
+		close(chi[i]);
+		L.fd[i] = par[i];
+		L.busy[i] = false;
+	}
+	L.pid = pid;
+	L.gen++;
 	return 0;
+out:
+	for (unsigned i = 0; i < made; i++) {
+		close(par[i]);
+		close(chi[i]);
+	}
+	return rc;
 }
 
 static void *watch(void *arg)
@@ -101,9 +126,14 @@ static void *watch(void *arg)
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
 		pthread_mutex_lock(&L.mu);
-		if (L.fd >= 0)
-			close(L.fd);
-		L.fd = -1;
+		/* a link in a round trip is closed by its holder */
+		for (unsigned i = 0; i < L.nlinks; i++) {
+			if (L.fd[i] >= 0 && !L.busy[i])
+				close(L.fd[i]);
+			L.fd[i] = -1;
+			L.busy[i] = false;
+		}
+		L.gen++;
 		L.pid = 0;
 		/* start another, every 0.1 s until one runs */
 		while (!L.stopping && L.pid == 0) {
@@ -111,7 +141,7 @@ static void *watch(void *arg)
 			pthread_mutex_unlock(&L.mu);
 			nanosleep(&pause, NULL);
 			pthread_mutex_lock(&L.mu);
-			if (!L.stopping && spawn(&L.fd, &L.pid, NULL) == 0) {
+			if (!L.stopping && spawn(NULL) == 0) {
 				L.restarts++;
 				pthread_cond_broadcast(&L.up);
 			}
@@ -127,11 +157,22 @@ int keystore_signer_start(const keystore_signer_opts *o, jpki_err *err)
 {
 	size_t n = 0;
 	int rc;
+	char nl[16];
 	if (L.started)
 		return jpki_fail(err, JPKI_ERR_STATE,
 				 "signer: already started");
 	if (o == NULL || o->exe == NULL)
 		return jpki_fail(err, JPKI_ERR_INVAL, "signer: no program");
+	if (o->links > LINKS_MAX)
+		return jpki_fail(err, JPKI_ERR_RANGE,
+				 "signer: at most %d links", LINKS_MAX);
+	L.nlinks = o->links;
+	if (L.nlinks == 0) {
+		long c = sysconf(_SC_NPROCESSORS_ONLN);
+		L.nlinks = c < 1 ? 1 : c > LINKS_MAX ? LINKS_MAX : (unsigned)c;
+	}
+	for (unsigned i = 0; i < LINKS_MAX; i++)
+		L.fd[i] = -1;
 	L.argv[n++] = strdup(o->exe);
 	for (size_t i = 0; o->argv != NULL && o->argv[i] != NULL; i++) {
 		if (n >= ARGV_MAX)
@@ -139,8 +180,11 @@ int keystore_signer_start(const keystore_signer_opts *o, jpki_err *err)
 					 "signer: too many arguments");
 		L.argv[n++] = strdup(o->argv[i]);
 	}
+	snprintf(nl, sizeof(nl), "%u", L.nlinks);
 	L.argv[n++] = strdup("--fd");
 	L.argv[n++] = strdup("3");
+	L.argv[n++] = strdup("--workers");
+	L.argv[n++] = strdup(nl);
 	L.argv[n] = NULL;
 	for (size_t i = 0; i < n; i++)
 		if (L.argv[i] == NULL)
@@ -150,7 +194,7 @@ int keystore_signer_start(const keystore_signer_opts *o, jpki_err *err)
 				 "signer: cannot run %s: %s", L.argv[0],
 				 strerror(errno));
 	pthread_mutex_lock(&L.mu);
-	rc = spawn(&L.fd, &L.pid, err);
+	rc = spawn(err);
 	pthread_mutex_unlock(&L.mu);
 	if (rc != 0)
 		return rc;
@@ -206,21 +250,57 @@ int keystore_take_refusal(jpki_err *err)
 	return rc;
 }
 
-/* Wait for a live signer (L.mu held). */
-static int wait_up(jpki_err *err)
+/* Take a free link of a live signer (L.mu held): its slot, descriptor
+ * and generation.  Waits while all are busy; at most LINK_WAIT_S while
+ * the signer is down. */
+static int acquire(unsigned *slot, int *fd, unsigned *gen, jpki_err *err)
 {
 	struct timespec until;
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += LINK_WAIT_S;
-	while (L.fd < 0 && !L.stopping)
-		if (pthread_cond_timedwait(&L.up, &L.mu, &until) == ETIMEDOUT)
+	while (!L.stopping) {
+		bool up = false;
+		for (unsigned i = 0; i < L.nlinks; i++) {
+			if (L.fd[i] < 0)
+				continue;
+			up = true;
+			if (!L.busy[i]) {
+				L.busy[i] = true;
+				*slot = i;
+				*fd = L.fd[i];
+				*gen = L.gen;
+				return 0;
+			}
+		}
+		if (up)
+			pthread_cond_wait(&L.up, &L.mu);
+		else if (pthread_cond_timedwait(&L.up, &L.mu, &until) ==
+			 ETIMEDOUT)
 			break;
-	if (L.fd < 0)
-		return jpki_fail(err, JPKI_ERR_BUSY,
-				 "signer: not running (started again "
-				 "within %d s?)",
-				 LINK_WAIT_S);
-	return 0;
+	}
+	return jpki_fail(err, JPKI_ERR_BUSY,
+			 "signer: not running (started again within %d s?)",
+			 LINK_WAIT_S);
+}
+
+/* Give a link back (L.mu held).  One of a signer since replaced is the
+ * holder's to close; a broken one (dead signer, or out of step) is
+ * closed and the signer killed: the watcher starts another. */
+static void release(unsigned slot, int fd, unsigned gen, bool broken)
+{
+	if (gen != L.gen) {
+		close(fd);
+	} else if (broken) {
+		shutdown(fd, SHUT_RDWR);
+		if (L.pid > 0)
+			kill(L.pid, SIGKILL);
+		close(fd);
+		L.fd[slot] = -1;
+		L.busy[slot] = false;
+	} else {
+		L.busy[slot] = false;
+	}
+	pthread_cond_broadcast(&L.up);
 }
 
 /* One request and its response; *resp is the malloc'd body. */
@@ -237,18 +317,17 @@ static int roundtrip(uint8_t op, const char *label, const uint8_t *payload,
 		goto out;
 	pthread_mutex_lock(&L.mu);
 	for (int attempt = 0; attempt < 2; attempt++) {
-		if ((rc = wait_up(err)) != 0)
+		unsigned slot = 0, gen = 0;
+		int fd = -1;
+		if ((rc = acquire(&slot, &fd, &gen, err)) != 0)
 			break;
-		if ((rc = signer_write_all(L.fd, w.p, w.len, err)) == 0 &&
-		    (rc = signer_frame_read(L.fd, 8192, resp, resp_len, err)) ==
-			0)
+		pthread_mutex_unlock(&L.mu);
+		if ((rc = signer_write_all(fd, w.p, w.len, err)) == 0)
+			rc = signer_frame_read(fd, 8192, resp, resp_len, err);
+		pthread_mutex_lock(&L.mu);
+		release(slot, fd, gen, rc != 0);
+		if (rc == 0)
 			break;
-		/* dead or out of step: the watcher starts another */
-		shutdown(L.fd, SHUT_RDWR);
-		if (L.pid > 0)
-			kill(L.pid, SIGKILL);
-		close(L.fd);
-		L.fd = -1;
 	}
 	pthread_mutex_unlock(&L.mu);
 out:

@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,12 +21,25 @@
 
 static const char *const labels[3] = {"sign-root", "auth-root", "audit"};
 
-struct signer {
+/* One worker: its own keystore (for a PKCS#11 token, its own session)
+ * and keys; used by one thread at a time. */
+typedef struct worker {
 	keystore *ks;
 	EVP_PKEY *key[3];
 	/* later root generations' keys, [hierarchy][gen - 2] (ca rollover) */
 	EVP_PKEY *gkey[2][SIGNER_GEN_MAX - 1];
+} worker;
+
+/* Shared by the workers: the policy (its used serials) under pol_mu,
+ * read-locked for the checks and write-locked for the used-serial check
+ * and mark; the rate and the log under mu; the audit key's making (and
+ * the other workers' loading it) under key_mu. */
+struct signer {
+	worker w[SIGNER_WORKERS_MAX];
+	unsigned nw;
 	signer_policy *pol;
+	pthread_rwlock_t pol_mu;
+	pthread_mutex_t mu, key_mu;
 	signer_bucket bucket;
 	int log_fd;
 	char log_path[PATH_MAX];
@@ -35,15 +49,20 @@ void signer_close(signer *s)
 {
 	if (s == NULL)
 		return;
-	for (int i = 0; i < 3; i++)
-		EVP_PKEY_free(s->key[i]);
-	for (int i = 0; i < 2; i++)
-		for (int g = 0; g < SIGNER_GEN_MAX - 1; g++)
-			EVP_PKEY_free(s->gkey[i][g]);
-	keystore_close(s->ks);
+	for (unsigned w = 0; w < SIGNER_WORKERS_MAX; w++) {
+		for (int i = 0; i < 3; i++)
+			EVP_PKEY_free(s->w[w].key[i]);
+		for (int i = 0; i < 2; i++)
+			for (int g = 0; g < SIGNER_GEN_MAX - 1; g++)
+				EVP_PKEY_free(s->w[w].gkey[i][g]);
+		keystore_close(s->w[w].ks);
+	}
 	signer_policy_free(s->pol);
 	if (s->log_fd >= 0)
 		close(s->log_fd);
+	pthread_rwlock_destroy(&s->pol_mu);
+	pthread_mutex_destroy(&s->mu);
+	pthread_mutex_destroy(&s->key_mu);
 	free(s);
 }
 
@@ -97,51 +116,18 @@ static int ks_location(const char *dir, char *out, size_t cap, jpki_err *err)
 	return 0;
 }
 
-static int load_key(signer *s, int i, X509 *root, jpki_err *err)
+static int load_key(worker *w, int i, X509 *root, jpki_err *err)
 {
-	int rc = keystore_has(s->ks, labels[i], NULL);
+	int rc = keystore_has(w->ks, labels[i], NULL);
 	if (rc == JPKI_ERR_NOT_FOUND && i == 2)
 		return 0; /* made on first use (GENERATE) */
-	if ((rc = keystore_load(s->ks, labels[i], &s->key[i], err)) != 0)
+	if ((rc = keystore_load(w->ks, labels[i], &w->key[i], err)) != 0)
 		return rc;
-	if (root != NULL && X509_check_private_key(root, s->key[i]) != 1)
+	if (root != NULL && X509_check_private_key(root, w->key[i]) != 1)
 		return jpki_fail(err, JPKI_ERR_KEY,
 				 "signer: the %s key does not match its "
 				 "certificate",
 				 labels[i]);
-	return 0;
-}
-
-/* The later root generations DIR/roots/<label>-N.pem (N = 2, 3, ... while
- * they exist) with their keys, into the policy. */
-static int load_gens(signer *s, const char *dir, jpki_err *err)
-{
-	for (int i = 0; i < 2; i++)
-		for (int g = 2; g <= SIGNER_GEN_MAX; g++) {
-			char label[32];
-			X509 *root = NULL;
-			snprintf(label, sizeof(label), "%s-%d", labels[i], g);
-			int rc = read_root(dir, label, &root, NULL);
-			if (rc == JPKI_ERR_NOT_FOUND)
-				break;
-			if (rc == 0)
-				rc = signer_policy_add_gen(s->pol, i, g, root,
-							   err);
-			else
-				rc = read_root(dir, label, &root, err);
-			if (rc == 0)
-				rc = keystore_load(s->ks, label,
-						   &s->gkey[i][g - 2], err);
-			if (rc == 0 && X509_check_private_key(
-					   root, s->gkey[i][g - 2]) != 1)
-				rc = jpki_fail(err, JPKI_ERR_KEY,
-					       "signer: the %s key does not "
-					       "match its certificate",
-					       label);
-			X509_free(root);
-			if (rc != 0)
-				return rc;
-		}
 	return 0;
 }
 
@@ -167,6 +153,41 @@ static int read_log(signer *s, jpki_err *err)
 	return rc;
 }
 
+/* The later root generations DIR/roots/<label>-N.pem (N = 2, 3, ... while
+ * they exist): each into the policy once, its key into every worker. */
+static int load_gens(signer *s, const char *dir, jpki_err *err)
+{
+	for (int i = 0; i < 2; i++)
+		for (int g = 2; g <= SIGNER_GEN_MAX; g++) {
+			char label[32];
+			X509 *root = NULL;
+			snprintf(label, sizeof(label), "%s-%d", labels[i], g);
+			int rc = read_root(dir, label, &root, NULL);
+			if (rc == JPKI_ERR_NOT_FOUND)
+				break;
+			if (rc == 0)
+				rc = signer_policy_add_gen(s->pol, i, g, root,
+							   err);
+			else
+				rc = read_root(dir, label, &root, err);
+			for (unsigned w = 0; rc == 0 && w < s->nw; w++) {
+				EVP_PKEY **k = &s->w[w].gkey[i][g - 2];
+				rc = keystore_load(s->w[w].ks, label, k, err);
+				if (rc == 0 &&
+				    X509_check_private_key(root, *k) != 1)
+					rc = jpki_fail(
+					    err, JPKI_ERR_KEY,
+					    "signer: the %s key does not "
+					    "match its certificate",
+					    label);
+			}
+			X509_free(root);
+			if (rc != 0)
+				return rc;
+		}
+	return 0;
+}
+
 int signer_open(const signer_config *cfg, signer **out, jpki_err *err)
 {
 	char loc[PATH_MAX + 16], dir[PATH_MAX];
@@ -176,6 +197,19 @@ int signer_open(const signer_config *cfg, signer **out, jpki_err *err)
 	if (s == NULL)
 		return jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
 	s->log_fd = -1;
+	s->nw = cfg->workers == 0 ? 1 : cfg->workers;
+	if (pthread_rwlock_init(&s->pol_mu, NULL) != 0 ||
+	    pthread_mutex_init(&s->mu, NULL) != 0 ||
+	    pthread_mutex_init(&s->key_mu, NULL) != 0) {
+		free(s);
+		return jpki_fail(err, JPKI_ERR_NOMEM, "signer: no locks");
+	}
+	if (s->nw > SIGNER_WORKERS_MAX) {
+		rc =
+		    jpki_fail(err, JPKI_ERR_RANGE, "signer: at most %d workers",
+			      SIGNER_WORKERS_MAX);
+		goto out;
+	}
 	if ((rc = read_root(cfg->dir, labels[0], &roots[0], err)) != 0 ||
 	    (rc = read_root(cfg->dir, labels[1], &roots[1], err)) != 0 ||
 	    (rc = signer_policy_new(roots[0], roots[1], &s->pol, err)) != 0)
@@ -189,11 +223,13 @@ int signer_open(const signer_config *cfg, signer **out, jpki_err *err)
 	} else if ((rc = ks_location(cfg->dir, loc, sizeof(loc), err)) != 0) {
 		goto out;
 	}
-	if ((rc = keystore_open(loc, &s->ks, err)) != 0 ||
-	    (rc = load_key(s, 0, roots[0], err)) != 0 ||
-	    (rc = load_key(s, 1, roots[1], err)) != 0 ||
-	    (rc = load_key(s, 2, NULL, err)) != 0 ||
-	    (rc = load_gens(s, cfg->dir, err)) != 0)
+	for (unsigned w = 0; w < s->nw; w++)
+		if ((rc = keystore_open(loc, &s->w[w].ks, err)) != 0 ||
+		    (rc = load_key(&s->w[w], 0, roots[0], err)) != 0 ||
+		    (rc = load_key(&s->w[w], 1, roots[1], err)) != 0 ||
+		    (rc = load_key(&s->w[w], 2, NULL, err)) != 0)
+			goto out;
+	if ((rc = load_gens(s, cfg->dir, err)) != 0)
 		goto out;
 	if (cfg->log_path != NULL) {
 		if (jpki_strlcpy(s->log_path, cfg->log_path,
@@ -254,12 +290,14 @@ static int answer_err(int rc, const jpki_err *e, jpki_wbuf *out)
 	return answer(st, jpki_err_msg(e, rc), out);
 }
 
-static EVP_PKEY *key_of(const signer *s, const char *label)
+/* The worker's key for a label: a root of any generation, or the audit
+ * key; NULL if it has none. */
+static EVP_PKEY *key_of(const worker *w, const char *label)
 {
 	int gen = 0, ri = signer_root_label(label, &gen);
 	if (ri >= 0)
-		return gen == 1 ? s->key[ri] : s->gkey[ri][gen - 2];
-	return strcmp(label, labels[2]) == 0 ? s->key[2] : NULL;
+		return gen == 1 ? w->key[ri] : w->gkey[ri][gen - 2];
+	return strcmp(label, labels[2]) == 0 ? w->key[2] : NULL;
 }
 
 static int answer_spki(EVP_PKEY *k, jpki_wbuf *out)
@@ -274,27 +312,66 @@ static int answer_spki(EVP_PKEY *k, jpki_wbuf *out)
 	return rc;
 }
 
-static int generate(signer *s, const signer_req *rq, jpki_wbuf *out)
+/* The audit key of worker w, loaded once another worker made it
+ * (s->key_mu held). */
+static void audit_key(worker *w)
+{
+	if (w->key[2] == NULL && keystore_has(w->ks, labels[2], NULL) == 0 &&
+	    keystore_load(w->ks, labels[2], &w->key[2], NULL) != 0)
+		w->key[2] = NULL;
+}
+
+static int generate(signer *s, worker *w, const signer_req *rq, jpki_wbuf *out)
 {
 	jpki_err e = {0};
 	EVP_PKEY *pub = NULL;
+	int rc;
 	if (strcmp(rq->label, "audit") != 0)
 		return answer(SIGNER_REFUSED,
 			      "signer: only the audit key is made here", out);
-	if (s->key[2] != NULL)
-		return answer(SIGNER_EXISTS, "signer: the audit key exists",
-			      out);
-	int rc = keystore_generate(s->ks, "audit", 2048, &pub, &e);
+	pthread_mutex_lock(&s->key_mu);
+	audit_key(w);
+	if (w->key[2] != NULL) {
+		rc = answer(SIGNER_EXISTS, "signer: the audit key exists", out);
+		goto out;
+	}
+	rc = keystore_generate(w->ks, "audit", 2048, &pub, &e);
 	EVP_PKEY_free(pub);
 	if (rc == 0)
-		rc = keystore_load(s->ks, "audit", &s->key[2], &e);
-	if (rc != 0)
-		return answer_err(rc, &e, out);
-	return answer_spki(s->key[2], out);
+		rc = keystore_load(w->ks, "audit", &w->key[2], &e);
+	rc = rc != 0 ? answer_err(rc, &e, out) : answer_spki(w->key[2], out);
+out:
+	pthread_mutex_unlock(&s->key_mu);
+	return rc;
 }
 
-int signer_handle(signer *s, const uint8_t *body, size_t len, time_t now,
-		  double mono, jpki_wbuf *out)
+/* Before the signature: a certificate's serial is checked unused and
+ * marked used in one step, so that of two requests for one serial at
+ * once exactly one is signed (a serial whose signing then fails stays
+ * used: it is never signed twice). */
+static int reserve(signer *s, const signer_req *rq, signer_entry *ent,
+		   jpki_err *e)
+{
+	pthread_rwlock_rdlock(&s->pol_mu);
+	int rc = signer_policy_check(s->pol, rq, ent, e);
+	pthread_rwlock_unlock(&s->pol_mu);
+	if (rc != 0 || ent->op != SIGNER_OP_CERT)
+		return rc;
+	pthread_rwlock_wrlock(&s->pol_mu);
+	if (signer_policy_used(s->pol, ent->serial, ent->serial_len))
+		rc = jpki_fail(e, JPKI_ERR_POLICY,
+			       "signer: %s TBSCertificate refused: serial "
+			       "number already used",
+			       rq->label);
+	else
+		rc =
+		    signer_policy_mark(s->pol, ent->serial, ent->serial_len, e);
+	pthread_rwlock_unlock(&s->pol_mu);
+	return rc;
+}
+
+int signer_handle(signer *s, unsigned wi, const uint8_t *body, size_t len,
+		  time_t now, double mono, jpki_wbuf *out)
 {
 	jpki_err e = {0};
 	signer_req rq;
@@ -302,25 +379,43 @@ int signer_handle(signer *s, const uint8_t *body, size_t len, time_t now,
 	unsigned char sig[1024];
 	size_t sig_len = sizeof(sig);
 	char line[256];
+	if (wi >= s->nw)
+		return answer(SIGNER_INTERNAL, "signer: no such worker", out);
+	worker *w = &s->w[wi];
 	int rc = signer_req_parse(body, len, &rq, &e);
 	if (rc != 0)
 		return answer(SIGNER_MALFORMED, jpki_err_msg(&e, rc), out);
-	EVP_PKEY *key = key_of(s, rq.label);
 	if (rq.op == SIGNER_OP_GENERATE)
-		return generate(s, &rq, out);
+		return generate(s, w, &rq, out);
+	if (strcmp(rq.label, labels[2]) == 0 && w->key[2] == NULL) {
+		pthread_mutex_lock(&s->key_mu);
+		audit_key(w);
+		pthread_mutex_unlock(&s->key_mu);
+	}
+	EVP_PKEY *key = key_of(w, rq.label);
 	if (rq.op == SIGNER_OP_PUBKEY) {
 		if (key == NULL)
 			return answer(SIGNER_NOT_FOUND, "signer: no such key",
 				      out);
 		return answer_spki(key, out);
 	}
-	if (!signer_bucket_take(&s->bucket, mono))
+	pthread_mutex_lock(&s->mu);
+	bool took = signer_bucket_take(&s->bucket, mono);
+	pthread_mutex_unlock(&s->mu);
+	if (!took)
 		return answer(SIGNER_BUSY, "signer: over the signing rate",
 			      out);
-	if ((rc = signer_policy_check(s->pol, &rq, &ent, &e)) != 0)
-		return answer_err(rc, &e, out);
-	if (key == NULL)
+	if (key == NULL) {
+		/* checked as before, but nothing reserved for a missing key */
+		pthread_rwlock_rdlock(&s->pol_mu);
+		rc = signer_policy_check(s->pol, &rq, &ent, &e);
+		pthread_rwlock_unlock(&s->pol_mu);
+		if (rc != 0)
+			return answer_err(rc, &e, out);
 		return answer(SIGNER_NOT_FOUND, "signer: no such key", out);
+	}
+	if ((rc = reserve(s, &rq, &ent, &e)) != 0)
+		return answer_err(rc, &e, out);
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	if (md == NULL ||
 	    EVP_DigestSignInit_ex(md, NULL, "SHA256", NULL, NULL, key, NULL) !=
@@ -333,14 +428,21 @@ int signer_handle(signer *s, const uint8_t *body, size_t len, time_t now,
 		return answer(SIGNER_INTERNAL, e.msg, out);
 	}
 	EVP_MD_CTX_free(md);
-	/* logged (and the serial used) before the signature leaves */
+	/* logged (the serial already marked used) before the signature
+	 * leaves; one write of one whole line, under the lock */
 	signer_entry_line(&ent, now, line, sizeof(line) - 1);
 	size_t n = strlen(line);
 	line[n++] = '\n';
-	if ((ent.op == SIGNER_OP_CERT &&
-	     signer_policy_mark(s->pol, ent.serial, ent.serial_len, &e) != 0) ||
-	    write(s->log_fd, line, n) != (ssize_t)n)
+	pthread_mutex_lock(&s->mu);
+	ssize_t wr = write(s->log_fd, line, n);
+	pthread_mutex_unlock(&s->mu);
+	if (wr != (ssize_t)n)
 		return answer(SIGNER_INTERNAL, "signer: cannot write its log",
 			      out);
 	return signer_resp_encode(SIGNER_OK, sig, sig_len, out, NULL);
+}
+
+unsigned signer_workers(const signer *s)
+{
+	return s->nw;
 }

@@ -83,6 +83,10 @@ run_kind() { # KIND DIR
   if [ "$(id -u)" = 0 ]; then
     [ "$(stat -c %U /proc/"$sp")" = nobody ] && ok "$kind: the signer dropped to nobody" || bad "$kind: signer runs as $(stat -c %U /proc/"$sp")"
   fi
+  # one worker (and one link from jpkid) per CPU, each signing at once
+  local want; want=$(nproc); [ "$want" -gt 16 ] && want=16
+  [ "$(ls /proc/"$sp"/task | wc -l)" -ge "$want" ] && grep -q -- "--workers.$want" <(tr '\0' ' ' </proc/"$sp"/cmdline) \
+    && ok "$kind: the signer serves $want requests at once (threads under the filter)" || bad "$kind: signer threads $(ls /proc/"$sp"/task | wc -l), cmdline $(tr '\0' ' ' </proc/"$sp"/cmdline)"
   # the signer dies: jpkid starts another and keeps issuing
   kill -9 "$sp"
   issue_one "${kind}2" "${kind}2"; check 201 "$kind: issuance after kill -9 of the signer"
@@ -164,6 +168,36 @@ s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"\0\0\0\0")
 d=s.recv(4096); print(d[10:].decode(errors="replace"), "| closed" if s.recv(1)==b"" else "")' "$T/s.sock" 2>&1 || true)
 grep -q "frame of 0 octets.*closed" <<<"$out" && ok "refused: a zero-length frame, connection closed" || bad "frame: $out"
 out=$(S --op pubkey --label sign-root); grep -q "^ok " <<<"$out" && ok "the signer still serves after all that" || bad "after refusals: $out"
+kill "$SPID"; wait "$SPID" 2>/dev/null || true
+
+# ---- several requests at once: a serial is signed once ----
+# 6 clients at once send one TBSCertificate (a serial never used) to 4
+# workers, 40 rounds: each round exactly one signature, 5 refusals as
+# used, one log line.  A check and a mark of the serial that were not one
+# step would let two workers both sign it.
+"$SIGNER" --dir "$T/fca" --listen "$T/c.sock" --workers 4 --rate 1000000 --burst 1000000 "${USER_ARG[@]}" 2>"$T/signer-c.err" &
+SPID=$!
+for _ in $(seq 1 100); do [ -S "$T/c.sock" ] && [ "$(ls /proc/"$SPID"/task | wc -l)" = 4 ] && break; sleep 0.05; done
+[ "$(ls /proc/"$SPID"/task | wc -l)" = 4 ] && grep -q "4 requests at once" "$T/signer-c.err" \
+  && ok "a signer with --workers 4 runs 4 threads under its filter" || bad "workers: $(ls /proc/"$SPID"/task | wc -l) threads; $(cat "$T/signer-c.err")"
+oldsn=$(openssl x509 -in file1_sign.pem -noout -serial | cut -d= -f2)
+once=0 report=
+for r in $(seq 16 55); do
+  newsn=${oldsn:0:${#oldsn}-2}$(printf %02X "$r")
+  [ "$newsn" = "$oldsn" ] && newsn=${oldsn:0:${#oldsn}-2}FF
+  $TOOL patch used.tbs "c$r.tbs" "$oldsn" "$newsn"
+  pids=()
+  for k in 1 2 3 4 5 6; do
+    "$SIGNER" request --connect "$T/c.sock" --op cert --label sign-root --in "c$r.tbs" >"c$r.$k.out" 2>&1 &
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  nok=$(cat "c$r".*.out | grep -c '^ok 256 octets' || true)
+  nused=$(cat "c$r".*.out | grep -c '^refused: .*serial number already used' || true)
+  nlog=$(grep -c "cert sign-root serial=$newsn " "$T/fca/signer/signer.log" || true)
+  if [ "$nok" = 1 ] && [ "$nused" = 5 ] && [ "$nlog" = 1 ]; then once=$((once + 1)); else report="$report [$newsn: $nok ok, $nused used, $nlog logged]"; fi
+done
+[ "$once" = 40 ] && ok "6 requests at once for one serial: one signature, 5 refused, 1 log line (40 rounds)" || bad "concurrent serial:$report"
 kill "$SPID"; wait "$SPID" 2>/dev/null || true
 
 # ---- the rate: 3 at once, then 1 a second ----
