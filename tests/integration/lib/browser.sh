@@ -10,9 +10,12 @@ browser_prepare() {
   if [ ! -x /usr/bin/chromium ]; then
     echo "not ok - /usr/bin/chromium missing: run scripts/install-deps.sh"; exit 1
   fi
-  if [ ! -d "$B/node_modules/playwright-core" ]; then
-    (cd "$B" && npm ci --no-audit --no-fund >/dev/null 2>&1) || { echo "not ok - npm ci in tests/browser failed"; exit 1; }
-  fi
+  # one npm ci at a time, and nobody using node_modules before it is whole:
+  # ctest -j starts several browser tests at once (a half-extracted
+  # playwright-core fails with "Cannot find module")
+  (cd "$B" && flock 9 && { [ -e node_modules/.openjpki-ready ] \
+      || { npm ci --no-audit --no-fund >/dev/null 2>&1 && touch node_modules/.openjpki-ready; }; }) 9>"$B/.npm-ci.lock" \
+    || { echo "not ok - npm ci in tests/browser failed"; exit 1; }
   SHOTS=${JPKI_BUILD:-$T}/browser-screenshots/$1
   rm -rf "$SHOTS"; mkdir -p "$SHOTS"
   export SHOTS
