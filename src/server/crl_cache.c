@@ -224,8 +224,8 @@ static struct MHD_Response *crl_response(const uint8_t *der, size_t len,
 }
 
 int srv_crl_cache_install(srv_crl_cache *c, const char *key, int kind,
-			  int scope, const char *muni, const uint8_t *der,
-			  size_t len, time_t now)
+			  int scope, int gen, const char *muni,
+			  const uint8_t *der, size_t len, time_t now)
 {
 	centry *ne = calloc(1, sizeof(*ne)), *drop = NULL;
 	int rc;
@@ -239,6 +239,7 @@ int srv_crl_cache_install(srv_crl_cache *c, const char *key, int kind,
 	}
 	ne->ref.kind = kind;
 	ne->ref.scope = scope;
+	ne->ref.gen = gen;
 	if ((rc = crl_facts(der, len, ne)) != 0) {
 		free(ne);
 		return rc;

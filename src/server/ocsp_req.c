@@ -51,6 +51,19 @@ int srv_ocsp_parse(const uint8_t *req, size_t len,
 	return 0;
 }
 
+bool srv_ocsp_names_issuer(const srv_ocsp_parsed *p, const srv_issuer_hashes *h)
+{
+	const jpki_ocsp_certid *id = &p->req.id[0];
+	srv_issuer_hashes one[3];
+	if (!p->ok)
+		return false;
+	memset(one, 0, sizeof(one));
+	one[JPKI_CERT_SIGN] = *h;
+	return match_issuer(id->hash, id->name_hash, id->name_hash_len,
+			    id->key_hash, id->key_hash_len,
+			    one) == JPKI_CERT_SIGN;
+}
+
 static size_t len_octets(size_t n)
 {
 	return n < 0x80 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 4;

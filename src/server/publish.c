@@ -51,6 +51,35 @@ static int serial_bytes(const char *hex, uint8_t out[20], size_t *len)
 	return 0;
 }
 
+/* The root generation that answers for a store row of `kind` issued by
+ * generation row_gen, as jpkid names it: 0 for the newest (today's URLs
+ * and CertID), N for an older generation N.  A generation this handle
+ * does not know (a rollover after start) is treated as the newest. */
+static int answer_gen(jpki_ca *ca, int kind, int row_gen)
+{
+	int n = ca_root_gen(ca, (jpki_cert_kind)kind, 0, NULL);
+	int g = row_gen <= 0 ? 1 : row_gen;
+	return g >= n ? 0 : g;
+}
+
+/* The cache key (and URL) of one CRL: "crl/sign/132217", "crl/sign/full",
+ * "arl/sign"; an older generation's with "-gN" as `jpki crl` names the
+ * files (the ARL is one per hierarchy, signed by the newest). */
+static void crl_key(char *key, size_t size, int kind, int scope, int gen,
+		    const char *muni)
+{
+	char g[16] = "";
+	const char *kn = jpki_cert_kind_name((jpki_cert_kind)kind);
+	if (gen > 0)
+		snprintf(g, sizeof(g), "-g%d", gen);
+	if (scope == CA_CRL_PARTITION)
+		snprintf(key, size, "crl/%s/%s%s", kn, muni, g);
+	else if (scope == CA_CRL_FULL)
+		snprintf(key, size, "crl/%s/full%s", kn, g);
+	else
+		snprintf(key, size, "arl/%s", kn);
+}
+
 /* Sign the response for one CertID (the cache key) and install it. */
 static int presign_key(server *s, jpki_ca *ca, int kind, const uint8_t *key,
 		       size_t key_len, const uint8_t *serial, size_t serial_len,
@@ -75,8 +104,8 @@ static int presign_key(server *s, jpki_ca *ca, int kind, const uint8_t *key,
 	return rc;
 }
 
-int srv_presign(server *s, jpki_ca *ca, int kind, const char *serial_hex,
-		time_t now)
+int srv_presign(server *s, jpki_ca *ca, int kind, int row_gen,
+		const char *serial_hex, time_t now)
 {
 	uint8_t serial[20], key[SRV_OCSP_KEY_MAX];
 	size_t serial_len = 0;
@@ -89,6 +118,11 @@ int srv_presign(server *s, jpki_ca *ca, int kind, const char *serial_hex,
 		return rc;
 	/* the CertID RFC 5019 clients send: SHA-1, parameters NULL */
 	X509 *root = s->root_cert[kind];
+	int gen = answer_gen(ca, kind, row_gen);
+	if (gen > 0 &&
+	    (ca_root_gen(ca, (jpki_cert_kind)kind, gen, &root) < gen ||
+	     root == NULL))
+		return JPKI_ERR_STATE;
 	if ((sn = ASN1_INTEGER_new()) == NULL ||
 	    !ASN1_STRING_set(sn, serial, (int)serial_len) ||
 	    (id = OCSP_cert_id_new(EVP_sha1(), X509_get_subject_name(root),
@@ -110,26 +144,22 @@ out:
 	return rc;
 }
 
-int srv_crl_make(server *s, jpki_ca *ca, int kind, int scope, const char *muni,
-		 time_t now)
+int srv_crl_make(server *s, jpki_ca *ca, int kind, int scope, int gen,
+		 const char *muni, time_t now)
 {
 	char key[48];
 	uint8_t *der = NULL;
 	size_t len = 0;
 	int rc;
-	const char *kn = jpki_cert_kind_name((jpki_cert_kind)kind);
-	if (scope == CA_CRL_PARTITION)
-		snprintf(key, sizeof(key), "crl/%s/%s", kn, muni);
-	else if (scope == CA_CRL_FULL)
-		snprintf(key, sizeof(key), "crl/%s/full", kn);
-	else
-		snprintf(key, sizeof(key), "arl/%s", kn);
-	if ((rc = ca_crl(ca, (jpki_cert_kind)kind, (ca_crl_scope)scope,
-			 scope == CA_CRL_PARTITION ? muni : NULL, now, &der,
-			 &len, NULL)) != 0)
+	if (scope == CA_CRL_ARL)
+		gen = 0;
+	crl_key(key, sizeof(key), kind, scope, gen, muni);
+	if ((rc = ca_crl_gen(ca, (jpki_cert_kind)kind, gen, (ca_crl_scope)scope,
+			     scope == CA_CRL_PARTITION ? muni : NULL, now, &der,
+			     &len, NULL)) != 0)
 		return rc;
-	rc = srv_crl_cache_install(s->crl, key, kind, scope, muni, der, len,
-				   now);
+	rc = srv_crl_cache_install(s->crl, key, kind, scope, gen, muni, der,
+				   len, now);
 	free(der);
 	if (rc == 0)
 		atomic_fetch_add_explicit(&s->m.crl_generated, 1,
@@ -141,24 +171,36 @@ int srv_crl_make(server *s, jpki_ca *ca, int kind, int scope, const char *muni,
  * previous CRL or no pre-signed answer in place (a request signs one
  * live; sync_revocations regenerates a CRL that lags the store), so it is
  * reported and the caller goes on. */
-static void publish_crl(server *s, jpki_ca *ca, int kind, int scope,
+static void publish_crl(server *s, jpki_ca *ca, int kind, int scope, int gen,
 			const char *muni, time_t now)
 {
-	int rc = srv_crl_make(s, ca, kind, scope, muni, now);
+	int rc = srv_crl_make(s, ca, kind, scope, gen, muni, now);
 	if (rc != 0)
-		fprintf(stderr, "jpkid: %s CRL (%s%s) not regenerated: %s\n",
+		fprintf(stderr,
+			"jpkid: %s CRL (%s%s, generation %d) not regenerated: "
+			"%s\n",
 			jpki_cert_kind_name((jpki_cert_kind)kind),
 			scope == CA_CRL_PARTITION ? "municipality "
 			: scope == CA_CRL_FULL	  ? "full"
 						  : "ARL",
 			scope == CA_CRL_PARTITION && muni != NULL ? muni : "",
-			jpki_strerror(rc));
+			gen, jpki_strerror(rc));
 }
 
-static void publish_ocsp(server *s, jpki_ca *ca, int kind,
+/* Every CRL of one scope (and municipality): one per root generation. */
+static void publish_crl_gens(server *s, jpki_ca *ca, int kind, int scope,
+			     const char *muni, time_t now)
+{
+	int n = ca_root_gen(ca, (jpki_cert_kind)kind, 0, NULL);
+	publish_crl(s, ca, kind, scope, 0, muni, now);
+	for (int g = 1; g < n && scope != CA_CRL_ARL; g++)
+		publish_crl(s, ca, kind, scope, g, muni, now);
+}
+
+static void publish_ocsp(server *s, jpki_ca *ca, int kind, int row_gen,
 			 const char *serial_hex, time_t now)
 {
-	int rc = srv_presign(s, ca, kind, serial_hex, now);
+	int rc = srv_presign(s, ca, kind, row_gen, serial_hex, now);
 	if (rc != 0)
 		fprintf(stderr,
 			"jpkid: OCSP answer for %s not pre-signed: %s\n",
@@ -177,15 +219,17 @@ void srv_publish_revoked(srv_worker *w, const char *serial_hex)
 	if (c.kind == JPKI_CERT_SIGN || c.kind == JPKI_CERT_AUTH) {
 		if (serial_bytes(c.serial, serial, &serial_len) == 0) {
 			srv_ocsp_cache_drop(w->s->ocsp, serial, serial_len);
-			publish_ocsp(w->s, w->ca, c.kind, c.serial, now);
+			publish_ocsp(w->s, w->ca, c.kind, c.gen, c.serial, now);
 		}
+		/* the CRLs of the generation that issued it */
+		int gen = answer_gen(w->ca, c.kind, c.gen);
 		if (c.muni_code[0] != '\0')
-			publish_crl(w->s, w->ca, c.kind, CA_CRL_PARTITION,
+			publish_crl(w->s, w->ca, c.kind, CA_CRL_PARTITION, gen,
 				    c.muni_code, now);
-		publish_crl(w->s, w->ca, c.kind, CA_CRL_FULL, NULL, now);
+		publish_crl(w->s, w->ca, c.kind, CA_CRL_FULL, gen, NULL, now);
 	} else if (c.kind == 10 + JPKI_CERT_SIGN ||
 		   c.kind == 10 + JPKI_CERT_AUTH) {
-		publish_crl(w->s, w->ca, c.kind - 10, CA_CRL_ARL, NULL, now);
+		publish_crl(w->s, w->ca, c.kind - 10, CA_CRL_ARL, 0, NULL, now);
 	}
 	store_cert_clear(&c);
 	srv_audit_checkpoint(w->s, w->ca, now); /* after every revocation */
@@ -214,7 +258,7 @@ void srv_publish_muni(srv_worker *w, const char *muni)
 {
 	time_t now = srv_time(w->s);
 	for (int k = JPKI_CERT_SIGN; k <= JPKI_CERT_AUTH; k++)
-		publish_crl(w->s, w->ca, k, CA_CRL_PARTITION, muni, now);
+		publish_crl_gens(w->s, w->ca, k, CA_CRL_PARTITION, muni, now);
 }
 
 void srv_publish_issued(server *s, const char *serial_hex, int kind)
@@ -223,7 +267,7 @@ void srv_publish_issued(server *s, const char *serial_hex, int kind)
 	if (s->pub_q_len < s->pub_q_cap &&
 	    jpki_strlcpy(s->pub_q[s->pub_q_len].serial, serial_hex,
 			 STORE_SERIAL_HEX_MAX) == 0) {
-		s->pub_q[s->pub_q_len].kind = kind;
+		s->pub_q[s->pub_q_len].kind = kind; /* the newest issued it */
 		s->pub_q_len++;
 		pthread_cond_signal(&s->pub_cv);
 	}
@@ -236,7 +280,7 @@ void srv_publish_issued(server *s, const char *serial_hex, int kind)
 
 typedef struct warm_item {
 	char serial[STORE_SERIAL_HEX_MAX];
-	int kind;
+	int kind, gen;
 } warm_item;
 
 typedef struct warm_list {
@@ -255,6 +299,7 @@ static int warm_add(void *ctx, const store_cert *c)
 	    0)
 		return 0; /* not one of ours to warm */
 	l->v[l->n].kind = c->kind;
+	l->v[l->n].gen = c->gen;
 	l->n++;
 	return 0;
 }
@@ -290,8 +335,9 @@ typedef struct fp_acc {
 	size_t n, cap;
 	int kind;
 	server *s;
+	jpki_ca *ca;
 	char (*republish)[STORE_SERIAL_HEX_MAX];
-	int *republish_kind;
+	int *republish_kind, *republish_gen;
 	size_t nrep;
 } fp_acc;
 
@@ -318,14 +364,15 @@ static int fp_visit(void *ctx, const store_cert *c)
 	char key[48];
 	if (serial_bytes(c->serial, serial, &len) != 0)
 		return 0;
-	const char *kn = jpki_cert_kind_name((jpki_cert_kind)a->kind);
 	if (c->kind == a->kind) {
-		snprintf(key, sizeof(key), "crl/%s/%s", kn, c->muni_code);
+		int gen = answer_gen(a->ca, c->kind, c->gen);
+		crl_key(key, sizeof(key), a->kind, CA_CRL_PARTITION, gen,
+			c->muni_code);
 		srv_crl_ref *r = fp_slot(a, key);
 		if (r != NULL)
 			srv_crl_fp_add(&r->fp_count, &r->fp_xor, serial, len,
 				       c->reason);
-		snprintf(key, sizeof(key), "crl/%s/full", kn);
+		crl_key(key, sizeof(key), a->kind, CA_CRL_FULL, gen, NULL);
 		if ((r = fp_slot(a, key)) != NULL)
 			srv_crl_fp_add(&r->fp_count, &r->fp_xor, serial, len,
 				       c->reason);
@@ -336,10 +383,11 @@ static int fp_visit(void *ctx, const store_cert *c)
 		    a->nrep < SYNC_MAX &&
 		    jpki_strlcpy(a->republish[a->nrep], c->serial,
 				 STORE_SERIAL_HEX_MAX) == 0) {
+			a->republish_gen[a->nrep] = c->gen;
 			a->republish_kind[a->nrep++] = c->kind;
 		}
 	} else {
-		snprintf(key, sizeof(key), "arl/%s", kn);
+		crl_key(key, sizeof(key), a->kind, CA_CRL_ARL, 0, NULL);
 		srv_crl_ref *r = fp_slot(a, key);
 		if (r != NULL)
 			srv_crl_fp_add(&r->fp_count, &r->fp_xor, serial, len,
@@ -357,13 +405,15 @@ static void sync_revocations(server *s, jpki_ca *ca, time_t now)
 	srv_crl_ref *have = NULL;
 	memset(&a, 0, sizeof(a));
 	a.s = s;
+	a.ca = ca;
 	a.cap = MAXREF;
 	a.v = calloc(MAXREF, sizeof(*a.v));
 	have = calloc(MAXREF, sizeof(*have));
 	a.republish = calloc(SYNC_MAX, sizeof(*a.republish));
 	a.republish_kind = calloc(SYNC_MAX, sizeof(int));
+	a.republish_gen = calloc(SYNC_MAX, sizeof(int));
 	if (a.v == NULL || have == NULL || a.republish == NULL ||
-	    a.republish_kind == NULL)
+	    a.republish_kind == NULL || a.republish_gen == NULL)
 		goto out;
 	for (int k = JPKI_CERT_SIGN; k <= JPKI_CERT_AUTH; k++) {
 		a.kind = k;
@@ -379,7 +429,8 @@ static void sync_revocations(server *s, jpki_ca *ca, time_t now)
 		if (serial_bytes(a.republish[i], serial, &len) != 0)
 			continue;
 		srv_ocsp_cache_drop(s->ocsp, serial, len);
-		publish_ocsp(s, ca, a.republish_kind[i], a.republish[i], now);
+		publish_ocsp(s, ca, a.republish_kind[i], a.republish_gen[i],
+			     a.republish[i], now);
 	}
 	size_t n = srv_crl_cache_list(s->crl, now, false, have, MAXREF);
 	for (size_t i = 0; i < n; i++) {
@@ -392,13 +443,14 @@ static void sync_revocations(server *s, jpki_ca *ca, time_t now)
 			}
 		if (cnt != have[i].fp_count || x != have[i].fp_xor)
 			publish_crl(s, ca, have[i].kind, have[i].scope,
-				    have[i].muni, now);
+				    have[i].gen, have[i].muni, now);
 	}
 out:
 	free(a.v);
 	free(have);
 	free(a.republish);
 	free(a.republish_kind);
+	free(a.republish_gen);
 }
 
 typedef struct muni_ctx {
@@ -412,11 +464,14 @@ static int ensure_muni(void *vctx, const store_muni *m)
 	muni_ctx *c = vctx;
 	char key[48];
 	for (int k = JPKI_CERT_SIGN; k <= JPKI_CERT_AUTH; k++) {
-		snprintf(key, sizeof(key), "crl/%s/%s",
-			 jpki_cert_kind_name((jpki_cert_kind)k), m->code);
-		if (!srv_crl_cache_has(c->s->crl, key))
-			publish_crl(c->s, c->ca, k, CA_CRL_PARTITION, m->code,
-				    c->now);
+		int n = ca_root_gen(c->ca, (jpki_cert_kind)k, 0, NULL);
+		for (int g = 0; g < (n > 1 ? n : 1); g++) {
+			crl_key(key, sizeof(key), k, CA_CRL_PARTITION, g,
+				m->code);
+			if (!srv_crl_cache_has(c->s->crl, key))
+				publish_crl(c->s, c->ca, k, CA_CRL_PARTITION, g,
+					    m->code, c->now);
+		}
 	}
 	return 0;
 }
@@ -426,13 +481,17 @@ static void ensure_crls(server *s, jpki_ca *ca, time_t now)
 	muni_ctx mc = {s, ca, now};
 	char key[48];
 	for (int k = JPKI_CERT_SIGN; k <= JPKI_CERT_AUTH; k++) {
-		const char *kn = jpki_cert_kind_name((jpki_cert_kind)k);
-		snprintf(key, sizeof(key), "crl/%s/full", kn);
+		/* g 0: the newest generation; 1..n-1: the older ones */
+		int n = ca_root_gen(ca, (jpki_cert_kind)k, 0, NULL);
+		for (int g = 0; g < (n > 1 ? n : 1); g++) {
+			crl_key(key, sizeof(key), k, CA_CRL_FULL, g, NULL);
+			if (!srv_crl_cache_has(s->crl, key))
+				publish_crl(s, ca, k, CA_CRL_FULL, g, NULL,
+					    now);
+		}
+		crl_key(key, sizeof(key), k, CA_CRL_ARL, 0, NULL);
 		if (!srv_crl_cache_has(s->crl, key))
-			publish_crl(s, ca, k, CA_CRL_FULL, NULL, now);
-		snprintf(key, sizeof(key), "arl/%s", kn);
-		if (!srv_crl_cache_has(s->crl, key))
-			publish_crl(s, ca, k, CA_CRL_ARL, NULL, now);
+			publish_crl(s, ca, k, CA_CRL_ARL, 0, NULL, now);
 	}
 	jpki_err err = {0};
 	if (store_muni_each(ca_store(ca), ensure_muni, &mc, &err) != 0)
@@ -446,7 +505,8 @@ static void refresh_due(server *s, jpki_ca *ca, time_t now)
 	srv_crl_ref due[MAXDUE];
 	size_t n = srv_crl_cache_list(s->crl, now, true, due, MAXDUE);
 	for (size_t i = 0; i < n; i++)
-		publish_crl(s, ca, due[i].kind, due[i].scope, due[i].muni, now);
+		publish_crl(s, ca, due[i].kind, due[i].scope, due[i].gen,
+			    due[i].muni, now);
 	srv_ocsp_due *od = calloc(DUE_PER_PASS, sizeof(*od));
 	if (od == NULL)
 		return;
@@ -489,7 +549,7 @@ static void *refresher_main(void *arg)
 		time_t now = srv_time(s);
 		srv_downloads_sweep(s, now);
 		for (size_t i = 0; i < nb; i++)
-			publish_ocsp(s, ca, batch[i].kind, batch[i].serial,
+			publish_ocsp(s, ca, batch[i].kind, 0, batch[i].serial,
 				     now);
 		if (now >= next_muni) {
 			ensure_crls(s, ca, now);
@@ -528,6 +588,7 @@ static void *refresher_main(void *arg)
 			     i < PRESIGN_PER_TICK && warm.next < warm.n;
 			     i++, warm.next++)
 				publish_ocsp(s, ca, warm.v[warm.next].kind,
+					     warm.v[warm.next].gen,
 					     warm.v[warm.next].serial, now);
 			if (warm.next >= warm.n) {
 				warmed = true;
@@ -566,16 +627,16 @@ static void on_revoked(void *ctx, const char *serial_hex)
 }
 
 typedef struct crl_target {
-	int kind, scope;
+	int kind, scope, gen;
 	char muni[8];
 } crl_target;
 
 static void crl_mark(crl_target *v, size_t *n, bool *overflow, int kind,
-		     int scope, const char *muni)
+		     int scope, int gen, const char *muni)
 {
 	for (size_t i = 0; i < *n; i++)
 		if (v[i].kind == kind && v[i].scope == scope &&
-		    strcmp(v[i].muni, muni) == 0)
+		    v[i].gen == gen && strcmp(v[i].muni, muni) == 0)
 			return;
 	if (*n == CRLS_MAX) {
 		*overflow = true;
@@ -583,6 +644,7 @@ static void crl_mark(crl_target *v, size_t *n, bool *overflow, int kind,
 	}
 	v[*n].kind = kind;
 	v[*n].scope = scope;
+	v[*n].gen = gen;
 	if (jpki_strlcpy(v[*n].muni, muni, sizeof(v[*n].muni)) != 0) {
 		*overflow = true; /* not a code we issue: regenerate all */
 		return;
@@ -613,16 +675,19 @@ static void publish_told(server *s, jpki_ca *ca, told *t)
 		if (c.kind == JPKI_CERT_SIGN || c.kind == JPKI_CERT_AUTH) {
 			if (len > 0) {
 				srv_ocsp_cache_drop(s->ocsp, serial, len);
-				publish_ocsp(s, ca, c.kind, c.serial, now);
+				publish_ocsp(s, ca, c.kind, c.gen, c.serial,
+					     now);
 			}
+			int gen = answer_gen(ca, c.kind, c.gen);
 			if (c.muni_code[0] != '\0')
 				crl_mark(crls, &nc, &overflow, c.kind,
-					 CA_CRL_PARTITION, c.muni_code);
-			crl_mark(crls, &nc, &overflow, c.kind, CA_CRL_FULL, "");
+					 CA_CRL_PARTITION, gen, c.muni_code);
+			crl_mark(crls, &nc, &overflow, c.kind, CA_CRL_FULL, gen,
+				 "");
 		} else if (c.kind == 10 + JPKI_CERT_SIGN ||
 			   c.kind == 10 + JPKI_CERT_AUTH) {
 			crl_mark(crls, &nc, &overflow, c.kind - 10, CA_CRL_ARL,
-				 "");
+				 0, "");
 		}
 		store_cert_clear(&c);
 	}
@@ -631,7 +696,7 @@ static void publish_told(server *s, jpki_ca *ca, told *t)
 		return;
 	}
 	for (size_t i = 0; i < nc; i++)
-		publish_crl(s, ca, crls[i].kind, crls[i].scope,
+		publish_crl(s, ca, crls[i].kind, crls[i].scope, crls[i].gen,
 			    crls[i].scope == CA_CRL_PARTITION ? crls[i].muni
 							      : NULL,
 			    now);

@@ -149,8 +149,12 @@ static enum MHD_Result ocsp_dispatch(server *s, srv_req *r)
 		return fixed(s, r->conn, R_OCSP, r->t0, MHD_HTTP_OK,
 			     s->r_malformed);
 	}
-	if (srv_ocsp_parse(r->body.p, r->body.len, s->roots, &p) == 0 &&
-	    p.simple) {
+	int prc = srv_ocsp_parse(r->body.p, r->body.len, s->roots, &p);
+	/* a certificate of an older root generation (ca rollover) */
+	for (size_t i = 0; prc == 0 && p.kind == 0 && i < s->n_old_roots; i++)
+		if (srv_ocsp_names_issuer(&p, &s->old_hashes[i]))
+			p.kind = s->old_kind[i];
+	if (prc == 0 && p.simple) {
 		if (p.kind == 0) {
 			/* RFC 5019 §2.2.3: not a certificate of ours */
 			r->counted = true;
@@ -230,7 +234,8 @@ enum MHD_Result srv_serve_crl(server *s, struct MHD_Connection *conn,
 	size_t n = strlen(url);
 	int status = 0;
 	(void)con_cls;
-	/* "/crl/sign/132217.crl" -> "crl/sign/132217" */
+	/* "/crl/sign/132217.crl" -> "crl/sign/132217" (an older root
+	 * generation's: "/crl/sign/132217-g1.crl") */
 	if (n < 6 || n - 5 >= sizeof(key) || strcmp(url + n - 4, ".crl") != 0)
 		return text(s, conn, R_CRL, t0, MHD_HTTP_NOT_FOUND,
 			    "no such CRL\n");
@@ -238,7 +243,7 @@ enum MHD_Result srv_serve_crl(server *s, struct MHD_Connection *conn,
 	key[n - 5] = '\0';
 	for (char *p = key; *p; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-		      *p == '/'))
+		      *p == '/' || *p == '-'))
 			return text(s, conn, R_CRL, t0, MHD_HTTP_NOT_FOUND,
 				    "no such CRL\n");
 	const char *inm = MHD_lookup_connection_value(
@@ -767,6 +772,16 @@ static int prepare_ca(server *s, const server_config *cfg, char *created,
 		for (int g = 1; g < ng && s->n_old_roots < 32; g++) {
 			X509 *r = NULL;
 			(void)ca_root_gen(ca, (jpki_cert_kind)k, g, &r);
+			if (r == NULL || (rc = srv_issuer_hashes_of(
+					      r, &s->old_hashes[s->n_old_roots],
+					      err)) != 0) {
+				if (rc == 0)
+					rc = jpki_fail(err, JPKI_ERR_STATE,
+						       "no root generation %d",
+						       g);
+				goto out;
+			}
+			s->old_kind[s->n_old_roots] = k;
 			if ((s->old_roots[s->n_old_roots] = X509_dup(r)) ==
 			    NULL) {
 				rc = jpki_fail(err, JPKI_ERR_NOMEM,

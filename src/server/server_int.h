@@ -257,6 +257,10 @@ JPKI_MUST_CHECK int srv_issuer_hashes_of(X509 *root, srv_issuer_hashes *h,
 JPKI_MUST_CHECK int srv_ocsp_parse(const uint8_t *req, size_t len,
 				   const srv_issuer_hashes roots[3],
 				   srv_ocsp_parsed *p);
+/* Whether the (first) CertID of a parsed request names the root of `h`
+ * (an older root generation's: srv_ocsp_parse knows the newest only). */
+bool srv_ocsp_names_issuer(const srv_ocsp_parsed *p,
+			   const srv_issuer_hashes *h);
 /* DER OCSPRequest with the one CertID `certid` (for pre-signing). */
 JPKI_MUST_CHECK int srv_ocsp_wrap(const uint8_t *certid, size_t len,
 				  uint8_t *out, size_t cap, size_t *out_len);
@@ -328,19 +332,21 @@ typedef struct srv_crl_cache srv_crl_cache;
 JPKI_MUST_CHECK int srv_crl_cache_new(int max_age, srv_crl_cache **out);
 void srv_crl_cache_free(srv_crl_cache *c);
 size_t srv_crl_cache_size(srv_crl_cache *c);
-/* key: "crl/sign/132217", "crl/auth/full", "arl/sign". */
+/* key: "crl/sign/132217", "crl/auth/full", "arl/sign"; an older root
+ * generation N's CRLs: "crl/sign/132217-gN", "crl/auth/full-gN". */
 JPKI_MUST_CHECK int srv_crl_cache_serve(srv_crl_cache *c, const char *key,
 					struct MHD_Connection *conn,
 					const char *if_none_match, int *status);
 /* Install DER; refused (0, nothing done) when the cached CRL has a higher
  * or equal cRLNumber. */
 JPKI_MUST_CHECK int srv_crl_cache_install(srv_crl_cache *c, const char *key,
-					  int kind, int scope, const char *muni,
-					  const uint8_t *der, size_t len,
-					  time_t now);
+					  int kind, int scope, int gen,
+					  const char *muni, const uint8_t *der,
+					  size_t len, time_t now);
 typedef struct srv_crl_ref {
 	char key[48];
 	int kind, scope;
+	int gen; /* root generation that signs it; 0: the newest */
 	char muni[8];
 	uint64_t fp_count, fp_xor;
 } srv_crl_ref;
@@ -362,12 +368,15 @@ void srv_publish_revoked(srv_worker *w, const char *serial_hex);
 void srv_publish_issued(server *s, const char *serial_hex, int kind);
 /* After a municipality was recorded: generate its CRLs. */
 void srv_publish_muni(srv_worker *w, const char *muni);
-/* Sign and cache the SHA-1 CertID response of one certificate. */
-JPKI_MUST_CHECK int srv_presign(server *s, jpki_ca *ca, int kind,
+/* Sign and cache the SHA-1 CertID response of one certificate, under the
+ * CertID of the root generation that issued it (row_gen: the store row's
+ * gen; 0: the newest). */
+JPKI_MUST_CHECK int srv_presign(server *s, jpki_ca *ca, int kind, int row_gen,
 				const char *serial_hex, time_t now);
-/* Generate and install one CRL. */
+/* Generate and install one CRL, signed by root generation gen (0: the
+ * newest; an older one is published as "...-gN"). */
 JPKI_MUST_CHECK int srv_crl_make(server *s, jpki_ca *ca, int kind, int scope,
-				 const char *muni, time_t now);
+				 int gen, const char *muni, time_t now);
 
 /* ---- operators and sessions (operators.c, session.c) ---- */
 #define SRV_OP_NAME_MAX 32
@@ -671,6 +680,8 @@ struct server {
 	/* the older root generations (ca rollover): relying parties'
 	 * signatures under them still verify */
 	X509 *old_roots[32];
+	srv_issuer_hashes old_hashes[32]; /* theirs, for OCSP CertIDs */
+	int old_kind[32];
 	size_t n_old_roots;
 	X509 *jlis[4]; /* --trust-jlis: J-LIS roots relying parties may use */
 	srv_clients *clients;

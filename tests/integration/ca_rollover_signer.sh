@@ -57,15 +57,53 @@ for w in x y; do
   req - POST /api/v1/verify "{\"cms\":\"$(base64 -w0 $w.p7s)\"}"
   [ "$CODE" = 200 ] && grep -q '"valid": *true' <<<"$BODY" && ok "/api/v1/verify accepts generation $([ $w = x ] && echo 1 || echo 2)" || bad "api verify $w: $CODE ${BODY:0:400}"
 done
-# revoke the generation-1 certificate: its OCSP answer says so, gen 1's key
+# jpkid serves every generation's CRLs: the newest under today's URLs,
+# generation 1's as "-g1" (the names `jpki crl` publishes), each signed by
+# its own root's key; auth was not rolled over: no "-g1" for it
 sx=$(openssl x509 -in x/sign.pem -noout -serial | cut -d= -f2)
+crl_of() { # URL FILE ROOT -> ok when served and verifying with ROOT only
+  curl -sf "$BASE$1" -o "$2" || { echo "not served"; return; }
+  openssl crl -inform DER -in "$2" -CAfile "$3" -noout 2>&1 || true
+}
+for u in /crl/sign/132217-g1.crl /crl/sign/full-g1.crl; do
+  out=$(crl_of "$u" g1.crl "$R/sign-root.pem")
+  grep -q "verify OK" <<<"$out" && ok "jpkid serves $u, signed by generation 1" || bad "$u: $out"
+  grep -q "Serial Number: $sx\$" <<<"$(openssl crl -inform DER -in g1.crl -noout -text 2>&1)" &&
+    bad "$u lists X before its revocation" || ok "$u does not list X yet"
+  out=$(crl_of "$u" g1.crl "$R/sign-root-2.pem")
+  grep -q "verify OK" <<<"$out" && bad "$u verifies with generation 2's root" || ok "$u does not verify with generation 2's root"
+done
+for u in /crl/sign/132217.crl /crl/sign/full.crl; do
+  out=$(crl_of "$u" g2.crl "$R/sign-root-2.pem")
+  grep -q "verify OK" <<<"$out" && ok "jpkid serves $u, signed by generation 2" || bad "$u: $out"
+done
+code=$(curl -s -o /dev/null -w '%{http_code}' "$BASE/crl/auth/132217-g1.crl")
+[ "$code" = 404 ] && ok "no generation-1 name for a hierarchy not rolled over" || bad "auth -g1: $code"
+# revoke the generation-1 certificate: its OCSP answer says so, gen 1's key
 req admin POST "/api/v1/certificates/$sx/revoke" '{"reason":"keyCompromise"}'
 check 200 "revoke the generation-1 certificate"
+# pre-signed at the revocation under generation 1's CertID: no live signing
+live() { curl -s "$BASE/metrics" | sed -n 's/^jpkid_ocsp_live_signed_total \([0-9]*\)$/\1/p'; }
+l0=$(live)
+out=$(openssl ocsp -no_nonce -issuer "$R/sign-root.pem" -cert x/sign.pem -url "$BASE/ocsp" -CAfile "$R/sign-root.pem" -timeout 20 2>&1)
+l1=$(live)
+grep -q "x/sign.pem: revoked" <<<"$out" && [ -n "$l0" ] && [ "$l0" = "$l1" ] &&
+  ok "generation 1's revoked answer was pre-signed (live signed $l0 -> $l1)" || bad "presign x: live $l0 -> $l1: $out"
 out=$(openssl ocsp -issuer "$R/sign-root.pem" -cert x/sign.pem -url "$BASE/ocsp" -CAfile "$R/sign-root.pem" -timeout 20 2>&1)
 grep -q "x/sign.pem: revoked" <<<"$out" && grep -q "Response verify OK" <<<"$out" && ok "OCSP: generation 1 revoked, signed by sign-root" || bad "ocsp x revoked: $out"
-curl -sf "$BASE/crl/sign/132217.crl" -o g2.crl || true
-out=$(openssl crl -inform DER -in g2.crl -CAfile "$R/sign-root-2.pem" -noout 2>&1 || true)
-grep -q "verify OK" <<<"$out" && ok "jpkid's CRL signed through the signer by generation 2" || bad "crl: $out"
+# generation 1's CRLs from jpkid list it, generation 2's do not
+for u in /crl/sign/132217-g1.crl /crl/sign/full-g1.crl; do
+  out=$(crl_of "$u" g1.crl "$R/sign-root.pem")
+  t=$(openssl crl -inform DER -in g1.crl -noout -text 2>&1 || true)
+  grep -q "verify OK" <<<"$out" && grep -q "Serial Number: $sx\$" <<<"$t" &&
+    ok "$u from jpkid lists the revoked generation-1 certificate" || bad "$u after revoke: $out $(grep -c 'Serial Number' <<<"$t")"
+done
+for u in /crl/sign/132217.crl /crl/sign/full.crl; do
+  out=$(crl_of "$u" g2.crl "$R/sign-root-2.pem")
+  t=$(openssl crl -inform DER -in g2.crl -noout -text 2>&1 || true)
+  grep -q "verify OK" <<<"$out" && ! grep -q "Serial Number: $sx\$" <<<"$t" &&
+    ok "jpkid's $u (generation 2, through the signer) does not list it" || bad "$u after revoke: $out"
+done
 stop_jpkid
 expect_ok "audit chain intact" "$JPKI" audit verify
 finish

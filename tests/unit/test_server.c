@@ -143,6 +143,9 @@ static void test_ocsp_parse_slow_paths(void **state)
 	assert_int_equal(srv_ocsp_parse(der, (size_t)len, none, &p), 0);
 	assert_true(p.simple);
 	assert_int_equal(p.kind, 0);
+	/* an older root generation's hashes, matched one root at a time */
+	assert_true(srv_ocsp_names_issuer(&p, &roots[JPKI_CERT_AUTH]));
+	assert_false(srv_ocsp_names_issuer(&p, &none[JPKI_CERT_AUTH]));
 	/* truncations, a trailing byte, empty, garbage */
 	for (int i = 0; i < len; i++)
 		assert_int_equal(srv_ocsp_parse(der, (size_t)i, roots, &p),
