@@ -202,7 +202,8 @@ int cmd_ca_ceremony(cli_ctx *ctx, int argc, char **argv)
 	jpki_profile prof = JPKI_PROFILE_TEST;
 	int nw = 0, nk = 0, mode = 0, ch, rc;
 	jpki_err err = {0};
-	char what[512], summary[720], at[21];
+	char what[WITNESS_MAX * 66 + 128], summary[WITNESS_MAX * 66 + 320],
+	    at[21];
 	if (cli_want_help(argc, argv, ceremony_help))
 		return 0;
 	memset(&c, 0, sizeof(c));
