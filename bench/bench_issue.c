@@ -47,6 +47,7 @@
 #include "openjpki/ca.h"
 #include "openjpki/keystore.h"
 #include "openjpki/util.h"
+#include "seed.h"
 
 #define MAX_THREADS 8
 #define NKEYS 4
@@ -346,36 +347,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	store *st = ca_store(ca);
-	store_muni m = {"131016", "Tokyo-to", "Chiyoda-ku", "東京都",
-			"千代田区"};
+	store_muni m = BENCH_MUNI;
 	if (store_begin(st, &err) != 0 || store_muni_put(st, &m, &err) != 0)
 		goto fail;
 	for (int64_t i = 0; i < per_thread * threads; i++) {
-		store_resident r;
-		memset(&r, 0, sizeof(r));
-		snprintf(r.ext_id, sizeof(r.ext_id), "R%lld", (long long)i);
-		if (jpki_strlcpy(r.name, "山田　太郎", sizeof(r.name)) != 0 ||
-		    jpki_strlcpy(r.kana, "ヤマダ　タロウ", sizeof(r.kana)) !=
-			0 ||
-		    jpki_strlcpy(r.address,
-				 "東京都千代田区外神田１丁目２番３号",
-				 sizeof(r.address)) != 0 ||
-		    jpki_strlcpy(r.muni_code, "131016", sizeof(r.muni_code)) !=
-			0)
-			goto fail;
-		r.birth = (jpki_date){1950 + (int)(i % 50), 1 + (int)(i % 12),
-				      1 + (int)(i % 28)};
-		r.sex = 1 + (int)(i % 2);
-		r.updated_at = now;
-		if (store_resident_add(st, &r, &err) != 0)
-			goto fail;
-		store_card c;
-		memset(&c, 0, sizeof(c));
-		snprintf(c.serial, sizeof(c.serial), "C%lld", (long long)r.id);
-		c.resident_id = r.id;
-		c.issued = jpki_date_of(now);
-		c.expiry = rules_card_expiry(r.birth, c.issued);
-		if (store_card_put(st, &c, &err) != 0)
+		int64_t rid;
+		if (bench_seed_resident(st, "R", i, now, &rid, &err) != 0)
 			goto fail;
 	}
 	if (store_commit(st, &err) != 0)

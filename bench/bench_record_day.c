@@ -49,6 +49,7 @@
 #include "jpkid_client.h"
 #include "openjpki/ca.h"
 #include "openjpki/util.h"
+#include "seed.h"
 
 #define MAX_WORKERS 512
 #define MAX_EXTRA 16
@@ -463,43 +464,16 @@ static int make_ca(const char *cadir, const char *url, job *jobs, size_t n,
 	    (rc = ca_open(cadir, url, &ca, err)) != 0)
 		goto out;
 	store *st = ca_store(ca);
-	store_muni m = {"131016", "Tokyo-to", "Chiyoda-ku", "東京都",
-			"千代田区"};
+	store_muni m = BENCH_MUNI;
 	if ((rc = store_begin(st, err)) != 0)
 		goto out;
 	open_tx = true;
 	if ((rc = store_muni_put(st, &m, err)) != 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
-		store_resident r;
-		memset(&r, 0, sizeof(r));
-		snprintf(r.ext_id, sizeof(r.ext_id), "RD%zu", i);
-		if (jpki_strlcpy(r.name, "山田　花子", sizeof(r.name)) != 0 ||
-		    jpki_strlcpy(r.kana, "ヤマダ　ハナコ", sizeof(r.kana)) !=
-			0 ||
-		    jpki_strlcpy(r.address,
-				 "東京都千代田区九段南１丁目２番１号",
-				 sizeof(r.address)) != 0 ||
-		    jpki_strlcpy(r.muni_code, "131016", sizeof(r.muni_code)) !=
-			0) {
-			rc = jpki_fail(err, JPKI_ERR_RANGE, "resident field");
+		if ((rc = bench_seed_resident(st, "RD", (int64_t)i, now,
+					      &jobs[i].rid, err)) != 0)
 			goto out;
-		}
-		r.birth = (jpki_date){1940 + (int)(i % 70), 1 + (int)(i % 12),
-				      1 + (int)(i % 28)};
-		r.sex = 1 + (int)(i % 2);
-		r.updated_at = now;
-		if ((rc = store_resident_add(st, &r, err)) != 0)
-			goto out;
-		store_card c;
-		memset(&c, 0, sizeof(c));
-		snprintf(c.serial, sizeof(c.serial), "C%lld", (long long)r.id);
-		c.resident_id = r.id;
-		c.issued = jpki_date_of(now);
-		c.expiry = rules_card_expiry(r.birth, c.issued);
-		if ((rc = store_card_put(st, &c, err)) != 0)
-			goto out;
-		jobs[i].rid = r.id;
 		if ((i + 1) % 2000 == 0 || i + 1 == n) {
 			open_tx = false;
 			if ((rc = store_commit(st, err)) != 0) {
