@@ -23,7 +23,14 @@ static pthread_t main_thread;
 static void on_stop_signal(int sig)
 {
 	int saved = errno;
-	(void)pthread_kill(main_thread, sig);
+	if (pthread_equal(pthread_self(), main_thread)) {
+		/* the main thread itself (its sigwait is over, or this is a
+		 * forked child): passing it on would loop, so stop */
+		signal(sig, SIG_DFL);
+		raise(sig);
+	} else {
+		(void)pthread_kill(main_thread, sig);
+	}
 	errno = saved;
 }
 

@@ -95,9 +95,14 @@ static int spawn(jpki_err *err)
 				_exit(127);
 		/* nothing else of the parent's: listeners, the store */
 		syscall(SYS_close_range, CHILD_FD + n, ~0U, 0);
+		/* the parent's handlers go before its mask: a SIGTERM sent
+		 * between fork and exec (a jpkid stopping at once) must end
+		 * this child, not run the parent's forwarder */
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGPIPE, SIG_IGN);
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
-		signal(SIGPIPE, SIG_IGN);
 		execv(L.argv[0], L.argv);
 		_exit(127);
 	}

@@ -730,7 +730,7 @@ static int prepare_ca(server *s, const server_config *cfg, char *created,
 	if (rc == JPKI_ERR_NOT_FOUND && s->has_ks)
 		return jpki_wrap(err, rc,
 				 "with a keystore of its own (--signer) "
-				 "jpkid creates no CA: `jpki ca init` first: ");
+				 "jpkid creates no CA: `jpki ca init` first");
 	if (rc == JPKI_ERR_NOT_FOUND) {
 		ca_init_opts o = {.profile = JPKI_PROFILE_TEST,
 				  .now = now,
