@@ -159,6 +159,20 @@ out:
 	return rc;
 }
 
+/* The store meta key naming a hierarchy's root of generation `gen`
+ * (generation 1 under the name CAs from before rollover have), or, for
+ * gen 0, the key holding how many generations there are. */
+static void root_meta_key(jpki_cert_kind kind, int gen, char out[48])
+{
+	const char *k = jpki_cert_kind_name(kind);
+	if (gen == 0)
+		snprintf(out, 48, "root/%s/generations", k);
+	else if (gen == 1)
+		snprintf(out, 48, "root/%s", k);
+	else
+		snprintf(out, 48, "root/%s/%d", k, gen);
+}
+
 int ca_make_root(jpki_ca *ca, jpki_cert_kind kind, int gen, time_t now,
 		 X509 **cert_out, EVP_PKEY **key_out, jpki_err *err)
 {
@@ -182,18 +196,11 @@ int ca_make_root(jpki_ca *ca, jpki_cert_kind kind, int gen, time_t now,
 	char key_name[48], n[16];
 	if ((rc = ca_serial_hex(cert, sn, err)) != 0)
 		goto out;
-	/* generation 1 under the name CAs from before rollover have */
-	if (gen <= 1)
-		snprintf(key_name, sizeof(key_name), "root/%s",
-			 jpki_cert_kind_name(kind));
-	else
-		snprintf(key_name, sizeof(key_name), "root/%s/%d",
-			 jpki_cert_kind_name(kind), gen);
+	root_meta_key(kind, gen, key_name);
 	snprintf(n, sizeof(n), "%d", gen);
 	if ((rc = store_meta_set(ca->st, key_name, sn, err)) != 0)
 		goto out;
-	snprintf(key_name, sizeof(key_name), "root/%s/generations",
-		 jpki_cert_kind_name(kind));
+	root_meta_key(kind, 0, key_name);
 	if ((rc = store_meta_set(ca->st, key_name, n, err)) != 0)
 		goto out;
 	if (cert_out != NULL) {
@@ -352,12 +359,7 @@ static int load_gen(jpki_ca *ca, jpki_cert_kind kind, int gen, jpki_err *err)
 	char key_name[48], sn[STORE_SERIAL_HEX_MAX], label[32];
 	store_cert c;
 	memset(&c, 0, sizeof(c));
-	if (gen <= 1)
-		snprintf(key_name, sizeof(key_name), "root/%s",
-			 jpki_cert_kind_name(kind));
-	else
-		snprintf(key_name, sizeof(key_name), "root/%s/%d",
-			 jpki_cert_kind_name(kind), gen);
+	root_meta_key(kind, gen, key_name);
 	int rc = store_meta_get(ca->st, key_name, sn, sizeof(sn), err);
 	if (rc != 0)
 		return jpki_wrap(err, rc, "CA in %s has no %s root (gen %d)",
@@ -384,8 +386,7 @@ static int load_gen(jpki_ca *ca, jpki_cert_kind kind, int gen, jpki_err *err)
 int ca_generations(jpki_ca *ca, jpki_cert_kind kind, int *n, jpki_err *err)
 {
 	char key_name[48], v[16];
-	snprintf(key_name, sizeof(key_name), "root/%s/generations",
-		 jpki_cert_kind_name(kind));
+	root_meta_key(kind, 0, key_name);
 	int rc = store_meta_get(ca->st, key_name, v, sizeof(v), NULL);
 	if (rc == JPKI_ERR_NOT_FOUND) {
 		*n = 1; /* a CA from before rollover */
