@@ -34,6 +34,12 @@ JPKI_MUST_CHECK int keystore_load(keystore *ks, const char *label,
 /* Whether the label exists (0 yes, JPKI_ERR_NOT_FOUND no). */
 JPKI_MUST_CHECK int keystore_has(keystore *ks, const char *label,
 				 jpki_err *err);
+/* Remove the key `label`: only for a key just made whose use was
+ * abandoned (a rollover that failed before it committed), so that the
+ * label is free again.  JPKI_ERR_NOT_FOUND if there is none; the signer
+ * keystore refuses (JPKI_ERR_STATE). */
+JPKI_MUST_CHECK int keystore_destroy(keystore *ks, const char *label,
+				     jpki_err *err);
 
 /* --- the signer process (docs/design.md, "The signer process") ---
  *

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "ca_internal.h"
 #include "openjpki/util.h"
@@ -183,7 +184,7 @@ int ca_make_root(jpki_ca *ca, jpki_cert_kind kind, int gen, time_t now,
 	ca_key_label_gen(kind, gen, label);
 	int rc = keystore_generate(ca->ks, label, 2048, &key, err);
 	if (rc != 0)
-		goto out;
+		return rc; /* nothing made: the label may be another's */
 	if ((rc = ca_new_serial(serial, err)) != 0 ||
 	    (rc = x509_root_build(ca->profile, kind, key, serial,
 				  sizeof(serial), now, &cert, err)) != 0 ||
@@ -214,7 +215,34 @@ int ca_make_root(jpki_ca *ca, jpki_cert_kind kind, int gen, time_t now,
 out:
 	X509_free(cert);
 	EVP_PKEY_free(key);
+	if (rc != 0)
+		ca_unmake_root(ca, kind, gen, err);
 	return rc;
+}
+
+void ca_unmake_root(jpki_ca *ca, jpki_cert_kind kind, int gen, jpki_err *err)
+{
+	char label[32], path[PATH_MAX];
+	jpki_err e2;
+	jpki_err_clear(&e2);
+	ca_key_label_gen(kind, gen, label);
+	int rc = keystore_destroy(ca->ks, label, &e2);
+	if (rc == JPKI_ERR_NOT_FOUND)
+		rc = 0;
+	if (rc == 0 &&
+	    (size_t)snprintf(path, sizeof(path), "%s/roots/%s.pem", ca->dir,
+			     label) < sizeof(path) &&
+	    unlink(path) != 0 && errno != ENOENT)
+		rc = jpki_fail(&e2, JPKI_ERR_IO, "remove %s: %s", path,
+			       strerror(errno));
+	if (rc != 0 && err != NULL) {
+		char was[JPKI_ERR_MSG_MAX];
+		jpki_strlcpy_cut(was, err->msg, sizeof(was));
+		jpki_ignore(jpki_fail(err, err->code,
+				      "%s (and undoing it failed, the key %s "
+				      "may be left: %s)",
+				      was, label, e2.msg));
+	}
 }
 
 static int default_store(const char *dir, char *out, size_t cap, jpki_err *err)

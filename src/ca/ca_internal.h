@@ -75,10 +75,18 @@ JPKI_MUST_CHECK int ca_record(jpki_ca *ca, X509 *cert, int kind, int gen,
 /* Make generation `gen`'s root of a hierarchy: key in the keystore under
  * ca_key_label_gen, self-signed root recorded and written to
  * DIR/roots/<label>.pem, store meta naming it (inside the caller's txn).
- * *cert_out / *key_out (optional) receive them. */
+ * *cert_out / *key_out (optional) receive them.  On failure the key and
+ * the PEM it made are removed again (ca_unmake_root), so the label is
+ * free for the next try. */
 JPKI_MUST_CHECK int ca_make_root(jpki_ca *ca, jpki_cert_kind kind, int gen,
 				 time_t now, X509 **cert_out,
 				 EVP_PKEY **key_out, jpki_err *err);
+/* Undo ca_make_root's files after its transaction was rolled back: the key
+ * labelled for generation `gen` leaves the keystore and
+ * DIR/roots/<label>.pem is removed (either may be absent).  `err` holds
+ * the failure that led here: when the undoing fails too, that is added to
+ * its message. */
+void ca_unmake_root(jpki_ca *ca, jpki_cert_kind kind, int gen, jpki_err *err);
 /* How many root generations a hierarchy has (1 for CAs from before). */
 JPKI_MUST_CHECK int ca_generations(jpki_ca *ca, jpki_cert_kind kind, int *n,
 				   jpki_err *err);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "ca_internal.h"
 #include "openjpki/util.h"
@@ -157,6 +158,20 @@ int ca_rollover(jpki_ca *ca, jpki_cert_kind kind, time_t now, const char *actor,
 	goto out;
 fail:
 	store_rollback(ca->st);
+	if (root != NULL) {
+		/* nothing of this generation stays: its key, root and links
+		 * go, so the label is free for the next try.  A link file
+		 * left behind names no stored certificate and the next
+		 * rollover replaces it, so its removal is best effort. */
+		char path[PATH_MAX + 96];
+		snprintf(path, sizeof(path), "%s/%s-with-%d.pem", links, label,
+			 gen - 1);
+		(void)unlink(path);
+		snprintf(path, sizeof(path), "%s/%s-with-%d.pem", links,
+			 old_label, gen);
+		(void)unlink(path);
+		ca_unmake_root(ca, kind, gen, err);
+	}
 out:
 	X509_free(root);
 	EVP_PKEY_free(key);

@@ -2,6 +2,7 @@
  * of mode 0700, written atomically.  The embedded default; the PKCS#11
  * backend implements the same operations for an HSM. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "keystore_internal.h"
 #include "openjpki/util.h"
@@ -163,9 +165,51 @@ out:
 	return rc;
 }
 
+/* The key file overwritten with zeros, synced, then removed. */
+static int file_destroy(void *be, const char *label, jpki_err *err)
+{
+	fks *ks = be;
+	char path[PATH_MAX];
+	int rc = key_path(ks, label, path, sizeof(path), err);
+	if (rc != 0)
+		return rc;
+	int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT
+			   ? jpki_fail(err, JPKI_ERR_NOT_FOUND,
+				       "keystore: no key \"%s\"", label)
+			   : jpki_fail(err, JPKI_ERR_IO,
+				       "keystore: open %s: %s", path,
+				       strerror(errno));
+	struct stat st;
+	static const char zeros[4096];
+	if (fstat(fd, &st) == 0)
+		for (off_t done = 0; done < st.st_size;) {
+			size_t n = (size_t)(st.st_size - done) < sizeof(zeros)
+				       ? (size_t)(st.st_size - done)
+				       : sizeof(zeros);
+			ssize_t w = write(fd, zeros, n);
+			if (w <= 0)
+				break;
+			done += w;
+		}
+	(void)fsync(fd);
+	close(fd);
+	if (unlink(path) != 0)
+		return jpki_fail(err, JPKI_ERR_IO, "keystore: remove %s: %s",
+				 path, strerror(errno));
+	int dfd = open(ks->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	return 0;
+}
+
 const keystore_ops ks_file_ops = {
     .close = file_close,
     .generate = file_generate,
     .load = file_load,
     .has = file_has,
+    .destroy = file_destroy,
 };

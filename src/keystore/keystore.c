@@ -111,3 +111,14 @@ int keystore_has(keystore *ks, const char *label, jpki_err *err)
 		return rc;
 	return ks->ops->has(ks->be, label, err);
 }
+
+int keystore_destroy(keystore *ks, const char *label, jpki_err *err)
+{
+	int rc = ks_label_check(label, err);
+	if (rc != 0)
+		return rc;
+	if (ks->ops->destroy == NULL)
+		return jpki_fail(err, JPKI_ERR_STATE,
+				 "keystore: this keystore cannot remove keys");
+	return ks->ops->destroy(ks->be, label, err);
+}

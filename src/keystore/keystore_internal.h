@@ -11,6 +11,8 @@ typedef struct keystore_ops {
 			jpki_err *err);
 	int (*load)(void *be, const char *label, EVP_PKEY **out, jpki_err *err);
 	int (*has)(void *be, const char *label, jpki_err *err);
+	/* NULL: the backend cannot remove keys */
+	int (*destroy)(void *be, const char *label, jpki_err *err);
 } keystore_ops;
 
 extern const keystore_ops ks_file_ops;

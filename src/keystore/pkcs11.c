@@ -518,9 +518,31 @@ static int p11_generate(void *be, const char *label, int bits, EVP_PKEY **pub,
 	return make_pkey(t, privh, pub, err);
 }
 
+/* Both halves of the pair `label` destroyed (the public one may be
+ * absent). */
+static int p11_destroy(void *be, const char *label, jpki_err *err)
+{
+	pks *ks = be;
+	p11tok *t = ks->tok;
+	CK_OBJECT_HANDLE h;
+	pthread_mutex_lock(&t->mu);
+	int rc = find_obj(t, CKO_PRIVATE_KEY, label, &h, err);
+	if (rc == 0) {
+		CK_RV rv = t->f->C_DestroyObject(t->s, h);
+		rc = rv == CKR_OK ? 0 : p11_fail(err, "C_DestroyObject", rv);
+	}
+	if (rc == 0 && find_obj(t, CKO_PUBLIC_KEY, label, &h, NULL) == 0) {
+		CK_RV rv = t->f->C_DestroyObject(t->s, h);
+		rc = rv == CKR_OK ? 0 : p11_fail(err, "C_DestroyObject", rv);
+	}
+	pthread_mutex_unlock(&t->mu);
+	return rc;
+}
+
 const keystore_ops ks_pkcs11_ops = {
     .close = p11_close,
     .generate = p11_generate,
     .load = p11_load,
     .has = p11_has,
+    .destroy = p11_destroy,
 };

@@ -506,7 +506,7 @@ static int s_generate(void *be, const char *label, int bits, EVP_PKEY **pub,
 	return 0;
 }
 
-const keystore_ops ks_signer_ops = {s_close, s_generate, s_load, s_has};
+const keystore_ops ks_signer_ops = {s_close, s_generate, s_load, s_has, NULL};
 
 int ks_signer_open(const char *spec, void **be, jpki_err *err)
 {

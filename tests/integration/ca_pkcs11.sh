@@ -132,7 +132,16 @@ for l in sign-root auth-root audit; do
 done
 # a root rollover inside the token (issue #13 item 3): generation 2 of
 # the signature root is generated there too, issues, and is not extractable
+# first one that fails after its key was made (a directory where the
+# NewWithOld link goes): the key leaves the token again, the label is free
+privkeys() { pkcs11-tool --module "$MODULE" --token-label jpki-ca --login --pin 2468 --list-objects --type privkey 2>/dev/null | sed -n 's/^ *label: *//p' | sort | tr '\n' ' '; }
+mkdir -p "$T/ca/links/sign-root-2-with-1.pem"
+expect_fail "Is a directory" J ca rollover --kind sign
+[ "$(privkeys)" = "audit auth-root sign-root " ] && ok "failed rollover left no key in the token" || bad "token keys after a failed rollover: $(privkeys)"
+[ ! -e "$R/sign-root-2.pem" ] && ok "failed rollover left no root PEM" || bad "sign-root-2.pem left"
+rmdir "$T/ca/links/sign-root-2-with-1.pem"
 expect_ok "ca rollover --kind sign in the token" J ca rollover --kind sign
+[ "$(privkeys)" = "audit auth-root sign-root sign-root-2 " ] && ok "the token holds generation 2's key" || bad "token keys: $(privkeys)"
 C=$(J --json resident add --ext-id C1 --name "佐藤　次郎" --kana サトウジロウ --address "東京都清瀬市元町１丁目" --birth 1975-05-05 --sex 1 --muni 132217 | rid)
 J resident card "$C" --serial "CARD$C" >/dev/null
 newkey c_s

@@ -26,6 +26,15 @@ J issue --resident "$A" --card "CARD$A" --sign-key a.pub --out-dir a >/dev/null
 J issue --resident "$B" --card "CARD$B" --sign-key b.pub --out-dir b >/dev/null
 ski1=$(openssl x509 -in $R/sign-root.pem -noout -ext subjectKeyIdentifier | tail -1 | tr -d ' ')
 
+# a rollover that fails after its key was made (a directory where the
+# NewWithOld link goes) leaves nothing: no key, no root, no generation
+mkdir -p "$L/sign-root-2-with-1.pem"
+expect_fail "Is a directory" J ca rollover --kind sign
+[ ! -e "$T/ca/keys/sign-root-2.key.pem" ] && [ ! -e "$R/sign-root-2.pem" ] && [ ! -e "$L/sign-root-with-2.pem" ] &&
+  ok "failed rollover left no key, root or link" || bad "left: $(ls "$T/ca/keys" "$R" "$L")"
+J --json ca show | grep -q '"generation": 2' && bad "failed rollover recorded generation 2" || ok "failed rollover recorded no generation"
+rmdir "$L/sign-root-2-with-1.pem"
+
 # the rollover
 out=$(J --json ca rollover --kind sign)
 grep -q '"generation": 2' <<<"$out" && ok "rollover made generation 2" || bad "rollover: $out"
