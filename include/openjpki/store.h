@@ -238,6 +238,20 @@ JPKI_MUST_CHECK int store_cert_revoked(store *s, int kind,
 				       const char *muni_code,
 				       time_t not_after_from, store_cert_fn fn,
 				       void *ctx, jpki_err *err);
+/* What a CRL entry needs of one revoked certificate. */
+typedef struct store_crl_row {
+	char serial[STORE_SERIAL_HEX_MAX];
+	int reason;
+	time_t revoked_at;
+	int gen; /* as store_cert.gen */
+} store_crl_row;
+typedef int (*store_crl_row_fn)(void *ctx, const store_crl_row *r);
+/* The rows of store_cert_revoked, in its order (DER INTEGER order of the
+ * serial), with only those columns: read from the revoked-certificate
+ * indexes alone, without visiting the certificates' rows. */
+JPKI_MUST_CHECK int store_crl_rows(store *s, int kind, const char *muni_code,
+				   time_t not_after_from, store_crl_row_fn fn,
+				   void *ctx, jpki_err *err);
 /* Valid certificates expiring between two days (JST, inclusive). */
 JPKI_MUST_CHECK int store_cert_expiring(store *s, jpki_date from, jpki_date to,
 					store_cert_fn fn, void *ctx,

@@ -3,12 +3,13 @@
  * ARL listing revoked roots.
  *
  * A CRL is streamed from the store (x509_crl_stream, crl_stream.c): a first
- * pass over the revoked rows counts them and sums their DER sizes, a second
- * writes them, in serial order, while they are signed; both run inside one
- * store transaction, so they see the same rows.  Memory does not depend on
- * the number of entries.  ca_crl_publish() writes every CRL of both
- * hierarchies into a new generation directory and switches one symlink to
- * it (docs/decisions.md, "CRL publication"). */
+ * pass over the revoked rows (store_crl_rows: serial, reason, time and
+ * generation, read from an index alone) counts them and sums their DER
+ * sizes, a second writes them, in serial order, while they are signed;
+ * both run inside one store transaction, so they see the same rows.
+ * Memory does not depend on the number of entries.  ca_crl_publish()
+ * writes every CRL of both hierarchies into a new generation directory and
+ * switches one symlink to it (docs/decisions.md, "CRL publication"). */
 #define _GNU_SOURCE /* syncfs */
 #include <dirent.h>
 #include <errno.h>
@@ -33,7 +34,7 @@ typedef struct crl_pass {
 	jpki_err *err;
 } crl_pass;
 
-static int pass_entry(void *ctx, const store_cert *c)
+static int pass_entry(void *ctx, const store_crl_row *c)
 {
 	crl_pass *p = ctx;
 	if (p->gen != 0 && ca_row_gen(p->ca, p->kind, c->gen) != p->gen)
@@ -110,8 +111,8 @@ static int crl_txn(jpki_ca *ca, jpki_cert_kind kind, int gen,
 			 jpki_cert_kind_name(kind));
 	}
 	/* pass 1: how many entries, and their DER size */
-	rc = store_cert_revoked(ca->st, rows_kind, rows_muni, now, pass_entry,
-				&p, err);
+	rc = store_crl_rows(ca->st, rows_kind, rows_muni, now, pass_entry, &p,
+			    err);
 	if (rc == 0)
 		rc = p.rc;
 	if (rc != 0)
@@ -124,8 +125,8 @@ static int crl_txn(jpki_ca *ca, jpki_cert_kind kind, int gen,
 		goto out;
 	/* pass 2: the same rows, written and signed */
 	p.out = out;
-	rc = store_cert_revoked(ca->st, rows_kind, rows_muni, now, pass_entry,
-				&p, err);
+	rc = store_crl_rows(ca->st, rows_kind, rows_muni, now, pass_entry, &p,
+			    err);
 	if (rc == 0)
 		rc = p.rc;
 	if (rc == 0) {

@@ -1560,6 +1560,32 @@ static int pg_cert_revoked(void *impl, int kind, const char *muni_code,
 			 &P, fn, ctx, err);
 }
 
+static int pg_crl_rows(void *impl, int kind, const char *muni_code,
+		       time_t not_after_from, store_crl_row_fn fn, void *ctx,
+		       jpki_err *err)
+{
+	struct params P = {0};
+	p_int(&P, kind);
+	p_int(&P, (int64_t)not_after_from);
+	if (muni_code != NULL)
+		p_text(&P, muni_code);
+	/* an index-only scan of the revoked indexes (migration 8) */
+	return each_row(impl,
+			muni_code == NULL
+			    ? "SELECT serial, reason, revoked_at, gen"
+			      " FROM certificates"
+			      " WHERE kind = $1 AND status = 1"
+			      " AND not_after >= $2"
+			      " ORDER BY length(serial), serial COLLATE \"C\""
+			    : "SELECT serial, reason, revoked_at, gen"
+			      " FROM certificates"
+			      " WHERE kind = $1 AND muni_code = $3"
+			      " AND status = 1 AND not_after >= $2"
+			      " ORDER BY length(serial), serial COLLATE \"C\"",
+			&P, &rm_crl_row, sizeof(store_crl_row), false,
+			(row_fn)fn, ctx, "listing revoked certificates", err);
+}
+
 static int pg_cert_expiring(void *impl, time_t from, time_t to,
 			    store_cert_fn fn, void *ctx, jpki_err *err)
 {
@@ -2346,6 +2372,7 @@ const struct store_backend store_pg_backend = {
     .cert_set_revoked = pg_cert_set_revoked,
     .cert_by_resident = pg_cert_by_resident,
     .cert_revoked = pg_cert_revoked,
+    .crl_rows = pg_crl_rows,
     .cert_expiring = pg_cert_expiring,
     .audit_head_for_update = pg_audit_head,
     .audit_insert = pg_audit_insert,

@@ -76,6 +76,14 @@ static const struct rm_field cert_f[] = {
 };
 const struct rm_map rm_cert = MAP("certificate", cert_f);
 
+static const struct rm_field crl_row_f[] = {
+    F(store_crl_row, serial, "serial", RM_TEXT, "certificate serial"),
+    F(store_crl_row, reason, "reason", RM_INT, "revocation reason"),
+    F(store_crl_row, revoked_at, "revoked_at", RM_I64, "revocation time"),
+    F(store_crl_row, gen, "gen", RM_INT, "issuer root generation"),
+};
+const struct rm_map rm_crl_row = MAP("revoked certificate", crl_row_f);
+
 static const struct rm_field cert_state_f[] = {
     F(struct rm_cert_state, status, "status", RM_INT, "certificate status"),
     F(struct rm_cert_state, reason, "reason", RM_INT, "revocation reason"),

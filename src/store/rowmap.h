@@ -80,6 +80,7 @@ extern const struct rm_map rm_notice;
 extern const struct rm_map rm_office;
 extern const struct rm_map rm_app_row_names; /* store_app_row name, kana */
 extern const struct rm_map rm_token;	     /* without data */
+extern const struct rm_map rm_crl_row;	     /* store_crl_row */
 
 /* A certificate's revocation state (cert_state_for_update). */
 struct rm_cert_state {

@@ -246,6 +246,22 @@ static const char *const v7_root_generation[] = {
     NULL,
 };
 
+/* Issue #12 item 4: the CRL reader (store_crl_rows) takes serial,
+ * reason, revocation time and root generation from the revoked indexes
+ * themselves, with notAfter to filter on, so a CRL visits no table row;
+ * status makes SQLite count the index as covering. */
+static const char *const v8_revoked_covering[] = {
+    "DROP INDEX certificates_revoked",
+    "DROP INDEX certificates_revoked_serial",
+    "CREATE INDEX certificates_revoked ON certificates"
+    " (kind, muni_code, length(serial), serial, not_after, reason,"
+    " revoked_at, gen, status) WHERE status = 1",
+    "CREATE INDEX certificates_revoked_serial ON certificates"
+    " (kind, length(serial), serial, not_after, reason, revoked_at, gen,"
+    " status) WHERE status = 1",
+    NULL,
+};
+
 const struct store_migration store_sqlite_migrations[] = {
     {1, "initial schema", v1_initial},
     {2, "counter applications and notices", v2_applications},
@@ -258,6 +274,8 @@ const struct store_migration store_sqlite_migrations[] = {
     {6, "sessions, challenges, nonces and downloads", v6_tokens},
     /* issue #13 item 3: root generations */
     {7, "issuer root generation of each certificate", v7_root_generation},
+    /* issue #12 item 4: CRL rows read from the index alone */
+    {8, "revoked certificates: covering indexes for CRLs", v8_revoked_covering},
     {0, NULL, NULL},
 };
 
@@ -455,6 +473,20 @@ static const char *const pg_v6_tokens[] = {
     NULL,
 };
 
+/* v8 in PostgreSQL: the same columns as INCLUDE, for an index-only
+ * scan. */
+static const char *const pg_v8_revoked_covering[] = {
+    "DROP INDEX certificates_revoked",
+    "DROP INDEX certificates_revoked_serial",
+    "CREATE INDEX certificates_revoked ON certificates"
+    " (kind, muni_code, length(serial), serial COLLATE \"C\")"
+    " INCLUDE (not_after, reason, revoked_at, gen) WHERE status = 1",
+    "CREATE INDEX certificates_revoked_serial ON certificates"
+    " (kind, length(serial), serial COLLATE \"C\")"
+    " INCLUDE (not_after, reason, revoked_at, gen) WHERE status = 1",
+    NULL,
+};
+
 const struct store_migration store_pg_migrations[] = {
     {1, "initial schema", pg_v1_initial},
     {2, "counter applications and notices", pg_v2_applications},
@@ -465,5 +497,7 @@ const struct store_migration store_pg_migrations[] = {
     {5, "revoked certificates in serial order", pg_v5_revoked_serial_order},
     {6, "sessions, challenges, nonces and downloads", pg_v6_tokens},
     {7, "issuer root generation of each certificate", v7_root_generation},
+    {8, "revoked certificates: covering indexes for CRLs",
+     pg_v8_revoked_covering},
     {0, NULL, NULL},
 };

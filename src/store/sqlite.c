@@ -54,6 +54,8 @@ enum stmt_id {
 	ST_CERT_BY_RES,
 	ST_CERT_REVOKED_ALL,
 	ST_CERT_REVOKED_MUNI,
+	ST_CRL_ROWS_ALL,
+	ST_CRL_ROWS_MUNI,
 	ST_CERT_EXPIRING,
 	ST_AUDIT_HEAD,
 	ST_AUDIT_ADD,
@@ -87,6 +89,7 @@ enum stmt_id {
 #define CERT_COLS                                                              \
 	"serial, kind, resident_id, card_serial, muni_code, subject, "         \
 	"not_before, not_after, status, reason, revoked_at, gen"
+#define CRL_ROW_COLS "serial, reason, revoked_at, gen"
 #define AUDIT_COLS "seq, at, actor, action, detail, prev_hash, hash"
 #define APP_COLS                                                               \
 	"id, resident_id, kind, state, applicant, agent_name, certs, pins, "   \
@@ -162,6 +165,15 @@ static const char *const stmt_sql[ST_COUNT] = {
 			     " WHERE kind = ?1 AND muni_code = ?3"
 			     " AND status = 1 AND not_after >= ?2"
 			     " ORDER BY length(serial), serial",
+    /* the revoked indexes cover these (migration 8) */
+    [ST_CRL_ROWS_ALL] = "SELECT " CRL_ROW_COLS " FROM certificates"
+			" WHERE kind = ?1 AND status = 1"
+			" AND not_after >= ?2"
+			" ORDER BY length(serial), serial",
+    [ST_CRL_ROWS_MUNI] = "SELECT " CRL_ROW_COLS " FROM certificates"
+			 " WHERE kind = ?1 AND muni_code = ?3"
+			 " AND status = 1 AND not_after >= ?2"
+			 " ORDER BY length(serial), serial",
     [ST_CERT_EXPIRING] = "SELECT " CERT_COLS " FROM certificates"
 			 " WHERE status = 0"
 			 " AND not_after BETWEEN ?1 AND ?2"
@@ -1295,6 +1307,26 @@ static int sq_cert_revoked(void *impl, int kind, const char *muni_code,
 	return cert_list(q, id, st, b, fn, ctx, err);
 }
 
+static int sq_crl_rows(void *impl, int kind, const char *muni_code,
+		       time_t not_after_from, store_crl_row_fn fn, void *ctx,
+		       jpki_err *err)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = NULL;
+	enum stmt_id id =
+	    muni_code != NULL ? ST_CRL_ROWS_MUNI : ST_CRL_ROWS_ALL;
+	int rc = stmt_get(q, id, &st, err), b;
+	if (rc != 0)
+		return rc;
+	if ((b = sqlite3_bind_int(st, 1, kind)) == SQLITE_OK &&
+	    (b = sqlite3_bind_int64(st, 2, (sqlite3_int64)not_after_from)) ==
+		SQLITE_OK &&
+	    muni_code != NULL)
+		b = bind_text(st, 3, muni_code);
+	return each_row(q, id, st, b, &rm_crl_row, sizeof(store_crl_row), false,
+			(row_fn)fn, ctx, "listing revoked certificates", err);
+}
+
 static int sq_cert_expiring(void *impl, time_t from, time_t to,
 			    store_cert_fn fn, void *ctx, jpki_err *err)
 {
@@ -1831,6 +1863,7 @@ const struct store_backend store_sqlite_backend = {
     .cert_set_revoked = sq_cert_set_revoked,
     .cert_by_resident = sq_cert_by_resident,
     .cert_revoked = sq_cert_revoked,
+    .crl_rows = sq_crl_rows,
     .cert_expiring = sq_cert_expiring,
     .audit_head_for_update = sq_audit_head,
     .audit_insert = sq_audit_insert,

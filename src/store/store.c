@@ -853,6 +853,20 @@ int store_cert_revoked(store *s, int kind, const char *muni_code,
 				    fn, ctx, err);
 }
 
+int store_crl_rows(store *s, int kind, const char *muni_code,
+		   time_t not_after_from, store_crl_row_fn fn, void *ctx,
+		   jpki_err *err)
+{
+	int rc;
+	if ((rc = usable(s, err)) != 0 ||
+	    (rc = check_fn(fn != NULL, err)) != 0 ||
+	    (muni_code != NULL &&
+	     (rc = check_muni_code(muni_code, false, err)) != 0))
+		return rc;
+	return s->ops->crl_rows(s->impl, kind, muni_code, not_after_from, fn,
+				ctx, err);
+}
+
 int store_cert_expiring(store *s, jpki_date from, jpki_date to,
 			store_cert_fn fn, void *ctx, jpki_err *err)
 {

@@ -130,6 +130,10 @@ struct store_backend {
 	int (*cert_revoked)(void *impl, int kind, const char *muni_code,
 			    time_t not_after_from, store_cert_fn fn, void *ctx,
 			    jpki_err *err);
+	/* The same rows, narrowed (store_crl_rows). */
+	int (*crl_rows)(void *impl, int kind, const char *muni_code,
+			time_t not_after_from, store_crl_row_fn fn, void *ctx,
+			jpki_err *err);
 	/* Valid certificates with from <= not_after <= to. */
 	int (*cert_expiring)(void *impl, time_t from, time_t to,
 			     store_cert_fn fn, void *ctx, jpki_err *err);

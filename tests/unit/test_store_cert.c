@@ -247,6 +247,51 @@ static int collect(void *ctx, const store_cert *c)
 	return l->n == l->stop_at ? 99 : 0;
 }
 
+/* store_crl_rows against store_cert_revoked: the same rows, in the same
+ * order, with the same serial, reason, time and generation. */
+struct rows {
+	int n;
+	store_crl_row r[16];
+};
+
+static int collect_full(void *ctx, const store_cert *c)
+{
+	struct rows *l = ctx;
+	assert_true(l->n < 16);
+	memcpy(l->r[l->n].serial, c->serial, sizeof(c->serial));
+	l->r[l->n].reason = c->reason;
+	l->r[l->n].revoked_at = c->revoked_at;
+	l->r[l->n].gen = c->gen;
+	l->n++;
+	return 0;
+}
+
+static int collect_crl(void *ctx, const store_crl_row *r)
+{
+	struct rows *l = ctx;
+	assert_true(l->n < 16);
+	l->r[l->n++] = *r;
+	return 0;
+}
+
+static void same_rows(store *s, int kind, const char *muni, time_t from, int n)
+{
+	jpki_err e = {0, ""};
+	struct rows a = {0}, b = {0};
+	assert_int_equal(
+	    store_cert_revoked(s, kind, muni, from, collect_full, &a, &e), 0);
+	assert_int_equal(
+	    store_crl_rows(s, kind, muni, from, collect_crl, &b, &e), 0);
+	assert_int_equal(a.n, n);
+	assert_int_equal(b.n, n);
+	for (int i = 0; i < n; i++) {
+		assert_string_equal(a.r[i].serial, b.r[i].serial);
+		assert_int_equal(a.r[i].reason, b.r[i].reason);
+		assert_int_equal(a.r[i].revoked_at, b.r[i].revoked_at);
+		assert_int_equal(a.r[i].gen, b.r[i].gen);
+	}
+}
+
 static void test_revoked_listing(void **state)
 {
 	struct fx *f = *state;
@@ -272,13 +317,22 @@ static void test_revoked_listing(void **state)
 		store_cert c = fx_cert(certs[i].serial, certs[i].kind,
 				       f->resident, certs[i].not_after);
 		snprintf(c.muni_code, sizeof(c.muni_code), "%s", certs[i].muni);
+		c.gen = 1 + (int)(i % 3);
 		assert_int_equal(store_cert_put(f->s, &c, &e), 0);
 		if (certs[i].revoke)
-			assert_int_equal(store_cert_revoke(f->s, c.serial, 1,
-							   T0 - 9999, false,
-							   &e),
-					 0);
+			assert_int_equal(
+			    store_cert_revoke(f->s, c.serial, 1 + (int)i % 6,
+					      T0 - 9999 + (time_t)i, false, &e),
+			    0);
 	}
+	same_rows(f->s, 1, "131016", T0, 2);
+	same_rows(f->s, 1, NULL, T0, 4);
+	same_rows(f->s, 1, "131016", 0, 3);
+	same_rows(f->s, 2, NULL, T0, 1);
+	same_rows(f->s, 1, "271004", T0, 2);
+	expect_err(store_crl_rows(f->s, 1, "13", T0, collect_crl, NULL, &e), &e,
+		   JPKI_ERR_INVAL,
+		   "municipality code \"13\" is not six digits");
 	struct list l = {0};
 	assert_int_equal(
 	    store_cert_revoked(f->s, 1, "131016", T0, collect, &l, &e), 0);
