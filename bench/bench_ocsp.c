@@ -67,7 +67,8 @@ static void stop(pid_t pid, int sig)
 	if (pid <= 0)
 		return;
 	kill(pid, sig);
-	for (int i = 0; i < 50; i++) {
+	/* a minute: jpkid saves its pre-signed answers as it stops */
+	for (int i = 0; i < 600; i++) {
 		if (waitpid(pid, NULL, WNOHANG) == pid)
 			return;
 		usleep(100000);
