@@ -749,8 +749,12 @@ int srv_ocsp_cache_save(srv_ocsp_cache *c, const char *dir,
 		rc = JPKI_ERR_NOMEM;
 		goto out;
 	}
+	/* the temporary file named per process: two nodes on one
+	 * directory never write into the same one (the last rename wins) */
+	char suffix[32];
+	snprintf(suffix, sizeof(suffix), ".tmp-%ld", (long)getpid());
 	if (c->fd < 0 || (rc = saved_path(dir, "", path, sizeof(path))) != 0 ||
-	    (rc = saved_path(dir, ".tmp", tmp, sizeof(tmp))) != 0) {
+	    (rc = saved_path(dir, suffix, tmp, sizeof(tmp))) != 0) {
 		rc = c->fd < 0 ? JPKI_ERR_STATE : rc;
 		goto out;
 	}
