@@ -67,7 +67,8 @@ static void stop(pid_t pid, int sig)
 	if (pid <= 0)
 		return;
 	kill(pid, sig);
-	for (int i = 0; i < 50; i++) {
+	/* a minute: jpkid saves its pre-signed answers as it stops */
+	for (int i = 0; i < 600; i++) {
 		if (waitpid(pid, NULL, WNOHANG) == pid)
 			return;
 		usleep(100000);
@@ -566,7 +567,9 @@ static void pop_usage(void)
 	    "(--ocsp-presigned N)\n"
 	    "                   on disk\n"
 	    "  --warm S         at most S s of warm-up before measuring "
-	    "(default 60)\n"
+	    "(default 60;\n"
+	    "                   it ends sooner once every answer is "
+	    "pre-signed)\n"
 	    "   or: bench_ocsp --cache-memory N [--cache H]\n"
 	    "  memory per answer in jpkid's OCSP cache, in this process: "
 	    "H ready\n"

@@ -27,7 +27,7 @@ static void finish(server *s, srv_req *r)
 	 * worker must not touch r (it may be freed at once) */
 	r->done = true;
 	MHD_resume_connection(r->conn);
-	(void)s;
+	atomic_fetch_sub_explicit(&s->live_busy, 1, memory_order_relaxed);
 }
 
 static void refuse(server *s, srv_req *r, const char *why)
@@ -206,6 +206,9 @@ bool srv_admit(server *s, srv_req *r)
 	pthread_mutex_lock(&c->mu);
 	if (!c->stopping && c->len < c->cap && c->nworkers > 0) {
 		r->queued = true;
+		/* counted until finish(): warm-up waits while any is */
+		atomic_fetch_add_explicit(&s->live_busy, 1,
+					  memory_order_relaxed);
 		r->deadline = srv_now_mono() + c->deadline_ms / 1000.0;
 		/* suspended before a worker can see it: the worker's resume
 		 * always follows this suspend */

@@ -193,6 +193,14 @@ static int render_caches(server *s, jpki_wbuf *b)
 		   "jpkid_ocsp_live_signed_total %lu\n"
 		   "# TYPE jpkid_ocsp_presigned_total counter\n"
 		   "jpkid_ocsp_presigned_total %lu\n"
+		   "# HELP jpkid_ocsp_restored_total Pre-signed answers taken "
+		   "from the saved spill file at start.\n"
+		   "# TYPE jpkid_ocsp_restored_total counter\n"
+		   "jpkid_ocsp_restored_total %lu\n"
+		   "# HELP jpkid_ocsp_warmup_done 1 once every certificate's "
+		   "answer was pre-signed after start.\n"
+		   "# TYPE jpkid_ocsp_warmup_done gauge\n"
+		   "jpkid_ocsp_warmup_done %lu\n"
 		   "# TYPE jpkid_crl_cache_entries gauge\n"
 		   "jpkid_crl_cache_entries %zu\n"
 		   "# TYPE jpkid_crl_generated_total counter\n"
@@ -206,7 +214,8 @@ static int render_caches(server *s, jpki_wbuf *b)
 		   "# TYPE jpkid_sessions gauge\njpkid_sessions %zu\n",
 		   srv_ocsp_cache_size(s->ocsp), ld(&s->m.ocsp_hits),
 		   ld(&s->m.ocsp_misses), ld(&s->m.ocsp_live),
-		   ld(&s->m.ocsp_presigned), srv_crl_cache_size(s->crl),
+		   ld(&s->m.ocsp_presigned), ld(&s->m.ocsp_restored),
+		   ld(&s->m.ocsp_warm_done), srv_crl_cache_size(s->crl),
 		   ld(&s->m.crl_generated), ld(&s->m.batches),
 		   ld(&s->m.batched), srv_sessions_count(s->sess));
 }

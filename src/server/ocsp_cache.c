@@ -23,12 +23,14 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <openssl/ocsp.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "openjpki/util.h"
@@ -365,23 +367,27 @@ static uint64_t spill_alloc(srv_ocsp_cache *c, size_t len)
 	return off;
 }
 
-int srv_ocsp_cache_install(srv_ocsp_cache *c, int kind, const uint8_t *key,
-			   size_t key_len, const uint8_t *serial,
-			   size_t serial_len, const uint8_t *der, size_t len,
-			   uint64_t captured, time_t now)
+static bool key_ok(const uint8_t *key, size_t key_len, const uint8_t *serial,
+		   size_t serial_len)
 {
-	srv_ocsp_info info;
+	/* serialNumber ends the CertID: its octets (a leading zero octet
+	 * aside) are the key's last */
+	return key_len > 0 && key_len <= SRV_OCSP_KEY_MAX && serial_len > 0 &&
+	       serial_len <= 20 && serial_len < key_len &&
+	       memcmp(key + key_len - serial_len, serial, serial_len) == 0;
+}
+
+/* install with the DER already parsed (info) */
+static int install_info(srv_ocsp_cache *c, int kind, const uint8_t *key,
+			size_t key_len, const uint8_t *serial,
+			size_t serial_len, const uint8_t *der, size_t len,
+			const srv_ocsp_info *pinfo, uint64_t captured,
+			time_t now)
+{
+	srv_ocsp_info info = *pinfo;
 	entry *ne = NULL, *gone = NULL;
 	hot *nh = NULL, *old = NULL;
 	int rc = 0;
-	/* serialNumber ends the CertID: its octets (a leading zero octet
-	 * aside) are the key's last */
-	if (key_len == 0 || key_len > SRV_OCSP_KEY_MAX || serial_len == 0 ||
-	    serial_len > 20 || serial_len >= key_len || len > UINT32_MAX ||
-	    memcmp(key + key_len - serial_len, serial, serial_len) != 0)
-		return JPKI_ERR_INVAL;
-	if ((rc = srv_ocsp_info_of(der, len, &info)) != 0)
-		return rc;
 	if (info.status == V_OCSP_CERTSTATUS_UNKNOWN)
 		return 0; /* never cached: anyone can ask about anything */
 	if (info.this_update < 0 || info.next_update > (time_t)UINT32_MAX)
@@ -444,7 +450,9 @@ int srv_ocsp_cache_install(srv_ocsp_cache *c, int kind, const uint8_t *key,
 	}
 	/* made hot meanwhile without our response: the one installed then
 	 * is as fresh, and stays with its times */
-	if (target != NULL && (target->h == NULL || nh != NULL)) {
+	bool spill = target == ne;
+	if (target != NULL && target != ne &&
+	    (target->h == NULL || nh != NULL)) {
 		target->status = ne->status;
 		target->reason = ne->reason;
 		target->this_update = ne->this_update;
@@ -453,17 +461,22 @@ int srv_ocsp_cache_install(srv_ocsp_cache *c, int kind, const uint8_t *key,
 			old = target->h;
 			target->h = nh;
 			nh = NULL;
-		} else if (c->fd >= 0) {
-			/* cold: the new bytes in place when they fit (a
-			 * reader holds this lock too), else at the end */
-			if (target == ne || len > target->len)
-				target->off = spill_alloc(c, len);
-			target->len = (uint32_t)len;
-			if (!write_all(c->fd, der, len, target->off)) {
-				/* unreadable: the next request signs live */
-				target->len = 0;
+		}
+		spill = true;
+	}
+	if (spill && c->fd >= 0) {
+		/* every answer's bytes in the file, a hot one's too (what
+		 * srv_ocsp_cache_save keeps over a restart): in place when
+		 * they fit (a reader holds this lock too), else at the end */
+		if (target == ne || len > target->len)
+			target->off = spill_alloc(c, len);
+		target->len = (uint32_t)len;
+		if (!write_all(c->fd, der, len, target->off)) {
+			/* cold and unreadable: the next request signs live;
+			 * hot: served, only not kept over a restart */
+			target->len = 0;
+			if (target->h == NULL)
 				rc = JPKI_ERR_IO;
-			}
 		}
 	}
 	pthread_mutex_unlock(&s->mu);
@@ -472,6 +485,39 @@ int srv_ocsp_cache_install(srv_ocsp_cache *c, int kind, const uint8_t *key,
 	hot_free(nh);
 	hot_free(old);
 	return rc;
+}
+
+int srv_ocsp_cache_install(srv_ocsp_cache *c, int kind, const uint8_t *key,
+			   size_t key_len, const uint8_t *serial,
+			   size_t serial_len, const uint8_t *der, size_t len,
+			   uint64_t captured, time_t now)
+{
+	srv_ocsp_info info;
+	int rc;
+	if (!key_ok(key, key_len, serial, serial_len) || len > UINT32_MAX)
+		return JPKI_ERR_INVAL;
+	if ((rc = srv_ocsp_info_of(der, len, &info)) != 0)
+		return rc;
+	return install_info(c, kind, key, key_len, serial, serial_len, der, len,
+			    &info, captured, now);
+}
+
+static time_t refresh_at(const entry *e)
+{
+	return (time_t)(e->this_update + (e->next_update - e->this_update) / 2);
+}
+
+bool srv_ocsp_cache_fresh(srv_ocsp_cache *c, const uint8_t *key, size_t key_len,
+			  const uint8_t *serial, size_t serial_len, time_t now)
+{
+	shard *s = shard_of(c, serial, serial_len);
+	uint64_t h = hash(c->seed, key, key_len);
+	pthread_mutex_lock(&s->mu);
+	const entry *e = find(s, h, key, key_len);
+	bool fresh =
+	    e != NULL && (e->h != NULL || e->len > 0) && refresh_at(e) > now;
+	pthread_mutex_unlock(&s->mu);
+	return fresh;
 }
 
 void srv_ocsp_cache_drop(srv_ocsp_cache *c, const uint8_t *serial,
@@ -534,12 +580,8 @@ size_t srv_ocsp_cache_due(srv_ocsp_cache *c, time_t now, srv_ocsp_due *out,
 		for (size_t j = 0; j < s->nb && n < max; j++)
 			for (entry *e = s->b[j]; e != NULL && n < max;
 			     e = e->next) {
-				time_t refresh_at =
-				    (time_t)(e->this_update +
-					     (e->next_update - e->this_update) /
-						 2);
 				/* a cold entry whose bytes were lost is due */
-				if (refresh_at > now &&
+				if (refresh_at(e) > now &&
 				    (e->h != NULL || e->len > 0))
 					continue;
 				out[n].kind = e->kind;
@@ -649,4 +691,311 @@ struct MHD_Response *srv_ocsp_response(const uint8_t *der, size_t len,
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
 	}
 	return r;
+}
+
+/* ---- the spill file over a restart (docs/decisions.md) ----
+ *
+ * "ocsp-answers.saved" in the CA directory, written whole at a clean stop
+ * (a temporary file, fsync, rename, fsync of the directory):
+ *   magic (16) | tag (32: SHA-256 of this CA's roots) | saved at (8)
+ *   records: kind (1) | serial length (1) | key length (2) | DER length (4)
+ *            | key | DER
+ *   "END!" | record count (8) | SHA-256 of every octet before it (32)
+ * Integers little-endian.  A file whose digest, magic, tag or layout does
+ * not check is refused whole before any answer is taken from it. */
+#define SAVED_NAME "ocsp-answers.saved"
+static const uint8_t saved_magic[16] = "JPKI-OCSP-SAVED1";
+#define SAVED_HEAD 56
+#define SAVED_TAIL 44
+
+static void put_le(uint8_t *p, uint64_t v, int n)
+{
+	for (int i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_le(const uint8_t *p, int n)
+{
+	uint64_t v = 0;
+	for (int i = n - 1; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static bool out(FILE *f, EVP_MD_CTX *md, const void *p, size_t n)
+{
+	return fwrite(p, 1, n, f) == n && EVP_DigestUpdate(md, p, n) == 1;
+}
+
+static int saved_path(const char *dir, const char *suffix, char *path,
+		      size_t cap)
+{
+	int n = snprintf(path, cap, "%s/%s%s", dir, SAVED_NAME, suffix);
+	return n < 0 || (size_t)n >= cap ? JPKI_ERR_RANGE : 0;
+}
+
+int srv_ocsp_cache_save(srv_ocsp_cache *c, const char *dir,
+			const uint8_t tag[32], time_t now, size_t *saved)
+{
+	char path[PATH_MAX], tmp[PATH_MAX];
+	uint8_t head[SAVED_HEAD], rec[8], md_out[32];
+	uint8_t *buf = malloc(65536);
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	FILE *f = NULL;
+	size_t n = 0;
+	int rc = JPKI_ERR_IO, fd = -1;
+	*saved = 0;
+	if (buf == NULL || md == NULL) {
+		rc = JPKI_ERR_NOMEM;
+		goto out;
+	}
+	/* the temporary file named per process: two nodes on one
+	 * directory never write into the same one (the last rename wins) */
+	char suffix[32];
+	snprintf(suffix, sizeof(suffix), ".tmp-%ld", (long)getpid());
+	if (c->fd < 0 || (rc = saved_path(dir, "", path, sizeof(path))) != 0 ||
+	    (rc = saved_path(dir, suffix, tmp, sizeof(tmp))) != 0) {
+		rc = c->fd < 0 ? JPKI_ERR_STATE : rc;
+		goto out;
+	}
+	rc = JPKI_ERR_IO;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+		  0600);
+	if (fd < 0 || (f = fdopen(fd, "wb")) == NULL)
+		goto out;
+	fd = -1; /* f's now */
+	memcpy(head, saved_magic, 16);
+	memcpy(head + 16, tag, 32);
+	put_le(head + 48, (uint64_t)now, 8);
+	if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
+	    !out(f, md, head, sizeof(head)))
+		goto out;
+	bool ok = true;
+	for (int i = 0; i < SHARDS && ok; i++) {
+		shard *s = &c->sh[i];
+		pthread_mutex_lock(&s->mu);
+		for (size_t j = 0; j < s->nb && ok; j++)
+			for (entry *e = s->b[j]; e != NULL && ok; e = e->next) {
+				/* lost bytes, or due for re-signing anyway */
+				if (e->len == 0 || e->len > 65536 ||
+				    refresh_at(e) <= now)
+					continue;
+				if (!read_all(c->fd, buf, e->len, e->off))
+					continue;
+				rec[0] = e->kind;
+				rec[1] = e->serial_len;
+				put_le(rec + 2, e->key_len, 2);
+				put_le(rec + 4, e->len, 4);
+				ok = out(f, md, rec, 8) &&
+				     out(f, md, e->key, e->key_len) &&
+				     out(f, md, buf, e->len);
+				n++;
+			}
+		pthread_mutex_unlock(&s->mu);
+	}
+	uint8_t tail[12] = "END!";
+	put_le(tail + 4, n, 8);
+	unsigned mdl = 0;
+	if (!ok || !out(f, md, tail, sizeof(tail)) ||
+	    EVP_DigestFinal_ex(md, md_out, &mdl) != 1 || mdl != 32 ||
+	    fwrite(md_out, 1, 32, f) != 32 || fflush(f) != 0 ||
+	    fsync(fileno(f)) != 0)
+		goto out;
+	int cr = fclose(f);
+	f = NULL;
+	if (cr != 0 || rename(tmp, path) != 0)
+		goto out;
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	*saved = n;
+	rc = 0;
+out:
+	if (f != NULL)
+		fclose(f);
+	if (fd >= 0)
+		close(fd);
+	if (rc != 0 && rc != JPKI_ERR_STATE && rc != JPKI_ERR_RANGE)
+		unlink(tmp);
+	EVP_MD_CTX_free(md);
+	free(buf);
+	return rc;
+}
+
+static bool in(FILE *f, EVP_MD_CTX *md, void *p, size_t n)
+{
+	return fread(p, 1, n, f) == n &&
+	       (md == NULL || EVP_DigestUpdate(md, p, n) == 1);
+}
+
+/* One record's header and key (the DER read by the caller). */
+static bool rec_read(FILE *f, EVP_MD_CTX *md, uint8_t *key, int *kind,
+		     size_t *key_len, size_t *serial_len, size_t *der_len)
+{
+	uint8_t rec[8];
+	if (!in(f, md, rec, 8))
+		return false;
+	*kind = rec[0];
+	*serial_len = rec[1];
+	*key_len = (size_t)get_le(rec + 2, 2);
+	*der_len = (size_t)get_le(rec + 4, 4);
+	return (*kind == JPKI_CERT_SIGN || *kind == JPKI_CERT_AUTH) &&
+	       *der_len > 0 && *der_len <= 65536 && *key_len > 0 &&
+	       *key_len <= SRV_OCSP_KEY_MAX && *serial_len > 0 &&
+	       *serial_len < *key_len && *serial_len <= 20 &&
+	       in(f, md, key, *key_len);
+}
+
+/* Pass 1: every octet hashed and the layout walked; nothing installed. */
+static const char *saved_check(FILE *f, off_t size, const uint8_t tag[32],
+			       uint8_t *buf, uint64_t *count)
+{
+	uint8_t head[SAVED_HEAD], tail[12], want[32], got[32];
+	uint8_t key[SRV_OCSP_KEY_MAX];
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	const char *why = NULL;
+	uint64_t n = 0;
+	unsigned l = 0;
+	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+		why = "out of memory";
+		goto out;
+	}
+	if (size < SAVED_HEAD + SAVED_TAIL || !in(f, md, head, sizeof(head)) ||
+	    memcmp(head, saved_magic, 16) != 0) {
+		why = "not a saved answers file of this version";
+		goto out;
+	}
+	if (memcmp(head + 16, tag, 32) != 0) {
+		why = "written for other roots (another CA, or before a "
+		      "rollover)";
+		goto out;
+	}
+	off_t body_end = size - SAVED_TAIL;
+	for (;;) {
+		off_t at = ftello(f);
+		if (at == body_end)
+			break;
+		int kind = 0;
+		size_t kl = 0, sl = 0, dl = 0;
+		if (at < 0 || at + 8 > body_end ||
+		    !rec_read(f, md, key, &kind, &kl, &sl, &dl) ||
+		    ftello(f) + (off_t)dl > body_end || !in(f, md, buf, dl)) {
+			why = "damaged (a record runs past the end)";
+			goto out;
+		}
+		n++;
+	}
+	if (!in(f, md, tail, sizeof(tail)) || memcmp(tail, "END!", 4) != 0 ||
+	    get_le(tail + 4, 8) != n || !in(f, NULL, want, 32) ||
+	    EVP_DigestFinal_ex(md, got, &l) != 1 || l != 32 ||
+	    memcmp(want, got, 32) != 0) {
+		why = "damaged (digest or record count differs)";
+		goto out;
+	}
+	*count = n;
+out:
+	EVP_MD_CTX_free(md);
+	return why;
+}
+
+int srv_ocsp_cache_load(srv_ocsp_cache *c, const char *dir,
+			const uint8_t tag[32], const srv_ocsp_expect *x,
+			time_t now, srv_ocsp_loaded *st)
+{
+	char path[PATH_MAX];
+	uint8_t key[SRV_OCSP_KEY_MAX];
+	uint64_t gens[SHARDS];
+	uint8_t *buf = malloc(65536);
+	FILE *f = NULL;
+	struct stat sb;
+	uint64_t count = 0;
+	int rc;
+	memset(st, 0, sizeof(*st));
+	if (buf == NULL)
+		return JPKI_ERR_NOMEM;
+	if (c->fd < 0 || (rc = saved_path(dir, "", path, sizeof(path))) != 0) {
+		rc = c->fd < 0 ? 0 : rc; /* nothing kept without a spill */
+		goto out;
+	}
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		rc = errno == ENOENT ? 0 : JPKI_ERR_IO;
+		st->absent = errno == ENOENT;
+		if (rc != 0)
+			st->refused = "cannot be opened";
+		goto out;
+	}
+	if ((f = fdopen(fd, "rb")) == NULL) {
+		close(fd);
+		rc = JPKI_ERR_IO;
+		goto out;
+	}
+	if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		st->refused = "not a regular file";
+		rc = JPKI_ERR_PARSE;
+		goto out;
+	}
+	if ((st->refused = saved_check(f, sb.st_size, tag, buf, &count)) !=
+	    NULL) {
+		rc = JPKI_ERR_PARSE;
+		goto out;
+	}
+	/* the generations before the store is read: a drop after this
+	 * point refuses the answers read before it */
+	for (int i = 0; i < SHARDS; i++) {
+		pthread_mutex_lock(&c->sh[i].mu);
+		gens[i] = c->sh[i].gen;
+		pthread_mutex_unlock(&c->sh[i].mu);
+	}
+	if ((rc = x->scan(x->ctx)) != 0)
+		goto out;
+	if (fseeko(f, SAVED_HEAD, SEEK_SET) != 0) {
+		rc = JPKI_ERR_IO;
+		goto out;
+	}
+	for (uint64_t i = 0; i < count; i++) {
+		int kind = 0;
+		size_t kl = 0, sl = 0, dl = 0;
+		srv_ocsp_info info;
+		if (!rec_read(f, NULL, key, &kind, &kl, &sl, &dl) ||
+		    !in(f, NULL, buf, dl)) {
+			rc = JPKI_ERR_IO; /* changed since pass 1 */
+			goto out;
+		}
+		const uint8_t *serial = key + kl - sl;
+		if (srv_ocsp_info_of(buf, dl, &info) != 0 ||
+		    info.status == V_OCSP_CERTSTATUS_UNKNOWN) {
+			st->bad++;
+			continue;
+		}
+		if (info.this_update +
+			(info.next_update - info.this_update) / 2 <=
+		    now) {
+			st->stale++;
+			continue;
+		}
+		if (!x->matches(x->ctx, serial, sl, info.status, info.reason)) {
+			st->changed++;
+			continue;
+		}
+		uint64_t g = gens[hash(c->seed, serial, sl) % SHARDS];
+		size_t before = atomic_load(&c->n);
+		if (install_info(c, kind, key, kl, serial, sl, buf, dl, &info,
+				 g, now) == 0 &&
+		    atomic_load(&c->n) > before)
+			st->reused++;
+		else
+			st->bad++;
+	}
+	rc = 0;
+out:
+	if (f != NULL)
+		fclose(f);
+	/* refused: never read again; rebuilt by warm-up and saved anew */
+	if (st->refused != NULL && rc == JPKI_ERR_PARSE)
+		unlink(path);
+	free(buf);
+	return rc;
 }

@@ -16,18 +16,27 @@
  * it opens again when it is lost (then rescanning, for what committed
  * meanwhile was not told).  The scan stays, every WATCHED_SCAN seconds,
  * as a safety net; on SQLite it runs every SYNC_EVERY seconds. */
+#define _GNU_SOURCE /* syscall */
+#include <errno.h>
+#include <openssl/evp.h>
 #include <openssl/ocsp.h>
+#include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "openjpki/util.h"
 #include "server_int.h"
 
 #define PUB_QUEUE_MAX 4096
-#define PRESIGN_PER_TICK 200 /* signatures per second of warm-up */
+#define PRESIGN_PER_TICK 200  /* issued certificates signed per tick */
+#define WARM_MAX 8	      /* warm-up threads at most */
+#define WARM_YIELD_NS 2000000 /* warm-up's wait while live work runs */
 #define DUE_PER_PASS 1000
 #define SYNC_EVERY 10
 #define WATCHED_SCAN 300 /* s between scans while the store tells */
@@ -104,8 +113,10 @@ static int presign_key(server *s, jpki_ca *ca, int kind, const uint8_t *key,
 	return rc;
 }
 
-int srv_presign(server *s, jpki_ca *ca, int kind, int row_gen,
-		const char *serial_hex, time_t now)
+/* skip_fresh: leave an answer the cache holds and need not re-sign yet
+ * (one restored from the spill file) */
+static int presign_serial(server *s, jpki_ca *ca, int kind, int row_gen,
+			  const char *serial_hex, time_t now, bool skip_fresh)
 {
 	uint8_t serial[20], key[SRV_OCSP_KEY_MAX];
 	size_t serial_len = 0;
@@ -137,11 +148,22 @@ int srv_presign(server *s, jpki_ca *ca, int kind, int row_gen,
 		rc = JPKI_ERR_CRYPTO;
 		goto out;
 	}
-	rc = presign_key(s, ca, kind, key, (size_t)n, serial, serial_len, now);
+	if (skip_fresh && srv_ocsp_cache_fresh(s->ocsp, key, (size_t)n, serial,
+					       serial_len, now))
+		rc = 0;
+	else
+		rc = presign_key(s, ca, kind, key, (size_t)n, serial,
+				 serial_len, now);
 out:
 	OCSP_CERTID_free(id);
 	ASN1_INTEGER_free(sn);
 	return rc;
+}
+
+int srv_presign(server *s, jpki_ca *ca, int kind, int row_gen,
+		const char *serial_hex, time_t now)
+{
+	return presign_serial(s, ca, kind, row_gen, serial_hex, now, false);
 }
 
 int srv_crl_make(server *s, jpki_ca *ca, int kind, int scope, int gen,
@@ -521,12 +543,9 @@ static void *refresher_main(void *arg)
 {
 	server *s = arg;
 	jpki_ca *ca = s->pub_w.ca;
-	warm_list warm;
 	warm_item *batch = calloc(PRESIGN_PER_TICK, sizeof(*batch));
 	time_t next_sync = 0, next_muni = 0, next_due = 0, next_cp = 0,
 	       next_scan = 0;
-	bool warmed = false;
-	memset(&warm, 0, sizeof(warm));
 	for (;;) {
 		size_t nb = 0;
 		struct timespec until;
@@ -581,25 +600,308 @@ static void *refresher_main(void *arg)
 			}
 			next_cp = now + CHECKPOINT_EVERY;
 		}
-		if (!warmed) {
-			if (warm.v == NULL)
-				warm_collect(s, ca, &warm, s->ocsp_max);
-			for (int i = 0;
-			     i < PRESIGN_PER_TICK && warm.next < warm.n;
-			     i++, warm.next++)
-				publish_ocsp(s, ca, warm.v[warm.next].kind,
-					     warm.v[warm.next].gen,
-					     warm.v[warm.next].serial, now);
-			if (warm.next >= warm.n) {
-				warmed = true;
-				free(warm.v);
-				warm.v = NULL;
-			}
-		}
 	}
-	free(warm.v);
 	free(batch);
 	return NULL;
+}
+
+/* ---- the answers over a restart ----
+ *
+ * At a clean stop the cache writes every answer not yet due to
+ * ocsp-answers.saved (srv_ocsp_cache_save); at the next start warm-up
+ * first reuses those still fresh whose status is still the store's: the
+ * store's revoked certificates (every one, expired or not) are read once
+ * after the cache's generations are taken, and an answer is reused only
+ * when it says revoked, with the same reason, for a serial in that list,
+ * or good for one not in it (docs/decisions.md). */
+typedef struct rev_one {
+	uint8_t len, serial[20];
+	int reason;
+} rev_one;
+
+typedef struct rev_set {
+	rev_one *v;
+	size_t n, cap;
+	bool failed;
+	jpki_ca *ca;
+} rev_set;
+
+static int rev_add(void *ctx, const store_cert *c)
+{
+	rev_set *r = ctx;
+	size_t len = 0;
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 1024;
+		rev_one *v = realloc(r->v, cap * sizeof(*v));
+		if (v == NULL) {
+			r->failed = true;
+			return 1;
+		}
+		r->v = v;
+		r->cap = cap;
+	}
+	if (serial_bytes(c->serial, r->v[r->n].serial, &len) != 0)
+		return 0; /* not a serial we answer for */
+	r->v[r->n].len = (uint8_t)len;
+	r->v[r->n].reason = c->reason;
+	r->n++;
+	return 0;
+}
+
+static int rev_cmp(const void *a, const void *b)
+{
+	const rev_one *x = a, *y = b;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return memcmp(x->serial, y->serial, x->len);
+}
+
+static int rev_scan(void *ctx)
+{
+	rev_set *r = ctx;
+	jpki_err err = {0};
+	int rc = 0;
+	for (int k = JPKI_CERT_SIGN; k <= JPKI_CERT_AUTH && rc == 0; k++)
+		rc = store_cert_revoked(ca_store(r->ca), k, NULL, 0, rev_add, r,
+					&err);
+	if (rc < 0 || r->failed) {
+		fprintf(stderr, "jpkid: revocations not read: %s\n",
+			r->failed ? "out of memory" : err.msg);
+		return rc < 0 ? rc : JPKI_ERR_NOMEM;
+	}
+	if (r->n > 0)
+		qsort(r->v, r->n, sizeof(*r->v), rev_cmp);
+	return 0;
+}
+
+static bool rev_matches(void *ctx, const uint8_t *serial, size_t len,
+			int status, int reason)
+{
+	rev_set *r = ctx;
+	rev_one key = {.len = (uint8_t)len};
+	if (len > sizeof(key.serial))
+		return false;
+	memcpy(key.serial, serial, len);
+	const rev_one *hit =
+	    r->n > 0 ? bsearch(&key, r->v, r->n, sizeof(*r->v), rev_cmp) : NULL;
+	if (hit != NULL)
+		return status == V_OCSP_CERTSTATUS_REVOKED &&
+		       reason == hit->reason;
+	return status == V_OCSP_CERTSTATUS_GOOD;
+}
+
+/* The roots the answers were signed for: a file of another CA, or from
+ * before a rollover, is refused. */
+static int spill_tag(server *s, uint8_t tag[32])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	int rc = JPKI_ERR_CRYPTO;
+	unsigned l = 0;
+	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+		goto out;
+	for (size_t i = 0; i < 3 + s->n_old_roots; i++) {
+		X509 *x = i < 3 ? s->root_cert[i] : s->old_roots[i - 3];
+		unsigned char *der = NULL;
+		int n = x != NULL ? i2d_X509(x, &der) : 0;
+		if (n < 0)
+			goto out;
+		int ok = n == 0 || EVP_DigestUpdate(md, der, (size_t)n) == 1;
+		OPENSSL_free(der);
+		if (!ok)
+			goto out;
+	}
+	if (EVP_DigestFinal_ex(md, tag, &l) == 1 && l == 32)
+		rc = 0;
+out:
+	EVP_MD_CTX_free(md);
+	return rc;
+}
+
+static void spill_restore(server *s, jpki_ca *ca)
+{
+	uint8_t tag[32];
+	rev_set rs = {.ca = ca};
+	srv_ocsp_expect x = {rev_scan, rev_matches, &rs};
+	srv_ocsp_loaded st;
+	if (spill_tag(s, tag) != 0)
+		return;
+	double t0 = srv_now_mono();
+	int rc =
+	    srv_ocsp_cache_load(s->ocsp, s->dir, tag, &x, srv_time(s), &st);
+	if (st.refused != NULL)
+		fprintf(stderr,
+			"jpkid: saved OCSP answers %s/ocsp-answers.saved "
+			"REFUSED: %s; removed, every answer is signed "
+			"again\n",
+			s->dir, st.refused);
+	else if (rc != 0)
+		fprintf(stderr, "jpkid: saved OCSP answers not read: %s\n",
+			jpki_strerror(rc));
+	else if (!st.absent)
+		fprintf(stderr,
+			"jpkid: %zu saved OCSP answers reused in %.1f s (%zu "
+			"past their re-signing time, %zu whose status "
+			"changed, %zu not usable)\n",
+			st.reused, srv_now_mono() - t0, st.stale, st.changed,
+			st.bad);
+	atomic_store(&s->m.ocsp_restored, st.reused);
+	free(rs.v);
+}
+
+void srv_ocsp_spill_save(server *s)
+{
+	uint8_t tag[32];
+	size_t n = 0;
+	if (s->ocsp == NULL || spill_tag(s, tag) != 0)
+		return;
+	int rc = srv_ocsp_cache_save(s->ocsp, s->dir, tag, srv_time(s), &n);
+	if (rc == 0)
+		fprintf(stderr,
+			"jpkid: %zu pre-signed OCSP answers saved for the "
+			"next start\n",
+			n);
+	else if (rc != JPKI_ERR_STATE)
+		fprintf(stderr, "jpkid: OCSP answers not saved: %s\n",
+			jpki_strerror(rc));
+}
+
+/* ---- warm-up: every certificate's answer pre-signed after start ----
+ *
+ * As many threads as cores (at most WARM_MAX), each with its own CA
+ * handle, take the next certificate of one list and sign its answer.
+ * Before each signature a thread looks at live_busy, the admitted
+ * requests queued or running on this node: while there is one it waits
+ * WARM_YIELD_NS and looks again, so a live request waits at most for the
+ * signatures already under way (one per warm-up thread), never for the
+ * list.  The threads also run 10 nice levels below the rest of jpkid
+ * (Linux: per thread), so cached answers served on the HTTP threads keep
+ * the CPU first.  An answer the cache holds fresh (restored from the
+ * spill file) is not signed again. */
+typedef struct srv_warm {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	warm_list l;
+	bool ready;
+	atomic_size_t next;
+	atomic_int left; /* threads still running; the last frees the list */
+	atomic_bool stop;
+	int n;
+	srv_worker w[WARM_MAX];
+} srv_warm;
+
+static void *warm_main(void *arg)
+{
+	srv_worker *w = arg;
+	server *s = w->s;
+	srv_warm *wm = s->warm;
+	/* errno tells a nice of -1 from a failure */
+	errno = 0;
+	id_t tid = (id_t)syscall(SYS_gettid);
+	int nice_now = getpriority(PRIO_PROCESS, tid);
+	if (errno == 0)
+		(void)setpriority(PRIO_PROCESS, tid,
+				  nice_now + 10 > 19 ? 19 : nice_now + 10);
+	if (w == &wm->w[0]) {
+		/* the first thread reads the saved answers and walks the
+		 * store; the others wait */
+		spill_restore(s, w->ca);
+		warm_collect(s, w->ca, &wm->l, s->ocsp_max);
+		pthread_mutex_lock(&wm->mu);
+		wm->ready = true;
+		pthread_cond_broadcast(&wm->cv);
+	} else {
+		pthread_mutex_lock(&wm->mu);
+		while (!wm->ready && !atomic_load(&wm->stop))
+			pthread_cond_wait(&wm->cv, &wm->mu);
+	}
+	pthread_mutex_unlock(&wm->mu);
+	while (!atomic_load(&wm->stop)) {
+		if (atomic_load_explicit(&s->live_busy, memory_order_relaxed) >
+		    0) {
+			struct timespec ts = {0, WARM_YIELD_NS};
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		size_t i = atomic_fetch_add(&wm->next, 1);
+		if (i >= wm->l.n)
+			break;
+		const warm_item *it = &wm->l.v[i];
+		time_t now = srv_time(s);
+		int rc = presign_serial(s, w->ca, it->kind, it->gen, it->serial,
+					now, true);
+		if (rc != 0)
+			fprintf(stderr,
+				"jpkid: OCSP answer for %s not pre-signed: "
+				"%s\n",
+				it->serial, jpki_strerror(rc));
+	}
+	if (atomic_fetch_sub(&wm->left, 1) == 1 && !atomic_load(&wm->stop)) {
+		/* the last one out: 48 bytes a certificate given back */
+		atomic_store(&s->m.ocsp_warm_done, 1);
+		pthread_mutex_lock(&wm->mu);
+		free(wm->l.v);
+		wm->l.v = NULL;
+		wm->l.n = 0;
+		pthread_mutex_unlock(&wm->mu);
+	}
+	return NULL;
+}
+
+static int warm_start(server *s, jpki_err *err)
+{
+	srv_warm *wm = calloc(1, sizeof(*wm));
+	if (wm == NULL)
+		return jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
+	pthread_mutex_init(&wm->mu, NULL);
+	pthread_cond_init(&wm->cv, NULL);
+	s->warm = wm;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int n = ncpu < 1 ? 1 : ncpu > WARM_MAX ? WARM_MAX : (int)ncpu;
+	for (int i = 0; i < n; i++) {
+		int rc;
+		wm->w[i].s = s;
+		wm->w[i].cls = -1;
+		if ((rc = srv_open_ca(s, &wm->w[i].ca, err)) != 0)
+			return rc;
+	}
+	atomic_store(&wm->left, n);
+	for (int i = 0; i < n; i++) {
+		if (pthread_create(&wm->w[i].th, NULL, warm_main, &wm->w[i]) !=
+		    0) {
+			atomic_fetch_sub(&wm->left, n - i);
+			if (i == 0) {
+				/* nobody would collect: release the others */
+				pthread_mutex_lock(&wm->mu);
+				wm->ready = true;
+				pthread_mutex_unlock(&wm->mu);
+			}
+			break;
+		}
+		wm->w[i].started = true;
+		wm->n = i + 1;
+	}
+	return 0;
+}
+
+static void warm_stop(server *s)
+{
+	srv_warm *wm = s->warm;
+	if (wm == NULL)
+		return;
+	atomic_store(&wm->stop, true);
+	pthread_mutex_lock(&wm->mu);
+	pthread_cond_broadcast(&wm->cv);
+	pthread_mutex_unlock(&wm->mu);
+	for (int i = 0; i < WARM_MAX; i++) {
+		if (wm->w[i].started)
+			pthread_join(wm->w[i].th, NULL);
+		ca_close(wm->w[i].ca);
+	}
+	free(wm->l.v);
+	pthread_cond_destroy(&wm->cv);
+	pthread_mutex_destroy(&wm->mu);
+	free(wm);
+	s->warm = NULL;
 }
 
 /* ---- revocations told by the store (PostgreSQL) ---- */
@@ -811,7 +1113,7 @@ int srv_publish_start(server *s, jpki_err *err)
 		return jpki_fail(err, JPKI_ERR_NOMEM,
 				 "cannot start the refresher thread");
 	s->pub_started = true;
-	return 0;
+	return warm_start(s, err);
 }
 
 void srv_publish_stop(server *s)
@@ -819,6 +1121,7 @@ void srv_publish_stop(server *s)
 	/* the refresher first: it reads watch_started, which watch_stop
 	 * clears; the listener after it (it may still queue work, into a
 	 * queue freed only below) */
+	warm_stop(s);
 	if (s->pub_q != NULL && s->pub_started) {
 		pthread_mutex_lock(&s->pub_mu);
 		s->pub_stop = true;

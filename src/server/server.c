@@ -971,6 +971,7 @@ int server_start(const server_config *cfg, server **out, char *created_password,
 	     (rc = srv_tls_start(s, cfg, &sa, on_request, on_completed, err)) !=
 		 0))
 		goto out;
+	s->serving = true;
 	*out = s;
 	s = NULL; /* transferred */
 out:
@@ -995,6 +996,8 @@ void server_stop(server *s)
 		MHD_stop_daemon(s->mhd);
 	srv_tls_stop(s);
 	srv_classes_free(s);
+	if (s->serving)
+		srv_ocsp_spill_save(s);
 	srv_ocsp_cache_free(s->ocsp);
 	srv_crl_cache_free(s->crl);
 	srv_rp_nonces_free(s->rp_nonces);

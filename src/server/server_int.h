@@ -231,6 +231,8 @@ typedef struct srv_metrics {
 	atomic_ulong hist[CLS_ALL][SRV_HIST_BUCKETS + 1];
 	atomic_ulong hist_sum_us[CLS_ALL];
 	atomic_ulong ocsp_hits, ocsp_misses, ocsp_live, ocsp_presigned;
+	/* answers taken from the saved spill file at start; warm-up done */
+	atomic_ulong ocsp_restored, ocsp_warm_done;
 	atomic_ulong crl_generated, batches, batched;
 } srv_metrics;
 
@@ -311,6 +313,38 @@ typedef struct srv_ocsp_due {
 /* Up to max entries whose refresh time has come. */
 size_t srv_ocsp_cache_due(srv_ocsp_cache *c, time_t now, srv_ocsp_due *out,
 			  size_t max);
+/* Whether key's answer is cached and not yet due for re-signing. */
+bool srv_ocsp_cache_fresh(srv_ocsp_cache *c, const uint8_t *key, size_t key_len,
+			  const uint8_t *serial, size_t serial_len, time_t now);
+/* The answers over a restart (a spill file only): every answer not yet
+ * due written to dir/ocsp-answers.saved at once (temporary file, fsync,
+ * rename), with tag (SHA-256 of the CA's roots) and a SHA-256 of the
+ * whole.  JPKI_ERR_STATE without a spill file. */
+JPKI_MUST_CHECK int srv_ocsp_cache_save(srv_ocsp_cache *c, const char *dir,
+					const uint8_t tag[32], time_t now,
+					size_t *saved);
+/* What the store says now, asked for each saved answer: scan once the
+ * cache's generations are taken (0, or a jpki_rc: nothing loaded), then
+ * matches per answer (false: its status changed, not loaded). */
+typedef struct srv_ocsp_expect {
+	int (*scan)(void *ctx);
+	bool (*matches)(void *ctx, const uint8_t *serial, size_t len,
+			int status, int reason);
+	void *ctx;
+} srv_ocsp_expect;
+typedef struct srv_ocsp_loaded {
+	bool absent;	     /* no saved file */
+	const char *refused; /* why the file was refused (and removed) */
+	size_t reused, stale, changed, bad;
+} srv_ocsp_loaded;
+/* Install the saved answers still fresh (before their re-signing time)
+ * whose status x still matches.  The whole file is checked first (digest,
+ * tag, layout); one that fails is refused whole (st->refused, the file
+ * removed, JPKI_ERR_PARSE) and nothing of it installed. */
+JPKI_MUST_CHECK int srv_ocsp_cache_load(srv_ocsp_cache *c, const char *dir,
+					const uint8_t tag[32],
+					const srv_ocsp_expect *x, time_t now,
+					srv_ocsp_loaded *st);
 
 /* Response headers of a signed OCSP response (RFC 5019 §6.2): parse the
  * one SingleResponse for its times and status. */
@@ -373,6 +407,9 @@ void srv_publish_muni(srv_worker *w, const char *muni);
  * gen; 0: the newest). */
 JPKI_MUST_CHECK int srv_presign(server *s, jpki_ca *ca, int kind, int row_gen,
 				const char *serial_hex, time_t now);
+/* At a clean stop: the pre-signed answers saved for the next start
+ * (srv_ocsp_cache_save; reused by warm-up after the checks). */
+void srv_ocsp_spill_save(server *s);
 /* Generate and install one CRL, signed by root generation gen (0: the
  * newest; an older one is published as "...-gN"). */
 JPKI_MUST_CHECK int srv_crl_make(server *s, jpki_ca *ca, int kind, int scope,
@@ -709,6 +746,11 @@ struct server {
 	} * pub_q;
 	size_t pub_q_len, pub_q_cap;
 	srv_worker pub_w;
+	/* OCSP warm-up (publish.c): threads of their own, pre-signing only
+	 * while no admitted request is queued or running (live_busy) */
+	struct srv_warm *warm;
+	atomic_long live_busy;
+	bool serving; /* started whole: the answers are saved at stop */
 	time_t started;
 	long long clock_offset; /* tests only (server_config) */
 	jpki_ca *sess_ca;	/* the store handle of s->sess */

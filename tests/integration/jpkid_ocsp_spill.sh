@@ -6,6 +6,10 @@
 # live signature) with bytes `openssl ocsp` verifies, by GET and POST, 304
 # on If-None-Match; a revocation made by the CLI while jpkid runs replaces
 # the cold answer; the spill file leaves nothing in the directory.
+# Over a restart: the answers saved at the stop are reused (the same
+# bytes, no signature), a certificate revoked while jpkid was down is
+# answered revoked (its saved "good" is not reused), and a damaged saved
+# file is refused, every answer signed again and the file written anew.
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 . "$HERE/lib/jpkid.sh"
@@ -70,4 +74,52 @@ done
 out=$(openssl ocsp -issuer "$(root_of b/auth.pem)" -cert b/auth.pem -url "$BASE/ocsp" -CAfile "$(root_of b/auth.pem)" -no_nonce -timeout 20 2>&1)
 grep -q "b/auth.pem: good" <<<"$out" && ok "B's auth still good" || bad "b auth: $out"
 stop_jpkid
+SAVED=$T/ca/ocsp-answers.saved
+[ -s "$SAVED" ] && grep -q "4 pre-signed OCSP answers saved" "$T/jpkid.err" \
+  && ok "the 4 answers saved at the stop" || bad "saved: $(ls -l "$SAVED" 2>&1) $(cat "$T/jpkid.err")"
+
+# A's auth revoked while jpkid is down
+aa=$(openssl x509 -in a/auth.pem -noout -serial | cut -d= -f2)
+J revoke "$aa" --reason keyCompromise >/dev/null
+warmed() {
+  for _ in $(seq 1 200); do [ "$(metric jpkid_ocsp_warmup_done)" = 1 ] && return 0; sleep 0.1; done
+  return 1
+}
+# ask FILE-INDEX CERT: GET the answer to req$1.der into $2; openssl's verdict in $out
+ask() {
+  curl -s -o "$2" "$BASE/ocsp/$(base64 -w0 "req$1.der" | tr '+/' '-_' | tr -d '=')"
+  out=$(openssl ocsp -respin "$2" -issuer "$(root_of "$3")" -CAfile "$(root_of "$3")" -cert "$3" -no_nonce 2>&1)
+}
+start_jpkid "$T/ca" --ocsp-cache-max 1 --ocsp-presigned 1000
+warmed && ok "warm-up done after the restart" || bad "warm-up: $(cat "$T/jpkid.err")"
+r=$(metric jpkid_ocsp_restored_total); p=$(metric jpkid_ocsp_presigned_total)
+[ "$r" = 3 ] && [ "$p" = 1 ] && grep -q "3 saved OCSP answers reused.*1 whose status changed" "$T/jpkid.err" \
+  && ok "3 saved answers reused, 1 signed again (A's auth, revoked meanwhile)" \
+  || bad "restored $r, presigned $p: $(cat "$T/jpkid.err")"
+live0=$(metric jpkid_ocsp_live_signed_total)
+ask 1 r1.der a/sign.pem
+cmp -s get1.der r1.der && grep -q "a/sign.pem: good" <<<"$out" && grep -q "Response verify OK" <<<"$out" \
+  && ok "A's sign: the very bytes answered before the restart" || bad "A sign after restart: $out"
+ask 2 r2.der a/auth.pem
+grep -q "a/auth.pem: revoked" <<<"$out" && grep -q "Reason: keyCompromise" <<<"$out" && grep -q "Response verify OK" <<<"$out" \
+  && ok "A's auth, revoked while jpkid was down: answered revoked" || bad "A auth after restart: $out"
+ask 3 r3.der b/sign.pem
+grep -q "b/sign.pem: revoked" <<<"$out" && ok "B's sign: its saved revoked answer reused" || bad "B sign after restart: $out"
+[ "$live0" = "$(metric jpkid_ocsp_live_signed_total)" ] && ok "nothing signed live after the restart" || bad "live signatures after restart"
+stop_jpkid
+
+# a damaged saved file: one octet in the middle inverted
+size=$(stat -c %s "$SAVED")
+b=$(od -An -tu1 -j $((size / 2)) -N1 "$SAVED" | tr -d ' ')
+printf "\\$(printf %03o $((b ^ 255)))" | dd of="$SAVED" bs=1 seek=$((size / 2)) conv=notrunc status=none
+start_jpkid "$T/ca" --ocsp-cache-max 1 --ocsp-presigned 1000
+warmed || bad "warm-up after the damaged file: $(cat "$T/jpkid.err")"
+r=$(metric jpkid_ocsp_restored_total); p=$(metric jpkid_ocsp_presigned_total)
+grep -q "ocsp-answers.saved REFUSED: damaged" "$T/jpkid.err" && [ "$r" = 0 ] && [ "$p" = 4 ] && [ ! -e "$SAVED" ] \
+  && ok "the damaged file refused and removed, all 4 answers signed again" \
+  || bad "damaged file: restored $r, presigned $p: $(cat "$T/jpkid.err")"
+ask 2 d2.der a/auth.pem
+grep -q "a/auth.pem: revoked" <<<"$out" && grep -q "Response verify OK" <<<"$out" && ok "A's auth still revoked" || bad "A auth: $out"
+stop_jpkid
+[ -s "$SAVED" ] && grep -q "4 pre-signed OCSP answers saved" "$T/jpkid.err" && ok "the file written anew at the stop" || bad "not saved again"
 finish
