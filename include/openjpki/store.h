@@ -217,8 +217,9 @@ void store_cert_clear(store_cert *c);
 JPKI_MUST_CHECK int store_cert_revoke(store *s, const char *serial, int reason,
 				      time_t at, bool from_hold, jpki_err *err);
 typedef int (*store_cert_fn)(void *ctx, const store_cert *c);
-/* The reads an issuance is planned with (ca_issue_batch), in one round
- * trip where the backend can (PostgreSQL pipelines them): the resident as
+/* The reads an issuance is planned with (ca_issue_preview; a batch uses
+ * store_issue_reads_n below), in one round trip where the backend can
+ * (PostgreSQL pipelines them): the resident as
  * store_resident_get (JPKI_ERR_NOT_FOUND when unknown), the card as
  * store_card_get (*card_found false when unknown, not an error) and the
  * resident's certificates through fn as store_cert_by_resident. */
