@@ -514,8 +514,14 @@ static int plans_still_hold(jpki_ca *ca, const plan *plans, size_t n,
 		goto out;
 	for (size_t j = 0; j < m; j++) {
 		const plan *p = &plans[of[j]];
+		/* an earlier request of the batch for the same resident
+		 * goes ahead: its certificates, written first in this
+		 * transaction, change what this plan was made against */
+		bool earlier = false;
+		for (size_t i = 0; i < j && !earlier; i++)
+			earlier = rcs[of[i]] == 0 && ids[i] == ids[j];
 		for (int k = JPKI_CERT_SIGN; k <= JPKI_CERT_AUTH; k++) {
-			if (now[j].have[k] == p->cur.have[k] &&
+			if (!earlier && now[j].have[k] == p->cur.have[k] &&
 			    (!now[j].have[k] ||
 			     strcmp(now[j].serial[k], p->cur.serial[k]) == 0))
 				continue;
