@@ -217,8 +217,9 @@ void store_cert_clear(store_cert *c);
 JPKI_MUST_CHECK int store_cert_revoke(store *s, const char *serial, int reason,
 				      time_t at, bool from_hold, jpki_err *err);
 typedef int (*store_cert_fn)(void *ctx, const store_cert *c);
-/* The reads an issuance is planned with (ca_issue_batch), in one round
- * trip where the backend can (PostgreSQL pipelines them): the resident as
+/* The reads an issuance is planned with (ca_issue_preview; a batch uses
+ * store_issue_reads_n below), in one round trip where the backend can
+ * (PostgreSQL pipelines them): the resident as
  * store_resident_get (JPKI_ERR_NOT_FOUND when unknown), the card as
  * store_card_get (*card_found false when unknown, not an error) and the
  * resident's certificates through fn as store_cert_by_resident. */
@@ -227,6 +228,33 @@ JPKI_MUST_CHECK int store_issue_reads(store *s, int64_t resident_id,
 				      store_resident *res, store_card *card,
 				      bool *card_found, store_cert_fn fn,
 				      void *ctx, jpki_err *err);
+/* store_issue_reads for n requests at once (ca_issue_batch), in one
+ * round trip where the backend can (PostgreSQL pipelines all of them).
+ * r[i].rc is 0 or JPKI_ERR_NOT_FOUND (unknown resident); the return
+ * value is a store failure, which spoils every entry. */
+typedef struct store_issue_read {
+	int64_t resident_id;	 /* in */
+	const char *card_serial; /* in: 1..39 bytes */
+	store_cert_fn fn;	 /* in: the resident's certificates */
+	void *ctx;		 /* in: fn's */
+	store_resident res;	 /* out */
+	store_card card;	 /* out */
+	bool card_found;	 /* out */
+	int rc;			 /* out */
+} store_issue_read;
+JPKI_MUST_CHECK int store_issue_reads_n(store *s, store_issue_read *r, size_t n,
+					jpki_err *err);
+/* The re-check of ca_issue_batch inside its write transaction, after
+ * store_defer_writes: each resident's certificates through fn with
+ * ctxs[i] (as store_cert_by_resident), in one round trip where the
+ * backend can.  The transaction is about to append to the audit chain:
+ * PostgreSQL takes the chain's lock and reads its head in that same
+ * round trip, before the certificates, so no other writer of the chain
+ * commits between the check and this transaction's writes. */
+JPKI_MUST_CHECK int store_issue_recheck(store *s, size_t n,
+					const int64_t *resident_ids,
+					store_cert_fn fn, void *const *ctxs,
+					jpki_err *err);
 /* Certificates of a resident (no DER), newest first. */
 JPKI_MUST_CHECK int store_cert_by_resident(store *s, int64_t resident_id,
 					   store_cert_fn fn, void *ctx,

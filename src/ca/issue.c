@@ -106,13 +106,9 @@ static int plan_law(plan *p, const ca_issue_req *req, jpki_err *err)
 	return 0;
 }
 
-/* known: a municipality read in the same snapshot (the batch's previous
- * plan), used instead of reading it again when it is the resident's;
- * NULL: none. */
-static int make_plan(jpki_ca *ca, const ca_issue_req *req, plan *p,
-		     const store_muni *known, jpki_err *err)
+/* Before the reads: what the request itself must say. */
+static int plan_request(const ca_issue_req *req, plan *p, jpki_err *err)
 {
-	int rc;
 	memset(p, 0, sizeof(*p));
 	p->today = jpki_date_of(req->now);
 	p->want[JPKI_CERT_SIGN] = req->sign_pub != NULL;
@@ -123,16 +119,24 @@ static int make_plan(jpki_ca *ca, const ca_issue_req *req, plan *p,
 	if (req->card_serial == NULL || req->card_serial[0] == '\0')
 		return jpki_fail(err, JPKI_ERR_INVAL,
 				 "the card holding the keys must be named");
-	/* the resident, the card and the resident's certificates: one
-	 * round trip on PostgreSQL */
-	bool card_found = false;
-	if ((rc = store_issue_reads(ca->st, req->resident_id, req->card_serial,
-				    &p->res, &p->card, &card_found,
-				    collect_current, &p->cur, err)) != 0)
-		return rc == JPKI_ERR_NOT_FOUND
-			   ? jpki_fail(err, rc, "unknown resident %lld",
+	return 0;
+}
+
+/* After the reads (store_issue_reads: the resident, the card, the
+ * resident's certificates in p->cur; read_rc JPKI_ERR_NOT_FOUND for an
+ * unknown resident).  known: a municipality read in the same snapshot
+ * (the batch's previous plan), used instead of reading it again when it
+ * is the resident's; NULL: none. */
+static int plan_checked(jpki_ca *ca, const ca_issue_req *req, plan *p,
+			int read_rc, bool card_found, const store_muni *known,
+			jpki_err *err)
+{
+	int rc;
+	if (read_rc != 0)
+		return read_rc == JPKI_ERR_NOT_FOUND
+			   ? jpki_fail(err, read_rc, "unknown resident %lld",
 				       (long long)req->resident_id)
-			   : rc;
+			   : read_rc;
 	if (p->res.status != STORE_RESIDENT_LIVING)
 		return jpki_fail(err, JPKI_ERR_STATE,
 				 "resident %lld has been removed from the "
@@ -162,11 +166,28 @@ static int make_plan(jpki_ca *ca, const ca_issue_req *req, plan *p,
 	return plan_law(p, req, err);
 }
 
+/* One request's plan: the resident, the card and the resident's
+ * certificates in one round trip on PostgreSQL. */
+static int make_plan(jpki_ca *ca, const ca_issue_req *req, plan *p,
+		     jpki_err *err)
+{
+	bool card_found = false;
+	int rc = plan_request(req, p, err);
+	if (rc != 0)
+		return rc;
+	rc = store_issue_reads(ca->st, req->resident_id, req->card_serial,
+			       &p->res, &p->card, &card_found, collect_current,
+			       &p->cur, err);
+	if (rc != 0 && rc != JPKI_ERR_NOT_FOUND)
+		return rc;
+	return plan_checked(ca, req, p, rc, card_found, NULL, err);
+}
+
 int ca_issue_preview(jpki_ca *ca, const ca_issue_req *req, ca_issued *out,
 		     jpki_err *err)
 {
 	plan p;
-	int rc = make_plan(ca, req, &p, NULL, err);
+	int rc = make_plan(ca, req, &p, err);
 	if (rc != 0)
 		return rc;
 	memset(out, 0, sizeof(*out));
@@ -461,25 +482,63 @@ static int record_leaf(jpki_ca *ca, const ca_issue_req *req, const plan *p,
 	return store_cert_put(ca->st, &c, err);
 }
 
-/* Whether the resident's current certificates are still those the plan
- * was made against (another handle may have issued or revoked since). */
-static int plan_still_holds(jpki_ca *ca, const plan *p, jpki_err *err)
+/* Whether each resident's current certificates are still those its plan
+ * was made against (another handle may have issued or revoked since):
+ * one round trip for the batch (store_issue_recheck), inside the write
+ * transaction.  A request whose plan no longer holds gets
+ * JPKI_ERR_CONFLICT and loses its certificates; the return value is a
+ * store failure. */
+static int plans_still_hold(jpki_ca *ca, const plan *plans, size_t n,
+			    ca_issued *outs, int *rcs, jpki_err *errs,
+			    jpki_err *err)
 {
-	current_certs now;
-	memset(&now, 0, sizeof(now));
-	int rc = store_cert_by_resident(ca->st, p->res.id, collect_current,
-					&now, err);
-	if (rc != 0)
-		return rc;
-	for (int k = JPKI_CERT_SIGN; k <= JPKI_CERT_AUTH; k++)
-		if (now.have[k] != p->cur.have[k] ||
-		    (now.have[k] &&
-		     strcmp(now.serial[k], p->cur.serial[k]) != 0))
-			return jpki_fail(err, JPKI_ERR_CONFLICT,
-					 "the resident's certificates changed "
-					 "while issuing; nothing was issued, "
-					 "try again");
-	return 0;
+	current_certs *now = calloc(n, sizeof(*now));
+	int64_t *ids = calloc(n, sizeof(*ids));
+	void **ctxs = calloc(n, sizeof(*ctxs));
+	size_t *of = calloc(n, sizeof(*of));
+	size_t m = 0;
+	int rc = 0;
+	if (now == NULL || ids == NULL || ctxs == NULL || of == NULL) {
+		rc = jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (rcs[i] != 0)
+			continue;
+		ids[m] = plans[i].res.id;
+		ctxs[m] = &now[m];
+		of[m++] = i;
+	}
+	if ((rc = store_issue_recheck(ca->st, m, ids, collect_current, ctxs,
+				      err)) != 0)
+		goto out;
+	for (size_t j = 0; j < m; j++) {
+		const plan *p = &plans[of[j]];
+		/* an earlier request of the batch for the same resident
+		 * goes ahead: its certificates, written first in this
+		 * transaction, change what this plan was made against */
+		bool earlier = false;
+		for (size_t i = 0; i < j && !earlier; i++)
+			earlier = rcs[of[i]] == 0 && ids[i] == ids[j];
+		for (int k = JPKI_CERT_SIGN; k <= JPKI_CERT_AUTH; k++) {
+			if (!earlier && now[j].have[k] == p->cur.have[k] &&
+			    (!now[j].have[k] ||
+			     strcmp(now[j].serial[k], p->cur.serial[k]) == 0))
+				continue;
+			rcs[of[j]] = jpki_fail(
+			    &errs[of[j]], JPKI_ERR_CONFLICT,
+			    "the resident's certificates changed while "
+			    "issuing; nothing was issued, try again");
+			ca_issued_free(&outs[of[j]]);
+			break;
+		}
+	}
+out:
+	free(now);
+	free(ids);
+	free(ctxs);
+	free(of);
+	return rc;
 }
 
 /* Phase 1b of issuing, outside any transaction so that handles on other
@@ -525,11 +584,11 @@ static void der_sha256(const uint8_t *der, size_t len, char out[65])
 	out[64] = '\0';
 }
 
-/* Phase 2, inside the write transaction: re-check the plan, record the
- * certificates, revoke the superseded ones (record_certs); then, for the
- * whole batch after every request's certificates, append each audit
- * record (record_audit): resident, card, the serials, renewal, the DERs'
- * SHA-256 and the serials the renewal revoked (superseded),
+/* Phase 2, inside the write transaction, after the batch's re-check
+ * (plans_still_hold): record the certificates, revoke the superseded ones
+ * (record_certs); then, for the whole batch after every request's certificates,
+ * append each audit record (record_audit): resident, card, the serials,
+ * renewal, the DERs' SHA-256 and the serials the renewal revoked (superseded),
  * docs/design.md "Audit".  The audit chain's lock (one writer at a time
  * on PostgreSQL) is so taken last and held only for the appends and the
  * commit, not for the batch's other statements. */
@@ -537,8 +596,7 @@ static int record_certs(jpki_ca *ca, const ca_issue_req *req, const plan *p,
 			ca_issued *res, jpki_err *err)
 {
 	int rc;
-	if ((rc = plan_still_holds(ca, p, err)) != 0 ||
-	    (res->auth_der != NULL &&
+	if ((res->auth_der != NULL &&
 	     (rc = record_leaf(ca, req, p, JPKI_CERT_AUTH, res->auth_der,
 			       res->auth_der_len, res->auth_serial, err)) !=
 		 0) ||
@@ -591,6 +649,7 @@ int ca_issue_batch(jpki_ca *ca, const ca_issue_req *reqs, size_t n,
 		   ca_issued *outs, int *rcs, jpki_err *errs, jpki_err *err)
 {
 	plan *plans = NULL;
+	store_issue_read *reads = NULL;
 	int rc = 0;
 	if (n == 0)
 		return 0;
@@ -608,12 +667,37 @@ int ca_issue_batch(jpki_ca *ca, const ca_issue_req *reqs, size_t n,
 		memset(&outs[i], 0, sizeof(outs[i]));
 		rcs[i] = 0;
 	}
+	if ((reads = calloc(n, sizeof(*reads))) == NULL) {
+		rc = jpki_fail(err, JPKI_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	size_t nr = 0;
+	for (size_t i = 0; i < n; i++) {
+		if ((rcs[i] = plan_request(&reqs[i], &plans[i], &errs[i])) != 0)
+			continue;
+		reads[nr++] = (store_issue_read){
+		    .resident_id = reqs[i].resident_id,
+		    .card_serial = reqs[i].card_serial,
+		    .fn = collect_current,
+		    .ctx = &plans[i].cur,
+		};
+	}
 	if ((rc = store_read_begin(ca->st, err)) != 0)
 		goto fail;
-	for (size_t i = 0, last = n; i < n; i++) {
+	/* every request's reads: one round trip on PostgreSQL */
+	if ((rc = store_issue_reads_n(ca->st, reads, nr, err)) != 0) {
+		store_read_end(ca->st);
+		goto fail;
+	}
+	for (size_t i = 0, j = 0, last = n; i < n; i++) {
+		if (rcs[i] != 0)
+			continue;
+		store_issue_read *q = &reads[j++];
+		plans[i].res = q->res;
+		plans[i].card = q->card;
 		rcs[i] =
-		    make_plan(ca, &reqs[i], &plans[i],
-			      last < n ? &plans[last].muni : NULL, &errs[i]);
+		    plan_checked(ca, &reqs[i], &plans[i], q->rc, q->card_found,
+				 last < n ? &plans[last].muni : NULL, &errs[i]);
 		if (rcs[i] == 0)
 			last = i;
 	}
@@ -630,10 +714,12 @@ int ca_issue_batch(jpki_ca *ca, const ca_issue_req *reqs, size_t n,
 	if ((rc = store_begin(ca->st, err)) != 0)
 		goto fail;
 	/* the batch is one transaction, rolled back on a store failure: its
-	 * writes may travel together (PostgreSQL: one round trip for the
-	 * certificates of a request with the next request's check, none
-	 * for each audit append) */
+	 * writes may travel together (PostgreSQL: the audit lock and the
+	 * whole batch's re-check in one round trip, then every certificate
+	 * and audit record in the COMMIT's) */
 	store_defer_writes(ca->st);
+	if ((rc = plans_still_hold(ca, plans, n, outs, rcs, errs, err)) != 0)
+		goto fail;
 	for (size_t i = 0; i < 2 * n; i++) {
 		size_t j = i % n;
 		if (rcs[j] != 0)
@@ -668,6 +754,7 @@ fail:
 	}
 out:
 	free(plans);
+	free(reads);
 	return rc;
 }
 

@@ -1802,6 +1802,160 @@ static int pg_audit_insert(void *impl, const store_audit *a, jpki_err *err)
 	return 0;
 }
 
+/* ---- issuing a batch: reads and re-check in one round trip each ------- */
+
+#define ISSUE_READS_SQL_RES "SELECT " RES_COLS " FROM residents WHERE id = $1"
+#define ISSUE_READS_SQL_CARD                                                   \
+	"SELECT serial, resident_id, issued, expiry, status"                   \
+	" FROM cards WHERE serial = $1"
+#define ISSUE_READS_SQL_CERTS                                                  \
+	"SELECT " CERT_COLS " FROM certificates WHERE resident_id = $1"        \
+	" ORDER BY not_before DESC, serial DESC"
+/* requests per pipeline (3 statements each) */
+#define ISSUE_PIPE 32
+
+/* store_issue_reads_n: every request's three reads in one pipeline (per
+ * ISSUE_PIPE requests) inside the batch's read snapshot; one request at
+ * a time elsewhere. */
+static int pg_issue_reads_n(void *impl, store_issue_read *r, size_t n,
+			    jpki_err *err)
+{
+	struct pgc *p = impl;
+	int rc = 0;
+	if (!p->in_tx || pending(p) || p->lost || !conn_ok(p)) {
+		for (size_t i = 0; i < n; i++) {
+			rc = pg_issue_reads(impl, r[i].resident_id,
+					    r[i].card_serial, &r[i].res,
+					    &r[i].card, &r[i].card_found,
+					    r[i].fn, r[i].ctx, err);
+			if (rc == JPKI_ERR_NOT_FOUND)
+				r[i].rc = rc;
+			else if (rc != 0)
+				return rc;
+		}
+		return 0;
+	}
+	for (size_t from = 0; from < n && rc == 0; from += ISSUE_PIPE) {
+		size_t k = n - from < ISSUE_PIPE ? n - from : ISSUE_PIPE;
+		struct params R[ISSUE_PIPE], C[ISSUE_PIPE];
+		const char *sql[3 * ISSUE_PIPE];
+		const struct params *P[3 * ISSUE_PIPE];
+		PGresult *res[3 * ISSUE_PIPE];
+		for (size_t j = 0; j < k; j++) {
+			R[j].n = C[j].n = 0;
+			p_int(&R[j], r[from + j].resident_id);
+			p_text(&C[j], r[from + j].card_serial);
+			sql[3 * j] = ISSUE_READS_SQL_RES;
+			sql[3 * j + 1] = ISSUE_READS_SQL_CARD;
+			sql[3 * j + 2] = ISSUE_READS_SQL_CERTS;
+			P[3 * j] = P[3 * j + 2] = &R[j];
+			P[3 * j + 1] = &C[j];
+		}
+		if ((rc = fetch_piped(p, (int)(3 * k), sql, P, res,
+				      "reading residents for issuing", err)) !=
+		    0)
+			return rc;
+		for (size_t j = 0; j < k && rc == 0; j++) {
+			store_issue_read *q = &r[from + j];
+			jpki_err e;
+			char key[24];
+			snprintf(key, sizeof(key), "%lld",
+				 (long long)q->resident_id);
+			rc = row_of(res[3 * j], &rm_resident, &q->res,
+				    sizeof(q->res), "resident", key, &e);
+			if (rc == JPKI_ERR_NOT_FOUND) {
+				q->rc = rc;
+				rc = 0;
+				continue;
+			}
+			if (rc != 0) {
+				if (err != NULL)
+					*err = e;
+				break;
+			}
+			rc =
+			    row_of(res[3 * j + 1], &rm_card, &q->card,
+				   sizeof(q->card), "card", q->card_serial, &e);
+			q->card_found = rc == 0;
+			if (rc == JPKI_ERR_NOT_FOUND)
+				rc = 0;
+			else if (rc != 0 && err != NULL)
+				*err = e;
+			if (rc == 0)
+				rc = rows_of(res[3 * j + 2], &rm_cert,
+					     sizeof(store_cert), false,
+					     (row_fn)q->fn, q->ctx, err);
+		}
+		for (size_t j = 0; j < 3 * k; j++)
+			PQclear(res[j]);
+	}
+	return rc;
+}
+
+/* store_issue_recheck: with deferred writes and the audit lock not yet
+ * held, the lock and the chain's head (as pg_audit_head), then every
+ * resident's certificates, in one pipeline: one round trip.  READ
+ * COMMITTED gives each statement a snapshot taken after the lock was
+ * granted. */
+static int pg_issue_recheck(void *impl, size_t n, const int64_t *ids,
+			    store_cert_fn fn, void *const *ctxs, jpki_err *err)
+{
+	struct pgc *p = impl;
+	int rc = 0;
+	if (!p->in_tx || pending(p) || p->lost || !conn_ok(p)) {
+		for (size_t i = 0; i < n && rc == 0; i++)
+			rc =
+			    pg_cert_by_resident(impl, ids[i], fn, ctxs[i], err);
+		return rc;
+	}
+	for (size_t from = 0; from < n && rc == 0; from += 3 * ISSUE_PIPE) {
+		size_t k =
+		    n - from < 3 * ISSUE_PIPE ? n - from : 3 * ISSUE_PIPE;
+		bool lock = p->defer && !p->audit_locked;
+		int m = lock ? 2 : 0;
+		struct params L = {0}, none = {0}, R[3 * ISSUE_PIPE];
+		const char *sql[3 * ISSUE_PIPE + 2];
+		const struct params *P[3 * ISSUE_PIPE + 2];
+		PGresult *res[3 * ISSUE_PIPE + 2];
+		p_int(&L, LOCK_NS_AUDIT);
+		sql[0] = "SELECT pg_advisory_xact_lock($1::int, 0)";
+		P[0] = &L;
+		sql[1] = AUDIT_HEAD_SQL;
+		P[1] = &none;
+		for (size_t j = 0; j < k; j++) {
+			R[j].n = 0;
+			p_int(&R[j], ids[from + j]);
+			sql[m + (int)j] = ISSUE_READS_SQL_CERTS;
+			P[m + (int)j] = &R[j];
+		}
+		if ((rc = fetch_piped(p, m + (int)k, sql, P, res,
+				      lock ? "locking the audit log and "
+					     "re-reading certificates"
+					   : "re-reading certificates",
+				      err)) != 0)
+			return rc;
+		if (lock) {
+			struct rm_audit_head h;
+			memset(&h, 0, sizeof(h));
+			if (PQntuples(res[1]) > 0)
+				rc = read_rec(res[1], 0, &rm_audit_head, 0, &h,
+					      err);
+			if (rc == 0) {
+				p->audit_locked = true;
+				p->head_seq = h.seq;
+				memcpy(p->head_hash, h.hash, sizeof(h.hash));
+			}
+		}
+		for (size_t j = 0; j < k && rc == 0; j++)
+			rc = rows_of(res[m + (int)j], &rm_cert,
+				     sizeof(store_cert), false, (row_fn)fn,
+				     ctxs[from + j], err);
+		for (int j = 0; j < m + (int)k; j++)
+			PQclear(res[j]);
+	}
+	return rc;
+}
+
 static int pg_audit_each(void *impl, store_audit_fn fn, void *ctx,
 			 jpki_err *err)
 {
@@ -2343,6 +2497,8 @@ const struct store_backend store_pg_backend = {
     .open = pg_open,
     .close = pg_close,
     .issue_reads = pg_issue_reads,
+    .issue_reads_n = pg_issue_reads_n,
+    .issue_recheck = pg_issue_recheck,
     .defer_writes = pg_defer_writes,
     .check = pg_check,
     .begin = pg_begin,

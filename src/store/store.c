@@ -830,6 +830,55 @@ int store_issue_reads(store *s, int64_t resident_id, const char *card_serial,
 	return s->ops->cert_by_resident(s->impl, resident_id, fn, ctx, err);
 }
 
+int store_issue_reads_n(store *s, store_issue_read *r, size_t n, jpki_err *err)
+{
+	int rc;
+	if ((rc = usable(s, err)) != 0 ||
+	    (n > 0 && (rc = check_out(r, err)) != 0))
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		if ((rc = check_text("card serial", r[i].card_serial,
+				     sizeof(r[i].card.serial), true, err)) !=
+			0 ||
+		    (rc = check_fn(r[i].fn != NULL, err)) != 0)
+			return rc;
+		r[i].rc = 0;
+		r[i].card_found = false;
+	}
+	if (s->ops->issue_reads_n != NULL)
+		return s->ops->issue_reads_n(s->impl, r, n, err);
+	for (size_t i = 0; i < n; i++) {
+		store_issue_read *q = &r[i];
+		rc = store_issue_reads(s, q->resident_id, q->card_serial,
+				       &q->res, &q->card, &q->card_found, q->fn,
+				       q->ctx, err);
+		if (rc == JPKI_ERR_NOT_FOUND)
+			q->rc = rc;
+		else if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+int store_issue_recheck(store *s, size_t n, const int64_t *resident_ids,
+			store_cert_fn fn, void *const *ctxs, jpki_err *err)
+{
+	int rc;
+	if ((rc = usable(s, err)) != 0 ||
+	    (rc = check_fn(fn != NULL, err)) != 0 ||
+	    (n > 0 && ((rc = check_out(resident_ids, err)) != 0 ||
+		       (rc = check_out(ctxs, err)) != 0)))
+		return rc;
+	if (s->ops->issue_recheck != NULL)
+		return s->ops->issue_recheck(s->impl, n, resident_ids, fn, ctxs,
+					     err);
+	for (size_t i = 0; i < n; i++)
+		if ((rc = s->ops->cert_by_resident(s->impl, resident_ids[i], fn,
+						   ctxs[i], err)) != 0)
+			return rc;
+	return 0;
+}
+
 int store_cert_by_resident(store *s, int64_t resident_id, store_cert_fn fn,
 			   void *ctx, jpki_err *err)
 {

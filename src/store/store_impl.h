@@ -202,6 +202,13 @@ struct store_backend {
 			   const char *card_serial, store_resident *res,
 			   store_card *card, bool *card_found, store_cert_fn fn,
 			   void *ctx, jpki_err *err);
+	/* store_issue_reads_n and store_issue_recheck in one go, arguments
+	 * checked by the front; NULL: the front loops. */
+	int (*issue_reads_n)(void *impl, store_issue_read *r, size_t n,
+			     jpki_err *err);
+	int (*issue_recheck)(void *impl, size_t n, const int64_t *ids,
+			     store_cert_fn fn, void *const *ctxs,
+			     jpki_err *err);
 	/* store_defer_writes, inside a write transaction; NULL on a backend
 	 * that always writes at once (SQLite). */
 	void (*defer_writes)(void *impl);

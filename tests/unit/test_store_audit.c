@@ -108,6 +108,82 @@ static void test_deferred(void **state)
 	assert_int_equal(n, 9);
 }
 
+static int count_certs(void *ctx, const store_cert *c)
+{
+	(void)c;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+/* store_issue_reads_n and store_issue_recheck (ca_issue_batch): a batch's
+ * reads and its re-check in one go, each request answered on its own (an
+ * unknown resident or card is not a store failure); the re-check inside
+ * a deferring transaction leaves the audit chain linear for the appends
+ * that follow it, and another handle's append after the commit. */
+static void test_issue_batch_reads(void **state)
+{
+	struct fx *f = *state;
+	jpki_err e = {0, ""};
+	int64_t n = -1;
+	int certs[3] = {0, 0, 0};
+	store_cert c = fx_cert("0E01", 1, f->resident, 1900000000);
+	assert_int_equal(store_cert_put(f->s, &c, &e), 0);
+	append3(f);
+	store_issue_read r[3] = {
+	    {.resident_id = f->resident,
+	     .card_serial = "CARD1",
+	     .fn = count_certs,
+	     .ctx = &certs[0]},
+	    {.resident_id = f->resident,
+	     .card_serial = "NOCARD",
+	     .fn = count_certs,
+	     .ctx = &certs[1]},
+	    {.resident_id = f->resident + 1000,
+	     .card_serial = "CARD1",
+	     .fn = count_certs,
+	     .ctx = &certs[2]},
+	};
+	assert_int_equal(store_read_begin(f->s, &e), 0);
+	assert_int_equal(store_issue_reads_n(f->s, r, 3, &e), 0);
+	store_read_end(f->s);
+	assert_int_equal(r[0].rc, 0);
+	assert_true(r[0].card_found);
+	assert_string_equal(r[0].card.serial, "CARD1");
+	assert_int_equal(r[0].res.id, f->resident);
+	assert_int_equal(certs[0], 1);
+	assert_int_equal(r[1].rc, 0);
+	assert_false(r[1].card_found);
+	assert_int_equal(certs[1], 1);
+	assert_int_equal(r[2].rc, JPKI_ERR_NOT_FOUND);
+	assert_int_equal(certs[2], 0);
+
+	int64_t ids[2] = {f->resident, f->resident + 1000};
+	int again[2] = {0, 0};
+	void *ctxs[2] = {&again[0], &again[1]};
+	assert_int_equal(store_begin(f->s, &e), 0);
+	store_defer_writes(f->s);
+	assert_int_equal(
+	    store_issue_recheck(f->s, 2, ids, count_certs, ctxs, &e), 0);
+	assert_int_equal(again[0], 1);
+	assert_int_equal(again[1], 0);
+	c = fx_cert("0E02", 2, f->resident, 1900000000);
+	assert_int_equal(store_cert_put(f->s, &c, &e), 0);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(store_audit_append(f->s, 1700000100 + i, "ca",
+						    "cert.issue", "serial=0E02",
+						    &e),
+				 0);
+	assert_int_equal(store_commit(f->s, &e), 0);
+	assert_int_equal(
+	    store_audit_append(f->s, 1700000300, "ca", "x", "", &e), 0);
+	assert_int_equal(store_audit_verify(f->s, &n, &e), 0);
+	assert_int_equal(n, 6);
+	again[0] = 0;
+	assert_int_equal(
+	    store_issue_recheck(f->s, 1, ids, count_certs, ctxs, &e), 0);
+	assert_int_equal(again[0], 2);
+}
+
 static void test_append_verify(void **state)
 {
 	struct fx *f = *state;
@@ -283,6 +359,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_append_verify, fx_setup,
+					    fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_issue_batch_reads, fx_setup,
 					    fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_deferred, fx_setup,
 					    fx_teardown),
