@@ -1476,18 +1476,33 @@ out:
 	return rc;
 }
 
+static int pg_audit_head(void *impl, int64_t *seq, char hash[65],
+			 jpki_err *err);
+
 static int pg_cert_state(void *impl, const char *serial,
 			 store_cert_status *status, int *reason,
 			 time_t *revoked_at, jpki_err *err)
 {
+	struct pgc *p = impl;
 	struct params P = {0};
 	struct rm_cert_state s;
+	int rc;
+	/* the audit lock before the row's: an issuance batch takes them in
+	 * that order (it revokes what a renewal replaces after locking the
+	 * audit log), so a revocation taking the row first could deadlock
+	 * with it */
+	if (p->in_tx && !p->audit_locked) {
+		int64_t seq;
+		char head[65];
+		if ((rc = pg_audit_head(impl, &seq, head, err)) != 0)
+			return rc;
+	}
 	p_text(&P, serial);
-	int rc = get_row(impl,
-			 "SELECT status, reason, revoked_at FROM certificates"
-			 " WHERE serial = $1 FOR UPDATE",
-			 &P, &rm_cert_state, &s, sizeof(s), "certificate",
-			 serial, err);
+	rc = get_row(impl,
+		     "SELECT status, reason, revoked_at FROM certificates"
+		     " WHERE serial = $1 FOR UPDATE",
+		     &P, &rm_cert_state, &s, sizeof(s), "certificate", serial,
+		     err);
 	if (rc != 0)
 		return rc;
 	*status = s.status;
