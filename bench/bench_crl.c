@@ -12,9 +12,14 @@
  * The store is filled by a bulk path: rows inserted straight into the
  * SQLite file the CA created, with a one-octet placeholder for the
  * certificate DER -- CRLs read only serial, reason and revocation time, so
- * no certificate is signed.  Prints one JSON object. */
+ * no certificate is signed.  Prints one JSON object.
+ *
+ * --pg URI instead: N revoked certificates in a fresh schema of the
+ * PostgreSQL database at URI (filled by one INSERT ... SELECT), and the
+ * time and peak RSS of writing the full CRL (ca_crl_write) from it. */
 #include <errno.h>
 #include <fcntl.h>
+#include <libpq-fe.h>
 #include <openssl/pem.h>
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -242,7 +247,8 @@ static int child_main(int argc, char **argv)
 	if (argc != 5)
 		return 2;
 	time_t now = (time_t)strtoll(argv[4], NULL, 10);
-	if (ca_open(argv[2], NULL, &ca, &err) != 0)
+	/* --pg: the store's URI from the parent */
+	if (ca_open(argv[2], getenv("BENCH_CRL_STORE"), &ca, &err) != 0)
 		die("ca_open", err.msg);
 	if (strcmp(argv[1], "--child-publish") == 0) {
 		ca_crl_published p = {0};
@@ -272,11 +278,80 @@ static long long file_size(const char *path)
 	return stat(path, &st) == 0 ? (long long)st.st_size : -1;
 }
 
+static void pg_do(PGconn *c, const char *sql)
+{
+	PGresult *r = PQexec(c, sql);
+	ExecStatusType st = PQresultStatus(r);
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+		die(sql, PQerrorMessage(c));
+	PQclear(r);
+}
+
+/* --pg: n revoked rows in a fresh schema at url, the full CRL written by a
+ * child; JSON. */
+static int pg_main(const char *url, size_t n, const char *work,
+		   const char *self, time_t now, const char *now_s)
+{
+	jpki_err err = {0};
+	char schema[64], loc[1200], sql[1024], dir[700], out[700];
+	snprintf(schema, sizeof(schema), "bench_crl_%d", (int)getpid());
+	snprintf(loc, sizeof(loc), "%s%soptions=-csearch_path%%3D%s", url,
+		 strchr(url, '?') != NULL ? "&" : "?", schema);
+	PGconn *c = PQconnectdb(url);
+	if (PQstatus(c) != CONNECTION_OK)
+		die("PQconnectdb", PQerrorMessage(c));
+	PQclear(PQexec(c, "SET client_min_messages = warning"));
+	snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", schema);
+	pg_do(c, sql);
+	snprintf(dir, sizeof(dir), "%s/pg", work);
+	snprintf(out, sizeof(out), "%s/pg-full.crl", work);
+	double t0 = bench_now();
+	ca_init_opts o = {
+	    .profile = JPKI_PROFILE_TEST, .now = now, .store = loc};
+	if (ca_init(dir, &o, &err) != 0)
+		die("ca_init", err.msg);
+	snprintf(sql, sizeof(sql), "SET search_path = %s", schema);
+	pg_do(c, sql);
+	pg_do(c, "INSERT INTO municipalities (code, pref_roman, city_roman,"
+		 " pref, city) VALUES ('100000', 'Pref', 'City', '県', '市')");
+	/* serials as ca_leaf_serial makes them: 0x40|kind, a 40-bit
+	 * sequence number, 80 pseudo-random bits */
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO certificates (serial, kind, muni_code, subject,"
+		 " not_before, not_after, status, reason, revoked_at, der)"
+		 " SELECT upper('%02x' || lpad(to_hex(i), 10, '0')"
+		 " || substr(md5(i::text), 1, 20)), %d, '100000', '',"
+		 " %lld, %lld, 1, i %% 7, %lld - (i %% 86400), '\\x30'"
+		 " FROM generate_series(0, %zu - 1) AS i",
+		 0x40 | JPKI_CERT_SIGN, JPKI_CERT_SIGN,
+		 (long long)(now - 86400 * 400),
+		 (long long)(now + 86400 * 365 * 4), (long long)(now - 86400),
+		 n);
+	pg_do(c, sql);
+	pg_do(c, "ANALYZE certificates");
+	double load = bench_now() - t0;
+	double secs = 0, rss = 0;
+	char *pa[] = {(char *)self, "--child-full", dir,
+		      out,	    (char *)now_s,  NULL};
+	setenv("BENCH_CRL_STORE", loc, 1);
+	int rc = run_child(pa, &secs, &rss);
+	snprintf(sql, sizeof(sql), "DROP SCHEMA %s CASCADE", schema);
+	pg_do(c, sql);
+	PQfinish(c);
+	printf("{\"pg\":{\"entries\":%zu,\"load_s\":%.2f,"
+	       "\"full_crl_s\":%.2f,\"full_crl_peak_rss_mb\":%.1f,"
+	       "\"crl_bytes\":%lld,\"ok\":%s}}\n",
+	       n, load, secs, rss, rc == 0 ? file_size(out) : -1LL,
+	       rc == 0 ? "true" : "false");
+	return rc == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	size_t n = 1000000, m = 1000000;
 	const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
 	bool keep = false;
+	const char *pg = NULL;
 	if (argc > 1 && strncmp(argv[1], "--child-", 8) == 0)
 		return child_main(argc, argv);
 	for (int i = 1; i < argc; i++) {
@@ -288,17 +363,23 @@ int main(int argc, char **argv)
 			m = (size_t)strtoull(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--keep") == 0)
 			keep = true;
+		else if (strcmp(argv[i], "--pg") == 0 && i + 1 < argc)
+			pg = argv[++i];
 		else {
 			bool help = strcmp(argv[i], "--help") == 0;
 			fprintf(help ? stdout : stderr,
 				"usage: bench_crl [--full | --entries N] "
-				"[--compare M] [--keep]\n"
+				"[--compare M] [--keep] [--pg URI]\n"
 				"  (a) N revoked certificates (default 1000000,"
 				" --full 10000000) over %d municipalities,\n"
 				"      every CRL published (ca_crl_publish):"
 				" time, peak RSS, openssl crl -verify;\n"
 				"  (b) M (default 1000000; 0 skips) against "
 				"`openssl ca -gencrl`, same run.\n"
+				"--pg URI: instead, N revoked rows in a fresh"
+				" schema of that PostgreSQL database and\n"
+				"  the full CRL written from it (time, peak"
+				" RSS).\n"
 				"Prints JSON.  --keep leaves the work "
 				"directory.\n",
 				MUNIS);
@@ -317,6 +398,14 @@ int main(int argc, char **argv)
 	time_t now = time(NULL);
 	char now_s[32];
 	snprintf(now_s, sizeof(now_s), "%lld", (long long)now);
+
+	if (pg != NULL) {
+		int rc = pg_main(pg, n, work, self, now, now_s);
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", work);
+		if (!keep && system(cmd) != 0)
+			fprintf(stderr, "bench_crl: cannot remove %s\n", work);
+		return rc;
+	}
 
 	/* (a) */
 	snprintf(ca_a, sizeof(ca_a), "%s/a", work);

@@ -261,7 +261,9 @@ JPKI_MUST_CHECK int store_cert_by_resident(store *s, int64_t resident_id,
 					   jpki_err *err);
 /* Revoked certificates of `kind` issued by municipality `muni_code` (all
  * municipalities when NULL) whose notAfter is >= `not_after_from` (expired
- * ones drop off the CRL), ordered by serial, no DER. */
+ * ones drop off the CRL), ordered by serial, no DER.  Streamed (memory
+ * does not grow with the rows): fn must not use the store; an error from
+ * fn stops the listing and is returned, and the store stays usable. */
 JPKI_MUST_CHECK int store_cert_revoked(store *s, int kind,
 				       const char *muni_code,
 				       time_t not_after_from, store_cert_fn fn,
@@ -276,7 +278,8 @@ typedef struct store_crl_row {
 typedef int (*store_crl_row_fn)(void *ctx, const store_crl_row *r);
 /* The rows of store_cert_revoked, in its order (DER INTEGER order of the
  * serial), with only those columns: read from the revoked-certificate
- * indexes alone, without visiting the certificates' rows. */
+ * indexes alone, without visiting the certificates' rows; streamed as
+ * store_cert_revoked. */
 JPKI_MUST_CHECK int store_crl_rows(store *s, int kind, const char *muni_code,
 				   time_t not_after_from, store_crl_row_fn fn,
 				   void *ctx, jpki_err *err);

@@ -495,6 +495,92 @@ static int each_row(struct pgc *p, const char *sql, const struct params *P,
 	return rc;
 }
 
+/* Every row of sql through fn (map m), as each_row, but streamed: libpq
+ * single-row mode, so client memory does not grow with the number of rows
+ * (a national CRL's revoked rows).  The transaction's pending writes are
+ * sent first.  When fn (or a row) fails, the rest of the answer is read
+ * and dropped, so the connection (and the transaction) stays usable for
+ * the next statement.  Outside a transaction, a statement that meets a
+ * lost connection before its first row is run once more on a new one. */
+static int stream_rows(struct pgc *p, const char *sql, const struct params *P,
+		       const struct rm_map *m, size_t size, row_fn fn,
+		       void *ctx, const char *what, jpki_err *err)
+{
+	unsigned char rec[sizeof(store_resident) + sizeof(store_app)];
+	struct outcome o;
+	int rc = 0;
+	if (size > sizeof(rec))
+		return jpki_fail(err, JPKI_ERR_STORE, "record too large");
+	memset(&o, 0, sizeof(o));
+	if (pending(p)) {
+		/* the writes alone, in one pipeline (run_piped) */
+		if (run_piped(p, NULL, NULL, NULL, PGRES_COMMAND_OK, &o) != 0) {
+			rc = pg_fail(p, &o, err, "%s", what);
+			PQclear(o.res);
+			return rc;
+		}
+		PQclear(o.res);
+		o.res = NULL;
+	}
+	for (int attempt = 0;; attempt++) {
+		bool rows = false, failed = false;
+		PGresult *res;
+		rc = 0;
+		if (p->lost || !conn_ok(p)) {
+			if (p->in_tx) {
+				set_outcome(&o, "08003",
+					    "connection to the PostgreSQL "
+					    "store lost inside a transaction");
+				return pg_fail(p, &o, err, "%s", what);
+			}
+			if (reconnect(p, &o) != 0)
+				return pg_fail(p, &o, err, "%s", what);
+		}
+		if (PQsendQueryParams(p->c, sql, P->n, NULL, P->v, P->len,
+				      P->fmt, 0) != 1 ||
+		    PQsetSingleRowMode(p->c) != 1) {
+			set_outcome(&o, "08006", PQerrorMessage(p->c));
+			failed = true;
+			/* whatever was sent is answered: read it */
+			while ((res = PQgetResult(p->c)) != NULL)
+				PQclear(res);
+		}
+		/* one result per row (PGRES_SINGLE_TUPLE), then an empty
+		 * PGRES_TUPLES_OK, or an error in place of either */
+		while (!failed && (res = PQgetResult(p->c)) != NULL) {
+			ExecStatusType s = PQresultStatus(res);
+			if (s == PGRES_SINGLE_TUPLE || s == PGRES_TUPLES_OK) {
+				for (int r = 0, n = PQntuples(res);
+				     rc == 0 && r < n; r++) {
+					rows = true;
+					memset(rec, 0, size);
+					if ((rc = read_rec(res, r, m, 0, rec,
+							   err)) == 0)
+						rc = fn(ctx, rec);
+				}
+				PQclear(res);
+				continue;
+			}
+			/* the statement failed (maybe after some rows) */
+			(void)outcome_of(p, res, PGRES_TUPLES_OK, &o);
+			PQclear(o.res);
+			o.res = NULL;
+			failed = true;
+			while ((res = PQgetResult(p->c)) != NULL)
+				PQclear(res);
+		}
+		if (!failed)
+			return rc;
+		if (!conn_ok(p) || state_lost(o.state)) {
+			p->lost = true;
+			if (!p->in_tx && !rows && attempt == 0)
+				continue;
+		}
+		/* a callback's own failure stands before the statement's */
+		return rc != 0 ? rc : pg_fail(p, &o, err, "%s", what);
+	}
+}
+
 /* Every row of res through fn (map m). */
 static int rows_of(PGresult *res, const struct rm_map *m, size_t size,
 		   bool wrap_id, row_fn fn, void *ctx, jpki_err *err)
@@ -1539,6 +1625,14 @@ static int cert_list(struct pgc *p, const char *sql, const struct params *P,
 			(row_fn)fn, ctx, "listing certificates", err);
 }
 
+/* The revoked certificates, streamed (a CRL's rows: millions). */
+static int revoked_list(struct pgc *p, const char *sql, const struct params *P,
+			store_cert_fn fn, void *ctx, jpki_err *err)
+{
+	return stream_rows(p, sql, P, &rm_cert, sizeof(store_cert), (row_fn)fn,
+			   ctx, "listing revoked certificates", err);
+}
+
 static int pg_cert_by_resident(void *impl, int64_t resident_id,
 			       store_cert_fn fn, void *ctx, jpki_err *err)
 {
@@ -1559,7 +1653,7 @@ static int pg_cert_revoked(void *impl, int kind, const char *muni_code,
 	p_int(&P, kind);
 	p_int(&P, (int64_t)not_after_from);
 	if (muni_code == NULL)
-		return cert_list(
+		return revoked_list(
 		    impl,
 		    "SELECT " CERT_COLS " FROM certificates"
 		    " WHERE kind = $1 AND status = 1"
@@ -1567,12 +1661,12 @@ static int pg_cert_revoked(void *impl, int kind, const char *muni_code,
 		    " ORDER BY length(serial), serial COLLATE \"C\"",
 		    &P, fn, ctx, err);
 	p_text(&P, muni_code);
-	return cert_list(impl,
-			 "SELECT " CERT_COLS " FROM certificates"
-			 " WHERE kind = $1 AND muni_code = $3"
-			 " AND status = 1 AND not_after >= $2"
-			 " ORDER BY length(serial), serial COLLATE \"C\"",
-			 &P, fn, ctx, err);
+	return revoked_list(impl,
+			    "SELECT " CERT_COLS " FROM certificates"
+			    " WHERE kind = $1 AND muni_code = $3"
+			    " AND status = 1 AND not_after >= $2"
+			    " ORDER BY length(serial), serial COLLATE \"C\"",
+			    &P, fn, ctx, err);
 }
 
 static int pg_crl_rows(void *impl, int kind, const char *muni_code,
@@ -1585,20 +1679,21 @@ static int pg_crl_rows(void *impl, int kind, const char *muni_code,
 	if (muni_code != NULL)
 		p_text(&P, muni_code);
 	/* an index-only scan of the revoked indexes (migration 8) */
-	return each_row(impl,
-			muni_code == NULL
-			    ? "SELECT serial, reason, revoked_at, gen"
-			      " FROM certificates"
-			      " WHERE kind = $1 AND status = 1"
-			      " AND not_after >= $2"
-			      " ORDER BY length(serial), serial COLLATE \"C\""
-			    : "SELECT serial, reason, revoked_at, gen"
-			      " FROM certificates"
-			      " WHERE kind = $1 AND muni_code = $3"
-			      " AND status = 1 AND not_after >= $2"
-			      " ORDER BY length(serial), serial COLLATE \"C\"",
-			&P, &rm_crl_row, sizeof(store_crl_row), false,
-			(row_fn)fn, ctx, "listing revoked certificates", err);
+	return stream_rows(
+	    impl,
+	    muni_code == NULL
+		? "SELECT serial, reason, revoked_at, gen"
+		  " FROM certificates"
+		  " WHERE kind = $1 AND status = 1"
+		  " AND not_after >= $2"
+		  " ORDER BY length(serial), serial COLLATE \"C\""
+		: "SELECT serial, reason, revoked_at, gen"
+		  " FROM certificates"
+		  " WHERE kind = $1 AND muni_code = $3"
+		  " AND status = 1 AND not_after >= $2"
+		  " ORDER BY length(serial), serial COLLATE \"C\"",
+	    &P, &rm_crl_row, sizeof(store_crl_row), (row_fn)fn, ctx,
+	    "listing revoked certificates", err);
 }
 
 static int pg_cert_expiring(void *impl, time_t from, time_t to,

@@ -406,6 +406,109 @@ static int nested_outer(void *ctx, const store_cert *c)
 				      &e);
 }
 
+/* Both readers stream (on PostgreSQL: one row at a time): many rows, a
+ * write still pending in the transaction (store_defer_writes) seen first,
+ * the same rows from both, and a callback's error mid-way stops the read
+ * and leaves the store usable, inside a transaction and outside. */
+#define STREAM_N 300
+
+struct stream {
+	int n, stop_at;
+	char serial[STREAM_N + 1][STORE_SERIAL_HEX_MAX];
+	int reason[STREAM_N + 1];
+	time_t revoked_at[STREAM_N + 1];
+};
+
+static int stream_full(void *ctx, const store_cert *c)
+{
+	struct stream *l = ctx;
+	assert_true(l->n <= STREAM_N);
+	memcpy(l->serial[l->n], c->serial, sizeof(c->serial));
+	l->reason[l->n] = c->reason;
+	l->revoked_at[l->n] = c->revoked_at;
+	return ++l->n == l->stop_at ? 77 : 0;
+}
+
+static int stream_crl(void *ctx, const store_crl_row *r)
+{
+	struct stream *l = ctx;
+	assert_true(l->n <= STREAM_N);
+	memcpy(l->serial[l->n], r->serial, sizeof(r->serial));
+	l->reason[l->n] = r->reason;
+	l->revoked_at[l->n] = r->revoked_at;
+	return ++l->n == l->stop_at ? 77 : 0;
+}
+
+static void stream_check(store *s, int n, int stop_at)
+{
+	jpki_err e = {0, ""};
+	struct stream *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	assert_non_null(a);
+	assert_non_null(b);
+	a->stop_at = b->stop_at = stop_at;
+	int want = stop_at > 0 ? 77 : 0, got = stop_at > 0 ? stop_at : n;
+	assert_int_equal(
+	    store_cert_revoked(s, 1, "131016", T0, stream_full, a, &e), want);
+	assert_int_equal(store_crl_rows(s, 1, "131016", T0, stream_crl, b, &e),
+			 want);
+	assert_int_equal(a->n, got);
+	assert_int_equal(b->n, got);
+	for (int i = 0; i < got; i++) {
+		/* serial i + 1 in DER order: "01" .. "FF", "0100" .. */
+		char hex[8];
+		snprintf(hex, sizeof(hex), (i + 1) < 256 ? "%02X" : "%04X",
+			 i + 1);
+		assert_string_equal(a->serial[i], hex);
+		assert_string_equal(b->serial[i], hex);
+		assert_int_equal(a->reason[i], 1 + (i + 1) % 6);
+		assert_int_equal(b->reason[i], a->reason[i]);
+		assert_int_equal(a->revoked_at[i], T0 - 5000 + i + 1);
+		assert_int_equal(b->revoked_at[i], a->revoked_at[i]);
+	}
+	/* the next statement works */
+	store_cert c;
+	assert_int_equal(store_cert_get(s, "01", &c, &e), 0);
+	assert_int_equal(c.status, STORE_CERT_REVOKED);
+	store_cert_clear(&c);
+	free(a);
+	free(b);
+}
+
+static void stream_put(store *s, int64_t resident, int i)
+{
+	jpki_err e = {0, ""};
+	char hex[8];
+	snprintf(hex, sizeof(hex), i < 256 ? "%02X" : "%04X", i);
+	store_cert c = fx_cert(hex, 1, resident, T0);
+	c.status = STORE_CERT_REVOKED;
+	c.reason = 1 + i % 6;
+	c.revoked_at = T0 - 5000 + i;
+	assert_int_equal(store_cert_put(s, &c, &e), 0);
+}
+
+static void test_revoked_stream(void **state)
+{
+	struct fx *f = *state;
+	jpki_err e = {0, ""};
+	/* inserted out of order, in one transaction */
+	assert_int_equal(store_begin(f->s, &e), 0);
+	for (int i = STREAM_N - 1; i >= 1; i--)
+		stream_put(f->s, f->resident, i);
+	assert_int_equal(store_commit(f->s, &e), 0);
+	stream_check(f->s, STREAM_N - 1, 0);
+	stream_check(f->s, STREAM_N - 1, 100);
+	stream_check(f->s, STREAM_N - 1, 1);
+	/* in a transaction whose last write is still pending */
+	assert_int_equal(store_begin(f->s, &e), 0);
+	store_defer_writes(f->s);
+	stream_put(f->s, f->resident, STREAM_N);
+	stream_check(f->s, STREAM_N, 0);
+	stream_check(f->s, STREAM_N, 150);
+	stream_check(f->s, STREAM_N, 0); /* twice, as crl.c's two passes */
+	assert_int_equal(store_commit(f->s, &e), 0);
+	stream_check(f->s, STREAM_N, STREAM_N - 1);
+}
+
 static void test_listing_reentrant(void **state)
 {
 	struct fx *f = *state;
@@ -531,6 +634,8 @@ int main(void)
 					    fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_revoke, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_revoked_listing, fx_setup,
+					    fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_revoked_stream, fx_setup,
 					    fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_listing_reentrant, fx_setup,
 					    fx_teardown),
