@@ -1288,6 +1288,20 @@ static int sq_cert_by_resident(void *impl, int64_t resident_id,
 			 sqlite3_bind_int64(st, 1, resident_id), fn, ctx, err);
 }
 
+/* The parameters of both revoked-row statements (kind, notAfter floor,
+ * and the municipality when there is one): an SQLite result code. */
+static int bind_revoked(sqlite3_stmt *st, int kind, time_t not_after_from,
+			const char *muni_code)
+{
+	int b;
+	if ((b = sqlite3_bind_int(st, 1, kind)) == SQLITE_OK &&
+	    (b = sqlite3_bind_int64(st, 2, (sqlite3_int64)not_after_from)) ==
+		SQLITE_OK &&
+	    muni_code != NULL)
+		b = bind_text(st, 3, muni_code);
+	return b;
+}
+
 static int sq_cert_revoked(void *impl, int kind, const char *muni_code,
 			   time_t not_after_from, store_cert_fn fn, void *ctx,
 			   jpki_err *err)
@@ -1296,15 +1310,12 @@ static int sq_cert_revoked(void *impl, int kind, const char *muni_code,
 	sqlite3_stmt *st = NULL;
 	enum stmt_id id =
 	    muni_code != NULL ? ST_CERT_REVOKED_MUNI : ST_CERT_REVOKED_ALL;
-	int rc = stmt_get(q, id, &st, err), b;
+	int rc = stmt_get(q, id, &st, err);
 	if (rc != 0)
 		return rc;
-	if ((b = sqlite3_bind_int(st, 1, kind)) == SQLITE_OK &&
-	    (b = sqlite3_bind_int64(st, 2, (sqlite3_int64)not_after_from)) ==
-		SQLITE_OK &&
-	    muni_code != NULL)
-		b = bind_text(st, 3, muni_code);
-	return cert_list(q, id, st, b, fn, ctx, err);
+	return cert_list(q, id, st,
+			 bind_revoked(st, kind, not_after_from, muni_code), fn,
+			 ctx, err);
 }
 
 static int sq_crl_rows(void *impl, int kind, const char *muni_code,
@@ -1315,14 +1326,10 @@ static int sq_crl_rows(void *impl, int kind, const char *muni_code,
 	sqlite3_stmt *st = NULL;
 	enum stmt_id id =
 	    muni_code != NULL ? ST_CRL_ROWS_MUNI : ST_CRL_ROWS_ALL;
-	int rc = stmt_get(q, id, &st, err), b;
+	int rc = stmt_get(q, id, &st, err);
 	if (rc != 0)
 		return rc;
-	if ((b = sqlite3_bind_int(st, 1, kind)) == SQLITE_OK &&
-	    (b = sqlite3_bind_int64(st, 2, (sqlite3_int64)not_after_from)) ==
-		SQLITE_OK &&
-	    muni_code != NULL)
-		b = bind_text(st, 3, muni_code);
+	int b = bind_revoked(st, kind, not_after_from, muni_code);
 	return each_row(q, id, st, b, &rm_crl_row, sizeof(store_crl_row), false,
 			(row_fn)fn, ctx, "listing revoked certificates", err);
 }

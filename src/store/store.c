@@ -888,15 +888,25 @@ int store_cert_by_resident(store *s, int64_t resident_id, store_cert_fn fn,
 	return s->ops->cert_by_resident(s->impl, resident_id, fn, ctx, err);
 }
 
+/* What both revoked-row readers check: a usable store, a callback, a
+ * well-formed municipality code when one is given. */
+static int revoked_args(store *s, bool has_fn, const char *muni_code,
+			jpki_err *err)
+{
+	int rc;
+	if ((rc = usable(s, err)) != 0 || (rc = check_fn(has_fn, err)) != 0 ||
+	    (muni_code != NULL &&
+	     (rc = check_muni_code(muni_code, false, err)) != 0))
+		return rc;
+	return 0;
+}
+
 int store_cert_revoked(store *s, int kind, const char *muni_code,
 		       time_t not_after_from, store_cert_fn fn, void *ctx,
 		       jpki_err *err)
 {
-	int rc;
-	if ((rc = usable(s, err)) != 0 ||
-	    (rc = check_fn(fn != NULL, err)) != 0 ||
-	    (muni_code != NULL &&
-	     (rc = check_muni_code(muni_code, false, err)) != 0))
+	int rc = revoked_args(s, fn != NULL, muni_code, err);
+	if (rc != 0)
 		return rc;
 	return s->ops->cert_revoked(s->impl, kind, muni_code, not_after_from,
 				    fn, ctx, err);
@@ -906,11 +916,8 @@ int store_crl_rows(store *s, int kind, const char *muni_code,
 		   time_t not_after_from, store_crl_row_fn fn, void *ctx,
 		   jpki_err *err)
 {
-	int rc;
-	if ((rc = usable(s, err)) != 0 ||
-	    (rc = check_fn(fn != NULL, err)) != 0 ||
-	    (muni_code != NULL &&
-	     (rc = check_muni_code(muni_code, false, err)) != 0))
+	int rc = revoked_args(s, fn != NULL, muni_code, err);
+	if (rc != 0)
 		return rc;
 	return s->ops->crl_rows(s->impl, kind, muni_code, not_after_from, fn,
 				ctx, err);
