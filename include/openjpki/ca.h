@@ -215,9 +215,11 @@ JPKI_MUST_CHECK int ca_crl(jpki_ca *ca, jpki_cert_kind kind, ca_crl_scope scope,
 			   const char *muni_code, time_t now, uint8_t **der,
 			   size_t *der_len, jpki_err *err);
 
-/* The same CRL streamed through `wr` (x509_crl_stream): two passes over the
- * store's revoked rows in one transaction, memory independent of their
- * number.  ca_crl() collects it in memory, for small CRLs. */
+/* The same CRL streamed through `wr` (x509_crl_stream): one read of the
+ * store's revoked rows in one transaction, their DER spooled (1 MiB of
+ * memory, then an unlinked file in $TMPDIR, about 47 octets an entry) until
+ * their count and size start the CRL; memory independent of their number.
+ * ca_crl() collects it in memory, for small CRLs. */
 JPKI_MUST_CHECK int ca_crl_write(jpki_ca *ca, jpki_cert_kind kind,
 				 ca_crl_scope scope, const char *muni_code,
 				 time_t now, jpki_write_fn wr, void *wr_ctx,

@@ -272,10 +272,12 @@ JPKI_MUST_CHECK int x509_crl_build(X509 *issuer, const X509_NAME *partition,
  * `wr` while the TBSCertList is fed to EVP_DigestSignUpdate, so memory does
  * not grow with the number of entries.  DER needs lengths first: the caller
  * states the number of entries and the sum of x509_crl_entry_size() over
- * them (a first pass), then adds the same entries in ascending serial order
- * (as X509_CRL_sort orders them: shorter magnitude first, then by octets;
- * JPKI_ERR_STATE otherwise).  x509_crl_stream_end() checks the count and
- * size, writes the signature and frees the stream; x509_crl_stream_free()
+ * them, then adds the same entries in ascending serial order (as
+ * X509_CRL_sort orders them: shorter magnitude first, then by octets;
+ * JPKI_ERR_STATE otherwise), either one by one (x509_crl_stream_add) or
+ * encoded beforehand (x509_crl_enc_entry, x509_crl_stream_add_der; not
+ * both on one stream).  x509_crl_stream_end() checks the count and size,
+ * writes the signature and frees the stream; x509_crl_stream_free()
  * abandons one.  RSA signing keys only (the signature's size is known in
  * advance). */
 typedef int (*jpki_write_fn)(void *ctx, const uint8_t *p, size_t n,
@@ -293,6 +295,33 @@ JPKI_MUST_CHECK int x509_crl_stream_add(x509_crl_stream *s,
 					const jpki_crl_entry *e, jpki_err *err);
 JPKI_MUST_CHECK int x509_crl_stream_end(x509_crl_stream *s, jpki_err *err);
 void x509_crl_stream_free(x509_crl_stream *s);
+
+/* Entries encoded before the stream begins, so that their count and size
+ * come from the one read that also keeps their DER (ca_crl_write spools
+ * it, jpki_spool).  x509_crl_enc_entry() checks what x509_crl_stream_add()
+ * checks (reason, serial, order against the entry before it in `enc`,
+ * which starts zeroed) and writes the entry's DER, at most
+ * X509_CRL_ENTRY_MAX octets, to out[0..*len); enc->n and enc->len are the
+ * entries and octets encoded so far, what x509_crl_stream_begin() is told.
+ * x509_crl_stream_add_der() emits such encodings, back to back and split
+ * anywhere, as TBSCertList octets: it counts the entries they frame and
+ * refuses octets that do not frame as entries or go beyond those
+ * announced (JPKI_ERR_STATE); an entry left unfinished fails
+ * x509_crl_stream_end(). */
+#define X509_CRL_ENTRY_MAX 96 /* SEQ + INTEGER(21) + Time(17) + reasonCode */
+typedef struct x509_crl_enc {
+	size_t n;     /* entries encoded */
+	uint64_t len; /* their octets */
+	size_t prev_len;
+	uint8_t prev[20]; /* the last serial's significant octets */
+} x509_crl_enc;
+JPKI_MUST_CHECK int x509_crl_enc_entry(x509_crl_enc *enc,
+				       const jpki_crl_entry *e,
+				       uint8_t out[X509_CRL_ENTRY_MAX],
+				       size_t *len, jpki_err *err);
+JPKI_MUST_CHECK int x509_crl_stream_add_der(x509_crl_stream *s,
+					    const uint8_t *der, size_t len,
+					    jpki_err *err);
 
 /* OCSP.  A parsed request: up to JPKI_OCSP_MAX_IDS CertIDs and the nonce. */
 #define JPKI_OCSP_MAX_IDS 8

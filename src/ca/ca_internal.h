@@ -52,6 +52,9 @@ void ca_key_label_gen(jpki_cert_kind kind, int gen, char out[32]);
 /* The generation whose root issued a stored row (0 read as 1); -1 when
  * the CA has no such generation. */
 int ca_row_gen(const jpki_ca *ca, jpki_cert_kind kind, int gen);
+/* The memory a CRL's spooled entries may take before they go to a file
+ * (crl.c): JPKI_SPOOL_MEM_DEFAULT; a test hook, tests set less. */
+extern size_t ca_crl_spool_mem;
 /* A fresh unpredictable positive serial (CA_SERIAL_BYTES), for a root. */
 JPKI_MUST_CHECK int ca_new_serial(uint8_t out[CA_SERIAL_BYTES], jpki_err *err);
 /* A leaf's serial: unique by the hierarchy's sequence number, unpredictable

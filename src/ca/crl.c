@@ -2,12 +2,15 @@
  * certificate's CRL distribution point), a full CRL per hierarchy, and the
  * ARL listing revoked roots.
  *
- * A CRL is streamed from the store (x509_crl_stream, crl_stream.c): a first
- * pass over the revoked rows (store_crl_rows: serial, reason, time and
- * generation, read from an index alone) counts them and sums their DER
- * sizes, a second writes them, in serial order, while they are signed;
- * both run inside one store transaction, so they see the same rows.
- * Memory does not depend on the number of entries.  ca_crl_publish()
+ * A CRL is streamed from the store (x509_crl_stream, crl_stream.c) in one
+ * read of the revoked rows (store_crl_rows: serial, reason, time and
+ * generation, from an index alone, in serial order): each row is checked
+ * and encoded (x509_crl_enc_entry) and its DER spooled (jpki_spool: 1 MiB
+ * of memory, then an unlinked file in $TMPDIR), which also counts and
+ * sizes them, as DER needs before the first entry; then the stream begins
+ * and the spooled entries are fed to it (x509_crl_stream_add_der) while
+ * they are signed.  Memory does not depend on the number of entries (disk
+ * does: about 47 octets an entry).  ca_crl_publish()
  * writes every CRL of both hierarchies into a new generation directory and
  * switches one symlink to it (docs/decisions.md, "CRL publication"). */
 #define _GNU_SOURCE /* syncfs */
@@ -21,15 +24,17 @@
 #include <unistd.h>
 
 #include "ca_internal.h"
+#include "openjpki/spool.h"
 #include "openjpki/util.h"
+
+size_t ca_crl_spool_mem = JPKI_SPOOL_MEM_DEFAULT;
 
 typedef struct crl_pass {
 	const jpki_ca *ca;
 	jpki_cert_kind kind;
 	int gen; /* the rows of this root generation; 0: every one (ARL) */
-	x509_crl_stream *out; /* NULL on the sizing pass */
-	size_t n;
-	uint64_t len;
+	x509_crl_enc enc;  /* order, count and size of the entries */
+	jpki_spool *spool; /* their DER */
 	int rc;
 	jpki_err *err;
 } crl_pass;
@@ -39,18 +44,20 @@ static int pass_entry(void *ctx, const store_crl_row *c)
 	crl_pass *p = ctx;
 	if (p->gen != 0 && ca_row_gen(p->ca, p->kind, c->gen) != p->gen)
 		return 0; /* another generation's key answers for it */
-	uint8_t sn[20];
+	uint8_t sn[20], der[X509_CRL_ENTRY_MAX];
 	size_t sn_len = 0, len = 0;
 	int rc = jpki_unhex(c->serial, sn, sizeof(sn), &sn_len, p->err);
 	jpki_crl_entry e = {sn, sn_len, c->revoked_at, (jpki_reason)c->reason};
 	if (rc == 0)
-		rc = p->out != NULL ? x509_crl_stream_add(p->out, &e, p->err)
-				    : x509_crl_entry_size(&e, &len, p->err);
-	if (rc != 0)
-		return p->rc = rc;
-	p->n++;
-	p->len += len;
-	return 0;
+		rc = x509_crl_enc_entry(&p->enc, &e, der, &len, p->err);
+	if (rc == 0)
+		rc = jpki_spool_put(p->spool, der, len, p->err);
+	return p->rc = rc;
+}
+
+static int feed(void *ctx, const uint8_t *der, size_t n, jpki_err *err)
+{
+	return x509_crl_stream_add_der(ctx, der, n, err);
 }
 
 /* One CRL, inside the caller's store transaction: of the certificates
@@ -110,31 +117,29 @@ static int crl_txn(jpki_ca *ca, jpki_cert_kind kind, int gen,
 		snprintf(counter, sizeof(counter), "arl/%s",
 			 jpki_cert_kind_name(kind));
 	}
-	/* pass 1: how many entries, and their DER size */
+	/* one read of the rows: checked, encoded, counted and spooled */
+	if ((rc = jpki_spool_new(ca_crl_spool_mem, &p.spool, err)) != 0)
+		goto out;
 	rc = store_crl_rows(ca->st, rows_kind, rows_muni, now, pass_entry, &p,
 			    err);
 	if (rc == 0)
 		rc = p.rc;
 	if (rc != 0)
 		goto out;
+	/* then the CRL, its entries from the spool, signed */
 	if ((rc = store_meta_incr(ca->st, counter, 1, &number, err)) != 0 ||
 	    (rc = x509_crl_stream_begin(
 		 ca->groot[kind][gen - 1], ca->gkey[kind][gen - 1], partition,
 		 scope == CA_CRL_ARL, now, now + CA_CRL_VALIDITY,
-		 (uint64_t)number, p.n, p.len, wr, wr_ctx, &out, err)) != 0)
+		 (uint64_t)number, p.enc.n, p.enc.len, wr, wr_ctx, &out,
+		 err)) != 0 ||
+	    (rc = jpki_spool_replay(p.spool, feed, out, err)) != 0)
 		goto out;
-	/* pass 2: the same rows, written and signed */
-	p.out = out;
-	rc = store_crl_rows(ca->st, rows_kind, rows_muni, now, pass_entry, &p,
-			    err);
-	if (rc == 0)
-		rc = p.rc;
-	if (rc == 0) {
-		rc = x509_crl_stream_end(out, err);
-		out = NULL; /* freed by _end */
-	}
+	rc = x509_crl_stream_end(out, err);
+	out = NULL; /* freed by _end */
 out:
 	x509_crl_stream_free(out);
+	jpki_spool_free(p.spool);
 	X509_NAME_free(partition);
 	return rc;
 }

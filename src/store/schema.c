@@ -205,8 +205,9 @@ static const char *const v6_resident_search[] = {
 
 /* Streamed CRLs (ca/crl.c) read revoked rows in DER INTEGER order --
  * shorter serial first, then by value; hex keeps that order within one
- * length -- twice per CRL: these partial indexes hand them over sorted, so
- * the store neither sorts ten million rows nor holds them. */
+ * length -- once per CRL (twice until issue #12's spool): these partial
+ * indexes hand them over sorted, so the store neither sorts ten million
+ * rows nor holds them. */
 static const char *const v5_revoked_serial_order[] = {
     "DROP INDEX certificates_revoked",
     "CREATE INDEX certificates_revoked ON certificates"

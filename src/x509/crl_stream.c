@@ -7,7 +7,11 @@
  * them, entries with reasonCode (left out for unspecified), then AKI
  * (keyIdentifier), cRLNumber and, for a partition or the ARL, a critical
  * issuingDistributionPoint.  The extensions are encoded by OpenSSL
- * (X509V3_EXT_i2d); the fixed shapes around them by the x509i_dw_* helpers. */
+ * (X509V3_EXT_i2d); the fixed shapes around them by the x509i_dw_* helpers.
+ * Entries come one by one (x509_crl_stream_add) or encoded beforehand
+ * (x509_crl_enc_entry, same checks) and fed as octets
+ * (x509_crl_stream_add_der), for a caller that reads its rows once and
+ * keeps their DER until it knows their count and size (ca/crl.c). */
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
@@ -17,8 +21,14 @@
 #include "x509_int.h"
 
 #define OUT_BUF 65536
-#define ENTRY_MAX 96 /* SEQ + INTEGER(21) + Time(17) + reasonCode(14) */
+#define ENTRY_MAX X509_CRL_ENTRY_MAX
 #define ALGID_MAX 128
+
+/* x509_crl_stream_add_der() frames entries by a two-octet header: every
+ * entry's length fits DER's short form. */
+_Static_assert(ENTRY_MAX - 2 < 0x80, "a CRL entry's length is short-form");
+_Static_assert(sizeof(((x509_crl_enc *)0)->prev) == X509I_SERIAL_MAX,
+	       "x509_crl_enc holds a serial");
 
 struct x509_crl_stream {
 	EVP_MD_CTX *md;
@@ -26,9 +36,11 @@ struct x509_crl_stream {
 	void *wr_ctx;
 	size_t n_entries, n_seen;
 	uint64_t entries_len, len_seen;
-	uint8_t prev[X509I_SERIAL_MAX];
-	size_t prev_len;
-	uint8_t *ext; /* [0] { Extensions } of the CRL, written last */
+	x509_crl_enc enc; /* x509_crl_stream_add's order */
+	bool encoded;	  /* fed by x509_crl_stream_add_der */
+	bool in_hdr;	  /* add_der: an entry's tag seen, its length next */
+	size_t left;	  /* add_der: octets of the current entry to go */
+	uint8_t *ext;	  /* [0] { Extensions } of the CRL, written last */
 	size_t ext_len;
 	uint8_t algid[ALGID_MAX];
 	size_t algid_len;
@@ -345,30 +357,95 @@ out:
 	return rc;
 }
 
+int x509_crl_enc_entry(x509_crl_enc *enc, const jpki_crl_entry *e,
+		       uint8_t out[X509_CRL_ENTRY_MAX], size_t *len,
+		       jpki_err *err)
+{
+	const uint8_t *sig = NULL;
+	size_t sig_len = 0;
+	int rc;
+	if (enc == NULL || e == NULL || out == NULL || len == NULL)
+		return jpki_fail(err, JPKI_ERR_INVAL, "CRL: bad argument");
+	if ((rc = entry_der(e, out, len, &sig, &sig_len, err)) != 0)
+		return rc;
+	/* X509_CRL_sort's order (ASN1_STRING_cmp): length, then octets;
+	 * strictly ascending, so no serial twice */
+	if (enc->n > 0 &&
+	    (sig_len < enc->prev_len || (sig_len == enc->prev_len &&
+					 memcmp(sig, enc->prev, sig_len) <= 0)))
+		return jpki_fail(err, JPKI_ERR_STATE,
+				 "CRL entries out of serial order");
+	if (enc->n == JPKI_CRL_MAX_ENTRIES)
+		return jpki_fail(err, JPKI_ERR_RANGE,
+				 "more than %d CRL entries",
+				 JPKI_CRL_MAX_ENTRIES);
+	memcpy(enc->prev, sig, sig_len);
+	enc->prev_len = sig_len;
+	enc->n++;
+	enc->len += *len;
+	return 0;
+}
+
 int x509_crl_stream_add(x509_crl_stream *s, const jpki_crl_entry *e,
 			jpki_err *err)
 {
 	uint8_t der[ENTRY_MAX];
-	const uint8_t *sig = NULL;
-	size_t len = 0, sig_len = 0;
+	size_t len = 0;
 	int rc;
 	if (s == NULL || e == NULL)
 		return jpki_fail(err, JPKI_ERR_INVAL, "CRL: bad argument");
-	if ((rc = entry_der(e, der, &len, &sig, &sig_len, err)) != 0)
-		return rc;
-	/* X509_CRL_sort's order (ASN1_STRING_cmp): length, then octets;
-	 * strictly ascending, so no serial twice */
-	if (s->n_seen > 0 &&
-	    (sig_len < s->prev_len ||
-	     (sig_len == s->prev_len && memcmp(sig, s->prev, sig_len) <= 0)))
+	if (s->encoded)
 		return jpki_fail(err, JPKI_ERR_STATE,
-				 "CRL entries out of serial order");
+				 "CRL entries added both encoded and not");
+	if ((rc = x509_crl_enc_entry(&s->enc, e, der, &len, err)) != 0)
+		return rc;
 	if (s->n_seen == s->n_entries || len > s->entries_len - s->len_seen)
 		return jpki_fail(err, JPKI_ERR_STATE,
 				 "more CRL entries than announced");
-	memcpy(s->prev, sig, sig_len);
-	s->prev_len = sig_len;
 	s->n_seen++;
+	s->len_seen += len;
+	return emit(s, der, len, true, err);
+}
+
+int x509_crl_stream_add_der(x509_crl_stream *s, const uint8_t *der, size_t len,
+			    jpki_err *err)
+{
+	if (s == NULL || (der == NULL && len > 0))
+		return jpki_fail(err, JPKI_ERR_INVAL, "CRL: bad argument");
+	if (s->n_seen > 0 && !s->encoded)
+		return jpki_fail(err, JPKI_ERR_STATE,
+				 "CRL entries added both encoded and not");
+	s->encoded = true;
+	if (len > s->entries_len - s->len_seen)
+		return jpki_fail(err, JPKI_ERR_STATE,
+				 "more CRL entry octets than announced");
+	/* each entry a SEQUENCE, its length in one octet (ENTRY_MAX) */
+	for (size_t i = 0; i < len;) {
+		if (s->left > 0) {
+			size_t k = len - i < s->left ? len - i : s->left;
+			s->left -= k;
+			i += k;
+			continue;
+		}
+		uint8_t b = der[i++];
+		if (s->in_hdr) {
+			if (b == 0 || b >= 0x80)
+				return jpki_fail(err, JPKI_ERR_STATE,
+						 "encoded CRL entries: bad "
+						 "length");
+			s->left = b;
+			s->in_hdr = false;
+		} else if (b != X509I_TAG_SEQ) {
+			return jpki_fail(err, JPKI_ERR_STATE,
+					 "encoded CRL entries: no entry");
+		} else if (s->n_seen == s->n_entries) {
+			return jpki_fail(err, JPKI_ERR_STATE,
+					 "more CRL entries than announced");
+		} else {
+			s->n_seen++;
+			s->in_hdr = true;
+		}
+	}
 	s->len_seen += len;
 	return emit(s, der, len, true, err);
 }
@@ -380,7 +457,8 @@ int x509_crl_stream_end(x509_crl_stream *s, jpki_err *err)
 	int rc;
 	if (s == NULL)
 		return jpki_fail(err, JPKI_ERR_INVAL, "CRL: bad argument");
-	if (s->n_seen != s->n_entries || s->len_seen != s->entries_len) {
+	if (s->n_seen != s->n_entries || s->len_seen != s->entries_len ||
+	    s->in_hdr || s->left > 0) {
 		rc = jpki_fail(err, JPKI_ERR_STATE,
 			       "%zu CRL entries announced, %zu written",
 			       s->n_entries, s->n_seen);

@@ -14,9 +14,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "ca/ca_internal.h"
 #include "openjpki/ca.h"
 #include "openjpki/keystore.h"
 #include "openjpki/registry.h"
+#include "openjpki/spool.h"
 #include "openjpki/util.h"
 
 static char dir[64];
@@ -328,6 +330,25 @@ static void test_renewal_and_revocation(void **state)
 	    ca_issued_x509(&first, JPKI_CERT_SIGN, &first_sign, &err), 0);
 	assert_int_equal(
 	    ca_issued_x509(&second, JPKI_CERT_SIGN, &second_sign, &err), 0);
+	assert_int_equal(X509_CRL_get0_by_cert(crl, &rev, second_sign), 1);
+	assert_int_equal(X509_CRL_get0_by_cert(crl, &rev, first_sign), 1);
+	int n_rev = sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl));
+	X509_CRL_free(crl);
+	free(der);
+	/* the same entries when the spool goes to a file at once */
+	ca_crl_spool_mem = 16;
+	assert_int_equal(ca_crl(ca, JPKI_CERT_SIGN, CA_CRL_PARTITION, "132217",
+				open, &der, &len, &err),
+			 0);
+	ca_crl_spool_mem = JPKI_SPOOL_MEM_DEFAULT;
+	p = der;
+	crl = d2i_X509_CRL(NULL, &p, (long)len);
+	assert_non_null(crl);
+	assert_int_equal(
+	    X509_CRL_verify(crl, X509_get0_pubkey(ca_root(ca, JPKI_CERT_SIGN))),
+	    1);
+	assert_int_equal(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), n_rev);
+	assert_true(n_rev >= 2);
 	assert_int_equal(X509_CRL_get0_by_cert(crl, &rev, second_sign), 1);
 	assert_int_equal(X509_CRL_get0_by_cert(crl, &rev, first_sign), 1);
 	X509_CRL_free(crl);

@@ -1,7 +1,10 @@
 /* x509: the streamed CRL is x509_crl_build() + X509_CRL_sign(), octet for
  * octet (PKCS#1 v1.5 signatures are deterministic), for partition CRLs,
- * full CRLs and ARLs, empty or not; and it refuses entries out of order,
- * more or fewer entries than announced, and a non-RSA key. */
+ * full CRLs and ARLs, empty or not, its entries added one by one or
+ * encoded beforehand (x509_crl_enc_entry) and fed in pieces of any size
+ * (x509_crl_stream_add_der); and it refuses entries out of order, more or
+ * fewer entries than announced, octets that are not entries, and a
+ * non-RSA key. */
 /* cmocka needs these first */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -95,38 +98,61 @@ static void old_der(const X509_NAME *part, bool arl, const jpki_crl_entry *e,
 	X509_CRL_free(crl);
 }
 
-/* The stream over `e` (sorted here), announced as it should be. */
+/* The stream over `e` (sorted here), announced as it should be.  piece
+ * 0: entries added one by one; else encoded first (x509_crl_enc_entry)
+ * and fed in pieces of `piece` octets (x509_crl_stream_add_der). */
 static void new_der(const X509_NAME *part, bool arl, jpki_crl_entry *e,
-		    size_t n, time_t t1, time_t t2, uint64_t num, sink *out)
+		    size_t n, time_t t1, time_t t2, uint64_t num, size_t piece,
+		    sink *out)
 {
 	x509_crl_stream *s = NULL;
 	jpki_err err = {0};
 	uint64_t total = 0;
+	x509_crl_enc enc = {0};
+	sink enc_out = {0};
 	if (n > 0)
 		qsort(e, n, sizeof(*e), entry_cmp);
 	for (size_t i = 0; i < n; i++) {
-		size_t l = 0;
+		size_t l = 0, el = 0;
+		uint8_t der[X509_CRL_ENTRY_MAX];
 		assert_int_equal(x509_crl_entry_size(&e[i], &l, &err), 0);
 		total += l;
+		if (piece == 0)
+			continue;
+		if (x509_crl_enc_entry(&enc, &e[i], der, &el, &err) != 0)
+			fail_msg("encode %zu: %s", i, err.msg);
+		assert_int_equal(el, l);
+		assert_int_equal(sink_write(&enc_out, der, el, &err), 0);
+	}
+	if (piece > 0) {
+		assert_int_equal(enc.n, n);
+		assert_int_equal(enc.len, total);
+		assert_int_equal(enc_out.n, (size_t)total);
 	}
 	if (x509_crl_stream_begin(root, root_key, part, arl, t1, t2, num, n,
 				  total, sink_write, out, &s, &err) != 0)
 		fail_msg("begin: %s", err.msg);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; piece == 0 && i < n; i++)
 		if (x509_crl_stream_add(s, &e[i], &err) != 0)
 			fail_msg("add %zu: %s", i, err.msg);
+	for (size_t o = 0; piece > 0 && o < enc_out.n; o += piece) {
+		size_t k = enc_out.n - o < piece ? enc_out.n - o : piece;
+		if (x509_crl_stream_add_der(s, enc_out.p + o, k, &err) != 0)
+			fail_msg("add_der at %zu: %s", o, err.msg);
+	}
+	free(enc_out.p);
 	if (x509_crl_stream_end(s, &err) != 0)
 		fail_msg("end: %s", err.msg);
 }
 
-static void same(const X509_NAME *part, bool arl, jpki_crl_entry *e, size_t n,
-		 time_t t1, time_t t2, uint64_t num)
+static void same_as(const X509_NAME *part, bool arl, jpki_crl_entry *e,
+		    size_t n, time_t t1, time_t t2, uint64_t num, size_t piece)
 {
 	uint8_t *old = NULL;
 	int old_len = 0;
 	sink out = {0};
 	old_der(part, arl, e, n, t1, t2, num, &old, &old_len);
-	new_der(part, arl, e, n, t1, t2, num, &out);
+	new_der(part, arl, e, n, t1, t2, num, piece, &out);
 	assert_int_equal(out.n, (size_t)old_len);
 	assert_memory_equal(out.p, old, out.n);
 	/* and OpenSSL reads and verifies it */
@@ -139,6 +165,16 @@ static void same(const X509_NAME *part, bool arl, jpki_crl_entry *e, size_t n,
 	X509_CRL_free(c);
 	OPENSSL_free(old);
 	free(out.p);
+}
+
+/* One by one, and encoded beforehand fed an octet at a time, in pieces of
+ * 7 octets (across entries) and all at once. */
+static void same(const X509_NAME *part, bool arl, jpki_crl_entry *e, size_t n,
+		 time_t t1, time_t t2, uint64_t num)
+{
+	static const size_t pieces[] = {0, 1, 7, SIZE_MAX};
+	for (size_t i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++)
+		same_as(part, arl, e, n, t1, t2, num, pieces[i]);
 }
 
 static void test_partition_small(void **state)
@@ -311,6 +347,172 @@ static void test_writer_failure(void **state)
 	assert_non_null(strstr(err.msg, "disk full"));
 }
 
+/* The encoder refuses what x509_crl_stream_add refuses, and leaves its
+ * count, size and order as they were. */
+static void test_enc_refused(void **state)
+{
+	(void)state;
+	jpki_err err = {0};
+	x509_crl_enc enc = {0};
+	uint8_t der[X509_CRL_ENTRY_MAX];
+	size_t len = 0, la = 0;
+	const uint8_t a[] = {0x10}, b[] = {0x20}, b0[] = {0x00, 0x20},
+		      c[] = {0x01, 0x00}, zero[] = {0};
+	time_t t = at("2025-02-10T03:00:00Z");
+	jpki_crl_entry ea = {a, 1, t, JPKI_REASON_KEY_COMPROMISE};
+	jpki_crl_entry eb = {b, 1, t, JPKI_REASON_UNSPECIFIED};
+	jpki_crl_entry eb0 = {b0, 2, t, JPKI_REASON_SUPERSEDED};
+	jpki_crl_entry ec = {c, 2, t, JPKI_REASON_CESSATION};
+	assert_int_equal(x509_crl_entry_size(&ea, &la, &err), 0);
+	assert_int_equal(x509_crl_enc_entry(&enc, &ea, der, &len, &err), 0);
+	assert_int_equal(len, la);
+	assert_int_equal(der[0], 0x30);
+	assert_int_equal(der[1], la - 2);
+	assert_int_equal(x509_crl_enc_entry(&enc, &eb, der, &len, &err), 0);
+	uint64_t two = enc.len;
+	/* before the last, the last again (with a leading zero octet too) */
+	assert_int_equal(x509_crl_enc_entry(&enc, &ea, der, &len, &err),
+			 JPKI_ERR_STATE);
+	assert_non_null(strstr(err.msg, "serial order"));
+	assert_int_equal(x509_crl_enc_entry(&enc, &eb, der, &len, &err),
+			 JPKI_ERR_STATE);
+	assert_int_equal(x509_crl_enc_entry(&enc, &eb0, der, &len, &err),
+			 JPKI_ERR_STATE);
+	/* a bad reason, a zero serial, no entry */
+	jpki_crl_entry bad = {c, 2, t, (jpki_reason)7}, z = {zero, 1, t, 0};
+	assert_int_equal(x509_crl_enc_entry(&enc, &bad, der, &len, &err),
+			 JPKI_ERR_INVAL);
+	assert_int_equal(x509_crl_enc_entry(&enc, &z, der, &len, &err),
+			 JPKI_ERR_INVAL);
+	assert_int_equal(x509_crl_enc_entry(&enc, NULL, der, &len, &err),
+			 JPKI_ERR_INVAL);
+	assert_int_equal(enc.n, 2);
+	assert_int_equal(enc.len, two);
+	/* longer is later, whatever its octets */
+	assert_int_equal(x509_crl_enc_entry(&enc, &ec, der, &len, &err), 0);
+	assert_int_equal(enc.n, 3);
+}
+
+static void encode(const jpki_crl_entry *e, size_t n, uint8_t *out, size_t *len)
+{
+	x509_crl_enc enc = {0};
+	jpki_err err = {0};
+	*len = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t l = 0;
+		assert_int_equal(
+		    x509_crl_enc_entry(&enc, &e[i], out + *len, &l, &err), 0);
+		*len += l;
+	}
+}
+
+/* x509_crl_stream_add_der counts what it is given against the
+ * announcement and refuses what does not frame as entries. */
+static void test_add_der_refused(void **state)
+{
+	(void)state;
+	jpki_err err = {0};
+	x509_crl_stream *s = NULL;
+	const uint8_t a[] = {0x10}, b[] = {0x20};
+	time_t t1 = at("2025-03-01T00:00:00Z"), t2 = t1 + 86400;
+	jpki_crl_entry e[] = {{a, 1, at("2025-02-10T03:00:00Z"), 1},
+			      {b, 1, at("2025-02-10T03:00:00Z"), 0}};
+	uint8_t der[2 * X509_CRL_ENTRY_MAX];
+	size_t len = 0, la = 0;
+	encode(e, 2, der, &len);
+	assert_int_equal(x509_crl_entry_size(&e[0], &la, &err), 0);
+#define BEGIN(n, l)                                                            \
+	assert_int_equal(x509_crl_stream_begin(root, root_key, NULL, false,    \
+					       t1, t2, 1, (n), (l), discard,   \
+					       NULL, &s, &err),                \
+			 0)
+	/* octets beyond those announced */
+	BEGIN(2, len - 1);
+	assert_int_equal(x509_crl_stream_add_der(s, der, len, &err),
+			 JPKI_ERR_STATE);
+	x509_crl_stream_free(s);
+	/* more entries than announced in the octets announced: the second
+	 * entry's tag is one too many */
+	BEGIN(1, len);
+	assert_int_equal(x509_crl_stream_add_der(s, der, la, &err), 0);
+	assert_int_equal(x509_crl_stream_add_der(s, der + la, 1, &err),
+			 JPKI_ERR_STATE);
+	assert_non_null(strstr(err.msg, "more CRL entries"));
+	x509_crl_stream_free(s);
+	/* fewer entries than announced, and an entry cut short */
+	BEGIN(2, len);
+	assert_int_equal(x509_crl_stream_add_der(s, der, la, &err), 0);
+	assert_int_equal(x509_crl_stream_end(s, &err), JPKI_ERR_STATE);
+	/* (count and octets as announced, the second entry unfinished) */
+	static const uint8_t cut[] = {0x30, 0x01, 0x00, 0x30, 0x05, 0x00};
+	BEGIN(2, sizeof(cut));
+	assert_int_equal(x509_crl_stream_add_der(s, cut, sizeof(cut), &err), 0);
+	assert_int_equal(x509_crl_stream_end(s, &err), JPKI_ERR_STATE);
+	/* not an entry: another tag, a long-form or zero length */
+	uint8_t bent[2 * X509_CRL_ENTRY_MAX];
+	memcpy(bent, der, len);
+	bent[0] = 0x31;
+	BEGIN(2, len);
+	assert_int_equal(x509_crl_stream_add_der(s, bent, len, &err),
+			 JPKI_ERR_STATE);
+	x509_crl_stream_free(s);
+	bent[0] = 0x30;
+	bent[1] = 0x81;
+	BEGIN(2, len);
+	assert_int_equal(x509_crl_stream_add_der(s, bent, len, &err),
+			 JPKI_ERR_STATE);
+	x509_crl_stream_free(s);
+	bent[1] = 0;
+	BEGIN(2, len);
+	assert_int_equal(x509_crl_stream_add_der(s, bent, 2, &err),
+			 JPKI_ERR_STATE);
+	x509_crl_stream_free(s);
+	/* not both ways on one stream */
+	BEGIN(2, len);
+	assert_int_equal(x509_crl_stream_add(s, &e[0], &err), 0);
+	assert_int_equal(x509_crl_stream_add_der(s, der + la, len - la, &err),
+			 JPKI_ERR_STATE);
+	x509_crl_stream_free(s);
+	BEGIN(2, len);
+	assert_int_equal(x509_crl_stream_add_der(s, der, la, &err), 0);
+	assert_int_equal(x509_crl_stream_add(s, &e[1], &err), JPKI_ERR_STATE);
+	x509_crl_stream_free(s);
+	assert_int_equal(x509_crl_stream_add_der(NULL, der, len, &err),
+			 JPKI_ERR_INVAL);
+#undef BEGIN
+}
+
+/* The writer's error comes back through x509_crl_stream_add_der once the
+ * 64 KiB output buffer is full. */
+static void test_add_der_writer_failure(void **state)
+{
+	(void)state;
+	enum { N = 3000 };
+	static uint8_t sn[N][2];
+	static jpki_crl_entry e[N];
+	static uint8_t der[N * X509_CRL_ENTRY_MAX];
+	jpki_err err = {0};
+	x509_crl_stream *s = NULL;
+	size_t len = 0;
+	time_t t1 = at("2025-03-01T00:00:00Z");
+	for (size_t i = 0; i < N; i++) {
+		sn[i][0] = (uint8_t)(1 + i / 256);
+		sn[i][1] = (uint8_t)i;
+		e[i] = (jpki_crl_entry){sn[i], 2, t1 - 3600,
+					JPKI_REASON_KEY_COMPROMISE};
+	}
+	encode(e, N, der, &len);
+	assert_true(len > 65536);
+	assert_int_equal(x509_crl_stream_begin(root, root_key, NULL, false, t1,
+					       t1 + 60, 1, N, len, fail_write,
+					       NULL, &s, &err),
+			 0);
+	assert_int_equal(x509_crl_stream_add_der(s, der, len, &err),
+			 JPKI_ERR_IO);
+	assert_non_null(strstr(err.msg, "disk full"));
+	x509_crl_stream_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -319,6 +521,9 @@ int main(void)
 	    cmocka_unit_test(test_full_random),
 	    cmocka_unit_test(test_refused),
 	    cmocka_unit_test(test_writer_failure),
+	    cmocka_unit_test(test_enc_refused),
+	    cmocka_unit_test(test_add_der_refused),
+	    cmocka_unit_test(test_add_der_writer_failure),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
