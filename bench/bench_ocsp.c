@@ -942,21 +942,35 @@ static int population_main(int argc, char **argv)
 					     (1024.0 * 1024.0)
 				       : 0;
 	printf("\nVmRSS slope over the warm-up (coarse below ~1M answers; "
-	       "--cache-memory\nmeasures bytes per answer): %.2f KiB per "
-	       "answer ready in memory (%ld..%ld),\n%.2f KiB per answer on "
-	       "disk (%ld..%ld)\n",
-	       hot_kib, e_a, e_b, cold_kib, e_b, e_c);
+	       "--cache-memory\nmeasures bytes per answer):\n");
+	/* a warm-up faster than the 0.5 s samples leaves a tier with
+	 * fewer than two of them: no slope then, rather than a false 0 */
+	if (e_b > e_a)
+		printf("  %.2f KiB per answer ready in memory (%ld..%ld "
+		       "answers)\n",
+		       hot_kib, e_a, e_b);
+	else
+		printf("  per answer ready in memory: not sampled\n");
+	if (cold_kib > 0)
+		printf("  %.2f KiB per answer on disk (%ld..%ld answers)\n",
+		       cold_kib, e_b, e_c);
+	else
+		printf("  per answer on disk: not sampled\n");
 	double ratio_g = hg.rps > 0 ? rg.rps / hg.rps : 0;
 	double ratio_p = hp.rps > 0 ? rp.rps / hp.rps : 0;
 	printf("\nrandom/hot: GET x%.2f, POST x%.2f (target >= 0.5)\n"
 	       "jpkid VmRSS %ld KiB at start, %ld after warm-up, %ld after "
-	       "the runs (VmHWM %ld)\n"
-	       "memory per million answers past the cache: %.0f MiB; "
-	       "projection for 100M (%ld ready in memory): %.1f GiB "
-	       "(target <= 24)\n"
-	       "load average %.2f after\n",
-	       ratio_g, ratio_p, rss0, rss1, rss2, hwm2, per_m_kib / 1024.0,
-	       cache, proj_gib, load[1]);
+	       "the runs (VmHWM %ld)\n",
+	       ratio_g, ratio_p, rss0, rss1, rss2, hwm2);
+	if (cold_kib > 0)
+		printf("memory per million answers past the cache: %.0f MiB; "
+		       "projection for 100M (%ld ready in memory): %.1f GiB "
+		       "(target <= 24)\n",
+		       per_m_kib / 1024.0, cache, proj_gib);
+	else
+		printf("memory per million answers past the cache: not "
+		       "sampled (bench_ocsp --cache-memory N measures it)\n");
+	printf("load average %.2f after\n", load[1]);
 	printf("{\"bench\":\"ocsp_population\",\"population\":%ld,"
 	       "\"cache_max\":%ld,\"fill_s\":%.1f,\"warm_s\":%.1f,"
 	       "\"presigned\":%ld,\"seconds\":%d,\"connections\":%d,"

@@ -309,7 +309,9 @@ int srv_ocsp_cache_serve(srv_ocsp_cache *c, const uint8_t *serial,
 	char etag[40];
 	pthread_mutex_lock(&s->mu);
 	entry *e = find(s, h, key, key_len);
-	if (e == NULL) {
+	/* past its nextUpdate an answer is never served: signed for the
+	 * request instead (re-signing fell behind) */
+	if (e == NULL || (time_t)e->next_update <= now) {
 		pthread_mutex_unlock(&s->mu);
 		return -1;
 	}
@@ -570,29 +572,63 @@ int srv_ocsp_cache_status(srv_ocsp_cache *c, const uint8_t *serial,
 	return rc;
 }
 
-size_t srv_ocsp_cache_due(srv_ocsp_cache *c, time_t now, srv_ocsp_due *out,
-			  size_t max)
+size_t srv_ocsp_cache_due_step(srv_ocsp_cache *c, time_t now,
+			       srv_ocsp_cursor *cur, size_t budget,
+			       srv_ocsp_due *out, size_t max, bool *wrapped)
 {
-	size_t n = 0;
-	for (int i = 0; i < SHARDS && n < max; i++) {
-		shard *s = &c->sh[i];
+	size_t n = 0, seen = 0;
+	*wrapped = false;
+	if (cur->shard >= SHARDS)
+		*cur = (srv_ocsp_cursor){0, 0};
+	while (n < max && seen < budget) {
+		shard *s = &c->sh[cur->shard];
 		pthread_mutex_lock(&s->mu);
-		for (size_t j = 0; j < s->nb && n < max; j++)
-			for (entry *e = s->b[j]; e != NULL && n < max;
+		while (cur->bucket < s->nb && n < max && seen < budget) {
+			size_t before = n;
+			bool full = false;
+			for (entry *e = s->b[cur->bucket]; e != NULL;
 			     e = e->next) {
+				seen++;
 				/* a cold entry whose bytes were lost is due */
 				if (refresh_at(e) > now &&
 				    (e->h != NULL || e->len > 0))
 					continue;
+				if (n == max) {
+					full = true;
+					break;
+				}
 				out[n].kind = e->kind;
 				memcpy(out[n].key, e->key, e->key_len);
 				out[n].key_len = e->key_len;
 				memcpy(out[n].serial, serial_of(e),
 				       e->serial_len);
 				out[n].serial_len = e->serial_len;
+				out[n].next_update =
+				    e->h != NULL || e->len > 0
+					? (time_t)e->next_update
+					: 0;
 				n++;
 			}
+			if (full && before > 0) {
+				/* this chain again next step, from its
+				 * start: drop what it gave this time */
+				n = before;
+				break;
+			}
+			/* (a chain longer than max alone: the rest of it
+			 * at the next sweep) */
+			cur->bucket++;
+		}
+		bool done = cur->bucket >= s->nb;
 		pthread_mutex_unlock(&s->mu);
+		if (!done)
+			break;
+		cur->bucket = 0;
+		if (++cur->shard == SHARDS) {
+			cur->shard = 0;
+			*wrapped = true;
+			break;
+		}
 	}
 	return n;
 }

@@ -38,6 +38,9 @@
 #define WARM_MAX 8	      /* warm-up threads at most */
 #define WARM_YIELD_NS 2000000 /* warm-up's wait while live work runs */
 #define DUE_PER_PASS 1000
+#define DUE_BATCH 256	  /* due answers taken per sweep step */
+#define DUE_STEP 65536	  /* entries looked at per sweep step */
+#define DUE_STEP_IDLE 0.1 /* s between steps that found nothing */
 #define SYNC_EVERY 10
 #define WATCHED_SCAN 300 /* s between scans while the store tells */
 #define WATCH_WAIT_MS 200
@@ -521,6 +524,8 @@ static void ensure_crls(server *s, jpki_ca *ca, time_t now)
 			err.msg);
 }
 
+static bool warm_resigns(server *s);
+
 static void refresh_due(server *s, jpki_ca *ca, time_t now)
 {
 	enum { MAXDUE = 256 };
@@ -529,10 +534,17 @@ static void refresh_due(server *s, jpki_ca *ca, time_t now)
 	for (size_t i = 0; i < n; i++)
 		publish_crl(s, ca, due[i].kind, due[i].scope, due[i].gen,
 			    due[i].muni, now);
+	/* the warm-up threads re-sign answers when they run (warm_main);
+	 * this thread only when none could be started */
+	if (warm_resigns(s))
+		return;
 	srv_ocsp_due *od = calloc(DUE_PER_PASS, sizeof(*od));
 	if (od == NULL)
 		return;
-	n = srv_ocsp_cache_due(s->ocsp, now, od, DUE_PER_PASS);
+	srv_ocsp_cursor cur = {0, 0};
+	bool wrapped = false;
+	n = srv_ocsp_cache_due_step(s->ocsp, now, &cur, SIZE_MAX, od,
+				    DUE_PER_PASS, &wrapped);
 	for (size_t i = 0; i < n; i++)
 		presign_key(s, ca, od[i].kind, od[i].key, od[i].key_len,
 			    od[i].serial, od[i].serial_len, now);
@@ -776,18 +788,86 @@ void srv_ocsp_spill_save(server *s)
  * list.  The threads also run 10 nice levels below the rest of jpkid
  * (Linux: per thread), so cached answers served on the HTTP threads keep
  * the CPU first.  An answer the cache holds fresh (restored from the
- * spill file) is not signed again. */
+ * spill file) is not signed again.
+ *
+ * The same threads then keep the answers fresh, for as long as jpkid
+ * runs: they sweep the cache a step at a time (DUE_STEP entries, under
+ * one shard's lock at a time) for answers past half their validity and
+ * re-sign them, before any item of the list.  While live work runs they
+ * re-sign only answers with a quarter of their validity or less left, so
+ * a busy day delays re-signing but cannot let answers lapse unnoticed; an
+ * answer past its nextUpdate is never served (srv_ocsp_cache_serve), it
+ * is signed for the request instead. */
 typedef struct srv_warm {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	warm_list l;
 	bool ready;
 	atomic_size_t next;
-	atomic_int left; /* threads still running; the last frees the list */
+	atomic_int left; /* threads still on the list; the last frees it */
 	atomic_bool stop;
 	int n;
+	/* re-signing (under mu): one sweep over the cache shared by the
+	 * threads, a step at a time, and the due answers it found */
+	srv_ocsp_cursor cur;
+	srv_ocsp_due due[DUE_BATCH];
+	size_t due_n, due_i;
+	double next_step; /* srv_now_mono() */
 	srv_worker w[WARM_MAX];
 } srv_warm;
+
+/* The next answer to re-sign, or false.  While live work runs (busy) only
+ * an urgent one: a quarter of its validity or less left.  An empty batch
+ * is refilled by the next step of the sweep: at once after a step that
+ * found answers, DUE_STEP_IDLE s after one that did not, SYNC_EVERY s
+ * after a whole sweep that found none. */
+static bool due_take(server *s, srv_warm *wm, time_t now, bool busy,
+		     srv_ocsp_due *out)
+{
+	bool got = false;
+	pthread_mutex_lock(&wm->mu);
+	if (wm->due_i == wm->due_n && srv_now_mono() >= wm->next_step) {
+		bool wrapped = false;
+		wm->due_n =
+		    srv_ocsp_cache_due_step(s->ocsp, now, &wm->cur, DUE_STEP,
+					    wm->due, DUE_BATCH, &wrapped);
+		wm->due_i = 0;
+		if (wm->due_n == 0)
+			wm->next_step = srv_now_mono() +
+					(wrapped ? SYNC_EVERY : DUE_STEP_IDLE);
+	}
+	for (size_t i = wm->due_i; i < wm->due_n && !got; i++) {
+		const srv_ocsp_due *d = &wm->due[i];
+		if (busy && d->next_update - now > CA_OCSP_VALIDITY / 4)
+			continue;
+		*out = *d;
+		wm->due[i] = wm->due[wm->due_i];
+		wm->due_i++;
+		got = true;
+	}
+	pthread_mutex_unlock(&wm->mu);
+	return got;
+}
+
+/* Whether warm-up's threads run, and so re-sign the answers. */
+static bool warm_resigns(server *s)
+{
+	return atomic_load(&s->warm_n) > 0;
+}
+
+/* A thread done with warm-up's list; the last one gives the list back
+ * (48 bytes a certificate) and says warm-up is done. */
+static void warm_left(server *s, srv_warm *wm)
+{
+	if (atomic_fetch_sub(&wm->left, 1) != 1)
+		return;
+	atomic_store(&s->m.ocsp_warm_done, 1);
+	pthread_mutex_lock(&wm->mu);
+	free(wm->l.v);
+	wm->l.v = NULL;
+	wm->l.n = 0;
+	pthread_mutex_unlock(&wm->mu);
+}
 
 static void *warm_main(void *arg)
 {
@@ -815,18 +895,52 @@ static void *warm_main(void *arg)
 			pthread_cond_wait(&wm->cv, &wm->mu);
 	}
 	pthread_mutex_unlock(&wm->mu);
+	bool listing = true;
 	while (!atomic_load(&wm->stop)) {
-		if (atomic_load_explicit(&s->live_busy, memory_order_relaxed) >
-		    0) {
+		time_t now = srv_time(s);
+		bool busy = atomic_load_explicit(&s->live_busy,
+						 memory_order_relaxed) > 0;
+		srv_ocsp_due d;
+		if (due_take(s, wm, now, busy, &d)) {
+			/* re-signing first: an answer held is about to
+			 * age, one not yet signed is only missing */
+			int rc = presign_key(s, w->ca, d.kind, d.key, d.key_len,
+					     d.serial, d.serial_len, now);
+			if (rc != 0)
+				fprintf(stderr,
+					"jpkid: OCSP answer not re-signed: "
+					"%s\n",
+					jpki_strerror(rc));
+			continue;
+		}
+		if (busy) {
 			struct timespec ts = {0, WARM_YIELD_NS};
 			nanosleep(&ts, NULL);
 			continue;
 		}
+		if (!listing) {
+			/* nothing due: wait for the next step, or stop */
+			struct timespec until;
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += 100000000L;
+			if (until.tv_nsec >= 1000000000L) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
+			}
+			pthread_mutex_lock(&wm->mu);
+			if (!atomic_load(&wm->stop))
+				pthread_cond_timedwait(&wm->cv, &wm->mu,
+						       &until);
+			pthread_mutex_unlock(&wm->mu);
+			continue;
+		}
 		size_t i = atomic_fetch_add(&wm->next, 1);
-		if (i >= wm->l.n)
-			break;
+		if (i >= wm->l.n) {
+			listing = false;
+			warm_left(s, wm);
+			continue;
+		}
 		const warm_item *it = &wm->l.v[i];
-		time_t now = srv_time(s);
 		int rc = presign_serial(s, w->ca, it->kind, it->gen, it->serial,
 					now, true);
 		if (rc != 0)
@@ -834,15 +948,6 @@ static void *warm_main(void *arg)
 				"jpkid: OCSP answer for %s not pre-signed: "
 				"%s\n",
 				it->serial, jpki_strerror(rc));
-	}
-	if (atomic_fetch_sub(&wm->left, 1) == 1 && !atomic_load(&wm->stop)) {
-		/* the last one out: 48 bytes a certificate given back */
-		atomic_store(&s->m.ocsp_warm_done, 1);
-		pthread_mutex_lock(&wm->mu);
-		free(wm->l.v);
-		wm->l.v = NULL;
-		wm->l.n = 0;
-		pthread_mutex_unlock(&wm->mu);
 	}
 	return NULL;
 }
@@ -880,6 +985,7 @@ static int warm_start(server *s, jpki_err *err)
 		wm->w[i].started = true;
 		wm->n = i + 1;
 	}
+	atomic_store(&s->warm_n, wm->n);
 	return 0;
 }
 
@@ -888,6 +994,7 @@ static void warm_stop(server *s)
 	srv_warm *wm = s->warm;
 	if (wm == NULL)
 		return;
+	atomic_store(&s->warm_n, 0);
 	atomic_store(&wm->stop, true);
 	pthread_mutex_lock(&wm->mu);
 	pthread_cond_broadcast(&wm->cv);

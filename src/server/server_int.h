@@ -309,10 +309,22 @@ typedef struct srv_ocsp_due {
 	size_t key_len;
 	uint8_t serial[20];
 	size_t serial_len;
+	time_t next_update; /* of the answer held now (0: none readable) */
 } srv_ocsp_due;
-/* Up to max entries whose refresh time has come. */
-size_t srv_ocsp_cache_due(srv_ocsp_cache *c, time_t now, srv_ocsp_due *out,
-			  size_t max);
+/* Where a sweep over the cache stands (zeroed: at the start). */
+typedef struct srv_ocsp_cursor {
+	size_t shard, bucket;
+} srv_ocsp_cursor;
+/* One step of a sweep for answers whose refresh time has come: from *cur,
+ * look at about `budget` entries (whole hash chains), put up to max due
+ * ones in out and move *cur on; *wrapped is set when the step passed the
+ * end of the cache (one sweep done).  A step holds one shard's lock at a
+ * time.  A shard that grows meanwhile may have some entries looked at
+ * twice or not until the next sweep. */
+size_t srv_ocsp_cache_due_step(srv_ocsp_cache *c, time_t now,
+			       srv_ocsp_cursor *cur, size_t budget,
+			       srv_ocsp_due *out, size_t max, bool *wrapped);
+
 /* Whether key's answer is cached and not yet due for re-signing. */
 bool srv_ocsp_cache_fresh(srv_ocsp_cache *c, const uint8_t *key, size_t key_len,
 			  const uint8_t *serial, size_t serial_len, time_t now);
@@ -749,6 +761,7 @@ struct server {
 	/* OCSP warm-up (publish.c): threads of their own, pre-signing only
 	 * while no admitted request is queued or running (live_busy) */
 	struct srv_warm *warm;
+	atomic_int warm_n; /* its threads running (they also re-sign) */
 	atomic_long live_busy;
 	bool serving; /* started whole: the answers are saved at stop */
 	time_t started;

@@ -122,6 +122,110 @@ static void test_ocsp_parse_simple(void **state)
 	}
 }
 
+/* One answer for serial 0x7f00+i, good, thisUpdate tu, nextUpdate nu,
+ * installed in c under its SHA-1 CertID. */
+static void install_answer(srv_ocsp_cache *c, int i, time_t tu, time_t nu,
+			   time_t now)
+{
+	ASN1_INTEGER *sn = ASN1_INTEGER_new();
+	ASN1_INTEGER_set(sn, 0x7f00 + i);
+	OCSP_CERTID *id =
+	    OCSP_cert_id_new(EVP_sha1(), X509_get_subject_name(root),
+			     X509_get0_pubkey_bitstr(root), sn);
+	OCSP_BASICRESP *bs = OCSP_BASICRESP_new();
+	ASN1_GENERALIZEDTIME *t1 = ASN1_GENERALIZEDTIME_set(NULL, tu);
+	ASN1_GENERALIZEDTIME *t2 = ASN1_GENERALIZEDTIME_set(NULL, nu);
+	assert_non_null(OCSP_basic_add1_status(bs, id, V_OCSP_CERTSTATUS_GOOD,
+					       0, NULL, t1, t2));
+	assert_int_equal(
+	    OCSP_basic_sign(bs, root, key, EVP_sha256(), NULL, OCSP_NOCERTS),
+	    1);
+	OCSP_RESPONSE *r =
+	    OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs);
+	unsigned char *der = NULL, *kd = NULL;
+	int len = i2d_OCSP_RESPONSE(r, &der), kl = i2d_OCSP_CERTID(id, &kd);
+	uint8_t serial[2] = {0x7f, (uint8_t)i};
+	assert_true(len > 0 && kl > 0);
+	assert_int_equal(
+	    srv_ocsp_cache_install(c, JPKI_CERT_AUTH, kd, (size_t)kl, serial, 2,
+				   der, (size_t)len,
+				   srv_ocsp_cache_capture(c, serial, 2), now),
+	    0);
+	OPENSSL_free(der);
+	OPENSSL_free(kd);
+	OCSP_RESPONSE_free(r);
+	OCSP_BASICRESP_free(bs);
+	ASN1_GENERALIZEDTIME_free(t1);
+	ASN1_GENERALIZEDTIME_free(t2);
+	OCSP_CERTID_free(id);
+	ASN1_INTEGER_free(sn);
+}
+
+/* Re-signing's sweep: small steps find every answer past half its
+ * validity exactly once per sweep, none that is not; an answer past its
+ * nextUpdate is not served from the cache (-1: signed for the request). */
+static void test_ocsp_due_sweep(void **state)
+{
+	(void)state;
+	const time_t t0 = 1796000000, now = t0 + 13 * 3600;
+	srv_ocsp_cache *c = NULL;
+	assert_int_equal(srv_ocsp_cache_new(100, 100, NULL, 3600, &c), 0);
+	/* odd i: signed at t0, due at t0 + 12 h; even: signed 12 h later */
+	for (int i = 1; i <= 40; i++)
+		install_answer(c, i, i % 2 == 1 ? t0 : t0 + 12 * 3600,
+			       i % 2 == 1 ? t0 + 24 * 3600 : t0 + 36 * 3600,
+			       now);
+	assert_int_equal(srv_ocsp_cache_size(c), 40);
+	for (size_t budget = 1; budget <= 64; budget *= 4) {
+		srv_ocsp_cursor cur = {0, 0};
+		srv_ocsp_due out[4];
+		int seen[41] = {0}, found = 0, steps = 0;
+		bool wrapped = false;
+		while (!wrapped) {
+			size_t n = srv_ocsp_cache_due_step(c, now, &cur, budget,
+							   out, 4, &wrapped);
+			assert_true(++steps < 10000);
+			assert_true(n <= 4);
+			for (size_t k = 0; k < n; k++) {
+				assert_int_equal(out[k].serial_len, 2);
+				int i = out[k].serial[1];
+				assert_true(i >= 1 && i <= 40 && i % 2 == 1);
+				assert_int_equal(out[k].next_update,
+						 t0 + 24 * 3600);
+				assert_int_equal(seen[i]++, 0);
+				found++;
+			}
+		}
+		assert_int_equal(found, 20);
+	}
+	/* nothing is due before half the validity */
+	srv_ocsp_cursor cur = {0, 0};
+	srv_ocsp_due out[4];
+	bool wrapped = false;
+	assert_int_equal(srv_ocsp_cache_due_step(c, t0 + 3600, &cur, SIZE_MAX,
+						 out, 4, &wrapped),
+			 0);
+	assert_true(wrapped);
+	/* past nextUpdate: not served (no connection is touched) */
+	int status = 0;
+	uint8_t serial[2] = {0x7f, 1};
+	ASN1_INTEGER *sn = ASN1_INTEGER_new();
+	ASN1_INTEGER_set(sn, 0x7f01);
+	OCSP_CERTID *id =
+	    OCSP_cert_id_new(EVP_sha1(), X509_get_subject_name(root),
+			     X509_get0_pubkey_bitstr(root), sn);
+	unsigned char *kd = NULL;
+	int kl = i2d_OCSP_CERTID(id, &kd);
+	assert_int_equal(srv_ocsp_cache_serve(c, serial, 2, kd, (size_t)kl,
+					      NULL, NULL, t0 + 24 * 3600,
+					      &status),
+			 -1);
+	OPENSSL_free(kd);
+	OCSP_CERTID_free(id);
+	ASN1_INTEGER_free(sn);
+	srv_ocsp_cache_free(c);
+}
+
 static void test_ocsp_parse_slow_paths(void **state)
 {
 	(void)state;
@@ -322,6 +426,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_ocsp_parse_simple),
 	    cmocka_unit_test(test_ocsp_parse_slow_paths),
+	    cmocka_unit_test(test_ocsp_due_sweep),
 	    cmocka_unit_test(test_b64),
 	    cmocka_unit_test(test_http_date),
 	    cmocka_unit_test(test_json_check),
