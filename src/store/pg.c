@@ -237,11 +237,11 @@ static int outcome_of(struct pgc *p, PGresult *res, ExecStatusType want,
 /* ---- prepared statements ----------------------------------------------- */
 
 /* Every statement with parameters is a named prepared statement of its
- * connection (docs/decisions.md, "Prepared statements"): parsed and
- * planned by the server once per connection, not once per call.  The
- * cache is keyed by the SQL text, emptied when the connection is
- * replaced, and bounded (PREP_MAX: a text that finds it full is sent
- * unprepared).  Pipelines prepare their statements before entering
+ * connection (docs/decisions.md, "PostgreSQL statements prepared once per
+ * connection"): parsed and planned by the server once per connection, not
+ * once per call.  The cache is keyed by the SQL text, emptied when the
+ * connection is replaced, and bounded (PREP_MAX: a text that finds it full is
+ * sent unprepared).  Pipelines prepare their statements before entering
  * pipeline mode (PQprepare is synchronous).  Tests only (store_impl.h):
  * the number of statements prepared, every connection together. */
 _Atomic long store_pg_test_prepares;
@@ -279,17 +279,22 @@ static void prep_reset(struct pgc *p)
 }
 
 /* sql prepared on this connection unless it is already, or the cache is
- * full (or memory short: then it is sent unprepared); 0, or -1 with the
+ * full (or memory short: then it is sent unprepared); *name its statement
+ * name (NULL: unprepared; name may be NULL); 0, or -1 with the
  * prepare's failure in *o (o->res NULL), which is the statement's own: a
  * parse error, or inside a transaction one that aborted it.  A statement
  * that failed to prepare is not kept.  The parameters' types are left to
  * the server, as PQexecParams with NULL paramTypes did. */
-static int prep_ensure(struct pgc *p, const char *sql, struct outcome *o)
+static int prep_ensure(struct pgc *p, const char *sql, struct outcome *o,
+		       const char **name)
 {
 	uint64_t h = prep_hash(sql);
+	int at = prep_at(p, sql, h);
 	struct prep *e;
 	char *copy;
-	if (prep_at(p, sql, h) >= 0 || p->nprep == PREP_MAX)
+	if (name != NULL)
+		*name = at >= 0 ? p->prep[at].name : NULL;
+	if (at >= 0 || p->nprep == PREP_MAX)
 		return 0;
 	if (p->prep == NULL &&
 	    (p->prep = calloc(PREP_MAX, sizeof(*p->prep))) == NULL)
@@ -311,6 +316,8 @@ static int prep_ensure(struct pgc *p, const char *sql, struct outcome *o)
 	e->sql = copy;
 	p->nprep++;
 	store_pg_test_prepares++;
+	if (name != NULL)
+		*name = e->name;
 	return 0;
 }
 
@@ -352,9 +359,8 @@ static int run_raw(struct pgc *p, const char *sql, int n, const char *const *v,
 	/* without parameters: PQexec, which also runs several statements */
 	if (v == NULL)
 		return outcome_of(p, PQexec(p->c, sql), want, o);
-	if (prep_ensure(p, sql, o) != 0)
+	if (prep_ensure(p, sql, o, &name) != 0)
 		return -1;
-	name = prep_name(p, sql);
 	rc = outcome_of(p,
 			name != NULL
 			    ? PQexecPrepared(p->c, name, n, v, len, fmt, 0)
@@ -674,7 +680,7 @@ static int stream_rows(struct pgc *p, const char *sql, const struct params *P,
 			if (reconnect(p, &o) != 0)
 				return pg_fail(p, &o, err, "%s", what);
 		}
-		if (prep_ensure(p, sql, &o) != 0) {
+		if (prep_ensure(p, sql, &o, NULL) != 0) {
 			/* as the statement's own failure */
 			failed = true;
 		} else if (prep_send(p, sql, P->n, P->v, P->len, P->fmt) != 1 ||
@@ -979,7 +985,7 @@ static int run_piped(struct pgc *p, const char *sql, const struct params *P,
 	for (size_t i = 0; i < t->total; i++) {
 		const char *s = piped_sql(p, t, i);
 		if ((i > 0 && s == piped_sql(p, t, i - 1)) ||
-		    prep_ensure(p, s, o) == 0)
+		    prep_ensure(p, s, o, NULL) == 0)
 			continue;
 		if (i < p->nq) {
 			char msg[512];
@@ -1944,7 +1950,7 @@ static int fetch_piped(struct pgc *p, int n, const char *const *sql,
 	/* prepared first (a failure is that statement's) */
 	for (int i = 0; i < n; i++) {
 		if ((i > 0 && sql[i] == sql[i - 1]) ||
-		    prep_ensure(p, sql[i], &o) == 0)
+		    prep_ensure(p, sql[i], &o, NULL) == 0)
 			continue;
 		if (!conn_ok(p) || state_lost(o.state))
 			p->lost = true;
