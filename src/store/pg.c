@@ -53,6 +53,10 @@
 
 #define MAX_PARAMS 16
 
+/* Prepared statements kept per connection; past that, statements go
+ * unprepared (nothing is evicted). */
+#define PREP_MAX 256
+
 /* Reconnection backoff (seconds) and how long a lost COMMIT's outcome is
  * looked for (a failover takes about 14 s with pg-cluster.sh's timings). */
 #define BACKOFF_MIN 0.1
@@ -83,6 +87,18 @@ struct pgc {
 	struct queued **q;
 	size_t nq, cap_q;
 	bool defer; /* store_defer_writes: until the transaction ends */
+	/* the statements prepared on this connection (prep_ensure) */
+	struct prep *prep; /* PREP_MAX slots, allocated on first use */
+	int nprep;
+	unsigned long prep_seq; /* names jpki_N, none reused on a connection */
+};
+
+/* A named prepared statement of the connection: its SQL text (compared
+ * whole; the hash only skips unequal ones) and its name. */
+struct prep {
+	uint64_t hash;
+	char *sql;
+	char name[24];
 };
 
 /* ---- parameters --------------------------------------------------------- */
@@ -218,16 +234,141 @@ static int pg_fail(struct pgc *p, const struct outcome *o, jpki_err *err,
 static int outcome_of(struct pgc *p, PGresult *res, ExecStatusType want,
 		      struct outcome *o);
 
+/* ---- prepared statements ----------------------------------------------- */
+
+/* Every statement with parameters is a named prepared statement of its
+ * connection (docs/decisions.md, "PostgreSQL statements prepared once per
+ * connection"): parsed and planned by the server once per connection, not
+ * once per call.  The cache is keyed by the SQL text, emptied when the
+ * connection is replaced, and bounded (PREP_MAX: a text that finds it full is
+ * sent unprepared).  Pipelines prepare their statements before entering
+ * pipeline mode (PQprepare is synchronous).  Tests only (store_impl.h):
+ * the number of statements prepared, every connection together. */
+_Atomic long store_pg_test_prepares;
+
+static uint64_t prep_hash(const char *sql)
+{
+	uint64_t h = 0xcbf29ce484222325u; /* FNV-1a */
+	for (const unsigned char *c = (const unsigned char *)sql; *c; c++)
+		h = (h ^ *c) * 0x100000001b3u;
+	return h;
+}
+
+static int prep_at(const struct pgc *p, const char *sql, uint64_t h)
+{
+	for (int i = 0; i < p->nprep; i++)
+		if (p->prep[i].hash == h && strcmp(p->prep[i].sql, sql) == 0)
+			return i;
+	return -1;
+}
+
+/* sql's statement name on this connection, or NULL: not prepared. */
+static const char *prep_name(const struct pgc *p, const char *sql)
+{
+	int i = prep_at(p, sql, prep_hash(sql));
+	return i >= 0 ? p->prep[i].name : NULL;
+}
+
+/* Forget every prepared statement (the server's go with its connection,
+ * or are gone already). */
+static void prep_reset(struct pgc *p)
+{
+	for (int i = 0; i < p->nprep; i++)
+		free(p->prep[i].sql);
+	p->nprep = 0;
+}
+
+/* sql prepared on this connection unless it is already, or the cache is
+ * full (or memory short: then it is sent unprepared); *name its statement
+ * name (NULL: unprepared; name may be NULL); 0, or -1 with the
+ * prepare's failure in *o (o->res NULL), which is the statement's own: a
+ * parse error, or inside a transaction one that aborted it.  A statement
+ * that failed to prepare is not kept.  The parameters' types are left to
+ * the server, as PQexecParams with NULL paramTypes did. */
+static int prep_ensure(struct pgc *p, const char *sql, struct outcome *o,
+		       const char **name)
+{
+	uint64_t h = prep_hash(sql);
+	int at = prep_at(p, sql, h);
+	struct prep *e;
+	char *copy;
+	if (name != NULL)
+		*name = at >= 0 ? p->prep[at].name : NULL;
+	if (at >= 0 || p->nprep == PREP_MAX)
+		return 0;
+	if (p->prep == NULL &&
+	    (p->prep = calloc(PREP_MAX, sizeof(*p->prep))) == NULL)
+		return 0;
+	if ((copy = strdup(sql)) == NULL)
+		return 0;
+	e = &p->prep[p->nprep];
+	snprintf(e->name, sizeof(e->name), "jpki_%lu", p->prep_seq++);
+	if (outcome_of(p, PQprepare(p->c, e->name, sql, 0, NULL),
+		       PGRES_COMMAND_OK, o) != 0) {
+		free(copy);
+		PQclear(o->res);
+		o->res = NULL;
+		return -1;
+	}
+	PQclear(o->res);
+	o->res = NULL;
+	e->hash = h;
+	e->sql = copy;
+	p->nprep++;
+	store_pg_test_prepares++;
+	if (name != NULL)
+		*name = e->name;
+	return 0;
+}
+
+/* After sql failed with *o.  26000 (prepared statement does not exist:
+ * a DEALLOCATE ALL or DISCARD ALL on the connection, or a pooler that
+ * moved us to another backend) forgets them all; 0A000 (a plan that no
+ * longer fits: "cached plan must not change result type" after a column
+ * changed) forgets sql's.  That call has failed; the next one prepares
+ * anew. */
+static void prep_forget(struct pgc *p, const char *sql, const struct outcome *o)
+{
+	int i;
+	if (strcmp(o->state, "26000") == 0) {
+		prep_reset(p);
+	} else if (strcmp(o->state, "0A000") == 0 &&
+		   (i = prep_at(p, sql, prep_hash(sql))) >= 0) {
+		free(p->prep[i].sql);
+		p->prep[i] = p->prep[--p->nprep];
+	}
+}
+
+/* Send sql with its parameters (pipeline or single-row mode): prepared,
+ * when prep_ensure prepared it. */
+static int prep_send(struct pgc *p, const char *sql, int n,
+		     const char *const *v, const int *len, const int *fmt)
+{
+	const char *name = prep_name(p, sql);
+	return name != NULL
+		   ? PQsendQueryPrepared(p->c, name, n, v, len, fmt, 0)
+		   : PQsendQueryParams(p->c, sql, n, NULL, v, len, fmt, 0);
+}
+
 static int run_raw(struct pgc *p, const char *sql, int n, const char *const *v,
 		   const int *len, const int *fmt, ExecStatusType want,
 		   struct outcome *o)
 {
+	const char *name;
+	int rc;
 	/* without parameters: PQexec, which also runs several statements */
-	return outcome_of(
-	    p,
-	    v == NULL ? PQexec(p->c, sql)
-		      : PQexecParams(p->c, sql, n, NULL, v, len, fmt, 0),
-	    want, o);
+	if (v == NULL)
+		return outcome_of(p, PQexec(p->c, sql), want, o);
+	if (prep_ensure(p, sql, o, &name) != 0)
+		return -1;
+	rc = outcome_of(p,
+			name != NULL
+			    ? PQexecPrepared(p->c, name, n, v, len, fmt, 0)
+			    : PQexecParams(p->c, sql, n, NULL, v, len, fmt, 0),
+			want, o);
+	if (rc != 0)
+		prep_forget(p, sql, o);
+	return rc;
 }
 
 /* *o from a statement's result res (taken over; NULL: failed): 0 when it
@@ -312,6 +453,9 @@ static void quiet(void *arg, const char *msg)
  * or the set-up statement's failure). */
 static int connect_once(struct pgc *p, struct outcome *o)
 {
+	/* the prepared statements were the old connection's */
+	prep_reset(p);
+	p->prep_seq = 0;
 	if (p->c != NULL)
 		PQfinish(p->c);
 	p->c = PQconnectdb(p->loc);
@@ -536,9 +680,11 @@ static int stream_rows(struct pgc *p, const char *sql, const struct params *P,
 			if (reconnect(p, &o) != 0)
 				return pg_fail(p, &o, err, "%s", what);
 		}
-		if (PQsendQueryParams(p->c, sql, P->n, NULL, P->v, P->len,
-				      P->fmt, 0) != 1 ||
-		    PQsetSingleRowMode(p->c) != 1) {
+		if (prep_ensure(p, sql, &o, NULL) != 0) {
+			/* as the statement's own failure */
+			failed = true;
+		} else if (prep_send(p, sql, P->n, P->v, P->len, P->fmt) != 1 ||
+			   PQsetSingleRowMode(p->c) != 1) {
 			set_outcome(&o, "08006", PQerrorMessage(p->c));
 			failed = true;
 			/* whatever was sent is answered: read it */
@@ -563,6 +709,7 @@ static int stream_rows(struct pgc *p, const char *sql, const struct params *P,
 			}
 			/* the statement failed (maybe after some rows) */
 			(void)outcome_of(p, res, PGRES_TUPLES_OK, &o);
+			prep_forget(p, sql, &o);
 			PQclear(o.res);
 			o.res = NULL;
 			failed = true;
@@ -704,36 +851,83 @@ static void queued_msg(const struct outcome *o, const store_cert *c, char *msg,
 			 o->msg);
 }
 
+/* The multi-row audit INSERT: "INSERT ... VALUES ($1,...,$7),..." for k
+ * rows, into sql (AUDIT_SQL_CAP bytes). */
+static const char audit_head[] =
+    "INSERT INTO audit (seq, at, actor, action, detail, prev_hash,"
+    " hash) VALUES ";
+#define AUDIT_SQL_CAP (sizeof(audit_head) + AUDIT_ROWS_PER_INSERT * 64)
+
+static void audit_sql(char *sql, size_t k)
+{
+	size_t off = sizeof(audit_head) - 1;
+	memcpy(sql, audit_head, off + 1);
+	for (size_t r = 0; r < k; r++) {
+		int b = (int)(r * AUDIT_COLS);
+		off += (size_t)snprintf(sql + off, AUDIT_SQL_CAP - off,
+					"%s($%d,$%d,$%d,$%d,$%d,$%d,$%d)",
+					r > 0 ? "," : "", b + 1, b + 2, b + 3,
+					b + 4, b + 5, b + 6, b + 7);
+	}
+}
+
+/* The statements of one run_piped: the queued writes, the audit INSERTs
+ * (`full` for AUDIT_ROWS_PER_INSERT rows, then `last` for the rest),
+ * then sql and sql2 (each NULL: none). */
+struct piped {
+	const char *sql, *sql2;
+	size_t nfull, naudit, total;
+	char full[AUDIT_SQL_CAP], last[AUDIT_SQL_CAP];
+};
+
+static void piped_init(const struct pgc *p, struct piped *t, const char *sql,
+		       const char *sql2)
+{
+	size_t rest = p->npend % AUDIT_ROWS_PER_INSERT;
+	t->sql = sql;
+	t->sql2 = sql2;
+	t->nfull = p->npend / AUDIT_ROWS_PER_INSERT;
+	t->naudit = t->nfull + (rest > 0);
+	t->total = p->nq + t->naudit + (sql != NULL) + (sql2 != NULL);
+	if (t->nfull > 0)
+		audit_sql(t->full, AUDIT_ROWS_PER_INSERT);
+	if (rest > 0)
+		audit_sql(t->last, rest);
+}
+
+/* The SQL text of statement i of t. */
+static const char *piped_sql(const struct pgc *p, const struct piped *t,
+			     size_t i)
+{
+	if (i < p->nq)
+		return p->q[i]->sql;
+	i -= p->nq;
+	if (i < t->naudit)
+		return i < t->nfull ? t->full : t->last;
+	i -= t->naudit;
+	return i == 0 && t->sql != NULL ? t->sql : t->sql2;
+}
+
 /* Send the pending writes into the pipeline: the queued ones, then the
  * audit records, AUDIT_ROWS_PER_INSERT to an INSERT.  The number of
  * statements sent, or -1 when sending failed. */
-static int send_pending(struct pgc *p)
+static int send_pending(struct pgc *p, const struct piped *t)
 {
-	static const char head[] =
-	    "INSERT INTO audit (seq, at, actor, action, detail, prev_hash,"
-	    " hash) VALUES ";
 	const char *v[AUDIT_ROWS_PER_INSERT * AUDIT_COLS];
 	char num[AUDIT_ROWS_PER_INSERT][2][24];
-	char sql[sizeof(head) + AUDIT_ROWS_PER_INSERT * 64];
 	int sent = 0;
 	for (size_t i = 0; i < p->nq; i++, sent++)
-		if (PQsendQueryParams(p->c, p->q[i]->sql, p->q[i]->n, NULL,
-				      (const char *const *)p->q[i]->v,
-				      p->q[i]->len, p->q[i]->fmt, 0) != 1)
+		if (prep_send(p, p->q[i]->sql, p->q[i]->n,
+			      (const char *const *)p->q[i]->v, p->q[i]->len,
+			      p->q[i]->fmt) != 1)
 			return -1;
 	for (size_t done = 0; done < p->npend; sent++) {
 		size_t k = p->npend - done;
-		size_t off = sizeof(head) - 1;
 		if (k > AUDIT_ROWS_PER_INSERT)
 			k = AUDIT_ROWS_PER_INSERT;
-		memcpy(sql, head, off);
 		for (size_t r = 0; r < k; r++) {
 			const store_audit *a = &p->pend[done + r];
 			int b = (int)(r * AUDIT_COLS);
-			off += (size_t)snprintf(
-			    sql + off, sizeof(sql) - off,
-			    "%s($%d,$%d,$%d,$%d,$%d,$%d,$%d)", r > 0 ? "," : "",
-			    b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7);
 			snprintf(num[r][0], sizeof(num[r][0]), "%" PRId64,
 				 a->seq);
 			snprintf(num[r][1], sizeof(num[r][1]), "%lld",
@@ -746,8 +940,8 @@ static int send_pending(struct pgc *p)
 			v[b + 5] = a->prev_hash;
 			v[b + 6] = a->hash;
 		}
-		if (PQsendQueryParams(p->c, sql, (int)(k * AUDIT_COLS), NULL, v,
-				      NULL, NULL, 0) != 1)
+		if (prep_send(p, piped_sql(p, t, (size_t)sent),
+			      (int)(k * AUDIT_COLS), v, NULL, NULL) != 1)
 			return -1;
 		done += k;
 	}
@@ -756,16 +950,19 @@ static int send_pending(struct pgc *p)
 
 /* Inside a transaction: the pending writes, then sql with P (NULL: none)
  * and sql2 (NULL: none; no parameters), in one pipeline -- one round trip
- * (libpq pipeline mode).  0 when every write succeeded and the statements
- * gave `want`, with o->res the last one's result; else -1 with the first
- * failure in *o (a queued write's message as queued_msg words it).  The
- * server runs them in order, each with a snapshot of its own (READ
- * COMMITTED).  Nothing is pending afterwards: after a failure the
+ * (libpq pipeline mode), after preparing whichever of them this
+ * connection has not prepared yet.  0 when every write succeeded and the
+ * statements gave `want`, with o->res the last one's result; else -1 with
+ * the first failure in *o (a queued write's message as queued_msg words
+ * it).  The server runs them in order, each with a snapshot of its own
+ * (READ COMMITTED).  Nothing is pending afterwards: after a failure the
  * transaction is lost and the caller rolls back. */
 static int run_piped(struct pgc *p, const char *sql, const struct params *P,
 		     const char *sql2, ExecStatusType want, struct outcome *o)
 {
+	static const struct params none = {0};
 	struct outcome r;
+	struct piped *t;
 	int total, writes, rc = 0;
 	memset(o, 0, sizeof(*o));
 	if (p->lost || !conn_ok(p)) {
@@ -775,21 +972,40 @@ static int run_piped(struct pgc *p, const char *sql, const struct params *P,
 		drop_pending(p);
 		return -1;
 	}
-	if (PQenterPipelineMode(p->c) != 1 || (writes = send_pending(p)) < 0 ||
-	    (sql != NULL &&
-	     PQsendQueryParams(p->c, sql, P != NULL ? P->n : 0, NULL,
-			       P != NULL ? P->v : NULL,
-			       P != NULL ? P->len : NULL,
-			       P != NULL ? P->fmt : NULL, 0) != 1) ||
-	    (sql2 != NULL && PQsendQueryParams(p->c, sql2, 0, NULL, NULL, NULL,
-					       NULL, 0) != 1) ||
-	    PQpipelineSync(p->c) != 1) {
-		set_outcome(o, "08006", PQerrorMessage(p->c));
-		p->lost = true;
+	if ((t = malloc(sizeof(*t))) == NULL) {
+		set_outcome(o, "53200", "out of memory");
 		drop_pending(p);
 		return -1;
 	}
-	total = writes + (sql != NULL) + (sql2 != NULL);
+	if (P == NULL)
+		P = &none;
+	piped_init(p, t, sql, sql2);
+	total = (int)t->total;
+	/* a failed prepare is that statement's failure */
+	for (size_t i = 0; i < t->total; i++) {
+		const char *s = piped_sql(p, t, i);
+		if ((i > 0 && s == piped_sql(p, t, i - 1)) ||
+		    prep_ensure(p, s, o, NULL) == 0)
+			continue;
+		if (i < p->nq) {
+			char msg[512];
+			queued_msg(o, &p->q[i]->cert, msg, sizeof(msg));
+			jpki_strlcpy_cut(o->msg, msg, sizeof(o->msg));
+		}
+		rc = -1;
+		goto out;
+	}
+	if (PQenterPipelineMode(p->c) != 1 ||
+	    (writes = send_pending(p, t)) < 0 ||
+	    (sql != NULL &&
+	     prep_send(p, sql, P->n, P->v, P->len, P->fmt) != 1) ||
+	    (sql2 != NULL && prep_send(p, sql2, 0, NULL, NULL, NULL) != 1) ||
+	    PQpipelineSync(p->c) != 1) {
+		set_outcome(o, "08006", PQerrorMessage(p->c));
+		p->lost = true;
+		rc = -1;
+		goto out;
+	}
 	for (int i = 0; i < total; i++) {
 		PGresult *res = PQgetResult(p->c);
 		if (res == NULL) {
@@ -802,15 +1018,20 @@ static int run_piped(struct pgc *p, const char *sql, const struct params *P,
 			break;
 		}
 		if (outcome_of(p, res, i < writes ? PGRES_COMMAND_OK : want,
-			       &r) != 0 &&
-		    rc == 0) {
-			rc = -1;
-			*o = r;
-			if (i < (int)p->nq) {
-				char msg[512];
-				queued_msg(&r, &p->q[i]->cert, msg,
-					   sizeof(msg));
-				jpki_strlcpy_cut(o->msg, msg, sizeof(o->msg));
+			       &r) != 0) {
+			prep_forget(p, piped_sql(p, t, (size_t)i), &r);
+			if (rc != 0) {
+				PQclear(r.res);
+			} else {
+				rc = -1;
+				*o = r;
+				if (i < (int)p->nq) {
+					char msg[512];
+					queued_msg(&r, &p->q[i]->cert, msg,
+						   sizeof(msg));
+					jpki_strlcpy_cut(o->msg, msg,
+							 sizeof(o->msg));
+				}
 			}
 		} else if (rc == 0 && i == total - 1) {
 			*o = r;
@@ -835,8 +1056,10 @@ static int run_piped(struct pgc *p, const char *sql, const struct params *P,
 			}
 		}
 	}
+out:
 	if (rc != 0 && (!conn_ok(p) || state_lost(o->state)))
 		p->lost = true;
+	free(t);
 	drop_pending(p);
 	return rc;
 }
@@ -849,6 +1072,8 @@ static void pg_close(void *impl)
 	if (p == NULL)
 		return;
 	PQfinish(p->c);
+	prep_reset(p);
+	free(p->prep);
 	free(p->loc);
 	drop_pending(p);
 	free(p->pend);
@@ -1722,11 +1947,20 @@ static int fetch_piped(struct pgc *p, int n, const char *const *sql,
 	bool sync;
 	for (int i = 0; i < n; i++)
 		res[i] = NULL;
+	/* prepared first (a failure is that statement's) */
+	for (int i = 0; i < n; i++) {
+		if ((i > 0 && sql[i] == sql[i - 1]) ||
+		    prep_ensure(p, sql[i], &o, NULL) == 0)
+			continue;
+		if (!conn_ok(p) || state_lost(o.state))
+			p->lost = true;
+		return pg_fail(p, &o, err, "%s", what);
+	}
 	if (PQenterPipelineMode(p->c) != 1)
 		goto lost;
 	for (int i = 0; i < n; i++)
-		if (PQsendQueryParams(p->c, sql[i], P[i]->n, NULL, P[i]->v,
-				      P[i]->len, P[i]->fmt, 0) != 1)
+		if (prep_send(p, sql[i], P[i]->n, P[i]->v, P[i]->len,
+			      P[i]->fmt) != 1)
 			goto lost;
 	if (PQpipelineSync(p->c) != 1)
 		goto lost;
@@ -1736,6 +1970,7 @@ static int fetch_piped(struct pgc *p, int n, const char *const *sql,
 		if (outcome_of(p, r, PGRES_TUPLES_OK, &o) == 0 && rc == 0) {
 			res[i] = o.res;
 		} else {
+			prep_forget(p, sql[i], &o);
 			if (rc == 0)
 				rc = pg_fail(p, &o, err, "%s", what);
 			PQclear(o.res);

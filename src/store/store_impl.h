@@ -47,6 +47,10 @@ struct store_migration {
  * a COMMIT whose outcome the client did not hear. */
 extern int store_pg_test_lose_commit_answer;
 
+/* Tests only (pg.c): how many statements the PostgreSQL stores have
+ * prepared (PQprepare succeeded), every connection together. */
+extern _Atomic long store_pg_test_prepares;
+
 /* SQLite schema history (schema.c), ending with {0, NULL, NULL}. */
 extern const struct store_migration store_sqlite_migrations[];
 /* PostgreSQL schema history (schema.c): the same versions. */

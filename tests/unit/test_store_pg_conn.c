@@ -3,6 +3,8 @@
  * connection fails with JPKI_ERR_UNAVAILABLE (try again), and a COMMIT
  * whose answer was lost is resolved by its audit record, never guessed.
  * The server's side of the connection is cut with pg_terminate_backend.
+ * Statements are prepared once per connection (issue #12): reused, and
+ * prepared anew on the connection that replaces a lost one.
  * PostgreSQL only (CTest unit/test_store_pg_conn/pg); skipped on SQLite. */
 #include "store/store_impl.h"
 #include "store_fixture.h"
@@ -181,9 +183,68 @@ static void test_commit_answer_lost(void **state)
 	assert_int_equal(store_commit(f->s, &e), 0);
 }
 
+/* One round of work: a read, and a transaction with a write and an
+ * audit record (the audit INSERT goes in a pipeline). */
+static void round_trip(const struct fx *f, int i)
+{
+	jpki_err e = {0, ""};
+	char v[32] = "", want[32];
+	snprintf(want, sizeof(want), "v%d", i);
+	assert_int_equal(store_begin(f->s, &e), 0);
+	assert_int_equal(store_meta_set(f->s, "pgprep.k", want, &e), 0);
+	assert_int_equal(store_audit_append(f->s, 1700000000, "ca",
+					    "cert.issue", "serial=03", &e),
+			 0);
+	assert_int_equal(store_commit(f->s, &e), 0);
+	assert_int_equal(store_meta_get(f->s, "pgprep.k", v, sizeof(v), &e), 0);
+	assert_string_equal(v, want);
+}
+
+/* Repeated statements are prepared once on a connection; after the
+ * connection is lost they are prepared again on the new one (not sent
+ * by names the new backend does not know); a statement whose result
+ * type changed under it fails once and is prepared anew. */
+static void test_prepared_reused(void **state)
+{
+	struct fx *f = *state;
+	jpki_err e = {0, ""};
+	char v[32] = "", sql[160];
+	if (fx_pg_url() == NULL)
+		skip();
+	round_trip(f, 0);
+	long n = store_pg_test_prepares;
+	assert_true(n > 0);
+	for (int i = 1; i <= 10; i++)
+		round_trip(f, i);
+	assert_int_equal(store_pg_test_prepares, n);
+	/* a new backend: the same statements again, prepared once more */
+	assert_int_equal(cut(f), 1);
+	assert_int_equal(store_meta_get(f->s, "pgprep.k", v, sizeof(v), &e), 0);
+	assert_string_equal(v, "v10");
+	assert_true(store_pg_test_prepares > n);
+	round_trip(f, 11);
+	n = store_pg_test_prepares;
+	for (int i = 12; i <= 20; i++)
+		round_trip(f, i);
+	assert_int_equal(store_pg_test_prepares, n);
+	/* the read's result type changes: that call fails (0A000, cached
+	 * plan must not change result type), the next one prepares anew */
+	snprintf(sql, sizeof(sql),
+		 "ALTER TABLE %s.meta ALTER COLUMN value TYPE varchar(200)",
+		 f->schema);
+	fx_pg_exec(sql);
+	int rc = store_meta_get(f->s, "pgprep.k", v, sizeof(v), &e);
+	expect_err(rc, &e, JPKI_ERR_STORE, "cached plan");
+	assert_int_equal(store_meta_get(f->s, "pgprep.k", v, sizeof(v), &e), 0);
+	assert_string_equal(v, "v20");
+	assert_int_equal(store_pg_test_prepares, n + 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_prepared_reused, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_read_reconnects, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_tx_lost, setup, teardown),
