@@ -42,6 +42,16 @@ JPKI_MUST_CHECK int jpki_file_sweep_tmp(const char *path, int *removed,
 					jpki_err *err);
 JPKI_MUST_CHECK int jpki_file_read(const char *path, size_t max, uint8_t **out,
 				   size_t *out_len, jpki_err *err);
+/* A new file in dir with no name (O_TMPFILE; where the kernel or the file
+ * system has none, a named file unlinked at once), open for reading and
+ * writing, in *fd.  It is gone when closed. */
+JPKI_MUST_CHECK int jpki_file_tmp_unlinked(const char *dir, int *fd,
+					   jpki_err *err);
+/* All n octets at off, through short transfers and EINTR: 0, or -1 with
+ * errno set (EIO when the file ends or a write makes no progress). */
+JPKI_MUST_CHECK int jpki_pread_full(int fd, void *p, size_t n, uint64_t off);
+JPKI_MUST_CHECK int jpki_pwrite_full(int fd, const void *p, size_t n,
+				     uint64_t off);
 /* OPENSSL_cleanse then free. NULL is fine. */
 void jpki_free_secret(void *p, size_t len);
 /* mkdir -p with mode for each created component. */

@@ -1,11 +1,9 @@
 /* A byte spool, memory then an unlinked file: see include/openjpki/spool.h.
  */
-#define _GNU_SOURCE /* O_TMPFILE, mkostemp */
 #include "openjpki/spool.h"
+#include "openjpki/util.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,31 +53,9 @@ bool jpki_spool_spilled(const jpki_spool *sp)
 static int spill_open(jpki_spool *sp, jpki_err *err)
 {
 	const char *dir = getenv("TMPDIR");
-	char path[PATH_MAX];
 	if (dir == NULL || dir[0] == '\0')
 		dir = "/tmp";
-	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	/* no O_TMPFILE here (EISDIR: the kernel's, EOPNOTSUPP: the file
-	 * system's): a named file, unlinked at once */
-	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR)) {
-		if (snprintf(path, sizeof(path), "%s/.jpki-spool-XXXXXX",
-			     dir) >= (int)sizeof(path))
-			return jpki_fail(err, JPKI_ERR_RANGE,
-					 "spool: TMPDIR too long");
-		fd = mkostemp(path, O_CLOEXEC);
-		if (fd >= 0 && unlink(path) != 0) {
-			int e = errno;
-			close(fd);
-			return jpki_fail(err, JPKI_ERR_IO, "spool: %s: %s",
-					 path, strerror(e));
-		}
-	}
-	if (fd < 0)
-		return jpki_fail(err, JPKI_ERR_IO,
-				 "spool: a temporary file in %s: %s", dir,
-				 strerror(errno));
-	sp->fd = fd;
-	return 0;
+	return jpki_file_tmp_unlinked(dir, &sp->fd, err);
 }
 
 /* The buffer's bytes to the end of the file; the buffer empty. */
@@ -88,22 +64,11 @@ static int spill(jpki_spool *sp, jpki_err *err)
 	int rc;
 	if (sp->fd < 0 && (rc = spill_open(sp, err)) != 0)
 		return rc;
-	const uint8_t *p = sp->buf;
-	size_t n = sp->len;
-	while (n > 0) {
-		ssize_t w = pwrite(sp->fd, p, n, (off_t)sp->file_len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return jpki_fail(err, JPKI_ERR_IO,
-					 "spool: writing the temporary file: "
-					 "%s",
-					 w < 0 ? strerror(errno)
-					       : "no progress");
-		p += w;
-		n -= (size_t)w;
-		sp->file_len += (uint64_t)w;
-	}
+	if (jpki_pwrite_full(sp->fd, sp->buf, sp->len, sp->file_len) != 0)
+		return jpki_fail(err, JPKI_ERR_IO,
+				 "spool: writing the temporary file: %s",
+				 strerror(errno));
+	sp->file_len += sp->len;
 	sp->len = 0;
 	return 0;
 }
@@ -156,20 +121,11 @@ int jpki_spool_replay(jpki_spool *sp, jpki_spool_fn fn, void *ctx,
 		size_t k = sp->cap;
 		if (k > sp->file_len - off)
 			k = (size_t)(sp->file_len - off);
-		size_t got = 0;
-		while (got < k) {
-			ssize_t r = pread(sp->fd, sp->buf + got, k - got,
-					  (off_t)(off + got));
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r <= 0)
-				return jpki_fail(
-				    err, JPKI_ERR_IO,
-				    "spool: reading the temporary file: %s",
-				    r < 0 ? strerror(errno)
-					  : "shorter than written");
-			got += (size_t)r;
-		}
+		if (jpki_pread_full(sp->fd, sp->buf, k, off) != 0)
+			return jpki_fail(err, JPKI_ERR_IO,
+					 "spool: reading the temporary file: "
+					 "%s",
+					 strerror(errno));
 		if ((rc = fn(ctx, sp->buf, k, err)) != 0)
 			return rc;
 		off += k;

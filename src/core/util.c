@@ -1,4 +1,5 @@
 /* Atomic files, randomness, hex: see include/openjpki/util.h. */
+#define _GNU_SOURCE /* O_TMPFILE, mkostemp */
 #include "openjpki/util.h"
 
 #include <dirent.h>
@@ -144,6 +145,70 @@ int jpki_file_read(const char *path, size_t max, uint8_t **out, size_t *out_len,
 		   jpki_err *err)
 {
 	return jpki_file_read_flags(path, max, 0, out, out_len, err);
+}
+
+int jpki_file_tmp_unlinked(const char *dir, int *fd, jpki_err *err)
+{
+	char path[PATH_MAX];
+	*fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	/* no O_TMPFILE (EISDIR: the kernel's, EOPNOTSUPP: the file
+	 * system's): a named file, unlinked at once */
+	if (*fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR)) {
+		if (snprintf(path, sizeof(path), "%s/.jpki-tmp-XXXXXX", dir) >=
+		    (int)sizeof(path))
+			return jpki_fail(err, JPKI_ERR_RANGE,
+					 "%s: directory name too long", dir);
+		*fd = mkostemp(path, O_CLOEXEC);
+		if (*fd >= 0 && unlink(path) != 0) {
+			int e = errno;
+			close(*fd);
+			*fd = -1;
+			return jpki_fail(err, JPKI_ERR_IO, "%s: %s", path,
+					 strerror(e));
+		}
+	}
+	if (*fd < 0)
+		return jpki_fail(err, JPKI_ERR_IO, "a temporary file in %s: %s",
+				 dir, strerror(errno));
+	return 0;
+}
+
+int jpki_pread_full(int fd, void *p, size_t n, uint64_t off)
+{
+	uint8_t *q = p;
+	while (n > 0) {
+		ssize_t r = pread(fd, q, n, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r == 0)
+				errno = EIO;
+			return -1;
+		}
+		q += r;
+		n -= (size_t)r;
+		off += (uint64_t)r;
+	}
+	return 0;
+}
+
+int jpki_pwrite_full(int fd, const void *p, size_t n, uint64_t off)
+{
+	const uint8_t *q = p;
+	while (n > 0) {
+		ssize_t w = pwrite(fd, q, n, (off_t)off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (w == 0)
+				errno = EIO;
+			return -1;
+		}
+		q += w;
+		n -= (size_t)w;
+		off += (uint64_t)w;
+	}
+	return 0;
 }
 
 int jpki_file_read_flags(const char *path, size_t max, unsigned flags,

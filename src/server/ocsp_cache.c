@@ -101,25 +101,6 @@ static shard *shard_of(srv_ocsp_cache *c, const uint8_t *serial, size_t n)
 	return &c->sh[hash(c->seed, serial, n) % SHARDS];
 }
 
-/* An unlinked file in dir for cold entries' DER. */
-static int spill_open(const char *dir)
-{
-	char path[PATH_MAX];
-	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path))
-		return -1;
-	int fd = open(path, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd >= 0 || errno != EOPNOTSUPP)
-		return fd;
-	/* no O_TMPFILE on this file system: a named file, unlinked at once */
-	if (snprintf(path, sizeof(path), "%s/.ocsp-spill-XXXXXX", dir) >=
-	    (int)sizeof(path))
-		return -1;
-	fd = mkostemp(path, O_CLOEXEC);
-	if (fd >= 0)
-		unlink(path);
-	return fd;
-}
-
 int srv_ocsp_cache_new(size_t max, size_t hot_max, const char *spill_dir,
 		       int max_age, srv_ocsp_cache **out)
 {
@@ -136,7 +117,7 @@ int srv_ocsp_cache_new(size_t max, size_t hot_max, const char *spill_dir,
 	c->max = max;
 	c->max_age = max_age;
 	if (spill_dir != NULL && c->hot_max < max &&
-	    (c->fd = spill_open(spill_dir)) < 0) {
+	    jpki_file_tmp_unlinked(spill_dir, &c->fd, NULL) != 0) {
 		srv_ocsp_cache_free(c);
 		return JPKI_ERR_IO;
 	}
@@ -236,36 +217,6 @@ static int not_modified(struct MHD_Connection *conn, const char *etag,
 	return ret;
 }
 
-static bool read_all(int fd, uint8_t *p, size_t n, uint64_t off)
-{
-	while (n > 0) {
-		ssize_t r = pread(fd, p, n, (off_t)off);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return false;
-		p += r;
-		n -= (size_t)r;
-		off += (uint64_t)r;
-	}
-	return true;
-}
-
-static bool write_all(int fd, const uint8_t *p, size_t n, uint64_t off)
-{
-	while (n > 0) {
-		ssize_t w = pwrite(fd, p, n, (off_t)off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return false;
-		p += w;
-		n -= (size_t)w;
-		off += (uint64_t)w;
-	}
-	return true;
-}
-
 /* A cold entry: its DER from the file, the response built for this
  * request (called with the shard's lock held; releases it). */
 static int serve_cold(srv_ocsp_cache *c, shard *s, const entry *e,
@@ -278,7 +229,7 @@ static int serve_cold(srv_ocsp_cache *c, shard *s, const entry *e,
 			      .next_update = (time_t)e->next_update};
 	size_t len = e->len;
 	uint8_t *der = len > 0 ? malloc(len) : NULL;
-	bool ok = der != NULL && read_all(c->fd, der, len, e->off);
+	bool ok = der != NULL && jpki_pread_full(c->fd, der, len, e->off) == 0;
 	pthread_mutex_unlock(&s->mu);
 	char etag[40];
 	struct MHD_Response *r =
@@ -473,7 +424,7 @@ static int install_info(srv_ocsp_cache *c, int kind, const uint8_t *key,
 		if (target == ne || len > target->len)
 			target->off = spill_alloc(c, len);
 		target->len = (uint32_t)len;
-		if (!write_all(c->fd, der, len, target->off)) {
+		if (jpki_pwrite_full(c->fd, der, len, target->off) != 0) {
 			/* cold and unreadable: the next request signs live;
 			 * hot: served, only not kept over a restart */
 			target->len = 0;
@@ -816,7 +767,8 @@ int srv_ocsp_cache_save(srv_ocsp_cache *c, const char *dir,
 				if (e->len == 0 || e->len > 65536 ||
 				    refresh_at(e) <= now)
 					continue;
-				if (!read_all(c->fd, buf, e->len, e->off))
+				if (jpki_pread_full(c->fd, buf, e->len,
+						    e->off) != 0)
 					continue;
 				rec[0] = e->kind;
 				rec[1] = e->serial_len;

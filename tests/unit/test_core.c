@@ -6,6 +6,7 @@
 
 /* cmocka.h needs the headers above first */
 #include <cmocka.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,6 +202,35 @@ static void test_atomic_file(void **state)
 	rmdir(dir);
 }
 
+/* An unnamed temporary file: written and read back whole at offsets, a
+ * read past its end is EIO, and nothing is left in the directory. */
+static void test_tmp_unlinked(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/jpki-test-core-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	int fd = -1;
+	jpki_err err = {0};
+	assert_int_equal(jpki_file_tmp_unlinked(dir, &fd, &err), 0);
+	assert_true(fd >= 0);
+	uint8_t out[3000], in[3000];
+	for (size_t i = 0; i < sizeof(out); i++)
+		out[i] = (uint8_t)(i * 7);
+	assert_int_equal(jpki_pwrite_full(fd, out, sizeof(out), 100), 0);
+	assert_int_equal(jpki_pread_full(fd, in, sizeof(in), 100), 0);
+	assert_memory_equal(in, out, sizeof(out));
+	errno = 0;
+	assert_int_equal(jpki_pread_full(fd, in, 10, 3095), -1);
+	assert_int_equal(errno, EIO);
+	close(fd);
+	assert_int_equal(rmdir(dir), 0); /* empty: the file had no name */
+	/* a directory that is not there: a clear error */
+	assert_int_not_equal(
+	    jpki_file_tmp_unlinked("/nonexistent/jpki", &fd, &err), 0);
+	assert_int_equal(fd, -1);
+	assert_non_null(strstr(err.msg, "/nonexistent/jpki"));
+}
+
 static void test_error_wrap(void **state)
 {
 	(void)state;
@@ -225,6 +255,7 @@ int main(void)
 	    cmocka_unit_test(test_wbuf_limit),
 	    cmocka_unit_test(test_hex),
 	    cmocka_unit_test(test_atomic_file),
+	    cmocka_unit_test(test_tmp_unlinked),
 	    cmocka_unit_test(test_error_wrap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
