@@ -592,9 +592,7 @@ static int cache_memory_main(long n, long hot_n)
 	uint8_t *resp = NULL, *key = NULL;
 	size_t resp_len = 0;
 	int rc = 1;
-	snprintf(tmp, sizeof(tmp), "%s/jpki-bench-ocsp-XXXXXX",
-		 getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
-	if (mkdtemp(tmp) == NULL)
+	if (bench_tmpdir("ocsp", tmp, sizeof(tmp)) != 0)
 		return 1;
 	snprintf(cadir, sizeof(cadir), "%s/ca", tmp);
 	if ((cert = make_ca(cadir, &root)) == NULL ||
@@ -792,9 +790,7 @@ static int population_main(int argc, char **argv)
 			*slash = '\0';
 		snprintf(jpkid_bin, sizeof(jpkid_bin), "%s/../cmd/jpkid", self);
 	}
-	snprintf(tmp, sizeof(tmp), "%s/jpki-bench-ocsp-XXXXXX",
-		 getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
-	if (mkdtemp(tmp) == NULL)
+	if (bench_tmpdir("ocsp", tmp, sizeof(tmp)) != 0)
 		return 1;
 	snprintf(cadir, sizeof(cadir), "%s/ca", tmp);
 	time_t now = time(NULL);
@@ -1047,8 +1043,7 @@ int main(int argc, char **argv)
 	if (geteuid() == 0 && unshare(CLONE_NEWNET) == 0 &&
 	    system("ip link set lo up") == 0)
 		isolated = true;
-	snprintf(tmp, sizeof(tmp), "/tmp/jpki-bench-ocsp-XXXXXX");
-	if (mkdtemp(tmp) == NULL)
+	if (bench_tmpdir("ocsp", tmp, sizeof(tmp)) != 0)
 		return 1;
 	chmod(tmp, 0755); /* nginx workers read the response file */
 	snprintf(cadir, sizeof(cadir), "%s/ca", tmp);

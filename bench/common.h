@@ -7,6 +7,25 @@
 #include <string.h>
 #include <time.h>
 
+/* A new work directory $TMPDIR/jpki-bench-NAME-XXXXXX (TMPDIR unset or
+ * empty: /tmp) into dir: 0, or -1 with the reason on stderr. */
+static inline int bench_tmpdir(const char *name, char *dir, size_t cap)
+{
+	const char *base = getenv("TMPDIR");
+	if (base == NULL || base[0] == '\0')
+		base = "/tmp";
+	int n = snprintf(dir, cap, "%s/jpki-bench-%s-XXXXXX", base, name);
+	if (n < 0 || (size_t)n >= cap) {
+		fprintf(stderr, "bench: TMPDIR too long: %s\n", base);
+		return -1;
+	}
+	if (mkdtemp(dir) == NULL) {
+		perror(dir);
+		return -1;
+	}
+	return 0;
+}
+
 static inline double bench_now(void)
 {
 	struct timespec ts;
