@@ -271,36 +271,31 @@ JPKI_MUST_CHECK int x509_crl_build(X509 *issuer, const X509_NAME *partition,
  * signed as X509_CRL_sign(..., EVP_sha256()) would, written as DER through
  * `wr` while the TBSCertList is fed to EVP_DigestSignUpdate, so memory does
  * not grow with the number of entries.  DER needs lengths first: the caller
- * states the number of entries and the sum of x509_crl_entry_size() over
- * them, then adds the same entries in ascending serial order (as
+ * encodes the entries (x509_crl_enc_entry, in ascending serial order as
  * X509_CRL_sort orders them: shorter magnitude first, then by octets;
- * JPKI_ERR_STATE otherwise), either one by one (x509_crl_stream_add) or
- * encoded beforehand (x509_crl_enc_entry, x509_crl_stream_add_der; not
- * both on one stream).  x509_crl_stream_end() checks the count and size,
+ * JPKI_ERR_STATE otherwise), states their number and size when it begins
+ * the stream, then feeds their DER (x509_crl_stream_add_der).
+ * x509_crl_stream_end() checks the count and size,
  * writes the signature and frees the stream; x509_crl_stream_free()
  * abandons one.  RSA signing keys only (the signature's size is known in
  * advance). */
 typedef int (*jpki_write_fn)(void *ctx, const uint8_t *p, size_t n,
 			     jpki_err *err);
 typedef struct x509_crl_stream x509_crl_stream;
-JPKI_MUST_CHECK int x509_crl_entry_size(const jpki_crl_entry *e, size_t *len,
-					jpki_err *err);
 JPKI_MUST_CHECK int
 x509_crl_stream_begin(X509 *issuer, EVP_PKEY *key, const X509_NAME *partition,
 		      bool arl, time_t this_update, time_t next_update,
 		      uint64_t crl_number, size_t n_entries,
 		      uint64_t entries_len, jpki_write_fn wr, void *wr_ctx,
 		      x509_crl_stream **out, jpki_err *err);
-JPKI_MUST_CHECK int x509_crl_stream_add(x509_crl_stream *s,
-					const jpki_crl_entry *e, jpki_err *err);
 JPKI_MUST_CHECK int x509_crl_stream_end(x509_crl_stream *s, jpki_err *err);
 void x509_crl_stream_free(x509_crl_stream *s);
 
 /* Entries encoded before the stream begins, so that their count and size
  * come from the one read that also keeps their DER (ca_crl_write spools
- * it, jpki_spool).  x509_crl_enc_entry() checks what x509_crl_stream_add()
- * checks (reason, serial, order against the entry before it in `enc`,
- * which starts zeroed) and writes the entry's DER, at most
+ * it, jpki_spool).  x509_crl_enc_entry() checks the reason, the serial
+ * and the order against the entry before it in `enc` (which starts
+ * zeroed) and writes the entry's DER, at most
  * X509_CRL_ENTRY_MAX octets, to out[0..*len); enc->n and enc->len are the
  * entries and octets encoded so far, what x509_crl_stream_begin() is told.
  * x509_crl_stream_add_der() emits such encodings, back to back and split

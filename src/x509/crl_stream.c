@@ -8,10 +8,10 @@
  * (keyIdentifier), cRLNumber and, for a partition or the ARL, a critical
  * issuingDistributionPoint.  The extensions are encoded by OpenSSL
  * (X509V3_EXT_i2d); the fixed shapes around them by the x509i_dw_* helpers.
- * Entries come one by one (x509_crl_stream_add) or encoded beforehand
- * (x509_crl_enc_entry, same checks) and fed as octets
- * (x509_crl_stream_add_der), for a caller that reads its rows once and
- * keeps their DER until it knows their count and size (ca/crl.c). */
+ * Entries are encoded beforehand (x509_crl_enc_entry: reason, serial,
+ * order) and fed as octets (x509_crl_stream_add_der), for a caller that
+ * reads its rows once and keeps their DER until it knows their count and
+ * size (ca/crl.c). */
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
@@ -36,11 +36,9 @@ struct x509_crl_stream {
 	void *wr_ctx;
 	size_t n_entries, n_seen;
 	uint64_t entries_len, len_seen;
-	x509_crl_enc enc; /* x509_crl_stream_add's order */
-	bool encoded;	  /* fed by x509_crl_stream_add_der */
-	bool in_hdr;	  /* add_der: an entry's tag seen, its length next */
-	size_t left;	  /* add_der: octets of the current entry to go */
-	uint8_t *ext;	  /* [0] { Extensions } of the CRL, written last */
+	bool in_hdr;  /* add_der: an entry's tag seen, its length next */
+	size_t left;  /* add_der: octets of the current entry to go */
+	uint8_t *ext; /* [0] { Extensions } of the CRL, written last */
 	size_t ext_len;
 	uint8_t algid[ALGID_MAX];
 	size_t algid_len;
@@ -133,16 +131,6 @@ static int entry_der(const jpki_crl_entry *e, uint8_t out[ENTRY_MAX],
 		return jpki_fail(err, JPKI_ERR_RANGE, "CRL entry too large");
 	memmove(out, d, *len);
 	return 0;
-}
-
-int x509_crl_entry_size(const jpki_crl_entry *e, size_t *len, jpki_err *err)
-{
-	uint8_t der[ENTRY_MAX];
-	const uint8_t *sig = NULL;
-	size_t sig_len = 0;
-	if (e == NULL || len == NULL)
-		return jpki_fail(err, JPKI_ERR_INVAL, "CRL: bad argument");
-	return entry_der(e, der, len, &sig, &sig_len, err);
 }
 
 /* One extension's DER appended to *buf (OpenSSL encodes its value). */
@@ -386,36 +374,11 @@ int x509_crl_enc_entry(x509_crl_enc *enc, const jpki_crl_entry *e,
 	return 0;
 }
 
-int x509_crl_stream_add(x509_crl_stream *s, const jpki_crl_entry *e,
-			jpki_err *err)
-{
-	uint8_t der[ENTRY_MAX];
-	size_t len = 0;
-	int rc;
-	if (s == NULL || e == NULL)
-		return jpki_fail(err, JPKI_ERR_INVAL, "CRL: bad argument");
-	if (s->encoded)
-		return jpki_fail(err, JPKI_ERR_STATE,
-				 "CRL entries added both encoded and not");
-	if ((rc = x509_crl_enc_entry(&s->enc, e, der, &len, err)) != 0)
-		return rc;
-	if (s->n_seen == s->n_entries || len > s->entries_len - s->len_seen)
-		return jpki_fail(err, JPKI_ERR_STATE,
-				 "more CRL entries than announced");
-	s->n_seen++;
-	s->len_seen += len;
-	return emit(s, der, len, true, err);
-}
-
 int x509_crl_stream_add_der(x509_crl_stream *s, const uint8_t *der, size_t len,
 			    jpki_err *err)
 {
 	if (s == NULL || (der == NULL && len > 0))
 		return jpki_fail(err, JPKI_ERR_INVAL, "CRL: bad argument");
-	if (s->n_seen > 0 && !s->encoded)
-		return jpki_fail(err, JPKI_ERR_STATE,
-				 "CRL entries added both encoded and not");
-	s->encoded = true;
 	if (len > s->entries_len - s->len_seen)
 		return jpki_fail(err, JPKI_ERR_STATE,
 				 "more CRL entry octets than announced");

@@ -1,6 +1,6 @@
 /* x509: the streamed CRL is x509_crl_build() + X509_CRL_sign(), octet for
  * octet (PKCS#1 v1.5 signatures are deterministic), for partition CRLs,
- * full CRLs and ARLs, empty or not, its entries added one by one or
+ * full CRLs and ARLs, empty or not, its entries encoded one by one as added or
  * encoded beforehand (x509_crl_enc_entry) and fed in pieces of any size
  * (x509_crl_stream_add_der); and it refuses entries out of order, more or
  * fewer entries than announced, octets that are not entries, and a
@@ -98,9 +98,28 @@ static void old_der(const X509_NAME *part, bool arl, const jpki_crl_entry *e,
 	X509_CRL_free(crl);
 }
 
+/* One entry's DER size (a fresh encoder: no order to keep). */
+static int entry_len(const jpki_crl_entry *e, size_t *len, jpki_err *err)
+{
+	x509_crl_enc one = {0};
+	uint8_t der[X509_CRL_ENTRY_MAX];
+	return x509_crl_enc_entry(&one, e, der, len, err);
+}
+
+/* One entry encoded (its order kept by enc) and fed to s at once. */
+static int add1(x509_crl_stream *s, x509_crl_enc *enc, const jpki_crl_entry *e,
+		jpki_err *err)
+{
+	uint8_t der[X509_CRL_ENTRY_MAX];
+	size_t len = 0;
+	int rc = x509_crl_enc_entry(enc, e, der, &len, err);
+	return rc != 0 ? rc : x509_crl_stream_add_der(s, der, len, err);
+}
+
 /* The stream over `e` (sorted here), announced as it should be.  piece
- * 0: entries added one by one; else encoded first (x509_crl_enc_entry)
- * and fed in pieces of `piece` octets (x509_crl_stream_add_der). */
+ * 0: each entry encoded as it is added; else all encoded first
+ * (x509_crl_enc_entry) and fed in pieces of `piece` octets
+ * (x509_crl_stream_add_der). */
 static void new_der(const X509_NAME *part, bool arl, jpki_crl_entry *e,
 		    size_t n, time_t t1, time_t t2, uint64_t num, size_t piece,
 		    sink *out)
@@ -115,7 +134,7 @@ static void new_der(const X509_NAME *part, bool arl, jpki_crl_entry *e,
 	for (size_t i = 0; i < n; i++) {
 		size_t l = 0, el = 0;
 		uint8_t der[X509_CRL_ENTRY_MAX];
-		assert_int_equal(x509_crl_entry_size(&e[i], &l, &err), 0);
+		assert_int_equal(entry_len(&e[i], &l, &err), 0);
 		total += l;
 		if (piece == 0)
 			continue;
@@ -132,8 +151,9 @@ static void new_der(const X509_NAME *part, bool arl, jpki_crl_entry *e,
 	if (x509_crl_stream_begin(root, root_key, part, arl, t1, t2, num, n,
 				  total, sink_write, out, &s, &err) != 0)
 		fail_msg("begin: %s", err.msg);
+	x509_crl_enc one = {0};
 	for (size_t i = 0; piece == 0 && i < n; i++)
-		if (x509_crl_stream_add(s, &e[i], &err) != 0)
+		if (add1(s, &one, &e[i], &err) != 0)
 			fail_msg("add %zu: %s", i, err.msg);
 	for (size_t o = 0; piece > 0 && o < enc_out.n; o += piece) {
 		size_t k = enc_out.n - o < piece ? enc_out.n - o : piece;
@@ -278,36 +298,39 @@ static void test_refused(void **state)
 	jpki_crl_entry eb = {b, 1, at("2025-02-10T03:00:00Z"), 1};
 	size_t la = 0;
 	time_t t1 = at("2025-03-01T00:00:00Z"), t2 = t1 + 86400;
-	assert_int_equal(x509_crl_entry_size(&ea, &la, &err), 0);
+	assert_int_equal(entry_len(&ea, &la, &err), 0);
 	/* out of order, and twice the same */
 	assert_int_equal(x509_crl_stream_begin(root, root_key, NULL, false, t1,
 					       t2, 1, 2, 2 * la, discard, NULL,
 					       &s, &err),
 			 0);
-	assert_int_equal(x509_crl_stream_add(s, &eb, &err), 0);
-	assert_int_equal(x509_crl_stream_add(s, &ea, &err), JPKI_ERR_STATE);
-	assert_int_equal(x509_crl_stream_add(s, &eb, &err), JPKI_ERR_STATE);
+	x509_crl_enc enc = {0};
+	assert_int_equal(add1(s, &enc, &eb, &err), 0);
+	assert_int_equal(add1(s, &enc, &ea, &err), JPKI_ERR_STATE);
+	assert_int_equal(add1(s, &enc, &eb, &err), JPKI_ERR_STATE);
 	x509_crl_stream_free(s);
 	/* fewer than announced, more than announced */
 	assert_int_equal(x509_crl_stream_begin(root, root_key, NULL, false, t1,
 					       t2, 1, 2, 2 * la, discard, NULL,
 					       &s, &err),
 			 0);
-	assert_int_equal(x509_crl_stream_add(s, &ea, &err), 0);
+	enc = (x509_crl_enc){0};
+	assert_int_equal(add1(s, &enc, &ea, &err), 0);
 	assert_int_equal(x509_crl_stream_end(s, &err), JPKI_ERR_STATE);
 	assert_int_equal(x509_crl_stream_begin(root, root_key, NULL, false, t1,
 					       t2, 1, 1, la, discard, NULL, &s,
 					       &err),
 			 0);
-	assert_int_equal(x509_crl_stream_add(s, &ea, &err), 0);
-	assert_int_equal(x509_crl_stream_add(s, &eb, &err), JPKI_ERR_STATE);
+	enc = (x509_crl_enc){0};
+	assert_int_equal(add1(s, &enc, &ea, &err), 0);
+	assert_int_equal(add1(s, &enc, &eb, &err), JPKI_ERR_STATE);
 	x509_crl_stream_free(s);
 	/* bad reason, zero serial, inverted times, ARL with a partition */
 	jpki_crl_entry bad = {a, 1, t1, (jpki_reason)7};
-	assert_int_equal(x509_crl_entry_size(&bad, &la, &err), JPKI_ERR_INVAL);
+	assert_int_equal(entry_len(&bad, &la, &err), JPKI_ERR_INVAL);
 	const uint8_t zero[] = {0};
 	jpki_crl_entry z = {zero, 1, t1, 0};
-	assert_int_equal(x509_crl_entry_size(&z, &la, &err), JPKI_ERR_INVAL);
+	assert_int_equal(entry_len(&z, &la, &err), JPKI_ERR_INVAL);
 	assert_int_equal(x509_crl_stream_begin(root, root_key, NULL, false, t2,
 					       t1, 1, 0, 0, discard, NULL, &s,
 					       &err),
@@ -347,8 +370,8 @@ static void test_writer_failure(void **state)
 	assert_non_null(strstr(err.msg, "disk full"));
 }
 
-/* The encoder refuses what x509_crl_stream_add refuses, and leaves its
- * count, size and order as they were. */
+/* The encoder refuses a bad reason or serial and entries out of order, and
+ * leaves its count, size and order as they were. */
 static void test_enc_refused(void **state)
 {
 	(void)state;
@@ -363,7 +386,7 @@ static void test_enc_refused(void **state)
 	jpki_crl_entry eb = {b, 1, t, JPKI_REASON_UNSPECIFIED};
 	jpki_crl_entry eb0 = {b0, 2, t, JPKI_REASON_SUPERSEDED};
 	jpki_crl_entry ec = {c, 2, t, JPKI_REASON_CESSATION};
-	assert_int_equal(x509_crl_entry_size(&ea, &la, &err), 0);
+	assert_int_equal(entry_len(&ea, &la, &err), 0);
 	assert_int_equal(x509_crl_enc_entry(&enc, &ea, der, &len, &err), 0);
 	assert_int_equal(len, la);
 	assert_int_equal(der[0], 0x30);
@@ -420,7 +443,7 @@ static void test_add_der_refused(void **state)
 	uint8_t der[2 * X509_CRL_ENTRY_MAX];
 	size_t len = 0, la = 0;
 	encode(e, 2, der, &len);
-	assert_int_equal(x509_crl_entry_size(&e[0], &la, &err), 0);
+	assert_int_equal(entry_len(&e[0], &la, &err), 0);
 #define BEGIN(n, l)                                                            \
 	assert_int_equal(x509_crl_stream_begin(root, root_key, NULL, false,    \
 					       t1, t2, 1, (n), (l), discard,   \
@@ -466,16 +489,6 @@ static void test_add_der_refused(void **state)
 	BEGIN(2, len);
 	assert_int_equal(x509_crl_stream_add_der(s, bent, 2, &err),
 			 JPKI_ERR_STATE);
-	x509_crl_stream_free(s);
-	/* not both ways on one stream */
-	BEGIN(2, len);
-	assert_int_equal(x509_crl_stream_add(s, &e[0], &err), 0);
-	assert_int_equal(x509_crl_stream_add_der(s, der + la, len - la, &err),
-			 JPKI_ERR_STATE);
-	x509_crl_stream_free(s);
-	BEGIN(2, len);
-	assert_int_equal(x509_crl_stream_add_der(s, der, la, &err), 0);
-	assert_int_equal(x509_crl_stream_add(s, &e[1], &err), JPKI_ERR_STATE);
 	x509_crl_stream_free(s);
 	assert_int_equal(x509_crl_stream_add_der(NULL, der, len, &err),
 			 JPKI_ERR_INVAL);
