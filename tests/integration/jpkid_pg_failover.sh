@@ -54,12 +54,13 @@ sql() { timeout 20 psql -X -qAt "$URL" -v ON_ERROR_STOP=1 -c "$1"; }
 export JPKID_ADMIN_PASSWORD=admin-password-1
 start_node() {
   local n=$1 port=
+  : >"$T/node$n.out"; : >"$T/node$n.err"
   "$JPKID" --dir "$T/ca" --store "$URL" --listen 127.0.0.1:0 --queue 64 \
     >"$T/node$n.out" 2>"$T/node$n.err" &
   NODE_PIDS+=($!)
   local pid=$!
   for _ in $(seq 1 300); do
-    port=$(sed -n 's|^jpkid: listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$T/node$n.out")
+    port=$(sed -n 's|^jpkid: listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$T/node$n.out" 2>/dev/null || true)
     [ -n "$port" ] && break
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1

@@ -34,11 +34,12 @@ trap cleanup EXIT
 start_node() {
   local name=$1 dir=$2 port=
   shift 2
+  : >"$T/$name.out"; : >"$T/$name.err"
   "$JPKID" --dir "$dir" --listen 127.0.0.1:0 "$@" >"$T/$name.out" 2>"$T/$name.err" &
   local pid=$!
   PIDS+=("$pid")
   for _ in $(seq 1 300); do
-    port=$(sed -n 's|^jpkid: listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$T/$name.out")
+    port=$(sed -n 's|^jpkid: listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$T/$name.out" 2>/dev/null || true)
     [ -n "$port" ] && break
     kill -0 "$pid" 2>/dev/null || { cat "$T/$name.err" >&2; return 1; }
     sleep 0.1

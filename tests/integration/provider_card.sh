@@ -122,7 +122,7 @@ start_server() {
   SPID=$!
   SPORT=
   for _ in $(seq 1 100); do
-    SPORT=$(sed -n 's/^ACCEPT 127.0.0.1:\([0-9]*\)$/\1/p' srv.log)
+    SPORT=$(sed -n 's/^ACCEPT 127.0.0.1:\([0-9]*\)$/\1/p' srv.log 2>/dev/null || true)
     [ -n "$SPORT" ] && break
     sleep 0.1
   done

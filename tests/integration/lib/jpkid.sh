@@ -20,11 +20,14 @@ trap 'stop_jpkid; rm -rf "$T"' EXIT
 # JPKID_PID, PORT, BASE once it answers /healthz.
 start_jpkid() {
   local dir=$1; shift
+  # the files exist before the child opens them: a slow fork must not
+  # make the first sed below fail (set -e) and end the test
+  : >"$T/jpkid.out"; : >"$T/jpkid.err"
   "$JPKID" --dir "$dir" --listen 127.0.0.1:0 "$@" >"$T/jpkid.out" 2>"$T/jpkid.err" &
   JPKID_PID=$!
   PORT=
   for _ in $(seq 1 300); do
-    PORT=$(sed -n 's|^jpkid: listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$T/jpkid.out")
+    PORT=$(sed -n 's|^jpkid: listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$T/jpkid.out" 2>/dev/null || true)
     [ -n "$PORT" ] && break
     kill -0 "$JPKID_PID" 2>/dev/null || { cat "$T/jpkid.err" >&2; return 1; }
     sleep 0.1
