@@ -69,7 +69,7 @@ test-tsan: deps
 	cd $(BUILD_TSAN) && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
 		ctest --output-on-failure -j $(JOBS) -L unit $(CTEST_ARGS)
 	cd $(BUILD_TSAN) && ctest --output-on-failure -j $(JOBS) \
-		-R 'integration/(jpkid_|rp_login|rp_basic4)' \
+		-R 'integration/(jpkid_|rp_login|rp_basic4|signer)' \
 		-E 'jpkid_overload|jpkid_ocsp_resign' $(CTEST_ARGS)
 
 fuzz: deps

@@ -73,18 +73,33 @@ def main():
             piece = v[mid:mid + 24]
             needles += [piece, piece[::-1]]
         found = 0
+        chunk, keep = 64 << 20, max(len(n) for n in needles) - 1
         with open("/proc/%s/maps" % pid) as maps, open("/proc/%s/mem" % pid, "rb", 0) as mem:
             for line in maps:
                 f = line.split()
                 if "r" not in f[1] or (len(f) > 5 and f[5] in ("[vvar]", "[vsyscall]")):
                     continue
                 lo, hi = (int(x, 16) for x in f[0].split("-"))
-                try:
-                    mem.seek(lo)
-                    data = mem.read(hi - lo)
-                except (OSError, ValueError, OverflowError):
+                # a ThreadSanitizer build reserves terabytes of shadow
+                # (metadata, never the program's bytes); a program's own
+                # heap and stack mappings here are far below 4 GiB
+                if hi - lo > 4 << 30:
                     continue
-                found += sum(data.count(n) for n in needles)
+                # read in pieces, each overlapping the last by a needle
+                tail = b""
+                at = lo
+                while at < hi:
+                    try:
+                        mem.seek(at)
+                        data = mem.read(min(chunk, hi - at))
+                    except (OSError, ValueError, OverflowError):
+                        break
+                    if not data:
+                        break
+                    data = tail + data
+                    found += sum(data.count(n) for n in needles)
+                    tail = data[-keep:]
+                    at += chunk
         print(found)
     else:
         sys.exit("unknown command " + cmd)
