@@ -16,7 +16,9 @@
  *
  * --pg URI instead: N revoked certificates in a fresh schema of the
  * PostgreSQL database at URI (filled by one INSERT ... SELECT), and the
- * time and peak RSS of writing the full CRL (ca_crl_write) from it. */
+ * time and peak RSS of writing the full CRL (ca_crl_write) from it; with
+ * as many valid certificates, and the time and peak RSS of reading them
+ * all (store_cert_expiring, what OCSP warm-up reads). */
 #include <errno.h>
 #include <fcntl.h>
 #include <libpq-fe.h>
@@ -282,6 +284,13 @@ static int fd_write(void *ctx, const uint8_t *p, size_t n, jpki_err *err)
 	return 0;
 }
 
+static int count_row(void *ctx, const store_cert *c)
+{
+	(void)c;
+	++*(long long *)ctx;
+	return 0;
+}
+
 static int child_main(int argc, char **argv)
 {
 	jpki_err err = {0};
@@ -299,6 +308,14 @@ static int child_main(int argc, char **argv)
 		if (rc == 0)
 			printf("%zu files, generation %llu\n", p.files,
 			       (unsigned long long)p.generation);
+	} else if (strcmp(argv[1], "--child-valid") == 0) {
+		/* --pg: every valid certificate, as OCSP warm-up reads them */
+		long long rows = 0;
+		jpki_date first = {1, 1, 1}, last = {9999, 12, 31};
+		rc = store_cert_expiring(ca_store(ca), first, last, count_row,
+					 &rows, &err);
+		if (rc == 0)
+			printf("%lld valid certificates read\n", rows);
 	} else {
 		int fd = open(argv[3], O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		rc = fd < 0 ? JPKI_ERR_IO : 0;
@@ -372,22 +389,39 @@ static int pg_main(const char *url, size_t n, const char *work,
 		 (long long)(now + 86400 * 365 * 4), (long long)(now - 86400),
 		 n);
 	pg_do(c, sql);
+	/* and as many valid ones of the other kind, which OCSP warm-up
+	 * reads (store_cert_expiring over every day) */
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO certificates (serial, kind, muni_code, subject,"
+		 " not_before, not_after, status, der)"
+		 " SELECT upper('%02x' || lpad(to_hex(i), 10, '0')"
+		 " || substr(md5(i::text), 1, 20)), %d, '100000', '',"
+		 " %lld, %lld + (i %% 86400), 0, '\\x30'"
+		 " FROM generate_series(0, %zu - 1) AS i",
+		 0x40 | JPKI_CERT_AUTH, JPKI_CERT_AUTH,
+		 (long long)(now - 86400 * 400),
+		 (long long)(now + 86400 * 365 * 4), n);
+	pg_do(c, sql);
 	pg_do(c, "ANALYZE certificates");
 	double load = bench_now() - t0;
-	double secs = 0, rss = 0;
+	double secs = 0, rss = 0, vsecs = 0, vrss = 0;
 	char *pa[] = {(char *)self, "--child-full", dir,
 		      out,	    (char *)now_s,  NULL};
+	char *pv[] = {(char *)self, "--child-valid", dir,
+		      "-",	    (char *)now_s,   NULL};
 	setenv("BENCH_CRL_STORE", loc, 1);
 	int rc = run_child(pa, true, &secs, &rss);
+	int vrc = run_child(pv, true, &vsecs, &vrss);
 	snprintf(sql, sizeof(sql), "DROP SCHEMA %s CASCADE", schema);
 	pg_do(c, sql);
 	PQfinish(c);
 	printf("{\"pg\":{\"entries\":%zu,\"load_s\":%.2f,"
 	       "\"full_crl_s\":%.2f,\"full_crl_peak_rss_mb\":%.1f,"
-	       "\"crl_bytes\":%lld,\"ok\":%s}}\n",
-	       n, load, secs, rss, rc == 0 ? file_size(out) : -1LL,
-	       rc == 0 ? "true" : "false");
-	return rc == 0 ? 0 : 1;
+	       "\"crl_bytes\":%lld,\"valid_read_s\":%.2f,"
+	       "\"valid_read_peak_rss_mb\":%.1f,\"ok\":%s}}\n",
+	       n, load, secs, rss, rc == 0 ? file_size(out) : -1LL, vsecs, vrss,
+	       rc == 0 && vrc == 0 ? "true" : "false");
+	return rc == 0 && vrc == 0 ? 0 : 1;
 }
 
 int main(int argc, char **argv)
@@ -423,7 +457,8 @@ int main(int argc, char **argv)
 				"--pg URI: instead, N revoked rows in a fresh"
 				" schema of that PostgreSQL database and\n"
 				"  the full CRL written from it (time, peak"
-				" RSS).\n"
+				" RSS); N valid rows too, all read as OCSP\n"
+				"  warm-up reads them (time, peak RSS).\n"
 				"Prints JSON.  --keep leaves the work "
 				"directory.\n",
 				MUNIS);

@@ -283,7 +283,9 @@ typedef int (*store_crl_row_fn)(void *ctx, const store_crl_row *r);
 JPKI_MUST_CHECK int store_crl_rows(store *s, int kind, const char *muni_code,
 				   time_t not_after_from, store_crl_row_fn fn,
 				   void *ctx, jpki_err *err);
-/* Valid certificates expiring between two days (JST, inclusive). */
+/* Valid certificates expiring between two days (JST, inclusive), by
+ * notAfter.  Streamed as store_cert_revoked (OCSP warm-up reads every valid
+ * certificate): fn must not use the store. */
 JPKI_MUST_CHECK int store_cert_expiring(store *s, jpki_date from, jpki_date to,
 					store_cert_fn fn, void *ctx,
 					jpki_err *err);
@@ -304,6 +306,8 @@ JPKI_MUST_CHECK int store_audit_append(store *s, time_t at, const char *actor,
 				       const char *action, const char *detail,
 				       jpki_err *err);
 typedef int (*store_audit_fn)(void *ctx, const store_audit *a);
+/* Every record, by seq.  Streamed as store_cert_revoked: fn must not use
+ * the store. */
 JPKI_MUST_CHECK int store_audit_each(store *s, store_audit_fn fn, void *ctx,
 				     jpki_err *err);
 /* Recompute the chain; JPKI_ERR_INTEGRITY naming the first bad record.

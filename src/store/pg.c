@@ -246,6 +246,12 @@ static int outcome_of(struct pgc *p, PGresult *res, ExecStatusType want,
  * the number of statements prepared, every connection together. */
 _Atomic long store_pg_test_prepares;
 
+/* Rows a FETCH of stream_rows brings at a time (tests set it lower). */
+int store_pg_stream_batch = 10000;
+
+/* Tests only: the statement timeout of new connections in ms (0: 60 s). */
+int store_pg_test_statement_timeout_ms;
+
 static uint64_t prep_hash(const char *sql)
 {
 	uint64_t h = 0xcbf29ce484222325u; /* FNV-1a */
@@ -339,7 +345,7 @@ static void prep_forget(struct pgc *p, const char *sql, const struct outcome *o)
 	}
 }
 
-/* Send sql with its parameters (pipeline or single-row mode): prepared,
+/* Send sql with its parameters (pipeline mode): prepared,
  * when prep_ensure prepared it. */
 static int prep_send(struct pgc *p, const char *sql, int n,
 		     const char *const *v, const int *len, const int *fmt)
@@ -470,11 +476,14 @@ static int connect_once(struct pgc *p, struct outcome *o)
 	PQsetNoticeProcessor(p->c, quiet, NULL);
 	/* a lock not granted within 5 s is a conflict, as SQLite's busy
 	 * timeout; a statement never runs longer than a minute */
-	int rc = run_once(p,
-			  "SET lock_timeout = '5s'; SET statement_timeout = "
-			  "'60s'; SET client_min_messages = warning;"
-			  " SET TIME ZONE 'UTC'",
-			  NULL, PGRES_COMMAND_OK, o);
+	char set[160];
+	snprintf(set, sizeof(set),
+		 "SET lock_timeout = '5s'; SET statement_timeout = %d;"
+		 " SET client_min_messages = warning; SET TIME ZONE 'UTC'",
+		 store_pg_test_statement_timeout_ms > 0
+		     ? store_pg_test_statement_timeout_ms
+		     : 60000);
+	int rc = run_once(p, set, NULL, PGRES_COMMAND_OK, o);
 	PQclear(o->res);
 	o->res = NULL;
 	return rc;
@@ -639,22 +648,66 @@ static int each_row(struct pgc *p, const char *sql, const struct params *P,
 	return rc;
 }
 
-/* Every row of sql through fn (map m), as each_row, but streamed: libpq
- * single-row mode, so client memory does not grow with the number of rows
- * (a national CRL's revoked rows).  The transaction's pending writes are
- * sent first.  When fn (or a row) fails, the rest of the answer is read
- * and dropped, so the connection (and the transaction) stays usable for
- * the next statement.  Outside a transaction, a statement that meets a
- * lost connection before its first row is run once more on a new one. */
+/* stream_rows' FETCH, sent without waiting for its answer. */
+static int fetch_send(struct pgc *p, const char *fetch, struct outcome *o)
+{
+	if (PQsendQuery(p->c, fetch) == 1)
+		return 0;
+	set_outcome(o, "08006", PQerrorMessage(p->c));
+	return -1;
+}
+
+/* The answer to fetch_send's FETCH (rows: 0 with o->res, else -1), read
+ * to its end so that the connection takes the next statement. */
+static int fetch_take(struct pgc *p, struct outcome *o)
+{
+	PGresult *res = PQgetResult(p->c), *more;
+	int rc = outcome_of(p, res, PGRES_TUPLES_OK, o);
+	while ((more = PQgetResult(p->c)) != NULL)
+		PQclear(more);
+	return rc;
+}
+
+/* A row's error, naming the record by its first field (an int64 id or
+ * seq) as far as it was read. */
+static void wrap_rec(const struct rm_map *m, const unsigned char *rec, int rc,
+		     jpki_err *err)
+{
+	int64_t key;
+	memcpy(&key, rec + m->f[0].off, sizeof(key));
+	jpki_wrap(err, rc, "%s %lld", m->name, (long long)key);
+}
+
+/* Every row of sql through fn (map m), as each_row, but streamed through a
+ * cursor, store_pg_stream_batch rows a FETCH: client memory does not grow
+ * with the number of rows (a national CRL's revoked rows), and the
+ * statement timeout bounds each FETCH, not the whole read, however long
+ * the callback takes over millions of rows.  Outside a transaction the
+ * cursor has one of its own (READ ONLY: one snapshot, as one statement).
+ * The transaction's pending writes are sent first.  When fn (or a row)
+ * fails, the cursor is closed, so the connection (and the caller's
+ * transaction) stays usable for the next statement.  Outside a
+ * transaction, a read that meets a lost connection before its first row
+ * is run once more on a new one. */
 static int stream_rows(struct pgc *p, const char *sql, const struct params *P,
-		       const struct rm_map *m, size_t size, row_fn fn,
-		       void *ctx, const char *what, jpki_err *err)
+		       const struct rm_map *m, size_t size, bool wrap_id,
+		       row_fn fn, void *ctx, const char *what, jpki_err *err)
 {
 	unsigned char rec[sizeof(store_resident) + sizeof(store_app)];
+	char decl[1024], fetch[64];
 	struct outcome o;
+	bool own = !p->in_tx;
 	int rc = 0;
 	if (size > sizeof(rec))
 		return jpki_fail(err, JPKI_ERR_STORE, "record too large");
+	if (snprintf(decl, sizeof(decl),
+		     "DECLARE jpki_rows NO SCROLL CURSOR FOR %s",
+		     sql) >= (int)sizeof(decl))
+		return jpki_fail(err, JPKI_ERR_STORE, "%s: statement too long",
+				 what);
+	int batch = store_pg_stream_batch > 0 ? store_pg_stream_batch : 1;
+	snprintf(fetch, sizeof(fetch), "FETCH FORWARD %d FROM jpki_rows",
+		 batch);
 	memset(&o, 0, sizeof(o));
 	if (pending(p)) {
 		/* the writes alone, in one pipeline (run_piped) */
@@ -667,11 +720,10 @@ static int stream_rows(struct pgc *p, const char *sql, const struct params *P,
 		o.res = NULL;
 	}
 	for (int attempt = 0;; attempt++) {
-		bool rows = false, failed = false;
-		PGresult *res;
+		bool rows = false, opened = false;
 		rc = 0;
 		if (p->lost || !conn_ok(p)) {
-			if (p->in_tx) {
+			if (!own) {
 				set_outcome(&o, "08003",
 					    "connection to the PostgreSQL "
 					    "store lost inside a transaction");
@@ -680,47 +732,73 @@ static int stream_rows(struct pgc *p, const char *sql, const struct params *P,
 			if (reconnect(p, &o) != 0)
 				return pg_fail(p, &o, err, "%s", what);
 		}
-		if (prep_ensure(p, sql, &o, NULL) != 0) {
-			/* as the statement's own failure */
-			failed = true;
-		} else if (prep_send(p, sql, P->n, P->v, P->len, P->fmt) != 1 ||
-			   PQsetSingleRowMode(p->c) != 1) {
-			set_outcome(&o, "08006", PQerrorMessage(p->c));
-			failed = true;
-			/* whatever was sent is answered: read it */
-			while ((res = PQgetResult(p->c)) != NULL)
-				PQclear(res);
-		}
-		/* one result per row (PGRES_SINGLE_TUPLE), then an empty
-		 * PGRES_TUPLES_OK, or an error in place of either */
-		while (!failed && (res = PQgetResult(p->c)) != NULL) {
-			ExecStatusType s = PQresultStatus(res);
-			if (s == PGRES_SINGLE_TUPLE || s == PGRES_TUPLES_OK) {
-				for (int r = 0, n = PQntuples(res);
-				     rc == 0 && r < n; r++) {
-					rows = true;
-					memset(rec, 0, size);
-					if ((rc = read_rec(res, r, m, 0, rec,
-							   err)) == 0)
-						rc = fn(ctx, rec);
-				}
-				PQclear(res);
-				continue;
-			}
-			/* the statement failed (maybe after some rows) */
-			(void)outcome_of(p, res, PGRES_TUPLES_OK, &o);
-			prep_forget(p, sql, &o);
-			PQclear(o.res);
+		if (own && run_once(p, "BEGIN READ ONLY", NULL,
+				    PGRES_COMMAND_OK, &o) != 0)
+			goto failed;
+		PQclear(o.res);
+		o.res = NULL;
+		opened = own;
+		if (run_once(p, decl, P, PGRES_COMMAND_OK, &o) != 0)
+			goto failed;
+		PQclear(o.res);
+		o.res = NULL;
+		/* each FETCH after the first is sent before the rows of the
+		 * one before go through fn: the server reads the next batch
+		 * while the client works on this one */
+		if (fetch_send(p, fetch, &o) != 0)
+			goto failed;
+		for (bool sent = true; sent;) {
+			if (fetch_take(p, &o) != 0)
+				goto failed;
+			PGresult *res = o.res;
 			o.res = NULL;
-			failed = true;
-			while ((res = PQgetResult(p->c)) != NULL)
+			int n = PQntuples(res);
+			sent = n == batch;
+			if (sent && fetch_send(p, fetch, &o) != 0) {
 				PQclear(res);
+				goto failed;
+			}
+			for (int r = 0; rc == 0 && r < n; r++) {
+				rows = true;
+				memset(rec, 0, size);
+				if ((rc = read_rec(res, r, m, 0, rec, err)) ==
+				    0)
+					rc = fn(ctx, rec);
+				else if (wrap_id)
+					wrap_rec(m, rec, rc, err);
+			}
+			PQclear(res);
+			if (rc != 0 && sent) {
+				/* the batch already asked for, unread */
+				if (fetch_take(p, &o) != 0)
+					goto failed;
+				PQclear(o.res);
+				o.res = NULL;
+				sent = false;
+			}
 		}
-		if (!failed)
-			return rc;
+		/* the cursor ends with its own transaction, or is closed in
+		 * the caller's */
+		if (run_once(p, own ? "COMMIT" : "CLOSE jpki_rows", NULL,
+			     PGRES_COMMAND_OK, &o) != 0) {
+			opened = false; /* a failed COMMIT ends it too */
+			goto failed;
+		}
+		PQclear(o.res);
+		return rc;
+	failed:
+		PQclear(o.res);
+		o.res = NULL;
+		/* *o stays the failure: the clean-up's outcome is dropped */
+		if (opened && conn_ok(p)) {
+			struct outcome r;
+			(void)run_once(p, "ROLLBACK", NULL, PGRES_COMMAND_OK,
+				       &r);
+			PQclear(r.res);
+		}
 		if (!conn_ok(p) || state_lost(o.state)) {
 			p->lost = true;
-			if (!p->in_tx && !rows && attempt == 0)
+			if (own && !rows && attempt == 0)
 				continue;
 		}
 		/* a callback's own failure stands before the statement's */
@@ -739,12 +817,8 @@ static int rows_of(PGresult *res, const struct rm_map *m, size_t size,
 	for (int r = 0, n = PQntuples(res); r < n; r++) {
 		memset(rec, 0, size);
 		if ((rc = read_rec(res, r, m, 0, rec, err)) != 0) {
-			if (wrap_id) {
-				int64_t key;
-				memcpy(&key, rec + m->f[0].off, sizeof(key));
-				jpki_wrap(err, rc, "%s %lld", m->name,
-					  (long long)key);
-			}
+			if (wrap_id)
+				wrap_rec(m, rec, rc, err);
 			return rc;
 		}
 		if ((rc = fn(ctx, rec)) != 0)
@@ -1854,8 +1928,9 @@ static int cert_list(struct pgc *p, const char *sql, const struct params *P,
 static int revoked_list(struct pgc *p, const char *sql, const struct params *P,
 			store_cert_fn fn, void *ctx, jpki_err *err)
 {
-	return stream_rows(p, sql, P, &rm_cert, sizeof(store_cert), (row_fn)fn,
-			   ctx, "listing revoked certificates", err);
+	return stream_rows(p, sql, P, &rm_cert, sizeof(store_cert), false,
+			   (row_fn)fn, ctx, "listing revoked certificates",
+			   err);
 }
 
 static int pg_cert_by_resident(void *impl, int64_t resident_id,
@@ -1917,7 +1992,7 @@ static int pg_crl_rows(void *impl, int kind, const char *muni_code,
 		  " WHERE kind = $1 AND muni_code = $3"
 		  " AND status = 1 AND not_after >= $2"
 		  " ORDER BY length(serial), serial COLLATE \"C\"",
-	    &P, &rm_crl_row, sizeof(store_crl_row), (row_fn)fn, ctx,
+	    &P, &rm_crl_row, sizeof(store_crl_row), false, (row_fn)fn, ctx,
 	    "listing revoked certificates", err);
 }
 
@@ -1927,11 +2002,14 @@ static int pg_cert_expiring(void *impl, time_t from, time_t to,
 	struct params P = {0};
 	p_int(&P, (int64_t)from);
 	p_int(&P, (int64_t)to);
-	return cert_list(impl,
-			 "SELECT " CERT_COLS " FROM certificates"
-			 " WHERE status = 0 AND not_after BETWEEN $1 AND $2"
-			 " ORDER BY not_after, serial",
-			 &P, fn, ctx, err);
+	/* streamed: OCSP warm-up and the audit read every valid
+	 * certificate (a hundred million) */
+	return stream_rows(impl,
+			   "SELECT " CERT_COLS " FROM certificates"
+			   " WHERE status = 0 AND not_after BETWEEN $1 AND $2"
+			   " ORDER BY not_after, serial",
+			   &P, &rm_cert, sizeof(store_cert), false, (row_fn)fn,
+			   ctx, "listing expiring certificates", err);
 }
 
 /* Inside a transaction with nothing pending: n reads in one pipeline (one
@@ -2304,11 +2382,13 @@ static int pg_issue_recheck(void *impl, size_t n, const int64_t *ids,
 static int pg_audit_each(void *impl, store_audit_fn fn, void *ctx,
 			 jpki_err *err)
 {
-	return each_row(impl,
-			"SELECT seq, at, actor, action, detail, prev_hash, hash"
-			" FROM audit ORDER BY seq",
-			NULL, &rm_audit, sizeof(store_audit), true, (row_fn)fn,
-			ctx, "reading the audit log", err);
+	/* streamed: every record since the first (hundreds of millions) */
+	return stream_rows(
+	    impl,
+	    "SELECT seq, at, actor, action, detail, prev_hash, hash"
+	    " FROM audit ORDER BY seq",
+	    NULL, &rm_audit, sizeof(store_audit), true, (row_fn)fn, ctx,
+	    "reading the audit log", err);
 }
 
 /* ---- counter applications ----------------------------------------------- */

@@ -51,6 +51,14 @@ extern int store_pg_test_lose_commit_answer;
  * prepared (PQprepare succeeded), every connection together. */
 extern _Atomic long store_pg_test_prepares;
 
+/* pg.c: how many rows one FETCH of a streamed read (the CRL's revoked
+ * rows) brings; 10,000 unless a test sets it lower. */
+extern int store_pg_stream_batch;
+
+/* Tests only (pg.c): the statement timeout, in ms, of PostgreSQL
+ * connections opened from now on (0: the default, 60 s). */
+extern int store_pg_test_statement_timeout_ms;
+
 /* SQLite schema history (schema.c), ending with {0, NULL, NULL}. */
 extern const struct store_migration store_sqlite_migrations[];
 /* PostgreSQL schema history (schema.c): the same versions. */

@@ -1,5 +1,6 @@
 /* store: certificates — records, revocation states, CRL and expiry
  * listings. */
+#include "store/store_impl.h"
 #include "store_fixture.h"
 
 #define T0 ((time_t)1900000000) /* some notAfter */
@@ -406,10 +407,12 @@ static int nested_outer(void *ctx, const store_cert *c)
 				      &e);
 }
 
-/* Both readers stream (on PostgreSQL: one row at a time): many rows, a
- * write still pending in the transaction (store_defer_writes) seen first,
- * the same rows from both, and a callback's error mid-way stops the read
- * and leaves the store usable, inside a transaction and outside. */
+/* Both readers stream (on PostgreSQL: a cursor, store_pg_stream_batch
+ * rows a FETCH, here also 1, 64 and 100 so that reads and stops fall on
+ * and between batch boundaries): many rows, a write still pending in the
+ * transaction (store_defer_writes) seen first, the same rows from both,
+ * and a callback's error mid-way stops the read and leaves the store
+ * usable, inside a transaction and outside. */
 #define STREAM_N 300
 
 struct stream {
@@ -490,23 +493,37 @@ static void test_revoked_stream(void **state)
 {
 	struct fx *f = *state;
 	jpki_err e = {0, ""};
+	static const int batches[] = {10000, 100, 64, 1};
+	int saved = store_pg_stream_batch;
 	/* inserted out of order, in one transaction */
 	assert_int_equal(store_begin(f->s, &e), 0);
 	for (int i = STREAM_N - 1; i >= 1; i--)
 		stream_put(f->s, f->resident, i);
 	assert_int_equal(store_commit(f->s, &e), 0);
-	stream_check(f->s, STREAM_N - 1, 0);
-	stream_check(f->s, STREAM_N - 1, 100);
-	stream_check(f->s, STREAM_N - 1, 1);
-	/* in a transaction whose last write is still pending */
-	assert_int_equal(store_begin(f->s, &e), 0);
-	store_defer_writes(f->s);
-	stream_put(f->s, f->resident, STREAM_N);
-	stream_check(f->s, STREAM_N, 0);
-	stream_check(f->s, STREAM_N, 150);
-	stream_check(f->s, STREAM_N, 0); /* twice, as crl.c's two passes */
-	assert_int_equal(store_commit(f->s, &e), 0);
-	stream_check(f->s, STREAM_N, STREAM_N - 1);
+	for (size_t b = 0; b < sizeof(batches) / sizeof(batches[0]); b++) {
+		store_pg_stream_batch = batches[b];
+		stream_check(f->s, STREAM_N - 1, 0);
+		stream_check(f->s, STREAM_N - 1, 100);
+		stream_check(f->s, STREAM_N - 1, 64);
+		stream_check(f->s, STREAM_N - 1, 1);
+	}
+	/* in a transaction whose last write is still pending; 300 rows are
+	 * three whole batches of 100 */
+	for (size_t b = 0; b < sizeof(batches) / sizeof(batches[0]); b++) {
+		store_pg_stream_batch = batches[b];
+		assert_int_equal(store_begin(f->s, &e), 0);
+		store_defer_writes(f->s);
+		if (b == 0)
+			stream_put(f->s, f->resident, STREAM_N);
+		stream_check(f->s, STREAM_N, 0);
+		stream_check(f->s, STREAM_N, 150);
+		stream_check(f->s, STREAM_N, 128);
+		stream_check(f->s, STREAM_N, 0);
+		assert_int_equal(store_commit(f->s, &e), 0);
+		stream_check(f->s, STREAM_N, STREAM_N - 1);
+		stream_check(f->s, STREAM_N, STREAM_N);
+	}
+	store_pg_stream_batch = saved;
 }
 
 static void test_listing_reentrant(void **state)

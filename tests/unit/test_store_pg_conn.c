@@ -34,6 +34,8 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 	store_pg_test_lose_commit_answer = 0;
+	store_pg_test_statement_timeout_ms = 0;
+	store_pg_stream_batch = 10000;
 	if (f->s != NULL)
 		fx_teardown(state);
 	else
@@ -240,6 +242,137 @@ static void test_prepared_reused(void **state)
 	assert_int_equal(store_pg_test_prepares, n + 1);
 }
 
+/* n revoked certificates of kind 1, serials of one length (0x41, a
+ * 40-bit sequence number, 80 more bits), revoked at 1500 + i, put
+ * straight into the test's schema. */
+static void put_revoked(const struct fx *f, int n)
+{
+	char sql[768];
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO %s.municipalities (code, pref_roman, city_roman,"
+		 " pref, city) VALUES ('100000', 'Pref', 'City', 'P', 'C')",
+		 f->schema);
+	fx_pg_exec(sql);
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO %s.certificates (serial, kind, muni_code,"
+		 " subject, not_before, not_after, status, reason,"
+		 " revoked_at, der) SELECT upper('41' || lpad(to_hex(i), 10,"
+		 " '0') || substr(md5(i::text), 1, 20)), 1, '100000', '',"
+		 " 1000, 2000000000, 1, i %% 7, 1500 + i, '\\x30'"
+		 " FROM generate_series(0, %d) AS i",
+		 f->schema, n - 1);
+	fx_pg_exec(sql);
+}
+
+/* A streamed read that lasts longer than the statement timeout (a
+ * national CRL: tens of seconds of the callback's work over millions of
+ * rows) is not cut by it: the timeout bounds each FETCH of the cursor, not
+ * the whole read.  200,000 revoked rows are far more than the loopback
+ * socket buffers hold, so one statement read row by row would keep the
+ * server waiting on the client past the 500 ms timeout and be cancelled. */
+struct slow {
+	long n;
+	char last[STORE_SERIAL_HEX_MAX];
+	bool ordered;
+};
+
+static int slow_row(void *ctx, const store_crl_row *r)
+{
+	struct slow *sl = ctx;
+	/* serials of one length: byte order is DER order */
+	if (sl->n > 0 && strcmp(sl->last, r->serial) >= 0)
+		sl->ordered = false;
+	memcpy(sl->last, r->serial, sizeof(sl->last));
+	if (++sl->n % 100 == 0) {
+		struct timespec ts = {0, 1000000}; /* 1 ms: 2 s in all */
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}
+
+static void test_stream_outlasts_timeout(void **state)
+{
+	struct fx *f = *state;
+	jpki_err e = {0, ""};
+	if (fx_pg_url() == NULL)
+		skip();
+	store_close(f->s);
+	f->s = NULL;
+	store_pg_test_statement_timeout_ms = 500;
+	store_pg_stream_batch = 2000;
+	if (store_open(f->loc, &f->s, &e) != 0)
+		print_error("store_open %s: %s\n", f->loc, e.msg);
+	assert_non_null(f->s);
+	put_revoked(f, 200000);
+	struct slow sl = {0, "", true};
+	int rc = store_crl_rows(f->s, 1, NULL, 1500, slow_row, &sl, &e);
+	if (rc != 0)
+		print_error("store_crl_rows: %s\n", e.msg);
+	assert_int_equal(rc, 0);
+	assert_int_equal(sl.n, 200000);
+	assert_true(sl.ordered);
+	/* the connection and its statement timeout are still in use */
+	char v[8] = "";
+	assert_int_equal(store_meta_set(f->s, "pgstream.k", "v", &e), 0);
+	assert_int_equal(store_meta_get(f->s, "pgstream.k", v, sizeof(v), &e),
+			 0);
+	assert_string_equal(v, "v");
+}
+
+/* A streamed read (a cursor) and a lost connection: before the first row
+ * and outside a transaction it is read again on a new connection; inside
+ * one, or after rows went to the callback, it fails with
+ * JPKI_ERR_UNAVAILABLE (try again), and the next read works. */
+struct cutter {
+	const struct fx *f;
+	int n, cut_at;
+};
+
+static int cut_row(void *ctx, const store_crl_row *r)
+{
+	struct cutter *c = ctx;
+	(void)r;
+	if (++c->n == c->cut_at)
+		assert_int_equal(cut(c->f), 1);
+	return 0;
+}
+
+static void test_stream_reconnects(void **state)
+{
+	struct fx *f = *state;
+	jpki_err e = {0, ""};
+	if (fx_pg_url() == NULL)
+		skip();
+	store_pg_stream_batch = 100;
+	put_revoked(f, 1000);
+	struct cutter c = {f, 0, 0};
+	/* lost before the read: read again on a new connection */
+	assert_int_equal(cut(f), 1);
+	assert_int_equal(store_crl_rows(f->s, 1, NULL, 1500, cut_row, &c, &e),
+			 0);
+	assert_int_equal(c.n, 1000);
+	/* lost in the middle: the callback has had rows, so no second read */
+	c = (struct cutter){f, 0, 150};
+	int rc = store_crl_rows(f->s, 1, NULL, 1500, cut_row, &c, &e);
+	expect_err(rc, &e, JPKI_ERR_UNAVAILABLE, "");
+	assert_true(c.n >= 150 && c.n < 1000);
+	c = (struct cutter){f, 0, 0};
+	assert_int_equal(store_crl_rows(f->s, 1, NULL, 1500, cut_row, &c, &e),
+			 0);
+	assert_int_equal(c.n, 1000);
+	/* lost inside a transaction */
+	assert_int_equal(store_begin(f->s, &e), 0);
+	assert_int_equal(cut(f), 1);
+	c = (struct cutter){f, 0, 0};
+	rc = store_crl_rows(f->s, 1, NULL, 1500, cut_row, &c, &e);
+	expect_err(rc, &e, JPKI_ERR_UNAVAILABLE, "");
+	assert_int_equal(c.n, 0);
+	store_rollback(f->s);
+	assert_int_equal(store_crl_rows(f->s, 1, NULL, 1500, cut_row, &c, &e),
+			 0);
+	assert_int_equal(c.n, 1000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -251,6 +384,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_commit_lost_not_committed,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_commit_answer_lost, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_stream_outlasts_timeout, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_stream_reconnects, setup,
 					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
