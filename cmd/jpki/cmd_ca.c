@@ -752,7 +752,7 @@ fail:
 }
 
 static const char audit_help[] =
-    "usage: jpki audit verify\n"
+    "usage: jpki audit verify [--passes N]\n"
     "       jpki audit checkpoint\n"
     "       jpki audit list\n\n"
     "The append-only, hash-chained audit log of every mutation.  verify\n"
@@ -763,6 +763,10 @@ static const char audit_help[] =
     "hash the record names), every issued certificate is in the table, and\n"
     "every revocation or hold in the table has its record and every record\n"
     "its revocation.  Each disagreement is printed by serial (exit non-zero).\n"
+    "The cross-check holds the log's certificates in memory; on a large log\n"
+    "it runs in passes, each over one share of the serials, reading the log\n"
+    "and the table again (--passes N sets how many, 1 to 1024; by default\n"
+    "as many as keep it under 1 GiB).\n"
     "checkpoint signs the\n"
     "chain's head with the CA's audit key and appends it to that file\n"
     "(jpkid does so after every revocation and every minute).\n";
@@ -801,7 +805,27 @@ int cmd_audit(cli_ctx *ctx, int argc, char **argv)
 		return cli_error(ctx, rc, &err);
 	if (strcmp(argv[1], "verify") == 0) {
 		ca_audit_report rep;
-		rc = ca_audit_verify(ca, &rep, &err);
+		long passes = 0;
+		for (int i = 2; i < argc; i++) {
+			char *end = NULL;
+			if (strcmp(argv[i], "--passes") == 0 && i + 1 < argc) {
+				passes = strtol(argv[++i], &end, 10);
+				if (end == argv[i] || *end != '\0' ||
+				    passes < 1 ||
+				    passes > CA_AUDIT_PASSES_MAX) {
+					ca_close(ca);
+					return cli_usage_error(
+					    "audit verify: --passes takes a "
+					    "number from 1 to %d, not %s",
+					    CA_AUDIT_PASSES_MAX, argv[i]);
+				}
+				continue;
+			}
+			ca_close(ca);
+			return cli_usage_error("audit verify: unexpected %s",
+					       argv[i]);
+		}
+		rc = ca_audit_verify_passes(ca, (int)passes, &rep, &err);
 		ca_close(ca);
 		if (rc != 0 && rep.mismatches > 0) {
 			/* each disagreement of the table with the log, by
@@ -835,6 +859,8 @@ int cmd_audit(cli_ctx *ctx, int argc, char **argv)
 			json_object_set_new(
 			    o, "certificates_checked",
 			    json_integer(rep.certificates_checked));
+			json_object_set_new(o, "passes",
+					    json_integer(rep.passes));
 			cli_print_json(o);
 		} else {
 			printf(

@@ -115,6 +115,7 @@ typedef struct ca_audit_report {
 	char checkpoint_at[21];
 	int64_t revocations_checked;  /* against the certificates table */
 	int64_t certificates_checked; /* rows checked against the log */
+	int passes; /* of the cross-check (ca_audit_verify_passes) */
 	/* disagreements between the log and the certificates table, each
 	 * naming its serial (the first CA_AUDIT_MISMATCH_MAX kept) */
 	int64_t mismatches;
@@ -127,9 +128,18 @@ typedef struct ca_audit_report {
  * log: every leaf has its issue record (and the DER hash it names), every
  * issued certificate is in the table, every revocation or hold in the
  * table has its record and every record its revocation.  JPKI_ERR_INTEGRITY
- * saying what; the table's disagreements are listed in rep->mismatch. */
+ * saying what; the table's disagreements are listed in rep->mismatch.
+ * The cross-check holds the log's certificate events and the table's rows
+ * in memory, so it runs in as many passes (each over the serials of one
+ * hash partition, reading the log and the table again) as keep that under
+ * CA_AUDIT_PASS_MEM; ca_audit_verify_passes sets the number (0: that
+ * choice; at most CA_AUDIT_PASSES_MAX). */
+#define CA_AUDIT_PASS_MEM ((int64_t)1 << 30)
+#define CA_AUDIT_PASSES_MAX 1024
 JPKI_MUST_CHECK int ca_audit_verify(jpki_ca *ca, ca_audit_report *rep,
 				    jpki_err *err);
+JPKI_MUST_CHECK int ca_audit_verify_passes(jpki_ca *ca, int passes,
+					   ca_audit_report *rep, jpki_err *err);
 /* JPKI_ERR_POLICY when the clock is fixed on a production CA. */
 JPKI_MUST_CHECK int ca_check_clock(const jpki_ca *ca, bool now_fixed,
 				   jpki_err *err);

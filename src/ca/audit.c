@@ -194,7 +194,21 @@ typedef struct vctx {
 				  superseded= (written before it was) */
 	size_t nold, capold;
 	bool nomem;
+	/* this pass keeps the serials of partition part of nparts */
+	unsigned part, nparts;
 } vctx;
+
+/* A serial's partition of n (FNV-1a over its hex): the log's events and
+ * the table's row of one certificate fall in the same pass. */
+static unsigned part_of(const char *serial, unsigned n)
+{
+	uint32_t h = 2166136261u;
+	if (n <= 1)
+		return 0;
+	for (const unsigned char *c = (const unsigned char *)serial; *c; c++)
+		h = (h ^ *c) * 16777619u;
+	return h % n;
+}
 
 /* detail's "key=" value into out ("" when absent) */
 static void field(const char *detail, const char *key, char *out, size_t cap)
@@ -219,7 +233,8 @@ static void field(const char *detail, const char *key, char *out, size_t cap)
 static logcert *lc_add(vctx *v, const char *serial, int64_t seq, int what)
 {
 	if (serial[0] == '\0' || strcmp(serial, "-") == 0 ||
-	    strlen(serial) >= STORE_SERIAL_HEX_MAX)
+	    strlen(serial) >= STORE_SERIAL_HEX_MAX ||
+	    part_of(serial, v->nparts) != v->part)
 		return NULL;
 	if (v->nlc == v->caplc) {
 		size_t nc = v->caplc ? v->caplc * 2 : 256;
@@ -266,7 +281,8 @@ static int log_issue(vctx *v, const store_audit *a)
 			memcpy(c->sha, sha, sizeof(c->sha));
 	}
 	if (strstr(a->detail, " superseded=") == NULL) {
-		if (strcmp(ren, "1") != 0)
+		/* residents, not serials: collected in the first pass */
+		if (strcmp(ren, "1") != 0 || v->part != 0)
 			return 0;
 		/* an old record: which serials it revoked is not written */
 		if (v->nold == v->capold) {
@@ -314,6 +330,19 @@ static int log_revoke(vctx *v, const store_audit *a)
 	return 0;
 }
 
+/* A record's certificate events (every pass). */
+static int visit_certs(void *vc, const store_audit *a)
+{
+	vctx *v = vc;
+	if (strcmp(a->action, "cert.issue") == 0)
+		return log_issue(v, a);
+	if (strcmp(a->action, "cert.revoke") == 0 ||
+	    strcmp(a->action, "cert.hold") == 0)
+		return log_revoke(v, a);
+	return 0;
+}
+
+/* The first pass: checkpoints too. */
 static int visit(void *vc, const store_audit *a)
 {
 	vctx *v = vc;
@@ -328,12 +357,7 @@ static int visit(void *vc, const store_audit *a)
 			memcpy(v->bad_hash, a->hash, sizeof(v->bad_hash));
 		}
 	}
-	if (strcmp(a->action, "cert.issue") == 0)
-		return log_issue(v, a);
-	if (strcmp(a->action, "cert.revoke") == 0 ||
-	    strcmp(a->action, "cert.hold") == 0)
-		return log_revoke(v, a);
-	return 0;
+	return visit_certs(v, a);
 }
 
 static int read_checkpoints(const char *file, EVP_PKEY *pub, cp **out,
@@ -438,11 +462,14 @@ typedef struct tctx {
 	trow *r;
 	size_t n, cap;
 	bool nomem;
+	unsigned part, nparts; /* as vctx */
 } tctx;
 
 static int collect_row(void *vt, const store_cert *c)
 {
 	tctx *t = vt;
+	if (part_of(c->serial, t->nparts) != t->part)
+		return 0;
 	if (t->n == t->cap) {
 		size_t nc = t->cap ? t->cap * 2 : 256;
 		trow *p = realloc(t->r, nc * sizeof(*p));
@@ -600,6 +627,8 @@ static int cross_check(jpki_ca *ca, vctx *v, ca_audit_report *rep,
 {
 	tctx t;
 	memset(&t, 0, sizeof(t));
+	t.part = v->part;
+	t.nparts = v->nparts;
 	int rc = table_rows(ca, &t, err);
 	if (rc != 0)
 		goto out;
@@ -658,6 +687,22 @@ out:
 
 int ca_audit_verify(jpki_ca *ca, ca_audit_report *rep, jpki_err *err)
 {
+	return ca_audit_verify_passes(ca, 0, rep, err);
+}
+
+/* Passes that keep the cross-check's lists under CA_AUDIT_PASS_MEM: an
+ * issue record names two certificates, each an event of the log and a row
+ * of the table. */
+static unsigned auto_passes(int64_t records)
+{
+	int64_t per = 2 * (int64_t)(sizeof(logcert) + sizeof(trow));
+	int64_t n = records / (CA_AUDIT_PASS_MEM / per) + 1;
+	return n > CA_AUDIT_PASSES_MAX ? CA_AUDIT_PASSES_MAX : (unsigned)n;
+}
+
+int ca_audit_verify_passes(jpki_ca *ca, int passes, ca_audit_report *rep,
+			   jpki_err *err)
+{
 	char dir[PATH_MAX], file[PATH_MAX], pub_path[PATH_MAX];
 	EVP_PKEY *pub = NULL;
 	vctx v;
@@ -665,10 +710,17 @@ int ca_audit_verify(jpki_ca *ca, ca_audit_report *rep, jpki_err *err)
 	int rc;
 	memset(&v, 0, sizeof(v));
 	memset(rep, 0, sizeof(*rep));
+	if (passes < 0 || passes > CA_AUDIT_PASSES_MAX)
+		return jpki_fail(err, JPKI_ERR_INVAL,
+				 "audit verify: passes must be 1 to %d "
+				 "(or 0: chosen by the log's size)",
+				 CA_AUDIT_PASSES_MAX);
 	if ((rc = paths(ca, dir, file, pub_path, err)) != 0 ||
 	    (rc = store_audit_verify(ca->st, &records, err)) != 0)
 		return rc;
 	rep->records = records;
+	v.nparts = passes > 0 ? (unsigned)passes : auto_passes(records);
+	rep->passes = (int)v.nparts;
 	/* the public key from the keystore: a key.pub.pem swapped on disk
 	 * cannot vouch for forged lines */
 	if (keystore_has(ca->ks, AUDIT_KEY, NULL) == 0) {
@@ -707,8 +759,22 @@ int ca_audit_verify(jpki_ca *ca, ca_audit_report *rep, jpki_err *err)
 			goto out;
 		}
 	}
-	if ((rc = cross_check(ca, &v, rep, err)) != 0)
-		goto out;
+	/* pass 0 has its events from the read above; each later one reads
+	 * the log again for its partition's */
+	for (v.part = 0; v.part < v.nparts; v.part++) {
+		if (v.part > 0) {
+			v.nlc = 0;
+			if ((rc = store_audit_each(ca->st, visit_certs, &v,
+						   err)) != 0) {
+				if (v.nomem)
+					rc = jpki_fail(err, JPKI_ERR_NOMEM,
+						       "out of memory");
+				goto out;
+			}
+		}
+		if ((rc = cross_check(ca, &v, rep, err)) != 0)
+			goto out;
+	}
 	if (rep->mismatches > 0)
 		rc = jpki_fail(err, JPKI_ERR_INTEGRITY,
 			       "the certificates table and the audit log "

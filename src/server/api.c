@@ -784,14 +784,15 @@ void api_audit_verify(srv_worker *w, srv_req *r)
 	if (rc == 0)
 		srv_reply_json(
 		    r, MHD_HTTP_OK,
-		    json_pack("{s:b,s:I,s:I,s:I,s:s,s:I,s:I}", "ok", 1,
+		    json_pack("{s:b,s:I,s:I,s:I,s:s,s:I,s:I,s:i}", "ok", 1,
 			      "records", (json_int_t)rep.records, "checkpoints",
 			      (json_int_t)rep.checkpoints, "checkpoint_seq",
 			      (json_int_t)rep.checkpoint_seq, "checkpoint_at",
 			      rep.checkpoint_at, "certificates_checked",
 			      (json_int_t)rep.certificates_checked,
 			      "revocations_checked",
-			      (json_int_t)rep.revocations_checked));
+			      (json_int_t)rep.revocations_checked, "passes",
+			      rep.passes));
 	else if (rc == JPKI_ERR_INTEGRITY) {
 		/* each disagreement of the certificates table with the log */
 		json_t *m = json_array();
