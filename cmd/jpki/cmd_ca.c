@@ -801,30 +801,24 @@ int cmd_audit(cli_ctx *ctx, int argc, char **argv)
 		return 0;
 	if (argc < 2)
 		return cli_usage_error("audit: missing action (verify, list)");
+	/* verify's options, checked before the CA is opened */
+	long passes = 0;
+	for (int i = 2; strcmp(argv[1], "verify") == 0 && i < argc; i++) {
+		char *end = NULL;
+		if (strcmp(argv[i], "--passes") != 0 || i + 1 >= argc)
+			return cli_usage_error("audit verify: unexpected %s",
+					       argv[i]);
+		passes = strtol(argv[++i], &end, 10);
+		if (end == argv[i] || *end != '\0' || passes < 1 ||
+		    passes > CA_AUDIT_PASSES_MAX)
+			return cli_usage_error("audit verify: --passes takes a "
+					       "number from 1 to %d, not %s",
+					       CA_AUDIT_PASSES_MAX, argv[i]);
+	}
 	if ((rc = cli_open_ca(ctx, &ca, &err)) != 0)
 		return cli_error(ctx, rc, &err);
 	if (strcmp(argv[1], "verify") == 0) {
 		ca_audit_report rep;
-		long passes = 0;
-		for (int i = 2; i < argc; i++) {
-			char *end = NULL;
-			if (strcmp(argv[i], "--passes") == 0 && i + 1 < argc) {
-				passes = strtol(argv[++i], &end, 10);
-				if (end == argv[i] || *end != '\0' ||
-				    passes < 1 ||
-				    passes > CA_AUDIT_PASSES_MAX) {
-					ca_close(ca);
-					return cli_usage_error(
-					    "audit verify: --passes takes a "
-					    "number from 1 to %d, not %s",
-					    CA_AUDIT_PASSES_MAX, argv[i]);
-				}
-				continue;
-			}
-			ca_close(ca);
-			return cli_usage_error("audit verify: unexpected %s",
-					       argv[i]);
-		}
 		rc = ca_audit_verify_passes(ca, (int)passes, &rep, &err);
 		ca_close(ca);
 		if (rc != 0 && rep.mismatches > 0) {

@@ -94,6 +94,8 @@ jq -e --argjson a "$one" '.ok and .passes == 3 and $a.passes == 1 and .certifica
   && ok "three passes check what one does: $(jq -c . <<<"$three")" || bad "passes: $one / $three"
 expect_fail "--passes takes a number from 1 to 1024, not 0" J audit verify --passes 0
 expect_fail "not 1025" J audit verify --passes 1025
+expect_fail "audit verify: unexpected --passes" J audit verify --passes
+expect_fail "not 3x" env JPKI_DIR=$T/nothing-here "$JPKI" audit verify --passes 3x
 # a renewal's superseded certificates are named by its issue record: the
 # table's superseded revocations match the log
 NOW2=2031-10-15T01:00:00Z
